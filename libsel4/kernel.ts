@@ -1,0 +1,127 @@
+// What every layer offers: kernel entries (events), what the user sees afterwards
+// (observations), and a read-only view of kernel state that is the same on every layer.
+import type { Cap, SlotRef } from './caps.ts';
+import type { Word } from './constants.ts';
+import type { BootPlan } from './bootinfo.ts';
+
+export type LayerName = 'abstract' | 'executable' | 'impl';
+export const layerNames: readonly LayerName[] = ['abstract', 'executable', 'impl'];
+
+/**
+ * What the user thread did since its last kernel entry, applied by the layer to its own
+ * state before the kernel runs: register writes (indices of seL4_UserContext) and
+ * writes to its IPC buffer (word index, value).
+ */
+export interface UserWrites {
+  readonly regs: ReadonlyArray<readonly [number, Word]>;
+  readonly ipcBuffer: ReadonlyArray<readonly [number, Word]>;
+}
+
+/** One kernel entry. The syscall number is read from a7 after the user writes are applied. */
+export type KernelEvent = { readonly kind: 'syscall'; readonly user: UserWrites };
+
+export const threadStates = [
+  'Inactive',
+  'Running',
+  'Restart',
+  'BlockedOnReceive',
+  'BlockedOnSend',
+  'BlockedOnReply',
+  'BlockedOnNotification',
+  'IdleThreadState',
+] as const;
+export type ThreadState = (typeof threadStates)[number];
+
+/** What the user sees after an entry: the thread that entered, and who runs next. */
+export interface Observation {
+  /** TCB address of the thread that runs next, or null when only the idle thread can run. */
+  readonly current: number | null;
+  /** The thread that made the entry, as it is now. */
+  readonly caller: ThreadObservation | null;
+  /** Set when the entry reached kernel behaviour this model does not cover yet; state is unchanged. */
+  readonly unmodelled: string | null;
+}
+
+export interface ThreadObservation {
+  readonly tcb: number;
+  readonly state: ThreadState;
+  /** All 32 registers, seL4_UserContext order. */
+  readonly regs: readonly Word[];
+  /** The 128 words of its IPC buffer, or null if it has none. */
+  readonly ipcBuffer: readonly Word[] | null;
+}
+
+/** A kernel object as the read-only view shows it. Slots of CNodes and TCBs are read with `cap`. */
+export type ObjectView =
+  | { readonly type: 'cnode'; readonly addr: number; readonly radix: number }
+  | {
+      readonly type: 'tcb';
+      readonly addr: number;
+      readonly state: ThreadState;
+      readonly priority: number;
+      readonly mcp: number;
+      readonly domain: number;
+      readonly schedContext: number | null;
+      readonly ipcBufferVaddr: number;
+    }
+  | { readonly type: 'endpoint'; readonly addr: number; readonly queue: readonly number[] }
+  | { readonly type: 'notification'; readonly addr: number; readonly word: Word; readonly queue: readonly number[] }
+  | { readonly type: 'reply'; readonly addr: number; readonly tcb: number | null }
+  | { readonly type: 'schedcontext'; readonly addr: number; readonly sizeBits: number; readonly tcb: number | null }
+  | { readonly type: 'frame'; readonly addr: number; readonly sizeBits: number; readonly isDevice: boolean }
+  | { readonly type: 'pagetable'; readonly addr: number }
+  | { readonly type: 'asidpool'; readonly addr: number };
+
+export type ObjectKind = ObjectView['type'];
+
+/** Number of cap slots in a TCB (its "CNode"): CSpace, VSpace, IPC buffer, fault handler, timeout handler. */
+export const tcbSlotCount = 5;
+export const TCBSlot = { cspace: 0, vspace: 1, ipcBuffer: 2, faultHandler: 3, timeoutHandler: 4 } as const;
+
+/** A read-only view of one layer's state. */
+export interface KernelView {
+  /** The cap in a slot of a CNode or TCB; null if there is no such slot. */
+  cap(slot: SlotRef): Cap | null;
+  /** The slot's parent in the capability derivation tree. */
+  cdtParent(slot: SlotRef): SlotRef | null;
+  /** The object at an address, if one exists there. */
+  object(addr: number): ObjectView | null;
+  /** Every object, by increasing address. */
+  objects(): ObjectView[];
+  /** TCB address of the thread that runs next, or null. */
+  current(): number | null;
+  /** A word of physical memory outside kernel objects (frames such as IPC buffers and bootinfo). */
+  userWord(paddr: number): Word;
+}
+
+/**
+ * What a step wrote: slots whose cap or derivation links changed (the slot's MDB node in
+ * the lower layers, its CDT parent or children in the abstract spec) and objects whose
+ * fields changed, were created or were detyped. The checker compares only these after a
+ * step, and everything at the end of a run.
+ */
+export interface Touched {
+  readonly slots: readonly SlotRef[];
+  readonly objects: readonly number[];
+}
+
+export interface Outcome<S> {
+  readonly state: S;
+  readonly observation: Observation;
+  readonly touched: Touched;
+  /** Which of the abstract spec's allowed choices this outcome is, when there are several. */
+  readonly choice?: string;
+}
+
+/**
+ * One layer of the kernel. The executable spec and the impl return exactly one outcome;
+ * the abstract spec returns every outcome it allows (at least one).
+ * The impl mutates and returns the state it was given.
+ */
+export interface KernelLayer<S> {
+  readonly name: LayerName;
+  boot(plan: BootPlan): S;
+  step(state: S, event: KernelEvent): readonly Outcome<S>[];
+  view(state: S): KernelView;
+  observe(state: S, caller: number | null): Observation;
+}

@@ -1,0 +1,135 @@
+// User-side libsel4 for a scripted thread: message registers, the IPC buffer, the syscall
+// stubs, and the object invocations with libsel4's names and argument orders.
+import type { Word } from './constants.ts';
+import { seL4_Error } from './errors.ts';
+import { IPCBuffer, msgWordIndex } from './ipcbuffer.ts';
+import { InvocationLabel } from './invocation.ts';
+import type { KernelEvent, Observation } from './kernel.ts';
+import { messageInfoFromWord, seL4_MessageInfo_new } from './messageinfo.ts';
+import { Reg, msgRegisters } from './registers.ts';
+import { seL4_Syscall, syscallWord } from './syscalls.ts';
+
+/** Where a user thread's kernel entries go: one layer, or all of them in lockstep. */
+export interface SyscallPort {
+  enter(event: KernelEvent): Observation;
+}
+
+export type seL4_CPtr = Word;
+
+/** The calls a root task makes. Every invocation returns the seL4_Error of the reply. */
+export interface Sel4Api {
+  seL4_SetMR(i: number, value: Word): void;
+  seL4_GetMR(i: number): Word;
+  seL4_SetCap(i: number, cptr: seL4_CPtr): void;
+  /** Receive-slot words of the IPC buffer. */
+  seL4_SetCapReceivePath(root: seL4_CPtr, index: seL4_CPtr, depth: Word): void;
+  seL4_Call(dest: seL4_CPtr, info: Word): Word;
+  seL4_Send(dest: seL4_CPtr, info: Word): void;
+  seL4_NBSend(dest: seL4_CPtr, info: Word): void;
+  seL4_Yield(): void;
+  /** Any kernel entry: `regs` are written (a7 holds the syscall number) before entering. */
+  rawSyscall(regs: ReadonlyArray<readonly [number, Word]>): Observation;
+  /** The observation of the last entry. */
+  lastObservation(): Observation;
+
+  seL4_Untyped_Retype(service: seL4_CPtr, type: Word, size_bits: Word, root: seL4_CPtr, node_index: Word, node_depth: Word, node_offset: Word, num_objects: Word): seL4_Error;
+  seL4_CNode_Revoke(service: seL4_CPtr, index: Word, depth: Word): seL4_Error;
+  seL4_CNode_Delete(service: seL4_CPtr, index: Word, depth: Word): seL4_Error;
+  seL4_CNode_CancelBadgedSends(service: seL4_CPtr, index: Word, depth: Word): seL4_Error;
+  seL4_CNode_Copy(service: seL4_CPtr, dest_index: Word, dest_depth: Word, src_root: seL4_CPtr, src_index: Word, src_depth: Word, rights: Word): seL4_Error;
+  seL4_CNode_Mint(service: seL4_CPtr, dest_index: Word, dest_depth: Word, src_root: seL4_CPtr, src_index: Word, src_depth: Word, rights: Word, badge: Word): seL4_Error;
+  seL4_CNode_Move(service: seL4_CPtr, dest_index: Word, dest_depth: Word, src_root: seL4_CPtr, src_index: Word, src_depth: Word): seL4_Error;
+  seL4_CNode_Mutate(service: seL4_CPtr, dest_index: Word, dest_depth: Word, src_root: seL4_CPtr, src_index: Word, src_depth: Word, badge: Word): seL4_Error;
+  seL4_CNode_Rotate(
+    service: seL4_CPtr, dest_index: Word, dest_depth: Word, dest_badge: Word,
+    pivot_root: seL4_CPtr, pivot_index: Word, pivot_depth: Word, pivot_badge: Word,
+    src_root: seL4_CPtr, src_index: Word, src_depth: Word,
+  ): seL4_Error;
+}
+
+/** Creates the libsel4 calls of a thread whose entries go to `port`; `initial` is its state at start. */
+export function createSel4Api(port: SyscallPort, initial: Observation): Sel4Api {
+  let last = initial;
+  let regWrites = new Map<number, Word>();
+  let bufferWrites = new Map<number, Word>();
+
+  const reg = (index: number): Word => regWrites.get(index) ?? last.caller?.regs[index] ?? 0;
+  const bufferWord = (index: number): Word => bufferWrites.get(index) ?? last.caller?.ipcBuffer?.[index] ?? 0;
+
+  function enter(): Observation {
+    const event: KernelEvent = {
+      kind: 'syscall',
+      user: { regs: [...regWrites.entries()], ipcBuffer: [...bufferWrites.entries()] },
+    };
+    regWrites = new Map();
+    bufferWrites = new Map();
+    last = port.enter(event);
+    return last;
+  }
+
+  function setMR(i: number, value: Word): void {
+    if (i < msgRegisters.length) regWrites.set(msgRegisters[i]!, value >>> 0);
+    else bufferWrites.set(msgWordIndex(i), value >>> 0);
+  }
+
+  function syscall(sysno: number, dest: seL4_CPtr, info: Word): Observation {
+    regWrites.set(Reg.a0, dest >>> 0);
+    regWrites.set(Reg.a1, info >>> 0);
+    regWrites.set(Reg.a7, syscallWord(sysno));
+    return enter();
+  }
+
+  function call(dest: seL4_CPtr, info: Word): Word {
+    syscall(seL4_Syscall.seL4_SysCall, dest, info);
+    return reg(Reg.a1);
+  }
+
+  /** A generated libsel4 stub: MRs and caps in, the reply's label out as the error. */
+  function invoke(label: number, service: seL4_CPtr, mrs: readonly Word[], caps: readonly seL4_CPtr[]): seL4_Error {
+    mrs.forEach((v, i) => setMR(i, v));
+    caps.forEach((c, i) => bufferWrites.set(IPCBuffer.capsOrBadges + i, c >>> 0));
+    const reply = messageInfoFromWord(call(service, seL4_MessageInfo_new(label, 0, caps.length, mrs.length)));
+    return reply.label as seL4_Error;
+  }
+
+  const L = InvocationLabel;
+  return {
+    seL4_SetMR: setMR,
+    seL4_GetMR: (i) => (i < msgRegisters.length ? reg(msgRegisters[i]!) : bufferWord(msgWordIndex(i))),
+    seL4_SetCap: (i, cptr) => void bufferWrites.set(IPCBuffer.capsOrBadges + i, cptr >>> 0),
+    seL4_SetCapReceivePath: (root, index, depth) => {
+      bufferWrites.set(IPCBuffer.receiveCNode, root >>> 0);
+      bufferWrites.set(IPCBuffer.receiveIndex, index >>> 0);
+      bufferWrites.set(IPCBuffer.receiveDepth, depth >>> 0);
+    },
+    seL4_Call: call,
+    seL4_Send: (dest, info) => void syscall(seL4_Syscall.seL4_SysSend, dest, info),
+    seL4_NBSend: (dest, info) => void syscall(seL4_Syscall.seL4_SysNBSend, dest, info),
+    seL4_Yield: () => {
+      regWrites.set(Reg.a7, syscallWord(seL4_Syscall.seL4_SysYield));
+      enter();
+    },
+    rawSyscall: (regs) => {
+      for (const [i, v] of regs) regWrites.set(i, v >>> 0);
+      return enter();
+    },
+    lastObservation: () => last,
+
+    seL4_Untyped_Retype: (service, type, size_bits, root, node_index, node_depth, node_offset, num_objects) =>
+      invoke(L.UntypedRetype, service, [type, size_bits, node_index, node_depth, node_offset, num_objects], [root]),
+    seL4_CNode_Revoke: (service, index, depth) => invoke(L.CNodeRevoke, service, [index, depth], []),
+    seL4_CNode_Delete: (service, index, depth) => invoke(L.CNodeDelete, service, [index, depth], []),
+    seL4_CNode_CancelBadgedSends: (service, index, depth) => invoke(L.CNodeCancelBadgedSends, service, [index, depth], []),
+    seL4_CNode_Copy: (service, dest_index, dest_depth, src_root, src_index, src_depth, rights) =>
+      invoke(L.CNodeCopy, service, [dest_index, dest_depth, src_index, src_depth, rights], [src_root]),
+    seL4_CNode_Mint: (service, dest_index, dest_depth, src_root, src_index, src_depth, rights, badge) =>
+      invoke(L.CNodeMint, service, [dest_index, dest_depth, src_index, src_depth, rights, badge], [src_root]),
+    seL4_CNode_Move: (service, dest_index, dest_depth, src_root, src_index, src_depth) =>
+      invoke(L.CNodeMove, service, [dest_index, dest_depth, src_index, src_depth], [src_root]),
+    seL4_CNode_Mutate: (service, dest_index, dest_depth, src_root, src_index, src_depth, badge) =>
+      invoke(L.CNodeMutate, service, [dest_index, dest_depth, src_index, src_depth, badge], [src_root]),
+    seL4_CNode_Rotate: (service, dest_index, dest_depth, dest_badge, pivot_root, pivot_index, pivot_depth, pivot_badge, src_root, src_index, src_depth) =>
+      invoke(L.CNodeRotate, service, [dest_index, dest_depth, dest_badge, pivot_index, pivot_depth, pivot_badge, src_index, src_depth], [pivot_root, src_root]),
+  };
+}
+
