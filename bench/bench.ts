@@ -1,0 +1,72 @@
+// `npm run bench`: steps per second of each layer alone and of the lockstep check, on the
+// generated workload, in one run, reported as medians and ratios.
+import fc from 'fast-check';
+import { planBoot, type KernelEvent, type LayerName } from '../libsel4/index.ts';
+import { recordWorkload, workloadArbitrary } from '../refinement/check.ts';
+import { bootLayer } from '../refinement/layers.ts';
+import { Lockstep, defaultPairs, parsePair } from '../refinement/lockstep.ts';
+
+const seed = 20261124;
+const traces = Number(process.env.BENCH_TRACES ?? 40);
+const steps = Number(process.env.BENCH_STEPS ?? 150);
+const repeats = Number(process.env.BENCH_REPEATS ?? 5);
+const preloadObjects = Number(process.env.BENCH_OBJECTS ?? 1000);
+
+const plan = planBoot({});
+const workloads = fc.sample(workloadArbitrary(steps), { seed, numRuns: traces });
+const recorded = workloads.map((commands) => recordWorkload({ preloadObjects }, commands));
+const events: KernelEvent[][] = recorded.map((r) => r.events);
+const totalSteps = events.reduce((n, e) => n + e.length, 0);
+const maxObjects = Math.max(...recorded.map((r) => r.objects));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Steps per second of replaying every trace from boot, median of `repeats` rounds. */
+function measure(run: (trace: readonly KernelEvent[]) => void): number {
+  const rates: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    for (const trace of events) run(trace);
+    rates.push(totalSteps / ((performance.now() - t0) / 1000));
+  }
+  return median(rates);
+}
+
+function alone(name: LayerName, implDebug = false): number {
+  return measure((trace) => {
+    const layer = bootLayer(name, plan, { implDebug });
+    for (const event of trace) layer.step(event)[0]!.adopt();
+  });
+}
+
+function lockstep(): number {
+  const pairs = defaultPairs.map(parsePair);
+  return measure((trace) => {
+    const names = [...new Set(pairs.flatMap((p) => [p.lower, p.upper]))];
+    const ls = new Lockstep(names.map((n) => bootLayer(n, plan, { implDebug: false })), pairs, null);
+    for (const event of trace) ls.enter(event);
+    ls.finish();
+  });
+}
+
+// Warm up every path once before measuring.
+alone('impl');
+alone('executable');
+alone('abstract');
+lockstep();
+
+const rows: [string, number][] = [
+  ['impl', alone('impl')],
+  ['impl (debug assertions)', alone('impl', true)],
+  ['executable', alone('executable')],
+  ['abstract', alone('abstract')],
+  ['lockstep impl-executable-abstract', lockstep()],
+];
+const exec = rows.find(([n]) => n === 'executable')![1];
+console.log(`workload: ${traces} traces, ${totalSteps} steps, up to ${maxObjects} objects per state (seed ${seed}); median of ${repeats} rounds`);
+for (const [name, rate] of rows) {
+  console.log(`${name.padEnd(36)} ${Math.round(rate).toString().padStart(9)} steps/s   ${(rate / exec).toFixed(2)}x executable`);
+}

@@ -1,0 +1,56 @@
+// Boot, as seL4's boot.c: materialises the boot plan (the same for every layer) in memory:
+// the root task's objects, its caps at seL4's initial slots, its TCB and scheduling
+// context, and the bootinfo frame.
+import { rootTaskPriority, seL4_SlotBits, seL4_TCBBits, type BootObject, type BootPlan } from '../libsel4/index.ts';
+import { cteInsert, placeOriginalCap, slotBytes } from './cnode.ts';
+import { schedule } from './scheduler.ts';
+import { bindSchedContext, setScConfigured } from './schedcontext.ts';
+import { beginStep, createState, ghostAdd, writeUserWord, type GhostObject, type ImplState } from './state.ts';
+import { encodeCap } from './structures.ts';
+import { ThreadStateNum, initThread, setThreadState, tcbSlot } from './tcb.ts';
+
+function ghostOf(object: BootObject): GhostObject {
+  switch (object.type) {
+    case 'cnode':
+      return { type: 'cnode', sizeBits: object.radix + seL4_SlotBits, isDevice: false };
+    case 'tcb':
+      return { type: 'tcb', sizeBits: seL4_TCBBits, isDevice: false };
+    case 'frame':
+    case 'schedcontext':
+      return { type: object.type, sizeBits: object.sizeBits, isDevice: false };
+    case 'pagetable':
+    case 'asidpool':
+      return { type: object.type, sizeBits: 12, isDevice: false };
+  }
+}
+
+/**
+ * The initial state: root CNode caps each the root of its own derivation tree, the root
+ * TCB's CSpace, VSpace and IPC buffer caps copied from them, the root thread Running at
+ * priority and MCP 255 on the configured root SC, and the bootinfo words written.
+ */
+export function bootState(plan: BootPlan, debug: boolean): ImplState {
+  const state = createState(plan.config.memory.base, plan.config.memory.sizeBytes, debug);
+  for (const object of plan.objects) ghostAdd(state, object.addr, ghostOf(object));
+
+  const rootSlot = (index: number) => plan.rootCNode + index * slotBytes;
+  for (const [index, cap] of plan.rootCaps) {
+    const { w0, w1 } = encodeCap(cap, debug);
+    placeOriginalCap(state, rootSlot(index), w0, w1);
+  }
+  for (const [index, source, cap] of plan.tcbCaps) {
+    const { w0, w1 } = encodeCap(cap, debug);
+    cteInsert(state, w0, w1, rootSlot(source), tcbSlot(plan.rootTCB, index));
+  }
+
+  setThreadState(state, plan.rootTCB, ThreadStateNum.Running);
+  initThread(state, plan.rootTCB, { priority: rootTaskPriority, mcp: rootTaskPriority, ipcBufferVaddr: plan.ipcBufferVaddr, regs: plan.initialRegs });
+  bindSchedContext(state, plan.rootSC, plan.rootTCB);
+  setScConfigured(state, plan.rootSC, true);
+  plan.bootInfoWords.forEach((word, i) => writeUserWord(state, plan.bootInfoFrame, plan.bootInfoFrame + i * 4, word));
+
+  state.current = plan.rootTCB;
+  schedule(state);
+  beginStep(state);
+  return state;
+}

@@ -1,0 +1,258 @@
+// What each cap type means, as seL4's objecttype.c: which caps name the same region or
+// object, how rights masks and cap data change a cap, how a cap is derived for a copy,
+// which new caps are revocable, how the last cap to an object finalises it, and how Retype
+// creates an object. Caps are handled as their two words (see structures.ts).
+import { maskVMRights, seL4_ObjectType, type SyscallError } from '../libsel4/index.ts';
+import { ensureNoChildren, deleteSlot, slotBytes } from './cnode.ts';
+import { ghostAdd, readWord, fail, type ImplState } from './state.ts';
+import {
+  CapTag,
+  capIsPhysical,
+  capPtr,
+  capSizeBits,
+  capTag,
+  cnodeRadix,
+  cnodeWords1,
+  endpointBadge,
+  frameIsDevice,
+  frameSizeBits,
+  frameVMRights,
+  isArchTag,
+  mappedFlag,
+  replyRights,
+  schedContextSizeBits,
+  type CapWords,
+} from './structures.ts';
+import { finaliseThread } from './tcb.ts';
+import { finaliseSchedContext } from './schedcontext.ts';
+
+/** Whether cap b names memory inside what cap a names (seL4's sameRegionAs). */
+export function sameRegionAs(a0: number, a1: number, b0: number, b1: number): boolean {
+  const ta = capTag(a0);
+  const tb = capTag(b0);
+  switch (ta) {
+    case CapTag.untyped: {
+      if (!capIsPhysical(tb)) return false;
+      const aBase = capPtr(a0, a1);
+      const bBase = capPtr(b0, b1);
+      const aTop = aBase + (1 << capSizeBits(a0, a1)) - 1;
+      const bTop = bBase + (1 << capSizeBits(b0, b1)) - 1;
+      return aBase <= bBase && bTop <= aTop && bBase <= bTop;
+    }
+    case CapTag.endpoint:
+    case CapTag.notification:
+    case CapTag.thread:
+    case CapTag.reply:
+    case CapTag.pagetable:
+    case CapTag.asidpool:
+      return tb === ta && capPtr(a0, a1) === capPtr(b0, b1);
+    case CapTag.cnode:
+      return tb === ta && capPtr(a0, a1) === capPtr(b0, b1) && cnodeRadix(a1) === cnodeRadix(b1);
+    case CapTag.schedcontext:
+      return tb === ta && capPtr(a0, a1) === capPtr(b0, b1) && schedContextSizeBits(a0) === schedContextSizeBits(b0);
+    case CapTag.domain:
+    case CapTag.schedcontrol:
+    case CapTag.asidcontrol:
+      return tb === ta;
+    case CapTag.irqcontrol:
+      return tb === CapTag.irqcontrol || tb === CapTag.irqhandler;
+    case CapTag.irqhandler:
+      return tb === ta && a1 === b1;
+    case CapTag.frame: {
+      if (tb !== CapTag.frame) return false;
+      const aBase = capPtr(a0, a1);
+      const bBase = capPtr(b0, b1);
+      return aBase <= bBase && aBase + (1 << frameSizeBits(a0)) >= bBase + (1 << frameSizeBits(b0));
+    }
+    default:
+      return false;
+  }
+}
+
+/** Whether two caps name the same object (seL4's sameObjectAs, used by isFinalCapability). */
+export function sameObjectAs(a0: number, a1: number, b0: number, b1: number): boolean {
+  const ta = capTag(a0);
+  if (ta === CapTag.untyped || ta === CapTag.irqcontrol) return false;
+  if (ta === CapTag.frame && capTag(b0) === CapTag.frame) {
+    return capPtr(a0, a1) === capPtr(b0, b1) && frameSizeBits(a0) === frameSizeBits(b0) && frameIsDevice(a0) === frameIsDevice(b0);
+  }
+  return sameRegionAs(a0, a1, b0, b1);
+}
+
+/**
+ * maskCapRights: a copy may only lose rights. Endpoint rights are and-ed with the mask,
+ * notification rights with its Write and Read bits, reply rights with its Grant bit, frame
+ * VM rights go through maskVMRights; other caps carry no rights.
+ */
+export function maskCapRights(cap: CapWords, rights: number): void {
+  switch (capTag(cap.w0)) {
+    case CapTag.endpoint:
+      cap.w1 = ((cap.w1 & ~0xf) | (cap.w1 & rights & 0xf)) >>> 0;
+      return;
+    case CapTag.notification:
+      cap.w1 = ((cap.w1 & ~0xf) | (cap.w1 & rights & 0x3)) >>> 0;
+      return;
+    case CapTag.reply:
+      cap.w0 = ((cap.w0 & ~0xf0) | ((replyRights(cap.w0) & rights & 0x4) << 4)) >>> 0;
+      return;
+    case CapTag.frame:
+      cap.w0 = ((cap.w0 & ~0xc0) | (maskVMRights(frameVMRights(cap.w0), rights) << 6)) >>> 0;
+      return;
+  }
+}
+
+function setNull(cap: CapWords): void {
+  cap.w0 = 0;
+  cap.w1 = 0;
+}
+
+/**
+ * updateCapData: Mint (preserve = false) may badge an unbadged endpoint or notification;
+ * Mutate and Rotate (preserve = true) turn any endpoint or notification cap into null.
+ * A CNode cap takes a new guard and guard size (null if guard size + radix > 32).
+ */
+export function updateCapData(cap: CapWords, preserve: boolean, data: number): void {
+  switch (capTag(cap.w0)) {
+    case CapTag.endpoint:
+    case CapTag.notification:
+      if (!preserve && endpointBadge(cap.w0) === 0) cap.w0 = (((data & 0x0fffffff) << 4) | (cap.w0 & 0xf)) >>> 0;
+      else setNull(cap);
+      return;
+    case CapTag.cnode: {
+      const guardSize = (data >>> 3) & 0x1f;
+      const radix = cnodeRadix(cap.w1);
+      if (guardSize + radix > 32) {
+        setNull(cap);
+        return;
+      }
+      const guard = ((data >>> 8) & 0x3ffff) & (guardSize >= 18 ? 0x3ffff : (1 << guardSize) - 1);
+      cap.w1 = cnodeWords1(radix, guardSize, guard);
+      return;
+    }
+  }
+}
+
+/**
+ * deriveCap: the cap a copy of `slot` gets. IRQ control caps cannot be copied (null), an
+ * untyped with children cannot (RevokeFirst), an unmapped page table cannot
+ * (IllegalOperation); a frame copy is unmapped. Returns the error, or null on success.
+ */
+export function deriveCap(state: ImplState, slot: number, cap: CapWords): SyscallError | null {
+  switch (capTag(cap.w0)) {
+    case CapTag.irqcontrol:
+      setNull(cap);
+      return null;
+    case CapTag.untyped:
+      if (ensureNoChildren(state, slot)) return null;
+      setNull(cap);
+      return { error: 'RevokeFirst' };
+    case CapTag.pagetable:
+      if (mappedFlag(cap.w0)) return null;
+      setNull(cap);
+      return { error: 'IllegalOperation' };
+    case CapTag.frame:
+      cap.w0 = ((cap.w0 & 0x1f0) | CapTag.frame) >>> 0;
+      cap.w1 = (cap.w1 & ~0xfff) >>> 0;
+      return null;
+    default:
+      return null;
+  }
+}
+
+/** isCapRevocable: whether a cap derived from `src` starts a new CDT subtree of its own. */
+export function isCapRevocable(new0: number, src0: number): boolean {
+  const tag = capTag(new0);
+  if (isArchTag(tag)) return false;
+  switch (tag) {
+    case CapTag.endpoint:
+    case CapTag.notification:
+      return endpointBadge(new0) !== endpointBadge(src0);
+    case CapTag.irqhandler:
+      return capTag(src0) === CapTag.irqcontrol;
+    case CapTag.untyped:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * finaliseCap: what deleting the last cap to an object does to the object. A CNode's and a
+ * TCB's slots are deleted (skipped when that object is already being finalised: a cycle),
+ * a thread and a scheduling context are unbound and stopped. Endpoint, notification and
+ * reply queues are always empty so far; mappings are not modelled.
+ */
+export function finaliseCap(state: ImplState, w0: number, w1: number): void {
+  switch (capTag(w0)) {
+    case CapTag.cnode:
+      finaliseCNode(state, capPtr(w0, w1), cnodeRadix(w1));
+      return;
+    case CapTag.thread:
+      finaliseThread(state, capPtr(w0, w1));
+      return;
+    case CapTag.schedcontext:
+      finaliseSchedContext(state, capPtr(w0, w1));
+      return;
+  }
+}
+
+function finaliseCNode(state: ImplState, cnode: number, radix: number): void {
+  if (state.finalising.has(cnode)) return;
+  state.finalising.add(cnode);
+  for (let index = 2 ** radix - 1; index >= 0; index--) deleteSlot(state, cnode + index * slotBytes);
+  state.finalising.delete(cnode);
+}
+
+/** Whether the cap carries every right CancelBadgedSends needs (an endpoint cap with all four). */
+export function hasCancelSendRights(w0: number, w1: number): boolean {
+  return capTag(w0) === CapTag.endpoint && (w1 & 0xf) === 0xf;
+}
+
+// ---- object creation (Retype) ----
+
+/**
+ * createObject: a new object of `type` at `addr` (in memory that is already zero, which is
+ * every object's initial state) and the cap to it. The ghost table records the object.
+ */
+export function createObject(state: ImplState, type: number, addr: number, userSize: number, sizeBits: number, isDevice: boolean): CapWords {
+  if (state.debug && type !== seL4_ObjectType.seL4_UntypedObject && !isDevice) checkZero(state, addr, sizeBits);
+  switch (type) {
+    case seL4_ObjectType.seL4_UntypedObject:
+      return { w0: (addr | CapTag.untyped) >>> 0, w1: ((isDevice ? 0x20 : 0) | userSize) >>> 0 };
+    case seL4_ObjectType.seL4_TCBObject:
+      ghostAdd(state, addr, { type: 'tcb', sizeBits, isDevice: false });
+      return { w0: (addr | CapTag.thread) >>> 0, w1: 0 };
+    case seL4_ObjectType.seL4_EndpointObject:
+      ghostAdd(state, addr, { type: 'endpoint', sizeBits, isDevice: false });
+      return { w0: CapTag.endpoint, w1: (addr | 0xf) >>> 0 };
+    case seL4_ObjectType.seL4_NotificationObject:
+      ghostAdd(state, addr, { type: 'notification', sizeBits, isDevice: false });
+      return { w0: CapTag.notification, w1: (addr | 0x3) >>> 0 };
+    case seL4_ObjectType.seL4_CapTableObject:
+      ghostAdd(state, addr, { type: 'cnode', sizeBits, isDevice: false });
+      return { w0: (addr | CapTag.cnode) >>> 0, w1: cnodeWords1(userSize, 0, 0) };
+    case seL4_ObjectType.seL4_SchedContextObject:
+      ghostAdd(state, addr, { type: 'schedcontext', sizeBits, isDevice: false });
+      return { w0: (userSize << 8) | CapTag.schedcontext, w1: addr >>> 0 };
+    case seL4_ObjectType.seL4_ReplyObject:
+      ghostAdd(state, addr, { type: 'reply', sizeBits, isDevice: false });
+      return { w0: (0x4 << 4) | CapTag.reply, w1: addr >>> 0 };
+    case seL4_ObjectType.seL4_RISCV_4K_Page:
+    case seL4_ObjectType.seL4_RISCV_Mega_Page: {
+      ghostAdd(state, addr, { type: 'frame', sizeBits, isDevice });
+      const flags = ((isDevice ? 1 : 0) << 8) | (3 << 6) | ((type === seL4_ObjectType.seL4_RISCV_Mega_Page ? 1 : 0) << 4);
+      return { w0: flags | CapTag.frame, w1: addr >>> 0 };
+    }
+    case seL4_ObjectType.seL4_RISCV_PageTableObject:
+      ghostAdd(state, addr, { type: 'pagetable', sizeBits, isDevice: false });
+      return { w0: CapTag.pagetable, w1: addr >>> 0 };
+    default:
+      return fail(`createObject of unknown type ${type}`);
+  }
+}
+
+function checkZero(state: ImplState, addr: number, sizeBits: number): void {
+  const end = addr + 2 ** sizeBits;
+  for (let a = addr; a < end; a += 4) if (readWord(state, a) !== 0) fail(`new object at ${addr.toString(16)} is not in zeroed memory`);
+}
+

@@ -1,0 +1,199 @@
+// Kernel entry, as seL4's syscall.c: one event is one kernel entry. The user's register and
+// IPC buffer writes are applied to the current thread, a7 picks the syscall, Call, Send and
+// NBSend go down the invocation path (look up the invoked cap and the extra caps, decode,
+// perform, reply), and the scheduler picks the thread that runs next.
+import {
+  IPCBuffer,
+  Reg,
+  SYSCALL_MAX,
+  SYSCALL_MIN,
+  ipcBufferWords,
+  msgRegisters,
+  numRegisters,
+  seL4_MessageInfo_new,
+  seL4_MsgMaxLength,
+  seL4_Syscall,
+  syscallErrorCode,
+  syscallErrorWords,
+  syscallName,
+  type KernelEvent,
+  type Outcome,
+  type SyscallError,
+  type UserWrites,
+  type Word,
+} from '../libsel4/index.ts';
+import { decodeCNodeInvocation, performCNodeInvocation, slotW0, type CNodeInvocation } from './cnode.ts';
+import { lookupSlot } from './cspace.ts';
+import { touchedOf } from './decode.ts';
+import { handleFault } from './fault.ts';
+import { schedule } from './scheduler.ts';
+import { NONE, beginStep, fail, readUserWord, writeUserWord, type ImplState } from './state.ts';
+import { CapTag, capTag, capTypeName } from './structures.ts';
+import {
+  ThreadStateNum,
+  getRegister,
+  ipcBufferAddr,
+  ipcBufferFrame,
+  setRegister,
+  setThreadState,
+  threadState,
+} from './tcb.ts';
+import { decodeUntypedInvocation, performRetype, type RetypeInvocation } from './untyped.ts';
+import { observe } from './view.ts';
+
+/** What a decoder sees of the message: the caller, label, length, IPC buffer and extra cap slots. */
+export interface InvocationContext {
+  readonly thread: number;
+  readonly label: number;
+  readonly length: number;
+  /** Physical address of the caller's IPC buffer, or NONE. */
+  readonly buffer: number;
+  readonly extraCaps: readonly number[];
+}
+
+/** getSyscallArg: message word i, from a2..a5 or the IPC buffer. */
+export function syscallArg(state: ImplState, ctx: InvocationContext, i: number): Word {
+  if (i < msgRegisters.length) return getRegister(state, ctx.thread, msgRegisters[i]!);
+  return ctx.buffer === NONE ? 0 : readUserWord(state, ctx.buffer + (IPCBuffer.msg + i) * 4);
+}
+
+const idleObservation = Object.freeze({ current: null, caller: null, unmodelled: null });
+const nothingTouched = Object.freeze({ slots: Object.freeze([]), objects: Object.freeze([]) });
+
+/** handleEvent: one kernel entry. The state is changed in place and returned in the outcome. */
+export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplState> {
+  beginStep(state);
+  const thread = state.current;
+  if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
+  applyUserWrites(state, thread, event.user);
+  const unmodelled = handleSyscall(state, thread);
+  if (state.debug && state.finalising.size !== 0) fail('a finalisation was left unfinished');
+  schedule(state);
+  return { state, observation: observe(state, thread, unmodelled), touched: touchedOf(state) };
+}
+
+/** Registers, then IPC buffer words (dropped without a buffer); bad indices are ignored. */
+function applyUserWrites(state: ImplState, thread: number, user: UserWrites): void {
+  const regs = user.regs;
+  for (let i = 0; i < regs.length; i++) {
+    const reg = regs[i]![0];
+    if (reg >>> 0 === reg && reg < numRegisters) setRegister(state, thread, reg, regs[i]![1] >>> 0);
+  }
+  const words = user.ipcBuffer;
+  if (words.length === 0) return;
+  const buffer = ipcBufferAddr(state, thread);
+  if (buffer === NONE) return;
+  const frame = ipcBufferFrame(state, thread);
+  for (let i = 0; i < words.length; i++) {
+    const index = words[i]![0];
+    if (index >>> 0 === index && index < ipcBufferWords) writeUserWord(state, frame, buffer + index * 4, words[i]![1] >>> 0);
+  }
+}
+
+/** handleSyscall: dispatch on a7. Returns why the entry is unmodelled, or null. */
+function handleSyscall(state: ImplState, thread: number): string | null {
+  const sysno = getRegister(state, thread, Reg.a7) | 0;
+  if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) return handleFault(state, thread); // UnknownSyscall
+  switch (sysno) {
+    case seL4_Syscall.seL4_SysCall:
+      return handleInvocation(state, thread, true, true);
+    case seL4_Syscall.seL4_SysSend:
+      return handleInvocation(state, thread, false, true);
+    case seL4_Syscall.seL4_SysNBSend:
+      return handleInvocation(state, thread, false, false);
+    case seL4_Syscall.seL4_SysYield:
+      return null; // time is not modelled yet
+    default:
+      return syscallName(sysno);
+  }
+}
+
+/**
+ * handleInvocation: looks up the invoked cap (a0) and the extra caps, decodes the
+ * invocation, and on success performs it with the caller in Restart; a caller still in
+ * Restart afterwards gets the empty reply (Call) and runs again. A failed lookup is a cap
+ * fault for blocking syscalls and nothing at all for NBSend; a decode error is replied
+ * to a Call and dropped otherwise.
+ */
+function handleInvocation(state: ImplState, thread: number, isCall: boolean, isBlocking: boolean): string | null {
+  const info = getRegister(state, thread, Reg.a1);
+  const slot = lookupSlot(state, thread, getRegister(state, thread, Reg.a0));
+  if (slot === NONE) return isBlocking ? handleFault(state, thread) : null;
+  const buffer = ipcBufferAddr(state, thread);
+  const extraCaps: number[] = [];
+  if (buffer !== NONE) {
+    const count = (info >>> 7) & 0x3;
+    for (let i = 0; i < count; i++) {
+      const extra = lookupSlot(state, thread, readUserWord(state, buffer + (IPCBuffer.capsOrBadges + i) * 4));
+      if (extra === NONE) return isBlocking ? handleFault(state, thread) : null;
+      extraCaps.push(extra);
+    }
+  }
+  let length = Math.min(info & 0x7f, seL4_MsgMaxLength);
+  if (length > msgRegisters.length && buffer === NONE) length = msgRegisters.length;
+  const ctx: InvocationContext = { thread, label: info >>> 12, length, buffer, extraCaps };
+
+  const inv = decodeInvocation(state, ctx, slot);
+  if ('unmodelled' in inv) return inv.unmodelled;
+  if ('error' in inv) return replyError(state, thread, isCall, inv);
+  setThreadState(state, thread, ThreadStateNum.Restart);
+  performInvocation(state, inv);
+  if (threadState(state, thread) === ThreadStateNum.Restart) {
+    if (isCall) replySuccess(state, thread);
+    setThreadState(state, thread, ThreadStateNum.Running);
+  }
+  return null;
+}
+
+type Invocation = RetypeInvocation | CNodeInvocation;
+
+/** decodeInvocation: by the invoked cap's type; types whose invocations are not modelled yet say so. */
+function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number): Invocation | SyscallError | { readonly unmodelled: string } {
+  const tag = capTag(slotW0(state, slot));
+  switch (tag) {
+    case CapTag.null:
+      return { error: 'InvalidCapability', capIndex: 0 };
+    case CapTag.untyped:
+      return decodeUntypedInvocation(state, ctx, slot);
+    case CapTag.cnode:
+      return decodeCNodeInvocation(state, ctx, slot);
+    default:
+      return { unmodelled: `${capTypeName(tag)} invocation` };
+  }
+}
+
+function performInvocation(state: ImplState, inv: Invocation): void {
+  if (inv.op === 'retype') performRetype(state, inv);
+  else performCNodeInvocation(state, inv);
+}
+
+/** replyFromKernel_success_empty. */
+function replySuccess(state: ImplState, thread: number): void {
+  setRegister(state, thread, Reg.a0, 0);
+  setRegister(state, thread, Reg.a1, seL4_MessageInfo_new(0, 0, 0, 0));
+}
+
+/**
+ * replyFromKernel_error (only for Call): badge 0, label = error code, the error's words as
+ * message registers; words beyond a5 go to the IPC buffer, or are cut off without one.
+ */
+function replyError(state: ImplState, thread: number, isCall: boolean, err: SyscallError): null {
+  if (!isCall) return null;
+  const words = syscallErrorWords(err);
+  const buffer = ipcBufferAddr(state, thread);
+  let length = 0;
+  for (let i = 0; i < words.length; i++) {
+    if (i < msgRegisters.length) {
+      setRegister(state, thread, msgRegisters[i]!, words[i]!);
+      length = i + 1;
+    } else if (buffer !== NONE) {
+      writeUserWord(state, ipcBufferFrame(state, thread), buffer + (IPCBuffer.msg + i) * 4, words[i]!);
+      length = i + 1;
+    } else {
+      length = msgRegisters.length;
+    }
+  }
+  setRegister(state, thread, Reg.a0, 0);
+  setRegister(state, thread, Reg.a1, seL4_MessageInfo_new(syscallErrorCode(err), 0, 0, length));
+  return null;
+}

@@ -1,0 +1,256 @@
+// A refinement check: fast-check draws workloads, each runs on the chosen layers in lockstep
+// from a fresh boot; any disagreement is shrunk to a short trace and reported with a replay
+// command.
+import fc from 'fast-check';
+import {
+  Reg,
+  errorName,
+  invocationLabelName,
+  messageInfoFromWord,
+  seL4_Syscall,
+  slotKey,
+  syscallFromWord,
+  syscallName,
+  seL4_CapInitThreadCNode,
+  seL4_ObjectType,
+  type BootConfigInput,
+  type KernelEvent,
+  type Observation,
+} from '../libsel4/index.ts';
+import { checkInvariants } from './invariants.ts';
+import { Knowledge } from './knowledge.ts';
+import { RefinementFailure, type PairName } from './lockstep.ts';
+import { bootSystem, type System, type SystemOptions } from './system.ts';
+import { resolveStep, workloadStepArbitrary, type WorkloadStep } from './workload.ts';
+
+export interface CheckOptions {
+  readonly runs: number;
+  /** Most entries in one run. */
+  readonly steps: number;
+  readonly seed: number;
+  /** fast-check's replay path of a failure. */
+  readonly path?: string;
+  readonly pairs: readonly PairName[];
+  readonly config?: BootConfigInput;
+  /** Check each layer's invariants after every step (always at the end of each run). */
+  readonly invariantsEveryStep: boolean;
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+export interface Progress {
+  readonly runsDone: number;
+  readonly runs: number;
+  readonly steps: number;
+  readonly shrinking: boolean;
+}
+
+/** Invocation (or syscall) -> result -> how often. */
+export type Coverage = Map<string, Map<string, number>>;
+
+export interface TraceLine {
+  readonly call: string;
+  readonly result: string;
+}
+
+export interface FailureReport {
+  readonly seed: number;
+  readonly path: string;
+  readonly failure: RefinementFailure;
+  /** The shrunk run, one line per entry; the last one is where the layers disagreed. */
+  readonly trace: readonly TraceLine[];
+}
+
+export interface CheckSummary {
+  readonly runs: number;
+  readonly steps: number;
+  readonly elapsedMs: number;
+  readonly coverage: Coverage;
+  readonly choices: ReadonlyMap<string, number>;
+  readonly failure: FailureReport | null;
+}
+
+function describeResult(key: string, sysno: number, obs: Observation): string {
+  if (obs.unmodelled) return `unmodelled: ${obs.unmodelled}`;
+  const caller = obs.caller;
+  if (!caller) return 'no thread ran';
+  if (caller.state !== 'Running') return `caller ${caller.state}`;
+  if (sysno !== seL4_Syscall.seL4_SysCall) return 'returned';
+  const reply = messageInfoFromWord(caller.regs[Reg.a1]!);
+  return errorName[reply.label] ?? `label ${reply.label}`;
+}
+
+/** The object type an invocation label belongs to. */
+function labelObject(label: string): string | null {
+  if (label.startsWith('Untyped')) return 'untyped';
+  if (label.startsWith('CNode')) return 'cnode';
+  return null;
+}
+
+/**
+ * Coverage key of an entry: the invocation label when it was sent to a cap of its own type
+ * (`CNodeCopy`), `CNodeCopy on thread cap` otherwise, or the syscall.
+ */
+function coverageKey(sysno: number, sentInfo: number, invokedCap: string): string {
+  switch (sysno) {
+    case seL4_Syscall.seL4_SysCall:
+    case seL4_Syscall.seL4_SysSend:
+    case seL4_Syscall.seL4_SysNBSend: {
+      const label = invocationLabelName(messageInfoFromWord(sentInfo).label);
+      const prefix = sysno === seL4_Syscall.seL4_SysCall ? '' : `${syscallName(sysno).replace('seL4_Sys', '')} `;
+      return labelObject(label) === invokedCap ? `${prefix}${label}` : `${prefix}${label} on ${invokedCap} cap`;
+    }
+    case seL4_Syscall.seL4_SysYield:
+      return 'Yield';
+    default:
+      return sysno >= -11 && sysno <= -1 ? syscallName(sysno) : 'UnknownSyscall';
+  }
+}
+
+/** Runs one workload on a fresh system. */
+class Driver {
+  readonly system: System;
+  readonly knowledge: Knowledge;
+  readonly trace: TraceLine[] = [];
+  readonly coverage: [string, string][] = [];
+
+  constructor(options: SystemOptions) {
+    this.system = bootSystem(options);
+    this.knowledge = new Knowledge(() => this.system.view(), this.system.plan.rootCNode);
+  }
+
+  execute(step: WorkloadStep): void {
+    if (this.system.view().current() === null) return;
+    const resolved = resolveStep(step, this.knowledge);
+    const line = { call: resolved.text, result: '(disagreement)' };
+    this.trace.push(line);
+    const before = this.system.trace.length;
+    resolved.run(this.system.api);
+    const event = this.system.trace[before]!;
+    const sent = new Map(event.user.regs);
+    const sysno = syscallFromWord(sent.get(Reg.a7) ?? 0);
+    const cptr = sent.get(Reg.a0) ?? 0;
+    const key = coverageKey(sysno, sent.get(Reg.a1) ?? 0, this.invokedCapType(cptr));
+    const result = describeResult(key, sysno, this.system.api.lastObservation());
+    this.trace[this.trace.length - 1] = { call: line.call, result };
+    this.coverage.push([key, result]);
+    this.knowledge.update(this.system.lastTouched());
+  }
+
+  /** The type of the cap a cptr names in the root CNode before the entry ran. */
+  private invokedCapType(cptr: number): string {
+    const { rootCNode } = this.system.plan;
+    const radix = this.knowledge.cnodes.get(rootCNode)!;
+    if (cptr >>> radix !== 0) return 'unresolvable';
+    return this.knowledge.occupied.get(slotKey({ cnode: rootCNode, index: cptr }))?.cap.type ?? 'null';
+  }
+
+  finish(): void {
+    this.system.lockstep?.finish();
+  }
+}
+
+function systemOptions(options: CheckOptions): SystemOptions {
+  return {
+    layer: 'lockstep',
+    ...(options.config ? { config: options.config } : {}),
+    pairs: options.pairs,
+    invariants: checkInvariants,
+    invariantsEveryStep: options.invariantsEveryStep,
+  };
+}
+
+/**
+ * Runs a workload on the executable spec alone and returns its concrete entries, for
+ * benchmarks: first `preloadObjects` endpoints are retyped (to reach states of that size),
+ * then the workload's steps.
+ */
+export function recordWorkload(
+  options: { readonly preloadObjects: number },
+  commands: Iterable<fc.Command<object, Driver>>,
+): { events: KernelEvent[]; objects: number } {
+  const driver = new Driver({ layer: 'executable' });
+  const { bootInfo } = driver.system.plan;
+  const biggest = bootInfo.untypedList.reduce((best, u, i) => (!u.isDevice && u.sizeBits > bootInfo.untypedList[best]!.sizeBits ? i : best), 0);
+  for (let done = 0; done < options.preloadObjects; done += 250) {
+    const n = Math.min(250, options.preloadObjects - done);
+    driver.system.api.seL4_Untyped_Retype(bootInfo.untyped.start + biggest, seL4_ObjectType.seL4_EndpointObject, 0, seL4_CapInitThreadCNode, 0, 0, bootInfo.empty.start + done, n);
+  }
+  driver.knowledge.update(driver.system.lastTouched());
+  fc.modelRun(() => ({ model: {}, real: driver }), commands);
+  return { events: [...driver.system.trace], objects: driver.system.view().objects().length };
+}
+
+class StepCommand implements fc.Command<object, Driver> {
+  constructor(readonly step: WorkloadStep) {}
+  check(): boolean {
+    return true;
+  }
+  run(_model: object, driver: Driver): void {
+    driver.execute(this.step);
+  }
+  toString(): string {
+    return `${this.step.op}${this.step.perturb ? '!' : ''}(${this.step.picks.slice(0, 3).join(',')})`;
+  }
+}
+
+export type WorkloadCommands = Iterable<fc.Command<object, Driver>>;
+
+export function workloadArbitrary(steps: number): fc.Arbitrary<WorkloadCommands> {
+  return fc.commands([workloadStepArbitrary.map((s) => new StepCommand(s))], { maxCommands: steps, size: 'max' });
+}
+
+export function runCheck(options: CheckOptions): CheckSummary {
+  const started = performance.now();
+  const coverage: Coverage = new Map();
+  const choices = new Map<string, number>();
+  let runsDone = 0;
+  let steps = 0;
+  let failed = false;
+  const property = fc.property(workloadArbitrary(options.steps), (commands) => {
+    let driver: Driver | null = null;
+    try {
+      driver = new Driver(systemOptions(options));
+      const d = driver;
+      fc.modelRun(() => ({ model: {}, real: d }), commands);
+      d.finish();
+    } catch (error) {
+      failed = true;
+      options.onProgress?.({ runsDone, runs: options.runs, steps, shrinking: true });
+      throw error;
+    }
+    if (!failed) {
+      runsDone++;
+      steps += driver.trace.length;
+      for (const [key, result] of driver.coverage) {
+        let byResult = coverage.get(key);
+        if (!byResult) coverage.set(key, (byResult = new Map()));
+        byResult.set(result, (byResult.get(result) ?? 0) + 1);
+      }
+      for (const [choice, n] of driver.system.lockstep!.choices) choices.set(choice, (choices.get(choice) ?? 0) + n);
+      options.onProgress?.({ runsDone, runs: options.runs, steps, shrinking: false });
+    }
+  });
+  const details = fc.check(property, {
+    seed: options.seed,
+    numRuns: options.runs,
+    ...(options.path !== undefined ? { path: options.path } : {}),
+  });
+  let failure: FailureReport | null = null;
+  if (details.failed && details.counterexample) {
+    const [commands] = details.counterexample;
+    const driver = new Driver(systemOptions(options));
+    let error: unknown = details.errorInstance;
+    try {
+      fc.modelRun(() => ({ model: {}, real: driver }), commands);
+      driver.finish();
+    } catch (e) {
+      error = e;
+    }
+    const refinement =
+      error instanceof RefinementFailure
+        ? error
+        : new RefinementFailure('crash', driver.trace.length - 1, 'checker', { path: 'the check threw', lower: String(error), upper: 'no error' });
+    failure = { seed: details.seed, path: details.counterexamplePath ?? '', failure: refinement, trace: driver.trace };
+  }
+  return { runs: runsDone, steps, elapsedMs: performance.now() - started, coverage, choices, failure };
+}

@@ -1,0 +1,141 @@
+// What the workload generator knows of the root task's CSpace: which CNodes exist, which of
+// their slots hold which caps, and how to address a slot from the root task. Kept up to date
+// from what each entry touched, so choosing arguments never scans the whole state.
+import { seL4_CapInitThreadCNode, slotKey, type Cap, type CapOf, type KernelView, type SlotRef, type Touched } from '../libsel4/index.ts';
+
+export interface Occupied {
+  readonly slot: SlotRef;
+  readonly cap: Cap;
+}
+
+/** A CNode-operation address: the cap at `service` (a root slot), then `index` resolved with `depth` bits. */
+export interface SlotAddress {
+  readonly service: number;
+  readonly index: number;
+  readonly depth: number;
+}
+
+const maxPathCaps = 3;
+
+export class Knowledge {
+  /** CNode address -> radix. */
+  readonly cnodes = new Map<number, number>();
+  /** Non-null slots of CNodes, by slot key. */
+  readonly occupied = new Map<string, Occupied>();
+  /** CNode address -> keys of the slots holding caps to it. */
+  private readonly capsTo = new Map<number, Set<string>>();
+  private occupiedList: Occupied[] | null = null;
+
+  constructor(
+    private readonly view: () => KernelView,
+    readonly rootCNode: number,
+  ) {
+    for (const object of view().objects()) {
+      if (object.type === 'cnode') this.addCNode(object.addr, object.radix);
+    }
+  }
+
+  private addCNode(addr: number, radix: number): void {
+    this.cnodes.set(addr, radix);
+    const v = this.view();
+    for (let index = 0; index < 2 ** radix; index++) this.refreshSlot(v, { cnode: addr, index });
+  }
+
+  private removeCNode(addr: number): void {
+    const radix = this.cnodes.get(addr);
+    if (radix === undefined) return;
+    this.cnodes.delete(addr);
+    for (let index = 0; index < 2 ** radix; index++) this.forget(slotKey({ cnode: addr, index }));
+  }
+
+  private forget(key: string): void {
+    const old = this.occupied.get(key);
+    if (!old) return;
+    this.occupied.delete(key);
+    this.occupiedList = null;
+    if (old.cap.type === 'cnode') this.capsTo.get(old.cap.ptr)?.delete(key);
+  }
+
+  private refreshSlot(v: KernelView, slot: SlotRef): void {
+    const key = slotKey(slot);
+    this.forget(key);
+    const cap = v.cap(slot);
+    if (cap === null || cap.type === 'null') return;
+    this.occupied.set(key, { slot, cap });
+    this.occupiedList = null;
+    if (cap.type === 'cnode') {
+      let set = this.capsTo.get(cap.ptr);
+      if (!set) this.capsTo.set(cap.ptr, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  /** Brings the knowledge up to date with what an entry touched. */
+  update(touched: readonly Touched[]): void {
+    const v = this.view();
+    for (const t of touched) {
+      for (const addr of t.objects) {
+        const object = v.object(addr);
+        if (object?.type === 'cnode') {
+          if (!this.cnodes.has(addr)) this.addCNode(addr, object.radix);
+        } else {
+          this.removeCNode(addr);
+        }
+      }
+      for (const slot of t.slots) {
+        if (this.cnodes.has(slot.cnode)) this.refreshSlot(v, slot);
+      }
+    }
+  }
+
+  all(): readonly Occupied[] {
+    this.occupiedList ??= [...this.occupied.values()];
+    return this.occupiedList;
+  }
+
+  inRoot(): Occupied[] {
+    return this.all().filter((o) => o.slot.cnode === this.rootCNode);
+  }
+
+  ofType<T extends Cap['type']>(type: T, rootOnly = false): { slot: SlotRef; cap: CapOf<T> }[] {
+    return this.all().filter((o) => o.cap.type === type && (!rootOnly || o.slot.cnode === this.rootCNode)) as {
+      slot: SlotRef;
+      cap: CapOf<T>;
+    }[];
+  }
+
+  isEmpty(slot: SlotRef): boolean {
+    return !this.occupied.has(slotKey(slot));
+  }
+
+  /**
+   * Ways to name `slot` in a CNode operation, shortest first: through a root slot holding a
+   * CNode cap, then through CNode caps stored in slots, each contributing its guard and radix.
+   */
+  addresses(slot: SlotRef): SlotAddress[] {
+    const found: SlotAddress[] = [];
+    this.collect(slot.cnode, slot.index, 0, 0, maxPathCaps, found);
+    return found.sort((a, b) => a.depth - b.depth);
+  }
+
+  /** `suffix` holds `suffixBits` low bits of the index still to be resolved below `cnode`. */
+  private collect(cnode: number, index: number, suffix: number, suffixBits: number, capsLeft: number, out: SlotAddress[]): void {
+    if (capsLeft === 0 || out.length >= 8) return;
+    const holders = this.capsTo.get(cnode);
+    if (!holders) return;
+    for (const key of holders) {
+      const holder = this.occupied.get(key);
+      if (!holder || holder.cap.type !== 'cnode') continue;
+      const cap = holder.cap;
+      const levelBits = cap.guardSize + cap.radix;
+      const bits = levelBits + suffixBits;
+      if (bits > 32 || index >= 2 ** cap.radix) continue;
+      const level = cap.guard * 2 ** cap.radix + index;
+      const value = level * 2 ** suffixBits + suffix;
+      if (holder.slot.cnode === this.rootCNode) out.push({ service: holder.slot.index, index: value >>> 0, depth: bits });
+      if (!(holder.slot.cnode === this.rootCNode && holder.slot.index === seL4_CapInitThreadCNode)) {
+        this.collect(holder.slot.cnode, holder.slot.index, value, bits, capsLeft - 1, out);
+      }
+    }
+  }
+}

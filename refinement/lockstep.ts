@@ -1,0 +1,151 @@
+// The lockstep runner: every entry goes to each layer; after each step the lower layer of
+// every checked pair must agree with (one of) the upper layer's allowed outcomes on what the
+// user sees and on everything either side wrote; a full comparison closes every run.
+import { registerNames, type KernelEvent, type LayerName, type Observation, type Touched } from '../libsel4/index.ts';
+import { compareAll, compareObservations, compareTouched, type Mismatch } from './compare.ts';
+import type { Candidate, RunningLayer } from './running.ts';
+
+/** A checked pair: the lower layer must refine the upper one. */
+export interface Pair {
+  readonly lower: LayerName;
+  readonly upper: LayerName;
+}
+
+export const pairNames = ['impl-executable', 'executable-abstract', 'impl-abstract'] as const;
+export type PairName = (typeof pairNames)[number];
+export const defaultPairs: readonly PairName[] = ['impl-executable', 'executable-abstract'];
+
+export function parsePair(name: PairName): Pair {
+  const [lower, upper] = name.split('-') as [LayerName, LayerName];
+  return { lower, upper };
+}
+
+export function pairName(pair: Pair): string {
+  return `${pair.lower}-${pair.upper}`;
+}
+
+/** Checks a layer's own invariants; returns the first violation. */
+export type InvariantCheck = (layer: RunningLayer) => string | null;
+
+export type FailureKind = 'observation' | 'state' | 'invariant' | 'crash' | 'final-state';
+
+export class RefinementFailure extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    /** Index of the failing entry in the run (0-based); -1 at boot. */
+    readonly step: number,
+    readonly pair: string,
+    readonly mismatch: Mismatch,
+  ) {
+    super(`${kind} mismatch at step ${step} (${pair}): ${mismatch.path}: ${mismatch.lower} vs ${mismatch.upper}`);
+  }
+}
+
+const order: readonly LayerName[] = ['impl', 'executable', 'abstract'];
+
+export class Lockstep {
+  private readonly pairs: readonly Pair[];
+  private readonly byName: Map<LayerName, RunningLayer>;
+  private stepIndex = 0;
+  /** How often each abstract choice was taken, by choice name. */
+  readonly choices = new Map<string, number>();
+  /** What the adopted outcomes of the last entry wrote. */
+  lastTouched: readonly Touched[] = [];
+
+  constructor(
+    layers: readonly RunningLayer[],
+    pairs: readonly Pair[],
+    private readonly invariants: InvariantCheck | null,
+    /** Check invariants after every step, or only when the run finishes. */
+    private readonly invariantsEveryStep = false,
+  ) {
+    this.byName = new Map(layers.map((l) => [l.name, l]));
+    this.pairs = [...pairs].sort((a, b) => order.indexOf(a.lower) - order.indexOf(b.lower));
+    this.checkInvariants(-1);
+  }
+
+  /** The lowest running layer: what a user of the lockstep system sees. */
+  get lowest(): RunningLayer {
+    for (const name of order) {
+      const layer = this.byName.get(name);
+      if (layer) return layer;
+    }
+    throw new Error('no layer');
+  }
+
+  layer(name: LayerName): RunningLayer | undefined {
+    return this.byName.get(name);
+  }
+
+  get steps(): number {
+    return this.stepIndex;
+  }
+
+  enter(event: KernelEvent): Observation {
+    const step = this.stepIndex++;
+    const candidates = new Map<LayerName, Candidate[]>();
+    for (const [name, layer] of this.byName) {
+      try {
+        const outcomes = layer.step(event);
+        if (outcomes.length === 0) throw new Error('no outcome');
+        candidates.set(name, outcomes);
+      } catch (error) {
+        throw new RefinementFailure('crash', step, name, { path: `${name} threw`, lower: String(error), upper: 'an outcome' });
+      }
+    }
+    const chosen = new Map<LayerName, Candidate>();
+    for (const pair of this.pairs) {
+      const lower = chosen.get(pair.lower) ?? candidates.get(pair.lower)![0]!;
+      chosen.set(pair.lower, lower);
+      const uppers = chosen.has(pair.upper) ? [chosen.get(pair.upper)!] : candidates.get(pair.upper)!;
+      let first: RefinementFailure | null = null;
+      for (const upper of uppers) {
+        const failure = this.compareStep(step, pair, lower, upper);
+        if (failure === null) {
+          chosen.set(pair.upper, upper);
+          first = null;
+          break;
+        }
+        first ??= failure;
+      }
+      if (first) throw first;
+    }
+    const touched: Touched[] = [];
+    for (const [name, list] of candidates) {
+      const pick = chosen.get(name) ?? list[0]!;
+      pick.adopt();
+      touched.push(pick.touched);
+      if (list.length > 1 && pick.choice) this.choices.set(pick.choice, (this.choices.get(pick.choice) ?? 0) + 1);
+    }
+    this.lastTouched = touched;
+    if (this.invariantsEveryStep) this.checkInvariants(step);
+    return chosen.get(this.lowest.name)?.observation ?? candidates.get(this.lowest.name)![0]!.observation;
+  }
+
+  private compareStep(step: number, pair: Pair, lower: Candidate, upper: Candidate): RefinementFailure | null {
+    const name = pairName(pair);
+    const obs = compareObservations(lower.observation, upper.observation, registerNames);
+    if (obs) return new RefinementFailure('observation', step, name, obs);
+    const touched: Touched[] = [lower.touched, upper.touched];
+    const state = compareTouched(lower.view, upper.view, touched);
+    if (state) return new RefinementFailure('state', step, name, state);
+    return null;
+  }
+
+  private checkInvariants(step: number): void {
+    if (!this.invariants) return;
+    for (const layer of this.byName.values()) {
+      const violation = this.invariants(layer);
+      if (violation) throw new RefinementFailure('invariant', step, layer.name, { path: `${layer.name} invariant`, lower: violation, upper: 'holds' });
+    }
+  }
+
+  /** The closing full comparison of every checked pair, and the invariants. */
+  finish(): void {
+    this.checkInvariants(this.stepIndex - 1);
+    for (const pair of this.pairs) {
+      const m = compareAll(this.byName.get(pair.lower)!.view(), this.byName.get(pair.upper)!.view());
+      if (m) throw new RefinementFailure('final-state', this.stepIndex - 1, pairName(pair), m);
+    }
+  }
+}

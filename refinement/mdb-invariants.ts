@@ -1,0 +1,83 @@
+// valid_mdb of the two lower layers (l4v Invariants_H): the mapping database is a set of
+// well-formed doubly linked lists in depth-first CDT order. Written once over a plain listing
+// of slots, which the executable spec gives directly and the impl gives by decoding memory.
+import { capObjectPtr, slotKey, type Cap, type SlotRef } from '../libsel4/index.ts';
+
+export interface MDBEntry {
+  readonly slot: SlotRef;
+  readonly cap: Cap;
+  readonly prev: SlotRef | null;
+  readonly next: SlotRef | null;
+  readonly revocable: boolean;
+  readonly firstBadged: boolean;
+}
+
+const key = (s: SlotRef | null) => (s === null ? 'null' : slotKey(s));
+
+/** The region a cap covers, for untyped containment: [start, end). */
+function capRange(cap: Cap, objectSize: (ptr: number) => number | null): [number, number] | null {
+  if (cap.type === 'untyped') return [cap.ptr, cap.ptr + 2 ** cap.sizeBits];
+  const ptr = capObjectPtr(cap);
+  if (ptr === null) return null;
+  const size = objectSize(ptr);
+  return size === null ? null : [ptr, ptr + size];
+}
+
+/**
+ * Checks valid_dlist, no_0 / valid_nullcaps (only non-null slots are listed, and no link
+ * names an unlisted slot), mdb_chain_0 (no list has a cycle), valid_badges and untyped_inc.
+ * Returns the first violation.
+ */
+export function checkMDB(entries: readonly MDBEntry[], objectSize: (ptr: number) => number | null): string | null {
+  const byKey = new Map(entries.map((e) => [slotKey(e.slot), e]));
+  for (const e of entries) {
+    const k = slotKey(e.slot);
+    if (e.next) {
+      const n = byKey.get(slotKey(e.next));
+      if (!n) return `valid_nullcaps: ${k} links to ${key(e.next)}, an empty slot`;
+      if (key(n.prev) !== k) return `valid_dlist: ${k}.next = ${key(e.next)} but its prev is ${key(n.prev)}`;
+    }
+    if (e.prev) {
+      const p = byKey.get(slotKey(e.prev));
+      if (!p) return `valid_nullcaps: ${k} links back to ${key(e.prev)}, an empty slot`;
+      if (key(p.next) !== k) return `valid_dlist: ${k}.prev = ${key(e.prev)} but its next is ${key(p.next)}`;
+    }
+  }
+  // mdb_chain_0: walking forward from every list head visits each entry once.
+  const seen = new Set<string>();
+  for (const head of entries) {
+    if (head.prev) continue;
+    for (let at: MDBEntry | undefined = head; at; at = at.next ? byKey.get(slotKey(at.next)) : undefined) {
+      const k = slotKey(at.slot);
+      if (seen.has(k)) return `mdb_chain_0: the list through ${k} has a cycle`;
+      seen.add(k);
+    }
+  }
+  if (seen.size !== entries.length) {
+    const stray = entries.find((e) => !seen.has(slotKey(e.slot)))!;
+    return `mdb_chain_0: ${slotKey(stray.slot)} is on a list with no head (a cycle)`;
+  }
+  // valid_badges: a badged endpoint/notification cap that follows a cap to the same object with
+  // a different badge starts a new badge generation, so it must be firstBadged.
+  for (const e of entries) {
+    if (!e.next) continue;
+    const n = byKey.get(slotKey(e.next))!;
+    if ((e.cap.type === 'endpoint' || e.cap.type === 'notification') && n.cap.type === e.cap.type && n.cap.ptr === e.cap.ptr) {
+      if (n.cap.badge !== e.cap.badge && n.cap.badge !== 0 && !n.firstBadged) {
+        return `valid_badges: ${slotKey(n.slot)} (badge ${n.cap.badge}) follows badge ${e.cap.badge} but is not firstBadged`;
+      }
+    }
+  }
+  // untyped_inc: two untyped caps either cover disjoint ranges or one contains the other.
+  const untypeds = entries.filter((e) => e.cap.type === 'untyped');
+  for (let i = 0; i < untypeds.length; i++) {
+    for (let j = i + 1; j < untypeds.length; j++) {
+      const a = capRange(untypeds[i]!.cap, objectSize)!;
+      const b = capRange(untypeds[j]!.cap, objectSize)!;
+      const disjoint = a[1] <= b[0] || b[1] <= a[0];
+      const nested = (a[0] <= b[0] && b[1] <= a[1]) || (b[0] <= a[0] && a[1] <= b[1]);
+      if (!disjoint && !nested) return `untyped_inc: untypeds at ${slotKey(untypeds[i]!.slot)} and ${slotKey(untypeds[j]!.slot)} overlap partially`;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,91 @@
+// A booted system as a test or the CLI uses it: one layer alone, or several in lockstep,
+// driven through libsel4's calls as the root task.
+import {
+  createSel4Api,
+  planBoot,
+  type BootConfigInput,
+  type BootPlan,
+  type KernelEvent,
+  type KernelView,
+  type LayerName,
+  type Observation,
+  type Sel4Api,
+  type Touched,
+} from '../libsel4/index.ts';
+import { bootLayer, type LayerOptions } from './layers.ts';
+import { Lockstep, defaultPairs, parsePair, type InvariantCheck, type PairName } from './lockstep.ts';
+import type { RunningLayer } from './running.ts';
+
+export interface SystemOptions {
+  /** One layer, or 'lockstep' to run the layers of `pairs` side by side. */
+  readonly layer?: LayerName | 'lockstep';
+  readonly config?: BootConfigInput;
+  readonly pairs?: readonly PairName[];
+  readonly invariants?: InvariantCheck | null;
+  /** With `invariants`: check them after every step, not only at `finish`. */
+  readonly invariantsEveryStep?: boolean;
+  readonly layerOptions?: LayerOptions;
+}
+
+export interface System {
+  readonly plan: BootPlan;
+  /** The root task's libsel4 calls. */
+  readonly api: Sel4Api;
+  /** Every entry made so far, replayable with `replay`. */
+  readonly trace: readonly KernelEvent[];
+  /** A read-only view of a layer's state (default: the lowest running layer). */
+  view(layer?: LayerName): KernelView;
+  /** Set when running in lockstep. */
+  readonly lockstep: Lockstep | null;
+  /** What the last entry wrote, as each running layer reported it. */
+  lastTouched(): readonly Touched[];
+}
+
+export function bootSystem(options: SystemOptions = {}): System {
+  const plan = planBoot(options.config ?? {});
+  const mode = options.layer ?? 'lockstep';
+  const trace: KernelEvent[] = [];
+  let lockstep: Lockstep | null = null;
+  let single: RunningLayer | null = null;
+  let enter: (event: KernelEvent) => Observation;
+  let singleTouched: readonly Touched[] = [];
+  if (mode === 'lockstep') {
+    const pairs = (options.pairs ?? defaultPairs).map(parsePair);
+    const names = [...new Set(pairs.flatMap((p) => [p.lower, p.upper]))];
+    lockstep = new Lockstep(names.map((n) => bootLayer(n, plan, options.layerOptions)), pairs, options.invariants ?? null, options.invariantsEveryStep ?? false);
+    const ls = lockstep;
+    enter = (event) => ls.enter(event);
+  } else {
+    const layer = bootLayer(mode, plan, options.layerOptions);
+    single = layer;
+    enter = (event) => {
+      const [first] = layer.step(event);
+      first!.adopt();
+      singleTouched = [first!.touched];
+      return first!.observation;
+    };
+  }
+  const lowest = lockstep ? lockstep.lowest : single!;
+  const api = createSel4Api(
+    {
+      enter(event) {
+        trace.push(event);
+        return enter(event);
+      },
+    },
+    lowest.observe(plan.rootTCB),
+  );
+  return {
+    plan,
+    api,
+    trace,
+    lockstep,
+    lastTouched: () => (lockstep ? lockstep.lastTouched : singleTouched),
+    view(layer) {
+      if (layer === undefined) return lowest.view();
+      const running = lockstep ? lockstep.layer(layer) : single?.name === layer ? single : undefined;
+      if (!running) throw new Error(`layer ${layer} is not running in this system`);
+      return running.view();
+    },
+  };
+}

@@ -1,0 +1,337 @@
+// The generated workload: fast-check draws abstract steps (an operation and raw choices);
+// each is resolved when it runs against what the root task's CSpace holds then, so most
+// calls name existing caps and free slots, and some carry arbitrary words to reach the
+// error paths. Resolved calls are concrete libsel4 calls, recorded for the report.
+import fc from 'fast-check';
+import {
+  InvocationLabel,
+  Reg,
+  seL4_CapInitThreadCNode,
+  seL4_CapInitThreadSC,
+  seL4_CapInitThreadTCB,
+  seL4_CNode_CapData_new,
+  seL4_MessageInfo_new,
+  seL4_ObjectType,
+  seL4_Syscall,
+  syscallWord,
+  type Sel4Api,
+  type SlotRef,
+} from '../libsel4/index.ts';
+import type { Knowledge, Occupied, SlotAddress } from './knowledge.ts';
+
+export const operations = [
+  'retype',
+  'copy',
+  'mint',
+  'move',
+  'mutate',
+  'rotate',
+  'delete',
+  'revoke',
+  'cancelBadgedSends',
+  'rawInvocation',
+  'rawSyscall',
+] as const;
+export type Operation = (typeof operations)[number];
+
+/** One generated step: what to do, and the raw choices that pick its arguments. */
+export interface WorkloadStep {
+  readonly op: Operation;
+  /** 0 = well-formed arguments, 1 = one argument replaced by an arbitrary or boundary word. */
+  readonly perturb: boolean;
+  readonly picks: readonly number[];
+  readonly words: readonly number[];
+}
+
+const weights: Record<Operation, number> = {
+  retype: 22,
+  copy: 14,
+  mint: 14,
+  move: 8,
+  mutate: 6,
+  rotate: 6,
+  delete: 10,
+  revoke: 8,
+  cancelBadgedSends: 3,
+  rawInvocation: 6,
+  rawSyscall: 1,
+};
+
+export const workloadStepArbitrary: fc.Arbitrary<WorkloadStep> = fc.record({
+  op: fc.oneof(...operations.map((op) => ({ arbitrary: fc.constant(op), weight: weights[op] }))),
+  perturb: fc.nat(9).map((n) => n === 0),
+  picks: fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
+  words: fc.array(fc.nat({ max: 0xffffffff }), { minLength: 4, maxLength: 4 }),
+});
+
+/** A concrete call as run, for reports: `seL4_CNode_Copy(2, 30, 32, 2, 18, 32, 0xf)`. */
+export interface ResolvedCall {
+  readonly text: string;
+  run(api: Sel4Api): void;
+}
+
+class Picker {
+  private next = 0;
+  constructor(private readonly step: WorkloadStep) {}
+  nat(): number {
+    return this.step.picks[this.next++ % this.step.picks.length]!;
+  }
+  below(n: number): number {
+    return n <= 0 ? 0 : this.nat() % n;
+  }
+  chance(percent: number): boolean {
+    return this.below(100) < percent;
+  }
+  of<T>(items: readonly T[]): T | undefined {
+    return items.length === 0 ? undefined : items[this.below(items.length)];
+  }
+  word(i: number): number {
+    return this.step.words[i % this.step.words.length]!;
+  }
+}
+
+const hexWord = (w: number) => (w > 9 ? `0x${(w >>> 0).toString(16)}` : String(w));
+
+function call(name: string, args: readonly number[], run: (api: Sel4Api) => void): ResolvedCall {
+  return { text: `${name}(${args.map(hexWord).join(', ')})`, run };
+}
+
+/** Addresses a slot from the root task; falls back to the root CNode cap with depth 32. */
+function address(k: Knowledge, p: Picker, slot: SlotRef): SlotAddress {
+  const found = k.addresses(slot);
+  return p.of(found) ?? { service: seL4_CapInitThreadCNode, index: slot.index, depth: 32 };
+}
+
+/** Root slots whose loss ends the root task: its TCB, its CNode (revoke), its scheduling context. */
+const vital = new Set([seL4_CapInitThreadTCB, seL4_CapInitThreadCNode, seL4_CapInitThreadSC]);
+
+/** An occupied slot; the root task's own vital caps only rarely, so runs go on. */
+function pickOccupied(k: Knowledge, p: Picker, filter?: (o: Occupied) => boolean): Occupied | undefined {
+  const spareVital = p.chance(97);
+  const keep = (o: Occupied) => (!spareVital || o.slot.cnode !== k.rootCNode || !vital.has(o.slot.index)) && (!filter || filter(o));
+  return p.of(k.all().filter(keep));
+}
+
+/** An empty slot, in the root CNode most of the time. */
+function pickEmpty(k: Knowledge, p: Picker): SlotRef {
+  const nested = [...k.cnodes.keys()].filter((c) => c !== k.rootCNode);
+  const cnode = nested.length > 0 && p.chance(30) ? p.of(nested)! : k.rootCNode;
+  const size = 2 ** k.cnodes.get(cnode)!;
+  for (let tries = 0; tries < 8; tries++) {
+    const slot = { cnode, index: p.below(size) };
+    if (k.isEmpty(slot)) return slot;
+  }
+  return { cnode, index: p.below(size) };
+}
+
+/**
+ * Replaces one argument with an arbitrary word or a boundary value. Arguments at `cptrs`
+ * (caps the root task invokes or passes) are spared most of the time: a cptr that does not
+ * resolve is a cap fault, which ends the run.
+ */
+function perturb(args: number[], p: Picker, step: WorkloadStep, cptrs: readonly number[]): number[] {
+  if (!step.perturb || args.length === 0) return args;
+  const out = [...args];
+  const boundary = [0, 1, 31, 32, 33, 0xffffffff, 0x80000000, p.word(0)];
+  const choices = args.map((_, i) => i).filter((i) => !cptrs.includes(i) || p.chance(5));
+  const at = p.of(choices);
+  if (at !== undefined) out[at] = p.of(boundary)!;
+  return out;
+}
+
+function rightsWord(p: Picker): number {
+  return p.chance(55) ? 0xf : p.below(16);
+}
+
+function capData(p: Picker, target: Occupied | undefined): number {
+  if (target?.cap.type === 'cnode' && p.chance(70)) {
+    const guardSize = p.below(33 - target.cap.radix + 1);
+    return seL4_CNode_CapData_new(p.below(2 ** Math.min(guardSize, 18)), guardSize);
+  }
+  if (p.chance(30)) return 0;
+  if (p.chance(70)) return 1 + p.below(7);
+  return p.word(1);
+}
+
+const objectTypes = Object.values(seL4_ObjectType);
+
+function retypeSize(p: Picker, type: number, untypedBits: number): number {
+  switch (type) {
+    case seL4_ObjectType.seL4_UntypedObject:
+      return 4 + p.below(Math.max(1, untypedBits - 3));
+    case seL4_ObjectType.seL4_CapTableObject:
+      return 1 + p.below(p.chance(80) ? 5 : 9);
+    case seL4_ObjectType.seL4_SchedContextObject:
+      return 7 + p.below(3);
+    default:
+      return p.chance(90) ? 0 : p.below(40);
+  }
+}
+
+function resolveRetype(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const untyped = p.of(k.ofType('untyped', true));
+  if (!untyped) return null;
+  const type = p.chance(3) ? 10 + p.below(3) : p.of(objectTypes)!;
+  const sizeBits = retypeSize(p, type, untyped.cap.sizeBits);
+  const dest = p.chance(70) ? k.rootCNode : (p.of([...k.cnodes.keys()]) ?? k.rootCNode);
+  let root = seL4_CapInitThreadCNode;
+  let nodeIndex = 0;
+  let nodeDepth = 0;
+  if (dest !== k.rootCNode) {
+    const holder = pickOccupied(k, p, (o) => o.cap.type === 'cnode' && o.cap.ptr === dest);
+    if (holder) ({ service: root, index: nodeIndex, depth: nodeDepth } = address(k, p, holder.slot));
+  } else if (p.chance(30)) {
+    nodeIndex = seL4_CapInitThreadCNode;
+    nodeDepth = 32;
+  }
+  const size = 2 ** (k.cnodes.get(dest) ?? 12);
+  const offset = pickEmpty(k, p).index % size;
+  const count = p.chance(70) ? 1 : 1 + p.below(p.chance(90) ? 4 : 300);
+  const args = perturb([untyped.slot.index, type, sizeBits, root, nodeIndex, nodeDepth, offset, count], p, step, [0, 3]);
+  return call('seL4_Untyped_Retype', args, (api) =>
+    api.seL4_Untyped_Retype(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!),
+  );
+}
+
+type CopyLike = 'copy' | 'mint' | 'move' | 'mutate';
+
+function resolveCopyLike(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const src = pickOccupied(k, p);
+  if (!src) return null;
+  const dest = p.chance(90) ? pickEmpty(k, p) : (pickOccupied(k, p)?.slot ?? pickEmpty(k, p));
+  const d = address(k, p, dest);
+  const s = address(k, p, src.slot);
+  const base = [d.service, d.index, d.depth, s.service, s.index, s.depth];
+  switch (op) {
+    case 'copy': {
+      const a = perturb([...base, rightsWord(p)], p, step, [0, 3]);
+      return call('seL4_CNode_Copy', a, (api) => api.seL4_CNode_Copy(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
+    }
+    case 'mint': {
+      const a = perturb([...base, rightsWord(p), capData(p, src)], p, step, [0, 3]);
+      return call('seL4_CNode_Mint', a, (api) => api.seL4_CNode_Mint(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!));
+    }
+    case 'move': {
+      const a = perturb(base, p, step, [0, 3]);
+      return call('seL4_CNode_Move', a, (api) => api.seL4_CNode_Move(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!));
+    }
+    case 'mutate': {
+      const a = perturb([...base, capData(p, src)], p, step, [0, 3]);
+      return call('seL4_CNode_Mutate', a, (api) => api.seL4_CNode_Mutate(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
+    }
+  }
+}
+
+function resolveRotate(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const src = pickOccupied(k, p);
+  const pivot = pickOccupied(k, p);
+  if (!src || !pivot) return null;
+  const dest = p.chance(20) ? src.slot : pickEmpty(k, p);
+  const d = address(k, p, dest);
+  const pv = address(k, p, pivot.slot);
+  const s = address(k, p, src.slot);
+  const a = perturb([d.service, d.index, d.depth, capData(p, pivot), pv.service, pv.index, pv.depth, capData(p, src), s.service, s.index, s.depth], p, step, [0, 4, 8]);
+  return call('seL4_CNode_Rotate', a, (api) =>
+    api.seL4_CNode_Rotate(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!),
+  );
+}
+
+function resolveSlotOp(op: 'delete' | 'revoke' | 'cancelBadgedSends', k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const wanted =
+    op === 'cancelBadgedSends'
+      ? pickOccupied(k, p, (o) => o.cap.type === 'endpoint') ?? pickOccupied(k, p)
+      : op === 'revoke' && p.chance(60)
+        ? pickOccupied(k, p, (o) => o.cap.type === 'untyped' || o.cap.type === 'cnode' || o.cap.type === 'endpoint')
+        : pickOccupied(k, p);
+  const slot = wanted?.slot ?? pickEmpty(k, p);
+  const at = address(k, p, slot);
+  const a = perturb([at.service, at.index, at.depth], p, step, [0]);
+  const name = { delete: 'seL4_CNode_Delete', revoke: 'seL4_CNode_Revoke', cancelBadgedSends: 'seL4_CNode_CancelBadgedSends' }[op];
+  return call(name, a, (api) => {
+    if (op === 'delete') api.seL4_CNode_Delete(a[0]!, a[1]!, a[2]!);
+    else if (op === 'revoke') api.seL4_CNode_Revoke(a[0]!, a[1]!, a[2]!);
+    else api.seL4_CNode_CancelBadgedSends(a[0]!, a[1]!, a[2]!);
+  });
+}
+
+const rawLabels = [
+  InvocationLabel.UntypedRetype,
+  InvocationLabel.CNodeRevoke,
+  InvocationLabel.CNodeDelete,
+  InvocationLabel.CNodeCancelBadgedSends,
+  InvocationLabel.CNodeCopy,
+  InvocationLabel.CNodeMint,
+  InvocationLabel.CNodeMove,
+  InvocationLabel.CNodeMutate,
+  InvocationLabel.CNodeRotate,
+  InvocationLabel.InvalidInvocation,
+  InvocationLabel.TCBSuspend,
+];
+
+/** An invocation of an existing cap with arbitrary label, length, message words and extra caps. */
+function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
+  const label = p.chance(85) ? p.of(rawLabels)! : p.below(2 ** 20);
+  const ownType = label === InvocationLabel.UntypedRetype ? 'untyped' : 'cnode';
+  const own = p.chance(70) ? p.of(k.ofType(ownType, true)) : undefined;
+  const target = own ? own.slot.index : p.chance(97) ? (p.of(k.inRoot())?.slot.index ?? p.below(64)) : p.word(0);
+  const length = p.chance(80) ? p.below(9) : p.below(128);
+  const extraCaps = p.below(4);
+  const mrs = Array.from({ length: 8 }, (_, i) => (p.chance(50) ? p.below(40) : p.word(i)));
+  const caps = Array.from({ length: 3 }, (_, i) => (p.chance(97) ? p.below(40) : p.word(i + 1)));
+  const info = seL4_MessageInfo_new(label, 0, extraCaps, length);
+  return call('seL4_Call', [target, info, ...mrs, ...caps], (api) => {
+    mrs.forEach((v, i) => api.seL4_SetMR(i, v));
+    caps.forEach((c, i) => api.seL4_SetCap(i, c));
+    api.seL4_Call(target, info);
+  });
+}
+
+/** A kernel entry with an arbitrary syscall number. */
+function resolveRawSyscall(p: Picker): ResolvedCall {
+  const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysRecv];
+  const sysno = p.chance(95) ? p.of(numbers)! : p.word(2) | 0;
+  const a0 = p.below(40);
+  const info = seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2);
+  const index = p.below(64);
+  return call('syscall', [syscallWord(sysno), a0, info, index, 32], (api) => {
+    api.rawSyscall([
+      [Reg.a0, a0],
+      [Reg.a1, info],
+      [Reg.a2, index],
+      [Reg.a3, 32],
+      [Reg.a7, syscallWord(sysno)],
+    ]);
+  });
+}
+
+/** Turns a generated step into a concrete call, given what the CSpace holds now. */
+export function resolveStep(step: WorkloadStep, k: Knowledge): ResolvedCall {
+  const p = new Picker(step);
+  let resolved: ResolvedCall | null;
+  switch (step.op) {
+    case 'retype':
+      resolved = resolveRetype(k, p, step);
+      break;
+    case 'copy':
+    case 'mint':
+    case 'move':
+    case 'mutate':
+      resolved = resolveCopyLike(step.op, k, p, step);
+      break;
+    case 'rotate':
+      resolved = resolveRotate(k, p, step);
+      break;
+    case 'delete':
+    case 'revoke':
+    case 'cancelBadgedSends':
+      resolved = resolveSlotOp(step.op, k, p, step);
+      break;
+    case 'rawInvocation':
+      resolved = resolveRawInvocation(k, p);
+      break;
+    case 'rawSyscall':
+      resolved = resolveRawSyscall(p);
+      break;
+  }
+  return resolved ?? resolveRawInvocation(k, p);
+}

@@ -1,0 +1,53 @@
+// The command as a user runs it: exit codes, usage on bad input, a passing check, replay.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['bin/sel4-model.js', ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('sel4-model command', () => {
+  it('passes a small check and prints a summary with the reached invocations', () => {
+    const r = run('check', '--runs', '5', '--steps', '30', '--seed', '7');
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^runs: {4}5$/m);
+    expect(r.stdout).toMatch(/checked steps\/s/);
+    expect(r.stdout).toMatch(/UntypedRetype/);
+    expect(r.stdout).toMatch(/PASS$/m);
+    // Not a terminal: plain progress lines, no carriage returns.
+    expect(r.stderr).not.toContain('\r');
+    expect(r.stderr).toMatch(/runs, \d+ steps/);
+  });
+
+  it.each([
+    [['check', '--bogus']],
+    [['check', '--runs', '0']],
+    [['check', '--runs', 'ten']],
+    [['check', '--layers', 'impl-nothing']],
+    [['check', '--path']],
+    [['frobnicate']],
+    [[]],
+  ])('exits 2 with usage for %j', (args) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/usage: sel4-model check/);
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('names the bad field of a boot configuration', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sel4-model-'));
+    const file = join(dir, 'boot.json');
+    writeFileSync(file, JSON.stringify({ memory: { base: 0x80000000, sizeBytes: -1 } }));
+    const r = run('check', '--config', file, '--runs', '1');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/memory\.sizeBytes/);
+    writeFileSync(file, '{ not json');
+    expect(run('check', '--config', file).stderr).toMatch(/not valid JSON/);
+    expect(run('check', '--config', join(dir, 'missing.json')).stderr).toMatch(/cannot read --config/);
+  });
+});

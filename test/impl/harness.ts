@@ -1,0 +1,79 @@
+// A root task driving the impl layer through libsel4's user-side calls, with shorthands
+// for the root CNode's slots and for reading error replies.
+import {
+  createSel4Api,
+  planBoot,
+  seL4_ObjectType,
+  type BootConfigInput,
+  type BootPlan,
+  type Cap,
+  type KernelEvent,
+  type Observation,
+  type Sel4Api,
+  type SlotRef,
+  type Touched,
+} from '../../libsel4/index.ts';
+import { implLayer, type ImplState } from '../../impl/index.ts';
+
+export interface Root {
+  readonly plan: BootPlan;
+  readonly api: Sel4Api;
+  readonly state: ImplState;
+  readonly lastTouched: Touched;
+  /** Slot `index` of the root CNode. */
+  slot(index: number): SlotRef;
+  cap(index: number): Cap | null;
+  parent(index: number): SlotRef | null;
+  /** The message registers of the last reply, `n` of them. */
+  mrs(n: number): number[];
+  /** The first boot untyped of at least 2^sizeBits bytes (non-device). */
+  untyped(sizeBits: number): number;
+  obs(): Observation;
+  enter(event: KernelEvent): Observation;
+}
+
+export const T = seL4_ObjectType;
+/** CNode slot of the root CNode cap, and the depth that addresses root slots directly. */
+export const CNODE = 2;
+export const D = 32;
+
+export function bootRoot(config: BootConfigInput = {}): Root {
+  const plan = planBoot(config);
+  let state = implLayer.boot(plan);
+  let lastTouched: Touched = { slots: [], objects: [] };
+  const enter = (event: KernelEvent): Observation => {
+    const [outcome] = implLayer.step(state, event);
+    state = outcome!.state;
+    lastTouched = outcome!.touched;
+    return outcome!.observation;
+  };
+  const api = createSel4Api({ enter }, implLayer.observe(state, plan.rootTCB));
+  const view = () => implLayer.view(state);
+  return {
+    plan,
+    api,
+    get state() {
+      return state;
+    },
+    get lastTouched() {
+      return lastTouched;
+    },
+    slot: (index) => ({ cnode: plan.rootCNode, index }),
+    cap: (index) => view().cap({ cnode: plan.rootCNode, index }),
+    parent: (index) => view().cdtParent({ cnode: plan.rootCNode, index }),
+    mrs: (n) => Array.from({ length: n }, (_, i) => api.seL4_GetMR(i)),
+    untyped: (sizeBits) => {
+      const i = plan.untypeds.findIndex((u) => !u.isDevice && u.sizeBits >= sizeBits);
+      if (i < 0) throw new Error(`no untyped of 2^${sizeBits}`);
+      return plan.bootInfo.untyped.start + i;
+    },
+    obs: () => api.lastObservation(),
+    enter,
+  };
+}
+
+/** The first device untyped's slot. */
+export function deviceUntyped(root: Root): number {
+  const i = root.plan.untypeds.findIndex((u) => u.isDevice);
+  return root.plan.bootInfo.untyped.start + i;
+}
