@@ -8,7 +8,6 @@ import {
   invocationLabelName,
   messageInfoFromWord,
   seL4_Syscall,
-  slotKey,
   syscallFromWord,
   syscallName,
   seL4_CapInitThreadCNode,
@@ -113,9 +112,9 @@ class Driver {
   readonly trace: TraceLine[] = [];
   readonly coverage: [string, string][] = [];
 
-  constructor(options: SystemOptions) {
+  constructor(options: SystemOptions, bootKnowledge?: Knowledge) {
     this.system = bootSystem(options);
-    this.knowledge = new Knowledge(() => this.system.view(), this.system.plan.rootCNode);
+    this.knowledge = new Knowledge(() => this.system.view(), this.system.plan.rootCNode, bootKnowledge);
   }
 
   execute(step: WorkloadStep): void {
@@ -141,7 +140,7 @@ class Driver {
     const { rootCNode } = this.system.plan;
     const radix = this.knowledge.cnodes.get(rootCNode)!;
     if (cptr >>> radix !== 0) return 'unresolvable';
-    return this.knowledge.occupied.get(slotKey({ cnode: rootCNode, index: cptr }))?.cap.type ?? 'null';
+    return this.knowledge.capAt({ cnode: rootCNode, index: cptr })?.type ?? 'null';
   }
 
   finish(): void {
@@ -206,10 +205,12 @@ export function runCheck(options: CheckOptions): CheckSummary {
   let runsDone = 0;
   let steps = 0;
   let failed = false;
+  // Every run boots the same system: learn its CSpace once.
+  const bootKnowledge = new Driver(systemOptions(options)).knowledge;
   const property = fc.property(workloadArbitrary(options.steps), (commands) => {
     let driver: Driver | null = null;
     try {
-      driver = new Driver(systemOptions(options));
+      driver = new Driver(systemOptions(options), bootKnowledge);
       const d = driver;
       fc.modelRun(() => ({ model: {}, real: d }), commands);
       d.finish();
@@ -238,7 +239,7 @@ export function runCheck(options: CheckOptions): CheckSummary {
   let failure: FailureReport | null = null;
   if (details.failed && details.counterexample) {
     const [commands] = details.counterexample;
-    const driver = new Driver(systemOptions(options));
+    const driver = new Driver(systemOptions(options), bootKnowledge);
     let error: unknown = details.errorInstance;
     try {
       fc.modelRun(() => ({ model: {}, real: driver }), commands);

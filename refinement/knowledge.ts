@@ -1,7 +1,7 @@
 // What the workload generator knows of the root task's CSpace: which CNodes exist, which of
 // their slots hold which caps, and how to address a slot from the root task. Kept up to date
 // from what each entry touched, so choosing arguments never scans the whole state.
-import { seL4_CapInitThreadCNode, slotKey, type Cap, type CapOf, type KernelView, type SlotRef, type Touched } from '../libsel4/index.ts';
+import { seL4_CapInitThreadCNode, type Cap, type CapOf, type KernelView, type SlotRef, type Touched } from '../libsel4/index.ts';
 
 export interface Occupied {
   readonly slot: SlotRef;
@@ -17,6 +17,9 @@ export interface SlotAddress {
 
 const maxPathCaps = 3;
 
+/** A map key for a slot (internal; cheaper than libsel4's display key). */
+const keyOf = (slot: SlotRef) => `${slot.cnode}:${slot.index}`;
+
 export class Knowledge {
   /** CNode address -> radix. */
   readonly cnodes = new Map<number, number>();
@@ -29,7 +32,15 @@ export class Knowledge {
   constructor(
     private readonly view: () => KernelView,
     readonly rootCNode: number,
+    /** Knowledge of the same boot, to copy instead of reading every slot again. */
+    from?: Knowledge,
   ) {
+    if (from) {
+      for (const [addr, radix] of from.cnodes) this.cnodes.set(addr, radix);
+      for (const [key, o] of from.occupied) this.occupied.set(key, o);
+      for (const [addr, keys] of from.capsTo) this.capsTo.set(addr, new Set(keys));
+      return;
+    }
     for (const object of view().objects()) {
       if (object.type === 'cnode') this.addCNode(object.addr, object.radix);
     }
@@ -45,7 +56,7 @@ export class Knowledge {
     const radix = this.cnodes.get(addr);
     if (radix === undefined) return;
     this.cnodes.delete(addr);
-    for (let index = 0; index < 2 ** radix; index++) this.forget(slotKey({ cnode: addr, index }));
+    for (let index = 0; index < 2 ** radix; index++) this.forget(keyOf({ cnode: addr, index }));
   }
 
   private forget(key: string): void {
@@ -57,7 +68,7 @@ export class Knowledge {
   }
 
   private refreshSlot(v: KernelView, slot: SlotRef): void {
-    const key = slotKey(slot);
+    const key = keyOf(slot);
     this.forget(key);
     const cap = v.cap(slot);
     if (cap === null || cap.type === 'null') return;
@@ -104,8 +115,12 @@ export class Knowledge {
     }[];
   }
 
+  capAt(slot: SlotRef): Cap | null {
+    return this.occupied.get(keyOf(slot))?.cap ?? null;
+  }
+
   isEmpty(slot: SlotRef): boolean {
-    return !this.occupied.has(slotKey(slot));
+    return !this.occupied.has(keyOf(slot));
   }
 
   /**

@@ -2,7 +2,8 @@
 // every checked pair must agree with (one of) the upper layer's allowed outcomes on what the
 // user sees and on everything either side wrote; a full comparison closes every run.
 import { registerNames, type KernelEvent, type LayerName, type Observation, type Touched } from '../libsel4/index.ts';
-import { compareAll, compareObservations, compareTouched, type Mismatch } from './compare.ts';
+import { compareObservations, type Mismatch } from './compare.ts';
+import { pairComparison } from './pairs.ts';
 import type { Candidate, RunningLayer } from './running.ts';
 
 /** A checked pair: the lower layer must refine the upper one. */
@@ -127,7 +128,7 @@ export class Lockstep {
     const obs = compareObservations(lower.observation, upper.observation, registerNames);
     if (obs) return new RefinementFailure('observation', step, name, obs);
     const touched: Touched[] = [lower.touched, upper.touched];
-    const state = compareTouched(lower.view, upper.view, touched);
+    const state = pairComparison(pair.lower, pair.upper).touched(lower, upper, touched);
     if (state) return new RefinementFailure('state', step, name, state);
     return null;
   }
@@ -144,7 +145,8 @@ export class Lockstep {
   finish(): void {
     this.checkInvariants(this.stepIndex - 1);
     for (const pair of this.pairs) {
-      const m = compareAll(this.byName.get(pair.lower)!.view(), this.byName.get(pair.upper)!.view());
+      const side = (name: LayerName) => ({ state: this.byName.get(name)!.state(), view: this.byName.get(name)!.view() });
+      const m = pairComparison(pair.lower, pair.upper).all(side(pair.lower), side(pair.upper));
       if (m) throw new RefinementFailure('final-state', this.stepIndex - 1, pairName(pair), m);
     }
   }

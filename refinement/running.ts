@@ -6,6 +6,7 @@ export interface Candidate {
   readonly observation: Observation;
   readonly touched: Touched;
   readonly choice: string | undefined;
+  readonly state: unknown;
   readonly view: KernelView;
   /** Makes this candidate the layer's current state. */
   adopt(): void;
@@ -33,6 +34,7 @@ export function boot<S>(layer: KernelLayer<S>, plan: BootPlan): RunningLayer {
         observation: o.observation,
         touched: o.touched,
         choice: o.choice,
+        state: o.state,
         view: layer.view(o.state),
         adopt: () => {
           state = o.state;

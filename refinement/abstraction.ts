@@ -1,0 +1,359 @@
+// The two abstraction functions of the refinement chain, and the comparisons built on them.
+//
+//   impl -> executable: decode simulated memory (cap bitfields, MDB nodes, object records,
+//     the ghost table) into the executable spec's state. Both layers are deterministic, so
+//     the decoded state must EQUAL the executable state: caps, MDB links and flags, objects,
+//     user memory, the current thread.
+//   executable -> abstract: the MDB list becomes the CDT parent relation (a slot's parent is
+//     the nearest slot before it in its list whose run of descendants reaches it), and
+//     `revocable` becomes the abstract spec's `is_original_cap`.
+import { Map as IMap } from 'immutable';
+import {
+  capDifference,
+  capEqual,
+  capObjectPtr,
+  hex,
+  slotKey,
+  type Cap,
+  type ObjectView,
+  type SlotRef,
+  type Touched,
+} from '../libsel4/index.ts';
+import * as A from '../spec-abstract/index.ts';
+import * as E from '../spec-executable/index.ts';
+import * as I from '../impl/index.ts';
+import type { Mismatch } from './compare.ts';
+
+// ------------------------------------------------------------------ impl -> executable
+
+function execSlotOf(data: { cap: Cap; mdb: E.MDBNode }): E.Slot {
+  return { cap: data.cap, mdb: data.mdb };
+}
+
+/** The executable-spec slot that a slot of impl memory decodes to (null if there is no such slot). */
+export function implSlot(impl: I.ImplState, ref: SlotRef): E.Slot | null {
+  const data = I.decodeSlot(impl, ref);
+  return data === null ? null : execSlotOf(data);
+}
+
+function decodedSlots(impl: I.ImplState, addr: number, count: number): E.SlotTable {
+  return IMap<number, E.Slot>().withMutations((m) => {
+    for (let index = 0; index < count; index++) {
+      const data = I.decodeSlot(impl, { cnode: addr, index });
+      if (data !== null && data.cap.type !== 'null') m.set(index, execSlotOf(data));
+    }
+  });
+}
+
+/** The executable-spec object an impl object record decodes to. */
+export function implObject(impl: I.ImplState, addr: number): E.KObject | null {
+  const o = I.decodeObject(impl, addr);
+  if (o === null) return null;
+  switch (o.type) {
+    case 'cnode':
+      return { ...o, slots: decodedSlots(impl, addr, 2 ** o.radix) };
+    case 'tcb':
+      return { ...o, slots: decodedSlots(impl, addr, 5) };
+    default:
+      return o;
+  }
+}
+
+/** The abstraction function impl -> executable: the whole decoded state. */
+export function implToExec(impl: I.ImplState, current: number | null): E.ExecState {
+  const objects = IMap<number, E.KObject>().withMutations((m) => {
+    for (const g of I.ghostObjects(impl)) m.set(g.addr, implObject(impl, g.addr)!);
+  });
+  const memory = IMap<number, number>().withMutations((m) => {
+    for (const g of I.ghostObjects(impl)) {
+      if (g.type !== 'frame' || g.isDevice) continue;
+      for (let paddr = g.addr; paddr < g.addr + 2 ** g.sizeBits; paddr += 4) {
+        const w = I.readUserWord(impl, paddr);
+        if (w !== 0) m.set(paddr, w);
+      }
+    }
+  });
+  return { objects, memory, current };
+}
+
+// ------------------------------------------------------------------ comparing executable states
+
+function where(ref: SlotRef, holder: E.KObject | null | undefined): string {
+  return `${holder?.type === 'tcb' ? 'tcb' : 'cnode'} ${hex(ref.cnode)} slot ${ref.index}`;
+}
+
+const linkText = (s: SlotRef | null) => (s === null ? 'none' : `${hex(s.cnode)}[${s.index}]`);
+
+/** Compares two executable-spec slots: cap, then MDB links and flags. */
+export function diffSlots(ref: SlotRef, holder: E.KObject | null | undefined, lower: E.Slot | null, upper: E.Slot | null): Mismatch | null {
+  if (lower === upper) return null;
+  if (lower !== null && upper !== null && capEqual(lower.cap, upper.cap) && mdbEqual(lower.mdb, upper.mdb)) return null;
+  const at = where(ref, holder);
+  if (lower === null || upper === null) {
+    return lower === upper ? null : { path: `${at}: exists`, lower: String(lower !== null), upper: String(upper !== null) };
+  }
+  const capDiff = capDifference(lower.cap, upper.cap);
+  if (capDiff !== null) {
+    const [field, values = ''] = capDiff.split(': ', 2) as [string, string?];
+    const [lv = '', uv = ''] = values.split(' vs ');
+    return { path: `${at}: ${field}`, lower: lv, upper: uv };
+  }
+  const a = lower.mdb;
+  const b = upper.mdb;
+  if (!E.sameSlot(a.prev, b.prev)) return { path: `${at}: MDB prev`, lower: linkText(a.prev), upper: linkText(b.prev) };
+  if (!E.sameSlot(a.next, b.next)) return { path: `${at}: MDB next`, lower: linkText(a.next), upper: linkText(b.next) };
+  if (a.revocable !== b.revocable) return { path: `${at}: MDB revocable`, lower: String(a.revocable), upper: String(b.revocable) };
+  if (a.firstBadged !== b.firstBadged) return { path: `${at}: MDB firstBadged`, lower: String(a.firstBadged), upper: String(b.firstBadged) };
+  return null;
+}
+
+function mdbEqual(a: E.MDBNode, b: E.MDBNode): boolean {
+  return E.sameSlot(a.prev, b.prev) && E.sameSlot(a.next, b.next) && a.revocable === b.revocable && a.firstBadged === b.firstBadged;
+}
+
+function valuesEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return false;
+}
+
+/** Field-by-field equality of two objects, ignoring their slots. */
+function objectsEqual(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  let n = 0;
+  for (const key in a) {
+    if (key === 'slots') continue;
+    n++;
+    if (!valuesEqual(a[key], b[key])) return false;
+  }
+  for (const key in b) if (key !== 'slots') n--;
+  return n === 0;
+}
+
+/** Compares the fields of two objects (not their slots). */
+export function diffObjects(addr: number, lower: object | null, upper: object | null): Mismatch | null {
+  if (lower !== null && upper !== null && objectsEqual(lower as Record<string, unknown>, upper as Record<string, unknown>)) return null;
+  if (lower === null || upper === null) {
+    if (lower === upper) return null;
+    const type = (o: object | null) => (o === null ? 'none' : String((o as { type: string }).type));
+    return { path: `object ${hex(addr)}`, lower: type(lower), upper: type(upper) };
+  }
+  const a = lower as Record<string, unknown>;
+  const b = upper as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (key === 'slots') continue;
+    const va = a[key];
+    const vb = b[key];
+    if (va === vb) continue;
+    const ja = JSON.stringify(va);
+    const jb = JSON.stringify(vb);
+    if (ja !== jb) {
+      if (Array.isArray(va) && Array.isArray(vb)) {
+        const i = va.findIndex((x, k) => x !== vb[k]);
+        return { path: `${String(a.type)} ${hex(addr)}: ${key}[${i}]`, lower: String(va[i]), upper: String(vb[i]) };
+      }
+      return { path: `${String(a.type)} ${hex(addr)}: ${key}`, lower: ja ?? 'undefined', upper: jb ?? 'undefined' };
+    }
+  }
+  return null;
+}
+
+/**
+ * After a step: the decoded impl and the executable spec agree on every object and slot either
+ * touched. (User memory written in a step is the caller's IPC buffer, which the observation
+ * compares; the closing full comparison covers all of it.)
+ */
+export function compareImplExecTouched(impl: I.ImplState, exec: E.ExecState, touched: readonly Touched[]): Mismatch | null {
+  for (const t of touched) {
+    for (const addr of t.objects) {
+      const m = diffObjects(addr, I.decodeObject(impl, addr), E.getObject(exec, addr));
+      if (m) return m;
+    }
+    for (const ref of t.slots) {
+      const m = diffSlots(ref, E.getObject(exec, ref.cnode), implSlot(impl, ref), E.getSlot(exec, ref));
+      if (m) return m;
+    }
+  }
+  return null;
+}
+
+/** The decoded impl state equals the executable state. */
+export function diffExecStates(lower: E.ExecState, upper: E.ExecState): Mismatch | null {
+  if (lower.current !== upper.current) return { path: 'current thread', lower: String(lower.current), upper: String(upper.current) };
+  const addrs = [...new Set([...lower.objects.keys(), ...upper.objects.keys()])].sort((x, y) => x - y);
+  for (const addr of addrs) {
+    const a = lower.objects.get(addr) ?? null;
+    const b = upper.objects.get(addr) ?? null;
+    const m = diffObjects(addr, a, b);
+    if (m) return m;
+    if (a && b && (a.type === 'cnode' || a.type === 'tcb') && (b.type === 'cnode' || b.type === 'tcb')) {
+      const indices = [...new Set([...a.slots.keys(), ...b.slots.keys()])].sort((x, y) => x - y);
+      for (const index of indices) {
+        const m2 = diffSlots({ cnode: addr, index }, a, a.slots.get(index) ?? null, b.slots.get(index) ?? null);
+        if (m2) return m2;
+      }
+    }
+  }
+  for (const paddr of [...new Set([...lower.memory.keys(), ...upper.memory.keys()])].sort((x, y) => x - y)) {
+    const a = lower.memory.get(paddr) ?? 0;
+    const b = upper.memory.get(paddr) ?? 0;
+    if (a !== b) return { path: `user memory ${hex(paddr)}`, lower: hex(a), upper: hex(b) };
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------ executable -> abstract
+
+function objectBytes(exec: E.ExecState, ptr: number): number | null {
+  const o = E.getObject(exec, ptr);
+  if (!o) return null;
+  switch (o.type) {
+    case 'cnode':
+      return 2 ** (o.radix + 4);
+    case 'tcb':
+      return 1024;
+    case 'endpoint':
+    case 'reply':
+      return 16;
+    case 'notification':
+      return 32;
+    case 'schedcontext':
+    case 'frame':
+      return 2 ** o.sizeBits;
+    case 'pagetable':
+    case 'asidpool':
+      return 4096;
+  }
+}
+
+/** sameRegionAs (§9.1 rule 2), in the abstraction's own words. */
+function sameRegion(exec: E.ExecState, a: Cap, b: Cap): boolean {
+  switch (a.type) {
+    case 'untyped': {
+      const ptr = b.type === 'untyped' ? b.ptr : capObjectPtr(b);
+      if (ptr === null) return false;
+      const size = b.type === 'untyped' ? 2 ** b.sizeBits : objectBytes(exec, ptr);
+      return size !== null && a.ptr <= ptr && ptr + size <= a.ptr + 2 ** a.sizeBits;
+    }
+    case 'frame':
+      return b.type === 'frame' && a.ptr <= b.ptr && b.ptr + 2 ** b.sizeBits <= a.ptr + 2 ** a.sizeBits;
+    case 'cnode':
+      return b.type === 'cnode' && a.ptr === b.ptr && a.radix === b.radix;
+    case 'irqcontrol':
+      return b.type === 'irqcontrol' || b.type === 'irqhandler';
+    case 'irqhandler':
+      return b.type === 'irqhandler' && a.irq === b.irq;
+    case 'domain':
+    case 'asidcontrol':
+    case 'schedcontrol':
+      return b.type === a.type;
+    case 'null':
+      return false;
+    default:
+      return b.type === a.type && capObjectPtr(b) === capObjectPtr(a);
+  }
+}
+
+function parentOf(exec: E.ExecState, a: E.Slot, b: E.Slot): boolean {
+  if (!a.mdb.revocable || !sameRegion(exec, a.cap, b.cap)) return false;
+  if ((a.cap.type === 'endpoint' || a.cap.type === 'notification') && a.cap.badge !== 0) {
+    return (b.cap as { badge: number }).badge === a.cap.badge && !b.mdb.firstBadged;
+  }
+  return true;
+}
+
+/**
+ * The CDT parent of a slot, read off the MDB list: the nearest earlier slot in its list such
+ * that every slot from there up to this one is its MDB child.
+ */
+export function execCdtParent(exec: E.ExecState, ref: SlotRef): SlotRef | null {
+  const self = E.getSlot(exec, ref);
+  if (!self || self.cap.type === 'null') return null;
+  const between: E.Slot[] = [self];
+  for (let at = self.mdb.prev, guard = 0; at !== null && guard < 1_000_000; guard++) {
+    const candidate = E.getSlot(exec, at);
+    if (!candidate) return null;
+    if (between.every((s) => parentOf(exec, candidate, s))) return at;
+    between.push(candidate);
+    at = candidate.mdb.prev;
+  }
+  return null;
+}
+
+function slotText(s: SlotRef | null): string {
+  return s === null ? 'none' : `${hex(s.cnode)}[${s.index}]`;
+}
+
+/** One slot: the cap, its CDT parent through the abstraction, and revocable = is_original_cap. */
+function diffAbstractSlot(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef): Mismatch | null {
+  const holder = E.getObject(exec, ref.cnode);
+  const at = { toString: () => where(ref, holder) };
+  const lowerCap = E.getSlot(exec, ref)?.cap ?? (holder ? { type: 'null' as const } : null);
+  const upperCap = A.capInSlot(abs, ref);
+  if (lowerCap === null || upperCap === null) {
+    return lowerCap === upperCap ? null : { path: `${at}: exists`, lower: String(lowerCap !== null), upper: String(upperCap !== null) };
+  }
+  const capDiff = capDifference(lowerCap, upperCap);
+  if (capDiff !== null) {
+    const [field, values = ''] = capDiff.split(': ', 2) as [string, string?];
+    const [lv = '', uv = ''] = values.split(' vs ');
+    return { path: `${at}: ${field}`, lower: lv, upper: uv };
+  }
+  if (lowerCap.type === 'null') return null;
+  const pa = execCdtParent(exec, ref);
+  const pb = A.cdtParent(abs, ref);
+  if (slotText(pa) !== slotText(pb)) return { path: `${at}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
+  const ra = E.getSlot(exec, ref)!.mdb.revocable;
+  const rb = A.isOriginalCap(abs, ref);
+  if (ra !== rb) return { path: `${at}: original (revocable)`, lower: String(ra), upper: String(rb) };
+  return null;
+}
+
+/** An object's fields as the abstraction compares them: the view's, plus registers and SC configuration. */
+function comparable(view: ObjectView, regs: readonly number[] | undefined, configured: boolean | undefined): object {
+  if (view.type === 'tcb') return { ...view, regs };
+  if (view.type === 'schedcontext') return { ...view, configured };
+  return view;
+}
+
+function diffAbstractObject(exec: E.ExecState, abs: A.AbstractState, addr: number): Mismatch | null {
+  const a = E.getObject(exec, addr);
+  const b = A.objectAt(abs, addr);
+  const lower = a && comparable(E.objectView(a), a.type === 'tcb' ? a.regs : undefined, a.type === 'schedcontext' ? a.configured : undefined);
+  const upper = b && comparable(A.objectView(b), b.type === 'tcb' ? b.regs : undefined, b.type === 'schedcontext' ? b.configured : undefined);
+  return diffObjects(addr, lower, upper);
+}
+
+export function compareExecAbstractTouched(exec: E.ExecState, abs: A.AbstractState, touched: readonly Touched[]): Mismatch | null {
+  for (const t of touched) {
+    for (const addr of t.objects) {
+      const m = diffAbstractObject(exec, abs, addr);
+      if (m) return m;
+    }
+    for (const ref of t.slots) {
+      const m = diffAbstractSlot(exec, abs, ref);
+      if (m) return m;
+    }
+  }
+  return null;
+}
+
+/** The whole executable state abstracts to the abstract state. */
+export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Mismatch | null {
+  if (exec.current !== abs.current) return { path: 'current thread', lower: String(exec.current), upper: String(abs.current) };
+  const addrs = new Set<number>([...exec.objects.keys(), ...A.allObjects(abs).map((o) => o.addr)]);
+  for (const addr of [...addrs].sort((x, y) => x - y)) {
+    const m = diffAbstractObject(exec, abs, addr);
+    if (m) return m;
+  }
+  const slots = new Map<string, SlotRef>();
+  for (const [ref] of E.allSlots(exec)) slots.set(slotKey(ref), ref);
+  for (const f of A.allFilledSlots(abs)) slots.set(slotKey(f.slot), f.slot);
+  for (const ref of slots.values()) {
+    const m = diffAbstractSlot(exec, abs, ref);
+    if (m) return m;
+  }
+  for (const [paddr, word] of E.allUserWords(exec)) {
+    if (A.userWord(abs, paddr) !== word) return { path: `user memory ${hex(paddr)}`, lower: hex(word), upper: hex(A.userWord(abs, paddr)) };
+  }
+  return null;
+}

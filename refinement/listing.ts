@@ -1,0 +1,147 @@
+// A plain listing of one layer's state for invariant checks: its objects, its non-null slots
+// with their CDT parents, and (for the two lower layers) the MDB nodes. Each layer is listed
+// from its own state, cheaply: sparse slot maps for the specs, a raw scan of slot words for
+// the impl, and one pass per MDB list for the parents.
+import { capObjectPtr, slotKey, type Cap, type ObjectView, type SlotRef } from '../libsel4/index.ts';
+import * as A from '../spec-abstract/index.ts';
+import * as E from '../spec-executable/index.ts';
+import * as I from '../impl/index.ts';
+import type { MDBEntry } from './mdb-invariants.ts';
+import type { RunningLayer } from './running.ts';
+
+export interface Filled {
+  readonly slot: SlotRef;
+  readonly cap: Cap;
+  readonly parent: SlotRef | null;
+}
+
+export interface Listing {
+  /** By increasing address. */
+  readonly objects: readonly ObjectView[];
+  readonly filled: readonly Filled[];
+  readonly mdb: readonly MDBEntry[] | null;
+}
+
+export function objectBytes(o: ObjectView): number {
+  switch (o.type) {
+    case 'cnode':
+      return 2 ** (o.radix + 4);
+    case 'tcb':
+      return 1024;
+    case 'endpoint':
+    case 'reply':
+      return 16;
+    case 'notification':
+      return 32;
+    case 'schedcontext':
+    case 'frame':
+      return 2 ** o.sizeBits;
+    case 'pagetable':
+    case 'asidpool':
+      return 4096;
+  }
+}
+
+/** isMDBParentOf (§9.1) over listed entries. */
+function mdbParentOf(size: (ptr: number) => number | null, a: MDBEntry, b: MDBEntry): boolean {
+  if (!a.revocable) return false;
+  const ca = a.cap;
+  const cb = b.cap;
+  let same: boolean;
+  switch (ca.type) {
+    case 'untyped': {
+      const ptr = cb.type === 'untyped' ? cb.ptr : capObjectPtr(cb);
+      const bytes = cb.type === 'untyped' ? 2 ** cb.sizeBits : ptr === null ? null : size(ptr);
+      same = ptr !== null && bytes !== null && ca.ptr <= ptr && ptr + bytes <= ca.ptr + 2 ** ca.sizeBits;
+      break;
+    }
+    case 'frame':
+      same = cb.type === 'frame' && ca.ptr <= cb.ptr && cb.ptr + 2 ** cb.sizeBits <= ca.ptr + 2 ** ca.sizeBits;
+      break;
+    case 'cnode':
+      same = cb.type === 'cnode' && ca.ptr === cb.ptr && ca.radix === cb.radix;
+      break;
+    case 'irqcontrol':
+      same = cb.type === 'irqcontrol' || cb.type === 'irqhandler';
+      break;
+    case 'domain':
+    case 'asidcontrol':
+    case 'schedcontrol':
+      same = cb.type === ca.type;
+      break;
+    default:
+      same = cb.type === ca.type && capObjectPtr(cb) === capObjectPtr(ca);
+  }
+  if (!same) return false;
+  if ((ca.type === 'endpoint' || ca.type === 'notification') && ca.badge !== 0) {
+    return (cb as { badge: number }).badge === ca.badge && !b.firstBadged;
+  }
+  return true;
+}
+
+/** CDT parents from MDB lists: one walk per list with a stack of open ancestors. */
+function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => number | null): Map<string, SlotRef | null> {
+  const byKey = new Map(entries.map((e) => [slotKey(e.slot), e]));
+  const parents = new Map<string, SlotRef | null>();
+  for (const head of entries) {
+    if (head.prev !== null) continue;
+    const stack: MDBEntry[] = [];
+    let steps = 0;
+    for (let at: MDBEntry | undefined = head; at && steps <= entries.length; steps++) {
+      while (stack.length > 0 && !mdbParentOf(size, stack[stack.length - 1]!, at)) stack.pop();
+      parents.set(slotKey(at.slot), stack.length > 0 ? stack[stack.length - 1]!.slot : null);
+      stack.push(at);
+      at = at.next ? byKey.get(slotKey(at.next)) : undefined;
+    }
+  }
+  return parents;
+}
+
+function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): Filled[] {
+  const sizes = new Map(objects.map((o) => [o.addr, objectBytes(o)]));
+  const parents = parentsFromMDB(entries, (ptr) => sizes.get(ptr) ?? null);
+  return entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(slotKey(e.slot)) ?? null }));
+}
+
+function listExecutable(s: E.ExecState): Listing {
+  const objects = [...E.allObjects(s)].sort((a, b) => a.addr - b.addr).map(E.objectView);
+  const mdb: MDBEntry[] = [];
+  for (const [slot, data] of E.allSlots(s)) if (data.cap.type !== 'null') mdb.push({ slot, cap: data.cap, ...data.mdb });
+  return { objects, filled: withParents(mdb, objects), mdb };
+}
+
+/** The impl's non-null slots: a null cap is two zero words, so a raw scan finds the rest. */
+function listImpl(s: I.ImplState): Listing {
+  const objects = I.decodeObjects(s) as ObjectView[];
+  const mdb: MDBEntry[] = [];
+  for (const o of objects) {
+    const count = o.type === 'cnode' ? 2 ** o.radix : o.type === 'tcb' ? 5 : 0;
+    for (let index = 0; index < count; index++) {
+      const word = (o.addr + index * 16 - s.ramBase) >>> 2;
+      if (s.mem[word] === 0 && s.mem[word + 1] === 0) continue;
+      const slot = { cnode: o.addr, index };
+      const data = I.decodeSlot(s, slot)!;
+      mdb.push({ slot, cap: data.cap, ...data.mdb });
+    }
+  }
+  return { objects, filled: withParents(mdb, objects), mdb };
+}
+
+function listAbstract(s: A.AbstractState): Listing {
+  return {
+    objects: A.allObjects(s).map(A.objectView),
+    filled: A.allFilledSlots(s).map((f) => ({ slot: f.slot, cap: f.cap, parent: f.parent })),
+    mdb: null,
+  };
+}
+
+export function listLayer(layer: RunningLayer): Listing {
+  switch (layer.name) {
+    case 'abstract':
+      return listAbstract(layer.state() as A.AbstractState);
+    case 'executable':
+      return listExecutable(layer.state() as E.ExecState);
+    case 'impl':
+      return listImpl(layer.state() as I.ImplState);
+  }
+}

@@ -1,0 +1,46 @@
+// Boot: the initial state is the boot plan made concrete (l4v Init_A / KernelInit_A, as
+// seL4's boot code lays out the root task; every layer builds the same plan).
+import type { BootObject, BootPlan } from '../libsel4/index.ts';
+import { placeCap } from './cdt.ts';
+import { initialTcb } from './objects.ts';
+import { emptySlotTable, emptyState, putObject, run, setCurrent, slotRef, TouchLog, writeMemoryWord, type AbstractState, type KObject } from './state.ts';
+
+function bootObject(o: BootObject, plan: BootPlan): KObject {
+  switch (o.type) {
+    case 'cnode':
+      return { type: 'cnode', addr: o.addr, radix: o.radix, slots: emptySlotTable('cnode', o.radix) };
+    case 'tcb': {
+      const regs = initialTcb(o.addr).regs.slice();
+      for (const [index, value] of plan.initialRegs) regs[index] = value >>> 0;
+      return {
+        ...initialTcb(o.addr), state: 'Running', priority: 255, mcp: 255, sc: plan.rootSC,
+        ipcBufferVaddr: plan.ipcBufferVaddr, regs,
+      };
+    }
+    case 'schedcontext':
+      return { type: 'schedcontext', addr: o.addr, sizeBits: o.sizeBits, tcb: plan.rootTCB, configured: true };
+    case 'frame':
+      return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: false };
+    case 'pagetable':
+      return { type: 'pagetable', addr: o.addr };
+    case 'asidpool':
+      return { type: 'asidpool', addr: o.addr };
+  }
+}
+
+/**
+ * The root task's objects, its caps (each root CNode cap an original cap with no CDT
+ * parent; the root TCB's CSpace, VSpace and IPC buffer caps non-original children of the
+ * root CNode slots they were copied from), the bootinfo words, and the root thread running.
+ */
+export function bootState(plan: BootPlan): AbstractState {
+  return run(emptyState(), new TouchLog(), (k) => {
+    for (const o of plan.objects) putObject(k, bootObject(o, plan));
+    for (const [index, cap] of plan.rootCaps) placeCap(k, cap, slotRef(plan.rootCNode, index), null, true);
+    for (const [tcbSlot, rootSlot, cap] of plan.tcbCaps) {
+      placeCap(k, cap, slotRef(plan.rootTCB, tcbSlot), slotRef(plan.rootCNode, rootSlot), false);
+    }
+    plan.bootInfoWords.forEach((word, i) => writeMemoryWord(k, plan.bootInfoFrame + 4 * i, word));
+    setCurrent(k, plan.rootTCB);
+  });
+}

@@ -1,0 +1,487 @@
+// The abstract kernel state and its small, immutable building blocks.
+//
+// State shape. Containers are arrays of small buckets, so a step copies only the few short
+// arrays on the paths to what it changes:
+//
+//   AbstractState
+//   ├─ heap      128 buckets (hash of the address) → KObject[] (unordered, found by address).
+//   │              KObject = cnode | tcb | endpoint | notification | reply | schedcontext
+//   │                        | frame | pagetable | asidpool, each with its address `addr`.
+//   │              CNodes and TCBs hold their cap slots in `slots`: index >>> b → index & (2^b − 1)
+//   │              → SlotEntry or undefined (null cap), with b = ⌈radix / 2⌉ for a CNode and 3
+//   │              for a TCB's 5 slots; a bucket exists only once one of its slots was filled.
+//   │              SlotEntry = { cap, parent, original, children }:
+//   │                cap       the capability (never the null cap: an empty slot has no entry),
+//   │                parent    the slot's parent in the capability derivation tree (CDT) or null,
+//   │                original  the abstract spec's is_original_cap flag,
+//   │                children  the slots whose parent is this slot (unordered).
+//   │              Untyped memory is not an object: an untyped cap names a region.
+//   ├─ capRefs   128 buckets (hash of the address) → { ptr, slots }: every slot holding a cap
+//   │              that names the object at ptr (all caps with a `ptr` except untyped caps).
+//   │              A derived index that makes "final" cheap to decide.
+//   ├─ memory    64 buckets → { base, words[32] }: user-visible physical memory in 128-byte
+//   │              blocks (IPC buffers, bootinfo); words of absent blocks read as zero.
+//   └─ current   TCB address of the thread that runs next, or null.
+//
+// A slot is named by (address of the CNode or TCB holding it, index); `slotAddr` (seL4's cte
+// pointer, holder + 16 · index) identifies it uniquely because objects never overlap.
+//
+// Kernel operations work on a `Kernel`: the state they started from plus their writes so
+// far, committed at the end with one `immer.produce` that replaces the changed buckets.
+// Reading functions take a `Readable` (a state, or a Kernel whose writes they read through),
+// so reads never go through immer drafts.
+import { Immer, type Draft } from 'immer';
+import {
+  nullCap,
+  seL4_SlotBits,
+  tcbSlotCount,
+  type Cap,
+  type SlotRef,
+  type ThreadState,
+  type Touched,
+  type Word,
+} from '../libsel4/index.ts';
+
+/** The layer's immer instance: no auto-freezing (copies stay cheap), no global settings. */
+export const immer = new Immer({ autoFreeze: false });
+
+export interface SlotEntry {
+  readonly cap: Cap;
+  readonly parent: SlotRef | null;
+  readonly original: boolean;
+  readonly children: readonly SlotRef[];
+}
+
+export type SlotTable = readonly (readonly (SlotEntry | undefined)[] | undefined)[];
+
+export interface CNodeObject {
+  readonly type: 'cnode';
+  readonly addr: number;
+  readonly radix: number;
+  readonly slots: SlotTable;
+}
+
+export interface TcbObject {
+  readonly type: 'tcb';
+  readonly addr: number;
+  readonly state: ThreadState;
+  readonly priority: number;
+  readonly mcp: number;
+  readonly domain: number;
+  /** Bound scheduling context. */
+  readonly sc: number | null;
+  readonly ipcBufferVaddr: Word;
+  /** seL4_UserContext, 32 words. */
+  readonly regs: readonly Word[];
+  readonly slots: SlotTable;
+}
+
+export interface EndpointObject {
+  readonly type: 'endpoint';
+  readonly addr: number;
+  readonly queue: readonly number[];
+}
+
+export interface NotificationObject {
+  readonly type: 'notification';
+  readonly addr: number;
+  readonly word: Word;
+  readonly queue: readonly number[];
+}
+
+export interface ReplyObject {
+  readonly type: 'reply';
+  readonly addr: number;
+  readonly tcb: number | null;
+}
+
+export interface SchedContextObject {
+  readonly type: 'schedcontext';
+  readonly addr: number;
+  readonly sizeBits: number;
+  readonly tcb: number | null;
+  /** Has budget (refill max > 0); finalising marks it unconfigured. */
+  readonly configured: boolean;
+}
+
+export interface FrameObject {
+  readonly type: 'frame';
+  readonly addr: number;
+  readonly sizeBits: number;
+  readonly isDevice: boolean;
+}
+
+export interface PageTableObject {
+  readonly type: 'pagetable';
+  readonly addr: number;
+}
+
+export interface AsidPoolObject {
+  readonly type: 'asidpool';
+  readonly addr: number;
+}
+
+export type KObject =
+  | CNodeObject
+  | TcbObject
+  | EndpointObject
+  | NotificationObject
+  | ReplyObject
+  | SchedContextObject
+  | FrameObject
+  | PageTableObject
+  | AsidPoolObject;
+
+/** An object that holds cap slots. */
+export type SlotHolder = CNodeObject | TcbObject;
+
+export interface CapRef {
+  readonly ptr: number;
+  readonly slots: readonly SlotRef[];
+}
+
+export interface MemoryBlock {
+  /** Physical address of the block, a multiple of 128. */
+  readonly base: number;
+  readonly words: readonly Word[];
+}
+
+export interface AbstractState {
+  readonly heap: readonly (readonly KObject[])[];
+  readonly capRefs: readonly (readonly CapRef[])[];
+  readonly memory: readonly (readonly MemoryBlock[])[];
+  readonly current: number | null;
+}
+
+const heapBuckets = 128;
+const memoryBuckets = 64;
+/** Bytes per block of `memory`. */
+export const blockBytes = 128;
+
+export function emptyState(): AbstractState {
+  const buckets = <T>(n: number): T[][] => Array.from({ length: n }, () => []);
+  return { heap: buckets(heapBuckets), capRefs: buckets(heapBuckets), memory: buckets(memoryBuckets), current: null };
+}
+
+// ---- keys -------------------------------------------------------------------------------
+
+/** Bucket of an object address in `heap` and `capRefs`. */
+function addrBucket(addr: number): number {
+  return Math.imul(addr >>> 4, 0x9e3779b1) >>> 25;
+}
+
+function memoryBucket(base: number): number {
+  return (base / blockBytes) % memoryBuckets;
+}
+
+/** seL4's cte pointer of a slot: identifies a slot across the state. */
+export function slotAddr(slot: SlotRef): number {
+  return slot.cnode + slot.index * 2 ** seL4_SlotBits;
+}
+
+export function sameSlot(a: SlotRef | null, b: SlotRef | null): boolean {
+  return a === b || (a !== null && b !== null && a.cnode === b.cnode && a.index === b.index);
+}
+
+export function slotRef(cnode: number, index: number): SlotRef {
+  return { cnode, index };
+}
+
+/** log2 of the slots per bucket of a CNode's or TCB's slot table. */
+function slotBucketBits(holder: SlotHolder): number {
+  return holder.type === 'cnode' ? Math.ceil(holder.radix / 2) : 3;
+}
+
+/** The slot table of a new CNode of 2^radix slots (`radix` is ignored for a TCB). */
+export function emptySlotTable(type: SlotHolder['type'], radix: number): SlotTable {
+  const buckets = type === 'cnode' ? 2 ** (radix - Math.ceil(radix / 2)) : 1;
+  return new Array<undefined>(buckets).fill(undefined);
+}
+
+// ---- reading ----------------------------------------------------------------------------
+
+/** Anything the state can be read from: a state, or kernel operations under way. */
+export type Readable = AbstractState | Kernel;
+
+function isKernel(s: Readable): s is Kernel {
+  return 'base' in s;
+}
+
+export function objectAt(s: Readable, addr: number): KObject | null {
+  if (isKernel(s)) {
+    const pending = s.objects.get(addr);
+    return pending !== undefined ? pending : objectAt(s.base, addr);
+  }
+  for (const o of s.heap[addrBucket(addr)]!) if (o.addr === addr) return o;
+  return null;
+}
+
+export function tcbAt(s: Readable, addr: number): TcbObject | null {
+  const o = objectAt(s, addr);
+  return o?.type === 'tcb' ? o : null;
+}
+
+/** Number of slots of a CNode or TCB. */
+export function slotCount(holder: SlotHolder): number {
+  // A CNode's radix is at most 25 (its object is at most 2^29 bytes), so the shift is exact.
+  return holder.type === 'cnode' ? 1 << holder.radix : tcbSlotCount;
+}
+
+/** The CNode or TCB at `addr`, if there is one. */
+export function slotHolderAt(s: Readable, addr: number): SlotHolder | null {
+  const o = objectAt(s, addr);
+  return o?.type === 'cnode' || o?.type === 'tcb' ? o : null;
+}
+
+export function hasSlot(holder: SlotHolder, index: number): boolean {
+  return index >= 0 && index < slotCount(holder) && Number.isInteger(index);
+}
+
+/** The CNode or TCB holding `slot`, if the slot exists. */
+export function holderOf(s: Readable, slot: SlotRef): SlotHolder | null {
+  const holder = slotHolderAt(s, slot.cnode);
+  return holder !== null && hasSlot(holder, slot.index) ? holder : null;
+}
+
+/** The entry of slot `index` of a CNode or TCB (null if empty). */
+export function entryIn(holder: SlotHolder, index: number): SlotEntry | null {
+  const bits = slotBucketBits(holder);
+  return holder.slots[index >>> bits]?.[index & (2 ** bits - 1)] ?? null;
+}
+
+export function entryAt(s: Readable, slot: SlotRef): SlotEntry | null {
+  const holder = holderOf(s, slot);
+  return holder === null ? null : entryIn(holder, slot.index);
+}
+
+/** The cap in a slot; the null cap for an empty or nonexistent slot. */
+export function capAt(s: Readable, slot: SlotRef): Cap {
+  return entryAt(s, slot)?.cap ?? nullCap;
+}
+
+/** Non-null slots of a CNode or TCB, by increasing index. */
+export function filledSlots(holder: SlotHolder): { slot: SlotRef; entry: SlotEntry }[] {
+  const bits = slotBucketBits(holder);
+  const result: { slot: SlotRef; entry: SlotEntry }[] = [];
+  holder.slots.forEach((bucket, b) =>
+    bucket?.forEach((entry, i) => {
+      if (entry !== undefined) result.push({ slot: slotRef(holder.addr, b * 2 ** bits + i), entry });
+    }),
+  );
+  return result;
+}
+
+export function allObjects(s: Readable): KObject[] {
+  if (!isKernel(s)) return s.heap.flat().sort((a, b) => a.addr - b.addr);
+  const written = [...s.objects.values()].filter((o): o is KObject => o !== null);
+  return [...allObjects(s.base).filter((o) => !s.objects.has(o.addr)), ...written].sort((a, b) => a.addr - b.addr);
+}
+
+/** Addresses of the objects in [start, end), unordered. */
+export function objectsInRange(s: Readable, start: number, end: number): number[] {
+  const inRange = (addr: number) => addr >= start && addr < end;
+  if (isKernel(s)) {
+    const result = objectsInRange(s.base, start, end).filter((addr) => !s.objects.has(addr));
+    for (const [addr, o] of s.objects) if (o !== null && inRange(addr)) result.push(addr);
+    return result;
+  }
+  const result: number[] = [];
+  for (const bucket of s.heap) for (const o of bucket) if (inRange(o.addr)) result.push(o.addr);
+  return result;
+}
+
+/** Slots holding a cap that names the object at `ptr` (untyped caps excluded). */
+export function slotsNaming(s: Readable, ptr: number): readonly SlotRef[] {
+  if (isKernel(s)) return s.capRefs.get(ptr) ?? slotsNaming(s.base, ptr);
+  return s.capRefs[addrBucket(ptr)]!.find((r) => r.ptr === ptr)?.slots ?? [];
+}
+
+/** The 32 words of the 128-byte block at `base`, or null if it reads as zero. */
+export function memoryBlock(s: Readable, base: number): readonly Word[] | null {
+  if (isKernel(s)) return s.memory.get(base) ?? memoryBlock(s.base, base);
+  return s.memory[memoryBucket(base)]!.find((b) => b.base === base)?.words ?? null;
+}
+
+export function memoryWord(s: Readable, paddr: number): Word {
+  const offset = paddr % blockBytes;
+  return memoryBlock(s, paddr - offset)?.[offset >>> 2] ?? 0;
+}
+
+// ---- what a step wrote ------------------------------------------------------------------
+
+/** Slots and objects written during a step (for `Outcome.touched`). */
+export class TouchLog {
+  private readonly slots = new Map<number, SlotRef>();
+  private readonly objects = new Set<number>();
+
+  slot(slot: SlotRef): void {
+    this.slots.set(slotAddr(slot), slot);
+  }
+
+  object(addr: number): void {
+    this.objects.add(addr);
+  }
+
+  clone(): TouchLog {
+    const copy = new TouchLog();
+    for (const [key, slot] of this.slots) copy.slots.set(key, slot);
+    for (const addr of this.objects) copy.objects.add(addr);
+    return copy;
+  }
+
+  toTouched(): Touched {
+    return { slots: [...this.slots.values()], objects: [...this.objects] };
+  }
+}
+
+/** One allowed result of a kernel operation and, if several are allowed, which choice it is. */
+export interface Branch {
+  readonly k: Kernel;
+  readonly choice?: string;
+}
+
+/**
+ * What kernel operations work on: the state they started from, the writes made so far
+ * (read through by every reading function), a log of what they wrote, and the CNodes and
+ * TCBs whose finalisation is in progress. `run` commits the writes in one immer update.
+ */
+export interface Kernel {
+  readonly base: AbstractState;
+  /** Written objects by address; null for a detyped one. */
+  readonly objects: Map<number, KObject | null>;
+  readonly capRefs: Map<number, readonly SlotRef[]>;
+  /** Written 128-byte memory blocks by base address. */
+  readonly memory: Map<number, readonly Word[]>;
+  current: number | null | undefined;
+  readonly log: TouchLog;
+  readonly finalising: Set<number>;
+}
+
+/** Starts kernel operations from `state`, logging what they write to `log`. */
+export function begin(state: AbstractState, log: TouchLog): Kernel {
+  return { base: state, objects: new Map(), capRefs: new Map(), memory: new Map(), current: undefined, log, finalising: new Set() };
+}
+
+/** Runs kernel operations from `state`; returns the state they leave. */
+export function run(state: AbstractState, log: TouchLog, body: (k: Kernel) => void): AbstractState {
+  const k = begin(state, log);
+  body(k);
+  return commit(k);
+}
+
+/**
+ * A new value about to be stored, frozen (shallowly): immer leaves frozen values as they
+ * are, where it would otherwise walk a fresh value looking for drafts.
+ */
+function fresh<T>(value: T): Draft<T> {
+  return Object.freeze(value) as Draft<T>;
+}
+
+/**
+ * The buckets changed by `pending` writes (key → item, or null to remove), rebuilt from
+ * `buckets`: bucket index → new bucket.
+ */
+function rebuiltBuckets<T>(
+  buckets: readonly (readonly T[])[],
+  pending: ReadonlyMap<number, T | null>,
+  bucketOf: (key: number) => number,
+  keyOf: (item: T) => number,
+): Map<number, T[]> {
+  const changed = new Map<number, T[]>();
+  for (const [key, item] of pending) {
+    const b = bucketOf(key);
+    const bucket = (changed.get(b) ?? buckets[b]!).filter((x) => keyOf(x) !== key);
+    if (item !== null) bucket.push(item);
+    changed.set(b, bucket);
+  }
+  return changed;
+}
+
+/** The state kernel operations leave: their writes applied to their starting state. */
+export function commit(k: Kernel): AbstractState {
+  const sameCurrent = k.current === undefined || k.current === k.base.current;
+  if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent) return k.base;
+  const capRefs = new Map([...k.capRefs].map(([ptr, slots]) => [ptr, slots.length === 0 ? null : { ptr, slots }]));
+  const memory = new Map([...k.memory].map(([base, words]) => [base, { base, words }]));
+  const heapBuckets = rebuiltBuckets(k.base.heap, k.objects, addrBucket, (o) => o.addr);
+  const capRefBuckets = rebuiltBuckets(k.base.capRefs, capRefs, addrBucket, (r) => r.ptr);
+  const memoryBuckets = rebuiltBuckets(k.base.memory, memory, memoryBucket, (block) => block.base);
+  return immer.produce(k.base, (d) => {
+    for (const [b, bucket] of heapBuckets) d.heap[b] = fresh(bucket);
+    for (const [b, bucket] of capRefBuckets) d.capRefs[b] = fresh(bucket);
+    for (const [b, bucket] of memoryBuckets) d.memory[b] = fresh(bucket);
+    if (!sameCurrent) d.current = k.current!;
+  });
+}
+
+// ---- writing ----------------------------------------------------------------------------
+
+/** Puts an object at its address, replacing whatever object was there. */
+export function putObject(k: Kernel, object: KObject): void {
+  k.objects.set(object.addr, object);
+  k.log.object(object.addr);
+}
+
+/** Detypes the object at `addr`. */
+export function removeObject(k: Kernel, addr: number): void {
+  if (objectAt(k, addr) === null) return;
+  k.objects.set(addr, null);
+  k.log.object(addr);
+}
+
+/** Replaces fields of the object at `addr` if it has the given type. */
+export function updateObject<T extends KObject['type']>(k: Kernel, addr: number, type: T, fields: Partial<Extract<KObject, { type: T }>>): void {
+  const o = objectAt(k, addr);
+  if (o?.type === type) putObject(k, { ...o, ...fields } as KObject);
+}
+
+/** Sets (or, with null, clears) the entry of an existing slot. Links are the caller's business. */
+export function setEntry(k: Kernel, slot: SlotRef, entry: SlotEntry | null): void {
+  const holder = holderOf(k, slot);
+  if (holder === null || (entry === null && entryIn(holder, slot.index) === null)) return;
+  const bits = slotBucketBits(holder);
+  const bucketIndex = slot.index >>> bits;
+  const bucket = [...(holder.slots[bucketIndex] ?? new Array<undefined>(2 ** bits).fill(undefined))];
+  bucket[slot.index & (2 ** bits - 1)] = entry ?? undefined;
+  const slots = [...holder.slots];
+  slots[bucketIndex] = bucket;
+  putObject(k, { ...holder, slots });
+  k.log.slot(slot);
+}
+
+/** Replaces fields of a non-empty slot's entry. */
+export function updateEntry(k: Kernel, slot: SlotRef, fields: Partial<SlotEntry>): void {
+  const entry = entryAt(k, slot);
+  if (entry !== null) setEntry(k, slot, { ...entry, ...fields });
+}
+
+export function addCapRef(k: Kernel, ptr: number, slot: SlotRef): void {
+  k.capRefs.set(ptr, [...slotsNaming(k, ptr), slotRef(slot.cnode, slot.index)]);
+}
+
+export function removeCapRef(k: Kernel, ptr: number, slot: SlotRef): void {
+  k.capRefs.set(ptr, slotsNaming(k, ptr).filter((r) => !sameSlot(r, slot)));
+}
+
+export function writeMemoryWord(k: Kernel, paddr: number, value: Word): void {
+  const offset = paddr % blockBytes;
+  const base = paddr - offset;
+  const words = [...(memoryBlock(k, base) ?? new Array<Word>(blockBytes / 4).fill(0))];
+  words[offset >>> 2] = value >>> 0;
+  k.memory.set(base, words);
+}
+
+export function setCurrent(k: Kernel, tcb: number | null): void {
+  k.current = tcb;
+}
+
+/** Zeroes physical memory in [base, base + sizeBytes). */
+export function zeroMemory(k: Kernel, base: number, sizeBytes: number): void {
+  const end = base + sizeBytes;
+  const blocks = new Set([...k.base.memory.flat().map((b) => b.base), ...k.memory.keys()]);
+  for (const block of blocks) {
+    if (block + blockBytes <= base || block >= end) continue;
+    const words = memoryBlock(k, block)!.map((w, i) => (block + 4 * i >= base && block + 4 * i < end ? 0 : w));
+    k.memory.set(block, words);
+  }
+}

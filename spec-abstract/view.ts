@@ -1,0 +1,126 @@
+// What the outside sees of the abstract state: the read-only KernelView every layer offers,
+// the observation after an entry, and accessors for the refinement checker.
+import {
+  nullCap,
+  type Cap,
+  type KernelView,
+  type ObjectView,
+  type Observation,
+  type SlotRef,
+  type ThreadObservation,
+} from '../libsel4/index.ts';
+import { ipcBufferAddress, ipcBufferContents } from './tcb.ts';
+import {
+  allObjects,
+  entryAt,
+  entryIn,
+  filledSlots,
+  hasSlot,
+  holderOf,
+  memoryWord,
+  objectAt,
+  slotHolderAt,
+  tcbAt,
+  type AbstractState,
+  type KObject,
+  type SlotEntry,
+  type SlotHolder,
+} from './state.ts';
+
+export function objectView(o: KObject): ObjectView {
+  switch (o.type) {
+    case 'cnode':
+      return { type: 'cnode', addr: o.addr, radix: o.radix };
+    case 'tcb':
+      return {
+        type: 'tcb', addr: o.addr, state: o.state, priority: o.priority, mcp: o.mcp, domain: o.domain,
+        schedContext: o.sc, ipcBufferVaddr: o.ipcBufferVaddr,
+      };
+    case 'endpoint':
+      return { type: 'endpoint', addr: o.addr, queue: [...o.queue] };
+    case 'notification':
+      return { type: 'notification', addr: o.addr, word: o.word, queue: [...o.queue] };
+    case 'reply':
+      return { type: 'reply', addr: o.addr, tcb: o.tcb };
+    case 'schedcontext':
+      return { type: 'schedcontext', addr: o.addr, sizeBits: o.sizeBits, tcb: o.tcb };
+    case 'frame':
+      return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: o.isDevice };
+    case 'pagetable':
+      return { type: 'pagetable', addr: o.addr };
+    case 'asidpool':
+      return { type: 'asidpool', addr: o.addr };
+  }
+}
+
+/** The cap in a slot of a CNode or TCB (the null cap if empty); null if there is no such slot. */
+export function capInSlot(s: AbstractState, slot: SlotRef): Cap | null {
+  if (holderOf(s, slot) === null) return null;
+  return entryAt(s, slot)?.cap ?? nullCap;
+}
+
+/** The slot's parent in the capability derivation tree. */
+export function cdtParent(s: AbstractState, slot: SlotRef): SlotRef | null {
+  return entryAt(s, slot)?.parent ?? null;
+}
+
+/** The abstract spec's is_original_cap flag of a slot (false for an empty slot). */
+export function isOriginalCap(s: AbstractState, slot: SlotRef): boolean {
+  return entryAt(s, slot)?.original ?? false;
+}
+
+export interface FilledSlot {
+  readonly slot: SlotRef;
+  readonly cap: Cap;
+  readonly parent: SlotRef | null;
+  readonly original: boolean;
+}
+
+/** Every non-null slot of every CNode and TCB, by holder address then index. */
+export function allFilledSlots(s: AbstractState): FilledSlot[] {
+  const result: FilledSlot[] = [];
+  for (const o of allObjects(s)) {
+    if (o.type !== 'cnode' && o.type !== 'tcb') continue;
+    for (const { slot, entry } of filledSlots(o)) result.push({ slot, cap: entry.cap, parent: entry.parent, original: entry.original });
+  }
+  return result;
+}
+
+export function observeThread(s: AbstractState, tcb: number): ThreadObservation | null {
+  const thread = tcbAt(s, tcb);
+  if (thread === null) return null;
+  const buffer = ipcBufferAddress(s, tcb);
+  return { tcb, state: thread.state, regs: [...thread.regs], ipcBuffer: buffer === null ? null : ipcBufferContents(s, buffer) };
+}
+
+export function observe(s: AbstractState, caller: number | null, unmodelled: string | null = null): Observation {
+  return { current: s.current, caller: caller === null ? null : observeThread(s, caller), unmodelled };
+}
+
+/** The read-only view; it remembers the CNodes and TCBs it has found (the state never changes). */
+export function viewOf(s: AbstractState): KernelView {
+  const holders = new Map<number, SlotHolder | null>();
+  const holder = (addr: number): SlotHolder | null => {
+    let found = holders.get(addr);
+    if (found === undefined) holders.set(addr, (found = slotHolderAt(s, addr)));
+    return found;
+  };
+  const entry = (slot: SlotRef): SlotEntry | null | undefined => {
+    const h = holder(slot.cnode);
+    return h === null || !hasSlot(h, slot.index) ? undefined : entryIn(h, slot.index);
+  };
+  return {
+    cap: (slot) => {
+      const e = entry(slot);
+      return e === undefined ? null : (e?.cap ?? nullCap);
+    },
+    cdtParent: (slot) => entry(slot)?.parent ?? null,
+    object: (addr) => {
+      const o = objectAt(s, addr);
+      return o === null ? null : objectView(o);
+    },
+    objects: () => allObjects(s).map(objectView),
+    current: () => s.current,
+    userWord: (paddr) => memoryWord(s, paddr),
+  };
+}

@@ -1,0 +1,425 @@
+// The executable spec's state, and the one write path every kernel step goes through.
+//
+// State shape (all persistent, never mutated; a step builds a new version and the old one stays valid):
+//
+//   ExecState
+//     objects : IMap<addr, KObject>     every kernel object by physical address (untyped memory is not an object)
+//     memory  : IMap<paddr, Word>       user memory words by byte address; a missing key reads as 0, zero is never stored
+//     current : TCB address | null      the thread that runs next (ksCurThread; null = only idle can run)
+//
+//   KObject = cnode | tcb | endpoint | notification | reply | schedcontext | frame | pagetable | asidpool
+//     cnode and tcb carry `slots : IMap<index, Slot>`, sparse: a missing index is a null cap with a zero
+//     MDB node, and a null cap is never stored. A CNode has 2^radix slots, a TCB 5 (CSpace, VSpace,
+//     IPC buffer, fault handler, timeout handler).
+//
+//   Slot = { cap, mdb: { prev, next, revocable, firstBadged } }
+//     The mapping database (MDB) is seL4's: one doubly linked list per derivation tree, in depth-first
+//     CDT order, `prev`/`next` naming slots as { cnode, index } (cnode = address of the CNode or TCB
+//     holding the slot). Parenthood is not stored; it follows from list order, `revocable`,
+//     `firstBadged` and the caps (isMDBParentOf in cnode.ts).
+import { Map as IMap } from 'immutable';
+import {
+  capDifference,
+  hex,
+  nullCap,
+  tcbSlotCount,
+  type Cap,
+  type SlotRef,
+  type ThreadState,
+  type Touched,
+  type Word,
+} from '../libsel4/index.ts';
+
+export interface MDBNode {
+  readonly prev: SlotRef | null;
+  readonly next: SlotRef | null;
+  readonly revocable: boolean;
+  readonly firstBadged: boolean;
+}
+
+export interface Slot {
+  readonly cap: Cap;
+  readonly mdb: MDBNode;
+}
+
+/** Non-null slots of a CNode or TCB, by index. */
+export type SlotTable = IMap<number, Slot>;
+
+export const nullMDBNode: MDBNode = Object.freeze({ prev: null, next: null, revocable: false, firstBadged: false });
+export const nullSlot: Slot = Object.freeze({ cap: nullCap, mdb: nullMDBNode });
+
+export interface CNodeObject {
+  readonly type: 'cnode';
+  readonly addr: number;
+  readonly radix: number;
+  readonly slots: SlotTable;
+}
+
+export interface TCBObject {
+  readonly type: 'tcb';
+  readonly addr: number;
+  readonly state: ThreadState;
+  readonly priority: number;
+  readonly mcp: number;
+  readonly domain: number;
+  /** The bound scheduling context's address. */
+  readonly schedContext: number | null;
+  readonly ipcBufferVaddr: Word;
+  /** The 32 user registers, seL4_UserContext order. */
+  readonly regs: readonly Word[];
+  readonly slots: SlotTable;
+}
+
+export interface EndpointObject {
+  readonly type: 'endpoint';
+  readonly addr: number;
+  readonly queue: readonly number[];
+}
+
+export interface NotificationObject {
+  readonly type: 'notification';
+  readonly addr: number;
+  readonly word: Word;
+  readonly queue: readonly number[];
+}
+
+export interface ReplyObject {
+  readonly type: 'reply';
+  readonly addr: number;
+  readonly tcb: number | null;
+}
+
+export interface SchedContextObject {
+  readonly type: 'schedcontext';
+  readonly addr: number;
+  readonly sizeBits: number;
+  readonly tcb: number | null;
+  /** Has budget (seL4: refillMax > 0); finalisation clears it. */
+  readonly configured: boolean;
+}
+
+export interface FrameObject {
+  readonly type: 'frame';
+  readonly addr: number;
+  readonly sizeBits: number;
+  readonly isDevice: boolean;
+}
+
+export interface PageTableObject {
+  readonly type: 'pagetable';
+  readonly addr: number;
+}
+
+export interface ASIDPoolObject {
+  readonly type: 'asidpool';
+  readonly addr: number;
+}
+
+export type KObject =
+  | CNodeObject
+  | TCBObject
+  | EndpointObject
+  | NotificationObject
+  | ReplyObject
+  | SchedContextObject
+  | FrameObject
+  | PageTableObject
+  | ASIDPoolObject;
+
+export type SlotHolder = CNodeObject | TCBObject;
+
+export interface ExecState {
+  readonly objects: IMap<number, KObject>;
+  readonly memory: IMap<number, Word>;
+  readonly current: number | null;
+}
+
+// ---------------------------------------------------------------- reading
+
+export function sameSlot(a: SlotRef | null, b: SlotRef | null): boolean {
+  return a === b || (a !== null && b !== null && a.cnode === b.cnode && a.index === b.index);
+}
+
+/** The slot's physical address (CNode or TCB address + 16 * index): a unique number per slot. */
+export function slotAddr(ref: SlotRef): number {
+  return ref.cnode + ref.index * 16;
+}
+
+export function isSlotHolder(obj: KObject | null | undefined): obj is SlotHolder {
+  return obj !== undefined && obj !== null && (obj.type === 'cnode' || obj.type === 'tcb');
+}
+
+export function slotCount(holder: SlotHolder): number {
+  return holder.type === 'cnode' ? 2 ** holder.radix : tcbSlotCount;
+}
+
+export function getObject(state: ExecState, addr: number): KObject | null {
+  return state.objects.get(addr) ?? null;
+}
+
+export function getTCB(state: ExecState, addr: number): TCBObject | null {
+  const obj = state.objects.get(addr);
+  return obj !== undefined && obj.type === 'tcb' ? obj : null;
+}
+
+/** The slot at `ref`, or null if no CNode or TCB there has that index. */
+export function getSlot(state: ExecState, ref: SlotRef): Slot | null {
+  const holder = state.objects.get(ref.cnode);
+  if (!isSlotHolder(holder) || !Number.isInteger(ref.index) || ref.index < 0 || ref.index >= slotCount(holder)) return null;
+  return holder.slots.get(ref.index) ?? nullSlot;
+}
+
+/** The cap at `ref`; the null cap for a slot that does not exist. */
+export function getCap(state: ExecState, ref: SlotRef): Cap {
+  return getSlot(state, ref)?.cap ?? nullCap;
+}
+
+/** Every object, in no particular order. */
+export function allObjects(state: ExecState): IterableIterator<KObject> {
+  return state.objects.values();
+}
+
+/** Every non-null slot of every CNode and TCB. */
+export function* allSlots(state: ExecState): Generator<[SlotRef, Slot]> {
+  for (const obj of state.objects.values()) {
+    if (!isSlotHolder(obj)) continue;
+    for (const [index, slot] of obj.slots) yield [{ cnode: obj.addr, index }, slot];
+  }
+}
+
+export function userWord(state: ExecState, paddr: number): Word {
+  return state.memory.get(paddr) ?? 0;
+}
+
+/** Every non-zero user memory word, as (byte address, word). */
+export function allUserWords(state: ExecState): IterableIterator<[number, Word]> {
+  return state.memory.entries();
+}
+
+// ---------------------------------------------------------------- building
+
+export interface ExecStateParts {
+  readonly objects: Iterable<KObject>;
+  readonly memory: Iterable<readonly [number, Word]>;
+  readonly current: number | null;
+}
+
+/** A slot table from (index, slot) pairs; null caps are dropped. */
+export function slotTable(entries: Iterable<readonly [number, Slot]>): SlotTable {
+  return IMap<number, Slot>().withMutations((m) => {
+    for (const [index, slot] of entries) if (slot.cap.type !== 'null') m.set(index, slot);
+  });
+}
+
+/** Builds a state from its parts (zero memory words are dropped), e.g. from decoded impl memory. */
+export function makeExecState(parts: ExecStateParts): ExecState {
+  const objects = IMap<number, KObject>().withMutations((m) => {
+    for (const obj of parts.objects) m.set(obj.addr, obj);
+  });
+  const memory = IMap<number, Word>().withMutations((m) => {
+    for (const [paddr, word] of parts.memory) if (word >>> 0 !== 0) m.set(paddr, word >>> 0);
+  });
+  return { objects, memory, current: parts.current };
+}
+
+// ---------------------------------------------------------------- comparing
+
+function refText(ref: SlotRef | null): string {
+  return ref === null ? 'null' : `${hex(ref.cnode)}[${ref.index}]`;
+}
+
+/** First difference between two slots, as "field: a vs b", or null. */
+export function slotDifference(a: Slot, b: Slot): string | null {
+  const cap = capDifference(a.cap, b.cap);
+  if (cap !== null) return `cap ${cap}`;
+  if (!sameSlot(a.mdb.prev, b.mdb.prev)) return `mdb.prev: ${refText(a.mdb.prev)} vs ${refText(b.mdb.prev)}`;
+  if (!sameSlot(a.mdb.next, b.mdb.next)) return `mdb.next: ${refText(a.mdb.next)} vs ${refText(b.mdb.next)}`;
+  if (a.mdb.revocable !== b.mdb.revocable) return `mdb.revocable: ${a.mdb.revocable} vs ${b.mdb.revocable}`;
+  if (a.mdb.firstBadged !== b.mdb.firstBadged) return `mdb.firstBadged: ${a.mdb.firstBadged} vs ${b.mdb.firstBadged}`;
+  return null;
+}
+
+function slotTableDifference(a: SlotTable, b: SlotTable): string | null {
+  if (a === b) return null;
+  const indices = [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => x - y);
+  for (const index of indices) {
+    const diff = slotDifference(a.get(index) ?? nullSlot, b.get(index) ?? nullSlot);
+    if (diff !== null) return `slot ${index}: ${diff}`;
+  }
+  return null;
+}
+
+function arrayDifference(key: string, a: readonly number[], b: readonly number[]): string | null {
+  if (a.length !== b.length) return `${key}.length: ${a.length} vs ${b.length}`;
+  const i = a.findIndex((value, j) => value !== b[j]);
+  return i < 0 ? null : `${key}[${i}]: ${hex(a[i]!)} vs ${hex(b[i]!)}`;
+}
+
+/** First difference between two objects at the same address, or null. */
+export function objectDifference(a: KObject, b: KObject): string | null {
+  if (a === b) return null;
+  if (a.type !== b.type) return `type: ${a.type} vs ${b.type}`;
+  const ra = a as unknown as Record<string, unknown>;
+  const rb = b as unknown as Record<string, unknown>;
+  for (const key of Object.keys(ra)) {
+    const va = ra[key];
+    const vb = rb[key];
+    let diff: string | null = null;
+    if (key === 'slots') diff = slotTableDifference(va as SlotTable, vb as SlotTable);
+    else if (Array.isArray(va) && Array.isArray(vb)) diff = arrayDifference(key, va as number[], vb as number[]);
+    else if (va !== vb) diff = `${key}: ${JSON.stringify(va)} vs ${JSON.stringify(vb)}`;
+    if (diff !== null) return diff;
+  }
+  return null;
+}
+
+/**
+ * First difference between two states, as a path ("object 0x80010000 slot 3: cap badge: 5 vs 0"),
+ * or null if they are equal. With `touched`, only what it names is compared (plus `current`).
+ */
+export function stateDifference(a: ExecState, b: ExecState, touched?: Touched): string | null {
+  if (a.current !== b.current) return `current: ${a.current === null ? 'null' : hex(a.current)} vs ${b.current === null ? 'null' : hex(b.current)}`;
+  if (touched !== undefined) {
+    for (const ref of touched.slots) {
+      const sa = getSlot(a, ref);
+      const sb = getSlot(b, ref);
+      if (sa === null || sb === null) {
+        if (sa !== sb) return `slot ${refText(ref)}: ${sa === null ? 'missing' : 'present'} vs ${sb === null ? 'missing' : 'present'}`;
+        continue;
+      }
+      const diff = slotDifference(sa, sb);
+      if (diff !== null) return `slot ${refText(ref)}: ${diff}`;
+    }
+    for (const addr of touched.objects) {
+      const diff = objectPairDifference(addr, a.objects.get(addr), b.objects.get(addr));
+      if (diff !== null) return diff;
+    }
+    return null;
+  }
+  if (a.objects !== b.objects) {
+    const addrs = [...new Set([...a.objects.keys(), ...b.objects.keys()])].sort((x, y) => x - y);
+    for (const addr of addrs) {
+      const diff = objectPairDifference(addr, a.objects.get(addr), b.objects.get(addr));
+      if (diff !== null) return diff;
+    }
+  }
+  if (a.memory !== b.memory) {
+    const paddrs = [...new Set([...a.memory.keys(), ...b.memory.keys()])].sort((x, y) => x - y);
+    for (const paddr of paddrs) {
+      const wa = userWord(a, paddr);
+      const wb = userWord(b, paddr);
+      if (wa !== wb) return `memory ${hex(paddr)}: ${hex(wa)} vs ${hex(wb)}`;
+    }
+  }
+  return null;
+}
+
+function objectPairDifference(addr: number, a: KObject | undefined, b: KObject | undefined): string | null {
+  if (a === undefined || b === undefined) {
+    if (a === b) return null;
+    return `object ${hex(addr)}: ${a === undefined ? 'absent' : a.type} vs ${b === undefined ? 'absent' : b.type}`;
+  }
+  const diff = objectDifference(a, b);
+  return diff === null ? null : `object ${hex(addr)} (${a.type}) ${diff}`;
+}
+
+// ---------------------------------------------------------------- the write path
+
+/**
+ * One kernel entry in progress: the state as it is now, and what the entry has written so far.
+ * Every write replaces `state` with a new persistent version (earlier versions are untouched) and
+ * records the slot or object in the touched log. Plays the role of seL4 Haskell's Kernel monad.
+ */
+export class Step {
+  private readonly touchedSlots = new Map<number, SlotRef>();
+  private readonly touchedObjects = new Set<number>();
+
+  constructor(public state: ExecState) {}
+
+  slot(ref: SlotRef): Slot {
+    return getSlot(this.state, ref) ?? nullSlot;
+  }
+
+  cap(ref: SlotRef): Cap {
+    return this.slot(ref).cap;
+  }
+
+  object(addr: number): KObject | null {
+    return getObject(this.state, addr);
+  }
+
+  tcb(addr: number): TCBObject {
+    const tcb = getTCB(this.state, addr);
+    if (tcb === null) throw new Error(`executable spec invariant: no TCB at ${hex(addr)}`);
+    return tcb;
+  }
+
+  setSlot(ref: SlotRef, slot: Slot): void {
+    const holder = this.state.objects.get(ref.cnode);
+    if (!isSlotHolder(holder)) throw new Error(`executable spec invariant: slot ${refText(ref)} has no CNode or TCB`);
+    const slots = slot.cap.type === 'null' ? holder.slots.delete(ref.index) : holder.slots.set(ref.index, slot);
+    this.state = { ...this.state, objects: this.state.objects.set(ref.cnode, { ...holder, slots }) };
+    this.touchedSlots.set(slotAddr(ref), ref);
+  }
+
+  setCap(ref: SlotRef, cap: Cap): void {
+    this.setSlot(ref, { cap, mdb: this.slot(ref).mdb });
+  }
+
+  setMDB(ref: SlotRef, mdb: MDBNode): void {
+    this.setSlot(ref, { cap: this.slot(ref).cap, mdb });
+  }
+
+  setObject(obj: KObject): void {
+    this.state = { ...this.state, objects: this.state.objects.set(obj.addr, obj) };
+    this.touchedObjects.add(obj.addr);
+  }
+
+  /** Detypes every object whose address lies in [base, base + sizeBytes). */
+  removeObjectsIn(base: number, sizeBytes: number): void {
+    const end = base + sizeBytes;
+    const doomed: number[] = [];
+    this.state.objects.forEach((_, addr) => {
+      if (addr >= base && addr < end) doomed.push(addr);
+    });
+    if (doomed.length === 0) return;
+    const objects = this.state.objects.withMutations((m) => {
+      for (const addr of doomed) m.delete(addr);
+    });
+    this.state = { ...this.state, objects };
+    for (const addr of doomed) this.touchedObjects.add(addr);
+  }
+
+  setWord(paddr: number, word: Word): void {
+    const value = word >>> 0;
+    const memory = value === 0 ? this.state.memory.delete(paddr) : this.state.memory.set(paddr, value);
+    if (memory !== this.state.memory) this.state = { ...this.state, memory };
+  }
+
+  /** Zeroes user memory in [base, base + sizeBytes). */
+  clearMemory(base: number, sizeBytes: number): void {
+    const end = base + sizeBytes;
+    const doomed: number[] = [];
+    this.state.memory.forEach((_, paddr) => {
+      if (paddr >= base && paddr < end) doomed.push(paddr);
+    });
+    if (doomed.length === 0) return;
+    const memory = this.state.memory.withMutations((m) => {
+      for (const paddr of doomed) m.delete(paddr);
+    });
+    this.state = { ...this.state, memory };
+  }
+
+  /** Records a change to an object that its write did not go through setObject (frame contents). */
+  touchObject(addr: number): void {
+    this.touchedObjects.add(addr);
+  }
+
+  setCurrent(current: number | null): void {
+    if (current !== this.state.current) this.state = { ...this.state, current };
+  }
+
+  touched(): Touched {
+    return { slots: [...this.touchedSlots.values()], objects: [...this.touchedObjects] };
+  }
+}
