@@ -51,6 +51,11 @@ export interface ImplState {
   readonly slotOwner: Uint32Array;
   /** Per 16 bytes of RAM: the step that last marked the slot there; `step` is the current one. */
   readonly slotStamp: Uint32Array;
+  /**
+   * Per 4 KiB page of RAM: 1 if a word in it may be non-zero. Zeroing skips clean pages, so
+   * resetting a large untyped costs what was written, not its size. Simulation only.
+   */
+  readonly dirtyPages: Uint8Array;
   step: number;
   /** The IPC buffer words last observed, reused while that frame is not written. */
   observedBuffer: { readonly addr: number; readonly frame: number; readonly words: readonly number[] } | null;
@@ -83,6 +88,7 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean): 
     bitsRemaining: 0,
     slotOwner: new Uint32Array(ramBytes >>> 4),
     slotStamp: new Uint32Array(ramBytes >>> 4),
+    dirtyPages: new Uint8Array(Math.ceil(ramBytes / pageBytes)),
     step: 1,
     observedBuffer: null,
   };
@@ -114,31 +120,45 @@ export function readUserWord(state: ImplState, paddr: number): number {
 
 // ---- the one write path ----
 
+const pageBytes = 4096;
+
+function store(state: ImplState, paddr: number, value: number): void {
+  const offset = paddr - state.ramBase;
+  state.mem[offset >>> 2] = value;
+  state.dirtyPages[Math.floor(offset / pageBytes)] = 1;
+}
+
 /** Stores word `word` (0..3) of the slot at `slot`. */
 export function writeSlotWord(state: ImplState, slot: number, word: number, value: number): void {
-  state.mem[((slot - state.ramBase) >>> 2) + word] = value;
+  store(state, slot + 4 * word, value);
   markSlot(state, slot);
 }
 
 /** Stores the word at byte `offset` of the object record at `obj`. */
 export function writeObjectWord(state: ImplState, obj: number, offset: number, value: number): void {
-  state.mem[(obj + offset - state.ramBase) >>> 2] = value;
+  store(state, obj + offset, value);
   markObject(state, obj);
 }
 
 /** Stores a word of user memory inside the frame at `frame`; outside RAM it is dropped. */
 export function writeUserWord(state: ImplState, frame: number, paddr: number, value: number): void {
   if (!inRam(state, paddr, 4)) return;
-  state.mem[(paddr - state.ramBase) >>> 2] = value;
+  store(state, paddr, value);
   markObject(state, frame);
   state.userWrites.push(paddr);
 }
 
-/** Zeroes [paddr, paddr + bytes) of RAM; the caller marks what it detyped. */
+/** Zeroes [paddr, paddr + bytes) of RAM (pages never written are zero already); the caller marks what it detyped. */
 export function zeroRange(state: ImplState, paddr: number, bytes: number): void {
-  const start = Math.max(paddr, state.ramBase);
-  const end = Math.min(paddr + bytes, state.ramEnd);
-  if (end > start) state.mem.fill(0, (start - state.ramBase) >>> 2, (end - state.ramBase) >>> 2);
+  const start = Math.max(paddr, state.ramBase) - state.ramBase;
+  const end = Math.min(paddr + bytes, state.ramEnd) - state.ramBase;
+  for (let page = Math.floor(start / pageBytes); page * pageBytes < end; page++) {
+    if (state.dirtyPages[page] === 0) continue;
+    const from = Math.max(start, page * pageBytes);
+    const to = Math.min(end, (page + 1) * pageBytes);
+    state.mem.fill(0, from >>> 2, to >>> 2);
+    if (from === page * pageBytes && to === (page + 1) * pageBytes) state.dirtyPages[page] = 0;
+  }
   state.retyped = true;
 }
 

@@ -36,9 +36,16 @@ export function implSlot(impl: I.ImplState, ref: SlotRef): E.Slot | null {
   return data === null ? null : execSlotOf(data);
 }
 
+/** A slot's two cap words are zero exactly when it holds the null cap. */
+export function holdsNullCap(impl: I.ImplState, slotAddr: number): boolean {
+  const word = (slotAddr - impl.ramBase) >>> 2;
+  return impl.mem[word] === 0 && impl.mem[word + 1] === 0;
+}
+
 function decodedSlots(impl: I.ImplState, addr: number, count: number): E.SlotTable {
   return IMap<number, E.Slot>().withMutations((m) => {
     for (let index = 0; index < count; index++) {
+      if (holdsNullCap(impl, addr + 16 * index)) continue;
       const data = I.decodeSlot(impl, { cnode: addr, index });
       if (data !== null && data.cap.type !== 'null') m.set(index, execSlotOf(data));
     }
@@ -261,20 +268,58 @@ function parentOf(exec: E.ExecState, a: E.Slot, b: E.Slot): boolean {
   return true;
 }
 
+const fastKey = (s: SlotRef) => `${s.cnode}:${s.index}`;
+
+/** CDT parents of every slot on the MDB list through `ref`, by one walk with a stack of open ancestors. */
+function listParents(exec: E.ExecState, ref: SlotRef, into: Map<string, SlotRef | null>): void {
+  let head = ref;
+  for (let guard = 0; guard < 10_000_000; guard++) {
+    const prev = E.getSlot(exec, head)?.mdb.prev ?? null;
+    if (prev === null) break;
+    head = prev;
+  }
+  const stack: { ref: SlotRef; slot: E.Slot }[] = [];
+  for (let at: SlotRef | null = head, guard = 0; at !== null && guard < 10_000_000; guard++) {
+    const slot = E.getSlot(exec, at);
+    if (!slot) break;
+    while (stack.length > 0 && !parentOf(exec, stack[stack.length - 1]!.slot, slot)) stack.pop();
+    into.set(fastKey(at), stack.length > 0 ? stack[stack.length - 1]!.ref : null);
+    stack.push({ ref: at, slot });
+    at = slot.mdb.next;
+  }
+}
+
+const parentCache = new WeakMap<E.ExecState, Map<string, SlotRef | null>>();
+
 /**
- * The CDT parent of a slot, read off the MDB list: the nearest earlier slot in its list such
- * that every slot from there up to this one is its MDB child.
+ * The CDT parent of a slot, read off the MDB list: the nearest earlier slot in its list whose
+ * run of MDB children reaches this one. Parents are worked out a whole list at a time and
+ * remembered for this (immutable) state.
  */
 export function execCdtParent(exec: E.ExecState, ref: SlotRef): SlotRef | null {
   const self = E.getSlot(exec, ref);
   if (!self || self.cap.type === 'null') return null;
-  const between: E.Slot[] = [self];
-  for (let at = self.mdb.prev, guard = 0; at !== null && guard < 1_000_000; guard++) {
+  let parents = parentCache.get(exec);
+  if (!parents) parentCache.set(exec, (parents = new Map()));
+  const key = fastKey(ref);
+  if (!parents.has(key)) listParents(exec, ref, parents);
+  return parents.get(key) ?? null;
+}
+
+/**
+ * The same parent worked out locally, for checking a step: the list walk's stack of open
+ * ancestors just before a slot is its predecessor and the predecessor's ancestors, so the
+ * parent is the first of those that has the slot as an MDB child. The ancestors are taken
+ * from the abstract state, which earlier checks found to agree; the closing full comparison
+ * re-derives every parent from the lists alone.
+ */
+function execCdtParentLocal(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef): SlotRef | null {
+  const self = E.getSlot(exec, ref);
+  if (!self || self.cap.type === 'null') return null;
+  for (let at = self.mdb.prev, guard = 0; at !== null && guard < 4096; at = A.cdtParent(abs, at), guard++) {
     const candidate = E.getSlot(exec, at);
     if (!candidate) return null;
-    if (between.every((s) => parentOf(exec, candidate, s))) return at;
-    between.push(candidate);
-    at = candidate.mdb.prev;
+    if (parentOf(exec, candidate, self)) return at;
   }
   return null;
 }
@@ -284,7 +329,7 @@ function slotText(s: SlotRef | null): string {
 }
 
 /** One slot: the cap, its CDT parent through the abstraction, and revocable = is_original_cap. */
-function diffAbstractSlot(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef): Mismatch | null {
+function diffAbstractSlot(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef, local: boolean): Mismatch | null {
   const holder = E.getObject(exec, ref.cnode);
   const at = { toString: () => where(ref, holder) };
   const lowerCap = E.getSlot(exec, ref)?.cap ?? (holder ? { type: 'null' as const } : null);
@@ -299,7 +344,7 @@ function diffAbstractSlot(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef)
     return { path: `${at}: ${field}`, lower: lv, upper: uv };
   }
   if (lowerCap.type === 'null') return null;
-  const pa = execCdtParent(exec, ref);
+  const pa = local ? execCdtParentLocal(exec, abs, ref) : execCdtParent(exec, ref);
   const pb = A.cdtParent(abs, ref);
   if (slotText(pa) !== slotText(pb)) return { path: `${at}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
   const ra = E.getSlot(exec, ref)!.mdb.revocable;
@@ -330,7 +375,7 @@ export function compareExecAbstractTouched(exec: E.ExecState, abs: A.AbstractSta
       if (m) return m;
     }
     for (const ref of t.slots) {
-      const m = diffAbstractSlot(exec, abs, ref);
+      const m = diffAbstractSlot(exec, abs, ref, true);
       if (m) return m;
     }
   }
@@ -349,7 +394,7 @@ export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Misma
   for (const [ref] of E.allSlots(exec)) slots.set(slotKey(ref), ref);
   for (const f of A.allFilledSlots(abs)) slots.set(slotKey(f.slot), f.slot);
   for (const ref of slots.values()) {
-    const m = diffAbstractSlot(exec, abs, ref);
+    const m = diffAbstractSlot(exec, abs, ref, false);
     if (m) return m;
   }
   for (const [paddr, word] of E.allUserWords(exec)) {

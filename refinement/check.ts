@@ -166,7 +166,7 @@ function systemOptions(options: CheckOptions): SystemOptions {
 export function recordWorkload(
   options: { readonly preloadObjects: number },
   commands: Iterable<fc.Command<object, Driver>>,
-): { events: KernelEvent[]; objects: number } {
+): { events: KernelEvent[]; objects: number; trace: TraceLine[] } {
   const driver = new Driver({ layer: 'executable' });
   const { bootInfo } = driver.system.plan;
   const biggest = bootInfo.untypedList.reduce((best, u, i) => (!u.isDevice && u.sizeBits > bootInfo.untypedList[best]!.sizeBits ? i : best), 0);
@@ -176,7 +176,7 @@ export function recordWorkload(
   }
   driver.knowledge.update(driver.system.lastTouched());
   fc.modelRun(() => ({ model: {}, real: driver }), commands);
-  return { events: [...driver.system.trace], objects: driver.system.view().objects().length };
+  return { events: [...driver.system.trace], objects: driver.system.view().objects().length, trace: driver.trace };
 }
 
 class StepCommand implements fc.Command<object, Driver> {

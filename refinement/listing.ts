@@ -6,6 +6,7 @@ import { capObjectPtr, slotKey, type Cap, type ObjectView, type SlotRef } from '
 import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
+import { holdsNullCap } from './abstraction.ts';
 import type { MDBEntry } from './mdb-invariants.ts';
 import type { RunningLayer } from './running.ts';
 
@@ -117,8 +118,7 @@ function listImpl(s: I.ImplState): Listing {
   for (const o of objects) {
     const count = o.type === 'cnode' ? 2 ** o.radix : o.type === 'tcb' ? 5 : 0;
     for (let index = 0; index < count; index++) {
-      const word = (o.addr + index * 16 - s.ramBase) >>> 2;
-      if (s.mem[word] === 0 && s.mem[word + 1] === 0) continue;
+      if (holdsNullCap(s, o.addr + index * 16)) continue;
       const slot = { cnode: o.addr, index };
       const data = I.decodeSlot(s, slot)!;
       mdb.push({ slot, cap: data.cap, ...data.mdb });

@@ -30,16 +30,21 @@ export function boot<S>(layer: KernelLayer<S>, plan: BootPlan): RunningLayer {
     observe: (caller) => layer.observe(state, caller),
     state: () => state,
     step(event) {
-      return layer.step(state, event).map((o) => ({
-        observation: o.observation,
-        touched: o.touched,
-        choice: o.choice,
-        state: o.state,
-        view: layer.view(o.state),
-        adopt: () => {
-          state = o.state;
-        },
-      }));
+      return layer.step(state, event).map((o) => {
+        let view: KernelView | null = null;
+        return {
+          observation: o.observation,
+          touched: o.touched,
+          choice: o.choice,
+          state: o.state,
+          get view() {
+            return (view ??= layer.view(o.state));
+          },
+          adopt: () => {
+            state = o.state;
+          },
+        };
+      });
     },
   };
 }

@@ -57,11 +57,15 @@ const weights: Record<Operation, number> = {
   rawSyscall: 1,
 };
 
+/** Choices per step: enough that one step's draws never repeat (repeats would correlate them). */
+const pickCount = 40;
+const wordCount = 8;
+
 export const workloadStepArbitrary: fc.Arbitrary<WorkloadStep> = fc.record({
   op: fc.oneof(...operations.map((op) => ({ arbitrary: fc.constant(op), weight: weights[op] }))),
   perturb: fc.nat(9).map((n) => n === 0),
-  picks: fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
-  words: fc.array(fc.nat({ max: 0xffffffff }), { minLength: 4, maxLength: 4 }),
+  picks: fc.array(fc.nat(), { minLength: pickCount, maxLength: pickCount }),
+  words: fc.array(fc.nat({ max: 0xffffffff }), { minLength: wordCount, maxLength: wordCount }),
 });
 
 /** A concrete call as run, for reports: `seL4_CNode_Copy(2, 30, 32, 2, 18, 32, 0xf)`. */
@@ -107,7 +111,7 @@ const vital = new Set([seL4_CapInitThreadTCB, seL4_CapInitThreadCNode, seL4_CapI
 
 /** An occupied slot; the root task's own vital caps only rarely, so runs go on. */
 function pickOccupied(k: Knowledge, p: Picker, filter?: (o: Occupied) => boolean): Occupied | undefined {
-  const spareVital = p.chance(97);
+  const spareVital = p.chance(99);
   const keep = (o: Occupied) => (!spareVital || o.slot.cnode !== k.rootCNode || !vital.has(o.slot.index)) && (!filter || filter(o));
   return p.of(k.all().filter(keep));
 }
@@ -133,7 +137,7 @@ function perturb(args: number[], p: Picker, step: WorkloadStep, cptrs: readonly 
   if (!step.perturb || args.length === 0) return args;
   const out = [...args];
   const boundary = [0, 1, 31, 32, 33, 0xffffffff, 0x80000000, p.word(0)];
-  const choices = args.map((_, i) => i).filter((i) => !cptrs.includes(i) || p.chance(5));
+  const choices = args.map((_, i) => i).filter((i) => !cptrs.includes(i) || p.chance(2));
   const at = p.of(choices);
   if (at !== undefined) out[at] = p.of(boundary)!;
   return out;
@@ -273,11 +277,11 @@ function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
   const label = p.chance(85) ? p.of(rawLabels)! : p.below(2 ** 20);
   const ownType = label === InvocationLabel.UntypedRetype ? 'untyped' : 'cnode';
   const own = p.chance(70) ? p.of(k.ofType(ownType, true)) : undefined;
-  const target = own ? own.slot.index : p.chance(97) ? (p.of(k.inRoot())?.slot.index ?? p.below(64)) : p.word(0);
+  const target = own ? own.slot.index : p.chance(99) ? (p.of(k.inRoot())?.slot.index ?? p.below(64)) : p.word(0);
   const length = p.chance(80) ? p.below(9) : p.below(128);
   const extraCaps = p.below(4);
   const mrs = Array.from({ length: 8 }, (_, i) => (p.chance(50) ? p.below(40) : p.word(i)));
-  const caps = Array.from({ length: 3 }, (_, i) => (p.chance(97) ? p.below(40) : p.word(i + 1)));
+  const caps = Array.from({ length: 3 }, (_, i) => (p.chance(99) ? p.below(40) : p.word(i + 1)));
   const info = seL4_MessageInfo_new(label, 0, extraCaps, length);
   return call('seL4_Call', [target, info, ...mrs, ...caps], (api) => {
     mrs.forEach((v, i) => api.seL4_SetMR(i, v));
@@ -289,7 +293,7 @@ function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
 /** A kernel entry with an arbitrary syscall number. */
 function resolveRawSyscall(p: Picker): ResolvedCall {
   const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysRecv];
-  const sysno = p.chance(95) ? p.of(numbers)! : p.word(2) | 0;
+  const sysno = p.chance(98) ? p.of(numbers)! : p.word(2) | 0;
   const a0 = p.below(40);
   const info = seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2);
   const index = p.below(64);
