@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvocationLabel, seL4_Error, seL4_MessageInfo_new } from '../../libsel4/index.ts';
 import { decodeObject, implLayer, readUserWord } from '../../impl/index.ts';
+import { writeUserWord } from '../../impl/state.ts';
 import { CNODE, D, T, bootRoot, deviceUntyped, type Root } from './harness.ts';
 
 const E = seL4_Error;
@@ -205,8 +206,8 @@ describe('impl Retype: effect', () => {
     expect(retype(r, ut, T.seL4_RISCV_4K_Page, 0, FREE, 1)).toBe(E.seL4_NoError);
     expect(retype(r, ut, T.seL4_EndpointObject, 0, FREE + 1, 1)).toBe(E.seL4_NoError);
     expect(r.cap(FREE + 1)).toMatchObject({ ptr: base + 4096 }); // with children: after the frame
-    // write into the frame, as a user would (through the kernel's memory)
-    r.state.mem[(base - r.state.ramBase) >>> 2] = 0xdeadbeef;
+    // write into the frame, as a user would (through the one write path to memory)
+    writeUserWord(r.state, base, base, 0xdeadbeef);
     expect(readUserWord(r.state, base)).toBe(0xdeadbeef);
     expect(r.api.seL4_CNode_Delete(CNODE, FREE, D)).toBe(E.seL4_NoError);
     expect(r.api.seL4_CNode_Delete(CNODE, FREE + 1, D)).toBe(E.seL4_NoError);
