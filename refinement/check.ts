@@ -57,6 +57,8 @@ export interface FailureReport {
   readonly failure: RefinementFailure;
   /** The shrunk run, one line per entry; the last one is where the layers disagreed. */
   readonly trace: readonly TraceLine[];
+  /** The same run as the kernel entries it made, replayable on any layer. */
+  readonly events: readonly KernelEvent[];
 }
 
 export interface CheckSummary {
@@ -251,7 +253,7 @@ export function runCheck(options: CheckOptions): CheckSummary {
       error instanceof RefinementFailure
         ? error
         : new RefinementFailure('crash', driver.trace.length - 1, 'checker', { path: 'the check threw', lower: String(error), upper: 'no error' });
-    failure = { seed: details.seed, path: details.counterexamplePath ?? '', failure: refinement, trace: driver.trace };
+    failure = { seed: details.seed, path: details.counterexamplePath ?? '', failure: refinement, trace: driver.trace, events: [...driver.system.trace] };
   }
   return { runs: runsDone, steps, elapsedMs: performance.now() - started, coverage, choices, failure };
 }

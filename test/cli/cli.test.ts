@@ -30,13 +30,18 @@ describe('sel4-model command', () => {
     [['check', '--runs', 'ten']],
     [['check', '--layers', 'impl-nothing']],
     [['check', '--path']],
-    [['frobnicate']],
-    [[]],
   ])('exits 2 with usage for %j', (args) => {
     const r = run(...args);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/usage: sel4-model check/);
     expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it.each([[['frobnicate']], [[]]])('exits 2 with the list of commands for %j', (args) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/usage: sel4-model <command>/);
+    expect(r.stderr).toMatch(/check +run the refinement check/);
   });
 
   it('names the bad field of a boot configuration', () => {
