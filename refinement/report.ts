@@ -36,6 +36,9 @@ export function formatSummary(s: CheckSummary): string {
     const missing = all.filter((e) => !errors.has(e));
     lines.push(`seL4 errors reached: ${all.length - missing.length} of ${all.length}${missing.length ? ` (not reached: ${missing.join(', ')})` : ''}`);
   }
+  if (s.foundAfterMs !== null && s.shrinkMs !== null) {
+    lines.push(`failure found after ${(s.foundAfterMs / 1000).toFixed(2)} s (${s.runs} passing runs before it), shrunk in ${(s.shrinkMs / 1000).toFixed(2)} s`);
+  }
   if (s.choices.size > 0) {
     lines.push(`abstract-spec choices taken: ${[...s.choices.entries()].map(([c, n]) => `${c} x${n}`).join(', ')}`);
   }
@@ -48,9 +51,9 @@ export function formatFailure(f: FailureReport, replay: string): string {
   const lines = [
     '',
     `REFINEMENT FAILURE (${e.kind}) at step ${e.step}, ${e.pair.includes('-') ? `${lower} does not refine ${upper}` : e.pair}`,
-    `  where:   ${e.mismatch.path}`,
-    `  ${pad(`${lower}:`, 9)}${e.mismatch.lower}`,
-    `  ${pad(`${upper}:`, 9)}${e.mismatch.upper}`,
+    `  where:      ${e.mismatch.path}`,
+    `  ${pad(`${lower}:`, 12)}${e.mismatch.lower}`,
+    `  ${pad(`${upper}:`, 12)}${e.mismatch.upper}`,
     '',
     `shrunk trace (${f.trace.length} steps; the root task's calls and what the lowest layer answered):`,
   ];
