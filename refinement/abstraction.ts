@@ -11,7 +11,6 @@ import { Map as IMap } from 'immutable';
 import {
   capDifference,
   capEqual,
-  capObjectPtr,
   hex,
   slotKey,
   type Cap,
@@ -23,6 +22,7 @@ import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
 import type { Mismatch } from './compare.ts';
+import { mdbParentOf, objectBytes } from './listing.ts';
 
 // ------------------------------------------------------------------ impl -> executable
 
@@ -210,62 +210,15 @@ export function diffExecStates(lower: E.ExecState, upper: E.ExecState): Mismatch
 
 // ------------------------------------------------------------------ executable -> abstract
 
-function objectBytes(exec: E.ExecState, ptr: number): number | null {
-  const o = E.getObject(exec, ptr);
-  if (!o) return null;
-  switch (o.type) {
-    case 'cnode':
-      return 2 ** (o.radix + 4);
-    case 'tcb':
-      return 1024;
-    case 'endpoint':
-    case 'reply':
-      return 16;
-    case 'notification':
-      return 32;
-    case 'schedcontext':
-    case 'frame':
-      return 2 ** o.sizeBits;
-    case 'pagetable':
-    case 'asidpool':
-      return 4096;
-  }
-}
-
-/** sameRegionAs (§9.1 rule 2), in the abstraction's own words. */
-function sameRegion(exec: E.ExecState, a: Cap, b: Cap): boolean {
-  switch (a.type) {
-    case 'untyped': {
-      const ptr = b.type === 'untyped' ? b.ptr : capObjectPtr(b);
-      if (ptr === null) return false;
-      const size = b.type === 'untyped' ? 2 ** b.sizeBits : objectBytes(exec, ptr);
-      return size !== null && a.ptr <= ptr && ptr + size <= a.ptr + 2 ** a.sizeBits;
-    }
-    case 'frame':
-      return b.type === 'frame' && a.ptr <= b.ptr && b.ptr + 2 ** b.sizeBits <= a.ptr + 2 ** a.sizeBits;
-    case 'cnode':
-      return b.type === 'cnode' && a.ptr === b.ptr && a.radix === b.radix;
-    case 'irqcontrol':
-      return b.type === 'irqcontrol' || b.type === 'irqhandler';
-    case 'irqhandler':
-      return b.type === 'irqhandler' && a.irq === b.irq;
-    case 'domain':
-    case 'asidcontrol':
-    case 'schedcontrol':
-      return b.type === a.type;
-    case 'null':
-      return false;
-    default:
-      return b.type === a.type && capObjectPtr(b) === capObjectPtr(a);
-  }
+function objectSize(exec: E.ExecState): (ptr: number) => number | null {
+  return (ptr) => {
+    const o = E.getObject(exec, ptr);
+    return o ? objectBytes(E.objectView(o)) : null;
+  };
 }
 
 function parentOf(exec: E.ExecState, a: E.Slot, b: E.Slot): boolean {
-  if (!a.mdb.revocable || !sameRegion(exec, a.cap, b.cap)) return false;
-  if ((a.cap.type === 'endpoint' || a.cap.type === 'notification') && a.cap.badge !== 0) {
-    return (b.cap as { badge: number }).badge === a.cap.badge && !b.mdb.firstBadged;
-  }
-  return true;
+  return mdbParentOf(objectSize(exec), { cap: a.cap, revocable: a.mdb.revocable }, { cap: b.cap, firstBadged: b.mdb.firstBadged });
 }
 
 const fastKey = (s: SlotRef) => `${s.cnode}:${s.index}`;

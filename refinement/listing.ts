@@ -43,39 +43,42 @@ export function objectBytes(o: ObjectView): number {
   }
 }
 
-/** isMDBParentOf (§9.1) over listed entries. */
-function mdbParentOf(size: (ptr: number) => number | null, a: MDBEntry, b: MDBEntry): boolean {
-  if (!a.revocable) return false;
-  const ca = a.cap;
-  const cb = b.cap;
-  let same: boolean;
+/** sameRegionAs (§9.1 rule 2): `size` gives the bytes of the object at an address. */
+export function sameRegionAs(size: (ptr: number) => number | null, ca: Cap, cb: Cap): boolean {
   switch (ca.type) {
     case 'untyped': {
       const ptr = cb.type === 'untyped' ? cb.ptr : capObjectPtr(cb);
       const bytes = cb.type === 'untyped' ? 2 ** cb.sizeBits : ptr === null ? null : size(ptr);
-      same = ptr !== null && bytes !== null && ca.ptr <= ptr && ptr + bytes <= ca.ptr + 2 ** ca.sizeBits;
-      break;
+      return ptr !== null && bytes !== null && ca.ptr <= ptr && ptr + bytes <= ca.ptr + 2 ** ca.sizeBits;
     }
     case 'frame':
-      same = cb.type === 'frame' && ca.ptr <= cb.ptr && cb.ptr + 2 ** cb.sizeBits <= ca.ptr + 2 ** ca.sizeBits;
-      break;
+      return cb.type === 'frame' && ca.ptr <= cb.ptr && cb.ptr + 2 ** cb.sizeBits <= ca.ptr + 2 ** ca.sizeBits;
     case 'cnode':
-      same = cb.type === 'cnode' && ca.ptr === cb.ptr && ca.radix === cb.radix;
-      break;
+      return cb.type === 'cnode' && ca.ptr === cb.ptr && ca.radix === cb.radix;
     case 'irqcontrol':
-      same = cb.type === 'irqcontrol' || cb.type === 'irqhandler';
-      break;
+      return cb.type === 'irqcontrol' || cb.type === 'irqhandler';
+    case 'irqhandler':
+      return cb.type === 'irqhandler' && ca.irq === cb.irq;
     case 'domain':
     case 'asidcontrol':
     case 'schedcontrol':
-      same = cb.type === ca.type;
-      break;
+      return cb.type === ca.type;
+    case 'null':
+      return false;
     default:
-      same = cb.type === ca.type && capObjectPtr(cb) === capObjectPtr(ca);
+      return cb.type === ca.type && capObjectPtr(cb) === capObjectPtr(ca);
   }
-  if (!same) return false;
-  if ((ca.type === 'endpoint' || ca.type === 'notification') && ca.badge !== 0) {
-    return (cb as { badge: number }).badge === ca.badge && !b.firstBadged;
+}
+
+/** isMDBParentOf (§9.1): a revocable cap, the same region, and the badge rule. */
+export function mdbParentOf(
+  size: (ptr: number) => number | null,
+  a: { readonly cap: Cap; readonly revocable: boolean },
+  b: { readonly cap: Cap; readonly firstBadged: boolean },
+): boolean {
+  if (!a.revocable || !sameRegionAs(size, a.cap, b.cap)) return false;
+  if ((a.cap.type === 'endpoint' || a.cap.type === 'notification') && a.cap.badge !== 0) {
+    return (b.cap as { badge: number }).badge === a.cap.badge && !b.firstBadged;
   }
   return true;
 }
