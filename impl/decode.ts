@@ -2,7 +2,7 @@
 // checker's abstraction function: slots (cap and MDB node), object records, the ghost
 // table, user memory, and what a step touched. Slots are named as in every layer:
 // { cnode, index }, where `cnode` is the CNode's address, or the TCB's for a TCB slot.
-// Finding the object that holds a slot uses the ghost table's slot index: this is
+// Finding the object that holds a slot uses the ghost table: this is
 // reporting, never a kernel decision.
 import { seL4_SlotBits, tcbSlotCount, type Cap, type ObjectKind, type SlotRef, type ThreadState, type Touched, type Word } from '../libsel4/index.ts';
 import { isMDBParentOf, mdbFirstBadged, mdbNext, mdbPrev, mdbRevocable, slotBytes, slotW0, slotW1 } from './cnode.ts';
@@ -144,9 +144,7 @@ function objectRecord(state: ImplState, addr: number, object: GhostObject): Impl
 
 /** Every object in the ghost table, by increasing address. */
 export function ghostObjects(state: ImplState): GhostEntry[] {
-  const entries: GhostEntry[] = [];
-  for (const [addr, object] of state.ghost) entries.push({ addr, ...object });
-  return entries.sort((a, b) => a.addr - b.addr);
+  return state.ghostAddrs.map((addr) => ({ addr, ...state.ghost.get(addr)! }));
 }
 
 /** Every object record, by increasing address. */
@@ -157,7 +155,7 @@ export function decodeObjects(state: ImplState): ImplObject[] {
 /** What the current step wrote: slots as refs (each once), objects by address (including detyped ones). */
 export function touchedOf(state: ImplState): Touched {
   const slots: SlotRef[] = [];
-  for (const slot of state.dirtySlots) {
+  for (const slot of distinct(state.dirtySlots)) {
     const ref = slotRefOf(state, slot);
     if (ref !== null) slots.push(ref);
   }

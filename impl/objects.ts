@@ -2,9 +2,21 @@
 // object, how rights masks and cap data change a cap, how a cap is derived for a copy,
 // which new caps are revocable, how the last cap to an object finalises it, and how Retype
 // creates an object. Caps are handled as their two words (see structures.ts).
-import { maskVMRights, seL4_ObjectType, type SyscallError } from '../libsel4/index.ts';
+import {
+  maskVMRights,
+  seL4_EndpointBits,
+  seL4_LargePageBits,
+  seL4_NotificationBits,
+  seL4_ObjectType,
+  seL4_PageBits,
+  seL4_PageTableBits,
+  seL4_ReplyBits,
+  seL4_TCBBits,
+  type ObjectKind,
+  type SyscallError,
+} from '../libsel4/index.ts';
 import { ensureNoChildren, deleteSlot, slotBytes } from './cnode.ts';
-import { ghostAdd, readWord, fail, type ImplState } from './state.ts';
+import { readWord, fail, type GhostObject, type ImplState } from './state.ts';
 import {
   CapTag,
   capIsPhysical,
@@ -210,9 +222,41 @@ export function hasCancelSendRights(w0: number, w1: number): boolean {
 
 // ---- object creation (Retype) ----
 
+// The ghost records are immutable, so objects alike share one.
+const ghost = (type: ObjectKind, sizeBits: number, isDevice = false): GhostObject => Object.freeze({ type, sizeBits, isDevice });
+const bySize = (type: ObjectKind) => Array.from({ length: 33 }, (_, sizeBits) => ghost(type, sizeBits));
+const cnodeGhosts = bySize('cnode');
+const schedContextGhosts = bySize('schedcontext');
+const fixedGhosts: Partial<Record<number, GhostObject>> = {
+  [seL4_ObjectType.seL4_TCBObject]: ghost('tcb', seL4_TCBBits),
+  [seL4_ObjectType.seL4_EndpointObject]: ghost('endpoint', seL4_EndpointBits),
+  [seL4_ObjectType.seL4_NotificationObject]: ghost('notification', seL4_NotificationBits),
+  [seL4_ObjectType.seL4_ReplyObject]: ghost('reply', seL4_ReplyBits),
+  [seL4_ObjectType.seL4_RISCV_PageTableObject]: ghost('pagetable', seL4_PageTableBits),
+};
+const frameGhosts = [false, true].map((isDevice) => ({ small: ghost('frame', seL4_PageBits, isDevice), large: ghost('frame', seL4_LargePageBits, isDevice) }));
+
+/** What the ghost table records for a new object of `type` and size (null for untyped memory: no object). */
+export function ghostObjectOf(type: number, sizeBits: number, isDevice: boolean): GhostObject | null {
+  switch (type) {
+    case seL4_ObjectType.seL4_UntypedObject:
+      return null;
+    case seL4_ObjectType.seL4_CapTableObject:
+      return cnodeGhosts[sizeBits]!;
+    case seL4_ObjectType.seL4_SchedContextObject:
+      return schedContextGhosts[sizeBits]!;
+    case seL4_ObjectType.seL4_RISCV_4K_Page:
+      return frameGhosts[isDevice ? 1 : 0]!.small;
+    case seL4_ObjectType.seL4_RISCV_Mega_Page:
+      return frameGhosts[isDevice ? 1 : 0]!.large;
+    default:
+      return fixedGhosts[type] ?? fail(`ghost record of unknown type ${type}`);
+  }
+}
+
 /**
- * createObject: a new object of `type` at `addr` (in memory that is already zero, which is
- * every object's initial state) and the cap to it. The ghost table records the object.
+ * createObject: the cap to a new object of `type` at `addr`, in memory that is already zero,
+ * which is every object's initial state. The caller records the object in the ghost table.
  */
 export function createObject(state: ImplState, type: number, addr: number, userSize: number, sizeBits: number, isDevice: boolean): CapWords {
   if (state.debug && type !== seL4_ObjectType.seL4_UntypedObject && !isDevice) checkZero(state, addr, sizeBits);
@@ -220,31 +264,23 @@ export function createObject(state: ImplState, type: number, addr: number, userS
     case seL4_ObjectType.seL4_UntypedObject:
       return { w0: (addr | CapTag.untyped) >>> 0, w1: ((isDevice ? 0x20 : 0) | userSize) >>> 0 };
     case seL4_ObjectType.seL4_TCBObject:
-      ghostAdd(state, addr, { type: 'tcb', sizeBits, isDevice: false });
       return { w0: (addr | CapTag.thread) >>> 0, w1: 0 };
     case seL4_ObjectType.seL4_EndpointObject:
-      ghostAdd(state, addr, { type: 'endpoint', sizeBits, isDevice: false });
       return { w0: CapTag.endpoint, w1: (addr | 0xf) >>> 0 };
     case seL4_ObjectType.seL4_NotificationObject:
-      ghostAdd(state, addr, { type: 'notification', sizeBits, isDevice: false });
       return { w0: CapTag.notification, w1: (addr | 0x3) >>> 0 };
     case seL4_ObjectType.seL4_CapTableObject:
-      ghostAdd(state, addr, { type: 'cnode', sizeBits, isDevice: false });
       return { w0: (addr | CapTag.cnode) >>> 0, w1: cnodeWords1(userSize, 0, 0) };
     case seL4_ObjectType.seL4_SchedContextObject:
-      ghostAdd(state, addr, { type: 'schedcontext', sizeBits, isDevice: false });
       return { w0: (userSize << 8) | CapTag.schedcontext, w1: addr >>> 0 };
     case seL4_ObjectType.seL4_ReplyObject:
-      ghostAdd(state, addr, { type: 'reply', sizeBits, isDevice: false });
       return { w0: (0x4 << 4) | CapTag.reply, w1: addr >>> 0 };
     case seL4_ObjectType.seL4_RISCV_4K_Page:
     case seL4_ObjectType.seL4_RISCV_Mega_Page: {
-      ghostAdd(state, addr, { type: 'frame', sizeBits, isDevice });
       const flags = ((isDevice ? 1 : 0) << 8) | (3 << 6) | ((type === seL4_ObjectType.seL4_RISCV_Mega_Page ? 1 : 0) << 4);
       return { w0: flags | CapTag.frame, w1: addr >>> 0 };
     }
     case seL4_ObjectType.seL4_RISCV_PageTableObject:
-      ghostAdd(state, addr, { type: 'pagetable', sizeBits, isDevice: false });
       return { w0: CapTag.pagetable, w1: addr >>> 0 };
     default:
       return fail(`createObject of unknown type ${type}`);
@@ -255,4 +291,3 @@ function checkZero(state: ImplState, addr: number, sizeBits: number): void {
   const end = addr + 2 ** sizeBits;
   for (let a = addr; a < end; a += 4) if (readWord(state, a) !== 0) fail(`new object at ${addr.toString(16)} is not in zeroed memory`);
 }
-

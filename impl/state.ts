@@ -8,15 +8,16 @@
 // (paddr - ramBase) >> 2. Device regions are not backed: no kernel object lives there and
 // device frame contents are not modelled (they read as zero).
 //
-// Slot names: the checker names a slot by the CNode or TCB holding it. A ghost index,
-// `slotOwner`, has one entry per 16 bytes of RAM: for a slot of a CNode or TCB, 1 + the
-// holder's offset from ramBase in 16-byte units; else 0. Like the ghost table it is only
-// for reporting. `slotStamp` holds, per 16 bytes, the last step that marked that slot dirty.
+// Slot names: the checker names a slot by the CNode or TCB holding it. Objects are aligned
+// to their size and never overlap, so the holder of a slot address is the CNode of some
+// existing size at the address rounded down to that size, or the TCB at the address rounded
+// down to 1 KiB; the ghost table says which (see slotRefOf). Like the ghost table this is
+// only for reporting.
 //
 // Link words (MDB prev/next, object pointers in records): a pointer to a 16-byte aligned
 // slot or object is stored as `addr | 1`; 0 means none. This keeps address 0 usable when
 // RAM starts at 0, and leaves bits 1..3 free for flags.
-import { seL4_SlotBits, tcbSlotCount, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
+import { seL4_SlotBits, seL4_TCBBits, tcbSlotCount, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
 
 /** What the ghost table records about one object: its type and size. */
 export interface GhostObject {
@@ -31,15 +32,24 @@ export interface ImplState {
   readonly ramEnd: number;
   /** Objects that exist, by address; never read by kernel decisions. */
   readonly ghost: Map<number, GhostObject>;
+  /** The ghost table's addresses, ascending, and beside each the order it was created in. */
+  readonly ghostAddrs: number[];
+  readonly ghostSeqs: number[];
+  ghostNextSeq: number;
+  /** Per size in bits: how many CNodes of that size exist (to find the holder of a slot). */
+  readonly cnodeSizeCounts: Uint32Array;
+  /** The last holder slotHolder found and the end of its slots (NONE: none); forgotten on detype. */
+  lastHolder: number;
+  lastHolderEnd: number;
   /** TCB address of the thread that runs next, or null. */
   current: number | null;
   /** Invariant assertions on (tests) or off (benchmarks). */
   readonly debug: boolean;
   /** Slots (by address) and objects written during the current step; may repeat entries. */
-  dirtySlots: number[];
-  dirtyObjects: number[];
+  readonly dirtySlots: number[];
+  readonly dirtyObjects: number[];
   /** User memory words (by address) written during the current step. */
-  userWrites: number[];
+  readonly userWrites: number[];
   /** Whether the current step created or detyped objects (or zeroed memory). */
   retyped: boolean;
   /** CNodes and TCBs whose finalisation is in progress (a cycle guard for deletion). */
@@ -47,16 +57,11 @@ export interface ImplState {
   /** The last lookup's failure and remaining bits, like seL4's current_lookup_fault. */
   lookupFault: LookupFailure;
   bitsRemaining: number;
-  /** Per 16 bytes of RAM: the CNode or TCB holding the slot there (see above). */
-  readonly slotOwner: Uint32Array;
-  /** Per 16 bytes of RAM: the step that last marked the slot there; `step` is the current one. */
-  readonly slotStamp: Uint32Array;
   /**
    * Per 4 KiB page of RAM: 1 if a word in it may be non-zero. Zeroing skips clean pages, so
    * resetting a large untyped costs what was written, not its size. Simulation only.
    */
   readonly dirtyPages: Uint8Array;
-  step: number;
   /** The IPC buffer words last observed, reused while that frame is not written. */
   observedBuffer: { readonly addr: number; readonly frame: number; readonly words: readonly number[] } | null;
 }
@@ -77,6 +82,12 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean): 
     ramBase,
     ramEnd: ramBase + ramBytes,
     ghost: new Map(),
+    ghostAddrs: [],
+    ghostSeqs: [],
+    ghostNextSeq: 0,
+    cnodeSizeCounts: new Uint32Array(33),
+    lastHolder: NONE,
+    lastHolderEnd: NONE,
     current: null,
     debug,
     dirtySlots: [],
@@ -86,10 +97,7 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean): 
     finalising: new Set(),
     lookupFault: { type: 'InvalidRoot' },
     bitsRemaining: 0,
-    slotOwner: new Uint32Array(ramBytes >>> 4),
-    slotStamp: new Uint32Array(ramBytes >>> 4),
     dirtyPages: new Uint8Array(Math.ceil(ramBytes / pageBytes)),
-    step: 1,
     observedBuffer: null,
   };
 }
@@ -128,6 +136,12 @@ function store(state: ImplState, paddr: number, value: number): void {
   state.dirtyPages[Math.floor(offset / pageBytes)] = 1;
 }
 
+/** Marks words stored directly (a run inside one 4 KiB page of the object at `obj`, starting at `paddr`). */
+export function markWritten(state: ImplState, paddr: number, obj: number): void {
+  state.dirtyPages[Math.floor((paddr - state.ramBase) / pageBytes)] = 1;
+  markObject(state, obj);
+}
+
 /** Stores word `word` (0..3) of the slot at `slot`. */
 export function writeSlotWord(state: ImplState, slot: number, word: number, value: number): void {
   store(state, slot + 4 * word, value);
@@ -164,55 +178,119 @@ export function zeroRange(state: ImplState, paddr: number, bytes: number): void 
 
 // ---- the ghost table ----
 
-export function ghostAdd(state: ImplState, addr: number, object: GhostObject): void {
-  if (state.debug) {
-    if (addr % 2 ** object.sizeBits !== 0) fail(`object at ${addr.toString(16)} not aligned to 2^${object.sizeBits}`);
-    if (state.ghost.has(addr)) fail(`object created over an existing one at ${addr.toString(16)}`);
+/** Index of the first ghost address >= addr. */
+function ghostIndex(state: ImplState, addr: number): number {
+  const addrs = state.ghostAddrs;
+  let lo = 0;
+  let hi = addrs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (addrs[mid]! < addr) lo = mid + 1;
+    else hi = mid;
   }
-  state.ghost.set(addr, object);
-  setSlotOwner(state, addr, object, ((addr - state.ramBase) >>> 4) + 1);
-  markObject(state, addr);
+  return lo;
+}
+
+export function ghostAdd(state: ImplState, addr: number, object: GhostObject): void {
+  ghostAddRun(state, addr, 1, 0, object);
+}
+
+/**
+ * Records `count` objects alike, the first at `addr`, each `strideBytes` after the last
+ * (a Retype's objects), in that order.
+ */
+export function ghostAddRun(state: ImplState, addr: number, count: number, strideBytes: number, object: GhostObject): void {
+  if (count === 0) return;
+  const addrs: number[] = new Array<number>(count);
+  const seqs: number[] = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
+    const at = addr + i * strideBytes;
+    if (state.debug) {
+      if (at % 2 ** object.sizeBits !== 0) fail(`object at ${at.toString(16)} not aligned to 2^${object.sizeBits}`);
+      if (state.ghost.has(at)) fail(`object created over an existing one at ${at.toString(16)}`);
+    }
+    state.ghost.set(at, object);
+    addrs[i] = at;
+    seqs[i] = state.ghostNextSeq++;
+    markObject(state, at);
+  }
+  const index = ghostIndex(state, addr);
+  if (index === state.ghostAddrs.length) {
+    for (let i = 0; i < count; i++) {
+      state.ghostAddrs.push(addrs[i]!);
+      state.ghostSeqs.push(seqs[i]!);
+    }
+  } else {
+    state.ghostAddrs.splice(index, 0, ...addrs);
+    state.ghostSeqs.splice(index, 0, ...seqs);
+  }
+  if (object.type === 'cnode') state.cnodeSizeCounts[object.sizeBits]! += count;
   state.retyped = true;
 }
 
-function setSlotOwner(state: ImplState, addr: number, object: GhostObject, owner: number): void {
-  const slots = object.type === 'cnode' ? 1 << (object.sizeBits - seL4_SlotBits) : object.type === 'tcb' ? tcbSlotCount : 0;
-  if (slots === 0) return;
-  const first = (addr - state.ramBase) >>> 4;
-  state.slotOwner.fill(owner, first, first + slots);
+const tcbSlotBytes = tcbSlotCount * 16;
+
+/** The CNode or TCB whose slots include the 16-byte aligned address `slot`, or NONE. */
+export function slotHolder(state: ImplState, slot: number): number {
+  if (slot >= state.lastHolder && slot < state.lastHolderEnd) return state.lastHolder;
+  const tcb = slot - (slot % 2 ** seL4_TCBBits);
+  if (slot - tcb < tcbSlotBytes && state.ghost.get(tcb)?.type === 'tcb') return rememberHolder(state, tcb, tcbSlotBytes);
+  const counts = state.cnodeSizeCounts;
+  for (let sizeBits = seL4_SlotBits + 1; sizeBits < counts.length; sizeBits++) {
+    if (counts[sizeBits] === 0) continue;
+    const cnode = slot - (slot % 2 ** sizeBits);
+    const object = state.ghost.get(cnode);
+    if (object !== undefined && object.type === 'cnode' && object.sizeBits === sizeBits) return rememberHolder(state, cnode, 2 ** sizeBits);
+  }
+  return NONE;
+}
+
+function rememberHolder(state: ImplState, holder: number, slotsBytes: number): number {
+  state.lastHolder = holder;
+  state.lastHolderEnd = holder + slotsBytes;
+  return holder;
 }
 
 /** The slot at `slot` as { holder, index }, or null if no CNode or TCB holds a slot there. */
 export function slotRefOf(state: ImplState, slot: number): SlotRef | null {
   if (!inRam(state, slot, 16) || slot % 16 !== 0) return null;
-  const owner = state.slotOwner[(slot - state.ramBase) >>> 4]!;
-  if (owner === 0) return null;
-  const holder = state.ramBase + (owner - 1) * 16;
-  return { cnode: holder, index: (slot - holder) / 16 };
+  const holder = slotHolder(state, slot);
+  return holder === NONE ? null : { cnode: holder, index: (slot - holder) / 16 };
 }
 
-/** Removes every object inside [base, base + bytes) from the ghost table (detype). */
+/** Removes every object inside [base, base + bytes) from the ghost table (detype), oldest first. */
 export function ghostClearRange(state: ImplState, base: number, bytes: number): void {
-  const end = base + bytes;
   state.retyped = true;
-  for (const [addr, object] of state.ghost) {
-    if (addr >= base && addr < end) {
-      state.ghost.delete(addr);
-      setSlotOwner(state, addr, object, 0);
-      markObject(state, addr);
-    }
+  const from = ghostIndex(state, base);
+  const to = ghostIndex(state, base + bytes);
+  if (from === to) return;
+  state.lastHolder = NONE;
+  state.lastHolderEnd = NONE;
+  const addrs = state.ghostAddrs.splice(from, to - from);
+  const seqs = state.ghostSeqs.splice(from, to - from);
+  const order = addrs.map((_, i) => i);
+  if (!isAscending(seqs)) order.sort((a, b) => seqs[a]! - seqs[b]!);
+  for (const i of order) {
+    const addr = addrs[i]!;
+    const object = state.ghost.get(addr)!;
+    state.ghost.delete(addr);
+    if (object.type === 'cnode') state.cnodeSizeCounts[object.sizeBits]! -= 1;
+    markObject(state, addr);
   }
 }
 
-function markSlot(state: ImplState, slot: number): void {
-  const i = (slot - state.ramBase) >>> 4;
-  if (state.slotStamp[i] === state.step) return;
-  state.slotStamp[i] = state.step;
-  state.dirtySlots.push(slot);
+function isAscending(values: readonly number[]): boolean {
+  for (let i = 1; i < values.length; i++) if (values[i - 1]! > values[i]!) return false;
+  return true;
 }
 
-// Consecutive writes mostly hit the same object, so only a repeat of the last entry is
-// skipped here; touchedOf removes the remaining repeats.
+// Consecutive writes mostly hit the same slot or object, so only a repeat of the last entry
+// is skipped here; touchedOf removes the remaining repeats.
+function markSlot(state: ImplState, slot: number): void {
+  const dirty = state.dirtySlots;
+  if (dirty[dirty.length - 1] !== slot) dirty.push(slot);
+}
+
 function markObject(state: ImplState, obj: number): void {
   const dirty = state.dirtyObjects;
   if (dirty[dirty.length - 1] !== obj) dirty.push(obj);
@@ -220,13 +298,8 @@ function markObject(state: ImplState, obj: number): void {
 
 /** Starts a step: forgets what the previous step wrote. */
 export function beginStep(state: ImplState): void {
-  state.step = (state.step + 1) >>> 0;
-  if (state.step === 0) {
-    state.slotStamp.fill(0);
-    state.step = 1;
-  }
-  state.dirtySlots = [];
-  state.dirtyObjects = [];
-  state.userWrites = [];
+  state.dirtySlots.length = 0;
+  state.dirtyObjects.length = 0;
+  state.userWrites.length = 0;
   state.retyped = false;
 }

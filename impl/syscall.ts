@@ -35,6 +35,7 @@ import {
   ipcBufferAddr,
   ipcBufferFrame,
   setRegister,
+  setRegisters,
   setThreadState,
   threadState,
 } from './tcb.ts';
@@ -75,10 +76,7 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
 /** Registers, then IPC buffer words (dropped without a buffer); bad indices are ignored. */
 function applyUserWrites(state: ImplState, thread: number, user: UserWrites): void {
   const regs = user.regs;
-  for (let i = 0; i < regs.length; i++) {
-    const reg = regs[i]![0];
-    if (reg >>> 0 === reg && reg < numRegisters) setRegister(state, thread, reg, regs[i]![1] >>> 0);
-  }
+  if (regs.length !== 0) setRegisters(state, thread, regs);
   const words = user.ipcBuffer;
   if (words.length === 0) return;
   const buffer = ipcBufferAddr(state, thread);
@@ -89,6 +87,8 @@ function applyUserWrites(state: ImplState, thread: number, user: UserWrites): vo
     if (index >>> 0 === index && index < ipcBufferWords) writeUserWord(state, frame, buffer + index * 4, words[i]![1] >>> 0);
   }
 }
+
+const syscallNames = new Map(Object.values(seL4_Syscall).map((sysno) => [sysno as number, syscallName(sysno)]));
 
 /** handleSyscall: dispatch on a7. Returns why the entry is unmodelled, or null. */
 function handleSyscall(state: ImplState, thread: number): string | null {
@@ -104,7 +104,7 @@ function handleSyscall(state: ImplState, thread: number): string | null {
     case seL4_Syscall.seL4_SysYield:
       return null; // time is not modelled yet
     default:
-      return syscallName(sysno);
+      return syscallNames.get(sysno)!;
   }
 }
 
@@ -173,6 +173,13 @@ function replySuccess(state: ImplState, thread: number): void {
   setRegister(state, thread, Reg.a1, seL4_MessageInfo_new(0, 0, 0, 0));
 }
 
+/** Every error name (the Record type checks the list is complete), and its seL4_Error code. */
+const errorNames: Record<SyscallError['error'], null> = {
+  InvalidArgument: null, InvalidCapability: null, IllegalOperation: null, RangeError: null, AlignmentError: null,
+  FailedLookup: null, TruncatedMessage: null, DeleteFirst: null, RevokeFirst: null, NotEnoughMemory: null,
+};
+const errorCodes = new Map(Object.keys(errorNames).map((error) => [error, syscallErrorCode({ error } as SyscallError)]));
+
 /**
  * replyFromKernel_error (only for Call): badge 0, label = error code, the error's words as
  * message registers; words beyond a5 go to the IPC buffer, or are cut off without one.
@@ -194,6 +201,6 @@ function replyError(state: ImplState, thread: number, isCall: boolean, err: Sysc
     }
   }
   setRegister(state, thread, Reg.a0, 0);
-  setRegister(state, thread, Reg.a1, seL4_MessageInfo_new(syscallErrorCode(err), 0, 0, length));
+  setRegister(state, thread, Reg.a1, seL4_MessageInfo_new(errorCodes.get(err.error)!, 0, 0, length));
   return null;
 }

@@ -13,7 +13,7 @@
 // Everything else is zero. A new TCB (all zero) is Inactive with priority 0, no SC, no caps.
 import { numRegisters, tcbSlotCount, threadStates, type ThreadState, type Word } from '../libsel4/index.ts';
 import { deleteSlot, slotBytes, slotW0, slotW1 } from './cnode.ts';
-import { NONE, fail, linkTarget, linkWord, readWord, writeObjectWord, type ImplState } from './state.ts';
+import { NONE, fail, linkTarget, linkWord, markWritten, readWord, writeObjectWord, type ImplState } from './state.ts';
 import { CapTag, capTag, frameIsDevice, frameSizeBits, pagePtr } from './structures.ts';
 import { setScTcb } from './schedcontext.ts';
 
@@ -45,6 +45,19 @@ export function getRegister(state: ImplState, tcb: number, reg: number): Word {
 
 export function setRegister(state: ImplState, tcb: number, reg: number, value: Word): void {
   writeObjectWord(state, tcb, REGISTERS + reg * 4, value);
+}
+
+/** The user's register writes, in order; writes to registers that do not exist are ignored. */
+export function setRegisters(state: ImplState, tcb: number, regs: ReadonlyArray<readonly [number, Word]>): void {
+  const base = (tcb + REGISTERS - state.ramBase) >>> 2;
+  let written = false;
+  for (let i = 0; i < regs.length; i++) {
+    const reg = regs[i]![0];
+    if (reg >>> 0 !== reg || reg >= numRegisters) continue;
+    state.mem[base + reg] = regs[i]![1] >>> 0;
+    written = true;
+  }
+  if (written) markWritten(state, tcb + REGISTERS, tcb);
 }
 
 export function tcbSchedContext(state: ImplState, tcb: number): number {

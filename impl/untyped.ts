@@ -16,8 +16,8 @@ import {
 } from '../libsel4/index.ts';
 import { ensureNoChildren, insertNewCap, isNullSlot, slotBytes, slotW0, slotW1, writeCap } from './cnode.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
-import { createObject } from './objects.ts';
-import { fail, ghostClearRange, zeroRange, type ImplState } from './state.ts';
+import { createObject, ghostObjectOf } from './objects.ts';
+import { fail, ghostAddRun, ghostClearRange, zeroRange, type ImplState } from './state.ts';
 import {
   CapTag,
   capTag,
@@ -116,6 +116,8 @@ export function performRetype(state: ImplState, inv: RetypeInvocation): void {
   const freeRef = inv.base + inv.count * objectBytes;
   if (state.debug && freeRef > untypedPtr(w0) + 2 ** untypedSizeBits(slotW1(state, inv.untyped))) fail('retyped objects beyond their untyped');
   writeCap(state, inv.untyped, w0, untypedWithFreeIndex(slotW1(state, inv.untyped), (freeRef - untypedPtr(w0)) / 16));
+  const ghost = ghostObjectOf(inv.type, inv.objectSizeBits, inv.isDevice);
+  if (ghost !== null) ghostAddRun(state, inv.base, inv.count, objectBytes, ghost);
   for (let i = 0; i < inv.count; i++) {
     const cap = createObject(state, inv.type, inv.base + i * objectBytes, inv.userSize, inv.objectSizeBits, inv.isDevice);
     insertNewCap(state, inv.untyped, inv.destCNode + (inv.destOffset + i) * slotBytes, cap.w0, cap.w1);

@@ -30,19 +30,25 @@ function observeThread(state: ImplState, tcb: number): ThreadObservation | null 
 }
 
 /**
- * The buffer's words. The last observed array is reused, patched with this step's user
- * memory writes, unless the step created or detyped objects (then it is read afresh).
+ * The buffer's words. The last observed array is reused while this step's user memory
+ * writes left its words unchanged, and copied and patched otherwise, unless the step created
+ * or detyped objects (then it is read afresh). An observed array is never changed later.
  */
 function observeBuffer(state: ImplState, buffer: number, frame: number): readonly Word[] {
   const last = state.observedBuffer;
   if (last !== null && last.addr === buffer && last.frame === frame && !state.retyped) {
-    if (state.userWrites.length === 0) return last.words;
-    const words = last.words.slice();
+    let words = last.words;
+    let patched: Word[] | null = null;
     for (const paddr of state.userWrites) {
       const offset = paddr - buffer;
-      if (offset >= 0 && offset < ipcBufferWords * 4) words[offset >>> 2] = state.mem[(paddr - state.ramBase) >>> 2]!;
+      if (offset < 0 || offset >= ipcBufferWords * 4) continue;
+      const value = state.mem[(paddr - state.ramBase) >>> 2]!;
+      if (words[offset >>> 2] === value) continue;
+      patched ??= words.slice();
+      patched[offset >>> 2] = value;
+      words = patched;
     }
-    state.observedBuffer = { addr: buffer, frame, words };
+    if (patched !== null) state.observedBuffer = { addr: buffer, frame, words: patched };
     return words;
   }
   const words = readBuffer(state, buffer);

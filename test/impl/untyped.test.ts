@@ -2,7 +2,7 @@
 // placement, the new caps and objects, the CDT, and reset/detype.
 import { describe, expect, it } from 'vitest';
 import { InvocationLabel, seL4_Error, seL4_MessageInfo_new } from '../../libsel4/index.ts';
-import { decodeObject, implLayer, readUserWord } from '../../impl/index.ts';
+import { decodeObject, ghostObjects, implLayer, readUserWord } from '../../impl/index.ts';
 import { writeUserWord } from '../../impl/state.ts';
 import { CNODE, D, T, bootRoot, deviceUntyped, type Root } from './harness.ts';
 
@@ -220,6 +220,30 @@ describe('impl Retype: effect', () => {
     expect(readUserWord(r.state, base)).toBe(0);
     expect(r.cap(ut)).toMatchObject({ freeIndex: 32 });
     expect(r.lastTouched.objects).toEqual(expect.arrayContaining([base, base + 4096]));
+  });
+
+  it('reports a reset\'s detyped objects oldest first, then the new ones, and keeps the ghost table in address order', () => {
+    const r = bootRoot();
+    const ut = r.untyped(13);
+    const base = (r.cap(ut) as { ptr: number }).ptr;
+    // two child untypeds; the higher one's endpoint is made first
+    expect(retype(r, ut, T.seL4_UntypedObject, 12, FREE, 2)).toBe(E.seL4_NoError);
+    expect(retype(r, FREE + 1, T.seL4_EndpointObject, 0, FREE + 2, 1)).toBe(E.seL4_NoError);
+    expect(retype(r, FREE, T.seL4_CapTableObject, 2, FREE + 3, 1)).toBe(E.seL4_NoError);
+    const high = base + 4096;
+    expect(r.cap(FREE + 2)).toMatchObject({ type: 'endpoint', ptr: high });
+    expect(r.cap(FREE + 3)).toMatchObject({ type: 'cnode', ptr: base });
+    const addrs = ghostObjects(r.state).map((o) => o.addr);
+    expect(addrs).toEqual([...addrs].sort((a, b) => a - b));
+    // a slot of the new CNode is named by that CNode
+    expect(r.api.seL4_CNode_Copy(CNODE, FREE + 4, D, CNODE, FREE + 2, D, 0xf)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_CNode_Move(FREE + 3, 1, 2, CNODE, FREE + 4, D)).toBe(E.seL4_NoError);
+    expect(r.lastTouched.slots).toContainEqual({ cnode: base, index: 1 });
+    expect(r.api.seL4_CNode_Revoke(CNODE, ut, D)).toBe(E.seL4_NoError);
+    expect(retype(r, ut, T.seL4_NotificationObject, 0, FREE, 2)).toBe(E.seL4_NoError);
+    // (the caller's TCB and IPC buffer frame come first: the call wrote them)
+    expect(r.lastTouched.objects.filter((a) => a >= base && a < base + 8192)).toEqual([high, base, base + 32]);
+    expect(ghostObjects(r.state).filter((o) => o.addr >= base && o.addr < base + 8192).map((o) => o.type)).toEqual(['notification', 'notification']);
   });
 
   it('continues at the free index while the untyped has children', () => {
