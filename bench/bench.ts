@@ -1,7 +1,10 @@
 // `npm run bench`: steps per second of each layer alone and of the lockstep check, on the
 // generated workload, in one run, reported as medians and ratios.
 import fc from 'fast-check';
-import { planBoot, type KernelEvent, type LayerName } from '../libsel4/index.ts';
+import { planBoot, type KernelEvent, type KernelLayer } from '../libsel4/index.ts';
+import { createImplLayer } from '../impl/index.ts';
+import { abstractLayer } from '../spec-abstract/index.ts';
+import { executableLayer } from '../spec-executable/index.ts';
 import { recordWorkload, workloadArbitrary } from '../refinement/check.ts';
 import { bootLayer } from '../refinement/layers.ts';
 import { Lockstep, defaultPairs, parsePair } from '../refinement/lockstep.ts';
@@ -47,12 +50,13 @@ function measure(prepare: (i: number) => () => void): number {
   return median(rates);
 }
 
-function alone(name: LayerName, implDebug = false): number {
+/** A layer's own `step`, called directly on its state. */
+function alone<S>(layer: KernelLayer<S>): number {
   return measure((i) => {
-    const layer = bootLayer(name, plan, { implDebug });
-    for (const event of preloads[i]!) layer.step(event)[0]!.adopt();
+    let state = layer.boot(plan);
+    for (const event of preloads[i]!) state = layer.step(state, event)[0]!.state;
     return () => {
-      for (const event of events[i]!) layer.step(event)[0]!.adopt();
+      for (const event of events[i]!) state = layer.step(state, event)[0]!.state;
     };
   });
 }
@@ -70,17 +74,19 @@ function lockstep(): number {
   });
 }
 
+const impl = createImplLayer({ debug: false });
+const implDebug = createImplLayer({ debug: true });
 // Warm up every path once before measuring.
-alone('impl');
-alone('executable');
-alone('abstract');
+alone(impl);
+alone(executableLayer);
+alone(abstractLayer);
 lockstep();
 
 const rows: [string, number][] = [
-  ['impl', alone('impl')],
-  ['impl (debug assertions)', alone('impl', true)],
-  ['executable', alone('executable')],
-  ['abstract', alone('abstract')],
+  ['impl', alone(impl)],
+  ['impl (debug assertions)', alone(implDebug)],
+  ['executable', alone(executableLayer)],
+  ['abstract', alone(abstractLayer)],
   ['lockstep impl-executable-abstract', lockstep()],
 ];
 const exec = rows.find(([n]) => n === 'executable')![1];

@@ -12,7 +12,6 @@ import {
   capDifference,
   capEqual,
   hex,
-  slotKey,
   type Cap,
   type ObjectView,
   type SlotRef,
@@ -72,15 +71,57 @@ export function implToExec(impl: I.ImplState, current: number | null): E.ExecSta
     for (const g of I.ghostObjects(impl)) m.set(g.addr, implObject(impl, g.addr)!);
   });
   const memory = IMap<number, number>().withMutations((m) => {
-    for (const g of I.ghostObjects(impl)) {
-      if (g.type !== 'frame' || g.isDevice) continue;
-      for (let paddr = g.addr; paddr < g.addr + 2 ** g.sizeBits; paddr += 4) {
-        const w = I.readUserWord(impl, paddr);
-        if (w !== 0) m.set(paddr, w);
-      }
-    }
+    for (const [paddr, w] of implUserWords(impl)) m.set(paddr, w);
   });
   return { objects, memory, current };
+}
+
+/** The non-zero words of the impl's frames; 4 KiB pages the impl never wrote are skipped. */
+function* implUserWords(impl: I.ImplState): Generator<[number, number]> {
+  const page = 4096;
+  for (const g of I.ghostObjects(impl)) {
+    if (g.type !== 'frame' || g.isDevice) continue;
+    for (let at = g.addr; at < g.addr + 2 ** g.sizeBits; at += page) {
+      if (impl.dirtyPages[Math.floor((at - impl.ramBase) / page)] === 0) continue;
+      for (let paddr = at; paddr < at + page; paddr += 4) {
+        const w = I.readUserWord(impl, paddr);
+        if (w !== 0) yield [paddr, w];
+      }
+    }
+  }
+}
+
+/**
+ * The closing comparison of impl and executable spec: the same as comparing implToExec with
+ * the executable state, object by object, without building the decoded state.
+ */
+export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec: E.ExecState): Mismatch | null {
+  if (implCurrent !== exec.current) return { path: 'current thread', lower: String(implCurrent), upper: String(exec.current) };
+  const ghost = I.ghostObjects(impl);
+  const addrs = [...new Set([...ghost.map((g) => g.addr), ...exec.objects.keys()])].sort((x, y) => x - y);
+  for (const addr of addrs) {
+    const lower = I.decodeObject(impl, addr);
+    const upper = E.getObject(exec, addr);
+    const m = diffObjects(addr, lower, upper);
+    if (m) return m;
+    if (upper && (upper.type === 'cnode' || upper.type === 'tcb')) {
+      const count = upper.type === 'cnode' ? 2 ** upper.radix : 5;
+      for (let index = 0; index < count; index++) {
+        const execSlot = upper.slots.get(index) ?? null;
+        if (execSlot === null && holdsNullCap(impl, addr + 16 * index)) continue;
+        const ref = { cnode: addr, index };
+        const m2 = diffSlots(ref, upper, implSlot(impl, ref), execSlot ?? E.nullSlot);
+        if (m2) return m2;
+      }
+    }
+  }
+  const written = new Map(implUserWords(impl));
+  for (const [paddr] of E.allUserWords(exec)) if (!written.has(paddr)) written.set(paddr, 0);
+  for (const [paddr, w] of written) {
+    const e = E.userWord(exec, paddr);
+    if (w !== e) return { path: `user memory ${hex(paddr)}`, lower: hex(w), upper: hex(e) };
+  }
+  return null;
 }
 
 // ------------------------------------------------------------------ comparing executable states
@@ -299,7 +340,7 @@ function diffAbstractSlot(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef,
   if (lowerCap.type === 'null') return null;
   const pa = local ? execCdtParentLocal(exec, abs, ref) : execCdtParent(exec, ref);
   const pb = A.cdtParent(abs, ref);
-  if (slotText(pa) !== slotText(pb)) return { path: `${at}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
+  if (!E.sameSlot(pa, pb)) return { path: `${at}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
   const ra = E.getSlot(exec, ref)!.mdb.revocable;
   const rb = A.isOriginalCap(abs, ref);
   if (ra !== rb) return { path: `${at}: original (revocable)`, lower: String(ra), upper: String(rb) };
@@ -344,8 +385,8 @@ export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Misma
     if (m) return m;
   }
   const slots = new Map<string, SlotRef>();
-  for (const [ref] of E.allSlots(exec)) slots.set(slotKey(ref), ref);
-  for (const f of A.allFilledSlots(abs)) slots.set(slotKey(f.slot), f.slot);
+  for (const [ref] of E.allSlots(exec)) slots.set(fastKey(ref), ref);
+  for (const f of A.allFilledSlots(abs)) slots.set(fastKey(f.slot), f.slot);
   for (const ref of slots.values()) {
     const m = diffAbstractSlot(exec, abs, ref, false);
     if (m) return m;

@@ -3,7 +3,6 @@
 import {
   capDifference,
   hex,
-  tcbSlotCount,
   type KernelView,
   type ObjectView,
   type Observation,
@@ -71,12 +70,6 @@ function objectDifference(a: ObjectView, b: ObjectView): Mismatch | null {
   return null;
 }
 
-function slotsOf(object: ObjectView): number {
-  if (object.type === 'cnode') return 2 ** object.radix;
-  if (object.type === 'tcb') return tcbSlotCount;
-  return 0;
-}
-
 /** Compares what a step touched on either side. */
 export function compareTouched(lower: KernelView, upper: KernelView, touched: readonly Touched[]): Mismatch | null {
   for (const t of touched) {
@@ -86,25 +79,6 @@ export function compareTouched(lower: KernelView, upper: KernelView, touched: re
     }
     for (const slot of t.slots) {
       const m = compareSlot(lower, upper, slot);
-      if (m) return m;
-    }
-  }
-  return null;
-}
-
-/** Compares every object and every slot of every CNode and TCB. */
-export function compareAll(lower: KernelView, upper: KernelView): Mismatch | null {
-  const a = lower.objects();
-  const b = upper.objects();
-  const addrs = [...new Set([...a.map((o) => o.addr), ...b.map((o) => o.addr)])].sort((x, y) => x - y);
-  for (const addr of addrs) {
-    const m = compareObject(lower, upper, addr);
-    if (m) return m;
-  }
-  for (const object of a) {
-    const n = slotsOf(object);
-    for (let index = 0; index < n; index++) {
-      const m = compareSlot(lower, upper, { cnode: object.addr, index });
       if (m) return m;
     }
   }

@@ -9,7 +9,7 @@ import {
   compareExecAbstractTouched,
   compareImplExecTouched,
   diffExecAbstract,
-  diffExecStates,
+  diffImplExec,
   implToExec,
 } from './abstraction.ts';
 import { compareTouched, type Mismatch } from './compare.ts';
@@ -29,7 +29,7 @@ export interface PairComparison {
 
 const implExecutable: PairComparison = {
   touched: (lower, upper, touched) => compareImplExecTouched(lower.state as I.ImplState, upper.state as E.ExecState, touched),
-  all: (lower, upper) => diffExecStates(implToExec(lower.state as I.ImplState, lower.view.current()), upper.state as E.ExecState),
+  all: (lower, upper) => diffImplExec(lower.state as I.ImplState, lower.view.current(), upper.state as E.ExecState),
 };
 
 const executableAbstract: PairComparison = {

@@ -1,5 +1,5 @@
 // A booted layer behind one interface, whatever its state type.
-import type { BootPlan, KernelEvent, KernelLayer, KernelView, LayerName, Observation, Touched } from '../libsel4/index.ts';
+import type { BootPlan, KernelEvent, KernelLayer, KernelView, LayerName, Observation, Outcome, Touched } from '../libsel4/index.ts';
 
 /** One allowed result of a step, not yet adopted. */
 export interface Candidate {
@@ -22,29 +22,63 @@ export interface RunningLayer {
   state(): unknown;
 }
 
+class Booted<S> implements RunningLayer {
+  private current: S;
+  constructor(
+    private readonly layer: KernelLayer<S>,
+    plan: BootPlan,
+  ) {
+    this.current = layer.boot(plan);
+  }
+  get name(): LayerName {
+    return this.layer.name;
+  }
+  view(): KernelView {
+    return this.layer.view(this.current);
+  }
+  observe(caller: number | null): Observation {
+    return this.layer.observe(this.current, caller);
+  }
+  state(): unknown {
+    return this.current;
+  }
+  step(event: KernelEvent): Candidate[] {
+    return this.layer.step(this.current, event).map((o) => new OutcomeCandidate(this, o));
+  }
+  adopt(state: S): void {
+    this.current = state;
+  }
+  viewOf(state: S): KernelView {
+    return this.layer.view(state);
+  }
+}
+
+class OutcomeCandidate<S> implements Candidate {
+  private cachedView: KernelView | null = null;
+  constructor(
+    private readonly owner: Booted<S>,
+    private readonly outcome: Outcome<S>,
+  ) {}
+  get observation(): Observation {
+    return this.outcome.observation;
+  }
+  get touched(): Touched {
+    return this.outcome.touched;
+  }
+  get choice(): string | undefined {
+    return this.outcome.choice;
+  }
+  get state(): unknown {
+    return this.outcome.state;
+  }
+  get view(): KernelView {
+    return (this.cachedView ??= this.owner.viewOf(this.outcome.state));
+  }
+  adopt(): void {
+    this.owner.adopt(this.outcome.state);
+  }
+}
+
 export function boot<S>(layer: KernelLayer<S>, plan: BootPlan): RunningLayer {
-  let state = layer.boot(plan);
-  return {
-    name: layer.name,
-    view: () => layer.view(state),
-    observe: (caller) => layer.observe(state, caller),
-    state: () => state,
-    step(event) {
-      return layer.step(state, event).map((o) => {
-        let view: KernelView | null = null;
-        return {
-          observation: o.observation,
-          touched: o.touched,
-          choice: o.choice,
-          state: o.state,
-          get view() {
-            return (view ??= layer.view(o.state));
-          },
-          adopt: () => {
-            state = o.state;
-          },
-        };
-      });
-    },
-  };
+  return new Booted(layer, plan);
 }
