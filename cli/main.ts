@@ -1,15 +1,25 @@
 // The `sel4-model` command: one module per subcommand.
+import type { ModuleExport } from '../refinement/parallel.ts';
 import { checkCommand, usage as checkUsage } from './check.ts';
+import { explainCommand, usage as explainUsage } from './explain.ts';
+import { mergeCommand, usage as mergeUsage } from './merge.ts';
+import { mutantsCommand, usage as mutantsUsage } from './mutants.ts';
+import { replayFileCommand, usage as replayUsage } from './replay.ts';
 import { UsageError } from './usage.ts';
 
 interface Command {
   readonly summary: string;
   readonly usage: string;
-  run(args: readonly string[]): number | Promise<number>;
+  /** `layerOptionsModule`: a module export the layers are built with (tests plant faults through it). */
+  run(args: readonly string[], layerOptionsModule?: ModuleExport): number | Promise<number>;
 }
 
 const commands: Record<string, Command> = {
   check: { summary: 'run the refinement check', usage: checkUsage, run: checkCommand },
+  replay: { summary: 'replay a counterexample file on the layers in lockstep', usage: replayUsage, run: replayFileCommand },
+  explain: { summary: 'show a counterexample file as a readable story (text or HTML)', usage: explainUsage, run: explainCommand },
+  merge: { summary: 'combine the JSON reports of a check\'s shards', usage: mergeUsage, run: mergeCommand },
+  mutants: { summary: 'run the catalogue of planted kernel bugs: how strong is the check?', usage: mutantsUsage, run: mutantsCommand },
 };
 
 function overview(): string {
@@ -17,7 +27,7 @@ function overview(): string {
   return `usage: sel4-model <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n'sel4-model <command> --help' describes a command.`;
 }
 
-export async function main(args: readonly string[]): Promise<number> {
+export async function main(args: readonly string[], layerOptionsModule?: ModuleExport): Promise<number> {
   const [name, ...rest] = args;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     (name === undefined ? process.stderr : process.stdout).write(`${overview()}\n`);
@@ -33,7 +43,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(rest);
+    return await command.run(rest, layerOptionsModule);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`sel4-model ${name}: ${error.message}\n\n${command.usage}\n`);

@@ -16,8 +16,11 @@ import {
   type KernelEvent,
   type Observation,
 } from '../libsel4/index.ts';
-import { checkInvariants } from './invariants.ts';
+import { Tally, type RunRecord } from './coverage.ts';
+import { checkInvariants, type InvariantCounts } from './invariants.ts';
 import { Knowledge } from './knowledge.ts';
+import { shrinkEntries } from './shrink.ts';
+import type { LayerOptions } from './layers.ts';
 import { RefinementFailure, type PairName } from './lockstep.ts';
 import { bootSystem, type System, type SystemOptions } from './system.ts';
 import { resolveStep, workloadStepArbitrary, type WorkloadStep } from './workload.ts';
@@ -34,6 +37,12 @@ export interface CheckOptions {
   /** Check each layer's invariants after every step (always at the end of each run). */
   readonly invariantsEveryStep: boolean;
   readonly onProgress?: (progress: Progress) => void;
+  /** Time allowed for shrinking a failing run (default 10 s). */
+  readonly shrinkBudgetMs?: number;
+  /** Called after each passing run with what it covered (worker threads forward it). */
+  readonly onRun?: (run: RunRecord) => void;
+  /** How the layers are built (tests plant faults through it); default: the impl in debug mode. */
+  readonly layerOptions?: LayerOptions;
 }
 
 export interface Progress {
@@ -67,7 +76,12 @@ export interface CheckSummary {
   readonly elapsedMs: number;
   readonly coverage: Coverage;
   readonly choices: ReadonlyMap<string, number>;
+  /** How often each named invariant was checked in the passing runs. */
+  readonly invariants: ReadonlyMap<string, number>;
   readonly failure: FailureReport | null;
+  /** Milliseconds from the start to the first failing run, and spent shrinking it. */
+  readonly foundAfterMs: number | null;
+  readonly shrinkMs: number | null;
 }
 
 function describeResult(key: string, sysno: number, obs: Observation): string {
@@ -150,13 +164,14 @@ class Driver {
   }
 }
 
-function systemOptions(options: CheckOptions): SystemOptions {
+function systemOptions(options: CheckOptions, invariantCounts?: InvariantCounts): SystemOptions {
   return {
     layer: 'lockstep',
     ...(options.config ? { config: options.config } : {}),
     pairs: options.pairs,
-    invariants: checkInvariants,
+    invariants: (layer) => checkInvariants(layer, invariantCounts),
     invariantsEveryStep: options.invariantsEveryStep,
+    ...(options.layerOptions ? { layerOptions: options.layerOptions } : {}),
   };
 }
 
@@ -202,41 +217,38 @@ export function workloadArbitrary(steps: number): fc.Arbitrary<WorkloadCommands>
 
 export function runCheck(options: CheckOptions): CheckSummary {
   const started = performance.now();
-  const coverage: Coverage = new Map();
-  const choices = new Map<string, number>();
-  let runsDone = 0;
-  let steps = 0;
+  const tally = new Tally();
   let failed = false;
+  let foundAt: number | null = null;
   // Every run boots the same system: learn its CSpace once.
   const bootKnowledge = new Driver(systemOptions(options)).knowledge;
   const property = fc.property(workloadArbitrary(options.steps), (commands) => {
     let driver: Driver | null = null;
+    const invariantCounts: InvariantCounts = new Map();
     try {
-      driver = new Driver(systemOptions(options), bootKnowledge);
+      driver = new Driver(systemOptions(options, invariantCounts), bootKnowledge);
       const d = driver;
       fc.modelRun(() => ({ model: {}, real: d }), commands);
       d.finish();
     } catch (error) {
       failed = true;
-      options.onProgress?.({ runsDone, runs: options.runs, steps, shrinking: true });
+      foundAt ??= performance.now();
+      options.onProgress?.({ runsDone: tally.runs, runs: options.runs, steps: tally.steps, shrinking: true });
       throw error;
     }
     if (!failed) {
-      runsDone++;
-      steps += driver.trace.length;
-      for (const [key, result] of driver.coverage) {
-        let byResult = coverage.get(key);
-        if (!byResult) coverage.set(key, (byResult = new Map()));
-        byResult.set(result, (byResult.get(result) ?? 0) + 1);
-      }
-      for (const [choice, n] of driver.system.lockstep!.choices) choices.set(choice, (choices.get(choice) ?? 0) + n);
-      options.onProgress?.({ runsDone, runs: options.runs, steps, shrinking: false });
+      const run: RunRecord = { steps: driver.trace.length, entries: driver.coverage, choices: driver.system.lockstep!.choices, invariants: invariantCounts };
+      tally.addRun(run);
+      options.onRun?.(run);
+      options.onProgress?.({ runsDone: tally.runs, runs: options.runs, steps: tally.steps, shrinking: false });
     }
   });
   const details = fc.check(property, {
     seed: options.seed,
     numRuns: options.runs,
     ...(options.path !== undefined ? { path: options.path } : {}),
+    // Shrinking happens on the concrete entries (shrink.ts), not on the generated steps.
+    endOnFailure: true,
   });
   let failure: FailureReport | null = null;
   if (details.failed && details.counterexample) {
@@ -253,7 +265,26 @@ export function runCheck(options: CheckOptions): CheckSummary {
       error instanceof RefinementFailure
         ? error
         : new RefinementFailure('crash', driver.trace.length - 1, 'checker', { path: 'the check threw', lower: String(error), upper: 'no error' });
-    failure = { seed: details.seed, path: details.counterexamplePath ?? '', failure: refinement, trace: driver.trace, events: [...driver.system.trace] };
+    const boot = () => bootSystem(systemOptions(options));
+    const shrunk = shrinkEntries(boot, driver.system.trace, refinement, options.shrinkBudgetMs ?? 10_000);
+    failure = {
+      seed: details.seed,
+      path: details.counterexamplePath ?? '',
+      failure: shrunk.failure ?? refinement,
+      trace: shrunk.trace,
+      events: [...shrunk.events],
+    };
   }
-  return { runs: runsDone, steps, elapsedMs: performance.now() - started, coverage, choices, failure };
+  const ended = performance.now();
+  return {
+    runs: tally.runs,
+    steps: tally.steps,
+    elapsedMs: ended - started,
+    coverage: tally.coverage,
+    choices: tally.choices,
+    invariants: tally.invariants,
+    failure,
+    foundAfterMs: foundAt === null ? null : foundAt - started,
+    shrinkMs: foundAt === null ? null : ended - foundAt,
+  };
 }

@@ -1,41 +1,23 @@
 // A kernel entry told as the libsel4 call the root task made, from the registers and IPC
-// buffer the thread had when it entered: `seL4_CNode_Copy(2, 35, 32, 2, 9, 32, 0x0)`.
+// buffer the thread had when it entered, e.g.
+// `seL4_CNode_Copy(service=2, dest_index=35, dest_depth=32, src_root=2, src_index=9, src_depth=32, rights=0x0)`.
 import {
   IPCBuffer,
-  InvocationLabel,
   Reg,
   invocationLabelName,
   messageInfoFromWord,
   msgRegisters,
+  msgWordIndex,
+  objectTypeName,
+  registerNames,
+  seL4_MsgMaxLength,
   seL4_Syscall,
   syscallFromWord,
   syscallName,
   type KernelEvent,
+  type ThreadObservation,
   type Word,
 } from '../libsel4/index.ts';
-
-/** Where each argument of a libsel4 invocation stub comes from: message word i, or extra cap i. */
-type ArgSource = { readonly mr: number } | { readonly cap: number };
-
-const mr = (i: number): ArgSource => ({ mr: i });
-const cap = (i: number): ArgSource => ({ cap: i });
-
-const stubs: Record<number, { readonly name: string; readonly args: readonly ArgSource[] }> = {
-  [InvocationLabel.UntypedRetype]: { name: 'seL4_Untyped_Retype', args: [mr(0), mr(1), cap(0), mr(2), mr(3), mr(4), mr(5)] },
-  [InvocationLabel.CNodeRevoke]: { name: 'seL4_CNode_Revoke', args: [mr(0), mr(1)] },
-  [InvocationLabel.CNodeDelete]: { name: 'seL4_CNode_Delete', args: [mr(0), mr(1)] },
-  [InvocationLabel.CNodeCancelBadgedSends]: { name: 'seL4_CNode_CancelBadgedSends', args: [mr(0), mr(1)] },
-  [InvocationLabel.CNodeCopy]: { name: 'seL4_CNode_Copy', args: [mr(0), mr(1), cap(0), mr(2), mr(3), mr(4)] },
-  [InvocationLabel.CNodeMint]: { name: 'seL4_CNode_Mint', args: [mr(0), mr(1), cap(0), mr(2), mr(3), mr(4), mr(5)] },
-  [InvocationLabel.CNodeMove]: { name: 'seL4_CNode_Move', args: [mr(0), mr(1), cap(0), mr(2), mr(3)] },
-  [InvocationLabel.CNodeMutate]: { name: 'seL4_CNode_Mutate', args: [mr(0), mr(1), cap(0), mr(2), mr(3), mr(4)] },
-  [InvocationLabel.CNodeRotate]: {
-    name: 'seL4_CNode_Rotate',
-    args: [mr(0), mr(1), mr(2), cap(0), mr(3), mr(4), mr(5), cap(1), mr(6), mr(7)],
-  },
-};
-
-const text = (w: Word) => (w > 9 ? `0x${(w >>> 0).toString(16)}` : String(w));
 
 /** The thread's registers and IPC buffer as they are when the entry starts. */
 export function stateAtEntry(regsBefore: readonly Word[], bufferBefore: readonly Word[] | null, event: KernelEvent): { regs: Word[]; buffer: Word[] } {
@@ -46,24 +28,102 @@ export function stateAtEntry(regsBefore: readonly Word[], bufferBefore: readonly
   return { regs, buffer };
 }
 
-/** The entry as a libsel4 call: an invocation stub when the label is one in scope, else the raw syscall. */
-export function describeEntry(regs: readonly Word[], buffer: readonly Word[]): string {
-  const sysno = syscallFromWord(regs[Reg.a7]!);
-  const info = messageInfoFromWord(regs[Reg.a1]!);
-  const word = (i: number) => (i < msgRegisters.length ? regs[msgRegisters[i]!]! : buffer[IPCBuffer.msg + i] ?? 0);
-  const capWord = (i: number) => buffer[IPCBuffer.capsOrBadges + i] ?? 0;
-  const stub = stubs[info.label];
-  const wellFormed =
-    stub !== undefined &&
-    stub.args.every((a) => ('mr' in a ? a.mr < info.length : a.cap < info.extraCaps)) &&
-    info.length === stub.args.filter((a) => 'mr' in a).length;
-  if (sysno === seL4_Syscall.seL4_SysCall && stub && wellFormed) {
-    const args = [regs[Reg.a0]!, ...stub.args.map((a) => ('mr' in a ? word(a.mr) : capWord(a.cap)))];
-    return `${stub.name}(${args.map(text).join(', ')})`;
+/** A word as libsel4 arguments are usually written: small numbers in decimal, large ones in hex. */
+export const shown = (w: Word) => (w >= 0x10000 ? `0x${(w >>> 0).toString(16)}` : String(w));
+
+interface Arg {
+  readonly name: string;
+  /** Message register index, or extra cap index when `cap`. */
+  readonly at: number;
+  readonly cap?: true;
+}
+
+const mr = (name: string, at: number): Arg => ({ name, at });
+const cap = (name: string, at: number): Arg => ({ name, at, cap: true });
+const slotArgs = [mr('index', 0), mr('depth', 1)];
+const copyArgs = [mr('dest_index', 0), mr('dest_depth', 1), cap('src_root', 0), mr('src_index', 2), mr('src_depth', 3)];
+
+/** The invocations in scope, by label: the libsel4 function and its arguments after `service`. */
+const invocations: Readonly<Record<string, { readonly fn: string; readonly args: readonly Arg[] }>> = {
+  UntypedRetype: {
+    fn: 'seL4_Untyped_Retype',
+    args: [mr('type', 0), mr('size_bits', 1), cap('root', 0), mr('node_index', 2), mr('node_depth', 3), mr('node_offset', 4), mr('num_objects', 5)],
+  },
+  CNodeRevoke: { fn: 'seL4_CNode_Revoke', args: slotArgs },
+  CNodeDelete: { fn: 'seL4_CNode_Delete', args: slotArgs },
+  CNodeCancelBadgedSends: { fn: 'seL4_CNode_CancelBadgedSends', args: slotArgs },
+  CNodeCopy: { fn: 'seL4_CNode_Copy', args: [...copyArgs, mr('rights', 4)] },
+  CNodeMint: { fn: 'seL4_CNode_Mint', args: [...copyArgs, mr('rights', 4), mr('badge', 5)] },
+  CNodeMove: { fn: 'seL4_CNode_Move', args: copyArgs },
+  CNodeMutate: { fn: 'seL4_CNode_Mutate', args: [...copyArgs, mr('badge', 4)] },
+  CNodeRotate: {
+    fn: 'seL4_CNode_Rotate',
+    args: [
+      mr('dest_index', 0), mr('dest_depth', 1), mr('dest_badge', 2), cap('pivot_root', 0), mr('pivot_index', 3),
+      mr('pivot_depth', 4), mr('pivot_badge', 5), cap('src_root', 1), mr('src_index', 6), mr('src_depth', 7),
+    ],
+  },
+};
+
+/** The thread's registers and IPC buffer as the kernel sees them at the entry. */
+export interface Sent {
+  readonly regs: readonly Word[];
+  readonly buffer: readonly Word[];
+}
+
+export function sentBy(before: ThreadObservation | null, event: KernelEvent): Sent {
+  return stateAtEntry(before?.regs ?? new Array<Word>(registerNames.length).fill(0), before?.ipcBuffer ?? null, event);
+}
+
+export function messageWord(sent: Sent, i: number): Word {
+  return i < msgRegisters.length ? sent.regs[msgRegisters[i]!]! : (sent.buffer[msgWordIndex(i)] ?? 0);
+}
+
+export function listed(words: readonly Word[], most = 16): string {
+  const head = words.slice(0, most).map(shown).join(', ');
+  return words.length > most ? `${head}, ... (${words.length - most} more)` : head;
+}
+
+function decodeInvocation(sent: Sent): string {
+  const service = sent.regs[Reg.a0]!;
+  const info = messageInfoFromWord(sent.regs[Reg.a1]!);
+  const label = invocationLabelName(info.label);
+  const length = Math.min(info.length, seL4_MsgMaxLength);
+  const known = invocations[label];
+  // As the libsel4 stub sends it: exactly its message words, at least its extra caps.
+  const stubLike = known && known.args.filter((a) => !a.cap).length === info.length && known.args.every((a) => !a.cap || a.at < info.extraCaps);
+  if (known && stubLike) {
+    const value = (a: Arg) => {
+      const w = a.cap ? sent.buffer[IPCBuffer.capsOrBadges + a.at]! : messageWord(sent, a.at);
+      if (a.name === 'type' && objectTypeName[w] !== undefined) return objectTypeName[w]!;
+      return a.name === 'rights' ? `0x${w.toString(16)}` : shown(w);
+    };
+    return `${known.fn}(${[`service=${shown(service)}`, ...known.args.map((a) => `${a.name}=${value(a)}`)].join(', ')})`;
   }
-  const parts = [`cptr ${text(regs[Reg.a0]!)}`, `label ${invocationLabelName(info.label)}`, `length ${info.length}`, `extraCaps ${info.extraCaps}`];
-  if (info.length > 0) parts.push(`mrs [${Array.from({ length: Math.min(info.length, 8) }, (_, i) => text(word(i))).join(', ')}${info.length > 8 ? ', ...' : ''}]`);
-  if (info.extraCaps > 0) parts.push(`caps [${Array.from({ length: info.extraCaps }, (_, i) => text(capWord(i))).join(', ')}]`);
-  const name = sysno >= -11 && sysno <= -1 ? syscallName(sysno).replace('seL4_Sys', 'seL4_') : `syscall ${sysno}`;
-  return `${name}(${parts.join(', ')})`;
+  const mrs = Array.from({ length }, (_, i) => messageWord(sent, i));
+  const caps = sent.buffer.slice(IPCBuffer.capsOrBadges, IPCBuffer.capsOrBadges + info.extraCaps);
+  return `seL4_Call(cptr=${shown(service)}, label=${label}, length=${info.length}, extraCaps=${info.extraCaps}, mrs=[${listed(mrs)}], caps=[${listed(caps)}])`;
+}
+
+/** The entry as the libsel4 call that made it; `before` is the calling thread before the entry. */
+export function decodeEntry(before: ThreadObservation | null, event: KernelEvent): string {
+  const sent = sentBy(before, event);
+  const sysno = syscallFromWord(sent.regs[Reg.a7]!);
+  const a0 = shown(sent.regs[Reg.a0]!);
+  switch (sysno) {
+    case seL4_Syscall.seL4_SysCall:
+      return decodeInvocation(sent);
+    case seL4_Syscall.seL4_SysYield:
+      return 'seL4_Yield()';
+    case seL4_Syscall.seL4_SysSend:
+    case seL4_Syscall.seL4_SysNBSend: {
+      const info = messageInfoFromWord(sent.regs[Reg.a1]!);
+      return `${syscallName(sysno).replace('seL4_Sys', 'seL4_')}(dest=${a0}, label=${invocationLabelName(info.label)}, length=${info.length}, extraCaps=${info.extraCaps})`;
+    }
+    default:
+      if (sysno >= seL4_Syscall.seL4_SysYield && sysno <= seL4_Syscall.seL4_SysCall) {
+        return `${syscallName(sysno).replace('seL4_Sys', 'seL4_')}(a0=${a0}, a1=${shown(sent.regs[Reg.a1]!)})`;
+      }
+      return `unknown syscall ${sysno} (a0=${a0})`;
+  }
 }

@@ -102,18 +102,28 @@ function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonl
   return null;
 }
 
+/** How often each named invariant was checked, by its l4v names. */
+export type InvariantCounts = Map<string, number>;
+
+/** Runs one named check, counting it in `counts` if given. */
+function counted(counts: InvariantCounts | undefined, name: string, check: () => string | null): string | null {
+  if (counts) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return check();
+}
+
 /** Every invariant of one layer's state; the first violation, or null. */
-export function checkListing(listing: Listing): string | null {
+export function checkListing(listing: Listing, counts?: InvariantCounts): string | null {
   const objects = new Map(listing.objects.map((o) => [o.addr, o]));
+  const mdb = listing.mdb;
   return (
-    pspaceDistinctAligned(listing.objects) ??
-    validCaps(objects, listing.filled) ??
-    validCapFields(listing.filled) ??
-    cdtInvariants(objects, listing.filled) ??
-    (listing.mdb ? checkMDB(listing.mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null)) : null)
+    counted(counts, 'pspace_distinct/pspace_aligned', () => pspaceDistinctAligned(listing.objects)) ??
+    counted(counts, 'valid_caps', () => validCaps(objects, listing.filled)) ??
+    counted(counts, 'valid_badges/valid_cap/valid_untyped', () => validCapFields(listing.filled)) ??
+    counted(counts, 'valid_mdb/untyped_mdb/no_loops (CDT)', () => cdtInvariants(objects, listing.filled)) ??
+    (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null)
   );
 }
 
-export function checkInvariants(layer: RunningLayer): string | null {
-  return checkListing(listLayer(layer));
+export function checkInvariants(layer: RunningLayer, counts?: InvariantCounts): string | null {
+  return checkListing(listLayer(layer), counts);
 }

@@ -4,7 +4,7 @@
 // debugging) while the lockstep run still fails the same way (same kind, same pair) gives a
 // short trace in a few hundred cheap replays.
 import { Reg, messageInfoFromWord, errorName, seL4_Syscall, syscallFromWord, type KernelEvent, type Observation } from '../libsel4/index.ts';
-import { describeEntry, stateAtEntry } from './describe.ts';
+import { decodeEntry, stateAtEntry } from './describe.ts';
 import { RefinementFailure } from './lockstep.ts';
 import type { System } from './system.ts';
 
@@ -37,7 +37,7 @@ export function replayEntries(boot: () => System, events: readonly KernelEvent[]
     for (const event of events) {
       if (lockstep.lowest.view().current() === null) continue;
       const entry = stateAtEntry(obs.caller?.regs ?? [], obs.caller?.ipcBuffer ?? null, event);
-      trace.push({ call: describeEntry(entry.regs, entry.buffer), result: '(layers disagree)' });
+      trace.push({ call: decodeEntry(obs.caller, event), result: '(layers disagree)' });
       ran.push(event);
       obs = lockstep.enter(event);
       trace[trace.length - 1] = { call: trace[trace.length - 1]!.call, result: answer(syscallFromWord(entry.regs[Reg.a7]!), obs) };

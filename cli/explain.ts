@@ -1,0 +1,83 @@
+// `sel4-model explain FILE`: a counterexample file as a readable story, as text or as a
+// self-contained HTML page.
+import { writeFileAtomic } from '../refinement/check-report.ts';
+import { CounterexampleError, readCounterexample } from '../refinement/counterexample.ts';
+import { explanationHtml } from '../refinement/explain-html.ts';
+import { explainCounterexample, formatExplanation } from '../refinement/explain.ts';
+import type { ModuleExport } from '../refinement/parallel.ts';
+import { loadLayerOptions } from './replay.ts';
+import { UsageError } from './usage.ts';
+
+export const usage = `usage: sel4-model explain FILE [options]
+
+Tells the story of a counterexample file: each kernel entry as the libsel4 call the root task
+made (seL4_CNode_Mint(service=2, dest_index=31, ...)), what each layer answered when it runs
+the trace on its own (the error, and the registers where the layers differ), and at the
+failing step every slot and object each layer wrote (cap type, object, badge, rights, guard,
+CDT parent; object fields; thread state), with the places where the failing pair differs.
+
+options:
+  --html            write a self-contained HTML page instead of text
+  -o, --output OUT  where to write (default: text to standard output, HTML next to FILE
+                    with the extension .html)
+  -h, --help        this text
+
+exit status: 0 written, 2 bad usage, a malformed file, or an output that cannot be written`;
+
+interface ParsedExplain {
+  readonly file: string;
+  readonly html: boolean;
+  readonly output: string | null;
+}
+
+function parseExplainArgs(args: readonly string[]): ParsedExplain {
+  let file: string | null = null;
+  let html = false;
+  let output: string | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--html') html = true;
+    else if (arg === '-o' || arg === '--output') {
+      const value = args[++i];
+      if (value === undefined || value === '') throw new UsageError(`${arg} needs a file`);
+      output = value;
+    } else if (arg.startsWith('--output=')) output = arg.slice('--output='.length) || null;
+    else if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);
+    else if (file === null) file = arg;
+    else throw new UsageError(`one file at a time ('${file}', then '${arg}')`);
+  }
+  if (file === null) throw new UsageError('which counterexample file?');
+  return { file, html, output };
+}
+
+function htmlPathFor(file: string): string {
+  return file.endsWith('.json') ? `${file.slice(0, -'.json'.length)}.html` : `${file}.html`;
+}
+
+export async function explainCommand(args: readonly string[], layerOptionsModule?: ModuleExport): Promise<number> {
+  const parsed = parseExplainArgs(args);
+  const layerOptions = await loadLayerOptions(layerOptionsModule);
+  let text: string;
+  try {
+    const cx = readCounterexample(parsed.file);
+    const explanation = explainCounterexample(cx, layerOptions);
+    text = parsed.html ? explanationHtml(explanation, parsed.file) : formatExplanation(explanation, parsed.file);
+  } catch (error) {
+    if (!(error instanceof CounterexampleError)) throw error;
+    process.stderr.write(`sel4-model explain: ${error.message}\n`);
+    return 2;
+  }
+  const output = parsed.output ?? (parsed.html ? htmlPathFor(parsed.file) : null);
+  if (output === null) {
+    process.stdout.write(text);
+    return 0;
+  }
+  try {
+    writeFileAtomic(output, text);
+  } catch (error) {
+    process.stderr.write(`sel4-model explain: cannot write ${output}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+    return 2;
+  }
+  process.stdout.write(`wrote ${output}\n`);
+  return 0;
+}

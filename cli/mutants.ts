@@ -1,0 +1,229 @@
+// `sel4-model mutants`: how strong is the check? Runs the catalogue of planted kernel bugs
+// (mutants/*.md) against it and reports which it kills, how fast, and the mutation score.
+import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../refinement/check-report.ts';
+import { graceSeconds, mutationScore, runMutants, type MutantResult, type MutantRunSettings } from '../refinement/mutant-run.ts';
+import { formatMutantsReport, formatProgress, mutantsReportJson } from '../refinement/mutant-report.ts';
+import { applyToProject, CatalogueError, loadCatalogue, selectMutants, type Mutant } from '../refinement/mutants.ts';
+import { outputFile } from './check.ts';
+import { UsageError } from './usage.ts';
+
+/** The project the mutants apply to: the one this command belongs to. */
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export const usage = `usage: sel4-model mutants [options]
+
+Runs a catalogue of realistic kernel bugs (mutants/*.md) against the refinement check. Each
+mutant is applied to a scratch copy of the project, where 'sel4-model check' runs as a child
+process; mutants run in parallel. A mutant is killed when the check fails, survives when it
+passes; one whose text no longer matches the code exactly once is stale. Mutants marked
+equivalent (they behave exactly like the original) are applied but not run or scored, unless
+named with --only.
+
+options:
+  --only NAME,...   run only these mutants
+  --runs N          workloads the check runs per mutant (default 300)
+  --steps N         most kernel entries per workload (default 100)
+  --seed N          the check's seed (default: random, printed)
+  --time-limit S    seconds of checking per mutant (default 60); a check still running
+                    ${graceSeconds} s after that is ended and the mutant counted as hanging (killed)
+  --workers N|auto  mutants checked at once (default auto: one per core)
+  --min-score P     pass when the mutation score is at least P percent, even if some survive
+  --json FILE       write the report as JSON
+  --catalogue DIR   the catalogue directory (default mutants/ of this project)
+  --list            list the catalogue and check every entry still applies; run nothing
+  --quiet           no progress output
+  -h, --help        this text
+
+The mutation score is the share of killed mutants among those scored (killed, hanging and
+survived). The report gives, per killed mutant, the check's time to the first failure, the
+steps it checked before it, and where the layers disagreed.
+
+exit status: 0 every scored mutant killed, or the score reaches --min-score; 1 otherwise, or
+a mutant is stale or could not run; 2 bad usage or a malformed catalogue (the message names
+the file and line); 130 interrupted`;
+
+interface ParsedMutants {
+  readonly only: readonly string[] | null;
+  readonly runs: number;
+  readonly steps: number;
+  readonly seed: number;
+  readonly timeLimitSeconds: number;
+  readonly workers: number;
+  readonly minScore: number | null;
+  readonly json: string | null;
+  readonly catalogue: string;
+  readonly list: boolean;
+  readonly quiet: boolean;
+}
+
+function wholeNumber(flag: string, value: string | undefined, max: number): number {
+  if (value === undefined || !/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new UsageError(`${flag} needs a whole number from 1 to ${max}`);
+  }
+  return Number(value);
+}
+
+function decimal(flag: string, value: string | undefined, min: number, max: number, what: string): number {
+  const n = value === undefined || !/^\d+(\.\d+)?$/.test(value) ? NaN : Number(value);
+  if (!(n >= min && n <= max)) throw new UsageError(`${flag} needs ${what}`);
+  return n;
+}
+
+function parseNames(value: string | undefined): string[] {
+  const names = (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw new UsageError('--only needs mutant names, comma-separated (see --list)');
+  return names;
+}
+
+export function parseMutantsArgs(args: readonly string[]): ParsedMutants {
+  let only: string[] | null = null;
+  let runs = 300;
+  let steps = 100;
+  let seed: number | null = null;
+  let timeLimitSeconds = 60;
+  let workers = availableParallelism();
+  let minScore: number | null = null;
+  let json: string | null = null;
+  let catalogue = join(projectRoot, 'mutants');
+  let list = false;
+  let quiet = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
+    const value = () => inline ?? args[++i];
+    switch (flag) {
+      case '--only':
+        only = parseNames(value());
+        break;
+      case '--runs':
+        runs = wholeNumber(flag, value(), 10_000_000);
+        break;
+      case '--steps':
+        steps = wholeNumber(flag, value(), 100_000);
+        break;
+      case '--seed': {
+        const v = value();
+        if (v === undefined || !/^-?\d+$/.test(v)) throw new UsageError('--seed needs an integer');
+        seed = Number(v) | 0;
+        break;
+      }
+      case '--time-limit':
+        timeLimitSeconds = decimal(flag, value(), 0.1, 1e6, 'a number of seconds (at least 0.1)');
+        break;
+      case '--workers': {
+        const v = value();
+        workers = v === 'auto' ? availableParallelism() : wholeNumber(flag, v, 256);
+        break;
+      }
+      case '--min-score':
+        minScore = decimal(flag, value(), 0, 100, 'a percentage from 0 to 100');
+        break;
+      case '--json':
+        json = outputFile(flag, value());
+        break;
+      case '--catalogue': {
+        const v = value();
+        if (v === undefined || v === '') throw new UsageError('--catalogue needs a directory');
+        catalogue = v;
+        break;
+      }
+      case '--list':
+        list = true;
+        break;
+      case '--quiet':
+        quiet = true;
+        break;
+      default:
+        throw new UsageError(`unknown option '${arg}'`);
+    }
+  }
+  seed ??= (Math.random() * 2 ** 31) | 0;
+  return { only, runs, steps, seed, timeLimitSeconds, workers, minScore, json, catalogue, list, quiet };
+}
+
+function loadSelected(parsed: ParsedMutants): Mutant[] {
+  try {
+    const all = loadCatalogue(parsed.catalogue);
+    return parsed.only ? selectMutants(all, parsed.only) : all;
+  } catch (error) {
+    if (error instanceof CatalogueError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** --list: every mutant with its area, file and whether it still applies. */
+function listCatalogue(mutants: readonly Mutant[], root: string): number {
+  let stale = 0;
+  for (const m of mutants) {
+    const applied = applyToProject(m, root);
+    if (!applied.ok) stale++;
+    const mark = applied.ok ? (m.equivalent !== null ? 'equivalent' : 'applies') : 'STALE';
+    process.stdout.write(`${mark.padEnd(11)}${m.area}/${m.name} (${m.file}): ${applied.ok ? m.description : applied.reason}\n`);
+  }
+  process.stdout.write(`${mutants.length} mutants, ${stale} stale\n`);
+  return stale > 0 ? 1 : 0;
+}
+
+function passes(results: readonly MutantResult[], minScore: number | null): boolean {
+  const s = mutationScore(results);
+  if (s.stale > 0 || s.error > 0 || s.notRun > 0) return false;
+  return s.survived === 0 || (minScore !== null && s.score !== null && s.score >= minScore);
+}
+
+export async function mutantsCommand(args: readonly string[]): Promise<number> {
+  const parsed = parseMutantsArgs(args);
+  const mutants = loadSelected(parsed);
+  const named = new Set(parsed.only ?? []);
+  const settings: MutantRunSettings = {
+    root: projectRoot,
+    runs: parsed.runs,
+    steps: parsed.steps,
+    seed: parsed.seed,
+    timeLimitSeconds: parsed.timeLimitSeconds,
+    workers: parsed.workers,
+    runEquivalent: mutants.some((m) => m.equivalent !== null && named.has(m.name)),
+  };
+  if (parsed.list) return listCatalogue(mutants, settings.root);
+  const equivalent = mutants.filter((m) => m.equivalent !== null).length;
+  const err = process.stderr;
+  if (!parsed.quiet) {
+    err.write(
+      `sel4-model mutants: ${mutants.length} mutants from ${relative(process.cwd(), parsed.catalogue) || '.'}${equivalent > 0 && !settings.runEquivalent ? ` (${equivalent} equivalent: applied, not run)` : ''}, ` +
+        `${settings.runs} runs of up to ${settings.steps} steps, seed ${settings.seed}, time limit ${settings.timeLimitSeconds} s each, ${settings.workers} worker${settings.workers === 1 ? '' : 's'}\n`,
+    );
+  }
+  const abort = new AbortController();
+  const interrupt = () => abort.abort();
+  process.once('SIGINT', interrupt);
+  const started = performance.now();
+  let results: MutantResult[];
+  try {
+    results = await runMutants(mutants, settings, {
+      signal: abort.signal,
+      ...(parsed.quiet ? {} : { onResult: (p) => err.write(`${formatProgress(p.done, p.total, p.result)}\n`) }),
+    });
+  } finally {
+    process.off('SIGINT', interrupt);
+  }
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  const score = mutationScore(results);
+  process.stdout.write(formatMutantsReport(results, score, elapsedSeconds, settings.workers));
+  if (parsed.json) {
+    try {
+      writeFileAtomic(parsed.json, `${JSON.stringify(mutantsReportJson(settings, parsed.catalogue, results, score, elapsedSeconds), null, 2)}\n`);
+    } catch (error) {
+      err.write(`sel4-model mutants: cannot write --json ${parsed.json}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      return 2;
+    }
+  }
+  if (abort.signal.aborted) {
+    process.stdout.write('INTERRUPTED\n');
+    return 130;
+  }
+  const ok = passes(results, parsed.minScore);
+  process.stdout.write(ok ? 'PASS\n' : 'FAIL\n');
+  return ok ? 0 : 1;
+}
