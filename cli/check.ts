@@ -263,6 +263,11 @@ export function replayCommand(parsed: ParsedCheck, seed: number, path: string, r
   return parts.join(' ');
 }
 
+/** Worker threads the check runs on: one when it replays a path. */
+function workersOf(parsed: ParsedCheck): number {
+  return parsed.options.path !== undefined ? 1 : parsed.scale.workers;
+}
+
 /** Runs a check plans: null until the time budget is spent. */
 function plannedRuns(parsed: ParsedCheck): number | null {
   return parsed.scale.timeBudgetSeconds !== null && !parsed.scale.runsGiven ? null : parsed.options.runs;
@@ -303,7 +308,7 @@ function describeCheck(parsed: ParsedCheck): string {
     `${runs === null ? 'runs' : `${runs} runs`} of up to ${o.steps} steps`,
     `seed ${o.seed}`,
     `pairs ${o.pairs.join(', ')}`,
-    `${s.workers} worker${s.workers === 1 ? '' : 's'}`,
+    `${workersOf(parsed)} worker${workersOf(parsed) === 1 ? '' : 's'}`,
   ];
   if (s.shard) parts.push(`shard ${s.shard.index}/${s.shard.count}`);
   if (s.timeBudgetSeconds !== null) parts.push(`until ${s.timeBudgetSeconds} s are spent`);
@@ -331,7 +336,7 @@ function reportOf(parsed: ParsedCheck, summary: ParallelSummary, failure: { repl
     invariantsEveryStep: o.invariantsEveryStep,
     config: parsed.configPath,
     path: o.path ?? null,
-    workers: s.workers,
+    workers: workersOf(parsed),
     shard: s.shard,
     timeBudgetSeconds: s.timeBudgetSeconds,
   };
@@ -409,7 +414,7 @@ export async function checkCommand(args: readonly string[], layerOptionsModule?:
       check: o,
       seed: o.seed,
       runs: plannedRuns(parsed),
-      workers: o.path !== undefined ? 1 : s.workers,
+      workers: workersOf(parsed),
       ...(s.shard ? { shard: s.shard } : {}),
       ...(s.timeBudgetSeconds !== null ? { timeBudgetMs: s.timeBudgetSeconds * 1000 } : {}),
       signal: abort.signal,

@@ -17,10 +17,10 @@ export const usage = `usage: sel4-model mutants [options]
 
 Runs a catalogue of realistic kernel bugs (mutants/*.md) against the refinement check. Each
 mutant is applied to a scratch copy of the project, where 'sel4-model check' runs as a child
-process; mutants run in parallel. A mutant is killed when the check fails, survives when it
-passes; one whose text no longer matches the code exactly once is stale. Mutants marked
-equivalent (they behave exactly like the original) are applied but not run or scored, unless
-named with --only.
+process; mutants run in parallel. A mutant is killed when the check reports a failure (or
+crashes, or hangs), survives when it passes; one whose text no longer matches the code exactly
+once is stale. Mutants marked equivalent (they behave exactly like the original) are applied
+but not run or scored, unless named with --only.
 
 options:
   --only NAME,...   run only these mutants
@@ -37,9 +37,9 @@ options:
   --quiet           no progress output
   -h, --help        this text
 
-The mutation score is the share of killed mutants among those scored (killed, hanging and
-survived). The report gives, per killed mutant, the check's time to the first failure, the
-steps it checked before it, and where the layers disagreed.
+The mutation score is the share of killed mutants (crashed and hanging included) among
+those scored (killed and survived). The report gives, per killed mutant, the check's time to
+the first failure, the steps it checked before it, and where the layers disagreed.
 
 exit status: 0 every scored mutant killed, or the score reaches --min-score; 1 otherwise, or
 a mutant is stale or could not run; 2 bad usage or a malformed catalogue (the message names
@@ -87,7 +87,7 @@ export function parseMutantsArgs(args: readonly string[]): ParsedMutants {
   let workers = availableParallelism();
   let minScore: number | null = null;
   let json: string | null = null;
-  let catalogue = join(projectRoot, 'mutants');
+  let catalogue = relative(process.cwd(), join(projectRoot, 'mutants')) || '.';
   let list = false;
   let quiet = false;
   for (let i = 0; i < args.length; i++) {
@@ -176,7 +176,6 @@ function passes(results: readonly MutantResult[], minScore: number | null): bool
 export async function mutantsCommand(args: readonly string[]): Promise<number> {
   const parsed = parseMutantsArgs(args);
   const mutants = loadSelected(parsed);
-  const named = new Set(parsed.only ?? []);
   const settings: MutantRunSettings = {
     root: projectRoot,
     runs: parsed.runs,
@@ -184,14 +183,14 @@ export async function mutantsCommand(args: readonly string[]): Promise<number> {
     seed: parsed.seed,
     timeLimitSeconds: parsed.timeLimitSeconds,
     workers: parsed.workers,
-    runEquivalent: mutants.some((m) => m.equivalent !== null && named.has(m.name)),
+    runEquivalent: parsed.only !== null,
   };
   if (parsed.list) return listCatalogue(mutants, settings.root);
   const equivalent = mutants.filter((m) => m.equivalent !== null).length;
   const err = process.stderr;
   if (!parsed.quiet) {
     err.write(
-      `sel4-model mutants: ${mutants.length} mutants from ${relative(process.cwd(), parsed.catalogue) || '.'}${equivalent > 0 && !settings.runEquivalent ? ` (${equivalent} equivalent: applied, not run)` : ''}, ` +
+      `sel4-model mutants: ${mutants.length} mutants from ${parsed.catalogue}${equivalent > 0 && !settings.runEquivalent ? ` (${equivalent} equivalent: applied, not run)` : ''}, ` +
         `${settings.runs} runs of up to ${settings.steps} steps, seed ${settings.seed}, time limit ${settings.timeLimitSeconds} s each, ${settings.workers} worker${settings.workers === 1 ? '' : 's'}\n`,
     );
   }
@@ -210,7 +209,7 @@ export async function mutantsCommand(args: readonly string[]): Promise<number> {
   }
   const elapsedSeconds = (performance.now() - started) / 1000;
   const score = mutationScore(results);
-  process.stdout.write(formatMutantsReport(results, score, elapsedSeconds, settings.workers));
+  process.stdout.write(formatMutantsReport(settings, results, score, elapsedSeconds));
   if (parsed.json) {
     try {
       writeFileAtomic(parsed.json, `${JSON.stringify(mutantsReportJson(settings, parsed.catalogue, results, score, elapsedSeconds), null, 2)}\n`);

@@ -177,6 +177,11 @@ function objectsEqual(a: Record<string, unknown>, b: Record<string, unknown>): b
   return n === 0;
 }
 
+/** A field's value for a report: addresses (large numbers) in hex. */
+function fieldText(value: unknown, json: string | undefined): string {
+  return typeof value === 'number' && value > 0xffff ? hex(value) : (json ?? 'undefined');
+}
+
 /** Compares the fields of two objects (not their slots). */
 export function diffObjects(addr: number, lower: object | null, upper: object | null): Mismatch | null {
   if (lower !== null && upper !== null && objectsEqual(lower as Record<string, unknown>, upper as Record<string, unknown>)) return null;
@@ -199,7 +204,7 @@ export function diffObjects(addr: number, lower: object | null, upper: object | 
         const i = va.findIndex((x, k) => x !== vb[k]);
         return { path: `${String(a.type)} ${hex(addr)}: ${key}[${i}]`, lower: String(va[i]), upper: String(vb[i]) };
       }
-      return { path: `${String(a.type)} ${hex(addr)}: ${key}`, lower: ja ?? 'undefined', upper: jb ?? 'undefined' };
+      return { path: `${String(a.type)} ${hex(addr)}: ${key}`, lower: fieldText(va, ja), upper: fieldText(vb, jb) };
     }
   }
   return null;

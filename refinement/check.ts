@@ -220,8 +220,20 @@ export function runCheck(options: CheckOptions): CheckSummary {
   const tally = new Tally();
   let failed = false;
   let foundAt: number | null = null;
-  // Every run boots the same system: learn its CSpace once.
-  const bootKnowledge = new Driver(systemOptions(options)).knowledge;
+  // Every run boots the same system: learn its CSpace once. A layer that fails at boot fails
+  // every run, at step -1, with nothing to shrink.
+  let bootKnowledge: Knowledge;
+  try {
+    bootKnowledge = new Driver(systemOptions(options)).knowledge;
+  } catch (error) {
+    if (!(error instanceof RefinementFailure)) throw error;
+    const elapsedMs = performance.now() - started;
+    return {
+      runs: 0, steps: 0, elapsedMs, coverage: tally.coverage, choices: tally.choices, invariants: tally.invariants,
+      failure: { seed: options.seed, path: options.path ?? '', failure: error, trace: [], events: [] },
+      foundAfterMs: elapsedMs, shrinkMs: 0,
+    };
+  }
   const property = fc.property(workloadArbitrary(options.steps), (commands) => {
     let driver: Driver | null = null;
     const invariantCounts: InvariantCounts = new Map();

@@ -28,6 +28,8 @@ export class Knowledge {
   /** CNode address -> keys of the slots holding caps to it. */
   private readonly capsTo = new Map<number, Set<string>>();
   private occupiedList: Occupied[] | null = null;
+  /** Keys of the slots filled most recently, newest last (a program works on what it just made). */
+  private readonly recentKeys: string[] = [];
 
   constructor(
     private readonly view: () => KernelView,
@@ -74,6 +76,8 @@ export class Knowledge {
     if (cap === null || cap.type === 'null') return;
     this.occupied.set(key, { slot, cap });
     this.occupiedList = null;
+    this.recentKeys.push(key);
+    if (this.recentKeys.length > 8) this.recentKeys.shift();
     if (cap.type === 'cnode') {
       let set = this.capsTo.get(cap.ptr);
       if (!set) this.capsTo.set(cap.ptr, (set = new Set()));
@@ -97,6 +101,11 @@ export class Knowledge {
         if (this.cnodes.has(slot.cnode)) this.refreshSlot(v, slot);
       }
     }
+  }
+
+  /** Occupied slots among the most recently filled ones. */
+  recent(): Occupied[] {
+    return this.recentKeys.map((key) => this.occupied.get(key)).filter((o): o is Occupied => o !== undefined);
   }
 
   all(): readonly Occupied[] {

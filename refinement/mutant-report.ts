@@ -2,8 +2,8 @@
 // with the score, and the same as JSON.
 import type { MutantResult, MutantRunSettings, MutationScore } from './mutant-run.ts';
 
-export const mutantsReportFormat = 'sel4-model mutants report';
-export const mutantsReportVersion = 1;
+const mutantsReportFormat = 'sel4-model mutants report';
+const mutantsReportVersion = 1;
 
 const statusWidth = 'equivalent'.length + 1;
 
@@ -24,9 +24,14 @@ function statusText(r: MutantResult): string {
   return r.status === 'survived' || r.status === 'stale' || r.status === 'error' ? r.status.toUpperCase() : r.status;
 }
 
+/** A survivor's known reason, from its catalogue entry. */
+function knownReason(r: MutantResult): string {
+  return r.status === 'survived' && r.mutant.survives !== null ? `; known weakness: ${r.mutant.survives}` : '';
+}
+
 /** One line per mutant: its result, name and file, and how it was found out. */
-export function formatMutantLine(r: MutantResult): string {
-  return `${statusText(r).padEnd(statusWidth)}${r.mutant.name} (${r.mutant.file}, ${seconds(r.wallSeconds)}): ${detail(r)}`;
+function formatMutantLine(r: MutantResult): string {
+  return `${statusText(r).padEnd(statusWidth)}${r.mutant.name} (${r.mutant.file}, ${seconds(r.wallSeconds)}): ${detail(r)}${knownReason(r)}`;
 }
 
 export function formatProgress(done: number, total: number, r: MutantResult): string {
@@ -35,11 +40,12 @@ export function formatProgress(done: number, total: number, r: MutantResult): st
 }
 
 function scoreLine(s: MutationScore): string {
-  const scored = s.killed + s.timeout + s.survived;
+  const detected = s.killed + s.crashed + s.timeout;
   if (s.score === null) return 'mutation score: no mutant was scored';
   const parts = [`${s.killed} by a refinement failure`];
+  if (s.crashed > 0) parts.push(`${s.crashed} by crashing the check`);
   if (s.timeout > 0) parts.push(`${s.timeout} by hanging`);
-  return `mutation score: ${s.score.toFixed(1)}% (${s.killed + s.timeout} of ${scored} killed: ${parts.join(', ')}; ${s.survived} survived)`;
+  return `mutation score: ${s.score.toFixed(1)}% (${detected} of ${detected + s.survived} killed: ${parts.join(', ')}; ${s.survived} survived)`;
 }
 
 function othersLine(s: MutationScore): string | null {
@@ -52,8 +58,9 @@ function othersLine(s: MutationScore): string | null {
 }
 
 /** The whole report: mutants by area in catalogue order, then the score and the times. */
-export function formatMutantsReport(results: readonly MutantResult[], score: MutationScore, elapsedSeconds: number, workers: number): string {
-  const lines: string[] = [];
+export function formatMutantsReport(settings: MutantRunSettings, results: readonly MutantResult[], score: MutationScore, elapsedSeconds: number): string {
+  const { runs, steps, seed, timeLimitSeconds, workers } = settings;
+  const lines = [`mutants checked with: --runs ${runs} --steps ${steps} --seed ${seed} --time-limit ${timeLimitSeconds}`];
   let area = '';
   for (const r of results) {
     if (r.mutant.area !== area) {
@@ -65,7 +72,9 @@ export function formatMutantsReport(results: readonly MutantResult[], score: Mut
   lines.push('', scoreLine(score));
   const others = othersLine(score);
   if (others) lines.push(others);
-  if (score.medianSecondsToKill !== null) lines.push(`median time to the first failure of a killed mutant: ${seconds(score.medianSecondsToKill)}`);
+  if (score.medianSecondsToFailure !== null && score.medianWallSecondsToKill !== null) {
+    lines.push(`median time to kill: ${seconds(score.medianSecondsToFailure)} to the first failure, ${seconds(score.medianWallSecondsToKill)} for the whole check (start-up and shrinking included)`);
+  }
   lines.push(`finished in ${seconds(elapsedSeconds)} on ${workers} worker${workers === 1 ? '' : 's'}`);
   return `${lines.join('\n')}\n`;
 }
@@ -86,6 +95,7 @@ export function mutantsReportJson(settings: MutantRunSettings, catalogue: string
       origin: r.mutant.origin,
       description: r.mutant.description,
       equivalent: r.mutant.equivalent,
+      survives: r.mutant.survives,
       status: r.status,
       message: r.message,
       foundAfterSeconds: r.foundAfterSeconds,

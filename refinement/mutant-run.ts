@@ -1,9 +1,10 @@
 // Running the mutant catalogue: each mutant is applied to a scratch copy of the project (the
 // layers' source folders copied, node_modules linked), and `sel4-model check` runs there as a
 // child process with a time limit. Mutants run in parallel, one child per worker. A mutant is
-// killed when the check reports a refinement failure, survives when the check passes, times
-// out when the check neither passes nor fails within the limit (the kernel hangs), and is stale
-// when its text no longer matches the code exactly once.
+// killed when the check reports a refinement failure, crashes it when the check dies with an
+// uncaught error (e.g. an impl assertion at boot), times out when the check neither passes nor
+// fails within the limit (the kernel hangs), survives when the check passes, and is stale when
+// its text no longer matches the code exactly once. Crashes and time-outs count as killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ export interface MutantRunSettings {
   readonly runEquivalent: boolean;
 }
 
-export type MutantStatus = 'killed' | 'timeout' | 'survived' | 'stale' | 'error' | 'equivalent' | 'not run';
+export type MutantStatus = 'killed' | 'crashed' | 'timeout' | 'survived' | 'stale' | 'error' | 'equivalent' | 'not run';
 
 /** Where the check found the mutant out. */
 export interface MutantFailure {
@@ -48,7 +49,7 @@ export interface MutantFailure {
 export interface MutantResult {
   readonly mutant: Mutant;
   readonly status: MutantStatus;
-  /** Why it is stale, timed out or failed to run; what it was killed by. */
+  /** What it was killed by, or why it survived, is stale, or could not run ('error': e.g. the mutated file does not compile). */
   readonly message: string;
   /** The check's own time to the first failure (printed as `failure found after X s`). */
   readonly foundAfterSeconds: number | null;
@@ -82,7 +83,7 @@ function prepareScratch(root: string, parent: string, mutant: Mutant, mutatedTex
 }
 
 /** The check's command line in a scratch copy. */
-export function checkArguments(settings: MutantRunSettings, reportFile: string, saveTo: string): string[] {
+function checkArguments(settings: MutantRunSettings, reportFile: string, saveTo: string): string[] {
   return [
     join('bin', 'sel4-model.js'), 'check', '--quiet', '--workers', '1',
     '--runs', String(settings.runs), '--steps', String(settings.steps), '--seed', String(settings.seed),
@@ -91,7 +92,8 @@ export function checkArguments(settings: MutantRunSettings, reportFile: string, 
 }
 
 interface ChildOutcome {
-  readonly code: number | null;
+  /** The exit status, or the signal that ended the process. */
+  readonly code: number | string | null;
   readonly stdout: string;
   readonly stderr: string;
   readonly timedOut: boolean;
@@ -114,11 +116,16 @@ function runChild(args: string[], cwd: string, limitSeconds: number, signal: Abo
       end();
     }, limitSeconds * 1000);
     signal?.addEventListener('abort', end, { once: true });
-    child.on('close', (code) => {
+    const finish = (code: number | string | null) => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', end);
       resolve({ code, stdout, stderr, timedOut, wallSeconds: (performance.now() - started) / 1000 });
+    };
+    child.on('error', (error) => {
+      stderr += `${error.message}\n`;
+      finish(null);
     });
+    child.on('close', (code, killedBy) => finish(code ?? killedBy));
   });
 }
 
@@ -131,8 +138,10 @@ function reportOrNull(file: string): CheckReport | null {
   }
 }
 
-function lastLines(text: string, count: number): string {
-  return text.trim().split('\n').slice(-count).join('\n');
+/** The first line of the error a crashed check printed (`Error: mdb: ...`), or its last line. */
+function errorLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  return lines.find((l) => /^\w*Error\b/.test(l.trim())) ?? lines[lines.length - 1] ?? 'no output';
 }
 
 /** What the child's outcome means for the mutant. */
@@ -149,13 +158,19 @@ function classify(mutant: Mutant, child: ChildOutcome, report: CheckReport | nul
     const note = mutant.equivalent === null ? '' : ' (marked equivalent, but the check tells it apart: fix the catalogue entry)';
     return result(mutant, 'killed', `${kind} (${pair}) at ${where}${note}`, { ...common, failure, foundAfterSeconds: found ? Number(found[1]) : null });
   }
+  if (report === null && typeof child.code === 'number' && child.code !== 0) {
+    if (/TransformError|SyntaxError/.test(child.stderr)) {
+      return result(mutant, 'error', `the mutated ${mutant.file} does not compile: ${errorLine(child.stderr)}`, common);
+    }
+    return result(mutant, 'crashed', `the check crashed instead of reporting a failure: ${errorLine(child.stderr)}`, common);
+  }
   if (child.code === 0 && report && !report.failure) {
     const cut = report.runs < settings.runs ? ` (the time limit allowed ${report.runs} of ${settings.runs} runs)` : '';
     const passed = `the check passed ${report.runs} runs, ${report.steps} steps${cut}`;
     if (mutant.equivalent !== null) return result(mutant, 'equivalent', `${passed}, as expected: ${mutant.equivalent}`, common);
     return result(mutant, 'survived', passed, common);
   }
-  return result(mutant, 'error', `the check ended with status ${child.code}: ${lastLines(child.stderr || child.stdout, 5) || 'no output'}`, common);
+  return result(mutant, 'error', `the check ended with status ${child.code}: ${errorLine(child.stderr || child.stdout)}`, common);
 }
 
 /** Applies one mutant to a scratch copy under `parent` and runs the check there. */
@@ -208,16 +223,18 @@ export async function runMutants(
 
 export interface MutationScore {
   readonly killed: number;
+  readonly crashed: number;
   readonly timeout: number;
   readonly survived: number;
   readonly stale: number;
   readonly error: number;
   readonly equivalent: number;
   readonly notRun: number;
-  /** (killed + timeout) / (killed + timeout + survived), in percent; null when none was scored. */
+  /** Killed (by a failure, a crash or hanging) / (killed + survived), in percent; null when none was scored. */
   readonly score: number | null;
-  /** Median of the check's time to the first failure over the killed mutants, in seconds. */
-  readonly medianSecondsToKill: number | null;
+  /** Medians over the mutants killed by a failure: the check's time to the first failure, and the whole child process. */
+  readonly medianSecondsToFailure: number | null;
+  readonly medianWallSecondsToKill: number | null;
 }
 
 function median(values: readonly number[]): number | null {
@@ -230,14 +247,16 @@ function median(values: readonly number[]): number | null {
 export function mutationScore(results: readonly MutantResult[]): MutationScore {
   const count = (s: MutantStatus) => results.filter((r) => r.status === s).length;
   const killed = count('killed');
+  const crashed = count('crashed');
   const timeout = count('timeout');
   const survived = count('survived');
-  const scored = killed + timeout + survived;
-  const times = results.filter((r) => r.status === 'killed' && r.foundAfterSeconds !== null).map((r) => r.foundAfterSeconds!);
+  const detected = killed + crashed + timeout;
+  const byFailure = results.filter((r) => r.status === 'killed');
   return {
-    killed, timeout, survived,
+    killed, crashed, timeout, survived,
     stale: count('stale'), error: count('error'), equivalent: count('equivalent'), notRun: count('not run'),
-    score: scored === 0 ? null : (100 * (killed + timeout)) / scored,
-    medianSecondsToKill: median(times),
+    score: detected + survived === 0 ? null : (100 * detected) / (detected + survived),
+    medianSecondsToFailure: median(byFailure.filter((r) => r.foundAfterSeconds !== null).map((r) => r.foundAfterSeconds!)),
+    medianWallSecondsToKill: median(byFailure.map((r) => r.wallSeconds)),
   };
 }

