@@ -11,7 +11,7 @@ import { pairNames, type PairName } from '../refinement/lockstep.ts';
 import { batchRuns, runParallelCheck, type ModuleExport, type ParallelProgress, type ParallelSummary, type Shard } from '../refinement/parallel.ts';
 import { formatFailure, formatSummary } from '../refinement/report.ts';
 import { counterexampleOf, writeCounterexample } from '../refinement/counterexample.ts';
-import { UsageError } from './usage.ts';
+import { UsageError, flags } from './usage.ts';
 
 export const usage = `usage: sel4-model check [options]
 
@@ -168,10 +168,7 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
   let requireCoverage: CoveragePair[] = [];
   const outputs: Record<keyof CheckOutputs, string | null> = { reportJson: null, junit: null, coverageJson: null };
   let saveTo = 'counterexamples';
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
-    const value = () => inline ?? args[++i];
+  for (const { arg, flag, value } of flags(args)) {
     switch (flag) {
       case '--runs':
         runs = positiveInt('--runs', value(), 10_000_000);

@@ -4,7 +4,7 @@ import { coverageToJson, formatCoverageDetails, pairText, unreachedPairs, type C
 import { junitXml, shardCases } from '../refinement/junit.ts';
 import { formatSummary } from '../refinement/report.ts';
 import { outputFile, parseRequirement } from './check.ts';
-import { UsageError } from './usage.ts';
+import { UsageError, flags } from './usage.ts';
 
 export const usage = `usage: sel4-model merge FILE... [options]
 
@@ -35,10 +35,7 @@ export function parseMergeArgs(args: readonly string[]): ParsedMerge {
   let junit: string | null = null;
   let coverageJson: string | null = null;
   let requireCoverage: CoveragePair[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
-    const value = () => inline ?? args[++i];
+  for (const { arg, flag, value } of flags(args)) {
     switch (flag) {
       case '--junit':
         junit = outputFile(flag, value());

@@ -8,7 +8,7 @@ import { graceSeconds, mutationScore, runMutants, type MutantResult, type Mutant
 import { formatMutantsReport, formatProgress, mutantsReportJson } from '../refinement/mutant-report.ts';
 import { applyToProject, CatalogueError, loadCatalogue, selectMutants, type Mutant } from '../refinement/mutants.ts';
 import { outputFile } from './check.ts';
-import { UsageError } from './usage.ts';
+import { UsageError, flags } from './usage.ts';
 
 /** The project the mutants apply to: the one this command belongs to. */
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -90,10 +90,7 @@ export function parseMutantsArgs(args: readonly string[]): ParsedMutants {
   let catalogue = relative(process.cwd(), join(projectRoot, 'mutants')) || '.';
   let list = false;
   let quiet = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
-    const value = () => inline ?? args[++i];
+  for (const { arg, flag, value } of flags(args)) {
     switch (flag) {
       case '--only':
         only = parseNames(value());

@@ -1,2 +1,20 @@
 /** A bad command line or input file: reported with the command's usage, exit status 2. */
 export class UsageError extends Error {}
+
+/** One command-line argument: as given, its flag (`--flag` of `--flag=value`), and a reader for its value. */
+export interface Flag {
+  readonly arg: string;
+  readonly flag: string;
+  /** The value: the text after `=`, or else the next argument (which is then consumed). */
+  value(): string | undefined;
+}
+
+/** Walks a command line argument by argument; `--flag value` and `--flag=value` read alike. */
+export function* flags(args: readonly string[]): Generator<Flag> {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    yield { arg, flag: eq >= 0 ? arg.slice(0, eq) : arg, value: () => inline ?? args[++i] };
+  }
+}

@@ -9,7 +9,6 @@ import {
   SYSCALL_MIN,
   ipcBufferWords,
   msgRegisters,
-  numRegisters,
   seL4_MessageInfo_new,
   seL4_MsgMaxLength,
   seL4_Syscall,
