@@ -44,6 +44,15 @@ describe('sel4-model command', () => {
     expect(r.stderr).toMatch(/check +run the refinement check/);
   });
 
+  it('stops quietly when its reader goes away (sel4-model check | head)', () => {
+    const err = join(mkdtempSync(join(tmpdir(), 'sel4-model-')), 'stderr.txt');
+    const cmd = `"${process.execPath}" bin/sel4-model.js check --runs 40 --seed 1 2>"${err}" | head -1; cat "${err}" >&2`;
+    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^runs: +40\n$/);
+    expect(r.stderr).toMatch(/sel4-model check: 40 runs/);
+    expect(r.stderr).not.toMatch(/EPIPE|at .*:\d+:\d+/);
+  });
+
   it('names the bad field of a boot configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sel4-model-'));
     const file = join(dir, 'boot.json');
