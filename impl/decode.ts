@@ -4,7 +4,7 @@
 // { cnode, index }, where `cnode` is the CNode's address, or the TCB's for a TCB slot.
 // Finding the object that holds a slot uses the ghost table: this is
 // reporting, never a kernel decision.
-import { seL4_SlotBits, tcbSlotCount, type Cap, type ObjectKind, type SlotRef, type ThreadState, type Touched, type Word } from '../libsel4/index.ts';
+import { seL4_SlotBits, tcbSlotCount, type Cap, type ObjectKind, type ObjectView, type SlotRef, type Touched, type Word } from '../libsel4/index.ts';
 import { isMDBParentOf, mdbFirstBadged, mdbNext, mdbPrev, mdbRevocable, slotBytes, slotW0, slotW1 } from './cnode.ts';
 import { decodeEndpoint } from './endpoint.ts';
 import { decodeNotification } from './notification.ts';
@@ -28,27 +28,13 @@ export interface SlotData {
   readonly mdb: MdbNodeData;
 }
 
+type ViewOf<T extends ObjectKind> = Extract<ObjectView, { readonly type: T }>;
+
 /** An object record as plain data: the view's fields, plus TCB registers and SC configuration. */
 export type ImplObject =
-  | { readonly type: 'cnode'; readonly addr: number; readonly radix: number }
-  | {
-      readonly type: 'tcb';
-      readonly addr: number;
-      readonly state: ThreadState;
-      readonly priority: number;
-      readonly mcp: number;
-      readonly domain: number;
-      readonly schedContext: number | null;
-      readonly ipcBufferVaddr: number;
-      readonly regs: readonly Word[];
-    }
-  | { readonly type: 'endpoint'; readonly addr: number; readonly queue: readonly number[] }
-  | { readonly type: 'notification'; readonly addr: number; readonly word: Word; readonly queue: readonly number[] }
-  | { readonly type: 'reply'; readonly addr: number; readonly tcb: number | null }
-  | { readonly type: 'schedcontext'; readonly addr: number; readonly sizeBits: number; readonly tcb: number | null; readonly configured: boolean }
-  | { readonly type: 'frame'; readonly addr: number; readonly sizeBits: number; readonly isDevice: boolean }
-  | { readonly type: 'pagetable'; readonly addr: number }
-  | { readonly type: 'asidpool'; readonly addr: number };
+  | Exclude<ObjectView, { readonly type: 'tcb' | 'schedcontext' }>
+  | (ViewOf<'tcb'> & { readonly regs: readonly Word[] })
+  | (ViewOf<'schedcontext'> & { readonly configured: boolean });
 
 export interface GhostEntry extends GhostObject {
   readonly addr: number;
