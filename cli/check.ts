@@ -11,7 +11,7 @@ import { pairNames, type PairName } from '../refinement/lockstep.ts';
 import { batchRuns, runParallelCheck, type ModuleExport, type ParallelProgress, type ParallelSummary, type Shard } from '../refinement/parallel.ts';
 import { formatFailure, formatSummary } from '../refinement/report.ts';
 import { counterexampleOf, writeCounterexample } from '../refinement/counterexample.ts';
-import { UsageError, flags } from './usage.ts';
+import { UsageError, flags, seedOption, wholeNumber } from './usage.ts';
 
 export const usage = `usage: sel4-model check [options]
 
@@ -74,13 +74,6 @@ export interface ParsedCheck {
   readonly scale: ScaleSettings;
   /** Directory a counterexample file is written to. */
   readonly saveTo: string;
-}
-
-function positiveInt(flag: string, value: string | undefined, max: number): number {
-  if (value === undefined || !/^\d+$/.test(value)) throw new UsageError(`${flag} needs a whole number`);
-  const n = Number(value);
-  if (n < 1 || n > max) throw new UsageError(`${flag} must be between 1 and ${max}`);
-  return n;
 }
 
 const maxWorkers = 256;
@@ -171,18 +164,15 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
   for (const { arg, flag, value } of flags(args)) {
     switch (flag) {
       case '--runs':
-        runs = positiveInt('--runs', value(), 10_000_000);
+        runs = wholeNumber('--runs', value(), 10_000_000);
         runsGiven = true;
         break;
       case '--steps':
-        steps = positiveInt('--steps', value(), 100_000);
+        steps = wholeNumber('--steps', value(), 100_000);
         break;
-      case '--seed': {
-        const v = value();
-        if (v === undefined || !/^-?\d+$/.test(v)) throw new UsageError('--seed needs an integer');
-        seed = Number(v) | 0;
+      case '--seed':
+        seed = seedOption(value());
         break;
-      }
       case '--path': {
         const v = value();
         if (v === undefined || !/^\d+(:\d+)*$/.test(v)) throw new UsageError('--path needs a replay path like 12:3:0');

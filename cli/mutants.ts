@@ -8,7 +8,7 @@ import { graceSeconds, mutationScore, runMutants, type MutantResult, type Mutant
 import { formatMutantsReport, formatProgress, mutantsReportJson } from '../refinement/mutant-report.ts';
 import { applyToProject, CatalogueError, loadCatalogue, selectMutants, type Mutant } from '../refinement/mutants.ts';
 import { outputFile } from './check.ts';
-import { UsageError, flags } from './usage.ts';
+import { UsageError, flags, seedOption, wholeNumber } from './usage.ts';
 
 /** The project the mutants apply to: the one this command belongs to. */
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -59,13 +59,6 @@ interface ParsedMutants {
   readonly quiet: boolean;
 }
 
-function wholeNumber(flag: string, value: string | undefined, max: number): number {
-  if (value === undefined || !/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
-    throw new UsageError(`${flag} needs a whole number from 1 to ${max}`);
-  }
-  return Number(value);
-}
-
 function decimal(flag: string, value: string | undefined, min: number, max: number, what: string): number {
   const n = value === undefined || !/^\d+(\.\d+)?$/.test(value) ? NaN : Number(value);
   if (!(n >= min && n <= max)) throw new UsageError(`${flag} needs ${what}`);
@@ -101,12 +94,9 @@ export function parseMutantsArgs(args: readonly string[]): ParsedMutants {
       case '--steps':
         steps = wholeNumber(flag, value(), 100_000);
         break;
-      case '--seed': {
-        const v = value();
-        if (v === undefined || !/^-?\d+$/.test(v)) throw new UsageError('--seed needs an integer');
-        seed = Number(v) | 0;
+      case '--seed':
+        seed = seedOption(value());
         break;
-      }
       case '--time-limit':
         timeLimitSeconds = decimal(flag, value(), 0.1, 1e6, 'a number of seconds (at least 0.1)');
         break;

@@ -18,3 +18,17 @@ export function* flags(args: readonly string[]): Generator<Flag> {
     yield { arg, flag: eq >= 0 ? arg.slice(0, eq) : arg, value: () => inline ?? args[++i] };
   }
 }
+
+/** A whole-number option from 1 to `max`. */
+export function wholeNumber(flag: string, value: string | undefined, max: number): number {
+  if (value === undefined || !/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new UsageError(`${flag} needs a whole number from 1 to ${max}`);
+  }
+  return Number(value);
+}
+
+/** A fast-check seed: any integer, kept as a 32-bit signed value. */
+export function seedOption(value: string | undefined): number {
+  if (value === undefined || !/^-?\d+$/.test(value)) throw new UsageError('--seed needs an integer');
+  return Number(value) | 0;
+}

@@ -4,7 +4,6 @@
 import fc from 'fast-check';
 import {
   Reg,
-  errorName,
   invocationLabelName,
   messageInfoFromWord,
   seL4_Syscall,
@@ -14,11 +13,11 @@ import {
   seL4_ObjectType,
   type BootConfigInput,
   type KernelEvent,
-  type Observation,
 } from '../libsel4/index.ts';
 import { Tally, type RunRecord } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants.ts';
 import { Knowledge } from './knowledge.ts';
+import { answerOf } from './describe.ts';
 import { shrinkEntries } from './shrink.ts';
 import type { LayerOptions } from './layers.ts';
 import { RefinementFailure, type PairName } from './lockstep.ts';
@@ -84,16 +83,6 @@ export interface CheckSummary {
   readonly shrinkMs: number | null;
 }
 
-function describeResult(key: string, sysno: number, obs: Observation): string {
-  if (obs.unmodelled) return `unmodelled: ${obs.unmodelled}`;
-  const caller = obs.caller;
-  if (!caller) return 'no thread ran';
-  if (caller.state !== 'Running') return `caller ${caller.state}`;
-  if (sysno !== seL4_Syscall.seL4_SysCall) return 'returned';
-  const reply = messageInfoFromWord(caller.regs[Reg.a1]!);
-  return errorName[reply.label] ?? `label ${reply.label}`;
-}
-
 /** The object type an invocation label belongs to. */
 function labelObject(label: string): string | null {
   if (label.startsWith('Untyped')) return 'untyped';
@@ -145,7 +134,7 @@ class Driver {
     const sysno = syscallFromWord(sent.get(Reg.a7) ?? 0);
     const cptr = sent.get(Reg.a0) ?? 0;
     const key = coverageKey(sysno, sent.get(Reg.a1) ?? 0, this.invokedCapType(cptr));
-    const result = describeResult(key, sysno, this.system.api.lastObservation());
+    const result = answerOf(sysno, this.system.api.lastObservation());
     this.trace[this.trace.length - 1] = { call: line.call, result };
     this.coverage.push([key, result]);
     this.knowledge.update(this.system.lastTouched());

@@ -14,7 +14,9 @@ import {
   seL4_Syscall,
   syscallFromWord,
   syscallName,
+  errorName,
   type KernelEvent,
+  type Observation,
   type ThreadObservation,
   type Word,
 } from '../libsel4/index.ts';
@@ -126,4 +128,15 @@ export function decodeEntry(before: ThreadObservation | null, event: KernelEvent
       }
       return `unknown syscall ${sysno} (a0=${a0})`;
   }
+}
+
+/** What the kernel answered an entry, as the check reports it: an seL4 error name, `returned`, `caller Inactive`, ... */
+export function answerOf(sysno: number, obs: Observation): string {
+  if (obs.unmodelled) return `unmodelled: ${obs.unmodelled}`;
+  const caller = obs.caller;
+  if (!caller) return 'no thread ran';
+  if (caller.state !== 'Running') return `caller ${caller.state}`;
+  if (sysno !== seL4_Syscall.seL4_SysCall) return 'returned';
+  const label = messageInfoFromWord(caller.regs[Reg.a1]!).label;
+  return errorName[label] ?? `label ${label}`;
 }

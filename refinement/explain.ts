@@ -4,7 +4,6 @@
 import {
   Reg,
   describeCap,
-  errorName,
   hex,
   ipcBufferWords,
   messageInfoFromWord,
@@ -22,7 +21,7 @@ import {
 } from '../libsel4/index.ts';
 import { compareObject, compareObservations, compareSlot, slotName, type Mismatch } from './compare.ts';
 import type { Counterexample } from './counterexample.ts';
-import { decodeEntry, listed, messageWord, sentBy, type Sent } from './describe.ts';
+import { answerOf, decodeEntry, listed, messageWord, sentBy, type Sent } from './describe.ts';
 
 export { decodeEntry };
 import { checkInvariants } from './invariants.ts';
@@ -68,16 +67,13 @@ export interface Explanation {
 
 /** What a layer answered an entry, e.g. `seL4_FailedLookup (mrs 0x1, 0x2)`. */
 export function describeAnswer(sysno: number, obs: Observation): string {
-  if (obs.unmodelled) return `unmodelled: ${obs.unmodelled}`;
+  const answer = answerOf(sysno, obs);
   const caller = obs.caller;
-  if (!caller) return 'no thread ran';
-  if (caller.state !== 'Running') return `caller ${caller.state}`;
-  if (sysno !== seL4_Syscall.seL4_SysCall) return 'returned';
-  const reply = messageInfoFromWord(caller.regs[Reg.a1]!);
-  const error = errorName[reply.label] ?? `label ${reply.label}`;
-  if (reply.length === 0) return error;
+  if (obs.unmodelled || !caller || caller.state !== 'Running' || sysno !== seL4_Syscall.seL4_SysCall) return answer;
+  const length = messageInfoFromWord(caller.regs[Reg.a1]!).length;
+  if (length === 0) return answer;
   const sent: Sent = { regs: caller.regs, buffer: caller.ipcBuffer ?? [] };
-  return `${error} (mrs ${listed(Array.from({ length: reply.length }, (_, i) => messageWord(sent, i)))})`;
+  return `${answer} (mrs ${listed(Array.from({ length }, (_, i) => messageWord(sent, i)))})`;
 }
 
 function grouped(values: ReadonlyArray<readonly [LayerName, string]>): Array<[LayerName[], string]> {

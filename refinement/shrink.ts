@@ -3,8 +3,8 @@
 // does; the entries, on the other hand, are fixed words. Removing chunks of entries (delta
 // debugging) while the lockstep run still fails the same way (same kind, same pair) gives a
 // short trace in a few hundred cheap replays.
-import { Reg, messageInfoFromWord, errorName, seL4_Syscall, syscallFromWord, type KernelEvent, type Observation } from '../libsel4/index.ts';
-import { decodeEntry, stateAtEntry } from './describe.ts';
+import { Reg, syscallFromWord, type KernelEvent } from '../libsel4/index.ts';
+import { answerOf, decodeEntry, stateAtEntry } from './describe.ts';
 import { RefinementFailure } from './lockstep.ts';
 import type { System } from './system.ts';
 
@@ -15,15 +15,6 @@ export interface Replayed {
   readonly trace: readonly { readonly call: string; readonly result: string }[];
   /** The entries that ran (entries made while no thread could run are skipped). */
   readonly events: readonly KernelEvent[];
-}
-
-function answer(sysno: number, obs: Observation): string {
-  if (obs.unmodelled) return `unmodelled: ${obs.unmodelled}`;
-  if (!obs.caller) return 'no thread ran';
-  if (obs.caller.state !== 'Running') return `caller ${obs.caller.state}`;
-  if (sysno !== seL4_Syscall.seL4_SysCall) return 'returned';
-  const label = messageInfoFromWord(obs.caller.regs[Reg.a1]!).label;
-  return errorName[label] ?? `label ${label}`;
 }
 
 /** Replays entries from a fresh boot on the checked pairs, then closes the run. */
@@ -40,7 +31,7 @@ export function replayEntries(boot: () => System, events: readonly KernelEvent[]
       trace.push({ call: decodeEntry(obs.caller, event), result: '(layers disagree)' });
       ran.push(event);
       obs = lockstep.enter(event);
-      trace[trace.length - 1] = { call: trace[trace.length - 1]!.call, result: answer(syscallFromWord(entry.regs[Reg.a7]!), obs) };
+      trace[trace.length - 1] = { call: trace[trace.length - 1]!.call, result: answerOf(syscallFromWord(entry.regs[Reg.a7]!), obs) };
     }
     lockstep.finish();
   } catch (error) {
