@@ -11,7 +11,7 @@
 //   0x214  IPC buffer virtual address
 //   0x240  the 32 registers, seL4_UserContext order (128 bytes)
 // Everything else is zero. A new TCB (all zero) is Inactive with priority 0, no SC, no caps.
-import { numRegisters, tcbSlotCount, threadStates, type ThreadState, type Word } from '../libsel4/index.ts';
+import { numRegisters, tcbSlotCount, threadStates, type ObjectView, type ThreadState, type Word } from '../libsel4/index.ts';
 import { deleteSlot, slotBytes, slotW0, slotW1 } from './cnode.ts';
 import { NONE, fail, linkTarget, linkWord, markWritten, readWord, writeObjectWord, type ImplState } from './state.ts';
 import { CapTag, capTag, frameIsDevice, frameSizeBits, pagePtr } from './structures.ts';
@@ -112,15 +112,8 @@ export function finaliseThread(state: ImplState, tcb: number): void {
   state.finalising.delete(tcb);
 }
 
-export interface TcbRecord {
-  readonly state: ThreadState;
-  readonly priority: number;
-  readonly mcp: number;
-  readonly domain: number;
-  readonly schedContext: number | null;
-  readonly ipcBufferVaddr: number;
-  readonly regs: readonly Word[];
-}
+/** A TCB's fields as the view shows them, plus its registers. */
+export type TcbRecord = Omit<Extract<ObjectView, { readonly type: 'tcb' }>, 'type' | 'addr'> & { readonly regs: readonly Word[] };
 
 /** The TCB's fields as plain data. */
 export function decodeTcb(state: ImplState, tcb: number): TcbRecord {
