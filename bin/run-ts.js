@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Runs a TypeScript entry point of this project with tsx's loader.
-import { register } from 'tsx/esm/api';
+// Runs a TypeScript entry point of this project (bench, scratch scripts).
+import { registerTypeScript } from './typescript.js';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 
-register();
+registerTypeScript();
 const [entry, ...rest] = process.argv.slice(2);
 process.argv = [process.argv[0], entry, ...rest];
 await import(pathToFileURL(resolve(entry)).href);

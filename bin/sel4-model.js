@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { register } from 'tsx/esm/api';
+import { registerTypeScript } from './typescript.js';
 
 // A reader that stops early (`sel4-model check | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -9,6 +9,6 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-register();
+registerTypeScript();
 const { main } = await import('../cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -14,7 +14,7 @@ import { applyToProject, type Mutant } from './mutants.ts';
 
 /** What a scratch copy holds: everything `sel4-model check` loads. */
 const copiedFolders = ['bin', 'cli', 'libsel4', 'spec-abstract', 'spec-executable', 'impl', 'refinement'] as const;
-const copiedFiles = ['package.json'] as const;
+const copiedFiles = ['package.json', 'tsconfig.json'] as const;
 
 /** Seconds a check may run past its time budget (start-up, the last batch, shrinking) before it is ended. */
 export const graceSeconds = 20;

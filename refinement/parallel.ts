@@ -158,12 +158,12 @@ function planned(o: ParallelCheckOptions): { runs: number | null; batches: numbe
   return { runs, batches };
 }
 
-// Workers start from an evaluated script that loads tsx, then the TypeScript entry.
+// Workers start from an evaluated script that registers the TypeScript hooks, then load the entry.
 const workerBootstrap = `
 const { workerData } = require('node:worker_threads');
-import(workerData.tsxApi).then((tsx) => { tsx.register(); return import(workerData.entry); });
+import(workerData.typescript).then((ts) => { ts.registerTypeScript(); return import(workerData.entry); });
 `;
-const tsxApi = import.meta.resolve('tsx/esm/api');
+const typescriptModule = new URL('../bin/typescript.js', import.meta.url).href;
 const workerEntry = new URL('./check-worker.ts', import.meta.url).href;
 
 class BatchState {
@@ -218,7 +218,7 @@ class ParallelRun {
 
   private spawn(): void {
     const setup: WorkerSetup = { check: this.o.check, ...(this.o.layerOptionsModule ? { layerOptionsModule: this.o.layerOptionsModule } : {}) };
-    const worker = new Worker(workerBootstrap, { eval: true, workerData: { tsxApi, entry: workerEntry, setup } });
+    const worker = new Worker(workerBootstrap, { eval: true, workerData: { typescript: typescriptModule, entry: workerEntry, setup } });
     this.live++;
     this.workersStarted++;
     worker.on('message', (message: FromWorker) => this.onMessage(worker, message));
