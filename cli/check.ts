@@ -260,9 +260,13 @@ function plannedRuns(parsed: ParsedCheck): number | null {
   return parsed.scale.timeBudgetSeconds !== null && !parsed.scale.runsGiven ? null : parsed.options.runs;
 }
 
-function progressPrinter(stream: NodeJS.WriteStream): (p: ParallelProgress) => void {
+/** Without a terminal, a progress line every tenth of the check, and at least this often. */
+const plainLineEveryMs = 30_000;
+
+export function progressPrinter(stream: Pick<NodeJS.WriteStream, 'isTTY' | 'write'>): (p: ParallelProgress) => void {
   let lastDraw = 0;
   let lastTenth = -1;
+  let lastLineMs = 0;
   let shrinkingShown = false;
   return (p) => {
     const seconds = p.elapsedMs / 1000;
@@ -280,8 +284,9 @@ function progressPrinter(stream: NodeJS.WriteStream): (p: ParallelProgress) => v
     } else if (p.shrinking) {
       if (!shrinkingShown) stream.write(`failure found after ${p.runsDone} runs, shrinking\n`);
       shrinkingShown = true;
-    } else if (Math.floor(fraction * 10) !== lastTenth) {
+    } else if (Math.floor(fraction * 10) !== lastTenth || p.elapsedMs - lastLineMs >= plainLineEveryMs) {
       lastTenth = Math.floor(fraction * 10);
+      lastLineMs = p.elapsedMs;
       stream.write(`${runs}, ${p.steps} steps, ${rate} steps/s\n`);
     }
   };
