@@ -50,8 +50,23 @@ function bootChecked(name: LayerName, plan: BootPlan, options: LayerOptions | un
   }
 }
 
+const plans = new Map<string, BootPlan>();
+const plansKept = 16;
+
+/** A configuration's boot plan, computed once per distinct configuration: a check boots every run from it. */
+function planOf(config: BootConfigInput = {}): BootPlan {
+  const key = JSON.stringify(config);
+  let plan = plans.get(key);
+  if (!plan) {
+    plan = planBoot(config);
+    if (plans.size >= plansKept) plans.clear();
+    plans.set(key, plan);
+  }
+  return plan;
+}
+
 export function bootSystem(options: SystemOptions = {}): System {
-  const plan = planBoot(options.config ?? {});
+  const plan = planOf(options.config);
   const mode = options.layer ?? 'lockstep';
   const trace: KernelEvent[] = [];
   let lockstep: Lockstep | null = null;
