@@ -47,6 +47,11 @@ export interface SlotRef {
   readonly index: number;
 }
 
+/** A slot's identity as a map key: cheaper than `slotKey`, not for display. */
+export function slotId(slot: SlotRef): string {
+  return `${slot.cnode}:${slot.index}`;
+}
+
 export function slotKey(slot: SlotRef): string {
   return `${hex(slot.cnode)}[${slot.index}]`;
 }

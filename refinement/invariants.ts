@@ -1,7 +1,7 @@
 // Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H):
 // checked over a listing of the layer's state; the MDB ones (mdb-invariants.ts) only for the
 // two lower layers, which have an MDB.
-import { capObjectPtr, hex, slotKey, type Cap, type ObjectView, type SlotRef } from '../libsel4/index.ts';
+import { capObjectPtr, hex, slotId, slotKey, type Cap, type ObjectView, type SlotRef } from '../libsel4/index.ts';
 import { listLayer, objectBytes, type Filled, type Listing } from './listing.ts';
 import { checkMDB } from './mdb-invariants.ts';
 import type { RunningLayer } from './running.ts';
@@ -77,11 +77,11 @@ function regionOf(cap: Cap, objects: ReadonlyMap<number, ObjectView>): [number, 
  * untyped_mdb (a cap whose parent is an untyped lies inside it and below its free index).
  */
 function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
-  const byKey = new Map(filled.map((f) => [slotKey(f.slot), f]));
+  const byKey = new Map(filled.map((f) => [slotId(f.slot), f]));
   for (const f of filled) {
     const parent = f.parent;
     if (!parent) continue;
-    const p = byKey.get(slotKey(parent));
+    const p = byKey.get(slotId(parent));
     if (!p) return `valid_mdb: ${slotKey(f.slot)} has parent ${slotKey(parent)}, an empty slot`;
     if (p.cap.type === 'untyped') {
       const inner = regionOf(f.cap, objects);
@@ -92,11 +92,11 @@ function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonl
         return `untyped_mdb: ${slotKey(f.slot)} lies above the free index of its parent untyped ${hex(p.cap.ptr)}`;
       }
     }
-    const seen = new Set<string>([slotKey(f.slot)]);
-    for (let at: SlotRef | null = parent; at; at = byKey.get(slotKey(at))?.parent ?? null) {
-      const key = slotKey(at);
-      if (seen.has(key)) return `no_loops: the CDT has a cycle through ${key}`;
-      seen.add(key);
+    const seen = new Set<string>([slotId(f.slot)]);
+    for (let at: SlotRef | null = parent; at; at = byKey.get(slotId(at))?.parent ?? null) {
+      const id = slotId(at);
+      if (seen.has(id)) return `no_loops: the CDT has a cycle through ${slotKey(at)}`;
+      seen.add(id);
     }
   }
   return null;

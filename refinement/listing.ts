@@ -2,7 +2,7 @@
 // with their CDT parents, and (for the two lower layers) the MDB nodes. Each layer is listed
 // from its own state, cheaply: sparse slot maps for the specs, a raw scan of slot words for
 // the impl, and one pass per MDB list for the parents.
-import { capObjectPtr, slotKey, type Cap, type ObjectView, type SlotRef } from '../libsel4/index.ts';
+import { capObjectPtr, slotId, type Cap, type ObjectView, type SlotRef } from '../libsel4/index.ts';
 import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
@@ -85,7 +85,7 @@ export function mdbParentOf(
 
 /** CDT parents from MDB lists: one walk per list with a stack of open ancestors. */
 function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => number | null): Map<string, SlotRef | null> {
-  const byKey = new Map(entries.map((e) => [slotKey(e.slot), e]));
+  const byKey = new Map(entries.map((e) => [slotId(e.slot), e]));
   const parents = new Map<string, SlotRef | null>();
   for (const head of entries) {
     if (head.prev !== null) continue;
@@ -93,9 +93,9 @@ function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => num
     let steps = 0;
     for (let at: MDBEntry | undefined = head; at && steps <= entries.length; steps++) {
       while (stack.length > 0 && !mdbParentOf(size, stack[stack.length - 1]!, at)) stack.pop();
-      parents.set(slotKey(at.slot), stack.length > 0 ? stack[stack.length - 1]!.slot : null);
+      parents.set(slotId(at.slot), stack.length > 0 ? stack[stack.length - 1]!.slot : null);
       stack.push(at);
-      at = at.next ? byKey.get(slotKey(at.next)) : undefined;
+      at = at.next ? byKey.get(slotId(at.next)) : undefined;
     }
   }
   return parents;
@@ -104,7 +104,7 @@ function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => num
 function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): Filled[] {
   const sizes = new Map(objects.map((o) => [o.addr, objectBytes(o)]));
   const parents = parentsFromMDB(entries, (ptr) => sizes.get(ptr) ?? null);
-  return entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(slotKey(e.slot)) ?? null }));
+  return entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(slotId(e.slot)) ?? null }));
 }
 
 function listExecutable(s: E.ExecState): Listing {

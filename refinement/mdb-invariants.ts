@@ -1,7 +1,7 @@
 // valid_mdb of the two lower layers (l4v Invariants_H): the mapping database is a set of
 // well-formed doubly linked lists in depth-first CDT order. Written once over a plain listing
 // of slots, which the executable spec gives directly and the impl gives by decoding memory.
-import { capObjectPtr, slotKey, type Cap, type SlotRef } from '../libsel4/index.ts';
+import { capObjectPtr, slotId, slotKey, type Cap, type SlotRef } from '../libsel4/index.ts';
 
 export interface MDBEntry {
   readonly slot: SlotRef;
@@ -13,6 +13,7 @@ export interface MDBEntry {
 }
 
 const key = (s: SlotRef | null) => (s === null ? 'null' : slotKey(s));
+const idOf = (s: SlotRef | null) => (s === null ? null : slotId(s));
 
 /** The region a cap covers, for untyped containment: [start, end). */
 function capRange(cap: Cap, objectSize: (ptr: number) => number | null): [number, number] | null {
@@ -29,39 +30,39 @@ function capRange(cap: Cap, objectSize: (ptr: number) => number | null): [number
  * Returns the first violation.
  */
 export function checkMDB(entries: readonly MDBEntry[], objectSize: (ptr: number) => number | null): string | null {
-  const byKey = new Map(entries.map((e) => [slotKey(e.slot), e]));
+  const byKey = new Map(entries.map((e) => [slotId(e.slot), e]));
   for (const e of entries) {
-    const k = slotKey(e.slot);
+    const k = slotId(e.slot);
     if (e.next) {
-      const n = byKey.get(slotKey(e.next));
-      if (!n) return `valid_nullcaps: ${k} links to ${key(e.next)}, an empty slot`;
-      if (key(n.prev) !== k) return `valid_dlist: ${k}.next = ${key(e.next)} but its prev is ${key(n.prev)}`;
+      const n = byKey.get(slotId(e.next));
+      if (!n) return `valid_nullcaps: ${key(e.slot)} links to ${key(e.next)}, an empty slot`;
+      if (idOf(n.prev) !== k) return `valid_dlist: ${key(e.slot)}.next = ${key(e.next)} but its prev is ${key(n.prev)}`;
     }
     if (e.prev) {
-      const p = byKey.get(slotKey(e.prev));
-      if (!p) return `valid_nullcaps: ${k} links back to ${key(e.prev)}, an empty slot`;
-      if (key(p.next) !== k) return `valid_dlist: ${k}.prev = ${key(e.prev)} but its next is ${key(p.next)}`;
+      const p = byKey.get(slotId(e.prev));
+      if (!p) return `valid_nullcaps: ${key(e.slot)} links back to ${key(e.prev)}, an empty slot`;
+      if (idOf(p.next) !== k) return `valid_dlist: ${key(e.slot)}.prev = ${key(e.prev)} but its next is ${key(p.next)}`;
     }
   }
   // mdb_chain_0: walking forward from every list head visits each entry once.
   const seen = new Set<string>();
   for (const head of entries) {
     if (head.prev) continue;
-    for (let at: MDBEntry | undefined = head; at; at = at.next ? byKey.get(slotKey(at.next)) : undefined) {
-      const k = slotKey(at.slot);
-      if (seen.has(k)) return `mdb_chain_0: the list through ${k} has a cycle`;
+    for (let at: MDBEntry | undefined = head; at; at = at.next ? byKey.get(slotId(at.next)) : undefined) {
+      const k = slotId(at.slot);
+      if (seen.has(k)) return `mdb_chain_0: the list through ${slotKey(at.slot)} has a cycle`;
       seen.add(k);
     }
   }
   if (seen.size !== entries.length) {
-    const stray = entries.find((e) => !seen.has(slotKey(e.slot)))!;
+    const stray = entries.find((e) => !seen.has(slotId(e.slot)))!;
     return `mdb_chain_0: ${slotKey(stray.slot)} is on a list with no head (a cycle)`;
   }
   // valid_badges: a badged endpoint/notification cap that follows a cap to the same object with
   // a different badge starts a new badge generation, so it must be firstBadged.
   for (const e of entries) {
     if (!e.next) continue;
-    const n = byKey.get(slotKey(e.next))!;
+    const n = byKey.get(slotId(e.next))!;
     if ((e.cap.type === 'endpoint' || e.cap.type === 'notification') && n.cap.type === e.cap.type && n.cap.ptr === e.cap.ptr) {
       if (n.cap.badge !== e.cap.badge && n.cap.badge !== 0 && !n.firstBadged) {
         return `valid_badges: ${slotKey(n.slot)} (badge ${n.cap.badge}) follows badge ${e.cap.badge} but is not firstBadged`;
