@@ -12,6 +12,7 @@ import {
   capDifference,
   capEqual,
   hex,
+  slotId,
   type Cap,
   type ObjectView,
   type SlotRef,
@@ -267,8 +268,6 @@ function parentOf(exec: E.ExecState, a: E.Slot, b: E.Slot): boolean {
   return mdbParentOf(objectSize(exec), { cap: a.cap, revocable: a.mdb.revocable }, { cap: b.cap, firstBadged: b.mdb.firstBadged });
 }
 
-const fastKey = (s: SlotRef) => `${s.cnode}:${s.index}`;
-
 /** CDT parents of every slot on the MDB list through `ref`, by one walk with a stack of open ancestors. */
 function listParents(exec: E.ExecState, ref: SlotRef, into: Map<string, SlotRef | null>): void {
   let head = ref;
@@ -282,7 +281,7 @@ function listParents(exec: E.ExecState, ref: SlotRef, into: Map<string, SlotRef 
     const slot = E.getSlot(exec, at);
     if (!slot) break;
     while (stack.length > 0 && !parentOf(exec, stack[stack.length - 1]!.slot, slot)) stack.pop();
-    into.set(fastKey(at), stack.length > 0 ? stack[stack.length - 1]!.ref : null);
+    into.set(slotId(at), stack.length > 0 ? stack[stack.length - 1]!.ref : null);
     stack.push({ ref: at, slot });
     at = slot.mdb.next;
   }
@@ -300,7 +299,7 @@ export function execCdtParent(exec: E.ExecState, ref: SlotRef): SlotRef | null {
   if (!self || self.cap.type === 'null') return null;
   let parents = parentCache.get(exec);
   if (!parents) parentCache.set(exec, (parents = new Map()));
-  const key = fastKey(ref);
+  const key = slotId(ref);
   if (!parents.has(key)) listParents(exec, ref, parents);
   return parents.get(key) ?? null;
 }
@@ -390,8 +389,8 @@ export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Misma
     if (m) return m;
   }
   const slots = new Map<string, SlotRef>();
-  for (const [ref] of E.allSlots(exec)) slots.set(fastKey(ref), ref);
-  for (const f of A.allFilledSlots(abs)) slots.set(fastKey(f.slot), f.slot);
+  for (const [ref] of E.allSlots(exec)) slots.set(slotId(ref), ref);
+  for (const f of A.allFilledSlots(abs)) slots.set(slotId(f.slot), f.slot);
   for (const ref of slots.values()) {
     const m = diffAbstractSlot(exec, abs, ref, false);
     if (m) return m;

@@ -1,7 +1,7 @@
 // What the workload generator knows of the root task's CSpace: which CNodes exist, which of
 // their slots hold which caps, and how to address a slot from the root task. Kept up to date
 // from what each entry touched, so choosing arguments never scans the whole state.
-import { seL4_CapInitThreadCNode, type Cap, type CapOf, type KernelView, type SlotRef, type Touched } from '../libsel4/index.ts';
+import { seL4_CapInitThreadCNode, slotId, type Cap, type CapOf, type KernelView, type SlotRef, type Touched } from '../libsel4/index.ts';
 
 export interface Occupied {
   readonly slot: SlotRef;
@@ -18,7 +18,6 @@ export interface SlotAddress {
 const maxPathCaps = 3;
 
 /** A map key for a slot (internal; cheaper than libsel4's display key). */
-const keyOf = (slot: SlotRef) => `${slot.cnode}:${slot.index}`;
 
 export class Knowledge {
   /** CNode address -> radix. */
@@ -58,7 +57,7 @@ export class Knowledge {
     const radix = this.cnodes.get(addr);
     if (radix === undefined) return;
     this.cnodes.delete(addr);
-    for (let index = 0; index < 2 ** radix; index++) this.forget(keyOf({ cnode: addr, index }));
+    for (let index = 0; index < 2 ** radix; index++) this.forget(slotId({ cnode: addr, index }));
   }
 
   private forget(key: string): void {
@@ -70,7 +69,7 @@ export class Knowledge {
   }
 
   private refreshSlot(v: KernelView, slot: SlotRef): void {
-    const key = keyOf(slot);
+    const key = slotId(slot);
     this.forget(key);
     const cap = v.cap(slot);
     if (cap === null || cap.type === 'null') return;
@@ -125,11 +124,11 @@ export class Knowledge {
   }
 
   capAt(slot: SlotRef): Cap | null {
-    return this.occupied.get(keyOf(slot))?.cap ?? null;
+    return this.occupied.get(slotId(slot))?.cap ?? null;
   }
 
   isEmpty(slot: SlotRef): boolean {
-    return !this.occupied.has(keyOf(slot));
+    return !this.occupied.has(slotId(slot));
   }
 
   /**
