@@ -10,5 +10,13 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 registerTypeScript();
-const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+let cli;
+try {
+  cli = await import('../cli/main.ts');
+} catch (error) {
+  // A kernel source that does not parse (while it is being edited, say): name the place, no stack.
+  if (!(error instanceof SyntaxError)) throw error;
+  process.stderr.write(`sel4-model: a source file does not parse: ${error.message}\n`);
+  process.exit(2);
+}
+process.exitCode = await cli.main(process.argv.slice(2));

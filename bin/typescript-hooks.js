@@ -4,7 +4,7 @@
 // the path out: a mutant's scratch copy reuses the main tree's entries for every unchanged file.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { transform, version } from 'esbuild';
 
@@ -34,13 +34,22 @@ function writeCached(file, code) {
   }
 }
 
+/** esbuild's first error as `file:line:column: text`, the file relative to the project. */
+function describeTransformError(error, path) {
+  const first = error?.errors?.[0];
+  const where = first?.location ? `${relative(root, first.location.file)}:${first.location.line}:${first.location.column + 1}` : relative(root, path);
+  return `${where}: ${first?.text ?? String(error)}`;
+}
+
 async function compile(path) {
   const source = readFileSync(path, 'utf8');
   const key = createHash('sha256').update(optionsKey).update(source).digest('hex');
   const file = join(cacheDir, `${key}.js`);
   const cached = readCached(file);
   if (cached !== null) return cached;
-  const { code } = await transform(source, { ...options, sourcefile: path });
+  const { code } = await transform(source, { ...options, sourcefile: path }).catch((error) => {
+    throw new SyntaxError(describeTransformError(error, path));
+  });
   writeCached(file, code);
   return code;
 }

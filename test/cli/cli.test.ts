@@ -1,6 +1,6 @@
 // The command as a user runs it: exit codes, usage on bad input, a passing check, replay.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -63,5 +63,19 @@ describe('sel4-model command', () => {
     writeFileSync(file, '{ not json');
     expect(run('check', '--config', file).stderr).toMatch(/not valid JSON/);
     expect(run('check', '--config', join(dir, 'missing.json')).stderr).toMatch(/cannot read --config/);
+  });
+
+  it('names the place, without a stack trace, when a kernel source being edited does not parse', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'sel4-model-broken-'));
+    for (const entry of ['bin', 'cli', 'libsel4', 'spec-abstract', 'spec-executable', 'impl', 'refinement', 'package.json', 'tsconfig.json']) {
+      cpSync(entry, join(copy, entry), { recursive: true });
+    }
+    symlinkSync(join(process.cwd(), 'node_modules'), join(copy, 'node_modules'), 'dir');
+    const cnode = join(copy, 'impl', 'cnode.ts');
+    writeFileSync(cnode, `${readFileSync(cnode, 'utf8')}\nexport const broken = (;\n`);
+    const r = spawnSync(process.execPath, [join(copy, 'bin', 'sel4-model.js'), 'check', '--runs', '1'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^sel4-model: a source file does not parse: impl\/cnode\.ts:\d+:\d+: /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
