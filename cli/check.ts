@@ -1,10 +1,11 @@
 // `sel4-model check`: the refinement check with progress, a summary and a replay command.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { BootConfigError, parseBootConfig, type BootConfigInput } from '../libsel4/index.ts';
 import type { CheckOptions } from '../refinement/check.ts';
-import { buildReport, writeFileAtomic, type CheckReport } from '../refinement/check-report.ts';
+import { buildReport, type CheckReport } from '../refinement/check-report.ts';
+import { readJsonFile, writeFileAtomic } from '../refinement/files.ts';
 import { CoverageSpecError, formatCoverageDetails, pairText, parseCoverageRequirement, unreachedPairs, type CoveragePair } from '../refinement/coverage.ts';
 import { checkCases, junitXml } from '../refinement/junit.ts';
 import { pairNames, type PairName } from '../refinement/lockstep.ts';
@@ -124,18 +125,7 @@ export function parseRequirement(value: string | undefined): CoveragePair[] {
 }
 
 function readConfig(path: string): BootConfigInput {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read --config ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${path}: not valid JSON: ${(error as Error).message}`);
-  }
+  const json = readJsonFile(path, UsageError, `--config ${path}`);
   try {
     return parseBootConfig(json);
   } catch (error) {

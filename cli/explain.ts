@@ -1,6 +1,6 @@
 // `sel4-model explain FILE`: a counterexample file as a readable story, as text or as a
 // self-contained HTML page.
-import { writeFileAtomic } from '../refinement/check-report.ts';
+import { writeFileAtomic } from '../refinement/files.ts';
 import { CounterexampleError, readCounterexample } from '../refinement/counterexample.ts';
 import { explanationHtml } from '../refinement/explain-html.ts';
 import { explainCounterexample, formatExplanation } from '../refinement/explain.ts';

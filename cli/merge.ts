@@ -1,5 +1,6 @@
 // `sel4-model merge`: the JSON reports of a check's shards combined into one summary.
-import { mergeReports, readReport, ReportError, writeFileAtomic, type MergedReports } from '../refinement/check-report.ts';
+import { mergeReports, readReport, ReportError, type MergedReports } from '../refinement/check-report.ts';
+import { writeFileAtomic } from '../refinement/files.ts';
 import { coverageToJson, formatCoverageDetails, pairText, unreachedPairs, type CoveragePair } from '../refinement/coverage.ts';
 import { junitXml, shardCases } from '../refinement/junit.ts';
 import { formatSummary } from '../refinement/report.ts';

@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../refinement/check-report.ts';
+import { writeFileAtomic } from '../refinement/files.ts';
 import { graceSeconds, mutationScore, runMutants, type MutantResult, type MutantRunSettings } from '../refinement/mutant-run.ts';
 import { formatMutantsReport, formatProgress, mutantsReportJson } from '../refinement/mutant-report.ts';
 import { applyToProject, CatalogueError, loadCatalogue, selectMutants, type Mutant } from '../refinement/mutants.ts';

@@ -1,8 +1,8 @@
 // The JSON report of a check (`--report-json`): its settings, what ran, coverage and the failure
-// if any; written atomically, read back with validation, and merged across the shards of a check.
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// if any; read back with validation, and merged across the shards of a check.
 import { z } from 'zod';
 import { coverageToJson, tallyFromJson, Tally } from './coverage.ts';
+import { readJsonFile } from './files.ts';
 import { pairNames } from './lockstep.ts';
 import type { ParallelSummary } from './parallel.ts';
 
@@ -94,18 +94,6 @@ export type ReportSettings = CheckReport['settings'];
 /** A report file that cannot be read, parsed or merged; the message names the file and field. */
 export class ReportError extends Error {}
 
-/** Writes through a temporary file and a rename, so a reader never sees half a file. */
-export function writeFileAtomic(file: string, text: string): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temporary, text);
-    renameSync(temporary, file);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-}
-
 export function buildReport(
   settings: ReportSettings,
   summary: ParallelSummary,
@@ -166,19 +154,7 @@ export function parseReport(file: string, json: unknown): CheckReport {
 }
 
 export function readReport(file: string): CheckReport {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ReportError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ReportError(`${file}: not valid JSON: ${(error as Error).message}`);
-  }
-  return parseReport(file, json);
+  return parseReport(file, readJsonFile(file, ReportError));
 }
 
 export interface NamedReport {

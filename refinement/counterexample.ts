@@ -3,7 +3,7 @@
 // back with validation, and replayed from a fresh boot without fast-check, so a file replays
 // the same way however the workload generator changes.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -18,7 +18,7 @@ import {
   type LayerName,
 } from '../libsel4/index.ts';
 import type { FailureReport } from './check.ts';
-import { writeFileAtomic } from './check-report.ts';
+import { readJsonFile, writeFileAtomic } from './files.ts';
 import { checkInvariants } from './invariants.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
 import { Lockstep, RefinementFailure, pairNames, parsePair, type FailureKind, type PairName } from './lockstep.ts';
@@ -180,19 +180,7 @@ export function parseCounterexample(json: unknown, file: string): Counterexample
 }
 
 export function readCounterexample(file: string): Counterexample {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new CounterexampleError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new CounterexampleError(`${file}: not valid JSON: ${(error as Error).message}`);
-  }
-  return parseCounterexample(json, file);
+  return parseCounterexample(readJsonFile(file, CounterexampleError), file);
 }
 
 export function entriesOf(cx: Counterexample): KernelEvent[] {
