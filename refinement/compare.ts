@@ -85,14 +85,14 @@ export function compareTouched(lower: KernelView, upper: KernelView, touched: re
   return null;
 }
 
-/** The first differing word; `what` names the words, built only when they differ. */
-function wordsDifference(what: () => string, a: readonly number[] | null, b: readonly number[] | null, names?: readonly string[]): Mismatch | null {
+/** The first differing word of thread `tcb`'s `what` (its registers or IPC buffer). */
+function wordsDifference(tcb: number, what: string, a: readonly number[] | null, b: readonly number[] | null, names?: readonly string[]): Mismatch | null {
   if (a === null || b === null) {
-    return a === b ? null : { path: what(), lower: a === null ? 'none' : 'present', upper: b === null ? 'none' : 'present' };
+    return a === b ? null : { path: `thread ${hex(tcb)}: ${what}`, lower: a === null ? 'none' : 'present', upper: b === null ? 'none' : 'present' };
   }
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     if (a[i] !== b[i]) {
-      return { path: `${what()} ${names?.[i] ?? `word ${i}`}`, lower: hex(a[i] ?? 0), upper: hex(b[i] ?? 0) };
+      return { path: `thread ${hex(tcb)}: ${what} ${names?.[i] ?? `word ${i}`}`, lower: hex(a[i] ?? 0), upper: hex(b[i] ?? 0) };
     }
   }
   return null;
@@ -114,7 +114,7 @@ export function compareObservations(lower: Observation, upper: Observation, regi
   if (a.tcb !== b.tcb) return { path: 'caller', lower: hex(a.tcb), upper: hex(b.tcb) };
   if (a.state !== b.state) return { path: `thread ${hex(a.tcb)}: state`, lower: a.state, upper: b.state };
   return (
-    wordsDifference(() => `thread ${hex(a.tcb)}: register`, a.regs, b.regs, registerNames) ??
-    wordsDifference(() => `thread ${hex(a.tcb)}: IPC buffer`, a.ipcBuffer, b.ipcBuffer)
+    wordsDifference(a.tcb, 'register', a.regs, b.regs, registerNames) ??
+    wordsDifference(a.tcb, 'IPC buffer', a.ipcBuffer, b.ipcBuffer)
   );
 }
