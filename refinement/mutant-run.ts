@@ -71,13 +71,18 @@ function result(mutant: Mutant, status: MutantStatus, message: string, rest: Par
   return { mutant, status, message, foundAfterSeconds: null, wallSeconds: 0, runs: null, steps: null, failure: null, ...rest };
 }
 
-/** A scratch copy of the project's sources with the mutated file written in; returns its directory. */
-function prepareScratch(root: string, parent: string, mutant: Mutant, mutatedText: string): string {
-  const dir = join(parent, mutant.name);
-  mkdirSync(dir);
+/** A scratch copy at `dir` of everything the commands load from `root`, sharing its node_modules. */
+export function copyProject(root: string, dir: string): void {
+  mkdirSync(dir, { recursive: true });
   for (const folder of copiedFolders) cpSync(join(root, folder), join(dir, folder), { recursive: true });
   for (const file of copiedFiles) cpSync(join(root, file), join(dir, file));
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+}
+
+/** A scratch copy of the project's sources with the mutated file written in; returns its directory. */
+function prepareScratch(root: string, parent: string, mutant: Mutant, mutatedText: string): string {
+  const dir = join(parent, mutant.name);
+  copyProject(root, dir);
   writeFileSync(join(dir, mutant.file), mutatedText);
   return dir;
 }

@@ -1,21 +1,18 @@
 // The mutant catalogue and `sel4-model mutants`: every entry still applies to the kernel as it
 // is (without running the checker), the catalogue format is checked with clear messages, and
 // the command kills, keeps and flags mutants of a small catalogue end to end.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCommand } from './cli/command.ts';
 import { applyMutant, applyToProject, CatalogueError, loadCatalogue, parseCatalogue, type Mutant } from '../refinement/mutants.ts';
 
 const root = process.cwd();
 const catalogue = loadCatalogue(join(root, 'mutants'));
 const byName = (name: string) => catalogue.find((m) => m.name === name)!;
 
-function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/sel4-model.js', 'mutants', ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runCommand('mutants', ...args);
 
 /** A catalogue entry as Markdown. */
 function entry(name: string, m: Pick<Mutant, 'file' | 'find' | 'replace'>, fields = ''): string {

@@ -1,14 +1,13 @@
 // The command as a user runs it: exit codes, usage on bad input, a passing check, replay.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { copyProject } from '../../refinement/mutant-run.ts';
+import { runCommand } from './command.ts';
 
-function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/sel4-model.js', ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = runCommand;
 
 describe('sel4-model command', () => {
   it('passes a small check and prints a summary with the reached invocations', () => {
@@ -67,10 +66,7 @@ describe('sel4-model command', () => {
 
   it('names the place, without a stack trace, when a kernel source being edited does not parse', () => {
     const copy = mkdtempSync(join(tmpdir(), 'sel4-model-broken-'));
-    for (const entry of ['bin', 'cli', 'libsel4', 'spec-abstract', 'spec-executable', 'impl', 'refinement', 'package.json', 'tsconfig.json']) {
-      cpSync(entry, join(copy, entry), { recursive: true });
-    }
-    symlinkSync(join(process.cwd(), 'node_modules'), join(copy, 'node_modules'), 'dir');
+    copyProject(process.cwd(), copy);
     const cnode = join(copy, 'impl', 'cnode.ts');
     writeFileSync(cnode, `${readFileSync(cnode, 'utf8')}\nexport const broken = (;\n`);
     const r = spawnSync(process.execPath, [join(copy, 'bin', 'sel4-model.js'), 'check', '--runs', '1'], { encoding: 'utf8' });

@@ -1,40 +1,19 @@
 // Counterexample files end to end: a planted fault makes `check` write one, `replay` reproduces
 // it while the fault is planted and passes without it, `explain` renders it as text and HTML,
 // and a tampered file is rejected naming the field, with nothing written.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseCheckArgs } from '../../cli/check.ts';
-import { main } from '../../cli/main.ts';
 import { readCounterexample } from '../../refinement/counterexample.ts';
 import { plantedBadgeFaultModule } from '../refinement/planted-fault.ts';
+import { runCommand, runInProcess, type Ran } from './command.ts';
 
-interface Ran {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The command in this process, with the planted fault, its output captured. */
-async function runPlanted(...args: string[]): Promise<Ran> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { status: await main(args, plantedBadgeFaultModule), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-
+/** The command in this process, with the planted fault. */
+const runPlanted = (...args: string[]) => runInProcess(args, plantedBadgeFaultModule);
 /** The command as a user runs it, on main (no fault). */
-function run(...args: string[]): Ran {
-  const r = spawnSync(process.execPath, ['bin/sel4-model.js', ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = runCommand;
 
 const stackTrace = /at .*\.ts:\d+/;
 

@@ -6,29 +6,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.ts';
 import { readReport, type CheckReport } from '../../refinement/check-report.ts';
-import { deriveSeed, type ModuleExport } from '../../refinement/parallel.ts';
+import { deriveSeed } from '../../refinement/parallel.ts';
 import { plantedBadgeFaultModule } from '../refinement/planted-fault.ts';
+import { runInProcess, type Ran } from './command.ts';
 
-interface Ran {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The command in this process, its output captured. */
-async function run(args: readonly string[], layerOptionsModule?: ModuleExport): Promise<Ran> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { status: await main(args, layerOptionsModule), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = runInProcess;
 
 const stackTrace = /at .*\.ts:\d+/;
 const dir = mkdtempSync(join(tmpdir(), 'sel4-model-scale-'));
