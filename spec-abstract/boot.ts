@@ -13,7 +13,7 @@ function bootObject(o: BootObject, plan: BootPlan): KObject {
       const regs = initialTcb(o.addr).regs.slice();
       for (const [index, value] of plan.initialRegs) regs[index] = value >>> 0;
       return {
-        ...initialTcb(o.addr), state: 'Running', priority: 255, mcp: 255, sc: plan.rootSC,
+        ...initialTcb(o.addr), state: 'Running', priority: 255, mcp: 255, schedContext: plan.rootSC,
         ipcBufferVaddr: plan.ipcBufferVaddr, regs,
       };
     }

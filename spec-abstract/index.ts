@@ -26,7 +26,7 @@ export type {
   ReplyObject,
   SchedContextObject,
   SlotEntry,
-  TcbObject,
+  TCBObject,
 } from './state.ts';
 export { allObjects, memoryWord as userWord, objectAt } from './state.ts';
 export { allFilledSlots, capInSlot, cdtParent, isOriginalCap, objectView, type FilledSlot } from './view.ts';

@@ -22,13 +22,13 @@ import {
   type SyscallError,
   type Word,
 } from '../libsel4/index.ts';
-import { emptySlotTable, type KObject, type TcbObject } from './state.ts';
+import { emptySlotTable, type KObject, type TCBObject } from './state.ts';
 
 // ---- objects ----------------------------------------------------------------------------
 
-export function initialTcb(addr: number): TcbObject {
+export function initialTcb(addr: number): TCBObject {
   return {
-    type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, sc: null,
+    type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null,
     ipcBufferVaddr: 0, regs: new Array<Word>(32).fill(0), slots: emptySlotTable('tcb', 0),
   };
 }

@@ -6,7 +6,7 @@ import { objectAt, tcbAt, updateObject, type Kernel } from './state.ts';
 export function unbindSchedContext(k: Kernel, sc: number): void {
   const context = objectAt(k, sc);
   if (context?.type !== 'schedcontext' || context.tcb === null) return;
-  if (tcbAt(k, context.tcb)?.sc === sc) updateObject(k, context.tcb, 'tcb', { sc: null });
+  if (tcbAt(k, context.tcb)?.schedContext === sc) updateObject(k, context.tcb, 'tcb', { schedContext: null });
   updateObject(k, sc, 'schedcontext', { tcb: null });
 }
 

@@ -6,8 +6,8 @@ import { objectAt, tcbAt, type Readable } from './state.ts';
 /** A thread is runnable when it is Running or Restart and bound to a configured scheduling context. */
 export function isSchedulable(s: Readable, tcb: number): boolean {
   const thread = tcbAt(s, tcb);
-  if (thread === null || (thread.state !== 'Running' && thread.state !== 'Restart') || thread.sc === null) return false;
-  const sc = objectAt(s, thread.sc);
+  if (thread === null || (thread.state !== 'Running' && thread.state !== 'Restart') || thread.schedContext === null) return false;
+  const sc = objectAt(s, thread.schedContext);
   return sc?.type === 'schedcontext' && sc.configured;
 }
 

@@ -61,7 +61,7 @@ export interface CNodeObject {
   readonly slots: SlotTable;
 }
 
-export interface TcbObject {
+export interface TCBObject {
   readonly type: 'tcb';
   readonly addr: number;
   readonly state: ThreadState;
@@ -69,7 +69,7 @@ export interface TcbObject {
   readonly mcp: number;
   readonly domain: number;
   /** Bound scheduling context. */
-  readonly sc: number | null;
+  readonly schedContext: number | null;
   readonly ipcBufferVaddr: Word;
   /** seL4_UserContext, 32 words. */
   readonly regs: readonly Word[];
@@ -123,7 +123,7 @@ export interface AsidPoolObject {
 
 export type KObject =
   | CNodeObject
-  | TcbObject
+  | TCBObject
   | EndpointObject
   | NotificationObject
   | ReplyObject
@@ -133,7 +133,7 @@ export type KObject =
   | AsidPoolObject;
 
 /** An object that holds cap slots. */
-export type SlotHolder = CNodeObject | TcbObject;
+export type SlotHolder = CNodeObject | TCBObject;
 
 export interface CapRef {
   readonly ptr: number;
@@ -216,7 +216,7 @@ export function objectAt(s: Readable, addr: number): KObject | null {
   return null;
 }
 
-export function tcbAt(s: Readable, addr: number): TcbObject | null {
+export function tcbAt(s: Readable, addr: number): TCBObject | null {
   const o = objectAt(s, addr);
   return o?.type === 'tcb' ? o : null;
 }

@@ -98,6 +98,6 @@ export function setThreadState(k: Kernel, tcb: number, state: ThreadState): void
 export function unbindAndSuspend(k: Kernel, tcb: number): void {
   const thread = tcbAt(k, tcb);
   if (thread === null) return;
-  if (thread.sc !== null) unbindSchedContext(k, thread.sc);
-  updateObject(k, tcb, 'tcb', { sc: null, state: 'Inactive' });
+  if (thread.schedContext !== null) unbindSchedContext(k, thread.schedContext);
+  updateObject(k, tcb, 'tcb', { schedContext: null, state: 'Inactive' });
 }

@@ -34,7 +34,7 @@ export function objectView(o: KObject): ObjectView {
     case 'tcb':
       return {
         type: 'tcb', addr: o.addr, state: o.state, priority: o.priority, mcp: o.mcp, domain: o.domain,
-        schedContext: o.sc, ipcBufferVaddr: o.ipcBufferVaddr,
+        schedContext: o.schedContext, ipcBufferVaddr: o.ipcBufferVaddr,
       };
     case 'endpoint':
       return { type: 'endpoint', addr: o.addr, queue: [...o.queue] };
