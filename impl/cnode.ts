@@ -23,7 +23,7 @@ import {
   updateCapData,
 } from './objects.ts';
 import { syscallArg, type InvocationContext } from './syscall.ts';
-import { NONE, fail, linkTarget, linkWord, writeSlotWord, type ImplState } from './state.ts';
+import { NONE, fail, linkTarget, linkWord, slotRefOf, writeSlotWord, type ImplState } from './state.ts';
 import {
   CapTag,
   capTag,
@@ -279,9 +279,21 @@ export function deleteSlot(state: ImplState, slot: number): void {
   emptySlot(state, slot);
 }
 
-/** cteRevoke: deletes the slot's CDT descendants, always the first one following it. */
+/** Adds a revoke's next deletion to the step's witness, the slots named as in every layer. */
+function recordRevokeChoice(state: ImplState, revoked: number, deleted: number): void {
+  const revokedRef = slotRefOf(state, revoked);
+  const deletedRef = slotRefOf(state, deleted);
+  if (revokedRef === null || deletedRef === null) fail('a revoke names a slot outside any CNode or TCB');
+  state.choices.push({ point: 'revoke', revoked: revokedRef, deleted: deletedRef });
+}
+
+/**
+ * cteRevoke: deletes the slot's CDT descendants, always the first one following it. Each
+ * deletion is a choice the abstract spec leaves open; it is recorded for the witness.
+ */
 export function cteRevoke(state: ImplState, slot: number): void {
   for (let next = mdbNext(state, slot); next !== NONE && isMDBParentOf(state, slot, next); next = mdbNext(state, slot)) {
+    recordRevokeChoice(state, slot, next);
     deleteSlot(state, next);
   }
 }

@@ -17,7 +17,7 @@
 // Link words (MDB prev/next, object pointers in records): a pointer to a 16-byte aligned
 // slot or object is stored as `addr | 1`; 0 means none. This keeps address 0 usable when
 // RAM starts at 0, and leaves bits 1..3 free for flags.
-import { seL4_SlotBits, seL4_TCBBits, tcbSlotCount, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
+import { seL4_SlotBits, seL4_TCBBits, tcbSlotCount, type Choice, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
 
 /** What the ghost table records about one object: its type and size. */
 export interface GhostObject {
@@ -50,6 +50,8 @@ export interface ImplState {
   readonly dirtyObjects: number[];
   /** User memory words (by address) written during the current step. */
   readonly userWrites: number[];
+  /** The choices this step made where seL4 leaves one open (its revokes' deletions): the step's witness. */
+  readonly choices: Choice[];
   /** Whether the current step created or detyped objects (or zeroed memory). */
   retyped: boolean;
   /** CNodes and TCBs whose finalisation is in progress (a cycle guard for deletion). */
@@ -93,6 +95,7 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean): 
     dirtySlots: [],
     dirtyObjects: [],
     userWrites: [],
+    choices: [],
     retyped: false,
     finalising: new Set(),
     lookupFault: { type: 'InvalidRoot' },
@@ -301,5 +304,6 @@ export function beginStep(state: ImplState): void {
   state.dirtySlots.length = 0;
   state.dirtyObjects.length = 0;
   state.userWrites.length = 0;
+  state.choices.length = 0;
   state.retyped = false;
 }

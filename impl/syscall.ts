@@ -19,6 +19,7 @@ import {
   type Outcome,
   type SyscallError,
   type UserWrites,
+  type Witness,
   type Word,
 } from '../libsel4/index.ts';
 import { decodeCNodeInvocation, performCNodeInvocation, slotW0, type CNodeInvocation } from './cnode.ts';
@@ -59,6 +60,7 @@ export function syscallArg(state: ImplState, ctx: InvocationContext, i: number):
 
 const idleObservation = Object.freeze({ current: null, caller: null, unmodelled: null });
 const nothingTouched = Object.freeze({ slots: Object.freeze([]), objects: Object.freeze([]) });
+const noChoices: Witness = Object.freeze([]);
 
 /** handleEvent: one kernel entry. The state is changed in place and returned in the outcome. */
 export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplState> {
@@ -69,7 +71,7 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   const unmodelled = handleSyscall(state, thread);
   if (state.debug && state.finalising.size !== 0) fail('a finalisation was left unfinished');
   schedule(state);
-  return { state, observation: observe(state, thread, unmodelled), touched: touchedOf(state) };
+  return { state, observation: observe(state, thread, unmodelled), touched: touchedOf(state), witness: state.choices.length === 0 ? noChoices : [...state.choices] };
 }
 
 /** Registers, then IPC buffer words (dropped without a buffer); bad indices are ignored. */

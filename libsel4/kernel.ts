@@ -105,23 +105,51 @@ export interface Touched {
   readonly objects: readonly number[];
 }
 
+/**
+ * A choice a layer made where seL4 leaves one open. `revoke`: during the revoke of `revoked`,
+ * the descendant it deleted next (seL4 deletes the one after it in the MDB; the abstract spec
+ * allows any remaining descendant).
+ */
+export type Choice = { readonly point: 'revoke'; readonly revoked: SlotRef; readonly deleted: SlotRef };
+
+/** The choices one kernel entry made, in the order it made them. */
+export type Witness = readonly Choice[];
+
+/**
+ * Thrown by the abstract spec when it follows a witness and meets a choice it does not allow:
+ * `made` is what the witness did, `allowed` what the spec allows at that point.
+ */
+export class ChoiceRejected extends Error {
+  constructor(
+    readonly point: Choice['point'],
+    readonly made: string,
+    readonly allowed: string,
+  ) {
+    super(`the abstract spec does not allow this ${point} choice: ${made} (allowed: ${allowed})`);
+  }
+}
+
 export interface Outcome<S> {
   readonly state: S;
   readonly observation: Observation;
   readonly touched: Touched;
   /** Which of the abstract spec's allowed choices this outcome is, when there are several. */
   readonly choice?: string;
+  /** The choices the entry made (deterministic layers), for the abstract spec to follow. */
+  readonly witness?: Witness;
 }
 
 /**
- * One layer of the kernel. The executable spec and the impl return exactly one outcome;
- * the abstract spec returns every outcome it allows (at least one).
+ * One layer of the kernel. The executable spec and the impl return exactly one outcome, with
+ * the witness of the choices they made; given a witness, the abstract spec follows it and
+ * returns the one outcome it leads to (or throws ChoiceRejected); without one, it returns
+ * every outcome it allows (at least one).
  * The impl mutates and returns the state it was given.
  */
 export interface KernelLayer<S> {
   readonly name: LayerName;
   boot(plan: BootPlan): S;
-  step(state: S, event: KernelEvent): readonly Outcome<S>[];
+  step(state: S, event: KernelEvent, witness?: Witness): readonly Outcome<S>[];
   view(state: S): KernelView;
   observe(state: S, caller: number | null): Observation;
 }

@@ -27,7 +27,7 @@ export const counterexampleFormat = 'sel4-model counterexample';
 export const counterexampleVersion = 1;
 
 const word = z.number().int().min(0).max(0xffffffff);
-const failureKinds = ['observation', 'state', 'invariant', 'crash', 'final-state'] as const satisfies readonly FailureKind[];
+const failureKinds = ['observation', 'state', 'invariant', 'crash', 'final-state', 'choice'] as const satisfies readonly FailureKind[];
 
 const entrySchema = z
   .object({

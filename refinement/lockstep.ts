@@ -1,7 +1,9 @@
-// The lockstep runner: every entry goes to each layer; after each step the lower layer of
-// every checked pair must agree with (one of) the upper layer's allowed outcomes on what the
-// user sees and on everything either side wrote; a full comparison closes every run.
-import { registerNames, type KernelEvent, type LayerName, type Observation, type Touched } from '../libsel4/index.ts';
+// The lockstep runner: every entry goes to each layer, the lowest first; where seL4 leaves a
+// choice open the abstract spec follows the choices the layer below it made (its witness), so
+// no verdict ever rests on enumerating the allowed results. After each step the lower layer of
+// every checked pair must agree with the upper layer's outcome on what the user sees and on
+// everything either side wrote; a full comparison closes every run.
+import { ChoiceRejected, registerNames, type KernelEvent, type LayerName, type Observation, type Touched, type Witness } from '../libsel4/index.ts';
 import { compareObservations, type Mismatch } from './compare.ts';
 import { pairComparison } from './pairs.ts';
 import type { Candidate, RunningLayer } from './running.ts';
@@ -28,7 +30,8 @@ export function pairName(pair: Pair): string {
 /** Checks a layer's own invariants; returns the first violation. */
 export type InvariantCheck = (layer: RunningLayer) => string | null;
 
-export type FailureKind = 'observation' | 'state' | 'invariant' | 'crash' | 'final-state';
+/** `choice`: the abstract spec does not allow a choice the lower layer made (named in the mismatch). */
+export type FailureKind = 'observation' | 'state' | 'invariant' | 'crash' | 'final-state' | 'choice';
 
 export class RefinementFailure extends Error {
   constructor(
@@ -85,12 +88,22 @@ export class Lockstep {
   enter(event: KernelEvent): Observation {
     const step = this.stepIndex++;
     const candidates = new Map<LayerName, Candidate[]>();
-    for (const [name, layer] of this.byName) {
+    for (const name of order) {
+      const layer = this.byName.get(name);
+      if (layer === undefined) continue;
+      const guide = name === 'abstract' ? this.witnessFor(candidates) : null;
       try {
-        const outcomes = layer.step(event);
+        const outcomes = layer.step(event, guide?.witness);
         if (outcomes.length === 0) throw new Error('no outcome');
         candidates.set(name, outcomes);
       } catch (error) {
+        if (error instanceof ChoiceRejected && guide !== null) {
+          throw new RefinementFailure('choice', step, `${guide.from}-abstract`, {
+            path: `${error.point} order: the abstract spec does not allow the choice ${guide.from} made`,
+            lower: error.made,
+            upper: `allowed: ${error.allowed}`,
+          });
+        }
         throw new RefinementFailure('crash', step, name, { path: `${name} threw`, lower: String(error), upper: 'an outcome' });
       }
     }
@@ -116,11 +129,21 @@ export class Lockstep {
       const pick = chosen.get(name) ?? list[0]!;
       pick.adopt();
       touched.push(pick.touched);
-      if (list.length > 1 && pick.choice) this.choices.set(pick.choice, (this.choices.get(pick.choice) ?? 0) + 1);
+      if (pick.choice) this.choices.set(pick.choice, (this.choices.get(pick.choice) ?? 0) + 1);
     }
     this.lastTouched = touched;
     if (this.invariantsEveryStep) this.checkInvariants(step);
     return chosen.get(this.lowest.name)?.observation ?? candidates.get(this.lowest.name)![0]!.observation;
+  }
+
+  /**
+   * The witness the abstract spec follows: the choices of the lowest layer checked against it.
+   * Null when no pair checks a layer against the abstract spec (it then enumerates).
+   */
+  private witnessFor(candidates: ReadonlyMap<LayerName, Candidate[]>): { from: LayerName; witness: Witness } | null {
+    const pair = this.pairs.find((p) => p.upper === 'abstract');
+    if (pair === undefined) return null;
+    return { from: pair.lower, witness: candidates.get(pair.lower)![0]!.witness ?? [] };
   }
 
   private compareStep(step: number, pair: Pair, lower: Candidate, upper: Candidate): RefinementFailure | null {

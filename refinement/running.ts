@@ -1,11 +1,13 @@
 // A booted layer behind one interface, whatever its state type.
-import type { BootPlan, KernelEvent, KernelLayer, KernelView, LayerName, Observation, Outcome, Touched } from '../libsel4/index.ts';
+import type { BootPlan, KernelEvent, KernelLayer, KernelView, LayerName, Observation, Outcome, Touched, Witness } from '../libsel4/index.ts';
 
 /** One allowed result of a step, not yet adopted. */
 export interface Candidate {
   readonly observation: Observation;
   readonly touched: Touched;
   readonly choice: string | undefined;
+  /** The choices a deterministic layer made, for the abstract spec to follow. */
+  readonly witness: Witness | undefined;
   readonly state: unknown;
   readonly view: KernelView;
   /** Makes this candidate the layer's current state. */
@@ -16,8 +18,11 @@ export interface RunningLayer {
   readonly name: LayerName;
   view(): KernelView;
   observe(caller: number | null): Observation;
-  /** Every outcome the layer allows for the event (exactly one for deterministic layers). */
-  step(event: KernelEvent): Candidate[];
+  /**
+   * Every outcome the layer allows for the event (exactly one for deterministic layers); the
+   * abstract spec given a witness follows it to one outcome, or throws ChoiceRejected.
+   */
+  step(event: KernelEvent, witness?: Witness): Candidate[];
   /** The layer's own state, for abstraction functions and invariant checks. */
   state(): unknown;
 }
@@ -42,8 +47,8 @@ class Booted<S> implements RunningLayer {
   state(): unknown {
     return this.current;
   }
-  step(event: KernelEvent): Candidate[] {
-    return this.layer.step(this.current, event).map((o) => new OutcomeCandidate(this, o));
+  step(event: KernelEvent, witness?: Witness): Candidate[] {
+    return this.layer.step(this.current, event, witness).map((o) => new OutcomeCandidate(this, o));
   }
   adopt(state: S): void {
     this.current = state;
@@ -67,6 +72,9 @@ class OutcomeCandidate<S> implements Candidate {
   }
   get choice(): string | undefined {
     return this.outcome.choice;
+  }
+  get witness(): Witness | undefined {
+    return this.outcome.witness;
   }
   get state(): unknown {
     return this.outcome.state;

@@ -25,6 +25,7 @@ import {
   type TouchLog,
 } from './state.ts';
 import type { InvocationMessage } from './syscall.ts';
+import type { WitnessOracle } from './witness.ts';
 import { unbindAndSuspend } from './tcb.ts';
 
 // ---- deletion ---------------------------------------------------------------------------
@@ -102,6 +103,33 @@ function orderCanMatter(s: Readable, slot: SlotRef, descendants: readonly SlotRe
     }
   }
   return deleted.has(slotAddr(slot));
+}
+
+/** Whether `slot` lies below `ancestor` in the CDT. */
+function isDescendant(s: Readable, slot: SlotRef, ancestor: SlotRef): boolean {
+  let parent = entryAt(s, slot)?.parent ?? null;
+  for (let hops = 0; parent !== null; hops++) {
+    if (sameSlot(parent, ancestor)) return true;
+    if (hops > 1 << 20) throw new Error('abstract spec invariant: the CDT has a cycle');
+    parent = entryAt(s, parent)?.parent ?? null;
+  }
+  return false;
+}
+
+/**
+ * cap_revoke as the layer below did it: the CDT descendants of a slot deleted one at a time in
+ * the witnessed order, each of which must be a remaining descendant when it goes, until none is
+ * left or the slot itself has been emptied. The branch is named as a choice when the order could
+ * change the result.
+ */
+function revokeAsWitnessed(k: Kernel, slot: SlotRef, oracle: WitnessOracle): Branch {
+  const matters = capAt(k, slot).type !== 'null' && hasChildren(k, slot) && orderCanMatter(k, slot, descendantsOf(k, slot));
+  for (;;) {
+    if (capAt(k, slot).type === 'null' || !hasChildren(k, slot)) break;
+    deleteSlot(k, oracle.revokeNext(slot, (d) => isDescendant(k, d, slot), () => descendantsOf(k, slot)));
+  }
+  oracle.revokeDone(slot);
+  return matters ? { k, choice: 'revoke order (result depends on it), as witnessed' } : { k };
 }
 
 /**
@@ -286,6 +314,7 @@ export function decodeCNodeInvocation(s: Readable, msg: InvocationMessage, cap: 
 export function performCNodeInvocation(k: Kernel, inv: CNodeInvocation): Branch[] {
   switch (inv.op) {
     case 'revoke':
+      if (k.oracle !== null) return [revokeAsWitnessed(k, inv.slot, k.oracle)];
       return revokeBranches(commit(k), inv.slot, k.log);
     case 'delete':
       deleteSlot(k, inv.slot);

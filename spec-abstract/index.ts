@@ -31,4 +31,3 @@ export type {
 export { allObjects, memoryWord as userWord, objectAt } from './state.ts';
 export { allFilledSlots, capInSlot, cdtParent, isOriginalCap, objectView, type FilledSlot } from './view.ts';
 export { descendantsOf, isFinalCap } from './cdt.ts';
-export { revokeSearchLimit } from './cnode.ts';

@@ -41,6 +41,7 @@ import {
   type Touched,
   type Word,
 } from '../libsel4/index.ts';
+import type { WitnessOracle } from './witness.ts';
 
 /** The layer's immer instance: no auto-freezing (copies stay cheap), no global settings. */
 export const immer = new Immer({ autoFreeze: false });
@@ -355,11 +356,13 @@ export interface Kernel {
   current: number | null | undefined;
   readonly log: TouchLog;
   readonly finalising: Set<number>;
+  /** The witness the entry follows where seL4 leaves a choice open; null: every choice is enumerated. */
+  readonly oracle: WitnessOracle | null;
 }
 
 /** Starts kernel operations from `state`, logging what they write to `log`. */
-export function begin(state: AbstractState, log: TouchLog): Kernel {
-  return { base: state, objects: new Map(), capRefs: new Map(), memory: new Map(), current: undefined, log, finalising: new Set() };
+export function begin(state: AbstractState, log: TouchLog, oracle: WitnessOracle | null = null): Kernel {
+  return { base: state, objects: new Map(), capRefs: new Map(), memory: new Map(), current: undefined, log, finalising: new Set(), oracle };
 }
 
 /** Runs kernel operations from `state`; returns the state they leave. */

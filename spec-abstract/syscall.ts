@@ -21,6 +21,7 @@ import {
   type Outcome,
   type SlotRef,
   type SyscallError,
+  type Witness,
   type Word,
 } from '../libsel4/index.ts';
 import { decodeCNodeInvocation, performCNodeInvocation } from './cnode.ts';
@@ -31,6 +32,7 @@ import { begin, capAt, commit, setCurrent, tcbAt, TouchLog, type AbstractState, 
 import { applyUserWrites, extraCapPtr, getMR, ipcBufferAddress, register, setMR, setRegister } from './tcb.ts';
 import { decodeUntypedInvocation, performRetype } from './untyped.ts';
 import { observe } from './view.ts';
+import { WitnessOracle } from './witness.ts';
 
 /** An invocation's message as the decoders see it. */
 export interface InvocationMessage {
@@ -150,15 +152,17 @@ function handleSyscall(k: Kernel, tcb: number): Entry {
  * handle_event for one kernel entry by the current thread: apply what the user wrote, run
  * the syscall, then choose the thread to run next. Returns every allowed outcome.
  */
-export function handleEvent(state: AbstractState, event: KernelEvent): Outcome<AbstractState>[] {
+export function handleEvent(state: AbstractState, event: KernelEvent, witness?: Witness): Outcome<AbstractState>[] {
   const caller = state.current;
   if (caller === null || tcbAt(state, caller) === null) {
     return [{ state, observation: observe(state, null), touched: { slots: [], objects: [] } }];
   }
-  const k = begin(state, new TouchLog());
+  const oracle = witness === undefined ? null : new WitnessOracle(witness);
+  const k = begin(state, new TouchLog(), oracle);
   k.log.object(caller);
   applyUserWrites(k, caller, event.user);
   const entry = handleSyscall(k, caller);
+  oracle?.finish();
   return entry.branches.map(({ k: branch, choice }) => {
     setCurrent(branch, chooseThread(branch, caller));
     const next = commit(branch);

@@ -175,12 +175,16 @@ export function cteDelete(k: Step, ref: SlotRef): void {
   deleteSlot(k, ref, new Set());
 }
 
-/** cteRevoke: deletes the slot's CDT descendants, always the one right after it, until none is left. */
+/**
+ * cteRevoke: deletes the slot's CDT descendants, always the one right after it, until none is
+ * left. Each deletion is a choice the abstract spec leaves open, so it joins the witness.
+ */
 export function cteRevoke(k: Step, ref: SlotRef): void {
   for (;;) {
     const slot = k.slot(ref);
     const next = slot.mdb.next;
     if (next === null || !isMDBParentOf(slot, k.slot(next))) return;
+    k.choices.push({ point: 'revoke', revoked: ref, deleted: next });
     cteDelete(k, next);
   }
 }

@@ -41,7 +41,7 @@ export function step(state: ExecState, event: KernelEvent): readonly Outcome<Exe
   applyUserWrites(k, thread, event.user);
   const unmodelled = handleSyscall(k, thread);
   schedule(k, thread);
-  return [{ state: k.state, observation: { ...observe(k.state, thread), unmodelled }, touched: k.touched() }];
+  return [{ state: k.state, observation: { ...observe(k.state, thread), unmodelled }, touched: k.touched(), witness: k.choices }];
 }
 
 export function view(state: ExecState): KernelView {

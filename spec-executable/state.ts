@@ -24,6 +24,7 @@ import {
   nullCap,
   tcbSlotCount,
   type Cap,
+  type Choice,
   type SlotRef,
   type ThreadState,
   type Touched,
@@ -333,6 +334,8 @@ function objectPairDifference(addr: number, a: KObject | undefined, b: KObject |
 export class Step {
   private readonly touchedSlots = new Map<number, SlotRef>();
   private readonly touchedObjects = new Set<number>();
+  /** The choices this entry made where seL4 leaves one open (the step's witness). */
+  readonly choices: Choice[] = [];
 
   constructor(public state: ExecState) {}
 

@@ -15,6 +15,7 @@ import {
   type Outcome,
   type Sel4Api,
   type SlotRef,
+  type Witness,
 } from '../../libsel4/index.ts';
 import { abstractLayer, type AbstractState } from '../../spec-abstract/index.ts';
 
@@ -28,6 +29,8 @@ export interface Harness {
   lastOutcomes(): readonly Outcome<AbstractState>[];
   /** Enters the kernel directly with an event. */
   enter(event: KernelEvent): Observation;
+  /** Runs `body` with the spec following `witness` on every entry it makes (as under the checker). */
+  following<T>(witness: Witness, body: () => T): T;
   /** Root CNode slot `index`. */
   root(index: number): SlotRef;
   /** First empty root CNode slot at boot. */
@@ -40,8 +43,9 @@ export function bootHarness(config: BootConfigInput = {}): Harness {
   const plan = planBoot(config);
   let state = abstractLayer.boot(plan);
   let outcomes: readonly Outcome<AbstractState>[] = [];
+  let witness: Witness | undefined;
   const enter = (event: KernelEvent): Observation => {
-    outcomes = abstractLayer.step(state, event);
+    outcomes = abstractLayer.step(state, event, witness);
     state = outcomes[0]!.state;
     return outcomes[0]!.observation;
   };
@@ -53,6 +57,14 @@ export function bootHarness(config: BootConfigInput = {}): Harness {
     view: () => abstractLayer.view(state),
     lastOutcomes: () => outcomes,
     enter,
+    following: (w, body) => {
+      witness = w;
+      try {
+        return body();
+      } finally {
+        witness = undefined;
+      }
+    },
     root: (index) => ({ cnode: plan.rootCNode, index }),
     free: plan.bootInfo.empty.start,
     untyped: plan.bootInfo.untyped.start,

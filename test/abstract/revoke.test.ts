@@ -1,7 +1,7 @@
 // Revoke in the abstract spec: descendants may go in any order, and the spec returns every
 // distinct result. (The laws over random spaces are in laws.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { seL4_ObjectType as T } from '../../libsel4/index.ts';
+import { ChoiceRejected, seL4_ObjectType as T, type Witness } from '../../libsel4/index.ts';
 import { capAt, entryAt } from '../../spec-abstract/state.ts';
 import { bootHarness, type Harness } from './harness.ts';
 import { bigUntyped, fingerprint } from './spaces.ts';
@@ -46,5 +46,56 @@ describe('revoke with several allowed results', () => {
     expect(outcomes.length).toBeGreaterThan(1);
     for (const o of outcomes) expect(o.choice).toMatch(/^revoke order #\d+ \(search bound reached: the set may be incomplete\)$/);
     expect(new Set(outcomes.map((o) => fingerprint(o.state))).size).toBe(outcomes.length);
+  });
+});
+
+describe('revoke following a witness (as under the checker)', () => {
+  /** The witnessed deletions of a revoke of X[0], by root slot. */
+  const deleting = (x: number, h: Harness, ...rootSlots: number[]): Witness =>
+    rootSlots.map((index) => ({ point: 'revoke', revoked: { cnode: x, index: 0 }, deleted: h.root(index) }));
+
+  it('follows each allowed order to the result it leads to, and only that one', () => {
+    const endpointFirst = selfContainingRevoke(1);
+    endpointFirst.h.following(deleting(endpointFirst.x, endpointFirst.h, 101, 100), () => expect(endpointFirst.h.api.seL4_CNode_Revoke(100, 0, 2)).toBe(0));
+    expect(endpointFirst.h.lastOutcomes()).toHaveLength(1);
+    expect(capAt(endpointFirst.h.state(), endpointFirst.h.root(101)).type).toBe('null');
+
+    const cnodeFirst = selfContainingRevoke(1);
+    cnodeFirst.h.following(deleting(cnodeFirst.x, cnodeFirst.h, 100), () => expect(cnodeFirst.h.api.seL4_CNode_Revoke(100, 0, 2)).toBe(0));
+    expect(cnodeFirst.h.lastOutcomes()).toHaveLength(1);
+    expect(capAt(cnodeFirst.h.state(), cnodeFirst.h.root(101)).type).toBe('endpoint');
+    expect(capAt(cnodeFirst.h.state(), { cnode: cnodeFirst.x, index: 0 })).toEqual({ type: 'null' });
+    expect(cnodeFirst.h.lastOutcomes()[0]!.choice).toBe('revoke order (result depends on it), as witnessed');
+  });
+
+  it('follows a witness far past the bound the enumeration stops at', () => {
+    const { h, x } = selfContainingRevoke(40);
+    const order = [...Array.from({ length: 40 }, (_, i) => 101 + ((i * 7) % 40)), 100];
+    h.following(deleting(x, h, ...order), () => expect(h.api.seL4_CNode_Revoke(100, 0, 2)).toBe(0));
+    for (let i = 0; i < 40; i++) expect(capAt(h.state(), h.root(101 + i)).type).toBe('null');
+  });
+
+  it.each([
+    ['stops while descendants remain', [101], /^the revoke of 0x[0-9a-f]+\[0\] stopped$/, /^delete one of its remaining descendants 0x[0-9a-f]+\[100\]$/],
+    ['deletes a slot that is not a descendant', [2], /^the revoke of 0x[0-9a-f]+\[0\] deleted 0x[0-9a-f]+\[2\]$/, /^one of its remaining descendants 0x[0-9a-f]+\[100\], 0x[0-9a-f]+\[101\]$/],
+    ['deletes on after the last descendant has gone', [100, 101], /deleted 0x[0-9a-f]+\[101\] after its last descendant had gone$/, /^stop$/],
+  ])('rejects a witness that %s, naming the choice', (_, slots, made, allowed) => {
+    const { h, x } = selfContainingRevoke(1);
+    let rejected: unknown = null;
+    try {
+      h.following(deleting(x, h, ...slots), () => h.api.seL4_CNode_Revoke(100, 0, 2));
+    } catch (error) {
+      rejected = error;
+    }
+    expect(rejected).toBeInstanceOf(ChoiceRejected);
+    expect((rejected as ChoiceRejected).made).toMatch(made);
+    expect((rejected as ChoiceRejected).allowed).toMatch(allowed);
+  });
+
+  it('rejects a witnessed choice on an entry that offers none', () => {
+    const { h, x } = selfContainingRevoke(1);
+    expect(() => h.following(deleting(x, h, 101), () => h.api.seL4_CNode_Delete(2, 101, 32))).toThrow(
+      /the abstract spec does not allow this revoke choice: the revoke of 0x[0-9a-f]+\[0\] deleted 0x[0-9a-f]+\[101\], where the abstract spec had no such choice to make/,
+    );
   });
 });
