@@ -1,28 +1,31 @@
 // The abstract spec follows the executable spec's revoke order instead of enumerating orders:
 // an order seL4 never uses but the abstract spec allows passes executable-abstract, and a
-// revoke that leaves a child fails it, with the choice named. Each bug is planted in a
-// scratch copy of the project, as the mutants are.
+// revoke that leaves a child (the catalogue's exec-revoke-leaves-last-child) fails it, with the
+// choice named. Each bug is planted in a scratch copy of the project, as the mutants are.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyProject } from '../../refinement/mutant-run.ts';
+import { applyToProject, loadCatalogue, selectMutants, type Mutant } from '../../refinement/mutants.ts';
 
 const corpusEntry = join(process.cwd(), 'corpus', 'revoke-order-seed5-shard1.json');
 
+const catalogued = (name: string): Mutant => selectMutants(loadCatalogue(join(process.cwd(), 'mutants')), [name])[0]!;
+
+/** The head of the executable spec's revoke loop. */
 const revokeLoop = `    const next = slot.mdb.next;
     if (next === null || !isMDBParentOf(slot, k.slot(next))) return;
 `;
 
-/** A copy of the project whose executable spec's revoke loop head reads `replacement`. */
-function plantedCopy(replacement: string): string {
+/** A copy of the project with the mutant applied. */
+function plantedCopy(mutant: Mutant): string {
   const copy = mkdtempSync(join(tmpdir(), 'sel4-model-revoke-'));
   copyProject(process.cwd(), copy);
-  const file = join(copy, 'spec-executable', 'cnode.ts');
-  const source = readFileSync(file, 'utf8');
-  expect(source.split(revokeLoop)).toHaveLength(2);
-  writeFileSync(file, source.replace(revokeLoop, replacement));
+  const applied = applyToProject(mutant, copy);
+  if (!applied.ok) throw new Error(applied.reason);
+  writeFileSync(join(copy, mutant.file), applied.text);
   return copy;
 }
 
@@ -32,10 +35,14 @@ function command(copy: string, ...args: string[]) {
 
 describe('revoke order under the checker', () => {
   it('passes an executable spec that deletes the last descendant first (allowed, though not seL4 order)', () => {
-    const copy = plantedCopy(`    let next = slot.mdb.next;
+    const copy = plantedCopy({
+      ...catalogued('exec-revoke-leaves-last-child'),
+      find: revokeLoop,
+      replace: `    let next = slot.mdb.next;
     if (next === null || !isMDBParentOf(slot, k.slot(next))) return;
     for (let after = k.slot(next).mdb.next; after !== null && isMDBParentOf(slot, k.slot(after)); after = k.slot(after).mdb.next) next = after;
-`);
+`,
+    });
     // The corpus entry revokes an untyped whose descendants include its own CNode's cap: the
     // order decides which caps survive, so this order leads to another allowed result.
     const replay = command(copy, 'replay', corpusEntry, '--layers', 'executable-abstract');
@@ -50,9 +57,7 @@ describe('revoke order under the checker', () => {
   });
 
   it('fails an executable spec whose revoke leaves its last child, naming the choice', () => {
-    const copy = plantedCopy(`${revokeLoop}    const after = k.slot(next).mdb.next;
-    if (after === null || !isMDBParentOf(slot, k.slot(after))) return;
-`);
+    const copy = plantedCopy(catalogued('exec-revoke-leaves-last-child'));
     const check = command(copy, 'check', '--runs', '40', '--seed', '1', '--layers', 'executable-abstract', '--quiet', '--save-to', join(copy, 'cx'));
     expect(check.status).toBe(1);
     expect(check.stdout).toMatch(/^REFINEMENT FAILURE \(choice\) at step \d+, executable does not refine abstract$/m);
