@@ -10,6 +10,7 @@ import type { CheckOptions, CheckSummary, FailureReport, TraceLine } from './che
 import type { Mismatch } from './compare.ts';
 import { Tally, type RunRecord } from './coverage.ts';
 import { RefinementFailure, type FailureKind } from './lockstep.ts';
+import type { ShrinkOutcome } from './shrink.ts';
 
 /** Slice `index` (1-based) of `count`. */
 export interface Shard {
@@ -52,7 +53,7 @@ export function* planBatches(seed: number, runs: number | null, shard?: Shard): 
 }
 
 /** The check's settings as a worker receives them (plain data: seed and runs come per batch). */
-export type WorkerCheckOptions = Omit<CheckOptions, 'runs' | 'seed' | 'onProgress' | 'onRun' | 'layerOptions'>;
+export type WorkerCheckOptions = Omit<CheckOptions, 'runs' | 'seed' | 'onProgress' | 'onRun' | 'layerOptions' | 'shrinkLimits'>;
 
 /** A module export a worker loads as its `LayerOptions` (tests plant faults this way). */
 export interface ModuleExport {
@@ -80,6 +81,7 @@ export interface SerialFailure {
   readonly mismatch: Mismatch;
   readonly trace: readonly TraceLine[];
   readonly events: readonly KernelEvent[];
+  readonly shrink: ShrinkOutcome;
 }
 
 export type FromWorker =
@@ -340,6 +342,7 @@ class ParallelRun {
       failure: new RefinementFailure(f.kind, f.step, f.pair, f.mismatch),
       trace: f.trace,
       events: f.events,
+      shrink: f.shrink,
     };
     return {
       runs: tally.runs,
