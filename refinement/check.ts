@@ -29,7 +29,7 @@ export interface CheckOptions {
   /** Most entries in one run. */
   readonly steps: number;
   readonly seed: number;
-  /** fast-check's replay path of a failure. */
+  /** fast-check's replay path of a failure (the run's number): only that run is checked. */
   readonly path?: string;
   readonly pairs: readonly PairName[];
   readonly config?: BootConfigInput;
@@ -248,7 +248,7 @@ export function runCheck(options: CheckOptions): CheckSummary {
   });
   const details = fc.check(property, {
     seed: options.seed,
-    numRuns: options.runs,
+    numRuns: options.path !== undefined ? 1 : options.runs,
     ...(options.path !== undefined ? { path: options.path } : {}),
     // Shrinking happens on the concrete entries (shrink.ts), not on the generated steps.
     endOnFailure: true,

@@ -115,7 +115,7 @@ export interface ParallelCheckOptions {
   readonly workers: number;
   readonly shard?: Shard;
   readonly timeBudgetMs?: number;
-  /** Aborting stops the workers; the summary then covers the runs done so far. */
+  /** Aborting stops the workers and settles the summary at once: it covers the runs done so far. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ParallelProgress) => void;
   readonly layerOptionsModule?: ModuleExport;
@@ -142,9 +142,9 @@ export interface ParallelSummary extends CheckSummary {
   readonly workers: number;
 }
 
-/** The batches a check runs: one, as given, when it replays a path. */
+/** The batches a check runs: one run, from the seed as given, when it replays a path. */
 function batchesOf(o: ParallelCheckOptions): Iterable<Batch> {
-  if (o.check.path !== undefined) return [{ index: 0, seed: o.seed, runs: o.runs ?? 1, firstRun: 0 }];
+  if (o.check.path !== undefined) return [{ index: 0, seed: o.seed, runs: 1, firstRun: 0 }];
   return planBatches(o.seed, o.runs, o.shard);
 }
 
@@ -302,6 +302,8 @@ class ParallelRun {
       state.elapsedMs = now - state.startedMs;
       this.stop(worker);
     }
+    // The summary does not wait for the workers to end: what they would still say is ignored.
+    this.finish();
   }
 
   private progress(): void {

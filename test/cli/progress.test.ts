@@ -21,7 +21,7 @@ const at = (runsDone: number, elapsedMs: number, shrinking = false): ParallelPro
 describe('plain progress lines', () => {
   it('prints once per tenth of the runs', () => {
     const log = plainLog();
-    const print = progressPrinter(log.stream);
+    const print = progressPrinter(log.stream).update;
     for (let run = 1; run <= 100; run++) print(at(run, run * 10));
     expect(log.lines).toHaveLength(11);
     expect(log.lines.at(-1)).toBe('100/100 runs, 5000 steps, 5000 steps/s\n');
@@ -29,7 +29,7 @@ describe('plain progress lines', () => {
 
   it('prints at least every 30 s when a tenth takes longer', () => {
     const log = plainLog();
-    const print = progressPrinter(log.stream);
+    const print = progressPrinter(log.stream).update;
     print(at(1, 1_000));
     print(at(2, 20_000));
     print(at(3, 31_500));
@@ -40,7 +40,7 @@ describe('plain progress lines', () => {
 
   it('says once that a failure is being shrunk', () => {
     const log = plainLog();
-    const print = progressPrinter(log.stream);
+    const print = progressPrinter(log.stream).update;
     print(at(7, 100, true));
     print(at(7, 40_000, true));
     expect(log.lines).toEqual(['failure found after 7 runs, shrinking\n']);
