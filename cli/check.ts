@@ -21,14 +21,15 @@ Runs the refinement check: generated root-task workloads on the layers in lockst
 options:
   --runs N          workloads to run (default 100)
   --steps N         most kernel entries per workload (default 100)
-  --seed N          fast-check seed (default: random, printed)
-  --path P          replay path of a failure (with the seed it was found with)
+  --seed N          fast-check seed, a 32-bit signed integer (default: random, printed)
+  --path P          the run number of a failure, from the replay line a failing check prints
+                    (with its seed): checks only that run
   --layers PAIRS    comma-separated pairs to check, lower-upper:
                     ${pairNames.join(', ')} (default impl-executable,executable-abstract)
   --config FILE     boot configuration (JSON)
   --invariants-every-step
                     check every layer's invariants after each step (default: at the end of each run)
-  --quiet           no progress output
+  --quiet           no progress output (on a terminal: a one-line bar with an ETA)
   --save-to DIR     where a failure is saved as a counterexample file, for 'sel4-model replay'
                     and 'sel4-model explain' (default counterexamples/; e.g. corpus/)
   --workers N|auto  worker threads (default 1; auto: one per core); the runs checked do not
@@ -45,7 +46,8 @@ options:
                     CNodeCopy:seL4_RevokeFirst,UntypedRetype:seL4_NotEnoughMemory
   -h, --help        this text
 
-Ctrl-C prints the summary so far and exits 130.
+Ctrl-C or SIGTERM prints the summary so far, writes the reports asked for, and exits 130
+(143 on SIGTERM). Output files and directories are checked before the check starts.
 
 exit status: 0 pass, 1 refinement failure or coverage not reached, 2 bad usage or input, 130 interrupted`;
 

@@ -42,8 +42,8 @@ those scored (killed and survived). The report gives, per killed mutant, the che
 the first failure, the steps it checked before it, and where the layers disagreed.
 
 exit status: 0 every scored mutant killed, or the score reaches --min-score; 1 otherwise, or
-a mutant is stale or could not run; 2 bad usage or a malformed catalogue (the message names
-the file and line); 130 interrupted`;
+a mutant is stale or could not run; 2 bad usage, a malformed catalogue (the message names
+the file and line) or one with no mutants; 130 interrupted (143 on SIGTERM)`;
 
 interface ParsedMutants {
   readonly only: readonly string[] | null;

@@ -62,10 +62,8 @@ export function oneFile(positionals: readonly string[], missing: string): string
 
 function parseReplayArgs(args: readonly string[]): ParsedReplay {
   const { values, positionals } = parseCommandLine(args, { layers: { type: 'string' } }, true);
-  return {
-    file: oneFile(positionals, 'which counterexample file? (e.g. counterexamples/seed1-impl-executable-state-0a1b2c3d.json)'),
-    pairs: values.layers === undefined ? null : parsePairList(values.layers),
-  };
+  const pairs = values.layers === undefined ? null : parsePairList(values.layers);
+  return { file: oneFile(positionals, 'which counterexample file? (e.g. counterexamples/seed1-impl-executable-state-0a1b2c3d.json)'), pairs };
 }
 
 /** The replay's verdict, with the recorded calls and the failing step marked. */
