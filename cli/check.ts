@@ -12,7 +12,7 @@ import { formatFailure, formatSummary } from '../refinement/report.ts';
 import { counterexampleOf, writeCounterexample } from '../refinement/counterexample.ts';
 import { withInterrupts, type Interrupts } from './interrupts.ts';
 import { parsePairList } from './replay.ts';
-import { UsageError, outputDirectory, outputFile, parseCommandLine, seedOption, shellWord, wholeNumber } from './usage.ts';
+import { UsageError, flag, outputDirectory, outputFile, parseCommandLine, seedOption, shellWord, valued, wholeNumber } from './usage.ts';
 
 export const usage = `usage: sel4-model check [options]
 
@@ -125,22 +125,22 @@ function readConfig(path: string): BootConfigInput {
 }
 
 const checkOptions = {
-  runs: { type: 'string' },
-  steps: { type: 'string' },
-  seed: { type: 'string' },
-  path: { type: 'string' },
-  layers: { type: 'string' },
-  config: { type: 'string' },
-  'invariants-every-step': { type: 'boolean' },
-  quiet: { type: 'boolean' },
-  'save-to': { type: 'string' },
-  workers: { type: 'string' },
-  shard: { type: 'string' },
-  'time-budget': { type: 'string' },
-  'report-json': { type: 'string' },
-  junit: { type: 'string' },
-  'coverage-json': { type: 'string' },
-  'require-coverage': { type: 'string' },
+  runs: valued,
+  steps: valued,
+  seed: valued,
+  path: valued,
+  layers: valued,
+  config: valued,
+  'invariants-every-step': flag,
+  quiet: flag,
+  'save-to': valued,
+  workers: valued,
+  shard: valued,
+  'time-budget': valued,
+  'report-json': valued,
+  junit: valued,
+  'coverage-json': valued,
+  'require-coverage': valued,
 } as const;
 
 /** --path: the run number a failing check printed. */

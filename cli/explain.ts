@@ -6,7 +6,7 @@ import { explanationHtml } from '../refinement/explain-html.ts';
 import { explainCounterexample, formatExplanation } from '../refinement/explain.ts';
 import type { ModuleExport } from '../refinement/parallel.ts';
 import { loadLayerOptions, oneFile } from './replay.ts';
-import { UsageError, outputFile, parseCommandLine } from './usage.ts';
+import { UsageError, flag, outputFile, parseCommandLine, valued } from './usage.ts';
 
 export const usage = `usage: sel4-model explain FILE [options]
 
@@ -31,7 +31,7 @@ interface ParsedExplain {
 }
 
 function parseExplainArgs(args: readonly string[]): ParsedExplain {
-  const { values, positionals } = parseCommandLine(args, { html: { type: 'boolean' }, output: { type: 'string', short: 'o' } }, true);
+  const { values, positionals } = parseCommandLine(args, { html: flag, output: { ...valued, short: 'o' } }, true);
   if (values.output === '') throw new UsageError('-o/--output needs a file');
   return {
     file: oneFile(positionals, 'which counterexample file?'),

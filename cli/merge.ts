@@ -5,7 +5,7 @@ import { coverageToJson, formatCoverageDetails, pairText, unreachedPairs, type C
 import { junitXml, shardCases } from '../refinement/junit.ts';
 import { formatSummary } from '../refinement/report.ts';
 import { parseRequirement } from './check.ts';
-import { UsageError, outputFile, parseCommandLine } from './usage.ts';
+import { UsageError, outputFile, parseCommandLine, valued } from './usage.ts';
 
 export const usage = `usage: sel4-model merge FILE... [options]
 
@@ -32,9 +32,9 @@ interface ParsedMerge {
 }
 
 const mergeOptions = {
-  junit: { type: 'string' },
-  'coverage-json': { type: 'string' },
-  'require-coverage': { type: 'string' },
+  junit: valued,
+  'coverage-json': valued,
+  'require-coverage': valued,
 } as const;
 
 export function parseMergeArgs(args: readonly string[]): ParsedMerge {

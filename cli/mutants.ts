@@ -8,7 +8,7 @@ import { graceSeconds, mutationScore, runMutants, type MutantResult, type Mutant
 import { formatMutantsReport, formatProgress, mutantsReportJson } from '../refinement/mutant-report.ts';
 import { applyToProject, CatalogueError, loadCatalogue, selectMutants, type Mutant } from '../refinement/mutants.ts';
 import { withInterrupts, type Interrupts } from './interrupts.ts';
-import { UsageError, outputFile, parseCommandLine, seedOption, wholeNumber } from './usage.ts';
+import { UsageError, flag, outputFile, parseCommandLine, seedOption, valued, wholeNumber } from './usage.ts';
 
 /** The project the mutants apply to: the one this command belongs to. */
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -72,17 +72,17 @@ function parseNames(value: string | undefined): string[] {
 }
 
 const mutantsOptions = {
-  only: { type: 'string' },
-  runs: { type: 'string' },
-  steps: { type: 'string' },
-  seed: { type: 'string' },
-  'time-limit': { type: 'string' },
-  workers: { type: 'string' },
-  'min-score': { type: 'string' },
-  json: { type: 'string' },
-  catalogue: { type: 'string' },
-  list: { type: 'boolean' },
-  quiet: { type: 'boolean' },
+  only: valued,
+  runs: valued,
+  steps: valued,
+  seed: valued,
+  'time-limit': valued,
+  workers: valued,
+  'min-score': valued,
+  json: valued,
+  catalogue: valued,
+  list: flag,
+  quiet: flag,
 } as const;
 
 function parseCatalogueDir(value: string): string {

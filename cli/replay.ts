@@ -12,7 +12,7 @@ import { describeFailure } from '../refinement/explain.ts';
 import type { LayerOptions } from '../refinement/layers.ts';
 import type { ModuleExport } from '../refinement/parallel.ts';
 import { pairNames, type PairName } from '../refinement/lockstep.ts';
-import { UsageError, parseCommandLine } from './usage.ts';
+import { UsageError, parseCommandLine, valued } from './usage.ts';
 
 export const usage = `usage: sel4-model replay FILE [options]
 
@@ -61,7 +61,7 @@ export function oneFile(positionals: readonly string[], missing: string): string
 }
 
 function parseReplayArgs(args: readonly string[]): ParsedReplay {
-  const { values, positionals } = parseCommandLine(args, { layers: { type: 'string' } }, true);
+  const { values, positionals } = parseCommandLine(args, { layers: valued }, true);
   const pairs = values.layers === undefined ? null : parsePairList(values.layers);
   return { file: oneFile(positionals, 'which counterexample file? (e.g. counterexamples/seed1-impl-executable-state-0a1b2c3d.json)'), pairs };
 }

@@ -17,6 +17,10 @@ interface Config<T extends ParseArgsOptionsConfig> {
 
 export type ParsedCommandLine<T extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<Config<T>>>;
 
+/** An option that takes a value, and one that is a flag (for a command's table of options). */
+export const valued = { type: 'string' } as const;
+export const flag = { type: 'boolean' } as const;
+
 /** The option an argument names (`--runs` of `--runs=5`, `-o`), or null for a positional. */
 function optionName(arg: string, options: ParseArgsOptionsConfig): { name: string; inline: boolean } | null {
   if (arg.startsWith('--')) {
