@@ -20,3 +20,6 @@ try {
   process.exit(2);
 }
 process.exitCode = await cli.main(process.argv.slice(2));
+// The command has printed and written everything: a Ctrl-C or SIGTERM while its worker threads
+// wind down ends the process at once, with the command's own exit status.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit());

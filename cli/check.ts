@@ -1,7 +1,5 @@
 // `sel4-model check`: the refinement check with progress, a summary and a replay command.
-import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
 import { BootConfigError, parseBootConfig, type BootConfigInput } from '../libsel4/index.ts';
 import type { CheckOptions } from '../refinement/check.ts';
 import { buildReport, type CheckReport } from '../refinement/check-report.ts';
@@ -9,10 +7,12 @@ import { readJsonFile, writeFileAtomic } from '../refinement/files.ts';
 import { CoverageSpecError, formatCoverageDetails, pairText, parseCoverageRequirement, unreachedPairs, type CoveragePair } from '../refinement/coverage.ts';
 import { checkCases, junitXml } from '../refinement/junit.ts';
 import { pairNames, type PairName } from '../refinement/lockstep.ts';
-import { batchRuns, runParallelCheck, type ModuleExport, type ParallelProgress, type ParallelSummary, type Shard } from '../refinement/parallel.ts';
+import { batchRuns, runParallelCheck, type Batch, type ModuleExport, type ParallelProgress, type ParallelSummary, type Shard } from '../refinement/parallel.ts';
 import { formatFailure, formatSummary } from '../refinement/report.ts';
 import { counterexampleOf, writeCounterexample } from '../refinement/counterexample.ts';
-import { UsageError, flags, seedOption, wholeNumber } from './usage.ts';
+import { withInterrupts, type Interrupts } from './interrupts.ts';
+import { parsePairList } from './replay.ts';
+import { UsageError, flag, outputDirectory, outputFile, parseCommandLine, seedOption, shellWord, valued, wholeNumber } from './usage.ts';
 
 export const usage = `usage: sel4-model check [options]
 
@@ -21,14 +21,15 @@ Runs the refinement check: generated root-task workloads on the layers in lockst
 options:
   --runs N          workloads to run (default 100)
   --steps N         most kernel entries per workload (default 100)
-  --seed N          fast-check seed (default: random, printed)
-  --path P          replay path of a failure (with the seed it was found with)
+  --seed N          fast-check seed, a 32-bit signed integer (default: random, printed)
+  --path P          the run number of a failure, from the replay line a failing check prints
+                    (with its seed): checks only that run
   --layers PAIRS    comma-separated pairs to check, lower-upper:
                     ${pairNames.join(', ')} (default impl-executable,executable-abstract)
   --config FILE     boot configuration (JSON)
   --invariants-every-step
                     check every layer's invariants after each step (default: at the end of each run)
-  --quiet           no progress output
+  --quiet           no progress output (on a terminal: a one-line bar with an ETA)
   --save-to DIR     where a failure is saved as a counterexample file, for 'sel4-model replay'
                     and 'sel4-model explain' (default counterexamples/; e.g. corpus/)
   --workers N|auto  worker threads (default 1; auto: one per core); the runs checked do not
@@ -45,7 +46,8 @@ options:
                     CNodeCopy:seL4_RevokeFirst,UntypedRetype:seL4_NotEnoughMemory
   -h, --help        this text
 
-Ctrl-C prints the summary so far and exits 130.
+Ctrl-C or SIGTERM prints the summary so far, writes the reports asked for, and exits 130
+(143 on SIGTERM). Output files and directories are checked before the check starts.
 
 exit status: 0 pass, 1 refinement failure or coverage not reached, 2 bad usage or input, 130 interrupted`;
 
@@ -78,6 +80,7 @@ export interface ParsedCheck {
 }
 
 const maxWorkers = 256;
+const defaultPairs: readonly PairName[] = ['impl-executable', 'executable-abstract'];
 
 function parseWorkers(value: string | undefined): number {
   if (value === 'auto') return availableParallelism();
@@ -101,20 +104,6 @@ function parseSeconds(flag: string, value: string | undefined): number {
   return n;
 }
 
-/** An output file: its directory must exist, so a long check does not end unable to write it. */
-export function outputFile(flag: string, value: string | undefined): string {
-  if (value === undefined || value === '') throw new UsageError(`${flag} needs a file`);
-  const dir = dirname(resolve(value));
-  let isDirectory = false;
-  try {
-    isDirectory = statSync(dir).isDirectory();
-  } catch {
-    // reported below
-  }
-  if (!isDirectory) throw new UsageError(`${flag} ${value}: no directory ${dir}`);
-  return value;
-}
-
 export function parseRequirement(value: string | undefined): CoveragePair[] {
   try {
     return parseCoverageRequirement(value ?? '');
@@ -125,6 +114,7 @@ export function parseRequirement(value: string | undefined): CoveragePair[] {
 }
 
 function readConfig(path: string): BootConfigInput {
+  if (path === '') throw new UsageError('--config needs a file');
   const json = readJsonFile(path, UsageError, `--config ${path}`);
   try {
     return parseBootConfig(json);
@@ -134,108 +124,77 @@ function readConfig(path: string): BootConfigInput {
   }
 }
 
+const checkOptions = {
+  runs: valued,
+  steps: valued,
+  seed: valued,
+  path: valued,
+  layers: valued,
+  config: valued,
+  'invariants-every-step': flag,
+  quiet: flag,
+  'save-to': valued,
+  workers: valued,
+  shard: valued,
+  'time-budget': valued,
+  'report-json': valued,
+  junit: valued,
+  'coverage-json': valued,
+  'require-coverage': valued,
+} as const;
+
+/** --path: the run number a failing check printed. */
+function parsePath(value: string): string {
+  if (!/^\d+$/.test(value)) throw new UsageError(`--path needs the run number a failing check printed in its replay line (e.g. --path 3)`);
+  return value;
+}
+
 export function parseCheckArgs(args: readonly string[]): ParsedCheck {
-  let runs = 100;
-  let steps = 100;
-  let seed: number | null = null;
-  let path: string | undefined;
-  let pairs: PairName[] = ['impl-executable', 'executable-abstract'];
-  let config: BootConfigInput | undefined;
-  let configPath: string | null = null;
-  let invariantsEveryStep = false;
-  let quiet = false;
-  let workers = 1;
-  let shard: Shard | null = null;
-  let timeBudgetSeconds: number | null = null;
-  let runsGiven = false;
-  let requireCoverage: CoveragePair[] = [];
-  const outputs: Record<keyof CheckOutputs, string | null> = { reportJson: null, junit: null, coverageJson: null };
-  let saveTo = 'counterexamples';
-  for (const { arg, flag, value } of flags(args)) {
-    switch (flag) {
-      case '--runs':
-        runs = wholeNumber('--runs', value(), 10_000_000);
-        runsGiven = true;
-        break;
-      case '--steps':
-        steps = wholeNumber('--steps', value(), 100_000);
-        break;
-      case '--seed':
-        seed = seedOption(value());
-        break;
-      case '--path': {
-        const v = value();
-        if (v === undefined || !/^\d+(:\d+)*$/.test(v)) throw new UsageError('--path needs a replay path like 12:3:0');
-        path = v;
-        break;
-      }
-      case '--layers': {
-        const v = value();
-        if (v === undefined) throw new UsageError('--layers needs a list of pairs');
-        const list = v.split(',').map((s) => s.trim());
-        for (const p of list) {
-          if (!(pairNames as readonly string[]).includes(p)) throw new UsageError(`--layers: unknown pair '${p}' (pairs: ${pairNames.join(', ')})`);
-        }
-        pairs = [...new Set(list)] as PairName[];
-        break;
-      }
-      case '--config': {
-        const v = value();
-        if (v === undefined) throw new UsageError('--config needs a file');
-        configPath = v;
-        config = readConfig(v);
-        break;
-      }
-      case '--invariants-every-step':
-        invariantsEveryStep = true;
-        break;
-      case '--save-to':
-        saveTo = saveDirectory(value());
-        break;
-      case '--quiet':
-        quiet = true;
-        break;
-      case '--workers':
-        workers = parseWorkers(value());
-        break;
-      case '--shard':
-        shard = parseShard(value());
-        break;
-      case '--time-budget':
-        timeBudgetSeconds = parseSeconds('--time-budget', value());
-        break;
-      case '--report-json':
-        outputs.reportJson = outputFile(flag, value());
-        break;
-      case '--junit':
-        outputs.junit = outputFile(flag, value());
-        break;
-      case '--coverage-json':
-        outputs.coverageJson = outputFile(flag, value());
-        break;
-      case '--require-coverage':
-        requireCoverage = parseRequirement(value());
-        break;
-      default:
-        throw new UsageError(`unknown option '${arg}'`);
-    }
+  const v = parseCommandLine(args, checkOptions, false).values;
+  if (v.path !== undefined && (v.shard !== undefined || v['time-budget'] !== undefined)) {
+    throw new UsageError('--path replays one failure: it cannot be combined with --shard or --time-budget');
   }
-  if (path !== undefined && (shard || timeBudgetSeconds !== null)) throw new UsageError('--path replays one failure: it cannot be combined with --shard or --time-budget');
-  seed ??= (Math.random() * 2 ** 31) | 0;
+  const path = v.path === undefined ? undefined : parsePath(v.path);
+  const configPath = v.config ?? null;
+  const shard = v.shard === undefined ? null : parseShard(v.shard);
+  const timeBudgetSeconds = v['time-budget'] === undefined ? null : parseSeconds('--time-budget', v['time-budget']);
+  const config = configPath === null ? undefined : readConfig(configPath);
+  const options = {
+    runs: v.runs === undefined ? 100 : wholeNumber('--runs', v.runs, 10_000_000),
+    steps: v.steps === undefined ? 100 : wholeNumber('--steps', v.steps, 100_000),
+    seed: v.seed === undefined ? (Math.random() * 2 ** 31) | 0 : seedOption(v.seed),
+    ...(path !== undefined ? { path } : {}),
+    pairs: v.layers === undefined ? defaultPairs : parsePairList(v.layers),
+    ...(config ? { config } : {}),
+    invariantsEveryStep: v['invariants-every-step'] ?? false,
+  };
+  const outputs: CheckOutputs = {
+    reportJson: v['report-json'] === undefined ? null : outputFile('--report-json', v['report-json']),
+    junit: v.junit === undefined ? null : outputFile('--junit', v.junit),
+    coverageJson: v['coverage-json'] === undefined ? null : outputFile('--coverage-json', v['coverage-json']),
+  };
   return {
-    options: { runs, steps, seed, ...(path !== undefined ? { path } : {}), pairs, ...(config ? { config } : {}), invariantsEveryStep },
-    quiet,
+    options,
+    quiet: v.quiet ?? false,
     configPath,
-    scale: { workers, shard, timeBudgetSeconds, runsGiven, requireCoverage, outputs },
-    saveTo,
+    scale: {
+      workers: v.workers === undefined ? 1 : parseWorkers(v.workers),
+      shard,
+      timeBudgetSeconds,
+      runsGiven: v.runs !== undefined,
+      requireCoverage: v['require-coverage'] === undefined ? [] : parseRequirement(v['require-coverage']),
+      outputs,
+    },
+    saveTo: v['save-to'] === undefined ? 'counterexamples' : outputDirectory('--save-to', v['save-to']),
   };
 }
 
 /** The command line that replays a failure: its batch's seed, path and run count, on one worker. */
 export function replayCommand(parsed: ParsedCheck, seed: number, path: string, runs: number): string {
   const o = parsed.options;
-  const parts = ['npx sel4-model check', '--workers 1', `--seed ${seed}`, `--path ${path}`, `--runs ${runs}`, `--steps ${o.steps}`, `--layers ${o.pairs.join(',')}`];
-  if (parsed.configPath) parts.push(`--config ${parsed.configPath}`);
+  // A failure at boot fails every run: it has no path.
+  const parts = ['npx sel4-model check', '--workers 1', `--seed ${seed}`, ...(path === '' ? [] : [`--path ${path}`]), `--runs ${runs}`, `--steps ${o.steps}`, `--layers ${o.pairs.join(',')}`];
+  if (parsed.configPath) parts.push(`--config ${shellWord(parsed.configPath)}`);
   if (o.invariantsEveryStep) parts.push('--invariants-every-step');
   return parts.join(' ');
 }
@@ -250,35 +209,102 @@ function plannedRuns(parsed: ParsedCheck): number | null {
   return parsed.scale.timeBudgetSeconds !== null && !parsed.scale.runsGiven ? null : parsed.options.runs;
 }
 
+/** Where progress goes: a terminal (with its width and cursor movement) or a log. */
+export interface ProgressStream {
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+  write(text: string): boolean;
+  cursorTo?(x: number): boolean;
+  clearLine?(dir: -1 | 0 | 1): boolean;
+}
+
+export interface ProgressPrinter {
+  update(p: ParallelProgress): void;
+  /** After the check: ends the progress bar's line. */
+  end(): void;
+}
+
+/** A duration for an ETA: `45s`, `3m05s`, `2h07m`. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+}
+
+/** The share of the check done, from 0 to 1. */
+function doneFraction(p: ParallelProgress): number {
+  return Math.min(1, p.runs !== null ? p.runsDone / p.runs : p.elapsedMs / p.timeBudgetMs!);
+}
+
+/** Time left: the budget's rest, or the runs left at the rate so far; null before anything is done. */
+function etaMs(p: ParallelProgress): number | null {
+  if (p.runs === null) return p.timeBudgetMs! - p.elapsedMs;
+  const f = doneFraction(p);
+  return f > 0 ? (p.elapsedMs * (1 - f)) / f : null;
+}
+
+function runsText(p: ParallelProgress): string {
+  return p.runs !== null ? `${p.runsDone}/${p.runs} runs` : `${p.runsDone} runs, ${Math.round(p.elapsedMs / 1000)} of ${Math.round(p.timeBudgetMs! / 1000)} s`;
+}
+
+function rateOf(p: ParallelProgress): number {
+  return p.elapsedMs > 0 ? Math.round(p.steps / (p.elapsedMs / 1000)) : 0;
+}
+
+/** Widest progress bar, and narrowest worth drawing. */
+const barWidth = { most: 30, least: 5 };
+
+/** The terminal's progress line, at most `columns - 1` characters (the last column would wrap). */
+export function progressLine(p: ParallelProgress, columns: number): string {
+  const eta = etaMs(p);
+  const tail = p.shrinking
+    ? `${runsText(p)}, failure found, shrinking...`
+    : `${runsText(p)}, ${p.steps} steps, ${rateOf(p)} steps/s${eta === null ? '' : `, ETA ${formatDuration(eta)}`}`;
+  const room = columns - 1;
+  const width = Math.min(barWidth.most, room - tail.length - 3);
+  if (width < barWidth.least) return tail.slice(0, room);
+  const filled = Math.round(doneFraction(p) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${tail}`;
+}
+
+/** Columns assumed when a terminal does not say. */
+const defaultColumns = 80;
+
 /** Without a terminal, a progress line every tenth of the check, and at least this often. */
 const plainLineEveryMs = 30_000;
 
-export function progressPrinter(stream: Pick<NodeJS.WriteStream, 'isTTY' | 'write'>): (p: ParallelProgress) => void {
-  let lastDraw = 0;
+export function progressPrinter(stream: ProgressStream): ProgressPrinter {
+  const terminal = stream.isTTY === true && stream.cursorTo !== undefined && stream.clearLine !== undefined;
+  let lastDraw = -Infinity;
+  let drawn = false;
   let lastTenth = -1;
   let lastLineMs = 0;
   let shrinkingShown = false;
-  return (p) => {
-    const seconds = p.elapsedMs / 1000;
-    const rate = seconds > 0 ? Math.round(p.steps / seconds) : 0;
-    const fraction = Math.min(1, p.runs !== null ? p.runsDone / p.runs : p.elapsedMs / p.timeBudgetMs!);
-    const runs = p.runs !== null ? `${p.runsDone}/${p.runs} runs` : `${p.runsDone} runs, ${Math.round(seconds)} of ${Math.round(p.timeBudgetMs! / 1000)} s`;
-    if (stream.isTTY) {
-      if (p.elapsedMs - lastDraw < 100 && fraction < 1 && !p.shrinking) return;
-      lastDraw = p.elapsedMs;
-      const width = 30;
-      const filled = Math.round(fraction * width);
-      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-      const tail = p.shrinking ? 'failure found, shrinking...' : `${p.steps} steps, ${rate} steps/s`;
-      stream.write(`\r${bar} ${runs}, ${tail}\x1b[K`);
-    } else if (p.shrinking) {
+  const draw = (p: ParallelProgress) => {
+    if (p.elapsedMs - lastDraw < 100 && doneFraction(p) < 1 && !p.shrinking) return;
+    lastDraw = p.elapsedMs;
+    drawn = true;
+    stream.cursorTo!(0);
+    stream.write(progressLine(p, stream.columns ?? defaultColumns));
+    stream.clearLine!(1);
+  };
+  const log = (p: ParallelProgress) => {
+    const fraction = doneFraction(p);
+    if (p.shrinking) {
       if (!shrinkingShown) stream.write(`failure found after ${p.runsDone} runs, shrinking\n`);
       shrinkingShown = true;
     } else if (Math.floor(fraction * 10) !== lastTenth || p.elapsedMs - lastLineMs >= plainLineEveryMs) {
       lastTenth = Math.floor(fraction * 10);
       lastLineMs = p.elapsedMs;
-      stream.write(`${runs}, ${p.steps} steps, ${rate} steps/s\n`);
+      stream.write(`${runsText(p)}, ${p.steps} steps, ${rateOf(p)} steps/s\n`);
     }
+  };
+  return {
+    update: terminal ? draw : log,
+    end: () => {
+      if (drawn) stream.write('\n');
+    },
   };
 }
 
@@ -325,10 +351,15 @@ function reportOf(parsed: ParsedCheck, summary: ParallelSummary, failure: { repl
   return buildReport(settings, summary, failure);
 }
 
+/** The run count of the failing batch: as given when the check replayed a path, so a replay prints and saves what the check it came from did. */
+function failedRuns(parsed: ParsedCheck, batch: Batch): number {
+  return parsed.options.path !== undefined ? parsed.options.runs : batch.runs;
+}
+
 /** The counterexample as printed, with the command that replays it. */
 function failureText(parsed: ParsedCheck, summary: ParallelSummary): { replay: string; text: string } | null {
   if (!summary.failure || !summary.failedBatch) return null;
-  const replay = replayCommand(parsed, summary.failure.seed, summary.failure.path, summary.failedBatch.runs);
+  const replay = replayCommand(parsed, summary.failure.seed, summary.failure.path, failedRuns(parsed, summary.failedBatch));
   return { replay, text: formatFailure(summary.failure, replay) };
 }
 
@@ -351,29 +382,16 @@ function writeOutputs(parsed: ParsedCheck, report: CheckReport): string | null {
   return null;
 }
 
-/** --save-to: a directory, created when a failure is saved; it must not be a file. */
-function saveDirectory(value: string | undefined): string {
-  if (value === undefined || value === '') throw new UsageError('--save-to needs a directory');
-  let isFile = false;
-  try {
-    isFile = !statSync(value).isDirectory();
-  } catch {
-    // created when a counterexample is saved
-  }
-  if (isFile) throw new UsageError(`--save-to ${value}: not a directory`);
-  return value;
-}
-
 /** Saves the failure as a counterexample file and prints its path (or why it could not be written). */
 function saveCounterexample(parsed: ParsedCheck, summary: ParallelSummary): void {
   if (!summary.failure || !summary.failedBatch) return;
   const o = parsed.options;
-  const settings = { runs: summary.failedBatch.runs, steps: o.steps, pairs: o.pairs, invariantsEveryStep: o.invariantsEveryStep, ...(o.config ? { config: o.config } : {}) };
+  const settings = { runs: failedRuns(parsed, summary.failedBatch), steps: o.steps, pairs: o.pairs, invariantsEveryStep: o.invariantsEveryStep, ...(o.config ? { config: o.config } : {}) };
   try {
     const file = writeCounterexample(parsed.saveTo, counterexampleOf(summary.failure, settings));
     process.stdout.write(`counterexample: ${file}
-  replay:  npx sel4-model replay ${file}
-  explain: npx sel4-model explain ${file}
+  replay:  npx sel4-model replay ${shellWord(file)}
+  explain: npx sel4-model explain ${shellWord(file)}
 `);
   } catch (error) {
     process.stderr.write(`sel4-model check: cannot save the counterexample in ${parsed.saveTo}: ${(error as NodeJS.ErrnoException).code ?? String(error)}
@@ -383,30 +401,28 @@ function saveCounterexample(parsed: ParsedCheck, summary: ParallelSummary): void
 
 export async function checkCommand(args: readonly string[], layerOptionsModule?: ModuleExport): Promise<number> {
   const parsed = parseCheckArgs(args);
+  return withInterrupts((interrupts) => runChecked(parsed, interrupts, layerOptionsModule));
+}
+
+/** The check, its summary, its reports and its verdict; the exit status. */
+async function runChecked(parsed: ParsedCheck, interrupts: Interrupts, layerOptionsModule: ModuleExport | undefined): Promise<number> {
   const err = process.stderr;
   const o = parsed.options;
   const s = parsed.scale;
   if (!parsed.quiet) err.write(`sel4-model check: ${describeCheck(parsed)}\n`);
-  const abort = new AbortController();
-  const interrupt = () => abort.abort();
-  process.once('SIGINT', interrupt);
-  let summary: ParallelSummary;
-  try {
-    summary = await runParallelCheck({
-      check: o,
-      seed: o.seed,
-      runs: plannedRuns(parsed),
-      workers: workersOf(parsed),
-      ...(s.shard ? { shard: s.shard } : {}),
-      ...(s.timeBudgetSeconds !== null ? { timeBudgetMs: s.timeBudgetSeconds * 1000 } : {}),
-      signal: abort.signal,
-      ...(parsed.quiet ? {} : { onProgress: progressPrinter(err) }),
-      ...(layerOptionsModule ? { layerOptionsModule } : {}),
-    });
-  } finally {
-    process.off('SIGINT', interrupt);
-  }
-  if (!parsed.quiet && err.isTTY) err.write('\n');
+  const progress = parsed.quiet ? null : progressPrinter(err);
+  const summary = await runParallelCheck({
+    check: o,
+    seed: o.seed,
+    runs: plannedRuns(parsed),
+    workers: workersOf(parsed),
+    ...(s.shard ? { shard: s.shard } : {}),
+    ...(s.timeBudgetSeconds !== null ? { timeBudgetMs: s.timeBudgetSeconds * 1000 } : {}),
+    signal: interrupts.signal,
+    ...(progress ? { onProgress: progress.update } : {}),
+    ...(layerOptionsModule ? { layerOptionsModule } : {}),
+  });
+  progress?.end();
   process.stdout.write(formatSummary(summary));
   process.stdout.write(formatCoverageDetails(summary));
   process.stdout.write(formatScale(parsed, summary));
@@ -417,7 +433,7 @@ export async function checkCommand(args: readonly string[], layerOptionsModule?:
     if (failed) process.stdout.write(failed.text);
     saveCounterexample(parsed, summary);
     process.stdout.write(`INTERRUPTED after ${summary.runs} runs\n`);
-    return 130;
+    return interrupts.status();
   }
   if (summary.failure && failed) {
     process.stdout.write(failed.text);
@@ -430,6 +446,9 @@ export async function checkCommand(args: readonly string[], layerOptionsModule?:
   if (unreached.length > 0) {
     process.stdout.write(`required coverage not reached: ${unreached.map(pairText).join(', ')}\nFAIL\n`);
     return 1;
+  }
+  if (o.path !== undefined) {
+    process.stdout.write(`the run at --path ${o.path} of seed ${o.seed} passes: there is no failure to replay (fixed since, or the seed, steps, layers or configuration differ from the printed replay line)\n`);
   }
   process.stdout.write('PASS\n');
   return 0;

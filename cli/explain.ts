@@ -5,8 +5,8 @@ import { CounterexampleError, readCounterexample } from '../refinement/counterex
 import { explanationHtml } from '../refinement/explain-html.ts';
 import { explainCounterexample, formatExplanation } from '../refinement/explain.ts';
 import type { ModuleExport } from '../refinement/parallel.ts';
-import { loadLayerOptions } from './replay.ts';
-import { UsageError } from './usage.ts';
+import { loadLayerOptions, oneFile } from './replay.ts';
+import { UsageError, flag, outputFile, parseCommandLine, valued } from './usage.ts';
 
 export const usage = `usage: sel4-model explain FILE [options]
 
@@ -31,23 +31,13 @@ interface ParsedExplain {
 }
 
 function parseExplainArgs(args: readonly string[]): ParsedExplain {
-  let file: string | null = null;
-  let html = false;
-  let output: string | null = null;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--html') html = true;
-    else if (arg === '-o' || arg === '--output') {
-      const value = args[++i];
-      if (value === undefined || value === '') throw new UsageError(`${arg} needs a file`);
-      output = value;
-    } else if (arg.startsWith('--output=')) output = arg.slice('--output='.length) || null;
-    else if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);
-    else if (file === null) file = arg;
-    else throw new UsageError(`one file at a time ('${file}', then '${arg}')`);
-  }
-  if (file === null) throw new UsageError('which counterexample file?');
-  return { file, html, output };
+  const { values, positionals } = parseCommandLine(args, { html: flag, output: { ...valued, short: 'o' } }, true);
+  if (values.output === '') throw new UsageError('-o/--output needs a file');
+  return {
+    file: oneFile(positionals, 'which counterexample file?'),
+    html: values.html ?? false,
+    output: values.output === undefined ? null : outputFile('-o/--output', values.output),
+  };
 }
 
 function htmlPathFor(file: string): string {

@@ -1,4 +1,5 @@
 // The `sel4-model` command: one module per subcommand.
+import { readFileSync } from 'node:fs';
 import type { ModuleExport } from '../refinement/parallel.ts';
 import { checkCommand, usage as checkUsage } from './check.ts';
 import { explainCommand, usage as explainUsage } from './explain.ts';
@@ -24,11 +25,21 @@ const commands: Record<string, Command> = {
 
 function overview(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`);
-  return `usage: sel4-model <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n'sel4-model <command> --help' describes a command.`;
+  return `usage: sel4-model <command> [options]\n       sel4-model --version\n\ncommands:\n${lines.join('\n')}\n\n'sel4-model <command> --help' describes a command.`;
+}
+
+/** This package's version, from its package.json. */
+export function packageVersion(): string {
+  const json = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return String(json.version);
 }
 
 export async function main(args: readonly string[], layerOptionsModule?: ModuleExport): Promise<number> {
   const [name, ...rest] = args;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`sel4-model ${packageVersion()}\n`);
+    return 0;
+  }
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     (name === undefined ? process.stderr : process.stdout).write(`${overview()}\n`);
     return name === undefined ? 2 : 0;

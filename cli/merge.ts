@@ -4,8 +4,8 @@ import { writeFileAtomic } from '../refinement/files.ts';
 import { coverageToJson, formatCoverageDetails, pairText, unreachedPairs, type CoveragePair } from '../refinement/coverage.ts';
 import { junitXml, shardCases } from '../refinement/junit.ts';
 import { formatSummary } from '../refinement/report.ts';
-import { outputFile, parseRequirement } from './check.ts';
-import { UsageError, flags } from './usage.ts';
+import { parseRequirement } from './check.ts';
+import { UsageError, outputFile, parseCommandLine, valued } from './usage.ts';
 
 export const usage = `usage: sel4-model merge FILE... [options]
 
@@ -31,29 +31,21 @@ interface ParsedMerge {
   readonly requireCoverage: readonly CoveragePair[];
 }
 
+const mergeOptions = {
+  junit: valued,
+  'coverage-json': valued,
+  'require-coverage': valued,
+} as const;
+
 export function parseMergeArgs(args: readonly string[]): ParsedMerge {
-  const files: string[] = [];
-  let junit: string | null = null;
-  let coverageJson: string | null = null;
-  let requireCoverage: CoveragePair[] = [];
-  for (const { arg, flag, value } of flags(args)) {
-    switch (flag) {
-      case '--junit':
-        junit = outputFile(flag, value());
-        break;
-      case '--coverage-json':
-        coverageJson = outputFile(flag, value());
-        break;
-      case '--require-coverage':
-        requireCoverage = parseRequirement(value());
-        break;
-      default:
-        if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);
-        files.push(arg);
-    }
-  }
+  const { values: v, positionals: files } = parseCommandLine(args, mergeOptions, true);
   if (files.length === 0) throw new UsageError('needs the report files to merge');
-  return { files, junit, coverageJson, requireCoverage };
+  return {
+    files,
+    junit: v.junit === undefined ? null : outputFile('--junit', v.junit),
+    coverageJson: v['coverage-json'] === undefined ? null : outputFile('--coverage-json', v['coverage-json']),
+    requireCoverage: v['require-coverage'] === undefined ? [] : parseRequirement(v['require-coverage']),
+  };
 }
 
 function formatShards(m: MergedReports): string {

@@ -7,8 +7,8 @@ import { writeFileAtomic } from '../refinement/files.ts';
 import { graceSeconds, mutationScore, runMutants, type MutantResult, type MutantRunSettings } from '../refinement/mutant-run.ts';
 import { formatMutantsReport, formatProgress, mutantsReportJson } from '../refinement/mutant-report.ts';
 import { applyToProject, CatalogueError, loadCatalogue, selectMutants, type Mutant } from '../refinement/mutants.ts';
-import { outputFile } from './check.ts';
-import { UsageError, flags, seedOption, wholeNumber } from './usage.ts';
+import { withInterrupts, type Interrupts } from './interrupts.ts';
+import { UsageError, flag, outputFile, parseCommandLine, seedOption, valued, wholeNumber } from './usage.ts';
 
 /** The project the mutants apply to: the one this command belongs to. */
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -42,8 +42,8 @@ those scored (killed and survived). The report gives, per killed mutant, the che
 the first failure, the steps it checked before it, and where the layers disagreed.
 
 exit status: 0 every scored mutant killed, or the score reaches --min-score; 1 otherwise, or
-a mutant is stale or could not run; 2 bad usage or a malformed catalogue (the message names
-the file and line); 130 interrupted`;
+a mutant is stale or could not run; 2 bad usage, a malformed catalogue (the message names
+the file and line) or one with no mutants; 130 interrupted (143 on SIGTERM)`;
 
 interface ParsedMutants {
   readonly only: readonly string[] | null;
@@ -71,64 +71,41 @@ function parseNames(value: string | undefined): string[] {
   return names;
 }
 
+const mutantsOptions = {
+  only: valued,
+  runs: valued,
+  steps: valued,
+  seed: valued,
+  'time-limit': valued,
+  workers: valued,
+  'min-score': valued,
+  json: valued,
+  catalogue: valued,
+  list: flag,
+  quiet: flag,
+} as const;
+
+function parseCatalogueDir(value: string): string {
+  if (value === '') throw new UsageError('--catalogue needs a directory');
+  return value;
+}
+
 export function parseMutantsArgs(args: readonly string[]): ParsedMutants {
-  let only: string[] | null = null;
-  let runs = 300;
-  let steps = 100;
-  let seed: number | null = null;
-  let timeLimitSeconds = 60;
-  let workers = availableParallelism();
-  let minScore: number | null = null;
-  let json: string | null = null;
-  let catalogue = relative(process.cwd(), join(projectRoot, 'mutants')) || '.';
-  let list = false;
-  let quiet = false;
-  for (const { arg, flag, value } of flags(args)) {
-    switch (flag) {
-      case '--only':
-        only = parseNames(value());
-        break;
-      case '--runs':
-        runs = wholeNumber(flag, value(), 10_000_000);
-        break;
-      case '--steps':
-        steps = wholeNumber(flag, value(), 100_000);
-        break;
-      case '--seed':
-        seed = seedOption(value());
-        break;
-      case '--time-limit':
-        timeLimitSeconds = decimal(flag, value(), 0.1, 1e6, 'a number of seconds (at least 0.1)');
-        break;
-      case '--workers': {
-        const v = value();
-        workers = v === 'auto' ? availableParallelism() : wholeNumber(flag, v, 256);
-        break;
-      }
-      case '--min-score':
-        minScore = decimal(flag, value(), 0, 100, 'a percentage from 0 to 100');
-        break;
-      case '--json':
-        json = outputFile(flag, value());
-        break;
-      case '--catalogue': {
-        const v = value();
-        if (v === undefined || v === '') throw new UsageError('--catalogue needs a directory');
-        catalogue = v;
-        break;
-      }
-      case '--list':
-        list = true;
-        break;
-      case '--quiet':
-        quiet = true;
-        break;
-      default:
-        throw new UsageError(`unknown option '${arg}'`);
-    }
-  }
-  seed ??= (Math.random() * 2 ** 31) | 0;
-  return { only, runs, steps, seed, timeLimitSeconds, workers, minScore, json, catalogue, list, quiet };
+  const v = parseCommandLine(args, mutantsOptions, false).values;
+  const workers = v.workers === 'auto' || v.workers === undefined ? availableParallelism() : wholeNumber('--workers', v.workers, 256);
+  return {
+    only: v.only === undefined ? null : parseNames(v.only),
+    runs: v.runs === undefined ? 300 : wholeNumber('--runs', v.runs, 10_000_000),
+    steps: v.steps === undefined ? 100 : wholeNumber('--steps', v.steps, 100_000),
+    seed: v.seed === undefined ? (Math.random() * 2 ** 31) | 0 : seedOption(v.seed),
+    timeLimitSeconds: v['time-limit'] === undefined ? 60 : decimal('--time-limit', v['time-limit'], 0.1, 1e6, 'a number of seconds (at least 0.1)'),
+    workers,
+    minScore: v['min-score'] === undefined ? null : decimal('--min-score', v['min-score'], 0, 100, 'a percentage from 0 to 100'),
+    json: v.json === undefined ? null : outputFile('--json', v.json),
+    catalogue: v.catalogue === undefined ? relative(process.cwd(), join(projectRoot, 'mutants')) || '.' : parseCatalogueDir(v.catalogue),
+    list: v.list ?? false,
+    quiet: v.quiet ?? false,
+  };
 }
 
 function loadSelected(parsed: ParsedMutants): Mutant[] {
@@ -181,19 +158,17 @@ export async function mutantsCommand(args: readonly string[]): Promise<number> {
         `${settings.runs} runs of up to ${settings.steps} steps, seed ${settings.seed}, time limit ${settings.timeLimitSeconds} s each, ${settings.workers} worker${settings.workers === 1 ? '' : 's'}\n`,
     );
   }
-  const abort = new AbortController();
-  const interrupt = () => abort.abort();
-  process.once('SIGINT', interrupt);
+  return withInterrupts((interrupts) => runAndReport(parsed, mutants, settings, interrupts));
+}
+
+/** Runs the mutants, prints the report and writes the JSON; the exit status. */
+async function runAndReport(parsed: ParsedMutants, mutants: readonly Mutant[], settings: MutantRunSettings, interrupts: Interrupts): Promise<number> {
+  const err = process.stderr;
   const started = performance.now();
-  let results: MutantResult[];
-  try {
-    results = await runMutants(mutants, settings, {
-      signal: abort.signal,
-      ...(parsed.quiet ? {} : { onResult: (p) => err.write(`${formatProgress(p.done, p.total, p.result)}\n`) }),
-    });
-  } finally {
-    process.off('SIGINT', interrupt);
-  }
+  const results = await runMutants(mutants, settings, {
+    signal: interrupts.signal,
+    ...(parsed.quiet ? {} : { onResult: (p) => err.write(`${formatProgress(p.done, p.total, p.result)}\n`) }),
+  });
   const elapsedSeconds = (performance.now() - started) / 1000;
   const score = mutationScore(results);
   process.stdout.write(formatMutantsReport(settings, results, score, elapsedSeconds));
@@ -205,9 +180,9 @@ export async function mutantsCommand(args: readonly string[]): Promise<number> {
       return 2;
     }
   }
-  if (abort.signal.aborted) {
+  if (interrupts.signal.aborted) {
     process.stdout.write('INTERRUPTED\n');
-    return 130;
+    return interrupts.status();
   }
   const ok = passes(results, parsed.minScore);
   process.stdout.write(ok ? 'PASS\n' : 'FAIL\n');

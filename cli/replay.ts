@@ -12,7 +12,7 @@ import { describeFailure } from '../refinement/explain.ts';
 import type { LayerOptions } from '../refinement/layers.ts';
 import type { ModuleExport } from '../refinement/parallel.ts';
 import { pairNames, type PairName } from '../refinement/lockstep.ts';
-import { UsageError } from './usage.ts';
+import { UsageError, parseCommandLine, valued } from './usage.ts';
 
 export const usage = `usage: sel4-model replay FILE [options]
 
@@ -52,19 +52,18 @@ interface ParsedReplay {
   readonly pairs: PairName[] | null;
 }
 
+/** The one counterexample file a command reads. */
+export function oneFile(positionals: readonly string[], missing: string): string {
+  const [file, second] = positionals;
+  if (file === undefined) throw new UsageError(missing);
+  if (second !== undefined) throw new UsageError(`one file at a time ('${file}', then '${second}')`);
+  return file;
+}
+
 function parseReplayArgs(args: readonly string[]): ParsedReplay {
-  let file: string | null = null;
-  let pairs: PairName[] | null = null;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--layers') pairs = parsePairList(args[++i]);
-    else if (arg.startsWith('--layers=')) pairs = parsePairList(arg.slice('--layers='.length));
-    else if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);
-    else if (file === null) file = arg;
-    else throw new UsageError(`one file at a time ('${file}', then '${arg}')`);
-  }
-  if (file === null) throw new UsageError('which counterexample file? (e.g. counterexamples/seed1-impl-executable-state-0a1b2c3d.json)');
-  return { file, pairs };
+  const { values, positionals } = parseCommandLine(args, { layers: valued }, true);
+  const pairs = values.layers === undefined ? null : parsePairList(values.layers);
+  return { file: oneFile(positionals, 'which counterexample file? (e.g. counterexamples/seed1-impl-executable-state-0a1b2c3d.json)'), pairs };
 }
 
 /** The replay's verdict, with the recorded calls and the failing step marked. */

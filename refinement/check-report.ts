@@ -5,6 +5,7 @@ import { coverageToJson, tallyFromJson, Tally } from './coverage.ts';
 import { readJsonFile } from './files.ts';
 import { pairNames } from './lockstep.ts';
 import type { ParallelSummary } from './parallel.ts';
+import { shrinkEnds } from './shrink.ts';
 
 export const reportFormat = 'sel4-model check report';
 export const reportVersion = 1;
@@ -68,6 +69,8 @@ const failureSchema = z
     lower: z.string(),
     upper: z.string(),
     replay: z.string(),
+    /** How shrinking ended (absent in reports of older versions). */
+    shrink: z.object({ replays: count, end: z.enum(shrinkEnds) }).strict().optional(),
     /** The counterexample as the check printed it. */
     text: z.string(),
   })
@@ -134,6 +137,7 @@ export function buildReport(
             lower: f.failure.mismatch.lower,
             upper: f.failure.mismatch.upper,
             replay: failure.replay,
+            shrink: { ...f.shrink },
             text: failure.text,
           }
         : null,

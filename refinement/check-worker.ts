@@ -43,6 +43,7 @@ function runBatch(port: NonNullable<typeof parentPort>, check: WorkerCheckOption
       mismatch: { ...f.failure.mismatch },
       trace: f.trace,
       events: f.events,
+      shrink: f.shrink,
     },
   });
 }

@@ -18,7 +18,7 @@ import { Tally, type RunRecord } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './describe.ts';
-import { shrinkEntries } from './shrink.ts';
+import { defaultShrinkLimits, shrinkEntries, type ShrinkLimits, type ShrinkOutcome } from './shrink.ts';
 import type { LayerOptions } from './layers.ts';
 import { RefinementFailure, type PairName } from './lockstep.ts';
 import { bootSystem, type System, type SystemOptions } from './system.ts';
@@ -29,15 +29,15 @@ export interface CheckOptions {
   /** Most entries in one run. */
   readonly steps: number;
   readonly seed: number;
-  /** fast-check's replay path of a failure. */
+  /** fast-check's replay path of a failure (the run's number): only that run is checked. */
   readonly path?: string;
   readonly pairs: readonly PairName[];
   readonly config?: BootConfigInput;
   /** Check each layer's invariants after every step (always at the end of each run). */
   readonly invariantsEveryStep: boolean;
   readonly onProgress?: (progress: Progress) => void;
-  /** Time allowed for shrinking a failing run (default 10 s). */
-  readonly shrinkBudgetMs?: number;
+  /** What bounds the shrinking of a failing run (default: `defaultShrinkLimits`). */
+  readonly shrinkLimits?: ShrinkLimits;
   /** Called after each passing run with what it covered (worker threads forward it). */
   readonly onRun?: (run: RunRecord) => void;
   /** How the layers are built (tests plant faults through it); default: the impl in debug mode. */
@@ -67,6 +67,8 @@ export interface FailureReport {
   readonly trace: readonly TraceLine[];
   /** The same run as the kernel entries it made, replayable on any layer. */
   readonly events: readonly KernelEvent[];
+  /** How shrinking ended, and after how many replays. */
+  readonly shrink: ShrinkOutcome;
 }
 
 export interface CheckSummary {
@@ -219,7 +221,7 @@ export function runCheck(options: CheckOptions): CheckSummary {
     const elapsedMs = performance.now() - started;
     return {
       runs: 0, steps: 0, elapsedMs, coverage: tally.coverage, choices: tally.choices, invariants: tally.invariants,
-      failure: { seed: options.seed, path: options.path ?? '', failure: error, trace: [], events: [] },
+      failure: { seed: options.seed, path: options.path ?? '', failure: error, trace: [], events: [], shrink: { replays: 0, end: 'complete' } },
       foundAfterMs: elapsedMs, shrinkMs: 0,
     };
   }
@@ -246,7 +248,7 @@ export function runCheck(options: CheckOptions): CheckSummary {
   });
   const details = fc.check(property, {
     seed: options.seed,
-    numRuns: options.runs,
+    numRuns: options.path !== undefined ? 1 : options.runs,
     ...(options.path !== undefined ? { path: options.path } : {}),
     // Shrinking happens on the concrete entries (shrink.ts), not on the generated steps.
     endOnFailure: true,
@@ -267,13 +269,14 @@ export function runCheck(options: CheckOptions): CheckSummary {
         ? error
         : new RefinementFailure('crash', driver.trace.length - 1, 'checker', { path: 'the check threw', lower: String(error), upper: 'no error' });
     const boot = () => bootSystem(systemOptions(options));
-    const shrunk = shrinkEntries(boot, driver.system.trace, refinement, options.shrinkBudgetMs ?? 10_000);
+    const shrunk = shrinkEntries(boot, driver.system.trace, refinement, options.shrinkLimits ?? defaultShrinkLimits);
     failure = {
       seed: details.seed,
       path: details.counterexamplePath ?? '',
       failure: shrunk.failure ?? refinement,
       trace: shrunk.trace,
       events: [...shrunk.events],
+      shrink: shrunk.shrink,
     };
   }
   const ended = performance.now();

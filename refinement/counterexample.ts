@@ -19,6 +19,7 @@ import {
 } from '../libsel4/index.ts';
 import type { FailureReport } from './check.ts';
 import { readJsonFile, writeFileAtomic } from './files.ts';
+import { shrinkNote, type ShrinkOutcome } from './shrink.ts';
 import { checkInvariants } from './invariants.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
 import { Lockstep, RefinementFailure, pairNames, parsePair, type FailureKind, type PairName } from './lockstep.ts';
@@ -69,6 +70,8 @@ const counterexampleSchema = z
         where: z.object({ path: z.string(), lower: z.string(), upper: z.string() }).strict(),
       })
       .strict(),
+    /** Present when shrinking stopped before it was done: why, and after how many replays. */
+    shrink: z.object({ end: z.enum(['replay-limit', 'time-guard']), replays: z.number().int().min(0), note: z.string() }).strict().optional(),
     /** The shrunk run: each kernel entry with the call that made it and what the lowest layer answered. */
     trace: z.array(z.object({ call: z.string(), result: z.string(), entry: entrySchema }).strict()),
   })
@@ -95,6 +98,12 @@ function plainEntry(event: KernelEvent): { kind: 'syscall'; user: { regs: Writes
   return { kind: 'syscall', user: { regs: copy(event.user.regs), ipcBuffer: copy(event.user.ipcBuffer) } };
 }
 
+/** The file's `shrink` field: only when shrinking stopped early. */
+function shrinkField(outcome: ShrinkOutcome): Pick<Counterexample, 'shrink'> {
+  const note = shrinkNote(outcome);
+  return outcome.end === 'complete' || note === null ? {} : { shrink: { end: outcome.end, replays: outcome.replays, note } };
+}
+
 export function counterexampleOf(report: FailureReport, settings: CheckSettings): Counterexample {
   if (report.trace.length !== report.events.length) {
     throw new Error(`failure report has ${report.trace.length} calls but ${report.events.length} kernel entries`);
@@ -113,6 +122,7 @@ export function counterexampleOf(report: FailureReport, settings: CheckSettings)
       config: parseBootConfig(settings.config),
     },
     failure: { kind: f.kind, step: f.step, pair: f.pair, where: { ...f.mismatch } },
+    ...shrinkField(report.shrink),
     trace: report.trace.map((line, i) => ({ call: line.call, result: line.result, entry: plainEntry(report.events[i]!) })),
   };
 }

@@ -150,6 +150,7 @@ export function loadCatalogue(dir: string): Mutant[] {
       mutants.push(m);
     }
   }
+  if (mutants.length === 0) throw new CatalogueError(`${dir}: no mutants in the catalogue (no '## name' entry in ${files.join(', ')}): nothing to run, so nothing could pass`);
   return mutants;
 }
 

@@ -10,6 +10,7 @@ import type { CheckOptions, CheckSummary, FailureReport, TraceLine } from './che
 import type { Mismatch } from './compare.ts';
 import { Tally, type RunRecord } from './coverage.ts';
 import { RefinementFailure, type FailureKind } from './lockstep.ts';
+import type { ShrinkOutcome } from './shrink.ts';
 
 /** Slice `index` (1-based) of `count`. */
 export interface Shard {
@@ -52,7 +53,7 @@ export function* planBatches(seed: number, runs: number | null, shard?: Shard): 
 }
 
 /** The check's settings as a worker receives them (plain data: seed and runs come per batch). */
-export type WorkerCheckOptions = Omit<CheckOptions, 'runs' | 'seed' | 'onProgress' | 'onRun' | 'layerOptions'>;
+export type WorkerCheckOptions = Omit<CheckOptions, 'runs' | 'seed' | 'onProgress' | 'onRun' | 'layerOptions' | 'shrinkLimits'>;
 
 /** A module export a worker loads as its `LayerOptions` (tests plant faults this way). */
 export interface ModuleExport {
@@ -80,6 +81,7 @@ export interface SerialFailure {
   readonly mismatch: Mismatch;
   readonly trace: readonly TraceLine[];
   readonly events: readonly KernelEvent[];
+  readonly shrink: ShrinkOutcome;
 }
 
 export type FromWorker =
@@ -113,7 +115,7 @@ export interface ParallelCheckOptions {
   readonly workers: number;
   readonly shard?: Shard;
   readonly timeBudgetMs?: number;
-  /** Aborting stops the workers; the summary then covers the runs done so far. */
+  /** Aborting stops the workers and settles the summary at once: it covers the runs done so far. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ParallelProgress) => void;
   readonly layerOptionsModule?: ModuleExport;
@@ -140,9 +142,9 @@ export interface ParallelSummary extends CheckSummary {
   readonly workers: number;
 }
 
-/** The batches a check runs: one, as given, when it replays a path. */
+/** The batches a check runs: one run, from the seed as given, when it replays a path. */
 function batchesOf(o: ParallelCheckOptions): Iterable<Batch> {
-  if (o.check.path !== undefined) return [{ index: 0, seed: o.seed, runs: o.runs ?? 1, firstRun: 0 }];
+  if (o.check.path !== undefined) return [{ index: 0, seed: o.seed, runs: 1, firstRun: 0 }];
   return planBatches(o.seed, o.runs, o.shard);
 }
 
@@ -300,6 +302,8 @@ class ParallelRun {
       state.elapsedMs = now - state.startedMs;
       this.stop(worker);
     }
+    // The summary does not wait for the workers to end: what they would still say is ignored.
+    this.finish();
   }
 
   private progress(): void {
@@ -340,6 +344,7 @@ class ParallelRun {
       failure: new RefinementFailure(f.kind, f.step, f.pair, f.mismatch),
       trace: f.trace,
       events: f.events,
+      shrink: f.shrink,
     };
     return {
       runs: tally.runs,

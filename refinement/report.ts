@@ -1,6 +1,7 @@
 // Text reports of a check: the summary, and a failure as a shrunk, readable trace.
 import { errorName } from '../libsel4/index.ts';
 import type { CheckSummary, FailureReport } from './check.ts';
+import { shrinkNote } from './shrink.ts';
 
 function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
@@ -64,6 +65,8 @@ export function formatFailure(f: FailureReport, replay: string): string {
   if (e.kind === 'final-state' || e.kind === 'invariant') {
     lines.push('  (found by the full comparison and invariant check that closes the run)');
   }
+  const note = shrinkNote(f.shrink);
+  if (note !== null) lines.push(`NOTE: ${note}`);
   lines.push('', `replay: ${replay}`, '');
   return lines.join('\n');
 }

@@ -2,7 +2,8 @@
 // arguments from the state they meet, so dropping one step changes what every later step
 // does; the entries, on the other hand, are fixed words. Removing chunks of entries (delta
 // debugging) while the lockstep run still fails the same way (same kind, same pair) gives a
-// short trace in a few hundred cheap replays.
+// short trace in a few hundred cheap replays. Shrinking is bounded by a count of replays, not by
+// time, so the same failing run always shrinks to the same trace.
 import { Reg, syscallFromWord, type KernelEvent } from '../libsel4/index.ts';
 import { answerOf, decodeEntry, stateAtEntry } from './describe.ts';
 import { RefinementFailure } from './lockstep.ts';
@@ -44,28 +45,83 @@ export function replayEntries(boot: () => System, events: readonly KernelEvent[]
 const sameFailure = (a: RefinementFailure, b: RefinementFailure) => a.kind === b.kind && a.pair === b.pair;
 
 /**
- * The shortest run found within `budgetMs` that still fails like `target`: first cut after
- * the failing entry, then remove ever smaller chunks of entries while the failure remains.
+ * What bounds shrinking. The count of replays makes the answer a function of the failing run
+ * alone; the wall-time guard only stops a shrink that would otherwise run for far too long, and
+ * when it does, the result says so (its trace then depends on the machine's speed).
  */
-export function shrinkEntries(boot: () => System, events: readonly KernelEvent[], target: RefinementFailure, budgetMs: number): Replayed {
-  const deadline = performance.now() + budgetMs;
+export interface ShrinkLimits {
+  /** Most replays of candidate traces. */
+  readonly maxReplays: number;
+  /** Wall time after which shrinking stops early, in milliseconds. */
+  readonly guardMs: number;
+  /** The clock the guard reads, in milliseconds (tests inject one). */
+  readonly now?: () => number;
+}
+
+/** Default limits: a replay of a 100-entry run on two pairs takes about 25 ms, and shrinking one usually needs a few dozen. */
+export const defaultShrinkLimits: ShrinkLimits = { maxReplays: 2000, guardMs: 120_000 };
+
+/** How a shrink ended: `complete` when no chunk of entries could be removed any more. */
+export const shrinkEnds = ['complete', 'replay-limit', 'time-guard'] as const;
+export type ShrinkEnd = (typeof shrinkEnds)[number];
+
+export interface ShrinkOutcome {
+  readonly replays: number;
+  readonly end: ShrinkEnd;
+}
+
+export interface Shrunk extends Replayed {
+  readonly shrink: ShrinkOutcome;
+}
+
+/** Why a shrink stopped before it was done, in a sentence; null when it was done. */
+export function shrinkNote(outcome: ShrinkOutcome): string | null {
+  switch (outcome.end) {
+    case 'complete':
+      return null;
+    case 'replay-limit':
+      return `shrinking stopped at its limit of ${outcome.replays} replays: the trace may not be minimal`;
+    case 'time-guard':
+      return `shrinking stopped by its wall-time guard after ${outcome.replays} replays: the trace may not be minimal, and the same command may give another`;
+  }
+}
+
+/**
+ * The shortest run found within `limits` that still fails like `target`: first cut after the
+ * failing entry, then remove ever smaller chunks of entries while the failure remains.
+ */
+export function shrinkEntries(boot: () => System, events: readonly KernelEvent[], target: RefinementFailure, limits: ShrinkLimits = defaultShrinkLimits): Shrunk {
+  const now = limits.now ?? (() => performance.now());
+  const deadline = now() + limits.guardMs;
+  let replays = 0;
+  let end: ShrinkEnd | null = null;
+  /** Whether another replay may run; records why not. */
+  const mayReplay = (): boolean => {
+    if (end !== null) return false;
+    if (replays >= limits.maxReplays) end = 'replay-limit';
+    else if (now() >= deadline) end = 'time-guard';
+    return end === null;
+  };
   const attempt = (candidate: readonly KernelEvent[]): Replayed | null => {
+    replays++;
     const r = replayEntries(boot, candidate);
     return r.failure && sameFailure(r.failure, target) ? r : null;
   };
   let best = attempt(events);
-  if (!best) return replayEntries(boot, events);
+  if (!best) return { ...replayEntries(boot, events), shrink: { replays, end: 'complete' } };
   const cut = (r: Replayed): Replayed => {
     if (r.failure!.kind === 'final-state' || r.failure!.kind === 'invariant') return r;
-    return r.events.length > r.failure!.step + 1 ? (attempt(r.events.slice(0, r.failure!.step + 1)) ?? r) : r;
+    if (r.events.length <= r.failure!.step + 1 || !mayReplay()) return r;
+    return attempt(r.events.slice(0, r.failure!.step + 1)) ?? r;
   };
   best = cut(best);
   let chunk = Math.ceil(best.events.length / 2);
-  while (chunk >= 1 && performance.now() < deadline) {
+  while (chunk >= 1 && end === null) {
     let removed = false;
-    for (let start = 0; start < best.events.length && performance.now() < deadline; ) {
+    for (let start = 0; start < best.events.length && end === null; ) {
       const candidate = [...best.events.slice(0, start), ...best.events.slice(start + chunk)];
-      const r = candidate.length > 0 ? attempt(candidate) : null;
+      const r = candidate.length > 0 && mayReplay() ? attempt(candidate) : null;
+      if (end !== null) break;
       if (r) {
         best = cut(r);
         removed = true;
@@ -75,5 +131,5 @@ export function shrinkEntries(boot: () => System, events: readonly KernelEvent[]
     }
     if (!removed) chunk = Math.floor(chunk / 2);
   }
-  return best;
+  return { ...best, shrink: { replays, end: end ?? 'complete' } };
 }

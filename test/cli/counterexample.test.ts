@@ -109,7 +109,7 @@ describe('counterexample files from the command line', () => {
     [['replay'], /which counterexample file/],
     [['replay', 'a.json', 'b.json'], /one file at a time/],
     [['replay', 'a.json', '--layers', 'impl-nothing'], /unknown pair 'impl-nothing'/],
-    [['explain', 'a.json', '-o'], /-o needs a file/],
+    [['explain', 'a.json', '-o'], /-o\/--output needs a file/],
     [['check', '--save-to'], /--save-to needs a directory/],
     [['check', '--save-to', 'package.json'], /--save-to package\.json: not a directory/],
   ])('exits 2 with usage for %j', (args, message) => {

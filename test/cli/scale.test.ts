@@ -172,26 +172,36 @@ describe('coverage requirements and time budgets', () => {
   });
 });
 
-describe('Ctrl-C', () => {
-  it('prints the summary so far and exits 130', async () => {
-    const file = join(dir, 'interrupted.json');
-    const child = spawn(process.execPath, ['bin/sel4-model.js', 'check', '--runs', '5000', '--steps', '50', '--workers', '2', '--report-json', file], {
+describe('Ctrl-C and SIGTERM', () => {
+  it.each([
+    [['SIGINT'], 130],
+    [['SIGINT', 'SIGINT'], 130],
+    [['SIGTERM'], 143],
+  ] as const)('on %j print the summary so far, write the reports marked interrupted, and exit %i', async (signals, exitStatus) => {
+    const file = join(dir, `interrupted-${signals.join('-')}.json`);
+    const junit = join(dir, `interrupted-${signals.join('-')}.xml`);
+    const child = spawn(process.execPath, ['bin/sel4-model.js', 'check', '--runs', '5000', '--steps', '50', '--workers', '2', '--report-json', file, '--junit', junit], {
       env: { ...process.env, CI: 'true' },
     });
     let stdout = '';
     let stderr = '';
+    let sent = false;
     child.stdout.on('data', (d) => (stdout += String(d)));
     child.stderr.on('data', (d) => {
       stderr += String(d);
-      if (/runs, \d+ steps/.test(stderr)) child.kill('SIGINT');
+      if (!sent && /runs, \d+ steps/.test(stderr)) {
+        sent = true;
+        for (const signal of signals) child.kill(signal);
+      }
     });
     const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    expect(status).toBe(130);
+    expect(status).toBe(exitStatus);
     expect(stdout).toMatch(/^runs: {4}\d+$/m);
     expect(stdout).toMatch(/INTERRUPTED after \d+ runs\n$/);
     expect(stderr).not.toMatch(stackTrace);
     const report = readReport(file);
     expect(report.interrupted).toBe(true);
     expect(report.runs).toBeLessThan(5000);
+    expect(readFileSync(junit, 'utf8')).toMatch(/<skipped message="interrupted after \d+ of \d+ runs"/);
   });
 });

@@ -65,7 +65,7 @@ export function plantedCounterexample(): Counterexample {
     failure = error;
   }
   if (failure === null) throw new Error('the planted fault did not show');
-  const report: FailureReport = { seed: 0, path: '0', failure, trace, events: [...sys.trace] };
+  const report: FailureReport = { seed: 0, path: '0', failure, trace, events: [...sys.trace], shrink: { replays: 0, end: 'complete' } };
   return counterexampleOf(report, { runs: 1, steps: 2, pairs: ['impl-executable'], invariantsEveryStep: false });
 }
 
