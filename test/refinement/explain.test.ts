@@ -2,6 +2,9 @@
 // `mint-firstbadged-unset`, leaves firstBadged clear, here on every slot a Copy or Mint writes. The
 // check (through expectRefinement) finds it, and explain must show the flag as differing,
 // marked on the two layers, in text and HTML; registers are decoded by their role.
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   InvocationLabel,
@@ -12,6 +15,7 @@ import {
   type KernelLayer,
 } from '../../libsel4/index.ts';
 import type { ImplState } from '../../impl/index.ts';
+import { readCounterexample } from '../../refinement/counterexample.ts';
 import { explanationHtml } from '../../refinement/explain-html.ts';
 import { describeChoice, explainCounterexample, formatExplanation } from '../../refinement/explain.ts';
 import type { LayerOptions } from '../../refinement/layers.ts';
@@ -59,6 +63,25 @@ describe('explain on an MDB flag failure', () => {
     expect(found.message).toMatch(/^REFINEMENT FAILURE \(state\) at step \d+, impl does not refine executable$/m);
     expect(found.message).toMatch(/^replay: npx sel4-model check --workers 1 --seed -?\d+ --path [\d:]+ --runs \d+ --steps 40 --layers impl-executable,executable-abstract$/m);
     expect(found.file).toBeNull();
+  });
+
+  it('saves the counterexample and names it with the replay and explain commands', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sel4-model-expect-'));
+    let failed: unknown = null;
+    try {
+      expectRefinement({ runs: 20, steps: 40, seed: 7, saveTo: dir, layerOptions: fault });
+    } catch (error) {
+      failed = error;
+    }
+    expect(failed).toBeInstanceOf(RefinementCheckFailed);
+    const { file, message } = failed as RefinementCheckFailed;
+    expect(readdirSync(dir)).toEqual([file!.slice(dir.length + 1)]);
+    expect(readCounterexample(file!)).toEqual(cx);
+    expect(message).toContain(`counterexample: ${file}\n  replay:  npx sel4-model replay ${file}\n  explain: npx sel4-model explain ${file}\n`);
+  });
+
+  it('says what a passing check did', () => {
+    expect(expectRefinement({ runs: 3, steps: 10, seed: 1 })).toMatchObject({ seed: 1, runs: 3 });
   });
 
   it('shows the flag as differing on impl and executable, not as agreeing', () => {
