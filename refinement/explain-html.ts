@@ -2,7 +2,7 @@
 // scripts or external assets): the calls with each layer's answer, and at the failing step a
 // table of what each layer wrote, with the places where the failing pair differs marked.
 import type { LayerName } from '../libsel4/index.ts';
-import { describeBoot, describeChoice, describeFailure, fileCommands, foundBy, type ExplainedStep, type Explanation, type Place } from './explain.ts';
+import { describeBoot, describeChoice, describeFailure, entries, fileCommands, foundBy, type ExplainedStep, type Explanation, type Place } from './explain.ts';
 import { fieldsLine, type Field } from './places.ts';
 
 function escape(text: string): string {
@@ -109,7 +109,7 @@ export function explanationHtml(e: Explanation, file: string): string {
 <body>
 <h1>Counterexample: ${escape(describeFailure(cx))}</h1>
 <dl>${summary.map(([k, v]) => `<dt>${escape(k!)}</dt><dd>${escape(v!)}</dd>`).join('')}</dl>
-<h2>The root task's calls (${cx.trace.length} kernel entries), each layer run on its own</h2>
+<h2>The root task's calls (${entries(cx)}), each layer run on its own</h2>
 ${stepsTable(e)}
 ${failing ? `<h2>Written by step ${failing.index}, as each layer holds it after the entry</h2>\n${writtenTable(failing)}` : ''}
 </body>

@@ -24,7 +24,7 @@ import { checkInvariants } from './invariants.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
 import { pairNames, parsePair, type Pair, type PairName } from './lockstep.ts';
 import { pairComparison } from './pairs.ts';
-import { fieldsLine, objectFields, registerFields, registerRole, slotFields, type Field } from './places.ts';
+import { fieldsLine, ipcBufferFields, ipcBufferWordRole, objectFields, registerFields, registerRole, slotFields, type Field } from './places.ts';
 import type { Candidate, RunningLayer } from './running.ts';
 
 export { decodeEntry };
@@ -135,7 +135,7 @@ function observationDifferences(observed: ReadonlyArray<readonly [LayerName, Obs
     const role = registerRole(r);
     add(`register ${name}${role ? ` (${role})` : ''}`, (o) => registerFields(r, o.caller?.regs[r] ?? 0));
   });
-  for (let w = 0; w < ipcBufferWords; w++) add(`IPC buffer word ${w}`, (o) => oneField(hex(o.caller?.ipcBuffer?.[w] ?? 0)));
+  for (let w = 0; w < ipcBufferWords; w++) add(`IPC buffer word ${w} (${ipcBufferWordRole(w)})`, (o) => ipcBufferFields(w, o.caller?.ipcBuffer?.[w] ?? 0));
   return places;
 }
 
@@ -290,6 +290,11 @@ export function describeFailure(cx: Counterexample): string {
   return `${f.kind} at step ${f.step}, ${which}`;
 }
 
+/** `1 kernel entry`, `3 kernel entries`. */
+export function entries(cx: Counterexample): string {
+  return `${cx.trace.length} kernel entr${cx.trace.length === 1 ? 'y' : 'ies'}`;
+}
+
 /** The command that found the failure (with the file's boot configuration), to copy. */
 export function foundBy(cx: Counterexample): string {
   const s = cx.settings;
@@ -351,7 +356,7 @@ export function formatExplanation(e: Explanation, file: string): string {
     `  as HTML:   ${commands.html}`,
     `  found by:  ${foundBy(cx)}`,
     '',
-    `The root task's calls (${cx.trace.length} kernel entries), each layer run on its own; ^ marks the fields where layers differ:`,
+    `The root task's calls (${entries(cx)}), each layer run on its own; ^ marks the fields where layers differ:`,
   ];
   for (const s of e.steps) {
     lines.push('', `${s.failing ? '>' : ' '} ${String(s.index).padStart(3)}  ${s.call}`);

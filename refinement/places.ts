@@ -4,6 +4,7 @@
 // revocable, firstBadged) or the abstract spec's original flag; an object's fields; a
 // register decoded by its role in the syscall ABI (badge, message info, message register).
 import {
+  IPCBuffer,
   Reg,
   errorName,
   hex,
@@ -98,6 +99,9 @@ export function objectFields(o: ObjectView | null): Field[] {
   return fields.map(([key, value]) => part(key, objectFieldText(key, value), undefined, ', '));
 }
 
+/** A plain word, shown in hex. */
+export const wordField = (word: Word): Field => field('value', hex(word), hex(word));
+
 /** A reply's message info: the label (an seL4 error code after an invocation), length, extraCaps, capsUnwrapped. */
 export function messageInfoFields(word: Word): Field[] {
   const info = messageInfoFromWord(word);
@@ -120,7 +124,21 @@ export function registerRole(register: number): string {
 
 /** A register's word decoded by its role: the message info as its fields, anything else as one word. */
 export function registerFields(register: number, word: Word): Field[] {
-  return register === Reg.a1 ? messageInfoFields(word) : [field('value', hex(word), hex(word))];
+  return register === Reg.a1 ? messageInfoFields(word) : [wordField(word)];
+}
+
+/** What an IPC buffer word is (seL4_IPCBuffer's field), e.g. `msg[4]`, `caps_or_badges[0]`. */
+export function ipcBufferWordRole(word: number): string {
+  if (word === IPCBuffer.tag) return 'tag';
+  if (word < IPCBuffer.userData) return `msg[${word - IPCBuffer.msg}]`;
+  if (word === IPCBuffer.userData) return 'userData';
+  if (word < IPCBuffer.receiveCNode) return `caps_or_badges[${word - IPCBuffer.capsOrBadges}]`;
+  return ['receiveCNode', 'receiveIndex', 'receiveDepth'][word - IPCBuffer.receiveCNode] ?? '';
+}
+
+/** An IPC buffer word decoded by its role: the tag as a message info, anything else as one word. */
+export function ipcBufferFields(word: number, value: Word): Field[] {
+  return word === IPCBuffer.tag ? messageInfoFields(value) : [wordField(value)];
 }
 
 /** A layer's fields as one line, with where each field stands in it (for markers under a field). */

@@ -19,7 +19,7 @@ import { readCounterexample } from '../../refinement/counterexample.ts';
 import { explanationHtml } from '../../refinement/explain-html.ts';
 import { describeChoice, explainCounterexample, formatExplanation } from '../../refinement/explain.ts';
 import type { LayerOptions } from '../../refinement/layers.ts';
-import { messageInfoFields, registerFields, registerRole } from '../../refinement/places.ts';
+import { ipcBufferWordRole, messageInfoFields, registerFields, registerRole } from '../../refinement/places.ts';
 import { RefinementCheckFailed, bootLockstep, expectRefinement } from '../../refinement/testing.ts';
 
 /** Word 3 of a 16-byte slot holds the MDB next link and the flags; bit 2 is firstBadged. */
@@ -140,6 +140,36 @@ describe('explain decodes registers and names choices', () => {
     expect(registerFields(Reg.a1, seL4_MessageInfo_new(0, 0, 0, 0))[0]!.text).toBe('label 0 (seL4_NoError)');
     expect(registerFields(Reg.a0, 42)).toMatchObject([{ text: '0x0000002a' }]);
     expect([Reg.a0, Reg.a1, Reg.a2, Reg.a5, Reg.t0].map(registerRole)).toEqual(['badge', 'message info', 'message register 0', 'message register 3', '']);
+  });
+
+  it('names the IPC buffer words by their seL4_IPCBuffer field', () => {
+    expect([0, 1, 120, 121, 122, 124, 125, 127].map(ipcBufferWordRole)).toEqual(['tag', 'msg[0]', 'msg[119]', 'userData', 'caps_or_badges[0]', 'caps_or_badges[2]', 'receiveCNode', 'receiveDepth']);
+  });
+
+  it('marks the message-info field a layer answered differently', () => {
+    // An impl that answers every Copy and Mint with seL4_InvalidCapability but changes the state as it should.
+    const wrongLabel: LayerOptions = {
+      implDebug: true,
+      wrapImpl: (impl) => ({
+        ...impl,
+        step(state, event) {
+          const label = (new Map(event.user.regs).get(Reg.a1) ?? 0) >>> 12;
+          return impl.step(state, event).map((o) => {
+            if (!inserting.has(label) || !o.observation.caller) return o;
+            const regs = [...o.observation.caller.regs];
+            regs[Reg.a1] = seL4_MessageInfo_new(2, 0, 0, 1);
+            return { ...o, observation: { ...o.observation, caller: { ...o.observation.caller, regs } } };
+          });
+        },
+      }),
+    };
+    const e = explainCounterexample(cx, wrongLabel);
+    const failing = e.steps.find((s) => s.failing)!;
+    expect(failing.answers).toContainEqual([['impl'], expect.stringMatching(/^seL4_InvalidCapability/)]);
+    const a1 = failing.differences.find((d) => d.place === 'register a1 (message info)')!;
+    expect([...a1.marked.keys()]).toEqual(['label', 'length']);
+    const text = formatExplanation(e, 'x.json');
+    expect(text).toMatch(/^ +differs: register a1 \(message info\)\n +impl: +label 2 \(seL4_InvalidCapability\), length 1, extraCaps 0, capsUnwrapped 0\n +\^+ +\^+\n +executable: +label 0 \(seL4_NoError\), length 0/m);
   });
 
   it('names the abstract-spec choice it followed where the spec allowed several outcomes', () => {
