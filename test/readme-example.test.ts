@@ -31,5 +31,5 @@ describe('a badged endpoint cap', () => {
 });
 
 it('still refines its specifications', () => {
-  expectRefinement({ runs: 20, seed: 1 }); // a failure fails the test with the check's report
+  expectRefinement({ runs: 10, seed: 1 }); // a failure fails the test with the check's report
 });
