@@ -24,7 +24,7 @@ import { checkInvariants } from './invariants.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
 import { pairNames, parsePair, type Pair, type PairName } from './lockstep.ts';
 import { pairComparison } from './pairs.ts';
-import { fieldsLine, ipcBufferFields, ipcBufferWordRole, objectFields, registerFields, registerRole, slotFields, type Field } from './places.ts';
+import { fieldsLine, ipcBufferFields, ipcBufferWordRole, objectFields, registerFields, registerRole, slotFields, valueField, type Field } from './places.ts';
 import type { Candidate, RunningLayer } from './running.ts';
 
 export { decodeEntry };
@@ -36,7 +36,7 @@ const layerOrder: readonly LayerName[] = ['impl', 'executable', 'abstract'];
 export interface Place {
   readonly place: string;
   readonly values: ReadonlyArray<readonly [LayerName, readonly Field[]]>;
-  /** Where the failing pair differs at this place, as the check compares it, e.g. `MDB firstBadged (false vs true)`; null if it agrees. */
+  /** Where the failing pair differs at a written slot or object, as the check compares it, e.g. `MDB firstBadged (false vs true)`; else null. */
   readonly differs: string | null;
   /** Each field whose value differs between layers that hold it, with the layers whose value to mark. */
   readonly marked: ReadonlyMap<string, readonly LayerName[]>;
@@ -118,19 +118,17 @@ function placeOf(place: string, values: ReadonlyArray<readonly [LayerName, reado
   return { place, values, differs, marked: markedFields(values, pair) };
 }
 
-const oneField = (value: string): Field[] => [{ name: 'value', text: value, value, before: ' ' }];
-
 /** Places where the layers' observations differ: who runs next, the caller's state, registers (decoded), IPC buffer. */
 function observationDifferences(observed: ReadonlyArray<readonly [LayerName, Observation]>, pair: Pair | null): Place[] {
   const places: Place[] = [];
   const add = (place: string, fields: (o: Observation) => Field[]) => {
     const values = observed.map(([layer, o]) => [layer, fields(o)] as const);
     const texts = new Set(values.map(([, f]) => f.map((x) => x.value).join('\0')));
-    if (texts.size > 1) places.push(placeOf(place, values, place, pair));
+    if (texts.size > 1) places.push(placeOf(place, values, null, pair));
   };
-  add('unmodelled behaviour', (o) => oneField(String(o.unmodelled)));
-  add('thread that runs next', (o) => oneField(o.current === null ? 'idle' : hex(o.current)));
-  add('caller state', (o) => oneField(o.caller?.state ?? 'none'));
+  add('unmodelled behaviour', (o) => [valueField(String(o.unmodelled))]);
+  add('thread that runs next', (o) => [valueField(o.current === null ? 'idle' : hex(o.current))]);
+  add('caller state', (o) => [valueField(o.caller?.state ?? 'none')]);
   registerNames.forEach((name, r) => {
     const role = registerRole(r);
     add(`register ${name}${role ? ` (${role})` : ''}`, (o) => registerFields(r, o.caller?.regs[r] ?? 0));
@@ -362,7 +360,7 @@ export function formatExplanation(e: Explanation, file: string): string {
     lines.push('', `${s.failing ? '>' : ' '} ${String(s.index).padStart(3)}  ${s.call}`);
     for (const [layers, answer] of s.answers) lines.push(`       ${layers.join(', ')}: ${answer}`);
     for (const c of s.choices) lines.push(`       ${describeChoice(c)}`);
-    for (const d of s.differences) lines.push(...placeLines({ ...d, differs: null }, '       ', 'differs: '));
+    for (const d of s.differences) lines.push(...placeLines(d, '       ', 'differs: '));
     if (s.written) {
       lines.push(s.written.length > 0 ? '       written by this entry, as each layer holds it now:' : '       no layer wrote a slot or object at this entry');
       for (const p of s.written) lines.push(...placeLines(p, '         '));

@@ -99,8 +99,11 @@ export function objectFields(o: ObjectView | null): Field[] {
   return fields.map(([key, value]) => part(key, objectFieldText(key, value), undefined, ', '));
 }
 
+/** A place's one value, shown as it is. */
+export const valueField = (value: string): Field => field('value', value, value);
+
 /** A plain word, shown in hex. */
-export const wordField = (word: Word): Field => field('value', hex(word), hex(word));
+export const wordField = (word: Word): Field => valueField(hex(word));
 
 /** A reply's message info: the label (an seL4 error code after an invocation), length, extraCaps, capsUnwrapped. */
 export function messageInfoFields(word: Word): Field[] {
