@@ -3,7 +3,6 @@
 // step what each layer wrote, in seL4 terms. Rendered as text here, as HTML in explain-html.ts.
 import {
   Reg,
-  describeCap,
   hex,
   ipcBufferWords,
   messageInfoFromWord,
@@ -13,32 +12,45 @@ import {
   slotKey,
   syscallFromWord,
   type BootConfig,
-  type KernelView,
   type LayerName,
-  type ObjectView,
   type Observation,
   type SlotRef,
+  type Touched,
 } from '../libsel4/index.ts';
-import { compareObject, compareObservations, compareSlot, slotName, type Mismatch } from './compare.ts';
+import { compareObservations, slotName } from './compare.ts';
 import type { Counterexample } from './counterexample.ts';
 import { answerOf, decodeEntry, listed, messageWord, sentBy, type Sent } from './describe.ts';
-
-export { decodeEntry };
 import { checkInvariants } from './invariants.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
 import { pairNames, parsePair, type Pair, type PairName } from './lockstep.ts';
 import { pairComparison } from './pairs.ts';
+import { fieldsLine, ipcBufferFields, ipcBufferWordRole, objectFields, registerFields, registerRole, slotFields, valueField, type Field } from './places.ts';
 import type { Candidate, RunningLayer } from './running.ts';
+
+export { decodeEntry };
 
 /** Lowest layer first, as the lockstep runner orders them. */
 const layerOrder: readonly LayerName[] = ['impl', 'executable', 'abstract'];
 
-/** One place (a register, a slot, an object) with what each layer holds there. */
+/** One place (a register, a slot, an object) with what each layer holds there, field by field. */
 export interface Place {
   readonly place: string;
-  readonly values: ReadonlyArray<readonly [LayerName, string]>;
-  /** Where the failing pair differs at this place, e.g. `badge`; null if it agrees. */
+  readonly values: ReadonlyArray<readonly [LayerName, readonly Field[]]>;
+  /** Where the failing pair differs at a written slot or object, as the check compares it, e.g. `MDB firstBadged (false vs true)`; else null. */
   readonly differs: string | null;
+  /** Each field whose value differs between layers that hold it, with the layers whose value to mark. */
+  readonly marked: ReadonlyMap<string, readonly LayerName[]>;
+}
+
+/** The abstract spec's choice a layer's adopted outcome made, where the spec allowed several outcomes. */
+export interface ChoiceFollowed {
+  readonly layer: LayerName;
+  /** The choice's name as the layer gives it, or null when its outcomes carry none. */
+  readonly choice: string | null;
+  /** How many outcomes the layer allowed. */
+  readonly outcomes: number;
+  /** Whether the followed outcome agrees with the layer below (otherwise the first is followed). */
+  readonly agrees: boolean;
 }
 
 export interface ExplainedStep {
@@ -49,6 +61,8 @@ export interface ExplainedStep {
   readonly answers: ReadonlyArray<readonly [readonly LayerName[], string]>;
   /** Registers, thread state and IPC buffer words that differ between the layers. */
   readonly differences: readonly Place[];
+  /** The choices followed where a layer allowed several outcomes. */
+  readonly choices: readonly ChoiceFollowed[];
   readonly failing: boolean;
   /** At the failing step: every slot and object a layer wrote, as each layer holds it after the step. */
   readonly written: readonly Place[] | null;
@@ -86,48 +100,48 @@ function grouped(values: ReadonlyArray<readonly [LayerName, string]>): Array<[La
   return groups;
 }
 
-/** Places where the layers' observations differ: who runs next, the caller's state, registers, IPC buffer. */
-function observationDifferences(observed: ReadonlyArray<readonly [LayerName, Observation]>): Place[] {
+/** The fields that differ between layers, and on which layers to mark them: the failing pair's if they differ there. */
+function markedFields(values: ReadonlyArray<readonly [LayerName, readonly Field[]]>, pair: Pair | null): Map<string, LayerName[]> {
+  const marked = new Map<string, LayerName[]>();
+  const names = new Set(values.flatMap(([, fields]) => fields.map((f) => f.name)));
+  for (const name of names) {
+    const held = values.flatMap(([layer, fields]) => fields.filter((f) => f.name === name).map((f) => [layer, f.value] as const));
+    if (new Set(held.map(([, v]) => v)).size < 2) continue;
+    const inPair = pair ? held.filter(([layer]) => layer === pair.lower || layer === pair.upper) : [];
+    const pairDiffers = inPair.length === 2 && inPair[0]![1] !== inPair[1]![1];
+    marked.set(name, (pairDiffers ? inPair : held).map(([layer]) => layer));
+  }
+  return marked;
+}
+
+function placeOf(place: string, values: ReadonlyArray<readonly [LayerName, readonly Field[]]>, differs: string | null, pair: Pair | null): Place {
+  return { place, values, differs, marked: markedFields(values, pair) };
+}
+
+/** Places where the layers' observations differ: who runs next, the caller's state, registers (decoded), IPC buffer. */
+function observationDifferences(observed: ReadonlyArray<readonly [LayerName, Observation]>, pair: Pair | null): Place[] {
   const places: Place[] = [];
-  const add = (place: string, value: (o: Observation) => string) => {
-    const values = observed.map(([layer, o]) => [layer, value(o)] as const);
-    if (new Set(values.map(([, v]) => v)).size > 1) places.push({ place, values, differs: place });
+  const add = (place: string, fields: (o: Observation) => Field[]) => {
+    const values = observed.map(([layer, o]) => [layer, fields(o)] as const);
+    const texts = new Set(values.map(([, f]) => f.map((x) => x.value).join('\0')));
+    if (texts.size > 1) places.push(placeOf(place, values, null, pair));
   };
-  add('unmodelled behaviour', (o) => String(o.unmodelled));
-  add('thread that runs next', (o) => (o.current === null ? 'idle' : hex(o.current)));
-  add('caller state', (o) => o.caller?.state ?? 'none');
-  registerNames.forEach((name, r) => add(`register ${name}`, (o) => hex(o.caller?.regs[r] ?? 0)));
-  for (let w = 0; w < ipcBufferWords; w++) add(`IPC buffer word ${w}`, (o) => hex(o.caller?.ipcBuffer?.[w] ?? 0));
+  add('unmodelled behaviour', (o) => [valueField(String(o.unmodelled))]);
+  add('thread that runs next', (o) => [valueField(o.current === null ? 'idle' : hex(o.current))]);
+  add('caller state', (o) => [valueField(o.caller?.state ?? 'none')]);
+  registerNames.forEach((name, r) => {
+    const role = registerRole(r);
+    add(`register ${name}${role ? ` (${role})` : ''}`, (o) => registerFields(r, o.caller?.regs[r] ?? 0));
+  });
+  for (let w = 0; w < ipcBufferWords; w++) add(`IPC buffer word ${w} (${ipcBufferWordRole(w)})`, (o) => ipcBufferFields(w, o.caller?.ipcBuffer?.[w] ?? 0));
   return places;
 }
 
 // ------------------------------------------------------------------ what a step wrote
 
-function parentText(parent: SlotRef | null): string {
-  return parent === null ? 'none' : slotKey(parent);
-}
-
-function slotText(view: KernelView, slot: SlotRef): string {
-  const c = view.cap(slot);
-  return c === null ? 'no such slot' : `${describeCap(c)}; CDT parent ${parentText(view.cdtParent(slot))}`;
-}
-
-/** Object fields that hold addresses (or words), shown in hex. */
-const hexFields = new Set(['schedContext', 'tcb', 'ipcBufferVaddr', 'word', 'queue']);
-
-function fieldText(key: string, value: unknown): string {
-  const one = (v: unknown) => (typeof v === 'number' && hexFields.has(key) ? hex(v) : v === null ? 'none' : String(v));
-  return Array.isArray(value) ? `[${value.map(one).join(', ')}]` : one(value);
-}
-
-/** An object's fields, e.g. `state Running, priority 255, ...`; its type when it has none. */
-export function describeObject(o: ObjectView | null): string {
-  if (o === null) return 'no object';
-  const fields = Object.entries(o).filter(([key]) => key !== 'type' && key !== 'addr');
-  return fields.length === 0 ? o.type : fields.map(([key, value]) => `${key} ${fieldText(key, value)}`).join(', ');
-}
-
-function mismatchField(m: Mismatch | null): string | null {
+/** Where the check finds the pair to differ: its own comparison of this one slot or object. */
+function checkedDifference(pair: Pair, lower: Candidate, upper: Candidate, touched: Touched): string | null {
+  const m = pairComparison(pair.lower, pair.upper).touched(lower, upper, [touched]);
   if (m === null) return null;
   const at = m.path.lastIndexOf(': ');
   return `${at >= 0 ? m.path.slice(at + 2) : m.path} (${m.lower} vs ${m.upper})`;
@@ -144,23 +158,18 @@ function writtenPlaces(chosen: ReadonlyMap<LayerName, Candidate>, pair: Pair | n
   const layers = [...chosen.entries()];
   const lower = pair ? chosen.get(pair.lower) : undefined;
   const upper = pair ? chosen.get(pair.upper) : undefined;
+  const differs = (touched: Touched) => (pair && lower && upper ? checkedDifference(pair, lower, upper, touched) : null);
   const places: Place[] = [];
   const anyView = layers[0]?.[1].view;
   for (const addr of [...objects].sort((a, b) => a - b)) {
     const type = layers.map(([, c]) => c.view.object(addr)?.type).find((t) => t !== undefined) ?? 'object';
-    places.push({
-      place: `${type} ${hex(addr)}`,
-      values: layers.map(([name, c]) => [name, describeObject(c.view.object(addr))] as const),
-      differs: lower && upper ? mismatchField(compareObject(lower.view, upper.view, addr)) : null,
-    });
+    const values = layers.map(([name, c]) => [name, objectFields(c.view.object(addr))] as const);
+    places.push(placeOf(`${type} ${hex(addr)}`, values, differs({ slots: [], objects: [addr] }), pair));
   }
   const sorted = [...slots.values()].sort((a, b) => a.cnode - b.cnode || a.index - b.index);
   for (const slot of sorted) {
-    places.push({
-      place: anyView ? slotName(anyView, slot) : slotKey(slot),
-      values: layers.map(([name, c]) => [name, slotText(c.view, slot)] as const),
-      differs: lower && upper ? mismatchField(compareSlot(lower.view, upper.view, slot)) : null,
-    });
+    const values = layers.map(([name, c]) => [name, slotFields(name, c, slot)] as const);
+    places.push(placeOf(anyView ? slotName(anyView, slot) : slotKey(slot), values, differs({ slots: [slot], objects: [] }), pair));
   }
   return places;
 }
@@ -175,16 +184,16 @@ interface Runner {
   stopped: string | null;
 }
 
-/** The candidate agreeing with the nearest lower layer's outcome, as the lockstep runner would adopt. */
-function choose(name: LayerName, candidates: readonly Candidate[], chosen: ReadonlyMap<LayerName, Candidate>): Candidate {
-  if (candidates.length === 1) return candidates[0]!;
+/** The candidate agreeing with the nearest lower layer's outcome, as the lockstep runner would adopt, and whether one agreed. */
+function choose(name: LayerName, candidates: readonly Candidate[], chosen: ReadonlyMap<LayerName, Candidate>): { pick: Candidate; agrees: boolean } {
   const reference = layerOrder.slice(0, layerOrder.indexOf(name)).reverse().find((l) => chosen.has(l));
-  if (reference === undefined) return candidates[0]!;
+  if (candidates.length === 1 || reference === undefined) return { pick: candidates[0]!, agrees: true };
   const ref = chosen.get(reference)!;
   const agrees = (c: Candidate) =>
     compareObservations(ref.observation, c.observation, registerNames) === null &&
     pairComparison(reference, name).touched(ref, c, [ref.touched, c.touched]) === null;
-  return candidates.find(agrees) ?? candidates[0]!;
+  const pick = candidates.find(agrees);
+  return pick ? { pick, agrees: true } : { pick: candidates[0]!, agrees: false };
 }
 
 function failingPair(cx: Counterexample): Pair | null {
@@ -226,13 +235,16 @@ export function explainCounterexample(cx: Counterexample, layerOptions?: LayerOp
     const sysno = syscallFromWord(sentBy(live[0]?.last.caller ?? null, step.entry).regs[Reg.a7]!);
     const chosen = new Map<LayerName, Candidate>();
     const answers: Array<[LayerName, string]> = [];
+    const choices: ChoiceFollowed[] = [];
     for (const r of runners) {
       if (r.stopped !== null) {
         answers.push([r.name, r.stopped]);
         continue;
       }
       try {
-        const pick = choose(r.name, r.layer.step(step.entry), chosen);
+        const candidates = r.layer.step(step.entry);
+        const { pick, agrees } = choose(r.name, candidates, chosen);
+        if (candidates.length > 1 || pick.choice) choices.push({ layer: r.name, choice: pick.choice ?? null, outcomes: candidates.length, agrees });
         pick.adopt();
         chosen.set(r.name, pick);
         r.last = pick.observation;
@@ -247,7 +259,8 @@ export function explainCounterexample(cx: Counterexample, layerOptions?: LayerOp
       index,
       call,
       answers: grouped(answers),
-      differences: observationDifferences([...chosen.entries()].map(([name, c]) => [name, c.observation] as const)),
+      differences: observationDifferences([...chosen.entries()].map(([name, c]) => [name, c.observation] as const), pair),
+      choices,
       failing,
       written: failing ? writtenPlaces(chosen, pair) : null,
     };
@@ -275,39 +288,79 @@ export function describeFailure(cx: Counterexample): string {
   return `${f.kind} at step ${f.step}, ${which}`;
 }
 
-/** The command that found the failure (with the file's boot configuration). */
-export function foundBy(cx: Counterexample): string {
-  const s = cx.settings;
-  return `sel4-model check --workers 1 --seed ${cx.seed} --path ${cx.path} --runs ${s.runs} --steps ${s.steps} --layers ${s.pairs.join(',')}${s.invariantsEveryStep ? ' --invariants-every-step' : ''}`;
+/** `1 kernel entry`, `3 kernel entries`. */
+export function entries(cx: Counterexample): string {
+  return `${cx.trace.length} kernel entr${cx.trace.length === 1 ? 'y' : 'ies'}`;
 }
 
-function placeLines(p: Place, indent: string): string[] {
-  const [first] = p.values;
-  if (first && p.values.every(([, text]) => text === first[1])) return [`${indent}${p.place}: ${first[1]}   (${p.values.map(([l]) => l).join(', ')} agree)`];
+/** The command that found the failure (with the file's boot configuration), to copy. */
+export function foundBy(cx: Counterexample): string {
+  const s = cx.settings;
+  return `npx sel4-model check --workers 1 --seed ${cx.seed} --path ${cx.path} --runs ${s.runs} --steps ${s.steps} --layers ${s.pairs.join(',')}${s.invariantsEveryStep ? ' --invariants-every-step' : ''}`;
+}
+
+/** The commands that replay and explain the file, to copy. */
+export function fileCommands(file: string): { readonly replay: string; readonly explain: string; readonly html: string } {
+  const quoted = /^[\w./@%+=:,-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
+  return {
+    replay: `npx sel4-model replay ${quoted}`,
+    explain: `npx sel4-model explain ${quoted}`,
+    html: `npx sel4-model explain --html ${quoted}`,
+  };
+}
+
+/** What a choice line says: `abstract followed the spec's choice revoke-order-2 (of 3 allowed outcomes)`. */
+export function describeChoice(c: ChoiceFollowed): string {
+  const which = c.choice === null ? 'an unnamed choice' : `the spec's choice ${c.choice}`;
+  const agreement = c.agrees ? '' : '; none agrees with the layer below, the first is shown';
+  return `${c.layer} followed ${which} (of ${c.outcomes} allowed outcome${c.outcomes === 1 ? '' : 's'}${agreement})`;
+}
+
+/** A line under `line` with `^` under each of the given spans. */
+function markerLine(spans: ReadonlyArray<readonly [number, number]>): string {
+  const chars: string[] = [];
+  for (const [from, to] of spans) for (let i = from; i < to; i++) chars[i] = '^';
+  return Array.from(chars, (c) => c ?? ' ').join('');
+}
+
+/** A place as text: one line when the layers agree, else a line per layer with `^` under each differing field. */
+function placeLines(p: Place, indent: string, label = ''): string[] {
+  const lines = p.values.map(([layer, fields]) => [layer, fieldsLine(fields)] as const);
+  if (p.marked.size === 0) {
+    const fullest = [...lines].sort((a, b) => b[1].at.size - a[1].at.size)[0];
+    return [`${indent}${label}${p.place}: ${fullest?.[1].line ?? ''}   (${p.values.map(([l]) => l).join(', ')} agree)`];
+  }
   const width = Math.max(...p.values.map(([l]) => l.length)) + 2;
-  return [
-    `${indent}${p.place}${p.differs ? `   <- differs: ${p.differs}` : ''}`,
-    ...p.values.map(([layer, text]) => `${indent}  ${`${layer}:`.padEnd(width)}${text}`),
-  ];
+  const out = [`${indent}${label}${p.place}${p.differs ? `   <- differs: ${p.differs}` : ''}`];
+  for (const [layer, { line, at }] of lines) {
+    out.push(`${indent}  ${`${layer}:`.padEnd(width)}${line}`);
+    const spans = [...p.marked].filter(([, layers]) => layers.includes(layer)).flatMap(([name]) => (at.has(name) ? [at.get(name)!] : []));
+    if (spans.length > 0) out.push(`${indent}  ${' '.repeat(width)}${markerLine(spans)}`);
+  }
+  return out;
 }
 
 export function formatExplanation(e: Explanation, file: string): string {
   const { cx } = e;
   const f = cx.failure;
+  const commands = fileCommands(file);
   const lines = [
     `counterexample ${file}`,
     ...(cx.note ? [`  note:      ${cx.note}`] : []),
-    `  found by:  ${foundBy(cx)}`,
-    `  boot:      ${describeBoot(cx.settings.config)}`,
     `  recorded:  ${describeFailure(cx)}`,
     `             where ${f.where.path}: ${e.pair?.lower ?? 'found'} ${f.where.lower}, ${e.pair?.upper ?? 'expected'} ${f.where.upper}`,
+    `  boot:      ${describeBoot(cx.settings.config)}`,
+    `  replay:    ${commands.replay}`,
+    `  as HTML:   ${commands.html}`,
+    `  found by:  ${foundBy(cx)}`,
     '',
-    `The root task's calls (${cx.trace.length} kernel entries), each layer run on its own:`,
+    `The root task's calls (${entries(cx)}), each layer run on its own; ^ marks the fields where layers differ:`,
   ];
   for (const s of e.steps) {
     lines.push('', `${s.failing ? '>' : ' '} ${String(s.index).padStart(3)}  ${s.call}`);
     for (const [layers, answer] of s.answers) lines.push(`       ${layers.join(', ')}: ${answer}`);
-    for (const d of s.differences) lines.push(`       differs: ${d.place}: ${d.values.map(([l, v]) => `${l} ${v}`).join(', ')}`);
+    for (const c of s.choices) lines.push(`       ${describeChoice(c)}`);
+    for (const d of s.differences) lines.push(...placeLines(d, '       ', 'differs: '));
     if (s.written) {
       lines.push(s.written.length > 0 ? '       written by this entry, as each layer holds it now:' : '       no layer wrote a slot or object at this entry');
       for (const p of s.written) lines.push(...placeLines(p, '         '));
@@ -316,4 +369,3 @@ export function formatExplanation(e: Explanation, file: string): string {
   lines.push('', `after the last entry: ${e.closing}`, '');
   return lines.join('\n');
 }
-

@@ -43,7 +43,7 @@ export function objectBytes(o: ObjectView): number {
   }
 }
 
-/** sameRegionAs (§9.1 rule 2): `size` gives the bytes of the object at an address. */
+/** sameRegionAs (docs/sel4-facts.md §9.1 rule 2): `size` gives the bytes of the object at an address. */
 export function sameRegionAs(size: (ptr: number) => number | null, ca: Cap, cb: Cap): boolean {
   switch (ca.type) {
     case 'untyped': {
@@ -70,7 +70,7 @@ export function sameRegionAs(size: (ptr: number) => number | null, ca: Cap, cb: 
   }
 }
 
-/** isMDBParentOf (§9.1): a revocable cap, the same region, and the badge rule. */
+/** isMDBParentOf (docs/sel4-facts.md §9.1): a revocable cap, the same region, and the badge rule. */
 export function mdbParentOf(
   size: (ptr: number) => number | null,
   a: { readonly cap: Cap; readonly revocable: boolean },

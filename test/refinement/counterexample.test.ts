@@ -16,6 +16,7 @@ import {
 import { explanationHtml } from '../../refinement/explain-html.ts';
 import { decodeEntry, explainCounterexample, formatExplanation } from '../../refinement/explain.ts';
 import { pairNames } from '../../refinement/lockstep.ts';
+import { fieldsLine } from '../../refinement/places.ts';
 import { plantedBadgeFault, plantedCounterexample } from './planted-fault.ts';
 
 const cx = plantedCounterexample();
@@ -111,7 +112,8 @@ describe('explain', () => {
     const dest = failing.written!.find((p) => p.place === `cnode 0x80000000 slot ${free + 1}`)!;
     expect(dest.differs).toBe('badge (4 vs 5)');
     expect(dest.values.map(([layer]) => layer)).toEqual(['impl', 'executable', 'abstract']);
-    expect(dest.values[0]![1]).toMatch(/^endpoint 0x[0-9a-f]{8} badge 4 rights 1111; CDT parent 0x80000000\[\d+\]$/);
+    expect(fieldsLine(dest.values[0]![1]).line).toMatch(/^endpoint 0x[0-9a-f]{8} badge 4 rights 1111; CDT parent 0x80000000\[\d+\]; revocable true; firstBadged true; MDB prev 0x80000000\[\d+\]; MDB next none$/);
+    expect([...dest.marked]).toEqual([['badge', ['impl', 'executable']]]);
     expect(e.closing).toMatch(/impl vs executable differ at .*badge: 4 vs 5/);
     const text = formatExplanation(e, 'x.json');
     expect(text).toContain(`<- differs: badge (4 vs 5)`);
@@ -129,7 +131,7 @@ describe('explain', () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).not.toMatch(/<script|<link|src=|href=/);
     expect(html).toContain('a&#60;b&#62;.json');
-    expect(html).toContain('<td class="value differs">endpoint');
+    expect(html).toContain('<td class="value differs">badge 4</td><td class="value differs">badge 5</td><td class="value">badge 5</td>');
     expect(html).toContain('<tr class="failing">');
   });
 });

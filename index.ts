@@ -1,0 +1,22 @@
+// sel4-model's public entry point: libsel4 (the ABI and the root task's libsel4 calls), a
+// system booted on one layer or on several in lockstep, the refinement check, counterexample
+// files (replay, explain) and the helpers for a kernel developer's own tests.
+export * from './libsel4/index.ts';
+export { bootSystem, type System, type SystemOptions } from './refinement/system.ts';
+export { Lockstep, RefinementFailure, defaultPairs, pairNames, type FailureKind, type InvariantCheck, type PairName } from './refinement/lockstep.ts';
+export { runCheck, type CheckOptions, type CheckSummary, type FailureReport } from './refinement/check.ts';
+export { formatFailure, formatSummary } from './refinement/report.ts';
+export {
+  counterexampleOf,
+  readCounterexample,
+  replayCounterexample,
+  writeCounterexample,
+  type Counterexample,
+  type ReplayOptions,
+  type ReplayResult,
+} from './refinement/counterexample.ts';
+export { explainCounterexample, formatExplanation, type Explanation } from './refinement/explain.ts';
+export { explanationHtml } from './refinement/explain-html.ts';
+export { checkInvariants } from './refinement/invariants.ts';
+export type { LayerOptions } from './refinement/layers.ts';
+export { RefinementCheckFailed, bootLockstep, expectRefinement, type RefinementOptions, type RefinementResult } from './refinement/testing.ts';
