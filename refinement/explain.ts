@@ -5,6 +5,7 @@ import {
   Reg,
   hex,
   ipcBufferWords,
+  ChoiceRejected,
   messageInfoFromWord,
   planBoot,
   registerNames,
@@ -196,6 +197,12 @@ function choose(name: LayerName, candidates: readonly Candidate[], chosen: Reado
   return pick ? { pick, agrees: true } : { pick: candidates[0]!, agrees: false };
 }
 
+/** Whose choices the abstract spec follows: the failing pair's lower layer, else the layer just below it. */
+function witnessSource(pair: Pair | null, chosen: ReadonlyMap<LayerName, Candidate>): LayerName {
+  if (pair !== null && pair.upper === 'abstract') return pair.lower;
+  return chosen.has('executable') ? 'executable' : 'impl';
+}
+
 function failingPair(cx: Counterexample): Pair | null {
   return (pairNames as readonly string[]).includes(cx.failure.pair) ? parsePair(cx.failure.pair as PairName) : null;
 }
@@ -219,8 +226,8 @@ function closingCheck(runners: readonly Runner[], pair: Pair | null): string {
 }
 
 /**
- * Runs every layer on the file's entries on its own (where the abstract spec allows several
- * outcomes, the one agreeing with the layer below is followed) and gathers the story.
+ * Runs every layer on the file's entries on its own (the abstract spec following the choices
+ * of the layer below, as in the check) and gathers the story.
  */
 export function explainCounterexample(cx: Counterexample, layerOptions?: LayerOptions): Explanation {
   const plan = planBoot(cx.settings.config);
@@ -242,7 +249,7 @@ export function explainCounterexample(cx: Counterexample, layerOptions?: LayerOp
         continue;
       }
       try {
-        const candidates = r.layer.step(step.entry);
+        const candidates = r.layer.step(step.entry, r.name === 'abstract' ? chosen.get(witnessSource(pair, chosen))?.witness : undefined);
         const { pick, agrees } = choose(r.name, candidates, chosen);
         if (candidates.length > 1 || pick.choice) choices.push({ layer: r.name, choice: pick.choice ?? null, outcomes: candidates.length, agrees });
         pick.adopt();
@@ -250,6 +257,11 @@ export function explainCounterexample(cx: Counterexample, layerOptions?: LayerOp
         r.last = pick.observation;
         answers.push([r.name, describeAnswer(sysno, pick.observation)]);
       } catch (error) {
+        if (error instanceof ChoiceRejected) {
+          r.stopped = `not run (rejected a choice at step ${index})`;
+          answers.push([r.name, `rejected the choice made below: ${error.made} (allowed: ${error.allowed})`]);
+          continue;
+        }
         r.stopped = `not run (threw at step ${index})`;
         answers.push([r.name, `threw: ${error instanceof Error ? error.message : String(error)}`]);
       }
