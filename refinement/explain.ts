@@ -321,11 +321,11 @@ export function fileCommands(file: string): { readonly replay: string; readonly 
   };
 }
 
-/** What a choice line says: `abstract followed the spec's choice revoke-order-2 (of 3 allowed outcomes)`. */
+/** What a choice line says: `abstract followed the spec's choice revoke order #2 (of 3 allowed outcomes)`. */
 export function describeChoice(c: ChoiceFollowed): string {
   const which = c.choice === null ? 'an unnamed choice' : `the spec's choice ${c.choice}`;
-  const agreement = c.agrees ? '' : '; none agrees with the layer below, the first is shown';
-  return `${c.layer} followed ${which} (of ${c.outcomes} allowed outcome${c.outcomes === 1 ? '' : 's'}${agreement})`;
+  const notes = [...(c.outcomes > 1 ? [`of ${c.outcomes} allowed outcomes`] : []), ...(c.agrees ? [] : ['none agrees with the layer below, the first is shown'])];
+  return `${c.layer} followed ${which}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
 }
 
 /** A line under `line` with `^` under each of the given spans. */

@@ -192,9 +192,11 @@ describe('explain decodes registers and names choices', () => {
     expect(revoke.call).toBe('seL4_CNode_Revoke(service=' + free + ', index=0, depth=2)');
     expect(revoke.choices.map((c) => c.layer)).toEqual(['abstract']);
     const [followed] = revoke.choices;
-    expect(followed!.outcomes).toBeGreaterThan(1);
+    expect(followed!.choice).toMatch(/revoke order/);
     expect(followed!.agrees).toBe(true);
     expect(formatExplanation(e, 'x.json')).toContain(`       ${describeChoice(followed!)}`);
     expect(describeChoice({ layer: 'abstract', choice: 'revoke order #2', outcomes: 2, agrees: true })).toBe("abstract followed the spec's choice revoke order #2 (of 2 allowed outcomes)");
+    expect(describeChoice({ layer: 'abstract', choice: 'revoke order, as witnessed', outcomes: 1, agrees: true })).toBe("abstract followed the spec's choice revoke order, as witnessed");
+    expect(describeChoice({ layer: 'abstract', choice: null, outcomes: 3, agrees: false })).toBe('abstract followed an unnamed choice (of 3 allowed outcomes; none agrees with the layer below, the first is shown)');
   });
 });
