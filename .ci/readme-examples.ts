@@ -1,0 +1,81 @@
+// Runs every example command in README.md's `sh` blocks, as printed, in a scratch copy of the
+// repository (so the files they write land there), one after the other. A command passes when
+// it exits 0 within its time limit. Placeholders in the text are filled in first: FILE with a
+// counterexample file from the corpus, ../shared/ with the recordings beside this checkout.
+// `npm install` and `npm test` are left to CI itself, which runs them around this script.
+//
+//   node bin/run-ts.js .ci/readme-examples.ts [--list]
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const limitSeconds = 900;
+
+/** Each command of the README's sh blocks, without its comment; `npm install &&` dropped. */
+function readmeCommands(readme: string): string[] {
+  const commands: string[] = [];
+  let inShell = false;
+  for (const line of readme.split('\n')) {
+    if (line.startsWith('```')) {
+      inShell = !inShell && line.trim() === '```sh';
+      continue;
+    }
+    if (!inShell) continue;
+    const command = line.replace(/(^|\s)#.*$/, '').trim().replace(/^npm install && /, '');
+    if (command === '' || command === 'npm install' || command === 'npm test') continue;
+    commands.push(command);
+  }
+  return commands;
+}
+
+/** The command with its placeholders filled in for the scratch copy. */
+function filled(command: string): string {
+  const shared = resolve(root, '..', 'shared');
+  return command
+    .replace(/\bFILE\b/g, 'corpus/planted-mint-badge-impl-executable.json')
+    .replace(/\.\.\/shared\//g, `${shared}/`);
+}
+
+/** The tracked files of the checkout, copied to a scratch folder that shares node_modules. */
+function scratchCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sel4-model-readme-'));
+  const listed = spawnSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' });
+  if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
+  for (const file of listed.stdout.split('\0').filter((f) => f !== '' && existsSync(join(root, f)))) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    cpSync(join(root, file), join(dir, file));
+  }
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  writeFileSync(join(dir, 'boot.json'), JSON.stringify({ memory: { base: 0x80000000, sizeBytes: 8 << 20 }, rootCNodeSizeBits: 12 }));
+  return dir;
+}
+
+function main(): number {
+  const commands = readmeCommands(readFileSync(join(root, 'README.md'), 'utf8')).map(filled);
+  if (process.argv.includes('--list')) {
+    for (const c of commands) console.log(c);
+    return 0;
+  }
+  const dir = scratchCopy();
+  let failed = 0;
+  for (const command of commands) {
+    const started = performance.now();
+    const r = spawnSync('bash', ['-c', command], { cwd: dir, encoding: 'utf8', timeout: limitSeconds * 1000, env: { ...process.env, CI: 'true' }, maxBuffer: 64 << 20 });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const ok = r.status === 0;
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${seconds.padStart(6)} s  ${command}`);
+    if (!ok) {
+      failed++;
+      const why = r.error ? String(r.error) : `exit ${r.status ?? r.signal}`;
+      console.log(`     ${why}\n${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-15).map((l) => `     | ${l}`).join('\n')}`);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`examples: ${commands.length - failed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = main();
