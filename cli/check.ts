@@ -143,9 +143,10 @@ const checkOptions = {
   'require-coverage': valued,
 } as const;
 
-/** --path: the run number a failing check printed. */
-function parsePath(value: string): string {
+/** --path: the run number a failing check printed, one of the `runs` runs of its seed. */
+function parsePath(value: string, runs: number): string {
   if (!/^\d+$/.test(value)) throw new UsageError(`--path needs the run number a failing check printed in its replay line (e.g. --path 3)`);
+  if (Number(value) >= runs) throw new UsageError(`--path ${value}: the check has runs 0 to ${runs - 1} (--runs ${runs}); give the --runs of the replay line`);
   return value;
 }
 
@@ -154,13 +155,14 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
   if (v.path !== undefined && (v.shard !== undefined || v['time-budget'] !== undefined)) {
     throw new UsageError('--path replays one failure: it cannot be combined with --shard or --time-budget');
   }
-  const path = v.path === undefined ? undefined : parsePath(v.path);
   const configPath = v.config ?? null;
   const shard = v.shard === undefined ? null : parseShard(v.shard);
   const timeBudgetSeconds = v['time-budget'] === undefined ? null : parseSeconds('--time-budget', v['time-budget']);
   const config = configPath === null ? undefined : readConfig(configPath);
+  const runs = v.runs === undefined ? 100 : wholeNumber('--runs', v.runs, 10_000_000);
+  const path = v.path === undefined ? undefined : parsePath(v.path, runs);
   const options = {
-    runs: v.runs === undefined ? 100 : wholeNumber('--runs', v.runs, 10_000_000),
+    runs,
     steps: v.steps === undefined ? 100 : wholeNumber('--steps', v.steps, 100_000),
     seed: v.seed === undefined ? (Math.random() * 2 ** 31) | 0 : seedOption(v.seed),
     ...(path !== undefined ? { path } : {}),

@@ -69,6 +69,7 @@ function parseReplayArgs(args: readonly string[]): ParsedReplay {
 /** The replay's verdict, with the recorded calls and the failing step marked. */
 export function formatReplay(cx: Counterexample, file: string, result: ReplayResult): string {
   const lines = [`replay ${file}: ${cx.trace.length} kernel entries on ${result.pairs.join(', ')}`];
+  if (cx.shrink) lines.push(`note: ${cx.shrink.note}`);
   const f = result.failure;
   const failingStep = f?.step ?? -2;
   cx.trace.forEach((t, i) => lines.push(`${i === failingStep ? '>' : ' '} ${String(i).padStart(3)}  ${t.call}`));

@@ -16,6 +16,8 @@ const runPlanted = (...args: string[]) => runInProcess(args, plantedBadgeFaultMo
 const run = runCommand;
 
 const stackTrace = /at .*\.ts:\d+/;
+/** The checks these hooks run take a few seconds, far more on a loaded machine. */
+const hookTimeoutMs = 120_000;
 
 describe('counterexample files from the command line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sel4-model-cli-cx-'));
@@ -25,7 +27,7 @@ describe('counterexample files from the command line', () => {
   beforeAll(async () => {
     check = await runPlanted('check', '--runs', '300', '--steps', '30', '--seed', '2', '--save-to', join(dir, 'saved'), '--quiet');
     file = /^counterexample: (.*)$/m.exec(check.stdout)?.[1] ?? '';
-  });
+  }, hookTimeoutMs);
 
   afterEach(() => vi.restoreAllMocks());
 

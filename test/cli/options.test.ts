@@ -124,6 +124,11 @@ describe('--path', () => {
     await refused(['check', '--seed', '1', '--path', path], /--path needs the run number a failing check printed in its replay line \(e\.g\. --path 3\)/);
   });
 
+  it('exits 2 for a run beyond the check\'s runs', async () => {
+    await refused(['check', '--seed', '1', '--path', '5', '--runs', '5'], /--path 5: the check has runs 0 to 4 \(--runs 5\); give the --runs of the replay line/);
+    await refused(['check', '--seed', '1', '--path', '99999999999999'], /the check has runs 0 to 99 \(--runs 100\)/);
+  });
+
   it('says plainly when the run at the path passes (exit 0), having checked that one run', async () => {
     const r = await runInProcess(['check', '--seed', '1', '--path', '3', '--runs', '16', '--steps', '10', '--quiet']);
     expect(r.status).toBe(0);

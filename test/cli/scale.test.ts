@@ -14,6 +14,8 @@ import { runInProcess, type Ran } from './command.ts';
 const run = runInProcess;
 
 const stackTrace = /at .*\.ts:\d+/;
+/** The checks these hooks run take a few seconds, far more on a loaded machine. */
+const hookTimeoutMs = 120_000;
 const dir = mkdtempSync(join(tmpdir(), 'sel4-model-scale-'));
 const small = ['--runs', '6', '--steps', '15', '--seed', '9', '--quiet'];
 
@@ -50,7 +52,7 @@ describe('shards and merge', () => {
     const whole = await run(['check', ...small, '--workers', '2', '--coverage-json', join(dir, 'whole.json'), '--require-coverage', 'UntypedRetype:NoError']);
     expect(whole.status).toBe(0);
     merged = await run(['merge', shardFile(1), shardFile(2), '--coverage-json', join(dir, 'merged.json'), '--junit', join(dir, 'merged.xml')]);
-  });
+  }, hookTimeoutMs);
 
   it('merges the shards into exactly the coverage of the whole check', () => {
     expect(merged.status).toBe(0);
@@ -125,7 +127,7 @@ describe('a failing check', () => {
   beforeAll(async () => {
     const args = ['check', '--runs', '64', '--steps', '30', '--seed', '22', '--workers', '2', '--quiet', '--save-to', join(dir, 'saved')];
     r = await run([...args, '--report-json', reportFile, '--junit', junitFile], plantedBadgeFaultModule);
-  });
+  }, hookTimeoutMs);
 
   it('prints the one-worker replay of the failing batch (exit 1)', () => {
     expect(r.status).toBe(1);

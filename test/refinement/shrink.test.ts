@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { runCheck, type CheckOptions, type FailureReport } from '../../refinement/check.ts';
 import { buildReport } from '../../refinement/check-report.ts';
-import { counterexampleJson, counterexampleOf, parseCounterexample } from '../../refinement/counterexample.ts';
+import { formatReplay } from '../../cli/replay.ts';
+import { counterexampleJson, counterexampleOf, parseCounterexample, replayCounterexample } from '../../refinement/counterexample.ts';
 import { formatFailure } from '../../refinement/report.ts';
 import type { ShrinkLimits } from '../../refinement/shrink.ts';
 import { defaultShrinkLimits } from '../../refinement/shrink.ts';
@@ -49,8 +50,9 @@ describe('shrinking', () => {
     expect(tripped.shrink.replays).toBeLessThan(normal.shrink.replays);
     const text = formatFailure(tripped, 'replay');
     expect(text).toMatch(/^NOTE: shrinking stopped by its wall-time guard after \d+ replays: the trace may not be minimal/m);
-    const file = JSON.parse(fileOf(tripped)) as unknown;
-    expect(parseCounterexample(file, 'tripped.json').shrink).toEqual({ end: 'time-guard', replays: tripped.shrink.replays, note: expect.stringContaining('wall-time guard') });
+    const cx = parseCounterexample(JSON.parse(fileOf(tripped)), 'tripped.json');
+    expect(cx.shrink).toEqual({ end: 'time-guard', replays: tripped.shrink.replays, note: expect.stringContaining('wall-time guard') });
+    expect(formatReplay(cx, 'tripped.json', replayCounterexample(cx, { layerOptions: plantedBadgeFault }))).toMatch(/^note: shrinking stopped by its wall-time guard/m);
     const summary = { runs: 0, steps: 0, elapsedMs: 1, coverage: new Map(), choices: new Map(), invariants: new Map(), failure: tripped, foundAfterMs: 0, shrinkMs: 0 };
     const batch = { index: 0, seed: 1, runs: 50, firstRun: 0 };
     const settings = { seed: 1, runs: 50, steps: 60, pairs: ['impl-executable' as const], invariantsEveryStep: false, config: null, path: null, workers: 1, shard: null, timeBudgetSeconds: null };
