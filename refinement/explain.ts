@@ -308,7 +308,9 @@ export function entries(cx: Counterexample): string {
 /** The command that found the failure (with the file's boot configuration), to copy. */
 export function foundBy(cx: Counterexample): string {
   const s = cx.settings;
-  return `npx sel4-model check --workers 1 --seed ${cx.seed} --path ${cx.path} --runs ${s.runs} --steps ${s.steps} --layers ${s.pairs.join(',')}${s.invariantsEveryStep ? ' --invariants-every-step' : ''}`;
+  // A failure at boot fails every run: it has no path.
+  const path = cx.path === '' ? '' : ` --path ${cx.path}`;
+  return `npx sel4-model check --workers 1 --seed ${cx.seed}${path} --runs ${s.runs} --steps ${s.steps} --layers ${s.pairs.join(',')}${s.invariantsEveryStep ? ' --invariants-every-step' : ''}`;
 }
 
 /** The commands that replay and explain the file, to copy. */
