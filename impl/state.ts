@@ -4,8 +4,9 @@
 // written. Every store to memory goes through the write functions below, which also mark
 // the slot or object they touch; that is the `touched` field of a step's outcome.
 //
-// Memory: a Uint32Array over the RAM region of the boot config, word index
-// (paddr - ramBase) >> 2. Device regions are not backed: no kernel object lives there and
+// Memory: the RAM region of the boot plan as words by index (paddr - ramBase) >> 2, backed
+// in 4 KiB pages allocated at their first write (a recorded machine has 1 GiB of RAM; only
+// what is written is held). Device regions are not backed: no kernel object lives there and
 // device frame contents are not modelled (they read as zero).
 //
 // Slot names: the checker names a slot by the CNode or TCB holding it. Objects are aligned
@@ -26,8 +27,51 @@ export interface GhostObject {
   readonly isDevice: boolean;
 }
 
+/** Words of simulated RAM, by index; a page never written, or zeroed whole, is not backed and reads as zero. */
+export class Ram {
+  private readonly pages: (Uint32Array | undefined)[];
+  constructor(readonly bytes: number) {
+    this.pages = new Array<Uint32Array | undefined>(Math.ceil(bytes / pageBytes));
+  }
+  get(index: number): number {
+    const page = this.pages[index >>> pageWordBits];
+    return page === undefined ? 0 : page[index & pageWordMask]!;
+  }
+  set(index: number, value: number): void {
+    const pageIndex = index >>> pageWordBits;
+    const page = (this.pages[pageIndex] ??= new Uint32Array(pageWords));
+    page[index & pageWordMask] = value;
+  }
+  /** Whether the 4 KiB page `page` (counted from the start of RAM) may hold a non-zero word. */
+  backed(page: number): boolean {
+    return this.pages[page] !== undefined;
+  }
+  /** Zeroes words [from, to); whole pages are released. */
+  zero(from: number, to: number): void {
+    for (let pageIndex = from >>> pageWordBits; pageIndex * pageWords < to; pageIndex++) {
+      const page = this.pages[pageIndex];
+      if (page === undefined) continue;
+      const start = Math.max(from, pageIndex * pageWords);
+      const end = Math.min(to, (pageIndex + 1) * pageWords);
+      if (end - start === pageWords) this.pages[pageIndex] = undefined;
+      else page.fill(0, start - pageIndex * pageWords, end - pageIndex * pageWords);
+    }
+  }
+  /** Every word as one array (for tests of small memories). */
+  snapshot(): Uint32Array {
+    const words = new Uint32Array(this.bytes >>> 2);
+    this.pages.forEach((page, i) => page && words.set(page, i * pageWords));
+    return words;
+  }
+}
+
+const pageBytes = 4096;
+const pageWordBits = 10;
+const pageWords = 1 << pageWordBits;
+const pageWordMask = pageWords - 1;
+
 export interface ImplState {
-  readonly mem: Uint32Array;
+  readonly mem: Ram;
   readonly ramBase: number;
   readonly ramEnd: number;
   /** Objects that exist, by address; never read by kernel decisions. */
@@ -57,11 +101,6 @@ export interface ImplState {
   /** The last lookup's failure and remaining bits, like seL4's current_lookup_fault. */
   lookupFault: LookupFailure;
   bitsRemaining: number;
-  /**
-   * Per 4 KiB page of RAM: 1 if a word in it may be non-zero. Zeroing skips clean pages, so
-   * resetting a large untyped costs what was written, not its size. Simulation only.
-   */
-  readonly dirtyPages: Uint8Array;
   /** The IPC buffer words last observed, reused while that frame is not written. */
   observedBuffer: { readonly addr: number; readonly frame: number; readonly words: readonly number[] } | null;
 }
@@ -78,7 +117,7 @@ export function fail(message: string): never {
 
 export function createState(ramBase: number, ramBytes: number, debug: boolean): ImplState {
   return {
-    mem: new Uint32Array(ramBytes >>> 2),
+    mem: new Ram(ramBytes),
     ramBase,
     ramEnd: ramBase + ramBytes,
     ghost: new Map(),
@@ -97,7 +136,6 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean): 
     finalising: new Set(),
     lookupFault: { type: 'InvalidRoot' },
     bitsRemaining: 0,
-    dirtyPages: new Uint8Array(Math.ceil(ramBytes / pageBytes)),
     observedBuffer: null,
   };
 }
@@ -117,28 +155,23 @@ export function inRam(state: ImplState, paddr: number, bytes: number): boolean {
 // ---- reads ----
 
 export function readWord(state: ImplState, paddr: number): number {
-  return state.mem[(paddr - state.ramBase) >>> 2]!;
+  return state.mem.get((paddr - state.ramBase) >>> 2);
 }
 
 /** A word of user memory: zero outside RAM (device memory is not modelled). */
 export function readUserWord(state: ImplState, paddr: number): number {
   if (!Number.isInteger(paddr) || !inRam(state, paddr - (paddr % 4), 4)) return 0;
-  return state.mem[(paddr - state.ramBase) >>> 2]!;
+  return state.mem.get((paddr - state.ramBase) >>> 2);
 }
 
 // ---- the one write path ----
 
-const pageBytes = 4096;
-
 function store(state: ImplState, paddr: number, value: number): void {
-  const offset = paddr - state.ramBase;
-  state.mem[offset >>> 2] = value;
-  state.dirtyPages[Math.floor(offset / pageBytes)] = 1;
+  state.mem.set((paddr - state.ramBase) >>> 2, value);
 }
 
-/** Marks words stored directly (a run inside one 4 KiB page of the object at `obj`, starting at `paddr`). */
-export function markWritten(state: ImplState, paddr: number, obj: number): void {
-  state.dirtyPages[Math.floor((paddr - state.ramBase) / pageBytes)] = 1;
+/** Marks words of the object at `obj` stored directly with `mem.set`. */
+export function markWritten(state: ImplState, obj: number): void {
   markObject(state, obj);
 }
 
@@ -166,13 +199,7 @@ export function writeUserWord(state: ImplState, frame: number, paddr: number, va
 export function zeroRange(state: ImplState, paddr: number, bytes: number): void {
   const start = Math.max(paddr, state.ramBase) - state.ramBase;
   const end = Math.min(paddr + bytes, state.ramEnd) - state.ramBase;
-  for (let page = Math.floor(start / pageBytes); page * pageBytes < end; page++) {
-    if (state.dirtyPages[page] === 0) continue;
-    const from = Math.max(start, page * pageBytes);
-    const to = Math.min(end, (page + 1) * pageBytes);
-    state.mem.fill(0, from >>> 2, to >>> 2);
-    if (from === page * pageBytes && to === (page + 1) * pageBytes) state.dirtyPages[page] = 0;
-  }
+  if (start < end) state.mem.zero(start >>> 2, end >>> 2);
   state.retyped = true;
 }
 
