@@ -27,40 +27,56 @@ export interface GhostObject {
   readonly isDevice: boolean;
 }
 
-/** Words of simulated RAM, by index; a page never written, or zeroed whole, is not backed and reads as zero. */
+/**
+ * Words of simulated RAM, by index; a page never written, or zeroed whole, is not backed and
+ * reads as zero. Pages are found through a directory of 1 MiB blocks (256 pages each), so a
+ * large RAM costs a small directory at boot.
+ */
 export class Ram {
-  private readonly pages: (Uint32Array | undefined)[];
+  private readonly blocks: (Array<Uint32Array | undefined> | undefined)[];
   constructor(readonly bytes: number) {
-    this.pages = new Array<Uint32Array | undefined>(Math.ceil(bytes / pageBytes));
+    this.blocks = new Array<Array<Uint32Array | undefined> | undefined>(Math.ceil(bytes / (pageBytes * blockPages))).fill(undefined);
   }
   get(index: number): number {
-    const page = this.pages[index >>> pageWordBits];
+    const block = this.blocks[index >>> blockWordBits];
+    if (block === undefined) return 0;
+    const page = block[(index >>> pageWordBits) & blockPageMask];
     return page === undefined ? 0 : page[index & pageWordMask]!;
   }
   set(index: number, value: number): void {
-    const pageIndex = index >>> pageWordBits;
-    const page = (this.pages[pageIndex] ??= new Uint32Array(pageWords));
+    const block = (this.blocks[index >>> blockWordBits] ??= new Array<Uint32Array | undefined>(blockPages).fill(undefined));
+    const page = (block[(index >>> pageWordBits) & blockPageMask] ??= new Uint32Array(pageWords));
     page[index & pageWordMask] = value;
   }
   /** Whether the 4 KiB page `page` (counted from the start of RAM) may hold a non-zero word. */
   backed(page: number): boolean {
-    return this.pages[page] !== undefined;
+    return this.blocks[page >>> blockPageBits]?.[page & blockPageMask] !== undefined;
   }
   /** Zeroes words [from, to); whole pages are released. */
   zero(from: number, to: number): void {
     for (let pageIndex = from >>> pageWordBits; pageIndex * pageWords < to; pageIndex++) {
-      const page = this.pages[pageIndex];
+      const block = this.blocks[pageIndex >>> blockPageBits];
+      if (block === undefined) {
+        pageIndex |= blockPageMask; // the whole block is zero
+        continue;
+      }
+      const page = block[pageIndex & blockPageMask];
       if (page === undefined) continue;
       const start = Math.max(from, pageIndex * pageWords);
       const end = Math.min(to, (pageIndex + 1) * pageWords);
-      if (end - start === pageWords) this.pages[pageIndex] = undefined;
+      if (end - start === pageWords) block[pageIndex & blockPageMask] = undefined;
       else page.fill(0, start - pageIndex * pageWords, end - pageIndex * pageWords);
     }
   }
   /** Every word as one array (for tests of small memories). */
   snapshot(): Uint32Array {
     const words = new Uint32Array(this.bytes >>> 2);
-    this.pages.forEach((page, i) => page && words.set(page, i * pageWords));
+    this.blocks.forEach((block, b) =>
+      block?.forEach((page, p) => {
+        const at = ((b << blockPageBits) + p) * pageWords;
+        if (page) words.set(page.subarray(0, words.length - at), at);
+      }),
+    );
     return words;
   }
 }
@@ -69,6 +85,10 @@ const pageBytes = 4096;
 const pageWordBits = 10;
 const pageWords = 1 << pageWordBits;
 const pageWordMask = pageWords - 1;
+const blockPageBits = 8;
+const blockPages = 1 << blockPageBits;
+const blockPageMask = blockPages - 1;
+const blockWordBits = pageWordBits + blockPageBits;
 
 export interface ImplState {
   readonly mem: Ram;
