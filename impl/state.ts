@@ -68,6 +68,21 @@ export class Ram {
       else page.fill(0, start - pageIndex * pageWords, end - pageIndex * pageWords);
     }
   }
+  /** Whether words [from, to) are all zero; pages not backed are skipped. */
+  isZero(from: number, to: number): boolean {
+    for (let pageIndex = from >>> pageWordBits; pageIndex * pageWords < to; pageIndex++) {
+      const block = this.blocks[pageIndex >>> blockPageBits];
+      if (block === undefined) {
+        pageIndex |= blockPageMask;
+        continue;
+      }
+      const page = block[pageIndex & blockPageMask];
+      if (page === undefined) continue;
+      const end = Math.min(to, (pageIndex + 1) * pageWords) - pageIndex * pageWords;
+      for (let i = Math.max(from - pageIndex * pageWords, 0); i < end; i++) if (page[i] !== 0) return false;
+    }
+    return true;
+  }
   /** Every word as one array (for tests of small memories). */
   snapshot(): Uint32Array {
     const words = new Uint32Array(this.bytes >>> 2);

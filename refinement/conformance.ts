@@ -153,16 +153,17 @@ export function runTraceOn(file: ConformanceFile, trace: RecordedTrace, name: La
   const run = (verdict: LayerVerdict, agreed: number, unmodelled = 0, notComparable = 0): LayerRun => ({ layer: name, verdict, agreed, unmodelled, notComparable });
   for (const [i, entry] of trace.entries.entries()) {
     const event = eventOf(entry);
-    const call = decodeEntry(before, event);
+    const callerBefore = before;
+    const call = () => decodeEntry(callerBefore, event);
     const bufferAtEntry = stateAtEntry(before?.regs ?? [], before?.ipcBuffer ?? null, event).buffer;
     let candidates;
     try {
       candidates = layer.step(event);
     } catch (error) {
-      return run(failed(i, call, recordedAnswer(entry), `threw ${error instanceof Error ? error.message : String(error)}`, []), i);
+      return run(failed(i, call(), recordedAnswer(entry), `threw ${error instanceof Error ? error.message : String(error)}`, []), i);
     }
     const reason = candidates[0]?.observation.unmodelled;
-    if (reason) return run({ kind: 'unmodelled', entry: i, call, reason }, i, 1, trace.entries.length - i - 1);
+    if (reason) return run({ kind: 'unmodelled', entry: i, call: call(), reason }, i, 1, trace.entries.length - i - 1);
     let firstDifferences: Difference[] | null = null;
     const agreeing = candidates.find((c) => {
       const differences = compareEntry(entry, bufferAtEntry, c.observation, root);
@@ -172,7 +173,7 @@ export function runTraceOn(file: ConformanceFile, trace: RecordedTrace, name: La
     if (agreeing === undefined) {
       const caller = candidates[0]!.observation.caller;
       const model = caller ? modelAnswer(entry, caller) : 'no caller';
-      return run(failed(i, call, recordedAnswer(entry), model, firstDifferences ?? []), i);
+      return run(failed(i, call(), recordedAnswer(entry), model, firstDifferences ?? []), i);
     }
     agreeing.adopt();
     before = agreeing.observation.caller;
