@@ -10,7 +10,7 @@ export interface KnownFailure {
   readonly issue: string;
 }
 
-const zombieIssue = 'issue 12 (Interrupts, preemptible operations and Zombies)';
+const zombieIssue = 'issue 12: Zombies';
 const parkedZombie =
   'deleting the last cap to a CNode whose slots hold the last cap to another CNode parks that CNode as a Zombie in its own slot 0 ' +
   '(reduceZombie without immediate, capSwapForDelete): its contents stay, and its untyped is not reset; every layer deletes it outright';

@@ -134,12 +134,10 @@ function runText(run: LayerRun, entry: number | null): string {
 export function failureText(trace: TraceResult, layers: readonly LayerName[]): string[] {
   const fails = trace.runs.flatMap((r) => (r.verdict.kind === 'fail' ? [{ run: r, v: r.verdict }] : []));
   const first = fails.reduce((a, b) => ((b.v.entry ?? Infinity) < (a.v.entry ?? Infinity) ? b : a));
-  const head = trace.known
-    ? `KNOWN FAILURE ${basename(trace.file)}: ${trace.trace} (${trace.known.issue}: ${trace.known.reason})`
-    : `FAIL ${basename(trace.file)}: ${trace.trace}`;
+  const head = trace.known ? `KNOWN FAILURE ${basename(trace.file)}: ${trace.trace} (${trace.known.issue})` : `FAIL ${basename(trace.file)}: ${trace.trace}`;
   const place = first.v.entry === null ? `after the last of ${trace.entries} entries: cap types in the root CNode` : `entry ${first.v.entry} of ${trace.entries}`;
   const width = Math.max(...layers.map((l) => l.length), 4) + 2;
-  const lines = [head, `  at ${place}`];
+  const lines = [head, ...(trace.known ? [`  why: ${trace.known.reason}`] : []), `  at ${place}`];
   if (first.v.call !== null) lines.push(`  ${'call:'.padEnd(width)}${first.v.call}`);
   if (first.v.entry !== null) lines.push(`  ${'seL4:'.padEnd(width)}${first.v.seL4}`);
   for (const run of trace.runs) lines.push(`  ${`${run.layer}:`.padEnd(width)}${runText(run, first.v.entry)}`);
