@@ -46,8 +46,9 @@ function parseLayers(value: string | undefined): LayerName[] {
 function defaultPaths(): string[] {
   if (existsSync(defaultRecordings)) return [relative(process.cwd(), defaultRecordings) || '.'];
   throw new ConformanceUsageError(
-    `no recordings given, and there are none at ${defaultRecordings}: pass recorded trace files or folders ` +
-      '(recorded on seL4 by a raw-syscall root task, in the format of the recordings\' README; the project\'s own set lives in ../shared/conformance)',
+    `no recordings given, and there are none at ${defaultRecordings}: the project's recordings are kept in ` +
+      '../shared/conformance beside the project folder (CI has them); or pass your own recorded files or folders ' +
+      '(README.md, "Conformance with seL4 itself", says how they are recorded and where the format is described)',
   );
 }
 
