@@ -4,10 +4,9 @@
 // written. Every store to memory goes through the write functions below, which also mark
 // the slot or object they touch; that is the `touched` field of a step's outcome.
 //
-// Memory: the RAM region of the boot plan as words by index (paddr - ramBase) >> 2, backed
-// in 4 KiB pages allocated at their first write (a recorded machine has 1 GiB of RAM; only
-// what is written is held). Device regions are not backed: no kernel object lives there and
-// device frame contents are not modelled (they read as zero).
+// Memory: the RAM region of the boot plan as words by index (paddr - ramBase) >> 2 (see
+// ram.ts). Device regions are not backed: no kernel object lives there and device frame
+// contents are not modelled (they read as zero).
 //
 // Slot names: the checker names a slot by the CNode or TCB holding it. Objects are aligned
 // to their size and never overlap, so the holder of a slot address is the CNode of some
@@ -19,6 +18,7 @@
 // slot or object is stored as `addr | 1`; 0 means none. This keeps address 0 usable when
 // RAM starts at 0, and leaves bits 1..3 free for flags.
 import { seL4_SlotBits, seL4_TCBBits, tcbSlotCount, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
+import { createRam, type Ram } from './ram.ts';
 
 /** What the ghost table records about one object: its type and size. */
 export interface GhostObject {
@@ -26,84 +26,6 @@ export interface GhostObject {
   readonly sizeBits: number;
   readonly isDevice: boolean;
 }
-
-/**
- * Words of simulated RAM, by index; a page never written, or zeroed whole, is not backed and
- * reads as zero. Pages are found through a directory of 1 MiB blocks (256 pages each), so a
- * large RAM costs a small directory at boot.
- */
-export class Ram {
-  private readonly blocks: (Array<Uint32Array | undefined> | undefined)[];
-  constructor(readonly bytes: number) {
-    this.blocks = new Array<Array<Uint32Array | undefined> | undefined>(Math.ceil(bytes / (pageBytes * blockPages))).fill(undefined);
-  }
-  get(index: number): number {
-    const block = this.blocks[index >>> blockWordBits];
-    if (block === undefined) return 0;
-    const page = block[(index >>> pageWordBits) & blockPageMask];
-    return page === undefined ? 0 : page[index & pageWordMask]!;
-  }
-  set(index: number, value: number): void {
-    const block = (this.blocks[index >>> blockWordBits] ??= new Array<Uint32Array | undefined>(blockPages).fill(undefined));
-    const page = (block[(index >>> pageWordBits) & blockPageMask] ??= new Uint32Array(pageWords));
-    page[index & pageWordMask] = value;
-  }
-  /** Whether the 4 KiB page `page` (counted from the start of RAM) may hold a non-zero word. */
-  backed(page: number): boolean {
-    return this.blocks[page >>> blockPageBits]?.[page & blockPageMask] !== undefined;
-  }
-  /** Zeroes words [from, to); whole pages are released. */
-  zero(from: number, to: number): void {
-    for (let pageIndex = from >>> pageWordBits; pageIndex * pageWords < to; pageIndex++) {
-      const block = this.blocks[pageIndex >>> blockPageBits];
-      if (block === undefined) {
-        pageIndex |= blockPageMask; // the whole block is zero
-        continue;
-      }
-      const page = block[pageIndex & blockPageMask];
-      if (page === undefined) continue;
-      const start = Math.max(from, pageIndex * pageWords);
-      const end = Math.min(to, (pageIndex + 1) * pageWords);
-      if (end - start === pageWords) block[pageIndex & blockPageMask] = undefined;
-      else page.fill(0, start - pageIndex * pageWords, end - pageIndex * pageWords);
-    }
-  }
-  /** Whether words [from, to) are all zero; pages not backed are skipped. */
-  isZero(from: number, to: number): boolean {
-    for (let pageIndex = from >>> pageWordBits; pageIndex * pageWords < to; pageIndex++) {
-      const block = this.blocks[pageIndex >>> blockPageBits];
-      if (block === undefined) {
-        pageIndex |= blockPageMask;
-        continue;
-      }
-      const page = block[pageIndex & blockPageMask];
-      if (page === undefined) continue;
-      const end = Math.min(to, (pageIndex + 1) * pageWords) - pageIndex * pageWords;
-      for (let i = Math.max(from - pageIndex * pageWords, 0); i < end; i++) if (page[i] !== 0) return false;
-    }
-    return true;
-  }
-  /** Every word as one array (for tests of small memories). */
-  snapshot(): Uint32Array {
-    const words = new Uint32Array(this.bytes >>> 2);
-    this.blocks.forEach((block, b) =>
-      block?.forEach((page, p) => {
-        const at = ((b << blockPageBits) + p) * pageWords;
-        if (page) words.set(page.subarray(0, words.length - at), at);
-      }),
-    );
-    return words;
-  }
-}
-
-const pageBytes = 4096;
-const pageWordBits = 10;
-const pageWords = 1 << pageWordBits;
-const pageWordMask = pageWords - 1;
-const blockPageBits = 8;
-const blockPages = 1 << blockPageBits;
-const blockPageMask = blockPages - 1;
-const blockWordBits = pageWordBits + blockPageBits;
 
 export interface ImplState {
   readonly mem: Ram;
@@ -152,7 +74,7 @@ export function fail(message: string): never {
 
 export function createState(ramBase: number, ramBytes: number, debug: boolean): ImplState {
   return {
-    mem: new Ram(ramBytes),
+    mem: createRam(ramBytes),
     ramBase,
     ramEnd: ramBase + ramBytes,
     ghost: new Map(),
