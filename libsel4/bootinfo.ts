@@ -363,11 +363,8 @@ function assemblePlan(config: BootConfig, objects: readonly BootObject[], placed
 }
 
 /** A recorded seL4_BootInfo the model cannot boot into: `field` is its path inside bootInfo. */
-export class RecordedBootError extends BootConfigError {
-  constructor(
-    readonly field: string,
-    reason: string,
-  ) {
+class RecordedBootError extends BootConfigError {
+  constructor(field: string, reason: string) {
     super(`bootInfo.${field}: ${reason}`);
   }
 }
@@ -506,7 +503,7 @@ function takeFromHoles(holes: { start: number; end: number }[], sizeBits: number
   return null;
 }
 
-export function bootObjectSizeBits(o: BootObject): number {
+function bootObjectSizeBits(o: BootObject): number {
   switch (o.type) {
     case 'cnode':
       return o.radix + seL4_SlotBits;

@@ -7,8 +7,8 @@ import { readJsonFile } from './files.ts';
 
 export class ConformanceDataError extends Error {}
 
-export const conformanceFormat = 'sel4-conformance';
-export const conformanceVersion = 1;
+const conformanceFormat = 'sel4-conformance';
+const conformanceVersion = 1;
 
 const word = z.number().int().min(0).max(0xffffffff);
 const slotRegion = z.object({ start: word, end: word }).strict();
@@ -60,10 +60,9 @@ const fileSchema = z
   })
   .strict();
 
-export type RecordedFile = z.output<typeof fileSchema>;
+type RecordedFile = z.output<typeof fileSchema>;
 export type RecordedTrace = z.output<typeof traceSchema>;
 export type RecordedEntry = z.output<typeof entrySchema>;
-export type RecordedRegisters = z.output<typeof registers>;
 
 /** seL4_DebugCapIdentify's answers on riscv32: the kernel's cap_tag_t values. */
 export const capTagNames: Readonly<Record<number, string>> = {

@@ -16,7 +16,7 @@ export interface ConformanceOptions {
 }
 
 /** The data files a list of files and folders names: every `*.json` of a folder, by name. */
-export function conformanceFiles(paths: readonly string[]): string[] {
+function conformanceFiles(paths: readonly string[]): string[] {
   return paths.flatMap((path) => {
     let isFolder: boolean;
     try {
@@ -131,7 +131,7 @@ function runText(run: LayerRun, entry: number | null): string {
 }
 
 /** A failing trace: the first differing entry as the libsel4 call it was, seL4's answer and each layer's, and how to replay it. */
-export function failureText(trace: TraceResult, layers: readonly LayerName[]): string[] {
+function failureText(trace: TraceResult, layers: readonly LayerName[]): string[] {
   const fails = trace.runs.flatMap((r) => (r.verdict.kind === 'fail' ? [{ run: r, v: r.verdict }] : []));
   const first = fails.reduce((a, b) => ((b.v.entry ?? Infinity) < (a.v.entry ?? Infinity) ? b : a));
   const head = trace.known ? `KNOWN FAILURE ${basename(trace.file)}: ${trace.trace} (${trace.known.issue})` : `FAIL ${basename(trace.file)}: ${trace.trace}`;

@@ -65,7 +65,7 @@ const hexWord = (w: Word) => `0x${w.toString(16)}`;
 const recordedOrder: readonly RecordedRegister[] = ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 't0'];
 
 /** The entry as our kernel event: the recorded registers (t0 = 0 where not set) and IPC buffer writes. */
-export function eventOf(entry: RecordedEntry): KernelEvent {
+function eventOf(entry: RecordedEntry): KernelEvent {
   const regs = recordedOrder.map((name): [number, Word] => [Reg[name], entry.in.regs[name] ?? 0]);
   return { kind: 'syscall', user: { regs, ipcBuffer: entry.in.ipcBuffer } };
 }
@@ -97,7 +97,7 @@ function modelAnswer(entry: RecordedEntry, caller: ThreadObservation): string {
  * on running; each recorded register (but the volatile ones) and every IPC buffer word (a word
  * the recording does not list kept its value from before the entry) must match.
  */
-export function compareEntry(entry: RecordedEntry, bufferAtEntry: readonly Word[], obs: Observation, root: number): Difference[] {
+function compareEntry(entry: RecordedEntry, bufferAtEntry: readonly Word[], obs: Observation, root: number): Difference[] {
   const caller = obs.caller;
   if (caller === null || caller.tcb !== root || caller.state !== 'Running' || obs.current !== root) {
     const state = caller === null ? 'no caller' : `${caller.state}`;
@@ -129,7 +129,7 @@ function capTagName(cap: Cap | null): string {
 }
 
 /** Root CNode slots of the recorded range whose cap type differs from the recording. */
-export function compareCapTypes(layer: RunningLayer, file: ConformanceFile, trace: RecordedTrace): Difference[] {
+function compareCapTypes(layer: RunningLayer, file: ConformanceFile, trace: RecordedTrace): Difference[] {
   const recorded = new Map(trace.capTypesAfter);
   const view = layer.view();
   const differences: Difference[] = [];
@@ -146,7 +146,7 @@ const failed = (entry: number | null, call: string | null, seL4: string, model: 
 });
 
 /** Replays one trace on one layer, from a fresh boot into the recorded state. */
-export function runTraceOn(file: ConformanceFile, trace: RecordedTrace, name: LayerName, options?: LayerOptions): LayerRun {
+function runTraceOn(file: ConformanceFile, trace: RecordedTrace, name: LayerName, options?: LayerOptions): LayerRun {
   const layer = bootLayer(name, file.plan, options);
   const root = file.plan.rootTCB;
   let before = layer.observe(root).caller;
