@@ -25,7 +25,7 @@ const commands: Record<string, Command> = {
 };
 
 function overview(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(13)}${c.summary}`);
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`);
   return `usage: sel4-model <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n'sel4-model <command> --help' describes a command.`;
 }
 
