@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { ModuleExport } from '../refinement/parallel.ts';
 import { checkCommand, usage as checkUsage } from './check.ts';
+import { conformanceCommand, usage as conformanceUsage } from './conformance.ts';
 import { explainCommand, usage as explainUsage } from './explain.ts';
 import { mergeCommand, usage as mergeUsage } from './merge.ts';
 import { mutantsCommand, usage as mutantsUsage } from './mutants.ts';
@@ -21,10 +22,11 @@ const commands: Record<string, Command> = {
   explain: { summary: 'show a counterexample file as a readable story (text or HTML)', usage: explainUsage, run: explainCommand },
   merge: { summary: 'combine the JSON reports of a check\'s shards', usage: mergeUsage, run: mergeCommand },
   mutants: { summary: 'run the catalogue of planted kernel bugs: how strong is the check?', usage: mutantsUsage, run: mutantsCommand },
+  conformance: { summary: 'replay traces recorded on seL4 itself and compare every reply', usage: conformanceUsage, run: conformanceCommand },
 };
 
 function overview(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`);
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(13)}${c.summary}`);
   return `usage: sel4-model <command> [options]\n       sel4-model --version\n\ncommands:\n${lines.join('\n')}\n\n'sel4-model <command> --help' describes a command.`;
 }
 

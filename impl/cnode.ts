@@ -43,11 +43,11 @@ const FIRST_BADGED = 0x4;
 // ---- slot reads ----
 
 export function slotW0(state: ImplState, slot: number): number {
-  return state.mem[(slot - state.ramBase) >>> 2]!;
+  return state.mem.get((slot - state.ramBase) >>> 2);
 }
 
 export function slotW1(state: ImplState, slot: number): number {
-  return state.mem[((slot - state.ramBase) >>> 2) + 1]!;
+  return state.mem.get(((slot - state.ramBase) >>> 2) + 1);
 }
 
 export function isNullSlot(state: ImplState, slot: number): boolean {
@@ -55,11 +55,11 @@ export function isNullSlot(state: ImplState, slot: number): boolean {
 }
 
 export function mdbPrev(state: ImplState, slot: number): number {
-  return linkTarget(state.mem[((slot - state.ramBase) >>> 2) + 2]!);
+  return linkTarget(state.mem.get(((slot - state.ramBase) >>> 2) + 2));
 }
 
 function nextWord(state: ImplState, slot: number): number {
-  return state.mem[((slot - state.ramBase) >>> 2) + 3]!;
+  return state.mem.get(((slot - state.ramBase) >>> 2) + 3);
 }
 
 export function mdbNext(state: ImplState, slot: number): number {
@@ -101,7 +101,7 @@ function setMdb(state: ImplState, slot: number, prev: number, next: number, revo
 
 /** The raw prev word (for moving a node with its flags; see nextWord). */
 function prevWord(state: ImplState, slot: number): number {
-  return state.mem[((slot - state.ramBase) >>> 2) + 2]!;
+  return state.mem.get(((slot - state.ramBase) >>> 2) + 2);
 }
 
 function setMdbWords(state: ImplState, slot: number, prev: number, next: number): void {

@@ -16,7 +16,7 @@ import {
   type SyscallError,
 } from '../libsel4/index.ts';
 import { ensureNoChildren, deleteSlot, slotBytes } from './cnode.ts';
-import { readWord, fail, type GhostObject, type ImplState } from './state.ts';
+import { fail, type GhostObject, type ImplState } from './state.ts';
 import {
   CapTag,
   capIsPhysical,
@@ -288,6 +288,6 @@ export function createObject(state: ImplState, type: number, addr: number, userS
 }
 
 function checkZero(state: ImplState, addr: number, sizeBits: number): void {
-  const end = addr + 2 ** sizeBits;
-  for (let a = addr; a < end; a += 4) if (readWord(state, a) !== 0) fail(`new object at ${addr.toString(16)} is not in zeroed memory`);
+  const from = (addr - state.ramBase) >>> 2;
+  if (!state.mem.isZero(from, from + 2 ** (sizeBits - 2))) fail(`new object at ${addr.toString(16)} is not in zeroed memory`);
 }

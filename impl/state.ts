@@ -4,9 +4,9 @@
 // written. Every store to memory goes through the write functions below, which also mark
 // the slot or object they touch; that is the `touched` field of a step's outcome.
 //
-// Memory: a Uint32Array over the RAM region of the boot config, word index
-// (paddr - ramBase) >> 2. Device regions are not backed: no kernel object lives there and
-// device frame contents are not modelled (they read as zero).
+// Memory: the RAM region of the boot plan as words by index (paddr - ramBase) >> 2 (see
+// ram.ts). Device regions are not backed: no kernel object lives there and device frame
+// contents are not modelled (they read as zero).
 //
 // Slot names: the checker names a slot by the CNode or TCB holding it. Objects are aligned
 // to their size and never overlap, so the holder of a slot address is the CNode of some
@@ -18,6 +18,7 @@
 // slot or object is stored as `addr | 1`; 0 means none. This keeps address 0 usable when
 // RAM starts at 0, and leaves bits 1..3 free for flags.
 import { seL4_SlotBits, seL4_TCBBits, tcbSlotCount, type Choice, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
+import { createRam, type Ram } from './ram.ts';
 
 /** What the ghost table records about one object: its type and size. */
 export interface GhostObject {
@@ -27,7 +28,7 @@ export interface GhostObject {
 }
 
 export interface ImplState {
-  readonly mem: Uint32Array;
+  readonly mem: Ram;
   readonly ramBase: number;
   readonly ramEnd: number;
   /** Objects that exist, by address; never read by kernel decisions. */
@@ -59,11 +60,6 @@ export interface ImplState {
   /** The last lookup's failure and remaining bits, like seL4's current_lookup_fault. */
   lookupFault: LookupFailure;
   bitsRemaining: number;
-  /**
-   * Per 4 KiB page of RAM: 1 if a word in it may be non-zero. Zeroing skips clean pages, so
-   * resetting a large untyped costs what was written, not its size. Simulation only.
-   */
-  readonly dirtyPages: Uint8Array;
   /** The IPC buffer words last observed, reused while that frame is not written. */
   observedBuffer: { readonly addr: number; readonly frame: number; readonly words: readonly number[] } | null;
 }
@@ -80,7 +76,7 @@ export function fail(message: string): never {
 
 export function createState(ramBase: number, ramBytes: number, debug: boolean): ImplState {
   return {
-    mem: new Uint32Array(ramBytes >>> 2),
+    mem: createRam(ramBytes),
     ramBase,
     ramEnd: ramBase + ramBytes,
     ghost: new Map(),
@@ -100,7 +96,6 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean): 
     finalising: new Set(),
     lookupFault: { type: 'InvalidRoot' },
     bitsRemaining: 0,
-    dirtyPages: new Uint8Array(Math.ceil(ramBytes / pageBytes)),
     observedBuffer: null,
   };
 }
@@ -120,28 +115,23 @@ export function inRam(state: ImplState, paddr: number, bytes: number): boolean {
 // ---- reads ----
 
 export function readWord(state: ImplState, paddr: number): number {
-  return state.mem[(paddr - state.ramBase) >>> 2]!;
+  return state.mem.get((paddr - state.ramBase) >>> 2);
 }
 
 /** A word of user memory: zero outside RAM (device memory is not modelled). */
 export function readUserWord(state: ImplState, paddr: number): number {
   if (!Number.isInteger(paddr) || !inRam(state, paddr - (paddr % 4), 4)) return 0;
-  return state.mem[(paddr - state.ramBase) >>> 2]!;
+  return state.mem.get((paddr - state.ramBase) >>> 2);
 }
 
 // ---- the one write path ----
 
-const pageBytes = 4096;
-
 function store(state: ImplState, paddr: number, value: number): void {
-  const offset = paddr - state.ramBase;
-  state.mem[offset >>> 2] = value;
-  state.dirtyPages[Math.floor(offset / pageBytes)] = 1;
+  state.mem.set((paddr - state.ramBase) >>> 2, value);
 }
 
-/** Marks words stored directly (a run inside one 4 KiB page of the object at `obj`, starting at `paddr`). */
-export function markWritten(state: ImplState, paddr: number, obj: number): void {
-  state.dirtyPages[Math.floor((paddr - state.ramBase) / pageBytes)] = 1;
+/** Marks words of the object at `obj` stored directly with `mem.set`. */
+export function markWritten(state: ImplState, obj: number): void {
   markObject(state, obj);
 }
 
@@ -169,13 +159,7 @@ export function writeUserWord(state: ImplState, frame: number, paddr: number, va
 export function zeroRange(state: ImplState, paddr: number, bytes: number): void {
   const start = Math.max(paddr, state.ramBase) - state.ramBase;
   const end = Math.min(paddr + bytes, state.ramEnd) - state.ramBase;
-  for (let page = Math.floor(start / pageBytes); page * pageBytes < end; page++) {
-    if (state.dirtyPages[page] === 0) continue;
-    const from = Math.max(start, page * pageBytes);
-    const to = Math.min(end, (page + 1) * pageBytes);
-    state.mem.fill(0, from >>> 2, to >>> 2);
-    if (from === page * pageBytes && to === (page + 1) * pageBytes) state.dirtyPages[page] = 0;
-  }
+  if (start < end) state.mem.zero(start >>> 2, end >>> 2);
   state.retyped = true;
 }
 

@@ -8,7 +8,9 @@ import {
   SYSCALL_MAX,
   SYSCALL_MIN,
   ipcBufferWords,
+  isForeignLabel,
   msgRegisters,
+  seL4_CanRead,
   seL4_MessageInfo_new,
   seL4_MsgMaxLength,
   seL4_Syscall,
@@ -22,13 +24,14 @@ import {
   type Witness,
   type Word,
 } from '../libsel4/index.ts';
-import { decodeCNodeInvocation, performCNodeInvocation, slotW0, type CNodeInvocation } from './cnode.ts';
+import { decodeCNodeInvocation, performCNodeInvocation, slotW0, slotW1, type CNodeInvocation } from './cnode.ts';
 import { lookupSlot } from './cspace.ts';
 import { touchedOf } from './decode.ts';
 import { handleFault } from './fault.ts';
+import { canReceiveSignal, decodeNotificationInvocation, pollSignal, sendSignal, type SignalInvocation } from './notification.ts';
 import { schedule } from './scheduler.ts';
 import { NONE, beginStep, fail, readUserWord, writeUserWord, type ImplState } from './state.ts';
-import { CapTag, capTag, capTypeName } from './structures.ts';
+import { CapTag, capRightsBits, capTag, capTypeName } from './structures.ts';
 import {
   ThreadStateNum,
   getRegister,
@@ -104,9 +107,28 @@ function handleSyscall(state: ImplState, thread: number): string | null {
       return handleInvocation(state, thread, false, false);
     case seL4_Syscall.seL4_SysYield:
       return null; // time is not modelled yet
+    case seL4_Syscall.seL4_SysNBRecv:
+    case seL4_Syscall.seL4_SysNBWait:
+      return handleNBRecv(state, thread);
     default:
       return syscallNames.get(sysno)!;
   }
+}
+
+/**
+ * handleRecv, non-blocking: the cap in a0 must be a notification cap with Read (a failed lookup
+ * or any other cap is a cap fault); receiving on an endpoint with Read is not modelled yet.
+ */
+function handleNBRecv(state: ImplState, thread: number): string | null {
+  const slot = lookupSlot(state, thread, getRegister(state, thread, Reg.a0));
+  if (slot === NONE) return handleFault(state, thread);
+  const w0 = slotW0(state, slot);
+  const w1 = slotW1(state, slot);
+  const tag = capTag(w0);
+  if (tag === CapTag.endpoint && (capRightsBits(w1) & seL4_CanRead) !== 0) return 'endpoint receive';
+  if (tag !== CapTag.notification || !canReceiveSignal(w1)) return handleFault(state, thread);
+  pollSignal(state, thread, w1);
+  return null;
 }
 
 /**
@@ -146,7 +168,7 @@ function handleInvocation(state: ImplState, thread: number, isCall: boolean, isB
   return null;
 }
 
-type Invocation = RetypeInvocation | CNodeInvocation;
+type Invocation = RetypeInvocation | CNodeInvocation | SignalInvocation;
 
 /** decodeInvocation: by the invoked cap's type; types whose invocations are not modelled yet say so. */
 function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number): Invocation | SyscallError | { readonly unmodelled: string } {
@@ -158,13 +180,16 @@ function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number
       return decodeUntypedInvocation(state, ctx, slot);
     case CapTag.cnode:
       return decodeCNodeInvocation(state, ctx, slot);
+    case CapTag.notification:
+      return decodeNotificationInvocation(slotW0(state, slot), slotW1(state, slot));
     default:
-      return { unmodelled: `${capTypeName(tag)} invocation` };
+      return isForeignLabel(capTypeName(tag), ctx.label) ? { error: 'IllegalOperation' } : { unmodelled: `${capTypeName(tag)} invocation` };
   }
 }
 
 function performInvocation(state: ImplState, inv: Invocation): void {
   if (inv.op === 'retype') performRetype(state, inv);
+  else if (inv.op === 'signal') sendSignal(state, inv);
   else performCNodeInvocation(state, inv);
 }
 

@@ -54,10 +54,10 @@ export function setRegisters(state: ImplState, tcb: number, regs: ReadonlyArray<
   for (let i = 0; i < regs.length; i++) {
     const reg = regs[i]![0];
     if (reg >>> 0 !== reg || reg >= numRegisters) continue;
-    state.mem[base + reg] = regs[i]![1] >>> 0;
+    state.mem.set(base + reg, regs[i]![1] >>> 0);
     written = true;
   }
-  if (written) markWritten(state, tcb + REGISTERS, tcb);
+  if (written) markWritten(state, tcb);
 }
 
 export function tcbSchedContext(state: ImplState, tcb: number): number {
@@ -132,6 +132,6 @@ export function decodeTcb(state: ImplState, tcb: number): TcbRecord {
 export function readRegisters(state: ImplState, tcb: number): Word[] {
   const base = (tcb + REGISTERS - state.ramBase) >>> 2;
   const regs = new Array<Word>(numRegisters);
-  for (let i = 0; i < numRegisters; i++) regs[i] = state.mem[base + i]!;
+  for (let i = 0; i < numRegisters; i++) regs[i] = state.mem.get(base + i);
   return regs;
 }

@@ -42,7 +42,7 @@ function observeBuffer(state: ImplState, buffer: number, frame: number): readonl
     for (const paddr of state.userWrites) {
       const offset = paddr - buffer;
       if (offset < 0 || offset >= ipcBufferWords * 4) continue;
-      const value = state.mem[(paddr - state.ramBase) >>> 2]!;
+      const value = state.mem.get((paddr - state.ramBase) >>> 2);
       if (words[offset >>> 2] === value) continue;
       patched ??= words.slice();
       patched[offset >>> 2] = value;
@@ -60,7 +60,7 @@ function readBuffer(state: ImplState, buffer: number): Word[] {
   const words = new Array<Word>(ipcBufferWords);
   if (buffer % 4 === 0 && inRam(state, buffer, ipcBufferWords * 4)) {
     const base = (buffer - state.ramBase) >>> 2;
-    for (let i = 0; i < ipcBufferWords; i++) words[i] = state.mem[base + i]!;
+    for (let i = 0; i < ipcBufferWords; i++) words[i] = state.mem.get(base + i);
   } else {
     for (let i = 0; i < ipcBufferWords; i++) words[i] = readUserWord(state, buffer + i * 4);
   }

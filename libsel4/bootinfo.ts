@@ -1,7 +1,7 @@
 // Boot configuration (validated with zod), the boot plan every layer builds its initial
 // state from, and seL4_BootInfo with its riscv32 layout.
 import { z } from 'zod';
-import type { Cap, CapOf } from './caps.ts';
+import { hex, type Cap, type CapOf } from './caps.ts';
 import {
   defaultRootCNodeSizeBits,
   seL4_ASIDPoolBits,
@@ -12,6 +12,7 @@ import {
   seL4_PageTableBits,
   seL4_SlotBits,
   seL4_TCBBits,
+  seL4_UserTop,
   type Word,
 } from './constants.ts';
 import { VMRights } from './rights.ts';
@@ -84,6 +85,7 @@ export function parseBootConfig(input: unknown): BootConfig {
     }
   }
   if (config.memory.sizeBytes > 256 << 20) throw new BootConfigError('invalid boot configuration at memory.sizeBytes: at most 256 MiB is simulated');
+  planFromConfig(config);
   return config;
 }
 
@@ -186,8 +188,7 @@ export interface BootPlan {
   readonly initialRegs: ReadonlyArray<readonly [number, Word]>;
 }
 
-const ipcBufferVaddr = 0x00100000;
-const bootInfoVaddr = 0x00101000;
+const defaultIPCBufferVaddr = 0x00100000;
 const entryPoint = 0x00010000;
 
 /** Aligned power-of-two blocks that exactly cover [base, base + size). */
@@ -206,36 +207,83 @@ function carveBlocks(base: number, sizeBytes: number): { paddr: number; sizeBits
 
 /** Lays out the root task and the untyped memory the way seL4's boot code does. */
 export function planBoot(input: BootConfig | BootConfigInput | undefined): BootPlan {
-  const config = parseBootConfig(input);
-  const radix = config.rootCNodeSizeBits;
-  const memEnd = config.memory.base + config.memory.sizeBytes;
+  return planFromConfig(parseBootConfig(input));
+}
 
-  // Root server objects, largest first, each naturally aligned.
-  const wanted: { type: BootObject['type']; sizeBits: number; role: string }[] = [
+function sizeText(bytes: number): string {
+  const [amount, unit] = bytes >= 1 << 20 ? [bytes / 2 ** 20, 'MiB'] : [bytes / 1024, 'KiB'];
+  return `${Number.isInteger(amount) ? amount : amount.toFixed(2)} ${unit}`;
+}
+
+/** A root task object to place: its type and size, and the role the plan names it by. */
+interface Wanted {
+  readonly type: BootObject['type'];
+  readonly sizeBits: number;
+  readonly role: string;
+}
+
+/** How many of each per-slot object the root task has: image page tables, extra bootinfo pages, image frames. */
+interface RootTaskCounts {
+  readonly imagePaging: number;
+  readonly extraBIPages: number;
+  readonly imageFrames: number;
+}
+
+/** The root server objects, largest first (as seL4's create_rootserver_objects allocates them). */
+function rootTaskObjects(radix: number, counts: RootTaskCounts): Wanted[] {
+  const each = (n: number, w: Omit<Wanted, 'role'>, role: string): Wanted[] => Array.from({ length: n }, (_, i) => ({ ...w, role: `${role}${i}` }));
+  const page = { type: 'frame', sizeBits: seL4_PageBits } as const;
+  return [
     { type: 'cnode', sizeBits: radix + seL4_SlotBits, role: 'cnode' },
     { type: 'pagetable', sizeBits: seL4_PageTableBits, role: 'vspace' },
-    { type: 'pagetable', sizeBits: seL4_PageTableBits, role: 'imagePT' },
-    { type: 'frame', sizeBits: seL4_PageBits, role: 'ipcBuffer' },
-    { type: 'frame', sizeBits: seL4_PageBits, role: 'bootInfo' },
+    ...each(counts.imagePaging, { type: 'pagetable', sizeBits: seL4_PageTableBits }, 'imagePT'),
+    { ...page, role: 'ipcBuffer' },
+    { ...page, role: 'bootInfo' },
+    ...each(counts.extraBIPages, page, 'extraBI'),
     { type: 'asidpool', sizeBits: seL4_ASIDPoolBits, role: 'asidPool' },
     { type: 'tcb', sizeBits: seL4_TCBBits, role: 'tcb' },
     { type: 'schedcontext', sizeBits: seL4_MinSchedContextBits, role: 'sc' },
+    ...each(counts.imageFrames, page, 'imageFrame'),
   ];
+}
+
+function bootObject(w: Wanted, addr: number, radix: number): BootObject {
+  switch (w.type) {
+    case 'cnode':
+      return { type: 'cnode', addr, radix };
+    case 'frame':
+    case 'schedcontext':
+      return { type: w.type, addr, sizeBits: w.sizeBits };
+    default:
+      return { type: w.type, addr };
+  }
+}
+
+/** The plan of a configuration whose fields are valid; one the root task does not fit raises BootConfigError naming the field. */
+function planFromConfig(config: BootConfig): BootPlan {
+  const radix = config.rootCNodeSizeBits;
+  const memEnd = config.memory.base + config.memory.sizeBytes;
+  const counts = { imagePaging: 1, extraBIPages: 0, imageFrames: 0 };
+
+  // Each object naturally aligned, one after the other from the start of memory.
   let at = config.memory.base;
   const placed = new Map<string, number>();
   const objects: BootObject[] = [];
-  for (const w of wanted) {
+  for (const w of rootTaskObjects(radix, counts)) {
     const size = 2 ** w.sizeBits;
     at = Math.ceil(at / size) * size;
     placed.set(w.role, at);
-    if (w.type === 'cnode') objects.push({ type: 'cnode', addr: at, radix });
-    else if (w.type === 'frame') objects.push({ type: 'frame', addr: at, sizeBits: w.sizeBits });
-    else if (w.type === 'schedcontext') objects.push({ type: 'schedcontext', addr: at, sizeBits: w.sizeBits });
-    else objects.push({ type: w.type, addr: at });
+    objects.push(bootObject(w, at, radix));
     at += size;
   }
-  if (at > memEnd) throw new BootConfigError('invalid boot configuration at memory.sizeBytes: too small for the root task objects');
-  const get = (role: string) => placed.get(role)!;
+  if (at > memEnd) {
+    const cnodeBytes = 2 ** (radix + seL4_SlotBits);
+    const field = cnodeBytes > config.memory.sizeBytes ? 'rootCNodeSizeBits' : 'memory.sizeBytes';
+    throw new BootConfigError(
+      `invalid boot configuration at ${field}: the root task objects need ${sizeText(at - config.memory.base)} of memory ` +
+        `(the root CNode of 2^${radix} slots alone ${sizeText(cnodeBytes)}), but memory.sizeBytes is ${sizeText(config.memory.sizeBytes)}`,
+    );
+  }
 
   const untypeds: UntypedDesc[] = [
     ...carveBlocks(at, memEnd - at).map((b) => ({ ...b, isDevice: false })),
@@ -245,21 +293,40 @@ export function planBoot(input: BootConfig | BootConfigInput | undefined): BootP
     throw new BootConfigError(`invalid boot configuration: ${untypeds.length} untyped blocks exceed the bootinfo limit of ${maxBootInfoUntypedCaps}`);
   }
 
-  const userImagePaging = { start: seL4_NumInitialCaps, end: seL4_NumInitialCaps + 1 };
-  const extraBIPages = { start: userImagePaging.end, end: userImagePaging.end };
+  const userImagePaging = { start: seL4_NumInitialCaps, end: seL4_NumInitialCaps + counts.imagePaging };
+  const extraBIPages = { start: userImagePaging.end, end: userImagePaging.end + counts.extraBIPages };
   const schedcontrol = { start: extraBIPages.end, end: extraBIPages.end + 1 };
-  const userImageFrames = { start: schedcontrol.end, end: schedcontrol.end };
+  const userImageFrames = { start: schedcontrol.end, end: schedcontrol.end + counts.imageFrames };
   const untyped = { start: userImageFrames.end, end: userImageFrames.end + untypeds.length };
   if (untyped.end > 2 ** radix) throw new BootConfigError('invalid boot configuration at rootCNodeSizeBits: too few slots for the initial caps');
-  const empty = { start: untyped.end, end: 2 ** radix };
+  const bootInfo: BootInfo = {
+    extraLen: 0, nodeID: 0, numNodes: 1, numIOPTLevels: 0, ipcBuffer: defaultIPCBufferVaddr, empty: { start: untyped.end, end: 2 ** radix },
+    sharedFrames: { start: 0, end: 0 }, userImageFrames, userImagePaging, ioSpaceCaps: { start: 0, end: 0 },
+    extraBIPages, initThreadCNodeSizeBits: radix, initThreadDomain: 0, schedcontrol, untyped, untypedList: untypeds,
+  };
+  return assemblePlan(config, objects, placed, bootInfo);
+}
 
+/**
+ * The caps, TCB slots and bootinfo of a root task whose objects are placed (`placed`: address by
+ * role) and whose bootinfo says where each cap goes. seL4 maps the bootinfo frame one page after
+ * the IPC buffer, the extra bootinfo pages after it, and the image frames just below the IPC buffer.
+ */
+function assemblePlan(config: BootConfig, objects: readonly BootObject[], placed: ReadonlyMap<string, number>, bootInfo: BootInfo): BootPlan {
+  const get = (role: string) => placed.get(role)!;
+  const radix = bootInfo.initThreadCNodeSizeBits;
+  const ipcBufferVaddr = bootInfo.ipcBuffer;
+  const bootInfoVaddr = ipcBufferVaddr + 2 ** seL4_PageBits;
   const mapped = (vaddr: number) => ({ asid: 1, vaddr });
   const frame = (ptr: number, vaddr: number): CapOf<'frame'> => ({
     type: 'frame', ptr, sizeBits: seL4_PageBits, vmRights: VMRights.VMReadWrite, isDevice: false, mapped: mapped(vaddr),
   });
+  const inRegion = (region: SlotRegion, cap: (i: number) => Cap): [number, Cap][] =>
+    Array.from({ length: region.end - region.start }, (_, i) => [region.start + i, cap(i)]);
   const cnodeCap: Cap = { type: 'cnode', ptr: get('cnode'), radix, guardSize: 32 - radix, guard: 0 };
   const vspaceCap: Cap = { type: 'pagetable', ptr: get('vspace'), mapped: mapped(0) };
   const ipcCap = frame(get('ipcBuffer'), ipcBufferVaddr);
+  const imageFrames = bootInfo.userImageFrames.end - bootInfo.userImageFrames.start;
   const rootCaps: [number, Cap][] = [
     [seL4_CapInitThreadTCB, { type: 'thread', ptr: get('tcb') }],
     [seL4_CapInitThreadCNode, cnodeCap],
@@ -271,31 +338,182 @@ export function planBoot(input: BootConfig | BootConfigInput | undefined): BootP
     [seL4_CapInitThreadIPCBuffer, ipcCap],
     [seL4_CapDomain, { type: 'domain' }],
     [seL4_CapInitThreadSC, { type: 'schedcontext', ptr: get('sc'), sizeBits: seL4_MinSchedContextBits }],
-    [userImagePaging.start, { type: 'pagetable', ptr: get('imagePT'), mapped: mapped(0) }],
-    [schedcontrol.start, { type: 'schedcontrol', core: 0 }],
-    ...untypeds.map((u, i): [number, Cap] => [
-      untyped.start + i,
-      { type: 'untyped', ptr: u.paddr, sizeBits: u.sizeBits, freeIndex: 2 ** u.sizeBits, isDevice: u.isDevice },
-    ]),
+    ...inRegion(bootInfo.userImagePaging, (i) => ({ type: 'pagetable', ptr: get(`imagePT${i}`), mapped: mapped(i << 22) })),
+    ...inRegion(bootInfo.extraBIPages, (i) => frame(get(`extraBI${i}`), bootInfoVaddr + (i + 1) * 2 ** seL4_PageBits)),
+    ...inRegion(bootInfo.schedcontrol, (i) => ({ type: 'schedcontrol', core: i })),
+    ...inRegion(bootInfo.userImageFrames, (i) => frame(get(`imageFrame${i}`), ipcBufferVaddr - (imageFrames - i) * 2 ** seL4_PageBits)),
+    ...inRegion(bootInfo.untyped, (i) => {
+      const u = bootInfo.untypedList[i]!;
+      return { type: 'untyped', ptr: u.paddr, sizeBits: u.sizeBits, freeIndex: 2 ** u.sizeBits, isDevice: u.isDevice };
+    }),
   ];
   const tcbCaps: [number, number, Cap][] = [
     [0, seL4_CapInitThreadCNode, cnodeCap],
     [1, seL4_CapInitThreadVSpace, vspaceCap],
     [2, seL4_CapInitThreadIPCBuffer, { ...ipcCap, mapped: null }],
   ];
-
-  const bootInfo: BootInfo = {
-    extraLen: 0, nodeID: 0, numNodes: 1, numIOPTLevels: 0, ipcBuffer: ipcBufferVaddr, empty,
-    sharedFrames: { start: 0, end: 0 }, userImageFrames, userImagePaging, ioSpaceCaps: { start: 0, end: 0 },
-    extraBIPages, initThreadCNodeSizeBits: radix, initThreadDomain: 0, schedcontrol, untyped, untypedList: untypeds,
-  };
   return {
     config, objects,
     rootCNode: get('cnode'), rootTCB: get('tcb'), rootSC: get('sc'), ipcBufferFrame: get('ipcBuffer'),
     bootInfoFrame: get('bootInfo'), vspaceRoot: get('vspace'), asidPool: get('asidPool'),
-    ipcBufferVaddr, bootInfoVaddr, rootCaps, tcbCaps, untypeds, bootInfo,
+    ipcBufferVaddr, bootInfoVaddr, rootCaps, tcbCaps, untypeds: bootInfo.untypedList, bootInfo,
     bootInfoWords: encodeBootInfo(bootInfo),
     initialRegs: [[0, entryPoint], [16, bootInfoVaddr]],
   };
 }
 
+/** A recorded seL4_BootInfo the model cannot boot into: `field` is its path inside bootInfo. */
+class RecordedBootError extends BootConfigError {
+  constructor(field: string, reason: string) {
+    super(`bootInfo.${field}: ${reason}`);
+  }
+}
+
+const regionNames = ['userImagePaging', 'extraBIPages', 'schedcontrol', 'userImageFrames', 'untyped', 'empty'] as const;
+
+/** The slot regions lie in the root CNode after the initial caps, without overlapping. */
+function checkRecordedRegions(info: BootInfo): void {
+  const slots = 2 ** info.initThreadCNodeSizeBits;
+  const sorted = regionNames.map((name) => ({ name, region: info[name] })).sort((a, b) => a.region.start - b.region.start);
+  let previous: { name: string; end: number } = { name: 'the initial caps', end: seL4_NumInitialCaps };
+  for (const { name, region } of sorted) {
+    if (region.start > region.end) throw new RecordedBootError(name, `start ${region.start} is after end ${region.end}`);
+    if (region.end > slots) throw new RecordedBootError(`${name}.end`, `${region.end} is outside the root CNode of ${slots} slots`);
+    if (region.start === region.end) continue;
+    if (region.start < previous.end) throw new RecordedBootError(`${name}.start`, `slot ${region.start} overlaps ${previous.name}`);
+    previous = { name, end: region.end };
+  }
+  if (info.empty.end !== slots) throw new RecordedBootError('empty.end', `must be the root CNode's size ${slots}: the model has no slots after the empty region`);
+}
+
+/** Fields of a single-core riscv32 seL4 with one domain and no IOMMU, which is all the model represents. */
+function checkRecordedScalars(info: BootInfo): void {
+  const fixed: [keyof BootInfo, number, string][] = [
+    ['nodeID', 0, 'the model is single core'],
+    ['numNodes', 1, 'the model is single core'],
+    ['numIOPTLevels', 0, 'riscv32 has no IOMMU page tables'],
+    ['initThreadDomain', 0, 'the model has one domain'],
+  ];
+  for (const [field, value, why] of fixed) {
+    if (info[field] !== value) throw new RecordedBootError(field, `${String(info[field])} cannot be represented (must be ${value}: ${why})`);
+  }
+  for (const field of ['sharedFrames', 'ioSpaceCaps'] as const) {
+    if (info[field].end !== info[field].start) throw new RecordedBootError(field, 'must be empty on riscv32');
+  }
+  const radix = info.initThreadCNodeSizeBits;
+  if (!Number.isInteger(radix) || radix < 5 || radix > seL4_MaxUntypedBits - seL4_SlotBits) {
+    throw new RecordedBootError('initThreadCNodeSizeBits', `${radix} is outside 5..${seL4_MaxUntypedBits - seL4_SlotBits}`);
+  }
+  if (info.schedcontrol.end - info.schedcontrol.start !== 1) throw new RecordedBootError('schedcontrol', 'must be one slot (one core)');
+  if (info.ipcBuffer % 2 ** seL4_PageBits !== 0 || info.ipcBuffer + 2 ** (seL4_PageBits + 1) > seL4_UserTop) {
+    throw new RecordedBootError('ipcBuffer', `${hex(info.ipcBuffer)} is not a page-aligned user address with room for the bootinfo frame after it`);
+  }
+  const imageBytes = (info.userImageFrames.end - info.userImageFrames.start) * 2 ** seL4_PageBits;
+  if (imageBytes > info.ipcBuffer) throw new RecordedBootError('userImageFrames', `${imageBytes} bytes of image do not fit below the IPC buffer`);
+  if (info.extraLen > (info.extraBIPages.end - info.extraBIPages.start) * 2 ** seL4_PageBits) {
+    throw new RecordedBootError('extraLen', `${info.extraLen} bytes do not fit in the extra bootinfo pages`);
+  }
+}
+
+/** Every untyped aligned, inside the 32-bit physical space, not overlapping another, one per untyped slot. */
+function checkRecordedUntypeds(info: BootInfo): void {
+  const list = info.untypedList;
+  if (info.untyped.end - info.untyped.start !== list.length) {
+    throw new RecordedBootError('untyped', `${info.untyped.end - info.untyped.start} slots but untypedList has ${list.length} entries`);
+  }
+  if (list.length > maxBootInfoUntypedCaps) throw new RecordedBootError('untypedList', `${list.length} entries exceed seL4's limit of ${maxBootInfoUntypedCaps}`);
+  for (const [i, u] of list.entries()) {
+    if (u.sizeBits < seL4_MinUntypedBits || u.sizeBits > seL4_MaxUntypedBits) {
+      throw new RecordedBootError(`untypedList.${i}.sizeBits`, `${u.sizeBits} is outside ${seL4_MinUntypedBits}..${seL4_MaxUntypedBits}`);
+    }
+    if (u.paddr % 2 ** u.sizeBits !== 0 || u.paddr + 2 ** u.sizeBits > 2 ** 32) {
+      throw new RecordedBootError(`untypedList.${i}.paddr`, `${hex(u.paddr)} is not aligned to its size 2^${u.sizeBits} inside the 32-bit physical space`);
+    }
+  }
+  const order = list.map((u, i) => ({ u, i })).sort((a, b) => a.u.paddr - b.u.paddr);
+  for (let k = 1; k < order.length; k++) {
+    const before = order[k - 1]!;
+    if (before.u.paddr + 2 ** before.u.sizeBits > order[k]!.u.paddr) {
+      throw new RecordedBootError(`untypedList.${order[k]!.i}.paddr`, `overlaps untypedList.${before.i}`);
+    }
+  }
+}
+
+/** Address ranges [start, end) of RAM that no recorded untyped covers, in address order. */
+function recordedHoles(list: readonly UntypedDesc[]): { start: number; end: number }[] {
+  const ram = list.filter((u) => !u.isDevice);
+  if (ram.length === 0) throw new RecordedBootError('untypedList', 'no RAM untyped: the model places the root task objects in RAM between them');
+  const covered = list.map((u) => ({ start: u.paddr, end: u.paddr + 2 ** u.sizeBits })).sort((a, b) => a.start - b.start);
+  const ramStart = Math.min(...ram.map((u) => u.paddr));
+  const ramEnd = Math.max(...ram.map((u) => u.paddr + 2 ** u.sizeBits));
+  const holes: { start: number; end: number }[] = [];
+  let at = ramStart;
+  for (const c of covered) {
+    if (c.end <= at || c.start >= ramEnd) continue;
+    if (c.start > at) holes.push({ start: at, end: c.start });
+    at = Math.max(at, c.end);
+  }
+  return holes;
+}
+
+/**
+ * The plan of a recorded boot: the recorded bootinfo as it is (every untyped at its slot with
+ * its address, size and device flag; the slot regions; the IPC buffer address), the root task's
+ * objects placed first-fit, largest first, in the RAM no recorded untyped covers (where seL4's
+ * boot code had put them), so no retype from a recorded untyped ever meets them. A bootinfo the
+ * model cannot represent raises RecordedBootError naming the field.
+ */
+export function planRecordedBoot(info: BootInfo): BootPlan {
+  checkRecordedScalars(info);
+  checkRecordedRegions(info);
+  checkRecordedUntypeds(info);
+  const radix = info.initThreadCNodeSizeBits;
+  const count = (r: SlotRegion) => r.end - r.start;
+  const wanted = rootTaskObjects(radix, {
+    imagePaging: count(info.userImagePaging), extraBIPages: count(info.extraBIPages), imageFrames: count(info.userImageFrames),
+  });
+  const holes = recordedHoles(info.untypedList);
+  const placed = new Map<string, number>();
+  const objects: BootObject[] = [];
+  for (const w of wanted) {
+    const addr = takeFromHoles(holes, w.sizeBits);
+    if (addr === null) throw new RecordedBootError('untypedList', `no room outside the recorded untypeds for the root task's ${w.role} (2^${w.sizeBits} bytes)`);
+    placed.set(w.role, addr);
+    objects.push(bootObject(w, addr, radix));
+  }
+  const inRam = [
+    ...objects.map((o) => ({ start: o.addr, end: o.addr + 2 ** bootObjectSizeBits(o) })),
+    ...info.untypedList.filter((u) => !u.isDevice).map((u) => ({ start: u.paddr, end: u.paddr + 2 ** u.sizeBits })),
+  ];
+  const base = Math.min(...inRam.map((r) => r.start));
+  const top = Math.max(...inRam.map((r) => r.end));
+  const config: BootConfig = { memory: { base, sizeBytes: top - base }, deviceRegions: [], rootCNodeSizeBits: radix };
+  return assemblePlan(config, objects, placed, info);
+}
+
+/** Takes an aligned block of 2^sizeBits bytes from the first hole that holds one, splitting the hole. */
+function takeFromHoles(holes: { start: number; end: number }[], sizeBits: number): number | null {
+  const size = 2 ** sizeBits;
+  for (const [i, hole] of holes.entries()) {
+    const addr = Math.ceil(hole.start / size) * size;
+    if (addr + size > hole.end) continue;
+    holes.splice(i, 1, { start: hole.start, end: addr }, { start: addr + size, end: hole.end });
+    return addr;
+  }
+  return null;
+}
+
+function bootObjectSizeBits(o: BootObject): number {
+  switch (o.type) {
+    case 'cnode':
+      return o.radix + seL4_SlotBits;
+    case 'tcb':
+      return seL4_TCBBits;
+    case 'frame':
+    case 'schedcontext':
+      return o.sizeBits;
+    case 'pagetable':
+    case 'asidpool':
+      return seL4_PageTableBits;
+  }
+}

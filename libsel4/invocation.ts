@@ -61,3 +61,32 @@ export const nInvocationLabels = invocationLabels.length;
 export function invocationLabelName(label: number): string {
   return invocationLabels[label] ?? `label(${label})`;
 }
+
+/**
+ * The labels each object's decode function handles (seL4's decodeTCBInvocation,
+ * decodeRISCVFrameInvocation, ...). Any other label on a cap of that type is answered with
+ * IllegalOperation before anything else is looked at. Endpoint, notification and reply caps
+ * are not decoded by label, and untyped and CNode caps have decoders of their own.
+ */
+const labelsOfObject: Readonly<Record<string, readonly number[]>> = {
+  thread: range(InvocationLabel.TCBReadRegisters, InvocationLabel.TCBSetFlags),
+  irqcontrol: [InvocationLabel.IRQIssueIRQHandler, InvocationLabel.RISCVIRQIssueIRQHandlerTrigger],
+  irqhandler: range(InvocationLabel.IRQAckIRQ, InvocationLabel.IRQClearIRQHandler),
+  domain: range(InvocationLabel.DomainSetSet, InvocationLabel.DomainScheduleSetStart),
+  schedcontrol: [InvocationLabel.SchedControlConfigureFlags],
+  schedcontext: range(InvocationLabel.SchedContextBind, InvocationLabel.SchedContextYieldTo),
+  pagetable: [InvocationLabel.RISCVPageTableMap, InvocationLabel.RISCVPageTableUnmap],
+  frame: range(InvocationLabel.RISCVPageMap, InvocationLabel.RISCVPageGetAddress),
+  asidcontrol: [InvocationLabel.RISCVASIDControlMakePool],
+  asidpool: [InvocationLabel.RISCVASIDPoolAssign],
+};
+
+function range(first: number, last: number): number[] {
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
+/** Whether `label` on a cap of `capType` is one its object's decode function does not know: IllegalOperation. */
+export function isForeignLabel(capType: string, label: number): boolean {
+  const own = labelsOfObject[capType];
+  return own !== undefined && !own.includes(label);
+}

@@ -39,7 +39,7 @@ export function implSlot(impl: I.ImplState, ref: SlotRef): E.Slot | null {
 /** A slot's two cap words are zero exactly when it holds the null cap. */
 export function holdsNullCap(impl: I.ImplState, slotAddr: number): boolean {
   const word = (slotAddr - impl.ramBase) >>> 2;
-  return impl.mem[word] === 0 && impl.mem[word + 1] === 0;
+  return impl.mem.get(word) === 0 && impl.mem.get(word + 1) === 0;
 }
 
 function decodedSlots(impl: I.ImplState, addr: number, count: number): E.SlotTable {
@@ -83,7 +83,7 @@ function* implUserWords(impl: I.ImplState): Generator<[number, number]> {
   for (const g of I.ghostObjects(impl)) {
     if (g.type !== 'frame' || g.isDevice) continue;
     for (let at = g.addr; at < g.addr + 2 ** g.sizeBits; at += page) {
-      if (impl.dirtyPages[Math.floor((at - impl.ramBase) / page)] === 0) continue;
+      if (!impl.mem.backed(Math.floor((at - impl.ramBase) / page))) continue;
       for (let paddr = at; paddr < at + page; paddr += 4) {
         const w = I.readUserWord(impl, paddr);
         if (w !== 0) yield [paddr, w];

@@ -4,9 +4,11 @@
 import {
   badgeRegister,
   capRegister,
+  isForeignLabel,
   messageInfoFromWordKernel,
   msgInfoRegister,
   msgRegisters,
+  seL4_CanRead,
   seL4_MessageInfo_new,
   seL4_Syscall,
   SYSCALL_MAX,
@@ -27,6 +29,7 @@ import {
 import { decodeCNodeInvocation, performCNodeInvocation } from './cnode.ts';
 import { lookupSlotForThread } from './cspace.ts';
 import { handleFault } from './fault.ts';
+import { canReceiveSignal, decodeNotificationInvocation, pollSignal, sendSignal } from './notification.ts';
 import { chooseThread } from './scheduler.ts';
 import { begin, capAt, commit, setCurrent, tcbAt, TouchLog, type AbstractState, type Branch, type Kernel } from './state.ts';
 import { applyUserWrites, extraCapPtr, getMR, ipcBufferAddress, register, setMR, setRegister } from './tcb.ts';
@@ -123,7 +126,15 @@ function handleInvocation(k: Kernel, tcb: number, isCall: boolean, isBlocking: b
       branches = performCNodeInvocation(k, decoded.invocation);
       break;
     }
+    case 'notification': {
+      const decoded = decodeNotificationInvocation(cap);
+      if ('error' in decoded) return failed(k, tcb, isCall, decoded.error);
+      sendSignal(k, decoded.invocation);
+      branches = [{ k }];
+      break;
+    }
     default:
+      if (isForeignLabel(cap.type, info.label)) return failed(k, tcb, isCall, { error: 'IllegalOperation' });
       return only(k, `${cap.type} invocation`);
   }
   if (isCall) for (const branch of branches) replySuccess(branch.k, tcb);
@@ -143,9 +154,26 @@ function handleSyscall(k: Kernel, tcb: number): Entry {
       return handleInvocation(k, tcb, false, false);
     case seL4_Syscall.seL4_SysYield:
       return only(k);
+    case seL4_Syscall.seL4_SysNBRecv:
+    case seL4_Syscall.seL4_SysNBWait:
+      return handleNBRecv(k, tcb);
     default:
       return only(k, syscallName(sysno));
   }
+}
+
+/**
+ * handle_recv, non-blocking: the cap in a0 must be a notification cap with Read (a failed lookup
+ * or any other cap is a cap fault); receiving on an endpoint with Read is not modelled yet.
+ */
+function handleNBRecv(k: Kernel, tcb: number): Entry {
+  const found = lookupSlotForThread(k, tcb, register(k, tcb, capRegister));
+  if (!found.ok) return only(k, handleFault(k, tcb));
+  const cap = capAt(k, found.slot);
+  if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) return only(k, 'endpoint receive');
+  if (cap.type !== 'notification' || !canReceiveSignal(cap)) return only(k, handleFault(k, tcb));
+  pollSignal(k, tcb, cap);
+  return only(k);
 }
 
 /**

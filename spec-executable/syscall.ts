@@ -6,6 +6,8 @@ import {
   SYSCALL_MIN,
   capRegister,
   badgeRegister,
+  isForeignLabel,
+  seL4_CanRead,
   messageInfoFromWordKernel,
   msgInfoRegister,
   msgRegisters,
@@ -25,6 +27,7 @@ import {
 import { decodeCNodeInvocation, performCNodeInvocation, type CNodeInvocation } from './cnode.ts';
 import { isSyscallError, lookupSlot } from './cspace.ts';
 import { handleFault } from './fault.ts';
+import { canReceiveSignal, decodeNotificationInvocation, pollSignal, sendSignal, type SignalInvocation } from './notification.ts';
 import { getCap, type ExecState, type Step } from './state.ts';
 import { getRegister, lookupIPCBuffer, readIPCBuffer, setRegisters, setThreadState, writeIPCBuffer } from './tcb.ts';
 import { decodeUntypedInvocation, performUntypedInvocation, type RetypeInvocation } from './untyped.ts';
@@ -40,7 +43,7 @@ export interface InvocationArgs {
   arg(i: number): Word;
 }
 
-type Invocation = CNodeInvocation | RetypeInvocation;
+type Invocation = CNodeInvocation | RetypeInvocation | SignalInvocation;
 type Unmodelled = { readonly kind: 'unmodelled'; readonly what: string };
 
 /** Applies what the user did since its last entry: register writes, then IPC buffer writes if it has one. */
@@ -67,9 +70,26 @@ export function handleSyscall(k: Step, thread: number): string | null {
       return handleInvocation(k, thread, false, true);
     case seL4_Syscall.seL4_SysNBSend:
       return handleInvocation(k, thread, false, false);
+    case seL4_Syscall.seL4_SysNBRecv:
+    case seL4_Syscall.seL4_SysNBWait:
+      return handleNBRecv(k, thread);
     default:
       return syscallName(sysno);
   }
+}
+
+/**
+ * handleRecv, non-blocking: the cap in a0 must be a notification cap with Read (a failed lookup
+ * or any other cap is a cap fault); receiving on an endpoint with Read is not modelled yet.
+ */
+function handleNBRecv(k: Step, thread: number): string | null {
+  const found = lookupSlot(k.state, k.tcb(thread), getRegister(k.tcb(thread), capRegister));
+  if (!found.ok) return handleFault(k, thread);
+  const cap = getCap(k.state, found.slot);
+  if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) return 'endpoint receive';
+  if (cap.type !== 'notification' || !canReceiveSignal(cap)) return handleFault(k, thread);
+  pollSignal(k, thread, cap);
+  return null;
 }
 
 /**
@@ -126,13 +146,16 @@ function decodeInvocation(state: ExecState, args: InvocationArgs, slot: SlotRef,
       return decodeUntypedInvocation(state, args, slot, cap);
     case 'cnode':
       return decodeCNodeInvocation(state, args, cap);
+    case 'notification':
+      return decodeNotificationInvocation(cap);
     default:
-      return { kind: 'unmodelled', what: `${cap.type} invocation` };
+      return isForeignLabel(cap.type, args.label) ? { error: 'IllegalOperation' } : { kind: 'unmodelled', what: `${cap.type} invocation` };
   }
 }
 
 function performInvocation(k: Step, inv: Invocation): void {
   if (inv.kind === 'retype') performUntypedInvocation(k, inv);
+  else if (inv.kind === 'signal') sendSignal(k, inv);
   else performCNodeInvocation(k, inv);
 }
 

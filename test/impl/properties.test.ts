@@ -150,7 +150,7 @@ function containing(objects: readonly GhostEntry[], paddr: number): GhostEntry |
 
 /** Every changed word lies in a touched slot or a touched object. */
 function checkTouched(r: Root, before: Uint32Array, objectsBefore: readonly GhostEntry[]): void {
-  const after = r.state.mem;
+  const after = r.state.mem.snapshot();
   const objectsAfter = ghostObjects(r.state);
   const slots = new Set(r.lastTouched.slots.map(key));
   const objects = new Set(r.lastTouched.objects);
@@ -179,7 +179,7 @@ describe('impl on random invocation sequences', () => {
       const r = bootRoot(smallConfig);
       for (const c of commands) {
         if (r.obs().current === null) break;
-        const before = r.state.mem.slice();
+        const before = r.state.mem.snapshot();
         const objectsBefore = ghostObjects(r.state);
         run(r, c);
         checkTouched(r, before, objectsBefore);

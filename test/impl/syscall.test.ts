@@ -52,7 +52,7 @@ describe('impl syscall entry', () => {
     const obs = r.api.rawSyscall([[Reg.a7, syscallWord(S.seL4_SysYield)]]);
     expect(obs.caller!.state).toBe('Running');
     expect(obs.unmodelled).toBeNull();
-    for (const sysno of [S.seL4_SysRecv, S.seL4_SysReplyRecv, S.seL4_SysNBWait]) {
+    for (const sysno of [S.seL4_SysRecv, S.seL4_SysReplyRecv, S.seL4_SysWait]) {
       const o = r.api.rawSyscall([[Reg.a7, syscallWord(sysno)]]);
       expect(o.unmodelled).toMatch(/^seL4_Sys/);
       expect(o.caller!.state).toBe('Running');
@@ -95,7 +95,16 @@ describe('impl syscall entry', () => {
     expect(obs.unmodelled).toBe('endpoint invocation');
     expect(obs.caller!.state).toBe('Running');
     expect(obs.caller!.regs[Reg.a1]).toBe(0);
-    expect(r.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a7, syscallWord(S.seL4_SysCall)]]).unmodelled).toBe('thread invocation');
+    const suspend = seL4_MessageInfo_new(InvocationLabel.TCBSuspend, 0, 0, 0);
+    expect(r.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, suspend], [Reg.a7, syscallWord(S.seL4_SysCall)]]).unmodelled).toBe('thread invocation');
+  });
+
+  it('a label the invoked object does not know is IllegalOperation', () => {
+    const r = bootRoot();
+    const copy = seL4_MessageInfo_new(InvocationLabel.CNodeCopy, 0, 0, 0);
+    const obs = r.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, copy], [Reg.a7, syscallWord(S.seL4_SysCall)]]);
+    expect(obs.unmodelled).toBeNull();
+    expect(obs.caller!.regs[Reg.a1]! >>> 12).toBe(E.seL4_IllegalOperation);
   });
 
   it('clamps the message length to 120 and reads long arguments from the IPC buffer', () => {

@@ -49,7 +49,8 @@ describe('abstraction functions', () => {
     const implState = impl.state() as I.ImplState;
     // Flip a bit in the first word of the thread cap in root slot 1.
     const slot = plan.rootCNode + 16 * 1;
-    implState.mem[(slot - implState.ramBase) >>> 2]! ^= 1 << 4;
+    const word = (slot - implState.ramBase) >>> 2;
+    implState.mem.set(word, implState.mem.get(word) ^ (1 << 4));
     const m = diffImplExec(implState, impl.view().current(), exec.state() as E.ExecState);
     expect(m?.path).toMatch(/^cnode 0x80000000 slot 1: /);
   });

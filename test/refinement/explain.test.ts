@@ -34,7 +34,10 @@ function firstBadgedNeverSet(impl: KernelLayer<ImplState>): KernelLayer<ImplStat
       const label = (new Map(event.user.regs).get(Reg.a1) ?? 0) >>> 12;
       if (!inserting.has(label)) return outcomes;
       for (const { state: s, touched } of outcomes) {
-        for (const slot of touched.slots) s.mem[(slot.cnode + 16 * slot.index + 12 - s.ramBase) >>> 2]! &= ~firstBadgedBit;
+        for (const slot of touched.slots) {
+          const word = (slot.cnode + 16 * slot.index + 12 - s.ramBase) >>> 2;
+          s.mem.set(word, s.mem.get(word) & ~firstBadgedBit);
+        }
       }
       return outcomes;
     },

@@ -32,7 +32,8 @@ function mintsBadge(impl: KernelLayer<ImplState>): KernelLayer<ImplState> {
         for (const slot of outcome.touched.slots) {
           const cap = decodeSlotCap(outcome.state, slot);
           if ((cap?.type === 'endpoint' || cap?.type === 'notification') && cap.badge !== 0) {
-            outcome.state.mem[(slot.cnode + 16 * slot.index - outcome.state.ramBase) >>> 2]! ^= lowestBadgeBit;
+            const word = (slot.cnode + 16 * slot.index - outcome.state.ramBase) >>> 2;
+            outcome.state.mem.set(word, outcome.state.mem.get(word) ^ lowestBadgeBit);
           }
         }
       }

@@ -1,0 +1,50 @@
+// The impl's simulated RAM: one typed array for the sizes the check boots, pages allocated on
+// first write for a recorded machine's 1 GiB; both must read and write alike.
+import { describe, expect, it } from 'vitest';
+import { createRam } from '../../impl/ram.ts';
+
+const MiB = 1 << 20;
+const pageWords = 1024;
+
+describe.each([
+  ['a 4 MiB RAM (one array)', 4 * MiB],
+  ['a 1 GiB RAM (pages on first write)', 1024 * MiB],
+])('%s', (_, bytes) => {
+  const last = bytes / 4 - 1;
+  const words = [0, 1, pageWords - 1, pageWords, 5 * pageWords + 7, 300 * pageWords + 3, last];
+
+  it('reads zero until written, then what was written; knows which pages were written', () => {
+    const ram = createRam(bytes);
+    for (const i of words) expect(ram.get(i)).toBe(0);
+    words.forEach((i, k) => ram.set(i, 0xf0000000 + k));
+    words.forEach((i, k) => expect(ram.get(i)).toBe(0xf0000000 + k));
+    expect(ram.backed(0)).toBe(true);
+    expect(ram.backed(2)).toBe(false);
+    expect(ram.backed(last >>> 10)).toBe(true);
+    expect(ram.isZero(2 * pageWords, 5 * pageWords)).toBe(true);
+    expect(ram.isZero(2 * pageWords, 5 * pageWords + 8)).toBe(false);
+  });
+
+  it('zeroes a range: words in it read zero, words beside it keep their value, whole pages are released', () => {
+    const ram = createRam(bytes);
+    words.forEach((i, k) => ram.set(i, k + 1));
+    ram.zero(1, 5 * pageWords + 8);
+    expect(ram.get(0)).toBe(1);
+    for (const i of [1, pageWords - 1, pageWords, 5 * pageWords + 7]) expect(ram.get(i)).toBe(0);
+    expect(ram.get(300 * pageWords + 3)).toBe(6);
+    expect(ram.backed(1)).toBe(false);
+    expect(ram.isZero(1, 300 * pageWords)).toBe(true);
+    ram.zero(0, last + 1);
+    expect(ram.isZero(0, last + 1)).toBe(true);
+    expect(ram.get(last)).toBe(0);
+  });
+});
+
+it('a small RAM gives every word as one array', () => {
+  const ram = createRam(64 * 1024);
+  ram.set(3, 7);
+  ram.set(pageWords * 15 + 1, 9);
+  const words = ram.snapshot();
+  expect(words.length).toBe(16 * pageWords);
+  expect([words[3], words[pageWords * 15 + 1], words[4]]).toEqual([7, 9, 0]);
+});
