@@ -8,6 +8,7 @@ import { buildReport, type CheckReport } from '../refinement/check-report.ts';
 import { readJsonFile, writeFileAtomic } from '../refinement/files.ts';
 import { CoverageSpecError, formatCoverageDetails, pairText, parseCoverageRequirement, unreachedPairs, type CoveragePair } from '../refinement/coverage.ts';
 import { checkCases, junitXml } from '../refinement/junit.ts';
+import { writeKernelCoverage } from '../refinement/kernel-coverage.ts';
 import { pairNames, type PairName } from '../refinement/lockstep.ts';
 import { batchRuns, runParallelCheck, type ModuleExport, type ParallelProgress, type ParallelSummary, type Shard } from '../refinement/parallel.ts';
 import { formatFailure, formatSummary } from '../refinement/report.ts';
@@ -40,6 +41,9 @@ options:
   --junit FILE      write a JUnit XML report (one testcase per batch of runs)
   --coverage-json FILE
                     write the coverage (invocation results, invariants, choices) as JSON
+  --kernel-coverage print V8's branch coverage of each layer's kernel code (impl/, spec-*/)
+  --kernel-coverage-unreached FILE
+                    with --kernel-coverage: write the unreached branch arms (file:line arm) to FILE
   --require-coverage PAIRS
                     fail unless every invocation:result pair was reached, e.g.
                     CNodeCopy:seL4_RevokeFirst,UntypedRetype:seL4_NotEnoughMemory
@@ -75,6 +79,8 @@ export interface ParsedCheck {
   readonly scale: ScaleSettings;
   /** Directory a counterexample file is written to. */
   readonly saveTo: string;
+  /** --kernel-coverage, and the file its unreached arms go to. */
+  readonly kernelCoverage: { readonly unreachedFile: string | null } | null;
 }
 
 const maxWorkers = 256;
@@ -151,6 +157,7 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
   let requireCoverage: CoveragePair[] = [];
   const outputs: Record<keyof CheckOutputs, string | null> = { reportJson: null, junit: null, coverageJson: null };
   let saveTo = 'counterexamples';
+  let kernelCoverage: { unreachedFile: string | null } | null = null;
   for (const { arg, flag, value } of flags(args)) {
     switch (flag) {
       case '--runs':
@@ -216,6 +223,12 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
       case '--require-coverage':
         requireCoverage = parseRequirement(value());
         break;
+      case '--kernel-coverage':
+        kernelCoverage ??= { unreachedFile: null };
+        break;
+      case '--kernel-coverage-unreached':
+        kernelCoverage = { unreachedFile: outputFile(flag, value()) };
+        break;
       default:
         throw new UsageError(`unknown option '${arg}'`);
     }
@@ -228,6 +241,7 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
     configPath,
     scale: { workers, shard, timeBudgetSeconds, runsGiven, requireCoverage, outputs },
     saveTo,
+    kernelCoverage,
   };
 }
 
@@ -402,6 +416,7 @@ export async function checkCommand(args: readonly string[], layerOptionsModule?:
       signal: abort.signal,
       ...(parsed.quiet ? {} : { onProgress: progressPrinter(err) }),
       ...(layerOptionsModule ? { layerOptionsModule } : {}),
+      ...(parsed.kernelCoverage ? { kernelCoverage: true } : {}),
     });
   } finally {
     process.off('SIGINT', interrupt);
@@ -410,6 +425,7 @@ export async function checkCommand(args: readonly string[], layerOptionsModule?:
   process.stdout.write(formatSummary(summary));
   process.stdout.write(formatCoverageDetails(summary));
   process.stdout.write(formatScale(parsed, summary));
+  if (summary.kernelCoverage) writeKernelCoverage(parsed.kernelCoverage?.unreachedFile ?? null, summary.kernelCoverage);
   const failed = failureText(parsed, summary);
   const writeError = writeOutputs(parsed, reportOf(parsed, summary, failed));
   if (writeError) err.write(`sel4-model check: ${writeError}\n`);
