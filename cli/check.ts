@@ -9,6 +9,7 @@ import { readJsonFile, writeFileAtomic } from '../refinement/files.ts';
 import { CoverageSpecError, formatCoverageDetails, pairText, parseCoverageRequirement, unreachedPairs, type CoveragePair } from '../refinement/coverage.ts';
 import { checkCases, junitXml } from '../refinement/junit.ts';
 import { writeKernelCoverage } from '../refinement/kernel-coverage.ts';
+import { workloadNames, type WorkloadName } from '../refinement/workload.ts';
 import { pairNames, type PairName } from '../refinement/lockstep.ts';
 import { batchRuns, runParallelCheck, type ModuleExport, type ParallelProgress, type ParallelSummary, type Shard } from '../refinement/parallel.ts';
 import { formatFailure, formatSummary } from '../refinement/report.ts';
@@ -27,6 +28,8 @@ options:
   --layers PAIRS    comma-separated pairs to check, lower-upper:
                     ${pairNames.join(', ')} (default impl-executable,executable-abstract)
   --config FILE     boot configuration (JSON)
+  --workload NAME   default, or deep: grow large states on purpose (thousands of objects, long
+                    derivation chains, nested CNodes, exhausted untypeds); pair it with a high --steps
   --invariants-every-step
                     check every layer's invariants after each step (default: at the end of each run)
   --quiet           no progress output
@@ -158,6 +161,7 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
   const outputs: Record<keyof CheckOutputs, string | null> = { reportJson: null, junit: null, coverageJson: null };
   let saveTo = 'counterexamples';
   let kernelCoverage: { unreachedFile: string | null } | null = null;
+  let workload: WorkloadName = 'default';
   for (const { arg, flag, value } of flags(args)) {
     switch (flag) {
       case '--runs':
@@ -196,6 +200,12 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
       case '--invariants-every-step':
         invariantsEveryStep = true;
         break;
+      case '--workload': {
+        const v = value();
+        if (!(workloadNames as readonly (string | undefined)[]).includes(v)) throw new UsageError(`--workload needs one of ${workloadNames.join(', ')}`);
+        workload = v as WorkloadName;
+        break;
+      }
       case '--save-to':
         saveTo = saveDirectory(value());
         break;
@@ -236,7 +246,7 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
   if (path !== undefined && (shard || timeBudgetSeconds !== null)) throw new UsageError('--path replays one failure: it cannot be combined with --shard or --time-budget');
   seed ??= (Math.random() * 2 ** 31) | 0;
   return {
-    options: { runs, steps, seed, ...(path !== undefined ? { path } : {}), pairs, ...(config ? { config } : {}), invariantsEveryStep },
+    options: { runs, steps, seed, ...(path !== undefined ? { path } : {}), pairs, ...(config ? { config } : {}), invariantsEveryStep, ...(workload !== 'default' ? { workload } : {}) },
     quiet,
     configPath,
     scale: { workers, shard, timeBudgetSeconds, runsGiven, requireCoverage, outputs },
@@ -251,6 +261,7 @@ export function replayCommand(parsed: ParsedCheck, seed: number, path: string, r
   const parts = ['npx sel4-model check', '--workers 1', `--seed ${seed}`, `--path ${path}`, `--runs ${runs}`, `--steps ${o.steps}`, `--layers ${o.pairs.join(',')}`];
   if (parsed.configPath) parts.push(`--config ${parsed.configPath}`);
   if (o.invariantsEveryStep) parts.push('--invariants-every-step');
+  if (o.workload) parts.push(`--workload ${o.workload}`);
   return parts.join(' ');
 }
 

@@ -15,6 +15,9 @@ const coverageSchema = z
     invocations: z.record(z.string(), z.record(z.string(), count)),
     invariants: z.record(z.string(), count),
     choices: z.record(z.string(), count),
+    /** Absent in reports written before these were counted. */
+    largestState: z.object({ objects: count, filledSlots: count, cdtDepth: count }).strict().optional(),
+    endedRuns: z.record(z.string(), count).optional(),
   })
   .strict();
 

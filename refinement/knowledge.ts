@@ -15,7 +15,8 @@ export interface SlotAddress {
   readonly depth: number;
 }
 
-const maxPathCaps = 3;
+/** Most CNode caps on an address path: deep runs nest CNodes several levels down. */
+const maxPathCaps = 8;
 
 /** A map key for a slot (internal; cheaper than libsel4's display key). */
 
@@ -27,6 +28,8 @@ export class Knowledge {
   /** CNode address -> keys of the slots holding caps to it. */
   private readonly capsTo = new Map<number, Set<string>>();
   private occupiedList: Occupied[] | null = null;
+  /** Keys of the slots filled at boot. */
+  readonly bootKeys: ReadonlySet<string>;
   /** Keys of the slots filled most recently, newest last (a program works on what it just made). */
   private readonly recentKeys: string[] = [];
 
@@ -40,11 +43,18 @@ export class Knowledge {
       for (const [addr, radix] of from.cnodes) this.cnodes.set(addr, radix);
       for (const [key, o] of from.occupied) this.occupied.set(key, o);
       for (const [addr, keys] of from.capsTo) this.capsTo.set(addr, new Set(keys));
+      this.bootKeys = from.bootKeys;
       return;
     }
     for (const object of view().objects()) {
       if (object.type === 'cnode') this.addCNode(object.addr, object.radix);
     }
+    this.bootKeys = new Set(this.occupied.keys());
+  }
+
+  /** Whether the slot held its cap since boot (and is not known to have changed since). */
+  isBootSlot(slot: SlotRef): boolean {
+    return this.bootKeys.has(slotId(slot));
   }
 
   private addCNode(addr: number, radix: number): void {
@@ -76,7 +86,7 @@ export class Knowledge {
     this.occupied.set(key, { slot, cap });
     this.occupiedList = null;
     this.recentKeys.push(key);
-    if (this.recentKeys.length > 8) this.recentKeys.shift();
+    if (this.recentKeys.length > 16) this.recentKeys.shift();
     if (cap.type === 'cnode') {
       let set = this.capsTo.get(cap.ptr);
       if (!set) this.capsTo.set(cap.ptr, (set = new Set()));
@@ -100,6 +110,34 @@ export class Knowledge {
         if (this.cnodes.has(slot.cnode)) this.refreshSlot(v, slot);
       }
     }
+  }
+
+  /** The root CNode's radix: cptrs below 2^radix resolve in it. */
+  rootRadix(): number {
+    return this.cnodes.get(this.rootCNode)!;
+  }
+
+  /** The most recently filled slot that `filter` accepts, if it is among the recent ones. */
+  newest(filter: (o: Occupied) => boolean): Occupied | undefined {
+    for (let i = this.recentKeys.length - 1; i >= 0; i--) {
+      const o = this.occupied.get(this.recentKeys[i]!);
+      if (o && filter(o)) return o;
+    }
+    return undefined;
+  }
+
+  /** The first index from `from` on (wrapping) where `count` empty slots of `cnode` follow each other, if any. */
+  freeRun(cnode: number, count: number, from: number): number | undefined {
+    const size = 2 ** (this.cnodes.get(cnode) ?? 0);
+    if (count > size) return undefined;
+    let run = 0;
+    for (let n = 0; n < size + count; n++) {
+      const index = (from + n) % size;
+      if (index === 0) run = 0;
+      run = this.isEmpty({ cnode, index }) ? run + 1 : 0;
+      if (run === count) return index - count + 1;
+    }
+    return undefined;
   }
 
   /** Occupied slots among the most recently filled ones. */

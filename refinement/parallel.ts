@@ -367,6 +367,8 @@ class ParallelRun {
       coverage: tally.coverage,
       choices: tally.choices,
       invariants: tally.invariants,
+      endedRuns: tally.endedRuns,
+      largestState: tally.largestState,
       failure,
       foundAfterMs: failing && failing.foundAfterMs !== null ? failing.startedMs + failing.foundAfterMs : null,
       shrinkMs: failing?.shrinkMs ?? null,
