@@ -134,6 +134,8 @@ class Driver {
   readonly coverage: [string, string][] = [];
   /** The coverage key of the entry after which the root task could no longer run. */
   ended: string | null = null;
+  /** The entry made with no thread to run it (once the root task could not run). */
+  private idleEntered = false;
   /** How this run grows: decided by its first step. */
   private style: RunStyle | null = null;
 
@@ -147,7 +149,11 @@ class Driver {
   }
 
   execute(step: WorkloadStep): void {
-    if (this.system.view().current() === null) return;
+    // Once the root task cannot run, one more entry checks the kernel with no thread to run it.
+    if (this.system.view().current() === null) {
+      if (this.idleEntered) return;
+      this.idleEntered = true;
+    }
     this.style ??= runStyle(this.workload, step);
     const resolved = resolveStep(step, this.knowledge, this.style);
     const line = { call: resolved.text, result: '(disagreement)' };
@@ -162,7 +168,7 @@ class Driver {
     const result = answerOf(sysno, this.system.api.lastObservation());
     this.trace[this.trace.length - 1] = { call: line.call, result };
     this.coverage.push([key, result]);
-    if (this.system.view().current() === null) this.ended = endedBy(key, this.system.lastTouched());
+    if (this.system.view().current() === null) this.ended ??= endedBy(key, this.system.lastTouched());
     this.knowledge.update(this.system.lastTouched());
   }
 

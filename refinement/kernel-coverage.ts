@@ -5,7 +5,8 @@
 // assignments) and every `case` with statements. An arm is reached when V8 counted its code;
 // an arm with no code of its own (an `if` without `else`, a short-circuit) when the statement ran
 // more often than its other arm. Lines are the TypeScript source's (the inline source map).
-// Debug assertions (`if (state.debug) ...`) are left out.
+// Assertions are left out: debug assertions (`if (state.debug) ...`, and functions only they
+// call) and branches one of whose arms only calls `fail(...)` (a state the kernel never reaches).
 import { Session } from 'node:inspector/promises';
 import { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +58,40 @@ function children(node: Node): Node[] {
 
 /** `if (state.debug) ...` or `if (state.debug && ...)`: a debug assertion, not kernel behaviour. */
 function isDebugAssertion(node: Node, source: string): boolean {
-  return node.type === 'IfStatement' && /^[\w$]+\.debug\b/.test(source.slice(node.test.start ?? 0, node.test.end ?? 0));
+  return node.type === 'IfStatement' && /^(?:[\w$]+\.)?debug\b/.test(source.slice(node.test.start ?? 0, node.test.end ?? 0));
+}
+
+/** `fail(...)`, `return fail(...)` or a block of only that: an internal assertion, not kernel behaviour. */
+function isFailCall(node: Node | null | undefined): boolean {
+  if (!node) return false;
+  switch (node.type) {
+    case 'CallExpression':
+      return node.callee.type === 'Identifier' && node.callee.name === 'fail';
+    case 'ExpressionStatement':
+      return isFailCall(node.expression);
+    case 'ReturnStatement':
+      return isFailCall(node.argument);
+    case 'BlockStatement':
+      return node.body.length === 1 && isFailCall(node.body[0]);
+    default:
+      return false;
+  }
+}
+
+/** A branch one of whose arms only fails an assertion: neither arm is counted. */
+function isAssertion(node: Node): boolean {
+  switch (node.type) {
+    case 'IfStatement':
+      return isFailCall(node.consequent) || isFailCall(node.alternate);
+    case 'ConditionalExpression':
+      return isFailCall(node.consequent) || isFailCall(node.alternate);
+    case 'LogicalExpression':
+      return isFailCall(node.right);
+    case 'SwitchCase':
+      return isFailCall(node.consequent[0]);
+    default:
+      return false;
+  }
 }
 
 const logicalAssignments = new Set(['&&=', '||=', '??=']);
@@ -94,19 +128,46 @@ function shortCircuit(start: number, operator: string, right: number): Arm[] {
   ];
 }
 
-/** Names a subtree refers to, outside debug assertions and the functions in `skipped`. */
+/** The name a top-level statement declares as a function (`function f` or `const f = () => ...`), if any. */
+function declaredFunction(node: Node): string | null {
+  if (node.type === 'FunctionDeclaration') return node.id?.name ?? null;
+  if (node.type !== 'VariableDeclaration' || node.declarations.length !== 1) return null;
+  const d = node.declarations[0]!;
+  const isFunction = d.init?.type === 'ArrowFunctionExpression' || d.init?.type === 'FunctionExpression';
+  return isFunction && d.id.type === 'Identifier' ? d.id.name : null;
+}
+
+/** Whether `node` is the declaration of one of the functions in `skipped`. */
+function isSkippedFunction(node: Node, skipped: ReadonlySet<string>): boolean {
+  const name = declaredFunction(node);
+  return name !== null && skipped.has(name);
+}
+
+/** Names a subtree refers to, outside debug assertions and the functions in `skipped` (not counting their own names). */
 function referencedNames(node: Node, source: string, skipped: ReadonlySet<string>, out: Set<string>): void {
-  if (isDebugAssertion(node, source)) return;
-  if (node.type === 'FunctionDeclaration' && node.id && skipped.has(node.id.name)) return;
+  if (isDebugAssertion(node, source) || isSkippedFunction(node, skipped)) return;
   if (node.type === 'Identifier') out.add(node.name);
+  if (node.type === 'ExportNamedDeclaration' && node.declaration) {
+    const exported = declaredFunction(node.declaration);
+    if (exported !== null) out.add(exported);
+  }
+  const own = declaredFunction(node);
   for (const child of children(node)) {
-    if (!(node.type === 'FunctionDeclaration' && child === node.id)) referencedNames(child, source, skipped, out);
+    if (own !== null && child.type === 'Identifier' && child.name === own) continue;
+    if (own !== null && child.type === 'VariableDeclarator') {
+      if (child.init) referencedNames(child.init, source, skipped, out);
+      continue;
+    }
+    referencedNames(child, source, skipped, out);
   }
 }
 
 /** Functions of the script used only by its debug assertions (and by each other): assertions too. */
 function debugOnlyFunctions(program: Node, source: string): Set<string> {
-  const declared = children(program).flatMap((n) => (n.type === 'FunctionDeclaration' && n.id ? [n.id.name] : []));
+  const declared = children(program).flatMap((n) => {
+    const name = declaredFunction(n.type === 'ExportNamedDeclaration' && n.declaration ? n.declaration : n);
+    return name === null ? [] : [name];
+  });
   let skipped = new Set<string>(declared);
   for (;;) {
     const used = new Set<string>();
@@ -118,9 +179,8 @@ function debugOnlyFunctions(program: Node, source: string): Set<string> {
 }
 
 function collectArms(node: Node, source: string, skipped: ReadonlySet<string>, out: Arm[]): void {
-  if (isDebugAssertion(node, source)) return;
-  if (node.type === 'FunctionDeclaration' && node.id && skipped.has(node.id.name)) return;
-  out.push(...armsOf(node));
+  if (isDebugAssertion(node, source) || isSkippedFunction(node, skipped)) return;
+  if (!isAssertion(node)) out.push(...armsOf(node));
   for (const child of children(node)) collectArms(child, source, skipped, out);
 }
 

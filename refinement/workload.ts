@@ -9,6 +9,7 @@ import {
   SYSCALL_MAX,
   SYSCALL_MIN,
   isFrameType,
+  numRegisters,
   objectSizeBits,
   seL4_MaxUntypedBits,
   seL4_MinSchedContextBits,
@@ -67,7 +68,7 @@ export interface WorkloadStep {
 const weights: Record<WorkloadName, Record<Operation, number>> = {
   default: {
     retype: 2200, copy: 1400, mint: 1400, move: 800, mutate: 600, rotate: 600, delete: 1000, revoke: 800,
-    cancelBadgedSends: 300, rawInvocation: 600, rawSyscall: 100, endRun: 3,
+    cancelBadgedSends: 300, rawInvocation: 600, rawSyscall: 120, endRun: 5,
   },
   deep: {
     retype: 3000, copy: 3000, mint: 1500, move: 400, mutate: 300, rotate: 300, delete: 400, revoke: 150,
@@ -381,12 +382,29 @@ function resolveCopyLike(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadSt
   const source = copySource(op, k, p, style);
   if (!source) return null;
   const src = source.src;
+  const inItself = op === 'copy' && p.chance(4) ? selfCopy(k, p) : undefined;
+  if (inItself) return copyCall(op, k, p, step, inItself.src, inItself.dest);
   const dest = source.chain ? pickEmpty(k, p, true) : p.chance(90) ? pickEmpty(k, p) : (pickOccupied(k, p, undefined, style)?.slot ?? pickEmpty(k, p));
   if (source.chain && k.isEmpty(dest)) {
     style.chainKeys.add(slotKey(src.slot));
     style.chain.push(dest);
     style.chainKeys.add(slotKey(dest));
   }
+  return copyCall(op, k, p, step, src, dest);
+}
+
+/**
+ * A CNode cap and an empty slot of that CNode: the copy makes a CNode that holds a cap to
+ * itself, whose deletion finalises the CNode while it is being finalised.
+ */
+function selfCopy(k: Knowledge, p: Picker): { src: Occupied; dest: SlotRef } | undefined {
+  const holder = pickOccupied(k, p, (o) => o.cap.type === 'cnode' && o.cap.ptr !== k.rootCNode);
+  if (holder?.cap.type !== 'cnode') return undefined;
+  const index = k.freeRun(holder.cap.ptr, 1, p.below(2 ** holder.cap.radix));
+  return index === undefined ? undefined : { src: holder, dest: { cnode: holder.cap.ptr, index } };
+}
+
+function copyCall(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadStep, src: Occupied, dest: SlotRef): ResolvedCall {
   const d = address(k, p, dest);
   const s = { ...address(k, p, src.slot) };
   if (p.chance(3)) {
@@ -506,8 +524,28 @@ function rawSyscallCall(sysno: number, a0: number, info: number, index: number):
   });
 }
 
+/**
+ * An entry that writes no register (the thread enters again as it is), or only a register that
+ * does not exist, or an IPC buffer word beyond the buffer: the kernel ignores the bad writes.
+ */
+function resolveOddEntry(k: Knowledge, p: Picker): ResolvedCall {
+  const way = p.below(3);
+  if (way === 0) return call('syscall', [], (api) => void api.rawSyscall([]));
+  if (way === 1) {
+    const reg = numRegisters + p.below(8);
+    return call('syscall', [reg, p.word(4)], (api) => void api.rawSyscall([[reg, p.word(4)]]));
+  }
+  const mr = seL4_MsgMaxLength + p.below(16);
+  const dest = resolvableCptr(k, p);
+  return call('seL4_NBSend', [dest, 0, mr], (api) => {
+    api.seL4_SetMR(mr, p.word(5));
+    api.seL4_NBSend(dest, seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 0));
+  });
+}
+
 /** A kernel entry by syscall number: Yield, Recv, and Send or NBSend of a Delete (NBSend also to a cptr that does not resolve: nothing happens). */
 function resolveRawSyscall(k: Knowledge, p: Picker): ResolvedCall {
+  if (p.chance(20)) return resolveOddEntry(k, p);
   const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysRecv];
   const sysno = p.of(numbers)!;
   const a0 = sysno === seL4_Syscall.seL4_SysNBSend && p.chance(25) ? (0xfffff000 | p.below(4096)) >>> 0 : resolvableCptr(k, p);
