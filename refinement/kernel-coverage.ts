@@ -333,7 +333,7 @@ export class KernelCoverage {
 }
 
 export function formatKernelCoverage(coverage: KernelCoverage): string {
-  const lines = ['kernel branch coverage (V8, debug assertions left out):'];
+  const lines = ['kernel branch coverage (V8; assertions left out):'];
   for (const { layer, reached, total } of coverage.byLayer()) {
     if (total === 0) continue;
     lines.push(`  ${layer.padEnd(10)} ${reached}/${total} branch arms (${((100 * reached) / total).toFixed(1)}%)`);

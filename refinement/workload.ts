@@ -526,20 +526,29 @@ function rawSyscallCall(sysno: number, a0: number, info: number, index: number):
 
 /**
  * An entry that writes no register (the thread enters again as it is), or only a register that
- * does not exist, or an IPC buffer word beyond the buffer: the kernel ignores the bad writes.
+ * does not exist (past the last, or negative), or an IPC buffer word outside the buffer (past
+ * its end, or before it): the kernel ignores the bad writes.
  */
 function resolveOddEntry(k: Knowledge, p: Picker): ResolvedCall {
   const way = p.below(3);
   if (way === 0) return call('syscall', [], (api) => void api.rawSyscall([]));
   if (way === 1) {
-    const reg = numRegisters + p.below(8);
+    const reg = p.chance(70) ? numRegisters + p.below(8) : -1 - p.below(4);
     return call('syscall', [reg, p.word(4)], (api) => void api.rawSyscall([[reg, p.word(4)]]));
   }
-  const mr = seL4_MsgMaxLength + p.below(16);
   const dest = resolvableCptr(k, p);
-  return call('seL4_NBSend', [dest, 0, mr], (api) => {
-    api.seL4_SetMR(mr, p.word(5));
-    api.seL4_NBSend(dest, seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 0));
+  const info = seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 0);
+  if (p.chance(50)) {
+    const mr = seL4_MsgMaxLength + p.below(16);
+    return call('seL4_NBSend', [dest, info, mr], (api) => {
+      api.seL4_SetMR(mr, p.word(5));
+      api.seL4_NBSend(dest, info);
+    });
+  }
+  const capIndex = -1000 - p.below(1000);
+  return call('seL4_NBSend', [dest, info, capIndex], (api) => {
+    api.seL4_SetCap(capIndex, p.word(5));
+    api.seL4_NBSend(dest, info);
   });
 }
 
