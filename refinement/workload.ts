@@ -70,9 +70,10 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
     retype: 2200, copy: 1400, mint: 1400, move: 800, mutate: 600, rotate: 600, delete: 1000, revoke: 800,
     cancelBadgedSends: 300, rawInvocation: 600, rawSyscall: 120, endRun: 5,
   },
+  // Ten times finer: deep runs are long, and an `endRun` would cut them short.
   deep: {
-    retype: 3000, copy: 3000, mint: 1500, move: 400, mutate: 300, rotate: 300, delete: 400, revoke: 150,
-    cancelBadgedSends: 100, rawInvocation: 300, rawSyscall: 50, endRun: 1,
+    retype: 30000, copy: 30000, mint: 15000, move: 4000, mutate: 3000, rotate: 3000, delete: 4000, revoke: 1500,
+    cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1,
   },
 };
 
@@ -102,12 +103,15 @@ export interface RunStyle {
   readonly chain: SlotRef[];
   /** The same slots, by slotKey. */
   readonly chainKeys: Set<string>;
+  /** The untyped the last bulk Retype drew on: now and then revoked and retyped again (reset). */
+  bulkSource: SlotRef | null;
 }
 
 const slotKey = (s: SlotRef) => `${s.cnode}:${s.index}`;
+const sameSlot = (a: SlotRef, b: SlotRef) => a.cnode === b.cnode && a.index === b.index;
 
 export function runStyle(workload: WorkloadName, first: WorkloadStep): RunStyle {
-  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set() };
+  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null };
 }
 
 /** A concrete call as run, for reports: `seL4_CNode_Copy(2, 30, 32, 2, 18, 32, 0xf)`. */
@@ -314,7 +318,10 @@ function resolveRetype(k: Knowledge, p: Picker, step: WorkloadStep, style: RunSt
   const devices = untypeds.filter((u) => u.cap.isDevice);
   const bulk = style.bulk && p.chance(50);
   const roomiest = () => untypeds.filter((u) => !u.cap.isDevice).reduce<(typeof untypeds)[number] | undefined>((best, u) => (!best || freeBytes(u.cap) > freeBytes(best.cap) ? u : best), undefined);
-  const untyped = (bulk ? roomiest() : undefined) ?? (devices.length > 0 && p.chance(10) ? p.of(devices) : undefined) ?? p.of(untypeds);
+  const again = bulk && style.bulkSource && p.chance(30) ? untypeds.find((u) => sameSlot(u.slot, style.bulkSource!)) : undefined;
+  // Bulk runs also retype from the small untypeds they just made, in no particular order.
+  const recentSmall = style.bulk && !bulk && p.chance(30) ? p.of(k.recent().filter((o) => o.cap.type === 'untyped' && o.slot.cnode === k.rootCNode)) : undefined;
+  const untyped = again ?? (bulk ? roomiest() : undefined) ?? (recentSmall?.cap.type === 'untyped' ? { slot: recentSmall.slot, cap: recentSmall.cap } : undefined) ?? (devices.length > 0 && p.chance(10) ? p.of(devices) : undefined) ?? p.of(untypeds);
   if (!untyped) return null;
   const type = untyped.cap.isDevice && p.chance(80)
     ? p.of([T.seL4_UntypedObject, ...objectTypes.filter(isFrameType)])!
@@ -332,6 +339,7 @@ function resolveRetype(k: Knowledge, p: Picker, step: WorkloadStep, style: RunSt
     const wanted = Math.max(1, Math.min(seL4_RetypeFanOutLimit, size, fits, 64 + p.below(193)));
     const run = k.freeRun(dest, wanted, p.below(size));
     const [offset, count] = run === undefined ? [pickEmpty(k, p).index, 1] : [run, wanted];
+    style.bulkSource = untyped.slot;
     return retypeCall(k, p, step, [untyped.slot.index, type, sizeBits, path.root, path.index, path.depth, offset, count]);
   }
   const offset = p.chance(3) ? p.of([size - 1, size, size + 1])! : pickEmpty(k, p).index % size;
@@ -369,7 +377,7 @@ function chainTip(k: Knowledge, p: Picker, style: RunStyle): Occupied | undefine
 
 /** The source of a Copy or Mint: in a bulk run often the tip of its chain of untyped copies, which grows. */
 function copySource(op: CopyLike, k: Knowledge, p: Picker, style: RunStyle): { src: Occupied; chain: boolean } | undefined {
-  if (style.bulk && (op === 'copy' || op === 'mint') && p.chance(style.deep ? 70 : 40)) {
+  if (style.bulk && (op === 'copy' || op === 'mint') && p.chance(style.deep ? 85 : 40)) {
     const from = chainTip(k, p, style);
     if (from) return { src: from, chain: true };
   }
@@ -453,7 +461,9 @@ function revocable(k: Knowledge, style: RunStyle, spareBoot: boolean): (o: Occup
 }
 
 function resolveSlotOp(op: 'delete' | 'revoke' | 'cancelBadgedSends', k: Knowledge, p: Picker, step: WorkloadStep, style: RunStyle): ResolvedCall | null {
-  const wanted =
+  // Bulk runs revoke the untyped their Retypes exhausted now and then; the next Retype from it resets it.
+  const exhausted = op === 'revoke' && style.bulkSource && p.chance(style.deep ? 5 : 25) ? style.bulkSource : null;
+  const wanted = exhausted ? { slot: exhausted } :
     op === 'cancelBadgedSends'
       ? pickOccupied(k, p, (o) => o.cap.type === 'endpoint') ?? pickOccupied(k, p)
       : op === 'revoke' && p.chance(60)
@@ -582,7 +592,7 @@ function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
 }
 
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
-export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle = { bulk: false, deep: false, chain: [], chainKeys: new Set() }): ResolvedCall {
+export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle = { bulk: false, deep: false, chain: [], chainKeys: new Set(), bulkSource: null }): ResolvedCall {
   const p = new Picker(step);
   let resolved: ResolvedCall | null;
   switch (step.op) {
