@@ -472,6 +472,8 @@ function resolveSlotOp(op: 'delete' | 'revoke' | 'cancelBadgedSends', k: Knowled
   const slot = wanted?.slot ?? pickEmpty(k, p);
   const at = address(k, p, slot);
   const a = perturb([at.service, at.index, at.depth], k, p, step, [0]);
+  // A boundary index never names the root task's vital caps (only endRun deletes them): past the guard instead.
+  if (a[0] === seL4_CapInitThreadCNode && a[2] === 32 && vital.has(a[1]!)) a[1] = (a[1]! + 2 ** k.rootRadix()) >>> 0;
   return slotCall(op, a, p);
 }
 
