@@ -1,7 +1,7 @@
 // What the workload generator knows of the root task's CSpace: which CNodes exist, which of
 // their slots hold which caps, and how to address a slot from the root task. Kept up to date
 // from what each entry touched, so choosing arguments never scans the whole state.
-import { seL4_CapInitThreadCNode, slotId, type Cap, type CapOf, type KernelView, type SlotRef, type Touched } from '../libsel4/index.ts';
+import { seL4_CapInitThreadCNode, seL4_CapInitThreadSC, seL4_CapInitThreadTCB, slotId, type Cap, type CapOf, type KernelView, type SlotRef, type Touched } from '../libsel4/index.ts';
 
 export interface Occupied {
   readonly slot: SlotRef;
@@ -17,6 +17,9 @@ export interface SlotAddress {
 
 /** Most CNode caps on an address path: deep runs nest CNodes several levels down. */
 const maxPathCaps = 8;
+
+/** Root slots of the caps the root task cannot run without: its TCB, CNode and scheduling context. */
+export const vitalSlots: readonly number[] = [seL4_CapInitThreadTCB, seL4_CapInitThreadCNode, seL4_CapInitThreadSC];
 
 /** A map key for a slot (internal; cheaper than libsel4's display key). */
 
@@ -44,12 +47,28 @@ export class Knowledge {
       for (const [key, o] of from.occupied) this.occupied.set(key, o);
       for (const [addr, keys] of from.capsTo) this.capsTo.set(addr, new Set(keys));
       this.bootKeys = from.bootKeys;
+      this.vitalObjects = from.vitalObjects;
       return;
     }
     for (const object of view().objects()) {
       if (object.type === 'cnode') this.addCNode(object.addr, object.radix);
     }
     this.bootKeys = new Set(this.occupied.keys());
+    const root = (index: number) => this.occupied.get(slotId({ cnode: rootCNode, index }))?.cap;
+    this.vitalObjects = new Set(vitalSlots.map(root).flatMap((cap) => (cap && 'ptr' in cap ? [cap.ptr] : [])));
+  }
+
+  /** The root task's TCB, CNode and scheduling context: a cap to one of them is vital to it. */
+  readonly vitalObjects: ReadonlySet<number>;
+
+  /**
+   * Whether the root task needs the cap in `slot`: any cap to its TCB or scheduling context (the
+   * last one's deletion stops it), and the CNode cap in its root slot (every CNode operation's service).
+   */
+  isVital(o: Occupied): boolean {
+    const { cap, slot } = o;
+    if (cap.type === 'cnode') return slot.cnode === this.rootCNode && slot.index === seL4_CapInitThreadCNode;
+    return (cap.type === 'thread' || cap.type === 'schedcontext') && this.vitalObjects.has(cap.ptr);
   }
 
   /** Whether the slot held its cap since boot (and is not known to have changed since). */
@@ -94,8 +113,12 @@ export class Knowledge {
     }
   }
 
+  /** Kernel entries made since boot. */
+  entries = 0;
+
   /** Brings the knowledge up to date with what an entry touched. */
   update(touched: readonly Touched[]): void {
+    this.entries++;
     const v = this.view();
     for (const t of touched) {
       for (const addr of t.objects) {

@@ -19,8 +19,6 @@ import {
   seL4_RetypeFanOutLimit,
   seL4_SlotBits,
   seL4_CapInitThreadCNode,
-  seL4_CapInitThreadSC,
-  seL4_CapInitThreadTCB,
   seL4_CNode_CapData_new,
   seL4_MessageInfo_new,
   seL4_ObjectType,
@@ -30,7 +28,7 @@ import {
   type CapOf,
   type SlotRef,
 } from '../libsel4/index.ts';
-import type { Knowledge, Occupied, SlotAddress } from './knowledge.ts';
+import { vitalSlots, type Knowledge, type Occupied, type SlotAddress } from './knowledge.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
 export const workloadNames = ['default', 'deep'] as const;
@@ -153,9 +151,7 @@ function address(k: Knowledge, p: Picker, slot: SlotRef): SlotAddress {
 }
 
 /** Root slots whose loss can end the root task: its TCB, its CNode (revoke), its scheduling context. */
-const vital = new Set([seL4_CapInitThreadTCB, seL4_CapInitThreadCNode, seL4_CapInitThreadSC]);
-
-const isVital = (k: Knowledge, o: Occupied) => o.slot.cnode === k.rootCNode && vital.has(o.slot.index);
+const isVital = (k: Knowledge, o: Occupied) => k.isVital(o);
 
 /**
  * An occupied slot, never one of the root task's vital caps (only `endRun` touches those), and
@@ -473,7 +469,8 @@ function resolveSlotOp(op: 'delete' | 'revoke' | 'cancelBadgedSends', k: Knowled
   const at = address(k, p, slot);
   const a = perturb([at.service, at.index, at.depth], k, p, step, [0]);
   // A boundary index never names the root task's vital caps (only endRun deletes them): past the guard instead.
-  if (a[0] === seL4_CapInitThreadCNode && a[2] === 32 && vital.has(a[1]!)) a[1] = (a[1]! + 2 ** k.rootRadix()) >>> 0;
+  const named = a[0] === seL4_CapInitThreadCNode && a[2] === 32 ? k.capAt({ cnode: k.rootCNode, index: a[1]! }) : null;
+  if (named && k.isVital({ slot: { cnode: k.rootCNode, index: a[1]! }, cap: named })) a[1] = (a[1]! + 2 ** k.rootRadix()) >>> 0;
   return slotCall(op, a, p);
 }
 
@@ -542,7 +539,8 @@ function rawSyscallCall(sysno: number, a0: number, info: number, index: number):
  * its end, or before it): the kernel ignores the bad writes.
  */
 function resolveOddEntry(k: Knowledge, p: Picker): ResolvedCall {
-  const way = p.below(3);
+  // Entering again as it is needs an entry before: at boot a7 names no syscall (a fault).
+  const way = k.entries === 0 ? 1 + p.below(2) : p.below(3);
   if (way === 0) return call('syscall', [], (api) => void api.rawSyscall([]));
   if (way === 1) {
     const reg = p.chance(70) ? numRegisters + p.below(8) : -1 - p.below(4);
@@ -581,7 +579,7 @@ function resolveRawSyscall(k: Knowledge, p: Picker): ResolvedCall {
 function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
   const way = p.below(4);
   if (way === 0) {
-    const slot = p.of([...vital])!;
+    const slot = p.of(vitalSlots)!;
     return slotCall(p.chance(70) ? 'delete' : 'revoke', [seL4_CapInitThreadCNode, slot, 32], p);
   }
   const unresolvable = (0x80000000 | p.below(2 ** 16)) >>> 0;
