@@ -97,8 +97,8 @@ export function workloadStepArbitrary(workload: WorkloadName = 'default'): fc.Ar
 export interface RunStyle {
   readonly bulk: boolean;
   readonly deep: boolean;
-  /** Where the copies of a chain of untyped copies were sent, newest last: the next copies the newest still there. */
-  readonly chain: SlotRef[];
+  /** Where the copies of a chain of untyped copies were sent (and the untyped's address), newest last. */
+  readonly chain: { readonly slot: SlotRef; readonly ptr: number }[];
   /** The same slots, by slotKey. */
   readonly chainKeys: Set<string>;
   /** The untyped the last bulk Retype drew on: now and then revoked and retyped again (reset). */
@@ -154,11 +154,12 @@ function address(k: Knowledge, p: Picker, slot: SlotRef): SlotAddress {
 const isVital = (k: Knowledge, o: Occupied) => k.isVital(o);
 
 /**
- * An occupied slot, never one of the root task's vital caps (only `endRun` touches those), and
- * only now and then one in the run's chain of copies (so the chain grows long).
+ * An occupied slot, never one of the root task's vital caps (only `endRun` touches those), nor
+ * one in the run's chain of copies, except now and then for a Delete or Revoke (`cutsChain`):
+ * a copy or move of a member would leave its tip with a child, which cannot be copied.
  */
-function pickOccupied(k: Knowledge, p: Picker, filter?: (o: Occupied) => boolean, style?: RunStyle): Occupied | undefined {
-  const spareChain = style !== undefined && style.chain.length > 0 && p.chance(97);
+function pickOccupied(k: Knowledge, p: Picker, filter?: (o: Occupied) => boolean, style?: RunStyle, cutsChain = false): Occupied | undefined {
+  const spareChain = style !== undefined && style.chain.length > 0 && !(cutsChain && p.chance(3));
   const inChain = (o: Occupied) => spareChain && style.chainKeys.has(slotKey(o.slot));
   const keep = (o: Occupied) => !isVital(k, o) && (!filter || filter(o)) && !inChain(o);
   const recent = p.chance(30) ? k.recent().filter(keep) : [];
@@ -308,9 +309,9 @@ function retypeCount(p: Picker, room: number, fits: number): number {
 }
 
 function resolveRetype(k: Knowledge, p: Picker, step: WorkloadStep, style: RunStyle): ResolvedCall | null {
-  const tip = style.chain[style.chain.length - 1];
-  // The chain's tip is left alone: children would stop the next copy of it (RevokeFirst).
-  const untypeds = k.ofType('untyped', true).filter((u) => !tip || u.slot.index !== tip.index || u.slot.cnode !== tip.cnode);
+  // The chain of copies is left alone: a child of its tip would stop the next copy (RevokeFirst),
+  // and revoking its root (after exhausting it) would delete it all.
+  const untypeds = k.ofType('untyped', true).filter((u) => !style.chainKeys.has(slotKey(u.slot)));
   const devices = untypeds.filter((u) => u.cap.isDevice);
   const bulk = style.bulk && p.chance(50);
   const roomiest = () => untypeds.filter((u) => !u.cap.isDevice).reduce<(typeof untypeds)[number] | undefined>((best, u) => (!best || freeBytes(u.cap) > freeBytes(best.cap) ? u : best), undefined);
@@ -360,9 +361,10 @@ type CopyLike = 'copy' | 'mint' | 'move' | 'mutate';
  */
 function chainTip(k: Knowledge, p: Picker, style: RunStyle): Occupied | undefined {
   while (style.chain.length > 0) {
-    const slot = style.chain[style.chain.length - 1]!;
+    const { slot, ptr } = style.chain[style.chain.length - 1]!;
     const cap = k.capAt(slot);
-    if (cap?.type === 'untyped') return { slot, cap };
+    // Still the chain's copy: not emptied, nor refilled with another cap since.
+    if (cap?.type === 'untyped' && cap.ptr === ptr) return { slot, cap };
     style.chain.pop();
     style.chainKeys.delete(slotKey(slot));
   }
@@ -389,12 +391,13 @@ function resolveCopyLike(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadSt
   const inItself = op === 'copy' && p.chance(4) ? selfCopy(k, p) : undefined;
   if (inItself) return copyCall(op, k, p, step, inItself.src, inItself.dest);
   const dest = source.chain ? pickEmpty(k, p, true) : p.chance(90) ? pickEmpty(k, p) : (pickOccupied(k, p, undefined, style)?.slot ?? pickEmpty(k, p));
-  if (source.chain && k.isEmpty(dest)) {
+  if (source.chain && k.isEmpty(dest) && src.cap.type === 'untyped') {
     style.chainKeys.add(slotKey(src.slot));
-    style.chain.push(dest);
+    style.chain.push({ slot: dest, ptr: src.cap.ptr });
     style.chainKeys.add(slotKey(dest));
   }
-  return copyCall(op, k, p, step, src, dest);
+  // A chain copy keeps its arguments: a perturbed destination would put the copy elsewhere.
+  return copyCall(op, k, p, source.chain ? { ...step, perturb: false } : step, src, dest);
 }
 
 /**
@@ -463,8 +466,8 @@ function resolveSlotOp(op: 'delete' | 'revoke' | 'cancelBadgedSends', k: Knowled
     op === 'cancelBadgedSends'
       ? pickOccupied(k, p, (o) => o.cap.type === 'endpoint') ?? pickOccupied(k, p)
       : op === 'revoke' && p.chance(60)
-        ? pickOccupied(k, p, revocable(k, style, !p.chance(5)), style)
-        : pickOccupied(k, p, undefined, style);
+        ? pickOccupied(k, p, revocable(k, style, !p.chance(5)), style, true)
+        : pickOccupied(k, p, undefined, style, true);
   const slot = wanted?.slot ?? pickEmpty(k, p);
   const at = address(k, p, slot);
   const a = perturb([at.service, at.index, at.depth], k, p, step, [0]);
