@@ -103,13 +103,16 @@ export interface RunStyle {
   readonly chainKeys: Set<string>;
   /** The untyped the last bulk Retype drew on: now and then revoked and retyped again (reset). */
   bulkSource: SlotRef | null;
+  /** Where the last chain copy was sent, and how many in a row from the same tip did not land. */
+  chainDest: SlotRef | null;
+  chainMisses: number;
 }
 
 const slotKey = (s: SlotRef) => `${s.cnode}:${s.index}`;
 const sameSlot = (a: SlotRef, b: SlotRef) => a.cnode === b.cnode && a.index === b.index;
 
 export function runStyle(workload: WorkloadName, first: WorkloadStep): RunStyle {
-  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null };
+  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0 };
 }
 
 /** A concrete call as run, for reports: `seL4_CNode_Copy(2, 30, 32, 2, 18, 32, 0xf)`. */
@@ -159,7 +162,7 @@ const isVital = (k: Knowledge, o: Occupied) => k.isVital(o);
  * a copy or move of a member would leave its tip with a child, which cannot be copied.
  */
 function pickOccupied(k: Knowledge, p: Picker, filter?: (o: Occupied) => boolean, style?: RunStyle, cutsChain = false): Occupied | undefined {
-  const spareChain = style !== undefined && style.chain.length > 0 && !(cutsChain && p.chance(3));
+  const spareChain = style !== undefined && style.chain.length > 0 && !(cutsChain && p.chance(style.deep ? 1 : 3));
   const inChain = (o: Occupied) => spareChain && style.chainKeys.has(slotKey(o.slot));
   const keep = (o: Occupied) => !isVital(k, o) && (!filter || filter(o)) && !inChain(o);
   const recent = p.chance(30) ? k.recent().filter(keep) : [];
@@ -323,17 +326,21 @@ function resolveRetype(k: Knowledge, p: Picker, step: WorkloadStep, style: RunSt
   const type = untyped.cap.isDevice && p.chance(80)
     ? p.of([T.seL4_UntypedObject, ...objectTypes.filter(isFrameType)])!
     : bulk ? p.of(bulkTypes)! : p.chance(3) ? seL4_ObjectTypeCount + p.below(3) - 1 : p.of(objectTypes)!;
-  const sizeBits = bulk ? (type === T.seL4_CapTableObject ? 1 + p.below(2) : type === T.seL4_UntypedObject ? 4 : 0) : retypeSize(p, type, untyped.cap.sizeBits);
+  // Deep runs also make a few large CNodes now and then: room for thousands more caps.
+  const bigCNode = style.deep && type === T.seL4_CapTableObject && p.chance(15);
+  const cnodeBits = bigCNode ? 8 + p.below(3) : 1 + p.below(2);
+  const sizeBits = bulk ? (type === T.seL4_CapTableObject ? cnodeBits : type === T.seL4_UntypedObject ? 4 : 0) : retypeSize(p, type, untyped.cap.sizeBits);
   const nested = [...k.cnodes.keys()];
+  const large = style.deep && bulk && p.chance(50) ? p.of(nested.filter((c) => k.cnodes.get(c)! >= 8 && c !== k.rootCNode)) : undefined;
   // Deep runs put new objects into the newest CNode often: CNodes nest level under level.
-  const dest = style.deep && p.chance(30) ? nested[nested.length - 1]! : p.chance(70) ? k.rootCNode : (p.of(nested) ?? k.rootCNode);
+  const dest = large ?? (style.deep && p.chance(30) ? nested[nested.length - 1]! : p.chance(70) ? k.rootCNode : (p.of(nested) ?? k.rootCNode));
   const path = destinationPath(k, p, dest);
   const size = 2 ** (k.cnodes.get(dest) ?? 12);
   const objectBytes = 2 ** objectSizeBits(type as seL4_ObjectType, sizeBits);
   const fits = Math.floor(freeBytes(untyped.cap) / objectBytes);
   if (bulk) {
     // Hundreds of objects into a run of empty slots, as many as the untyped holds.
-    const wanted = Math.max(1, Math.min(seL4_RetypeFanOutLimit, size, fits, 64 + p.below(193)));
+    const wanted = Math.max(1, Math.min(seL4_RetypeFanOutLimit, size, fits, bigCNode ? 1 + p.below(2) : 64 + p.below(193)));
     const run = k.freeRun(dest, wanted, p.below(size));
     const [offset, count] = run === undefined ? [pickEmpty(k, p).index, 1] : [run, wanted];
     style.bulkSource = untyped.slot;
@@ -360,6 +367,14 @@ type CopyLike = 'copy' | 'mint' | 'move' | 'mutate';
  * allocated (so no children: a cap with children cannot be copied), a boot one if there is one.
  */
 function chainTip(k: Knowledge, p: Picker, style: RunStyle): Occupied | undefined {
+  // Copies from the tip that keep not landing (it has a child after all): start a new chain.
+  style.chainMisses = style.chainDest && k.isEmpty(style.chainDest) ? style.chainMisses + 1 : 0;
+  style.chainDest = null;
+  if (style.chainMisses >= 4) {
+    style.chain.length = 0;
+    style.chainKeys.clear();
+    style.chainMisses = 0;
+  }
   while (style.chain.length > 0) {
     const { slot, ptr } = style.chain[style.chain.length - 1]!;
     const cap = k.capAt(slot);
@@ -390,7 +405,8 @@ function resolveCopyLike(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadSt
   const src = source.src;
   const inItself = op === 'copy' && p.chance(4) ? selfCopy(k, p) : undefined;
   if (inItself) return copyCall(op, k, p, step, inItself.src, inItself.dest);
-  const dest = source.chain ? pickEmpty(k, p, true) : p.chance(90) ? pickEmpty(k, p) : (pickOccupied(k, p, undefined, style)?.slot ?? pickEmpty(k, p));
+  const dest = source.chain ? chainDest(k, p) : p.chance(90) ? pickEmpty(k, p) : (pickOccupied(k, p, undefined, style)?.slot ?? pickEmpty(k, p));
+  if (source.chain) style.chainDest = dest;
   if (source.chain && k.isEmpty(dest) && src.cap.type === 'untyped') {
     style.chainKeys.add(slotKey(src.slot));
     style.chain.push({ slot: dest, ptr: src.cap.ptr });
@@ -398,6 +414,18 @@ function resolveCopyLike(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadSt
   }
   // A chain copy keeps its arguments: a perturbed destination would put the copy elsewhere.
   return copyCall(op, k, p, source.chain ? { ...step, perturb: false } : step, src, dest);
+}
+
+/** An empty slot for the next chain copy: in the root CNode, or once that is full in a large CNode it can address. */
+function chainDest(k: Knowledge, p: Picker): SlotRef {
+  const root = pickEmpty(k, p, true);
+  if (k.isEmpty(root)) return root;
+  for (const [cnode, radix] of k.cnodes) {
+    if (radix < 8 || cnode === k.rootCNode) continue;
+    const index = k.freeRun(cnode, 1, p.below(2 ** radix));
+    if (index !== undefined && k.addresses({ cnode, index }).length > 0) return { cnode, index };
+  }
+  return k.freeRun(k.rootCNode, 1, 0) !== undefined ? { cnode: k.rootCNode, index: k.freeRun(k.rootCNode, 1, 0)! } : root;
 }
 
 /**
@@ -595,7 +623,7 @@ function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
 }
 
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
-export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle = { bulk: false, deep: false, chain: [], chainKeys: new Set(), bulkSource: null }): ResolvedCall {
+export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle = { bulk: false, deep: false, chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0 }): ResolvedCall {
   const p = new Picker(step);
   let resolved: ResolvedCall | null;
   switch (step.op) {
