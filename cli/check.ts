@@ -346,6 +346,7 @@ function reportOf(parsed: ParsedCheck, summary: ParallelSummary, failure: { repl
     workers: workersOf(parsed),
     shard: s.shard,
     timeBudgetSeconds: s.timeBudgetSeconds,
+    ...(o.workload ? { workload: o.workload } : {}),
   };
   return buildReport(settings, summary, failure);
 }

@@ -5,6 +5,7 @@ import { coverageToJson, tallyFromJson, Tally } from './coverage.ts';
 import { readJsonFile } from './files.ts';
 import { pairNames } from './lockstep.ts';
 import type { ParallelSummary } from './parallel.ts';
+import { workloadNames } from './workload.ts';
 
 export const reportFormat = 'sel4-model check report';
 export const reportVersion = 1;
@@ -40,6 +41,8 @@ const settingsSchema = z
       .refine((s) => s.index <= s.count, { message: 'index must not exceed count' })
       .nullable(),
     timeBudgetSeconds: z.number().positive().nullable(),
+    /** The workload, when not the default one. */
+    workload: z.enum(workloadNames).optional(),
   })
   .strict();
 
@@ -179,7 +182,7 @@ export interface MergedReports {
 }
 
 /** The settings every shard of one check shares. */
-const sharedSettings = ['seed', 'runs', 'steps', 'pairs', 'invariantsEveryStep', 'config', 'path', 'timeBudgetSeconds'] as const;
+const sharedSettings = ['seed', 'runs', 'steps', 'pairs', 'invariantsEveryStep', 'config', 'path', 'timeBudgetSeconds', 'workload'] as const;
 
 function shardOf(report: CheckReport): { index: number; count: number } {
   return report.settings.shard ?? { index: 1, count: 1 };

@@ -17,6 +17,16 @@ describe('--workload', () => {
     expect(replayCommand(parseCheckArgs(['--seed', '1']), 1, '0', 3)).not.toMatch(/--workload/);
   });
 
+  it('is recorded in the JSON report with the largest state (so merge refuses shards of another workload)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sel4-deep-')), 'report.json');
+    const r = runCommand('check', '--runs', '2', '--steps', '30', '--seed', '1', '--quiet', '--workload', 'deep', '--layers', 'impl-executable', '--report-json', file);
+    expect(r.status).toBe(0);
+    const report = JSON.parse(readFileSync(file, 'utf8')) as { settings: { workload?: string }; coverage: { largestState: { objects: number; cdtDepth: number } } };
+    expect(report.settings.workload).toBe('deep');
+    expect(report.coverage.largestState.objects).toBeGreaterThan(0);
+    expect(report.coverage.largestState.cdtDepth).toBeGreaterThan(0);
+  }, 60_000);
+
   it('refuses any other name, naming the option', () => {
     expect(() => parseCheckArgs(['--workload', 'huge'])).toThrow(new UsageError('--workload needs one of default, deep'));
     expect(() => parseCheckArgs(['--workload'])).toThrow(UsageError);
