@@ -6,6 +6,8 @@ import { buildReport, type CheckReport } from '../refinement/check-report.ts';
 import { readJsonFile, writeFileAtomic } from '../refinement/files.ts';
 import { CoverageSpecError, formatCoverageDetails, pairText, parseCoverageRequirement, unreachedPairs, type CoveragePair } from '../refinement/coverage.ts';
 import { checkCases, junitXml } from '../refinement/junit.ts';
+import { writeKernelCoverage } from '../refinement/kernel-coverage.ts';
+import { workloadNames, type WorkloadName } from '../refinement/workload.ts';
 import { pairNames, type PairName } from '../refinement/lockstep.ts';
 import { batchRuns, runParallelCheck, type Batch, type ModuleExport, type ParallelProgress, type ParallelSummary, type Shard } from '../refinement/parallel.ts';
 import { formatFailure, formatSummary } from '../refinement/report.ts';
@@ -27,6 +29,8 @@ options:
   --layers PAIRS    comma-separated pairs to check, lower-upper:
                     ${pairNames.join(', ')} (default impl-executable,executable-abstract)
   --config FILE     boot configuration (JSON)
+  --workload NAME   default, or deep: grow large states on purpose (thousands of objects, long
+                    derivation chains, nested CNodes, exhausted untypeds); pair it with a high --steps
   --invariants-every-step
                     check every layer's invariants after each step (default: at the end of each run)
   --quiet           no progress output (on a terminal: a one-line bar with an ETA)
@@ -41,6 +45,9 @@ options:
   --junit FILE      write a JUnit XML report (one testcase per batch of runs)
   --coverage-json FILE
                     write the coverage (invocation results, invariants, choices) as JSON
+  --kernel-coverage print V8's branch coverage of each layer's kernel code (impl/, spec-*/)
+  --kernel-coverage-unreached FILE
+                    with --kernel-coverage: write the unreached branch arms (file:line arm) to FILE
   --require-coverage PAIRS
                     fail unless every invocation:result pair was reached, e.g.
                     CNodeCopy:seL4_RevokeFirst,UntypedRetype:seL4_NotEnoughMemory
@@ -77,6 +84,8 @@ export interface ParsedCheck {
   readonly scale: ScaleSettings;
   /** Directory a counterexample file is written to. */
   readonly saveTo: string;
+  /** --kernel-coverage, and the file its unreached arms go to. */
+  readonly kernelCoverage: { readonly unreachedFile: string | null } | null;
 }
 
 const maxWorkers = 256;
@@ -141,7 +150,15 @@ const checkOptions = {
   junit: valued,
   'coverage-json': valued,
   'require-coverage': valued,
+  workload: valued,
+  'kernel-coverage': flag,
+  'kernel-coverage-unreached': valued,
 } as const;
+
+function parseWorkload(value: string): WorkloadName {
+  if (!(workloadNames as readonly string[]).includes(value)) throw new UsageError(`--workload needs one of ${workloadNames.join(', ')}`);
+  return value as WorkloadName;
+}
 
 /** --path: the run number a failing check printed, one of the `runs` runs of its seed. */
 function parsePath(value: string, runs: number): string {
@@ -161,6 +178,7 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
   const config = configPath === null ? undefined : readConfig(configPath);
   const runs = v.runs === undefined ? 100 : wholeNumber('--runs', v.runs, 10_000_000);
   const path = v.path === undefined ? undefined : parsePath(v.path, runs);
+  const workload = v.workload === undefined ? 'default' : parseWorkload(v.workload);
   const options = {
     runs,
     steps: v.steps === undefined ? 100 : wholeNumber('--steps', v.steps, 100_000),
@@ -169,6 +187,7 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
     pairs: v.layers === undefined ? defaultPairs : parsePairList(v.layers),
     ...(config ? { config } : {}),
     invariantsEveryStep: v['invariants-every-step'] ?? false,
+    ...(workload !== 'default' ? { workload } : {}),
   };
   const outputs: CheckOutputs = {
     reportJson: v['report-json'] === undefined ? null : outputFile('--report-json', v['report-json']),
@@ -188,6 +207,9 @@ export function parseCheckArgs(args: readonly string[]): ParsedCheck {
       outputs,
     },
     saveTo: v['save-to'] === undefined ? 'counterexamples' : outputDirectory('--save-to', v['save-to']),
+    kernelCoverage: v['kernel-coverage-unreached'] !== undefined
+      ? { unreachedFile: outputFile('--kernel-coverage-unreached', v['kernel-coverage-unreached']) }
+      : v['kernel-coverage'] ? { unreachedFile: null } : null,
   };
 }
 
@@ -198,6 +220,7 @@ export function replayCommand(parsed: ParsedCheck, seed: number, path: string, r
   const parts = ['npx sel4-model check', '--workers 1', `--seed ${seed}`, ...(path === '' ? [] : [`--path ${path}`]), `--runs ${runs}`, `--steps ${o.steps}`, `--layers ${o.pairs.join(',')}`];
   if (parsed.configPath) parts.push(`--config ${shellWord(parsed.configPath)}`);
   if (o.invariantsEveryStep) parts.push('--invariants-every-step');
+  if (o.workload) parts.push(`--workload ${o.workload}`);
   return parts.join(' ');
 }
 
@@ -349,6 +372,7 @@ function reportOf(parsed: ParsedCheck, summary: ParallelSummary, failure: { repl
     workers: workersOf(parsed),
     shard: s.shard,
     timeBudgetSeconds: s.timeBudgetSeconds,
+    ...(o.workload ? { workload: o.workload } : {}),
   };
   return buildReport(settings, summary, failure);
 }
@@ -423,11 +447,13 @@ async function runChecked(parsed: ParsedCheck, interrupts: Interrupts, layerOpti
     signal: interrupts.signal,
     ...(progress ? { onProgress: progress.update } : {}),
     ...(layerOptionsModule ? { layerOptionsModule } : {}),
+    ...(parsed.kernelCoverage ? { kernelCoverage: true } : {}),
   });
   progress?.end();
   process.stdout.write(formatSummary(summary));
   process.stdout.write(formatCoverageDetails(summary));
   process.stdout.write(formatScale(parsed, summary));
+  if (summary.kernelCoverage) writeKernelCoverage(parsed.kernelCoverage?.unreachedFile ?? null, summary.kernelCoverage);
   const failed = failureText(parsed, summary);
   const writeError = writeOutputs(parsed, reportOf(parsed, summary, failed));
   if (writeError) err.write(`sel4-model check: ${writeError}\n`);

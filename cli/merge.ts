@@ -81,7 +81,7 @@ export function mergeCommand(args: readonly string[]): number {
     throw error;
   }
   const t = merged.tally;
-  const summary = { runs: t.runs, steps: t.steps, elapsedMs: merged.elapsedMs, coverage: t.coverage, choices: t.choices, invariants: t.invariants, failure: null, foundAfterMs: null, shrinkMs: null };
+  const summary = { runs: t.runs, steps: t.steps, elapsedMs: merged.elapsedMs, coverage: t.coverage, choices: t.choices, invariants: t.invariants, endedRuns: t.endedRuns, largestState: t.largestState, failure: null, foundAfterMs: null, shrinkMs: null };
   process.stdout.write(formatSummary(summary));
   process.stdout.write(formatCoverageDetails(t));
   process.stdout.write(formatShards(merged));

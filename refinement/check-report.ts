@@ -6,6 +6,7 @@ import { readJsonFile } from './files.ts';
 import { pairNames } from './lockstep.ts';
 import type { ParallelSummary } from './parallel.ts';
 import { shrinkEnds } from './shrink.ts';
+import { workloadNames } from './workload.ts';
 
 export const reportFormat = 'sel4-model check report';
 export const reportVersion = 1;
@@ -16,6 +17,9 @@ const coverageSchema = z
     invocations: z.record(z.string(), z.record(z.string(), count)),
     invariants: z.record(z.string(), count),
     choices: z.record(z.string(), count),
+    /** Absent in reports written before these were counted. */
+    largestState: z.object({ objects: count, filledSlots: count, cdtDepth: count }).strict().optional(),
+    endedRuns: z.record(z.string(), count).optional(),
   })
   .strict();
 
@@ -38,6 +42,8 @@ const settingsSchema = z
       .refine((s) => s.index <= s.count, { message: 'index must not exceed count' })
       .nullable(),
     timeBudgetSeconds: z.number().positive().nullable(),
+    /** The workload, when not the default one. */
+    workload: z.enum(workloadNames).optional(),
   })
   .strict();
 
@@ -180,7 +186,7 @@ export interface MergedReports {
 }
 
 /** The settings every shard of one check shares. */
-const sharedSettings = ['seed', 'runs', 'steps', 'pairs', 'invariantsEveryStep', 'config', 'path', 'timeBudgetSeconds'] as const;
+const sharedSettings = ['seed', 'runs', 'steps', 'pairs', 'invariantsEveryStep', 'config', 'path', 'timeBudgetSeconds', 'workload'] as const;
 
 function shardOf(report: CheckReport): { index: number; count: number } {
   return report.settings.shard ?? { index: 1, count: 1 };

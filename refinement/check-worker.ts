@@ -2,8 +2,9 @@
 // reporting every passing run and the end of each batch, with its failure if it had one.
 import { parentPort, workerData } from 'node:worker_threads';
 import { runCheck } from './check.ts';
+import { takeKernelCoverage } from './kernel-coverage.ts';
 import type { LayerOptions } from './layers.ts';
-import type { Batch, FromWorker, ToWorker, WorkerCheckOptions, WorkerSetup } from './parallel.ts';
+import type { Batch, FromWorker, ToWorker, WorkerSetup } from './parallel.ts';
 
 async function layerOptionsOf(setup: WorkerSetup): Promise<LayerOptions | undefined> {
   if (!setup.layerOptionsModule) return undefined;
@@ -13,7 +14,8 @@ async function layerOptionsOf(setup: WorkerSetup): Promise<LayerOptions | undefi
   return options;
 }
 
-function runBatch(port: NonNullable<typeof parentPort>, check: WorkerCheckOptions, layerOptions: LayerOptions | undefined, batch: Batch): void {
+async function runBatch(port: NonNullable<typeof parentPort>, setup: WorkerSetup, layerOptions: LayerOptions | undefined, batch: Batch): Promise<void> {
+  const check = setup.check;
   const post = (message: FromWorker) => port.postMessage(message);
   let shrinking = false;
   const summary = runCheck({
@@ -34,6 +36,7 @@ function runBatch(port: NonNullable<typeof parentPort>, check: WorkerCheckOption
     elapsedMs: summary.elapsedMs,
     foundAfterMs: summary.foundAfterMs,
     shrinkMs: summary.shrinkMs,
+    kernelCoverage: setup.kernelCoverage ? await takeKernelCoverage() : null,
     failure: f && {
       seed: f.seed,
       path: f.path,
@@ -52,4 +55,4 @@ const port = parentPort;
 if (!port) throw new Error('check-worker.ts runs as a worker thread of parallel.ts');
 const { setup } = workerData as { setup: WorkerSetup };
 const layerOptions = await layerOptionsOf(setup);
-port.on('message', (message: ToWorker) => runBatch(port, setup.check, layerOptions, message.batch));
+port.on('message', (message: ToWorker) => void runBatch(port, setup, layerOptions, message.batch));

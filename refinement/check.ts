@@ -13,8 +13,9 @@ import {
   seL4_ObjectType,
   type BootConfigInput,
   type KernelEvent,
+  type Touched,
 } from '../libsel4/index.ts';
-import { Tally, type RunRecord } from './coverage.ts';
+import { Tally, stateSize, type RunRecord, type StateSize } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './describe.ts';
@@ -22,7 +23,7 @@ import { defaultShrinkLimits, shrinkEntries, type ShrinkLimits, type ShrinkOutco
 import type { LayerOptions } from './layers.ts';
 import { RefinementFailure, type PairName } from './lockstep.ts';
 import { bootSystem, type System, type SystemOptions } from './system.ts';
-import { resolveStep, workloadStepArbitrary, type WorkloadStep } from './workload.ts';
+import { resolveStep, runStyle, workloadStepArbitrary, type RunStyle, type WorkloadName, type WorkloadStep } from './workload.ts';
 
 export interface CheckOptions {
   readonly runs: number;
@@ -42,6 +43,8 @@ export interface CheckOptions {
   readonly onRun?: (run: RunRecord) => void;
   /** How the layers are built (tests plant faults through it); default: the impl in debug mode. */
   readonly layerOptions?: LayerOptions;
+  /** Which workload the runs draw (workload.ts); default `default`. */
+  readonly workload?: WorkloadName;
 }
 
 export interface Progress {
@@ -79,6 +82,9 @@ export interface CheckSummary {
   readonly choices: ReadonlyMap<string, number>;
   /** How often each named invariant was checked in the passing runs. */
   readonly invariants: ReadonlyMap<string, number>;
+  /** Passing runs that ended early (the root task unable to run), by the entry that did it. */
+  readonly endedRuns: ReadonlyMap<string, number>;
+  readonly largestState: StateSize;
   readonly failure: FailureReport | null;
   /** Milliseconds from the start to the first failing run, and spent shrinking it. */
   readonly foundAfterMs: number | null;
@@ -112,21 +118,46 @@ function coverageKey(sysno: number, sentInfo: number, invokedCap: string): strin
   }
 }
 
+/**
+ * Why a run ended early, from the entry after which the root task could not run: it lost its
+ * own caps (the entry changed slots: a delete, revoke or move of its TCB, CNode or scheduling
+ * context cap) or it faulted (a cap fault or an unknown syscall: it has no fault handler).
+ */
+function endedBy(key: string, touched: readonly Touched[]): string {
+  const changedSlots = touched.some((t) => t.slots.length > 0);
+  return changedSlots ? `lost its own caps (${key})` : 'faulted';
+}
+
 /** Runs one workload on a fresh system. */
 class Driver {
   readonly system: System;
   readonly knowledge: Knowledge;
   readonly trace: TraceLine[] = [];
   readonly coverage: [string, string][] = [];
+  /** The coverage key of the entry after which the root task could no longer run. */
+  ended: string | null = null;
+  /** The entry made with no thread to run it (once the root task could not run). */
+  private idleEntered = false;
+  /** How this run grows: decided by its first step. */
+  private style: RunStyle | null = null;
 
-  constructor(options: SystemOptions, bootKnowledge?: Knowledge) {
+  constructor(
+    options: SystemOptions,
+    bootKnowledge?: Knowledge,
+    private readonly workload: WorkloadName = 'default',
+  ) {
     this.system = bootSystem(options);
     this.knowledge = new Knowledge(() => this.system.view(), this.system.plan.rootCNode, bootKnowledge);
   }
 
   execute(step: WorkloadStep): void {
-    if (this.system.view().current() === null) return;
-    const resolved = resolveStep(step, this.knowledge);
+    // Once the root task cannot run, one more entry checks the kernel with no thread to run it.
+    if (this.system.view().current() === null) {
+      if (this.idleEntered) return;
+      this.idleEntered = true;
+    }
+    this.style ??= runStyle(this.workload, step);
+    const resolved = resolveStep(step, this.knowledge, this.style);
     const line = { call: resolved.text, result: '(disagreement)' };
     this.trace.push(line);
     const before = this.system.trace.length;
@@ -139,6 +170,7 @@ class Driver {
     const result = answerOf(sysno, this.system.api.lastObservation());
     this.trace[this.trace.length - 1] = { call: line.call, result };
     this.coverage.push([key, result]);
+    if (this.system.view().current() === null) this.ended ??= endedBy(key, this.system.lastTouched());
     this.knowledge.update(this.system.lastTouched());
   }
 
@@ -202,8 +234,8 @@ class StepCommand implements fc.Command<object, Driver> {
 
 export type WorkloadCommands = Iterable<fc.Command<object, Driver>>;
 
-export function workloadArbitrary(steps: number): fc.Arbitrary<WorkloadCommands> {
-  return fc.commands([workloadStepArbitrary.map((s) => new StepCommand(s))], { maxCommands: steps, size: 'max' });
+export function workloadArbitrary(steps: number, workload: WorkloadName = 'default'): fc.Arbitrary<WorkloadCommands> {
+  return fc.commands([workloadStepArbitrary(workload).map((s) => new StepCommand(s))], { maxCommands: steps, size: 'max' });
 }
 
 export function runCheck(options: CheckOptions): CheckSummary {
@@ -221,15 +253,16 @@ export function runCheck(options: CheckOptions): CheckSummary {
     const elapsedMs = performance.now() - started;
     return {
       runs: 0, steps: 0, elapsedMs, coverage: tally.coverage, choices: tally.choices, invariants: tally.invariants,
+      endedRuns: tally.endedRuns, largestState: tally.largestState,
       failure: { seed: options.seed, path: options.path ?? '', failure: error, trace: [], events: [], shrink: { replays: 0, end: 'complete' } },
       foundAfterMs: elapsedMs, shrinkMs: 0,
     };
   }
-  const property = fc.property(workloadArbitrary(options.steps), (commands) => {
+  const property = fc.property(workloadArbitrary(options.steps, options.workload), (commands) => {
     let driver: Driver | null = null;
     const invariantCounts: InvariantCounts = new Map();
     try {
-      driver = new Driver(systemOptions(options, invariantCounts), bootKnowledge);
+      driver = new Driver(systemOptions(options, invariantCounts), bootKnowledge, options.workload);
       const d = driver;
       fc.modelRun(() => ({ model: {}, real: d }), commands);
       d.finish();
@@ -240,7 +273,10 @@ export function runCheck(options: CheckOptions): CheckSummary {
       throw error;
     }
     if (!failed) {
-      const run: RunRecord = { steps: driver.trace.length, entries: driver.coverage, choices: driver.system.lockstep!.choices, invariants: invariantCounts };
+      const run: RunRecord = {
+        steps: driver.trace.length, entries: driver.coverage, choices: driver.system.lockstep!.choices, invariants: invariantCounts,
+        ended: driver.ended, size: stateSize(driver.system.view()),
+      };
       tally.addRun(run);
       options.onRun?.(run);
       options.onProgress?.({ runsDone: tally.runs, runs: options.runs, steps: tally.steps, shrinking: false });
@@ -256,7 +292,7 @@ export function runCheck(options: CheckOptions): CheckSummary {
   let failure: FailureReport | null = null;
   if (details.failed && details.counterexample) {
     const [commands] = details.counterexample;
-    const driver = new Driver(systemOptions(options), bootKnowledge);
+    const driver = new Driver(systemOptions(options), bootKnowledge, options.workload);
     let error: unknown = details.errorInstance;
     try {
       fc.modelRun(() => ({ model: {}, real: driver }), commands);
@@ -287,6 +323,8 @@ export function runCheck(options: CheckOptions): CheckSummary {
     coverage: tally.coverage,
     choices: tally.choices,
     invariants: tally.invariants,
+    endedRuns: tally.endedRuns,
+    largestState: tally.largestState,
     failure,
     foundAfterMs: foundAt === null ? null : foundAt - started,
     shrinkMs: foundAt === null ? null : ended - foundAt,

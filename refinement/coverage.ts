@@ -1,7 +1,7 @@
 // Coverage of a check in seL4 terms: how often each invocation or syscall was reached and what
 // it answered, which of its documented errors were never returned, how often each invariant was
 // checked, which abstract-spec choices were taken; summed over runs, batches and shards.
-import { errorName, invocationLabels, seL4_Syscall } from '../libsel4/index.ts';
+import { errorName, invocationLabels, seL4_Syscall, tcbSlotCount, type KernelView, type SlotRef } from '../libsel4/index.ts';
 import type { Coverage } from './check.ts';
 
 /** What one passing run contributed. */
@@ -12,6 +12,64 @@ export interface RunRecord {
   readonly entries: readonly (readonly [string, string])[];
   readonly choices: ReadonlyMap<string, number>;
   readonly invariants: ReadonlyMap<string, number>;
+  /** The entry (its coverage key) after which the root task could not run, ending the run early. */
+  readonly ended: string | null;
+  /** How large the state was at the end of the run. */
+  readonly size: StateSize;
+}
+
+/** The size of a state: objects, slots holding a cap, and the longest CDT path (caps from a root to a leaf). */
+export interface StateSize {
+  readonly objects: number;
+  readonly filledSlots: number;
+  readonly cdtDepth: number;
+}
+
+const noSize: StateSize = { objects: 0, filledSlots: 0, cdtDepth: 0 };
+
+/** The size of the state a view shows: read once, at the end of a run. */
+export function stateSize(view: KernelView): StateSize {
+  const objects = view.objects();
+  const depths = new Map<string, number>();
+  const depthOf = (slot: SlotRef): number => {
+    const key = `${slot.cnode}:${slot.index}`;
+    let depth = depths.get(key);
+    if (depth === undefined) {
+      // Climbs iteratively: a chain of copies can be thousands of caps long.
+      const chain: SlotRef[] = [];
+      let at: SlotRef | null = slot;
+      let base = 0;
+      while (at !== null) {
+        const known = depths.get(`${at.cnode}:${at.index}`);
+        if (known !== undefined) {
+          base = known;
+          break;
+        }
+        chain.push(at);
+        at = view.cdtParent(at);
+      }
+      for (let i = chain.length - 1; i >= 0; i--) depths.set(`${chain[i]!.cnode}:${chain[i]!.index}`, ++base);
+      depth = base;
+    }
+    return depth;
+  };
+  let filledSlots = 0;
+  let cdtDepth = 0;
+  for (const object of objects) {
+    const slots = object.type === 'cnode' ? 2 ** object.radix : object.type === 'tcb' ? tcbSlotCount : 0;
+    for (let index = 0; index < slots; index++) {
+      const cap = view.cap({ cnode: object.addr, index });
+      if (cap === null || cap.type === 'null') continue;
+      filledSlots++;
+      cdtDepth = Math.max(cdtDepth, depthOf({ cnode: object.addr, index }));
+    }
+  }
+  return { objects: objects.length, filledSlots, cdtDepth };
+}
+
+/** The larger of two sizes, field by field. */
+function largest(a: StateSize, b: StateSize): StateSize {
+  return { objects: Math.max(a.objects, b.objects), filledSlots: Math.max(a.filledSlots, b.filledSlots), cdtDepth: Math.max(a.cdtDepth, b.cdtDepth) };
 }
 
 /** Coverage as JSON reports carry it. */
@@ -22,6 +80,10 @@ export interface CoverageJson {
   readonly invariants: Record<string, number>;
   /** Abstract-spec choice point -> how often a choice was taken there. */
   readonly choices: Record<string, number>;
+  /** The largest state reached at the end of a run (each field its own maximum). */
+  readonly largestState?: StateSize;
+  /** Runs that ended early because the root task could no longer run, by the entry that did it. */
+  readonly endedRuns?: Record<string, number>;
 }
 
 function bump(counts: Map<string, number>, key: string, n: number): void {
@@ -35,10 +97,14 @@ export class Tally {
   readonly coverage: Coverage = new Map();
   readonly choices = new Map<string, number>();
   readonly invariants = new Map<string, number>();
+  readonly endedRuns = new Map<string, number>();
+  largestState: StateSize = noSize;
 
   addRun(run: RunRecord): void {
     this.runs++;
     this.steps += run.steps;
+    if (run.ended !== null) bump(this.endedRuns, run.ended, 1);
+    this.largestState = largest(this.largestState, run.size);
     for (const [key, result] of run.entries) this.addResult(key, result, 1);
     for (const [choice, n] of run.choices) bump(this.choices, choice, n);
     for (const [name, n] of run.invariants) bump(this.invariants, name, n);
@@ -47,6 +113,8 @@ export class Tally {
   add(other: Tally): void {
     this.runs += other.runs;
     this.steps += other.steps;
+    for (const [entry, n] of other.endedRuns) bump(this.endedRuns, entry, n);
+    this.largestState = largest(this.largestState, other.largestState);
     for (const [key, byResult] of other.coverage) for (const [result, n] of byResult) this.addResult(key, result, n);
     for (const [choice, n] of other.choices) bump(this.choices, choice, n);
     for (const [name, n] of other.invariants) bump(this.invariants, name, n);
@@ -62,13 +130,24 @@ export class Tally {
 const sortedRecord = (m: ReadonlyMap<string, number>): Record<string, number> =>
   Object.fromEntries([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
-export function coverageToJson(t: { coverage: Coverage; choices: ReadonlyMap<string, number>; invariants: ReadonlyMap<string, number> }): CoverageJson {
+export function coverageToJson(t: TallyLike): CoverageJson {
   const keys = [...t.coverage.keys()].sort();
   return {
     invocations: Object.fromEntries(keys.map((k) => [k, sortedRecord(t.coverage.get(k)!)])),
     invariants: sortedRecord(t.invariants),
     choices: sortedRecord(t.choices),
+    largestState: t.largestState,
+    endedRuns: sortedRecord(t.endedRuns),
   };
+}
+
+/** What a summary carries of a tally. */
+export interface TallyLike {
+  readonly coverage: Coverage;
+  readonly choices: ReadonlyMap<string, number>;
+  readonly invariants: ReadonlyMap<string, number>;
+  readonly endedRuns: ReadonlyMap<string, number>;
+  readonly largestState: StateSize;
 }
 
 export function tallyFromJson(json: CoverageJson, runs: number, steps: number): Tally {
@@ -78,6 +157,8 @@ export function tallyFromJson(json: CoverageJson, runs: number, steps: number): 
   for (const [key, byResult] of Object.entries(json.invocations)) tally.coverage.set(key, new Map(Object.entries(byResult)));
   for (const [name, n] of Object.entries(json.invariants)) tally.invariants.set(name, n);
   for (const [choice, n] of Object.entries(json.choices)) tally.choices.set(choice, n);
+  for (const [entry, n] of Object.entries(json.endedRuns ?? {})) tally.endedRuns.set(entry, n);
+  tally.largestState = json.largestState ?? noSize;
   return tally;
 }
 
@@ -106,9 +187,14 @@ export function documentedGaps(coverage: Coverage): { invocation: string; reache
   });
 }
 
-/** The coverage lines the summary adds: documented errors not reached, invariants checked. */
-export function formatCoverageDetails(t: { coverage: Coverage; invariants: ReadonlyMap<string, number> }): string {
+/** The coverage lines the summary adds: state sizes, early ends, documented errors not reached, invariants checked. */
+export function formatCoverageDetails(t: TallyLike & { readonly runs: number }): string {
   const lines: string[] = [];
+  const big = t.largestState;
+  lines.push(`largest state: ${big.objects} objects, ${big.filledSlots} filled slots; longest derivation chain: ${big.cdtDepth} caps`);
+  const ended = [...t.endedRuns.values()].reduce((a, b) => a + b, 0);
+  const by = [...t.endedRuns.entries()].sort((a, b) => b[1] - a[1]).map(([entry, n]) => `${entry} x${n}`);
+  lines.push(`runs ended early, the root task unable to run: ${ended} of ${t.runs}${ended > 0 ? `: ${by.join(', ')}` : ''}`);
   const gaps = documentedGaps(t.coverage);
   const complete = gaps.filter((g) => g.missing.length === 0).length;
   lines.push(`documented results reached: ${complete} of ${gaps.length} invocations complete`);

@@ -1,7 +1,7 @@
 // What the workload generator knows of the root task's CSpace: which CNodes exist, which of
 // their slots hold which caps, and how to address a slot from the root task. Kept up to date
 // from what each entry touched, so choosing arguments never scans the whole state.
-import { seL4_CapInitThreadCNode, slotId, type Cap, type CapOf, type KernelView, type SlotRef, type Touched } from '../libsel4/index.ts';
+import { seL4_CapInitThreadCNode, seL4_CapInitThreadSC, seL4_CapInitThreadTCB, slotId, type Cap, type CapOf, type KernelView, type SlotRef, type Touched } from '../libsel4/index.ts';
 
 export interface Occupied {
   readonly slot: SlotRef;
@@ -15,7 +15,11 @@ export interface SlotAddress {
   readonly depth: number;
 }
 
-const maxPathCaps = 3;
+/** Most CNode caps on an address path: deep runs nest CNodes several levels down. */
+const maxPathCaps = 8;
+
+/** Root slots of the caps the root task cannot run without: its TCB, CNode and scheduling context. */
+export const vitalSlots: readonly number[] = [seL4_CapInitThreadTCB, seL4_CapInitThreadCNode, seL4_CapInitThreadSC];
 
 /** A map key for a slot (internal; cheaper than libsel4's display key). */
 
@@ -27,6 +31,8 @@ export class Knowledge {
   /** CNode address -> keys of the slots holding caps to it. */
   private readonly capsTo = new Map<number, Set<string>>();
   private occupiedList: Occupied[] | null = null;
+  /** Keys of the slots filled at boot. */
+  readonly bootKeys: ReadonlySet<string>;
   /** Keys of the slots filled most recently, newest last (a program works on what it just made). */
   private readonly recentKeys: string[] = [];
 
@@ -40,11 +46,34 @@ export class Knowledge {
       for (const [addr, radix] of from.cnodes) this.cnodes.set(addr, radix);
       for (const [key, o] of from.occupied) this.occupied.set(key, o);
       for (const [addr, keys] of from.capsTo) this.capsTo.set(addr, new Set(keys));
+      this.bootKeys = from.bootKeys;
+      this.vitalObjects = from.vitalObjects;
       return;
     }
     for (const object of view().objects()) {
       if (object.type === 'cnode') this.addCNode(object.addr, object.radix);
     }
+    this.bootKeys = new Set(this.occupied.keys());
+    const root = (index: number) => this.occupied.get(slotId({ cnode: rootCNode, index }))?.cap;
+    this.vitalObjects = new Set(vitalSlots.map(root).flatMap((cap) => (cap && 'ptr' in cap ? [cap.ptr] : [])));
+  }
+
+  /** The root task's TCB, CNode and scheduling context: a cap to one of them is vital to it. */
+  readonly vitalObjects: ReadonlySet<number>;
+
+  /**
+   * Whether the root task needs the cap in `slot`: any cap to its TCB or scheduling context (the
+   * last one's deletion stops it), and the CNode cap in its root slot (every CNode operation's service).
+   */
+  isVital(o: Occupied): boolean {
+    const { cap, slot } = o;
+    if (cap.type === 'cnode') return slot.cnode === this.rootCNode && slot.index === seL4_CapInitThreadCNode;
+    return (cap.type === 'thread' || cap.type === 'schedcontext') && this.vitalObjects.has(cap.ptr);
+  }
+
+  /** Whether the slot held its cap since boot (and is not known to have changed since). */
+  isBootSlot(slot: SlotRef): boolean {
+    return this.bootKeys.has(slotId(slot));
   }
 
   private addCNode(addr: number, radix: number): void {
@@ -76,7 +105,7 @@ export class Knowledge {
     this.occupied.set(key, { slot, cap });
     this.occupiedList = null;
     this.recentKeys.push(key);
-    if (this.recentKeys.length > 8) this.recentKeys.shift();
+    if (this.recentKeys.length > 16) this.recentKeys.shift();
     if (cap.type === 'cnode') {
       let set = this.capsTo.get(cap.ptr);
       if (!set) this.capsTo.set(cap.ptr, (set = new Set()));
@@ -84,8 +113,12 @@ export class Knowledge {
     }
   }
 
+  /** Kernel entries made since boot. */
+  entries = 0;
+
   /** Brings the knowledge up to date with what an entry touched. */
   update(touched: readonly Touched[]): void {
+    this.entries++;
     const v = this.view();
     for (const t of touched) {
       for (const addr of t.objects) {
@@ -100,6 +133,34 @@ export class Knowledge {
         if (this.cnodes.has(slot.cnode)) this.refreshSlot(v, slot);
       }
     }
+  }
+
+  /** The root CNode's radix: cptrs below 2^radix resolve in it. */
+  rootRadix(): number {
+    return this.cnodes.get(this.rootCNode)!;
+  }
+
+  /** The most recently filled slot that `filter` accepts, if it is among the recent ones. */
+  newest(filter: (o: Occupied) => boolean): Occupied | undefined {
+    for (let i = this.recentKeys.length - 1; i >= 0; i--) {
+      const o = this.occupied.get(this.recentKeys[i]!);
+      if (o && filter(o)) return o;
+    }
+    return undefined;
+  }
+
+  /** The first index from `from` on (wrapping) where `count` empty slots of `cnode` follow each other, if any. */
+  freeRun(cnode: number, count: number, from: number): number | undefined {
+    const size = 2 ** (this.cnodes.get(cnode) ?? 0);
+    if (count > size) return undefined;
+    let run = 0;
+    for (let n = 0; n < size + count; n++) {
+      const index = (from + n) % size;
+      if (index === 0) run = 0;
+      run = this.isEmpty({ cnode, index }) ? run + 1 : 0;
+      if (run === count) return index - count + 1;
+    }
+    return undefined;
   }
 
   /** Occupied slots among the most recently filled ones. */

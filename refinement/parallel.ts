@@ -9,6 +9,7 @@ import type { KernelEvent } from '../libsel4/index.ts';
 import type { CheckOptions, CheckSummary, FailureReport, TraceLine } from './check.ts';
 import type { Mismatch } from './compare.ts';
 import { Tally, type RunRecord } from './coverage.ts';
+import { KernelCoverage, type KernelBranch } from './kernel-coverage.ts';
 import { RefinementFailure, type FailureKind } from './lockstep.ts';
 import type { ShrinkOutcome } from './shrink.ts';
 
@@ -64,6 +65,8 @@ export interface ModuleExport {
 export interface WorkerSetup {
   readonly check: WorkerCheckOptions;
   readonly layerOptionsModule?: ModuleExport;
+  /** Take V8's branch coverage of the kernel code after each batch. */
+  readonly kernelCoverage?: boolean;
 }
 
 export interface ToWorker {
@@ -94,6 +97,7 @@ export type FromWorker =
       readonly foundAfterMs: number | null;
       readonly shrinkMs: number | null;
       readonly failure: SerialFailure | null;
+      readonly kernelCoverage: readonly KernelBranch[] | null;
     };
 
 export interface ParallelProgress {
@@ -119,6 +123,8 @@ export interface ParallelCheckOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ParallelProgress) => void;
   readonly layerOptionsModule?: ModuleExport;
+  /** Measure V8's branch coverage of each layer's kernel code (kernel-coverage.ts). */
+  readonly kernelCoverage?: boolean;
 }
 
 export type BatchOutcome = 'passed' | 'failed' | 'interrupted';
@@ -140,6 +146,8 @@ export interface ParallelSummary extends CheckSummary {
   /** Stopped by the signal before the planned runs were done. */
   readonly interrupted: boolean;
   readonly workers: number;
+  /** V8's branch coverage of the kernel code, when it was asked for. */
+  readonly kernelCoverage: KernelCoverage | null;
 }
 
 /** The batches a check runs: one run, from the seed as given, when it replays a path. */
@@ -160,13 +168,17 @@ function planned(o: ParallelCheckOptions): { runs: number | null; batches: numbe
   return { runs, batches };
 }
 
-// Workers start from an evaluated script that registers the TypeScript hooks, then load the entry.
+// Workers start from an evaluated script that registers the TypeScript hooks, starts the kernel
+// coverage if asked (before any kernel module loads), then loads the entry.
 const workerBootstrap = `
 const { workerData } = require('node:worker_threads');
-import(workerData.typescript).then((ts) => { ts.registerTypeScript(); return import(workerData.entry); });
+import(workerData.typescript)
+  .then((ts) => { ts.registerTypeScript(); return workerData.setup.kernelCoverage ? import(workerData.coverage).then((c) => c.startKernelCoverage()) : null; })
+  .then(() => import(workerData.entry));
 `;
 const typescriptModule = new URL('../bin/typescript.js', import.meta.url).href;
 const workerEntry = new URL('./check-worker.ts', import.meta.url).href;
+const coverageModule = new URL('./kernel-coverage.ts', import.meta.url).href;
 
 class BatchState {
   readonly tally = new Tally();
@@ -200,6 +212,7 @@ class ParallelRun {
   private steps = 0;
   private settled = false;
   private readonly onAbort = () => this.interrupt();
+  private readonly kernelCoverage: KernelCoverage | null;
 
   constructor(
     private readonly o: ParallelCheckOptions,
@@ -208,6 +221,7 @@ class ParallelRun {
   ) {
     this.plan = batchesOf(o)[Symbol.iterator]();
     this.planned = planned(o);
+    this.kernelCoverage = o.kernelCoverage ? new KernelCoverage() : null;
   }
 
   start(): void {
@@ -219,8 +233,12 @@ class ParallelRun {
   }
 
   private spawn(): void {
-    const setup: WorkerSetup = { check: this.o.check, ...(this.o.layerOptionsModule ? { layerOptionsModule: this.o.layerOptionsModule } : {}) };
-    const worker = new Worker(workerBootstrap, { eval: true, workerData: { typescript: typescriptModule, entry: workerEntry, setup } });
+    const setup: WorkerSetup = {
+      check: this.o.check,
+      ...(this.o.layerOptionsModule ? { layerOptionsModule: this.o.layerOptionsModule } : {}),
+      ...(this.o.kernelCoverage ? { kernelCoverage: true } : {}),
+    };
+    const worker = new Worker(workerBootstrap, { eval: true, workerData: { typescript: typescriptModule, entry: workerEntry, coverage: coverageModule, setup } });
     this.live++;
     this.workersStarted++;
     worker.on('message', (message: FromWorker) => this.onMessage(worker, message));
@@ -272,6 +290,7 @@ class ParallelRun {
         state.failure = message.failure;
         state.foundAfterMs = message.foundAfterMs;
         state.shrinkMs = message.shrinkMs;
+        if (message.kernelCoverage) this.kernelCoverage?.add(message.kernelCoverage);
         this.busy.delete(worker);
         if (message.failure) this.failed(message.batch);
         this.assign(worker);
@@ -353,6 +372,8 @@ class ParallelRun {
       coverage: tally.coverage,
       choices: tally.choices,
       invariants: tally.invariants,
+      endedRuns: tally.endedRuns,
+      largestState: tally.largestState,
       failure,
       foundAfterMs: failing && failing.foundAfterMs !== null ? failing.startedMs + failing.foundAfterMs : null,
       shrinkMs: failing?.shrinkMs ?? null,
@@ -366,6 +387,7 @@ class ParallelRun {
       failedBatch: failing?.batch ?? null,
       interrupted: this.interrupted,
       workers: this.workersStarted,
+      kernelCoverage: this.kernelCoverage,
     };
   }
 }

@@ -6,18 +6,33 @@ import fc from 'fast-check';
 import {
   InvocationLabel,
   Reg,
+  SYSCALL_MAX,
+  SYSCALL_MIN,
+  isFrameType,
+  numRegisters,
+  objectSizeBits,
+  seL4_MaxUntypedBits,
+  seL4_MinSchedContextBits,
+  seL4_MinUntypedBits,
+  seL4_MsgMaxLength,
+  seL4_ObjectTypeCount,
+  seL4_RetypeFanOutLimit,
+  seL4_SlotBits,
   seL4_CapInitThreadCNode,
-  seL4_CapInitThreadSC,
-  seL4_CapInitThreadTCB,
   seL4_CNode_CapData_new,
   seL4_MessageInfo_new,
   seL4_ObjectType,
   seL4_Syscall,
   syscallWord,
   type Sel4Api,
+  type CapOf,
   type SlotRef,
 } from '../libsel4/index.ts';
-import type { Knowledge, Occupied, SlotAddress } from './knowledge.ts';
+import { vitalSlots, type Knowledge, type Occupied, type SlotAddress } from './knowledge.ts';
+
+/** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
+export const workloadNames = ['default', 'deep'] as const;
+export type WorkloadName = (typeof workloadNames)[number];
 
 export const operations = [
   'retype',
@@ -31,6 +46,7 @@ export const operations = [
   'cancelBadgedSends',
   'rawInvocation',
   'rawSyscall',
+  'endRun',
 ] as const;
 export type Operation = (typeof operations)[number];
 
@@ -43,30 +59,61 @@ export interface WorkloadStep {
   readonly words: readonly number[];
 }
 
-const weights: Record<Operation, number> = {
-  retype: 22,
-  copy: 14,
-  mint: 14,
-  move: 8,
-  mutate: 6,
-  rotate: 6,
-  delete: 10,
-  revoke: 8,
-  cancelBadgedSends: 3,
-  rawInvocation: 6,
-  rawSyscall: 1,
+/**
+ * How often each operation is drawn. `endRun` (the root task deletes its own vital caps, or
+ * faults) ends most runs it appears in, so it is rare: a few runs in a hundred of 100 steps.
+ */
+const weights: Record<WorkloadName, Record<Operation, number>> = {
+  default: {
+    retype: 2200, copy: 1400, mint: 1400, move: 800, mutate: 600, rotate: 600, delete: 1000, revoke: 800,
+    cancelBadgedSends: 300, rawInvocation: 600, rawSyscall: 120, endRun: 5,
+  },
+  // Ten times finer: deep runs are long, and an `endRun` would cut them short.
+  deep: {
+    retype: 30000, copy: 30000, mint: 15000, move: 4000, mutate: 3000, rotate: 3000, delete: 4000, revoke: 1500,
+    cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1,
+  },
 };
 
 /** Choices per step: enough that one step's draws never repeat (repeats would correlate them). */
 const pickCount = 40;
 const wordCount = 8;
 
-export const workloadStepArbitrary: fc.Arbitrary<WorkloadStep> = fc.record({
-  op: fc.oneof(...operations.map((op) => ({ arbitrary: fc.constant(op), weight: weights[op] }))),
-  perturb: fc.nat(9).map((n) => n === 0),
-  picks: fc.array(fc.nat(), { minLength: pickCount, maxLength: pickCount }),
-  words: fc.array(fc.nat({ max: 0xffffffff }), { minLength: wordCount, maxLength: wordCount }),
-});
+export function workloadStepArbitrary(workload: WorkloadName = 'default'): fc.Arbitrary<WorkloadStep> {
+  const w = weights[workload];
+  return fc.record({
+    op: fc.oneof(...operations.map((op) => ({ arbitrary: fc.constant(op), weight: w[op] }))),
+    perturb: fc.nat(9).map((n) => n === 0),
+    picks: fc.array(fc.nat(), { minLength: pickCount, maxLength: pickCount }),
+    words: fc.array(fc.nat({ max: 0xffffffff }), { minLength: wordCount, maxLength: wordCount }),
+  });
+}
+
+/**
+ * How a run grows, decided by its first step. `bulk` runs (one in eight of the default
+ * workload, every deep one) retype objects by the hundred and extend chains of untyped
+ * copies; `deep` runs also nest CNodes level under level and exhaust and reset untypeds.
+ */
+export interface RunStyle {
+  readonly bulk: boolean;
+  readonly deep: boolean;
+  /** Where the copies of a chain of untyped copies were sent (and the untyped's address), newest last. */
+  readonly chain: { readonly slot: SlotRef; readonly ptr: number }[];
+  /** The same slots, by slotKey. */
+  readonly chainKeys: Set<string>;
+  /** The untyped the last bulk Retype drew on: now and then revoked and retyped again (reset). */
+  bulkSource: SlotRef | null;
+  /** Where the last chain copy was sent, and how many in a row from the same tip did not land. */
+  chainDest: SlotRef | null;
+  chainMisses: number;
+}
+
+const slotKey = (s: SlotRef) => `${s.cnode}:${s.index}`;
+const sameSlot = (a: SlotRef, b: SlotRef) => a.cnode === b.cnode && a.index === b.index;
+
+export function runStyle(workload: WorkloadName, first: WorkloadStep): RunStyle {
+  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0 };
+}
 
 /** A concrete call as run, for reports: `seL4_CNode_Copy(2, 30, 32, 2, 18, 32, 0xf)`. */
 export interface ResolvedCall {
@@ -106,20 +153,25 @@ function address(k: Knowledge, p: Picker, slot: SlotRef): SlotAddress {
   return p.of(found) ?? { service: seL4_CapInitThreadCNode, index: slot.index, depth: 32 };
 }
 
-/** Root slots whose loss ends the root task: its TCB, its CNode (revoke), its scheduling context. */
-const vital = new Set([seL4_CapInitThreadTCB, seL4_CapInitThreadCNode, seL4_CapInitThreadSC]);
+/** Root slots whose loss can end the root task: its TCB, its CNode (revoke), its scheduling context. */
+const isVital = (k: Knowledge, o: Occupied) => k.isVital(o);
 
-/** An occupied slot; the root task's own vital caps only rarely, so runs go on. */
-function pickOccupied(k: Knowledge, p: Picker, filter?: (o: Occupied) => boolean): Occupied | undefined {
-  const spareVital = p.chance(99);
-  const keep = (o: Occupied) => (!spareVital || o.slot.cnode !== k.rootCNode || !vital.has(o.slot.index)) && (!filter || filter(o));
+/**
+ * An occupied slot, never one of the root task's vital caps (only `endRun` touches those), nor
+ * one in the run's chain of copies, except now and then for a Delete or Revoke (`cutsChain`):
+ * a copy or move of a member would leave its tip with a child, which cannot be copied.
+ */
+function pickOccupied(k: Knowledge, p: Picker, filter?: (o: Occupied) => boolean, style?: RunStyle, cutsChain = false): Occupied | undefined {
+  const spareChain = style !== undefined && style.chain.length > 0 && !(cutsChain && p.chance(style.deep ? 1 : 3));
+  const inChain = (o: Occupied) => spareChain && style.chainKeys.has(slotKey(o.slot));
+  const keep = (o: Occupied) => !isVital(k, o) && (!filter || filter(o)) && !inChain(o);
   const recent = p.chance(30) ? k.recent().filter(keep) : [];
   return p.of(recent.length > 0 ? recent : k.all().filter(keep));
 }
 
-/** An empty slot, in the root CNode most of the time. */
-function pickEmpty(k: Knowledge, p: Picker): SlotRef {
-  const nested = [...k.cnodes.keys()].filter((c) => c !== k.rootCNode);
+/** An empty slot, in the root CNode most of the time (or always). */
+function pickEmpty(k: Knowledge, p: Picker, rootOnly = false): SlotRef {
+  const nested = rootOnly ? [] : [...k.cnodes.keys()].filter((c) => c !== k.rootCNode);
   const cnode = nested.length > 0 && p.chance(30) ? p.of(nested)! : k.rootCNode;
   const size = 2 ** k.cnodes.get(cnode)!;
   for (let tries = 0; tries < 8; tries++) {
@@ -129,138 +181,293 @@ function pickEmpty(k: Knowledge, p: Picker): SlotRef {
   return { cnode, index: p.below(size) };
 }
 
+/** A cptr the root task can resolve (the root CNode's radix, under its guard of zeros). */
+function resolvableCptr(k: Knowledge, p: Picker): number {
+  return p.of([0, 1, 2 ** k.rootRadix() - 1, p.below(2 ** k.rootRadix())])!;
+}
+
 /**
- * Replaces one argument with an arbitrary word or a boundary value. Arguments at `cptrs`
- * (caps the root task invokes or passes) are spared most of the time: a cptr that does not
- * resolve is a cap fault, which ends the run.
+ * Replaces one argument (sometimes two) with a boundary word, the argument plus or minus one,
+ * or an arbitrary word. Arguments at `cptrs` (caps the root task invokes or passes) only get
+ * cptrs that resolve: one that does not is a cap fault, which ends the run (see `endRun`).
  */
-function perturb(args: number[], p: Picker, step: WorkloadStep, cptrs: readonly number[]): number[] {
+function perturb(args: number[], k: Knowledge, p: Picker, step: WorkloadStep, cptrs: readonly number[]): number[] {
   if (!step.perturb || args.length === 0) return args;
   const out = [...args];
   const boundary = [0, 1, 31, 32, 33, 0xffffffff, 0x80000000, p.word(0)];
-  const choices = args.map((_, i) => i).filter((i) => !cptrs.includes(i) || p.chance(2));
   const times = p.chance(20) ? 2 : 1;
   for (let n = 0; n < times; n++) {
-    const at = p.of(choices);
-    if (at !== undefined) out[at] = p.of(boundary)!;
+    const at = p.below(args.length);
+    if (cptrs.includes(at)) out[at] = resolvableCptr(k, p);
+    else out[at] = p.chance(40) ? (args[at]! + (p.chance(50) ? 1 : -1)) >>> 0 : p.of(boundary)!;
   }
   return out;
 }
 
-/**
- * A well-formed invocation sent with a message that is too short (fewer message words or
- * extra caps than the stub sends) some of the time, so each length check is reached with
- * arguments that pass the checks before it.
- */
-function maybeShort(p: Picker, normal: ResolvedCall, label: number, service: number, mrs: readonly number[], caps: readonly number[]): ResolvedCall {
-  if (!p.chance(5)) return normal;
-  const dropCap = caps.length > 0 && p.chance(25);
-  const length = dropCap ? mrs.length : mrs.length - 1 - p.below(2);
-  const extraCaps = dropCap ? caps.length - 1 : caps.length;
-  const info = seL4_MessageInfo_new(label, 0, extraCaps, Math.max(0, length));
-  return call('seL4_Call', [service, info, ...mrs, ...caps], (api) => {
-    mrs.forEach((v, i) => api.seL4_SetMR(i, v));
+/** A message as the kernel sees it: syscall, label, words and extra caps. */
+interface Message {
+  readonly label: number;
+  readonly service: number;
+  readonly mrs: readonly number[];
+  readonly caps: readonly number[];
+}
+
+const sendSyscalls = [
+  ['seL4_Call', (api: Sel4Api, dest: number, info: number) => void api.seL4_Call(dest, info)],
+  ['seL4_Send', (api: Sel4Api, dest: number, info: number) => api.seL4_Send(dest, info)],
+  ['seL4_NBSend', (api: Sel4Api, dest: number, info: number) => api.seL4_NBSend(dest, info)],
+] as const;
+
+/** Sends a message as `syscall` with `length` words and the given extra caps. */
+function send(syscall: (typeof sendSyscalls)[number], m: Message, length: number, caps: readonly number[]): ResolvedCall {
+  const info = seL4_MessageInfo_new(m.label, 0, caps.length, Math.max(0, length));
+  const [name, enter] = syscall;
+  return call(name, [m.service, info, ...m.mrs, ...caps], (api) => {
+    m.mrs.forEach((v, i) => api.seL4_SetMR(i, v));
     caps.forEach((c, i) => api.seL4_SetCap(i, c));
-    api.seL4_Call(service, info);
+    enter(api, m.service, info);
   });
 }
 
-function rightsWord(p: Picker): number {
-  return p.chance(55) ? 0xf : p.below(16);
+/**
+ * A well-formed invocation, sent as the libsel4 stub sends it most of the time; otherwise as
+ * Call, Send or NBSend with every word, a word or two short, with an extra cap missing, or
+ * (NBSend only: the others would fault) with an extra cap that does not resolve. So each
+ * length check is reached with arguments that pass the checks before it, on every syscall.
+ */
+function shaped(p: Picker, normal: ResolvedCall, m: Message): ResolvedCall {
+  if (!p.chance(8)) return normal;
+  const syscall = p.of(sendSyscalls)!;
+  const shape = p.below(4);
+  if (shape === 0 || (shape === 3 && syscall[0] !== 'seL4_NBSend')) return send(syscall, m, m.mrs.length, m.caps);
+  if (shape === 1) return send(syscall, m, m.mrs.length - 1 - p.below(2), m.caps);
+  if (shape === 2) return send(syscall, m, m.mrs.length, m.caps.slice(0, m.caps.length - 1 - p.below(m.caps.length)));
+  const caps = [...m.caps];
+  caps[p.below(caps.length)] = 0x80000000 | p.below(4096);
+  return send(syscall, m, m.mrs.length, caps.length > 0 ? caps : [0xffffffff]);
 }
 
+/** A rights word: all rights most of the time, else any of the 16 combinations, sometimes with high bits set. */
+function rightsWord(p: Picker): number {
+  if (p.chance(50)) return 0xf;
+  return (p.below(16) | (p.chance(10) ? p.word(3) & ~0xf : 0)) >>> 0;
+}
+
+/** Cap data: for a CNode cap a guard size at and around the limit 32 - radix, and guards at their widths. */
 function capData(p: Picker, target: Occupied | undefined): number {
   if (target?.cap.type === 'cnode' && p.chance(70)) {
-    const guardSize = p.below(33 - target.cap.radix + 1);
-    return seL4_CNode_CapData_new(p.below(2 ** Math.min(guardSize, 18)), guardSize);
+    const limit = 32 - target.cap.radix;
+    const guardSize = p.chance(30) ? p.of([0, limit - 1, limit, limit + 1, 18, 31])! : p.below(limit + 2);
+    const guard = p.chance(20) ? 0x3ffff : p.below(2 ** Math.min(Math.max(guardSize, 0), 18));
+    return seL4_CNode_CapData_new(guard, Math.max(0, guardSize));
   }
   if (p.chance(30)) return 0;
-  if (p.chance(70)) return 1 + p.below(3);
-  return p.word(1);
+  if (p.chance(60)) return 1 + p.below(3);
+  return p.chance(30) ? p.of([0x0fffffff, 0x10000000, 0xffffffff])! : p.word(1);
 }
 
 const objectTypes = Object.values(seL4_ObjectType);
+const T = seL4_ObjectType;
 
+/** A size_bits for `type`, at and around each bound decodeUntypedInvocation checks it against. */
 function retypeSize(p: Picker, type: number, untypedBits: number): number {
+  if (p.chance(3)) return p.of([31, 32, 33, 0xffffffff])!;
   switch (type) {
-    case seL4_ObjectType.seL4_UntypedObject:
-      return p.chance(5) ? 3 : 4 + p.below(Math.max(1, untypedBits - 3));
-    case seL4_ObjectType.seL4_CapTableObject:
-      return p.chance(5) ? 0 : 1 + p.below(p.chance(80) ? 5 : 9);
-    case seL4_ObjectType.seL4_SchedContextObject:
-      return p.chance(10) ? 6 : 7 + p.below(3);
+    case T.seL4_UntypedObject:
+      if (p.chance(10)) return p.of([seL4_MinUntypedBits - 1, seL4_MinUntypedBits, untypedBits, seL4_MaxUntypedBits, seL4_MaxUntypedBits + 1])!;
+      return 4 + p.below(Math.max(1, untypedBits - 3));
+    case T.seL4_CapTableObject:
+      // A CNode of radix r takes r + 4 bits: 25 is the largest that fits seL4_MaxUntypedBits.
+      if (p.chance(10)) return p.of([0, 1, seL4_MaxUntypedBits - seL4_SlotBits, seL4_MaxUntypedBits - seL4_SlotBits + 1])!;
+      return 1 + p.below(p.chance(80) ? 5 : 9);
+    case T.seL4_SchedContextObject:
+      if (p.chance(10)) return p.of([seL4_MinSchedContextBits - 1, seL4_MaxUntypedBits, seL4_MaxUntypedBits + 1])!;
+      return 7 + p.below(3);
     default:
       return p.chance(90) ? 0 : p.below(40);
   }
 }
 
-function resolveRetype(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
-  const untyped = p.of(k.ofType('untyped', true));
-  if (!untyped) return null;
-  const type = p.chance(3) ? 10 + p.below(3) : p.of(objectTypes)!;
-  const sizeBits = retypeSize(p, type, untyped.cap.sizeBits);
-  const dest = p.chance(70) ? k.rootCNode : (p.of([...k.cnodes.keys()]) ?? k.rootCNode);
-  let root = seL4_CapInitThreadCNode;
-  let nodeIndex = 0;
-  let nodeDepth = 0;
+/** Object types the bulk retypes make by the hundred: small ones. */
+const bulkTypes = [T.seL4_EndpointObject, T.seL4_NotificationObject, T.seL4_ReplyObject, T.seL4_UntypedObject, T.seL4_CapTableObject];
+
+/** The root of a Retype's destination lookup, and its node_index and node_depth, for CNode `dest`. */
+function destinationPath(k: Knowledge, p: Picker, dest: number): { root: number; index: number; depth: number } {
   if (dest !== k.rootCNode) {
     const holder = pickOccupied(k, p, (o) => o.cap.type === 'cnode' && o.cap.ptr === dest);
-    if (holder) ({ service: root, index: nodeIndex, depth: nodeDepth } = address(k, p, holder.slot));
+    if (holder) {
+      const a = address(k, p, holder.slot);
+      return { root: a.service, index: a.index, depth: a.depth };
+    }
   } else if (p.chance(30)) {
-    nodeIndex = seL4_CapInitThreadCNode;
-    nodeDepth = 32;
+    return { root: seL4_CapInitThreadCNode, index: seL4_CapInitThreadCNode, depth: 32 };
   }
+  return { root: seL4_CapInitThreadCNode, index: 0, depth: 0 };
+}
+
+/** How many objects: mostly one; at and around the fan-out limit, the window left and the memory left. */
+function retypeCount(p: Picker, room: number, fits: number): number {
+  if (p.chance(8)) return p.of([0, seL4_RetypeFanOutLimit, seL4_RetypeFanOutLimit + 1, room, room + 1, fits, fits + 1])!;
+  return p.chance(70) ? 1 : 1 + p.below(p.chance(90) ? 4 : 300);
+}
+
+function resolveRetype(k: Knowledge, p: Picker, step: WorkloadStep, style: RunStyle): ResolvedCall | null {
+  // The chain of copies is left alone: a child of its tip would stop the next copy (RevokeFirst),
+  // and revoking its root (after exhausting it) would delete it all.
+  const untypeds = k.ofType('untyped', true).filter((u) => !style.chainKeys.has(slotKey(u.slot)));
+  const devices = untypeds.filter((u) => u.cap.isDevice);
+  const bulk = style.bulk && p.chance(50);
+  const roomiest = () => untypeds.filter((u) => !u.cap.isDevice).reduce<(typeof untypeds)[number] | undefined>((best, u) => (!best || freeBytes(u.cap) > freeBytes(best.cap) ? u : best), undefined);
+  const again = bulk && style.bulkSource && p.chance(30) ? untypeds.find((u) => sameSlot(u.slot, style.bulkSource!)) : undefined;
+  // Bulk runs also retype from the small untypeds they just made, in no particular order.
+  const recentSmall = style.bulk && !bulk && p.chance(30) ? p.of(k.recent().filter((o) => o.cap.type === 'untyped' && o.slot.cnode === k.rootCNode)) : undefined;
+  const untyped = again ?? (bulk ? roomiest() : undefined) ?? (recentSmall?.cap.type === 'untyped' ? { slot: recentSmall.slot, cap: recentSmall.cap } : undefined) ?? (devices.length > 0 && p.chance(10) ? p.of(devices) : undefined) ?? p.of(untypeds);
+  if (!untyped) return null;
+  const type = untyped.cap.isDevice && p.chance(80)
+    ? p.of([T.seL4_UntypedObject, ...objectTypes.filter(isFrameType)])!
+    : bulk ? p.of(bulkTypes)! : p.chance(3) ? seL4_ObjectTypeCount + p.below(3) - 1 : p.of(objectTypes)!;
+  // Deep runs also make a few large CNodes now and then: room for thousands more caps.
+  const bigCNode = style.deep && type === T.seL4_CapTableObject && p.chance(15);
+  const cnodeBits = bigCNode ? 8 + p.below(3) : 1 + p.below(2);
+  const sizeBits = bulk ? (type === T.seL4_CapTableObject ? cnodeBits : type === T.seL4_UntypedObject ? 4 : 0) : retypeSize(p, type, untyped.cap.sizeBits);
+  const nested = [...k.cnodes.keys()];
+  const large = style.deep && bulk && p.chance(50) ? p.of(nested.filter((c) => k.cnodes.get(c)! >= 8 && c !== k.rootCNode)) : undefined;
+  // Deep runs put new objects into the newest CNode often: CNodes nest level under level.
+  const dest = large ?? (style.deep && p.chance(30) ? nested[nested.length - 1]! : p.chance(70) ? k.rootCNode : (p.of(nested) ?? k.rootCNode));
+  const path = destinationPath(k, p, dest);
   const size = 2 ** (k.cnodes.get(dest) ?? 12);
-  const offset = p.chance(3) ? size : pickEmpty(k, p).index % size;
-  const count = p.chance(3) ? 255 + p.below(3) : p.chance(70) ? 1 : 1 + p.below(p.chance(90) ? 4 : 300);
-  const a = perturb([untyped.slot.index, type, sizeBits, root, nodeIndex, nodeDepth, offset, count], p, step, [0, 3]);
+  const objectBytes = 2 ** objectSizeBits(type as seL4_ObjectType, sizeBits);
+  const fits = Math.floor(freeBytes(untyped.cap) / objectBytes);
+  if (bulk) {
+    // Hundreds of objects into a run of empty slots, as many as the untyped holds.
+    const wanted = Math.max(1, Math.min(seL4_RetypeFanOutLimit, size, fits, bigCNode ? 1 + p.below(2) : 64 + p.below(193)));
+    const run = k.freeRun(dest, wanted, p.below(size));
+    const [offset, count] = run === undefined ? [pickEmpty(k, p).index, 1] : [run, wanted];
+    style.bulkSource = untyped.slot;
+    return retypeCall(k, p, step, [untyped.slot.index, type, sizeBits, path.root, path.index, path.depth, offset, count]);
+  }
+  const offset = p.chance(3) ? p.of([size - 1, size, size + 1])! : pickEmpty(k, p).index % size;
+  const count = retypeCount(p, size - offset, fits);
+  return retypeCall(k, p, step, [untyped.slot.index, type, sizeBits, path.root, path.index, path.depth, offset, count]);
+}
+
+const freeBytes = (u: CapOf<'untyped'>) => 2 ** u.sizeBits - u.freeIndex;
+
+function retypeCall(k: Knowledge, p: Picker, step: WorkloadStep, args: number[]): ResolvedCall {
+  const a = perturb(args, k, p, step, [0, 3]);
   const normal = call('seL4_Untyped_Retype', a, (api) => api.seL4_Untyped_Retype(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!));
-  return maybeShort(p, normal, InvocationLabel.UntypedRetype, a[0]!, [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!, a[7]!], [a[3]!]);
+  return shaped(p, normal, { label: InvocationLabel.UntypedRetype, service: a[0]!, mrs: [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!, a[7]!], caps: [a[3]!] });
 }
 
 type CopyLike = 'copy' | 'mint' | 'move' | 'mutate';
 
-function resolveCopyLike(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+/**
+ * The newest copy of the run's chain of untyped copies (a copy that failed left its slot empty:
+ * the one before is still the tip). Without a chain, one starts from an untyped with nothing
+ * allocated (so no children: a cap with children cannot be copied), a boot one if there is one.
+ */
+function chainTip(k: Knowledge, p: Picker, style: RunStyle): Occupied | undefined {
+  // Copies from the tip that keep not landing (it has a child after all): start a new chain.
+  style.chainMisses = style.chainDest && k.isEmpty(style.chainDest) ? style.chainMisses + 1 : 0;
+  style.chainDest = null;
+  if (style.chainMisses >= 4) {
+    style.chain.length = 0;
+    style.chainKeys.clear();
+    style.chainMisses = 0;
+  }
+  while (style.chain.length > 0) {
+    const { slot, ptr } = style.chain[style.chain.length - 1]!;
+    const cap = k.capAt(slot);
+    // Still the chain's copy: not emptied, nor refilled with another cap since.
+    if (cap?.type === 'untyped' && cap.ptr === ptr) return { slot, cap };
+    style.chain.pop();
+    style.chainKeys.delete(slotKey(slot));
+  }
+  const fresh = k.ofType('untyped').filter((u) => u.cap.freeIndex === 0 && !u.cap.isDevice);
+  const boot = fresh.filter((u) => k.isBootSlot(u.slot));
+  return p.of(boot.length > 0 ? boot : fresh);
+}
+
+/** The source of a Copy or Mint: in a bulk run often the tip of its chain of untyped copies, which grows. */
+function copySource(op: CopyLike, k: Knowledge, p: Picker, style: RunStyle): { src: Occupied; chain: boolean } | undefined {
+  if (style.bulk && (op === 'copy' || op === 'mint') && p.chance(style.deep ? 85 : 40)) {
+    const from = chainTip(k, p, style);
+    if (from) return { src: from, chain: true };
+  }
   const badgeable = (o: Occupied) => (o.cap.type === 'endpoint' || o.cap.type === 'notification') && o.cap.badge === 0;
-  const src = (op === 'mint' && p.chance(25) ? pickOccupied(k, p, badgeable) : undefined) ?? pickOccupied(k, p);
-  if (!src) return null;
-  const dest = p.chance(90) ? pickEmpty(k, p) : (pickOccupied(k, p)?.slot ?? pickEmpty(k, p));
+  const src = (op === 'mint' && p.chance(25) ? pickOccupied(k, p, badgeable) : undefined) ?? pickOccupied(k, p, undefined, style);
+  return src && { src, chain: false };
+}
+
+function resolveCopyLike(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadStep, style: RunStyle): ResolvedCall | null {
+  const source = copySource(op, k, p, style);
+  if (!source) return null;
+  const src = source.src;
+  const inItself = op === 'copy' && p.chance(4) ? selfCopy(k, p) : undefined;
+  if (inItself) return copyCall(op, k, p, step, inItself.src, inItself.dest);
+  const dest = source.chain ? chainDest(k, p) : p.chance(90) ? pickEmpty(k, p) : (pickOccupied(k, p, undefined, style)?.slot ?? pickEmpty(k, p));
+  if (source.chain) style.chainDest = dest;
+  if (source.chain && k.isEmpty(dest) && src.cap.type === 'untyped') {
+    style.chainKeys.add(slotKey(src.slot));
+    style.chain.push({ slot: dest, ptr: src.cap.ptr });
+    style.chainKeys.add(slotKey(dest));
+  }
+  // A chain copy keeps its arguments: a perturbed destination would put the copy elsewhere.
+  return copyCall(op, k, p, source.chain ? { ...step, perturb: false } : step, src, dest);
+}
+
+/** An empty slot for the next chain copy: in the root CNode, or once that is full in a large CNode it can address. */
+function chainDest(k: Knowledge, p: Picker): SlotRef {
+  const root = pickEmpty(k, p, true);
+  if (k.isEmpty(root)) return root;
+  for (const [cnode, radix] of k.cnodes) {
+    if (radix < 8 || cnode === k.rootCNode) continue;
+    const index = k.freeRun(cnode, 1, p.below(2 ** radix));
+    if (index !== undefined && k.addresses({ cnode, index }).length > 0) return { cnode, index };
+  }
+  return k.freeRun(k.rootCNode, 1, 0) !== undefined ? { cnode: k.rootCNode, index: k.freeRun(k.rootCNode, 1, 0)! } : root;
+}
+
+/**
+ * A CNode cap and an empty slot of that CNode: the copy makes a CNode that holds a cap to
+ * itself, whose deletion finalises the CNode while it is being finalised.
+ */
+function selfCopy(k: Knowledge, p: Picker): { src: Occupied; dest: SlotRef } | undefined {
+  const holder = pickOccupied(k, p, (o) => o.cap.type === 'cnode' && o.cap.ptr !== k.rootCNode);
+  if (holder?.cap.type !== 'cnode') return undefined;
+  const index = k.freeRun(holder.cap.ptr, 1, p.below(2 ** holder.cap.radix));
+  return index === undefined ? undefined : { src: holder, dest: { cnode: holder.cap.ptr, index } };
+}
+
+function copyCall(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadStep, src: Occupied, dest: SlotRef): ResolvedCall {
   const d = address(k, p, dest);
   const s = { ...address(k, p, src.slot) };
   if (p.chance(3)) {
     // A source root that is not a CNode cap, sometimes with a depth out of range as well.
     s.service = pickOccupied(k, p, (o) => o.slot.cnode === k.rootCNode && o.cap.type !== 'cnode')?.slot.index ?? s.service;
     if (p.chance(50)) s.depth = p.chance(50) ? 0 : 33;
+  } else if (p.chance(3)) {
+    s.depth = p.of([0, 33])!; // out of range with a valid root
   }
   const base = [d.service, d.index, d.depth, s.service, s.index, s.depth];
-  switch (op) {
-    case 'copy': {
-      const a = perturb([...base, rightsWord(p)], p, step, [0, 3]);
-      const normal = call('seL4_CNode_Copy', a, (api) => api.seL4_CNode_Copy(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
-      return maybeShort(p, normal, InvocationLabel.CNodeCopy, a[0]!, [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!], [a[3]!]);
-    }
-    case 'mint': {
-      const a = perturb([...base, rightsWord(p), capData(p, src)], p, step, [0, 3]);
-      const normal = call('seL4_CNode_Mint', a, (api) => api.seL4_CNode_Mint(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!));
-      return maybeShort(p, normal, InvocationLabel.CNodeMint, a[0]!, [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!, a[7]!], [a[3]!]);
-    }
-    case 'move': {
-      const a = perturb(base, p, step, [0, 3]);
-      const normal = call('seL4_CNode_Move', a, (api) => api.seL4_CNode_Move(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!));
-      return maybeShort(p, normal, InvocationLabel.CNodeMove, a[0]!, [a[1]!, a[2]!, a[4]!, a[5]!], [a[3]!]);
-    }
-    case 'mutate': {
-      const a = perturb([...base, capData(p, src)], p, step, [0, 3]);
-      const normal = call('seL4_CNode_Mutate', a, (api) => api.seL4_CNode_Mutate(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
-      return maybeShort(p, normal, InvocationLabel.CNodeMutate, a[0]!, [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!], [a[3]!]);
-    }
-  }
+  const label = { copy: InvocationLabel.CNodeCopy, mint: InvocationLabel.CNodeMint, move: InvocationLabel.CNodeMove, mutate: InvocationLabel.CNodeMutate }[op];
+  const extra = { copy: [rightsWord(p)], mint: [rightsWord(p), capData(p, src)], move: [], mutate: [capData(p, src)] }[op];
+  const a = perturb([...base, ...extra], k, p, step, [0, 3]);
+  const name = `seL4_CNode_${op[0]!.toUpperCase()}${op.slice(1)}`;
+  const normal = call(name, a, (api) => {
+    const [a0, a1, a2, a3, a4, a5, a6, a7] = a as [number, number, number, number, number, number, number, number];
+    if (op === 'copy') api.seL4_CNode_Copy(a0, a1, a2, a3, a4, a5, a6);
+    else if (op === 'mint') api.seL4_CNode_Mint(a0, a1, a2, a3, a4, a5, a6, a7);
+    else if (op === 'move') api.seL4_CNode_Move(a0, a1, a2, a3, a4, a5);
+    else api.seL4_CNode_Mutate(a0, a1, a2, a3, a4, a5, a6);
+  });
+  return shaped(p, normal, { label, service: a[0]!, mrs: [a[1]!, a[2]!, ...a.slice(4)], caps: [a[3]!] });
 }
 
-function resolveRotate(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+function resolveRotate(k: Knowledge, p: Picker, step: WorkloadStep, style: RunStyle): ResolvedCall | null {
   const bothEmpty = p.chance(8);
-  const src = bothEmpty ? undefined : pickOccupied(k, p);
-  const pivot = bothEmpty ? undefined : pickOccupied(k, p);
+  const src = bothEmpty ? undefined : pickOccupied(k, p, undefined, style);
+  const pivot = bothEmpty ? undefined : pickOccupied(k, p, undefined, style);
   if (!bothEmpty && (!src || !pivot)) return null;
   const srcSlot = src?.slot ?? pickEmpty(k, p);
   const pivotSlot = pivot?.slot ?? pickEmpty(k, p);
@@ -268,29 +475,46 @@ function resolveRotate(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCal
   const d = address(k, p, dest);
   const pv = address(k, p, pivotSlot);
   const s = address(k, p, srcSlot);
-  const a = perturb([d.service, d.index, d.depth, capData(p, pivot), pv.service, pv.index, pv.depth, capData(p, src), s.service, s.index, s.depth], p, step, [0, 4, 8]);
+  const a = perturb([d.service, d.index, d.depth, capData(p, pivot), pv.service, pv.index, pv.depth, capData(p, src), s.service, s.index, s.depth], k, p, step, [0, 4, 8]);
   const normal = call('seL4_CNode_Rotate', a, (api) =>
     api.seL4_CNode_Rotate(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!),
   );
-  return maybeShort(p, normal, InvocationLabel.CNodeRotate, a[0]!, [a[1]!, a[2]!, a[3]!, a[5]!, a[6]!, a[7]!, a[9]!, a[10]!], [a[4]!, a[8]!]);
+  return shaped(p, normal, { label: InvocationLabel.CNodeRotate, service: a[0]!, mrs: [a[1]!, a[2]!, a[3]!, a[5]!, a[6]!, a[7]!, a[9]!, a[10]!], caps: [a[4]!, a[8]!] });
 }
 
-function resolveSlotOp(op: 'delete' | 'revoke' | 'cancelBadgedSends', k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
-  const wanted =
+/** Caps worth revoking; deep runs spare the boot untypeds (all the state grows from them) unless `all`. */
+function revocable(k: Knowledge, style: RunStyle, spareBoot: boolean): (o: Occupied) => boolean {
+  return (o) => (o.cap.type === 'untyped' && !(style.deep && spareBoot && k.isBootSlot(o.slot))) || o.cap.type === 'cnode' || o.cap.type === 'endpoint';
+}
+
+function resolveSlotOp(op: 'delete' | 'revoke' | 'cancelBadgedSends', k: Knowledge, p: Picker, step: WorkloadStep, style: RunStyle): ResolvedCall | null {
+  // Bulk runs revoke the untyped their Retypes exhausted now and then; the next Retype from it resets it.
+  const exhausted = op === 'revoke' && style.bulkSource && p.chance(style.deep ? 5 : 25) ? style.bulkSource : null;
+  const wanted = exhausted ? { slot: exhausted } :
     op === 'cancelBadgedSends'
       ? pickOccupied(k, p, (o) => o.cap.type === 'endpoint') ?? pickOccupied(k, p)
       : op === 'revoke' && p.chance(60)
-        ? pickOccupied(k, p, (o) => o.cap.type === 'untyped' || o.cap.type === 'cnode' || o.cap.type === 'endpoint')
-        : pickOccupied(k, p);
+        ? pickOccupied(k, p, revocable(k, style, !p.chance(5)), style, true)
+        : pickOccupied(k, p, undefined, style, true);
   const slot = wanted?.slot ?? pickEmpty(k, p);
   const at = address(k, p, slot);
-  const a = perturb([at.service, at.index, at.depth], p, step, [0]);
+  const a = perturb([at.service, at.index, at.depth], k, p, step, [0]);
+  // A boundary index never names the root task's vital caps (only endRun deletes them): past the guard instead.
+  const named = a[0] === seL4_CapInitThreadCNode && a[2] === 32 ? k.capAt({ cnode: k.rootCNode, index: a[1]! }) : null;
+  if (named && k.isVital({ slot: { cnode: k.rootCNode, index: a[1]! }, cap: named })) a[1] = (a[1]! + 2 ** k.rootRadix()) >>> 0;
+  return slotCall(op, a, p);
+}
+
+const slotLabels = { delete: InvocationLabel.CNodeDelete, revoke: InvocationLabel.CNodeRevoke, cancelBadgedSends: InvocationLabel.CNodeCancelBadgedSends };
+
+function slotCall(op: 'delete' | 'revoke' | 'cancelBadgedSends', a: readonly number[], p: Picker): ResolvedCall {
   const name = { delete: 'seL4_CNode_Delete', revoke: 'seL4_CNode_Revoke', cancelBadgedSends: 'seL4_CNode_CancelBadgedSends' }[op];
-  return call(name, a, (api) => {
+  const normal = call(name, a, (api) => {
     if (op === 'delete') api.seL4_CNode_Delete(a[0]!, a[1]!, a[2]!);
     else if (op === 'revoke') api.seL4_CNode_Revoke(a[0]!, a[1]!, a[2]!);
     else api.seL4_CNode_CancelBadgedSends(a[0]!, a[1]!, a[2]!);
   });
+  return shaped(p, normal, { label: slotLabels[op], service: a[0]!, mrs: [a[1]!, a[2]!], caps: [] });
 }
 
 const rawLabels = [
@@ -303,36 +527,32 @@ const rawLabels = [
   InvocationLabel.CNodeMove,
   InvocationLabel.CNodeMutate,
   InvocationLabel.CNodeRotate,
+  InvocationLabel.CNodeRevoke - 1,
+  InvocationLabel.CNodeRotate + 1,
   InvocationLabel.InvalidInvocation,
   InvocationLabel.TCBSuspend,
 ];
 
-/** An invocation of an existing cap with arbitrary label, length, message words and extra caps. */
+/** An invocation of an existing cap with arbitrary label, length, message words and (resolvable) extra caps. */
 function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
   const label = p.chance(85) ? p.of(rawLabels)! : p.below(2 ** 20);
   const ownType = label === InvocationLabel.UntypedRetype ? 'untyped' : 'cnode';
   const own = p.chance(70) ? p.of(k.ofType(ownType, true)) : undefined;
-  const target = own ? own.slot.index : p.chance(99) ? (p.of(k.inRoot())?.slot.index ?? p.below(64)) : p.word(0);
-  const length = p.chance(80) ? p.below(9) : p.below(128);
+  const target = own ? own.slot.index : (p.of(k.inRoot())?.slot.index ?? p.below(64));
+  const length = p.chance(80) ? p.below(9) : p.chance(50) ? seL4_MsgMaxLength + p.below(8) - 1 : p.below(128);
   const extraCaps = p.below(4);
   const mrs = Array.from({ length: 8 }, (_, i) => (p.chance(50) ? p.below(40) : p.word(i)));
-  const caps = Array.from({ length: 3 }, (_, i) => (p.chance(99) ? p.below(40) : p.word(i + 1)));
+  const caps = Array.from({ length: 3 }, () => (p.chance(95) ? p.below(40) : resolvableCptr(k, p)));
   const info = seL4_MessageInfo_new(label, p.chance(20) ? p.below(8) : 0, extraCaps, length);
-  return call('seL4_Call', [target, info, ...mrs, ...caps], (api) => {
+  const syscall = p.chance(80) ? sendSyscalls[0] : p.of(sendSyscalls)!;
+  return call(syscall[0], [target, info, ...mrs, ...caps], (api) => {
     mrs.forEach((v, i) => api.seL4_SetMR(i, v));
     caps.forEach((c, i) => api.seL4_SetCap(i, c));
-    api.seL4_Call(target, info);
+    syscall[1](api, target, info);
   });
 }
 
-/** A kernel entry with an arbitrary syscall number. */
-function resolveRawSyscall(p: Picker): ResolvedCall {
-  const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysRecv];
-  const sysno = p.chance(98) ? p.of(numbers)! : p.word(2) | 0;
-  // NBSend on a cptr that does not resolve does nothing at all; Send and Call would fault.
-  const a0 = sysno === seL4_Syscall.seL4_SysNBSend && p.chance(25) ? (0xfffff000 | p.below(4096)) >>> 0 : p.below(40);
-  const info = seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2);
-  const index = p.below(64);
+function rawSyscallCall(sysno: number, a0: number, info: number, index: number): ResolvedCall {
   return call('syscall', [syscallWord(sysno), a0, info, index, 32], (api) => {
     api.rawSyscall([
       [Reg.a0, a0],
@@ -344,33 +564,94 @@ function resolveRawSyscall(p: Picker): ResolvedCall {
   });
 }
 
-/** Turns a generated step into a concrete call, given what the CSpace holds now. */
-export function resolveStep(step: WorkloadStep, k: Knowledge): ResolvedCall {
+/**
+ * An entry that writes no register (the thread enters again as it is), or only a register that
+ * does not exist (past the last, or negative), or an IPC buffer word outside the buffer (past
+ * its end, or before it): the kernel ignores the bad writes.
+ */
+function resolveOddEntry(k: Knowledge, p: Picker): ResolvedCall {
+  // Entering again as it is needs an entry before: at boot a7 names no syscall (a fault).
+  const way = k.entries === 0 ? 1 + p.below(2) : p.below(3);
+  if (way === 0) return call('syscall', [], (api) => void api.rawSyscall([]));
+  if (way === 1) {
+    const reg = p.chance(70) ? numRegisters + p.below(8) : -1 - p.below(4);
+    return call('syscall', [reg, p.word(4)], (api) => void api.rawSyscall([[reg, p.word(4)]]));
+  }
+  const dest = resolvableCptr(k, p);
+  const info = seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 0);
+  if (p.chance(50)) {
+    const mr = seL4_MsgMaxLength + p.below(16);
+    return call('seL4_NBSend', [dest, info, mr], (api) => {
+      api.seL4_SetMR(mr, p.word(5));
+      api.seL4_NBSend(dest, info);
+    });
+  }
+  const capIndex = -1000 - p.below(1000);
+  return call('seL4_NBSend', [dest, info, capIndex], (api) => {
+    api.seL4_SetCap(capIndex, p.word(5));
+    api.seL4_NBSend(dest, info);
+  });
+}
+
+/** A kernel entry by syscall number: Yield, Recv, and Send or NBSend of a Delete (NBSend also to a cptr that does not resolve: nothing happens). */
+function resolveRawSyscall(k: Knowledge, p: Picker): ResolvedCall {
+  if (p.chance(20)) return resolveOddEntry(k, p);
+  const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysRecv];
+  const sysno = p.of(numbers)!;
+  const a0 = sysno === seL4_Syscall.seL4_SysNBSend && p.chance(25) ? (0xfffff000 | p.below(4096)) >>> 0 : resolvableCptr(k, p);
+  return rawSyscallCall(sysno, a0, seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2), p.below(64));
+}
+
+/**
+ * What ends a run now and then: the root task deletes or revokes one of its own vital caps
+ * (its TCB, CNode or scheduling context), invokes a cap or passes an extra cap that does not
+ * resolve (a cap fault: it has no fault handler), or makes an unknown syscall.
+ */
+function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
+  const way = p.below(4);
+  if (way === 0) {
+    const slot = p.of(vitalSlots)!;
+    return slotCall(p.chance(70) ? 'delete' : 'revoke', [seL4_CapInitThreadCNode, slot, 32], p);
+  }
+  const unresolvable = (0x80000000 | p.below(2 ** 16)) >>> 0;
+  const blocking = p.of(sendSyscalls.slice(0, 2))!;
+  const m: Message = { label: InvocationLabel.CNodeDelete, service: seL4_CapInitThreadCNode, mrs: [seL4_CapInitThreadCNode, 32], caps: [] };
+  if (way === 1) return send(blocking, { ...m, service: unresolvable }, 2, []);
+  if (way === 2) return send(blocking, { ...m, label: InvocationLabel.CNodeCopy, mrs: [p.below(4096), 32, 0, 32, 0xf] }, 5, [unresolvable]);
+  const sysno = p.of([SYSCALL_MIN - 1, SYSCALL_MAX + 1, p.word(2) | 0])!;
+  return rawSyscallCall(sysno, resolvableCptr(k, p), seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2), p.below(64));
+}
+
+/** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
+export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle = { bulk: false, deep: false, chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0 }): ResolvedCall {
   const p = new Picker(step);
   let resolved: ResolvedCall | null;
   switch (step.op) {
     case 'retype':
-      resolved = resolveRetype(k, p, step);
+      resolved = resolveRetype(k, p, step, style);
       break;
     case 'copy':
     case 'mint':
     case 'move':
     case 'mutate':
-      resolved = resolveCopyLike(step.op, k, p, step);
+      resolved = resolveCopyLike(step.op, k, p, step, style);
       break;
     case 'rotate':
-      resolved = resolveRotate(k, p, step);
+      resolved = resolveRotate(k, p, step, style);
       break;
     case 'delete':
     case 'revoke':
     case 'cancelBadgedSends':
-      resolved = resolveSlotOp(step.op, k, p, step);
+      resolved = resolveSlotOp(step.op, k, p, step, style);
       break;
     case 'rawInvocation':
       resolved = resolveRawInvocation(k, p);
       break;
     case 'rawSyscall':
-      resolved = resolveRawSyscall(p);
+      resolved = resolveRawSyscall(k, p);
+      break;
+    case 'endRun':
+      resolved = resolveEndRun(k, p);
       break;
   }
   return resolved ?? resolveRawInvocation(k, p);

@@ -21,13 +21,15 @@ const run = (entries: [string, string][], extra: Partial<RunRecord> = {}): RunRe
   entries,
   choices: new Map(),
   invariants: new Map(),
+  ended: null,
+  size: { objects: 10, filledSlots: 12, cdtDepth: 2 },
   ...extra,
 });
 
 describe('a tally', () => {
   const tally = new Tally();
   tally.addRun(run([['CNodeCopy', 'seL4_NoError'], ['CNodeCopy', 'seL4_RevokeFirst'], ['Yield', 'returned']], { choices: new Map([['revoke order', 2]]) }));
-  tally.addRun(run([['CNodeCopy', 'seL4_NoError']], { invariants: new Map([['valid_caps', 6]]) }));
+  tally.addRun(run([['CNodeCopy', 'seL4_NoError']], { invariants: new Map([['valid_caps', 6]]), ended: 'faulted', size: { objects: 1200, filledSlots: 9, cdtDepth: 40 } }));
 
   it('sums results, choices and invariant checks over runs', () => {
     expect([tally.runs, tally.steps]).toEqual([2, 4]);
@@ -36,12 +38,21 @@ describe('a tally', () => {
     expect(tally.invariants.get('valid_caps')).toBe(6);
   });
 
+  it('keeps the largest state, field by field, and counts the runs that ended early', () => {
+    expect(tally.largestState).toEqual({ objects: 1200, filledSlots: 12, cdtDepth: 40 });
+    expect([...tally.endedRuns]).toEqual([['faulted', 1]]);
+    const text = formatCoverageDetails(tally);
+    expect(text).toMatch(/^largest state: 1200 objects, 12 filled slots; longest derivation chain: 40 caps$/m);
+    expect(text).toMatch(/^runs ended early, the root task unable to run: 1 of 2: faulted x1$/m);
+  });
+
   it('survives JSON and adds to another', () => {
     const json = JSON.parse(JSON.stringify(coverageToJson(tally)));
     const back = tallyFromJson(json, tally.runs, tally.steps);
     expect(coverageToJson(back)).toEqual(coverageToJson(tally));
     back.add(tally);
     expect([back.runs, back.steps, back.coverage.get('CNodeCopy')!.get('seL4_NoError'), back.invariants.get('valid_caps')]).toEqual([4, 8, 4, 12]);
+    expect([back.largestState.objects, back.endedRuns.get('faulted')]).toEqual([1200, 2]);
   });
 
   it('names the documented errors never returned, all of them for an invocation never called', () => {

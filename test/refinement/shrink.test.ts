@@ -56,7 +56,7 @@ describe('shrinking', () => {
     const summary = { runs: 0, steps: 0, elapsedMs: 1, coverage: new Map(), choices: new Map(), invariants: new Map(), failure: tripped, foundAfterMs: 0, shrinkMs: 0 };
     const batch = { index: 0, seed: 1, runs: 50, firstRun: 0 };
     const settings = { seed: 1, runs: 50, steps: 60, pairs: ['impl-executable' as const], invariantsEveryStep: false, config: null, path: null, workers: 1, shard: null, timeBudgetSeconds: null };
-    const report = buildReport(settings, { ...summary, batches: [], failedBatch: batch, interrupted: false, workers: 1 }, { replay: 'replay', text });
+    const report = buildReport(settings, { ...summary, batches: [], failedBatch: batch, interrupted: false, workers: 1, kernelCoverage: null, endedRuns: new Map(), largestState: { objects: 0, filledSlots: 0, cdtDepth: 0 } }, { replay: 'replay', text });
     expect(report.failure?.shrink).toEqual({ replays: tripped.shrink.replays, end: 'time-guard' });
     expect(report.failure?.text).toContain('NOTE: shrinking stopped by its wall-time guard');
   });
