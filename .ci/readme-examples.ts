@@ -1,8 +1,8 @@
 // Runs every example command in README.md's `sh` blocks, as printed, in a scratch copy of the
-// repository (so the files they write land there), one after the other. A command passes when
-// it exits 0 within its time limit. Placeholders in the text are filled in first: FILE with a
-// counterexample file from the corpus, ../shared/ with the recordings beside this checkout.
-// `npm install` and `npm test` are left to CI itself, which runs them around this script.
+// repository (so the files they write land there) with ../shared beside it as beside this
+// checkout, one after the other. A command passes when it exits with the status its comment
+// names (`(exit 1)`), else 0, within its time limit. FILE is filled in with a counterexample
+// file from the corpus. `npm install` and `npm test` are left to CI itself, which runs them.
 //
 //   node bin/run-ts.js .ci/readme-examples.ts [--list]
 import { spawnSync } from 'node:child_process';
@@ -14,9 +14,14 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const limitSeconds = 900;
 
-/** Each command of the README's sh blocks, without its comment; `npm install &&` dropped. */
-function readmeCommands(readme: string): string[] {
-  const commands: string[] = [];
+interface Example {
+  readonly command: string;
+  readonly status: number;
+}
+
+/** Each command of the README's sh blocks with the exit status it expects; `npm install &&` dropped. */
+function readmeCommands(readme: string): Example[] {
+  const commands: Example[] = [];
   let inShell = false;
   for (const line of readme.split('\n')) {
     if (line.startsWith('```')) {
@@ -24,24 +29,25 @@ function readmeCommands(readme: string): string[] {
       continue;
     }
     if (!inShell) continue;
+    const comment = /(?:^|\s)#(.*)$/.exec(line)?.[1] ?? '';
     const command = line.replace(/(^|\s)#.*$/, '').trim().replace(/^npm install && /, '');
     if (command === '' || command === 'npm install' || command === 'npm test') continue;
-    commands.push(command);
+    commands.push({ command: filled(command), status: Number(/\(exit (\d)\)/.exec(comment)?.[1] ?? 0) });
   }
   return commands;
 }
 
-/** The command with its placeholders filled in for the scratch copy. */
+/** The command with its placeholder filled in for the scratch copy. */
 function filled(command: string): string {
-  const shared = resolve(root, '..', 'shared');
-  return command
-    .replace(/\bFILE\b/g, 'corpus/planted-mint-badge-impl-executable.json')
-    .replace(/\.\.\/shared\//g, `${shared}/`);
+  return command.replace(/\bFILE\b/g, 'corpus/planted-mint-badge-impl-executable.json');
 }
 
-/** The tracked files of the checkout, copied to a scratch folder that shares node_modules. */
+/** The tracked files of the checkout, copied to a scratch folder that shares node_modules and ../shared. */
 function scratchCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sel4-model-readme-'));
+  const parent = mkdtempSync(join(tmpdir(), 'sel4-model-readme-'));
+  const shared = resolve(root, '..', 'shared');
+  if (existsSync(shared)) symlinkSync(shared, join(parent, 'shared'), 'dir');
+  const dir = join(parent, 'repo');
   const listed = spawnSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' });
   if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
   for (const file of listed.stdout.split('\0').filter((f) => f !== '' && existsSync(join(root, f)))) {
@@ -54,18 +60,18 @@ function scratchCopy(): string {
 }
 
 function main(): number {
-  const commands = readmeCommands(readFileSync(join(root, 'README.md'), 'utf8')).map(filled);
+  const examples = readmeCommands(readFileSync(join(root, 'README.md'), 'utf8'));
   if (process.argv.includes('--list')) {
-    for (const c of commands) console.log(c);
+    for (const e of examples) console.log(`${e.command}${e.status === 0 ? '' : `   (exit ${e.status})`}`);
     return 0;
   }
   const dir = scratchCopy();
   let failed = 0;
-  for (const command of commands) {
+  for (const { command, status } of examples) {
     const started = performance.now();
     const r = spawnSync('bash', ['-c', command], { cwd: dir, encoding: 'utf8', timeout: limitSeconds * 1000, env: { ...process.env, CI: 'true' }, maxBuffer: 64 << 20 });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const ok = r.status === 0;
+    const ok = r.status === status;
     console.log(`${ok ? 'ok  ' : 'FAIL'} ${seconds.padStart(6)} s  ${command}`);
     if (!ok) {
       failed++;
@@ -73,8 +79,8 @@ function main(): number {
       console.log(`     ${why}\n${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-15).map((l) => `     | ${l}`).join('\n')}`);
     }
   }
-  rmSync(dir, { recursive: true, force: true });
-  console.log(`examples: ${commands.length - failed} passed, ${failed} failed`);
+  rmSync(dirname(dir), { recursive: true, force: true });
+  console.log(`examples: ${examples.length - failed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }
 
