@@ -12,9 +12,12 @@ export const usage = `usage: sel4-model explain FILE [options]
 
 Tells the story of a counterexample file: each kernel entry as the libsel4 call the root task
 made (seL4_CNode_Mint(service=2, dest_index=31, ...)), what each layer answered when it runs
-the trace on its own (the error, and the registers where the layers differ), and at the
-failing step every slot and object each layer wrote (cap type, object, badge, rights, guard,
-CDT parent; object fields; thread state), with the places where the failing pair differs.
+the trace on its own (registers decoded: message info, error, badge; the abstract spec
+following the choices of the layer below, or rejecting one), and at the failing step every
+slot and object each layer wrote, field by field (cap fields, CDT parent and original flag,
+MDB prev/next, revocable, firstBadged; object fields), with ^ under exactly the fields where
+the layers differ (highlighted cells in HTML). It starts with the replay and explain commands
+to copy.
 
 options:
   --html            write a self-contained HTML page instead of text
