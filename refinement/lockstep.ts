@@ -47,6 +47,20 @@ export class RefinementFailure extends Error {
 
 const order: readonly LayerName[] = ['impl', 'executable', 'abstract'];
 
+/**
+ * Runs a read of the layers' states (a comparison, an invariant check). A layer whose state
+ * cannot even be read (an impl assertion fails while decoding it) has crashed: a failure, not
+ * an error that stops the checker.
+ */
+function readingState<T>(step: number, where: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof RefinementFailure) throw error;
+    throw new RefinementFailure('crash', step, where, { path: `reading the state of ${where} threw`, lower: String(error), upper: 'a readable state' });
+  }
+}
+
 export class Lockstep {
   private readonly pairs: readonly Pair[];
   private readonly byName: Map<LayerName, RunningLayer>;
@@ -151,7 +165,7 @@ export class Lockstep {
     const obs = compareObservations(lower.observation, upper.observation, registerNames);
     if (obs) return new RefinementFailure('observation', step, name, obs);
     const touched: Touched[] = [lower.touched, upper.touched];
-    const state = pairComparison(pair.lower, pair.upper).touched(lower, upper, touched);
+    const state = readingState(step, name, () => pairComparison(pair.lower, pair.upper).touched(lower, upper, touched));
     if (state) return new RefinementFailure('state', step, name, state);
     return null;
   }
@@ -159,7 +173,8 @@ export class Lockstep {
   private checkInvariants(step: number): void {
     if (!this.invariants) return;
     for (const layer of this.byName.values()) {
-      const violation = this.invariants(layer);
+      const check = this.invariants;
+      const violation = readingState(step, layer.name, () => check(layer));
       if (violation) throw new RefinementFailure('invariant', step, layer.name, { path: `${layer.name} invariant`, lower: violation, upper: 'holds' });
     }
   }
@@ -169,7 +184,7 @@ export class Lockstep {
     this.checkInvariants(this.stepIndex - 1);
     for (const pair of this.pairs) {
       const side = (name: LayerName) => ({ state: this.byName.get(name)!.state(), view: this.byName.get(name)!.view() });
-      const m = pairComparison(pair.lower, pair.upper).all(side(pair.lower), side(pair.upper));
+      const m = readingState(this.stepIndex - 1, pairName(pair), () => pairComparison(pair.lower, pair.upper).all(side(pair.lower), side(pair.upper)));
       if (m) throw new RefinementFailure('final-state', this.stepIndex - 1, pairName(pair), m);
     }
   }
