@@ -72,7 +72,8 @@ function main(): number {
     const r = spawnSync('bash', ['-c', command], { cwd: dir, encoding: 'utf8', timeout: limitSeconds * 1000, env: { ...process.env, CI: 'true' }, maxBuffer: 64 << 20 });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const ok = r.status === status;
-    console.log(`${ok ? 'ok  ' : 'FAIL'} ${seconds.padStart(6)} s  ${command}`);
+    const last = r.stdout.trim().split('\n').filter((l) => !/^(PASS|FAIL)$/.test(l)).pop() ?? '';
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${seconds.padStart(6)} s  ${command}${ok && last !== '' ? `\n                 ${last.slice(0, 160)}` : ''}`);
     if (!ok) {
       failed++;
       const why = r.error ? String(r.error) : `exit ${r.status ?? r.signal}`;
