@@ -20,6 +20,7 @@ import {
   seL4_SlotBits,
   seL4_CapInitThreadCNode,
   seL4_CNode_CapData_new,
+  seL4_CanRead,
   seL4_MessageInfo_new,
   seL4_ObjectType,
   seL4_Syscall,
@@ -593,9 +594,22 @@ function resolveOddEntry(k: Knowledge, p: Picker): ResolvedCall {
   });
 }
 
-/** A kernel entry by syscall number: Yield, Recv, and Send or NBSend of a Delete (NBSend also to a cptr that does not resolve: nothing happens). */
+/**
+ * A kernel entry by syscall number: Yield, Recv, Send or NBSend of a Delete (NBSend also to a
+ * cptr that does not resolve: nothing happens), and on a notification: Call, Send or NBSend (a
+ * Signal, or InvalidCapability without Write), or NBWait or NBRecv polling it when the root
+ * task may receive on it (without Read it is a cap fault, which would end the run).
+ */
 function resolveRawSyscall(k: Knowledge, p: Picker): ResolvedCall {
   if (p.chance(20)) return resolveOddEntry(k, p);
+  const notifications = k.ofType('notification', true);
+  if (notifications.length > 0 && p.chance(30)) {
+    const target = p.of(notifications)!;
+    const receive = (target.cap.rights & seL4_CanRead) !== 0 && p.chance(50);
+    const S = seL4_Syscall;
+    const sysno = p.of(receive ? [S.seL4_SysNBWait, S.seL4_SysNBRecv] : [S.seL4_SysCall, S.seL4_SysSend, S.seL4_SysNBSend])!;
+    return rawSyscallCall(sysno, target.slot.index, seL4_MessageInfo_new(p.below(64), 0, 0, p.below(5)), p.below(64));
+  }
   const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysRecv];
   const sysno = p.of(numbers)!;
   const a0 = sysno === seL4_Syscall.seL4_SysNBSend && p.chance(25) ? (0xfffff000 | p.below(4096)) >>> 0 : resolvableCptr(k, p);
