@@ -3,7 +3,7 @@
 // no verdict ever rests on enumerating the allowed results. After each step the lower layer of
 // every checked pair must agree with the upper layer's outcome on what the user sees and on
 // everything either side wrote; a full comparison closes every run.
-import { ChoiceRejected, registerNames, type KernelEvent, type LayerName, type Observation, type Touched, type Witness } from '../libsel4/index.ts';
+import { ChoiceRejected, registerNames, type KernelEvent, type LayerName, type Observation, type Touched } from '../libsel4/index.ts';
 import { compareObservations, type Mismatch } from './compare.ts';
 import { pairComparison } from './pairs.ts';
 import type { Candidate, RunningLayer } from './running.ts';
@@ -64,6 +64,8 @@ function readingState<T>(step: number, where: string, read: () => T): T {
 export class Lockstep {
   private readonly pairs: readonly Pair[];
   private readonly byName: Map<LayerName, RunningLayer>;
+  /** Whose choices the abstract spec follows: the lowest layer checked against it, if any. */
+  private readonly witnessSource: LayerName | null;
   private stepIndex = 0;
   /** How often each abstract choice was taken, by choice name. */
   readonly choices = new Map<string, number>();
@@ -79,6 +81,7 @@ export class Lockstep {
   ) {
     this.byName = new Map(layers.map((l) => [l.name, l]));
     this.pairs = [...pairs].sort((a, b) => order.indexOf(a.lower) - order.indexOf(b.lower));
+    this.witnessSource = this.pairs.find((p) => p.upper === 'abstract')?.lower ?? null;
     this.checkInvariants(-1);
   }
 
@@ -105,15 +108,15 @@ export class Lockstep {
     for (const name of order) {
       const layer = this.byName.get(name);
       if (layer === undefined) continue;
-      const guide = name === 'abstract' ? this.witnessFor(candidates) : null;
+      const from = name === 'abstract' ? this.witnessSource : null;
       try {
-        const outcomes = layer.step(event, guide?.witness);
+        const outcomes = layer.step(event, from === null ? undefined : (candidates.get(from)![0]!.witness ?? []));
         if (outcomes.length === 0) throw new Error('no outcome');
         candidates.set(name, outcomes);
       } catch (error) {
-        if (error instanceof ChoiceRejected && guide !== null) {
-          throw new RefinementFailure('choice', step, `${guide.from}-abstract`, {
-            path: `${error.point} order: the abstract spec does not allow the choice ${guide.from} made`,
+        if (error instanceof ChoiceRejected && from !== null) {
+          throw new RefinementFailure('choice', step, `${from}-abstract`, {
+            path: `${error.point} order: the abstract spec does not allow the choice ${from} made`,
             lower: error.made,
             upper: `allowed: ${error.allowed}`,
           });
@@ -150,16 +153,6 @@ export class Lockstep {
     return chosen.get(this.lowest.name)?.observation ?? candidates.get(this.lowest.name)![0]!.observation;
   }
 
-  /**
-   * The witness the abstract spec follows: the choices of the lowest layer checked against it.
-   * Null when no pair checks a layer against the abstract spec (it then enumerates).
-   */
-  private witnessFor(candidates: ReadonlyMap<LayerName, Candidate[]>): { from: LayerName; witness: Witness } | null {
-    const pair = this.pairs.find((p) => p.upper === 'abstract');
-    if (pair === undefined) return null;
-    return { from: pair.lower, witness: candidates.get(pair.lower)![0]!.witness ?? [] };
-  }
-
   private compareStep(step: number, pair: Pair, lower: Candidate, upper: Candidate): RefinementFailure | null {
     const name = pairName(pair);
     const obs = compareObservations(lower.observation, upper.observation, registerNames);
@@ -171,9 +164,9 @@ export class Lockstep {
   }
 
   private checkInvariants(step: number): void {
-    if (!this.invariants) return;
+    const check = this.invariants;
+    if (!check) return;
     for (const layer of this.byName.values()) {
-      const check = this.invariants;
       const violation = readingState(step, layer.name, () => check(layer));
       if (violation) throw new RefinementFailure('invariant', step, layer.name, { path: `${layer.name} invariant`, lower: violation, upper: 'holds' });
     }

@@ -170,6 +170,17 @@ export function descendantsOf(s: Readable, slot: SlotRef): SlotRef[] {
   return result;
 }
 
+/** Whether `slot` lies below `ancestor` in the CDT: a walk up its parents. */
+export function isDescendant(s: Readable, slot: SlotRef, ancestor: SlotRef): boolean {
+  let parent = entryAt(s, slot)?.parent ?? null;
+  for (let hops = 0; parent !== null; hops++) {
+    if (sameSlot(parent, ancestor)) return true;
+    if (hops > 1 << 20) throw new Error('abstract spec invariant: the CDT has a cycle');
+    parent = entryAt(s, parent)?.parent ?? null;
+  }
+  return false;
+}
+
 export function hasChildren(s: Readable, slot: SlotRef): boolean {
   return (entryAt(s, slot)?.children.length ?? 0) > 0;
 }

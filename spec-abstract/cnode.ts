@@ -3,7 +3,7 @@
 // invoke_cnode). Deletion follows docs/model.md: a final CNode or TCB cap deletes the slots of
 // its object, highest index first, unless that object is already being finalised.
 import { InvocationLabel, type Cap, type CapOf, type SlotRef, type SyscallError } from '../libsel4/index.ts';
-import { cteInsert, cteMove, cteSwap, descendantsOf, emptySlot, hasChildren, isFinalCap } from './cdt.ts';
+import { cteInsert, cteMove, cteSwap, descendantsOf, emptySlot, hasChildren, isDescendant, isFinalCap } from './cdt.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import { deriveCap, hasCancelSendRights, maskCapRights, sameObjectAs, updateCapData } from './objects.ts';
 import { finaliseSchedContext } from './schedcontext.ts';
@@ -105,17 +105,6 @@ function orderCanMatter(s: Readable, slot: SlotRef, descendants: readonly SlotRe
   return deleted.has(slotAddr(slot));
 }
 
-/** Whether `slot` lies below `ancestor` in the CDT. */
-function isDescendant(s: Readable, slot: SlotRef, ancestor: SlotRef): boolean {
-  let parent = entryAt(s, slot)?.parent ?? null;
-  for (let hops = 0; parent !== null; hops++) {
-    if (sameSlot(parent, ancestor)) return true;
-    if (hops > 1 << 20) throw new Error('abstract spec invariant: the CDT has a cycle');
-    parent = entryAt(s, parent)?.parent ?? null;
-  }
-  return false;
-}
-
 /**
  * cap_revoke as the layer below did it: the CDT descendants of a slot deleted one at a time in
  * the witnessed order, each of which must be a remaining descendant when it goes, until none is
@@ -124,8 +113,7 @@ function isDescendant(s: Readable, slot: SlotRef, ancestor: SlotRef): boolean {
  */
 function revokeAsWitnessed(k: Kernel, slot: SlotRef, oracle: WitnessOracle): Branch {
   const matters = capAt(k, slot).type !== 'null' && hasChildren(k, slot) && orderCanMatter(k, slot, descendantsOf(k, slot));
-  for (;;) {
-    if (capAt(k, slot).type === 'null' || !hasChildren(k, slot)) break;
+  while (capAt(k, slot).type !== 'null' && hasChildren(k, slot)) {
     deleteSlot(k, oracle.revokeNext(slot, (d) => isDescendant(k, d, slot), () => descendantsOf(k, slot)));
   }
   oracle.revokeDone(slot);
