@@ -3,18 +3,19 @@ import { availableParallelism } from 'node:os';
 import { BootConfigError, parseBootConfig, type BootConfigInput } from '../libsel4/index.ts';
 import type { CheckOptions } from '../refinement/check.ts';
 import { buildReport, type CheckReport } from '../refinement/check-report.ts';
-import { readJsonFile, writeFileAtomic } from '../refinement/files.ts';
+import { readJsonFile, shellWord, writeFileAtomic } from '../refinement/files.ts';
 import { CoverageSpecError, formatCoverageDetails, pairText, parseCoverageRequirement, unreachedPairs, type CoveragePair } from '../refinement/coverage.ts';
 import { checkCases, junitXml } from '../refinement/junit.ts';
 import { writeKernelCoverage } from '../refinement/kernel-coverage.ts';
 import { workloadNames, type WorkloadName } from '../refinement/workload.ts';
-import { pairNames, type PairName } from '../refinement/lockstep.ts';
+import { defaultPairs, pairNames } from '../refinement/lockstep.ts';
 import { batchRuns, runParallelCheck, type Batch, type ModuleExport, type ParallelProgress, type ParallelSummary, type Shard } from '../refinement/parallel.ts';
 import { formatFailure, formatSummary } from '../refinement/report.ts';
 import { counterexampleOf, writeCounterexample } from '../refinement/counterexample.ts';
+import { savedLines } from '../refinement/explain.ts';
 import { withInterrupts, type Interrupts } from './interrupts.ts';
 import { parsePairList } from './replay.ts';
-import { UsageError, flag, outputDirectory, outputFile, parseCommandLine, seedOption, shellWord, valued, wholeNumber } from './usage.ts';
+import { UsageError, flag, outputDirectory, outputFile, parseCommandLine, seedOption, valued, wholeNumber } from './usage.ts';
 
 export const usage = `usage: sel4-model check [options]
 
@@ -47,7 +48,7 @@ options:
                     write the coverage (invocation results, invariants, choices) as JSON
   --kernel-coverage print V8's branch coverage of each layer's kernel code (impl/, spec-*/)
   --kernel-coverage-unreached FILE
-                    with --kernel-coverage: write the unreached branch arms (file:line arm) to FILE
+                    write the unreached branch arms (file:line arm) to FILE (implies --kernel-coverage)
   --require-coverage PAIRS
                     fail unless every invocation:result pair was reached, e.g.
                     CNodeCopy:seL4_RevokeFirst,UntypedRetype:seL4_NotEnoughMemory
@@ -56,7 +57,8 @@ options:
 Ctrl-C or SIGTERM prints the summary so far, writes the reports asked for, and exits 130
 (143 on SIGTERM). Output files and directories are checked before the check starts.
 
-exit status: 0 pass, 1 refinement failure or coverage not reached, 2 bad usage or input, 130 interrupted`;
+exit status: 0 pass, 1 refinement failure or coverage not reached, 2 bad usage or input, 130 interrupted
+(143 on SIGTERM)`;
 
 
 /** Files a check writes. */
@@ -89,7 +91,6 @@ export interface ParsedCheck {
 }
 
 const maxWorkers = 256;
-const defaultPairs: readonly PairName[] = ['impl-executable', 'executable-abstract'];
 
 function parseWorkers(value: string | undefined): number {
   if (value === 'auto') return availableParallelism();
@@ -415,10 +416,7 @@ function saveCounterexample(parsed: ParsedCheck, summary: ParallelSummary): void
   const settings = { runs: failedRuns(parsed, summary.failedBatch), steps: o.steps, pairs: o.pairs, invariantsEveryStep: o.invariantsEveryStep, ...(o.config ? { config: o.config } : {}) };
   try {
     const file = writeCounterexample(parsed.saveTo, counterexampleOf(summary.failure, settings));
-    process.stdout.write(`counterexample: ${file}
-  replay:  npx sel4-model replay ${shellWord(file)}
-  explain: npx sel4-model explain ${shellWord(file)}
-`);
+    process.stdout.write(savedLines(file));
   } catch (error) {
     process.stderr.write(`sel4-model check: cannot save the counterexample in ${parsed.saveTo}: ${(error as NodeJS.ErrnoException).code ?? String(error)}
 `);

@@ -88,11 +88,6 @@ export function seedOption(value: string | undefined): number {
   return seed;
 }
 
-/** A word of a printed command line, quoted for a POSIX shell when it needs it. */
-export function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
 /** The kind of thing at `path`, or null if nothing is there. */
 function kindAt(path: string): 'directory' | 'other' | null {
   try {

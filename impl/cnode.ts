@@ -10,7 +10,7 @@
 //
 // The MDB is one doubly linked list per derivation tree in depth-first order: a slot's
 // CDT children are the run of slots right after it for which isMDBParentOf holds.
-import { InvocationLabel, type SyscallError } from '../libsel4/index.ts';
+import { InvocationLabel, type SlotRef, type SyscallError } from '../libsel4/index.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import {
   deriveCap,
@@ -279,12 +279,9 @@ export function deleteSlot(state: ImplState, slot: number): void {
   emptySlot(state, slot);
 }
 
-/** Adds a revoke's next deletion to the step's witness, the slots named as in every layer. */
-function recordRevokeChoice(state: ImplState, revoked: number, deleted: number): void {
-  const revokedRef = slotRefOf(state, revoked);
-  const deletedRef = slotRefOf(state, deleted);
-  if (revokedRef === null || deletedRef === null) fail('a revoke names a slot outside any CNode or TCB');
-  state.choices.push({ point: 'revoke', revoked: revokedRef, deleted: deletedRef });
+/** A slot as every layer names it (cnode, index), for the step's witness. */
+function witnessedSlot(state: ImplState, slot: number): SlotRef {
+  return slotRefOf(state, slot) ?? fail('a revoke names a slot outside any CNode or TCB');
 }
 
 /**
@@ -292,8 +289,10 @@ function recordRevokeChoice(state: ImplState, revoked: number, deleted: number):
  * deletion is a choice the abstract spec leaves open; it is recorded for the witness.
  */
 export function cteRevoke(state: ImplState, slot: number): void {
+  let revoked: SlotRef | null = null;
   for (let next = mdbNext(state, slot); next !== NONE && isMDBParentOf(state, slot, next); next = mdbNext(state, slot)) {
-    recordRevokeChoice(state, slot, next);
+    revoked ??= witnessedSlot(state, slot);
+    state.choices.push({ point: 'revoke', revoked, deleted: witnessedSlot(state, next) });
     deleteSlot(state, next);
   }
 }

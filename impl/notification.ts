@@ -12,7 +12,7 @@
 //   0x10  queue tail: link to a TCB, 0 if empty
 //   0x14  state: 0 Idle, 1 Waiting, 2 Active
 // A new notification (all zero) is idle with word 0.
-import { Reg, seL4_CanRead, seL4_CanWrite, type SyscallError } from '../libsel4/index.ts';
+import { badgeRegister, seL4_CanRead, seL4_CanWrite, type SyscallError } from '../libsel4/index.ts';
 import { fail, readWord, writeObjectWord, type ImplState } from './state.ts';
 import { capRightsBits, endpointBadge, endpointPtr } from './structures.ts';
 import { setRegister } from './tcb.ts';
@@ -56,6 +56,6 @@ export function canReceiveSignal(w1: number): boolean {
 export function pollSignal(state: ImplState, thread: number, w1: number): void {
   const ntfn = endpointPtr(w1);
   const word = readWord(state, ntfn + WORD);
-  setRegister(state, thread, Reg.a0, word);
+  setRegister(state, thread, badgeRegister, word);
   if (word !== 0) writeObjectWord(state, ntfn, WORD, 0);
 }

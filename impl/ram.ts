@@ -5,6 +5,8 @@
 // a directory of 1 MiB blocks, so it costs what is written. Simulation only: the kernel's own
 // decisions never depend on which.
 
+import { maxConfiguredRamBytes } from '../libsel4/index.ts';
+
 export interface Ram {
   readonly bytes: number;
   get(index: number): number;
@@ -26,11 +28,9 @@ const blockPageBits = 8;
 const blockPages = 1 << blockPageBits;
 const blockPageMask = blockPages - 1;
 const blockWordBits = pageWordBits + blockPageBits;
-/** The largest RAM held as one typed array (the boot configuration's limit). */
-const flatRamLimitBytes = 256 << 20;
 
 export function createRam(bytes: number): Ram {
-  return bytes <= flatRamLimitBytes ? new FlatRam(bytes) : new PagedRam(bytes);
+  return bytes <= maxConfiguredRamBytes ? new FlatRam(bytes) : new PagedRam(bytes);
 }
 
 /** Visits the pages of words [from, to) with the part of each the range covers (offsets in the page). */

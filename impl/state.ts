@@ -130,11 +130,6 @@ function store(state: ImplState, paddr: number, value: number): void {
   state.mem.set((paddr - state.ramBase) >>> 2, value);
 }
 
-/** Marks words of the object at `obj` stored directly with `mem.set`. */
-export function markWritten(state: ImplState, obj: number): void {
-  markObject(state, obj);
-}
-
 /** Stores word `word` (0..3) of the slot at `slot`. */
 export function writeSlotWord(state: ImplState, slot: number, word: number, value: number): void {
   store(state, slot + 4 * word, value);
@@ -278,7 +273,8 @@ function markSlot(state: ImplState, slot: number): void {
   if (dirty[dirty.length - 1] !== slot) dirty.push(slot);
 }
 
-function markObject(state: ImplState, obj: number): void {
+/** Records that the step wrote the object at `obj` (repeats of the last one are skipped). */
+export function markObject(state: ImplState, obj: number): void {
   const dirty = state.dirtyObjects;
   if (dirty[dirty.length - 1] !== obj) dirty.push(obj);
 }

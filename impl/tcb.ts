@@ -13,7 +13,7 @@
 // Everything else is zero. A new TCB (all zero) is Inactive with priority 0, no SC, no caps.
 import { numRegisters, tcbSlotCount, threadStates, type ObjectView, type ThreadState, type Word } from '../libsel4/index.ts';
 import { deleteSlot, slotBytes, slotW0, slotW1 } from './cnode.ts';
-import { NONE, fail, linkTarget, linkWord, markWritten, readWord, writeObjectWord, type ImplState } from './state.ts';
+import { NONE, fail, linkTarget, linkWord, markObject, readWord, writeObjectWord, type ImplState } from './state.ts';
 import { CapTag, capTag, frameIsDevice, frameSizeBits, pagePtr } from './structures.ts';
 import { setScTcb } from './schedcontext.ts';
 
@@ -57,7 +57,7 @@ export function setRegisters(state: ImplState, tcb: number, regs: ReadonlyArray<
     state.mem.set(base + reg, regs[i]![1] >>> 0);
     written = true;
   }
-  if (written) markWritten(state, tcb);
+  if (written) markObject(state, tcb);
 }
 
 export function tcbSchedContext(state: ImplState, tcb: number): number {

@@ -62,6 +62,9 @@ export type BootConfigInput = z.input<typeof bootConfigSchema>;
 
 export class BootConfigError extends Error {}
 
+/** The most RAM a boot configuration may give the model (the impl holds up to this much as one array). */
+export const maxConfiguredRamBytes = 256 << 20;
+
 /** Validates a boot configuration; a bad one raises BootConfigError naming the field. */
 export function parseBootConfig(input: unknown): BootConfig {
   const result = bootConfigSchema.safeParse(input ?? {});
@@ -84,7 +87,7 @@ export function parseBootConfig(input: unknown): BootConfig {
       }
     }
   }
-  if (config.memory.sizeBytes > 256 << 20) throw new BootConfigError('invalid boot configuration at memory.sizeBytes: at most 256 MiB is simulated');
+  if (config.memory.sizeBytes > maxConfiguredRamBytes) throw new BootConfigError('invalid boot configuration at memory.sizeBytes: at most 256 MiB is simulated');
   planFromConfig(config);
   return config;
 }
@@ -475,14 +478,16 @@ export function planRecordedBoot(info: BootInfo): BootPlan {
   const holes = recordedHoles(info.untypedList);
   const placed = new Map<string, number>();
   const objects: BootObject[] = [];
+  const taken: SlotRegion[] = [];
   for (const w of wanted) {
     const addr = takeFromHoles(holes, w.sizeBits);
     if (addr === null) throw new RecordedBootError('untypedList', `no room outside the recorded untypeds for the root task's ${w.role} (2^${w.sizeBits} bytes)`);
     placed.set(w.role, addr);
     objects.push(bootObject(w, addr, radix));
+    taken.push({ start: addr, end: addr + 2 ** w.sizeBits });
   }
   const inRam = [
-    ...objects.map((o) => ({ start: o.addr, end: o.addr + 2 ** bootObjectSizeBits(o) })),
+    ...taken,
     ...info.untypedList.filter((u) => !u.isDevice).map((u) => ({ start: u.paddr, end: u.paddr + 2 ** u.sizeBits })),
   ];
   const base = Math.min(...inRam.map((r) => r.start));
@@ -501,19 +506,4 @@ function takeFromHoles(holes: { start: number; end: number }[], sizeBits: number
     return addr;
   }
   return null;
-}
-
-function bootObjectSizeBits(o: BootObject): number {
-  switch (o.type) {
-    case 'cnode':
-      return o.radix + seL4_SlotBits;
-    case 'tcb':
-      return seL4_TCBBits;
-    case 'frame':
-    case 'schedcontext':
-      return o.sizeBits;
-    case 'pagetable':
-    case 'asidpool':
-      return seL4_PageTableBits;
-  }
 }

@@ -19,7 +19,7 @@ import { Tally, stateSize, type RunRecord, type StateSize } from './coverage.ts'
 import { checkInvariants, type InvariantCounts } from './invariants.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './describe.ts';
-import { defaultShrinkLimits, shrinkEntries, type ShrinkLimits, type ShrinkOutcome } from './shrink.ts';
+import { shrinkEntries, type ShrinkLimits, type ShrinkOutcome } from './shrink.ts';
 import type { LayerOptions } from './layers.ts';
 import { RefinementFailure, type PairName } from './lockstep.ts';
 import { bootSystem, type System, type SystemOptions } from './system.ts';
@@ -305,7 +305,7 @@ export function runCheck(options: CheckOptions): CheckSummary {
         ? error
         : new RefinementFailure('crash', driver.trace.length - 1, 'checker', { path: 'the check threw', lower: String(error), upper: 'no error' });
     const boot = () => bootSystem(systemOptions(options));
-    const shrunk = shrinkEntries(boot, driver.system.trace, refinement, options.shrinkLimits ?? defaultShrinkLimits);
+    const shrunk = shrinkEntries(boot, driver.system.trace, refinement, options.shrinkLimits);
     failure = {
       seed: details.seed,
       path: details.counterexamplePath ?? '',

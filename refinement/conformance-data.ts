@@ -12,7 +12,7 @@ const conformanceVersion = 1;
 
 const word = z.number().int().min(0).max(0xffffffff);
 const slotRegion = z.object({ start: word, end: word }).strict();
-const recordedRegisters = ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 't0'] as const;
+export const recordedRegisters = ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 't0'] as const;
 export type RecordedRegister = (typeof recordedRegisters)[number];
 const registers = z
   .object({ a0: word, a1: word, a2: word, a3: word, a4: word, a5: word, a6: word, a7: word, t0: word.optional() })

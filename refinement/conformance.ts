@@ -19,7 +19,7 @@ import {
   type ThreadObservation,
   type Word,
 } from '../libsel4/index.ts';
-import { capTagNames, type ConformanceFile, type RecordedEntry, type RecordedRegister, type RecordedTrace } from './conformance-data.ts';
+import { capTagNames, recordedRegisters, type ConformanceFile, type RecordedEntry, type RecordedRegister, type RecordedTrace } from './conformance-data.ts';
 import { knownFailureOf, type KnownFailure } from './conformance-known.ts';
 import { decodeEntry, shown, stateAtEntry } from './describe.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
@@ -62,11 +62,9 @@ export interface TraceResult {
 /** Message info words in hex: label, caps and length read off at a glance. */
 const hexWord = (w: Word) => `0x${w.toString(16)}`;
 
-const recordedOrder: readonly RecordedRegister[] = ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 't0'];
-
 /** The entry as our kernel event: the recorded registers (t0 = 0 where not set) and IPC buffer writes. */
 function eventOf(entry: RecordedEntry): KernelEvent {
-  const regs = recordedOrder.map((name): [number, Word] => [Reg[name], entry.in.regs[name] ?? 0]);
+  const regs = recordedRegisters.map((name): [number, Word] => [Reg[name], entry.in.regs[name] ?? 0]);
   return { kind: 'syscall', user: { regs, ipcBuffer: entry.in.ipcBuffer } };
 }
 
@@ -75,7 +73,7 @@ function answerText(sysno: number, reg: (name: RecordedRegister) => Word, word: 
   if (sysno === seL4_Syscall.seL4_SysCall) {
     const info = messageInfoFromWord(reg('a1'));
     const length = Math.min(info.length, seL4_MsgMaxLength);
-    const mrs = Array.from({ length }, (_, i) => (i < msgRegisters.length ? reg(recordedOrder[2 + i]!) : word(msgWordIndex(i))));
+    const mrs = Array.from({ length }, (_, i) => (i < msgRegisters.length ? reg(recordedRegisters[2 + i]!) : word(msgWordIndex(i))));
     const name = errorName[info.label] ?? `label ${info.label}`;
     return mrs.length > 0 ? `${name} [${mrs.map(shown).join(', ')}]` : name;
   }
@@ -105,7 +103,7 @@ function compareEntry(entry: RecordedEntry, bufferAtEntry: readonly Word[], obs:
   }
   const differences: Difference[] = [];
   const volatile = new Set<string>(entry.volatile ?? []);
-  for (const name of recordedOrder) {
+  for (const name of recordedRegisters) {
     const expected = entry.out.regs[name];
     if (expected === undefined || volatile.has(name)) continue;
     const actual = caller.regs[Reg[name]]!;

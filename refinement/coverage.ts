@@ -1,7 +1,7 @@
 // Coverage of a check in seL4 terms: how often each invocation or syscall was reached and what
 // it answered, which of its documented errors were never returned, how often each invariant was
 // checked, which abstract-spec choices were taken; summed over runs, batches and shards.
-import { errorName, invocationLabels, seL4_Syscall, tcbSlotCount, type KernelView, type SlotRef } from '../libsel4/index.ts';
+import { errorName, invocationLabels, seL4_Syscall, slotId, tcbSlotCount, type KernelView, type SlotRef } from '../libsel4/index.ts';
 import type { Coverage } from './check.ts';
 
 /** What one passing run contributed. */
@@ -12,7 +12,7 @@ export interface RunRecord {
   readonly entries: readonly (readonly [string, string])[];
   readonly choices: ReadonlyMap<string, number>;
   readonly invariants: ReadonlyMap<string, number>;
-  /** The entry (its coverage key) after which the root task could not run, ending the run early. */
+  /** Why the root task could no longer run, ending the run early (`faulted`, `lost its own caps (...)`); null if it did not. */
   readonly ended: string | null;
   /** How large the state was at the end of the run. */
   readonly size: StateSize;
@@ -32,15 +32,14 @@ export function stateSize(view: KernelView): StateSize {
   const objects = view.objects();
   const depths = new Map<string, number>();
   const depthOf = (slot: SlotRef): number => {
-    const key = `${slot.cnode}:${slot.index}`;
-    let depth = depths.get(key);
+    let depth = depths.get(slotId(slot));
     if (depth === undefined) {
       // Climbs iteratively: a chain of copies can be thousands of caps long.
       const chain: SlotRef[] = [];
       let at: SlotRef | null = slot;
       let base = 0;
       while (at !== null) {
-        const known = depths.get(`${at.cnode}:${at.index}`);
+        const known = depths.get(slotId(at));
         if (known !== undefined) {
           base = known;
           break;
@@ -48,7 +47,7 @@ export function stateSize(view: KernelView): StateSize {
         chain.push(at);
         at = view.cdtParent(at);
       }
-      for (let i = chain.length - 1; i >= 0; i--) depths.set(`${chain[i]!.cnode}:${chain[i]!.index}`, ++base);
+      for (let i = chain.length - 1; i >= 0; i--) depths.set(slotId(chain[i]!), ++base);
       depth = base;
     }
     return depth;
@@ -82,7 +81,7 @@ export interface CoverageJson {
   readonly choices: Record<string, number>;
   /** The largest state reached at the end of a run (each field its own maximum). */
   readonly largestState?: StateSize;
-  /** Runs that ended early because the root task could no longer run, by the entry that did it. */
+  /** Runs that ended early because the root task could no longer run, by why. */
   readonly endedRuns?: Record<string, number>;
 }
 
@@ -113,7 +112,7 @@ export class Tally {
   add(other: Tally): void {
     this.runs += other.runs;
     this.steps += other.steps;
-    for (const [entry, n] of other.endedRuns) bump(this.endedRuns, entry, n);
+    for (const [why, n] of other.endedRuns) bump(this.endedRuns, why, n);
     this.largestState = largest(this.largestState, other.largestState);
     for (const [key, byResult] of other.coverage) for (const [result, n] of byResult) this.addResult(key, result, n);
     for (const [choice, n] of other.choices) bump(this.choices, choice, n);

@@ -21,6 +21,7 @@ import {
 import { compareObservations, slotName } from './compare.ts';
 import type { Counterexample } from './counterexample.ts';
 import { answerOf, decodeEntry, listed, messageWord, sentBy, type Sent } from './describe.ts';
+import { shellWord } from './files.ts';
 import { checkInvariants } from './invariants.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
 import { pairNames, parsePair, type Pair, type PairName } from './lockstep.ts';
@@ -315,12 +316,18 @@ export function foundBy(cx: Counterexample): string {
 
 /** The commands that replay and explain the file, to copy. */
 export function fileCommands(file: string): { readonly replay: string; readonly explain: string; readonly html: string } {
-  const quoted = /^[\w./@%+=:,-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
+  const quoted = shellWord(file);
   return {
     replay: `npx sel4-model replay ${quoted}`,
     explain: `npx sel4-model explain ${quoted}`,
     html: `npx sel4-model explain --html ${quoted}`,
   };
+}
+
+/** What a check prints after saving a counterexample file: its path and the commands to copy. */
+export function savedLines(file: string): string {
+  const commands = fileCommands(file);
+  return `counterexample: ${file}\n  replay:  ${commands.replay}\n  explain: ${commands.explain}\n`;
 }
 
 /** What a choice line says: `abstract followed the spec's choice revoke order #2 (of 3 allowed outcomes)`. */

@@ -2,6 +2,11 @@
 // that names the file when it cannot be read or is not JSON.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
+/** A word of a printed command line, quoted for a POSIX shell when it needs it. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
 /** Writes through a temporary file and a rename, so a reader never sees half a file. */
 export function writeFileAtomic(file: string, text: string): void {
   const temporary = `${file}.${process.pid}.tmp`;

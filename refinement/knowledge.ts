@@ -21,8 +21,6 @@ const maxPathCaps = 8;
 /** Root slots of the caps the root task cannot run without: its TCB, CNode and scheduling context. */
 export const vitalSlots: readonly number[] = [seL4_CapInitThreadTCB, seL4_CapInitThreadCNode, seL4_CapInitThreadSC];
 
-/** A map key for a slot (internal; cheaper than libsel4's display key). */
-
 export class Knowledge {
   /** CNode address -> radix. */
   readonly cnodes = new Map<number, number>();
@@ -71,7 +69,7 @@ export class Knowledge {
     return (cap.type === 'thread' || cap.type === 'schedcontext') && this.vitalObjects.has(cap.ptr);
   }
 
-  /** Whether the slot held its cap since boot (and is not known to have changed since). */
+  /** Whether the slot was filled at boot (whatever it holds now). */
   isBootSlot(slot: SlotRef): boolean {
     return this.bootKeys.has(slotId(slot));
   }
@@ -138,15 +136,6 @@ export class Knowledge {
   /** The root CNode's radix: cptrs below 2^radix resolve in it. */
   rootRadix(): number {
     return this.cnodes.get(this.rootCNode)!;
-  }
-
-  /** The most recently filled slot that `filter` accepts, if it is among the recent ones. */
-  newest(filter: (o: Occupied) => boolean): Occupied | undefined {
-    for (let i = this.recentKeys.length - 1; i >= 0; i--) {
-      const o = this.occupied.get(this.recentKeys[i]!);
-      if (o && filter(o)) return o;
-    }
-    return undefined;
   }
 
   /** The first index from `from` on (wrapping) where `count` empty slots of `cnode` follow each other, if any. */

@@ -2,8 +2,9 @@
 // arguments from the state they meet, so dropping one step changes what every later step
 // does; the entries, on the other hand, are fixed words. Removing chunks of entries (delta
 // debugging) while the lockstep run still fails the same way (same kind, same pair) gives a
-// short trace in a few hundred cheap replays. Shrinking is bounded by a count of replays, not by
-// time, so the same failing run always shrinks to the same trace.
+// short trace, usually in a few dozen cheap replays. Shrinking is bounded by a count of replays,
+// not by time, so the same failing run shrinks to the same trace on any machine; only a generous
+// wall-time guard can stop it earlier, and then the report says so.
 import { Reg, syscallFromWord, type KernelEvent } from '../libsel4/index.ts';
 import { answerOf, decodeEntry, stateAtEntry } from './describe.ts';
 import { RefinementFailure } from './lockstep.ts';

@@ -3,7 +3,7 @@
 // and a system booted in lockstep with the invariants on.
 import { runCheck } from './check.ts';
 import { counterexampleOf, writeCounterexample, type CheckSettings, type Counterexample } from './counterexample.ts';
-import { fileCommands, foundBy } from './explain.ts';
+import { foundBy, savedLines } from './explain.ts';
 import { checkInvariants } from './invariants.ts';
 import type { LayerOptions } from './layers.ts';
 import { defaultPairs } from './lockstep.ts';
@@ -47,10 +47,8 @@ function checkOptions(options: RefinementOptions): Omit<CheckSettings, 'runs'> &
   };
 }
 
-function failureMessage(cx: Counterexample, text: string, file: string | null): string {
-  if (file === null) return text;
-  const commands = fileCommands(file);
-  return `${text}counterexample: ${file}\n  replay:  ${commands.replay}\n  explain: ${commands.explain}\n`;
+function failureMessage(text: string, file: string | null): string {
+  return file === null ? text : `${text}${savedLines(file)}`;
 }
 
 /** What a passing check did. */
@@ -78,7 +76,7 @@ export function expectRefinement(options: RefinementOptions = {}): RefinementRes
     if (summary.failure === null) continue;
     const cx = counterexampleOf(summary.failure, { ...settings, runs: batch.runs });
     const file = options.saveTo === null ? null : writeCounterexample(options.saveTo ?? 'counterexamples', cx);
-    throw new RefinementCheckFailed(failureMessage(cx, formatFailure(summary.failure, foundBy(cx)), file), cx, file);
+    throw new RefinementCheckFailed(failureMessage(formatFailure(summary.failure, foundBy(cx)), file), cx, file);
   }
   return done;
 }

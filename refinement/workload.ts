@@ -24,6 +24,7 @@ import {
   seL4_MessageInfo_new,
   seL4_ObjectType,
   seL4_Syscall,
+  slotId,
   syscallWord,
   type Sel4Api,
   type CapOf,
@@ -109,7 +110,6 @@ export interface RunStyle {
   chainMisses: number;
 }
 
-const slotKey = (s: SlotRef) => `${s.cnode}:${s.index}`;
 const sameSlot = (a: SlotRef, b: SlotRef) => a.cnode === b.cnode && a.index === b.index;
 
 export function runStyle(workload: WorkloadName, first: WorkloadStep): RunStyle {
@@ -154,9 +154,6 @@ function address(k: Knowledge, p: Picker, slot: SlotRef): SlotAddress {
   return p.of(found) ?? { service: seL4_CapInitThreadCNode, index: slot.index, depth: 32 };
 }
 
-/** Root slots whose loss can end the root task: its TCB, its CNode (revoke), its scheduling context. */
-const isVital = (k: Knowledge, o: Occupied) => k.isVital(o);
-
 /**
  * An occupied slot, never one of the root task's vital caps (only `endRun` touches those), nor
  * one in the run's chain of copies, except now and then for a Delete or Revoke (`cutsChain`):
@@ -164,8 +161,8 @@ const isVital = (k: Knowledge, o: Occupied) => k.isVital(o);
  */
 function pickOccupied(k: Knowledge, p: Picker, filter?: (o: Occupied) => boolean, style?: RunStyle, cutsChain = false): Occupied | undefined {
   const spareChain = style !== undefined && style.chain.length > 0 && !(cutsChain && p.chance(style.deep ? 1 : 3));
-  const inChain = (o: Occupied) => spareChain && style.chainKeys.has(slotKey(o.slot));
-  const keep = (o: Occupied) => !isVital(k, o) && (!filter || filter(o)) && !inChain(o);
+  const inChain = (o: Occupied) => spareChain && style.chainKeys.has(slotId(o.slot));
+  const keep = (o: Occupied) => !k.isVital(o) && (!filter || filter(o)) && !inChain(o);
   const recent = p.chance(30) ? k.recent().filter(keep) : [];
   return p.of(recent.length > 0 ? recent : k.all().filter(keep));
 }
@@ -315,7 +312,8 @@ function retypeCount(p: Picker, room: number, fits: number): number {
 function resolveRetype(k: Knowledge, p: Picker, step: WorkloadStep, style: RunStyle): ResolvedCall | null {
   // The chain of copies is left alone: a child of its tip would stop the next copy (RevokeFirst),
   // and revoking its root (after exhausting it) would delete it all.
-  const untypeds = k.ofType('untyped', true).filter((u) => !style.chainKeys.has(slotKey(u.slot)));
+  const rootUntypeds = k.ofType('untyped', true);
+  const untypeds = style.chainKeys.size === 0 ? rootUntypeds : rootUntypeds.filter((u) => !style.chainKeys.has(slotId(u.slot)));
   const devices = untypeds.filter((u) => u.cap.isDevice);
   const bulk = style.bulk && p.chance(50);
   const roomiest = () => untypeds.filter((u) => !u.cap.isDevice).reduce<(typeof untypeds)[number] | undefined>((best, u) => (!best || freeBytes(u.cap) > freeBytes(best.cap) ? u : best), undefined);
@@ -382,7 +380,7 @@ function chainTip(k: Knowledge, p: Picker, style: RunStyle): Occupied | undefine
     // Still the chain's copy: not emptied, nor refilled with another cap since.
     if (cap?.type === 'untyped' && cap.ptr === ptr) return { slot, cap };
     style.chain.pop();
-    style.chainKeys.delete(slotKey(slot));
+    style.chainKeys.delete(slotId(slot));
   }
   const fresh = k.ofType('untyped').filter((u) => u.cap.freeIndex === 0 && !u.cap.isDevice);
   const boot = fresh.filter((u) => k.isBootSlot(u.slot));
@@ -409,9 +407,9 @@ function resolveCopyLike(op: CopyLike, k: Knowledge, p: Picker, step: WorkloadSt
   const dest = source.chain ? chainDest(k, p) : p.chance(90) ? pickEmpty(k, p) : (pickOccupied(k, p, undefined, style)?.slot ?? pickEmpty(k, p));
   if (source.chain) style.chainDest = dest;
   if (source.chain && k.isEmpty(dest) && src.cap.type === 'untyped') {
-    style.chainKeys.add(slotKey(src.slot));
+    style.chainKeys.add(slotId(src.slot));
     style.chain.push({ slot: dest, ptr: src.cap.ptr });
-    style.chainKeys.add(slotKey(dest));
+    style.chainKeys.add(slotId(dest));
   }
   // A chain copy keeps its arguments: a perturbed destination would put the copy elsewhere.
   return copyCall(op, k, p, source.chain ? { ...step, perturb: false } : step, src, dest);
@@ -426,7 +424,8 @@ function chainDest(k: Knowledge, p: Picker): SlotRef {
     const index = k.freeRun(cnode, 1, p.below(2 ** radix));
     if (index !== undefined && k.addresses({ cnode, index }).length > 0) return { cnode, index };
   }
-  return k.freeRun(k.rootCNode, 1, 0) !== undefined ? { cnode: k.rootCNode, index: k.freeRun(k.rootCNode, 1, 0)! } : root;
+  const index = k.freeRun(k.rootCNode, 1, 0);
+  return index !== undefined ? { cnode: k.rootCNode, index } : root;
 }
 
 /**
@@ -637,7 +636,7 @@ function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
 }
 
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
-export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle = { bulk: false, deep: false, chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0 }): ResolvedCall {
+export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall {
   const p = new Picker(step);
   let resolved: ResolvedCall | null;
   switch (step.op) {

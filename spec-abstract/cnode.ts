@@ -75,7 +75,7 @@ export function deleteSlot(k: Kernel, slot: SlotRef): void {
 // ---- revoke -----------------------------------------------------------------------------
 
 /** Deletions the revoke exploration may try before it gives up on completeness. */
-export const revokeSearchLimit = 2000;
+const revokeSearchLimit = 2000;
 
 /**
  * Whether the order in which descendants are deleted can change the result: only if some

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCheckArgs } from '../../cli/check.ts';
-import { shellWord } from '../../cli/usage.ts';
+import { shellWord } from '../../refinement/files.ts';
 import { CatalogueError, loadCatalogue } from '../../refinement/mutants.ts';
 import { plantedBadgeFaultModule } from '../refinement/planted-fault.ts';
 import { runInProcess } from './command.ts';
