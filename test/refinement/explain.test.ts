@@ -17,7 +17,7 @@ import {
 import type { ImplState } from '../../impl/index.ts';
 import { readCounterexample } from '../../refinement/counterexample.ts';
 import { explanationHtml } from '../../refinement/explain-html.ts';
-import { describeChoice, explainCounterexample, formatExplanation } from '../../refinement/explain.ts';
+import { describeChoice, explainCounterexample, formatExplanation, foundBy } from '../../refinement/explain.ts';
 import type { LayerOptions } from '../../refinement/layers.ts';
 import { ipcBufferWordRole, messageInfoFields, registerFields, registerRole } from '../../refinement/places.ts';
 import { RefinementCheckFailed, bootLockstep, expectRefinement } from '../../refinement/testing.ts';
@@ -201,5 +201,26 @@ describe('explain decodes registers and names choices', () => {
     expect(describeChoice({ layer: 'abstract', choice: 'revoke order #2', outcomes: 2, agrees: true })).toBe("abstract followed the spec's choice revoke order #2 (of 2 allowed outcomes)");
     expect(describeChoice({ layer: 'abstract', choice: 'revoke order, as witnessed', outcomes: 1, agrees: true })).toBe("abstract followed the spec's choice revoke order, as witnessed");
     expect(describeChoice({ layer: 'abstract', choice: null, outcomes: 3, agrees: false })).toBe('abstract followed an unnamed choice (of 3 allowed outcomes; none agrees with the layer below, the first is shown)');
+  });
+
+  it('says when the abstract spec rejects the choice the layer below made, and stops running it', () => {
+    const sys = bootLockstep({ pairs: ['impl-abstract'] });
+    const { seL4_Untyped_Retype, seL4_CNode_Copy, seL4_CNode_Revoke } = sys.api;
+    const free = sys.plan.bootInfo.empty.start;
+    seL4_Untyped_Retype(sys.plan.bootInfo.untyped.start, seL4_ObjectType.seL4_EndpointObject, 0, root, 0, 0, free, 1);
+    seL4_CNode_Copy(root, free + 1, 32, root, free, 32, 0xf);
+    seL4_CNode_Revoke(root, free, 32);
+    const plain = (writes: readonly (readonly [number, number])[]) => writes.map(([at, value]): [number, number] => [at, value]);
+    const trace = sys.trace.map((entry) => ({ call: '', result: '', entry: { kind: 'syscall' as const, user: { regs: plain(entry.user.regs), ipcBuffer: plain(entry.user.ipcBuffer) } } }));
+    // An impl that deletes as seL4 does but reports no choices: a revoke that, to the spec, stopped.
+    const silent: LayerOptions = { implDebug: true, wrapImpl: (impl) => ({ ...impl, step: (state, event) => impl.step(state, event).map((o) => ({ ...o, witness: [] })) }) };
+    const e = explainCounterexample({ ...cx, failure: { ...cx.failure, pair: 'impl-abstract', step: 2 }, trace }, silent);
+    const text = formatExplanation(e, 'x.json');
+    expect(text).toMatch(new RegExp(`abstract: rejected the choice made below: the revoke of 0x[0-9a-f]+\\[${free}\\] stopped \\(allowed: delete one of its remaining descendants 0x[0-9a-f]+\\[${free + 1}\\]\\)`));
+  });
+
+  it('gives no --path in the command that found a failure at boot', () => {
+    expect(foundBy({ ...cx, path: '' })).not.toContain('--path');
+    expect(foundBy(cx)).toContain(`--path ${cx.path}`);
   });
 });
