@@ -33,8 +33,8 @@ type ViewOf<T extends ObjectKind> = Extract<ObjectView, { readonly type: T }>;
 /** An object record as plain data: the view's fields, plus TCB registers and SC configuration. */
 export type ImplObject =
   | Exclude<ObjectView, { readonly type: 'tcb' | 'schedcontext' }>
-  | (ViewOf<'tcb'> & { readonly regs: readonly Word[] })
-  | (ViewOf<'schedcontext'> & { readonly configured: boolean });
+  | (Omit<ViewOf<'tcb'>, 'flags' | 'yieldTo'> & { readonly regs: readonly Word[] })
+  | (Pick<ViewOf<'schedcontext'>, 'type' | 'addr' | 'sizeBits' | 'tcb'> & { readonly configured: boolean });
 
 export interface GhostEntry extends GhostObject {
   readonly addr: number;

@@ -70,6 +70,7 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   beginStep(state);
   const thread = state.current;
   if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
+  if (event.kind !== 'syscall') return { state, observation: observe(state, thread, event.kind), touched: nothingTouched };
   applyUserWrites(state, thread, event.user);
   const unmodelled = handleSyscall(state, thread);
   if (state.debug && state.finalising.size !== 0) fail('a finalisation was left unfinished');

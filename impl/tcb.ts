@@ -113,7 +113,7 @@ export function finaliseThread(state: ImplState, tcb: number): void {
 }
 
 /** A TCB's fields as the view shows them, plus its registers. */
-export type TcbRecord = Omit<Extract<ObjectView, { readonly type: 'tcb' }>, 'type' | 'addr'> & { readonly regs: readonly Word[] };
+export type TcbRecord = Omit<Extract<ObjectView, { readonly type: 'tcb' }>, 'type' | 'addr' | 'flags' | 'yieldTo'> & { readonly regs: readonly Word[] };
 
 /** The TCB's fields as plain data. */
 export function decodeTcb(state: ImplState, tcb: number): TcbRecord {

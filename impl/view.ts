@@ -72,11 +72,11 @@ function objectView(object: ImplObject): ObjectView {
   switch (object.type) {
     case 'tcb': {
       const { regs: _regs, ...view } = object;
-      return view;
+      return { ...view, flags: 0, yieldTo: null };
     }
     case 'schedcontext': {
       const { configured: _configured, ...view } = object;
-      return view;
+      return { ...view, periodTicks: 0n, consumedTicks: 0n, refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null };
     }
     default:
       return object;
@@ -94,5 +94,9 @@ export function createView(state: ImplState): KernelView {
     objects: () => decodeObjects(state).map(objectView),
     current: () => state.current,
     userWord: (paddr) => readUserWord(state, paddr),
+    scheduler: () => ({
+      clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, currentSchedContext: null,
+      readyQueues: [], releaseQueue: [], timerDeadlineTicks: null,
+    }),
   };
 }

@@ -12,3 +12,4 @@ export * from './caps.ts';
 export * from './kernel.ts';
 export * from './bootinfo.ts';
 export * from './user.ts';
+export * from './time.ts';

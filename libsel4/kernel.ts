@@ -17,8 +17,49 @@ export interface UserWrites {
   readonly ipcBuffer: ReadonlyArray<readonly [number, Word]>;
 }
 
-/** One kernel entry. The syscall number is read from a7 after the user writes are applied. */
-export type KernelEvent = { readonly kind: 'syscall'; readonly user: UserWrites };
+/**
+ * One event of the machine. `syscall`: the current thread enters the kernel with the syscall in
+ * a7 (after its user writes are applied); an unknown number takes seL4's unknown-syscall path.
+ * `exception`: the current thread takes a user exception (riscv scause `number`, `code` as
+ * seL4's seL4_UserException message carries it). `time`: the current thread (or the idle thread)
+ * computes for `ticks` timer ticks; if the programmed timer deadline is reached meanwhile, the
+ * kernel is entered by the timer interrupt at that moment and the rest of the time is not spent
+ * (the clock shows how much was). The clock never passes `maxReleaseTicks` (libsel4/time.ts).
+ */
+export type KernelEvent =
+  | { readonly kind: 'syscall'; readonly user: UserWrites }
+  | { readonly kind: 'exception'; readonly user: UserWrites; readonly number: Word; readonly code: Word }
+  | { readonly kind: 'time'; readonly ticks: bigint };
+
+/** A refill of a scheduling context: `amount` ticks of budget usable from `releaseTicks` on. */
+export interface Refill {
+  readonly releaseTicks: bigint;
+  readonly amountTicks: bigint;
+}
+
+/** A non-empty ready queue: threads of one priority, head first. */
+export interface ReadyQueueView {
+  readonly priority: number;
+  readonly threads: readonly number[];
+}
+
+/** The scheduler's state (seL4's ksCurTime, ksConsumed, ksCurSC, ksReadyQueues, ksReleaseQueue). */
+export interface SchedulerView {
+  /** The machine's clock, in timer ticks (10 MHz); user time passes on it between kernel entries. */
+  readonly clockTicks: bigint;
+  /** ksCurTime: the clock at the last kernel entry. */
+  readonly curTimeTicks: bigint;
+  /** ksConsumed: ticks used by the current scheduling context and not yet charged to it. */
+  readonly consumedTicks: bigint;
+  /** ksCurSC: the scheduling context being charged; null for the idle thread's. */
+  readonly currentSchedContext: number | null;
+  /** Non-empty ready queues (domain 0), highest priority first. */
+  readonly readyQueues: readonly ReadyQueueView[];
+  /** ksReleaseQueue, head (earliest release) first. */
+  readonly releaseQueue: readonly number[];
+  /** The programmed timer deadline, in absolute ticks; null while none is programmed. */
+  readonly timerDeadlineTicks: bigint | null;
+}
 
 export const threadStates = [
   'Inactive',
@@ -63,11 +104,32 @@ export type ObjectView =
       readonly domain: number;
       readonly schedContext: number | null;
       readonly ipcBufferVaddr: number;
+      /** tcbFlags (seL4_TCB_SetFlags). */
+      readonly flags: Word;
+      /** tcbYieldTo: the scheduling context this thread yielded to (YieldTo), or null. */
+      readonly yieldTo: number | null;
     }
   | { readonly type: 'endpoint'; readonly addr: number; readonly queue: readonly number[] }
   | { readonly type: 'notification'; readonly addr: number; readonly word: Word; readonly queue: readonly number[] }
   | { readonly type: 'reply'; readonly addr: number; readonly tcb: number | null }
-  | { readonly type: 'schedcontext'; readonly addr: number; readonly sizeBits: number; readonly tcb: number | null }
+  | {
+      readonly type: 'schedcontext';
+      readonly addr: number;
+      readonly sizeBits: number;
+      readonly tcb: number | null;
+      /** scPeriod in ticks (0 for a round-robin context). */
+      readonly periodTicks: bigint;
+      /** scConsumed in ticks (read and reset by SchedContext_Consumed). */
+      readonly consumedTicks: bigint;
+      /** scRefillMax: 0 until SchedControl configures it. */
+      readonly refillMax: number;
+      /** The refill queue, head first (the ring's order, not its indices). */
+      readonly refills: readonly Refill[];
+      readonly sporadic: boolean;
+      readonly badge: Word;
+      /** scYieldFrom: the thread that yielded to this context, or null. */
+      readonly yieldFrom: number | null;
+    }
   | { readonly type: 'frame'; readonly addr: number; readonly sizeBits: number; readonly isDevice: boolean }
   | { readonly type: 'pagetable'; readonly addr: number }
   | { readonly type: 'asidpool'; readonly addr: number };
@@ -92,6 +154,8 @@ export interface KernelView {
   current(): number | null;
   /** A word of physical memory outside kernel objects (frames such as IPC buffers and bootinfo). */
   userWord(paddr: number): Word;
+  /** Time, the current scheduling context and the scheduler's queues. */
+  scheduler(): SchedulerView;
 }
 
 /**
@@ -152,4 +216,11 @@ export interface KernelLayer<S> {
   step(state: S, event: KernelEvent, witness?: Witness): readonly Outcome<S>[];
   view(state: S): KernelView;
   observe(state: S, caller: number | null): Observation;
+}
+
+const noUserWrites: UserWrites = Object.freeze({ regs: Object.freeze([]), ipcBuffer: Object.freeze([]) });
+
+/** The user writes an event carries (none for the passing of time). */
+export function userWritesOf(event: KernelEvent): UserWrites {
+  return event.kind === 'time' ? noUserWrites : event.user;
 }

@@ -6,7 +6,7 @@ import { IPCBuffer, msgWordIndex } from './ipcbuffer.ts';
 import { InvocationLabel } from './invocation.ts';
 import type { KernelEvent, Observation } from './kernel.ts';
 import { messageInfoFromWord, seL4_MessageInfo_new } from './messageinfo.ts';
-import { Reg, msgRegisters } from './registers.ts';
+import { Reg, msgRegisters, numRegisters } from './registers.ts';
 import { seL4_Syscall, syscallWord } from './syscalls.ts';
 
 /** Where a user thread's kernel entries go: one layer, or all of them in lockstep. */
@@ -45,7 +45,37 @@ export interface Sel4Api {
     pivot_root: seL4_CPtr, pivot_index: Word, pivot_depth: Word, pivot_badge: Word,
     src_root: seL4_CPtr, src_index: Word, src_depth: Word,
   ): seL4_Error;
+
+  /** `regs` (seL4_UserContext order) only on success, as libsel4 fills its out-parameter. */
+  seL4_TCB_ReadRegisters(service: seL4_CPtr, suspend_source: boolean, arch_flags: Word, count: Word): { error: seL4_Error; regs: Word[] | null };
+  /** `regs` in seL4_UserContext order; the first `count` are sent. */
+  seL4_TCB_WriteRegisters(service: seL4_CPtr, resume_target: boolean, arch_flags: Word, count: Word, regs: readonly Word[]): seL4_Error;
+  seL4_TCB_CopyRegisters(service: seL4_CPtr, source: seL4_CPtr, suspend_source: boolean, resume_target: boolean, transfer_frame: boolean, transfer_integer: boolean, arch_flags: Word): seL4_Error;
+  seL4_TCB_Configure(service: seL4_CPtr, cspace_root: seL4_CPtr, cspace_root_data: Word, vspace_root: seL4_CPtr, vspace_root_data: Word, buffer: Word, bufferFrame: seL4_CPtr): seL4_Error;
+  seL4_TCB_SetPriority(service: seL4_CPtr, authority: seL4_CPtr, priority: Word): seL4_Error;
+  seL4_TCB_SetMCPriority(service: seL4_CPtr, authority: seL4_CPtr, mcp: Word): seL4_Error;
+  seL4_TCB_SetSchedParams(service: seL4_CPtr, authority: seL4_CPtr, mcp: Word, priority: Word, sched_context: seL4_CPtr, fault_ep: seL4_CPtr): seL4_Error;
+  seL4_TCB_SetTimeoutEndpoint(service: seL4_CPtr, timeout_fault_ep: seL4_CPtr): seL4_Error;
+  seL4_TCB_SetIPCBuffer(service: seL4_CPtr, buffer: Word, bufferFrame: seL4_CPtr): seL4_Error;
+  seL4_TCB_SetSpace(service: seL4_CPtr, fault_ep: seL4_CPtr, cspace_root: seL4_CPtr, cspace_root_data: Word, vspace_root: seL4_CPtr, vspace_root_data: Word): seL4_Error;
+  seL4_TCB_Suspend(service: seL4_CPtr): seL4_Error;
+  seL4_TCB_Resume(service: seL4_CPtr): seL4_Error;
+  seL4_TCB_SetTLSBase(service: seL4_CPtr, tls_base: Word): seL4_Error;
+  /** seL4_TCB_SetFlags_t: the flags now set (0 on error). */
+  seL4_TCB_SetFlags(service: seL4_CPtr, clear: Word, set: Word): { error: seL4_Error; flags: Word };
+  /** Budget and period in microseconds (seL4_Time, 64 bits). */
+  seL4_SchedControl_ConfigureFlags(service: seL4_CPtr, schedcontext: seL4_CPtr, budget: bigint, period: bigint, extra_refills: Word, badge: Word, flags: Word): seL4_Error;
+  seL4_SchedContext_Bind(service: seL4_CPtr, cap: seL4_CPtr): seL4_Error;
+  seL4_SchedContext_Unbind(service: seL4_CPtr): seL4_Error;
+  seL4_SchedContext_UnbindObject(service: seL4_CPtr, cap: seL4_CPtr): seL4_Error;
+  /** seL4_SchedContext_Consumed_t: microseconds consumed (0 on error). */
+  seL4_SchedContext_Consumed(service: seL4_CPtr): { error: seL4_Error; consumed: bigint };
+  /** seL4_SchedContext_YieldTo_t: microseconds consumed (0 on error). */
+  seL4_SchedContext_YieldTo(service: seL4_CPtr): { error: seL4_Error; consumed: bigint };
 }
+
+/** seL4_SchedContext_Sporadic: the flag of SchedControl_ConfigureFlags for a sporadic server. */
+export const seL4_SchedContext_Sporadic = 1;
 
 /** Creates the libsel4 calls of a thread whose entries go to `port`; `initial` is its state at start. */
 export function createSel4Api(port: SyscallPort, initial: Observation): Sel4Api {
@@ -92,10 +122,22 @@ export function createSel4Api(port: SyscallPort, initial: Observation): Sel4Api 
     return reply.label as seL4_Error;
   }
 
+  /** The reply's message word i, as libsel4 reads it after a Call. */
+  const replyWord = (i: number): Word => (i < msgRegisters.length ? reg(msgRegisters[i]!) : bufferWord(msgWordIndex(i)));
+  const low = (value: bigint): Word => Number(BigInt.asUintN(32, value));
+  const high = (value: bigint): Word => Number(BigInt.asUintN(32, value >> 32n));
+  const time64 = (lowWord: Word, highWord: Word): bigint => (BigInt(highWord >>> 0) << 32n) | BigInt(lowWord >>> 0);
+  const bit = (flag: boolean): Word => (flag ? 1 : 0);
+  /** A call whose reply carries a 64-bit time in MR0 (low) and MR1 (high). */
+  const consumedOf = (label: number, service: seL4_CPtr): { error: seL4_Error; consumed: bigint } => {
+    const error = invoke(label, service, [], []);
+    return { error, consumed: error === seL4_Error.seL4_NoError ? time64(replyWord(0), replyWord(1)) : 0n };
+  };
+
   const L = InvocationLabel;
   return {
     seL4_SetMR: setMR,
-    seL4_GetMR: (i) => (i < msgRegisters.length ? reg(msgRegisters[i]!) : bufferWord(msgWordIndex(i))),
+    seL4_GetMR: replyWord,
     seL4_SetCap: (i, cptr) => void bufferWrites.set(IPCBuffer.capsOrBadges + i, cptr >>> 0),
     seL4_SetCapReceivePath: (root, index, depth) => {
       bufferWrites.set(IPCBuffer.receiveCNode, root >>> 0);
@@ -130,6 +172,40 @@ export function createSel4Api(port: SyscallPort, initial: Observation): Sel4Api 
       invoke(L.CNodeMutate, service, [dest_index, dest_depth, src_index, src_depth, badge], [src_root]),
     seL4_CNode_Rotate: (service, dest_index, dest_depth, dest_badge, pivot_root, pivot_index, pivot_depth, pivot_badge, src_root, src_index, src_depth) =>
       invoke(L.CNodeRotate, service, [dest_index, dest_depth, dest_badge, pivot_index, pivot_depth, pivot_badge, src_index, src_depth], [pivot_root, src_root]),
+
+    seL4_TCB_ReadRegisters: (service, suspend_source, arch_flags, count) => {
+      const error = invoke(L.TCBReadRegisters, service, [bit(suspend_source) | ((arch_flags & 0xff) << 8), count], []);
+      if (error !== seL4_Error.seL4_NoError) return { error, regs: null };
+      return { error, regs: Array.from({ length: numRegisters }, (_, i) => (i < count ? replyWord(i) : 0)) };
+    },
+    seL4_TCB_WriteRegisters: (service, resume_target, arch_flags, count, regs) =>
+      invoke(L.TCBWriteRegisters, service, [bit(resume_target) | ((arch_flags & 0xff) << 8), count, ...regs.slice(0, Math.min(count, numRegisters))], []),
+    seL4_TCB_CopyRegisters: (service, source, suspend_source, resume_target, transfer_frame, transfer_integer, arch_flags) =>
+      invoke(L.TCBCopyRegisters, service, [bit(suspend_source) | (bit(resume_target) << 1) | (bit(transfer_frame) << 2) | (bit(transfer_integer) << 3) | ((arch_flags & 0xff) << 8)], [source]),
+    seL4_TCB_Configure: (service, cspace_root, cspace_root_data, vspace_root, vspace_root_data, buffer, bufferFrame) =>
+      invoke(L.TCBConfigure, service, [cspace_root_data, vspace_root_data, buffer], [cspace_root, vspace_root, bufferFrame]),
+    seL4_TCB_SetPriority: (service, authority, priority) => invoke(L.TCBSetPriority, service, [priority], [authority]),
+    seL4_TCB_SetMCPriority: (service, authority, mcp) => invoke(L.TCBSetMCPriority, service, [mcp], [authority]),
+    seL4_TCB_SetSchedParams: (service, authority, mcp, priority, sched_context, fault_ep) =>
+      invoke(L.TCBSetSchedParams, service, [mcp, priority], [authority, sched_context, fault_ep]),
+    seL4_TCB_SetTimeoutEndpoint: (service, timeout_fault_ep) => invoke(L.TCBSetTimeoutEndpoint, service, [], [timeout_fault_ep]),
+    seL4_TCB_SetIPCBuffer: (service, buffer, bufferFrame) => invoke(L.TCBSetIPCBuffer, service, [buffer], [bufferFrame]),
+    seL4_TCB_SetSpace: (service, fault_ep, cspace_root, cspace_root_data, vspace_root, vspace_root_data) =>
+      invoke(L.TCBSetSpace, service, [cspace_root_data, vspace_root_data], [fault_ep, cspace_root, vspace_root]),
+    seL4_TCB_Suspend: (service) => invoke(L.TCBSuspend, service, [], []),
+    seL4_TCB_Resume: (service) => invoke(L.TCBResume, service, [], []),
+    seL4_TCB_SetTLSBase: (service, tls_base) => invoke(L.TCBSetTLSBase, service, [tls_base], []),
+    seL4_TCB_SetFlags: (service, clear, set) => {
+      const error = invoke(L.TCBSetFlags, service, [clear, set], []);
+      return { error, flags: error === seL4_Error.seL4_NoError ? replyWord(0) : 0 };
+    },
+    seL4_SchedControl_ConfigureFlags: (service, schedcontext, budget, period, extra_refills, badge, flags) =>
+      invoke(L.SchedControlConfigureFlags, service, [low(budget), high(budget), low(period), high(period), extra_refills, badge, flags], [schedcontext]),
+    seL4_SchedContext_Bind: (service, cap) => invoke(L.SchedContextBind, service, [], [cap]),
+    seL4_SchedContext_Unbind: (service) => invoke(L.SchedContextUnbind, service, [], []),
+    seL4_SchedContext_UnbindObject: (service, cap) => invoke(L.SchedContextUnbindObject, service, [], [cap]),
+    seL4_SchedContext_Consumed: (service) => consumedOf(L.SchedContextConsumed, service),
+    seL4_SchedContext_YieldTo: (service) => consumedOf(L.SchedContextYieldTo, service),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   seL4_ObjectType,
   type BootConfigInput,
   type KernelEvent,
+  userWritesOf,
   type Touched,
 } from '../libsel4/index.ts';
 import { Tally, stateSize, type RunRecord, type StateSize } from './coverage.ts';
@@ -163,7 +164,7 @@ class Driver {
     const before = this.system.trace.length;
     resolved.run(this.system.api);
     const event = this.system.trace[before]!;
-    const sent = new Map(event.user.regs);
+    const sent = new Map(userWritesOf(event).regs);
     const sysno = syscallFromWord(sent.get(Reg.a7) ?? 0);
     const cptr = sent.get(Reg.a0) ?? 0;
     const key = coverageKey(sysno, sent.get(Reg.a1) ?? 0, this.invokedCapType(cptr));

@@ -58,13 +58,18 @@ export function compareObject(lower: KernelView, upper: KernelView, addr: number
   return objectDifference(a, b);
 }
 
+/** JSON.stringify replacer: 64-bit times are bigints. */
+function bigintAsText(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
 function objectDifference(a: ObjectView, b: ObjectView): Mismatch | null {
   const ra = a as unknown as Record<string, unknown>;
   const rb = b as unknown as Record<string, unknown>;
   const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
   for (const key of keys) {
-    const va = JSON.stringify(ra[key]);
-    const vb = JSON.stringify(rb[key]);
+    const va = JSON.stringify(ra[key], bigintAsText);
+    const vb = JSON.stringify(rb[key], bigintAsText);
     if (va !== vb) return { path: `${a.type} ${hex(a.addr)}: ${key}`, lower: va ?? 'undefined', upper: vb ?? 'undefined' };
   }
   return null;

@@ -16,6 +16,7 @@ import {
   type BootConfigInput,
   type KernelEvent,
   type LayerName,
+  maxTicks,
 } from '../libsel4/index.ts';
 import type { FailureReport } from './check.ts';
 import { readJsonFile, writeFileAtomic } from './files.ts';
@@ -30,17 +31,21 @@ export const counterexampleVersion = 1;
 const word = z.number().int().min(0).max(0xffffffff);
 const failureKinds = ['observation', 'state', 'invariant', 'crash', 'final-state', 'choice'] as const satisfies readonly FailureKind[];
 
-const entrySchema = z
+const userWritesSchema = z
   .object({
-    kind: z.literal('syscall'),
-    user: z
-      .object({
-        regs: z.array(z.tuple([z.number().int().min(0).max(numRegisters - 1), word])),
-        ipcBuffer: z.array(z.tuple([z.number().int().min(0).max(ipcBufferWords - 1), word])),
-      })
-      .strict(),
+    regs: z.array(z.tuple([z.number().int().min(0).max(numRegisters - 1), word])),
+    ipcBuffer: z.array(z.tuple([z.number().int().min(0).max(ipcBufferWords - 1), word])),
   })
   .strict();
+
+/** A kernel entry as the file keeps it: time amounts are decimal strings (64-bit values). */
+const entrySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('syscall'), user: userWritesSchema }).strict(),
+  z.object({ kind: z.literal('exception'), user: userWritesSchema, number: word, code: word }).strict(),
+  z.object({ kind: z.literal('time'), ticks: z.string().regex(/^(0|[1-9][0-9]{0,19})$/).refine((t) => BigInt(t) <= maxTicks, 'at most 2^64 - 1') }).strict(),
+]);
+
+type PlainEntry = z.infer<typeof entrySchema>;
 
 const counterexampleSchema = z
   .object({
@@ -93,9 +98,20 @@ export class CounterexampleError extends Error {}
 
 type Writes = [number, number][];
 
-function plainEntry(event: KernelEvent): { kind: 'syscall'; user: { regs: Writes; ipcBuffer: Writes } } {
-  const copy = (writes: KernelEvent['user']['regs']): Writes => writes.map(([at, value]) => [at, value]);
-  return { kind: 'syscall', user: { regs: copy(event.user.regs), ipcBuffer: copy(event.user.ipcBuffer) } };
+function plainEntry(event: KernelEvent): PlainEntry {
+  const copy = (writes: ReadonlyArray<readonly [number, number]>): Writes => writes.map(([at, value]) => [at, value]);
+  switch (event.kind) {
+    case 'syscall':
+      return { kind: 'syscall', user: { regs: copy(event.user.regs), ipcBuffer: copy(event.user.ipcBuffer) } };
+    case 'exception':
+      return { kind: 'exception', user: { regs: copy(event.user.regs), ipcBuffer: copy(event.user.ipcBuffer) }, number: event.number, code: event.code };
+    case 'time':
+      return { kind: 'time', ticks: event.ticks.toString() };
+  }
+}
+
+function eventOf(entry: PlainEntry): KernelEvent {
+  return entry.kind === 'time' ? { kind: 'time', ticks: BigInt(entry.ticks) } : entry;
 }
 
 /** The file's `shrink` field: only when shrinking stopped early. */
@@ -194,7 +210,7 @@ export function readCounterexample(file: string): Counterexample {
 }
 
 export function entriesOf(cx: Counterexample): KernelEvent[] {
-  return cx.trace.map((step) => step.entry);
+  return cx.trace.map((step) => eventOf(step.entry));
 }
 
 /** The pair a replay checks by default: the one that failed, or every pair the check ran. */

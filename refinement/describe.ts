@@ -16,6 +16,7 @@ import {
   syscallName,
   errorName,
   type KernelEvent,
+  userWritesOf,
   type Observation,
   type ThreadObservation,
   type Word,
@@ -24,9 +25,9 @@ import {
 /** The thread's registers and IPC buffer as they are when the entry starts. */
 export function stateAtEntry(regsBefore: readonly Word[], bufferBefore: readonly Word[] | null, event: KernelEvent): { regs: Word[]; buffer: Word[] } {
   const regs = [...regsBefore];
-  for (const [i, v] of event.user.regs) if (i >= 0 && i < regs.length) regs[i] = v;
+  for (const [i, v] of userWritesOf(event).regs) if (i >= 0 && i < regs.length) regs[i] = v;
   const buffer = bufferBefore ? [...bufferBefore] : new Array<Word>(128).fill(0);
-  for (const [i, v] of event.user.ipcBuffer) if (i >= 0 && i < buffer.length) buffer[i] = v;
+  for (const [i, v] of userWritesOf(event).ipcBuffer) if (i >= 0 && i < buffer.length) buffer[i] = v;
   return { regs, buffer };
 }
 

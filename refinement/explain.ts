@@ -19,7 +19,7 @@ import {
   type Touched,
 } from '../libsel4/index.ts';
 import { compareObservations, slotName } from './compare.ts';
-import type { Counterexample } from './counterexample.ts';
+import { entriesOf, type Counterexample } from './counterexample.ts';
 import { answerOf, decodeEntry, listed, messageWord, sentBy, type Sent } from './describe.ts';
 import { shellWord } from './files.ts';
 import { checkInvariants } from './invariants.ts';
@@ -237,10 +237,12 @@ export function explainCounterexample(cx: Counterexample, layerOptions?: LayerOp
     return { name, layer, last: layer.observe(plan.rootTCB), stopped: null };
   });
   const pair = failingPair(cx);
+  const entries = entriesOf(cx);
   const steps: ExplainedStep[] = cx.trace.map((step, index) => {
+    const entry = entries[index]!;
     const live = runners.filter((r) => r.stopped === null);
-    const call = decodeEntry(live[0]?.last.caller ?? null, step.entry);
-    const sysno = syscallFromWord(sentBy(live[0]?.last.caller ?? null, step.entry).regs[Reg.a7]!);
+    const call = decodeEntry(live[0]?.last.caller ?? null, entry);
+    const sysno = syscallFromWord(sentBy(live[0]?.last.caller ?? null, entry).regs[Reg.a7]!);
     const chosen = new Map<LayerName, Candidate>();
     const answers: Array<[LayerName, string]> = [];
     const choices: ChoiceFollowed[] = [];
@@ -250,7 +252,7 @@ export function explainCounterexample(cx: Counterexample, layerOptions?: LayerOp
         continue;
       }
       try {
-        const candidates = r.layer.step(step.entry, r.name === 'abstract' ? chosen.get(witnessSource(pair, chosen))?.witness : undefined);
+        const candidates = r.layer.step(entry, r.name === 'abstract' ? chosen.get(witnessSource(pair, chosen))?.witness : undefined);
         const { pick, agrees } = choose(r.name, candidates, chosen);
         if (candidates.length > 1 || pick.choice) choices.push({ layer: r.name, choice: pick.choice ?? null, outcomes: candidates.length, agrees });
         pick.adopt();

@@ -185,6 +185,7 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
   if (caller === null || tcbAt(state, caller) === null) {
     return [{ state, observation: observe(state, null), touched: { slots: [], objects: [] } }];
   }
+  if (event.kind !== 'syscall') return [{ state, observation: observe(state, caller, event.kind), touched: { slots: [], objects: [] } }];
   const oracle = witness === undefined ? null : new WitnessOracle(witness);
   const k = begin(state, new TouchLog(), oracle);
   k.log.object(caller);

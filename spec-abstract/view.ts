@@ -34,7 +34,7 @@ export function objectView(o: KObject): ObjectView {
     case 'tcb':
       return {
         type: 'tcb', addr: o.addr, state: o.state, priority: o.priority, mcp: o.mcp, domain: o.domain,
-        schedContext: o.schedContext, ipcBufferVaddr: o.ipcBufferVaddr,
+        schedContext: o.schedContext, ipcBufferVaddr: o.ipcBufferVaddr, flags: 0, yieldTo: null,
       };
     case 'endpoint':
       return { type: 'endpoint', addr: o.addr, queue: [...o.queue] };
@@ -43,7 +43,7 @@ export function objectView(o: KObject): ObjectView {
     case 'reply':
       return { type: 'reply', addr: o.addr, tcb: o.tcb };
     case 'schedcontext':
-      return { type: 'schedcontext', addr: o.addr, sizeBits: o.sizeBits, tcb: o.tcb };
+      return { type: 'schedcontext', addr: o.addr, sizeBits: o.sizeBits, tcb: o.tcb, periodTicks: 0n, consumedTicks: 0n, refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null };
     case 'frame':
       return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: o.isDevice };
     case 'pagetable':
@@ -122,5 +122,9 @@ export function viewOf(s: AbstractState): KernelView {
     objects: () => allObjects(s).map(objectView),
     current: () => s.current,
     userWord: (paddr) => memoryWord(s, paddr),
+    scheduler: () => ({
+      clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, currentSchedContext: null,
+      readyQueues: [], releaseQueue: [], timerDeadlineTicks: null,
+    }),
   };
 }

@@ -37,6 +37,7 @@ export function observe(state: ExecState, caller: number | null): Observation {
 export function step(state: ExecState, event: KernelEvent): readonly Outcome<ExecState>[] {
   const thread = state.current;
   if (thread === null) return [{ state, observation: { current: null, caller: null, unmodelled: null }, touched: nothingTouched }];
+  if (event.kind !== 'syscall') return [{ state, observation: { ...observe(state, thread), unmodelled: event.kind }, touched: nothingTouched }];
   const k = new Step(state);
   applyUserWrites(k, thread, event.user);
   const unmodelled = handleSyscall(k, thread);
@@ -55,6 +56,10 @@ export function view(state: ExecState): KernelView {
     objects: () => [...state.objects.keys()].sort((a, b) => a - b).map((addr) => objectView(state.objects.get(addr)!)),
     current: () => state.current,
     userWord: (paddr) => userWord(state, paddr),
+    scheduler: () => ({
+      clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, currentSchedContext: null,
+      readyQueues: [], releaseQueue: [], timerDeadlineTicks: null,
+    }),
   };
 }
 

@@ -230,7 +230,7 @@ export function objectView(obj: KObject): ObjectView {
     case 'tcb':
       return {
         type: 'tcb', addr: obj.addr, state: obj.state, priority: obj.priority, mcp: obj.mcp, domain: obj.domain,
-        schedContext: obj.schedContext, ipcBufferVaddr: obj.ipcBufferVaddr,
+        schedContext: obj.schedContext, ipcBufferVaddr: obj.ipcBufferVaddr, flags: 0, yieldTo: null,
       };
     case 'endpoint':
       return { type: 'endpoint', addr: obj.addr, queue: obj.queue };
@@ -239,7 +239,7 @@ export function objectView(obj: KObject): ObjectView {
     case 'reply':
       return { type: 'reply', addr: obj.addr, tcb: obj.tcb };
     case 'schedcontext':
-      return { type: 'schedcontext', addr: obj.addr, sizeBits: obj.sizeBits, tcb: obj.tcb };
+      return { type: 'schedcontext', addr: obj.addr, sizeBits: obj.sizeBits, tcb: obj.tcb, periodTicks: 0n, consumedTicks: 0n, refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null };
     case 'frame':
       return { type: 'frame', addr: obj.addr, sizeBits: obj.sizeBits, isDevice: obj.isDevice };
     case 'pagetable':

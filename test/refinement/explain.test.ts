@@ -13,6 +13,7 @@ import {
   seL4_MessageInfo_new,
   seL4_ObjectType,
   type KernelLayer,
+  userWritesOf,
 } from '../../libsel4/index.ts';
 import type { ImplState } from '../../impl/index.ts';
 import { readCounterexample } from '../../refinement/counterexample.ts';
@@ -31,7 +32,7 @@ function firstBadgedNeverSet(impl: KernelLayer<ImplState>): KernelLayer<ImplStat
     ...impl,
     step(state, event) {
       const outcomes = impl.step(state, event);
-      const label = (new Map(event.user.regs).get(Reg.a1) ?? 0) >>> 12;
+      const label = (new Map(userWritesOf(event).regs).get(Reg.a1) ?? 0) >>> 12;
       if (!inserting.has(label)) return outcomes;
       for (const { state: s, touched } of outcomes) {
         for (const slot of touched.slots) {
@@ -156,7 +157,7 @@ describe('explain decodes registers and names choices', () => {
       wrapImpl: (impl) => ({
         ...impl,
         step(state, event) {
-          const label = (new Map(event.user.regs).get(Reg.a1) ?? 0) >>> 12;
+          const label = (new Map(userWritesOf(event).regs).get(Reg.a1) ?? 0) >>> 12;
           return impl.step(state, event).map((o) => {
             if (!inserting.has(label) || !o.observation.caller) return o;
             const regs = [...o.observation.caller.regs];
@@ -189,7 +190,7 @@ describe('explain decodes registers and names choices', () => {
     seL4_CNode_Revoke(free, 0, 2);
     sys.finish();
     const plain = (writes: readonly (readonly [number, number])[]) => writes.map(([at, value]): [number, number] => [at, value]);
-    const trace = sys.trace.map((entry) => ({ call: '', result: '', entry: { kind: 'syscall' as const, user: { regs: plain(entry.user.regs), ipcBuffer: plain(entry.user.ipcBuffer) } } }));
+    const trace = sys.trace.map((entry) => ({ call: '', result: '', entry: { kind: 'syscall' as const, user: { regs: plain(userWritesOf(entry).regs), ipcBuffer: plain(userWritesOf(entry).ipcBuffer) } } }));
     const e = explainCounterexample({ ...cx, failure: { ...cx.failure, step: 3 }, trace });
     const revoke = e.steps[3]!;
     expect(revoke.call).toBe('seL4_CNode_Revoke(service=' + free + ', index=0, depth=2)');
@@ -211,7 +212,7 @@ describe('explain decodes registers and names choices', () => {
     seL4_CNode_Copy(root, free + 1, 32, root, free, 32, 0xf);
     seL4_CNode_Revoke(root, free, 32);
     const plain = (writes: readonly (readonly [number, number])[]) => writes.map(([at, value]): [number, number] => [at, value]);
-    const trace = sys.trace.map((entry) => ({ call: '', result: '', entry: { kind: 'syscall' as const, user: { regs: plain(entry.user.regs), ipcBuffer: plain(entry.user.ipcBuffer) } } }));
+    const trace = sys.trace.map((entry) => ({ call: '', result: '', entry: { kind: 'syscall' as const, user: { regs: plain(userWritesOf(entry).regs), ipcBuffer: plain(userWritesOf(entry).ipcBuffer) } } }));
     // An impl that deletes as seL4 does but reports no choices: a revoke that, to the spec, stopped.
     const silent: LayerOptions = { implDebug: true, wrapImpl: (impl) => ({ ...impl, step: (state, event) => impl.step(state, event).map((o) => ({ ...o, witness: [] })) }) };
     const e = explainCounterexample({ ...cx, failure: { ...cx.failure, pair: 'impl-abstract', step: 2 }, trace }, silent);

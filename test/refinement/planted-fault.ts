@@ -9,6 +9,7 @@ import {
   seL4_CapInitThreadCNode,
   seL4_ObjectType,
   type KernelLayer,
+  userWritesOf,
 } from '../../libsel4/index.ts';
 import { decodeSlotCap, type ImplState } from '../../impl/index.ts';
 import type { FailureReport } from '../../refinement/check.ts';
@@ -26,7 +27,7 @@ function mintsBadge(impl: KernelLayer<ImplState>): KernelLayer<ImplState> {
     ...impl,
     step(state, event) {
       const outcomes = impl.step(state, event);
-      const info = messageInfoFromWord(new Map(event.user.regs).get(Reg.a1) ?? 0);
+      const info = messageInfoFromWord(new Map(userWritesOf(event).regs).get(Reg.a1) ?? 0);
       if (info.label !== InvocationLabel.CNodeMint) return outcomes;
       for (const outcome of outcomes) {
         for (const slot of outcome.touched.slots) {
