@@ -4,7 +4,7 @@ import type { Word } from './constants.ts';
 import { seL4_Error } from './errors.ts';
 import { IPCBuffer, msgWordIndex } from './ipcbuffer.ts';
 import { InvocationLabel } from './invocation.ts';
-import type { KernelEvent, Observation } from './kernel.ts';
+import type { KernelEvent, Observation, UserWrites } from './kernel.ts';
 import { messageInfoFromWord, seL4_MessageInfo_new } from './messageinfo.ts';
 import { Reg, msgRegisters, numRegisters } from './registers.ts';
 import { seL4_Syscall, syscallWord } from './syscalls.ts';
@@ -29,6 +29,10 @@ export interface Sel4Api {
   seL4_Yield(): void;
   /** Any kernel entry: `regs` are written (a7 holds the syscall number) before entering. */
   rawSyscall(regs: ReadonlyArray<readonly [number, Word]>): Observation;
+  /** The current thread (or idle) computes for `ticks` timer ticks: a `time` event. */
+  passTime(ticks: bigint): Observation;
+  /** The current thread takes a user exception (riscv scause `number`, and `code`). */
+  raiseException(number: Word, code: Word): Observation;
   /** The observation of the last entry. */
   lastObservation(): Observation;
 
@@ -86,15 +90,20 @@ export function createSel4Api(port: SyscallPort, initial: Observation): Sel4Api 
   const reg = (index: number): Word => regWrites.get(index) ?? last.caller?.regs[index] ?? 0;
   const bufferWord = (index: number): Word => bufferWrites.get(index) ?? last.caller?.ipcBuffer?.[index] ?? 0;
 
-  function enter(): Observation {
-    const event: KernelEvent = {
-      kind: 'syscall',
-      user: { regs: [...regWrites.entries()], ipcBuffer: [...bufferWrites.entries()] },
-    };
+  function takeUserWrites(): UserWrites {
+    const user = { regs: [...regWrites.entries()], ipcBuffer: [...bufferWrites.entries()] };
     regWrites = new Map();
     bufferWrites = new Map();
+    return user;
+  }
+
+  function enterWith(event: KernelEvent): Observation {
     last = port.enter(event);
     return last;
+  }
+
+  function enter(): Observation {
+    return enterWith({ kind: 'syscall', user: takeUserWrites() });
   }
 
   function setMR(i: number, value: Word): void {
@@ -155,6 +164,8 @@ export function createSel4Api(port: SyscallPort, initial: Observation): Sel4Api 
       for (const [i, v] of regs) regWrites.set(i, v >>> 0);
       return enter();
     },
+    passTime: (ticks) => enterWith({ kind: 'time', ticks }),
+    raiseException: (number, code) => enterWith({ kind: 'exception', user: takeUserWrites(), number: number >>> 0, code: code >>> 0 }),
     lastObservation: () => last,
 
     seL4_Untyped_Retype: (service, type, size_bits, root, node_index, node_depth, node_offset, num_objects) =>
