@@ -339,6 +339,31 @@ describe('faults', () => {
   });
 });
 
+describe('priorities and timeouts', () => {
+  it('lowering the current thread below a ready one hands it the CPU', () => {
+    const h = new Threads();
+    const t = h.thread({ priority: 200, budgetUs: 1000n, periodUs: 1000n });
+    h.api.seL4_TCB_Resume(t.tcbSlot);
+    expect(h.state.current).toBe(h.plan.rootTCB);
+    expect(h.api.seL4_TCB_SetPriority(seL4_CapInitThreadTCB, seL4_CapInitThreadTCB, 199)).toBe(E.seL4_NoError);
+    expect(h.state.current).toBe(t.tcb);
+    expect(h.sched().readyQueues).toEqual([{ priority: 199, threads: [h.plan.rootTCB] }]);
+  });
+
+  it('a sporadic thread with a timeout handler that runs out of budget is unmodelled (timeout fault IPC)', () => {
+    const h = new Threads();
+    expect(h.api.seL4_TCB_SetPriority(seL4_CapInitThreadTCB, seL4_CapInitThreadTCB, 100)).toBe(E.seL4_NoError);
+    const t = h.thread({ priority: 200, budgetUs: 1000n, periodUs: 10_000n, sporadic: true });
+    const ep = h.retype(T.seL4_EndpointObject, 0);
+    expect(h.api.seL4_TCB_SetTimeoutEndpoint(t.tcbSlot, ep)).toBe(E.seL4_NoError);
+    h.api.seL4_TCB_Resume(t.tcbSlot);
+    const before = h.state;
+    h.time(1_000_000n);
+    expect(h.last!.observation.unmodelled).toBe('timeout fault delivery');
+    expect(h.state).toBe(before);
+  });
+});
+
 describe('invocation errors in seL4 order', () => {
   it('answers TCB invocations with seL4 error replies', () => {
     const h = new Threads();
