@@ -17,6 +17,7 @@ import {
 } from '../../libsel4/index.ts';
 import { emptySchedContext } from '../../spec-executable/objects.ts';
 import { refillBudgetCheck, refillNew, refillUnblockCheck, refillUpdate } from '../../spec-executable/schedcontext.ts';
+import { schedInvariantViolation } from '../../spec-executable/index.ts';
 import type { SchedContextObject } from '../../spec-executable/state.ts';
 import { ExecHarness, L, ROOT } from './harness.ts';
 
@@ -361,6 +362,23 @@ describe('priorities and timeouts', () => {
     h.time(1_000_000n);
     expect(h.last!.observation.unmodelled).toBe('timeout fault delivery');
     expect(h.state).toBe(before);
+  });
+});
+
+describe('scheduler invariants', () => {
+  it('name a current thread left in a ready queue, a bad binding and a bad refill ring', () => {
+    const h = new Threads();
+    const { sched } = h.state;
+    const root = h.plan.rootTCB;
+    const queued = { ...h.state, sched: { ...sched, readyQueues: sched.readyQueues.set(255, [root]) } };
+    expect(schedInvariantViolation(queued)).toBe('the current thread is queued');
+    const sc = h.state.objects.get(h.plan.rootSC);
+    if (sc?.type !== 'schedcontext') throw new Error('no root SC');
+    const unbound = { ...h.state, objects: h.state.objects.set(sc.addr, { ...sc, tcb: null }) };
+    expect(schedInvariantViolation(unbound)).toMatch(/SC is not bound to it/);
+    const starved = { ...h.state, objects: h.state.objects.set(sc.addr, { ...sc, tcb: root, refills: refills([[0n, 100n], [0n, 0n]]) }) };
+    expect(schedInvariantViolation(starved)).toMatch(/head refill below MIN_BUDGET/);
+    expect(schedInvariantViolation(h.state)).toBeNull();
   });
 });
 
