@@ -6,6 +6,8 @@ import {
   InvocationLabel,
   Reg,
   maxPeriodMicroseconds,
+  maxPeriodTicks,
+  maxReleaseTicks,
   seL4_CapInitThreadSC,
   seL4_CapInitThreadTCB,
   seL4_Error,
@@ -253,6 +255,63 @@ describe('impl MCS scheduler', () => {
     expect(r.api.seL4_SchedContext_YieldTo(FREE + 1)).toEqual({ error: E.seL4_NoError, consumed: 0n });
     expect(r.obs().current).toBe(r.plan.rootTCB);
     expect(sched(r).readyQueues).toEqual([{ priority: 50, threads: [t.tcb] }]);
+  });
+
+  it('Suspend and Resume move a thread out of and into the ready queue; without an SC it cannot be queued', () => {
+    const r = bootRoot();
+    const t = makeThread(r, FREE, 50, 1000n, 1000n);
+    expect(r.api.seL4_TCB_Resume(FREE)).toBe(E.seL4_NoError);
+    expect(sched(r).readyQueues).toEqual([{ priority: 50, threads: [t.tcb] }]);
+    expect(r.api.seL4_TCB_Suspend(FREE)).toBe(E.seL4_NoError);
+    expect(sched(r).readyQueues).toEqual([]);
+    expect(object(r, t.tcb)).toMatchObject({ state: 'Inactive' });
+    expect(r.api.seL4_TCB_Resume(FREE)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_TCB_Resume(FREE)).toBe(E.seL4_NoError); // not stopped: nothing to do
+    expect(sched(r).readyQueues).toEqual([{ priority: 50, threads: [t.tcb] }]);
+    expect(r.api.seL4_SchedContext_Unbind(FREE + 1)).toBe(E.seL4_NoError);
+    expect(sched(r).readyQueues).toEqual([]);
+    expect(r.api.seL4_TCB_Suspend(FREE)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_TCB_Resume(FREE)).toBe(E.seL4_NoError);
+    expect(object(r, t.tcb)).toMatchObject({ state: 'Restart', schedContext: null });
+    expect(sched(r).readyQueues).toEqual([]);
+  });
+
+  it('a syscall the budget cannot cover is not executed: the time slice ends and the caller restarts it', () => {
+    const r = bootRoot();
+    expect(r.enter(time(49_900n)).current).toBe(r.plan.rootTCB); // short of the deadline: no entry
+    const obs = r.api.rawSyscall([
+      [Reg.a0, ROOT_TCB], [Reg.a1, seL4_MessageInfo_new(InvocationLabel.TCBSetPriority, 0, 1, 1)], [Reg.a2, 7],
+      [Reg.a7, syscallWord(seL4_Syscall.seL4_SysCall)],
+    ]);
+    expect(obs.caller).toMatchObject({ state: 'Running' }); // restarted, chosen again at once
+    expect(obs.caller!.regs[Reg.a1]).toBe(seL4_MessageInfo_new(InvocationLabel.TCBSetPriority, 0, 1, 1));
+    expect(object(r, r.plan.rootTCB)).toMatchObject({ priority: 255 });
+    expect(object(r, r.plan.rootSC)).toMatchObject({ consumedTicks: 49_900n, refills: [{ releaseTicks: 0n, amountTicks: 50000n }, { releaseTicks: 0n, amountTicks: 0n }] });
+    expect(sched(r)).toMatchObject({ curTimeTicks: 49_900n, consumedTicks: 0n, timerDeadlineTicks: 49_900n + 50000n - 10n });
+  });
+
+  it('an exception with a fault handler is unmodelled and leaves the time as it was', () => {
+    const r = bootRoot();
+    expect(r.api.seL4_Untyped_Retype(r.untyped(12), T.seL4_EndpointObject, 0, CNODE, 0, 0, FREE, 1)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_TCB_SetSpace(ROOT_TCB, FREE, CNODE, 0, 3, 0)).toBe(E.seL4_NoError);
+    r.enter(time(1000n));
+    const before = sched(r);
+    const obs = r.enter({ kind: 'exception', user: { regs: [], ipcBuffer: [] }, number: 2, code: 0 });
+    expect(obs.unmodelled).toBe('fault delivery');
+    expect(sched(r)).toEqual(before);
+    expect(before).toMatchObject({ clockTicks: 1000n, curTimeTicks: 0n });
+  });
+
+  it('the idle thread computes until the end of its MAX_PERIOD budget, then the timer interrupt programs the next', () => {
+    const r = bootRoot();
+    suspendRoot(r);
+    expect(r.obs().current).toBeNull();
+    expect(sched(r).timerDeadlineTicks).toBe(maxPeriodTicks - 10n);
+    expect(r.enter(time(123n))).toEqual({ current: null, caller: null, unmodelled: null });
+    expect(sched(r)).toMatchObject({ clockTicks: 123n, curTimeTicks: 0n });
+    r.enter(time(maxReleaseTicks));
+    // the idle thread's deadline comes first: the timer interrupt, and a new deadline
+    expect(sched(r)).toMatchObject({ clockTicks: maxPeriodTicks - 10n, curTimeTicks: maxPeriodTicks - 10n, timerDeadlineTicks: 2n * maxPeriodTicks - 20n });
   });
 
   it('deleting a ready thread, a released thread and the current SC', () => {
