@@ -342,6 +342,20 @@ describe('impl MCS scheduler', () => {
     expect(object(r, r.plan.rootTCB)).toMatchObject({ schedContext: null, state: 'Running' });
   });
 
+  it('deleting a thread in the release queue reprograms the deadline', () => {
+    const r = bootRoot();
+    const t = makeThread(r, FREE, 50, 1000n, 3000n, seL4_SchedContext_Sporadic);
+    expect(r.api.seL4_TCB_Resume(FREE)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_TCB_SetPriority(ROOT_TCB, ROOT_TCB, 10)).toBe(E.seL4_NoError);
+    expect(r.enter(time(100_000n)).current).toBe(r.plan.rootTCB);
+    // released at 29990, before the root's time slice ends at 59990
+    expect(sched(r)).toMatchObject({ releaseQueue: [t.tcb], timerDeadlineTicks: 29980n });
+    expect(r.api.seL4_CNode_Delete(CNODE, FREE, D)).toBe(E.seL4_NoError);
+    expect(sched(r)).toMatchObject({ releaseQueue: [], readyQueues: [], timerDeadlineTicks: 59980n });
+    expect(object(r, t.tcb)).toMatchObject({ state: 'Inactive', schedContext: null });
+    expect(object(r, t.sc)).toMatchObject({ tcb: null, refillMax: 2 });
+  });
+
   it('deleting the running thread chooses another', () => {
     const r = bootRoot();
     const t = makeThread(r, FREE, 50, 1000n, 1000n);
