@@ -191,13 +191,14 @@ export function scReleased(state: ImplState, sc: number): boolean {
 /** The refills head first, as {releaseTicks, amountTicks}; none while unconfigured. */
 export function refillsOf(state: ImplState, sc: number): { releaseTicks: bigint; amountTicks: bigint }[] {
   const refills: { releaseTicks: bigint; amountTicks: bigint }[] = [];
-  if (scRefillMax(state, sc) === 0) return refills;
+  const max = scRefillMax(state, sc);
   let index = refillHeadIndex(state, sc);
-  for (;;) {
+  while (refills.length < max) {
     refills.push({ releaseTicks: refillTime(state, sc, index), amountTicks: refillAmount(state, sc, index) });
     if (index === refillTailIndex(state, sc)) return refills;
     index = refillNext(state, sc, index);
   }
+  return max === 0 ? refills : fail(`SC ${sc.toString(16)}: the refill tail is not in the ring`);
 }
 
 /** The refills' total: the budget (REFILL_SANITY_CHECK). */
