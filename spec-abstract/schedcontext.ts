@@ -196,6 +196,7 @@ export function roundRobinCharge(k: Kernel, addr: number): void {
 export function commitTimeTo(k: Kernel, addr: number, consumed: bigint): void {
   const context = sc(k, addr);
   if (consumed > 0n) {
+    if (!refillSufficient(context, consumed) || !refillReady(k, context)) throw new Error(`committing ${consumed} ticks SC ${addr} cannot pay`);
     if (context.periodTicks === 0n) {
       const [head, tail] = context.refills;
       setRefills(k, addr, [{ ...head!, amountTicks: head!.amountTicks - consumed }, { ...tail!, amountTicks: tail!.amountTicks + consumed }]);

@@ -84,7 +84,6 @@ function enqueue(k: Kernel, tcb: number, atHead: boolean): void {
   if (!isSchedulable(k, tcb)) throw new Error(`enqueueing the unschedulable thread ${tcb}`);
   if (isQueued(k, tcb)) return;
   updateSched(k, { readyQueues: withQueued(schedOf(k).readyQueues, priorityOf(k, tcb), tcb, atHead) });
-  k.log.object(tcb);
 }
 
 export function tcbSchedEnqueue(k: Kernel, tcb: number): void {
@@ -101,7 +100,6 @@ export function tcbSchedDequeue(k: Kernel, tcb: number): void {
     .readyQueues.map((q) => ({ priority: q.priority, threads: q.threads.filter((t) => t !== tcb) }))
     .filter((q) => q.threads.length > 0);
   updateSched(k, { readyQueues });
-  k.log.object(tcb);
 }
 
 // ---- the release queue -------------------------------------------------------------------
@@ -122,7 +120,6 @@ export function tcbReleaseEnqueue(k: Kernel, tcb: number): void {
   const index = queue.findIndex((t) => readyTime(k, t) > time);
   const releaseQueue = index < 0 ? [...queue, tcb] : [...queue.slice(0, index), tcb, ...queue.slice(index)];
   updateSched(k, { releaseQueue, reprogram: index === 0 || schedOf(k).reprogram });
-  k.log.object(tcb);
 }
 
 /** tcb_release_remove: removing the head reprograms the timer. */
@@ -130,7 +127,6 @@ export function tcbReleaseRemove(k: Kernel, tcb: number): void {
   const queue = schedOf(k).releaseQueue;
   if (!queue.includes(tcb)) return;
   updateSched(k, { releaseQueue: queue.filter((t) => t !== tcb), reprogram: queue[0] === tcb || schedOf(k).reprogram });
-  k.log.object(tcb);
 }
 
 // ---- the scheduler action ----------------------------------------------------------------
@@ -169,7 +165,8 @@ export function setThreadState(k: Kernel, tcb: number, state: ThreadState): void
 /** update_time_stamp: cur_time becomes the clock; the difference is consumed. */
 export function updateTimestamp(k: Kernel): void {
   const { clockTicks, curTimeTicks, consumedTicks } = schedOf(k);
-  if (clockTicks >= maxReleaseTicks) throw new Error('the clock passed MAX_RELEASE_TIME');
+  // seL4 asserts cur_time < MAX_RELEASE_TIME; the model's clock stops at MAX_RELEASE_TIME.
+  if (clockTicks > maxReleaseTicks) throw new Error('the clock passed MAX_RELEASE_TIME');
   updateSched(k, { curTimeTicks: clockTicks, consumedTicks: consumedTicks + (clockTicks - curTimeTicks) });
 }
 
