@@ -172,7 +172,7 @@ export function updateTimestamp(k: Kernel): void {
 
 /** commit_time: charge ksConsumed to the current SC (not the idle thread's, not an inactive one). */
 export function commitTime(k: Kernel): void {
-  const sc = schedOf(k).curSC;
+  const sc = schedOf(k).currentSchedContext;
   const consumed = schedOf(k).consumedTicks;
   const context = sc === null ? null : scAt(k, sc);
   if (sc !== null && context !== null && context.refillMax > 0) commitTimeTo(k, sc, consumed);
@@ -200,7 +200,7 @@ function hasTimeoutHandler(s: Readable, tcb: number): boolean {
  */
 export function endTimeslice(k: Kernel, canTimeoutFault: boolean): void {
   const cur = currentThread(k);
-  const sc = schedOf(k).curSC;
+  const sc = schedOf(k).currentSchedContext;
   if (cur === null || sc === null) throw new Error('end of the idle thread timeslice');
   const context = scAt(k, sc)!;
   if (canTimeoutFault && context.periodTicks !== 0n && hasTimeoutHandler(k, cur)) throw new Unmodelled('timeout fault delivery');
@@ -213,7 +213,7 @@ export function endTimeslice(k: Kernel, canTimeoutFault: boolean): void {
  * at the head; otherwise refill_budget_check), then end the current thread's timeslice.
  */
 export function chargeBudget(k: Kernel, consumed: bigint, canTimeoutFault: boolean): void {
-  const sc = schedOf(k).curSC;
+  const sc = schedOf(k).currentSchedContext;
   if (sc !== null) {
     const context = scAt(k, sc)!;
     if (context.periodTicks === 0n) roundRobinCharge(k, sc);
@@ -231,7 +231,7 @@ export function chargeBudget(k: Kernel, consumed: bigint, canTimeoutFault: boole
 
 /** The current SC's head refill; the idle thread's SC always has MAX_PERIOD_TICKS from 0. */
 function currentHead(s: Readable): { releaseTicks: bigint; amountTicks: bigint } {
-  const sc = schedOf(s).curSC;
+  const sc = schedOf(s).currentSchedContext;
   return sc === null ? { releaseTicks: 0n, amountTicks: maxPeriodTicks } : headRefill(scAt(s, sc)!);
 }
 
@@ -288,12 +288,12 @@ export function setNextInterrupt(k: Kernel): void {
 function switchSchedContext(k: Kernel): void {
   const cur = currentThread(k);
   const next = cur === null ? null : tcbAt(k, cur)!.schedContext;
-  if (schedOf(k).curSC !== next) {
+  if (schedOf(k).currentSchedContext !== next) {
     updateSched(k, { reprogram: true });
     if (next !== null && !scAt(k, next)!.sporadic) refillUnblockCheck(k, next);
   }
   if (schedOf(k).reprogram) commitTime(k);
-  updateSched(k, { curSC: next });
+  updateSched(k, { currentSchedContext: next });
 }
 
 /** The highest priority in the ready queues, or null if they are all empty. */
