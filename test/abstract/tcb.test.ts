@@ -101,8 +101,8 @@ describe('TCB capability invocations', () => {
     expect(api.seL4_TCB_SetSpace(w.t0, ROOT_TCB, ROOT_CNODE, 0, ROOT_VSPACE, 0)).toEqual(E.seL4_InvalidCapability);
     expect(api.seL4_GetMR(0)).toBe(1);
     // An endpoint cap with Write only is no fault handler.
-    expect(api.seL4_CNode_Mint(ROOT_CNODE, w.ep + 1, 32, ROOT_CNODE, w.ep, 32, 0x1, 0)).toBe(ok);
-    expect(api.seL4_TCB_SetTimeoutEndpoint(w.t0, w.ep + 1)).toBe(E.seL4_InvalidCapability);
+    expect(api.seL4_CNode_Mint(ROOT_CNODE, w.ntfn + 1, 32, ROOT_CNODE, w.ep, 32, 0x1, 0)).toBe(ok);
+    expect(api.seL4_TCB_SetTimeoutEndpoint(w.t0, w.ntfn + 1)).toBe(E.seL4_InvalidCapability);
     expect(raw(w, w.t0, L.TCBSetTimeoutEndpoint, [])).toEqual([E.seL4_TruncatedMessage]);
     expect(api.seL4_TCB_SetTimeoutEndpoint(w.t0, w.ep)).toBe(ok);
     expect(api.seL4_TCB_SetSpace(w.t0, w.ep, ROOT_CNODE, 0, ROOT_VSPACE, 0)).toBe(ok);
@@ -195,6 +195,9 @@ describe('SchedContext invocations', () => {
     expect(api.seL4_SchedContext_Bind(w.s0, w.t0)).toBe(ok);
     expect(api.seL4_SchedContext_UnbindObject(w.s0, w.t1)).toBe(E.seL4_IllegalOperation);
     expect(raw(w, w.s0, L.SchedContextUnbindObject, [], [w.ep])).toEqual([E.seL4_InvalidCapability, 1]);
+    // No SC is bound to a notification; binding one is not modelled yet.
+    expect(api.seL4_SchedContext_UnbindObject(w.s0, w.ntfn)).toBe(E.seL4_IllegalOperation);
+    expect(call(w.h, w.s0, L.SchedContextBind, [], [w.ntfn]).observation.unmodelled).toBe('scheduling context and notification binding');
     expect(api.seL4_SchedContext_UnbindObject(w.s0, w.t0)).toBe(ok);
     expect(w.tcb(w.t0).schedContext).toBeNull();
     expect(api.seL4_SchedContext_Bind(w.s0, w.t0)).toBe(ok);
