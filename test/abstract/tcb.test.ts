@@ -87,6 +87,8 @@ describe('TCB capability invocations', () => {
     expect(w.h.view().cdtParent(slot(TCBSlot.vspace))).toEqual(w.h.root(ROOT_VSPACE));
     expect(w.h.view().cap(slot(TCBSlot.ipcBuffer))?.type).toBe('frame');
     expect(w.tcb(w.t0).ipcBufferVaddr).toBe(0x1200);
+    expect(raw(w, w.t0, L.TCBSetIPCBuffer, [0x1200])).toEqual([E.seL4_TruncatedMessage]);
+    expect(api.seL4_TCB_SetIPCBuffer(w.t0, 0x1300, ROOT_IPC_BUFFER)).toBe(E.seL4_AlignmentError);
     // SetIPCBuffer with address 0 removes the buffer.
     expect(api.seL4_TCB_SetIPCBuffer(w.t0, 0, 0)).toBe(ok);
     expect(w.h.view().cap(slot(TCBSlot.ipcBuffer))).toEqual({ type: 'null' });
@@ -171,6 +173,27 @@ describe('SchedControl_ConfigureFlags', () => {
     });
     expect(w.h.api.seL4_SchedControl_ConfigureFlags(w.control, w.s1, 1000n, 5000n, 3, 0, seL4_SchedContext_Sporadic)).toBe(ok);
     expect(w.sc(w.s1)).toMatchObject({ periodTicks: ticks(5000), refillMax: 5, sporadic: true, refills: [{ releaseTicks: 0n, amountTicks: ticks(1000) }] });
+  });
+});
+
+describe('SchedControl_ConfigureFlags on SCs in use', () => {
+  it('an SC bound to a runnable thread keeps its head refill, cut to the new budget (refill_update)', () => {
+    const w = world();
+    runnable(w, w.t0, w.s0, 100, 1000);
+    expect(w.h.api.seL4_SchedControl_ConfigureFlags(w.control, w.s0, 500n, 2000n, 0, 0, 0)).toBe(ok);
+    expect(w.sc(w.s0)).toMatchObject({ periodTicks: ticks(2000), refillMax: 2, refills: [{ releaseTicks: 0n, amountTicks: ticks(500) }] });
+    expect(w.sched().readyQueues).toEqual([{ priority: 100, threads: [w.addr(w.t0)] }]);
+    expect(w.h.view().current()).toBe(w.addr(ROOT_TCB));
+  });
+
+  it('the current SC: charged first, refilled from now; the timer keeps its deadline until the next interrupt', () => {
+    const w = world();
+    expect(w.h.api.seL4_SchedControl_ConfigureFlags(w.control, ROOT_SC, 1000n, 1000n, 0, 0, 0)).toBe(ok);
+    expect(w.sc(ROOT_SC).refills).toEqual([{ releaseTicks: 0n, amountTicks: ticks(1000) }, { releaseTicks: 0n, amountTicks: 0n }]);
+    expect(w.sched().timerDeadlineTicks).toBe(49_990n);
+    w.h.enter({ kind: 'time', ticks: 60_000n });
+    expect(w.sc(ROOT_SC)).toMatchObject({ consumedTicks: 49_990n, refills: [{ releaseTicks: 0n, amountTicks: ticks(1000) }, { releaseTicks: 0n, amountTicks: 0n }] });
+    expect(w.sched().timerDeadlineTicks).toBe(49_990n + ticks(1000) - 10n);
   });
 });
 
