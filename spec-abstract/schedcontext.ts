@@ -3,13 +3,13 @@
 // threads, yielding, finalisation, and the SchedControl and SchedContext invocations
 // (Decode_A decode_sched_control_invocation, decode_sched_context_invocation).
 import {
+  badgeRegister,
   InvocationLabel,
   maxPeriodMicroseconds,
   maxReleaseTicks,
   minBudgetMicroseconds,
   minBudgetTicks,
   msgInfoRegister,
-  badgeRegister,
   seL4_MessageInfo_new,
   ticksToUs,
   usToTicks,
@@ -20,13 +20,13 @@ import {
   type Word,
 } from '../libsel4/index.ts';
 import {
+  checkBudget,
+  commitTime,
   isBlocked,
   isRunnable,
   isSchedulable,
   possibleSwitchTo,
   postpone,
-  commitTime,
-  checkBudget,
   rescheduleRequired,
   setThreadState,
   tcbReleaseRemove,
@@ -44,7 +44,7 @@ const schedContextHeaderBytes = 56;
 const refillBytes = 16;
 
 /** refill_absolute_max: how many refills an SC of 2^sizeBits bytes can hold. */
-export function refillAbsoluteMax(sizeBits: number): number {
+function refillAbsoluteMax(sizeBits: number): number {
   return Math.floor((2 ** sizeBits - schedContextHeaderBytes) / refillBytes);
 }
 
@@ -97,7 +97,7 @@ function setRefills(k: Kernel, addr: number, refills: readonly Refill[]): void {
 }
 
 /** refill_new: one refill of the whole budget from now (round robin: and an empty tail). */
-export function refillNew(k: Kernel, addr: number, maxRefills: number, budgetTicks: bigint, periodTicks: bigint): void {
+function refillNew(k: Kernel, addr: number, maxRefills: number, budgetTicks: bigint, periodTicks: bigint): void {
   const now = schedOf(k).curTimeTicks;
   const refills: Refill[] = [{ releaseTicks: now, amountTicks: budgetTicks }];
   if (periodTicks === 0n) refills.push({ releaseTicks: now, amountTicks: 0n });

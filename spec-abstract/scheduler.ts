@@ -47,7 +47,7 @@ export function isStopped(s: Readable, tcb: number): boolean {
   return tcbAt(s, tcb)?.state === 'Inactive' || isBlocked(s, tcb);
 }
 
-export function inReleaseQueue(s: Readable, tcb: number): boolean {
+function inReleaseQueue(s: Readable, tcb: number): boolean {
   return schedOf(s).releaseQueue.includes(tcb);
 }
 
@@ -90,7 +90,7 @@ export function tcbSchedEnqueue(k: Kernel, tcb: number): void {
   enqueue(k, tcb, true);
 }
 
-export function tcbSchedAppend(k: Kernel, tcb: number): void {
+function tcbSchedAppend(k: Kernel, tcb: number): void {
   enqueue(k, tcb, false);
 }
 
@@ -113,7 +113,7 @@ function readyTime(s: Readable, tcb: number): bigint {
 }
 
 /** tcb_release_enqueue: after every thread released no later; a new head reprograms the timer. */
-export function tcbReleaseEnqueue(k: Kernel, tcb: number): void {
+function tcbReleaseEnqueue(k: Kernel, tcb: number): void {
   const queue = schedOf(k).releaseQueue;
   if (queue.includes(tcb) || isQueued(k, tcb)) throw new Error(`thread ${tcb} is already queued`);
   const time = readyTime(k, tcb);
@@ -150,7 +150,7 @@ export function possibleSwitchTo(k: Kernel, tcb: number): void {
 }
 
 /** schedule_tcb: the current thread that can no longer run makes the scheduler choose. */
-export function scheduleTCB(k: Kernel, tcb: number): void {
+function scheduleTCB(k: Kernel, tcb: number): void {
   if (tcb === currentThread(k) && schedOf(k).action === 'resume' && !isSchedulable(k, tcb)) updateSched(k, { action: 'choose' });
 }
 
@@ -198,7 +198,7 @@ function hasTimeoutHandler(s: Readable, tcb: number): boolean {
  * (not modelled: fault delivery); otherwise round robin if the head refill is ready and
  * sufficient, else wait for it in the release queue.
  */
-export function endTimeslice(k: Kernel, canTimeoutFault: boolean): void {
+function endTimeslice(k: Kernel, canTimeoutFault: boolean): void {
   const cur = currentThread(k);
   const sc = schedOf(k).currentSchedContext;
   if (cur === null || sc === null) throw new Error('end of the idle thread timeslice');
@@ -257,7 +257,7 @@ export function checkBudgetRestart(k: Kernel): boolean {
 // ---- schedule ----------------------------------------------------------------------------
 
 /** awaken: every thread at the head of the release queue whose refill is ready is released. */
-export function awaken(k: Kernel): void {
+function awaken(k: Kernel): void {
   for (;;) {
     const head = schedOf(k).releaseQueue[0];
     if (head === undefined || readyTime(k, head) > schedOf(k).curTimeTicks) return;
@@ -267,7 +267,7 @@ export function awaken(k: Kernel): void {
 }
 
 /** set_next_interrupt: the end of the current head refill, or the next release if earlier, less the timer precision. */
-export function setNextInterrupt(k: Kernel): void {
+function setNextInterrupt(k: Kernel): void {
   const cur = currentThread(k);
   const sc = cur === null ? null : tcbAt(k, cur)!.schedContext;
   const now = schedOf(k).curTimeTicks;

@@ -147,7 +147,7 @@ export function suspend(k: Kernel, tcb: number): void {
  * restart: a stopped thread becomes Restart; a sporadic SC of it (not the current one) is
  * unblocked, its SC resumed, and it may become the candidate to run.
  */
-export function restart(k: Kernel, tcb: number): void {
+function restart(k: Kernel, tcb: number): void {
   if (!isStopped(k, tcb)) return;
   setThreadState(k, tcb, 'Restart');
   const sc = tcbAt(k, tcb)!.schedContext;
