@@ -184,6 +184,11 @@ describe('threads the root makes runnable', () => {
 
 describe('deleting threads and scheduling contexts', () => {
   const deleteSlot = (w: World, slot: number) => w.h.api.seL4_CNode_Delete(ROOT_CNODE, slot, 32);
+  /** CNode_Delete of a root CNode slot, made by the running thread; what it observes. */
+  const deleteAsRunning = (w: World, slot: number) => {
+    w.h.api.seL4_CNode_Delete(ROOT_CNODE, slot, 32);
+    return w.h.api.lastObservation();
+  };
 
   it('a queued thread: it leaves the ready queue, its SC is unbound, and it is Inactive', () => {
     const w = world();
@@ -220,7 +225,7 @@ describe('deleting threads and scheduling contexts', () => {
     const t0 = w.addr(w.t0);
     runnable(w, w.t0, w.s0, 200, 1000);
     rootTo100(w);
-    const o = w.h.api.rawSyscall([[Reg.a0, ROOT_CNODE], [Reg.a1, 0x13002], [Reg.a2, w.t0], [Reg.a3, 32], [Reg.a7, 0xffffffff]]);
+    const o = deleteAsRunning(w, w.t0);
     expect(o.caller?.tcb).toBe(t0);
     expect(o.caller?.state).toBe('Inactive');
     expect(o.current).toBe(w.addr(ROOT_TCB));
@@ -244,7 +249,7 @@ describe('deleting threads and scheduling contexts', () => {
     expect(w.h.api.seL4_SchedContext_YieldTo(w.s0).error).toBe(ok);
     expect(w.h.view().current()).toBe(w.addr(w.t0));
     // The running thread deletes the SC's only cap: it loses its SC, the root runs again.
-    w.h.api.rawSyscall([[Reg.a0, ROOT_CNODE], [Reg.a1, 0x13002], [Reg.a2, w.s0], [Reg.a3, 32], [Reg.a7, 0xffffffff]]);
+    deleteAsRunning(w, w.s0);
     expect(w.h.view().current()).toBe(root);
     expect(w.tcb(ROOT_TCB).yieldTo).toBeNull();
     expect(w.tcb(w.t0)).toMatchObject({ schedContext: null, state: 'Running' });
@@ -258,7 +263,7 @@ describe('deleting threads and scheduling contexts', () => {
     const t0 = w.addr(w.t0);
     runnable(w, w.t0, w.s0, 200, 1000);
     rootTo100(w);
-    const o = w.h.api.rawSyscall([[Reg.a0, ROOT_CNODE], [Reg.a1, 0x13002], [Reg.a2, w.s0], [Reg.a3, 32], [Reg.a7, 0xffffffff]]);
+    const o = deleteAsRunning(w, w.s0);
     expect(o.caller?.tcb).toBe(t0);
     expect(o.caller?.state).toBe('Running');
     expect(o.caller?.regs[Reg.a1]).toBe(0);
