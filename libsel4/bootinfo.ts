@@ -505,7 +505,7 @@ function recordedHoles(list: readonly UntypedDesc[]): { start: number; end: numb
 /**
  * The plan of a recorded boot: the recorded bootinfo as it is (every untyped at its slot with
  * its address, size and device flag; the slot regions; the IPC buffer address), the root task's
- * objects placed first-fit, largest first, in the RAM no recorded untyped covers (where seL4's
+ * objects placed first-fit, in seL4's allocation order, in the RAM no recorded untyped covers (where seL4's
  * boot code had put them), so no retype from a recorded untyped ever meets them. A bootinfo the
  * model cannot represent raises RecordedBootError naming the field.
  */
