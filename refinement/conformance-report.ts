@@ -42,6 +42,7 @@ export interface Counts {
   agreed: number;
   unmodelled: number;
   notComparable: number;
+  volatileWords: number;
 }
 
 export interface ConformanceResult {
@@ -66,7 +67,7 @@ export function runConformance(paths: readonly string[], options: ConformanceOpt
 }
 
 function emptyCounts(): Counts {
-  return { traces: 0, pass: 0, fail: 0, known: 0, unmodelledTraces: 0, entries: 0, agreed: 0, unmodelled: 0, notComparable: 0 };
+  return { traces: 0, pass: 0, fail: 0, known: 0, unmodelledTraces: 0, entries: 0, agreed: 0, unmodelled: 0, notComparable: 0, volatileWords: 0 };
 }
 
 function addRun(counts: Counts, trace: TraceResult, run: LayerRun): void {
@@ -75,6 +76,7 @@ function addRun(counts: Counts, trace: TraceResult, run: LayerRun): void {
   counts.agreed += run.agreed;
   counts.unmodelled += run.unmodelled;
   counts.notComparable += run.notComparable;
+  counts.volatileWords += run.volatileWords;
   if (run.verdict.kind === 'pass') counts.pass++;
   else if (run.verdict.kind === 'unmodelled') counts.unmodelledTraces++;
   else if (trace.known) counts.known++;
@@ -146,10 +148,10 @@ function failureText(trace: TraceResult, layers: readonly LayerName[]): string[]
   return lines;
 }
 
-const columns = ['traces', 'pass', 'fail', 'known', 'unmodelled', 'entries', 'agree', 'unmodelled', 'not comparable'];
+const columns = ['traces', 'pass', 'fail', 'known', 'unmodelled', 'entries', 'agree', 'unmodelled', 'not comparable', 'volatile'];
 
 function countsRow(name: string, layer: string, c: Counts): string {
-  const cells = [c.traces, c.pass, c.fail, c.known, c.unmodelledTraces, c.entries, c.agreed, c.unmodelled, c.notComparable];
+  const cells = [c.traces, c.pass, c.fail, c.known, c.unmodelledTraces, c.entries, c.agreed, c.unmodelled, c.notComparable, c.volatileWords];
   return `${name.padEnd(22)}${layer.padEnd(12)}${cells.map((n, i) => String(n).padStart(columns[i]!.length + 2)).join('')}`;
 }
 
@@ -180,7 +182,8 @@ export function resultText(result: ConformanceResult): string {
   const verdict = exitStatus(result) === 0 ? 'PASS' : 'FAIL';
   lines.push(
     `${verdict}: ${all.traces} trace runs on ${result.layers.join(', ')}: ${all.pass} pass, ${all.fail} fail, ${all.known} known failures, ` +
-      `${all.unmodelledTraces} unmodelled; entries: ${all.agreed} agree, ${all.unmodelled} unmodelled, ${all.notComparable} not comparable` +
+      `${all.unmodelledTraces} unmodelled; entries: ${all.agreed} agree, ${all.unmodelled} unmodelled, ${all.notComparable} not comparable; ` +
+      `${all.volatileWords} volatile reply words not compared` +
       `${result.strict ? ' (--strict)' : ''}; ${(result.elapsedMs / 1000).toFixed(1)} s`,
   );
   return lines.join('\n');

@@ -48,6 +48,8 @@ export interface LayerRun {
   readonly unmodelled: number;
   /** Entries after the unmodelled one: the kernel's state moved on where the model's did not. */
   readonly notComparable: number;
+  /** Reply words of the agreeing entries left uncompared because the recording marks them volatile (time). */
+  readonly volatileWords: number;
 }
 
 export interface TraceResult {
@@ -88,6 +90,12 @@ function recordedAnswer(entry: RecordedEntry): string {
 
 function modelAnswer(entry: RecordedEntry, caller: ThreadObservation): string {
   return answerText(syscallFromWord(entry.in.regs.a7), (r) => caller.regs[Reg[r]]!, (i) => caller.ipcBuffer?.[i] ?? 0);
+}
+
+/** The reply words the recording marks volatile (their value depends on time): registers it records, and IPC buffer words. */
+function volatileWordsOf(entry: RecordedEntry): number {
+  const registers = (entry.volatile ?? []).filter((name) => entry.out.regs[name] !== undefined);
+  return new Set(registers).size + new Set(entry.volatileIpcBuffer ?? []).size;
 }
 
 /**
@@ -148,7 +156,10 @@ function runTraceOn(file: ConformanceFile, trace: RecordedTrace, name: LayerName
   const layer = bootLayer(name, file.plan, options);
   const root = file.plan.rootTCB;
   let before = layer.observe(root).caller;
-  const run = (verdict: LayerVerdict, agreed: number, unmodelled = 0, notComparable = 0): LayerRun => ({ layer: name, verdict, agreed, unmodelled, notComparable });
+  let volatileWords = 0;
+  const run = (verdict: LayerVerdict, agreed: number, unmodelled = 0, notComparable = 0): LayerRun => ({
+    layer: name, verdict, agreed, unmodelled, notComparable, volatileWords,
+  });
   for (const [i, entry] of trace.entries.entries()) {
     const event = eventOf(entry);
     const callerBefore = before;
@@ -174,6 +185,7 @@ function runTraceOn(file: ConformanceFile, trace: RecordedTrace, name: LayerName
       return run(failed(i, call(), recordedAnswer(entry), model, firstDifferences ?? []), i);
     }
     agreeing.adopt();
+    volatileWords += volatileWordsOf(entry);
     before = agreeing.observation.caller;
   }
   const capDifferences = compareCapTypes(layer, file, trace);

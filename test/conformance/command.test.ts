@@ -84,7 +84,7 @@ describe('sel4-model conformance', () => {
     const r = await runInProcess(['conformance', dir, '--json', join(dir, 'report.json')]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^a\.json\s+impl\s+1\s+1\s+0\s+0\s+0\s+1\s+1\s+0\s+0$/m);
+    expect(r.stdout).toMatch(/^a\.json\s+impl\s+1\s+1\s+0\s+0\s+0\s+1\s+1\s+0\s+0\s+0$/m);
     expect(r.stdout).toMatch(/^PASS: 3 trace runs on impl, executable, abstract: 3 pass, 0 fail/m);
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { passed: boolean; totals: { agreed: number } };
     expect(report).toMatchObject({ passed: true, totals: { agreed: 3 } });
@@ -118,10 +118,25 @@ describe('sel4-model conformance', () => {
     const dir = writeData({ 'a.json': syntheticFile([{ name: 'recv', entries: [entry, copyTCB.entries[0]], capTypesAfter: [[28, tcbCapTag]] }]) });
     const r = await runInProcess(['conformance', dir]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^a\.json\s+abstract\s+1\s+0\s+0\s+0\s+1\s+2\s+0\s+1\s+1$/m);
+    expect(r.stdout).toMatch(/^a\.json\s+abstract\s+1\s+0\s+0\s+0\s+1\s+2\s+0\s+1\s+1\s+0$/m);
     expect(r.stdout).toContain('unmodelled in a.json (traces stopped there, first layer): seL4_SysRecv x1');
     expect(r.stdout).toMatch(/entries: 0 agree, 3 unmodelled, 3 not comparable/);
     expect((await runInProcess(['conformance', dir, '--strict'])).status).toBe(1);
+  });
+
+  it('leaves the reply words a recording marks volatile uncompared, and counts them', async () => {
+    const [entry] = copyTCB.entries;
+    const timed = { ...entry!, out: { regs: { ...entry!.out.regs, a2: 1234 }, ipcBuffer: [...entry!.out.ipcBuffer, [6, 99]] } };
+    const marked = { ...copyTCB, name: 'marked', entries: [{ ...timed, volatile: ['a2'], volatileIpcBuffer: [6] }] };
+    const unmarked = { ...copyTCB, name: 'unmarked', entries: [timed] };
+    const dir = writeData({ 'a.json': syntheticFile([marked]), 'b.json': syntheticFile([unmarked]) });
+    const pass = await runInProcess(['conformance', join(dir, 'a.json'), '--layers', 'impl', '--strict']);
+    expect(pass.status).toBe(0);
+    expect(pass.stdout).toMatch(/^a\.json\s+impl\s+1\s+1\s+0\s+0\s+0\s+1\s+1\s+0\s+0\s+2$/m);
+    expect(pass.stdout).toMatch(/entries: 1 agree, 0 unmodelled, 0 not comparable; 2 volatile reply words not compared/);
+    const fail = await runInProcess(['conformance', join(dir, 'b.json'), '--layers', 'impl']);
+    expect(fail.status).toBe(1);
+    expect(fail.stdout).toMatch(/a2: seL4 1234, impl 28; IPC buffer word 6: seL4 99, impl 0/);
   });
 
   const malformed: [string, (file: ReturnType<typeof syntheticFile>) => unknown, RegExp][] = [
