@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { LayerName } from '../libsel4/index.ts';
 import { ConformanceDataError, readConformanceFile, type ConformanceFile } from './conformance-data.ts';
-import { runTrace, type Difference, type LayerRun, type TraceResult } from './conformance.ts';
+import { countedFamilies, runTrace, type CountedFamily, type Difference, type LayerRun, type TraceResult } from './conformance.ts';
 import type { LayerOptions } from './layers.ts';
 
 export interface ConformanceOptions {
@@ -43,6 +43,8 @@ export interface Counts {
   unmodelled: number;
   notComparable: number;
   volatileWords: number;
+  /** Per counted family (TCB, SchedControl, SchedContext): its entries, and those that agreed. */
+  families: Record<CountedFamily, { entries: number; agreed: number }>;
 }
 
 export interface ConformanceResult {
@@ -67,7 +69,8 @@ export function runConformance(paths: readonly string[], options: ConformanceOpt
 }
 
 function emptyCounts(): Counts {
-  return { traces: 0, pass: 0, fail: 0, known: 0, unmodelledTraces: 0, entries: 0, agreed: 0, unmodelled: 0, notComparable: 0, volatileWords: 0 };
+  const families = Object.fromEntries(countedFamilies.map((f) => [f, { entries: 0, agreed: 0 }])) as Counts['families'];
+  return { traces: 0, pass: 0, fail: 0, known: 0, unmodelledTraces: 0, entries: 0, agreed: 0, unmodelled: 0, notComparable: 0, volatileWords: 0, families };
 }
 
 function addRun(counts: Counts, trace: TraceResult, run: LayerRun): void {
@@ -77,6 +80,11 @@ function addRun(counts: Counts, trace: TraceResult, run: LayerRun): void {
   counts.unmodelled += run.unmodelled;
   counts.notComparable += run.notComparable;
   counts.volatileWords += run.volatileWords;
+  trace.families.forEach((family, i) => {
+    if (family === null) return;
+    counts.families[family].entries++;
+    if (i < run.agreed) counts.families[family].agreed++;
+  });
   if (run.verdict.kind === 'pass') counts.pass++;
   else if (run.verdict.kind === 'unmodelled') counts.unmodelledTraces++;
   else if (trace.known) counts.known++;
@@ -165,6 +173,16 @@ function unmodelledReasons(traces: readonly TraceResult[]): string[] {
   return [...reasons].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${reason} x${n}`);
 }
 
+/** How many of a file's TCB, SchedControl and SchedContext invocations agree, per layer; nothing for a file without any. */
+function familiesText(file: string, traces: readonly TraceResult[], layers: readonly LayerName[]): string[] {
+  if (!traces.some((t) => t.families.some((f) => f !== null))) return [];
+  const perLayer = layers.map((layer) => {
+    const { families } = countsOf(traces, layer);
+    return `${layer} ${countedFamilies.map((f) => `${f} ${families[f].agreed}/${families[f].entries}`).join(', ')}`;
+  });
+  return [`agreeing invocations in ${file} (by input label): ${perLayer.join('; ')}`];
+}
+
 export function resultText(result: ConformanceResult): string {
   const lines: string[] = [];
   const failing = result.files.flatMap((f) => f.traces).filter((t) => t.runs.some((r) => r.verdict.kind === 'fail'));
@@ -174,6 +192,7 @@ export function resultText(result: ConformanceResult): string {
   }
   lines.push(`${'file'.padEnd(22)}${'layer'.padEnd(12)}${columns.map((c) => `  ${c}`).join('')}`);
   for (const f of result.files) for (const layer of result.layers) lines.push(countsRow(basename(f.file), layer, countsOf(f.traces, layer)));
+  for (const f of result.files) lines.push(...familiesText(basename(f.file), f.traces, result.layers));
   for (const f of result.files) {
     const reasons = unmodelledReasons(f.traces);
     if (reasons.length > 0) lines.push(`unmodelled in ${basename(f.file)} (traces stopped there, first layer): ${reasons.join(', ')}`);

@@ -3,6 +3,7 @@
 // reply register and IPC buffer word), then hold the recorded cap type in every root CNode slot.
 import { basename } from 'node:path';
 import {
+  InvocationLabel,
   Reg,
   errorName,
   ipcBufferWords,
@@ -52,10 +53,28 @@ export interface LayerRun {
   readonly volatileWords: number;
 }
 
+/** The invocation families the summary counts apart (issue 9), told by an entry's input label. */
+export const countedFamilies = ['TCB', 'SchedControl', 'SchedContext'] as const;
+export type CountedFamily = (typeof countedFamilies)[number];
+
+const invoking: readonly number[] = [seL4_Syscall.seL4_SysCall, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysNBSend];
+
+/** The family of a Call, Send or NBSend by its input label, as the recordings' README counts them; null for any other entry. */
+function familyOf(entry: RecordedEntry): CountedFamily | null {
+  if (!invoking.includes(syscallFromWord(entry.in.regs.a7))) return null;
+  const label = messageInfoFromWord(entry.in.regs.a1).label;
+  if (label >= InvocationLabel.TCBReadRegisters && label <= InvocationLabel.TCBSetFlags) return 'TCB';
+  if (label === InvocationLabel.SchedControlConfigureFlags) return 'SchedControl';
+  if (label >= InvocationLabel.SchedContextBind && label <= InvocationLabel.SchedContextYieldTo) return 'SchedContext';
+  return null;
+}
+
 export interface TraceResult {
   readonly file: string;
   readonly trace: string;
   readonly entries: number;
+  /** Each entry's counted family (or null); a layer agreed on the entries before its `agreed` count. */
+  readonly families: readonly (CountedFamily | null)[];
   readonly runs: readonly LayerRun[];
   /** Set when this trace is a known failure (with the issue that will fix it). */
   readonly known: KnownFailure | null;
@@ -199,6 +218,7 @@ export function runTrace(file: ConformanceFile, trace: RecordedTrace, layers: re
     file: file.path,
     trace: trace.name,
     entries: trace.entries.length,
+    families: trace.entries.map(familyOf),
     runs: layers.map((layer) => runTraceOn(file, trace, layer, options)),
     known: knownFailureOf(basename(file.path), trace.name),
   };

@@ -6,16 +6,18 @@ import { describe, expect, it } from 'vitest';
 import {
   BootConfigError,
   encodeBootInfo,
+  InvocationLabel,
   layerNames,
   parseBootConfig,
   planRecordedBoot,
   seL4_Error,
+  seL4_MessageInfo_new,
   seL4_Syscall,
   syscallWord,
 } from '../../libsel4/index.ts';
 import { bootLayer } from '../../refinement/layers.ts';
 import { runInProcess } from '../cli/command.ts';
-import { bootInfoOf, copyEntry, syntheticBootInfo, syntheticFile, writeData } from './synthetic.ts';
+import { bootInfoOf, callEntry, copyEntry, syntheticBootInfo, syntheticFile, writeData } from './synthetic.ts';
 
 const tcbCapTag = 12;
 const copyTCB = { name: 'copy-tcb-cap', entries: [copyEntry(28, 1, { label: 0, mrs: [] })], capTypesAfter: [[28, tcbCapTag]] };
@@ -137,6 +139,24 @@ describe('sel4-model conformance', () => {
     const fail = await runInProcess(['conformance', join(dir, 'b.json'), '--layers', 'impl']);
     expect(fail.status).toBe(1);
     expect(fail.stdout).toMatch(/a2: seL4 1234, impl 28; IPC buffer word 6: seL4 99, impl 0/);
+  });
+
+  it('counts the TCB, SchedControl and SchedContext invocations by input label, and those that agree', async () => {
+    // A TCB label on the root CNode cap: IllegalOperation from decodeCNodeInvocation, counted as TCB.
+    const tcbLabelOnCNode = callEntry(
+      { a0: 2, a1: seL4_MessageInfo_new(InvocationLabel.TCBConfigure, 0, 0, 0), a2: 0, a3: 0, a4: 0, a5: 0 },
+      [],
+      { a0: 0, a1: seL4_MessageInfo_new(seL4_Error.seL4_IllegalOperation, 0, 0, 0), a2: 0, a3: 0, a4: 0, a5: 0 },
+    );
+    const recv = syscallWord(seL4_Syscall.seL4_SysRecv);
+    const regs = { a0: 1, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0, a6: 0, a7: recv };
+    const blocking = { in: { regs, ipcBuffer: [] }, out: { regs, ipcBuffer: [] } };
+    const trace = { name: 'tcb-labels', entries: [tcbLabelOnCNode, blocking, tcbLabelOnCNode], capTypesAfter: [] };
+    const dir = writeData({ 'a.json': syntheticFile([trace]), 'b.json': syntheticFile([copyTCB]) });
+    const r = await runInProcess(['conformance', dir, '--layers', 'impl,abstract']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('agreeing invocations in a.json (by input label): impl TCB 1/2, SchedControl 0/0, SchedContext 0/0; abstract TCB 1/2,');
+    expect(r.stdout).not.toContain('agreeing invocations in b.json');
   });
 
   const malformed: [string, (file: ReturnType<typeof syntheticFile>) => unknown, RegExp][] = [
