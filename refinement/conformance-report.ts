@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { LayerName } from '../libsel4/index.ts';
 import { ConformanceDataError, readConformanceFile, type ConformanceFile } from './conformance-data.ts';
+import { failsAsKnown } from './conformance-known.ts';
 import { countedFamilies, runTrace, type CountedFamily, type Difference, type LayerRun, type TraceResult } from './conformance.ts';
 import type { LayerOptions } from './layers.ts';
 
@@ -87,7 +88,7 @@ function addRun(counts: Counts, trace: TraceResult, run: LayerRun): void {
   });
   if (run.verdict.kind === 'pass') counts.pass++;
   else if (run.verdict.kind === 'unmodelled') counts.unmodelledTraces++;
-  else if (trace.known) counts.known++;
+  else if (failsAsKnown(trace.known, run.verdict)) counts.known++;
   else counts.fail++;
 }
 
@@ -144,10 +145,12 @@ function runText(run: LayerRun, entry: number | null): string {
 function failureText(trace: TraceResult, layers: readonly LayerName[]): string[] {
   const fails = trace.runs.flatMap((r) => (r.verdict.kind === 'fail' ? [{ run: r, v: r.verdict }] : []));
   const first = fails.reduce((a, b) => ((b.v.entry ?? Infinity) < (a.v.entry ?? Infinity) ? b : a));
-  const head = trace.known ? `KNOWN FAILURE ${basename(trace.file)}: ${trace.trace} (${trace.known.issue})` : `FAIL ${basename(trace.file)}: ${trace.trace}`;
+  const asKnown = trace.known !== null && fails.every((f) => failsAsKnown(trace.known, f.v));
+  const head = asKnown ? `KNOWN FAILURE ${basename(trace.file)}: ${trace.trace} (${trace.known!.issue})` : `FAIL ${basename(trace.file)}: ${trace.trace}`;
   const place = first.v.entry === null ? `after the last of ${trace.entries} entries: cap types in the root CNode` : `entry ${first.v.entry} of ${trace.entries}`;
   const width = Math.max(...layers.map((l) => l.length), 4) + 2;
-  const lines = [head, ...(trace.known ? [`  why: ${trace.known.reason}`] : []), `  at ${place}`];
+  const why = trace.known ? [`  why: ${asKnown ? '' : `known to fail at entry ${trace.known.entry} only: `}${trace.known.reason}`] : [];
+  const lines = [head, ...why, `  at ${place}`];
   if (first.v.call !== null) lines.push(`  ${'call:'.padEnd(width)}${first.v.call}`);
   if (first.v.entry !== null) lines.push(`  ${'seL4:'.padEnd(width)}${first.v.seL4}`);
   for (const run of trace.runs) lines.push(`  ${`${run.layer}:`.padEnd(width)}${runText(run, first.v.entry)}`);

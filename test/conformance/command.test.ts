@@ -159,6 +159,15 @@ describe('sel4-model conformance', () => {
     expect(r.stdout).not.toContain('agreeing invocations in b.json');
   });
 
+  it('counts a known failure only at its entry: a trace of the list failing elsewhere is a failure', async () => {
+    const wrong = { ...copyTCB, name: 'zombie-cnode-in-last-slot', entries: [copyEntry(28, 1, { label: seL4_Error.seL4_FailedLookup, mrs: [1, 2, 32] })] };
+    const dir = writeData({ 'cnode-untyped.json': syntheticFile([wrong]) });
+    const r = await runInProcess(['conformance', dir, '--layers', 'impl']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('FAIL cnode-untyped.json: zombie-cnode-in-last-slot\n  why: known to fail at entry 4 only: ');
+    expect(r.stdout).toMatch(/^cnode-untyped\.json\s+impl\s+1\s+0\s+1\s+0\s/m);
+  });
+
   const malformed: [string, (file: ReturnType<typeof syntheticFile>) => unknown, RegExp][] = [
     ['not JSON', () => '{"format": "sel4-conformance", "version": 1, "traces": [', /a\.json: not valid JSON/],
     ['an unknown version', (f) => ({ ...f, version: 2 }), /a\.json: version: format version 2 is not supported \(this model reads version 1\)/],
