@@ -29,6 +29,7 @@ options:
 
 An entry reaching kernel behaviour the model does not cover yet is counted as unmodelled, and
 the rest of its trace as not comparable; neither fails the run unless --strict is given.
+Reply words the recording marks volatile (time) are not compared; the summary counts them.
 
 exit status: 0 every compared entry agrees, 1 a disagreement, 2 bad usage or a malformed data file`;
 

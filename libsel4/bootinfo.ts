@@ -36,7 +36,11 @@ export const seL4_CapInitThreadSC = 14;
 export const seL4_CapSMC = 15;
 export const seL4_NumInitialCaps = 16;
 
+/** CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS: untypeds past this many are dropped at boot (`provide_untyped_cap`). */
 export const maxBootInfoUntypedCaps = 230;
+/** CONFIG_ROOT_CNODE_SIZE_BITS on 32-bit: 8..27 (config.cmake; `root_cnode_size_valid` in boot.c). */
+export const minRootCNodeSizeBits = 8;
+export const maxRootCNodeSizeBits = 27;
 /** Root task priority, MCP, and its scheduling context (round-robin, 5 ms). */
 export const rootTaskPriority = 255;
 export const rootTaskBudgetUs = 5000;
@@ -50,10 +54,13 @@ export const bootConfigSchema = z
   .object({
     /** Physical RAM the kernel hands out. */
     memory: region.default({ base: 0x80000000, sizeBytes: 4 << 20 }),
-    /** Device memory, handed out as device untypeds. */
+    /**
+     * The physical ranges outside RAM that the boot code does not reserve: seL4 hands each gap
+     * out as device untypeds, before the RAM ones; the rest of the 32-bit space counts as reserved.
+     */
     deviceRegions: z.array(region).default([{ base: 0x10000000, sizeBytes: 1 << 16 }]),
     /** CONFIG_ROOT_CNODE_SIZE_BITS. */
-    rootCNodeSizeBits: z.number().int().min(5).max(seL4_MaxUntypedBits - seL4_SlotBits).default(defaultRootCNodeSizeBits),
+    rootCNodeSizeBits: z.number().int().min(minRootCNodeSizeBits).max(maxRootCNodeSizeBits).default(defaultRootCNodeSizeBits),
   })
   .strict();
 
@@ -120,6 +127,13 @@ export interface BootInfo {
   readonly schedcontrol: SlotRegion;
   readonly untyped: SlotRegion;
   readonly untypedList: readonly UntypedDesc[];
+}
+
+/** The root CNode slot of the first RAM untyped: seL4 lists the device untypeds before it. */
+export function firstRamUntypedSlot(info: BootInfo): number {
+  const i = info.untypedList.findIndex((u) => !u.isDevice);
+  if (i < 0) throw new BootConfigError('the bootinfo lists no RAM untyped');
+  return info.untyped.start + i;
 }
 
 /** seL4_BootInfo as riscv32 words (untypedList entries are two words: paddr, then sizeBits | isDevice << 8). */
@@ -208,6 +222,36 @@ function carveBlocks(base: number, sizeBytes: number): { paddr: number; sizeBits
   return blocks;
 }
 
+/**
+ * A slot region of `count` slots from `start`; seL4 leaves a region it never fills as zeros in the
+ * cleared bootinfo frame (`populate_bi_frame`), so an empty one is {0, 0}.
+ */
+function slotsAfter(start: number, count: number): SlotRegion {
+  return count === 0 ? { start: 0, end: 0 } : { start, end: start + count };
+}
+
+/** Adjacent device regions merged into the gaps they form, in address order. */
+function deviceGaps(regions: readonly { base: number; sizeBytes: number }[]): { base: number; sizeBytes: number }[] {
+  const gaps: { base: number; sizeBytes: number }[] = [];
+  for (const r of [...regions].sort((a, b) => a.base - b.base)) {
+    const last = gaps.at(-1);
+    if (last !== undefined && last.base + last.sizeBytes === r.base) gaps[gaps.length - 1] = { base: last.base, sizeBytes: last.sizeBytes + r.sizeBytes };
+    else gaps.push({ ...r });
+  }
+  return gaps;
+}
+
+/**
+ * The boot untypeds as seL4's create_untypeds lists them: every device gap in address order, then
+ * the free RAM, each cut into aligned power-of-two blocks (create_untypeds_for_region); past
+ * CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS the rest are dropped, not refused (provide_untyped_cap).
+ */
+function bootUntypeds(deviceRegions: readonly { base: number; sizeBytes: number }[], freeRam: { base: number; sizeBytes: number }): UntypedDesc[] {
+  const devices = deviceGaps(deviceRegions).flatMap((g) => carveBlocks(g.base, g.sizeBytes).map((b) => ({ ...b, isDevice: true })));
+  const ram = carveBlocks(freeRam.base, freeRam.sizeBytes).map((b) => ({ ...b, isDevice: false }));
+  return [...devices, ...ram].slice(0, maxBootInfoUntypedCaps);
+}
+
 /** Lays out the root task and the untyped memory the way seL4's boot code does. */
 export function planBoot(input: BootConfig | BootConfigInput | undefined): BootPlan {
   return planFromConfig(parseBootConfig(input));
@@ -232,18 +276,24 @@ interface RootTaskCounts {
   readonly imageFrames: number;
 }
 
-/** The root server objects, largest first (as seL4's create_rootserver_objects allocates them). */
+/**
+ * The root server objects in the order of seL4's create_rootserver_objects: the root CNode and
+ * the VSpace root, the larger first (the VSpace first when equal), the extra bootinfo pages, the
+ * ASID pool, IPC buffer, bootinfo frame, the image's page tables, TCB and scheduling context;
+ * then the image frames (loaded by the ELF loader in seL4, placed last here).
+ */
 function rootTaskObjects(radix: number, counts: RootTaskCounts): Wanted[] {
   const each = (n: number, w: Omit<Wanted, 'role'>, role: string): Wanted[] => Array.from({ length: n }, (_, i) => ({ ...w, role: `${role}${i}` }));
   const page = { type: 'frame', sizeBits: seL4_PageBits } as const;
+  const cnode: Wanted = { type: 'cnode', sizeBits: radix + seL4_SlotBits, role: 'cnode' };
+  const vspace: Wanted = { type: 'pagetable', sizeBits: seL4_PageTableBits, role: 'vspace' };
   return [
-    { type: 'cnode', sizeBits: radix + seL4_SlotBits, role: 'cnode' },
-    { type: 'pagetable', sizeBits: seL4_PageTableBits, role: 'vspace' },
-    ...each(counts.imagePaging, { type: 'pagetable', sizeBits: seL4_PageTableBits }, 'imagePT'),
-    { ...page, role: 'ipcBuffer' },
-    { ...page, role: 'bootInfo' },
+    ...(cnode.sizeBits > vspace.sizeBits ? [cnode, vspace] : [vspace, cnode]),
     ...each(counts.extraBIPages, page, 'extraBI'),
     { type: 'asidpool', sizeBits: seL4_ASIDPoolBits, role: 'asidPool' },
+    { ...page, role: 'ipcBuffer' },
+    { ...page, role: 'bootInfo' },
+    ...each(counts.imagePaging, { type: 'pagetable', sizeBits: seL4_PageTableBits }, 'imagePT'),
     { type: 'tcb', sizeBits: seL4_TCBBits, role: 'tcb' },
     { type: 'schedcontext', sizeBits: seL4_MinSchedContextBits, role: 'sc' },
     ...each(counts.imageFrames, page, 'imageFrame'),
@@ -288,20 +338,13 @@ function planFromConfig(config: BootConfig): BootPlan {
     );
   }
 
-  const untypeds: UntypedDesc[] = [
-    ...carveBlocks(at, memEnd - at).map((b) => ({ ...b, isDevice: false })),
-    ...config.deviceRegions.flatMap((r) => carveBlocks(r.base, r.sizeBytes).map((b) => ({ ...b, isDevice: true }))),
-  ];
-  if (untypeds.length > maxBootInfoUntypedCaps) {
-    throw new BootConfigError(`invalid boot configuration: ${untypeds.length} untyped blocks exceed the bootinfo limit of ${maxBootInfoUntypedCaps}`);
-  }
-
+  const untypeds = bootUntypeds(config.deviceRegions, { base: at, sizeBytes: memEnd - at });
   const userImagePaging = { start: seL4_NumInitialCaps, end: seL4_NumInitialCaps + counts.imagePaging };
-  const extraBIPages = { start: userImagePaging.end, end: userImagePaging.end + counts.extraBIPages };
-  const schedcontrol = { start: extraBIPages.end, end: extraBIPages.end + 1 };
+  const extraBIPages = slotsAfter(userImagePaging.end, counts.extraBIPages);
+  const schedcontrol = { start: userImagePaging.end + counts.extraBIPages, end: userImagePaging.end + counts.extraBIPages + 1 };
   const userImageFrames = { start: schedcontrol.end, end: schedcontrol.end + counts.imageFrames };
   const untyped = { start: userImageFrames.end, end: userImageFrames.end + untypeds.length };
-  if (untyped.end > 2 ** radix) throw new BootConfigError('invalid boot configuration at rootCNodeSizeBits: too few slots for the initial caps');
+  // At most 16 + 1 + 1 + 230 slots: the smallest root CNode (2^8) holds them all, as seL4's provide_cap needs.
   const bootInfo: BootInfo = {
     extraLen: 0, nodeID: 0, numNodes: 1, numIOPTLevels: 0, ipcBuffer: defaultIPCBufferVaddr, empty: { start: untyped.end, end: 2 ** radix },
     sharedFrames: { start: 0, end: 0 }, userImageFrames, userImagePaging, ioSpaceCaps: { start: 0, end: 0 },
@@ -404,8 +447,8 @@ function checkRecordedScalars(info: BootInfo): void {
     if (info[field].end !== info[field].start) throw new RecordedBootError(field, 'must be empty on riscv32');
   }
   const radix = info.initThreadCNodeSizeBits;
-  if (!Number.isInteger(radix) || radix < 5 || radix > seL4_MaxUntypedBits - seL4_SlotBits) {
-    throw new RecordedBootError('initThreadCNodeSizeBits', `${radix} is outside 5..${seL4_MaxUntypedBits - seL4_SlotBits}`);
+  if (!Number.isInteger(radix) || radix < minRootCNodeSizeBits || radix > maxRootCNodeSizeBits) {
+    throw new RecordedBootError('initThreadCNodeSizeBits', `${radix} is outside ${minRootCNodeSizeBits}..${maxRootCNodeSizeBits}`);
   }
   if (info.schedcontrol.end - info.schedcontrol.start !== 1) throw new RecordedBootError('schedcontrol', 'must be one slot (one core)');
   if (info.ipcBuffer % 2 ** seL4_PageBits !== 0 || info.ipcBuffer + 2 ** (seL4_PageBits + 1) > seL4_UserTop) {
@@ -462,7 +505,7 @@ function recordedHoles(list: readonly UntypedDesc[]): { start: number; end: numb
 /**
  * The plan of a recorded boot: the recorded bootinfo as it is (every untyped at its slot with
  * its address, size and device flag; the slot regions; the IPC buffer address), the root task's
- * objects placed first-fit, largest first, in the RAM no recorded untyped covers (where seL4's
+ * objects placed first-fit, in seL4's allocation order, in the RAM no recorded untyped covers (where seL4's
  * boot code had put them), so no retype from a recorded untyped ever meets them. A bootinfo the
  * model cannot represent raises RecordedBootError naming the field.
  */

@@ -3,7 +3,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { LayerName } from '../libsel4/index.ts';
 import { ConformanceDataError, readConformanceFile, type ConformanceFile } from './conformance-data.ts';
-import { runTrace, type Difference, type LayerRun, type TraceResult } from './conformance.ts';
+import { failsAsKnown } from './conformance-known.ts';
+import { countedFamilies, runTrace, type CountedFamily, type Difference, type LayerRun, type TraceResult } from './conformance.ts';
 import type { LayerOptions } from './layers.ts';
 
 export interface ConformanceOptions {
@@ -42,6 +43,9 @@ export interface Counts {
   agreed: number;
   unmodelled: number;
   notComparable: number;
+  volatileWords: number;
+  /** Per counted family (TCB, SchedControl, SchedContext): its entries, and those that agreed. */
+  families: Record<CountedFamily, { entries: number; agreed: number }>;
 }
 
 export interface ConformanceResult {
@@ -66,7 +70,8 @@ export function runConformance(paths: readonly string[], options: ConformanceOpt
 }
 
 function emptyCounts(): Counts {
-  return { traces: 0, pass: 0, fail: 0, known: 0, unmodelledTraces: 0, entries: 0, agreed: 0, unmodelled: 0, notComparable: 0 };
+  const families = Object.fromEntries(countedFamilies.map((f) => [f, { entries: 0, agreed: 0 }])) as Counts['families'];
+  return { traces: 0, pass: 0, fail: 0, known: 0, unmodelledTraces: 0, entries: 0, agreed: 0, unmodelled: 0, notComparable: 0, volatileWords: 0, families };
 }
 
 function addRun(counts: Counts, trace: TraceResult, run: LayerRun): void {
@@ -75,9 +80,15 @@ function addRun(counts: Counts, trace: TraceResult, run: LayerRun): void {
   counts.agreed += run.agreed;
   counts.unmodelled += run.unmodelled;
   counts.notComparable += run.notComparable;
+  counts.volatileWords += run.volatileWords;
+  trace.families.forEach((family, i) => {
+    if (family === null) return;
+    counts.families[family].entries++;
+    if (i < run.agreed) counts.families[family].agreed++;
+  });
   if (run.verdict.kind === 'pass') counts.pass++;
   else if (run.verdict.kind === 'unmodelled') counts.unmodelledTraces++;
-  else if (trace.known) counts.known++;
+  else if (failsAsKnown(trace.known, run.verdict)) counts.known++;
   else counts.fail++;
 }
 
@@ -134,10 +145,12 @@ function runText(run: LayerRun, entry: number | null): string {
 function failureText(trace: TraceResult, layers: readonly LayerName[]): string[] {
   const fails = trace.runs.flatMap((r) => (r.verdict.kind === 'fail' ? [{ run: r, v: r.verdict }] : []));
   const first = fails.reduce((a, b) => ((b.v.entry ?? Infinity) < (a.v.entry ?? Infinity) ? b : a));
-  const head = trace.known ? `KNOWN FAILURE ${basename(trace.file)}: ${trace.trace} (${trace.known.issue})` : `FAIL ${basename(trace.file)}: ${trace.trace}`;
+  const asKnown = trace.known !== null && fails.every((f) => failsAsKnown(trace.known, f.v));
+  const head = asKnown ? `KNOWN FAILURE ${basename(trace.file)}: ${trace.trace} (${trace.known!.issue})` : `FAIL ${basename(trace.file)}: ${trace.trace}`;
   const place = first.v.entry === null ? `after the last of ${trace.entries} entries: cap types in the root CNode` : `entry ${first.v.entry} of ${trace.entries}`;
   const width = Math.max(...layers.map((l) => l.length), 4) + 2;
-  const lines = [head, ...(trace.known ? [`  why: ${trace.known.reason}`] : []), `  at ${place}`];
+  const why = trace.known ? [`  why: ${asKnown ? '' : `known to fail at entry ${trace.known.entry} only: `}${trace.known.reason}`] : [];
+  const lines = [head, ...why, `  at ${place}`];
   if (first.v.call !== null) lines.push(`  ${'call:'.padEnd(width)}${first.v.call}`);
   if (first.v.entry !== null) lines.push(`  ${'seL4:'.padEnd(width)}${first.v.seL4}`);
   for (const run of trace.runs) lines.push(`  ${`${run.layer}:`.padEnd(width)}${runText(run, first.v.entry)}`);
@@ -146,10 +159,10 @@ function failureText(trace: TraceResult, layers: readonly LayerName[]): string[]
   return lines;
 }
 
-const columns = ['traces', 'pass', 'fail', 'known', 'unmodelled', 'entries', 'agree', 'unmodelled', 'not comparable'];
+const columns = ['traces', 'pass', 'fail', 'known', 'unmodelled', 'entries', 'agree', 'unmodelled', 'not comparable', 'volatile'];
 
 function countsRow(name: string, layer: string, c: Counts): string {
-  const cells = [c.traces, c.pass, c.fail, c.known, c.unmodelledTraces, c.entries, c.agreed, c.unmodelled, c.notComparable];
+  const cells = [c.traces, c.pass, c.fail, c.known, c.unmodelledTraces, c.entries, c.agreed, c.unmodelled, c.notComparable, c.volatileWords];
   return `${name.padEnd(22)}${layer.padEnd(12)}${cells.map((n, i) => String(n).padStart(columns[i]!.length + 2)).join('')}`;
 }
 
@@ -163,6 +176,16 @@ function unmodelledReasons(traces: readonly TraceResult[]): string[] {
   return [...reasons].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${reason} x${n}`);
 }
 
+/** How many of a file's TCB, SchedControl and SchedContext invocations agree, per layer; nothing for a file without any. */
+function familiesText(file: string, traces: readonly TraceResult[], layers: readonly LayerName[]): string[] {
+  if (!traces.some((t) => t.families.some((f) => f !== null))) return [];
+  const perLayer = layers.map((layer) => {
+    const { families } = countsOf(traces, layer);
+    return `${layer} ${countedFamilies.map((f) => `${f} ${families[f].agreed}/${families[f].entries}`).join(', ')}`;
+  });
+  return [`agreeing invocations in ${file} (by input label): ${perLayer.join('; ')}`];
+}
+
 export function resultText(result: ConformanceResult): string {
   const lines: string[] = [];
   const failing = result.files.flatMap((f) => f.traces).filter((t) => t.runs.some((r) => r.verdict.kind === 'fail'));
@@ -172,6 +195,7 @@ export function resultText(result: ConformanceResult): string {
   }
   lines.push(`${'file'.padEnd(22)}${'layer'.padEnd(12)}${columns.map((c) => `  ${c}`).join('')}`);
   for (const f of result.files) for (const layer of result.layers) lines.push(countsRow(basename(f.file), layer, countsOf(f.traces, layer)));
+  for (const f of result.files) lines.push(...familiesText(basename(f.file), f.traces, result.layers));
   for (const f of result.files) {
     const reasons = unmodelledReasons(f.traces);
     if (reasons.length > 0) lines.push(`unmodelled in ${basename(f.file)} (traces stopped there, first layer): ${reasons.join(', ')}`);
@@ -180,7 +204,8 @@ export function resultText(result: ConformanceResult): string {
   const verdict = exitStatus(result) === 0 ? 'PASS' : 'FAIL';
   lines.push(
     `${verdict}: ${all.traces} trace runs on ${result.layers.join(', ')}: ${all.pass} pass, ${all.fail} fail, ${all.known} known failures, ` +
-      `${all.unmodelledTraces} unmodelled; entries: ${all.agreed} agree, ${all.unmodelled} unmodelled, ${all.notComparable} not comparable` +
+      `${all.unmodelledTraces} unmodelled; entries: ${all.agreed} agree, ${all.unmodelled} unmodelled, ${all.notComparable} not comparable; ` +
+      `${all.volatileWords} volatile reply words not compared` +
       `${result.strict ? ' (--strict)' : ''}; ${(result.elapsedMs / 1000).toFixed(1)} s`,
   );
   return lines.join('\n');

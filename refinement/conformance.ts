@@ -3,6 +3,7 @@
 // reply register and IPC buffer word), then hold the recorded cap type in every root CNode slot.
 import { basename } from 'node:path';
 import {
+  InvocationLabel,
   Reg,
   errorName,
   ipcBufferWords,
@@ -48,12 +49,32 @@ export interface LayerRun {
   readonly unmodelled: number;
   /** Entries after the unmodelled one: the kernel's state moved on where the model's did not. */
   readonly notComparable: number;
+  /** Reply words of the agreeing entries left uncompared because the recording marks them volatile (time). */
+  readonly volatileWords: number;
+}
+
+/** The invocation families the summary counts apart (issue 9), told by an entry's input label. */
+export const countedFamilies = ['TCB', 'SchedControl', 'SchedContext'] as const;
+export type CountedFamily = (typeof countedFamilies)[number];
+
+const invoking: readonly number[] = [seL4_Syscall.seL4_SysCall, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysNBSend];
+
+/** The family of a Call, Send or NBSend by its input label, as the recordings' README counts them; null for any other entry. */
+function familyOf(entry: RecordedEntry): CountedFamily | null {
+  if (!invoking.includes(syscallFromWord(entry.in.regs.a7))) return null;
+  const label = messageInfoFromWord(entry.in.regs.a1).label;
+  if (label >= InvocationLabel.TCBReadRegisters && label <= InvocationLabel.TCBSetFlags) return 'TCB';
+  if (label === InvocationLabel.SchedControlConfigureFlags) return 'SchedControl';
+  if (label >= InvocationLabel.SchedContextBind && label <= InvocationLabel.SchedContextYieldTo) return 'SchedContext';
+  return null;
 }
 
 export interface TraceResult {
   readonly file: string;
   readonly trace: string;
   readonly entries: number;
+  /** Each entry's counted family (or null); a layer agreed on the entries before its `agreed` count. */
+  readonly families: readonly (CountedFamily | null)[];
   readonly runs: readonly LayerRun[];
   /** Set when this trace is a known failure (with the issue that will fix it). */
   readonly known: KnownFailure | null;
@@ -88,6 +109,12 @@ function recordedAnswer(entry: RecordedEntry): string {
 
 function modelAnswer(entry: RecordedEntry, caller: ThreadObservation): string {
   return answerText(syscallFromWord(entry.in.regs.a7), (r) => caller.regs[Reg[r]]!, (i) => caller.ipcBuffer?.[i] ?? 0);
+}
+
+/** The reply words the recording marks volatile (their value depends on time): registers it records, and IPC buffer words. */
+function volatileWordsOf(entry: RecordedEntry): number {
+  const registers = (entry.volatile ?? []).filter((name) => entry.out.regs[name] !== undefined);
+  return new Set(registers).size + new Set(entry.volatileIpcBuffer ?? []).size;
 }
 
 /**
@@ -148,7 +175,10 @@ function runTraceOn(file: ConformanceFile, trace: RecordedTrace, name: LayerName
   const layer = bootLayer(name, file.plan, options);
   const root = file.plan.rootTCB;
   let before = layer.observe(root).caller;
-  const run = (verdict: LayerVerdict, agreed: number, unmodelled = 0, notComparable = 0): LayerRun => ({ layer: name, verdict, agreed, unmodelled, notComparable });
+  let volatileWords = 0;
+  const run = (verdict: LayerVerdict, agreed: number, unmodelled = 0, notComparable = 0): LayerRun => ({
+    layer: name, verdict, agreed, unmodelled, notComparable, volatileWords,
+  });
   for (const [i, entry] of trace.entries.entries()) {
     const event = eventOf(entry);
     const callerBefore = before;
@@ -174,6 +204,7 @@ function runTraceOn(file: ConformanceFile, trace: RecordedTrace, name: LayerName
       return run(failed(i, call(), recordedAnswer(entry), model, firstDifferences ?? []), i);
     }
     agreeing.adopt();
+    volatileWords += volatileWordsOf(entry);
     before = agreeing.observation.caller;
   }
   const capDifferences = compareCapTypes(layer, file, trace);
@@ -187,6 +218,7 @@ export function runTrace(file: ConformanceFile, trace: RecordedTrace, layers: re
     file: file.path,
     trace: trace.name,
     entries: trace.entries.length,
+    families: trace.entries.map(familyOf),
     runs: layers.map((layer) => runTraceOn(file, trace, layer, options)),
     known: knownFailureOf(basename(file.path), trace.name),
   };

@@ -3,6 +3,7 @@ import {
   bootLockstep,
   bootSystem,
   expectRefinement,
+  firstRamUntypedSlot,
   seL4_AllRights,
   seL4_CapInitThreadCNode as root,
   seL4_Error,
@@ -14,7 +15,7 @@ describe('a badged endpoint cap', () => {
     const sys = bootLockstep(); // the three layers side by side: a disagreement throws
     const { seL4_Untyped_Retype, seL4_CNode_Mint } = sys.api;
     const free = sys.plan.bootInfo.empty.start;
-    const untyped = sys.plan.bootInfo.untyped.start;
+    const untyped = firstRamUntypedSlot(sys.plan.bootInfo);
     expect(seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_EndpointObject, 0, root, 0, 0, free, 1)).toBe(seL4_Error.seL4_NoError);
     expect(seL4_CNode_Mint(root, free + 1, 32, root, free, 32, seL4_AllRights, 42)).toBe(seL4_Error.seL4_NoError);
     const minted = { cnode: sys.plan.rootCNode, index: free + 1 };

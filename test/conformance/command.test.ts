@@ -6,16 +6,18 @@ import { describe, expect, it } from 'vitest';
 import {
   BootConfigError,
   encodeBootInfo,
+  InvocationLabel,
   layerNames,
   parseBootConfig,
   planRecordedBoot,
   seL4_Error,
+  seL4_MessageInfo_new,
   seL4_Syscall,
   syscallWord,
 } from '../../libsel4/index.ts';
 import { bootLayer } from '../../refinement/layers.ts';
 import { runInProcess } from '../cli/command.ts';
-import { bootInfoOf, copyEntry, syntheticBootInfo, syntheticFile, writeData } from './synthetic.ts';
+import { bootInfoOf, callEntry, copyEntry, syntheticBootInfo, syntheticFile, writeData } from './synthetic.ts';
 
 const tcbCapTag = 12;
 const copyTCB = { name: 'copy-tcb-cap', entries: [copyEntry(28, 1, { label: 0, mrs: [] })], capTypesAfter: [[28, tcbCapTag]] };
@@ -52,7 +54,7 @@ describe('boot from a recorded seL4_BootInfo', () => {
     const overlapping = [...syntheticBootInfo.untypedList, { paddr: 0x80200000, sizeBits: 12, isDevice: 0 }];
     expect(bad({ untypedList: overlapping, untyped: { start: 22, end: 29 }, empty: { start: 29, end: 256 } })).toThrow(/bootInfo\.untypedList\.6\.paddr: overlaps untypedList\.5/);
     const noRoom = syntheticBootInfo.untypedList.map((u) => (u.paddr === 0x80140000 ? { paddr: 0x80100000, sizeBits: 19, isDevice: 0 } : u));
-    expect(bad({ untypedList: noRoom })).toThrow(/bootInfo\.untypedList: no room outside the recorded untypeds for the root task's cnode/);
+    expect(bad({ untypedList: noRoom })).toThrow(/bootInfo\.untypedList: no room outside the recorded untypeds for the root task's vspace/);
   });
 });
 
@@ -84,7 +86,7 @@ describe('sel4-model conformance', () => {
     const r = await runInProcess(['conformance', dir, '--json', join(dir, 'report.json')]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^a\.json\s+impl\s+1\s+1\s+0\s+0\s+0\s+1\s+1\s+0\s+0$/m);
+    expect(r.stdout).toMatch(/^a\.json\s+impl\s+1\s+1\s+0\s+0\s+0\s+1\s+1\s+0\s+0\s+0$/m);
     expect(r.stdout).toMatch(/^PASS: 3 trace runs on impl, executable, abstract: 3 pass, 0 fail/m);
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { passed: boolean; totals: { agreed: number } };
     expect(report).toMatchObject({ passed: true, totals: { agreed: 3 } });
@@ -118,10 +120,52 @@ describe('sel4-model conformance', () => {
     const dir = writeData({ 'a.json': syntheticFile([{ name: 'recv', entries: [entry, copyTCB.entries[0]], capTypesAfter: [[28, tcbCapTag]] }]) });
     const r = await runInProcess(['conformance', dir]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^a\.json\s+abstract\s+1\s+0\s+0\s+0\s+1\s+2\s+0\s+1\s+1$/m);
+    expect(r.stdout).toMatch(/^a\.json\s+abstract\s+1\s+0\s+0\s+0\s+1\s+2\s+0\s+1\s+1\s+0$/m);
     expect(r.stdout).toContain('unmodelled in a.json (traces stopped there, first layer): seL4_SysRecv x1');
     expect(r.stdout).toMatch(/entries: 0 agree, 3 unmodelled, 3 not comparable/);
     expect((await runInProcess(['conformance', dir, '--strict'])).status).toBe(1);
+  });
+
+  it('leaves the reply words a recording marks volatile uncompared, and counts them', async () => {
+    const [entry] = copyTCB.entries;
+    const timed = { ...entry!, out: { regs: { ...entry!.out.regs, a2: 1234 }, ipcBuffer: [...entry!.out.ipcBuffer, [6, 99]] } };
+    const marked = { ...copyTCB, name: 'marked', entries: [{ ...timed, volatile: ['a2'], volatileIpcBuffer: [6] }] };
+    const unmarked = { ...copyTCB, name: 'unmarked', entries: [timed] };
+    const dir = writeData({ 'a.json': syntheticFile([marked]), 'b.json': syntheticFile([unmarked]) });
+    const pass = await runInProcess(['conformance', join(dir, 'a.json'), '--layers', 'impl', '--strict']);
+    expect(pass.status).toBe(0);
+    expect(pass.stdout).toMatch(/^a\.json\s+impl\s+1\s+1\s+0\s+0\s+0\s+1\s+1\s+0\s+0\s+2$/m);
+    expect(pass.stdout).toMatch(/entries: 1 agree, 0 unmodelled, 0 not comparable; 2 volatile reply words not compared/);
+    const fail = await runInProcess(['conformance', join(dir, 'b.json'), '--layers', 'impl']);
+    expect(fail.status).toBe(1);
+    expect(fail.stdout).toMatch(/a2: seL4 1234, impl 28; IPC buffer word 6: seL4 99, impl 0/);
+  });
+
+  it('counts the TCB, SchedControl and SchedContext invocations by input label, and those that agree', async () => {
+    // A TCB label on the root CNode cap: IllegalOperation from decodeCNodeInvocation, counted as TCB.
+    const tcbLabelOnCNode = callEntry(
+      { a0: 2, a1: seL4_MessageInfo_new(InvocationLabel.TCBConfigure, 0, 0, 0), a2: 0, a3: 0, a4: 0, a5: 0 },
+      [],
+      { a0: 0, a1: seL4_MessageInfo_new(seL4_Error.seL4_IllegalOperation, 0, 0, 0), a2: 0, a3: 0, a4: 0, a5: 0 },
+    );
+    const recv = syscallWord(seL4_Syscall.seL4_SysRecv);
+    const regs = { a0: 1, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0, a6: 0, a7: recv };
+    const blocking = { in: { regs, ipcBuffer: [] }, out: { regs, ipcBuffer: [] } };
+    const trace = { name: 'tcb-labels', entries: [tcbLabelOnCNode, blocking, tcbLabelOnCNode], capTypesAfter: [] };
+    const dir = writeData({ 'a.json': syntheticFile([trace]), 'b.json': syntheticFile([copyTCB]) });
+    const r = await runInProcess(['conformance', dir, '--layers', 'impl,abstract']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('agreeing invocations in a.json (by input label): impl TCB 1/2, SchedControl 0/0, SchedContext 0/0; abstract TCB 1/2,');
+    expect(r.stdout).not.toContain('agreeing invocations in b.json');
+  });
+
+  it('counts a known failure only at its entry: a trace of the list failing elsewhere is a failure', async () => {
+    const wrong = { ...copyTCB, name: 'zombie-cnode-in-last-slot', entries: [copyEntry(28, 1, { label: seL4_Error.seL4_FailedLookup, mrs: [1, 2, 32] })] };
+    const dir = writeData({ 'cnode-untyped.json': syntheticFile([wrong]) });
+    const r = await runInProcess(['conformance', dir, '--layers', 'impl']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('FAIL cnode-untyped.json: zombie-cnode-in-last-slot\n  why: known to fail at entry 4 only: ');
+    expect(r.stdout).toMatch(/^cnode-untyped\.json\s+impl\s+1\s+0\s+1\s+0\s/m);
   });
 
   const malformed: [string, (file: ReturnType<typeof syntheticFile>) => unknown, RegExp][] = [

@@ -3,6 +3,7 @@
 // notifications, and IllegalOperation for a label the invoked object does not know.
 import { describe, expect, it } from 'vitest';
 import {
+  firstRamUntypedSlot,
   InvocationLabel,
   Reg,
   seL4_AllRights,
@@ -23,7 +24,7 @@ import { bootSystem } from '../../refinement/system.ts';
 function setup() {
   const sys = bootSystem({ layer: 'lockstep', pairs: pairNames });
   const free = sys.plan.bootInfo.empty.start;
-  const untyped = sys.plan.bootInfo.untyped.start + sys.plan.bootInfo.untypedList.findIndex((u) => !u.isDevice);
+  const untyped = firstRamUntypedSlot(sys.plan.bootInfo);
   const raw = (sysno: number, a0: number, a1 = 0): Observation => sys.api.rawSyscall([[Reg.a0, a0], [Reg.a1, a1], [Reg.a7, syscallWord(sysno)]]);
   return { sys, free, untyped, raw };
 }
@@ -77,7 +78,7 @@ describe('a label the invoked object does not decode', () => {
       expect(reply.unmodelled, `cap ${cap}`).toBeNull();
       expect(reply.caller!.regs[Reg.a1], `cap ${cap}`).toBe(seL4_MessageInfo_new(E.seL4_IllegalOperation, 0, 0, 0));
     }
-    expect(raw(S.seL4_SysCall, seL4_CapInitThreadTCB, label(InvocationLabel.TCBSuspend)).unmodelled).toBe('thread invocation');
+    expect(raw(S.seL4_SysCall, seL4_CapInitThreadTCB, label(InvocationLabel.TCBBindNotification)).unmodelled).toBe('thread invocation');
     expect(raw(S.seL4_SysCall, seL4_CapInitThreadVSpace, label(InvocationLabel.RISCVPageTableUnmap)).unmodelled).toBe('pagetable invocation');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvocationLabel, seL4_Error, seL4_ObjectType as T, VMRights } from '../../libsel4/index.ts';
+import { firstRamUntypedSlot, InvocationLabel, seL4_Error, seL4_ObjectType as T, VMRights } from '../../libsel4/index.ts';
 import { getSlot, makeExecState, allObjects } from '../../spec-executable/index.ts';
 import { ExecHarness, L, ROOT } from './harness.ts';
 
@@ -87,7 +87,8 @@ describe('Untyped_Retype checks, in seL4 order', () => {
 
   it('reports the free bytes when the objects do not fit (NotEnoughMemory)', () => {
     const h = new ExecHarness();
-    const small = h.plan.bootInfo.untyped.start; // 2^7 bytes
+    const small = firstRamUntypedSlot(h.plan.bootInfo); // 2^7 bytes
+    const smallAddr = h.plan.untypeds[small - h.plan.bootInfo.untyped.start]!.paddr;
     expect(retype(h, small, T.seL4_EndpointObject, 0, h.empty, 9)).toBe(E.seL4_NotEnoughMemory);
     expect(h.mrs()).toEqual([128]);
     expect(retype(h, small, T.seL4_EndpointObject, 0, h.empty, 3)).toBe(E.seL4_NoError);
@@ -95,8 +96,8 @@ describe('Untyped_Retype checks, in seL4 order', () => {
     expect(h.mrs()).toEqual([80]);
     // 80 bytes left from offset 48: (80 >> 5) = 2 notifications pass the check and fit after aligning to 64.
     expect(retype(h, small, T.seL4_NotificationObject, 0, h.empty + 3, 2)).toBe(E.seL4_NoError);
-    expect(h.cap(h.empty + 3)).toEqual({ type: 'notification', ptr: h.plan.untypeds[0]!.paddr + 64, badge: 0, rights: 3 });
-    expect(h.cap(h.empty + 4)).toMatchObject({ ptr: h.plan.untypeds[0]!.paddr + 96 });
+    expect(h.cap(h.empty + 3)).toEqual({ type: 'notification', ptr: smallAddr + 64, badge: 0, rights: 3 });
+    expect(h.cap(h.empty + 4)).toMatchObject({ ptr: smallAddr + 96 });
     expect(h.cap(small)).toMatchObject({ freeIndex: 128 });
   });
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planBoot } from '../../libsel4/index.ts';
+import { firstRamUntypedSlot, planBoot } from '../../libsel4/index.ts';
 import {
   CounterexampleError,
   counterexampleJson,
@@ -92,7 +92,7 @@ describe('explain', () => {
     const initial = planBoot({});
     const calls = explainCounterexample(cx).steps.map((s) => s.call);
     expect(calls[0]).toBe(
-      `seL4_Untyped_Retype(service=${initial.bootInfo.untyped.start}, type=seL4_EndpointObject, size_bits=0, root=2, node_index=0, node_depth=0, node_offset=${free}, num_objects=1)`,
+      `seL4_Untyped_Retype(service=${firstRamUntypedSlot(initial.bootInfo)}, type=seL4_EndpointObject, size_bits=0, root=2, node_index=0, node_depth=0, node_offset=${free}, num_objects=1)`,
     );
     expect(calls[1]).toBe(`seL4_CNode_Mint(service=2, dest_index=${free + 1}, dest_depth=32, src_root=2, src_index=${free}, src_depth=32, rights=0xf, badge=5)`);
   });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  firstRamUntypedSlot,
   InvocationLabel,
   Reg,
     seL4_CapInitThreadCNode as root,
@@ -183,7 +184,7 @@ describe('explain decodes registers and names choices', () => {
     const sys = bootLockstep({ pairs: ['impl-executable', 'executable-abstract'] });
     const { seL4_Untyped_Retype, seL4_CNode_Move, seL4_CNode_Revoke } = sys.api;
     const free = sys.plan.bootInfo.empty.start;
-    const untyped = sys.plan.bootInfo.untyped.start;
+    const untyped = firstRamUntypedSlot(sys.plan.bootInfo);
     seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_CapTableObject, 2, root, 0, 0, free, 1);
     seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_EndpointObject, 0, root, 0, 0, free + 1, 1);
     seL4_CNode_Move(free, 0, 2, root, untyped, 32);
@@ -208,7 +209,7 @@ describe('explain decodes registers and names choices', () => {
     const sys = bootLockstep({ pairs: ['impl-abstract'] });
     const { seL4_Untyped_Retype, seL4_CNode_Copy, seL4_CNode_Revoke } = sys.api;
     const free = sys.plan.bootInfo.empty.start;
-    seL4_Untyped_Retype(sys.plan.bootInfo.untyped.start, seL4_ObjectType.seL4_EndpointObject, 0, root, 0, 0, free, 1);
+    seL4_Untyped_Retype(firstRamUntypedSlot(sys.plan.bootInfo), seL4_ObjectType.seL4_EndpointObject, 0, root, 0, 0, free, 1);
     seL4_CNode_Copy(root, free + 1, 32, root, free, 32, 0xf);
     seL4_CNode_Revoke(root, free, 32);
     const plain = (writes: readonly (readonly [number, number])[]) => writes.map(([at, value]): [number, number] => [at, value]);

@@ -1,7 +1,7 @@
 // The lockstep runner treats a layer whose state cannot even be read as a crashed layer: a
 // refinement failure with the place, never an error that stops the checker.
 import { describe, expect, it } from 'vitest';
-import { seL4_AllRights, seL4_CapInitThreadCNode as root, seL4_ObjectType, type KernelLayer } from '../../libsel4/index.ts';
+import { firstRamUntypedSlot, seL4_AllRights, seL4_CapInitThreadCNode as root, seL4_ObjectType, type KernelLayer } from '../../libsel4/index.ts';
 import type { ImplState } from '../../impl/index.ts';
 import { RefinementFailure } from '../../refinement/lockstep.ts';
 import { bootSystem } from '../../refinement/system.ts';
@@ -26,7 +26,7 @@ describe('lockstep', () => {
     const free = sys.plan.bootInfo.empty.start;
     let failure: unknown = null;
     try {
-      sys.api.seL4_Untyped_Retype(sys.plan.bootInfo.untyped.start, seL4_ObjectType.seL4_EndpointObject, 0, root, 0, 0, free, 1);
+      sys.api.seL4_Untyped_Retype(firstRamUntypedSlot(sys.plan.bootInfo), seL4_ObjectType.seL4_EndpointObject, 0, root, 0, 0, free, 1);
       sys.api.seL4_CNode_Mint(root, free + 1, 32, root, free, 32, seL4_AllRights, 5);
     } catch (error) {
       failure = error;

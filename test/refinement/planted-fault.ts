@@ -2,6 +2,7 @@
 // flips the lowest bit of the badge of every badged endpoint or notification cap the entry
 // wrote, so the check fails on main without touching the kernel.
 import {
+  firstRamUntypedSlot,
   InvocationLabel,
   Reg,
   messageInfoFromWord,
@@ -54,11 +55,12 @@ export function plantedCounterexample(): Counterexample {
   const sys = bootSystem({ layer: 'lockstep', pairs: ['impl-executable'], layerOptions: plantedBadgeFault });
   const { seL4_Untyped_Retype, seL4_CNode_Mint } = sys.api;
   const free = sys.plan.bootInfo.empty.start;
+  const untyped = firstRamUntypedSlot(sys.plan.bootInfo);
   const trace = [
-    { call: `seL4_Untyped_Retype(${sys.plan.bootInfo.untyped.start}, 2, 0, 2, 0, 0, ${free}, 1)`, result: 'seL4_NoError' },
+    { call: `seL4_Untyped_Retype(${untyped}, 2, 0, 2, 0, 0, ${free}, 1)`, result: 'seL4_NoError' },
     { call: `seL4_CNode_Mint(2, ${free + 1}, 32, 2, ${free}, 32, 0xf, 5)`, result: '(layers disagree)' },
   ];
-  seL4_Untyped_Retype(sys.plan.bootInfo.untyped.start, seL4_ObjectType.seL4_EndpointObject, 0, seL4_CapInitThreadCNode, 0, 0, free, 1);
+  seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_EndpointObject, 0, seL4_CapInitThreadCNode, 0, 0, free, 1);
   let failure: RefinementFailure | null = null;
   try {
     seL4_CNode_Mint(seL4_CapInitThreadCNode, free + 1, 32, seL4_CapInitThreadCNode, free, 32, seL4_AllRights, 5);
