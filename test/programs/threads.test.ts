@@ -25,7 +25,6 @@ function rootStarting(threads: ReadonlyArray<Omit<ThreadSpec, 'untyped' | 'slot'
   };
 }
 
-
 describe('programs as threads', () => {
   it('a thread started at a pc that is no program entry stops the run', () => {
     function* starter(sys: ProgramContext) {
