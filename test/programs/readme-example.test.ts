@@ -19,5 +19,5 @@ function* root(sys: ProgramContext) {
 it('runs the worker for 700 µs, then only the idle thread is left', () => {
   const result = runSystem(root, { system: { layer: 'executable' } });
   expect(result.stop).toBe('finished');
-  expect(formatTimeline(result.timeline)).toBe('0 µs - 700 µs  worker (0x80020000)');
+  expect(formatTimeline(result.timeline)).toBe('  0 µs - 700 µs  worker (0x80020000)');
 });
