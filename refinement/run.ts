@@ -237,9 +237,9 @@ class Run {
     const pc = observation.caller?.regs[Reg.pc] ?? 0;
     const program = this.programAt.get(pc);
     if (!program) {
-      const problem = `runs at pc ${hex(pc)}, which is no registered program's entry`;
-      if (known) throw new ProgramError(tcb, known.program, this.entries.length, `its thread ${problem} after the program ended`);
-      throw new ProgramError(tcb, '(none)', this.entries.length, `a thread ${problem}`);
+      const problem = `at pc ${hex(pc)}, which is no registered program's entry`;
+      if (known) throw new ProgramError(tcb, known.program, this.entries.length, `its thread runs again after the program ended, ${problem}`);
+      throw new ProgramError(tcb, '(none)', this.entries.length, `a thread runs ${problem}`);
     }
     const thread = this.start(tcb, program, observation);
     this.threads.delete(tcb);
