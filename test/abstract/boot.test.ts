@@ -76,7 +76,7 @@ describe('abstract kernel entry', () => {
     h.api.seL4_SetMR(10, 0xdeadbeef);
     h.api.seL4_Yield();
     const o = h.api.lastObservation();
-    expect(o.caller?.regs[Reg.a2]).toBe(7);
+    expect(o.caller?.ipcBuffer?.[1]).toBe(7); // seL4_SetMR writes msg[0]; Yield loads no message register
     expect(o.caller?.ipcBuffer?.[11]).toBe(0xdeadbeef);
     expect(h.view().userWord(h.plan.ipcBufferFrame + 44)).toBe(0xdeadbeef);
     expect(o.current).toBe(h.plan.rootTCB);
