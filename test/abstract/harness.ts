@@ -2,6 +2,8 @@
 import {
   createSel4Api,
   messageInfoFromWord,
+  msgRegisters,
+  msgWordIndex,
   Reg,
   seL4_MessageInfo_new,
   seL4_Syscall,
@@ -86,23 +88,27 @@ export interface Reply {
  * stubs only make well-formed ones). `length` defaults to the number of words.
  */
 export function call(h: Harness, service: number, label: number, mrs: readonly number[], caps: readonly number[] = [], length = mrs.length): Reply {
-  mrs.forEach((v, i) => h.api.seL4_SetMR(i, v));
+  mrs.slice(msgRegisters.length).forEach((v, i) => h.api.seL4_SetMR(msgRegisters.length + i, v));
   caps.forEach((c, i) => h.api.seL4_SetCap(i, c));
   const observation = h.api.rawSyscall([
     [Reg.a0, service],
     [Reg.a1, seL4_MessageInfo_new(label, 0, caps.length, length)],
+    ...msgRegisters.map((r, i): [number, number] => [r, mrs[i] ?? 0]),
     [Reg.a7, syscallWord(seL4_Syscall.seL4_SysCall)],
   ]);
   const info = messageInfoFromWord(observation.caller?.regs[Reg.a1] ?? 0);
-  const words: number[] = [];
-  for (let i = 0; i < info.length; i++) words.push(h.api.seL4_GetMR(i));
-  return { error: info.label, length: info.length, mrs: words, observation };
+  return { error: info.label, length: info.length, mrs: replyWords(observation, info.length), observation };
+}
+
+/** The first `length` words of the message a thread received: MR0-3 in a2-a5, the rest in its IPC buffer. */
+function replyWords(observation: Observation, length: number): number[] {
+  const at = (i: number) => (i < msgRegisters.length ? observation.caller?.regs[msgRegisters[i]!] : observation.caller?.ipcBuffer?.[msgWordIndex(i)]);
+  return Array.from({ length }, (_, i) => at(i) ?? 0);
 }
 
 /** The error code and message words of the last reply, for compact assertions. */
 export function lastReply(h: Harness): { error: number; mrs: number[] } {
-  const info = messageInfoFromWord(h.api.lastObservation().caller?.regs[Reg.a1] ?? 0);
-  const mrs: number[] = [];
-  for (let i = 0; i < info.length; i++) mrs.push(h.api.seL4_GetMR(i));
-  return { error: info.label, mrs };
+  const observation = h.api.lastObservation();
+  const info = messageInfoFromWord(observation.caller?.regs[Reg.a1] ?? 0);
+  return { error: info.label, mrs: replyWords(observation, info.length) };
 }
