@@ -33,6 +33,10 @@ export interface System {
   readonly api: Sel4Api;
   /** Every entry made so far, replayable with `replay`. */
   readonly trace: readonly KernelEvent[];
+  /** Enters the kernel with any event (recorded in `trace`), as the current thread or the idle thread. */
+  enter(event: KernelEvent): Observation;
+  /** What a thread sees of itself now (the lowest running layer's observation). */
+  observe(tcb: number): Observation;
   /** A read-only view of a layer's state (default: the lowest running layer). */
   view(layer?: LayerName): KernelView;
   /** Set when running in lockstep. */
@@ -90,19 +94,19 @@ export function bootSystem(options: SystemOptions = {}): System {
     };
   }
   const lowest = lockstep ? lockstep.lowest : single!;
-  const api = createSel4Api(
-    {
-      enter(event) {
-        trace.push(event);
-        return enter(event);
-      },
+  const port = {
+    enter(event: KernelEvent): Observation {
+      trace.push(event);
+      return enter(event);
     },
-    lowest.observe(plan.rootTCB),
-  );
+  };
+  const api = createSel4Api(port, lowest.observe(plan.rootTCB));
   return {
     plan,
     api,
     trace,
+    enter: port.enter,
+    observe: (tcb) => lowest.observe(tcb),
     lockstep,
     lastTouched: () => (lockstep ? lockstep.lastTouched : singleTouched),
     view(layer) {
