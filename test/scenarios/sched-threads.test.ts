@@ -18,10 +18,12 @@ import {
   seL4_CapInitThreadSC,
   seL4_CapInitThreadTCB,
   seL4_Error,
+  seL4_SchedContext_Sporadic,
   type KernelEvent,
   type LayerName,
   type ObjectView,
   type Observation,
+  type Refill,
   type Stub,
 } from '../../libsel4/index.ts';
 import { runSystem, startThread, type Program, type ProgramContext, type RunResult, type Slice } from '../../refinement/run.ts';
@@ -368,6 +370,8 @@ describe.each(modes)('scheduling scenarios with threads on %s', (mode) => {
       expect(view.scheduler().releaseQueue).toEqual([s.tcbPtr(0), s.tcbPtr(1)]);
       yield* sys.compute(100_000n);
     });
+    // The root computed its 100 ms to the end: no release was missed on the way.
+    expect(`${result.stop}: ${result.detail}`).toBe('finished: every program has finished');
     const slices = [0, 1].map((i) => s.slicesOf(result, i));
     // Up to 100 ms: 10 periods of the first, 5 of the second, each a full budget less the timer's precision.
     for (const [i, periodTicks] of [[0, 100_000n], [1, 200_000n]] as const) {
@@ -377,6 +381,50 @@ describe.each(modes)('scheduling scenarios with threads on %s', (mode) => {
         expect(slice.fromTicks - slices[i]![k]!.fromTicks).toBeGreaterThanOrEqual(periodTicks - 20n);
       });
     }
-    expect(result.stop).toBe('finished');
   });
+
+  for (const sporadic of [true, false]) {
+    it(`SCHED0013 (refills): a preempted ${sporadic ? 'sporadic' : 'constant-bandwidth'} SC splits its budget and gets the rest a period later`, () => {
+      const s = new Scenario(mode);
+      const [p, h] = [0, 1];
+      let refillsWhilePreempted: readonly Refill[] = [];
+      function* periodic(sys: ProgramContext) {
+        yield* sys.compute(500n);
+        expect(yield* sys.api.seL4_TCB_Resume(s.tcbSlot(h))).toBe(E.seL4_NoError);
+        yield* sys.compute(2000n);
+      }
+      function* preemptor(sys: ProgramContext) {
+        refillsWhilePreempted = s.sc(p).refills;
+        yield* sys.compute(300n);
+        yield* sys.api.seL4_TCB_Suspend(s.tcbSlot(h));
+      }
+      const result = s.run(function* root(sys) {
+        // 2 ms every 10 ms at priority 100 with two extra refills; a round-robin thread at 200, held back.
+        yield* s.start(sys, [{ program: periodic, priority: 100, budgetUs: 2000n, periodUs: 10_000n }, { program: preemptor, priority: 200 }]);
+        expect(yield* sys.api.seL4_TCB_Suspend(s.tcbSlot(h))).toBe(E.seL4_NoError);
+        const flags = sporadic ? seL4_SchedContext_Sporadic : 0;
+        expect(yield* sys.api.seL4_SchedControl_ConfigureFlags(sys.plan.bootInfo.schedcontrol.start, s.tcbSlot(p) + 1, 2000n, 10_000n, 2, 0, flags)).toBe(E.seL4_NoError);
+        expect(s.sc(p)).toMatchObject({ sporadic, refillMax: 4, refills: [{ releaseTicks: 0n, amountTicks: 20_000n }] });
+        expect(yield* sys.api.seL4_TCB_SetPriority(rootTCB, rootTCB, 50)).toBe(E.seL4_NoError);
+        // Back when the periodic thread has used its budget: 500 µs, then the rest but the timer's precision.
+        expect(s.system.view().scheduler()).toMatchObject({ clockTicks: 22_990n, releaseQueue: [s.tcbPtr(p)] });
+        expect(s.sc(p).consumedTicks).toBe(19_990n);
+        expect(s.sc(h).consumedTicks).toBe(3000n);
+        // A sporadic SC keeps the head's release time when it runs again; a constant-bandwidth one moves it to that moment (8000).
+        expect(s.sc(p).refills).toEqual(
+          sporadic
+            ? [{ releaseTicks: 99_990n, amountTicks: 20_000n }]
+            : [{ releaseTicks: 99_990n, amountTicks: 5010n }, { releaseTicks: 108_000n, amountTicks: 14_990n }],
+        );
+        expect(yield* sys.api.seL4_TCB_Suspend(s.tcbSlot(p))).toBe(E.seL4_NoError);
+      });
+      // Preempted after 500 µs: what it used comes back a period after the head's release.
+      expect(refillsWhilePreempted).toEqual([{ releaseTicks: 5000n, amountTicks: 15_000n }, { releaseTicks: 100_000n, amountTicks: 5000n }]);
+      expect(result.timeline.map((t) => [t.program, t.fromTicks, t.toTicks])).toEqual([
+        ['periodic', 0n, 5000n],
+        ['preemptor', 5000n, 8000n],
+        ['periodic', 8000n, 22_990n],
+      ]);
+    });
+  }
 });
