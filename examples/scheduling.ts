@@ -1,45 +1,85 @@
-// Two scheduling scenarios as a root task would set them up on seL4 (MCS), run on the model:
-// a periodic high-priority thread preempting a long computation at low priority, and two
-// threads of equal priority sharing the processor round robin. Prints who ran when.
-// Run: node bin/run-ts.js examples/scheduling.ts [layer]   (layer: impl, executable, abstract, lockstep)
+// Two scheduling scenarios as a root task sets them up on seL4 (MCS), run on the model: a
+// background thread preempted by a higher-priority thread it wakes, and two threads of equal
+// priority sharing the processor round robin. Prints who ran when.
+// Run: node bin/run-ts.js examples/scheduling.ts [impl|executable|abstract|lockstep]
 import { pathToFileURL } from 'node:url';
-import { formatTimeline, runSystem, startThread, type LayerName, type ProgramContext, type RunResult } from 'sel4-model';
+import {
+  formatTimeline,
+  runSystem,
+  seL4_Error,
+  startThread,
+  type LayerName,
+  type ProgramContext,
+  type RunResult,
+  type ThreadSpec,
+} from 'sel4-model';
 
-/** Computes `us` microseconds in all, in pieces of 100 µs. */
-function* work(sys: ProgramContext) {
-  const [totalUs] = sys.args;
-  for (let doneUs = 0; doneUs < totalUs!; doneUs += 100) yield* sys.compute(100n);
+/** Computes for `us` microseconds, in pieces of 100 µs. */
+function* computeFor(sys: ProgramContext, us: number) {
+  for (let doneUs = 0; doneUs < us; doneUs += 100) yield* sys.compute(100n);
 }
 
-/** The root task's part: start `threads` from an untyped of 64 KiB or more and the free slots, then end. */
-function rootStarting(threads: ReadonlyArray<{ priority: number; budgetUs: bigint; periodUs: bigint; workUs: number }>) {
+/** a0: microseconds of work. */
+function* urgent(sys: ProgramContext) {
+  yield* computeFor(sys, sys.args[0]!);
+}
+
+/** a0: microseconds of work before resuming the thread whose TCB cap is in slot a1, a2: after. */
+function* background(sys: ProgramContext) {
+  const [beforeUs, other, afterUs] = sys.args;
+  yield* computeFor(sys, beforeUs!);
+  const error = yield* sys.api.seL4_TCB_Resume(other!);
+  if (error !== seL4_Error.seL4_NoError) throw new Error(`seL4_TCB_Resume failed: ${error}`);
+  yield* computeFor(sys, afterUs!);
+}
+
+/** a0: microseconds of work. */
+function* ping(sys: ProgramContext) {
+  yield* computeFor(sys, sys.args[0]!);
+}
+
+function* pong(sys: ProgramContext) {
+  yield* computeFor(sys, sys.args[0]!);
+}
+
+type Thread = Omit<ThreadSpec, 'untyped' | 'slot'>;
+
+/** A root task that starts `threads` (each from two free slots of its CNode, in order) and ends. */
+function rootStarting(threads: readonly Thread[]) {
   return function* root(sys: ProgramContext) {
     const untyped = sys.plan.bootInfo.untyped.start + sys.plan.untypeds.findIndex((u) => !u.isDevice && u.sizeBits >= 16);
     let slot = sys.plan.bootInfo.empty.start;
-    for (const t of threads) {
-      const error = yield* startThread(sys, { program: work, untyped, slot, priority: t.priority, budgetUs: t.budgetUs, periodUs: t.periodUs, args: [t.workUs] });
-      if (error !== 0) throw new Error(`starting a thread failed with seL4_Error ${error}`);
+    for (const thread of threads) {
+      const error = yield* startThread(sys, { ...thread, untyped, slot });
+      if (error !== seL4_Error.seL4_NoError) throw new Error(`starting ${thread.program.name} failed: ${error}`);
       slot += 2;
     }
   };
 }
 
-/** A thread at priority 200 with 1 ms every 4 ms preempts one at priority 100 (its budget the whole 10 ms period). */
-export function preemption(layer: LayerName | 'lockstep' = 'impl'): RunResult {
-  const root = rootStarting([
-    { priority: 200, budgetUs: 1000n, periodUs: 4000n, workUs: 3000 },
-    { priority: 100, budgetUs: 10_000n, periodUs: 10_000n, workUs: 5000 },
-  ]);
-  return runSystem(root, { system: { layer }, maxTimeUs: 50_000n });
+/**
+ * `background` (priority 100) computes 1 ms, then resumes `urgent` (priority 200, created but
+ * not resumed by the root task), which preempts it at once and computes 0.5 ms; then
+ * `background` computes its last 2 ms.
+ */
+export function preemption(layer: LayerName | 'lockstep' = 'executable'): RunResult {
+  const root = function* (sys: ProgramContext) {
+    const urgentTCB = sys.plan.bootInfo.empty.start; // the first slot rootStarting fills
+    yield* rootStarting([
+      { program: urgent, priority: 200, budgetUs: 1000n, periodUs: 10_000n, args: [500], resume: false },
+      { program: background, priority: 100, budgetUs: 10_000n, periodUs: 10_000n, args: [1000, urgentTCB, 2000] },
+    ])(sys);
+  };
+  return runSystem(root, { system: { layer }, maxTimeUs: 100_000n });
 }
 
-/** Two threads at priority 150, each with a 1 ms round-robin budget (budget = period), take turns. */
-export function roundRobin(layer: LayerName | 'lockstep' = 'impl'): RunResult {
+/** `ping` and `pong` at priority 150, each with a 1 ms round-robin budget (budget = period), take turns. */
+export function roundRobin(layer: LayerName | 'lockstep' = 'executable'): RunResult {
   const root = rootStarting([
-    { priority: 150, budgetUs: 1000n, periodUs: 1000n, workUs: 3000 },
-    { priority: 150, budgetUs: 1000n, periodUs: 1000n, workUs: 3000 },
+    { program: ping, priority: 150, budgetUs: 1000n, periodUs: 1000n, args: [3000] },
+    { program: pong, priority: 150, budgetUs: 1000n, periodUs: 1000n, args: [3000] },
   ]);
-  return runSystem(root, { system: { layer }, maxTimeUs: 50_000n });
+  return runSystem(root, { system: { layer }, maxTimeUs: 100_000n });
 }
 
 function show(title: string, result: RunResult): void {
@@ -49,7 +89,7 @@ function show(title: string, result: RunResult): void {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const layer = (process.argv[2] ?? 'impl') as LayerName | 'lockstep';
+  const layer = (process.argv[2] ?? 'executable') as LayerName | 'lockstep';
   show('Preemption', preemption(layer));
   show('Round robin', roundRobin(layer));
 }

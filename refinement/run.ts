@@ -371,6 +371,8 @@ export interface ThreadSpec {
   readonly periodUs: bigint;
   /** Arguments in a0, a1, ... */
   readonly args?: readonly Word[];
+  /** Resume the thread at the end (default true); otherwise it stays Inactive until someone resumes it. */
+  readonly resume?: boolean;
 }
 
 /**
@@ -378,6 +380,7 @@ export interface ThreadSpec {
  * a scheduling context, configure the TCB (the root's CSpace and VSpace, no IPC buffer), give the
  * SC its budget and period (SchedControl_ConfigureFlags), set the priority and bind the SC
  * (TCB_SetSchedParams), write pc = the program's entry and the arguments, and resume it.
+ * The TCB's cap is left in `slot`, the SC's in `slot + 1`.
  * Returns the first error, or seL4_NoError.
  */
 export function* startThread(sys: ProgramContext, spec: ThreadSpec): Stub<seL4_Error> {
@@ -393,7 +396,7 @@ export function* startThread(sys: ProgramContext, spec: ThreadSpec): Stub<seL4_E
     () => api.seL4_SchedControl_ConfigureFlags(sys.plan.bootInfo.schedcontrol.start, sc, spec.budgetUs, spec.periodUs, 0, 0, 0),
     () => api.seL4_TCB_SetSchedParams(tcb, seL4_CapInitThreadTCB, spec.priority, spec.priority, sc, seL4_CapNull),
     () => api.seL4_TCB_WriteRegisters(tcb, false, 0, Reg.a0 + args.length, regs),
-    () => api.seL4_TCB_Resume(tcb),
+    ...(spec.resume === false ? [] : [() => api.seL4_TCB_Resume(tcb)]),
   ];
   for (const call of calls) {
     const error = yield* call();
