@@ -12,6 +12,7 @@ export * from './state.ts';
 export { cdtParent, cdtParents, isMDBParentOf } from './cnode.ts';
 export { objectView } from './objects.ts';
 export { boot } from './boot.ts';
+export { schedInvariantViolation } from './scheduler.ts';
 
 const nothingTouched: Touched = Object.freeze({ slots: [], objects: [] });
 

@@ -246,12 +246,11 @@ export function objectView(obj: KObject): ObjectView {
       return { type: 'notification', addr: obj.addr, word: obj.word, queue: obj.queue };
     case 'reply':
       return { type: 'reply', addr: obj.addr, tcb: obj.tcb };
-    case 'schedcontext':
-      return {
-        type: 'schedcontext', addr: obj.addr, sizeBits: obj.sizeBits, tcb: obj.tcb, periodTicks: obj.periodTicks,
-        consumedTicks: obj.consumedTicks, refillMax: obj.refillMax, refills: obj.refills, sporadic: obj.sporadic,
-        badge: obj.badge, yieldFrom: obj.yieldFrom,
-      };
+    case 'schedcontext': {
+      const { configured, ...view } = obj;
+      if (configured !== view.refillMax > 0) throw new Error(`executable spec invariant: SC ${obj.addr} configured flag out of step`);
+      return view;
+    }
     case 'frame':
       return { type: 'frame', addr: obj.addr, sizeBits: obj.sizeBits, isDevice: obj.isDevice };
     case 'pagetable':

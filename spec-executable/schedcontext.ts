@@ -339,6 +339,18 @@ export type SchedContextInvocation =
   | { readonly kind: 'scUnbind'; readonly sc: number }
   | { readonly kind: 'scYieldTo'; readonly sc: number };
 
+/**
+ * The object of Bind / UnbindObject: the extra cap must be there (TruncatedMessage) and be a
+ * thread cap (InvalidCapability 1); a notification cap needs notification binding, not modelled.
+ */
+function targetThread(k: Step, args: InvocationArgs, notificationCase: string): number | SyscallError {
+  const target = args.extraCaps[0];
+  if (target === undefined) return { error: 'TruncatedMessage' };
+  const cap = k.cap(target);
+  if (cap.type === 'notification') throw new UnmodelledBehaviour(notificationCase);
+  return cap.type === 'thread' ? cap.ptr : { error: 'InvalidCapability', capIndex: 1 };
+}
+
 /** decodeSchedContextInvocation, with decodeSchedContext_Bind/UnbindObject/YieldTo in seL4's order. */
 export function decodeSchedContextInvocation(k: Step, args: InvocationArgs, cap: CapOf<'schedcontext'>): SchedContextInvocation | SyscallError {
   const sc = schedContextAt(k, cap.ptr);
@@ -347,23 +359,17 @@ export function decodeSchedContextInvocation(k: Step, args: InvocationArgs, cap:
     case InvocationLabel.SchedContextConsumed:
       return { kind: 'scConsumed', sc: sc.addr };
     case InvocationLabel.SchedContextBind: {
-      const target = args.extraCaps[0];
-      if (target === undefined) return { error: 'TruncatedMessage' };
-      const targetCap = k.cap(target);
-      if (targetCap.type === 'notification') throw new UnmodelledBehaviour('SchedContext_Bind to a notification');
-      if (targetCap.type !== 'thread') return { error: 'InvalidCapability', capIndex: 1 };
+      const tcb = targetThread(k, args, 'SchedContext_Bind to a notification');
+      if (typeof tcb !== 'number') return tcb;
       if (sc.tcb !== null) return { error: 'IllegalOperation' };
-      if (k.tcb(targetCap.ptr).schedContext !== null) return { error: 'IllegalOperation' };
-      if (isBlocked(k.tcb(targetCap.ptr)) && !scReleased(sc, k.sched.curTimeTicks)) return { error: 'IllegalOperation' };
-      return { kind: 'scBindTCB', sc: sc.addr, tcb: targetCap.ptr };
+      if (k.tcb(tcb).schedContext !== null) return { error: 'IllegalOperation' };
+      if (isBlocked(k.tcb(tcb)) && !scReleased(sc, k.sched.curTimeTicks)) return { error: 'IllegalOperation' };
+      return { kind: 'scBindTCB', sc: sc.addr, tcb };
     }
     case InvocationLabel.SchedContextUnbindObject: {
-      const target = args.extraCaps[0];
-      if (target === undefined) return { error: 'TruncatedMessage' };
-      const targetCap = k.cap(target);
-      if (targetCap.type === 'notification') throw new UnmodelledBehaviour('SchedContext_UnbindObject of a notification');
-      if (targetCap.type !== 'thread') return { error: 'InvalidCapability', capIndex: 1 };
-      if (sc.tcb !== targetCap.ptr) return { error: 'IllegalOperation' };
+      const tcb = targetThread(k, args, 'SchedContext_UnbindObject of a notification');
+      if (typeof tcb !== 'number') return tcb;
+      if (sc.tcb !== tcb) return { error: 'IllegalOperation' };
       if (sc.tcb === current) return { error: 'IllegalOperation' };
       return { kind: 'scUnbindTCB', sc: sc.addr };
     }

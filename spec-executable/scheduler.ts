@@ -17,7 +17,7 @@ import {
   schedContextOrIdle,
   unblockCheck,
 } from './schedcontext.ts';
-import { UnmodelledBehaviour, type Step } from './state.ts';
+import { getTCB, Step, UnmodelledBehaviour, type ExecState, type SchedContextObject } from './state.ts';
 import { isRunnable, setThreadState } from './tcb.ts';
 
 // ---------------------------------------------------------------- queues
@@ -323,4 +323,62 @@ export function activateThread(k: Step): void {
   if (current === null) return;
   completeYieldTo(k, current);
   if (k.tcb(current).state === 'Restart') setThreadState(k, current, 'Running');
+}
+
+// ---------------------------------------------------------------- invariants
+
+/** The SC's refills break the ring's rules (seL4's REFILL_SANITY checks, MIN_BUDGET at the head). */
+function refillViolation(sc: SchedContextObject): string | null {
+  if (sc.configured !== sc.refillMax > 0) return 'configured differs from refillMax > 0';
+  if ((sc.refills.length === 0) !== (sc.refillMax === 0) || sc.refills.length > sc.refillMax) return `${sc.refills.length} refills in a ring of ${sc.refillMax}`;
+  if (sc.refillMax === 0) return null;
+  if (refillHead(sc).amountTicks < minBudgetTicks) return 'head refill below MIN_BUDGET';
+  if (isRoundRobin(sc)) return sc.refills.length === 2 ? null : 'round-robin SC without exactly two refills';
+  const unordered = sc.refills.findIndex((r, i) => i > 0 && sc.refills[i - 1]!.releaseTicks + sc.refills[i - 1]!.amountTicks > r.releaseTicks);
+  return unordered < 0 ? null : `refill ${unordered} overlaps the one before it`;
+}
+
+/**
+ * What the scheduler guarantees between kernel entries, or null: queued threads can run at
+ * their queue's priority, released ones wait in release order, the current thread is in no queue
+ * and its SC is ksCurSC, bindings and YieldTo links are mutual, every refill ring is well formed.
+ */
+export function schedInvariantViolation(state: ExecState): string | null {
+  const k = new Step(state);
+  const seen = new Set<number>();
+  for (const [priority, queue] of state.sched.readyQueues) {
+    if (queue.length === 0) return `empty ready queue ${priority} kept`;
+    for (const t of queue) {
+      if (seen.has(t)) return `thread ${t} queued twice`;
+      seen.add(t);
+      if (getTCB(state, t)?.priority !== priority || !isSchedulable(k, t)) return `thread ${t} in ready queue ${priority} cannot run there`;
+      const sc = schedContextAt(k, k.tcb(t).schedContext!);
+      if (!refillReady(sc, state.sched.curTimeTicks) || !refillSufficient(sc, 0n)) return `queued thread ${t} has no ready budget`;
+    }
+  }
+  const release = state.sched.releaseQueue;
+  for (const [i, t] of release.entries()) {
+    if (seen.has(t)) return `thread ${t} both ready and released`;
+    const tcb = k.tcb(t);
+    if (!isRunnable(tcb) || tcb.schedContext === null) return `released thread ${t} cannot run`;
+    if (i > 0 && readyTime(k, release[i - 1]!) > readyTime(k, t)) return `release queue out of order at ${i}`;
+  }
+  const current = state.current;
+  if (current !== null) {
+    if (seen.has(current) || release.includes(current)) return 'the current thread is queued';
+    if (k.tcb(current).state !== 'Running' || k.tcb(current).schedContext !== state.sched.curSC) return 'the current thread is not Running on ksCurSC';
+  } else if (state.sched.curSC !== null) return 'the idle thread runs on another SC';
+  if (state.sched.timerDeadlineTicks === null) return 'no timer deadline';
+  for (const obj of state.objects.values()) {
+    if (obj.type === 'tcb') {
+      if (obj.schedContext !== null && schedContextAt(k, obj.schedContext).tcb !== obj.addr) return `thread ${obj.addr}'s SC is not bound to it`;
+      if (obj.yieldTo !== null && schedContextAt(k, obj.yieldTo).yieldFrom !== obj.addr) return `thread ${obj.addr}'s YieldTo is not mutual`;
+    } else if (obj.type === 'schedcontext') {
+      if (obj.tcb !== null && getTCB(state, obj.tcb)?.schedContext !== obj.addr) return `SC ${obj.addr}'s thread is not bound to it`;
+      if (obj.yieldFrom !== null && getTCB(state, obj.yieldFrom)?.yieldTo !== obj.addr) return `SC ${obj.addr}'s yielder is not mutual`;
+      const refills = refillViolation(obj);
+      if (refills !== null) return `SC ${obj.addr}: ${refills}`;
+    }
+  }
+  return null;
 }

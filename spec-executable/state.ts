@@ -26,7 +26,7 @@ import {
   tcbSlotCount,
   type Cap,
   type Choice,
-  type Refill,
+  type ObjectView,
   type SlotRef,
   type ThreadState,
   type Touched,
@@ -96,30 +96,14 @@ export interface ReplyObject {
   readonly tcb: number | null;
 }
 
-export interface SchedContextObject {
-  readonly type: 'schedcontext';
-  readonly addr: number;
-  readonly sizeBits: number;
-  readonly tcb: number | null;
+/**
+ * An SC as the view shows it (refills head first: seL4's ring indices are not modelled, only the
+ * order matters to the algorithms; empty exactly when refillMax is 0), plus `configured`.
+ */
+export type SchedContextObject = Extract<ObjectView, { type: 'schedcontext' }> & {
   /** sc_active: refillMax > 0, kept equal to it (the refinement checker reads it). */
   readonly configured: boolean;
-  /** scPeriod; 0 for round robin. */
-  readonly periodTicks: bigint;
-  /** scConsumed. */
-  readonly consumedTicks: bigint;
-  /** scRefillMax: the ring's capacity in use; 0 while the SC is not configured. */
-  readonly refillMax: number;
-  /**
-   * The refill ring from head to tail. seL4's ring indices are not state we model: only the
-   * order matters to the algorithms (refill_update moves the head to index 0 anyway). Empty
-   * exactly when refillMax is 0.
-   */
-  readonly refills: readonly Refill[];
-  readonly sporadic: boolean;
-  readonly badge: Word;
-  /** scYieldFrom: the thread that yielded to this SC. */
-  readonly yieldFrom: number | null;
-}
+};
 
 export interface FrameObject {
   readonly type: 'frame';

@@ -19,7 +19,7 @@ import {
   type SlotRef,
   type Word,
 } from '../../libsel4/index.ts';
-import { executableLayer, getSlot, type ExecState, type Slot } from '../../spec-executable/index.ts';
+import { executableLayer, getSlot, schedInvariantViolation, type ExecState, type Slot } from '../../spec-executable/index.ts';
 
 export const L = executableLayer;
 export const ROOT = seL4_CapInitThreadCNode;
@@ -33,6 +33,7 @@ export class ExecHarness {
   constructor(config: BootConfigInput = {}) {
     this.plan = planBoot(config);
     this.state = L.boot(this.plan);
+    this.checkScheduler();
     this.api = createSel4Api({ enter: (event) => this.enter(event) }, L.observe(this.state, this.plan.rootTCB));
   }
 
@@ -41,7 +42,14 @@ export class ExecHarness {
     if (outcomes.length !== 1) throw new Error(`expected one outcome, got ${outcomes.length}`);
     this.last = outcomes[0]!;
     this.state = this.last.state;
+    this.checkScheduler();
     return this.last.observation;
+  }
+
+  /** Every state the tests reach keeps the scheduler's invariants. */
+  private checkScheduler(): void {
+    const violation = schedInvariantViolation(this.state);
+    if (violation !== null) throw new Error(`scheduler invariant broken: ${violation}`);
   }
 
   /** A slot of the root CNode. */
