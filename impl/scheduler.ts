@@ -94,36 +94,33 @@ function isHighestPrio(state: ImplState, prio: number): boolean {
 /** tcbSchedEnqueue: to the head of its priority's queue (if not queued already). */
 export function tcbSchedEnqueue(state: ImplState, tcb: number): void {
   if (state.debug && !(isSchedulable(state, tcb) && refillSufficient(state, tcbSchedContext(state, tcb), 0n))) fail(`enqueue of unschedulable thread ${tcb.toString(16)}`);
-  if (isQueued(state, tcb)) return;
-  const prio = tcbPriority(state, tcb);
-  const head = state.readyHeads[prio]!;
-  if (head === NONE) {
-    addToBitmap(state, prio);
-    state.readyTails[prio] = tcb;
-  } else {
-    setTcbSchedPrev(state, head, tcb);
-  }
-  setTcbSchedNext(state, tcb, head);
-  setTcbSchedPrev(state, tcb, NONE);
-  state.readyHeads[prio] = tcb;
-  setQueued(state, tcb, true);
+  readyInsert(state, tcb, true);
 }
 
 /** tcbSchedAppend: to the tail of its priority's queue (if not queued already). */
 export function tcbSchedAppend(state: ImplState, tcb: number): void {
   if (state.debug && !(isSchedulable(state, tcb) && refillReady(state, tcbSchedContext(state, tcb)))) fail(`append of unschedulable thread ${tcb.toString(16)}`);
+  readyInsert(state, tcb, false);
+}
+
+/** tcb_queue_prepend / tcb_queue_append on the thread's ready queue, setting its bitmap bit when it was empty. */
+function readyInsert(state: ImplState, tcb: number, atHead: boolean): void {
   if (isQueued(state, tcb)) return;
   const prio = tcbPriority(state, tcb);
-  const tail = state.readyTails[prio]!;
-  if (tail === NONE) {
+  const end = atHead ? state.readyHeads[prio]! : state.readyTails[prio]!;
+  if (end === NONE) {
     addToBitmap(state, prio);
     state.readyHeads[prio] = tcb;
+    state.readyTails[prio] = tcb;
+  } else if (atHead) {
+    setTcbSchedPrev(state, end, tcb);
+    state.readyHeads[prio] = tcb;
   } else {
-    setTcbSchedNext(state, tail, tcb);
+    setTcbSchedNext(state, end, tcb);
+    state.readyTails[prio] = tcb;
   }
-  setTcbSchedPrev(state, tcb, tail);
-  setTcbSchedNext(state, tcb, NONE);
-  state.readyTails[prio] = tcb;
+  setTcbSchedNext(state, tcb, atHead ? end : NONE);
+  setTcbSchedPrev(state, tcb, atHead ? NONE : end);
   setQueued(state, tcb, true);
 }
 

@@ -578,6 +578,11 @@ function stillNamesThread(state: ImplState, invoked: number, tcb: number): boole
 function installTcbCap(state: ImplState, tcb: number, invoked: number, index: number, update: SlotUpdate): void {
   const slot = tcbSlot(tcb, index);
   deleteSlot(state, slot);
+  insertIfSourcesSurvived(state, tcb, invoked, update, slot);
+}
+
+/** The new cap goes in only if its source slot still holds a cap to the same object and the invoked cap still names the thread. */
+function insertIfSourcesSurvived(state: ImplState, tcb: number, invoked: number, update: SlotUpdate, slot: number): void {
   const cap = update.cap;
   if (cap === null) return;
   if (sameObjectAs(cap.w0, cap.w1, slotW0(state, update.src), slotW1(state, update.src)) && stillNamesThread(state, invoked, tcb)) {
@@ -591,13 +596,7 @@ function threadControlCaps(state: ImplState, inv: Extract<TcbInvocation, { op: '
   if (inv.ipcBuffer === null) return;
   deleteSlot(state, tcbSlot(inv.tcb, 2));
   writeObjectWord(state, inv.tcb, IPC_BUFFER_VADDR, inv.ipcBuffer.vaddr);
-  const update = inv.ipcBuffer.update;
-  if (update !== null && update.cap !== null) {
-    const cap = update.cap;
-    if (sameObjectAs(cap.w0, cap.w1, slotW0(state, update.src), slotW1(state, update.src)) && stillNamesThread(state, inv.invoked, inv.tcb)) {
-      cteInsert(state, cap.w0, cap.w1, update.src, tcbSlot(inv.tcb, 2));
-    }
-  }
+  if (inv.ipcBuffer.update !== null) insertIfSourcesSurvived(state, inv.tcb, inv.invoked, inv.ipcBuffer.update, tcbSlot(inv.tcb, 2));
   if (inv.tcb === state.current) rescheduleRequired(state);
 }
 
