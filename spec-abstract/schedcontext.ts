@@ -196,6 +196,7 @@ export function roundRobinCharge(k: Kernel, addr: number): void {
 export function commitTimeTo(k: Kernel, addr: number, consumed: bigint): void {
   const context = sc(k, addr);
   if (consumed > 0n) {
+    if (!refillSufficient(context, consumed) || !refillReady(k, context)) throw new Error(`committing ${consumed} ticks SC ${addr} cannot pay`);
     if (context.periodTicks === 0n) {
       const [head, tail] = context.refills;
       setRefills(k, addr, [{ ...head!, amountTicks: head!.amountTicks - consumed }, { ...tail!, amountTicks: tail!.amountTicks + consumed }]);
@@ -222,7 +223,7 @@ export function bindTCB(k: Kernel, addr: number, tcb: number): void {
   updateObject(k, tcb, 'tcb', { schedContext: addr });
   updateSC(k, addr, { tcb });
   const context = sc(k, addr);
-  if (context.sporadic && context.refillMax > 0 && addr !== schedOf(k).curSC) refillUnblockCheck(k, addr);
+  if (context.sporadic && context.refillMax > 0 && addr !== schedOf(k).currentSchedContext) refillUnblockCheck(k, addr);
   schedContextResume(k, addr);
   if (isSchedulable(k, tcb)) {
     tcbSchedEnqueue(k, tcb);
@@ -350,7 +351,7 @@ export function performConfigure(k: Kernel, inv: ConfigureInvocation): void {
   if (thread !== null) {
     tcbReleaseRemove(k, thread);
     tcbSchedDequeue(k, thread);
-    if (schedOf(k).curSC === inv.sc) {
+    if (schedOf(k).currentSchedContext === inv.sc) {
       if (!checkBudget(k)) throw new Error('the current SC ran out of budget during its own invocation');
       commitTime(k);
     }

@@ -84,7 +84,6 @@ function enqueue(k: Kernel, tcb: number, atHead: boolean): void {
   if (!isSchedulable(k, tcb)) throw new Error(`enqueueing the unschedulable thread ${tcb}`);
   if (isQueued(k, tcb)) return;
   updateSched(k, { readyQueues: withQueued(schedOf(k).readyQueues, priorityOf(k, tcb), tcb, atHead) });
-  k.log.object(tcb);
 }
 
 export function tcbSchedEnqueue(k: Kernel, tcb: number): void {
@@ -101,7 +100,6 @@ export function tcbSchedDequeue(k: Kernel, tcb: number): void {
     .readyQueues.map((q) => ({ priority: q.priority, threads: q.threads.filter((t) => t !== tcb) }))
     .filter((q) => q.threads.length > 0);
   updateSched(k, { readyQueues });
-  k.log.object(tcb);
 }
 
 // ---- the release queue -------------------------------------------------------------------
@@ -122,7 +120,6 @@ export function tcbReleaseEnqueue(k: Kernel, tcb: number): void {
   const index = queue.findIndex((t) => readyTime(k, t) > time);
   const releaseQueue = index < 0 ? [...queue, tcb] : [...queue.slice(0, index), tcb, ...queue.slice(index)];
   updateSched(k, { releaseQueue, reprogram: index === 0 || schedOf(k).reprogram });
-  k.log.object(tcb);
 }
 
 /** tcb_release_remove: removing the head reprograms the timer. */
@@ -130,7 +127,6 @@ export function tcbReleaseRemove(k: Kernel, tcb: number): void {
   const queue = schedOf(k).releaseQueue;
   if (!queue.includes(tcb)) return;
   updateSched(k, { releaseQueue: queue.filter((t) => t !== tcb), reprogram: queue[0] === tcb || schedOf(k).reprogram });
-  k.log.object(tcb);
 }
 
 // ---- the scheduler action ----------------------------------------------------------------
@@ -169,13 +165,14 @@ export function setThreadState(k: Kernel, tcb: number, state: ThreadState): void
 /** update_time_stamp: cur_time becomes the clock; the difference is consumed. */
 export function updateTimestamp(k: Kernel): void {
   const { clockTicks, curTimeTicks, consumedTicks } = schedOf(k);
-  if (clockTicks >= maxReleaseTicks) throw new Error('the clock passed MAX_RELEASE_TIME');
+  // seL4 asserts cur_time < MAX_RELEASE_TIME; the model's clock stops at MAX_RELEASE_TIME.
+  if (clockTicks > maxReleaseTicks) throw new Error('the clock passed MAX_RELEASE_TIME');
   updateSched(k, { curTimeTicks: clockTicks, consumedTicks: consumedTicks + (clockTicks - curTimeTicks) });
 }
 
 /** commit_time: charge ksConsumed to the current SC (not the idle thread's, not an inactive one). */
 export function commitTime(k: Kernel): void {
-  const sc = schedOf(k).curSC;
+  const sc = schedOf(k).currentSchedContext;
   const consumed = schedOf(k).consumedTicks;
   const context = sc === null ? null : scAt(k, sc);
   if (sc !== null && context !== null && context.refillMax > 0) commitTimeTo(k, sc, consumed);
@@ -203,7 +200,7 @@ function hasTimeoutHandler(s: Readable, tcb: number): boolean {
  */
 export function endTimeslice(k: Kernel, canTimeoutFault: boolean): void {
   const cur = currentThread(k);
-  const sc = schedOf(k).curSC;
+  const sc = schedOf(k).currentSchedContext;
   if (cur === null || sc === null) throw new Error('end of the idle thread timeslice');
   const context = scAt(k, sc)!;
   if (canTimeoutFault && context.periodTicks !== 0n && hasTimeoutHandler(k, cur)) throw new Unmodelled('timeout fault delivery');
@@ -216,7 +213,7 @@ export function endTimeslice(k: Kernel, canTimeoutFault: boolean): void {
  * at the head; otherwise refill_budget_check), then end the current thread's timeslice.
  */
 export function chargeBudget(k: Kernel, consumed: bigint, canTimeoutFault: boolean): void {
-  const sc = schedOf(k).curSC;
+  const sc = schedOf(k).currentSchedContext;
   if (sc !== null) {
     const context = scAt(k, sc)!;
     if (context.periodTicks === 0n) roundRobinCharge(k, sc);
@@ -234,7 +231,7 @@ export function chargeBudget(k: Kernel, consumed: bigint, canTimeoutFault: boole
 
 /** The current SC's head refill; the idle thread's SC always has MAX_PERIOD_TICKS from 0. */
 function currentHead(s: Readable): { releaseTicks: bigint; amountTicks: bigint } {
-  const sc = schedOf(s).curSC;
+  const sc = schedOf(s).currentSchedContext;
   return sc === null ? { releaseTicks: 0n, amountTicks: maxPeriodTicks } : headRefill(scAt(s, sc)!);
 }
 
@@ -291,12 +288,12 @@ export function setNextInterrupt(k: Kernel): void {
 function switchSchedContext(k: Kernel): void {
   const cur = currentThread(k);
   const next = cur === null ? null : tcbAt(k, cur)!.schedContext;
-  if (schedOf(k).curSC !== next) {
+  if (schedOf(k).currentSchedContext !== next) {
     updateSched(k, { reprogram: true });
     if (next !== null && !scAt(k, next)!.sporadic) refillUnblockCheck(k, next);
   }
   if (schedOf(k).reprogram) commitTime(k);
-  updateSched(k, { curSC: next });
+  updateSched(k, { currentSchedContext: next });
 }
 
 /** The highest priority in the ready queues, or null if they are all empty. */

@@ -35,8 +35,8 @@ import { Immer, type Draft } from 'immer';
 import {
   nullCap,
   seL4_SlotBits,
-  type ReadyQueueView,
-  type Refill,
+  type ObjectView,
+  type SchedulerView,
   tcbSlotCount,
   type Cap,
   type SlotRef,
@@ -103,23 +103,11 @@ export interface ReplyObject {
   readonly tcb: number | null;
 }
 
-export interface SchedContextObject {
-  readonly type: 'schedcontext';
-  readonly addr: number;
-  readonly sizeBits: number;
-  readonly tcb: number | null;
+/** A scheduling context: the fields of its view (refills head first), and whether it is active. */
+export type SchedContextObject = Extract<ObjectView, { type: 'schedcontext' }> & {
   /** sc_active, i.e. refillMax > 0 (kept as a field for the refinement checker's comparison). */
   readonly configured: boolean;
-  readonly periodTicks: bigint;
-  readonly consumedTicks: bigint;
-  /** scRefillMax: the refill list's capacity; 0 while unconfigured. */
-  readonly refillMax: number;
-  /** The refill list, head first (l4v's sc_refills). */
-  readonly refills: readonly Refill[];
-  readonly sporadic: boolean;
-  readonly badge: Word;
-  readonly yieldFrom: number | null;
-}
+};
 
 export interface FrameObject {
   readonly type: 'frame';
@@ -168,21 +156,7 @@ export interface MemoryBlock {
  * release_queue, scheduler_action, reprogram_timer, and the machine's clock and timer).
  * Every entry ends with the action 'resume' and reprogram false (schedule resets both).
  */
-export interface SchedState {
-  /** The machine's clock. */
-  readonly clockTicks: bigint;
-  /** ksCurTime: the clock at the last kernel entry. */
-  readonly curTimeTicks: bigint;
-  /** ksConsumed. */
-  readonly consumedTicks: bigint;
-  /** ksCurSC; null for the idle thread's kernel-internal SC. */
-  readonly curSC: number | null;
-  /** Non-empty ready queues (domain 0), highest priority first, each head first. */
-  readonly readyQueues: readonly ReadyQueueView[];
-  /** Sorted by the head refill's release time, head first. */
-  readonly releaseQueue: readonly number[];
-  /** What was last passed to setDeadline; null before boot ends. */
-  readonly timerDeadlineTicks: bigint | null;
+export interface SchedState extends SchedulerView {
   /** ksSchedulerAction: resume the current thread, choose a new one, or switch to this TCB. */
   readonly action: SchedulerAction;
   /** ksReprogram. */
@@ -198,7 +172,7 @@ export interface AbstractState {
 }
 
 export const initialSched: SchedState = Object.freeze({
-  clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, curSC: null, readyQueues: [], releaseQueue: [], timerDeadlineTicks: null,
+  clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, currentSchedContext: null, readyQueues: [], releaseQueue: [], timerDeadlineTicks: null,
   action: 'resume', reprogram: false,
 });
 

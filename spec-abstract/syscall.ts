@@ -157,7 +157,7 @@ function handleInvocation(k: Kernel, tcb: number, isCall: boolean, isBlocking: b
  * timeslice; the SC's consumed time counts only what was really used.
  */
 function handleYield(k: Kernel): void {
-  const sc = schedOf(k).curSC;
+  const sc = schedOf(k).currentSchedContext;
   if (sc === null) throw new Error('yield by the idle thread');
   const context = scAt(k, sc)!;
   const consumedTicks = context.consumedTicks + schedOf(k).consumedTicks;

@@ -30,6 +30,7 @@ import { deriveCap, sameObjectAs, updateCapData } from './objects.ts';
 import { bindTCB, cancelYieldTo, completeYieldTo, refillUnblockCheck, scAt, schedContextResume, unbindTCB } from './schedcontext.ts';
 import {
   isBlocked,
+  isQueued,
   isRunnableState,
   isSchedulable,
   isStopped,
@@ -150,7 +151,7 @@ export function restart(k: Kernel, tcb: number): void {
   if (!isStopped(k, tcb)) return;
   setThreadState(k, tcb, 'Restart');
   const sc = tcbAt(k, tcb)!.schedContext;
-  if (sc !== null && scAt(k, sc)!.sporadic && sc !== schedOf(k).curSC) refillUnblockCheck(k, sc);
+  if (sc !== null && scAt(k, sc)!.sporadic && sc !== schedOf(k).currentSchedContext) refillUnblockCheck(k, sc);
   schedContextResume(k, sc);
   if (isSchedulable(k, tcb)) possibleSwitchTo(k, tcb);
 }
@@ -176,7 +177,7 @@ export function finaliseThread(k: Kernel, tcb: number): void {
  */
 function setPriority(k: Kernel, tcb: number, priority: number): void {
   const thread = tcbAt(k, tcb)!;
-  if (isRunnableState(thread.state) && (tcbIsQueued(k, tcb) || tcb === currentThread(k))) {
+  if (isRunnableState(thread.state) && (isQueued(k, tcb) || tcb === currentThread(k))) {
     tcbSchedDequeue(k, tcb);
     updateObject(k, tcb, 'tcb', { priority });
     tcbSchedEnqueue(k, tcb);
@@ -184,10 +185,6 @@ function setPriority(k: Kernel, tcb: number, priority: number): void {
   } else {
     updateObject(k, tcb, 'tcb', { priority });
   }
-}
-
-function tcbIsQueued(s: Readable, tcb: number): boolean {
-  return schedOf(s).readyQueues.some((q) => q.threads.includes(tcb));
 }
 
 // ---- TCB invocations -------------------------------------------------------------------------

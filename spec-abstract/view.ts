@@ -44,11 +44,10 @@ export function objectView(o: KObject): ObjectView {
       return { type: 'notification', addr: o.addr, word: o.word, queue: [...o.queue] };
     case 'reply':
       return { type: 'reply', addr: o.addr, tcb: o.tcb };
-    case 'schedcontext':
-      return {
-        type: 'schedcontext', addr: o.addr, sizeBits: o.sizeBits, tcb: o.tcb, periodTicks: o.periodTicks, consumedTicks: o.consumedTicks,
-        refillMax: o.refillMax, refills: o.refills.map((r) => ({ ...r })), sporadic: o.sporadic, badge: o.badge, yieldFrom: o.yieldFrom,
-      };
+    case 'schedcontext': {
+      const { configured: _active, ...view } = o;
+      return { ...view, refills: o.refills.map((r) => ({ ...r })) };
+    }
     case 'frame':
       return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: o.isDevice };
     case 'pagetable':
@@ -103,10 +102,10 @@ export function observe(s: AbstractState, caller: number | null, unmodelled: str
 }
 
 export function schedulerView(sched: SchedState): SchedulerView {
+  const { clockTicks, curTimeTicks, consumedTicks, currentSchedContext, readyQueues, releaseQueue, timerDeadlineTicks } = sched;
   return {
-    clockTicks: sched.clockTicks, curTimeTicks: sched.curTimeTicks, consumedTicks: sched.consumedTicks,
-    currentSchedContext: sched.curSC, readyQueues: sched.readyQueues.map((q) => ({ priority: q.priority, threads: [...q.threads] })),
-    releaseQueue: [...sched.releaseQueue], timerDeadlineTicks: sched.timerDeadlineTicks,
+    clockTicks, curTimeTicks, consumedTicks, currentSchedContext, timerDeadlineTicks,
+    readyQueues: readyQueues.map((q) => ({ priority: q.priority, threads: [...q.threads] })), releaseQueue: [...releaseQueue],
   };
 }
 
