@@ -3,12 +3,14 @@
 // (generators of libsel4 calls), and the kernel decides who runs. Shared variables play the
 // part of sel4test's volatile globals; assertions on kernel state read the layer's view.
 //
-// Translated here: SCHED0003 (suspend/resume across three helpers), SCHED0012/0013 (periodic
-// threads over several periods), SCHED0016 (suspend/resume cannot exceed a budget), SCHED0017
+// Translated here: SCHED0003 (suspend/resume across three helpers), SCHED0005 (priorities and
+// MCPs changed by running threads), SCHED0012/0013 (periodic threads over several periods, and the
+// refills of a preempted SC), SCHED0016 (suspend/resume cannot exceed a budget), SCHED0017
 // (YieldTo above the caller's MCP), SCHED0018 (YieldTo clean-up when the yielded-to thread
 // suspends or is deleted, or the yielder is deleted), SCHED0019 (YieldTo), SCHED0020 (raising a
 // thread's priority runs it), SCHED0021 (round robin at equal priority: every thread one slice),
-// and seL4_Yield between two threads of one priority.
+// SCHED_CONTEXT_0007's TCB half (resume then bind, bind then resume), and seL4_Yield between two
+// threads of one priority.
 // Not translated (see sched-root.test.ts for the list and the reasons): everything that needs
 // endpoint or notification IPC, a user-level timer driver, SMP or domains. SCHED0011 and
 // SCHED0014 measure with a user timer; their content (a budget per period) is in the periodic test.
@@ -18,6 +20,7 @@ import {
   seL4_CapInitThreadSC,
   seL4_CapInitThreadTCB,
   seL4_Error,
+  seL4_ObjectType,
   seL4_SchedContext_Sporadic,
   type KernelEvent,
   type LayerName,
@@ -44,6 +47,8 @@ interface Helper {
   readonly priority: number;
   readonly budgetUs?: bigint;
   readonly periodUs?: bigint;
+  /** Resumed at the end of its start (default true). */
+  readonly resume?: boolean;
 }
 
 /** A booted system and the root CNode slots its helpers get, two each (TCB, SC), in order. */
@@ -89,9 +94,18 @@ class Scenario {
     const biggest = bi.untypedList.reduce((best, u, i) => (!u.isDevice && u.sizeBits > bi.untypedList[best]!.sizeBits ? i : best), 0);
     for (const [i, h] of helpers.entries()) {
       const budgetUs = h.budgetUs ?? sliceUs;
-      const spec = { program: h.program, untyped: bi.untyped.start + biggest, slot: this.tcbSlot(i), priority: h.priority, budgetUs, periodUs: h.periodUs ?? budgetUs };
+      const spec = { program: h.program, untyped: bi.untyped.start + biggest, slot: this.tcbSlot(i), priority: h.priority, budgetUs, periodUs: h.periodUs ?? budgetUs, resume: h.resume ?? true };
       expect(yield* startThread(sys, spec)).toBe(E.seL4_NoError);
     }
+  }
+
+  /** Gives helper `i` an IPC buffer (a new 4 KiB frame), which it needs to pass caps: startThread leaves it without one. */
+  *giveIPCBuffer(sys: ProgramContext, i: number): Stub<void> {
+    const bi = sys.plan.bootInfo;
+    const frameSlot = this.firstSlot + 100 + i;
+    const biggest = bi.untypedList.reduce((best, u, k) => (!u.isDevice && u.sizeBits > bi.untypedList[best]!.sizeBits ? k : best), 0);
+    expect(yield* sys.api.seL4_Untyped_Retype(bi.untyped.start + biggest, seL4_ObjectType.seL4_RISCV_4K_Page, 0, seL4_CapInitThreadCNode, 0, 0, frameSlot, 1)).toBe(E.seL4_NoError);
+    expect(yield* sys.api.seL4_TCB_SetIPCBuffer(this.tcbSlot(i), 0x2000_0000 + 0x1000 * i, frameSlot)).toBe(E.seL4_NoError);
   }
 
   run(root: Program): RunResult {
@@ -353,6 +367,82 @@ describe.each(modes)('scheduling scenarios with threads on %s', (mode) => {
     });
     expect(seen).toEqual([fromTCB, null]);
     expect(result.clockTicks).toBe(0n);
+  });
+
+  it('SCHED0005: threads lower and raise priorities within their MCPs while running', () => {
+    const s = new Scenario(mode);
+    const highest = 253;
+    let step = 0;
+    const [t1, t2] = [s.tcbSlot(0), s.tcbSlot(1)];
+    function* helper1(sys: ProgramContext) {
+      expect(step).toBe(0);
+      step = 1;
+      // Below thread 2: it runs now.
+      expect(yield* sys.api.seL4_TCB_SetPriority(t1, t1, highest - 4)).toBe(E.seL4_NoError);
+      expect(step).toBe(2);
+      step = 3;
+      // Back up: its MCP still allows it.
+      expect(yield* sys.api.seL4_TCB_SetPriority(t1, t1, highest)).toBe(E.seL4_NoError);
+      expect(yield* sys.api.seL4_TCB_SetMCPriority(t1, t1, highest - 4)).toBe(E.seL4_NoError);
+      expect(yield* sys.api.seL4_TCB_SetPriority(t1, t1, highest - 3)).toBe(E.seL4_RangeError);
+      expect(yield* sys.api.seL4_TCB_SetMCPriority(t1, t1, highest)).toBe(E.seL4_RangeError);
+      expect(s.tcb(0)).toMatchObject({ priority: highest, mcp: highest - 4 });
+    }
+    function* helper2(sys: ProgramContext) {
+      expect(step).toBe(1);
+      // Its MCP (251) is below the priority it tries to give thread 1.
+      expect(yield* sys.api.seL4_TCB_SetPriority(t1, t2, highest)).toBe(E.seL4_RangeError);
+      expect(yield* sys.api.seL4_TCB_SetPriority(t1, t2, highest - 2)).toBe(E.seL4_NoError);
+      step = 2;
+      // Below thread 1: it runs now, to its end.
+      expect(yield* sys.api.seL4_TCB_SetPriority(t2, t2, highest - 3)).toBe(E.seL4_NoError);
+      expect(step).toBe(3);
+      step = 4;
+    }
+    const result = s.run(function* root(sys) {
+      yield* s.start(sys, [{ program: helper1, priority: highest }, { program: helper2, priority: highest - 1 }]);
+      expect(yield* sys.api.seL4_TCB_SetMCPriority(t2, rootTCB, highest - 2)).toBe(E.seL4_NoError);
+      yield* s.giveIPCBuffer(sys, 0);
+      yield* s.giveIPCBuffer(sys, 1);
+      // Where sel4test's test thread waits for its helpers, the root drops below them.
+      expect(yield* sys.api.seL4_TCB_SetPriority(rootTCB, rootTCB, 10)).toBe(E.seL4_NoError);
+      expect(step).toBe(4);
+      expect([s.tcb(0).state, s.tcb(1).state]).toEqual(['Inactive', 'Inactive']);
+    });
+    expect(result.stop).toBe('finished');
+  });
+
+  it('SCHED_CONTEXT_0007 (TCB half): a thread resumed without an SC runs once one is bound, and bound then resumed', () => {
+    const s = new Scenario(mode);
+    const ran: string[] = [];
+    function* first() {
+      ran.push('first');
+    }
+    function* second() {
+      ran.push('second');
+    }
+    const result = s.run(function* root(sys) {
+      const { seL4_SchedContext_Unbind: unbind, seL4_SchedContext_Bind: bind, seL4_TCB_Resume: resume } = sys.api;
+      yield* s.start(sys, [{ program: first, priority: 255, resume: false }, { program: second, priority: 255, resume: false }]);
+      // Resume, then bind.
+      expect(yield* unbind(s.tcbSlot(0) + 1)).toBe(E.seL4_NoError);
+      expect(yield* resume(s.tcbSlot(0))).toBe(E.seL4_NoError);
+      yield* sys.api.seL4_Yield();
+      expect(ran).toEqual([]);
+      expect(yield* bind(s.tcbSlot(0) + 1, s.tcbSlot(0))).toBe(E.seL4_NoError);
+      // Bound and queued; the root, at the same priority, goes on until it yields.
+      expect(s.system.view().scheduler().readyQueues).toEqual([{ priority: 255, threads: [s.tcbPtr(0)] }]);
+      yield* sys.api.seL4_Yield();
+      expect(ran).toEqual(['first']);
+      // Bind, then resume.
+      expect(yield* unbind(s.tcbSlot(1) + 1)).toBe(E.seL4_NoError);
+      expect(yield* bind(s.tcbSlot(1) + 1, s.tcbSlot(1))).toBe(E.seL4_NoError);
+      expect(s.system.view().scheduler().readyQueues).toEqual([]);
+      expect(yield* resume(s.tcbSlot(1))).toBe(E.seL4_NoError);
+      yield* sys.api.seL4_Yield();
+      expect(ran).toEqual(['first', 'second']);
+    });
+    expect(result.stop).toBe('finished');
   });
 
   it('SCHED0012/0013: periodic threads get their budget once per period, above a busy root', () => {
