@@ -43,8 +43,8 @@ import {
   type ObjectView,
 } from '../../libsel4/index.ts';
 import { bootSystem, type System } from '../../refinement/system.ts';
+import { biggestUntypedSlot, modes } from './sched-common.ts';
 
-const modes: (LayerName | 'lockstep')[] = ['abstract', 'executable', 'impl', 'lockstep'];
 const root = seL4_CapInitThreadCNode;
 const E = seL4_Error;
 const rootSliceTicks = usToTicks(bootThreadTimeSliceMicroseconds);
@@ -68,8 +68,7 @@ interface Ctx {
 function setup(mode: LayerName | 'lockstep'): Ctx {
   const sys = bootSystem({ layer: mode });
   const bi = sys.plan.bootInfo;
-  const biggest = bi.untypedList.reduce((best, u, i) => (!u.isDevice && u.sizeBits > bi.untypedList[best]!.sizeBits ? i : best), 0);
-  const untyped = bi.untyped.start + biggest;
+  const untyped = biggestUntypedSlot(bi);
   let free = bi.empty.start;
   const cap = (slot: number): Cap => {
     const found = sys.view().cap({ cnode: sys.plan.rootCNode, index: slot });

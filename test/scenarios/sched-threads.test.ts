@@ -31,8 +31,8 @@ import {
 } from '../../libsel4/index.ts';
 import { runSystem, startThread, type Program, type ProgramContext, type RunResult, type Slice } from '../../refinement/run.ts';
 import { bootSystem, type System } from '../../refinement/system.ts';
+import { biggestUntypedSlot, modes } from './sched-common.ts';
 
-const modes: (LayerName | 'lockstep')[] = ['abstract', 'executable', 'impl', 'lockstep'];
 const E = seL4_Error;
 const rootTCB = seL4_CapInitThreadTCB;
 /** A 1 ms round-robin budget (budget = period), and the ticks a thread runs on it before the timer: the deadline is one timer precision early. */
@@ -90,21 +90,18 @@ class Scenario {
 
   /** Starts the helpers in order (each resumed last), from the biggest untyped. */
   *start(sys: ProgramContext, helpers: readonly Helper[]): Stub<void> {
-    const bi = sys.plan.bootInfo;
-    const biggest = bi.untypedList.reduce((best, u, i) => (!u.isDevice && u.sizeBits > bi.untypedList[best]!.sizeBits ? i : best), 0);
+    const untyped = biggestUntypedSlot(sys.plan.bootInfo);
     for (const [i, h] of helpers.entries()) {
       const budgetUs = h.budgetUs ?? sliceUs;
-      const spec = { program: h.program, untyped: bi.untyped.start + biggest, slot: this.tcbSlot(i), priority: h.priority, budgetUs, periodUs: h.periodUs ?? budgetUs, resume: h.resume ?? true };
+      const spec = { program: h.program, untyped, slot: this.tcbSlot(i), priority: h.priority, budgetUs, periodUs: h.periodUs ?? budgetUs, resume: h.resume ?? true };
       expect(yield* startThread(sys, spec)).toBe(E.seL4_NoError);
     }
   }
 
   /** Gives helper `i` an IPC buffer (a new 4 KiB frame), which it needs to pass caps: startThread leaves it without one. */
   *giveIPCBuffer(sys: ProgramContext, i: number): Stub<void> {
-    const bi = sys.plan.bootInfo;
     const frameSlot = this.firstSlot + 100 + i;
-    const biggest = bi.untypedList.reduce((best, u, k) => (!u.isDevice && u.sizeBits > bi.untypedList[best]!.sizeBits ? k : best), 0);
-    expect(yield* sys.api.seL4_Untyped_Retype(bi.untyped.start + biggest, seL4_ObjectType.seL4_RISCV_4K_Page, 0, seL4_CapInitThreadCNode, 0, 0, frameSlot, 1)).toBe(E.seL4_NoError);
+    expect(yield* sys.api.seL4_Untyped_Retype(biggestUntypedSlot(sys.plan.bootInfo), seL4_ObjectType.seL4_RISCV_4K_Page, 0, seL4_CapInitThreadCNode, 0, 0, frameSlot, 1)).toBe(E.seL4_NoError);
     expect(yield* sys.api.seL4_TCB_SetIPCBuffer(this.tcbSlot(i), 0x2000_0000 + 0x1000 * i, frameSlot)).toBe(E.seL4_NoError);
   }
 
