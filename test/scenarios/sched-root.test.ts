@@ -31,6 +31,7 @@ import {
   seL4_CapNull,
   seL4_Error,
   seL4_ObjectType,
+  seL4_SchedContext_Sporadic,
   bootThreadTimeSliceMicroseconds,
   maxPeriodMicroseconds,
   minBudgetMicroseconds,
@@ -447,6 +448,43 @@ describe.each(modes)('scheduling scenarios of the root task on %s', (mode) => {
     });
     expect(sys.view().current()).toBe(sys.plan.rootTCB);
   });
+
+  it('the root reconfigures its own SC: time so far is charged, the new budget counts from the next timer interrupt', () => {
+    const { sys, schedControl } = setup(mode);
+    sys.api.passTime(2000n);
+    expect(sys.api.seL4_SchedControl_ConfigureFlags(schedControl, seL4_CapInitThreadSC, 1000n, 1000n, 0, 0, 0)).toBe(E.seL4_NoError);
+    expect(sys.view().object(sys.plan.rootSC)).toMatchObject({
+      consumedTicks: 2000n, periodTicks: 0n, refills: [{ releaseTicks: 2000n, amountTicks: 10_000n }, { releaseTicks: 2000n, amountTicks: 0n }],
+    });
+    // Nothing asked for the timer to be reprogrammed: the old deadline stands.
+    expect(sys.view().scheduler()).toMatchObject({ consumedTicks: 0n, timerDeadlineTicks: rootSliceTicks - timerPrecisionTicks });
+    sys.api.passTime(rootSliceTicks);
+    const deadline = rootSliceTicks - timerPrecisionTicks;
+    expect(sys.view().scheduler()).toMatchObject({ clockTicks: deadline, consumedTicks: 0n, timerDeadlineTicks: deadline + 10_000n - timerPrecisionTicks });
+    expect(sys.view().object(sys.plan.rootSC)).toMatchObject({
+      consumedTicks: deadline, refills: [{ releaseTicks: 2000n, amountTicks: 10_000n }, { releaseTicks: 2000n, amountTicks: 0n }],
+    });
+  });
+
+  for (const sporadic of [true, false]) {
+    it(`resuming a thread on a ${sporadic ? 'sporadic' : 'constant-bandwidth'} SC ${sporadic ? 'moves its released refill to now, which commits the root\'s time' : 'leaves its refills and the root\'s uncommitted time alone'}`, () => {
+      const { sys, make, sc, schedControl } = setup(mode);
+      const t = make(T.seL4_TCBObject, 0);
+      const s = make(T.seL4_SchedContextObject, 8);
+      expect(sys.api.seL4_SchedControl_ConfigureFlags(schedControl, s, 1000n, 10_000n, 0, 0, sporadic ? seL4_SchedContext_Sporadic : 0)).toBe(E.seL4_NoError);
+      expect(sys.api.seL4_TCB_SetSchedParams(t, seL4_CapInitThreadTCB, 0, 0, s, seL4_CapNull)).toBe(E.seL4_NoError);
+      sys.api.passTime(5000n);
+      expect(sys.api.seL4_TCB_Resume(t)).toBe(E.seL4_NoError);
+      expect(sc(s).refills).toEqual([{ releaseTicks: sporadic ? 5000n : 0n, amountTicks: 10_000n }]);
+      expect(sys.view().scheduler()).toMatchObject({ consumedTicks: sporadic ? 0n : 5000n, timerDeadlineTicks: rootSliceTicks - timerPrecisionTicks });
+      expect(sys.view().object(sys.plan.rootSC)).toMatchObject({
+        consumedTicks: sporadic ? 5000n : 0n,
+        refills: sporadic
+          ? [{ releaseTicks: 0n, amountTicks: rootSliceTicks - 5000n }, { releaseTicks: 0n, amountTicks: 5000n }]
+          : [{ releaseTicks: 0n, amountTicks: rootSliceTicks }, { releaseTicks: 0n, amountTicks: 0n }],
+      });
+    });
+  }
 
   it('SCHED0020: raising a ready thread to the root\'s priority queues it behind the root; lowering the root switches', () => {
     const { sys, make, tcb, ptrOf, schedControl } = setup(mode);
