@@ -9,7 +9,8 @@
 // (YieldTo above the caller's MCP), SCHED0018 (YieldTo clean-up when the yielded-to thread
 // suspends or is deleted, or the yielder is deleted), SCHED0019 (YieldTo), SCHED0020 (raising a
 // thread's priority runs it), SCHED0021 (round robin at equal priority: every thread one slice),
-// SCHED_CONTEXT_0007's TCB half (resume then bind, bind then resume), and seL4_Yield between two
+// SCHED_CONTEXT_0005 for a thread deleting its own SC, SCHED_CONTEXT_0007's TCB half (resume
+// then bind, bind then resume), and seL4_Yield between two
 // threads of one priority.
 // Not translated (see sched-root.test.ts for the list and the reasons): everything that needs
 // endpoint or notification IPC, a user-level timer driver, SMP or domains. SCHED0011 and
@@ -440,6 +441,30 @@ describe.each(modes)('scheduling scenarios with threads on %s', (mode) => {
       expect(ran).toEqual(['first', 'second']);
     });
     expect(result.stop).toBe('finished');
+  });
+
+  it('SCHED_CONTEXT_0005 (running): a thread that deletes its own SC stops at once, and the time it used is charged to nothing', () => {
+    const s = new Scenario(mode);
+    function* helper(sys: ProgramContext) {
+      yield* sys.compute(100n);
+      expect(yield* sys.api.seL4_CNode_Delete(seL4_CapInitThreadCNode, s.tcbSlot(0) + 1, 32)).toBe(E.seL4_NoError);
+      throw new Error('ran without an SC');
+    }
+    let scAddr = 0;
+    const result = s.run(function* root(sys) {
+      yield* s.start(sys, [{ program: helper, priority: 255 }]);
+      scAddr = s.sc(0).addr;
+      yield* sys.api.seL4_Yield();
+      // The helper's call returned (Running) but it has no SC: never queued again.
+      expect(s.tcb(0)).toMatchObject({ state: 'Running', schedContext: null });
+      expect(s.system.view().scheduler()).toMatchObject({ clockTicks: 1000n, consumedTicks: 0n, currentSchedContext: s.system.plan.rootSC, readyQueues: [] });
+      // Finalised: no refills left (refillMax 0), so its last 100 µs were not charged to it.
+      expect(s.system.view().object(scAddr)).toMatchObject({ tcb: null, refillMax: 0, consumedTicks: 0n });
+      expect(yield* sys.api.seL4_TCB_Resume(s.tcbSlot(0))).toBe(E.seL4_NoError);
+      yield* sys.api.seL4_Yield();
+    });
+    expect(result.timeline).toEqual([{ thread: s.tcbPtr(0), program: 'helper', fromTicks: 0n, toTicks: 1000n }]);
+    expect(result.stop).toBe('idle');
   });
 
   it('SCHED0012/0013: periodic threads get their budget once per period, above a busy root', () => {
