@@ -12,9 +12,11 @@
 //   SCHED_CONTEXT_0003 Bind/UnbindObject errors (TCB half); SCHED_CONTEXT_0005 deleting a bound SC
 //   (root-side part); THREADS0004/0005 Configure/SetSpace with a null CSpace; plus the TCB basics
 //   they rely on: priorities and MCP checks (SCHED0005's error cases), Read/WriteRegisters,
-//   Consumed, the root's own time slice.
+//   Consumed, the root's own time slice, reconfiguring the root's own SC, Resume on sporadic and
+//   constant-bandwidth SCs.
 // Not translated, and why:
-//   SCHED0000 (needs a user-level timer driver and notifications), SCHED0004 (ends on seL4_Wait
+//   SCHED0000 (needs a user-level timer driver and notifications), SCHED0015 (defined but not
+//   registered as a test in sel4test; its budget shares are SCHED0013's), SCHED0004 (ends on seL4_Wait
 //   and Send to an endpoint: IPC), SCHED0006 (non-MCS only), SCHED0007/0008/0009 (endpoint IPC
 //   ordering), SCHED0011 (measures wall-clock accuracy with a user timer), SCHED0021 (excluded in
 //   simulation; its round-robin content is in sched-threads), SCHED0022 and SCHED_CONTEXT_0014
