@@ -66,6 +66,11 @@ export interface RunOptions extends RunLimits {
  */
 export type StopReason = 'finished' | 'idle' | 'steps' | 'time' | 'unmodelled' | 'stalled';
 
+interface Stop {
+  readonly reason: StopReason;
+  readonly detail: string;
+}
+
 /** One kernel entry of a run. */
 export interface RunEntry {
   readonly step: number;
@@ -172,7 +177,7 @@ class Run {
   private readonly timeline: Slice[] = [];
   private readonly maxSteps: number;
   private readonly maxTimeTicks: bigint;
-  private stopped: { reason: StopReason; detail: string } | null = null;
+  private stopped: Stop | null = null;
   private stillTimeEvents = 0;
 
   constructor(
@@ -203,14 +208,14 @@ class Run {
     return this.system.view().scheduler().clockTicks;
   }
 
-  private limitReached(): { reason: StopReason; detail: string } | null {
+  private limitReached(): Stop | null {
     if (this.entries.length >= this.maxSteps) return { reason: 'steps', detail: `${this.maxSteps} kernel entries made` };
     if (this.clock() >= this.maxTimeTicks) return { reason: 'time', detail: `the clock reached ${formatMicroseconds(this.maxTimeTicks)}` };
     return null;
   }
 
   /** One step: the current thread (or idle) runs until its next kernel entry. */
-  private step(): { reason: StopReason; detail: string } | null {
+  private step(): Stop | null {
     const current = this.system.view().current();
     if (current === null) return this.idle();
     const thread = this.threadAt(current);
@@ -219,7 +224,7 @@ class Run {
   }
 
   /** Only the idle thread can run: time passes to the timer deadline, if a release is pending. */
-  private idle(): { reason: StopReason; detail: string } | null {
+  private idle(): Stop | null {
     if ([...this.threads.values()].every((t) => t.finished)) return { reason: 'finished', detail: 'every program has finished' };
     const scheduler = this.system.view().scheduler();
     if (scheduler.releaseQueue.length === 0 || scheduler.timerDeadlineTicks === null) {
@@ -237,9 +242,9 @@ class Run {
     const pc = observation.caller?.regs[Reg.pc] ?? 0;
     const program = this.programAt.get(pc);
     if (!program) {
-      const problem = `runs at pc ${hex(pc)}, which is no registered program's entry`;
-      if (known) throw new ProgramError(tcb, known.program, this.entries.length, `its thread ${problem} after the program ended`);
-      throw new ProgramError(tcb, '(none)', this.entries.length, `a thread ${problem}`);
+      const problem = `at pc ${hex(pc)}, which is no registered program's entry`;
+      if (known) throw new ProgramError(tcb, known.program, this.entries.length, `its thread runs again after the program ended, ${problem}`);
+      throw new ProgramError(tcb, '(none)', this.entries.length, `a thread runs ${problem}`);
     }
     const thread = this.start(tcb, program, observation);
     this.threads.delete(tcb);
@@ -273,7 +278,7 @@ class Run {
   }
 
   /** Resumes the program with what its thread sees now, and makes the entry it yields next. */
-  private advance(thread: ThreadRun): { reason: StopReason; detail: string } | null {
+  private advance(thread: ThreadRun): Stop | null {
     const step = this.entries.length;
     let next: IteratorResult<KernelEvent, unknown>;
     try {
@@ -296,17 +301,21 @@ class Run {
   }
 
   /** `thread` (null: idle) computes for up to `ticks`; a computing thread is charged only what the clock shows it spent. */
-  private passTime(thread: ThreadRun | null, ticks: bigint): { reason: StopReason; detail: string } | null {
+  private passTime(thread: ThreadRun | null, ticks: bigint): Stop | null {
     const before = this.clock();
     const allowed = this.maxTimeTicks - before;
-    const stop = this.enter(thread?.tcb ?? null, { kind: 'time', ticks: ticks < allowed ? ticks : allowed });
+    const requested = ticks < allowed ? ticks : allowed;
+    const stop = this.enter(thread?.tcb ?? null, { kind: 'time', ticks: requested });
     const spent = this.clock() - before;
+    if (spent < 0n || spent > requested) throw new Error(`a time event of ${requested} ticks moved the clock by ${spent}`);
     if (thread) thread.computeTicks -= spent < thread.computeTicks ? spent : thread.computeTicks;
     if (spent > 0n) {
       this.record(thread, before, before + spent);
       this.stillTimeEvents = 0;
     } else if (++this.stillTimeEvents >= stalledTimeEvents) {
-      return stop ?? { reason: 'stalled', detail: `the clock stayed at ${formatMicroseconds(before)} over ${stalledTimeEvents} time events` };
+      const deadline = this.system.view().scheduler().timerDeadlineTicks;
+      const programmed = deadline === null ? 'no timer deadline' : `the timer deadline at ${formatMicroseconds(deadline)}`;
+      return stop ?? { reason: 'stalled', detail: `the clock stayed at ${formatMicroseconds(before)} over ${stalledTimeEvents} time events (${programmed})` };
     }
     return stop;
   }
@@ -321,7 +330,7 @@ class Run {
     this.timeline.push({ thread: tcb, program: thread?.program ?? 'idle', fromTicks, toTicks });
   }
 
-  private enter(thread: number | null, event: KernelEvent): { reason: StopReason; detail: string } | null {
+  private enter(thread: number | null, event: KernelEvent): Stop | null {
     const step = this.entries.length;
     const observation = this.system.enter(event);
     this.entries.push({ step, thread, event, clockTicks: this.clock(), current: observation.current });

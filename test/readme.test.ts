@@ -22,6 +22,12 @@ describe('README.md', () => {
     expect(blocks[0]).toBe(read('test/readme-example.test.ts'));
   });
 
+  it('shows, in "User programs, the run loop and time", exactly test/programs/readme-example.test.ts', () => {
+    const blocks = tsBlocks(read('README.md'), '## User programs, the run loop and time');
+    expect(blocks).toHaveLength(1);
+    expect(blocks[0]).toBe(read('test/programs/readme-example.test.ts'));
+  });
+
   it('imports the example from the package itself, as a developer outside test/ would', () => {
     expect(read('test/readme-example.test.ts')).toMatch(/^} from 'sel4-model';$/m);
     expect(JSON.parse(read('package.json')).exports['.']).toBe('./index.ts');

@@ -1,0 +1,152 @@
+// libsel4's calls as generator stubs: what they put in registers and the IPC buffer, and what
+// they read back, as libsel4's riscv stubs do; checked against a scripted kernel.
+import { describe, expect, it } from 'vitest';
+import {
+  IPCBuffer,
+  InvocationLabel,
+  Reg,
+  createSel4Api,
+  createSel4Calls,
+  ipcBufferWords,
+  messageInfoFromWord,
+  msgWordIndex,
+  numRegisters,
+  runStub,
+  seL4_AllRights,
+  seL4_Error,
+  seL4_MessageInfo_new,
+  type KernelEvent,
+  type Observation,
+  type SyscallPort,
+} from '../../libsel4/index.ts';
+
+/** A thread's registers and IPC buffer; `kernel` answers each entry by changing them. */
+function scriptedThread(kernel: (regs: number[], buffer: number[]) => void = () => {}) {
+  const regs = new Array<number>(numRegisters).fill(0);
+  const buffer = new Array<number>(ipcBufferWords).fill(0);
+  const events: KernelEvent[] = [];
+  const observe = (): Observation => ({ current: 1, caller: { tcb: 1, state: 'Running', regs: [...regs], ipcBuffer: [...buffer] }, unmodelled: null });
+  const port: SyscallPort = {
+    enter(event) {
+      events.push(event);
+      if (event.kind !== 'time') {
+        for (const [i, v] of event.user.regs) regs[i] = v;
+        for (const [i, v] of event.user.ipcBuffer) buffer[i] = v;
+      }
+      kernel(regs, buffer);
+      return observe();
+    },
+  };
+  return { regs, buffer, events, port, initial: observe() };
+}
+
+const userWrites = (event: KernelEvent | undefined) => (event && event.kind !== 'time' ? event.user : { regs: [], ipcBuffer: [] });
+const regsOf = (event: KernelEvent | undefined) => new Map(userWrites(event).regs);
+const bufferOf = (event: KernelEvent | undefined) => new Map(userWrites(event).ipcBuffer);
+const replyWith = (label: number, words: readonly number[]) => (regs: number[]) => {
+  regs[Reg.a1] = seL4_MessageInfo_new(label, 0, 0, words.length);
+  words.forEach((w, i) => (regs[Reg.a2 + i] = w));
+};
+
+describe('libsel4 message registers', () => {
+  it('seL4_SetMR writes msg[i] of the IPC buffer; seL4_Call loads MR0-3 into a2-a5 and stores what comes back', () => {
+    const t = scriptedThread(replyWith(0, [11, 12, 13, 14]));
+    const api = createSel4Api(t.port, t.initial);
+    api.seL4_SetMR(0, 7);
+    api.seL4_SetMR(5, 9);
+    expect(api.seL4_GetMR(0)).toBe(7);
+    const info = seL4_MessageInfo_new(3, 0, 0, 6);
+    expect(api.seL4_Call(4, info)).toBe(seL4_MessageInfo_new(0, 0, 0, 4));
+    const sent = regsOf(t.events[0]);
+    expect([Reg.a0, Reg.a1, Reg.a2, Reg.a3, Reg.a4, Reg.a5].map((r) => sent.get(r))).toEqual([4, info, 7, 0, 0, 0]);
+    expect(bufferOf(t.events[0])).toEqual(new Map([[msgWordIndex(0), 7], [msgWordIndex(5), 9]]));
+    expect([0, 1, 2, 3, 5].map(api.seL4_GetMR)).toEqual([11, 12, 13, 14, 9]);
+    // The stores back reach the kernel with the next entry, as writes to the IPC buffer.
+    api.seL4_Yield();
+    expect(bufferOf(t.events[1])).toEqual(new Map([0, 1, 2, 3].map((i) => [msgWordIndex(i), 11 + i])));
+    expect([...regsOf(t.events[1]).keys()]).toEqual([Reg.a7]);
+  });
+
+  it('a generated stub passes its first four words in a2-a5 and stores them back to MR0-3 only on an error', () => {
+    let label = 0;
+    const t = scriptedThread((regs) => replyWith(label, [77, 78])(regs));
+    const api = createSel4Api(t.port, t.initial);
+    expect(api.seL4_CNode_Delete(2, 5, 32)).toBe(seL4_Error.seL4_NoError);
+    const sent = regsOf(t.events[0]);
+    expect([Reg.a2, Reg.a3, Reg.a4, Reg.a5].map((r) => sent.get(r))).toEqual([5, 32, 0, 0]);
+    expect(messageInfoFromWord(sent.get(Reg.a1)!)).toMatchObject({ label: InvocationLabel.CNodeDelete, length: 2 });
+    expect(bufferOf(t.events[0]).size).toBe(0);
+    expect(api.seL4_GetMR(0)).toBe(0);
+    label = seL4_Error.seL4_FailedLookup;
+    expect(api.seL4_CNode_Delete(2, 5, 32)).toBe(seL4_Error.seL4_FailedLookup);
+    expect([api.seL4_GetMR(0), api.seL4_GetMR(1)]).toEqual([77, 78]);
+  });
+
+  it('sends CNode depths as seL4_Uint8 and Untyped_Retype node_depth as a whole word', () => {
+    const t = scriptedThread();
+    const api = createSel4Api(t.port, t.initial);
+    api.seL4_CNode_Copy(2, 5, 256 + 32, 2, 6, 0x1ff, seL4_AllRights);
+    const copy = regsOf(t.events[0]);
+    expect([Reg.a2, Reg.a3, Reg.a4, Reg.a5].map((r) => copy.get(r))).toEqual([5, 32, 6, 0xff]);
+    api.seL4_Untyped_Retype(20, 2, 0, 2, 0, 300, 40, 1);
+    expect(regsOf(t.events[1]).get(Reg.a5)).toBe(300);
+  });
+});
+
+describe('TCB register transfers', () => {
+  it('WriteRegisters claims the whole seL4_UserContext, pc and ra in a4-a5, the rest up to count in the buffer', () => {
+    const t = scriptedThread();
+    const api = createSel4Api(t.port, t.initial);
+    const regs = Array.from({ length: numRegisters }, (_, i) => 100 + i);
+    api.seL4_TCB_WriteRegisters(7, true, 0, 18, regs);
+    const sent = regsOf(t.events[0]);
+    expect([Reg.a2, Reg.a3, Reg.a4, Reg.a5].map((r) => sent.get(r))).toEqual([1, 18, 100, 101]);
+    expect(messageInfoFromWord(sent.get(Reg.a1)!).length).toBe(2 + numRegisters);
+    const buffer = bufferOf(t.events[0]);
+    expect([...buffer.keys()]).toEqual(Array.from({ length: 16 }, (_, i) => msgWordIndex(4 + i)));
+    expect([...buffer.values()]).toEqual(regs.slice(2, 18));
+  });
+
+  it('ReadRegisters reads pc..gp from a2-a5 and the rest up to count from the buffer; nothing on an error', () => {
+    let label = 0;
+    const t = scriptedThread((regs, buffer) => {
+      replyWith(label, [1, 2, 3, 4])(regs);
+      for (let i = 4; i < 10; i++) buffer[msgWordIndex(i)] = i + 1;
+      buffer[msgWordIndex(10)] = 99;
+    });
+    const api = createSel4Api(t.port, t.initial);
+    const read = api.seL4_TCB_ReadRegisters(7, false, 0, 10);
+    expect(read.error).toBe(seL4_Error.seL4_NoError);
+    expect(read.regs).toEqual([...Array.from({ length: 10 }, (_, i) => i + 1), ...new Array(numRegisters - 10).fill(0)]);
+    label = seL4_Error.seL4_InvalidCapability;
+    expect(api.seL4_TCB_ReadRegisters(7, false, 0, 10)).toEqual({ error: seL4_Error.seL4_InvalidCapability, regs: null });
+  });
+
+  it('SchedContext_Consumed joins MR0 and MR1 into 64 bits of microseconds', () => {
+    const t = scriptedThread(replyWith(0, [0x89abcdef, 0x1]));
+    const api = createSel4Api(t.port, t.initial);
+    expect(api.seL4_SchedContext_Consumed(9)).toEqual({ error: seL4_Error.seL4_NoError, consumed: 0x189abcdefn });
+  });
+});
+
+describe('one definition, two forms', () => {
+  it("a program's generator calls make the same entries as the root task's synchronous ones", () => {
+    const script = (regs: number[]) => replyWith(seL4_Error.seL4_RangeError, [1, 32])(regs);
+    const sync = scriptedThread(script);
+    const api = createSel4Api(sync.port, sync.initial);
+    api.seL4_SetCap(0, 2);
+    api.seL4_CNode_Mint(2, 300, 32, 2, 301, 32, seL4_AllRights, 5);
+    api.seL4_TCB_SetPriority(1, 1, 200);
+    const generated = scriptedThread(script);
+    const calls = createSel4Calls(generated.initial);
+    calls.seL4_SetCap(0, 2);
+    runStub(calls.seL4_CNode_Mint(2, 300, 32, 2, 301, 32, seL4_AllRights, 5), generated.port);
+    const stub = calls.seL4_TCB_SetPriority(1, 1, 200);
+    const first = stub.next();
+    expect(first.done).toBe(false);
+    const last = stub.next(generated.port.enter(first.value as KernelEvent));
+    expect(last).toEqual({ done: true, value: seL4_Error.seL4_RangeError });
+    expect(generated.events).toEqual(sync.events);
+    expect(bufferOf(sync.events[0]).get(IPCBuffer.capsOrBadges)).toBe(2);
+  });
+});
