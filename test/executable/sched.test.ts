@@ -1,5 +1,6 @@
 // Threads and MCS scheduling on the executable spec: preemption, round robin, sporadic refills,
 // Yield, YieldTo, Suspend/Resume, deletion of threads and SCs, budget checks at entry, faults.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   InvocationLabel as IL,
@@ -17,7 +18,7 @@ import {
 } from '../../libsel4/index.ts';
 import { emptySchedContext } from '../../spec-executable/objects.ts';
 import { refillBudgetCheck, refillNew, refillUnblockCheck, refillUpdate } from '../../spec-executable/schedcontext.ts';
-import { schedInvariantViolation } from '../../spec-executable/index.ts';
+import { schedInvariantViolation, stateDifference } from '../../spec-executable/index.ts';
 import type { SchedContextObject } from '../../spec-executable/state.ts';
 import { ExecHarness, L, ROOT } from './harness.ts';
 
@@ -379,6 +380,91 @@ describe('scheduler invariants', () => {
     const starved = { ...h.state, objects: h.state.objects.set(sc.addr, { ...sc, tcb: root, refills: refills([[0n, 100n], [0n, 0n]]) }) };
     expect(schedInvariantViolation(starved)).toMatch(/head refill below MIN_BUDGET/);
     expect(schedInvariantViolation(h.state)).toBeNull();
+  });
+});
+
+type ThreadOp = 'resume' | 'suspend' | 'deleteTCB' | 'deleteSC' | 'unbind' | 'yieldTo';
+type SchedOp =
+  | { readonly op: 'time'; readonly ticks: bigint }
+  | { readonly op: 'yield' }
+  | { readonly op: 'exception' }
+  | { readonly op: ThreadOp; readonly thread: number }
+  | { readonly op: 'priority'; readonly thread: number; readonly priority: number }
+  | { readonly op: 'configure'; readonly thread: number; readonly budgetUs: bigint; readonly periodUs: bigint; readonly sporadic: boolean };
+
+const threadArb = fc.nat({ max: 2 });
+const schedOpArb: fc.Arbitrary<SchedOp> = fc.oneof(
+  { weight: 4, arbitrary: fc.bigInt({ min: 0n, max: 120_000n }).map((ticks) => ({ op: 'time' as const, ticks })) },
+  { weight: 2, arbitrary: fc.constant<SchedOp>({ op: 'yield' }) },
+  { weight: 1, arbitrary: fc.constant<SchedOp>({ op: 'exception' }) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .record({ op: fc.constantFrom('resume' as const, 'suspend' as const, 'deleteTCB' as const, 'deleteSC' as const, 'unbind' as const, 'yieldTo' as const), thread: threadArb }),
+  },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('priority' as const), thread: threadArb, priority: fc.constantFrom(10, 100, 254, 255) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('configure' as const), thread: threadArb, budgetUs: fc.bigInt({ min: 20n, max: 3_000n }),
+      periodUs: fc.bigInt({ min: 20n, max: 6_000n }), sporadic: fc.boolean(),
+    }),
+  },
+);
+
+type Thread = ReturnType<Threads['thread']>;
+
+/** One random workload step; threads other than the root have no CSpace, so they only yield or fault. */
+function applySchedOp(h: Threads, threads: readonly Thread[], op: SchedOp): void {
+  const api = h.api;
+  const rootRuns = h.state.current === h.plan.rootTCB;
+  // The root never faults (it would stop the workload); the others can only yield or fault.
+  if (op.op === 'exception' && rootRuns) return h.time(1_000n);
+  if (op.op !== 'time' && op.op !== 'yield' && op.op !== 'exception' && !rootRuns) return api.seL4_Yield();
+  switch (op.op) {
+    case 'time':
+      return h.time(op.ticks);
+    case 'yield':
+      return api.seL4_Yield();
+    case 'exception':
+      return void h.enter({ kind: 'exception', user: { regs: [], ipcBuffer: [] }, number: 2, code: 0 });
+    case 'priority':
+      return void api.seL4_TCB_SetPriority(threads[op.thread]!.tcbSlot, seL4_CapInitThreadTCB, op.priority);
+    case 'configure': {
+      const flags = op.sporadic ? seL4_SchedContext_Sporadic : 0;
+      return void api.seL4_SchedControl_ConfigureFlags(h.schedControl, threads[op.thread]!.scSlot, op.budgetUs, op.periodUs, 0, 0, flags);
+    }
+    default: {
+      const t = threads[op.thread]!;
+      const calls: Record<ThreadOp, () => unknown> = {
+        resume: () => api.seL4_TCB_Resume(t.tcbSlot),
+        suspend: () => api.seL4_TCB_Suspend(t.tcbSlot),
+        deleteTCB: () => api.seL4_CNode_Delete(ROOT, t.tcbSlot, 32),
+        deleteSC: () => api.seL4_CNode_Delete(ROOT, t.scSlot, 32),
+        unbind: () => api.seL4_SchedContext_Unbind(t.scSlot),
+        yieldTo: () => api.seL4_SchedContext_YieldTo(t.scSlot),
+      };
+      calls[op.op]();
+    }
+  }
+}
+
+describe('random scheduling workloads', () => {
+  it('keep the scheduler invariants after every entry and are deterministic', () => {
+    fc.assert(
+      fc.property(fc.array(schedOpArb, { minLength: 10, maxLength: 60 }), (ops) => {
+        const run = () => {
+          const h = new Threads();
+          h.api.seL4_TCB_SetPriority(seL4_CapInitThreadTCB, seL4_CapInitThreadTCB, 150);
+          const threads = [0, 1, 2].map((i) => h.thread({ priority: [100, 200, 255][i]!, budgetUs: 1000n, periodUs: 1000n + 2000n * BigInt(i), sporadic: i === 1 }));
+          for (const op of ops) applySchedOp(h, threads, op);
+          return h.state;
+        };
+        const [a, b] = [run(), run()];
+        expect(stateDifference(a, b)).toBeNull();
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 
