@@ -86,7 +86,7 @@ export function refillSufficient(context: SchedContextObject, usage: bigint): bo
 }
 
 /** sc_released: active and ready. */
-function scReleased(s: Readable, context: SchedContextObject): boolean {
+export function scReleased(s: Readable, context: SchedContextObject): boolean {
   return context.refillMax > 0 && refillReady(s, context);
 }
 
@@ -387,8 +387,8 @@ const illegal = { error: { error: 'IllegalOperation' } } as const;
 
 /**
  * decode_sched_context_invocation: Consumed and Unbind need nothing (Unbind not of the
- * caller's own SC); Bind and UnbindObject take a TCB cap as extra cap 0 (a notification cap
- * comes with IPC: not modelled); YieldTo needs a bound thread other than the caller whose
+ * caller's own SC); Bind and UnbindObject take a TCB or notification cap as extra cap 0;
+ * YieldTo needs a bound thread other than the caller whose
  * priority is within the caller's MCP.
  */
 export function decodeSchedContextInvocation(s: Readable, msg: InvocationMessage, cap: CapOf<'schedcontext'>, caller: number): DecodedSC {
@@ -401,7 +401,11 @@ export function decodeSchedContextInvocation(s: Readable, msg: InvocationMessage
     case L.SchedContextUnbindObject: {
       if (msg.extraCaps.length < 1) return { error: { error: 'TruncatedMessage' } };
       const target: Cap = msg.extraCaps[0]!.cap;
-      if (target.type === 'notification') return { unmodelled: 'scheduling context and notification binding' };
+      if (target.type === 'notification') {
+        // No SC is bound to a notification yet (binding comes with IPC): unbinding one is always
+        // IllegalOperation, binding one is not modelled.
+        return msg.label === L.SchedContextUnbindObject ? illegal : { unmodelled: 'scheduling context and notification binding' };
+      }
       if (target.type !== 'thread') return { error: { error: 'InvalidCapability', capIndex: 1 } };
       if (msg.label === L.SchedContextUnbindObject) {
         if (context.tcb !== target.ptr || context.tcb === caller) return illegal;

@@ -27,7 +27,7 @@ import {
 import { cteInsert, hasChildren } from './cdt.ts';
 import { deleteSlot } from './cnode.ts';
 import { deriveCap, sameObjectAs, updateCapData } from './objects.ts';
-import { bindTCB, cancelYieldTo, completeYieldTo, refillUnblockCheck, scAt, schedContextResume, unbindTCB } from './schedcontext.ts';
+import { bindTCB, cancelYieldTo, completeYieldTo, refillUnblockCheck, scAt, schedContextResume, scReleased, unbindTCB } from './schedcontext.ts';
 import {
   isBlocked,
   isQueued,
@@ -388,8 +388,7 @@ function decodeSetSchedParams(s: Readable, msg: InvocationMessage, tcb: number, 
     sc = scCap.ptr;
     const context = scAt(s, sc)!;
     if (bound !== sc && (bound !== null || context.tcb !== null)) return illegal;
-    const released = context.refillMax > 0 && context.refills[0]!.releaseTicks <= schedOf(s).curTimeTicks;
-    if (isBlocked(s, tcb) && !released) return illegal;
+    if (isBlocked(s, tcb) && !scReleased(s, context)) return illegal;
   } else if (scCap.type === 'null') {
     if (tcb === caller) return illegal;
     sc = null;

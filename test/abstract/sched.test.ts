@@ -237,6 +237,22 @@ describe('deleting threads and scheduling contexts', () => {
     expect(w.tcb(w.t0)).toMatchObject({ schedContext: null, state: 'Restart' });
   });
 
+  it('the SC a thread yielded to: the yielder gets its consumed time at once', () => {
+    const w = world();
+    const [root, s0] = [w.addr(ROOT_TCB), w.addr(w.s0)];
+    runnable(w, w.t0, w.s0, 255, 1000);
+    expect(w.h.api.seL4_SchedContext_YieldTo(w.s0).error).toBe(ok);
+    expect(w.h.view().current()).toBe(w.addr(w.t0));
+    // The running thread deletes the SC's only cap: it loses its SC, the root runs again.
+    w.h.api.rawSyscall([[Reg.a0, ROOT_CNODE], [Reg.a1, 0x13002], [Reg.a2, w.s0], [Reg.a3, 32], [Reg.a7, 0xffffffff]]);
+    expect(w.h.view().current()).toBe(root);
+    expect(w.tcb(ROOT_TCB).yieldTo).toBeNull();
+    expect(w.tcb(w.t0)).toMatchObject({ schedContext: null, state: 'Running' });
+    expect(w.h.view().object(s0)).toMatchObject({ yieldFrom: null, tcb: null, refillMax: 0 });
+    const regs = abstractLayer.observe(w.h.state(), root).caller!.regs;
+    expect([regs[Reg.a1]! & 0x7f, regs[Reg.a2], regs[Reg.a3]]).toEqual([2, 0, 0]);
+  });
+
   it('the SC of the running thread, deleted by that thread: it replies, and the root runs', () => {
     const w = world();
     const t0 = w.addr(w.t0);

@@ -87,6 +87,8 @@ describe('TCB capability invocations', () => {
     expect(w.h.view().cdtParent(slot(TCBSlot.vspace))).toEqual(w.h.root(ROOT_VSPACE));
     expect(w.h.view().cap(slot(TCBSlot.ipcBuffer))?.type).toBe('frame');
     expect(w.tcb(w.t0).ipcBufferVaddr).toBe(0x1200);
+    expect(raw(w, w.t0, L.TCBSetIPCBuffer, [0x1200])).toEqual([E.seL4_TruncatedMessage]);
+    expect(api.seL4_TCB_SetIPCBuffer(w.t0, 0x1300, ROOT_IPC_BUFFER)).toBe(E.seL4_AlignmentError);
     // SetIPCBuffer with address 0 removes the buffer.
     expect(api.seL4_TCB_SetIPCBuffer(w.t0, 0, 0)).toBe(ok);
     expect(w.h.view().cap(slot(TCBSlot.ipcBuffer))).toEqual({ type: 'null' });
@@ -101,8 +103,8 @@ describe('TCB capability invocations', () => {
     expect(api.seL4_TCB_SetSpace(w.t0, ROOT_TCB, ROOT_CNODE, 0, ROOT_VSPACE, 0)).toEqual(E.seL4_InvalidCapability);
     expect(api.seL4_GetMR(0)).toBe(1);
     // An endpoint cap with Write only is no fault handler.
-    expect(api.seL4_CNode_Mint(ROOT_CNODE, w.ep + 1, 32, ROOT_CNODE, w.ep, 32, 0x1, 0)).toBe(ok);
-    expect(api.seL4_TCB_SetTimeoutEndpoint(w.t0, w.ep + 1)).toBe(E.seL4_InvalidCapability);
+    expect(api.seL4_CNode_Mint(ROOT_CNODE, w.ntfn + 1, 32, ROOT_CNODE, w.ep, 32, 0x1, 0)).toBe(ok);
+    expect(api.seL4_TCB_SetTimeoutEndpoint(w.t0, w.ntfn + 1)).toBe(E.seL4_InvalidCapability);
     expect(raw(w, w.t0, L.TCBSetTimeoutEndpoint, [])).toEqual([E.seL4_TruncatedMessage]);
     expect(api.seL4_TCB_SetTimeoutEndpoint(w.t0, w.ep)).toBe(ok);
     expect(api.seL4_TCB_SetSpace(w.t0, w.ep, ROOT_CNODE, 0, ROOT_VSPACE, 0)).toBe(ok);
@@ -174,6 +176,27 @@ describe('SchedControl_ConfigureFlags', () => {
   });
 });
 
+describe('SchedControl_ConfigureFlags on SCs in use', () => {
+  it('an SC bound to a runnable thread keeps its head refill, cut to the new budget (refill_update)', () => {
+    const w = world();
+    runnable(w, w.t0, w.s0, 100, 1000);
+    expect(w.h.api.seL4_SchedControl_ConfigureFlags(w.control, w.s0, 500n, 2000n, 0, 0, 0)).toBe(ok);
+    expect(w.sc(w.s0)).toMatchObject({ periodTicks: ticks(2000), refillMax: 2, refills: [{ releaseTicks: 0n, amountTicks: ticks(500) }] });
+    expect(w.sched().readyQueues).toEqual([{ priority: 100, threads: [w.addr(w.t0)] }]);
+    expect(w.h.view().current()).toBe(w.addr(ROOT_TCB));
+  });
+
+  it('the current SC: charged first, refilled from now; the timer keeps its deadline until the next interrupt', () => {
+    const w = world();
+    expect(w.h.api.seL4_SchedControl_ConfigureFlags(w.control, ROOT_SC, 1000n, 1000n, 0, 0, 0)).toBe(ok);
+    expect(w.sc(ROOT_SC).refills).toEqual([{ releaseTicks: 0n, amountTicks: ticks(1000) }, { releaseTicks: 0n, amountTicks: 0n }]);
+    expect(w.sched().timerDeadlineTicks).toBe(49_990n);
+    w.h.enter({ kind: 'time', ticks: 60_000n });
+    expect(w.sc(ROOT_SC)).toMatchObject({ consumedTicks: 49_990n, refills: [{ releaseTicks: 0n, amountTicks: ticks(1000) }, { releaseTicks: 0n, amountTicks: 0n }] });
+    expect(w.sched().timerDeadlineTicks).toBe(49_990n + ticks(1000) - 10n);
+  });
+});
+
 describe('SchedContext invocations', () => {
   it('Bind: TruncatedMessage, InvalidCapability 1, IllegalOperation when either side is bound', () => {
     const w = world();
@@ -195,6 +218,9 @@ describe('SchedContext invocations', () => {
     expect(api.seL4_SchedContext_Bind(w.s0, w.t0)).toBe(ok);
     expect(api.seL4_SchedContext_UnbindObject(w.s0, w.t1)).toBe(E.seL4_IllegalOperation);
     expect(raw(w, w.s0, L.SchedContextUnbindObject, [], [w.ep])).toEqual([E.seL4_InvalidCapability, 1]);
+    // No SC is bound to a notification; binding one is not modelled yet.
+    expect(api.seL4_SchedContext_UnbindObject(w.s0, w.ntfn)).toBe(E.seL4_IllegalOperation);
+    expect(call(w.h, w.s0, L.SchedContextBind, [], [w.ntfn]).observation.unmodelled).toBe('scheduling context and notification binding');
     expect(api.seL4_SchedContext_UnbindObject(w.s0, w.t0)).toBe(ok);
     expect(w.tcb(w.t0).schedContext).toBeNull();
     expect(api.seL4_SchedContext_Bind(w.s0, w.t0)).toBe(ok);

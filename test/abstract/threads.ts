@@ -1,5 +1,5 @@
-// A booted abstract layer with two new threads, two scheduling contexts (2^8) and an
-// endpoint, for the tests of TCB, SchedControl and SchedContext invocations and scheduling.
+// A booted abstract layer with two new threads, two scheduling contexts (2^8), an endpoint
+// and a notification, for the tests of TCB, SchedControl and SchedContext invocations and scheduling.
 import {
   seL4_CapInitThreadCNode,
   seL4_CapInitThreadIPCBuffer,
@@ -23,12 +23,13 @@ export const ok = seL4_Error.seL4_NoError;
 
 export interface World {
   readonly h: Harness;
-  /** Root CNode slots of the two new TCBs, the two SCs and the endpoint. */
+  /** Root CNode slots of the two new TCBs, the two SCs, the endpoint and the notification. */
   readonly t0: number;
   readonly t1: number;
   readonly s0: number;
   readonly s1: number;
   readonly ep: number;
+  readonly ntfn: number;
   /** The SchedControl cap's slot. */
   readonly control: number;
   /** The address of the object named by the cap in a root CNode slot. */
@@ -47,6 +48,7 @@ export function world(): World {
     api.seL4_Untyped_Retype(untyped, T.seL4_TCBObject, 0, ROOT_CNODE, 0, 0, f, 2),
     api.seL4_Untyped_Retype(untyped, T.seL4_SchedContextObject, 8, ROOT_CNODE, 0, 0, f + 2, 2),
     api.seL4_Untyped_Retype(untyped, T.seL4_EndpointObject, 0, ROOT_CNODE, 0, 0, f + 4, 1),
+    api.seL4_Untyped_Retype(untyped, T.seL4_NotificationObject, 0, ROOT_CNODE, 0, 0, f + 5, 1),
   ];
   if (made.some((e) => e !== ok)) throw new Error(`setting up the world failed: ${made.join(', ')}`);
   const addr = (slot: number): number => {
@@ -60,7 +62,7 @@ export function world(): World {
     return o as Extract<ObjectView, { type: K }>;
   };
   return {
-    h, t0: f, t1: f + 1, s0: f + 2, s1: f + 3, ep: f + 4, control: h.plan.bootInfo.schedcontrol.start,
+    h, t0: f, t1: f + 1, s0: f + 2, s1: f + 3, ep: f + 4, ntfn: f + 5, control: h.plan.bootInfo.schedcontrol.start,
     addr,
     tcb: (slot) => object(slot, 'tcb'),
     sc: (slot) => object(slot, 'schedcontext'),
