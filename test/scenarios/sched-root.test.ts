@@ -372,9 +372,12 @@ describe.each(modes)('scheduling scenarios of the root task on %s', (mode) => {
     expect(sys.api.seL4_SchedContext_Bind(s, t)).toBe(E.seL4_NoError);
     expect(sys.view().scheduler().readyQueues).toEqual([{ priority: 100, threads: [ptrOf(t)] }]);
     // Deleting the SC: the thread stays Restart but can no longer be scheduled.
+    const scPtr = ptrOf(s);
     expect(sys.api.seL4_CNode_Delete(root, s, 32)).toBe(E.seL4_NoError);
     expect(tcb(t)).toMatchObject({ state: 'Restart', schedContext: null });
     expect(sys.view().scheduler().readyQueues).toEqual([]);
+    // Finalised as seL4 marks it invalid: refillMax 0, so no refills (l4v: sched_context_set_inactive).
+    expect(sys.view().object(scPtr)).toMatchObject({ tcb: null, refillMax: 0, refills: [], sporadic: false });
   });
 
   it('deleting a TCB unbinds its SC, which can then go to another thread', () => {
