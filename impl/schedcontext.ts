@@ -470,7 +470,7 @@ export function decodeSchedContextInvocation(
       if (ctx.extraCaps.length === 0) return { error: 'TruncatedMessage' };
       const c0 = slotW0(state, ctx.extraCaps[0]!);
       const tag = capTag(c0);
-      if (tag === CapTag.notification) return { unmodelled: 'binding a scheduling context to a notification' };
+      if (tag === CapTag.notification) return { unmodelled: 'SchedContext_Bind to a notification' };
       if (tag !== CapTag.thread) return { error: 'InvalidCapability', capIndex: 1 };
       const tcb = capPtr(c0, slotW1(state, ctx.extraCaps[0]!));
       if (scTcb(state, sc) !== NONE) return { error: 'IllegalOperation' };

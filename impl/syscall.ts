@@ -113,7 +113,7 @@ function kernelEntry(state: ImplState, thread: number, work: () => string | null
   const curTimeTicks = state.curTimeTicks;
   const consumedTicks = state.consumedTicks;
   updateTimestamp(state);
-  let unmodelled: string | null = budgetCheckWouldFault(state) ? 'timeout fault' : null;
+  let unmodelled: string | null = budgetCheckWouldFault(state) ? 'timeout fault delivery' : null;
   if (unmodelled === null && checkBudgetRestart(state, thread)) unmodelled = work();
   if (unmodelled !== null) {
     state.curTimeTicks = curTimeTicks;
@@ -134,8 +134,8 @@ function checkBudgetRestart(state: ImplState, thread: number): boolean {
 
 /**
  * A `time` event: the clock advances by `ticks` (never past maxReleaseTicks), or up to the
- * timer deadline if it comes first (then not further, and the kernel is entered by the timer
- * interrupt: handleInterruptEntry, whose timer IRQ only asks for a new deadline). An entry
+ * timer interrupt if it comes first (at the deadline, after at least one tick of user time;
+ * then the kernel is entered by handleInterruptEntry, whose timer IRQ only asks for a new deadline). An entry
  * that would raise a timeout fault is unmodelled and leaves the clock as it was.
  */
 function passTime(state: ImplState, ticks: bigint): string | null {
@@ -143,19 +143,21 @@ function passTime(state: ImplState, ticks: bigint): string | null {
   const clockTicks = state.clockTicks;
   const target = clockTicks + ticks < maxReleaseTicks ? clockTicks + ticks : maxReleaseTicks;
   const deadline = state.timerDeadlineTicks;
-  if (deadline === null || deadline > target) {
+  // The interrupt comes at the deadline, but after at least one tick of user time.
+  const interruptTicks = deadline === null ? null : deadline > clockTicks ? deadline : clockTicks + 1n;
+  if (interruptTicks === null || interruptTicks > target) {
     state.clockTicks = target;
     return null;
   }
   const curTimeTicks = state.curTimeTicks;
   const consumedTicks = state.consumedTicks;
-  state.clockTicks = deadline > clockTicks ? deadline : clockTicks;
+  state.clockTicks = interruptTicks;
   updateTimestamp(state);
   if (budgetCheckWouldFault(state)) {
     state.clockTicks = clockTicks;
     state.curTimeTicks = curTimeTicks;
     state.consumedTicks = consumedTicks;
-    return 'timeout fault';
+    return 'timeout fault delivery';
   }
   checkBudget(state);
   state.reprogram = true;

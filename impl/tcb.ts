@@ -402,7 +402,7 @@ export function decodeTcbInvocation(state: ImplState, ctx: InvocationContext, is
       return decodeSetSpace(state, ctx, tcb, invoked);
     case InvocationLabel.TCBBindNotification:
     case InvocationLabel.TCBUnbindNotification:
-      return { unmodelled: 'thread invocation' };
+      return { unmodelled: 'TCB notification binding' };
     case InvocationLabel.TCBSetTLSBase:
       if (ctx.length < 1) return { error: 'TruncatedMessage' };
       return { op: 'setTLSBase', tcb, tlsBase: arg(0) };

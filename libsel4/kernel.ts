@@ -22,9 +22,12 @@ export interface UserWrites {
  * a7 (after its user writes are applied); an unknown number takes seL4's unknown-syscall path.
  * `exception`: the current thread takes a user exception (riscv scause `number`, `code` as
  * seL4's seL4_UserException message carries it). `time`: the current thread (or the idle thread)
- * computes for `ticks` timer ticks; if the programmed timer deadline is reached meanwhile, the
- * kernel is entered by the timer interrupt at that moment and the rest of the time is not spent
- * (the clock shows how much was). The clock never passes `maxReleaseTicks` (libsel4/time.ts).
+ * computes for `ticks` timer ticks; if the timer interrupt comes meanwhile, the kernel is entered
+ * by it at that moment and the rest of the time is not spent (the clock shows how much was). The
+ * interrupt comes at the programmed deadline, but only after at least one tick of user time: the
+ * model's kernel entries take no time, and a deadline seL4 programs in the past (it subtracts the
+ * timer precision) stands for an interrupt taken right after the kernel's exit, which takes time.
+ * 0 ticks change nothing. The clock never passes `maxReleaseTicks` (libsel4/time.ts).
  */
 export type KernelEvent =
   | { readonly kind: 'syscall'; readonly user: UserWrites }

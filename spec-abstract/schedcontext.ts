@@ -280,11 +280,14 @@ export function completeYieldTo(k: Kernel, yielder: number | null): void {
   cancelYieldTo(k, yielder);
 }
 
-/** finalise_cap of the last SC cap: unbind its thread, end a yield to it, mark it inactive. */
+/**
+ * finalise_cap of the last SC cap: unbind its thread, end a yield to it, mark it inactive
+ * (sched_context_set_inactive: no refills, no capacity).
+ */
 export function finaliseSchedContext(k: Kernel, addr: number): void {
   if (sc(k, addr).tcb !== null) unbindTCB(k, addr);
   completeYieldTo(k, sc(k, addr).yieldFrom);
-  updateSC(k, addr, { refillMax: 0, sporadic: false });
+  updateSC(k, addr, { refillMax: 0, refills: [], sporadic: false });
 }
 
 // ---- SchedControl_ConfigureFlags -----------------------------------------------------------
@@ -404,7 +407,7 @@ export function decodeSchedContextInvocation(s: Readable, msg: InvocationMessage
       if (target.type === 'notification') {
         // No SC is bound to a notification yet (binding comes with IPC): unbinding one is always
         // IllegalOperation, binding one is not modelled.
-        return msg.label === L.SchedContextUnbindObject ? illegal : { unmodelled: 'scheduling context and notification binding' };
+        return msg.label === L.SchedContextUnbindObject ? illegal : { unmodelled: 'SchedContext_Bind to a notification' };
       }
       if (target.type !== 'thread') return { error: { error: 'InvalidCapability', capIndex: 1 } };
       if (msg.label === L.SchedContextUnbindObject) {

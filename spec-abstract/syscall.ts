@@ -233,13 +233,18 @@ function kernelEntry(k: Kernel, event: KernelEvent, caller: number | null): read
   return handleSyscall(k, caller);
 }
 
-/** The clock after `ticks` more, and whether the timer interrupt came first (then at max(clock, deadline)). */
+/**
+ * The clock after `ticks` more, and whether the timer interrupt came first: it is taken at the
+ * deadline, but only after at least one tick of user time (see libsel4's `time` event).
+ */
 function advanceClock(state: AbstractState, ticks: bigint): { clockTicks: bigint; interrupt: boolean } {
   if (ticks < 0n) throw new RangeError(`time event of ${ticks} ticks`);
   const { clockTicks, timerDeadlineTicks: deadline } = state.sched;
   const end = clockTicks + ticks > maxReleaseTicks ? maxReleaseTicks : clockTicks + ticks;
-  if (deadline === null || deadline > end) return { clockTicks: end, interrupt: false };
-  return { clockTicks: deadline > clockTicks ? deadline : clockTicks, interrupt: true };
+  const firstTick = clockTicks + 1n;
+  const interruptAt = deadline === null ? null : deadline > firstTick ? deadline : firstTick;
+  if (interruptAt === null || interruptAt > end) return { clockTicks: end, interrupt: false };
+  return { clockTicks: interruptAt, interrupt: true };
 }
 
 /**
@@ -280,8 +285,8 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
     });
   } catch (e) {
     if (!(e instanceof Unmodelled)) throw e;
-    // The entry stops where the model ends: only the user's writes (or the clock) are kept.
-    const k = begin(start, new TouchLog());
+    // The entry stops where the model ends: only the user's writes are kept (a time event is undone, clock included).
+    const k = begin(state, new TouchLog());
     if (caller !== null && event.kind !== 'time') applyUserWrites(k, caller, event.user);
     const next = commit(k);
     return [{ state: next, observation: observe(next, caller, e.what), touched: k.log.toTouched() }];

@@ -45,10 +45,16 @@ function run(k: Step, caller: number | null, fallback: { state: ExecState; touch
   return { state: k.state, observation: { ...observe(k.state, caller), unmodelled: null }, touched: k.touched(), witness: k.choices };
 }
 
+/** When the timer interrupt comes: at the deadline, but after at least one tick of user time. */
+function interruptAt(clockTicks: bigint, deadlineTicks: bigint | null): bigint | null {
+  if (deadlineTicks === null) return null;
+  return deadlineTicks > clockTicks ? deadlineTicks : clockTicks + 1n;
+}
+
 /**
- * `time`: the current thread (or idle) computes; the clock stops at the programmed deadline if it
- * is reached (then the timer interrupt enters the kernel) and never passes MAX_RELEASE_TIME. The
- * observation's caller is the thread that was computing.
+ * `time`: the current thread (or idle) computes; the clock stops when the timer interrupt comes
+ * (then it enters the kernel) and never passes MAX_RELEASE_TIME. The observation's caller is the
+ * thread that was computing.
  */
 function passTime(state: ExecState, ticks: bigint): Outcome<ExecState> {
   if (ticks < 0n) throw new Error(`a time event needs a tick count >= 0, got ${ticks}`);
@@ -56,11 +62,12 @@ function passTime(state: ExecState, ticks: bigint): Outcome<ExecState> {
   const { clockTicks, timerDeadlineTicks } = state.sched;
   const endTicks = clockTicks + ticks < maxReleaseTicks ? clockTicks + ticks : maxReleaseTicks;
   const k = new Step(state);
-  if (timerDeadlineTicks === null || timerDeadlineTicks > endTicks) {
+  const interruptTicks = interruptAt(clockTicks, timerDeadlineTicks);
+  if (interruptTicks === null || interruptTicks > endTicks) {
     k.setSched({ clockTicks: endTicks });
     return unchanged(k.state, caller, null);
   }
-  k.setSched({ clockTicks: timerDeadlineTicks > clockTicks ? timerDeadlineTicks : clockTicks });
+  k.setSched({ clockTicks: interruptTicks });
   return run(k, caller, { state, touched: nothingTouched }, () => handleTimerInterrupt(k));
 }
 

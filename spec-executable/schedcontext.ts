@@ -341,13 +341,17 @@ export type SchedContextInvocation =
 
 /**
  * The object of Bind / UnbindObject: the extra cap must be there (TruncatedMessage) and be a
- * thread cap (InvalidCapability 1); a notification cap needs notification binding, not modelled.
+ * thread cap (InvalidCapability 1). A notification cap: binding one is not modelled yet, and
+ * since no SC is ever bound to a notification, unbinding one is always IllegalOperation.
  */
-function targetThread(k: Step, args: InvocationArgs, notificationCase: string): number | SyscallError {
+function targetThread(k: Step, args: InvocationArgs): number | SyscallError {
   const target = args.extraCaps[0];
   if (target === undefined) return { error: 'TruncatedMessage' };
   const cap = k.cap(target);
-  if (cap.type === 'notification') throw new UnmodelledBehaviour(notificationCase);
+  if (cap.type === 'notification') {
+    if (args.label === InvocationLabel.SchedContextUnbindObject) return { error: 'IllegalOperation' };
+    throw new UnmodelledBehaviour('SchedContext_Bind to a notification');
+  }
   return cap.type === 'thread' ? cap.ptr : { error: 'InvalidCapability', capIndex: 1 };
 }
 
@@ -359,7 +363,7 @@ export function decodeSchedContextInvocation(k: Step, args: InvocationArgs, cap:
     case InvocationLabel.SchedContextConsumed:
       return { kind: 'scConsumed', sc: sc.addr };
     case InvocationLabel.SchedContextBind: {
-      const tcb = targetThread(k, args, 'SchedContext_Bind to a notification');
+      const tcb = targetThread(k, args);
       if (typeof tcb !== 'number') return tcb;
       if (sc.tcb !== null) return { error: 'IllegalOperation' };
       if (k.tcb(tcb).schedContext !== null) return { error: 'IllegalOperation' };
@@ -367,7 +371,7 @@ export function decodeSchedContextInvocation(k: Step, args: InvocationArgs, cap:
       return { kind: 'scBindTCB', sc: sc.addr, tcb };
     }
     case InvocationLabel.SchedContextUnbindObject: {
-      const tcb = targetThread(k, args, 'SchedContext_UnbindObject of a notification');
+      const tcb = targetThread(k, args);
       if (typeof tcb !== 'number') return tcb;
       if (sc.tcb !== tcb) return { error: 'IllegalOperation' };
       if (sc.tcb === current) return { error: 'IllegalOperation' };

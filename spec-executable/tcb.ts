@@ -363,7 +363,7 @@ export function decodeTCBInvocation(k: Step, args: InvocationArgs, slot: SlotRef
     }
     case L.TCBBindNotification:
     case L.TCBUnbindNotification:
-      throw new UnmodelledBehaviour('thread invocation');
+      throw new UnmodelledBehaviour('TCB notification binding');
     case L.TCBSetTLSBase:
       if (args.length < 1) return { error: 'TruncatedMessage' };
       return { kind: 'setTLSBase', tcb, tlsBase: args.arg(0) };
