@@ -21,7 +21,7 @@ import {
 import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
-import type { Mismatch } from './compare.ts';
+import { fieldsDifference, type Mismatch } from './compare.ts';
 import { mdbParentOf, objectBytes } from './listing.ts';
 
 // ------------------------------------------------------------------ impl -> executable
@@ -160,55 +160,13 @@ function mdbEqual(a: E.MDBNode, b: E.MDBNode): boolean {
   return E.sameSlot(a.prev, b.prev) && E.sameSlot(a.next, b.next) && a.revocable === b.revocable && a.firstBadged === b.firstBadged;
 }
 
-function valuesEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
-  return false;
-}
-
-/** Field-by-field equality of two objects, ignoring their slots. */
-function objectsEqual(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  let n = 0;
-  for (const key in a) {
-    if (key === 'slots') continue;
-    n++;
-    if (!valuesEqual(a[key], b[key])) return false;
-  }
-  for (const key in b) if (key !== 'slots') n--;
-  return n === 0;
-}
-
-/** A field's value for a report: addresses (large numbers) in hex. */
-function fieldText(value: unknown, json: string | undefined): string {
-  return typeof value === 'number' && value > 0xffff ? hex(value) : (json ?? 'undefined');
-}
-
-/** Compares the fields of two objects (not their slots). */
-export function diffObjects(addr: number, lower: object | null, upper: object | null): Mismatch | null {
-  if (lower !== null && upper !== null && objectsEqual(lower as Record<string, unknown>, upper as Record<string, unknown>)) return null;
+/** Compares the fields of two objects (not their slots): 64-bit times, lists and refill records structurally. */
+export function diffObjects(addr: number, lower: { readonly type: string } | null, upper: { readonly type: string } | null): Mismatch | null {
   if (lower === null || upper === null) {
     if (lower === upper) return null;
-    const type = (o: object | null) => (o === null ? 'none' : String((o as { type: string }).type));
-    return { path: `object ${hex(addr)}`, lower: type(lower), upper: type(upper) };
+    return { path: `object ${hex(addr)}`, lower: lower?.type ?? 'none', upper: upper?.type ?? 'none' };
   }
-  const a = lower as Record<string, unknown>;
-  const b = upper as Record<string, unknown>;
-  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (key === 'slots') continue;
-    const va = a[key];
-    const vb = b[key];
-    if (va === vb) continue;
-    const ja = JSON.stringify(va);
-    const jb = JSON.stringify(vb);
-    if (ja !== jb) {
-      if (Array.isArray(va) && Array.isArray(vb)) {
-        const i = va.findIndex((x, k) => x !== vb[k]);
-        return { path: `${String(a.type)} ${hex(addr)}: ${key}[${i}]`, lower: String(va[i]), upper: String(vb[i]) };
-      }
-      return { path: `${String(a.type)} ${hex(addr)}: ${key}`, lower: fieldText(va, ja), upper: fieldText(vb, jb) };
-    }
-  }
-  return null;
+  return fieldsDifference(`${lower.type} ${hex(addr)}`, lower, upper);
 }
 
 /**
@@ -352,9 +310,15 @@ function diffAbstractSlot(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef,
 }
 
 /** An object's fields as the abstraction compares them: the view's, plus registers and SC configuration. */
-function comparable(view: ObjectView, regs: readonly number[] | undefined, configured: boolean | undefined): object {
-  if (view.type === 'tcb') return { ...view, regs };
-  if (view.type === 'schedcontext') return { ...view, configured };
+function comparable(view: ObjectView, regs: readonly number[] | undefined, configured: boolean | undefined): { readonly type: string } {
+  if (view.type === 'tcb') {
+    const withRegs: ObjectView & { readonly regs: readonly number[] | undefined } = { ...view, regs };
+    return withRegs;
+  }
+  if (view.type === 'schedcontext') {
+    const withConfigured: ObjectView & { readonly configured: boolean | undefined } = { ...view, configured };
+    return withConfigured;
+  }
   return view;
 }
 

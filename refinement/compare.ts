@@ -6,6 +6,8 @@ import {
   type KernelView,
   type ObjectView,
   type Observation,
+  type ReadyQueueView,
+  type SchedulerView,
   type SlotRef,
   type Touched,
 } from '../libsel4/index.ts';
@@ -58,30 +60,132 @@ export function compareObject(lower: KernelView, upper: KernelView, addr: number
   return objectDifference(a, b);
 }
 
-/** JSON.stringify replacer: 64-bit times are bigints. */
-function bigintAsText(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
+/**
+ * A field's value as a report shows it: 64-bit times in decimal, addresses (large numbers) in
+ * hex, null as `none`, lists and records (refills) field by field.
+ */
+export function valueText(value: unknown): string {
+  if (value === null) return 'none';
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number') return value > 0xffff ? hex(value) : String(value);
+  if (Array.isArray(value)) return `[${value.map(valueText).join(', ')}]`;
+  if (typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${k} ${valueText(v)}`).join(', ')}}`;
+  return String(value);
 }
 
-function objectDifference(a: ObjectView, b: ObjectView): Mismatch | null {
-  const ra = a as unknown as Record<string, unknown>;
-  const rb = b as unknown as Record<string, unknown>;
-  const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
-  for (const key of keys) {
-    const va = JSON.stringify(ra[key], bigintAsText);
-    const vb = JSON.stringify(rb[key], bigintAsText);
-    if (va !== vb) return { path: `${a.type} ${hex(a.addr)}: ${key}`, lower: va ?? 'undefined', upper: vb ?? 'undefined' };
+/** The first place where two field values differ, as `[i].key` below `path`; lists and records structurally. */
+export function valueDifference(path: string, a: unknown, b: unknown): Mismatch | null {
+  if (a === b) return null;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (i >= a.length || i >= b.length) return { path: `${path}[${i}]`, lower: i < a.length ? valueText(a[i]) : 'none', upper: i < b.length ? valueText(b[i]) : 'none' };
+      const m = valueDifference(`${path}[${i}]`, a[i], b[i]);
+      if (m) return m;
+    }
+    return null;
+  }
+  if (isRecord(a) && isRecord(b)) {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const m = valueDifference(`${path}.${key}`, a[key], b[key]);
+      if (m) return m;
+    }
+    return null;
+  }
+  return { path, lower: valueText(a), upper: valueText(b) };
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The first differing field of two objects (their `slots`, compared slot by slot elsewhere, left out). */
+export function fieldsDifference(what: string, a: object, b: object): Mismatch | null {
+  const ra: Readonly<Record<string, unknown>> = { ...a };
+  const rb: Readonly<Record<string, unknown>> = { ...b };
+  for (const key of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
+    if (key === 'slots') continue;
+    const m = valueDifference(key, ra[key], rb[key]);
+    if (m) return { ...m, path: `${what}: ${m.path}` };
   }
   return null;
 }
 
-/** Compares what a step touched on either side. */
-export function compareTouched(lower: KernelView, upper: KernelView, touched: readonly Touched[]): Mismatch | null {
+function objectDifference(a: ObjectView, b: ObjectView): Mismatch | null {
+  return fieldsDifference(`${a.type} ${hex(a.addr)}`, a, b);
+}
+
+const threadsText = (threads: readonly number[] | undefined) => (threads === undefined ? 'empty' : `[${threads.map(hex).join(', ')}]`);
+const schedContextText = (sc: number | null) => (sc === null ? "the idle thread's" : hex(sc));
+const deadlineText = (ticks: bigint | null) => (ticks === null ? 'none' : ticks.toString());
+
+/** The first ready queue (highest priority first) whose threads differ. */
+function readyQueuesDifference(a: readonly ReadyQueueView[], b: readonly ReadyQueueView[]): Mismatch | null {
+  const priorities = [...new Set([...a, ...b].map((q) => q.priority))].sort((x, y) => y - x);
+  for (const priority of priorities) {
+    const qa = a.find((q) => q.priority === priority)?.threads;
+    const qb = b.find((q) => q.priority === priority)?.threads;
+    const same = qa !== undefined && qb !== undefined && qa.length === qb.length && qa.every((t, i) => t === qb[i]);
+    if (!same) return { path: `scheduler: ready queue ${priority}`, lower: threadsText(qa), upper: threadsText(qb) };
+  }
+  return null;
+}
+
+/**
+ * Compares the scheduler's state (small: compared after every step), in seL4's names:
+ * `scheduler: ksCurTime`, `scheduler: ready queue 255`, `scheduler: timer deadline`.
+ */
+export function compareScheduler(a: SchedulerView, b: SchedulerView): Mismatch | null {
+  const times: ReadonlyArray<readonly [string, bigint, bigint]> = [
+    ['clock', a.clockTicks, b.clockTicks],
+    ['ksCurTime', a.curTimeTicks, b.curTimeTicks],
+    ['ksConsumed', a.consumedTicks, b.consumedTicks],
+  ];
+  for (const [name, ta, tb] of times) {
+    if (ta !== tb) return { path: `scheduler: ${name}`, lower: ta.toString(), upper: tb.toString() };
+  }
+  if (a.currentSchedContext !== b.currentSchedContext) {
+    return { path: 'scheduler: ksCurSC', lower: schedContextText(a.currentSchedContext), upper: schedContextText(b.currentSchedContext) };
+  }
+  const ready = readyQueuesDifference(a.readyQueues, b.readyQueues);
+  if (ready) return ready;
+  const release = a.releaseQueue.length === b.releaseQueue.length && a.releaseQueue.every((t, i) => t === b.releaseQueue[i]);
+  if (!release) return { path: 'scheduler: release queue', lower: threadsText(a.releaseQueue), upper: threadsText(b.releaseQueue) };
+  if (a.timerDeadlineTicks !== b.timerDeadlineTicks) {
+    return { path: 'scheduler: timer deadline', lower: deadlineText(a.timerDeadlineTicks), upper: deadlineText(b.timerDeadlineTicks) };
+  }
+  return null;
+}
+
+/** Compares, through the views, the objects a step touched on either side. */
+export function compareTouchedObjects(lower: KernelView, upper: KernelView, touched: readonly Touched[]): Mismatch | null {
   for (const t of touched) {
     for (const addr of t.objects) {
       const m = compareObject(lower, upper, addr);
       if (m) return m;
     }
+  }
+  return null;
+}
+
+/** Compares every object and the scheduler's state through the views (the closing comparison's part that needs no abstraction). */
+export function compareViews(lower: KernelView, upper: KernelView): Mismatch | null {
+  const a = lower.objects();
+  const b = new Map(upper.objects().map((o) => [o.addr, o]));
+  for (const o of a) {
+    const m = compareObject(lower, upper, o.addr);
+    if (m) return m;
+    b.delete(o.addr);
+  }
+  const [extra] = b.values();
+  if (extra) return { path: `object ${hex(extra.addr)}`, lower: 'none', upper: extra.type };
+  return compareScheduler(lower.scheduler(), upper.scheduler());
+}
+
+/** Compares what a step touched on either side. */
+export function compareTouched(lower: KernelView, upper: KernelView, touched: readonly Touched[]): Mismatch | null {
+  const objects = compareTouchedObjects(lower, upper, touched);
+  if (objects) return objects;
+  for (const t of touched) {
     for (const slot of t.slots) {
       const m = compareSlot(lower, upper, slot);
       if (m) return m;

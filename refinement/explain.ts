@@ -25,7 +25,7 @@ import { shellWord } from './files.ts';
 import { checkInvariants } from './invariants.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
 import { pairNames, parsePair, type Pair, type PairName } from './lockstep.ts';
-import { pairComparison } from './pairs.ts';
+import { compareStep, pairComparison } from './pairs.ts';
 import { fieldsLine, ipcBufferFields, ipcBufferWordRole, objectFields, registerFields, registerRole, slotFields, valueField, type Field } from './places.ts';
 import type { Candidate, RunningLayer } from './running.ts';
 
@@ -193,7 +193,7 @@ function choose(name: LayerName, candidates: readonly Candidate[], chosen: Reado
   const ref = chosen.get(reference)!;
   const agrees = (c: Candidate) =>
     compareObservations(ref.observation, c.observation, registerNames) === null &&
-    pairComparison(reference, name).touched(ref, c, [ref.touched, c.touched]) === null;
+    compareStep({ lower: reference, upper: name }, ref, c, [ref.touched, c.touched]) === null;
   const pick = candidates.find(agrees);
   return pick ? { pick, agrees: true } : { pick: candidates[0]!, agrees: false };
 }
