@@ -1,9 +1,13 @@
 // Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H):
 // checked over a listing of the layer's state; the MDB ones (mdb-invariants.ts) only for the
-// two lower layers, which have an MDB.
+// two lower layers, which have an MDB. Those of threads and scheduling are in invariants/, a
+// module per kernel area (tcb, schedcontext, scheduler), checked on every layer's view.
 import { capObjectPtr, hex, slotId, slotKey, type Cap, type ObjectView, type SlotRef } from '../libsel4/index.ts';
 import { listLayer, objectBytes, type Filled, type Listing } from './listing.ts';
 import { checkMDB } from './mdb-invariants.ts';
+import { activeScsValid, schedContextRefs } from './invariants/schedcontext.ts';
+import { currentThread, readyOrRelease, timeBounded, timerDeadline, validBlocked, validReadyQs, validReleaseQ, type SchedulingState } from './invariants/scheduler.ts';
+import { validTcbSched } from './invariants/tcb.ts';
 import type { RunningLayer } from './running.ts';
 
 const objectTypeOfCap: Partial<Record<Cap['type'], ObjectView['type']>> = {
@@ -121,6 +125,22 @@ export function checkListing(listing: Listing, counts?: InvariantCounts): string
     counted(counts, 'valid_badges/valid_cap/valid_untyped', () => validCapFields(listing.filled)) ??
     counted(counts, 'valid_mdb/untyped_mdb/no_loops (CDT)', () => cdtInvariants(objects, listing.filled)) ??
     (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null)
+  );
+}
+
+/** The invariants of threads, scheduling contexts and the scheduler; the first violation, or null. */
+export function checkScheduling(s: SchedulingState, counts?: InvariantCounts): string | null {
+  return (
+    counted(counts, 'valid_tcb (priority, MCP, domain)', () => validTcbSched(s.objects.values())) ??
+    counted(counts, 'active_scs_valid/valid_refills', () => activeScsValid(s.objects.values())) ??
+    counted(counts, 'sym_refs (scheduling contexts)', () => schedContextRefs(s.objects)) ??
+    counted(counts, 'valid_ready_qs', () => validReadyQs(s)) ??
+    counted(counts, 'valid_release_q', () => validReleaseQ(s)) ??
+    counted(counts, 'ready_or_release', () => readyOrRelease(s)) ??
+    counted(counts, 'cur_sc_tcb/ct_in_state/ct_not_in_q/ct_released', () => currentThread(s)) ??
+    counted(counts, 'valid_blocked', () => validBlocked(s)) ??
+    counted(counts, 'consumed_time_bounded/current_time_bounded', () => timeBounded(s)) ??
+    counted(counts, 'setNextInterrupt (timer deadline)', () => timerDeadline(s))
   );
 }
 
