@@ -1,13 +1,13 @@
 // Boot, as seL4's boot.c: materialises the boot plan (the same for every layer) in memory:
 // the root task's objects, its caps at seL4's initial slots, its TCB and scheduling
 // context, and the bootinfo frame.
-import { rootTaskPriority, seL4_SlotBits, seL4_TCBBits, type BootObject, type BootPlan } from '../libsel4/index.ts';
+import { bootThreadTimeSliceMicroseconds, rootTaskPriority, seL4_SlotBits, seL4_TCBBits, usToTicks, type BootObject, type BootPlan } from '../libsel4/index.ts';
 import { cteInsert, placeOriginalCap, slotBytes } from './cnode.ts';
 import { schedule } from './scheduler.ts';
-import { bindSchedContext, setScConfigured } from './schedcontext.ts';
+import { minRefills, refillNew, setScTcb } from './schedcontext.ts';
 import { beginStep, createState, ghostAdd, writeUserWord, type GhostObject, type ImplState } from './state.ts';
 import { encodeCap } from './structures.ts';
-import { ThreadStateNum, initThread, setThreadState, tcbSlot } from './tcb.ts';
+import { ThreadStateNum, initThread, setTcbSchedContext, setThreadState, tcbSlot } from './tcb.ts';
 
 function ghostOf(object: BootObject): GhostObject {
   switch (object.type) {
@@ -27,10 +27,13 @@ function ghostOf(object: BootObject): GhostObject {
 /**
  * The initial state: root CNode caps each the root of its own derivation tree, the root
  * TCB's CSpace, VSpace and IPC buffer caps copied from them, the root thread Running at
- * priority and MCP 255 on the configured root SC, and the bootinfo words written.
+ * priority and MCP 255 on the root SC (configure_sched_context: round robin, MIN_REFILLS, the
+ * boot thread time slice, released at 0), and the bootinfo words written. Boot ends as
+ * init_kernel does: the idle thread current, the root the scheduler action, ksReprogram set,
+ * then schedule (the root runs on its SC and the timer deadline is programmed).
  */
-export function bootState(plan: BootPlan, debug: boolean): ImplState {
-  const state = createState(plan.config.memory.base, plan.config.memory.sizeBytes, debug);
+export function bootState(plan: BootPlan, debug: boolean, recordTouched: boolean): ImplState {
+  const state = createState(plan.config.memory.base, plan.config.memory.sizeBytes, debug, recordTouched);
   for (const object of plan.objects) ghostAdd(state, object.addr, ghostOf(object));
 
   const rootSlot = (index: number) => plan.rootCNode + index * slotBytes;
@@ -43,13 +46,16 @@ export function bootState(plan: BootPlan, debug: boolean): ImplState {
     cteInsert(state, w0, w1, rootSlot(source), tcbSlot(plan.rootTCB, index));
   }
 
-  setThreadState(state, plan.rootTCB, ThreadStateNum.Running);
+  setTcbSchedContext(state, plan.rootTCB, plan.rootSC);
+  refillNew(state, plan.rootSC, minRefills, usToTicks(bootThreadTimeSliceMicroseconds), 0n);
+  setScTcb(state, plan.rootSC, plan.rootTCB);
   initThread(state, plan.rootTCB, { priority: rootTaskPriority, mcp: rootTaskPriority, ipcBufferVaddr: plan.ipcBufferVaddr, regs: plan.initialRegs });
-  bindSchedContext(state, plan.rootSC, plan.rootTCB);
-  setScConfigured(state, plan.rootSC, true);
+  setThreadState(state, plan.rootTCB, ThreadStateNum.Running);
   plan.bootInfoWords.forEach((word, i) => writeUserWord(state, plan.bootInfoFrame, plan.bootInfoFrame + i * 4, word));
 
-  state.current = plan.rootTCB;
+  state.current = null;
+  state.schedulerAction = plan.rootTCB;
+  state.reprogram = true;
   schedule(state);
   beginStep(state);
   return state;

@@ -30,11 +30,11 @@ export interface SlotData {
 
 type ViewOf<T extends ObjectKind> = Extract<ObjectView, { readonly type: T }>;
 
-/** An object record as plain data: the view's fields, plus TCB registers and SC configuration. */
+/** An object record as plain data: the view's fields, plus TCB registers and whether an SC is configured (refillMax > 0). */
 export type ImplObject =
   | Exclude<ObjectView, { readonly type: 'tcb' | 'schedcontext' }>
-  | (Omit<ViewOf<'tcb'>, 'flags' | 'yieldTo'> & { readonly regs: readonly Word[] })
-  | (Pick<ViewOf<'schedcontext'>, 'type' | 'addr' | 'sizeBits' | 'tcb'> & { readonly configured: boolean });
+  | (ViewOf<'tcb'> & { readonly regs: readonly Word[] })
+  | (ViewOf<'schedcontext'> & { readonly configured: boolean });
 
 export interface GhostEntry extends GhostObject {
   readonly addr: number;

@@ -9,14 +9,19 @@ import { handleEvent } from './syscall.ts';
 import { createView, observe } from './view.ts';
 
 export interface ImplLayerOptions {
-  /** Check the impl's invariants (MDB links, alignment, free index, cap tags) as it runs. */
+  /** Check the impl's invariants (MDB links, alignment, free index, cap tags, scheduler queues, refills) as it runs. */
   readonly debug: boolean;
+  /**
+   * Record what each step touched (the checker's instrumentation; default on). Off, every
+   * outcome reports nothing touched and the kernel otherwise behaves identically.
+   */
+  readonly recordTouched?: boolean;
 }
 
 export function createImplLayer(options: ImplLayerOptions): KernelLayer<ImplState> {
   return {
     name: 'impl',
-    boot: (plan) => bootState(plan, options.debug),
+    boot: (plan) => bootState(plan, options.debug, options.recordTouched ?? true),
     step: (state, event) => [handleEvent(state, event)],
     view: (state) => createView(state),
     observe: (state, caller) => observe(state, caller, null),

@@ -16,7 +16,14 @@
 //
 // Link words (MDB prev/next, object pointers in records): a pointer to a 16-byte aligned
 // slot or object is stored as `addr | 1`; 0 means none. This keeps address 0 usable when
-// RAM starts at 0, and leaves bits 1..3 free for flags.
+// RAM starts at 0, and leaves bits 1..3 free for flags. 64-bit values (times) are two words,
+// low word first (readU64 / writeObjectU64).
+//
+// Kernel globals of the scheduler (seL4's statedata.c) are fields of the state: the clock,
+// ksCurTime, ksConsumed, ksCurSC, ksSchedulerAction, ksReprogram, the programmed deadline,
+// ksReadyQueues (head and tail per priority, domain 0) with the two-level priority bitmap
+// ksReadyQueuesL1Bitmap / L2Bitmap, and ksReleaseQueue (head and tail). The idle thread's
+// scheduling context is kernel-internal: ksCurSC is NONE while it is the current one.
 import { seL4_SlotBits, seL4_TCBBits, tcbSlotCount, type Choice, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
 import { createRam, type Ram } from './ram.ts';
 
@@ -42,10 +49,35 @@ export interface ImplState {
   /** The last holder slotHolder found and the end of its slots (NONE: none); forgotten on detype. */
   lastHolder: number;
   lastHolderEnd: number;
-  /** TCB address of the thread that runs next, or null. */
+  /** ksCurThread: TCB address of the thread that runs next, or null for the idle thread. */
   current: number | null;
   /** Invariant assertions on (tests) or off (benchmarks). */
   readonly debug: boolean;
+  /** Whether steps record what they touched (the checker's instrumentation; off to measure the kernel alone). */
+  readonly recordTouched: boolean;
+  /** The machine's clock (timer ticks). */
+  clockTicks: bigint;
+  /** ksCurTime: the clock at the last kernel entry. */
+  curTimeTicks: bigint;
+  /** ksConsumed: ticks used by ksCurSC and not yet charged to it. */
+  consumedTicks: bigint;
+  /** ksCurSC: the scheduling context being charged, NONE for the idle thread's. */
+  curSC: number;
+  /** ksSchedulerAction: a TCB address, SchedulerAction.resumeCurrentThread or .chooseNewThread. */
+  schedulerAction: number;
+  /** ksReprogram: the timer deadline must be recomputed at the end of this entry. */
+  reprogram: boolean;
+  /** The deadline last passed to setDeadline (absolute ticks), or null before the first. */
+  timerDeadlineTicks: bigint | null;
+  /** ksReadyQueues of domain 0: head and tail TCB per priority, NONE when empty. */
+  readonly readyHeads: number[];
+  readonly readyTails: number[];
+  /** ksReadyQueuesL1Bitmap (bit i: some priority in 32i..32i+31 is ready) and L2Bitmap (by inverted L1 index). */
+  l1Bitmap: number;
+  readonly l2Bitmap: Uint32Array;
+  /** ksReleaseQueue: head and tail TCB (ordered by the release time of their SC's head refill), NONE when empty. */
+  releaseHead: number;
+  releaseTail: number;
   /** Slots (by address) and objects written during the current step; may repeat entries. */
   readonly dirtySlots: number[];
   readonly dirtyObjects: number[];
@@ -67,6 +99,13 @@ export interface ImplState {
 /** "No slot / no object" in addresses held as JS numbers. */
 export const NONE = -1;
 
+/** ksSchedulerAction values other than a TCB address. */
+export const SchedulerAction = { resumeCurrentThread: -2, chooseNewThread: -3 } as const;
+
+/** seL4_MaxPrio + 1 priorities; L2_BITMAP_SIZE words of 32 bits cover them. */
+export const numPriorities = 256;
+export const l2BitmapWords = numPriorities / 32;
+
 export class ImplInvariantError extends Error {}
 
 /** Raises on a broken invariant: an impl bug, never a user's doing. */
@@ -74,7 +113,7 @@ export function fail(message: string): never {
   throw new ImplInvariantError(`impl invariant violated: ${message}`);
 }
 
-export function createState(ramBase: number, ramBytes: number, debug: boolean): ImplState {
+export function createState(ramBase: number, ramBytes: number, debug: boolean, recordTouched: boolean): ImplState {
   return {
     mem: createRam(ramBytes),
     ramBase,
@@ -88,6 +127,20 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean): 
     lastHolderEnd: NONE,
     current: null,
     debug,
+    recordTouched,
+    clockTicks: 0n,
+    curTimeTicks: 0n,
+    consumedTicks: 0n,
+    curSC: NONE,
+    schedulerAction: SchedulerAction.resumeCurrentThread,
+    reprogram: false,
+    timerDeadlineTicks: null,
+    readyHeads: new Array<number>(numPriorities).fill(NONE),
+    readyTails: new Array<number>(numPriorities).fill(NONE),
+    l1Bitmap: 0,
+    l2Bitmap: new Uint32Array(l2BitmapWords),
+    releaseHead: NONE,
+    releaseTail: NONE,
     dirtySlots: [],
     dirtyObjects: [],
     userWrites: [],
@@ -118,6 +171,11 @@ export function readWord(state: ImplState, paddr: number): number {
   return state.mem.get((paddr - state.ramBase) >>> 2);
 }
 
+/** The 64-bit value at paddr (low word first). */
+export function readU64(state: ImplState, paddr: number): bigint {
+  return (BigInt(readWord(state, paddr + 4)) << 32n) | BigInt(readWord(state, paddr));
+}
+
 /** A word of user memory: zero outside RAM (device memory is not modelled). */
 export function readUserWord(state: ImplState, paddr: number): number {
   if (!Number.isInteger(paddr) || !inRam(state, paddr - (paddr % 4), 4)) return 0;
@@ -142,12 +200,20 @@ export function writeObjectWord(state: ImplState, obj: number, offset: number, v
   markObject(state, obj);
 }
 
+/** Stores the 64-bit `value` at byte `offset` of the object at `obj` (low word first). */
+export function writeObjectU64(state: ImplState, obj: number, offset: number, value: bigint): void {
+  if (state.debug && (value < 0n || value >= 1n << 64n)) fail(`64-bit store of ${value} out of range`);
+  store(state, obj + offset, Number(value & 0xffffffffn));
+  store(state, obj + offset + 4, Number(value >> 32n));
+  markObject(state, obj);
+}
+
 /** Stores a word of user memory inside the frame at `frame`; outside RAM it is dropped. */
 export function writeUserWord(state: ImplState, frame: number, paddr: number, value: number): void {
   if (!inRam(state, paddr, 4)) return;
   store(state, paddr, value);
   markObject(state, frame);
-  state.userWrites.push(paddr);
+  if (state.recordTouched) state.userWrites.push(paddr);
 }
 
 /** Zeroes [paddr, paddr + bytes) of RAM (pages never written are zero already); the caller marks what it detyped. */
@@ -269,12 +335,14 @@ function isAscending(values: readonly number[]): boolean {
 // Consecutive writes mostly hit the same slot or object, so only a repeat of the last entry
 // is skipped here; touchedOf removes the remaining repeats.
 function markSlot(state: ImplState, slot: number): void {
+  if (!state.recordTouched) return;
   const dirty = state.dirtySlots;
   if (dirty[dirty.length - 1] !== slot) dirty.push(slot);
 }
 
 /** Records that the step wrote the object at `obj` (repeats of the last one are skipped). */
 export function markObject(state: ImplState, obj: number): void {
+  if (!state.recordTouched) return;
   const dirty = state.dirtyObjects;
   if (dirty[dirty.length - 1] !== obj) dirty.push(obj);
 }

@@ -1,7 +1,10 @@
-// Kernel entry, as seL4's syscall.c: one event is one kernel entry. The user's register and
-// IPC buffer writes are applied to the current thread, a7 picks the syscall, Call, Send and
-// NBSend go down the invocation path (look up the invoked cap and the extra caps, decode,
-// perform, reply), and the scheduler picks the thread that runs next.
+// Kernel entry, as seL4's syscall.c (MCS): one event is one kernel entry. The user's register
+// and IPC buffer writes are applied to the current thread; every entry updates the timestamp
+// and checks the budget (a syscall whose SC cannot cover the entry is not executed and is
+// restarted later); a7 picks the syscall, Call, Send and NBSend go down the invocation path
+// (look up the invoked cap and the extra caps, decode, perform, reply); then the scheduler
+// picks the thread that runs next. A `time` event lets the current thread (or the idle
+// thread) compute; reaching the timer deadline enters the kernel by the timer interrupt.
 import {
   IPCBuffer,
   Reg,
@@ -9,6 +12,7 @@ import {
   SYSCALL_MIN,
   ipcBufferWords,
   isForeignLabel,
+  maxReleaseTicks,
   msgRegisters,
   seL4_CanRead,
   seL4_MessageInfo_new,
@@ -29,11 +33,26 @@ import { lookupSlot } from './cspace.ts';
 import { touchedOf } from './decode.ts';
 import { handleFault } from './fault.ts';
 import { canReceiveSignal, decodeNotificationInvocation, pollSignal, sendSignal, type SignalInvocation } from './notification.ts';
-import { schedule } from './scheduler.ts';
+import {
+  decodeSchedContextInvocation,
+  decodeSchedControlInvocation,
+  performConfigureFlags,
+  performSchedContextInvocation,
+  refillHeadAmount,
+  scConsumed,
+  setScConsumed,
+  type ConfigureFlagsInvocation,
+  type SchedContextInvocation,
+} from './schedcontext.ts';
+import { budgetCheckWouldFault, chargeBudget, checkBudget, isRunnable, schedule, updateTimestamp } from './scheduler.ts';
 import { NONE, beginStep, fail, readUserWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capRightsBits, capTag, capTypeName } from './structures.ts';
 import {
   ThreadStateNum,
+  activateThread,
+  decodeTcbInvocation,
+  performTcbInvocation,
+  type TcbInvocation,
   getRegister,
   ipcBufferAddr,
   ipcBufferFrame,
@@ -65,17 +84,95 @@ const idleObservation = Object.freeze({ current: null, caller: null, unmodelled:
 const nothingTouched = Object.freeze({ slots: Object.freeze([]), objects: Object.freeze([]) });
 const noChoices: Witness = Object.freeze([]);
 
-/** handleEvent: one kernel entry. The state is changed in place and returned in the outcome. */
+/** handleEvent: one kernel entry (or none, for time that ends before the deadline). The state is changed in place. */
 export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplState> {
   beginStep(state);
   const thread = state.current;
-  if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
-  if (event.kind !== 'syscall') return { state, observation: observe(state, thread, event.kind), touched: nothingTouched };
-  applyUserWrites(state, thread, event.user);
-  const unmodelled = handleSyscall(state, thread);
+  let unmodelled: string | null;
+  if (event.kind === 'time') {
+    unmodelled = passTime(state, event.ticks);
+  } else {
+    if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
+    applyUserWrites(state, thread, event.user);
+    unmodelled = kernelEntry(state, thread, () => (event.kind === 'syscall' ? handleSyscall(state, thread) : handleFault(state, thread)));
+  }
   if (state.debug && state.finalising.size !== 0) fail('a finalisation was left unfinished');
+  return {
+    state,
+    observation: thread === null ? observe(state, null, unmodelled) : observe(state, thread, unmodelled),
+    touched: state.recordTouched ? touchedOf(state) : nothingTouched,
+    witness: state.choices.length === 0 ? noChoices : [...state.choices],
+  };
+}
+
+/**
+ * A syscall or user-exception entry (MCS_DO_IF_BUDGET, then schedule and activateThread).
+ * An entry that reaches unmodelled behaviour leaves ksCurTime and ksConsumed as they were.
+ */
+function kernelEntry(state: ImplState, thread: number, work: () => string | null): string | null {
+  const curTimeTicks = state.curTimeTicks;
+  const consumedTicks = state.consumedTicks;
+  updateTimestamp(state);
+  let unmodelled: string | null = budgetCheckWouldFault(state) ? 'timeout fault' : null;
+  if (unmodelled === null && checkBudgetRestart(state, thread)) unmodelled = work();
+  if (unmodelled !== null) {
+    state.curTimeTicks = curTimeTicks;
+    state.consumedTicks = consumedTicks;
+    return unmodelled;
+  }
   schedule(state);
-  return { state, observation: observe(state, thread, unmodelled), touched: touchedOf(state), witness: state.choices.length === 0 ? noChoices : [...state.choices] };
+  activateThread(state);
+  return null;
+}
+
+/** checkBudgetRestart: when the budget does not cover the entry, a still runnable caller restarts it later. */
+function checkBudgetRestart(state: ImplState, thread: number): boolean {
+  if (checkBudget(state)) return true;
+  if (isRunnable(state, thread)) setThreadState(state, thread, ThreadStateNum.Restart);
+  return false;
+}
+
+/**
+ * A `time` event: the clock advances by `ticks` (never past maxReleaseTicks), or up to the
+ * timer deadline if it comes first (then not further, and the kernel is entered by the timer
+ * interrupt: handleInterruptEntry, whose timer IRQ only asks for a new deadline). An entry
+ * that would raise a timeout fault is unmodelled and leaves the clock as it was.
+ */
+function passTime(state: ImplState, ticks: bigint): string | null {
+  if (ticks < 0n) throw new RangeError(`a time event of ${ticks} ticks: time only moves forward`);
+  const clockTicks = state.clockTicks;
+  const target = clockTicks + ticks < maxReleaseTicks ? clockTicks + ticks : maxReleaseTicks;
+  const deadline = state.timerDeadlineTicks;
+  if (deadline === null || deadline > target) {
+    state.clockTicks = target;
+    return null;
+  }
+  const curTimeTicks = state.curTimeTicks;
+  const consumedTicks = state.consumedTicks;
+  state.clockTicks = deadline > clockTicks ? deadline : clockTicks;
+  updateTimestamp(state);
+  if (budgetCheckWouldFault(state)) {
+    state.clockTicks = clockTicks;
+    state.curTimeTicks = curTimeTicks;
+    state.consumedTicks = consumedTicks;
+    return 'timeout fault';
+  }
+  checkBudget(state);
+  state.reprogram = true;
+  schedule(state);
+  activateThread(state);
+  return null;
+}
+
+/**
+ * handleYield (MCS): the rest of the head refill is given up (charged as if used), but
+ * scConsumed only counts what was really consumed.
+ */
+function handleYield(state: ImplState): void {
+  const sc = state.curSC;
+  const consumed = scConsumed(state, sc) + state.consumedTicks;
+  chargeBudget(state, refillHeadAmount(state, sc));
+  setScConsumed(state, sc, consumed);
 }
 
 /** Registers, then IPC buffer words (dropped without a buffer); bad indices are ignored. */
@@ -107,7 +204,8 @@ function handleSyscall(state: ImplState, thread: number): string | null {
     case seL4_Syscall.seL4_SysNBSend:
       return handleInvocation(state, thread, false, false);
     case seL4_Syscall.seL4_SysYield:
-      return null; // time is not modelled yet
+      handleYield(state);
+      return null;
     case seL4_Syscall.seL4_SysNBRecv:
     case seL4_Syscall.seL4_SysNBWait:
       return handleNBRecv(state, thread);
@@ -157,7 +255,7 @@ function handleInvocation(state: ImplState, thread: number, isCall: boolean, isB
   if (length > msgRegisters.length && buffer === NONE) length = msgRegisters.length;
   const ctx: InvocationContext = { thread, label: info >>> 12, length, buffer, extraCaps };
 
-  const inv = decodeInvocation(state, ctx, slot);
+  const inv = decodeInvocation(state, ctx, slot, isCall);
   if ('unmodelled' in inv) return inv.unmodelled;
   if ('error' in inv) return replyError(state, thread, isCall, inv);
   setThreadState(state, thread, ThreadStateNum.Restart);
@@ -169,12 +267,18 @@ function handleInvocation(state: ImplState, thread: number, isCall: boolean, isB
   return null;
 }
 
-type Invocation = RetypeInvocation | CNodeInvocation | SignalInvocation;
+type Invocation = RetypeInvocation | CNodeInvocation | SignalInvocation | TcbInvocation | SchedContextInvocation | ConfigureFlagsInvocation;
 
 /** decodeInvocation: by the invoked cap's type; types whose invocations are not modelled yet say so. */
-function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number): Invocation | SyscallError | { readonly unmodelled: string } {
+function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number, isCall: boolean): Invocation | SyscallError | { readonly unmodelled: string } {
   const tag = capTag(slotW0(state, slot));
   switch (tag) {
+    case CapTag.thread:
+      return decodeTcbInvocation(state, ctx, isCall, slot);
+    case CapTag.schedcontext:
+      return decodeSchedContextInvocation(state, ctx, isCall, slotW0(state, slot), slotW1(state, slot));
+    case CapTag.schedcontrol:
+      return decodeSchedControlInvocation(state, ctx);
     case CapTag.null:
       return { error: 'InvalidCapability', capIndex: 0 };
     case CapTag.untyped:
@@ -189,9 +293,32 @@ function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number
 }
 
 function performInvocation(state: ImplState, inv: Invocation): void {
-  if (inv.op === 'retype') performRetype(state, inv);
-  else if (inv.op === 'signal') sendSignal(state, inv);
-  else performCNodeInvocation(state, inv);
+  switch (inv.op) {
+    case 'retype':
+      return performRetype(state, inv);
+    case 'signal':
+      return sendSignal(state, inv);
+    case 'configureFlags':
+      return performConfigureFlags(state, inv);
+    case 'scConsumed':
+    case 'scBind':
+    case 'scUnbindObject':
+    case 'scUnbind':
+    case 'scYieldTo':
+      return performSchedContextInvocation(state, inv);
+    case 'readRegisters':
+    case 'writeRegisters':
+    case 'copyRegisters':
+    case 'suspend':
+    case 'resume':
+    case 'threadControlCaps':
+    case 'threadControlSched':
+    case 'setTLSBase':
+    case 'setFlags':
+      return performTcbInvocation(state, inv);
+    default:
+      return performCNodeInvocation(state, inv);
+  }
 }
 
 /** replyFromKernel_success_empty. */

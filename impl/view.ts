@@ -7,10 +7,12 @@ import {
   type KernelView,
   type ObjectView,
   type Observation,
+  type SchedulerView,
   type ThreadObservation,
   type Word,
 } from '../libsel4/index.ts';
 import { cdtParentOf, decodeObject, decodeObjects, decodeSlotCap, type ImplObject } from './decode.ts';
+import { queuesOf } from './scheduler.ts';
 import { NONE, inRam, readUserWord, type ImplState } from './state.ts';
 import { ipcBufferAddr, ipcBufferFrame, readRegisters, threadState } from './tcb.ts';
 
@@ -32,11 +34,12 @@ function observeThread(state: ImplState, tcb: number): ThreadObservation | null 
 /**
  * The buffer's words. The last observed array is reused while this step's user memory
  * writes left its words unchanged, and copied and patched otherwise, unless the step created
- * or detyped objects (then it is read afresh). An observed array is never changed later.
+ * or detyped objects or user writes are not recorded (then it is read afresh). An observed
+ * array is never changed later.
  */
 function observeBuffer(state: ImplState, buffer: number, frame: number): readonly Word[] {
   const last = state.observedBuffer;
-  if (last !== null && last.addr === buffer && last.frame === frame && !state.retyped) {
+  if (last !== null && last.addr === buffer && last.frame === frame && !state.retyped && state.recordTouched) {
     let words = last.words;
     let patched: Word[] | null = null;
     for (const paddr of state.userWrites) {
@@ -72,15 +75,29 @@ function objectView(object: ImplObject): ObjectView {
   switch (object.type) {
     case 'tcb': {
       const { regs: _regs, ...view } = object;
-      return { ...view, flags: 0, yieldTo: null };
+      return view;
     }
     case 'schedcontext': {
       const { configured: _configured, ...view } = object;
-      return { ...view, periodTicks: 0n, consumedTicks: 0n, refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null };
+      return view;
     }
     default:
       return object;
   }
+}
+
+/** The scheduler's globals and queues (the idle thread's SC shows as null). */
+function schedulerView(state: ImplState): SchedulerView {
+  const { readyQueues, releaseQueue } = queuesOf(state);
+  return {
+    clockTicks: state.clockTicks,
+    curTimeTicks: state.curTimeTicks,
+    consumedTicks: state.consumedTicks,
+    currentSchedContext: state.curSC === NONE ? null : state.curSC,
+    readyQueues,
+    releaseQueue,
+    timerDeadlineTicks: state.timerDeadlineTicks,
+  };
 }
 
 export function createView(state: ImplState): KernelView {
@@ -94,9 +111,6 @@ export function createView(state: ImplState): KernelView {
     objects: () => decodeObjects(state).map(objectView),
     current: () => state.current,
     userWord: (paddr) => readUserWord(state, paddr),
-    scheduler: () => ({
-      clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, currentSchedContext: null,
-      readyQueues: [], releaseQueue: [], timerDeadlineTicks: null,
-    }),
+    scheduler: () => schedulerView(state),
   };
 }

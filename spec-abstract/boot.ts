@@ -1,9 +1,11 @@
 // Boot: the initial state is the boot plan made concrete (l4v Init_A / KernelInit_A, as
 // seL4's boot code lays out the root task; every layer builds the same plan).
-import type { BootObject, BootPlan } from '../libsel4/index.ts';
+import { bootThreadTimeSliceMicroseconds, usToTicks, type BootObject, type BootPlan } from '../libsel4/index.ts';
 import { placeCap } from './cdt.ts';
-import { initialTcb } from './objects.ts';
-import { emptySlotTable, emptyState, putObject, run, setCurrent, slotRef, TouchLog, writeMemoryWord, type AbstractState, type KObject } from './state.ts';
+import { initialTcb, unconfiguredSchedContext } from './objects.ts';
+import { minRefills } from './schedcontext.ts';
+import { schedule } from './scheduler.ts';
+import { emptySlotTable, emptyState, putObject, run, setCurrent, slotRef, TouchLog, updateSched, writeMemoryWord, type AbstractState, type KObject } from './state.ts';
 
 function bootObject(o: BootObject, plan: BootPlan): KObject {
   switch (o.type) {
@@ -17,8 +19,14 @@ function bootObject(o: BootObject, plan: BootPlan): KObject {
         ipcBufferVaddr: plan.ipcBufferVaddr, regs,
       };
     }
-    case 'schedcontext':
-      return { type: 'schedcontext', addr: o.addr, sizeBits: o.sizeBits, tcb: plan.rootTCB, configured: true };
+    case 'schedcontext': {
+      // configure_sched_context: round robin, the boot time slice from time 0, MIN_REFILLS.
+      const budgetTicks = usToTicks(bootThreadTimeSliceMicroseconds);
+      return {
+        ...unconfiguredSchedContext(o.addr, o.sizeBits), tcb: plan.rootTCB, configured: true, refillMax: minRefills,
+        refills: [{ releaseTicks: 0n, amountTicks: budgetTicks }, { releaseTicks: 0n, amountTicks: 0n }],
+      };
+    }
     case 'frame':
       return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: false };
     case 'pagetable':
@@ -31,7 +39,9 @@ function bootObject(o: BootObject, plan: BootPlan): KObject {
 /**
  * The root task's objects, its caps (each root CNode cap an original cap with no CDT
  * parent; the root TCB's CSpace, VSpace and IPC buffer caps non-original children of the
- * root CNode slots they were copied from), the bootinfo words, and the root thread running.
+ * root CNode slots they were copied from), the bootinfo words; then, as init_kernel ends,
+ * the idle thread current with the root as the scheduler action and the timer to be
+ * reprogrammed, and schedule() switches to the root.
  */
 export function bootState(plan: BootPlan): AbstractState {
   return run(emptyState(), new TouchLog(), (k) => {
@@ -41,6 +51,8 @@ export function bootState(plan: BootPlan): AbstractState {
       placeCap(k, cap, slotRef(plan.rootTCB, tcbSlot), slotRef(plan.rootCNode, rootSlot), false);
     }
     plan.bootInfoWords.forEach((word, i) => writeMemoryWord(k, plan.bootInfoFrame + 4 * i, word));
-    setCurrent(k, plan.rootTCB);
+    setCurrent(k, null);
+    updateSched(k, { action: plan.rootTCB, reprogram: true });
+    schedule(k);
   });
 }

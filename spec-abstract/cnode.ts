@@ -26,7 +26,7 @@ import {
 } from './state.ts';
 import type { InvocationMessage } from './syscall.ts';
 import type { WitnessOracle } from './witness.ts';
-import { unbindAndSuspend } from './tcb.ts';
+import { finaliseThread } from './tcb.ts';
 
 // ---- deletion ---------------------------------------------------------------------------
 
@@ -47,7 +47,7 @@ function finaliseCap(k: Kernel, cap: Cap): void {
       deleteHeldSlots(k, cap.ptr);
       return;
     case 'thread':
-      unbindAndSuspend(k, cap.ptr);
+      finaliseThread(k, cap.ptr);
       deleteHeldSlots(k, cap.ptr);
       return;
     case 'schedcontext':

@@ -22,14 +22,22 @@ import {
   type SyscallError,
   type Word,
 } from '../libsel4/index.ts';
-import { emptySlotTable, type KObject, type TCBObject } from './state.ts';
+import { emptySlotTable, type KObject, type SchedContextObject, type TCBObject } from './state.ts';
 
 // ---- objects ----------------------------------------------------------------------------
 
 export function initialTcb(addr: number): TCBObject {
   return {
-    type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null,
+    type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, flags: 0, yieldTo: null,
     ipcBufferVaddr: 0, regs: new Array<Word>(32).fill(0), slots: emptySlotTable('tcb', 0),
+  };
+}
+
+/** A new scheduling context: no refills until SchedControl configures it. */
+export function unconfiguredSchedContext(addr: number, sizeBits: number): SchedContextObject {
+  return {
+    type: 'schedcontext', addr, sizeBits, tcb: null, configured: false, periodTicks: 0n, consumedTicks: 0n, refillMax: 0,
+    refills: [], sporadic: false, badge: 0, yieldFrom: null,
   };
 }
 
@@ -52,7 +60,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSizeBits: 
       return { object: { type: 'cnode', addr, radix: userSizeBits, slots: emptySlotTable('cnode', userSizeBits) }, cap: { type: 'cnode', ptr: addr, radix: userSizeBits, guardSize: 0, guard: 0 } };
     case T.seL4_SchedContextObject:
       return {
-        object: { type: 'schedcontext', addr, sizeBits: userSizeBits, tcb: null, configured: false },
+        object: unconfiguredSchedContext(addr, userSizeBits),
         cap: { type: 'schedcontext', ptr: addr, sizeBits: userSizeBits },
       };
     case T.seL4_ReplyObject:

@@ -21,7 +21,8 @@
 //   │              A derived index that makes "final" cheap to decide.
 //   ├─ memory    64 buckets → { base, words[32] }: user-visible physical memory in 128-byte
 //   │              blocks (IPC buffers, bootinfo); words of absent blocks read as zero.
-//   └─ current   TCB address of the thread that runs next, or null.
+//   ├─ current   ksCurThread: TCB address of the thread that runs next, or null (idle).
+//   └─ sched     time and the scheduler's queues (SchedState below).
 //
 // A slot is named by (address of the CNode or TCB holding it, index); `slotAddr` (seL4's cte
 // pointer, holder + 16 · index) identifies it uniquely because objects never overlap.
@@ -34,6 +35,8 @@ import { Immer, type Draft } from 'immer';
 import {
   nullCap,
   seL4_SlotBits,
+  type ReadyQueueView,
+  type Refill,
   tcbSlotCount,
   type Cap,
   type SlotRef,
@@ -71,6 +74,10 @@ export interface TCBObject {
   readonly domain: number;
   /** Bound scheduling context. */
   readonly schedContext: number | null;
+  /** tcbFlags (SetFlags). */
+  readonly flags: Word;
+  /** tcbYieldTo: the scheduling context this thread yielded to. */
+  readonly yieldTo: number | null;
   readonly ipcBufferVaddr: Word;
   /** seL4_UserContext, 32 words. */
   readonly regs: readonly Word[];
@@ -101,8 +108,17 @@ export interface SchedContextObject {
   readonly addr: number;
   readonly sizeBits: number;
   readonly tcb: number | null;
-  /** Has budget (refill max > 0); finalising marks it unconfigured. */
+  /** sc_active, i.e. refillMax > 0 (kept as a field for the refinement checker's comparison). */
   readonly configured: boolean;
+  readonly periodTicks: bigint;
+  readonly consumedTicks: bigint;
+  /** scRefillMax: the refill list's capacity; 0 while unconfigured. */
+  readonly refillMax: number;
+  /** The refill list, head first (l4v's sc_refills). */
+  readonly refills: readonly Refill[];
+  readonly sporadic: boolean;
+  readonly badge: Word;
+  readonly yieldFrom: number | null;
 }
 
 export interface FrameObject {
@@ -147,12 +163,44 @@ export interface MemoryBlock {
   readonly words: readonly Word[];
 }
 
+/**
+ * Time and the scheduler (l4v's cur_time, consumed_time, cur_sc, ready_queues,
+ * release_queue, scheduler_action, reprogram_timer, and the machine's clock and timer).
+ * Every entry ends with the action 'resume' and reprogram false (schedule resets both).
+ */
+export interface SchedState {
+  /** The machine's clock. */
+  readonly clockTicks: bigint;
+  /** ksCurTime: the clock at the last kernel entry. */
+  readonly curTimeTicks: bigint;
+  /** ksConsumed. */
+  readonly consumedTicks: bigint;
+  /** ksCurSC; null for the idle thread's kernel-internal SC. */
+  readonly curSC: number | null;
+  /** Non-empty ready queues (domain 0), highest priority first, each head first. */
+  readonly readyQueues: readonly ReadyQueueView[];
+  /** Sorted by the head refill's release time, head first. */
+  readonly releaseQueue: readonly number[];
+  /** What was last passed to setDeadline; null before boot ends. */
+  readonly timerDeadlineTicks: bigint | null;
+  /** ksSchedulerAction: resume the current thread, choose a new one, or switch to this TCB. */
+  readonly action: SchedulerAction;
+  /** ksReprogram. */
+  readonly reprogram: boolean;
+}
+
 export interface AbstractState {
   readonly heap: readonly (readonly KObject[])[];
   readonly capRefs: readonly (readonly CapRef[])[];
   readonly memory: readonly (readonly MemoryBlock[])[];
   readonly current: number | null;
+  readonly sched: SchedState;
 }
+
+export const initialSched: SchedState = Object.freeze({
+  clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, curSC: null, readyQueues: [], releaseQueue: [], timerDeadlineTicks: null,
+  action: 'resume', reprogram: false,
+});
 
 const heapBuckets = 128;
 const memoryBuckets = 64;
@@ -161,7 +209,7 @@ export const blockBytes = 128;
 
 export function emptyState(): AbstractState {
   const buckets = <T>(n: number): T[][] => Array.from({ length: n }, () => []);
-  return { heap: buckets(heapBuckets), capRefs: buckets(heapBuckets), memory: buckets(memoryBuckets), current: null };
+  return { heap: buckets(heapBuckets), capRefs: buckets(heapBuckets), memory: buckets(memoryBuckets), current: null, sched: initialSched };
 }
 
 // ---- keys -------------------------------------------------------------------------------
@@ -354,15 +402,22 @@ export interface Kernel {
   /** Written 128-byte memory blocks by base address. */
   readonly memory: Map<number, readonly Word[]>;
   current: number | null | undefined;
+  /** The scheduler state written so far (undefined: unchanged). */
+  sched: SchedState | undefined;
   readonly log: TouchLog;
   readonly finalising: Set<number>;
   /** The witness the entry follows where seL4 leaves a choice open; null: every choice is enumerated. */
   readonly oracle: WitnessOracle | null;
 }
 
+export type SchedulerAction = 'resume' | 'choose' | number;
+
 /** Starts kernel operations from `state`, logging what they write to `log`. */
 export function begin(state: AbstractState, log: TouchLog, oracle: WitnessOracle | null = null): Kernel {
-  return { base: state, objects: new Map(), capRefs: new Map(), memory: new Map(), current: undefined, log, finalising: new Set(), oracle };
+  return {
+    base: state, objects: new Map(), capRefs: new Map(), memory: new Map(), current: undefined, sched: undefined,
+    log, finalising: new Set(), oracle,
+  };
 }
 
 /** Runs kernel operations from `state`; returns the state they leave. */
@@ -403,7 +458,8 @@ function rebuiltBuckets<T>(
 /** The state kernel operations leave: their writes applied to their starting state. */
 export function commit(k: Kernel): AbstractState {
   const sameCurrent = k.current === undefined || k.current === k.base.current;
-  if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent) return k.base;
+  const sameSched = k.sched === undefined || k.sched === k.base.sched;
+  if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent && sameSched) return k.base;
   const capRefs = new Map([...k.capRefs].map(([ptr, slots]) => [ptr, slots.length === 0 ? null : { ptr, slots }]));
   const memory = new Map([...k.memory].map(([base, words]) => [base, { base, words }]));
   const heapBuckets = rebuiltBuckets(k.base.heap, k.objects, addrBucket, (o) => o.addr);
@@ -414,6 +470,7 @@ export function commit(k: Kernel): AbstractState {
     for (const [b, bucket] of capRefBuckets) d.capRefs[b] = fresh(bucket);
     for (const [b, bucket] of memoryBuckets) d.memory[b] = fresh(bucket);
     if (!sameCurrent) d.current = k.current!;
+    if (!sameSched) d.sched = fresh(k.sched!);
   });
 }
 
@@ -476,6 +533,21 @@ export function writeMemoryWord(k: Kernel, paddr: number, value: Word): void {
 
 export function setCurrent(k: Kernel, tcb: number | null): void {
   k.current = tcb;
+}
+
+/** ksCurThread as written so far. */
+export function currentThread(s: Readable): number | null {
+  if (isKernel(s)) return s.current !== undefined ? s.current : s.base.current;
+  return s.current;
+}
+
+export function schedOf(s: Readable): SchedState {
+  if (isKernel(s)) return s.sched ?? s.base.sched;
+  return s.sched;
+}
+
+export function updateSched(k: Kernel, fields: Partial<SchedState>): void {
+  k.sched = { ...schedOf(k), ...fields };
 }
 
 /** Zeroes physical memory in [base, base + sizeBytes). */

@@ -19,6 +19,8 @@ import {
   syscallName,
   syscallNumberRegister,
   type Cap,
+  maxReleaseTicks,
+  userWritesOf,
   type KernelEvent,
   type Outcome,
   type SlotRef,
@@ -28,11 +30,12 @@ import {
 } from '../libsel4/index.ts';
 import { decodeCNodeInvocation, performCNodeInvocation } from './cnode.ts';
 import { lookupSlotForThread } from './cspace.ts';
-import { handleFault } from './fault.ts';
+import { handleFault, Unmodelled } from './fault.ts';
 import { canReceiveSignal, decodeNotificationInvocation, pollSignal, sendSignal } from './notification.ts';
-import { chooseThread } from './scheduler.ts';
-import { begin, capAt, commit, setCurrent, tcbAt, TouchLog, type AbstractState, type Branch, type Kernel } from './state.ts';
-import { applyUserWrites, extraCapPtr, getMR, ipcBufferAddress, register, setMR, setRegister } from './tcb.ts';
+import { completeYieldTo, decodeSchedContextInvocation, decodeSchedControlInvocation, headRefill, performConfigure, performSchedContextInvocation, scAt, updateSC } from './schedcontext.ts';
+import { chargeBudget, checkBudget, checkBudgetRestart, schedule, setThreadState, updateTimestamp } from './scheduler.ts';
+import { begin, capAt, commit, currentThread, run, schedOf, tcbAt, TouchLog, updateSched, type AbstractState, type Branch, type Kernel } from './state.ts';
+import { applyUserWrites, decodeTCBInvocation, extraCapPtr, getMR, ipcBufferAddress, performTCBInvocation, register, setMR, setRegister } from './tcb.ts';
 import { decodeUntypedInvocation, performRetype } from './untyped.ts';
 import { observe } from './view.ts';
 import { WitnessOracle } from './witness.ts';
@@ -46,16 +49,6 @@ export interface InvocationMessage {
   readonly mr: (i: number) => Word;
   /** The extra caps, looked up in the caller's CSpace. */
   readonly extraCaps: readonly { readonly cap: Cap; readonly slot: SlotRef }[];
-}
-
-/** The allowed results of an entry, before the scheduler runs. */
-interface Entry {
-  readonly branches: readonly Branch[];
-  readonly unmodelled: string | null;
-}
-
-function only(k: Kernel, unmodelled: string | null = null): Entry {
-  return { branches: [{ k }], unmodelled };
 }
 
 /**
@@ -72,29 +65,66 @@ function replyError(k: Kernel, tcb: number, error: SyscallError): void {
   setRegister(k, tcb, msgInfoRegister, seL4_MessageInfo_new(syscallErrorCode(error), 0, 0, length));
 }
 
-/** The empty success reply of a Call, unless the invocation stopped the caller. */
+/** The empty success reply of a Call. */
 function replySuccess(k: Kernel, tcb: number): void {
-  if (tcbAt(k, tcb)?.state !== 'Running') return;
   setRegister(k, tcb, badgeRegister, 0);
   setRegister(k, tcb, msgInfoRegister, seL4_MessageInfo_new(0, 0, 0, 0));
 }
 
-/** A decode error: replied to a Call, dropped otherwise. */
-function failed(k: Kernel, tcb: number, isCall: boolean, error: SyscallError): Entry {
-  if (isCall) replyError(k, tcb, error);
-  return only(k);
+/** What decoding gave: an error, or the way to perform the invocation (which may allow several results). */
+type Decoded = { readonly error: SyscallError } | { readonly perform: () => readonly Branch[] };
+
+/** A decoder's answer as `Decoded`; a path not modelled yet ends the entry as `unmodelled`. */
+function decoded<T>(k: Kernel, d: { readonly invocation: T } | { readonly error: SyscallError } | { readonly unmodelled: string }, perform: (k: Kernel, inv: T) => void): Decoded {
+  if ('unmodelled' in d) throw new Unmodelled(d.unmodelled);
+  if ('error' in d) return d;
+  return {
+    perform: () => {
+      perform(k, d.invocation);
+      return [{ k }];
+    },
+  };
+}
+
+/** decode_invocation: by the invoked cap's type. */
+function decodeInvocation(k: Kernel, tcb: number, isCall: boolean, msg: InvocationMessage, slot: SlotRef, cap: Cap): Decoded {
+  switch (cap.type) {
+    case 'null':
+      return { error: { error: 'InvalidCapability', capIndex: 0 } };
+    case 'untyped':
+      return decoded(k, decodeUntypedInvocation(k, msg, slot, cap), performRetype);
+    case 'cnode': {
+      const d = decodeCNodeInvocation(k, msg, cap);
+      return 'error' in d ? d : { perform: () => performCNodeInvocation(k, d.invocation) };
+    }
+    case 'notification':
+      return decoded(k, decodeNotificationInvocation(cap), sendSignal);
+    case 'thread':
+      return decoded(k, decodeTCBInvocation(k, msg, cap, slot, tcb), (k1, inv) => performTCBInvocation(k1, inv, tcb, isCall));
+    case 'schedcontrol':
+      return decoded(k, decodeSchedControlInvocation(msg), performConfigure);
+    case 'schedcontext':
+      return decoded(k, decodeSchedContextInvocation(k, msg, cap, tcb), (k1, inv) => performSchedContextInvocation(k1, inv, tcb, isCall));
+    default:
+      if (isForeignLabel(cap.type, msg.label)) return { error: { error: 'IllegalOperation' } };
+      throw new Unmodelled(`${cap.type} invocation`);
+  }
 }
 
 /**
  * handle_invocation: look up the invoked cap (a0) and the extra caps, decode by cap type,
- * then either reply with the error (Call only) or perform the invocation. A failed lookup is
- * a cap fault for Call and Send; NBSend gives up silently.
+ * then either reply with the error (Call only) or perform the invocation with the caller in
+ * Restart; a caller still in Restart afterwards gets the empty success reply (Call only)
+ * and runs on. A failed lookup is a cap fault for Call and Send; NBSend gives up silently.
  */
-function handleInvocation(k: Kernel, tcb: number, isCall: boolean, isBlocking: boolean): Entry {
+function handleInvocation(k: Kernel, tcb: number, isCall: boolean, isBlocking: boolean): readonly Branch[] {
   const buffer = ipcBufferAddress(k, tcb);
   const info = messageInfoFromWordKernel(register(k, tcb, msgInfoRegister));
   const length = info.length > msgRegisters.length && buffer === null ? msgRegisters.length : info.length;
-  const lookupFailed = (): Entry => (isBlocking ? only(k, handleFault(k, tcb)) : only(k));
+  const lookupFailed = (): readonly Branch[] => {
+    if (isBlocking) handleFault(k, tcb);
+    return [{ k }];
+  };
 
   const invoked = lookupSlotForThread(k, tcb, register(k, tcb, capRegister));
   if (!invoked.ok) return lookupFailed();
@@ -107,44 +137,41 @@ function handleInvocation(k: Kernel, tcb: number, isCall: boolean, isBlocking: b
     }
   }
   const msg: InvocationMessage = { label: info.label, length, mr: (i) => getMR(k, tcb, buffer, i), extraCaps };
-
-  const cap = capAt(k, invoked.slot);
-  let branches: readonly Branch[];
-  switch (cap.type) {
-    case 'null':
-      return failed(k, tcb, isCall, { error: 'InvalidCapability', capIndex: 0 });
-    case 'untyped': {
-      const decoded = decodeUntypedInvocation(k, msg, invoked.slot, cap);
-      if ('error' in decoded) return failed(k, tcb, isCall, decoded.error);
-      performRetype(k, decoded.invocation);
-      branches = [{ k }];
-      break;
-    }
-    case 'cnode': {
-      const decoded = decodeCNodeInvocation(k, msg, cap);
-      if ('error' in decoded) return failed(k, tcb, isCall, decoded.error);
-      branches = performCNodeInvocation(k, decoded.invocation);
-      break;
-    }
-    case 'notification': {
-      const decoded = decodeNotificationInvocation(cap);
-      if ('error' in decoded) return failed(k, tcb, isCall, decoded.error);
-      sendSignal(k, decoded.invocation);
-      branches = [{ k }];
-      break;
-    }
-    default:
-      if (isForeignLabel(cap.type, info.label)) return failed(k, tcb, isCall, { error: 'IllegalOperation' });
-      return only(k, `${cap.type} invocation`);
+  const decision = decodeInvocation(k, tcb, isCall, msg, invoked.slot, capAt(k, invoked.slot));
+  if ('error' in decision) {
+    if (isCall) replyError(k, tcb, decision.error);
+    return [{ k }];
   }
-  if (isCall) for (const branch of branches) replySuccess(branch.k, tcb);
-  return { branches, unmodelled: null };
+  setThreadState(k, tcb, 'Restart');
+  const branches = decision.perform();
+  for (const { k: branch } of branches) {
+    if (tcbAt(branch, tcb)?.state !== 'Restart') continue;
+    if (isCall) replySuccess(branch, tcb);
+    setThreadState(branch, tcb, 'Running');
+  }
+  return branches;
 }
 
-/** handle_syscall: dispatch on the syscall number in a7. */
-function handleSyscall(k: Kernel, tcb: number): Entry {
+/**
+ * handle_yield (MCS): the rest of the head refill is charged as if used, which ends the
+ * timeslice; the SC's consumed time counts only what was really used.
+ */
+function handleYield(k: Kernel): void {
+  const sc = schedOf(k).curSC;
+  if (sc === null) throw new Error('yield by the idle thread');
+  const context = scAt(k, sc)!;
+  const consumedTicks = context.consumedTicks + schedOf(k).consumedTicks;
+  chargeBudget(k, headRefill(context).amountTicks, false);
+  updateSC(k, sc, { consumedTicks });
+}
+
+/** handle_syscall: dispatch on the syscall number in a7 (an unknown one is a fault). */
+function handleSyscall(k: Kernel, tcb: number): readonly Branch[] {
   const sysno = syscallFromWord(register(k, tcb, syscallNumberRegister));
-  if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) return only(k, handleFault(k, tcb));
+  if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) {
+    handleFault(k, tcb);
+    return [{ k }];
+  }
   switch (sysno) {
     case seL4_Syscall.seL4_SysCall:
       return handleInvocation(k, tcb, true, true);
@@ -153,12 +180,14 @@ function handleSyscall(k: Kernel, tcb: number): Entry {
     case seL4_Syscall.seL4_SysNBSend:
       return handleInvocation(k, tcb, false, false);
     case seL4_Syscall.seL4_SysYield:
-      return only(k);
+      handleYield(k);
+      return [{ k }];
     case seL4_Syscall.seL4_SysNBRecv:
     case seL4_Syscall.seL4_SysNBWait:
-      return handleNBRecv(k, tcb);
+      handleNBRecv(k, tcb);
+      return [{ k }];
     default:
-      return only(k, syscallName(sysno));
+      throw new Unmodelled(syscallName(sysno));
   }
 }
 
@@ -166,40 +195,95 @@ function handleSyscall(k: Kernel, tcb: number): Entry {
  * handle_recv, non-blocking: the cap in a0 must be a notification cap with Read (a failed lookup
  * or any other cap is a cap fault); receiving on an endpoint with Read is not modelled yet.
  */
-function handleNBRecv(k: Kernel, tcb: number): Entry {
+function handleNBRecv(k: Kernel, tcb: number): void {
   const found = lookupSlotForThread(k, tcb, register(k, tcb, capRegister));
-  if (!found.ok) return only(k, handleFault(k, tcb));
+  if (!found.ok) return handleFault(k, tcb);
   const cap = capAt(k, found.slot);
-  if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) return only(k, 'endpoint receive');
-  if (cap.type !== 'notification' || !canReceiveSignal(cap)) return only(k, handleFault(k, tcb));
+  if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) throw new Unmodelled('endpoint receive');
+  if (cap.type !== 'notification' || !canReceiveSignal(cap)) return handleFault(k, tcb);
   pollSignal(k, tcb, cap);
-  return only(k);
+}
+
+/** activate_thread: a yield the current thread made is completed; Restart becomes Running. */
+function activateThread(k: Kernel): void {
+  const cur = currentThread(k);
+  if (cur === null) return;
+  if (tcbAt(k, cur)!.yieldTo !== null) completeYieldTo(k, cur);
+  if (tcbAt(k, cur)!.state === 'Restart') setThreadState(k, cur, 'Running');
 }
 
 /**
- * handle_event for one kernel entry by the current thread: apply what the user wrote, run
- * the syscall, then choose the thread to run next. Returns every allowed outcome.
+ * The kernel work of one event, from `k` (the user's writes applied): the timer interrupt,
+ * or a syscall or exception of the current thread. Each begins as seL4's MCS entries do
+ * (update_time_stamp, then the budget check).
+ */
+function kernelEntry(k: Kernel, event: KernelEvent, caller: number | null): readonly Branch[] {
+  updateTimestamp(k);
+  if (event.kind === 'time') {
+    checkBudget(k);
+    updateSched(k, { reprogram: true });
+    return [{ k }];
+  }
+  if (caller === null) throw new Error(`${event.kind} entry by the idle thread`);
+  if (!checkBudgetRestart(k)) return [{ k }];
+  if (event.kind === 'exception') {
+    handleFault(k, caller);
+    return [{ k }];
+  }
+  return handleSyscall(k, caller);
+}
+
+/** The clock after `ticks` more, and whether the timer interrupt came first (then at max(clock, deadline)). */
+function advanceClock(state: AbstractState, ticks: bigint): { clockTicks: bigint; interrupt: boolean } {
+  if (ticks < 0n) throw new RangeError(`time event of ${ticks} ticks`);
+  const { clockTicks, timerDeadlineTicks: deadline } = state.sched;
+  const end = clockTicks + ticks > maxReleaseTicks ? maxReleaseTicks : clockTicks + ticks;
+  if (deadline === null || deadline > end) return { clockTicks: end, interrupt: false };
+  return { clockTicks: deadline > clockTicks ? deadline : clockTicks, interrupt: true };
+}
+
+/**
+ * handle_event for one event: a `time` event moves the clock and, if the timer deadline is
+ * reached, enters the kernel by the timer interrupt; a syscall or exception is an entry by
+ * the current thread (none while the idle thread runs). Every entry ends with schedule and
+ * activate_thread. Returns every allowed outcome.
  */
 export function handleEvent(state: AbstractState, event: KernelEvent, witness?: Witness): Outcome<AbstractState>[] {
   const caller = state.current;
-  if (caller === null || tcbAt(state, caller) === null) {
-    return [{ state, observation: observe(state, null), touched: { slots: [], objects: [] } }];
+  const unchanged = (s: AbstractState, unmodelled: string | null = null): Outcome<AbstractState>[] => [
+    { state: s, observation: observe(s, caller, unmodelled), touched: { slots: [], objects: [] } },
+  ];
+  let start = state;
+  if (event.kind === 'time') {
+    const advanced = advanceClock(state, event.ticks);
+    start = run(state, new TouchLog(), (k) => updateSched(k, { clockTicks: advanced.clockTicks }));
+    if (!advanced.interrupt) return unchanged(start);
+  } else if (caller === null || tcbAt(state, caller) === null) {
+    return unchanged(state);
   }
-  if (event.kind !== 'syscall') return [{ state, observation: observe(state, caller, event.kind), touched: { slots: [], objects: [] } }];
   const oracle = witness === undefined ? null : new WitnessOracle(witness);
-  const k = begin(state, new TouchLog(), oracle);
-  k.log.object(caller);
-  applyUserWrites(k, caller, event.user);
-  const entry = handleSyscall(k, caller);
-  oracle?.finish();
-  return entry.branches.map(({ k: branch, choice }) => {
-    setCurrent(branch, chooseThread(branch, caller));
-    const next = commit(branch);
-    const outcome: Outcome<AbstractState> = {
-      state: next,
-      observation: observe(next, caller, entry.unmodelled),
-      touched: branch.log.toTouched(),
-    };
-    return choice === undefined ? outcome : { ...outcome, choice };
-  });
+  const log = new TouchLog();
+  const k = begin(start, log, oracle);
+  if (caller !== null) {
+    k.log.object(caller);
+    applyUserWrites(k, caller, userWritesOf(event));
+  }
+  try {
+    const branches = kernelEntry(k, event, caller);
+    oracle?.finish();
+    return branches.map(({ k: branch, choice }) => {
+      schedule(branch);
+      activateThread(branch);
+      const next = commit(branch);
+      const outcome: Outcome<AbstractState> = { state: next, observation: observe(next, caller), touched: branch.log.toTouched() };
+      return choice === undefined ? outcome : { ...outcome, choice };
+    });
+  } catch (e) {
+    if (!(e instanceof Unmodelled)) throw e;
+    // The entry stops where the model ends: only the user's writes (or the clock) are kept.
+    const k = begin(start, new TouchLog());
+    if (caller !== null && event.kind !== 'time') applyUserWrites(k, caller, event.user);
+    const next = commit(k);
+    return [{ state: next, observation: observe(next, caller, e.what), touched: k.log.toTouched() }];
+  }
 }

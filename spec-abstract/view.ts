@@ -6,6 +6,7 @@ import {
   type KernelView,
   type ObjectView,
   type Observation,
+  type SchedulerView,
   type SlotRef,
   type ThreadObservation,
 } from '../libsel4/index.ts';
@@ -23,6 +24,7 @@ import {
   tcbAt,
   type AbstractState,
   type KObject,
+  type SchedState,
   type SlotEntry,
   type SlotHolder,
 } from './state.ts';
@@ -34,7 +36,7 @@ export function objectView(o: KObject): ObjectView {
     case 'tcb':
       return {
         type: 'tcb', addr: o.addr, state: o.state, priority: o.priority, mcp: o.mcp, domain: o.domain,
-        schedContext: o.schedContext, ipcBufferVaddr: o.ipcBufferVaddr, flags: 0, yieldTo: null,
+        schedContext: o.schedContext, ipcBufferVaddr: o.ipcBufferVaddr, flags: o.flags, yieldTo: o.yieldTo,
       };
     case 'endpoint':
       return { type: 'endpoint', addr: o.addr, queue: [...o.queue] };
@@ -43,7 +45,10 @@ export function objectView(o: KObject): ObjectView {
     case 'reply':
       return { type: 'reply', addr: o.addr, tcb: o.tcb };
     case 'schedcontext':
-      return { type: 'schedcontext', addr: o.addr, sizeBits: o.sizeBits, tcb: o.tcb, periodTicks: 0n, consumedTicks: 0n, refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null };
+      return {
+        type: 'schedcontext', addr: o.addr, sizeBits: o.sizeBits, tcb: o.tcb, periodTicks: o.periodTicks, consumedTicks: o.consumedTicks,
+        refillMax: o.refillMax, refills: o.refills.map((r) => ({ ...r })), sporadic: o.sporadic, badge: o.badge, yieldFrom: o.yieldFrom,
+      };
     case 'frame':
       return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: o.isDevice };
     case 'pagetable':
@@ -97,6 +102,14 @@ export function observe(s: AbstractState, caller: number | null, unmodelled: str
   return { current: s.current, caller: caller === null ? null : observeThread(s, caller), unmodelled };
 }
 
+export function schedulerView(sched: SchedState): SchedulerView {
+  return {
+    clockTicks: sched.clockTicks, curTimeTicks: sched.curTimeTicks, consumedTicks: sched.consumedTicks,
+    currentSchedContext: sched.curSC, readyQueues: sched.readyQueues.map((q) => ({ priority: q.priority, threads: [...q.threads] })),
+    releaseQueue: [...sched.releaseQueue], timerDeadlineTicks: sched.timerDeadlineTicks,
+  };
+}
+
 /** The read-only view; it remembers the CNodes and TCBs it has found (the state never changes). */
 export function viewOf(s: AbstractState): KernelView {
   const holders = new Map<number, SlotHolder | null>();
@@ -122,9 +135,6 @@ export function viewOf(s: AbstractState): KernelView {
     objects: () => allObjects(s).map(objectView),
     current: () => s.current,
     userWord: (paddr) => memoryWord(s, paddr),
-    scheduler: () => ({
-      clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, currentSchedContext: null,
-      readyQueues: [], releaseQueue: [], timerDeadlineTicks: null,
-    }),
+    scheduler: () => schedulerView(s.sched),
   };
 }

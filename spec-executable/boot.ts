@@ -1,9 +1,11 @@
 // Boot: materialises the shared boot plan as an executable-spec state (seL4's boot.c, root task part).
 import { Map as IMap } from 'immutable';
-import type { BootObject, BootPlan, Word } from '../libsel4/index.ts';
+import { bootThreadTimeSliceMicroseconds, usToTicks, type BootObject, type BootPlan, type Word } from '../libsel4/index.ts';
 import { cteInsert } from './cnode.ts';
-import { emptyTCB } from './objects.ts';
-import { Step, type ExecState, type KObject, type Slot } from './state.ts';
+import { emptySchedContext, emptyTCB } from './objects.ts';
+import { minRefills, refillNew, schedContextAt } from './schedcontext.ts';
+import { schedule } from './scheduler.ts';
+import { initialSchedState, Step, type ExecState, type KObject, type Slot } from './state.ts';
 
 function bootObject(obj: BootObject): KObject {
   switch (obj.type) {
@@ -18,7 +20,7 @@ function bootObject(obj: BootObject): KObject {
     case 'asidpool':
       return { type: 'asidpool', addr: obj.addr };
     case 'schedcontext':
-      return { type: 'schedcontext', addr: obj.addr, sizeBits: obj.sizeBits, tcb: null, configured: false };
+      return emptySchedContext(obj.addr, obj.sizeBits);
   }
 }
 
@@ -26,13 +28,16 @@ function bootObject(obj: BootObject): KObject {
  * The root task's start: its objects, the initial caps in the root CNode (each the root of its
  * own derivation tree, revocable and firstBadged), the root TCB's CSpace, VSpace and IPC buffer
  * caps inserted after the root CNode caps they are copied from, the thread Running at priority
- * and MCP 255 on its configured scheduling context, and the bootinfo frame filled in.
+ * and MCP 255 on its scheduling context (round robin, 5 ms, from time 0: configure_sched_context),
+ * and the bootinfo frame filled in. Boot ends as init_kernel does: the idle thread is current, the
+ * root is the scheduler action, the timer must be programmed, and schedule() runs.
  */
 export function boot(plan: BootPlan): ExecState {
   const k = new Step({
     objects: IMap<number, KObject>(plan.objects.map((obj) => [obj.addr, bootObject(obj)] as const)),
     memory: IMap<number, Word>(),
     current: null,
+    sched: initialSchedState,
   });
   for (const [index, cap] of plan.rootCaps) {
     k.setSlot({ cnode: plan.rootCNode, index }, { cap, mdb: { prev: null, next: null, revocable: true, firstBadged: true } });
@@ -48,9 +53,12 @@ export function boot(plan: BootPlan): ExecState {
     ...tcb, state: 'Running', priority: 255, mcp: 255, domain: 0, schedContext: plan.rootSC,
     ipcBufferVaddr: plan.ipcBufferVaddr, regs,
   });
-  const sc = k.object(plan.rootSC);
-  if (sc !== null && sc.type === 'schedcontext') k.setObject({ ...sc, tcb: plan.rootTCB, configured: true });
+  const sc = schedContextAt(k, plan.rootSC);
+  const budgetTicks = usToTicks(bootThreadTimeSliceMicroseconds);
+  k.setObject({ ...refillNew(sc, minRefills, budgetTicks, 0n, k.sched.curTimeTicks), tcb: plan.rootTCB });
   plan.bootInfoWords.forEach((word, i) => k.setWord(plan.bootInfoFrame + 4 * i, word));
-  k.setCurrent(plan.rootTCB);
+  k.action = { kind: 'switchTo', tcb: plan.rootTCB };
+  k.reprogram = true;
+  schedule(k);
   return k.state;
 }

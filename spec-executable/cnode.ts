@@ -3,10 +3,10 @@
 import { InvocationLabel, nullCap, slotKey, type Cap, type CapOf, type SlotRef, type SyscallError, type Word } from '../libsel4/index.ts';
 import { isSyscallError, lookupPivotSlot, lookupSourceSlot, lookupTargetSlot } from './cspace.ts';
 import { hasCancelSendRights, isCapRevocable, maskCapRights, sameObjectAs, sameRegionAs, updateCapData } from './objects.ts';
-import { finaliseSchedContext, unbindThreadSchedContext } from './schedcontext.ts';
+import { finaliseSchedContext } from './schedcontext.ts';
 import { getCap, getSlot, isSlotHolder, nullSlot, sameSlot, slotAddr, type ExecState, type Slot, type Step } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
-import { suspend } from './tcb.ts';
+import { finaliseThread } from './tcb.ts';
 
 // ---------------------------------------------------------------- the MDB
 
@@ -32,7 +32,7 @@ export function hasChildren(state: ExecState, ref: SlotRef): boolean {
 }
 
 /** isFinalCapability: no MDB neighbour refers to the same object, so this is the last cap to it. */
-function isFinalCapability(state: ExecState, ref: SlotRef): boolean {
+export function isFinalCapability(state: ExecState, ref: SlotRef): boolean {
   const slot = getSlot(state, ref) ?? nullSlot;
   const { prev, next } = slot.mdb;
   if (prev !== null && sameObjectAs(getCap(state, prev), slot.cap)) return false;
@@ -137,8 +137,8 @@ function finaliseOnce(addr: number, finalising: Set<number>, body: () => void): 
 
 /**
  * finaliseCap: what happens to an object when its last cap goes. A CNode's slots are deleted; a
- * thread loses its scheduling context, stops, and has its TCB slots deleted; a scheduling context
- * is unbound and loses its budget. Other objects need nothing yet (no queues, no mappings).
+ * thread loses its scheduling context, leaves every scheduler queue, stops, and has its TCB slots
+ * deleted; a scheduling context is unbound and no longer active. Other objects need nothing yet.
  */
 function finaliseCap(k: Step, cap: Cap, finalising: Set<number>): void {
   switch (cap.type) {
@@ -146,8 +146,7 @@ function finaliseCap(k: Step, cap: Cap, finalising: Set<number>): void {
       finaliseOnce(cap.ptr, finalising, () => deleteSlotsOf(k, cap.ptr, finalising));
       return;
     case 'thread':
-      unbindThreadSchedContext(k, cap.ptr);
-      suspend(k, cap.ptr);
+      finaliseThread(k, cap.ptr);
       finaliseOnce(cap.ptr, finalising, () => deleteSlotsOf(k, cap.ptr, finalising));
       return;
     case 'schedcontext':

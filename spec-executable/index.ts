@@ -1,12 +1,11 @@
 // The executable specification as a kernel layer: boot, one step per kernel entry, the
 // user-visible observation, and the read-only view.
-import type { KernelEvent, KernelLayer, KernelView, Observation, Outcome, Touched } from '../libsel4/index.ts';
+import { maxReleaseTicks, type KernelEvent, type KernelLayer, type KernelView, type Observation, type Outcome, type SchedulerView, type Touched } from '../libsel4/index.ts';
 import { boot } from './boot.ts';
 import { cdtParent } from './cnode.ts';
 import { objectView } from './objects.ts';
-import { schedule } from './scheduler.ts';
-import { getObject, getSlot, getTCB, Step, userWord, type ExecState } from './state.ts';
-import { applyUserWrites, handleSyscall } from './syscall.ts';
+import { getObject, getSlot, getTCB, Step, UnmodelledBehaviour, userWord, type ExecState, type SchedState } from './state.ts';
+import { applyUserWrites, handleExceptionEntry, handleSyscallEntry, handleTimerInterrupt } from './syscall.ts';
 import { ipcBufferContents } from './tcb.ts';
 
 export * from './state.ts';
@@ -29,20 +28,67 @@ export function observe(state: ExecState, caller: number | null): Observation {
   };
 }
 
+/** An outcome that leaves `state` as it is, reporting what was not modelled (if anything). */
+function unchanged(state: ExecState, caller: number | null, unmodelled: string | null, touched: Touched = nothingTouched): Outcome<ExecState> {
+  return { state, observation: { ...observe(state, caller), unmodelled }, touched };
+}
+
+/** Runs a kernel entry; one that reaches unmodelled behaviour gives `fallback` instead. */
+function run(k: Step, caller: number | null, fallback: { state: ExecState; touched: Touched }, kernel: () => void): Outcome<ExecState> {
+  try {
+    kernel();
+  } catch (e) {
+    if (!(e instanceof UnmodelledBehaviour)) throw e;
+    return unchanged(fallback.state, caller, e.what, fallback.touched);
+  }
+  return { state: k.state, observation: { ...observe(k.state, caller), unmodelled: null }, touched: k.touched(), witness: k.choices };
+}
+
 /**
- * One kernel entry by the current thread: its user writes are applied, then the kernel runs. With
- * no runnable thread nothing happens. An entry that reaches behaviour the model does not cover
- * changes nothing beyond the user writes, and the observation names what was not modelled.
+ * `time`: the current thread (or idle) computes; the clock stops at the programmed deadline if it
+ * is reached (then the timer interrupt enters the kernel) and never passes MAX_RELEASE_TIME. The
+ * observation's caller is the thread that was computing.
+ */
+function passTime(state: ExecState, ticks: bigint): Outcome<ExecState> {
+  if (ticks < 0n) throw new Error(`a time event needs a tick count >= 0, got ${ticks}`);
+  const caller = state.current;
+  const { clockTicks, timerDeadlineTicks } = state.sched;
+  const endTicks = clockTicks + ticks < maxReleaseTicks ? clockTicks + ticks : maxReleaseTicks;
+  const k = new Step(state);
+  if (timerDeadlineTicks === null || timerDeadlineTicks > endTicks) {
+    k.setSched({ clockTicks: endTicks });
+    return unchanged(k.state, caller, null);
+  }
+  k.setSched({ clockTicks: timerDeadlineTicks > clockTicks ? timerDeadlineTicks : clockTicks });
+  return run(k, caller, { state, touched: nothingTouched }, () => handleTimerInterrupt(k));
+}
+
+/**
+ * One kernel entry: the current thread's syscall or exception (its user writes applied first), or
+ * time passing. Syscalls and exceptions while the idle thread runs change nothing. An entry that
+ * reaches behaviour the model does not cover changes nothing beyond the user writes, and the
+ * observation names what was not modelled.
  */
 export function step(state: ExecState, event: KernelEvent): readonly Outcome<ExecState>[] {
+  if (event.kind === 'time') return [passTime(state, event.ticks)];
   const thread = state.current;
-  if (thread === null) return [{ state, observation: { current: null, caller: null, unmodelled: null }, touched: nothingTouched }];
-  if (event.kind !== 'syscall') return [{ state, observation: { ...observe(state, thread), unmodelled: event.kind }, touched: nothingTouched }];
+  if (thread === null) return [unchanged(state, null, null)];
   const k = new Step(state);
   applyUserWrites(k, thread, event.user);
-  const unmodelled = handleSyscall(k, thread);
-  schedule(k, thread);
-  return [{ state: k.state, observation: { ...observe(k.state, thread), unmodelled }, touched: k.touched(), witness: k.choices }];
+  const written = { state: k.state, touched: k.touched() };
+  const kernel = event.kind === 'syscall' ? () => handleSyscallEntry(k, thread) : () => handleExceptionEntry(k, thread);
+  return [run(k, thread, written, kernel)];
+}
+
+/** The scheduler's state as every layer shows it: non-empty ready queues highest priority first. */
+function schedulerView(sched: SchedState): SchedulerView {
+  const readyQueues = [...sched.readyQueues.entries()]
+    .sort(([p], [q]) => q - p)
+    .map(([priority, threads]) => ({ priority, threads }));
+  return {
+    clockTicks: sched.clockTicks, curTimeTicks: sched.curTimeTicks, consumedTicks: sched.consumedTicks,
+    currentSchedContext: sched.curSC, readyQueues, releaseQueue: sched.releaseQueue, timerDeadlineTicks: sched.timerDeadlineTicks,
+  };
 }
 
 export function view(state: ExecState): KernelView {
@@ -56,10 +102,7 @@ export function view(state: ExecState): KernelView {
     objects: () => [...state.objects.keys()].sort((a, b) => a - b).map((addr) => objectView(state.objects.get(addr)!)),
     current: () => state.current,
     userWord: (paddr) => userWord(state, paddr),
-    scheduler: () => ({
-      clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, currentSchedContext: null,
-      readyQueues: [], releaseQueue: [], timerDeadlineTicks: null,
-    }),
+    scheduler: () => schedulerView(state.sched),
   };
 }
 

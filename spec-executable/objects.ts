@@ -24,7 +24,7 @@ import {
   type ObjectView,
   type Word,
 } from '../libsel4/index.ts';
-import type { KObject, Slot, TCBObject } from './state.ts';
+import type { KObject, SchedContextObject, Slot, TCBObject } from './state.ts';
 
 /** log2 of the bytes of memory a cap covers, for caps that cover memory ("physical" caps). */
 function capRegionBits(cap: Cap): number | null {
@@ -172,7 +172,15 @@ export function hasCancelSendRights(cap: Cap): boolean {
 export function emptyTCB(addr: number): TCBObject {
   return {
     type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null,
-    ipcBufferVaddr: 0, regs: new Array<Word>(32).fill(0), slots: IMap<number, Slot>(),
+    ipcBufferVaddr: 0, flags: 0, yieldTo: null, regs: new Array<Word>(32).fill(0), slots: IMap<number, Slot>(),
+  };
+}
+
+/** A fresh SC: not configured, no refills, nothing bound. */
+export function emptySchedContext(addr: number, sizeBits: number): SchedContextObject {
+  return {
+    type: 'schedcontext', addr, sizeBits, tcb: null, configured: false, periodTicks: 0n, consumedTicks: 0n,
+    refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null,
   };
 }
 
@@ -198,7 +206,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSize: numb
     case seL4_ObjectType.seL4_SchedContextObject:
       return {
         cap: { type: 'schedcontext', ptr: addr, sizeBits: userSize },
-        object: { type: 'schedcontext', addr, sizeBits: userSize, tcb: null, configured: false },
+        object: emptySchedContext(addr, userSize),
       };
     case seL4_ObjectType.seL4_ReplyObject:
       return { cap: { type: 'reply', ptr: addr, rights: 0x4 }, object: { type: 'reply', addr, tcb: null } };
@@ -230,7 +238,7 @@ export function objectView(obj: KObject): ObjectView {
     case 'tcb':
       return {
         type: 'tcb', addr: obj.addr, state: obj.state, priority: obj.priority, mcp: obj.mcp, domain: obj.domain,
-        schedContext: obj.schedContext, ipcBufferVaddr: obj.ipcBufferVaddr, flags: 0, yieldTo: null,
+        schedContext: obj.schedContext, ipcBufferVaddr: obj.ipcBufferVaddr, flags: obj.flags, yieldTo: obj.yieldTo,
       };
     case 'endpoint':
       return { type: 'endpoint', addr: obj.addr, queue: obj.queue };
@@ -239,7 +247,11 @@ export function objectView(obj: KObject): ObjectView {
     case 'reply':
       return { type: 'reply', addr: obj.addr, tcb: obj.tcb };
     case 'schedcontext':
-      return { type: 'schedcontext', addr: obj.addr, sizeBits: obj.sizeBits, tcb: obj.tcb, periodTicks: 0n, consumedTicks: 0n, refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null };
+      return {
+        type: 'schedcontext', addr: obj.addr, sizeBits: obj.sizeBits, tcb: obj.tcb, periodTicks: obj.periodTicks,
+        consumedTicks: obj.consumedTicks, refillMax: obj.refillMax, refills: obj.refills, sporadic: obj.sporadic,
+        badge: obj.badge, yieldFrom: obj.yieldFrom,
+      };
     case 'frame':
       return { type: 'frame', addr: obj.addr, sizeBits: obj.sizeBits, isDevice: obj.isDevice };
     case 'pagetable':

@@ -5,7 +5,8 @@
 //   ExecState
 //     objects : IMap<addr, KObject>     every kernel object by physical address (untyped memory is not an object)
 //     memory  : IMap<paddr, Word>       user memory words by byte address; a missing key reads as 0, zero is never stored
-//     current : TCB address | null      the thread that runs next (ksCurThread; null = only idle can run)
+//     current : TCB address | null      the thread that runs next (ksCurThread; null = the idle thread)
+//     sched   : SchedState              time, ksCurSC and the ready and release queues (scheduler.ts)
 //
 //   KObject = cnode | tcb | endpoint | notification | reply | schedcontext | frame | pagetable | asidpool
 //     cnode and tcb carry `slots : IMap<index, Slot>`, sparse: a missing index is a null cap with a zero
@@ -25,6 +26,7 @@ import {
   tcbSlotCount,
   type Cap,
   type Choice,
+  type Refill,
   type SlotRef,
   type ThreadState,
   type Touched,
@@ -66,6 +68,10 @@ export interface TCBObject {
   /** The bound scheduling context's address. */
   readonly schedContext: number | null;
   readonly ipcBufferVaddr: Word;
+  /** tcbFlags (SetFlags). */
+  readonly flags: Word;
+  /** tcbYieldTo: the scheduling context this thread yielded to. */
+  readonly yieldTo: number | null;
   /** The 32 user registers, seL4_UserContext order. */
   readonly regs: readonly Word[];
   readonly slots: SlotTable;
@@ -95,8 +101,24 @@ export interface SchedContextObject {
   readonly addr: number;
   readonly sizeBits: number;
   readonly tcb: number | null;
-  /** Has budget (seL4: refillMax > 0); finalisation clears it. */
+  /** sc_active: refillMax > 0, kept equal to it (the refinement checker reads it). */
   readonly configured: boolean;
+  /** scPeriod; 0 for round robin. */
+  readonly periodTicks: bigint;
+  /** scConsumed. */
+  readonly consumedTicks: bigint;
+  /** scRefillMax: the ring's capacity in use; 0 while the SC is not configured. */
+  readonly refillMax: number;
+  /**
+   * The refill ring from head to tail. seL4's ring indices are not state we model: only the
+   * order matters to the algorithms (refill_update moves the head to index 0 anyway). Empty
+   * exactly when refillMax is 0.
+   */
+  readonly refills: readonly Refill[];
+  readonly sporadic: boolean;
+  readonly badge: Word;
+  /** scYieldFrom: the thread that yielded to this SC. */
+  readonly yieldFrom: number | null;
 }
 
 export interface FrameObject {
@@ -129,10 +151,41 @@ export type KObject =
 
 export type SlotHolder = CNodeObject | TCBObject;
 
+/**
+ * The scheduler's state between kernel entries (seL4's ksCurTime, ksConsumed, ksCurSC,
+ * ksReadyQueues of domain 0, ksReleaseQueue, and the deadline last given to setDeadline).
+ * ksSchedulerAction and ksReprogram live only during an entry (they are reset by schedule), so
+ * they are fields of the Step.
+ */
+export interface SchedState {
+  /** The machine's clock. */
+  readonly clockTicks: bigint;
+  readonly curTimeTicks: bigint;
+  readonly consumedTicks: bigint;
+  /** ksCurSC; null for the idle thread's kernel-internal SC. */
+  readonly curSC: number | null;
+  /** Non-empty ready queues by priority, head first. */
+  readonly readyQueues: IMap<number, readonly number[]>;
+  /** Head (earliest head-refill release) first. */
+  readonly releaseQueue: readonly number[];
+  readonly timerDeadlineTicks: bigint | null;
+}
+
+export const initialSchedState: SchedState = Object.freeze({
+  clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, curSC: null,
+  readyQueues: IMap<number, readonly number[]>(), releaseQueue: [], timerDeadlineTicks: null,
+});
+
+export type SchedulerAction =
+  | { readonly kind: 'resume' }
+  | { readonly kind: 'choose' }
+  | { readonly kind: 'switchTo'; readonly tcb: number };
+
 export interface ExecState {
   readonly objects: IMap<number, KObject>;
   readonly memory: IMap<number, Word>;
   readonly current: number | null;
+  readonly sched: SchedState;
 }
 
 // ---------------------------------------------------------------- reading
@@ -203,6 +256,7 @@ export interface ExecStateParts {
   readonly objects: Iterable<KObject>;
   readonly memory: Iterable<readonly [number, Word]>;
   readonly current: number | null;
+  readonly sched: SchedState;
 }
 
 /** A slot table from (index, slot) pairs; null caps are dropped. */
@@ -220,7 +274,7 @@ export function makeExecState(parts: ExecStateParts): ExecState {
   const memory = IMap<number, Word>().withMutations((m) => {
     for (const [paddr, word] of parts.memory) if (word >>> 0 !== 0) m.set(paddr, word >>> 0);
   });
-  return { objects, memory, current: parts.current };
+  return { objects, memory, current: parts.current, sched: parts.sched };
 }
 
 // ---------------------------------------------------------------- comparing
@@ -250,10 +304,35 @@ function slotTableDifference(a: SlotTable, b: SlotTable): string | null {
   return null;
 }
 
-function arrayDifference(key: string, a: readonly number[], b: readonly number[]): string | null {
-  if (a.length !== b.length) return `${key}.length: ${a.length} vs ${b.length}`;
-  const i = a.findIndex((value, j) => value !== b[j]);
-  return i < 0 ? null : `${key}[${i}]: ${hex(a[i]!)} vs ${hex(b[i]!)}`;
+/** A value as text for a difference report (bigints included, which JSON cannot show). */
+function showValue(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
+}
+
+function valueDifference(key: string, a: unknown, b: unknown): string | null {
+  if (a === b) return null;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return `${key}.length: ${a.length} vs ${b.length}`;
+    const show = (v: unknown) => (typeof v === 'number' ? hex(v) : showValue(v));
+    const i = a.findIndex((value, j) => show(value) !== show(b[j]));
+    return i < 0 ? null : `${key}[${i}]: ${show(a[i])} vs ${show(b[i])}`;
+  }
+  return showValue(a) === showValue(b) ? null : `${key}: ${showValue(a)} vs ${showValue(b)}`;
+}
+
+/** First difference between two scheduler states, or null. */
+export function schedDifference(a: SchedState, b: SchedState): string | null {
+  if (a === b) return null;
+  const queues = (s: SchedState) => [...s.readyQueues.entries()].sort(([p], [q]) => q - p);
+  return (
+    valueDifference('clockTicks', a.clockTicks, b.clockTicks) ??
+    valueDifference('curTimeTicks', a.curTimeTicks, b.curTimeTicks) ??
+    valueDifference('consumedTicks', a.consumedTicks, b.consumedTicks) ??
+    valueDifference('curSC', a.curSC, b.curSC) ??
+    valueDifference('readyQueues', queues(a), queues(b)) ??
+    valueDifference('releaseQueue', a.releaseQueue, b.releaseQueue) ??
+    valueDifference('timerDeadlineTicks', a.timerDeadlineTicks, b.timerDeadlineTicks)
+  );
 }
 
 /** First difference between two objects at the same address, or null. */
@@ -265,10 +344,7 @@ export function objectDifference(a: KObject, b: KObject): string | null {
   for (const key of Object.keys(ra)) {
     const va = ra[key];
     const vb = rb[key];
-    let diff: string | null = null;
-    if (key === 'slots') diff = slotTableDifference(va as SlotTable, vb as SlotTable);
-    else if (Array.isArray(va) && Array.isArray(vb)) diff = arrayDifference(key, va as number[], vb as number[]);
-    else if (va !== vb) diff = `${key}: ${JSON.stringify(va)} vs ${JSON.stringify(vb)}`;
+    const diff = key === 'slots' ? slotTableDifference(va as SlotTable, vb as SlotTable) : valueDifference(key, va, vb);
     if (diff !== null) return diff;
   }
   return null;
@@ -276,10 +352,13 @@ export function objectDifference(a: KObject, b: KObject): string | null {
 
 /**
  * First difference between two states, as a path ("object 0x80010000 slot 3: cap badge: 5 vs 0"),
- * or null if they are equal. With `touched`, only what it names is compared (plus `current`).
+ * or null if they are equal. With `touched`, only what it names is compared (plus `current` and
+ * the scheduler state).
  */
 export function stateDifference(a: ExecState, b: ExecState, touched?: Touched): string | null {
   if (a.current !== b.current) return `current: ${a.current === null ? 'null' : hex(a.current)} vs ${b.current === null ? 'null' : hex(b.current)}`;
+  const sched = schedDifference(a.sched, b.sched);
+  if (sched !== null) return `scheduler ${sched}`;
   if (touched !== undefined) {
     for (const ref of touched.slots) {
       const sa = getSlot(a, ref);
@@ -336,6 +415,10 @@ export class Step {
   private readonly touchedObjects = new Set<number>();
   /** The choices this entry made where seL4 leaves one open (the step's witness). */
   readonly choices: Choice[] = [];
+  /** ksSchedulerAction: resume the current thread, choose a new one, or switch to a given one. */
+  action: SchedulerAction = { kind: 'resume' };
+  /** ksReprogram: the timer must be programmed again at the end of this entry. */
+  reprogram = false;
 
   constructor(public state: ExecState) {}
 
@@ -422,7 +505,25 @@ export class Step {
     if (current !== this.state.current) this.state = { ...this.state, current };
   }
 
+  get sched(): SchedState {
+    return this.state.sched;
+  }
+
+  setSched(patch: Partial<SchedState>): void {
+    this.state = { ...this.state, sched: { ...this.state.sched, ...patch } };
+  }
+
   touched(): Touched {
     return { slots: [...this.touchedSlots.values()], objects: [...this.touchedObjects] };
+  }
+}
+
+/**
+ * Thrown where an entry reaches kernel behaviour this model does not cover yet (fault and
+ * timeout delivery, blocking IPC); the entry is then discarded and reported as unmodelled.
+ */
+export class UnmodelledBehaviour extends Error {
+  constructor(readonly what: string) {
+    super(`unmodelled: ${what}`);
   }
 }

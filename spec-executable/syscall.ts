@@ -1,17 +1,15 @@
-// Kernel entry: the syscall dispatch, the invocation path, and replies from the kernel
-// (seL4's syscall.c handleSyscall/handleInvocation, objecttype.c decodeInvocation).
+// Kernel entry: syscalls, user exceptions and the timer interrupt, the syscall dispatch, Yield, the
+// invocation path, and replies from the kernel (seL4's syscall.c, objecttype.c decodeInvocation).
 import {
   IPCBuffer,
   SYSCALL_MAX,
   SYSCALL_MIN,
   capRegister,
-  badgeRegister,
   isForeignLabel,
   seL4_CanRead,
   messageInfoFromWordKernel,
   msgInfoRegister,
   msgRegisters,
-  seL4_MessageInfo_new,
   seL4_Syscall,
   syscallErrorCode,
   syscallErrorWords,
@@ -28,8 +26,30 @@ import { decodeCNodeInvocation, performCNodeInvocation, type CNodeInvocation } f
 import { isSyscallError, lookupSlot } from './cspace.ts';
 import { handleFault } from './fault.ts';
 import { canReceiveSignal, decodeNotificationInvocation, pollSignal, sendSignal, type SignalInvocation } from './notification.ts';
-import { getCap, type ExecState, type Step } from './state.ts';
-import { getRegister, lookupIPCBuffer, readIPCBuffer, setRegisters, setThreadState, writeIPCBuffer } from './tcb.ts';
+import {
+  decodeSchedContextInvocation,
+  decodeSchedControlInvocation,
+  performSchedContextInvocation,
+  performSchedControlInvocation,
+  refillHead,
+  schedContextAt,
+  type ConfigureInvocation,
+  type SchedContextInvocation,
+} from './schedcontext.ts';
+import { activateThread, chargeBudget, checkBudget, checkBudgetRestart, schedule, updateTimestamp } from './scheduler.ts';
+import { getCap, UnmodelledBehaviour, type Step } from './state.ts';
+import {
+  decodeTCBInvocation,
+  getRegister,
+  lookupIPCBuffer,
+  performTCBInvocation,
+  readIPCBuffer,
+  replyMessage,
+  setRegisters,
+  setThreadState,
+  writeIPCBuffer,
+  type TCBInvocation,
+} from './tcb.ts';
 import { decodeUntypedInvocation, performUntypedInvocation, type RetypeInvocation } from './untyped.ts';
 
 /** What a decoder sees of the message: label, length, extra cap slots and the arguments. */
@@ -43,8 +63,13 @@ export interface InvocationArgs {
   arg(i: number): Word;
 }
 
-type Invocation = CNodeInvocation | RetypeInvocation | SignalInvocation;
-type Unmodelled = { readonly kind: 'unmodelled'; readonly what: string };
+type Invocation =
+  | CNodeInvocation
+  | RetypeInvocation
+  | SignalInvocation
+  | TCBInvocation
+  | SchedContextInvocation
+  | ConfigureInvocation;
 
 /** Applies what the user did since its last entry: register writes, then IPC buffer writes if it has one. */
 export function applyUserWrites(k: Step, thread: number, user: UserWrites): void {
@@ -54,16 +79,48 @@ export function applyUserWrites(k: Step, thread: number, user: UserWrites): void
 }
 
 /**
- * handleSyscall: the current thread entered the kernel with the syscall number in a7. Returns
- * a description of what the model does not cover, or null when the entry was handled. Anything
- * unmodelled is found before the kernel writes anything, so it leaves the state as it was.
+ * The kernel entry of every syscall and user exception (MCS_DO_IF_BUDGET): the clock is read and
+ * the time since the last entry is charged; if the current SC cannot cover the entry, its time
+ * slice ends and the thread will restart the entry when it runs again. Then schedule and
+ * activateThread. Anything unmodelled throws UnmodelledBehaviour.
  */
-export function handleSyscall(k: Step, thread: number): string | null {
+function entry(k: Step, thread: number, body: () => void): void {
+  updateTimestamp(k);
+  if (checkBudgetRestart(k, thread)) body();
+  schedule(k);
+  activateThread(k);
+}
+
+/** handleSyscall: the current thread entered the kernel with the syscall number in a7. */
+export function handleSyscallEntry(k: Step, thread: number): void {
+  entry(k, thread, () => handleSyscall(k, thread));
+}
+
+/** handleUserLevelFault: a user exception is a fault of the current thread. */
+export function handleExceptionEntry(k: Step, thread: number): void {
+  entry(k, thread, () => handleFault(k, thread));
+}
+
+/**
+ * handleInterruptEntry for the timer interrupt: the clock is read and the budget checked (an
+ * exhausted SC is charged and its thread requeued), the deadline is acknowledged so the timer
+ * will be reprogrammed, then schedule and activateThread.
+ */
+export function handleTimerInterrupt(k: Step): void {
+  updateTimestamp(k);
+  checkBudget(k);
+  k.reprogram = true;
+  schedule(k);
+  activateThread(k);
+}
+
+/** The syscalls an unknown number takes the unknown-syscall fault path for; the rest by number. */
+function handleSyscall(k: Step, thread: number): void {
   const sysno = syscallFromWord(getRegister(k.tcb(thread), syscallNumberRegister));
   if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) return handleFault(k, thread);
   switch (sysno) {
     case seL4_Syscall.seL4_SysYield:
-      return null;
+      return handleYield(k);
     case seL4_Syscall.seL4_SysCall:
       return handleInvocation(k, thread, true, true);
     case seL4_Syscall.seL4_SysSend:
@@ -74,22 +131,35 @@ export function handleSyscall(k: Step, thread: number): string | null {
     case seL4_Syscall.seL4_SysNBWait:
       return handleNBRecv(k, thread);
     default:
-      return syscallName(sysno);
+      throw new UnmodelledBehaviour(syscallName(sysno));
   }
+}
+
+/**
+ * handleYield (MCS): the current SC gives up its head refill (chargeBudget of the whole head, no
+ * timeout fault): the thread goes to the back of its queue, or waits for its next release.
+ * scConsumed counts only the time actually used.
+ */
+function handleYield(k: Step): void {
+  const scAddr = k.sched.curSC;
+  if (scAddr === null) throw new Error('executable spec invariant: Yield on the idle SC');
+  const sc = schedContextAt(k, scAddr);
+  const consumedTicks = sc.consumedTicks + k.sched.consumedTicks;
+  chargeBudget(k, refillHead(sc).amountTicks, false);
+  k.setObject({ ...schedContextAt(k, scAddr), consumedTicks });
 }
 
 /**
  * handleRecv, non-blocking: the cap in a0 must be a notification cap with Read (a failed lookup
  * or any other cap is a cap fault); receiving on an endpoint with Read is not modelled yet.
  */
-function handleNBRecv(k: Step, thread: number): string | null {
+function handleNBRecv(k: Step, thread: number): void {
   const found = lookupSlot(k.state, k.tcb(thread), getRegister(k.tcb(thread), capRegister));
   if (!found.ok) return handleFault(k, thread);
   const cap = getCap(k.state, found.slot);
-  if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) return 'endpoint receive';
+  if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) throw new UnmodelledBehaviour('endpoint receive');
   if (cap.type !== 'notification' || !canReceiveSignal(cap)) return handleFault(k, thread);
   pollSignal(k, thread, cap);
-  return null;
 }
 
 /**
@@ -98,12 +168,12 @@ function handleNBRecv(k: Step, thread: number): string | null {
  * is set to Restart while the invocation runs; if it is still Restart afterwards it is Running
  * again and, for Call, gets an empty reply. Errors are replied to Call only.
  */
-function handleInvocation(k: Step, thread: number, isCall: boolean, isBlocking: boolean): string | null {
+function handleInvocation(k: Step, thread: number, isCall: boolean, isBlocking: boolean): void {
   const state = k.state;
   const tcb = k.tcb(thread);
   const info = messageInfoFromWordKernel(getRegister(tcb, msgInfoRegister));
   const buffer = lookupIPCBuffer(state, tcb);
-  const capFault = () => (isBlocking ? handleFault(k, thread) : null);
+  const capFault = () => (isBlocking ? handleFault(k, thread) : undefined);
 
   const invoked = lookupSlot(state, tcb, getRegister(tcb, capRegister));
   if (!invoked.ok) return capFault();
@@ -122,23 +192,22 @@ function handleInvocation(k: Step, thread: number, isCall: boolean, isBlocking: 
     arg: (i) => (i < msgRegisters.length ? getRegister(tcb, msgRegisters[i]!) : buffer === null ? 0 : readIPCBuffer(state, buffer, 1 + i)),
   };
 
-  const decoded = decodeInvocation(state, args, invoked.slot, getCap(state, invoked.slot));
-  if ('kind' in decoded && decoded.kind === 'unmodelled') return decoded.what;
+  const decoded = decodeInvocation(k, args, invoked.slot, getCap(state, invoked.slot));
   if (isSyscallError(decoded)) {
-    if (isCall) replyFromKernelError(k, thread, decoded);
-    return null;
+    if (isCall) replyMessage(k, thread, syscallErrorCode(decoded), syscallErrorWords(decoded));
+    return;
   }
   setThreadState(k, thread, 'Restart');
-  performInvocation(k, decoded);
+  performInvocation(k, decoded, thread, isCall);
   if (k.tcb(thread).state === 'Restart') {
-    if (isCall) replyFromKernelSuccessEmpty(k, thread);
+    if (isCall) replyMessage(k, thread, 0, []);
     setThreadState(k, thread, 'Running');
   }
-  return null;
 }
 
 /** decodeInvocation: dispatch on the invoked cap's type. */
-function decodeInvocation(state: ExecState, args: InvocationArgs, slot: SlotRef, cap: Cap): Invocation | SyscallError | Unmodelled {
+function decodeInvocation(k: Step, args: InvocationArgs, slot: SlotRef, cap: Cap): Invocation | SyscallError {
+  const state = k.state;
   switch (cap.type) {
     case 'null':
       return { error: 'InvalidCapability', capIndex: 0 };
@@ -148,44 +217,43 @@ function decodeInvocation(state: ExecState, args: InvocationArgs, slot: SlotRef,
       return decodeCNodeInvocation(state, args, cap);
     case 'notification':
       return decodeNotificationInvocation(cap);
+    case 'thread':
+      return decodeTCBInvocation(k, args, slot, cap);
+    case 'schedcontext':
+      return decodeSchedContextInvocation(k, args, cap);
+    case 'schedcontrol':
+      return decodeSchedControlInvocation(k, args);
     default:
-      return isForeignLabel(cap.type, args.label) ? { error: 'IllegalOperation' } : { kind: 'unmodelled', what: `${cap.type} invocation` };
+      if (isForeignLabel(cap.type, args.label)) return { error: 'IllegalOperation' };
+      throw new UnmodelledBehaviour(`${cap.type} invocation`);
   }
 }
 
-function performInvocation(k: Step, inv: Invocation): void {
-  if (inv.kind === 'retype') performUntypedInvocation(k, inv);
-  else if (inv.kind === 'signal') sendSignal(k, inv);
-  else performCNodeInvocation(k, inv);
-}
-
-/**
- * replyFromKernel_error: badge 0, the error's words as message registers (MR4 on go to the IPC
- * buffer; without one they are dropped and the length stops at 4), label = error code.
- */
-function replyFromKernelError(k: Step, thread: number, err: SyscallError): void {
-  const words = syscallErrorWords(err);
-  const buffer = lookupIPCBuffer(k.state, k.tcb(thread));
-  const regs: [number, Word][] = [[badgeRegister, 0]];
-  const bufferWrites: [number, Word][] = [];
-  let length = 0;
-  words.forEach((word, i) => {
-    if (i < msgRegisters.length) {
-      regs.push([msgRegisters[i]!, word]);
-      length = i + 1;
-    } else if (buffer !== null) {
-      bufferWrites.push([1 + i, word]);
-      length = i + 1;
-    } else {
-      length = msgRegisters.length;
-    }
-  });
-  regs.push([msgInfoRegister, seL4_MessageInfo_new(syscallErrorCode(err), 0, 0, length)]);
-  setRegisters(k, thread, regs);
-  if (buffer !== null) writeIPCBuffer(k, buffer, bufferWrites);
-}
-
-/** replyFromKernel_success_empty: badge 0, message info all zero. */
-function replyFromKernelSuccessEmpty(k: Step, thread: number): void {
-  setRegisters(k, thread, [[badgeRegister, 0], [msgInfoRegister, seL4_MessageInfo_new(0, 0, 0, 0)]]);
+function performInvocation(k: Step, inv: Invocation, caller: number, isCall: boolean): void {
+  switch (inv.kind) {
+    case 'retype':
+      return performUntypedInvocation(k, inv);
+    case 'signal':
+      return sendSignal(k, inv);
+    case 'scConfigure':
+      return performSchedControlInvocation(k, inv);
+    case 'scConsumed':
+    case 'scBindTCB':
+    case 'scUnbindTCB':
+    case 'scUnbind':
+    case 'scYieldTo':
+      return performSchedContextInvocation(k, inv, isCall);
+    case 'readRegisters':
+    case 'writeRegisters':
+    case 'copyRegisters':
+    case 'suspend':
+    case 'resume':
+    case 'threadControlCaps':
+    case 'threadControlSched':
+    case 'setTLSBase':
+    case 'setFlags':
+      return performTCBInvocation(k, inv, caller, isCall);
+    default:
+      return performCNodeInvocation(k, inv);
+  }
 }

@@ -40,11 +40,19 @@ describe('abstract boot', () => {
     expect(v.objects().map((o) => o.addr)).toEqual(plan.objects.map((o) => o.addr).sort((a, b) => a - b));
     expect(v.object(plan.rootTCB)).toEqual({
       type: 'tcb', addr: plan.rootTCB, state: 'Running', priority: 255, mcp: 255, domain: 0,
-      schedContext: plan.rootSC, ipcBufferVaddr: plan.ipcBufferVaddr,
+      schedContext: plan.rootSC, ipcBufferVaddr: plan.ipcBufferVaddr, flags: 0, yieldTo: null,
     });
-    expect(v.object(plan.rootSC)).toEqual({ type: 'schedcontext', addr: plan.rootSC, sizeBits: 7, tcb: plan.rootTCB });
+    expect(v.object(plan.rootSC)).toEqual({
+      type: 'schedcontext', addr: plan.rootSC, sizeBits: 7, tcb: plan.rootTCB, periodTicks: 0n, consumedTicks: 0n, refillMax: 2,
+      refills: [{ releaseTicks: 0n, amountTicks: 50_000n }, { releaseTicks: 0n, amountTicks: 0n }], sporadic: false, badge: 0, yieldFrom: null,
+    });
     expect(v.object(plan.rootCNode)).toEqual({ type: 'cnode', addr: plan.rootCNode, radix: 12 });
     expect(v.current()).toBe(plan.rootTCB);
+    // schedule() at the end of boot: the root's SC is current, the timer set at the end of its budget.
+    expect(v.scheduler()).toEqual({
+      clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, currentSchedContext: plan.rootSC, readyQueues: [], releaseQueue: [],
+      timerDeadlineTicks: 50_000n - 10n,
+    });
     plan.bootInfoWords.forEach((w, i) => expect(v.userWord(plan.bootInfoFrame + 4 * i)).toBe(w));
     expect(allFilledSlots(h.state())).toHaveLength(plan.rootCaps.length + plan.tcbCaps.length);
   });
@@ -107,8 +115,8 @@ describe('abstract kernel entry', () => {
   it('reports invocations of caps it does not model; a label the object does not know is IllegalOperation', () => {
     const h = bootHarness();
     const label = (l: number) => seL4_MessageInfo_new(l, 0, 0, 0);
-    const o = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, label(InvocationLabel.TCBSuspend)], [Reg.a7, syscallWord(-1)]]);
-    expect(o.unmodelled).toBe('thread invocation');
+    const o = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, label(InvocationLabel.TCBBindNotification)], [Reg.a7, syscallWord(-1)]]);
+    expect(o.unmodelled).toBe('TCB notification binding');
     const vspace = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadVSpace], [Reg.a1, label(InvocationLabel.RISCVPageTableMap)], [Reg.a7, syscallWord(-1)]]);
     expect(vspace.unmodelled).toBe('pagetable invocation');
     const foreign = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, label(InvocationLabel.CNodeCopy)], [Reg.a7, syscallWord(-1)]]);

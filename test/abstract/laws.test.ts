@@ -9,7 +9,7 @@ import { descendantsOf, isFinalCap } from '../../spec-abstract/cdt.ts';
 import { deleteSlot, exploreRevoke, revokeBranches } from '../../spec-abstract/cnode.ts';
 import { namedObject } from '../../spec-abstract/objects.ts';
 import { capAt, commit, entryAt, run, slotAddr, slotsNaming, TouchLog } from '../../spec-abstract/state.ts';
-import { buildSpace, fingerprint, op } from './spaces.ts';
+import { buildSpace, fingerprint, jsonText, op } from './spaces.ts';
 
 /** Revokes `slot` by deleting a descendant picked by `pick` each time. */
 function revokeInOrder(s: AbstractState, slot: SlotRef, pick: (n: number) => number): AbstractState {
@@ -76,8 +76,8 @@ describe('abstract spec laws', () => {
   });
 
   it('touched: every slot whose cap or CDT parent changed and every object that changed is named', () => {
-    const slotText = (s: AbstractState) => new Map(allFilledSlots(s).map((f) => [slotAddr(f.slot), JSON.stringify([f.cap, f.parent])]));
-    const objectText = (s: AbstractState) => new Map(allObjects(s).map((o) => [o.addr, JSON.stringify(objectView(o))]));
+    const slotText = (s: AbstractState) => new Map(allFilledSlots(s).map((f) => [slotAddr(f.slot), jsonText([f.cap, f.parent])]));
+    const objectText = (s: AbstractState) => new Map(allObjects(s).map((o) => [o.addr, jsonText(objectView(o))]));
     fc.assert(
       fc.property(fc.array(op, { minLength: 5, maxLength: 30 }), (ops) => {
         buildSpace(ops, (h, before) => {

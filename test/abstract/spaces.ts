@@ -10,11 +10,16 @@ export function bigUntyped(h: Harness): number {
   return h.untyped + h.plan.untypeds.findIndex((u) => !u.isDevice && u.sizeBits === 21);
 }
 
+/** JSON text of a value that may hold bigints (times). */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
 /** Everything about a state the spec defines, as a string: equal strings, equal states. */
 export function fingerprint(s: AbstractState): string {
   const slots = allFilledSlots(s).map(({ slot, cap, parent, original }) => [slotAddr(slot), cap, parent && slotAddr(parent), original]);
   const objects = allObjects(s).map((o) => ({ ...o, slots: undefined }));
-  return JSON.stringify({ slots, objects, current: s.current });
+  return jsonText({ slots, objects, current: s.current, sched: s.sched });
 }
 
 /** A slot the random programs use: a root CNode slot, or a slot of CNode X0 or X1. */

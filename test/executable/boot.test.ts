@@ -46,15 +46,25 @@ describe('executable spec boot', () => {
     const view = L.view(h.state);
     expect(view.object(plan.rootTCB)).toEqual({
       type: 'tcb', addr: plan.rootTCB, state: 'Running', priority: 255, mcp: 255, domain: 0,
-      schedContext: plan.rootSC, ipcBufferVaddr: plan.ipcBufferVaddr,
+      schedContext: plan.rootSC, ipcBufferVaddr: plan.ipcBufferVaddr, flags: 0, yieldTo: null,
     });
-    expect(view.object(plan.rootSC)).toMatchObject({ type: 'schedcontext', tcb: plan.rootTCB });
+    expect(view.object(plan.rootSC)).toEqual({
+      type: 'schedcontext', addr: plan.rootSC, sizeBits: 7, tcb: plan.rootTCB, periodTicks: 0n, consumedTicks: 0n, refillMax: 2,
+      refills: [{ releaseTicks: 0n, amountTicks: 50_000n }, { releaseTicks: 0n, amountTicks: 0n }], sporadic: false, badge: 0, yieldFrom: null,
+    });
     expect(view.current()).toBe(plan.rootTCB);
     const obs = L.observe(h.state, plan.rootTCB);
     expect(obs.current).toBe(plan.rootTCB);
     expect(obs.caller!.regs[Reg.pc]).toBe(0x10000);
     expect(obs.caller!.regs[Reg.a0]).toBe(plan.bootInfoVaddr);
     expect(obs.caller!.ipcBuffer).toEqual(new Array(128).fill(0));
+  });
+
+  it('ends as init_kernel does: the root runs on its SC and the timer fires when its 5 ms run out', () => {
+    expect(L.view(h.state).scheduler()).toEqual({
+      clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, currentSchedContext: plan.rootSC,
+      readyQueues: [], releaseQueue: [], timerDeadlineTicks: 50_000n - 10n,
+    });
   });
 
   it('writes the bootinfo words and lists every boot object by address', () => {

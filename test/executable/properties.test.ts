@@ -217,7 +217,7 @@ describe('executable spec laws over random CNode and Retype workloads', () => {
         for (const op of ops) {
           const before = h.state;
           // A structural copy of the version, compared after the run.
-          const copy: ExecState = { objects: before.objects.map(copyObject), memory: before.memory, current: before.current };
+          const copy: ExecState = { objects: before.objects.map(copyObject), memory: before.memory, current: before.current, sched: before.sched };
           versions.push([before, copy]);
           apply(h, op);
         }

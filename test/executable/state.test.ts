@@ -22,7 +22,7 @@ describe('state accessors and constructor for the refinement checker', () => {
     const objects: KObject[] = [...allObjects(h.state)].map((obj) =>
       'slots' in obj ? { ...obj, slots: slotTable([...obj.slots.entries(), [99, nullSlot]]) } : obj,
     );
-    const rebuilt = makeExecState({ objects, memory: [...allUserWords(h.state), [0x80200000, 0]], current: h.state.current });
+    const rebuilt = makeExecState({ objects, memory: [...allUserWords(h.state), [0x80200000, 0]], current: h.state.current, sched: h.state.sched });
     expect(stateDifference(h.state, rebuilt)).toBeNull();
     expect(rebuilt.memory.has(0x80200000)).toBe(false);
     expect([...allSlots(rebuilt)].length).toBe([...allSlots(h.state)].length);

@@ -17,12 +17,14 @@ import { ExecHarness, L, ROOT } from './harness.ts';
 const E = seL4_Error;
 
 function snapshot(state: ExecState): string {
-  return JSON.stringify({
+  const state_ = {
     objects: [...allObjects(state)].map((o) => ({ ...o, slots: undefined })),
     slots: [...allSlots(state)],
     memory: [...state.memory.entries()],
     current: state.current,
-  });
+    sched: { ...state.sched, readyQueues: [...state.sched.readyQueues.entries()] },
+  };
+  return JSON.stringify(state_, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
 describe('syscall dispatch', () => {
@@ -70,7 +72,7 @@ describe('syscall dispatch', () => {
     expect(h.observation().unmodelled).toBe('endpoint invocation');
     expect(h.observation().caller!.regs[Reg.a0]).toBe(h.empty);
     expect(h.state.objects.get(h.plan.rootCNode)).toBe(before.objects.get(h.plan.rootCNode));
-    h.call(seL4_CapInitThreadTCB, IL.TCBSuspend, []);
+    h.call(seL4_CapInitThreadTCB, IL.TCBBindNotification, []);
     expect(h.observation().unmodelled).toBe('thread invocation');
     expect(h.observation().caller!.state).toBe('Running');
   });

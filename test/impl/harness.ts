@@ -13,7 +13,7 @@ import {
   type SlotRef,
   type Touched,
 } from '../../libsel4/index.ts';
-import { implLayer, type ImplState } from '../../impl/index.ts';
+import { createImplLayer, implLayer, type ImplLayerOptions, type ImplState } from '../../impl/index.ts';
 
 export interface Root {
   readonly plan: BootPlan;
@@ -37,18 +37,19 @@ export const T = seL4_ObjectType;
 export const CNODE = 2;
 export const D = 32;
 
-export function bootRoot(config: BootConfigInput = {}): Root {
+export function bootRoot(config: BootConfigInput = {}, options?: ImplLayerOptions): Root {
+  const layer = options === undefined ? implLayer : createImplLayer(options);
   const plan = planBoot(config);
-  let state = implLayer.boot(plan);
+  let state = layer.boot(plan);
   let lastTouched: Touched = { slots: [], objects: [] };
   const enter = (event: KernelEvent): Observation => {
-    const [outcome] = implLayer.step(state, event);
+    const [outcome] = layer.step(state, event);
     state = outcome!.state;
     lastTouched = outcome!.touched;
     return outcome!.observation;
   };
-  const api = createSel4Api({ enter }, implLayer.observe(state, plan.rootTCB));
-  const view = () => implLayer.view(state);
+  const api = createSel4Api({ enter }, layer.observe(state, plan.rootTCB));
+  const view = () => layer.view(state);
   return {
     plan,
     api,

@@ -30,9 +30,19 @@ describe('impl syscall entry', () => {
     r.plan.bootInfoWords.forEach((w, i) => expect(view.userWord(r.plan.bootInfoFrame + 4 * i)).toBe(w));
     expect(view.object(r.plan.rootTCB)).toEqual({
       type: 'tcb', addr: r.plan.rootTCB, state: 'Running', priority: 255, mcp: 255, domain: 0,
-      schedContext: r.plan.rootSC, ipcBufferVaddr: r.plan.ipcBufferVaddr,
+      schedContext: r.plan.rootSC, ipcBufferVaddr: r.plan.ipcBufferVaddr, flags: 0, yieldTo: null,
     });
-    expect(view.object(r.plan.rootSC)).toEqual({ type: 'schedcontext', addr: r.plan.rootSC, sizeBits: 7, tcb: r.plan.rootTCB });
+    // configure_sched_context: round robin, MIN_REFILLS, 5 ms released at 0 and an empty tail
+    expect(view.object(r.plan.rootSC)).toEqual({
+      type: 'schedcontext', addr: r.plan.rootSC, sizeBits: 7, tcb: r.plan.rootTCB, periodTicks: 0n, consumedTicks: 0n,
+      refillMax: 2, refills: [{ releaseTicks: 0n, amountTicks: 50000n }, { releaseTicks: 0n, amountTicks: 0n }],
+      sporadic: false, badge: 0, yieldFrom: null,
+    });
+    // the deadline one timer precision before the root's budget ends
+    expect(view.scheduler()).toEqual({
+      clockTicks: 0n, curTimeTicks: 0n, consumedTicks: 0n, currentSchedContext: r.plan.rootSC,
+      readyQueues: [], releaseQueue: [], timerDeadlineTicks: 49990n,
+    });
     expect(view.objects().map((o) => o.addr)).toEqual(r.plan.objects.map((o) => o.addr).sort((a, b) => a - b));
   });
 
@@ -95,8 +105,8 @@ describe('impl syscall entry', () => {
     expect(obs.unmodelled).toBe('endpoint invocation');
     expect(obs.caller!.state).toBe('Running');
     expect(obs.caller!.regs[Reg.a1]).toBe(0);
-    const suspend = seL4_MessageInfo_new(InvocationLabel.TCBSuspend, 0, 0, 0);
-    expect(r.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, suspend], [Reg.a7, syscallWord(S.seL4_SysCall)]]).unmodelled).toBe('thread invocation');
+    const unbind = seL4_MessageInfo_new(InvocationLabel.TCBUnbindNotification, 0, 0, 0);
+    expect(r.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, unbind], [Reg.a7, syscallWord(S.seL4_SysCall)]]).unmodelled).toBe('thread invocation');
   });
 
   it('a label the invoked object does not know is IllegalOperation', () => {
