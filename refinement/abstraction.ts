@@ -21,7 +21,7 @@ import {
 import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
-import { fieldsDifference, type Mismatch } from './compare.ts';
+import { compareScheduler, fieldsDifference, type Mismatch } from './compare.ts';
 import { mdbParentOf, objectBytes } from './listing.ts';
 
 // ------------------------------------------------------------------ impl -> executable
@@ -66,6 +66,20 @@ export function implObject(impl: I.ImplState, addr: number): E.KObject | null {
   }
 }
 
+/** The impl's scheduler globals and queues (read through its view) as the executable spec keeps them. */
+export function implSched(impl: I.ImplState): E.SchedState {
+  const s = I.implLayer.view(impl).scheduler();
+  return {
+    clockTicks: s.clockTicks,
+    curTimeTicks: s.curTimeTicks,
+    consumedTicks: s.consumedTicks,
+    curSC: s.currentSchedContext,
+    readyQueues: IMap(s.readyQueues.map((q) => [q.priority, q.threads] as const)),
+    releaseQueue: s.releaseQueue,
+    timerDeadlineTicks: s.timerDeadlineTicks,
+  };
+}
+
 /** The abstraction function impl -> executable: the whole decoded state. */
 export function implToExec(impl: I.ImplState, current: number | null): E.ExecState {
   const objects = IMap<number, E.KObject>().withMutations((m) => {
@@ -74,7 +88,7 @@ export function implToExec(impl: I.ImplState, current: number | null): E.ExecSta
   const memory = IMap<number, number>().withMutations((m) => {
     for (const [paddr, w] of implUserWords(impl)) m.set(paddr, w);
   });
-  return { objects, memory, current };
+  return { objects, memory, current, sched: implSched(impl) };
 }
 
 /** The non-zero words of the impl's frames; 4 KiB pages the impl never wrote are skipped. */
@@ -191,6 +205,8 @@ export function compareImplExecTouched(impl: I.ImplState, exec: E.ExecState, tou
 /** The decoded impl state equals the executable state. */
 export function diffExecStates(lower: E.ExecState, upper: E.ExecState): Mismatch | null {
   if (lower.current !== upper.current) return { path: 'current thread', lower: String(lower.current), upper: String(upper.current) };
+  const sched = compareScheduler(E.view(lower).scheduler(), E.view(upper).scheduler());
+  if (sched) return sched;
   const addrs = [...new Set([...lower.objects.keys(), ...upper.objects.keys()])].sort((x, y) => x - y);
   for (const addr of addrs) {
     const a = lower.objects.get(addr) ?? null;

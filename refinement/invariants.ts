@@ -124,7 +124,8 @@ export function checkListing(listing: Listing, counts?: InvariantCounts): string
     counted(counts, 'valid_caps', () => validCaps(objects, listing.filled)) ??
     counted(counts, 'valid_badges/valid_cap/valid_untyped', () => validCapFields(listing.filled)) ??
     counted(counts, 'valid_mdb/untyped_mdb/no_loops (CDT)', () => cdtInvariants(objects, listing.filled)) ??
-    (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null)
+    (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null) ??
+    checkScheduling({ objects, scheduler: listing.scheduler, current: listing.current }, counts)
   );
 }
 
