@@ -6,7 +6,7 @@
 // not by time, so the same failing run shrinks to the same trace on any machine; only a generous
 // wall-time guard can stop it earlier, and then the report says so.
 import { Reg, syscallFromWord, type KernelEvent } from '../libsel4/index.ts';
-import { decodeEntry, eventAnswer, stateAtEntry } from './describe.ts';
+import { answerOf, decodeEntry, stateAtEntry } from './describe.ts';
 import { RefinementFailure } from './lockstep.ts';
 import type { System } from './system.ts';
 
@@ -15,7 +15,7 @@ export interface Replayed {
   readonly failure: RefinementFailure | null;
   /** One line per entry that ran: the call, and what the lowest layer answered. */
   readonly trace: readonly { readonly call: string; readonly result: string }[];
-  /** The entries that ran (a syscall or exception while no thread can run is skipped; time passes for the idle thread too). */
+  /** The entries that ran (entries made while no thread could run are skipped). */
   readonly events: readonly KernelEvent[];
 }
 
@@ -28,12 +28,12 @@ export function replayEntries(boot: () => System, events: readonly KernelEvent[]
   const ran: KernelEvent[] = [];
   try {
     for (const event of events) {
-      if (event.kind !== 'time' && lockstep.lowest.view().current() === null) continue;
+      if (lockstep.lowest.view().current() === null) continue;
       const entry = stateAtEntry(obs.caller?.regs ?? [], obs.caller?.ipcBuffer ?? null, event);
       trace.push({ call: decodeEntry(obs.caller, event), result: '(layers disagree)' });
       ran.push(event);
       obs = lockstep.enter(event);
-      trace[trace.length - 1] = { call: trace[trace.length - 1]!.call, result: eventAnswer(event, syscallFromWord(entry.regs[Reg.a7]!), obs) };
+      trace[trace.length - 1] = { call: trace[trace.length - 1]!.call, result: answerOf(syscallFromWord(entry.regs[Reg.a7]!), obs) };
     }
     lockstep.finish();
   } catch (error) {
