@@ -78,13 +78,15 @@ function spValidRefills(sc: SchedContextView): string | null {
 /**
  * active_scs_valid: an active context's refills are valid (rr_valid_refills for a round-robin
  * context, sp_valid_refills otherwise) and its head's release time leaves room for two more
- * periods (bounded_release_time); only an active context is sporadic.
+ * periods (bounded_release_time); only an active context is sporadic, and an inactive one has
+ * no budget: no refills, as a new context starts and sched_context_set_inactive leaves one.
  */
 export function activeScsValid(objects: Iterable<ObjectView>): string | null {
   for (const o of objects) {
     if (o.type !== 'schedcontext') continue;
     if (!isActive(o)) {
       if (o.sporadic) return `active_scs_valid: schedcontext ${hex(o.addr)} is sporadic but not configured (refillMax 0)`;
+      if (o.refills.length > 0) return `active_scs_valid: schedcontext ${hex(o.addr)} is not configured (refillMax 0) but has ${o.refills.length} refills`;
       continue;
     }
     if (o.refills.length === 0) return `valid_refills: schedcontext ${hex(o.addr)} is active with no refill`;

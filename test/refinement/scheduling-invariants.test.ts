@@ -102,6 +102,7 @@ describe('the scheduling invariants', () => {
     ['a refill overflowing 64 bits', { objects: [scOf(SD, { refills: refills([maxTicks - 100n, 500n]) })] }, /^valid_refills: .*overflows 64 bits/],
     ['a release time too late for two more periods', { objects: [scOf(SD, { refills: refills([maxTicks - maxPeriodTicks, 500n]) })] }, /^bounded_release_time: schedcontext 0x80023000/],
     ['a sporadic context never configured', { objects: [scOf(SE, { sporadic: true })] }, /^active_scs_valid: schedcontext 0x80024000 is sporadic/],
+    ['an unconfigured context with refills', { objects: [scOf(SE, { refills: refills([0n, 1000n]) })] }, /^active_scs_valid: schedcontext 0x80024000 is not configured \(refillMax 0\) but has 1 refills/],
     ['a TCB bound to a context bound to no one', { objects: [tcbOf(E, { schedContext: SE })] }, /^sym_refs: tcb 0x80014000 is bound to 0x80024000/],
     ['a context bound to a TCB bound to no context', { objects: [scOf(SE, { tcb: E })] }, /^sym_refs: schedcontext 0x80024000 is bound to 0x80014000/],
     ['a yield to a context that does not record it', { objects: [tcbOf(A, { yieldTo: SB })] }, /^sym_refs: tcb 0x80010000 yielded to 0x80021000/],
