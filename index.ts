@@ -3,7 +3,7 @@
 // files (replay, explain) and the helpers for a kernel developer's own tests.
 export * from './libsel4/index.ts';
 export { bootSystem, type System, type SystemOptions } from './refinement/system.ts';
-export { Lockstep, RefinementFailure, defaultPairs, pairNames, type FailureKind, type InvariantCheck, type PairName } from './refinement/lockstep.ts';
+export { Lockstep, RefinementFailure, defaultPairs, pairNames, type FailureKind, type InvariantCheck, type PairName } from './refinement/lockstep/index.ts';
 export { runCheck, type CheckOptions, type CheckSummary, type FailureReport } from './refinement/check.ts';
 export { formatFailure, formatSummary } from './refinement/report.ts';
 export {
@@ -14,9 +14,9 @@ export {
   type Counterexample,
   type ReplayOptions,
   type ReplayResult,
-} from './refinement/counterexample.ts';
-export { explainCounterexample, formatExplanation, type Explanation } from './refinement/explain.ts';
-export { explanationHtml } from './refinement/explain-html.ts';
-export { checkInvariants } from './refinement/invariants.ts';
+} from './refinement/reports/counterexample.ts';
+export { explainCounterexample, formatExplanation, type Explanation } from './refinement/reports/explain.ts';
+export { explanationHtml } from './refinement/reports/explain-html.ts';
+export { checkInvariants } from './refinement/invariants/index.ts';
 export type { LayerOptions } from './refinement/layers.ts';
 export { RefinementCheckFailed, bootLockstep, expectRefinement, type RefinementOptions, type RefinementResult } from './refinement/testing.ts';

@@ -6,8 +6,8 @@ import { capObjectPtr, slotId, type Cap, type ObjectView, type SchedulerView, ty
 import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
-import { holdsNullCap } from './abstraction.ts';
-import type { MDBEntry } from './mdb-invariants.ts';
+import { holdsNullCap } from './abstraction/index.ts';
+import type { MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
 
 export interface Filled {

@@ -3,9 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { seL4_CapInitThreadCNode as root, seL4_ObjectType, type KernelLayer, type KernelView, type ObjectView, type SchedulerView } from '../../libsel4/index.ts';
 import type { ImplState } from '../../impl/index.ts';
-import { diffObjects } from '../../refinement/abstraction.ts';
-import { compareObject, compareScheduler, compareViews } from '../../refinement/compare.ts';
-import { RefinementFailure } from '../../refinement/lockstep.ts';
+import { diffObjects } from '../../refinement/abstraction/index.ts';
+import { compareObject, compareScheduler, compareViews } from '../../refinement/lockstep/compare.ts';
+import { RefinementFailure } from '../../refinement/lockstep/index.ts';
 import { bootSystem } from '../../refinement/system.ts';
 
 const scheduler: SchedulerView = {

@@ -13,7 +13,7 @@ import {
   unreachedPairs,
   type RunRecord,
 } from '../../refinement/coverage.ts';
-import { checkInvariants, type InvariantCounts } from '../../refinement/invariants.ts';
+import { checkInvariants, type InvariantCounts } from '../../refinement/invariants/index.ts';
 import { bootSystem } from '../../refinement/system.ts';
 
 const run = (entries: [string, string][], extra: Partial<RunRecord> = {}): RunRecord => ({

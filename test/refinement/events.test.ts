@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { KernelEvent, KernelLayer, Observation } from '../../libsel4/index.ts';
 import type { ImplState } from '../../impl/index.ts';
-import { counterexampleJson, entriesOf, readCounterexample, writeCounterexample, type Counterexample } from '../../refinement/counterexample.ts';
-import { decodeEntry, eventAnswer, ticksText } from '../../refinement/describe.ts';
-import { explanationHtml } from '../../refinement/explain-html.ts';
-import { explainCounterexample, formatExplanation } from '../../refinement/explain.ts';
+import { counterexampleJson, entriesOf, readCounterexample, writeCounterexample, type Counterexample } from '../../refinement/reports/counterexample.ts';
+import { decodeEntry, eventAnswer, ticksText } from '../../refinement/reports/describe.ts';
+import { explanationHtml } from '../../refinement/reports/explain-html.ts';
+import { explainCounterexample, formatExplanation } from '../../refinement/reports/explain.ts';
 import { plantedCounterexample } from './planted-fault.ts';
 
 const time: KernelEvent = { kind: 'time', ticks: 5000n };

@@ -2,7 +2,7 @@
 // keeps them all, and a planted violation of each, reported under its l4v name.
 import { describe, expect, it } from 'vitest';
 import { maxPeriodTicks, maxReleaseTicks, maxTicks, type ObjectView, type SchedulerView } from '../../libsel4/index.ts';
-import { checkScheduling, type InvariantCounts } from '../../refinement/invariants.ts';
+import { checkScheduling, type InvariantCounts } from '../../refinement/invariants/index.ts';
 import { timeBounded, type SchedulingState } from '../../refinement/invariants/scheduler.ts';
 import type { SchedContextView, TCBView } from '../../refinement/invariants/schedcontext.ts';
 

@@ -1,14 +1,8 @@
-// Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H):
-// checked over a listing of the layer's state; the MDB ones (mdb-invariants.ts) only for the
-// two lower layers, which have an MDB. Those of threads and scheduling are in invariants/, a
-// module per kernel area (tcb, schedcontext, scheduler), checked on every layer's view.
-import { capObjectPtr, hex, slotId, slotKey, type Cap, type ObjectView, type SlotRef } from '../libsel4/index.ts';
-import { listLayer, objectBytes, type Filled, type Listing } from './listing.ts';
-import { checkMDB } from './mdb-invariants.ts';
-import { activeScsValid, schedContextRefs } from './invariants/schedcontext.ts';
-import { currentThread, readyOrRelease, timeBounded, timerDeadline, validBlocked, validReadyQs, validReleaseQ, type SchedulingState } from './invariants/scheduler.ts';
-import { validTcbSched } from './invariants/tcb.ts';
-import type { RunningLayer } from './running.ts';
+// Invariants of capabilities and memory, named after l4v's (Invariants_AI): objects disjoint
+// and aligned, caps naming existing objects of their type with valid fields, and the CDT
+// acyclic and consistent with untyped containment.
+import { capObjectPtr, hex, slotId, slotKey, type Cap, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
+import { objectBytes, type Filled } from '../listing.ts';
 
 const objectTypeOfCap: Partial<Record<Cap['type'], ObjectView['type']>> = {
   endpoint: 'endpoint',
@@ -23,7 +17,7 @@ const objectTypeOfCap: Partial<Record<Cap['type'], ObjectView['type']>> = {
 };
 
 /** pspace_distinct: no two objects overlap; pspace_aligned: each is aligned to its size. */
-function pspaceDistinctAligned(objects: readonly ObjectView[]): string | null {
+export function pspaceDistinctAligned(objects: readonly ObjectView[]): string | null {
   let end = 0;
   let last: ObjectView | null = null;
   for (const o of objects) {
@@ -37,7 +31,7 @@ function pspaceDistinctAligned(objects: readonly ObjectView[]): string | null {
 }
 
 /** valid_caps: every cap names an existing object of its type (a CNode cap with its radix). */
-function validCaps(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
+export function validCaps(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
   for (const { slot, cap } of filled) {
     const wanted = objectTypeOfCap[cap.type];
     if (!wanted) continue;
@@ -53,7 +47,7 @@ function validCaps(objects: ReadonlyMap<number, ObjectView>, filled: readonly Fi
 }
 
 /** valid_badges (28 bits), valid_cap for CNode guards, valid_untyped for the free index. */
-function validCapFields(filled: readonly Filled[]): string | null {
+export function validCapFields(filled: readonly Filled[]): string | null {
   for (const { slot, cap } of filled) {
     if ((cap.type === 'endpoint' || cap.type === 'notification') && cap.badge >>> 28 !== 0) {
       return `valid_badges: ${slotKey(slot)} badge ${hex(cap.badge)} exceeds 28 bits`;
@@ -80,7 +74,7 @@ function regionOf(cap: Cap, objects: ReadonlyMap<number, ObjectView>): [number, 
  * The CDT: no_loops (the parent relation is acyclic), a parent slot is never empty, and
  * untyped_mdb (a cap whose parent is an untyped lies inside it and below its free index).
  */
-function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
+export function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
   const byKey = new Map(filled.map((f) => [slotId(f.slot), f]));
   for (const f of filled) {
     const parent = f.parent;
@@ -104,47 +98,4 @@ function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonl
     }
   }
   return null;
-}
-
-/** How often each named invariant was checked, by its l4v names. */
-export type InvariantCounts = Map<string, number>;
-
-/** Runs one named check, counting it in `counts` if given. */
-function counted(counts: InvariantCounts | undefined, name: string, check: () => string | null): string | null {
-  if (counts) counts.set(name, (counts.get(name) ?? 0) + 1);
-  return check();
-}
-
-/** Every invariant of one layer's state; the first violation, or null. */
-export function checkListing(listing: Listing, counts?: InvariantCounts): string | null {
-  const objects = new Map(listing.objects.map((o) => [o.addr, o]));
-  const mdb = listing.mdb;
-  return (
-    counted(counts, 'pspace_distinct/pspace_aligned', () => pspaceDistinctAligned(listing.objects)) ??
-    counted(counts, 'valid_caps', () => validCaps(objects, listing.filled)) ??
-    counted(counts, 'valid_badges/valid_cap/valid_untyped', () => validCapFields(listing.filled)) ??
-    counted(counts, 'valid_mdb/untyped_mdb/no_loops (CDT)', () => cdtInvariants(objects, listing.filled)) ??
-    (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null) ??
-    checkScheduling({ objects, scheduler: listing.scheduler, current: listing.current }, counts)
-  );
-}
-
-/** The invariants of threads, scheduling contexts and the scheduler; the first violation, or null. */
-export function checkScheduling(s: SchedulingState, counts?: InvariantCounts): string | null {
-  return (
-    counted(counts, 'valid_tcb (priority, MCP, domain)', () => validTcbSched(s.objects.values())) ??
-    counted(counts, 'active_scs_valid/valid_refills', () => activeScsValid(s.objects.values())) ??
-    counted(counts, 'sym_refs (scheduling contexts)', () => schedContextRefs(s.objects)) ??
-    counted(counts, 'valid_ready_qs', () => validReadyQs(s)) ??
-    counted(counts, 'valid_release_q', () => validReleaseQ(s)) ??
-    counted(counts, 'ready_or_release', () => readyOrRelease(s)) ??
-    counted(counts, 'cur_sc_tcb/ct_in_state/ct_not_in_q/ct_released', () => currentThread(s)) ??
-    counted(counts, 'valid_blocked', () => validBlocked(s)) ??
-    counted(counts, 'consumed_time_bounded/current_time_bounded', () => timeBounded(s)) ??
-    counted(counts, 'setNextInterrupt (timer deadline)', () => timerDeadline(s))
-  );
-}
-
-export function checkInvariants(layer: RunningLayer, counts?: InvariantCounts): string | null {
-  return checkListing(listLayer(layer), counts);
 }

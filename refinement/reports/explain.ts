@@ -18,17 +18,17 @@ import {
   type Observation,
   type SlotRef,
   type Touched,
-} from '../libsel4/index.ts';
-import { compareObservations, compareScheduler, slotName } from './compare.ts';
+} from '../../libsel4/index.ts';
+import { compareObservations, compareScheduler, slotName } from '../lockstep/compare.ts';
 import { entriesOf, type Counterexample } from './counterexample.ts';
 import { decodeEntry, eventAnswer, listed, messageWord, sentBy, type Sent } from './describe.ts';
-import { shellWord } from './files.ts';
-import { checkInvariants } from './invariants.ts';
-import { bootLayer, type LayerOptions } from './layers.ts';
-import { pairNames, parsePair, type Pair, type PairName } from './lockstep.ts';
-import { compareStep, pairComparison } from './pairs.ts';
+import { shellWord } from '../files.ts';
+import { checkInvariants } from '../invariants/index.ts';
+import { bootLayer, type LayerOptions } from '../layers.ts';
+import { pairNames, parsePair, type Pair, type PairName } from '../lockstep/index.ts';
+import { compareStep, pairComparison } from '../lockstep/pairs.ts';
 import { fieldsLine, ipcBufferFields, ipcBufferWordRole, objectFields, registerFields, registerRole, schedulerFields, slotFields, valueField, type Field } from './places.ts';
-import type { Candidate, RunningLayer } from './running.ts';
+import type { Candidate, RunningLayer } from '../running.ts';
 
 export { decodeEntry };
 

@@ -23,7 +23,7 @@ import {
   type Observation,
   type ThreadObservation,
   type Word,
-} from '../libsel4/index.ts';
+} from '../../libsel4/index.ts';
 
 /** The thread's registers and IPC buffer as they are when the entry starts. */
 export function stateAtEntry(regsBefore: readonly Word[], bufferBefore: readonly Word[] | null, event: KernelEvent): { regs: Word[]; buffer: Word[] } {

@@ -7,6 +7,7 @@
 //   executable -> abstract: the MDB list becomes the CDT parent relation (a slot's parent is
 //     the nearest slot before it in its list whose run of descendants reaches it), and
 //     `revocable` becomes the abstract spec's `is_original_cap`.
+// The scheduler's part of the state is in scheduler.ts.
 import { Map as IMap } from 'immutable';
 import {
   capDifference,
@@ -17,12 +18,13 @@ import {
   type ObjectView,
   type SlotRef,
   type Touched,
-} from '../libsel4/index.ts';
-import * as A from '../spec-abstract/index.ts';
-import * as E from '../spec-executable/index.ts';
-import * as I from '../impl/index.ts';
-import { compareScheduler, fieldsDifference, type Mismatch } from './compare.ts';
-import { mdbParentOf, objectBytes } from './listing.ts';
+} from '../../libsel4/index.ts';
+import * as A from '../../spec-abstract/index.ts';
+import * as E from '../../spec-executable/index.ts';
+import * as I from '../../impl/index.ts';
+import { compareScheduler, fieldsDifference, type Mismatch } from '../lockstep/compare.ts';
+import { implSched } from './scheduler.ts';
+import { mdbParentOf, objectBytes } from '../listing.ts';
 
 // ------------------------------------------------------------------ impl -> executable
 
@@ -64,20 +66,6 @@ export function implObject(impl: I.ImplState, addr: number): E.KObject | null {
     default:
       return o;
   }
-}
-
-/** The impl's scheduler globals and queues (read through its view) as the executable spec keeps them. */
-export function implSched(impl: I.ImplState): E.SchedState {
-  const s = I.implLayer.view(impl).scheduler();
-  return {
-    clockTicks: s.clockTicks,
-    curTimeTicks: s.curTimeTicks,
-    consumedTicks: s.consumedTicks,
-    curSC: s.currentSchedContext,
-    readyQueues: IMap(s.readyQueues.map((q) => [q.priority, q.threads] as const)),
-    releaseQueue: s.releaseQueue,
-    timerDeadlineTicks: s.timerDeadlineTicks,
-  };
 }
 
 /** The abstraction function impl -> executable: the whole decoded state. */

@@ -10,7 +10,7 @@ import {
   type SchedulerView,
   type SlotRef,
   type Touched,
-} from '../libsel4/index.ts';
+} from '../../libsel4/index.ts';
 
 export interface Mismatch {
   /** Where the two sides differ, in seL4 terms. */

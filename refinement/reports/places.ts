@@ -17,11 +17,11 @@ import {
   type SchedulerView,
   type SlotRef,
   type Word,
-} from '../libsel4/index.ts';
-import * as A from '../spec-abstract/index.ts';
-import * as E from '../spec-executable/index.ts';
-import * as I from '../impl/index.ts';
-import type { Candidate } from './running.ts';
+} from '../../libsel4/index.ts';
+import * as A from '../../spec-abstract/index.ts';
+import * as E from '../../spec-executable/index.ts';
+import * as I from '../../impl/index.ts';
+import type { Candidate } from '../running.ts';
 
 /**
  * One field as a layer holds it: `text` is shown (`badge 4`), `value` is what layers are

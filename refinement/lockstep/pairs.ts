@@ -3,17 +3,17 @@
 // read-only views and at the end through the composed abstraction. Every pair also compares
 // through the views what every layer shows alike: the scheduler's state after every step (it
 // is small), each touched object's fields, and at the end every object.
-import type { KernelView, LayerName, Touched } from '../libsel4/index.ts';
-import type * as A from '../spec-abstract/index.ts';
-import type * as E from '../spec-executable/index.ts';
-import type * as I from '../impl/index.ts';
+import type { KernelView, LayerName, Touched } from '../../libsel4/index.ts';
+import type * as A from '../../spec-abstract/index.ts';
+import type * as E from '../../spec-executable/index.ts';
+import type * as I from '../../impl/index.ts';
 import {
   compareExecAbstractTouched,
   compareImplExecTouched,
   diffExecAbstract,
   diffImplExec,
   implToExec,
-} from './abstraction.ts';
+} from '../abstraction/index.ts';
 import { compareScheduler, compareTouched, compareTouchedObjects, compareViews, type Mismatch } from './compare.ts';
 
 /** One side of a pair: its state, with the view of that state. */
