@@ -24,7 +24,7 @@ export {
   type ThreadSpec,
   type ThreadSummary,
 } from './refinement/run.ts';
-export { Lockstep, RefinementFailure, defaultPairs, pairNames, type FailureKind, type InvariantCheck, type PairName } from './refinement/lockstep.ts';
+export { Lockstep, RefinementFailure, defaultPairs, pairNames, type FailureKind, type InvariantCheck, type PairName } from './refinement/lockstep/index.ts';
 export { runCheck, type CheckOptions, type CheckSummary, type FailureReport } from './refinement/check.ts';
 export { formatFailure, formatSummary } from './refinement/report.ts';
 export {
@@ -35,9 +35,9 @@ export {
   type Counterexample,
   type ReplayOptions,
   type ReplayResult,
-} from './refinement/counterexample.ts';
-export { explainCounterexample, formatExplanation, type Explanation } from './refinement/explain.ts';
-export { explanationHtml } from './refinement/explain-html.ts';
-export { checkInvariants } from './refinement/invariants.ts';
+} from './refinement/reports/counterexample.ts';
+export { explainCounterexample, formatExplanation, type Explanation } from './refinement/reports/explain.ts';
+export { explanationHtml } from './refinement/reports/explain-html.ts';
+export { checkInvariants } from './refinement/invariants/index.ts';
 export type { LayerOptions } from './refinement/layers.ts';
 export { RefinementCheckFailed, bootLockstep, expectRefinement, type RefinementOptions, type RefinementResult } from './refinement/testing.ts';

@@ -7,7 +7,7 @@ import { abstractLayer } from '../spec-abstract/index.ts';
 import { executableLayer } from '../spec-executable/index.ts';
 import { recordWorkload, workloadArbitrary } from '../refinement/check.ts';
 import { bootLayer } from '../refinement/layers.ts';
-import { Lockstep, defaultPairs, parsePair } from '../refinement/lockstep.ts';
+import { Lockstep, defaultPairs, parsePair } from '../refinement/lockstep/index.ts';
 
 const seed = 20261124;
 const traces = Number(process.env.BENCH_TRACES ?? 40);

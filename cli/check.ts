@@ -8,11 +8,11 @@ import { CoverageSpecError, formatCoverageDetails, pairText, parseCoverageRequir
 import { checkCases, junitXml } from '../refinement/junit.ts';
 import { writeKernelCoverage } from '../refinement/kernel-coverage.ts';
 import { workloadNames, type WorkloadName } from '../refinement/workload.ts';
-import { defaultPairs, pairNames } from '../refinement/lockstep.ts';
+import { defaultPairs, pairNames } from '../refinement/lockstep/index.ts';
 import { batchRuns, runParallelCheck, type Batch, type ModuleExport, type ParallelProgress, type ParallelSummary, type Shard } from '../refinement/parallel.ts';
 import { formatFailure, formatSummary } from '../refinement/report.ts';
-import { counterexampleOf, writeCounterexample } from '../refinement/counterexample.ts';
-import { savedLines } from '../refinement/explain.ts';
+import { counterexampleOf, writeCounterexample } from '../refinement/reports/counterexample.ts';
+import { savedLines } from '../refinement/reports/explain.ts';
 import { withInterrupts, type Interrupts } from './interrupts.ts';
 import { parsePairList } from './replay.ts';
 import { UsageError, flag, outputDirectory, outputFile, parseCommandLine, seedOption, valued, wholeNumber } from './usage.ts';

@@ -1,9 +1,9 @@
 // `sel4-model explain FILE`: a counterexample file as a readable story, as text or as a
 // self-contained HTML page.
 import { writeFileAtomic } from '../refinement/files.ts';
-import { CounterexampleError, readCounterexample } from '../refinement/counterexample.ts';
-import { explanationHtml } from '../refinement/explain-html.ts';
-import { explainCounterexample, formatExplanation } from '../refinement/explain.ts';
+import { CounterexampleError, readCounterexample } from '../refinement/reports/counterexample.ts';
+import { explanationHtml } from '../refinement/reports/explain-html.ts';
+import { explainCounterexample, formatExplanation } from '../refinement/reports/explain.ts';
 import type { ModuleExport } from '../refinement/parallel.ts';
 import { loadLayerOptions, oneFile } from './replay.ts';
 import { UsageError, flag, outputFile, parseCommandLine, valued } from './usage.ts';

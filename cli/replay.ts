@@ -7,11 +7,11 @@ import {
   sameFailure,
   type Counterexample,
   type ReplayResult,
-} from '../refinement/counterexample.ts';
-import { describeFailure } from '../refinement/explain.ts';
+} from '../refinement/reports/counterexample.ts';
+import { describeFailure } from '../refinement/reports/explain.ts';
 import type { LayerOptions } from '../refinement/layers.ts';
 import type { ModuleExport } from '../refinement/parallel.ts';
-import { pairNames, type PairName } from '../refinement/lockstep.ts';
+import { pairNames, type PairName } from '../refinement/lockstep/index.ts';
 import { UsageError, parseCommandLine, valued } from './usage.ts';
 
 export const usage = `usage: sel4-model replay FILE [options]

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { coverageToJson, tallyFromJson, Tally } from './coverage.ts';
 import { readJsonFile } from './files.ts';
-import { pairNames } from './lockstep.ts';
+import { pairNames } from './lockstep/index.ts';
 import type { ParallelSummary } from './parallel.ts';
 import { shrinkEnds } from './shrink.ts';
 import { workloadNames } from './workload.ts';

@@ -17,12 +17,12 @@ import {
   type Touched,
 } from '../libsel4/index.ts';
 import { Tally, stateSize, type RunRecord, type StateSize } from './coverage.ts';
-import { checkInvariants, type InvariantCounts } from './invariants.ts';
+import { checkInvariants, type InvariantCounts } from './invariants/index.ts';
 import { Knowledge } from './knowledge.ts';
-import { answerOf } from './describe.ts';
+import { answerOf } from './reports/describe.ts';
 import { shrinkEntries, type ShrinkLimits, type ShrinkOutcome } from './shrink.ts';
 import type { LayerOptions } from './layers.ts';
-import { RefinementFailure, type PairName } from './lockstep.ts';
+import { RefinementFailure, type PairName } from './lockstep/index.ts';
 import { bootSystem, type System, type SystemOptions } from './system.ts';
 import { resolveStep, runStyle, workloadStepArbitrary, type RunStyle, type WorkloadName, type WorkloadStep } from './workload.ts';
 

@@ -22,7 +22,7 @@ import {
 } from '../libsel4/index.ts';
 import { capTagNames, recordedRegisters, type ConformanceFile, type RecordedEntry, type RecordedRegister, type RecordedTrace } from './conformance-data.ts';
 import { knownFailureOf, type KnownFailure } from './conformance-known.ts';
-import { decodeEntry, shown, stateAtEntry } from './describe.ts';
+import { decodeEntry, shown, stateAtEntry } from './reports/describe.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
 import type { RunningLayer } from './running.ts';
 

@@ -2,12 +2,12 @@
 // with their CDT parents, and (for the two lower layers) the MDB nodes. Each layer is listed
 // from its own state, cheaply: sparse slot maps for the specs, a raw scan of slot words for
 // the impl, and one pass per MDB list for the parents.
-import { capObjectPtr, slotId, type Cap, type ObjectView, type SlotRef } from '../libsel4/index.ts';
+import { capObjectPtr, slotId, type Cap, type ObjectView, type SchedulerView, type SlotRef } from '../libsel4/index.ts';
 import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
-import { holdsNullCap } from './abstraction.ts';
-import type { MDBEntry } from './mdb-invariants.ts';
+import { holdsNullCap } from './abstraction/index.ts';
+import type { MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
 
 export interface Filled {
@@ -21,7 +21,13 @@ export interface Listing {
   readonly objects: readonly ObjectView[];
   readonly filled: readonly Filled[];
   readonly mdb: readonly MDBEntry[] | null;
+  readonly scheduler: SchedulerView;
+  /** The thread that runs next, null for the idle thread. */
+  readonly current: number | null;
 }
+
+/** The parts of a listing read off the layer's own state. */
+type StateListing = Omit<Listing, 'scheduler' | 'current'>;
 
 export function objectBytes(o: ObjectView): number {
   switch (o.type) {
@@ -107,7 +113,7 @@ function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[
   return entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(slotId(e.slot)) ?? null }));
 }
 
-function listExecutable(s: E.ExecState): Listing {
+function listExecutable(s: E.ExecState): StateListing {
   const objects = [...E.allObjects(s)].sort((a, b) => a.addr - b.addr).map(E.objectView);
   const mdb: MDBEntry[] = [];
   for (const [slot, data] of E.allSlots(s)) if (data.cap.type !== 'null') mdb.push({ slot, cap: data.cap, ...data.mdb });
@@ -115,7 +121,7 @@ function listExecutable(s: E.ExecState): Listing {
 }
 
 /** The impl's non-null slots: a null cap is two zero words, so a raw scan finds the rest. */
-function listImpl(s: I.ImplState): Listing {
+function listImpl(s: I.ImplState): StateListing {
   const objects = I.decodeObjects(s) as ObjectView[];
   const mdb: MDBEntry[] = [];
   for (const o of objects) {
@@ -130,7 +136,7 @@ function listImpl(s: I.ImplState): Listing {
   return { objects, filled: withParents(mdb, objects), mdb };
 }
 
-function listAbstract(s: A.AbstractState): Listing {
+function listAbstract(s: A.AbstractState): StateListing {
   return {
     objects: A.allObjects(s).map(A.objectView),
     filled: A.allFilledSlots(s).map((f) => ({ slot: f.slot, cap: f.cap, parent: f.parent })),
@@ -138,7 +144,7 @@ function listAbstract(s: A.AbstractState): Listing {
   };
 }
 
-export function listLayer(layer: RunningLayer): Listing {
+function listState(layer: RunningLayer): StateListing {
   switch (layer.name) {
     case 'abstract':
       return listAbstract(layer.state() as A.AbstractState);
@@ -147,4 +153,9 @@ export function listLayer(layer: RunningLayer): Listing {
     case 'impl':
       return listImpl(layer.state() as I.ImplState);
   }
+}
+
+export function listLayer(layer: RunningLayer): Listing {
+  const view = layer.view();
+  return { ...listState(layer), scheduler: view.scheduler(), current: view.current() };
 }

@@ -7,10 +7,10 @@
 import { Worker } from 'node:worker_threads';
 import type { KernelEvent } from '../libsel4/index.ts';
 import type { CheckOptions, CheckSummary, FailureReport, TraceLine } from './check.ts';
-import type { Mismatch } from './compare.ts';
+import type { Mismatch } from './lockstep/compare.ts';
 import { Tally, type RunRecord } from './coverage.ts';
 import { KernelCoverage, type KernelBranch } from './kernel-coverage.ts';
-import { RefinementFailure, type FailureKind } from './lockstep.ts';
+import { RefinementFailure, type FailureKind } from './lockstep/index.ts';
 import type { ShrinkOutcome } from './shrink.ts';
 
 /** Slice `index` (1-based) of `count`. */

@@ -6,8 +6,8 @@
 // not by time, so the same failing run shrinks to the same trace on any machine; only a generous
 // wall-time guard can stop it earlier, and then the report says so.
 import { Reg, syscallFromWord, type KernelEvent } from '../libsel4/index.ts';
-import { answerOf, decodeEntry, stateAtEntry } from './describe.ts';
-import { RefinementFailure } from './lockstep.ts';
+import { answerOf, decodeEntry, stateAtEntry } from './reports/describe.ts';
+import { RefinementFailure } from './lockstep/index.ts';
 import type { System } from './system.ts';
 
 export interface Replayed {

@@ -13,7 +13,7 @@ import {
   type Touched,
 } from '../libsel4/index.ts';
 import { bootLayer, type LayerOptions } from './layers.ts';
-import { Lockstep, RefinementFailure, defaultPairs, parsePair, type InvariantCheck, type PairName } from './lockstep.ts';
+import { Lockstep, RefinementFailure, defaultPairs, parsePair, type InvariantCheck, type PairName } from './lockstep/index.ts';
 import type { RunningLayer } from './running.ts';
 
 export interface SystemOptions {

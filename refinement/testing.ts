@@ -2,11 +2,11 @@
 // thrown error): the refinement check as one assertion that fails with the readable report,
 // and a system booted in lockstep with the invariants on.
 import { runCheck } from './check.ts';
-import { counterexampleOf, writeCounterexample, type CheckSettings, type Counterexample } from './counterexample.ts';
-import { foundBy, savedLines } from './explain.ts';
-import { checkInvariants } from './invariants.ts';
+import { counterexampleOf, writeCounterexample, type CheckSettings, type Counterexample } from './reports/counterexample.ts';
+import { foundBy, savedLines } from './reports/explain.ts';
+import { checkInvariants } from './invariants/index.ts';
 import type { LayerOptions } from './layers.ts';
-import { defaultPairs } from './lockstep.ts';
+import { defaultPairs } from './lockstep/index.ts';
 import { planBatches } from './parallel.ts';
 import { formatFailure } from './report.ts';
 import { bootSystem, type System, type SystemOptions } from './system.ts';

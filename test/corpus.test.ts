@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatReplay } from '../cli/replay.ts';
-import { CounterexampleError, readCounterexample, replayCounterexample } from '../refinement/counterexample.ts';
+import { CounterexampleError, readCounterexample, replayCounterexample } from '../refinement/reports/counterexample.ts';
 import type { LayerOptions } from '../refinement/layers.ts';
-import { pairNames } from '../refinement/lockstep.ts';
+import { pairNames } from '../refinement/lockstep/index.ts';
 import { plantedBadgeFault } from './refinement/planted-fault.ts';
 
 const corpusDir = fileURLToPath(new URL('../corpus/', import.meta.url));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseCheckArgs } from '../../cli/check.ts';
-import { readCounterexample } from '../../refinement/counterexample.ts';
+import { readCounterexample } from '../../refinement/reports/counterexample.ts';
 import { plantedBadgeFaultModule } from '../refinement/planted-fault.ts';
 import { runCommand, runInProcess, type Ran } from './command.ts';
 

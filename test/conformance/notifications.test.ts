@@ -18,7 +18,7 @@ import {
   syscallWord,
   type Observation,
 } from '../../libsel4/index.ts';
-import { pairNames } from '../../refinement/lockstep.ts';
+import { pairNames } from '../../refinement/lockstep/index.ts';
 import { bootSystem } from '../../refinement/system.ts';
 
 function setup() {

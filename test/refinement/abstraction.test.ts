@@ -7,7 +7,7 @@ import { planBoot } from '../../libsel4/index.ts';
 import type * as A from '../../spec-abstract/index.ts';
 import type * as E from '../../spec-executable/index.ts';
 import type * as I from '../../impl/index.ts';
-import { diffExecAbstract, diffExecStates, diffImplExec, implToExec } from '../../refinement/abstraction.ts';
+import { diffExecAbstract, diffExecStates, diffImplExec, implToExec } from '../../refinement/abstraction/index.ts';
 import { recordWorkload, workloadArbitrary } from '../../refinement/check.ts';
 import { bootLayer } from '../../refinement/layers.ts';
 import type { RunningLayer } from '../../refinement/running.ts';

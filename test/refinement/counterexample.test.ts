@@ -12,11 +12,11 @@ import {
   replayCounterexample,
   sameFailure,
   writeCounterexample,
-} from '../../refinement/counterexample.ts';
-import { explanationHtml } from '../../refinement/explain-html.ts';
-import { decodeEntry, explainCounterexample, formatExplanation } from '../../refinement/explain.ts';
-import { pairNames } from '../../refinement/lockstep.ts';
-import { fieldsLine } from '../../refinement/places.ts';
+} from '../../refinement/reports/counterexample.ts';
+import { explanationHtml } from '../../refinement/reports/explain-html.ts';
+import { decodeEntry, explainCounterexample, formatExplanation } from '../../refinement/reports/explain.ts';
+import { pairNames } from '../../refinement/lockstep/index.ts';
+import { fieldsLine } from '../../refinement/reports/places.ts';
 import { plantedBadgeFault, plantedCounterexample } from './planted-fault.ts';
 
 const cx = plantedCounterexample();

@@ -13,7 +13,7 @@ import {
   unreachedPairs,
   type RunRecord,
 } from '../../refinement/coverage.ts';
-import { checkInvariants, type InvariantCounts } from '../../refinement/invariants.ts';
+import { checkInvariants, type InvariantCounts } from '../../refinement/invariants/index.ts';
 import { bootSystem } from '../../refinement/system.ts';
 
 const run = (entries: [string, string][], extra: Partial<RunRecord> = {}): RunRecord => ({
@@ -105,6 +105,16 @@ describe('invariant counting', () => {
       'valid_badges/valid_cap/valid_untyped': 3,
       'valid_mdb/untyped_mdb/no_loops (CDT)': 3,
       'valid_dlist/mdb_chain_0/untyped_inc (MDB)': 2,
+      'valid_tcb (priority, MCP, domain)': 3,
+      'active_scs_valid/valid_refills': 3,
+      'sym_refs (scheduling contexts)': 3,
+      valid_ready_qs: 3,
+      valid_release_q: 3,
+      ready_or_release: 3,
+      'cur_sc_tcb/ct_in_state/ct_not_in_q/ct_released': 3,
+      valid_blocked: 3,
+      'consumed_time_bounded/current_time_bounded': 3,
+      'setNextInterrupt (timer deadline)': 3,
     });
   });
 

@@ -17,11 +17,11 @@ import {
   userWritesOf,
 } from '../../libsel4/index.ts';
 import type { ImplState } from '../../impl/index.ts';
-import { readCounterexample } from '../../refinement/counterexample.ts';
-import { explanationHtml } from '../../refinement/explain-html.ts';
-import { describeChoice, explainCounterexample, formatExplanation, foundBy } from '../../refinement/explain.ts';
+import { readCounterexample } from '../../refinement/reports/counterexample.ts';
+import { explanationHtml } from '../../refinement/reports/explain-html.ts';
+import { describeChoice, explainCounterexample, formatExplanation, foundBy } from '../../refinement/reports/explain.ts';
 import type { LayerOptions } from '../../refinement/layers.ts';
-import { ipcBufferWordRole, messageInfoFields, registerFields, registerRole } from '../../refinement/places.ts';
+import { ipcBufferWordRole, messageInfoFields, registerFields, registerRole } from '../../refinement/reports/places.ts';
 import { RefinementCheckFailed, bootLockstep, expectRefinement } from '../../refinement/testing.ts';
 
 /** Word 3 of a 16-byte slot holds the MDB next link and the flags; bit 2 is firstBadged. */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { firstRamUntypedSlot, seL4_AllRights, seL4_CapInitThreadCNode as root, seL4_ObjectType, type KernelLayer } from '../../libsel4/index.ts';
 import type { ImplState } from '../../impl/index.ts';
-import { RefinementFailure } from '../../refinement/lockstep.ts';
+import { RefinementFailure } from '../../refinement/lockstep/index.ts';
 import { bootSystem } from '../../refinement/system.ts';
 
 /** An impl whose every written slot's MDB next link points at memory no CNode or TCB holds. */

@@ -14,9 +14,9 @@ import {
 } from '../../libsel4/index.ts';
 import { decodeSlotCap, type ImplState } from '../../impl/index.ts';
 import type { FailureReport } from '../../refinement/check.ts';
-import { counterexampleOf, type Counterexample } from '../../refinement/counterexample.ts';
+import { counterexampleOf, type Counterexample } from '../../refinement/reports/counterexample.ts';
 import type { LayerOptions } from '../../refinement/layers.ts';
-import { RefinementFailure } from '../../refinement/lockstep.ts';
+import { RefinementFailure } from '../../refinement/lockstep/index.ts';
 import type { ModuleExport } from '../../refinement/parallel.ts';
 import { bootSystem } from '../../refinement/system.ts';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runCheck, type CheckOptions, type FailureReport } from '../../refinement/check.ts';
 import { buildReport } from '../../refinement/check-report.ts';
 import { formatReplay } from '../../cli/replay.ts';
-import { counterexampleJson, counterexampleOf, parseCounterexample, replayCounterexample } from '../../refinement/counterexample.ts';
+import { counterexampleJson, counterexampleOf, parseCounterexample, replayCounterexample } from '../../refinement/reports/counterexample.ts';
 import { formatFailure } from '../../refinement/report.ts';
 import type { ShrinkLimits } from '../../refinement/shrink.ts';
 import { defaultShrinkLimits } from '../../refinement/shrink.ts';

@@ -1,10 +1,8 @@
-// Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H):
-// checked over a listing of the layer's state; the MDB ones (mdb-invariants.ts) only for the
-// two lower layers, which have an MDB.
-import { capObjectPtr, hex, slotId, slotKey, type Cap, type ObjectView, type SlotRef } from '../libsel4/index.ts';
-import { listLayer, objectBytes, type Filled, type Listing } from './listing.ts';
-import { checkMDB } from './mdb-invariants.ts';
-import type { RunningLayer } from './running.ts';
+// Invariants of capabilities and memory, named after l4v's (Invariants_AI): objects disjoint
+// and aligned, caps naming existing objects of their type with valid fields, and the CDT
+// acyclic and consistent with untyped containment.
+import { capObjectPtr, hex, slotId, slotKey, type Cap, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
+import { objectBytes, type Filled } from '../listing.ts';
 
 const objectTypeOfCap: Partial<Record<Cap['type'], ObjectView['type']>> = {
   endpoint: 'endpoint',
@@ -19,7 +17,7 @@ const objectTypeOfCap: Partial<Record<Cap['type'], ObjectView['type']>> = {
 };
 
 /** pspace_distinct: no two objects overlap; pspace_aligned: each is aligned to its size. */
-function pspaceDistinctAligned(objects: readonly ObjectView[]): string | null {
+export function pspaceDistinctAligned(objects: readonly ObjectView[]): string | null {
   let end = 0;
   let last: ObjectView | null = null;
   for (const o of objects) {
@@ -33,7 +31,7 @@ function pspaceDistinctAligned(objects: readonly ObjectView[]): string | null {
 }
 
 /** valid_caps: every cap names an existing object of its type (a CNode cap with its radix). */
-function validCaps(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
+export function validCaps(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
   for (const { slot, cap } of filled) {
     const wanted = objectTypeOfCap[cap.type];
     if (!wanted) continue;
@@ -49,7 +47,7 @@ function validCaps(objects: ReadonlyMap<number, ObjectView>, filled: readonly Fi
 }
 
 /** valid_badges (28 bits), valid_cap for CNode guards, valid_untyped for the free index. */
-function validCapFields(filled: readonly Filled[]): string | null {
+export function validCapFields(filled: readonly Filled[]): string | null {
   for (const { slot, cap } of filled) {
     if ((cap.type === 'endpoint' || cap.type === 'notification') && cap.badge >>> 28 !== 0) {
       return `valid_badges: ${slotKey(slot)} badge ${hex(cap.badge)} exceeds 28 bits`;
@@ -76,7 +74,7 @@ function regionOf(cap: Cap, objects: ReadonlyMap<number, ObjectView>): [number, 
  * The CDT: no_loops (the parent relation is acyclic), a parent slot is never empty, and
  * untyped_mdb (a cap whose parent is an untyped lies inside it and below its free index).
  */
-function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
+export function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
   const byKey = new Map(filled.map((f) => [slotId(f.slot), f]));
   for (const f of filled) {
     const parent = f.parent;
@@ -100,30 +98,4 @@ function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonl
     }
   }
   return null;
-}
-
-/** How often each named invariant was checked, by its l4v names. */
-export type InvariantCounts = Map<string, number>;
-
-/** Runs one named check, counting it in `counts` if given. */
-function counted(counts: InvariantCounts | undefined, name: string, check: () => string | null): string | null {
-  if (counts) counts.set(name, (counts.get(name) ?? 0) + 1);
-  return check();
-}
-
-/** Every invariant of one layer's state; the first violation, or null. */
-export function checkListing(listing: Listing, counts?: InvariantCounts): string | null {
-  const objects = new Map(listing.objects.map((o) => [o.addr, o]));
-  const mdb = listing.mdb;
-  return (
-    counted(counts, 'pspace_distinct/pspace_aligned', () => pspaceDistinctAligned(listing.objects)) ??
-    counted(counts, 'valid_caps', () => validCaps(objects, listing.filled)) ??
-    counted(counts, 'valid_badges/valid_cap/valid_untyped', () => validCapFields(listing.filled)) ??
-    counted(counts, 'valid_mdb/untyped_mdb/no_loops (CDT)', () => cdtInvariants(objects, listing.filled)) ??
-    (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null)
-  );
-}
-
-export function checkInvariants(layer: RunningLayer, counts?: InvariantCounts): string | null {
-  return checkListing(listLayer(layer), counts);
 }

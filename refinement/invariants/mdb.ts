@@ -1,7 +1,7 @@
 // valid_mdb of the two lower layers (l4v Invariants_H): the mapping database is a set of
 // well-formed doubly linked lists in depth-first CDT order. Written once over a plain listing
 // of slots, which the executable spec gives directly and the impl gives by decoding memory.
-import { capObjectPtr, slotId, slotKey, type Cap, type SlotRef } from '../libsel4/index.ts';
+import { capObjectPtr, slotId, slotKey, type Cap, type SlotRef } from '../../libsel4/index.ts';
 
 export interface MDBEntry {
   readonly slot: SlotRef;

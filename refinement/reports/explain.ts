@@ -13,21 +13,22 @@ import {
   slotKey,
   syscallFromWord,
   type BootConfig,
+  type KernelEvent,
   type LayerName,
   type Observation,
   type SlotRef,
   type Touched,
-} from '../libsel4/index.ts';
-import { compareObservations, slotName } from './compare.ts';
+} from '../../libsel4/index.ts';
+import { compareObservations, compareScheduler, slotName } from '../lockstep/compare.ts';
 import { entriesOf, type Counterexample } from './counterexample.ts';
-import { answerOf, decodeEntry, listed, messageWord, sentBy, type Sent } from './describe.ts';
-import { shellWord } from './files.ts';
-import { checkInvariants } from './invariants.ts';
-import { bootLayer, type LayerOptions } from './layers.ts';
-import { pairNames, parsePair, type Pair, type PairName } from './lockstep.ts';
-import { pairComparison } from './pairs.ts';
-import { fieldsLine, ipcBufferFields, ipcBufferWordRole, objectFields, registerFields, registerRole, slotFields, valueField, type Field } from './places.ts';
-import type { Candidate, RunningLayer } from './running.ts';
+import { decodeEntry, eventAnswer, listed, messageWord, sentBy, type Sent } from './describe.ts';
+import { shellWord } from '../files.ts';
+import { checkInvariants } from '../invariants/index.ts';
+import { bootLayer, type LayerOptions } from '../layers.ts';
+import { pairNames, parsePair, type Pair, type PairName } from '../lockstep/index.ts';
+import { compareStep, pairComparison } from '../lockstep/pairs.ts';
+import { fieldsLine, ipcBufferFields, ipcBufferWordRole, objectFields, registerFields, registerRole, schedulerFields, slotFields, valueField, type Field } from './places.ts';
+import type { Candidate, RunningLayer } from '../running.ts';
 
 export { decodeEntry };
 
@@ -81,11 +82,11 @@ export interface Explanation {
 
 // ------------------------------------------------------------------ answers
 
-/** What a layer answered an entry, e.g. `seL4_FailedLookup (mrs 0x1, 0x2)`. */
-export function describeAnswer(sysno: number, obs: Observation): string {
-  const answer = answerOf(sysno, obs);
+/** What a layer answered an entry, e.g. `seL4_FailedLookup (mrs 0x1, 0x2)`, `idle runs`. */
+export function describeAnswer(event: KernelEvent, sysno: number, obs: Observation): string {
+  const answer = eventAnswer(event, sysno, obs);
   const caller = obs.caller;
-  if (obs.unmodelled || !caller || caller.state !== 'Running' || sysno !== seL4_Syscall.seL4_SysCall) return answer;
+  if (event.kind !== 'syscall' || obs.unmodelled || !caller || caller.state !== 'Running' || sysno !== seL4_Syscall.seL4_SysCall) return answer;
   const length = messageInfoFromWord(caller.regs[Reg.a1]!).length;
   if (length === 0) return answer;
   const sent: Sent = { regs: caller.regs, buffer: caller.ipcBuffer ?? [] };
@@ -149,7 +150,17 @@ function checkedDifference(pair: Pair, lower: Candidate, upper: Candidate, touch
   return `${at >= 0 ? m.path.slice(at + 2) : m.path} (${m.lower} vs ${m.upper})`;
 }
 
-/** Every slot and object a layer wrote at this step, as each layer holds it now. */
+/** The scheduler's state after the step, when the layers hold it differently. */
+function schedulerPlace(chosen: ReadonlyMap<LayerName, Candidate>, pair: Pair | null): Place[] {
+  const values = [...chosen.entries()].map(([name, c]) => [name, schedulerFields(c.view.scheduler())] as const);
+  if (new Set(values.map(([, fields]) => fieldsLine(fields).line)).size < 2) return [];
+  const lower = pair ? chosen.get(pair.lower) : undefined;
+  const upper = pair ? chosen.get(pair.upper) : undefined;
+  const m = lower && upper ? compareScheduler(lower.view.scheduler(), upper.view.scheduler()) : null;
+  return [placeOf('scheduler', values, m ? `${m.path.slice('scheduler: '.length)} (${m.lower} vs ${m.upper})` : null, pair)];
+}
+
+/** Every slot and object a layer wrote at this step, as each layer holds it now, and the scheduler's state where the layers differ on it. */
 function writtenPlaces(chosen: ReadonlyMap<LayerName, Candidate>, pair: Pair | null): Place[] {
   const slots = new Map<string, SlotRef>();
   const objects = new Set<number>();
@@ -161,7 +172,7 @@ function writtenPlaces(chosen: ReadonlyMap<LayerName, Candidate>, pair: Pair | n
   const lower = pair ? chosen.get(pair.lower) : undefined;
   const upper = pair ? chosen.get(pair.upper) : undefined;
   const differs = (touched: Touched) => (pair && lower && upper ? checkedDifference(pair, lower, upper, touched) : null);
-  const places: Place[] = [];
+  const places: Place[] = schedulerPlace(chosen, pair);
   const anyView = layers[0]?.[1].view;
   for (const addr of [...objects].sort((a, b) => a - b)) {
     const type = layers.map(([, c]) => c.view.object(addr)?.type).find((t) => t !== undefined) ?? 'object';
@@ -193,7 +204,7 @@ function choose(name: LayerName, candidates: readonly Candidate[], chosen: Reado
   const ref = chosen.get(reference)!;
   const agrees = (c: Candidate) =>
     compareObservations(ref.observation, c.observation, registerNames) === null &&
-    pairComparison(reference, name).touched(ref, c, [ref.touched, c.touched]) === null;
+    compareStep({ lower: reference, upper: name }, ref, c, [ref.touched, c.touched]) === null;
   const pick = candidates.find(agrees);
   return pick ? { pick, agrees: true } : { pick: candidates[0]!, agrees: false };
 }
@@ -258,7 +269,7 @@ export function explainCounterexample(cx: Counterexample, layerOptions?: LayerOp
         pick.adopt();
         chosen.set(r.name, pick);
         r.last = pick.observation;
-        answers.push([r.name, describeAnswer(sysno, pick.observation)]);
+        answers.push([r.name, describeAnswer(entry, sysno, pick.observation)]);
       } catch (error) {
         if (error instanceof ChoiceRejected) {
           r.stopped = `not run (rejected a choice at step ${index})`;

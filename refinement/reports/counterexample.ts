@@ -17,13 +17,13 @@ import {
   type KernelEvent,
   type LayerName,
   maxTicks,
-} from '../libsel4/index.ts';
-import type { FailureReport } from './check.ts';
-import { readJsonFile, writeFileAtomic } from './files.ts';
-import { shrinkNote, type ShrinkOutcome } from './shrink.ts';
-import { checkInvariants } from './invariants.ts';
-import { bootLayer, type LayerOptions } from './layers.ts';
-import { Lockstep, RefinementFailure, pairNames, parsePair, type FailureKind, type PairName } from './lockstep.ts';
+} from '../../libsel4/index.ts';
+import type { FailureReport } from '../check.ts';
+import { readJsonFile, writeFileAtomic } from '../files.ts';
+import { shrinkNote, type ShrinkOutcome } from '../shrink.ts';
+import { checkInvariants } from '../invariants/index.ts';
+import { bootLayer, type LayerOptions } from '../layers.ts';
+import { Lockstep, RefinementFailure, pairNames, parsePair, type FailureKind, type PairName } from '../lockstep/index.ts';
 
 export const counterexampleFormat = 'sel4-model counterexample';
 export const counterexampleVersion = 1;

@@ -1,7 +1,7 @@
 // The explanation of a counterexample as one self-contained HTML page (inline style, no
 // scripts or external assets): the calls with each layer's answer, and at the failing step a
 // table of what each layer wrote, with the places where the failing pair differs marked.
-import type { LayerName } from '../libsel4/index.ts';
+import type { LayerName } from '../../libsel4/index.ts';
 import { describeBoot, describeChoice, describeFailure, entries, fileCommands, foundBy, type ExplainedStep, type Explanation, type Place } from './explain.ts';
 import { fieldsLine, type Field } from './places.ts';
 

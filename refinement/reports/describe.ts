@@ -1,6 +1,7 @@
 // A kernel entry told as the libsel4 call the root task made, from the registers and IPC
 // buffer the thread had when it entered, e.g.
-// `seL4_CNode_Copy(service=2, dest_index=35, dest_depth=32, src_root=2, src_index=9, src_depth=32, rights=0x0)`.
+// `seL4_CNode_Copy(service=2, dest_index=35, dest_depth=32, src_root=2, src_index=9, src_depth=32, rights=0x0)`,
+// or as the other events: `time 500 µs (5000 ticks)`, `user exception: scause 2 (illegal instruction), code 0`.
 import {
   IPCBuffer,
   Reg,
@@ -15,12 +16,14 @@ import {
   syscallFromWord,
   syscallName,
   errorName,
+  hex,
+  ticksPerMicrosecond,
   type KernelEvent,
   userWritesOf,
   type Observation,
   type ThreadObservation,
   type Word,
-} from '../libsel4/index.ts';
+} from '../../libsel4/index.ts';
 
 /** The thread's registers and IPC buffer as they are when the entry starts. */
 export function stateAtEntry(regsBefore: readonly Word[], bufferBefore: readonly Word[] | null, event: KernelEvent): { regs: Word[]; buffer: Word[] } {
@@ -108,8 +111,39 @@ function decodeInvocation(sent: Sent): string {
   return `seL4_Call(cptr=${shown(service)}, label=${label}, length=${info.length}, extraCaps=${info.extraCaps}, mrs=[${listed(mrs)}], caps=[${listed(caps)}])`;
 }
 
-/** The entry as the libsel4 call that made it; `before` is the calling thread before the entry. */
+/** A number of ticks in µs, with the ticks: `500 µs (5000 ticks)`, `0.3 µs (3 ticks)`. */
+export function ticksText(ticks: bigint): string {
+  const whole = ticks / ticksPerMicrosecond;
+  const rest = ticks % ticksPerMicrosecond;
+  const fraction = rest === 0n ? '' : `.${rest.toString().padStart(ticksPerMicrosecond.toString().length - 1, '0').replace(/0+$/, '')}`;
+  return `${whole}${fraction} µs (${ticks} tick${ticks === 1n ? '' : 's'})`;
+}
+
+/** The riscv exception causes (scause) a user thread can raise, by number. */
+const exceptionCauses: Readonly<Record<number, string>> = {
+  0: 'instruction address misaligned',
+  1: 'instruction access fault',
+  2: 'illegal instruction',
+  3: 'breakpoint',
+  4: 'load address misaligned',
+  5: 'load access fault',
+  6: 'store address misaligned',
+  7: 'store access fault',
+  12: 'instruction page fault',
+  13: 'load page fault',
+  15: 'store page fault',
+};
+
+/** A user exception as seL4_UserException reports it: `user exception: scause 2 (illegal instruction), code 0`. */
+export function exceptionText(number: Word, code: Word): string {
+  const cause = exceptionCauses[number];
+  return `user exception: scause ${shown(number)}${cause ? ` (${cause})` : ''}, code ${shown(code)}`;
+}
+
+/** The entry as the libsel4 call that made it, or the time or exception event; `before` is the calling thread before the entry. */
 export function decodeEntry(before: ThreadObservation | null, event: KernelEvent): string {
+  if (event.kind === 'time') return `time ${ticksText(event.ticks)}`;
+  if (event.kind === 'exception') return exceptionText(event.number, event.code);
   const sent = sentBy(before, event);
   const sysno = syscallFromWord(sent.regs[Reg.a7]!);
   const a0 = shown(sent.regs[Reg.a0]!);
@@ -131,7 +165,17 @@ export function decodeEntry(before: ThreadObservation | null, event: KernelEvent
   }
 }
 
-/** What the kernel answered an entry, as the check reports it: an seL4 error name, `returned`, `caller Inactive`, ... */
+/**
+ * What an event led to: for a syscall what the kernel answered (answerOf); for the passing of
+ * time who runs next (`0x80010000 runs`, `idle runs`); for a user exception what became of the thread.
+ */
+export function eventAnswer(event: KernelEvent, sysno: number, obs: Observation): string {
+  if (event.kind === 'syscall' || obs.unmodelled) return answerOf(sysno, obs);
+  if (event.kind === 'exception') return obs.caller ? `caller ${obs.caller.state}` : 'no thread ran';
+  return `${obs.current === null ? 'idle' : hex(obs.current)} runs`;
+}
+
+/** What the kernel answered a syscall, as the check reports it: an seL4 error name, `returned`, `caller Inactive`, ... */
 export function answerOf(sysno: number, obs: Observation): string {
   if (obs.unmodelled) return `unmodelled: ${obs.unmodelled}`;
   const caller = obs.caller;

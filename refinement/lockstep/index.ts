@@ -3,10 +3,10 @@
 // no verdict ever rests on enumerating the allowed results. After each step the lower layer of
 // every checked pair must agree with the upper layer's outcome on what the user sees and on
 // everything either side wrote; a full comparison closes every run.
-import { ChoiceRejected, registerNames, type KernelEvent, type LayerName, type Observation, type Touched } from '../libsel4/index.ts';
+import { ChoiceRejected, registerNames, type KernelEvent, type LayerName, type Observation, type Touched } from '../../libsel4/index.ts';
 import { compareObservations, type Mismatch } from './compare.ts';
-import { pairComparison } from './pairs.ts';
-import type { Candidate, RunningLayer } from './running.ts';
+import { compareStep, pairComparison } from './pairs.ts';
+import type { Candidate, RunningLayer } from '../running.ts';
 
 /** A checked pair: the lower layer must refine the upper one. */
 export interface Pair {
@@ -158,7 +158,7 @@ export class Lockstep {
     const obs = compareObservations(lower.observation, upper.observation, registerNames);
     if (obs) return new RefinementFailure('observation', step, name, obs);
     const touched: Touched[] = [lower.touched, upper.touched];
-    const state = readingState(step, name, () => pairComparison(pair.lower, pair.upper).touched(lower, upper, touched));
+    const state = readingState(step, name, () => compareStep(pair, lower, upper, touched));
     if (state) return new RefinementFailure('state', step, name, state);
     return null;
   }

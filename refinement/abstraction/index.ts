@@ -7,6 +7,7 @@
 //   executable -> abstract: the MDB list becomes the CDT parent relation (a slot's parent is
 //     the nearest slot before it in its list whose run of descendants reaches it), and
 //     `revocable` becomes the abstract spec's `is_original_cap`.
+// The scheduler's part of the state is in scheduler.ts.
 import { Map as IMap } from 'immutable';
 import {
   capDifference,
@@ -17,12 +18,13 @@ import {
   type ObjectView,
   type SlotRef,
   type Touched,
-} from '../libsel4/index.ts';
-import * as A from '../spec-abstract/index.ts';
-import * as E from '../spec-executable/index.ts';
-import * as I from '../impl/index.ts';
-import type { Mismatch } from './compare.ts';
-import { mdbParentOf, objectBytes } from './listing.ts';
+} from '../../libsel4/index.ts';
+import * as A from '../../spec-abstract/index.ts';
+import * as E from '../../spec-executable/index.ts';
+import * as I from '../../impl/index.ts';
+import { compareScheduler, fieldsDifference, type Mismatch } from '../lockstep/compare.ts';
+import { implSched } from './scheduler.ts';
+import { mdbParentOf, objectBytes } from '../listing.ts';
 
 // ------------------------------------------------------------------ impl -> executable
 
@@ -74,7 +76,7 @@ export function implToExec(impl: I.ImplState, current: number | null): E.ExecSta
   const memory = IMap<number, number>().withMutations((m) => {
     for (const [paddr, w] of implUserWords(impl)) m.set(paddr, w);
   });
-  return { objects, memory, current };
+  return { objects, memory, current, sched: implSched(impl) };
 }
 
 /** The non-zero words of the impl's frames; 4 KiB pages the impl never wrote are skipped. */
@@ -160,55 +162,13 @@ function mdbEqual(a: E.MDBNode, b: E.MDBNode): boolean {
   return E.sameSlot(a.prev, b.prev) && E.sameSlot(a.next, b.next) && a.revocable === b.revocable && a.firstBadged === b.firstBadged;
 }
 
-function valuesEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
-  return false;
-}
-
-/** Field-by-field equality of two objects, ignoring their slots. */
-function objectsEqual(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  let n = 0;
-  for (const key in a) {
-    if (key === 'slots') continue;
-    n++;
-    if (!valuesEqual(a[key], b[key])) return false;
-  }
-  for (const key in b) if (key !== 'slots') n--;
-  return n === 0;
-}
-
-/** A field's value for a report: addresses (large numbers) in hex. */
-function fieldText(value: unknown, json: string | undefined): string {
-  return typeof value === 'number' && value > 0xffff ? hex(value) : (json ?? 'undefined');
-}
-
-/** Compares the fields of two objects (not their slots). */
-export function diffObjects(addr: number, lower: object | null, upper: object | null): Mismatch | null {
-  if (lower !== null && upper !== null && objectsEqual(lower as Record<string, unknown>, upper as Record<string, unknown>)) return null;
+/** Compares the fields of two objects (not their slots): 64-bit times, lists and refill records structurally. */
+export function diffObjects(addr: number, lower: { readonly type: string } | null, upper: { readonly type: string } | null): Mismatch | null {
   if (lower === null || upper === null) {
     if (lower === upper) return null;
-    const type = (o: object | null) => (o === null ? 'none' : String((o as { type: string }).type));
-    return { path: `object ${hex(addr)}`, lower: type(lower), upper: type(upper) };
+    return { path: `object ${hex(addr)}`, lower: lower?.type ?? 'none', upper: upper?.type ?? 'none' };
   }
-  const a = lower as Record<string, unknown>;
-  const b = upper as Record<string, unknown>;
-  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (key === 'slots') continue;
-    const va = a[key];
-    const vb = b[key];
-    if (va === vb) continue;
-    const ja = JSON.stringify(va);
-    const jb = JSON.stringify(vb);
-    if (ja !== jb) {
-      if (Array.isArray(va) && Array.isArray(vb)) {
-        const i = va.findIndex((x, k) => x !== vb[k]);
-        return { path: `${String(a.type)} ${hex(addr)}: ${key}[${i}]`, lower: String(va[i]), upper: String(vb[i]) };
-      }
-      return { path: `${String(a.type)} ${hex(addr)}: ${key}`, lower: fieldText(va, ja), upper: fieldText(vb, jb) };
-    }
-  }
-  return null;
+  return fieldsDifference(`${lower.type} ${hex(addr)}`, lower, upper);
 }
 
 /**
@@ -233,6 +193,8 @@ export function compareImplExecTouched(impl: I.ImplState, exec: E.ExecState, tou
 /** The decoded impl state equals the executable state. */
 export function diffExecStates(lower: E.ExecState, upper: E.ExecState): Mismatch | null {
   if (lower.current !== upper.current) return { path: 'current thread', lower: String(lower.current), upper: String(upper.current) };
+  const sched = compareScheduler(E.view(lower).scheduler(), E.view(upper).scheduler());
+  if (sched) return sched;
   const addrs = [...new Set([...lower.objects.keys(), ...upper.objects.keys()])].sort((x, y) => x - y);
   for (const addr of addrs) {
     const a = lower.objects.get(addr) ?? null;
@@ -352,9 +314,15 @@ function diffAbstractSlot(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef,
 }
 
 /** An object's fields as the abstraction compares them: the view's, plus registers and SC configuration. */
-function comparable(view: ObjectView, regs: readonly number[] | undefined, configured: boolean | undefined): object {
-  if (view.type === 'tcb') return { ...view, regs };
-  if (view.type === 'schedcontext') return { ...view, configured };
+function comparable(view: ObjectView, regs: readonly number[] | undefined, configured: boolean | undefined): { readonly type: string } {
+  if (view.type === 'tcb') {
+    const withRegs: ObjectView & { readonly regs: readonly number[] | undefined } = { ...view, regs };
+    return withRegs;
+  }
+  if (view.type === 'schedcontext') {
+    const withConfigured: ObjectView & { readonly configured: boolean | undefined } = { ...view, configured };
+    return withConfigured;
+  }
   return view;
 }
 

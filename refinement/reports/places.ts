@@ -14,13 +14,14 @@ import {
   type Cap,
   type LayerName,
   type ObjectView,
+  type SchedulerView,
   type SlotRef,
   type Word,
-} from '../libsel4/index.ts';
-import * as A from '../spec-abstract/index.ts';
-import * as E from '../spec-executable/index.ts';
-import * as I from '../impl/index.ts';
-import type { Candidate } from './running.ts';
+} from '../../libsel4/index.ts';
+import * as A from '../../spec-abstract/index.ts';
+import * as E from '../../spec-executable/index.ts';
+import * as I from '../../impl/index.ts';
+import type { Candidate } from '../running.ts';
 
 /**
  * One field as a layer holds it: `text` is shown (`badge 4`), `value` is what layers are
@@ -84,10 +85,16 @@ export function slotFields(layer: LayerName, candidate: Candidate, slot: SlotRef
 }
 
 /** Object fields that hold addresses (or words), shown in hex. */
-const hexFields = new Set(['schedContext', 'tcb', 'ipcBufferVaddr', 'word', 'queue']);
+const hexFields = new Set(['schedContext', 'tcb', 'ipcBufferVaddr', 'word', 'queue', 'yieldTo', 'yieldFrom']);
+
+/** A refill as seL4 writes one: `{release 0, amount 50000}` (ticks). */
+function refillText(value: unknown): string {
+  if (value === null || typeof value !== 'object' || !('releaseTicks' in value) || !('amountTicks' in value)) return String(value);
+  return `{release ${String(value.releaseTicks)}, amount ${String(value.amountTicks)}}`;
+}
 
 function objectFieldText(key: string, value: unknown): string {
-  const one = (v: unknown) => (typeof v === 'number' && hexFields.has(key) ? hex(v) : v === null ? 'none' : String(v));
+  const one = (v: unknown) => (typeof v === 'number' && hexFields.has(key) ? hex(v) : v === null ? 'none' : key === 'refills' ? refillText(v) : String(v));
   return Array.isArray(value) ? `[${value.map(one).join(', ')}]` : one(value);
 }
 
@@ -97,6 +104,22 @@ export function objectFields(o: ObjectView | null): Field[] {
   const fields = Object.entries(o).filter(([key]) => key !== 'type' && key !== 'addr');
   if (fields.length === 0) return [field('type', o.type, o.type)];
   return fields.map(([key, value]) => part(key, objectFieldText(key, value), undefined, ', '));
+}
+
+const threadList = (threads: readonly number[]) => `[${threads.map(hex).join(', ')}]`;
+
+/** The scheduler's state as fields in seL4's names: `clock 1500, ksCurTime 1000, ..., ready queues 255: [0x80010000]`. */
+export function schedulerFields(s: SchedulerView): Field[] {
+  const queues = s.readyQueues.map((q) => `${q.priority}: ${threadList(q.threads)}`).join('; ') || 'empty';
+  return [
+    field('clock', s.clockTicks.toString()),
+    part('ksCurTime', s.curTimeTicks.toString(), undefined, ', '),
+    part('ksConsumed', s.consumedTicks.toString(), undefined, ', '),
+    part('ksCurSC', s.currentSchedContext === null ? 'idle' : hex(s.currentSchedContext), undefined, ', '),
+    part('ready queues', queues),
+    part('release queue', threadList(s.releaseQueue)),
+    part('timer deadline', s.timerDeadlineTicks === null ? 'none' : s.timerDeadlineTicks.toString()),
+  ];
 }
 
 /** A place's one value, shown as it is. */

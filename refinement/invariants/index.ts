@@ -1,0 +1,54 @@
+// Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H), a
+// module per kernel area: cspace (objects, caps, the CDT), mdb (the MDB lists, only for the two
+// lower layers, which have one), tcb, schedcontext and scheduler. All are checked over a
+// listing of the layer's state and its view.
+import { listLayer, objectBytes, type Listing } from '../listing.ts';
+import { cdtInvariants, pspaceDistinctAligned, validCapFields, validCaps } from './cspace.ts';
+import { checkMDB } from './mdb.ts';
+import { activeScsValid, schedContextRefs } from './schedcontext.ts';
+import { currentThread, readyOrRelease, timeBounded, timerDeadline, validBlocked, validReadyQs, validReleaseQ, type SchedulingState } from './scheduler.ts';
+import { validTcbSched } from './tcb.ts';
+import type { RunningLayer } from '../running.ts';
+
+/** How often each named invariant was checked, by its l4v names. */
+export type InvariantCounts = Map<string, number>;
+
+/** Runs one named check, counting it in `counts` if given. */
+function counted(counts: InvariantCounts | undefined, name: string, check: () => string | null): string | null {
+  if (counts) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return check();
+}
+
+/** Every invariant of one layer's state; the first violation, or null. */
+export function checkListing(listing: Listing, counts?: InvariantCounts): string | null {
+  const objects = new Map(listing.objects.map((o) => [o.addr, o]));
+  const mdb = listing.mdb;
+  return (
+    counted(counts, 'pspace_distinct/pspace_aligned', () => pspaceDistinctAligned(listing.objects)) ??
+    counted(counts, 'valid_caps', () => validCaps(objects, listing.filled)) ??
+    counted(counts, 'valid_badges/valid_cap/valid_untyped', () => validCapFields(listing.filled)) ??
+    counted(counts, 'valid_mdb/untyped_mdb/no_loops (CDT)', () => cdtInvariants(objects, listing.filled)) ??
+    (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null) ??
+    checkScheduling({ objects, scheduler: listing.scheduler, current: listing.current }, counts)
+  );
+}
+
+/** The invariants of threads, scheduling contexts and the scheduler; the first violation, or null. */
+export function checkScheduling(s: SchedulingState, counts?: InvariantCounts): string | null {
+  return (
+    counted(counts, 'valid_tcb (priority, MCP, domain)', () => validTcbSched(s.objects.values())) ??
+    counted(counts, 'active_scs_valid/valid_refills', () => activeScsValid(s.objects.values())) ??
+    counted(counts, 'sym_refs (scheduling contexts)', () => schedContextRefs(s.objects)) ??
+    counted(counts, 'valid_ready_qs', () => validReadyQs(s)) ??
+    counted(counts, 'valid_release_q', () => validReleaseQ(s)) ??
+    counted(counts, 'ready_or_release', () => readyOrRelease(s)) ??
+    counted(counts, 'cur_sc_tcb/ct_in_state/ct_not_in_q/ct_released', () => currentThread(s)) ??
+    counted(counts, 'valid_blocked', () => validBlocked(s)) ??
+    counted(counts, 'consumed_time_bounded/current_time_bounded', () => timeBounded(s)) ??
+    counted(counts, 'setNextInterrupt (timer deadline)', () => timerDeadline(s))
+  );
+}
+
+export function checkInvariants(layer: RunningLayer, counts?: InvariantCounts): string | null {
+  return checkListing(listLayer(layer), counts);
+}

@@ -1,0 +1,229 @@
+// Hand-written comparators over the read-only view every layer offers. A mismatch names
+// the first differing place in seL4 terms, e.g. `cnode 0x80010000 slot 3: badge: 5 vs 0`.
+import {
+  capDifference,
+  hex,
+  type KernelView,
+  type ObjectView,
+  type Observation,
+  type ReadyQueueView,
+  type SchedulerView,
+  type SlotRef,
+  type Touched,
+} from '../../libsel4/index.ts';
+
+export interface Mismatch {
+  /** Where the two sides differ, in seL4 terms. */
+  readonly path: string;
+  /** The lower layer's value, then the upper layer's. */
+  readonly lower: string;
+  readonly upper: string;
+}
+
+export function slotName(view: KernelView, slot: SlotRef): string {
+  const holder = view.object(slot.cnode);
+  return `${holder?.type === 'tcb' ? 'tcb' : 'cnode'} ${hex(slot.cnode)} slot ${slot.index}`;
+}
+
+function parentText(p: SlotRef | null): string {
+  return p === null ? 'none' : `${hex(p.cnode)}[${p.index}]`;
+}
+
+export function compareSlot(lower: KernelView, upper: KernelView, slot: SlotRef): Mismatch | null {
+  const a = lower.cap(slot);
+  const b = upper.cap(slot);
+  if (a === null || b === null) {
+    if (a === b) return null;
+    return { path: `${slotName(lower, slot)}: exists`, lower: String(a !== null), upper: String(b !== null) };
+  }
+  const diff = capDifference(a, b);
+  if (diff !== null) {
+    const [field, values] = diff.split(': ', 2) as [string, string];
+    const [lv, uv] = (values ?? '').split(' vs ');
+    return { path: `${slotName(lower, slot)}: ${field}`, lower: lv ?? '', upper: uv ?? '' };
+  }
+  const pa = lower.cdtParent(slot);
+  const pb = upper.cdtParent(slot);
+  if (pa?.cnode !== pb?.cnode || pa?.index !== pb?.index) {
+    return { path: `${slotName(lower, slot)}: CDT parent`, lower: parentText(pa), upper: parentText(pb) };
+  }
+  return null;
+}
+
+export function compareObject(lower: KernelView, upper: KernelView, addr: number): Mismatch | null {
+  const a = lower.object(addr);
+  const b = upper.object(addr);
+  if (a === null || b === null) {
+    if (a === b) return null;
+    return { path: `object ${hex(addr)}`, lower: a?.type ?? 'none', upper: b?.type ?? 'none' };
+  }
+  return objectDifference(a, b);
+}
+
+/**
+ * A field's value as a report shows it: 64-bit times in decimal, addresses (large numbers) in
+ * hex, null as `none`, lists and records (refills) field by field.
+ */
+export function valueText(value: unknown): string {
+  if (value === null) return 'none';
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number') return value > 0xffff ? hex(value) : String(value);
+  if (Array.isArray(value)) return `[${value.map(valueText).join(', ')}]`;
+  if (typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${k} ${valueText(v)}`).join(', ')}}`;
+  return String(value);
+}
+
+/** The first place where two field values differ, as `[i].key` below `path`; lists and records structurally. */
+export function valueDifference(path: string, a: unknown, b: unknown): Mismatch | null {
+  if (a === b) return null;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (i >= a.length || i >= b.length) return { path: `${path}[${i}]`, lower: i < a.length ? valueText(a[i]) : 'none', upper: i < b.length ? valueText(b[i]) : 'none' };
+      const m = valueDifference(`${path}[${i}]`, a[i], b[i]);
+      if (m) return m;
+    }
+    return null;
+  }
+  if (isRecord(a) && isRecord(b)) {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const m = valueDifference(`${path}.${key}`, a[key], b[key]);
+      if (m) return m;
+    }
+    return null;
+  }
+  return { path, lower: valueText(a), upper: valueText(b) };
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The first differing field of two objects (their `slots`, compared slot by slot elsewhere, left out). */
+export function fieldsDifference(what: string, a: object, b: object): Mismatch | null {
+  const ra: Readonly<Record<string, unknown>> = { ...a };
+  const rb: Readonly<Record<string, unknown>> = { ...b };
+  for (const key of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
+    if (key === 'slots') continue;
+    const m = valueDifference(key, ra[key], rb[key]);
+    if (m) return { ...m, path: `${what}: ${m.path}` };
+  }
+  return null;
+}
+
+function objectDifference(a: ObjectView, b: ObjectView): Mismatch | null {
+  return fieldsDifference(`${a.type} ${hex(a.addr)}`, a, b);
+}
+
+const threadsText = (threads: readonly number[] | undefined) => (threads === undefined ? 'empty' : `[${threads.map(hex).join(', ')}]`);
+const schedContextText = (sc: number | null) => (sc === null ? "the idle thread's" : hex(sc));
+const deadlineText = (ticks: bigint | null) => (ticks === null ? 'none' : ticks.toString());
+
+/** The first ready queue (highest priority first) whose threads differ. */
+function readyQueuesDifference(a: readonly ReadyQueueView[], b: readonly ReadyQueueView[]): Mismatch | null {
+  const priorities = [...new Set([...a, ...b].map((q) => q.priority))].sort((x, y) => y - x);
+  for (const priority of priorities) {
+    const qa = a.find((q) => q.priority === priority)?.threads;
+    const qb = b.find((q) => q.priority === priority)?.threads;
+    const same = qa !== undefined && qb !== undefined && qa.length === qb.length && qa.every((t, i) => t === qb[i]);
+    if (!same) return { path: `scheduler: ready queue ${priority}`, lower: threadsText(qa), upper: threadsText(qb) };
+  }
+  return null;
+}
+
+/**
+ * Compares the scheduler's state (small: compared after every step), in seL4's names:
+ * `scheduler: ksCurTime`, `scheduler: ready queue 255`, `scheduler: timer deadline`.
+ */
+export function compareScheduler(a: SchedulerView, b: SchedulerView): Mismatch | null {
+  const times: ReadonlyArray<readonly [string, bigint, bigint]> = [
+    ['clock', a.clockTicks, b.clockTicks],
+    ['ksCurTime', a.curTimeTicks, b.curTimeTicks],
+    ['ksConsumed', a.consumedTicks, b.consumedTicks],
+  ];
+  for (const [name, ta, tb] of times) {
+    if (ta !== tb) return { path: `scheduler: ${name}`, lower: ta.toString(), upper: tb.toString() };
+  }
+  if (a.currentSchedContext !== b.currentSchedContext) {
+    return { path: 'scheduler: ksCurSC', lower: schedContextText(a.currentSchedContext), upper: schedContextText(b.currentSchedContext) };
+  }
+  const ready = readyQueuesDifference(a.readyQueues, b.readyQueues);
+  if (ready) return ready;
+  const release = a.releaseQueue.length === b.releaseQueue.length && a.releaseQueue.every((t, i) => t === b.releaseQueue[i]);
+  if (!release) return { path: 'scheduler: release queue', lower: threadsText(a.releaseQueue), upper: threadsText(b.releaseQueue) };
+  if (a.timerDeadlineTicks !== b.timerDeadlineTicks) {
+    return { path: 'scheduler: timer deadline', lower: deadlineText(a.timerDeadlineTicks), upper: deadlineText(b.timerDeadlineTicks) };
+  }
+  return null;
+}
+
+/** Compares, through the views, the objects a step touched on either side. */
+export function compareTouchedObjects(lower: KernelView, upper: KernelView, touched: readonly Touched[]): Mismatch | null {
+  for (const t of touched) {
+    for (const addr of t.objects) {
+      const m = compareObject(lower, upper, addr);
+      if (m) return m;
+    }
+  }
+  return null;
+}
+
+/** Compares every object and the scheduler's state through the views (the closing comparison's part that needs no abstraction). */
+export function compareViews(lower: KernelView, upper: KernelView): Mismatch | null {
+  const a = lower.objects();
+  const b = new Map(upper.objects().map((o) => [o.addr, o]));
+  for (const o of a) {
+    const m = compareObject(lower, upper, o.addr);
+    if (m) return m;
+    b.delete(o.addr);
+  }
+  const [extra] = b.values();
+  if (extra) return { path: `object ${hex(extra.addr)}`, lower: 'none', upper: extra.type };
+  return compareScheduler(lower.scheduler(), upper.scheduler());
+}
+
+/** Compares what a step touched on either side. */
+export function compareTouched(lower: KernelView, upper: KernelView, touched: readonly Touched[]): Mismatch | null {
+  const objects = compareTouchedObjects(lower, upper, touched);
+  if (objects) return objects;
+  for (const t of touched) {
+    for (const slot of t.slots) {
+      const m = compareSlot(lower, upper, slot);
+      if (m) return m;
+    }
+  }
+  return null;
+}
+
+/** The first differing word of thread `tcb`'s `what` (its registers or IPC buffer). */
+function wordsDifference(tcb: number, what: string, a: readonly number[] | null, b: readonly number[] | null, names?: readonly string[]): Mismatch | null {
+  if (a === null || b === null) {
+    return a === b ? null : { path: `thread ${hex(tcb)}: ${what}`, lower: a === null ? 'none' : 'present', upper: b === null ? 'none' : 'present' };
+  }
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i]) {
+      return { path: `thread ${hex(tcb)}: ${what} ${names?.[i] ?? `word ${i}`}`, lower: hex(a[i] ?? 0), upper: hex(b[i] ?? 0) };
+    }
+  }
+  return null;
+}
+
+/** Compares what the user sees after an entry. */
+export function compareObservations(lower: Observation, upper: Observation, registerNames: readonly string[]): Mismatch | null {
+  if (lower.unmodelled !== upper.unmodelled) {
+    return { path: 'unmodelled behaviour', lower: String(lower.unmodelled), upper: String(upper.unmodelled) };
+  }
+  if (lower.current !== upper.current) {
+    return { path: 'thread that runs next', lower: lower.current === null ? 'idle' : hex(lower.current), upper: upper.current === null ? 'idle' : hex(upper.current) };
+  }
+  const a = lower.caller;
+  const b = upper.caller;
+  if (a === null || b === null) {
+    return a === b ? null : { path: 'caller', lower: a === null ? 'none' : hex(a.tcb), upper: b === null ? 'none' : hex(b.tcb) };
+  }
+  if (a.tcb !== b.tcb) return { path: 'caller', lower: hex(a.tcb), upper: hex(b.tcb) };
+  if (a.state !== b.state) return { path: `thread ${hex(a.tcb)}: state`, lower: a.state, upper: b.state };
+  return (
+    wordsDifference(a.tcb, 'register', a.regs, b.regs, registerNames) ??
+    wordsDifference(a.tcb, 'IPC buffer', a.ipcBuffer, b.ipcBuffer)
+  );
+}

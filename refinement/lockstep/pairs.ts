@@ -1,0 +1,60 @@
+// How each checked pair is compared: through its abstraction function where there is one
+// (impl -> executable, executable -> abstract), and for impl -> abstract per step through the
+// read-only views and at the end through the composed abstraction. Every pair also compares
+// through the views what every layer shows alike: the scheduler's state after every step (it
+// is small), each touched object's fields, and at the end every object.
+import type { KernelView, LayerName, Touched } from '../../libsel4/index.ts';
+import type * as A from '../../spec-abstract/index.ts';
+import type * as E from '../../spec-executable/index.ts';
+import type * as I from '../../impl/index.ts';
+import {
+  compareExecAbstractTouched,
+  compareImplExecTouched,
+  diffExecAbstract,
+  diffImplExec,
+  implToExec,
+} from '../abstraction/index.ts';
+import { compareScheduler, compareTouched, compareTouchedObjects, compareViews, type Mismatch } from './compare.ts';
+
+/** One side of a pair: its state, with the view of that state. */
+export interface Side {
+  readonly state: unknown;
+  readonly view: KernelView;
+}
+
+export interface PairComparison {
+  /** After a step: everything either side touched (the scheduler's state: `compareStep`). */
+  touched(lower: Side, upper: Side, touched: readonly Touched[]): Mismatch | null;
+  /** The whole state, at the end of a run. */
+  all(lower: Side, upper: Side): Mismatch | null;
+}
+
+const implExecutable: PairComparison = {
+  touched: (lower, upper, touched) =>
+    compareTouchedObjects(lower.view, upper.view, touched) ??
+    compareImplExecTouched(lower.state as I.ImplState, upper.state as E.ExecState, touched),
+  all: (lower, upper) => compareViews(lower.view, upper.view) ?? diffImplExec(lower.state as I.ImplState, lower.view.current(), upper.state as E.ExecState),
+};
+
+const executableAbstract: PairComparison = {
+  touched: (lower, upper, touched) => compareExecAbstractTouched(lower.state as E.ExecState, upper.state as A.AbstractState, touched),
+  all: (lower, upper) => compareViews(lower.view, upper.view) ?? diffExecAbstract(lower.state as E.ExecState, upper.state as A.AbstractState),
+};
+
+const implAbstract: PairComparison = {
+  touched: (lower, upper, touched) => compareTouched(lower.view, upper.view, touched),
+  all: (lower, upper) =>
+    compareViews(lower.view, upper.view) ?? diffExecAbstract(implToExec(lower.state as I.ImplState, lower.view.current()), upper.state as A.AbstractState),
+};
+
+export function pairComparison(lower: LayerName, upper: LayerName): PairComparison {
+  if (lower === 'impl' && upper === 'executable') return implExecutable;
+  if (lower === 'executable' && upper === 'abstract') return executableAbstract;
+  if (lower === 'impl' && upper === 'abstract') return implAbstract;
+  throw new Error(`no refinement from ${lower} to ${upper}`);
+}
+
+/** After a step: everything either side touched, then the scheduler's state (small, so compared every step). */
+export function compareStep(pair: { readonly lower: LayerName; readonly upper: LayerName }, lower: Side, upper: Side, touched: readonly Touched[]): Mismatch | null {
+  return pairComparison(pair.lower, pair.upper).touched(lower, upper, touched) ?? compareScheduler(lower.view.scheduler(), upper.view.scheduler());
+}
