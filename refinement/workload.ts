@@ -29,6 +29,7 @@ import {
   type SlotRef,
 } from '../libsel4/index.ts';
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
+import { resolveThreadStep, schedulingFirst, threadOperations } from './workload-threads.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
@@ -48,6 +49,7 @@ export const operations = [
   'rawInvocation',
   'rawSyscall',
   'endRun',
+  ...threadOperations,
 ] as const;
 export type Operation = (typeof operations)[number];
 
@@ -68,11 +70,15 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
   default: {
     retype: 2200, copy: 1400, mint: 1400, move: 800, mutate: 600, rotate: 600, delete: 1000, revoke: 800,
     cancelBadgedSends: 300, rawInvocation: 600, rawSyscall: 120, endRun: 5,
+    threadObject: 900, setupThread: 1400, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
+    threadRegisters: 500, yield: 150, passTime: 900, exception: 60,
   },
   // Ten times finer: deep runs are long, and an `endRun` would cut them short.
   deep: {
     retype: 30000, copy: 30000, mint: 15000, move: 4000, mutate: 3000, rotate: 3000, delete: 4000, revoke: 1500,
     cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1,
+    threadObject: 1000, setupThread: 1500, schedControl: 500, priority: 500, schedContext: 500, resumeSuspend: 500,
+    threadRegisters: 500, yield: 100, passTime: 1000, exception: 20,
   },
 };
 
@@ -107,12 +113,14 @@ export interface RunStyle {
   /** Where the last chain copy was sent, and how many in a row from the same tip did not land. */
   chainDest: SlotRef | null;
   chainMisses: number;
+  /** Steps in a row made by threads other than the root task. */
+  stepsAway: number;
 }
 
 const sameSlot = (a: SlotRef, b: SlotRef) => a.cnode === b.cnode && a.index === b.index;
 
 export function runStyle(workload: WorkloadName, first: WorkloadStep): RunStyle {
-  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0 };
+  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0, stepsAway: 0 };
 }
 
 
@@ -503,6 +511,8 @@ function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
 export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall {
   const p = new Picker(step);
+  const first = schedulingFirst(k, p, style);
+  if (first) return first;
   let resolved: ResolvedCall | null;
   switch (step.op) {
     case 'retype':
@@ -531,6 +541,8 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
     case 'endRun':
       resolved = resolveEndRun(k, p);
       break;
+    default:
+      resolved = resolveThreadStep(step.op, step, k, p);
   }
   return resolved ?? resolveRawInvocation(k, p);
 }
