@@ -13,6 +13,7 @@ import {
   seL4_ObjectType,
   type BootConfigInput,
   type KernelEvent,
+  type LayerName,
   type Touched,
 } from '../libsel4/index.ts';
 import { Tally, canRunAgain, exceptionKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
@@ -236,6 +237,23 @@ export function recordWorkload(
   driver.knowledge.update(driver.system.lastTouched());
   fc.modelRun(() => ({ model: {}, real: driver }), commands);
   return { events: [...driver.system.trace], objects: driver.system.view().objects().length, trace: driver.trace };
+}
+
+/**
+ * Coverage of generated workloads on one layer alone, without lockstep (no comparison, no
+ * invariants): what the workload reaches on a layer, for tests and for trying the workload on
+ * a layer whose neighbours are not ready yet.
+ */
+export function layerCoverage(options: { readonly layer: LayerName; readonly runs: number; readonly steps: number; readonly seed: number; readonly workload?: WorkloadName }): Tally {
+  const tally = new Tally();
+  const boot = new Driver({ layer: options.layer }).knowledge;
+  const property = fc.property(workloadArbitrary(options.steps, options.workload), (commands) => {
+    const driver = new Driver({ layer: options.layer }, boot, options.workload);
+    fc.modelRun(() => ({ model: {}, real: driver }), commands);
+    tally.addRun({ steps: driver.trace.length, entries: driver.coverage, choices: new Map(), invariants: new Map(), ended: driver.ended, size: stateSize(driver.system.view()) });
+  });
+  fc.assert(property, { seed: options.seed, numRuns: options.runs });
+  return tally;
 }
 
 class StepCommand implements fc.Command<object, Driver> {
