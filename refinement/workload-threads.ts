@@ -271,7 +271,9 @@ function schedParamsCall(k: Knowledge, p: Picker, step: WorkloadStep, t: HeldThr
   const auth = authority(k, p);
   const contexts = heldSchedContexts(k);
   const own = contexts.find((sc) => sc.object.addr === t.object.schedContext)?.cptr;
-  const sc = scCptr ?? (p.chance(50) && own !== undefined ? own : p.chance(60) ? (p.of(contexts)?.cptr ?? 0) : p.chance(50) ? 0 : otherCap(k, p, 'schedcontext'));
+  // The root task keeps its own context most of the time: without one it cannot run.
+  const keep = own !== undefined && p.chance(t.object.addr === k.rootTCB ? 90 : 50);
+  const sc = scCptr ?? (keep ? own : p.chance(60) ? (p.of(contexts)?.cptr ?? 0) : p.chance(50) ? 0 : otherCap(k, p, 'schedcontext'));
   const faultEp = p.chance(85) ? 0 : (p.of(k.ofType('endpoint', true))?.slot.index ?? otherCap(k, p, 'endpoint'));
   const a = perturb([t.cptr, auth.cptr, p.below(seL4_MaxPrio + 1), priorityFor(k, p, t, auth.mcp), sc, faultEp], k, p, step, [0, 1, 4, 5]);
   const normal = call('seL4_TCB_SetSchedParams', a, (api) => api.seL4_TCB_SetSchedParams(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!));
@@ -330,14 +332,21 @@ function tcbCall(op: 'Resume' | 'Suspend', cptr: number, k: Knowledge, p: Picker
 
 const places: readonly Whereabouts[] = ['current', 'ready', 'released', 'inactive', 'other'];
 
+/**
+ * Whether a step may suspend `tcb`: not the root task while it runs with no other thread ready
+ * or waiting for its release (nothing would resume it: the run would end), but now and then.
+ */
+function maySuspend(k: Knowledge, p: Picker, tcb: number): boolean {
+  if (tcb !== k.rootTCB || k.view().current() !== k.rootTCB) return true;
+  const s = k.view().scheduler();
+  return s.readyQueues.length > 0 || s.releaseQueue.length > 0 || p.chance(5);
+}
+
 /** Resume or Suspend of a thread in each place: running, ready, waiting for its release, inactive. */
 function resolveResumeSuspend(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
   const t = pickThread(k, p, p.of(places));
   if (!t) return null;
-  const resume = p.chance(55);
-  // The root task suspending itself ends the run unless another thread runs to resume it.
-  const isRoot = t.object.addr === k.rootTCB;
-  if (!resume && isRoot && k.view().current() === k.rootTCB && !p.chance(10)) return tcbCall('Resume', t.cptr, k, p, step);
+  const resume = p.chance(55) || !maySuspend(k, p, t.object.addr);
   return tcbCall(resume ? 'Resume' : 'Suspend', t.cptr, k, p, step);
 }
 
@@ -350,7 +359,7 @@ function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): Re
   const bit = () => p.chance(50);
   switch (p.below(6)) {
     case 0: {
-      const suspend = p.chance(20);
+      const suspend = p.chance(20) && maySuspend(k, p, t.object.addr);
       const a = perturb([t.cptr, 0, count], k, p, step, [0]);
       const normal = call('seL4_TCB_ReadRegisters', [a[0]!, suspend ? 1 : 0, a[1]!, a[2]!], (api) => void api.seL4_TCB_ReadRegisters(a[0]!, suspend, a[1]!, a[2]!));
       return shaped(p, normal, { label: InvocationLabel.TCBReadRegisters, service: a[0]!, mrs: [(suspend ? 1 : 0) | (a[1]! << 8), a[2]!], caps: [] });
@@ -364,8 +373,9 @@ function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): Re
       return shaped(p, normal, { label: InvocationLabel.TCBWriteRegisters, service: a[0]!, mrs: [(resume ? 1 : 0) | (a[1]! << 8), a[2]!, ...sent], caps: [] });
     }
     case 2: {
-      const source = p.chance(85) ? (pickThread(k, p)?.cptr ?? 0) : otherCap(k, p, 'thread');
-      const flags = [bit(), bit(), bit(), bit()] as const;
+      const held = p.chance(85) ? pickThread(k, p) : undefined;
+      const source = held?.cptr ?? otherCap(k, p, 'thread');
+      const flags = [bit() && (!held || maySuspend(k, p, held.object.addr)), bit(), bit(), bit()] as const;
       const word = (flags[0] ? 1 : 0) | (flags[1] ? 2 : 0) | (flags[2] ? 4 : 0) | (flags[3] ? 8 : 0);
       const a = perturb([t.cptr, source], k, p, step, [0, 1]);
       const normal = call('seL4_TCB_CopyRegisters', [a[0]!, a[1]!, word], (api) => void api.seL4_TCB_CopyRegisters(a[0]!, a[1]!, flags[0], flags[1], flags[2], flags[3], 0));
