@@ -102,7 +102,9 @@ function resolveThreadObject(k: Knowledge, p: Picker, step: WorkloadStep): Resol
   const type = roll < 40 ? T.seL4_TCBObject : roll < 75 ? T.seL4_SchedContextObject : T.seL4_RISCV_4K_Page;
   const sizeBits = type !== T.seL4_SchedContextObject ? 0 : p.chance(80) ? seL4_MinSchedContextBits + p.below(3) : seL4_MinSchedContextBits - 1;
   const bytes = 2 ** (type === T.seL4_TCBObject ? 10 : type === T.seL4_SchedContextObject ? Math.max(sizeBits, seL4_MinSchedContextBits) : seL4_PageBits);
-  const untyped = p.of(k.ofType('untyped', true).filter((u) => !u.cap.isDevice && freeBytes(u.cap) >= 2 * bytes));
+  // Room left, or untouched since boot (a full untyped without children is reset by the Retype).
+  const roomy = (u: CapOf<'untyped'>) => freeBytes(u) >= bytes || (u.freeIndex === 2 ** u.sizeBits && 2 ** u.sizeBits >= 4 * bytes);
+  const untyped = p.of(k.ofType('untyped', true).filter((u) => !u.cap.isDevice && roomy(u.cap)));
   if (!untyped) return null;
   const count = p.chance(85) ? 1 : 2 + p.below(2);
   const offset = k.freeRun(k.rootCNode, count, p.below(2 ** k.rootRadix())) ?? pickEmpty(k, p, true).index;
