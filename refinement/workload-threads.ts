@@ -156,8 +156,10 @@ const configured = (sc: ScView) => sc.refillMax > 0;
  * context (made, configured, bound), a priority, Resume. So threads come to run in a few steps.
  */
 function resolveSetupThread(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
-  const waiting = heldThreads(k).filter((t) => t.object.addr !== k.rootTCB && (t.object.state === 'Inactive' || t.object.schedContext === null));
-  const t = p.of(waiting);
+  const threads = heldThreads(k).filter((t) => t.object.addr !== k.rootTCB);
+  const ready = threads.filter((t) => whereabouts(k, t.object) === 'ready');
+  if (ready.length > 0 && p.chance(35)) return preemptCall(k, p, p.of(ready)!);
+  const t = p.of(threads.filter((t) => t.object.state === 'Inactive' || t.object.schedContext === null));
   if (!t) return resolveThreadObject(k, p, step);
   const v = k.view();
   const slotCap = (index: number) => v.cap({ cnode: t.object.addr, index });
@@ -177,6 +179,19 @@ function resolveSetupThread(k: Knowledge, p: Picker, step: WorkloadStep): Resolv
   }
   if (t.object.priority === 0 && p.chance(50)) return priorityCall(k, p, step, t);
   return tcbCall('Resume', t.cptr, k, p, step);
+}
+
+/**
+ * A ready thread gets the processor: the root task lowers its own priority below the thread's
+ * (or to it: they share the processor round robin), or raises the thread's to its own or above.
+ */
+function preemptCall(k: Knowledge, p: Picker, t: HeldThread): ResolvedCall {
+  const rootPrio = rootPriority(k);
+  const raise = p.chance(50) && rootPrio < seL4_MaxPrio;
+  const [target, prio] = raise
+    ? [t.cptr, p.chance(30) ? rootPrio : rootPrio + 1 + p.below(seL4_MaxPrio - rootPrio)]
+    : [seL4_CapInitThreadTCB, p.chance(30) ? t.object.priority : p.below(Math.max(1, t.object.priority))];
+  return call('seL4_TCB_SetPriority', [target, seL4_CapInitThreadTCB, prio], (api) => void api.seL4_TCB_SetPriority(target, seL4_CapInitThreadTCB, prio));
 }
 
 const schedControlCptr = (k: Knowledge) => k.ofType('schedcontrol', true)[0]?.slot.index ?? 0;
@@ -338,7 +353,7 @@ const places: readonly Whereabouts[] = ['current', 'ready', 'released', 'inactiv
  * Whether a step may suspend `tcb`: not the root task while it runs with no other thread ready
  * or waiting for its release (nothing would resume it: the run would end), but now and then.
  */
-function maySuspend(k: Knowledge, p: Picker, tcb: number): boolean {
+export function maySuspend(k: Knowledge, p: Picker, tcb: number): boolean {
   if (tcb !== k.rootTCB || k.view().current() !== k.rootTCB) return true;
   const s = k.view().scheduler();
   return s.readyQueues.length > 0 || s.releaseQueue.length > 0 || p.chance(5);

@@ -19,6 +19,7 @@ import {
   seL4_RetypeFanOutLimit,
   seL4_SlotBits,
   seL4_CapInitThreadCNode,
+  seL4_CapInitThreadTCB,
   seL4_CNode_CapData_new,
   seL4_CanRead,
   seL4_MessageInfo_new,
@@ -29,7 +30,7 @@ import {
   type SlotRef,
 } from '../libsel4/index.ts';
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
-import { resolveThreadStep, schedulingFirst, threadOperations } from './workload-threads.ts';
+import { maySuspend, resolveThreadStep, schedulingFirst, threadOperations } from './workload-threads.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
@@ -411,7 +412,9 @@ function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
   const label = p.chance(85) ? p.of(rawLabels)! : p.below(2 ** 20);
   const ownType = label === InvocationLabel.UntypedRetype ? 'untyped' : 'cnode';
   const own = p.chance(70) ? p.of(k.ofType(ownType, true)) : undefined;
-  const target = own ? own.slot.index : (p.of(k.inRoot())?.slot.index ?? p.below(64));
+  const picked = own ? own.slot.index : (p.of(k.inRoot())?.slot.index ?? p.below(64));
+  // A Suspend of the root task's TCB while nothing else could run would end the run.
+  const target = label === InvocationLabel.TCBSuspend && picked === seL4_CapInitThreadTCB && !maySuspend(k, p, k.rootTCB) ? seL4_CapInitThreadCNode : picked;
   const length = p.chance(80) ? p.below(9) : p.chance(50) ? seL4_MsgMaxLength + p.below(8) - 1 : p.below(128);
   const extraCaps = p.below(4);
   const mrs = Array.from({ length: 8 }, (_, i) => (p.chance(50) ? p.below(40) : p.word(i)));
