@@ -206,8 +206,9 @@ function budgetAndPeriod(p: Picker): [bigint, bigint] {
     return [budget, budget];
   }
   if (way < 8) {
-    const budget = usual();
-    return [budget, budget * BigInt(2 + p.below(9)) + BigInt(p.below(3))];
+    // Short periods: a thread whose refills wait for their release is released within a few steps.
+    const budget = min + BigInt(p.of([0, 5, 30, 80, 480])!);
+    return [budget, budget * BigInt(2 + p.below(4)) + BigInt(p.below(3))];
   }
   const bounds = [0n, min - 1n, min, maxPeriodMicroseconds, maxPeriodMicroseconds + 1n, maxTicks];
   const budget = p.of(bounds)!;
@@ -419,17 +420,28 @@ function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): Re
 
 const yieldCall = (): ResolvedCall => call('seL4_Yield', [], (api) => api.seL4_Yield());
 
+/** When a thread waiting in the release queue is released: its scheduling context's head refill's release time. */
+function releaseOf(k: Knowledge, tcb: number): bigint {
+  const v = k.view();
+  const thread = v.object(tcb);
+  const sc = thread?.type === 'tcb' && thread.schedContext !== null ? v.object(thread.schedContext) : null;
+  return sc?.type === 'schedcontext' && sc.refills.length > 0 ? sc.refills[0]!.releaseTicks : v.scheduler().clockTicks;
+}
+
 /**
- * How long the current thread (or idle) computes: nothing, a little, exactly up to the
- * programmed deadline (and one tick either side), a budget's worth, a lot, or all of time.
+ * How long the current thread (or idle) computes: exactly up to the next release (and one tick
+ * either side), nothing, a little, exactly up to the programmed deadline (and one tick either
+ * side), a budget's worth, a lot, or all of time.
  */
 function passTimeCall(k: Knowledge, p: Picker): ResolvedCall {
   const s = k.view().scheduler();
   const toDeadline = s.timerDeadlineTicks === null ? null : s.timerDeadlineTicks - s.clockTicks;
   const budgets = heldSchedContexts(k).flatMap((sc) => sc.object.refills.map((r) => r.amountTicks));
+  const toRelease = s.releaseQueue.length === 0 ? null : releaseOf(k, s.releaseQueue[0]!) - s.clockTicks;
   const roll = p.below(100);
   let ticks: bigint;
-  if (roll < 5) ticks = 0n;
+  if (toRelease !== null && roll < 30) ticks = toRelease + BigInt(p.of([0, 0, -1, 1])!);
+  else if (roll < 5) ticks = 0n;
   else if (roll < 25) ticks = BigInt(1 + p.below(200));
   else if (roll < 55 && toDeadline !== null) ticks = toDeadline + BigInt(p.of([0, 0, 0, -1, 1])!);
   else if (roll < 75 && budgets.length > 0) ticks = p.of(budgets)!;
@@ -480,8 +492,10 @@ export function schedulingFirst(k: Knowledge, p: Picker, style: RunStyle): Resol
   const current = k.view().current();
   if (current === null) return passTimeCall(k, p);
   style.stepsAway = current === k.rootTCB ? 0 : style.stepsAway + 1;
-  if (current !== k.rootTCB && (style.stepsAway > mostStepsAway || p.chance(12))) return giveBack(k, p, current);
-  return null;
+  if (current === k.rootTCB) return null;
+  if (style.stepsAway > mostStepsAway || p.chance(12)) return giveBack(k, p, current);
+  // Other threads compute more than the root task does: their budgets run out, their refills wait.
+  return p.chance(20) ? passTimeCall(k, p) : null;
 }
 
 /** The thread step for `op`; null when the operation has nothing to act on (the caller draws another). */

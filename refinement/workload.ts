@@ -69,9 +69,9 @@ export interface WorkloadStep {
  */
 const weights: Record<WorkloadName, Record<Operation, number>> = {
   default: {
-    retype: 2200, copy: 1400, mint: 1400, move: 800, mutate: 600, rotate: 600, delete: 1000, revoke: 800,
-    cancelBadgedSends: 300, rawInvocation: 600, rawSyscall: 120, endRun: 5,
-    threadObject: 900, setupThread: 1400, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
+    retype: 1900, copy: 1200, mint: 1200, move: 700, mutate: 500, rotate: 500, delete: 900, revoke: 700,
+    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 5,
+    threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
     threadRegisters: 500, yield: 150, passTime: 900, exception: 60,
   },
   // Ten times finer: deep runs are long, and an `endRun` would cut them short.
