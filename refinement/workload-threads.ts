@@ -492,7 +492,8 @@ export function schedulingFirst(k: Knowledge, p: Picker, style: RunStyle): Resol
   const current = k.view().current();
   if (current === null) return passTimeCall(k, p);
   style.stepsAway = current === k.rootTCB ? 0 : style.stepsAway + 1;
-  if (current === k.rootTCB) return null;
+  // Threads waiting for their release get it: time passes now and then while the root task runs.
+  if (current === k.rootTCB) return k.view().scheduler().releaseQueue.length > 0 && p.chance(15) ? passTimeCall(k, p) : null;
   if (style.stepsAway > mostStepsAway || p.chance(12)) return giveBack(k, p, current);
   // Other threads compute more than the root task does: their budgets run out, their refills wait.
   return p.chance(20) ? passTimeCall(k, p) : null;
