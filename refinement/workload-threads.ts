@@ -274,7 +274,9 @@ function authority(k: Knowledge, p: Picker): { cptr: number; mcp: number } {
 function priorityCall(k: Knowledge, p: Picker, step: WorkloadStep, t: HeldThread): ResolvedCall {
   const auth = authority(k, p);
   const mcp = p.chance(70);
-  const value = mcp ? (p.chance(80) ? p.below(seL4_MaxPrio + 1) : priorityFor(k, p, t, auth.mcp)) : priorityFor(k, p, t, auth.mcp);
+  // The root task keeps its MCP of 255 most of the time: it is the authority of most priority changes.
+  const mcpValue = t.object.addr === k.rootTCB && p.chance(90) ? seL4_MaxPrio : p.chance(80) ? p.below(seL4_MaxPrio + 1) : priorityFor(k, p, t, auth.mcp);
+  const value = mcp ? mcpValue : priorityFor(k, p, t, auth.mcp);
   const a = perturb([t.cptr, auth.cptr, value], k, p, step, [0, 1]);
   if (mcp && p.chance(40)) {
     const normal = call('seL4_TCB_SetMCPriority', a, (api) => api.seL4_TCB_SetMCPriority(a[0]!, a[1]!, a[2]!));
@@ -293,7 +295,8 @@ function schedParamsCall(k: Knowledge, p: Picker, step: WorkloadStep, t: HeldThr
   const keep = own !== undefined && p.chance(t.object.addr === k.rootTCB ? 90 : 50);
   const sc = scCptr ?? (keep ? own : p.chance(60) ? (p.of(contexts)?.cptr ?? 0) : p.chance(50) ? 0 : otherCap(k, p, 'schedcontext'));
   const faultEp = p.chance(85) ? 0 : (p.of(k.ofType('endpoint', true))?.slot.index ?? otherCap(k, p, 'endpoint'));
-  const a = perturb([t.cptr, auth.cptr, p.below(seL4_MaxPrio + 1), priorityFor(k, p, t, auth.mcp), sc, faultEp], k, p, step, [0, 1, 4, 5]);
+  const mcp = t.object.addr === k.rootTCB && p.chance(90) ? seL4_MaxPrio : p.below(seL4_MaxPrio + 1);
+  const a = perturb([t.cptr, auth.cptr, mcp, priorityFor(k, p, t, auth.mcp), sc, faultEp], k, p, step, [0, 1, 4, 5]);
   const normal = call('seL4_TCB_SetSchedParams', a, (api) => api.seL4_TCB_SetSchedParams(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!));
   return shaped(p, normal, { label: InvocationLabel.TCBSetSchedParams, service: a[0]!, mrs: [a[2]!, a[3]!], caps: [a[1]!, a[4]!, a[5]!] });
 }
@@ -313,10 +316,10 @@ function bindCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr: number, t
 /** Bind, Unbind, UnbindObject, Consumed and YieldTo on scheduling contexts bound or not, to threads with or without one. */
 function resolveSchedContext(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
   const contexts = heldSchedContexts(k);
-  const bound = contexts.filter((sc) => sc.object.tcb !== null);
-  // The root task's own context is spared most of the time: unbound, the root task cannot run.
-  const spared = (sc: HeldSchedContext) => sc.cptr !== seL4_CapInitThreadSC || p.chance(10);
-  const sc = p.of((p.chance(60) && bound.length > 0 ? bound : contexts).filter(spared)) ?? p.of(contexts);
+  const current = k.view().current();
+  // Bound to a thread that does not run now: what Unbind, UnbindObject and YieldTo act on.
+  const boundElsewhere = contexts.filter((sc) => sc.object.tcb !== null && sc.object.tcb !== current);
+  const sc = (p.chance(60) ? p.of(boundElsewhere) : undefined) ?? p.of(contexts);
   if (!sc) return null;
   const roll = p.below(100);
   if (roll < 30) {
@@ -335,7 +338,7 @@ function resolveSchedContext(k: Knowledge, p: Picker, step: WorkloadStep): Resol
     const normal = call('seL4_SchedContext_UnbindObject', a, (api) => api.seL4_SchedContext_UnbindObject(a[0]!, a[1]!));
     return shaped(p, normal, { label: InvocationLabel.SchedContextUnbindObject, service: a[0]!, mrs: [], caps: [a[1]!] });
   }
-  const yieldTo = roll >= 80;
+  const yieldTo = roll >= 75;
   const a = [sc.cptr];
   const name = yieldTo ? 'seL4_SchedContext_YieldTo' : 'seL4_SchedContext_Consumed';
   const normal = call(name, a, (api) => void (yieldTo ? api.seL4_SchedContext_YieldTo(a[0]!) : api.seL4_SchedContext_Consumed(a[0]!)));
