@@ -354,20 +354,21 @@ function tcbCall(op: 'Resume' | 'Suspend', cptr: number, k: Knowledge, p: Picker
 const places: readonly Whereabouts[] = ['current', 'ready', 'released', 'inactive', 'other'];
 
 /**
- * Whether a step may suspend `tcb`: not the root task while it runs with no other thread ready
- * or waiting for its release (nothing would resume it: the run would end), but now and then.
+ * Whether a step may stop `tcb` (suspend it, or fault it): not the thread that runs while no
+ * other is ready or waiting for its release: nothing would run again, the run would end (only
+ * `endRun` ends runs).
  */
-export function maySuspend(k: Knowledge, p: Picker, tcb: number): boolean {
-  if (tcb !== k.rootTCB || k.view().current() !== k.rootTCB) return true;
+export function mayStop(k: Knowledge, tcb: number): boolean {
+  if (tcb !== k.view().current()) return true;
   const s = k.view().scheduler();
-  return s.readyQueues.length > 0 || s.releaseQueue.length > 0 || p.chance(5);
+  return s.readyQueues.length > 0 || s.releaseQueue.length > 0;
 }
 
 /** Resume or Suspend of a thread in each place: running, ready, waiting for its release, inactive. */
 function resolveResumeSuspend(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
   const t = pickThread(k, p, p.of(places));
   if (!t) return null;
-  const resume = p.chance(55) || !maySuspend(k, p, t.object.addr);
+  const resume = p.chance(55) || !mayStop(k, t.object.addr);
   return tcbCall(resume ? 'Resume' : 'Suspend', t.cptr, k, p, step);
 }
 
@@ -380,7 +381,7 @@ function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): Re
   const bit = () => p.chance(50);
   switch (p.below(6)) {
     case 0: {
-      const suspend = p.chance(20) && maySuspend(k, p, t.object.addr);
+      const suspend = p.chance(20) && mayStop(k, t.object.addr);
       const a = perturb([t.cptr, 0, count], k, p, step, [0]);
       const normal = call('seL4_TCB_ReadRegisters', [a[0]!, suspend ? 1 : 0, a[1]!, a[2]!], (api) => void api.seL4_TCB_ReadRegisters(a[0]!, suspend, a[1]!, a[2]!));
       return shaped(p, normal, { label: InvocationLabel.TCBReadRegisters, service: a[0]!, mrs: [(suspend ? 1 : 0) | (a[1]! << 8), a[2]!], caps: [] });
@@ -396,7 +397,7 @@ function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): Re
     case 2: {
       const held = p.chance(85) ? pickThread(k, p) : undefined;
       const source = held?.cptr ?? otherCap(k, p, 'thread');
-      const flags = [bit() && (!held || maySuspend(k, p, held.object.addr)), bit(), bit(), bit()] as const;
+      const flags = [bit() && (!held || mayStop(k, held.object.addr)), bit(), bit(), bit()] as const;
       const word = (flags[0] ? 1 : 0) | (flags[1] ? 2 : 0) | (flags[2] ? 4 : 0) | (flags[3] ? 8 : 0);
       const a = perturb([t.cptr, source], k, p, step, [0, 1]);
       const normal = call('seL4_TCB_CopyRegisters', [a[0]!, a[1]!, word], (api) => void api.seL4_TCB_CopyRegisters(a[0]!, a[1]!, flags[0], flags[1], flags[2], flags[3], 0));
@@ -468,12 +469,13 @@ function exceptionCall(p: Picker): ResolvedCall {
  */
 function giveBack(k: Knowledge, p: Picker, current: number): ResolvedCall {
   const root = rootThread(k);
-  if (root?.state === 'Inactive' && p.chance(80)) return call('seL4_TCB_Resume', [seL4_CapInitThreadTCB], (api) => void api.seL4_TCB_Resume(seL4_CapInitThreadTCB));
-  if (root && root.schedContext === null && p.chance(80)) {
+  if (root?.state === 'Inactive') return call('seL4_TCB_Resume', [seL4_CapInitThreadTCB], (api) => void api.seL4_TCB_Resume(seL4_CapInitThreadTCB));
+  if (root && root.schedContext === null) {
     return call('seL4_SchedContext_Bind', [seL4_CapInitThreadSC, seL4_CapInitThreadTCB], (api) => void api.seL4_SchedContext_Bind(seL4_CapInitThreadSC, seL4_CapInitThreadTCB));
   }
   const own = heldThreads(k).find((t) => t.object.addr === current);
   const roll = p.below(100);
+  if (!mayStop(k, current)) return roll < 50 ? yieldCall() : passTimeCall(k, p);
   if (own && roll < 45) return call('seL4_TCB_Suspend', [own.cptr], (api) => void api.seL4_TCB_Suspend(own.cptr));
   if (own && roll < 70) {
     const below = p.below(Math.max(1, rootPriority(k)));
@@ -525,7 +527,7 @@ export function resolveThreadStep(op: ThreadOperation, step: WorkloadStep, k: Kn
     case 'passTime':
       return passTimeCall(k, p);
     case 'exception':
-      // The root task faulting ends the run unless another thread runs: mostly time passes instead.
-      return current === k.rootTCB && !p.chance(10) ? passTimeCall(k, p) : exceptionCall(p);
+      // The root task faulting with nothing else to run would end the run: time passes instead.
+      return current === null || mayStop(k, current) ? exceptionCall(p) : passTimeCall(k, p);
   }
 }

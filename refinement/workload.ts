@@ -30,7 +30,7 @@ import {
   type SlotRef,
 } from '../libsel4/index.ts';
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
-import { maySuspend, resolveThreadStep, schedulingFirst, threadOperations } from './workload-threads.ts';
+import { mayStop, resolveThreadStep, schedulingFirst, threadOperations } from './workload-threads.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
@@ -70,7 +70,7 @@ export interface WorkloadStep {
 const weights: Record<WorkloadName, Record<Operation, number>> = {
   default: {
     retype: 1900, copy: 1200, mint: 1200, move: 700, mutate: 500, rotate: 500, delete: 900, revoke: 700,
-    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 5,
+    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8,
     threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
     threadRegisters: 500, yield: 150, passTime: 900, exception: 60,
   },
@@ -414,7 +414,7 @@ function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
   const own = p.chance(70) ? p.of(k.ofType(ownType, true)) : undefined;
   const picked = own ? own.slot.index : (p.of(k.inRoot())?.slot.index ?? p.below(64));
   // A Suspend of the root task's TCB while nothing else could run would end the run.
-  const target = label === InvocationLabel.TCBSuspend && picked === seL4_CapInitThreadTCB && !maySuspend(k, p, k.rootTCB) ? seL4_CapInitThreadCNode : picked;
+  const target = label === InvocationLabel.TCBSuspend && picked === seL4_CapInitThreadTCB && !mayStop(k, k.rootTCB) ? seL4_CapInitThreadCNode : picked;
   const length = p.chance(80) ? p.below(9) : p.chance(50) ? seL4_MsgMaxLength + p.below(8) - 1 : p.below(128);
   const extraCaps = p.below(4);
   const mrs = Array.from({ length: 8 }, (_, i) => (p.chance(50) ? p.below(40) : p.word(i)));
