@@ -504,30 +504,21 @@ export function schedulingFirst(k: Knowledge, p: Picker, style: RunStyle): Resol
   return p.chance(20) ? passTimeCall(k, p) : null;
 }
 
-/** The thread step for `op`; null when the operation has nothing to act on (the caller draws another). */
+/** Each thread operation's resolver; null when it has nothing to act on (the caller draws another). */
+const threadResolvers: Record<ThreadOperation, (k: Knowledge, p: Picker, step: WorkloadStep) => ResolvedCall | null> = {
+  threadObject: resolveThreadObject,
+  setupThread: resolveSetupThread,
+  schedControl: resolveSchedControl,
+  priority: resolvePriority,
+  schedContext: resolveSchedContext,
+  resumeSuspend: resolveResumeSuspend,
+  threadRegisters: resolveThreadRegisters,
+  yield: yieldCall,
+  passTime: passTimeCall,
+  // The thread that runs faulting with nothing else to run would end the run: time passes instead.
+  exception: (k, p) => (mayStop(k, k.view().current() ?? k.rootTCB) ? exceptionCall(p) : passTimeCall(k, p)),
+};
+
 export function resolveThreadStep(op: ThreadOperation, step: WorkloadStep, k: Knowledge, p: Picker): ResolvedCall | null {
-  const current = k.view().current();
-  switch (op) {
-    case 'threadObject':
-      return resolveThreadObject(k, p, step);
-    case 'setupThread':
-      return resolveSetupThread(k, p, step);
-    case 'schedControl':
-      return resolveSchedControl(k, p, step);
-    case 'priority':
-      return resolvePriority(k, p, step);
-    case 'schedContext':
-      return resolveSchedContext(k, p, step);
-    case 'resumeSuspend':
-      return resolveResumeSuspend(k, p, step);
-    case 'threadRegisters':
-      return resolveThreadRegisters(k, p, step);
-    case 'yield':
-      return yieldCall();
-    case 'passTime':
-      return passTimeCall(k, p);
-    case 'exception':
-      // The root task faulting with nothing else to run would end the run: time passes instead.
-      return current === null || mayStop(k, current) ? exceptionCall(p) : passTimeCall(k, p);
-  }
+  return threadResolvers[op](k, p, step);
 }
