@@ -110,8 +110,6 @@ function decodeInvocation(sent: Sent): string {
 
 /** The entry as the libsel4 call that made it; `before` is the calling thread before the entry. */
 export function decodeEntry(before: ThreadObservation | null, event: KernelEvent): string {
-  if (event.kind === 'time') return `passTime(${event.ticks})`;
-  if (event.kind === 'exception') return `exception(${shown(event.number)}, ${shown(event.code)})`;
   const sent = sentBy(before, event);
   const sysno = syscallFromWord(sent.regs[Reg.a7]!);
   const a0 = shown(sent.regs[Reg.a0]!);
