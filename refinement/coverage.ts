@@ -1,7 +1,7 @@
 // Coverage of a check in seL4 terms: how often each invocation or syscall was reached and what
 // it answered, which of its documented errors were never returned, how often each invariant was
 // checked, which abstract-spec choices were taken; summed over runs, batches and shards.
-import { errorName, invocationLabels, seL4_Syscall, slotId, tcbSlotCount, type KernelEvent, type KernelView, type SchedulerView, type SlotRef } from '../libsel4/index.ts';
+import { errorName, invocationLabels, seL4_Syscall, slotId, tcbSlotCount, timerPrecisionTicks, type KernelEvent, type KernelView, type SchedulerView, type SlotRef } from '../libsel4/index.ts';
 import type { Coverage } from './check.ts';
 
 /** What one passing run contributed. */
@@ -31,9 +31,17 @@ export type SchedulerEvent = (typeof schedulerEvents)[number];
 export interface SchedulerMoment {
   readonly scheduler: SchedulerView;
   readonly current: number | null;
+  /** When the head of the release queue is released (its context's head refill), if there is one. */
+  readonly releaseHeadTicks: bigint | null;
 }
 
-export const momentOf = (view: KernelView): SchedulerMoment => ({ scheduler: view.scheduler(), current: view.current() });
+export function momentOf(view: KernelView): SchedulerMoment {
+  const scheduler = view.scheduler();
+  const head = scheduler.releaseQueue.length > 0 ? view.object(scheduler.releaseQueue[0]!) : null;
+  const sc = head?.type === 'tcb' && head.schedContext !== null ? view.object(head.schedContext) : null;
+  const releaseHeadTicks = sc?.type === 'schedcontext' && sc.refills.length > 0 ? sc.refills[0]!.releaseTicks : null;
+  return { scheduler, current: view.current(), releaseHeadTicks };
+}
 
 const isReady = (m: SchedulerMoment, tcb: number) => m.scheduler.readyQueues.some((q) => q.threads.includes(tcb));
 
@@ -52,7 +60,7 @@ export function timerFired(before: SchedulerMoment, after: SchedulerMoment): boo
  * The scheduler's events in one step, from the lowest layer's scheduler before and after it:
  * `release`, a thread left the release queue for a ready queue or the processor (awaken);
  * `budget-expiry`, time passed up to the programmed deadline while a thread's budget was charged,
- * and no release explains the interrupt; `round-robin`, on such an expiry another thread of the
+ * and the deadline was not the release queue head's release; `round-robin`, on such an expiry another thread of the
  * same priority runs and the one that ran waits at the tail of its queue; `preemption`, another
  * thread runs, of higher priority than the one that ran, which is still ready; `yield`, a thread
  * called seL4_Yield; `idle`, a thread ran before and the idle thread runs after.
@@ -63,7 +71,9 @@ export function schedulerEventsOf(before: SchedulerMoment, after: SchedulerMomen
   const now = after.current;
   const released = before.scheduler.releaseQueue.filter((t) => !after.scheduler.releaseQueue.includes(t) && (t === now || isReady(after, t)));
   for (let n = 0; n < released.length; n++) events.push('release');
-  const expired = event.kind === 'time' && timerFired(before, after) && before.scheduler.currentSchedContext !== null && released.length === 0;
+  // The deadline is programmed a timer precision early: one that close to a release is the release's.
+  const forRelease = before.releaseHeadTicks !== null && before.scheduler.timerDeadlineTicks! + timerPrecisionTicks >= before.releaseHeadTicks;
+  const expired = event.kind === 'time' && timerFired(before, after) && before.scheduler.currentSchedContext !== null && released.length === 0 && !forRelease;
   if (expired) events.push('budget-expiry');
   if (was !== null && now !== null && was !== now && isReady(after, was)) {
     const queue = after.scheduler.readyQueues.find((q) => q.threads.includes(was))!;

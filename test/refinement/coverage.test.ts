@@ -122,34 +122,37 @@ describe('scheduler events', () => {
   const events = (before: SchedulerMoment, after: SchedulerMoment, event: KernelEvent, isYield = false) => schedulerEventsOf(before, after, event, isYield, priority);
 
   it('a timer interrupt that ends a budget, and the round robin it causes', () => {
-    const before = { scheduler: scheduler({ readyQueues: [{ priority: 100, threads: [0xb] }] }), current: 0xa };
-    const after = { scheduler: scheduler({ clockTicks: 5000n, readyQueues: [{ priority: 100, threads: [0xa] }] }), current: 0xb };
+    const before = { releaseHeadTicks: null, scheduler: scheduler({ readyQueues: [{ priority: 100, threads: [0xb] }] }), current: 0xa };
+    const after = { releaseHeadTicks: null, scheduler: scheduler({ clockTicks: 5000n, readyQueues: [{ priority: 100, threads: [0xa] }] }), current: 0xb };
     expect(events(before, after, time(9000n))).toEqual(['budget-expiry', 'round-robin']);
     expect(timerFired(before, after)).toBe(true);
     // Time short of the deadline: no interrupt, no expiry.
-    const short = { scheduler: scheduler({ clockTicks: 4999n }), current: 0xa };
+    const short = { releaseHeadTicks: null, scheduler: scheduler({ clockTicks: 4999n }), current: 0xa };
     expect([events(before, short, time(3999n)), timerFired(before, short)]).toEqual([[], false]);
   });
 
   it('a release from the release queue, and the preemption by the released thread', () => {
-    const before = { scheduler: scheduler({ releaseQueue: [0xc] }), current: 0xa };
-    const after = { scheduler: scheduler({ clockTicks: 5000n, readyQueues: [{ priority: 100, threads: [0xa] }] }), current: 0xc };
+    const before = { releaseHeadTicks: 5010n, scheduler: scheduler({ releaseQueue: [0xc] }), current: 0xa };
+    const after = { releaseHeadTicks: null, scheduler: scheduler({ clockTicks: 5000n, readyQueues: [{ priority: 100, threads: [0xa] }] }), current: 0xc };
     // The interrupt is the release's, not the end of a budget.
     expect(events(before, after, time(4000n))).toEqual(['release', 'preemption']);
+    // An interrupt for a release that does not come yet (its refill is not ready): not a budget's end.
+    const stillWaiting = { releaseHeadTicks: 5010n, scheduler: scheduler({ clockTicks: 5000n, releaseQueue: [0xc] }), current: 0xa };
+    expect(events(before, stillWaiting, time(4000n))).toEqual([]);
   });
 
   it('a Yield, and the idle thread taking over', () => {
-    const before = { scheduler: scheduler({}), current: 0xa };
-    const after = { scheduler: scheduler({ currentSchedContext: null }), current: null };
+    const before = { releaseHeadTicks: null, scheduler: scheduler({}), current: 0xa };
+    const after = { releaseHeadTicks: null, scheduler: scheduler({ currentSchedContext: null }), current: null };
     expect(events(before, after, syscall, true)).toEqual(['yield', 'idle']);
     expect(canRunAgain(after)).toBe(false);
-    expect(canRunAgain({ scheduler: scheduler({ releaseQueue: [0xc] }), current: null })).toBe(true);
+    expect(canRunAgain({ releaseHeadTicks: null, scheduler: scheduler({ releaseQueue: [0xc] }), current: null })).toBe(true);
   });
 
   it('a Resume of a higher-priority thread preempts; a switch away from a thread that stopped does not', () => {
-    const before = { scheduler: scheduler({}), current: 0xa };
-    expect(events(before, { scheduler: scheduler({ readyQueues: [{ priority: 100, threads: [0xa] }] }), current: 0xc }, syscall)).toEqual(['preemption']);
-    expect(events(before, { scheduler: scheduler({}), current: 0xc }, syscall)).toEqual([]);
+    const before = { releaseHeadTicks: null, scheduler: scheduler({}), current: 0xa };
+    expect(events(before, { releaseHeadTicks: null, scheduler: scheduler({ readyQueues: [{ priority: 100, threads: [0xa] }] }), current: 0xc }, syscall)).toEqual(['preemption']);
+    expect(events(before, { releaseHeadTicks: null, scheduler: scheduler({}), current: 0xc }, syscall)).toEqual([]);
   });
 });
 
