@@ -21,7 +21,9 @@ import {
   seL4_SchedContext_Sporadic,
   type CapOf,
   type ObjectView,
+  type SchedulerView,
 } from '../libsel4/index.ts';
+import { momentOf } from './coverage.ts';
 import type { Knowledge } from './knowledge.ts';
 import { Picker, call, freeBytes, perturb, pickEmpty, retypeCall, shaped, type ResolvedCall } from './workload-picks.ts';
 import type { RunStyle, WorkloadStep } from './workload.ts';
@@ -71,10 +73,16 @@ function heldSchedContexts(k: Knowledge): HeldSchedContext[] {
 /** Where a thread is: what Resume and Suspend are drawn against. */
 type Whereabouts = 'current' | 'ready' | 'released' | 'inactive' | 'other';
 
-function whereabouts(k: Knowledge, tcb: TcbView): Whereabouts {
+/** Where each thread is, read from the scheduler once. */
+function placesOf(k: Knowledge): (tcb: TcbView) => Whereabouts {
   const v = k.view();
-  if (v.current() === tcb.addr) return 'current';
+  const current = v.current();
   const s = v.scheduler();
+  return (tcb) => whereabouts(tcb, current, s);
+}
+
+function whereabouts(tcb: TcbView, current: number | null, s: SchedulerView): Whereabouts {
+  if (current === tcb.addr) return 'current';
   if (s.readyQueues.some((q) => q.threads.includes(tcb.addr))) return 'ready';
   if (s.releaseQueue.includes(tcb.addr)) return 'released';
   return tcb.state === 'Inactive' ? 'inactive' : 'other';
@@ -83,7 +91,8 @@ function whereabouts(k: Knowledge, tcb: TcbView): Whereabouts {
 /** A thread cap: another thread than the root task's most of the time, in the given place when one is. */
 function pickThread(k: Knowledge, p: Picker, where?: Whereabouts): HeldThread | undefined {
   const all = heldThreads(k);
-  const placed = where === undefined ? all : all.filter((t) => whereabouts(k, t.object) === where);
+  const placeOf = placesOf(k);
+  const placed = where === undefined ? all : all.filter((t) => placeOf(t.object) === where);
   const from = placed.length > 0 ? placed : all;
   const created = from.filter((t) => t.object.addr !== k.rootTCB);
   return p.of(created.length > 0 && p.chance(80) ? created : from);
@@ -157,7 +166,8 @@ const configured = (sc: ScView) => sc.refillMax > 0;
  */
 function resolveSetupThread(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
   const threads = heldThreads(k).filter((t) => t.object.addr !== k.rootTCB);
-  const ready = threads.filter((t) => whereabouts(k, t.object) === 'ready');
+  const placeOf = placesOf(k);
+  const ready = threads.filter((t) => placeOf(t.object) === 'ready');
   if (ready.length > 0 && p.chance(35)) return preemptCall(k, p, p.of(ready)!);
   const t = p.of(threads.filter((t) => t.object.state === 'Inactive' || t.object.schedContext === null));
   if (!t) return resolveThreadObject(k, p, step);
@@ -424,24 +434,17 @@ function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): Re
 
 const yieldCall = (): ResolvedCall => call('seL4_Yield', [], (api) => api.seL4_Yield());
 
-/** When a thread waiting in the release queue is released: its scheduling context's head refill's release time. */
-function releaseOf(k: Knowledge, tcb: number): bigint {
-  const v = k.view();
-  const thread = v.object(tcb);
-  const sc = thread?.type === 'tcb' && thread.schedContext !== null ? v.object(thread.schedContext) : null;
-  return sc?.type === 'schedcontext' && sc.refills.length > 0 ? sc.refills[0]!.releaseTicks : v.scheduler().clockTicks;
-}
-
 /**
  * How long the current thread (or idle) computes: exactly up to the next release (and one tick
  * either side), nothing, a little, exactly up to the programmed deadline (and one tick either
  * side), a budget's worth, a lot, or all of time.
  */
 function passTimeCall(k: Knowledge, p: Picker): ResolvedCall {
-  const s = k.view().scheduler();
+  const moment = momentOf(k.view());
+  const s = moment.scheduler;
   const toDeadline = s.timerDeadlineTicks === null ? null : s.timerDeadlineTicks - s.clockTicks;
   const budgets = heldSchedContexts(k).flatMap((sc) => sc.object.refills.map((r) => r.amountTicks));
-  const toRelease = s.releaseQueue.length === 0 ? null : releaseOf(k, s.releaseQueue[0]!) - s.clockTicks;
+  const toRelease = moment.releaseHeadTicks === null ? null : moment.releaseHeadTicks - s.clockTicks;
   const roll = p.below(100);
   let ticks: bigint;
   if (toRelease !== null && roll < 30) ticks = toRelease + BigInt(p.of([0, 0, -1, 1])!);
