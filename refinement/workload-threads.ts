@@ -365,13 +365,10 @@ const places: readonly Whereabouts[] = ['current', 'ready', 'released', 'inactiv
 
 /**
  * Whether a step may stop `tcb` (suspend it, or fault it): not the thread that runs while no
- * other is ready or waiting for its release: nothing would run again, the run would end (only
- * `endRun` ends runs).
+ * other is ready (only `endRun` ends runs; a thread waiting for its release may wait long).
  */
 export function mayStop(k: Knowledge, tcb: number): boolean {
-  if (tcb !== k.view().current()) return true;
-  const s = k.view().scheduler();
-  return s.readyQueues.length > 0 || s.releaseQueue.length > 0;
+  return tcb !== k.view().current() || k.view().scheduler().readyQueues.length > 0;
 }
 
 /** Resume or Suspend of a thread in each place: running, ready, waiting for its release, inactive. */
