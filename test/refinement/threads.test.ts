@@ -5,8 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { seL4_AllRights, seL4_CapInitThreadCNode, seL4_ObjectType, type KernelEvent } from '../../libsel4/index.ts';
 import { layerCoverage } from '../../refinement/check.ts';
 import { documentedErrors, schedulerEvents, schedulerKey, timeKey } from '../../refinement/coverage.ts';
-import { RefinementFailure } from '../../refinement/lockstep.ts';
-import { shrinkEntries } from '../../refinement/shrink.ts';
+import { replayEntries, shrinkEntries } from '../../refinement/shrink.ts';
 import { bootSystem } from '../../refinement/system.ts';
 import { plantedBadgeFault } from './planted-fault.ts';
 
@@ -34,20 +33,15 @@ describe('shrinking with time events', () => {
     const sys = boot();
     const free = sys.plan.bootInfo.empty.start;
     const { api } = sys;
-    let failure: RefinementFailure | null = null;
     api.passTime(50n);
     api.seL4_Untyped_Retype(sys.plan.bootInfo.untyped.start, seL4_ObjectType.seL4_EndpointObject, 0, seL4_CapInitThreadCNode, 0, 0, free, 1);
     api.passTime(1n << 40n);
     api.seL4_Yield();
-    try {
-      api.seL4_CNode_Mint(seL4_CapInitThreadCNode, free + 1, 32, seL4_CapInitThreadCNode, free, 32, seL4_AllRights, 5);
-    } catch (error) {
-      if (!(error instanceof RefinementFailure)) throw error;
-      failure = error;
-    }
-    expect(failure).not.toBeNull();
+    expect(() => api.seL4_CNode_Mint(seL4_CapInitThreadCNode, free + 1, 32, seL4_CapInitThreadCNode, free, 32, seL4_AllRights, 5)).toThrow(/badge/);
     const events: KernelEvent[] = [...sys.trace];
     expect(events.map((e) => e.kind)).toEqual(['time', 'syscall', 'time', 'syscall', 'syscall']);
+    const failure = replayEntries(boot, events).failure;
+    expect(failure?.step).toBe(4);
     const shrunk = shrinkEntries(boot, events, failure!);
     expect(shrunk.shrink.end).toBe('complete');
     expect(shrunk.events.map((e) => e.kind)).toEqual(['syscall', 'syscall']);
