@@ -125,14 +125,14 @@ function coverageKey(sysno: number, sentInfo: number, invokedCap: string): strin
 /**
  * Why a run ended early, from the entry after which no thread could run any more: the root
  * task lost its own caps (the entry changed slots: a delete, revoke or move of its TCB, CNode or
- * scheduling context cap), stopped itself (a TCB or scheduling-context invocation: Suspend,
- * ReadRegisters or CopyRegisters suspending it, its context unbound), or faulted (a cap fault,
- * an unknown syscall or a user exception: it has no fault handler); and no other thread was
- * ready or waiting for its release.
+ * scheduling context cap), stopped at a TCB or scheduling-context invocation (a Suspend, a
+ * Read/CopyRegisters suspending it, its context unbound, or a cap fault in one), or faulted (a
+ * cap fault, an unknown syscall or a user exception: it has no fault handler); and no other
+ * thread was ready or waiting for its release.
  */
 function endedBy(key: string, touched: readonly Touched[]): string {
   if (touched.some((t) => t.slots.length > 0)) return `lost its own caps (${key})`;
-  return /^(Send |NBSend )?(TCB|SchedContext|SchedControl)\w+$/.test(key) ? `stopped itself (${key})` : 'faulted';
+  return /^(Send |NBSend )?(TCB|SchedContext|SchedControl)\w+$/.test(key) ? `stopped at ${key}` : 'faulted';
 }
 
 /** Runs one workload on a fresh system. */

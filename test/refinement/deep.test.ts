@@ -55,7 +55,7 @@ describe('runs stay alive', () => {
     const total = [...summary.endedRuns.values()].reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(0);
     expect(total).toBeLessThanOrEqual(summary.runs / 5);
-    for (const cause of summary.endedRuns.keys()) expect(cause).toMatch(/^(faulted|lost its own caps \(.+\)|stopped itself \(.+\))$/);
+    for (const cause of summary.endedRuns.keys()) expect(cause).toMatch(/^(faulted|lost its own caps \(.+\)|stopped at .+)$/);
   });
 });
 
