@@ -51,7 +51,9 @@ options:
                     write the unreached branch arms (file:line arm) to FILE (implies --kernel-coverage)
   --require-coverage PAIRS
                     fail unless every invocation:result pair was reached, e.g.
-                    CNodeCopy:seL4_RevokeFirst,UntypedRetype:seL4_NotEnoughMemory
+                    CNodeCopy:seL4_RevokeFirst,UntypedRetype:seL4_NotEnoughMemory; also the
+                    scheduler's events (Scheduler:preemption, budget-expiry, release,
+                    round-robin, yield, idle) and Time:timer-interrupt or Time:no-interrupt
   -h, --help        this text
 
 Ctrl-C or SIGTERM prints the summary so far, writes the reports asked for, and exits 130

@@ -13,10 +13,10 @@ import {
   seL4_ObjectType,
   type BootConfigInput,
   type KernelEvent,
-  userWritesOf,
+  type LayerName,
   type Touched,
 } from '../libsel4/index.ts';
-import { Tally, stateSize, type RunRecord, type StateSize } from './coverage.ts';
+import { Tally, canRunAgain, exceptionKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants/index.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './reports/describe.ts';
@@ -96,6 +96,9 @@ export interface CheckSummary {
 function labelObject(label: string): string | null {
   if (label.startsWith('Untyped')) return 'untyped';
   if (label.startsWith('CNode')) return 'cnode';
+  if (label.startsWith('TCB')) return 'thread';
+  if (label.startsWith('SchedControl')) return 'schedcontrol';
+  if (label.startsWith('SchedContext')) return 'schedcontext';
   return null;
 }
 
@@ -120,13 +123,16 @@ function coverageKey(sysno: number, sentInfo: number, invokedCap: string): strin
 }
 
 /**
- * Why a run ended early, from the entry after which the root task could not run: it lost its
- * own caps (the entry changed slots: a delete, revoke or move of its TCB, CNode or scheduling
- * context cap) or it faulted (a cap fault or an unknown syscall: it has no fault handler).
+ * Why a run ended early, from the entry after which no thread could run any more: the root
+ * task lost its own caps (the entry changed slots: a delete, revoke or move of its TCB, CNode or
+ * scheduling context cap), stopped at a TCB or scheduling-context invocation (a Suspend, a
+ * Read/CopyRegisters suspending it, its context unbound, or a cap fault in one), or faulted (a
+ * cap fault, an unknown syscall or a user exception: it has no fault handler); and no other
+ * thread was ready or waiting for its release.
  */
 function endedBy(key: string, touched: readonly Touched[]): string {
-  const changedSlots = touched.some((t) => t.slots.length > 0);
-  return changedSlots ? `lost its own caps (${key})` : 'faulted';
+  if (touched.some((t) => t.slots.length > 0)) return `lost its own caps (${key})`;
+  return /^(Send |NBSend )?(TCB|SchedContext|SchedControl)\w+$/.test(key) ? `stopped at ${key}` : 'faulted';
 }
 
 /** Runs one workload on a fresh system. */
@@ -137,7 +143,7 @@ class Driver {
   readonly coverage: [string, string][] = [];
   /** The coverage key of the entry after which the root task could no longer run. */
   ended: string | null = null;
-  /** The entry made with no thread to run it (once the root task could not run). */
+  /** The entry made with no thread to run it (once none could run any more). */
   private idleEntered = false;
   /** How this run grows: decided by its first step. */
   private style: RunStyle | null = null;
@@ -152,8 +158,9 @@ class Driver {
   }
 
   execute(step: WorkloadStep): void {
-    // Once the root task cannot run, one more entry checks the kernel with no thread to run it.
-    if (this.system.view().current() === null) {
+    // Once no thread can run any more, one more entry checks the kernel with none to run.
+    const before = momentOf(this.system.view());
+    if (!canRunAgain(before)) {
       if (this.idleEntered) return;
       this.idleEntered = true;
     }
@@ -161,18 +168,32 @@ class Driver {
     const resolved = resolveStep(step, this.knowledge, this.style);
     const line = { call: resolved.text, result: '(disagreement)' };
     this.trace.push(line);
-    const before = this.system.trace.length;
+    const entries = this.system.trace.length;
     resolved.run(this.system.api);
-    const event = this.system.trace[before]!;
-    const sent = new Map(userWritesOf(event).regs);
-    const sysno = syscallFromWord(sent.get(Reg.a7) ?? 0);
-    const cptr = sent.get(Reg.a0) ?? 0;
-    const key = coverageKey(sysno, sent.get(Reg.a1) ?? 0, this.invokedCapType(cptr));
-    const result = answerOf(sysno, this.system.api.lastObservation());
+    const event = this.system.trace[entries]!;
+    const now = this.system.view();
+    const after = momentOf(now);
+    const [key, result] = this.entryCoverage(event, before, after);
     this.trace[this.trace.length - 1] = { call: line.call, result };
     this.coverage.push([key, result]);
-    if (this.system.view().current() === null) this.ended ??= endedBy(key, this.system.lastTouched());
+    const priority = (tcb: number) => {
+      const o = now.object(tcb);
+      return o?.type === 'tcb' ? o.priority : -1;
+    };
+    for (const e of schedulerEventsOf(before, after, event, key === 'Yield', priority)) this.coverage.push([schedulerKey, e]);
+    if (!canRunAgain(after)) this.ended ??= endedBy(key, this.system.lastTouched());
     this.knowledge.update(this.system.lastTouched());
+  }
+
+  /** The coverage key and result of an entry: the invocation or syscall and its answer, `Time`, `UserException`. */
+  private entryCoverage(event: KernelEvent, before: SchedulerMoment, after: SchedulerMoment): [string, string] {
+    if (event.kind === 'time') return [timeKey, timerFired(before, after) ? 'timer-interrupt' : 'no-interrupt'];
+    const sent = new Map(event.user.regs);
+    const sysno = syscallFromWord(sent.get(Reg.a7) ?? 0);
+    const result = answerOf(event.kind === 'exception' ? seL4_Syscall.seL4_SysYield : sysno, this.system.api.lastObservation());
+    if (event.kind === 'exception') return [exceptionKey, result];
+    const cptr = sent.get(Reg.a0) ?? 0;
+    return [coverageKey(sysno, sent.get(Reg.a1) ?? 0, this.invokedCapType(cptr)), result];
   }
 
   /** The type of the cap a cptr names in the root CNode before the entry ran. */
@@ -218,6 +239,23 @@ export function recordWorkload(
   driver.knowledge.update(driver.system.lastTouched());
   fc.modelRun(() => ({ model: {}, real: driver }), commands);
   return { events: [...driver.system.trace], objects: driver.system.view().objects().length, trace: driver.trace };
+}
+
+/**
+ * Coverage of generated workloads on one layer alone, without lockstep (no comparison, no
+ * invariants): what the workload reaches on a layer, for tests and for trying the workload on
+ * a layer whose neighbours are not ready yet.
+ */
+export function layerCoverage(options: { readonly layer: LayerName; readonly runs: number; readonly steps: number; readonly seed: number; readonly workload?: WorkloadName }): Tally {
+  const tally = new Tally();
+  const boot = new Driver({ layer: options.layer }).knowledge;
+  const property = fc.property(workloadArbitrary(options.steps, options.workload), (commands) => {
+    const driver = new Driver({ layer: options.layer }, boot, options.workload);
+    fc.modelRun(() => ({ model: {}, real: driver }), commands);
+    tally.addRun({ steps: driver.trace.length, entries: driver.coverage, choices: new Map(), invariants: new Map(), ended: driver.ended, size: stateSize(driver.system.view()) });
+  });
+  fc.assert(property, { seed: options.seed, numRuns: options.runs });
+  return tally;
 }
 
 class StepCommand implements fc.Command<object, Driver> {

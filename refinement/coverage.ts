@@ -1,7 +1,7 @@
 // Coverage of a check in seL4 terms: how often each invocation or syscall was reached and what
 // it answered, which of its documented errors were never returned, how often each invariant was
 // checked, which abstract-spec choices were taken; summed over runs, batches and shards.
-import { errorName, invocationLabels, seL4_Syscall, slotId, tcbSlotCount, type KernelView, type SlotRef } from '../libsel4/index.ts';
+import { errorName, invocationLabels, seL4_Syscall, slotId, tcbSlotCount, timerPrecisionTicks, type KernelEvent, type KernelView, type SchedulerView, type SlotRef } from '../libsel4/index.ts';
 import type { Coverage } from './check.ts';
 
 /** What one passing run contributed. */
@@ -16,6 +16,73 @@ export interface RunRecord {
   readonly ended: string | null;
   /** How large the state was at the end of the run. */
   readonly size: StateSize;
+}
+
+/** Coverage keys of entries that are not syscalls, and of the scheduler's events. */
+export const timeKey = 'Time';
+export const exceptionKey = 'UserException';
+export const schedulerKey = 'Scheduler';
+
+/** The scheduler's events a check counts, under the key `Scheduler` (see `schedulerEventsOf`). */
+export const schedulerEvents = ['preemption', 'budget-expiry', 'release', 'round-robin', 'yield', 'idle'] as const;
+export type SchedulerEvent = (typeof schedulerEvents)[number];
+
+/** The lowest layer's scheduler at one moment, and the thread that runs then (null: the idle thread). */
+export interface SchedulerMoment {
+  readonly scheduler: SchedulerView;
+  readonly current: number | null;
+  /** When the head of the release queue is released (its context's head refill), if there is one. */
+  readonly releaseHeadTicks: bigint | null;
+}
+
+export function momentOf(view: KernelView): SchedulerMoment {
+  const scheduler = view.scheduler();
+  const head = scheduler.releaseQueue.length > 0 ? view.object(scheduler.releaseQueue[0]!) : null;
+  const sc = head?.type === 'tcb' && head.schedContext !== null ? view.object(head.schedContext) : null;
+  const releaseHeadTicks = sc?.type === 'schedcontext' && sc.refills.length > 0 ? sc.refills[0]!.releaseTicks : null;
+  return { scheduler, current: view.current(), releaseHeadTicks };
+}
+
+const isReady = (m: SchedulerMoment, tcb: number) => m.scheduler.readyQueues.some((q) => q.threads.includes(tcb));
+
+/** Whether a thread runs, or will once time passes (one waits for its release). */
+export function canRunAgain(m: SchedulerMoment): boolean {
+  return m.current !== null || m.scheduler.releaseQueue.length > 0 || m.scheduler.readyQueues.length > 0;
+}
+
+/** Whether the timer interrupt came during a step: the clock reached the deadline programmed before it. */
+export function timerFired(before: SchedulerMoment, after: SchedulerMoment): boolean {
+  const deadline = before.scheduler.timerDeadlineTicks;
+  return deadline !== null && after.scheduler.clockTicks >= deadline;
+}
+
+/**
+ * The scheduler's events in one step, from the lowest layer's scheduler before and after it:
+ * `release`, a thread left the release queue for a ready queue or the processor (awaken);
+ * `budget-expiry`, time passed up to the programmed deadline while a thread's budget was charged,
+ * and the deadline was not the release queue head's release; `round-robin`, on such an expiry another thread of the
+ * same priority runs and the one that ran waits at the tail of its queue; `preemption`, another
+ * thread runs, of higher priority than the one that ran, which is still ready; `yield`, a thread
+ * called seL4_Yield; `idle`, a thread ran before and the idle thread runs after.
+ */
+export function schedulerEventsOf(before: SchedulerMoment, after: SchedulerMoment, event: KernelEvent, isYield: boolean, priority: (tcb: number) => number): SchedulerEvent[] {
+  const events: SchedulerEvent[] = [];
+  const was = before.current;
+  const now = after.current;
+  const released = before.scheduler.releaseQueue.filter((t) => !after.scheduler.releaseQueue.includes(t) && (t === now || isReady(after, t)));
+  for (let n = 0; n < released.length; n++) events.push('release');
+  // The deadline is programmed a timer precision early: one that close to a release is the release's.
+  const forRelease = before.releaseHeadTicks !== null && before.scheduler.timerDeadlineTicks! + timerPrecisionTicks >= before.releaseHeadTicks;
+  const expired = event.kind === 'time' && timerFired(before, after) && before.scheduler.currentSchedContext !== null && released.length === 0 && !forRelease;
+  if (expired) events.push('budget-expiry');
+  if (was !== null && now !== null && was !== now && isReady(after, was)) {
+    const queue = after.scheduler.readyQueues.find((q) => q.threads.includes(was))!;
+    if (priority(now) > priority(was)) events.push('preemption');
+    else if (expired && priority(now) === priority(was) && queue.threads[queue.threads.length - 1] === was) events.push('round-robin');
+  }
+  if (isYield && was !== null) events.push('yield');
+  if (was !== null && now === null) events.push('idle');
+  return events;
 }
 
 /** The size of a state: objects, slots holding a cap, and the longest CDT path (caps from a root to a leaf). */
@@ -175,6 +242,27 @@ export const documentedErrors: Readonly<Record<string, readonly string[]>> = {
   CNodeMove: ['NoError', 'FailedLookup', 'RangeError', 'DeleteFirst', 'TruncatedMessage'],
   CNodeMutate: ['NoError', 'FailedLookup', 'RangeError', 'DeleteFirst', 'TruncatedMessage', 'IllegalOperation'],
   CNodeRotate: ['NoError', 'FailedLookup', 'RangeError', 'DeleteFirst', 'TruncatedMessage', 'IllegalOperation'],
+  // seL4's tcb.c, schedcontrol.c and schedcontext.c decoders (MCS).
+  TCBReadRegisters: ['NoError', 'TruncatedMessage', 'RangeError', 'IllegalOperation'],
+  TCBWriteRegisters: ['NoError', 'TruncatedMessage', 'IllegalOperation'],
+  TCBCopyRegisters: ['NoError', 'TruncatedMessage', 'InvalidCapability'],
+  TCBConfigure: ['NoError', 'TruncatedMessage', 'IllegalOperation', 'AlignmentError'],
+  TCBSetPriority: ['NoError', 'TruncatedMessage', 'InvalidCapability', 'RangeError'],
+  TCBSetMCPriority: ['NoError', 'TruncatedMessage', 'InvalidCapability', 'RangeError'],
+  TCBSetSchedParams: ['NoError', 'TruncatedMessage', 'InvalidCapability', 'RangeError', 'IllegalOperation'],
+  TCBSetTimeoutEndpoint: ['NoError', 'TruncatedMessage', 'InvalidCapability'],
+  TCBSetIPCBuffer: ['NoError', 'TruncatedMessage', 'IllegalOperation', 'AlignmentError'],
+  TCBSetSpace: ['NoError', 'TruncatedMessage', 'IllegalOperation', 'InvalidCapability'],
+  TCBSuspend: ['NoError'],
+  TCBResume: ['NoError'],
+  TCBSetTLSBase: ['NoError', 'TruncatedMessage'],
+  TCBSetFlags: ['NoError', 'TruncatedMessage'],
+  SchedControlConfigureFlags: ['NoError', 'TruncatedMessage', 'RangeError', 'InvalidCapability'],
+  SchedContextBind: ['NoError', 'TruncatedMessage', 'IllegalOperation', 'InvalidCapability'],
+  SchedContextUnbind: ['NoError', 'IllegalOperation'],
+  SchedContextUnbindObject: ['NoError', 'TruncatedMessage', 'IllegalOperation', 'InvalidCapability'],
+  SchedContextConsumed: ['NoError'],
+  SchedContextYieldTo: ['NoError', 'IllegalOperation'],
 };
 
 /** For each documented invocation: the documented results it never gave (all of them if never called). */
@@ -214,7 +302,9 @@ export interface CoveragePair {
 
 export class CoverageSpecError extends Error {}
 
-const syscallNames = new Set<string>([...Object.keys(seL4_Syscall), 'Yield', 'UnknownSyscall']);
+const syscallNames = new Set<string>([...Object.keys(seL4_Syscall), 'Yield', 'UnknownSyscall', exceptionKey]);
+/** The results of the keys that are not invocations: scheduler events, and whether time ended in the timer interrupt. */
+const eventResults: Readonly<Record<string, readonly string[]>> = { [schedulerKey]: schedulerEvents, [timeKey]: ['timer-interrupt', 'no-interrupt'] };
 const labels = new Set<string>(invocationLabels);
 const otherResults = /^(returned|no thread ran|caller \w+|unmodelled: .+|label \d+)$/;
 
@@ -231,7 +321,7 @@ function normaliseResult(result: string): string | null {
   return otherResults.test(result) ? result : null;
 }
 
-/** Parses `CNodeCopy:seL4_RevokeFirst,UntypedRetype:NotEnoughMemory` (the `seL4_` is optional). */
+/** Parses `CNodeCopy:seL4_RevokeFirst,UntypedRetype:NotEnoughMemory,Scheduler:preemption` (the `seL4_` is optional). */
 export function parseCoverageRequirement(text: string): CoveragePair[] {
   const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) throw new CoverageSpecError('needs a list of invocation:result pairs, e.g. CNodeCopy:seL4_RevokeFirst');
@@ -239,6 +329,12 @@ export function parseCoverageRequirement(text: string): CoveragePair[] {
     const colon = item.indexOf(':');
     if (colon < 0) throw new CoverageSpecError(`'${item}' is not an invocation:result pair (e.g. CNodeCopy:seL4_RevokeFirst)`);
     const invocation = item.slice(0, colon).trim();
+    const events = eventResults[invocation];
+    if (events) {
+      const event = item.slice(colon + 1).trim();
+      if (!events.includes(event)) throw new CoverageSpecError(`unknown result '${event}' in '${item}' (${invocation} has ${events.join(', ')})`);
+      return { invocation, result: event };
+    }
     const result = normaliseResult(item.slice(colon + 1).trim());
     if (!knownInvocation(invocation)) throw new CoverageSpecError(`unknown invocation or syscall '${invocation}' in '${item}'`);
     if (result === null) throw new CoverageSpecError(`unknown result '${item.slice(colon + 1).trim()}' in '${item}' (an seL4 error such as seL4_RevokeFirst)`);

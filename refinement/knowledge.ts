@@ -35,7 +35,8 @@ export class Knowledge {
   private readonly recentKeys: string[] = [];
 
   constructor(
-    private readonly view: () => KernelView,
+    /** The lowest layer's state now: threads and scheduling contexts are read from it when a step needs them. */
+    readonly view: () => KernelView,
     readonly rootCNode: number,
     /** Knowledge of the same boot, to copy instead of reading every slot again. */
     from?: Knowledge,
@@ -46,6 +47,7 @@ export class Knowledge {
       for (const [addr, keys] of from.capsTo) this.capsTo.set(addr, new Set(keys));
       this.bootKeys = from.bootKeys;
       this.vitalObjects = from.vitalObjects;
+      this.rootTCB = from.rootTCB;
       return;
     }
     for (const object of view().objects()) {
@@ -54,7 +56,13 @@ export class Knowledge {
     this.bootKeys = new Set(this.occupied.keys());
     const root = (index: number) => this.occupied.get(slotId({ cnode: rootCNode, index }))?.cap;
     this.vitalObjects = new Set(vitalSlots.map(root).flatMap((cap) => (cap && 'ptr' in cap ? [cap.ptr] : [])));
+    const tcb = root(seL4_CapInitThreadTCB);
+    if (tcb?.type !== 'thread') throw new Error('the root CNode holds no TCB cap at seL4_CapInitThreadTCB after boot');
+    this.rootTCB = tcb.ptr;
   }
+
+  /** The root task's TCB. */
+  readonly rootTCB: number;
 
   /** The root task's TCB, CNode and scheduling context: a cap to one of them is vital to it. */
   readonly vitalObjects: ReadonlySet<number>;

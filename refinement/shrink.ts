@@ -6,6 +6,7 @@
 // not by time, so the same failing run shrinks to the same trace on any machine; only a generous
 // wall-time guard can stop it earlier, and then the report says so.
 import { Reg, syscallFromWord, type KernelEvent } from '../libsel4/index.ts';
+import { momentOf, timerFired } from './coverage.ts';
 import { answerOf, decodeEntry, stateAtEntry } from './reports/describe.ts';
 import { RefinementFailure } from './lockstep/index.ts';
 import type { System } from './system.ts';
@@ -28,12 +29,15 @@ export function replayEntries(boot: () => System, events: readonly KernelEvent[]
   const ran: KernelEvent[] = [];
   try {
     for (const event of events) {
-      if (lockstep.lowest.view().current() === null) continue;
+      // With no thread to run, only the passing of time does anything.
+      const before = momentOf(lockstep.lowest.view());
+      if (before.current === null && event.kind !== 'time') continue;
       const entry = stateAtEntry(obs.caller?.regs ?? [], obs.caller?.ipcBuffer ?? null, event);
       trace.push({ call: decodeEntry(obs.caller, event), result: '(layers disagree)' });
       ran.push(event);
       obs = lockstep.enter(event);
-      trace[trace.length - 1] = { call: trace[trace.length - 1]!.call, result: answerOf(syscallFromWord(entry.regs[Reg.a7]!), obs) };
+      const result = event.kind === 'time' ? (timerFired(before, momentOf(lockstep.lowest.view())) ? 'timer-interrupt' : 'no-interrupt') : answerOf(syscallFromWord(entry.regs[Reg.a7]!), obs);
+      trace[trace.length - 1] = { call: trace[trace.length - 1]!.call, result };
     }
     lockstep.finish();
   } catch (error) {

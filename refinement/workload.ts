@@ -19,6 +19,7 @@ import {
   seL4_RetypeFanOutLimit,
   seL4_SlotBits,
   seL4_CapInitThreadCNode,
+  seL4_CapInitThreadTCB,
   seL4_CNode_CapData_new,
   seL4_CanRead,
   seL4_MessageInfo_new,
@@ -26,11 +27,11 @@ import {
   seL4_Syscall,
   slotId,
   syscallWord,
-  type Sel4Api,
-  type CapOf,
   type SlotRef,
 } from '../libsel4/index.ts';
-import { vitalSlots, type Knowledge, type Occupied, type SlotAddress } from './knowledge.ts';
+import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
+import { mayStop, resolveThreadStep, schedulingFirst, threadOperations } from './workload-threads.ts';
+import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
 export const workloadNames = ['default', 'deep'] as const;
@@ -49,6 +50,7 @@ export const operations = [
   'rawInvocation',
   'rawSyscall',
   'endRun',
+  ...threadOperations,
 ] as const;
 export type Operation = (typeof operations)[number];
 
@@ -67,13 +69,17 @@ export interface WorkloadStep {
  */
 const weights: Record<WorkloadName, Record<Operation, number>> = {
   default: {
-    retype: 2200, copy: 1400, mint: 1400, move: 800, mutate: 600, rotate: 600, delete: 1000, revoke: 800,
-    cancelBadgedSends: 300, rawInvocation: 600, rawSyscall: 120, endRun: 5,
+    retype: 1900, copy: 1200, mint: 1200, move: 700, mutate: 500, rotate: 500, delete: 900, revoke: 700,
+    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8,
+    threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
+    threadRegisters: 500, yield: 150, passTime: 900, exception: 60,
   },
   // Ten times finer: deep runs are long, and an `endRun` would cut them short.
   deep: {
     retype: 30000, copy: 30000, mint: 15000, move: 4000, mutate: 3000, rotate: 3000, delete: 4000, revoke: 1500,
     cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1,
+    threadObject: 1000, setupThread: 1500, schedControl: 500, priority: 500, schedContext: 500, resumeSuspend: 500,
+    threadRegisters: 500, yield: 100, passTime: 1000, exception: 20,
   },
 };
 
@@ -108,142 +114,16 @@ export interface RunStyle {
   /** Where the last chain copy was sent, and how many in a row from the same tip did not land. */
   chainDest: SlotRef | null;
   chainMisses: number;
+  /** Steps in a row made by threads other than the root task. */
+  stepsAway: number;
 }
 
 const sameSlot = (a: SlotRef, b: SlotRef) => a.cnode === b.cnode && a.index === b.index;
 
 export function runStyle(workload: WorkloadName, first: WorkloadStep): RunStyle {
-  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0 };
+  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0, stepsAway: 0 };
 }
 
-/** A concrete call as run, for reports: `seL4_CNode_Copy(2, 30, 32, 2, 18, 32, 0xf)`. */
-export interface ResolvedCall {
-  readonly text: string;
-  run(api: Sel4Api): void;
-}
-
-class Picker {
-  private next = 0;
-  constructor(private readonly step: WorkloadStep) {}
-  nat(): number {
-    return this.step.picks[this.next++ % this.step.picks.length]!;
-  }
-  below(n: number): number {
-    return n <= 0 ? 0 : this.nat() % n;
-  }
-  chance(percent: number): boolean {
-    return this.below(100) < percent;
-  }
-  of<T>(items: readonly T[]): T | undefined {
-    return items.length === 0 ? undefined : items[this.below(items.length)];
-  }
-  word(i: number): number {
-    return this.step.words[i % this.step.words.length]!;
-  }
-}
-
-const hexWord = (w: number) => (w > 9 ? `0x${(w >>> 0).toString(16)}` : String(w));
-
-function call(name: string, args: readonly number[], run: (api: Sel4Api) => void): ResolvedCall {
-  return { text: `${name}(${args.map(hexWord).join(', ')})`, run };
-}
-
-/** Addresses a slot from the root task; falls back to the root CNode cap with depth 32. */
-function address(k: Knowledge, p: Picker, slot: SlotRef): SlotAddress {
-  const found = k.addresses(slot);
-  return p.of(found) ?? { service: seL4_CapInitThreadCNode, index: slot.index, depth: 32 };
-}
-
-/**
- * An occupied slot, never one of the root task's vital caps (only `endRun` touches those), nor
- * one in the run's chain of copies, except now and then for a Delete or Revoke (`cutsChain`):
- * a copy or move of a member would leave its tip with a child, which cannot be copied.
- */
-function pickOccupied(k: Knowledge, p: Picker, filter?: (o: Occupied) => boolean, style?: RunStyle, cutsChain = false): Occupied | undefined {
-  const spareChain = style !== undefined && style.chain.length > 0 && !(cutsChain && p.chance(style.deep ? 1 : 3));
-  const inChain = (o: Occupied) => spareChain && style.chainKeys.has(slotId(o.slot));
-  const keep = (o: Occupied) => !k.isVital(o) && (!filter || filter(o)) && !inChain(o);
-  const recent = p.chance(30) ? k.recent().filter(keep) : [];
-  return p.of(recent.length > 0 ? recent : k.all().filter(keep));
-}
-
-/** An empty slot, in the root CNode most of the time (or always). */
-function pickEmpty(k: Knowledge, p: Picker, rootOnly = false): SlotRef {
-  const nested = rootOnly ? [] : [...k.cnodes.keys()].filter((c) => c !== k.rootCNode);
-  const cnode = nested.length > 0 && p.chance(30) ? p.of(nested)! : k.rootCNode;
-  const size = 2 ** k.cnodes.get(cnode)!;
-  for (let tries = 0; tries < 8; tries++) {
-    const slot = { cnode, index: p.below(size) };
-    if (k.isEmpty(slot)) return slot;
-  }
-  return { cnode, index: p.below(size) };
-}
-
-/** A cptr the root task can resolve (the root CNode's radix, under its guard of zeros). */
-function resolvableCptr(k: Knowledge, p: Picker): number {
-  return p.of([0, 1, 2 ** k.rootRadix() - 1, p.below(2 ** k.rootRadix())])!;
-}
-
-/**
- * Replaces one argument (sometimes two) with a boundary word, the argument plus or minus one,
- * or an arbitrary word. Arguments at `cptrs` (caps the root task invokes or passes) only get
- * cptrs that resolve: one that does not is a cap fault, which ends the run (see `endRun`).
- */
-function perturb(args: number[], k: Knowledge, p: Picker, step: WorkloadStep, cptrs: readonly number[]): number[] {
-  if (!step.perturb || args.length === 0) return args;
-  const out = [...args];
-  const boundary = [0, 1, 31, 32, 33, 0xffffffff, 0x80000000, p.word(0)];
-  const times = p.chance(20) ? 2 : 1;
-  for (let n = 0; n < times; n++) {
-    const at = p.below(args.length);
-    if (cptrs.includes(at)) out[at] = resolvableCptr(k, p);
-    else out[at] = p.chance(40) ? (args[at]! + (p.chance(50) ? 1 : -1)) >>> 0 : p.of(boundary)!;
-  }
-  return out;
-}
-
-/** A message as the kernel sees it: syscall, label, words and extra caps. */
-interface Message {
-  readonly label: number;
-  readonly service: number;
-  readonly mrs: readonly number[];
-  readonly caps: readonly number[];
-}
-
-const sendSyscalls = [
-  ['seL4_Call', (api: Sel4Api, dest: number, info: number) => void api.seL4_Call(dest, info)],
-  ['seL4_Send', (api: Sel4Api, dest: number, info: number) => api.seL4_Send(dest, info)],
-  ['seL4_NBSend', (api: Sel4Api, dest: number, info: number) => api.seL4_NBSend(dest, info)],
-] as const;
-
-/** Sends a message as `syscall` with `length` words and the given extra caps. */
-function send(syscall: (typeof sendSyscalls)[number], m: Message, length: number, caps: readonly number[]): ResolvedCall {
-  const info = seL4_MessageInfo_new(m.label, 0, caps.length, Math.max(0, length));
-  const [name, enter] = syscall;
-  return call(name, [m.service, info, ...m.mrs, ...caps], (api) => {
-    m.mrs.forEach((v, i) => api.seL4_SetMR(i, v));
-    caps.forEach((c, i) => api.seL4_SetCap(i, c));
-    enter(api, m.service, info);
-  });
-}
-
-/**
- * A well-formed invocation, sent as the libsel4 stub sends it most of the time; otherwise as
- * Call, Send or NBSend with every word, a word or two short, with an extra cap missing, or
- * (NBSend only: the others would fault) with an extra cap that does not resolve. So each
- * length check is reached with arguments that pass the checks before it, on every syscall.
- */
-function shaped(p: Picker, normal: ResolvedCall, m: Message): ResolvedCall {
-  if (!p.chance(8)) return normal;
-  const syscall = p.of(sendSyscalls)!;
-  const shape = p.below(4);
-  if (shape === 0 || (shape === 3 && syscall[0] !== 'seL4_NBSend')) return send(syscall, m, m.mrs.length, m.caps);
-  if (shape === 1) return send(syscall, m, m.mrs.length - 1 - p.below(2), m.caps);
-  if (shape === 2) return send(syscall, m, m.mrs.length, m.caps.slice(0, m.caps.length - 1 - p.below(m.caps.length)));
-  const caps = [...m.caps];
-  caps[p.below(caps.length)] = 0x80000000 | p.below(4096);
-  return send(syscall, m, m.mrs.length, caps.length > 0 ? caps : [0xffffffff]);
-}
 
 /** A rights word: all rights most of the time, else any of the 16 combinations, sometimes with high bits set. */
 function rightsWord(p: Picker): number {
@@ -350,13 +230,7 @@ function resolveRetype(k: Knowledge, p: Picker, step: WorkloadStep, style: RunSt
   return retypeCall(k, p, step, [untyped.slot.index, type, sizeBits, path.root, path.index, path.depth, offset, count]);
 }
 
-const freeBytes = (u: CapOf<'untyped'>) => 2 ** u.sizeBits - u.freeIndex;
 
-function retypeCall(k: Knowledge, p: Picker, step: WorkloadStep, args: number[]): ResolvedCall {
-  const a = perturb(args, k, p, step, [0, 3]);
-  const normal = call('seL4_Untyped_Retype', a, (api) => api.seL4_Untyped_Retype(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!));
-  return shaped(p, normal, { label: InvocationLabel.UntypedRetype, service: a[0]!, mrs: [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!, a[7]!], caps: [a[3]!] });
-}
 
 type CopyLike = 'copy' | 'mint' | 'move' | 'mutate';
 
@@ -538,7 +412,9 @@ function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
   const label = p.chance(85) ? p.of(rawLabels)! : p.below(2 ** 20);
   const ownType = label === InvocationLabel.UntypedRetype ? 'untyped' : 'cnode';
   const own = p.chance(70) ? p.of(k.ofType(ownType, true)) : undefined;
-  const target = own ? own.slot.index : (p.of(k.inRoot())?.slot.index ?? p.below(64));
+  const picked = own ? own.slot.index : (p.of(k.inRoot())?.slot.index ?? p.below(64));
+  // A Suspend of the root task's TCB while nothing else could run would end the run.
+  const target = label === InvocationLabel.TCBSuspend && picked === seL4_CapInitThreadTCB && !mayStop(k, k.rootTCB) ? seL4_CapInitThreadCNode : picked;
   const length = p.chance(80) ? p.below(9) : p.chance(50) ? seL4_MsgMaxLength + p.below(8) - 1 : p.below(128);
   const extraCaps = p.below(4);
   const mrs = Array.from({ length: 8 }, (_, i) => (p.chance(50) ? p.below(40) : p.word(i)));
@@ -638,6 +514,8 @@ function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
 export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall {
   const p = new Picker(step);
+  const first = schedulingFirst(k, p, style);
+  if (first) return first;
   let resolved: ResolvedCall | null;
   switch (step.op) {
     case 'retype':
@@ -666,6 +544,8 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
     case 'endRun':
       resolved = resolveEndRun(k, p);
       break;
+    default:
+      resolved = resolveThreadStep(step.op, step, k, p);
   }
   return resolved ?? resolveRawInvocation(k, p);
 }

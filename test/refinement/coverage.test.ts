@@ -8,11 +8,16 @@ import {
   coverageToJson,
   documentedGaps,
   formatCoverageDetails,
+  canRunAgain,
   parseCoverageRequirement,
+  schedulerEventsOf,
   tallyFromJson,
+  timerFired,
+  type SchedulerMoment,
   unreachedPairs,
   type RunRecord,
 } from '../../refinement/coverage.ts';
+import type { KernelEvent, SchedulerView } from '../../libsel4/index.ts';
 import { checkInvariants, type InvariantCounts } from '../../refinement/invariants/index.ts';
 import { bootSystem } from '../../refinement/system.ts';
 
@@ -61,7 +66,8 @@ describe('a tally', () => {
     expect(gaps.get('CNodeCopy')!.missing).toEqual(['FailedLookup', 'RangeError', 'DeleteFirst', 'TruncatedMessage', 'IllegalOperation']);
     expect(gaps.get('CNodeRevoke')!.missing).toEqual(['NoError', 'FailedLookup', 'RangeError', 'TruncatedMessage']);
     const text = formatCoverageDetails(tally);
-    expect(text).toMatch(/^documented results reached: 0 of 9 invocations complete$/m);
+    expect(text).toMatch(/^documented results reached: 0 of 29 invocations complete$/m);
+    expect(gaps.get('TCBSetSchedParams')!.missing).toEqual(['NoError', 'TruncatedMessage', 'InvalidCapability', 'RangeError', 'IllegalOperation']);
     expect(text).toMatch(/^ {2}CNodeCopy 2\/7, never: FailedLookup, RangeError/m);
     expect(text).toMatch(/^invariants checked: valid_caps x6$/m);
   });
@@ -81,9 +87,20 @@ describe('required coverage', () => {
     ['CNodeCopy', /not an invocation:result pair/],
     ['CNodeCopi:seL4_RevokeFirst', /unknown invocation or syscall 'CNodeCopi'/],
     ['CNodeCopy:seL4_Revoke', /unknown result 'seL4_Revoke'/],
+    ['Scheduler:seL4_NoError', /unknown result 'seL4_NoError' .*Scheduler has preemption, budget-expiry/],
+    ['Time:preemption', /unknown result 'preemption' .*Time has timer-interrupt, no-interrupt/],
   ])('rejects %j', (text, message) => {
     expect(() => parseCoverageRequirement(text)).toThrow(CoverageSpecError);
     expect(() => parseCoverageRequirement(text)).toThrow(message);
+  });
+
+  it('parses the new invocations, scheduler events and time results', () => {
+    expect(parseCoverageRequirement('TCBSetSchedParams:RangeError,Scheduler:budget-expiry,Time:timer-interrupt,UserException:caller Inactive')).toEqual([
+      { invocation: 'TCBSetSchedParams', result: 'seL4_RangeError' },
+      { invocation: 'Scheduler', result: 'budget-expiry' },
+      { invocation: 'Time', result: 'timer-interrupt' },
+      { invocation: 'UserException', result: 'caller Inactive' },
+    ]);
   });
 
   it('lists the pairs never reached', () => {
@@ -91,6 +108,51 @@ describe('required coverage', () => {
     tally.addRun(run([['CNodeCopy', 'seL4_RevokeFirst']]));
     const required = parseCoverageRequirement('CNodeCopy:RevokeFirst,UntypedRetype:NotEnoughMemory,CNodeCopy:DeleteFirst');
     expect(unreachedPairs(tally.coverage, required)).toEqual([required[1], required[2]]);
+  });
+});
+
+describe('scheduler events', () => {
+  const scheduler = (fields: Partial<SchedulerView>): SchedulerView => ({
+    clockTicks: 1000n, curTimeTicks: 1000n, consumedTicks: 0n, currentSchedContext: 0x9000, readyQueues: [], releaseQueue: [], timerDeadlineTicks: 5000n, ...fields,
+  });
+  const time = (ticks: bigint): KernelEvent => ({ kind: 'time', ticks });
+  const syscall: KernelEvent = { kind: 'syscall', user: { regs: [], ipcBuffer: [] } };
+  const priorities: Record<number, number> = { 0xa: 100, 0xb: 100, 0xc: 200 };
+  const priority = (tcb: number) => priorities[tcb]!;
+  const events = (before: SchedulerMoment, after: SchedulerMoment, event: KernelEvent, isYield = false) => schedulerEventsOf(before, after, event, isYield, priority);
+
+  it('a timer interrupt that ends a budget, and the round robin it causes', () => {
+    const before = { releaseHeadTicks: null, scheduler: scheduler({ readyQueues: [{ priority: 100, threads: [0xb] }] }), current: 0xa };
+    const after = { releaseHeadTicks: null, scheduler: scheduler({ clockTicks: 5000n, readyQueues: [{ priority: 100, threads: [0xa] }] }), current: 0xb };
+    expect(events(before, after, time(9000n))).toEqual(['budget-expiry', 'round-robin']);
+    expect(timerFired(before, after)).toBe(true);
+    // Time short of the deadline: no interrupt, no expiry.
+    const short = { releaseHeadTicks: null, scheduler: scheduler({ clockTicks: 4999n }), current: 0xa };
+    expect([events(before, short, time(3999n)), timerFired(before, short)]).toEqual([[], false]);
+  });
+
+  it('a release from the release queue, and the preemption by the released thread', () => {
+    const before = { releaseHeadTicks: 5010n, scheduler: scheduler({ releaseQueue: [0xc] }), current: 0xa };
+    const after = { releaseHeadTicks: null, scheduler: scheduler({ clockTicks: 5000n, readyQueues: [{ priority: 100, threads: [0xa] }] }), current: 0xc };
+    // The interrupt is the release's, not the end of a budget.
+    expect(events(before, after, time(4000n))).toEqual(['release', 'preemption']);
+    // An interrupt for a release that does not come yet (its refill is not ready): not a budget's end.
+    const stillWaiting = { releaseHeadTicks: 5010n, scheduler: scheduler({ clockTicks: 5000n, releaseQueue: [0xc] }), current: 0xa };
+    expect(events(before, stillWaiting, time(4000n))).toEqual([]);
+  });
+
+  it('a Yield, and the idle thread taking over', () => {
+    const before = { releaseHeadTicks: null, scheduler: scheduler({}), current: 0xa };
+    const after = { releaseHeadTicks: null, scheduler: scheduler({ currentSchedContext: null }), current: null };
+    expect(events(before, after, syscall, true)).toEqual(['yield', 'idle']);
+    expect(canRunAgain(after)).toBe(false);
+    expect(canRunAgain({ releaseHeadTicks: null, scheduler: scheduler({ releaseQueue: [0xc] }), current: null })).toBe(true);
+  });
+
+  it('a Resume of a higher-priority thread preempts; a switch away from a thread that stopped does not', () => {
+    const before = { releaseHeadTicks: null, scheduler: scheduler({}), current: 0xa };
+    expect(events(before, { releaseHeadTicks: null, scheduler: scheduler({ readyQueues: [{ priority: 100, threads: [0xa] }] }), current: 0xc }, syscall)).toEqual(['preemption']);
+    expect(events(before, { releaseHeadTicks: null, scheduler: scheduler({}), current: 0xc }, syscall)).toEqual([]);
   });
 });
 
