@@ -216,8 +216,8 @@ function refillOrdered(state: ImplState, sc: number): boolean {
   return true;
 }
 
+/** Debug builds: the refills sum to the budget and do not overlap (REFILL_SANITY_CHECK). */
 function refillSanityCheck(state: ImplState, sc: number, budgetTicks: bigint): void {
-  if (!state.debug) return;
   const sum = refillSum(state, sc);
   if (sum !== budgetTicks) fail(`SC ${sc.toString(16)}: refills sum to ${sum}, budget ${budgetTicks}`);
   if (!refillOrdered(state, sc)) fail(`SC ${sc.toString(16)}: refills overlap`);
@@ -254,7 +254,7 @@ export function refillNew(state: ImplState, sc: number, maxRefills: number, budg
   if (state.debug && budgetTicks < minBudgetTicks) fail('refill_new below MIN_BUDGET');
   setRefill(state, sc, 0, state.curTimeTicks, budgetTicks);
   maybeAddEmptyTail(state, sc);
-  refillSanityCheck(state, sc, budgetTicks);
+  if (state.debug) refillSanityCheck(state, sc, budgetTicks);
 }
 
 /**
@@ -276,7 +276,7 @@ export function refillUpdate(state: ImplState, sc: number, periodTicks: bigint, 
   } else {
     refillAddTail(state, sc, refillHeadTime(state, sc) + periodTicks, budgetTicks - headAmount);
   }
-  refillSanityCheck(state, sc, budgetTicks);
+  if (state.debug) refillSanityCheck(state, sc, budgetTicks);
 }
 
 /**

@@ -78,7 +78,7 @@ describe('a label the invoked object does not decode', () => {
       expect(reply.unmodelled, `cap ${cap}`).toBeNull();
       expect(reply.caller!.regs[Reg.a1], `cap ${cap}`).toBe(seL4_MessageInfo_new(E.seL4_IllegalOperation, 0, 0, 0));
     }
-    expect(raw(S.seL4_SysCall, seL4_CapInitThreadTCB, label(InvocationLabel.TCBBindNotification)).unmodelled).toBe('thread invocation');
+    expect(raw(S.seL4_SysCall, seL4_CapInitThreadTCB, label(InvocationLabel.TCBBindNotification)).unmodelled).toBe('TCB notification binding');
     expect(raw(S.seL4_SysCall, seL4_CapInitThreadVSpace, label(InvocationLabel.RISCVPageTableUnmap)).unmodelled).toBe('pagetable invocation');
   });
 });

@@ -73,7 +73,7 @@ describe('syscall dispatch', () => {
     expect(h.observation().caller!.regs[Reg.a0]).toBe(h.empty);
     expect(h.state.objects.get(h.plan.rootCNode)).toBe(before.objects.get(h.plan.rootCNode));
     h.call(seL4_CapInitThreadTCB, IL.TCBBindNotification, []);
-    expect(h.observation().unmodelled).toBe('thread invocation');
+    expect(h.observation().unmodelled).toBe('TCB notification binding');
     expect(h.observation().caller!.state).toBe('Running');
   });
 });

@@ -106,7 +106,7 @@ describe('impl syscall entry', () => {
     expect(obs.caller!.state).toBe('Running');
     expect(obs.caller!.regs[Reg.a1]).toBe(0);
     const unbind = seL4_MessageInfo_new(InvocationLabel.TCBUnbindNotification, 0, 0, 0);
-    expect(r.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, unbind], [Reg.a7, syscallWord(S.seL4_SysCall)]]).unmodelled).toBe('thread invocation');
+    expect(r.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, unbind], [Reg.a7, syscallWord(S.seL4_SysCall)]]).unmodelled).toBe('TCB notification binding');
   });
 
   it('a label the invoked object does not know is IllegalOperation', () => {

@@ -2,7 +2,7 @@
 // invocation's success and the scheduler's events; shrinking drops time events a failure does
 // not need, and tells the ones it keeps.
 import { describe, expect, it } from 'vitest';
-import { seL4_AllRights, seL4_CapInitThreadCNode, seL4_ObjectType, type KernelEvent } from '../../libsel4/index.ts';
+import { firstRamUntypedSlot, seL4_AllRights, seL4_CapInitThreadCNode, seL4_ObjectType, type KernelEvent } from '../../libsel4/index.ts';
 import { layerCoverage } from '../../refinement/check.ts';
 import { documentedErrors, schedulerEvents, schedulerKey, timeKey } from '../../refinement/coverage.ts';
 import { replayEntries, shrinkEntries } from '../../refinement/shrink.ts';
@@ -34,7 +34,7 @@ describe('shrinking with time events', () => {
     const free = sys.plan.bootInfo.empty.start;
     const { api } = sys;
     api.passTime(50n);
-    api.seL4_Untyped_Retype(sys.plan.bootInfo.untyped.start, seL4_ObjectType.seL4_EndpointObject, 0, seL4_CapInitThreadCNode, 0, 0, free, 1);
+    api.seL4_Untyped_Retype(firstRamUntypedSlot(sys.plan.bootInfo), seL4_ObjectType.seL4_EndpointObject, 0, seL4_CapInitThreadCNode, 0, 0, free, 1);
     api.passTime(1n << 40n);
     api.seL4_Yield();
     expect(() => api.seL4_CNode_Mint(seL4_CapInitThreadCNode, free + 1, 32, seL4_CapInitThreadCNode, free, 32, seL4_AllRights, 5)).toThrow(/badge/);

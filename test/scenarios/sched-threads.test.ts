@@ -485,11 +485,16 @@ describe.each(modes)('scheduling scenarios with threads on %s', (mode) => {
 
   it('SCHED0012/0013: periodic threads get their budget once per period, above a busy root', () => {
     const s = new Scenario(mode);
+    // Each period's work fills a budget less the timer's precision (1999 µs): 10 and 5 periods of it.
+    const periods = (count: number) =>
+      function* periodic(sys: ProgramContext) {
+        for (let i = 0; i < count; i++) yield* sys.compute(1999n);
+      };
     const result = s.run(function* root(sys) {
       // 2 ms every 10 ms, and 2 ms every 20 ms, above the root.
       yield* s.start(sys, [
-        { program: spin, priority: 200, budgetUs: 2000n, periodUs: 10_000n },
-        { program: spin, priority: 200, budgetUs: 2000n, periodUs: 20_000n },
+        { program: periods(10), priority: 200, budgetUs: 2000n, periodUs: 10_000n },
+        { program: periods(5), priority: 200, budgetUs: 2000n, periodUs: 20_000n },
       ]);
       expect(yield* sys.api.seL4_TCB_SetPriority(rootTCB, rootTCB, 100)).toBe(E.seL4_NoError);
       // Both have run their first budget: each waits in the release queue for its next period.
@@ -501,13 +506,25 @@ describe.each(modes)('scheduling scenarios with threads on %s', (mode) => {
     // The root computed its 100 ms to the end: no release was missed on the way.
     expect(`${result.stop}: ${result.detail}`).toBe('finished: every program has finished');
     const slices = [0, 1].map((i) => s.slicesOf(result, i));
-    // Up to 100 ms: 10 periods of the first, 5 of the second, each a full budget less the timer's precision.
+    // 10 periods of the first, 5 of the second (the second can need a sixth stretch: when the
+    // first's release interrupts it with less than MIN_BUDGET left, that remainder waits a period).
     for (const [i, periodTicks] of [[0, 100_000n], [1, 200_000n]] as const) {
-      expect(slices[i]!.length).toBeGreaterThanOrEqual(i === 0 ? 9 : 4);
-      for (const slice of slices[i]!) expect(slice.toTicks - slice.fromTicks).toBe(19_990n);
-      slices[i]!.slice(1).forEach((slice, k) => {
-        expect(slice.fromTicks - slices[i]![k]!.fromTicks).toBeGreaterThanOrEqual(periodTicks - 20n);
-      });
+      const mine = slices[i]!;
+      if (i === 0) expect(mine.length).toBe(10);
+      else expect([5, 6]).toContain(mine.length);
+      const lengths = mine.map((slice) => slice.toTicks - slice.fromTicks);
+      expect(lengths.reduce((a, b) => a + b, 0n)).toBe(BigInt(i === 0 ? 10 : 5) * 19_990n);
+      // A whole budget less the precision at most, and never more than a budget in any period.
+      for (const length of lengths) expect(length <= 19_990n).toBe(true);
+      for (const slice of mine) {
+        const windowEnd = slice.fromTicks + periodTicks;
+        const used = mine.reduce((sum, other) => {
+          const from = other.fromTicks > slice.fromTicks ? other.fromTicks : slice.fromTicks;
+          const to = other.toTicks < windowEnd ? other.toTicks : windowEnd;
+          return to > from ? sum + (to - from) : sum;
+        }, 0n);
+        expect(used <= 20_000n).toBe(true);
+      }
     }
   });
 
