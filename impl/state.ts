@@ -87,6 +87,8 @@ export interface ImplState {
   readonly choices: Choice[];
   /** Whether the current step created or detyped objects (or zeroed memory). */
   retyped: boolean;
+  /** This entry's syscall was not carried out: the caller makes it again when it next runs. */
+  restarted: boolean;
   /** CNodes and TCBs whose finalisation is in progress (a cycle guard for deletion). */
   readonly finalising: Set<number>;
   /** The last lookup's failure and remaining bits, like seL4's current_lookup_fault. */
@@ -146,6 +148,7 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean, r
     userWrites: [],
     choices: [],
     retyped: false,
+    restarted: false,
     finalising: new Set(),
     lookupFault: { type: 'InvalidRoot' },
     bitsRemaining: 0,
@@ -354,4 +357,5 @@ export function beginStep(state: ImplState): void {
   state.userWrites.length = 0;
   state.choices.length = 0;
   state.retyped = false;
+  state.restarted = false;
 }

@@ -80,7 +80,7 @@ export function syscallArg(state: ImplState, ctx: InvocationContext, i: number):
   return ctx.buffer === NONE ? 0 : readUserWord(state, ctx.buffer + (IPCBuffer.msg + i) * 4);
 }
 
-const idleObservation = Object.freeze({ current: null, caller: null, unmodelled: null });
+const idleObservation = Object.freeze({ current: null, caller: null, unmodelled: null, restarted: false });
 const nothingTouched = Object.freeze({ slots: Object.freeze([]), objects: Object.freeze([]) });
 const noChoices: Witness = Object.freeze([]);
 
@@ -129,6 +129,7 @@ function kernelEntry(state: ImplState, thread: number, work: () => string | null
 function checkBudgetRestart(state: ImplState, thread: number): boolean {
   if (checkBudget(state)) return true;
   if (isRunnable(state, thread)) setThreadState(state, thread, ThreadStateNum.Restart);
+  state.restarted = true;
   return false;
 }
 

@@ -17,7 +17,7 @@ import { NONE, inRam, readUserWord, type ImplState } from './state.ts';
 import { ipcBufferAddr, ipcBufferFrame, readRegisters, threadState } from './tcb.ts';
 
 export function observe(state: ImplState, caller: number | null, unmodelled: string | null): Observation {
-  return { current: state.current, caller: caller === null ? null : observeThread(state, caller), unmodelled };
+  return { current: state.current, caller: caller === null ? null : observeThread(state, caller), unmodelled, restarted: state.restarted };
 }
 
 function observeThread(state: ImplState, tcb: number): ThreadObservation | null {

@@ -84,6 +84,12 @@ export interface Observation {
   readonly caller: ThreadObservation | null;
   /** Set when the entry reached kernel behaviour this model does not cover yet; state is unchanged. */
   readonly unmodelled: string | null;
+  /**
+   * The caller's syscall (or exception) was not carried out and is made again when the thread
+   * next runs: its budget could not cover the kernel entry (checkBudgetRestart), so seL4 left it
+   * in Restart with its PC on the `ecall`.
+   */
+  readonly restarted: boolean;
 }
 
 export interface ThreadObservation {

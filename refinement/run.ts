@@ -137,6 +137,11 @@ export const programEntryStride = 0x1000;
 /** Consecutive time events that may leave the clock where it was (a timer interrupt already due). */
 const stalledTimeEvents = 3;
 
+/** A kernel entry a thread makes itself: a syscall or an exception. */
+type UserEntry = Exclude<KernelEvent, { kind: 'time' }>;
+
+const noWrites = Object.freeze({ regs: Object.freeze([]), ipcBuffer: Object.freeze([]) });
+
 interface ThreadRun {
   readonly tcb: number;
   readonly program: string;
@@ -144,6 +149,8 @@ interface ThreadRun {
   started: boolean;
   /** Ticks left of the computation in progress. */
   computeTicks: bigint;
+  /** A syscall or exception the kernel left to be made again (seL4's Restart): made when the thread next runs. */
+  restart: UserEntry | null;
   finished: boolean;
 }
 
@@ -179,6 +186,8 @@ class Run {
   private readonly maxTimeTicks: bigint;
   private stopped: Stop | null = null;
   private stillTimeEvents = 0;
+  /** Whether the last entry was left to be made again (Observation.restarted). */
+  private restarted = false;
 
   constructor(
     private readonly system: System,
@@ -219,6 +228,7 @@ class Run {
     const current = this.system.view().current();
     if (current === null) return this.idle();
     const thread = this.threadAt(current);
+    if (thread.restart !== null) return this.enterAgain(thread, thread.restart);
     if (thread.computeTicks > 0n) return this.passTime(thread, thread.computeTicks);
     return this.advance(thread);
   }
@@ -265,7 +275,7 @@ class Run {
         return api.passTime(usToTicks(us));
       },
     };
-    return { tcb, program: program.name || 'anonymous', generator: program(context), started: false, computeTicks: 0n, finished: false };
+    return { tcb, program: program.name || 'anonymous', generator: program(context), started: false, computeTicks: 0n, restart: null, finished: false };
   }
 
   private entry(program: Program): Word {
@@ -289,15 +299,27 @@ class Run {
     thread.started = true;
     if (next.done) {
       thread.finished = true;
-      return this.enter(thread.tcb, { kind: 'exception', user: { regs: [], ipcBuffer: [] }, ...programEndException });
+      return this.enterAgain(thread, { kind: 'exception', user: noWrites, ...programEndException });
     }
     const event: unknown = next.value;
     if (!isKernelEvent(event)) {
       throw new ProgramError(thread.tcb, thread.program, step, `yielded ${describeValue(event)}, which is not a kernel entry (yield* sys.api calls and sys.compute)`);
     }
-    if (event.kind !== 'time') return this.enter(thread.tcb, event);
+    if (event.kind !== 'time') return this.enterAgain(thread, event);
     thread.computeTicks = event.ticks;
     return null;
+  }
+
+  /**
+   * A syscall or exception of `thread`. One the kernel did not carry out (its budget could not
+   * cover the entry) is made again, with the registers as they are, when the thread next runs,
+   * as seL4 restarts it; the program sees only the entry that was carried out.
+   */
+  private enterAgain(thread: ThreadRun, event: UserEntry): Stop | null {
+    thread.restart = null;
+    const stop = this.enter(thread.tcb, event);
+    if (this.restarted) thread.restart = { ...event, user: noWrites };
+    return stop;
   }
 
   /** `thread` (null: idle) computes for up to `ticks`; a computing thread is charged only what the clock shows it spent. */
@@ -333,6 +355,7 @@ class Run {
   private enter(thread: number | null, event: KernelEvent): Stop | null {
     const step = this.entries.length;
     const observation = this.system.enter(event);
+    this.restarted = observation.restarted;
     this.entries.push({ step, thread, event, clockTicks: this.clock(), current: observation.current });
     if (observation.unmodelled === null) return null;
     return { reason: 'unmodelled', detail: `step ${step} (${event.kind}${thread === null ? '' : ` of ${hex(thread)}`}): ${observation.unmodelled}` };

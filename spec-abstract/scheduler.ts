@@ -251,6 +251,7 @@ export function checkBudgetRestart(k: Kernel): boolean {
   const result = checkBudget(k);
   const cur = currentThread(k);
   if (!result && cur !== null && isRunnable(k, cur)) setThreadState(k, cur, 'Restart');
+  if (!result) k.restarted = true;
   return result;
 }
 

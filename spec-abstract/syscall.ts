@@ -280,7 +280,7 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
       schedule(branch);
       activateThread(branch);
       const next = commit(branch);
-      const outcome: Outcome<AbstractState> = { state: next, observation: observe(next, caller), touched: branch.log.toTouched() };
+      const outcome: Outcome<AbstractState> = { state: next, observation: observe(next, caller, null, branch.restarted), touched: branch.log.toTouched() };
       return choice === undefined ? outcome : { ...outcome, choice };
     });
   } catch (e) {

@@ -97,8 +97,8 @@ export function observeThread(s: AbstractState, tcb: number): ThreadObservation 
   return { tcb, state: thread.state, regs: [...thread.regs], ipcBuffer: buffer === null ? null : ipcBufferContents(s, buffer) };
 }
 
-export function observe(s: AbstractState, caller: number | null, unmodelled: string | null = null): Observation {
-  return { current: s.current, caller: caller === null ? null : observeThread(s, caller), unmodelled };
+export function observe(s: AbstractState, caller: number | null, unmodelled: string | null = null, restarted = false): Observation {
+  return { current: s.current, caller: caller === null ? null : observeThread(s, caller), unmodelled, restarted };
 }
 
 export function schedulerView(sched: SchedState): SchedulerView {

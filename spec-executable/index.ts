@@ -26,6 +26,7 @@ export function observe(state: ExecState, caller: number | null): Observation {
         ? null
         : { tcb: tcb.addr, state: tcb.state, regs: tcb.regs, ipcBuffer: ipcBufferContents(state, tcb.addr) },
     unmodelled: null,
+    restarted: false,
   };
 }
 
@@ -42,7 +43,7 @@ function run(k: Step, caller: number | null, fallback: { state: ExecState; touch
     if (!(e instanceof UnmodelledBehaviour)) throw e;
     return unchanged(fallback.state, caller, e.what, fallback.touched);
   }
-  return { state: k.state, observation: { ...observe(k.state, caller), unmodelled: null }, touched: k.touched(), witness: k.choices };
+  return { state: k.state, observation: { ...observe(k.state, caller), unmodelled: null, restarted: k.restarted }, touched: k.touched(), witness: k.choices };
 }
 
 /** When the timer interrupt comes: at the deadline, but after at least one tick of user time. */

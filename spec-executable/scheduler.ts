@@ -215,6 +215,7 @@ export function checkBudget(k: Step): boolean {
 export function checkBudgetRestart(k: Step, thread: number): boolean {
   const ok = checkBudget(k);
   if (!ok && isRunnable(k.tcb(thread))) setThreadState(k, thread, 'Restart');
+  if (!ok) k.restarted = true;
   return ok;
 }
 

@@ -403,6 +403,8 @@ export class Step {
   action: SchedulerAction = { kind: 'resume' };
   /** ksReprogram: the timer must be programmed again at the end of this entry. */
   reprogram = false;
+  /** The entry's syscall was not carried out (checkBudgetRestart): the caller makes it again. */
+  restarted = false;
 
   constructor(public state: ExecState) {}
 

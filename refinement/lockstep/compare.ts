@@ -212,6 +212,9 @@ export function compareObservations(lower: Observation, upper: Observation, regi
   if (lower.unmodelled !== upper.unmodelled) {
     return { path: 'unmodelled behaviour', lower: String(lower.unmodelled), upper: String(upper.unmodelled) };
   }
+  if (lower.restarted !== upper.restarted) {
+    return { path: 'syscall restarted (budget could not cover the entry)', lower: String(lower.restarted), upper: String(upper.restarted) };
+  }
   if (lower.current !== upper.current) {
     return { path: 'thread that runs next', lower: lower.current === null ? 'idle' : hex(lower.current), upper: upper.current === null ? 'idle' : hex(upper.current) };
   }

@@ -178,6 +178,7 @@ export function eventAnswer(event: KernelEvent, sysno: number, obs: Observation)
 /** What the kernel answered a syscall, as the check reports it: an seL4 error name, `returned`, `caller Inactive`, ... */
 export function answerOf(sysno: number, obs: Observation): string {
   if (obs.unmodelled) return `unmodelled: ${obs.unmodelled}`;
+  if (obs.restarted) return 'restarted (budget used up)';
   const caller = obs.caller;
   if (!caller) return 'no thread ran';
   if (caller.state !== 'Running') return `caller ${caller.state}`;

@@ -25,7 +25,7 @@ function scriptedThread(kernel: (regs: number[], buffer: number[]) => void = () 
   const regs = new Array<number>(numRegisters).fill(0);
   const buffer = new Array<number>(ipcBufferWords).fill(0);
   const events: KernelEvent[] = [];
-  const observe = (): Observation => ({ current: 1, caller: { tcb: 1, state: 'Running', regs: [...regs], ipcBuffer: [...buffer] }, unmodelled: null });
+  const observe = (): Observation => ({ current: 1, caller: { tcb: 1, state: 'Running', regs: [...regs], ipcBuffer: [...buffer] }, unmodelled: null, restarted: false });
   const port: SyscallPort = {
     enter(event) {
       events.push(event);

@@ -90,3 +90,23 @@ describe('limits', () => {
     expect(result.entries.map((e) => e.step)).toEqual([...Array(12).keys()]);
   });
 });
+
+describe.each(['abstract', 'executable', 'impl', 'lockstep'] as const)('a syscall the budget cannot cover, on %s', (mode) => {
+  it('is made again when the thread next runs, as seL4 restarts it, and the program sees only that one', () => {
+    const results: seL4_Error[] = [];
+    function* worker(sys: ProgramContext) {
+      // 1 ms round robin: 990 µs leave 10 µs, less than MIN_BUDGET (20 µs), for the next entry.
+      yield* sys.compute(990n);
+      results.push(yield* sys.api.seL4_TCB_SetTLSBase(sys.plan.bootInfo.empty.start, 0x1234));
+    }
+    const result = runSystem(rootStarting([{ program: worker, priority: 200, budgetUs: 1000n, periodUs: 1000n }]), { system: { layer: mode } });
+    expect(result.stop).toBe('finished');
+    expect(results).toEqual([seL4_Error.seL4_NoError]);
+    const tcb = result.threads.find((t) => t.program === 'worker')!.tcb;
+    const calls = result.entries.filter((e) => e.thread === tcb && e.event.kind === 'syscall');
+    expect(calls).toHaveLength(2);
+    // The first was charged and left the worker a whole new budget: the second is made 10 µs later.
+    expect(calls[1]!.clockTicks).toBe(calls[0]!.clockTicks);
+    expect(result.system.observe(tcb).caller!.regs[Reg.tp]).toBe(0x1234);
+  });
+});

@@ -34,6 +34,7 @@ describe('the text of an event', () => {
       current,
       caller: { tcb: 0x80010000, state, regs: new Array<number>(32).fill(0), ipcBuffer: null },
       unmodelled,
+      restarted: false,
     });
     expect(eventAnswer(time, 0, observation(null, 'Running'))).toBe('idle runs');
     expect(eventAnswer(time, 0, observation(0x80011000, 'Running'))).toBe('0x80011000 runs');
