@@ -90,7 +90,7 @@ describe('abstract kernel entry', () => {
     expect(h.lastOutcomes()[0]!.touched.objects).toContain(h.plan.rootTCB);
     const before = h.state();
     const after = h.api.rawSyscall([[Reg.a7, syscallWord(seL4_Syscall.seL4_SysCall)]]);
-    expect(after).toEqual({ current: null, caller: null, unmodelled: null });
+    expect(after).toEqual({ current: null, caller: null, unmodelled: null, restarted: false });
     expect(h.state()).toBe(before);
   });
 

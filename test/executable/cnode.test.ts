@@ -331,7 +331,7 @@ describe('delete and finalisation', () => {
     const frozen = h.state;
     expect(h.api.seL4_CNode_Delete(ROOT, 5, 32)).toBe(0);
     expect(h.state).toBe(frozen);
-    expect(h.observation()).toEqual({ current: null, caller: null, unmodelled: null });
+    expect(h.observation()).toEqual({ current: null, caller: null, unmodelled: null, restarted: false });
   });
 
   it('deleting a copy of the thread cap does not finalise the thread', () => {

@@ -296,7 +296,7 @@ describe('impl CDT rules', () => {
     expect(slotData(r, r.plan.rootCNode, CNODE).mdb.next).toBeNull();
     // nothing can run: the next entry does nothing
     const next = r.enter({ kind: 'syscall', user: { regs: [[17, 1]], ipcBuffer: [] } });
-    expect(next).toEqual({ current: null, caller: null, unmodelled: null });
+    expect(next).toEqual({ current: null, caller: null, unmodelled: null, restarted: false });
   });
 
   it('deleting the root SC cap unconfigures it: the reply comes, then nothing runs', () => {

@@ -307,7 +307,7 @@ describe('impl MCS scheduler', () => {
     suspendRoot(r);
     expect(r.obs().current).toBeNull();
     expect(sched(r).timerDeadlineTicks).toBe(maxPeriodTicks - 10n);
-    expect(r.enter(time(123n))).toEqual({ current: null, caller: null, unmodelled: null });
+    expect(r.enter(time(123n))).toEqual({ current: null, caller: null, unmodelled: null, restarted: false });
     expect(sched(r)).toMatchObject({ clockTicks: 123n, curTimeTicks: 0n });
     r.enter(time(maxReleaseTicks));
     // the idle thread's deadline comes first: the timer interrupt, and a new deadline

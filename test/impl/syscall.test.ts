@@ -53,7 +53,7 @@ describe('impl syscall entry', () => {
     expect(obs.current).toBeNull();
     expect(obs.unmodelled).toBeNull();
     const again = r.api.rawSyscall([[Reg.a7, syscallWord(S.seL4_SysYield)]]);
-    expect(again).toEqual({ current: null, caller: null, unmodelled: null });
+    expect(again).toEqual({ current: null, caller: null, unmodelled: null, restarted: false });
     expect(r.api.rawSyscall([[Reg.a7, 5]]).current).toBeNull();
   });
 
