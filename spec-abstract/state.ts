@@ -78,6 +78,8 @@ export interface TCBObject {
   readonly flags: Word;
   /** tcbYieldTo: the scheduling context this thread yielded to. */
   readonly yieldTo: number | null;
+  /** tcbBoundNotification. */
+  readonly boundNotification: number | null;
   readonly ipcBufferVaddr: Word;
   /** seL4_UserContext, 32 words. */
   readonly regs: readonly Word[];
@@ -95,6 +97,10 @@ export interface NotificationObject {
   readonly addr: number;
   readonly word: Word;
   readonly queue: readonly number[];
+  /** ntfnBoundTCB. */
+  readonly tcb: number | null;
+  /** ntfnSchedContext. */
+  readonly schedContext: number | null;
 }
 
 export interface ReplyObject {

@@ -72,6 +72,8 @@ export interface TCBObject {
   readonly flags: Word;
   /** tcbYieldTo: the scheduling context this thread yielded to. */
   readonly yieldTo: number | null;
+  /** tcbBoundNotification. */
+  readonly boundNotification: number | null;
   /** The 32 user registers, seL4_UserContext order. */
   readonly regs: readonly Word[];
   readonly slots: SlotTable;
@@ -88,6 +90,10 @@ export interface NotificationObject {
   readonly addr: number;
   readonly word: Word;
   readonly queue: readonly number[];
+  /** ntfnBoundTCB. */
+  readonly tcb: number | null;
+  /** ntfnSchedContext. */
+  readonly schedContext: number | null;
 }
 
 export interface ReplyObject {
