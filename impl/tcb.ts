@@ -347,7 +347,7 @@ export type TcbInvocation =
   | { readonly op: 'notificationControl'; readonly tcb: number; readonly ntfn: number }
   | { readonly op: 'setFlags'; readonly tcb: number; readonly clear: Word; readonly set: Word; readonly isCall: boolean };
 
-type Decoded = TcbInvocation | SyscallError | { readonly unmodelled: string };
+type Decoded = TcbInvocation | SyscallError;
 
 /** decodeTCBInvocation: by label, each with seL4's checks in seL4's order. */
 export function decodeTcbInvocation(state: ImplState, ctx: InvocationContext, isCall: boolean, invoked: number): Decoded {

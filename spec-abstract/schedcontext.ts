@@ -19,6 +19,7 @@ import {
   type SyscallError,
   type Word,
 } from '../libsel4/index.ts';
+import { notificationAt } from './notification.ts';
 import {
   checkBudget,
   commitTime,
@@ -258,9 +259,8 @@ function unbindNtfn(k: Kernel, addr: number): void {
 
 /** sched_context_maybe_unbind_ntfn: the notification's SC, if any, is released. */
 export function schedContextMaybeUnbindNtfn(k: Kernel, ntfn: number): void {
-  const o = objectAt(k, ntfn);
-  if (o?.type !== 'notification') throw new Error(`no notification at ${ntfn}`);
-  if (o.schedContext !== null) unbindNtfn(k, o.schedContext);
+  const bound = notificationAt(k, ntfn).schedContext;
+  if (bound !== null) unbindNtfn(k, bound);
 }
 
 /** sched_context_update_consumed: read and reset an SC's consumed time, in µs. */
@@ -431,8 +431,7 @@ export function decodeSchedContextInvocation(s: Readable, msg: InvocationMessage
         if (msg.label === L.SchedContextUnbindObject) {
           return context.notification === target.ptr ? { invocation: { op: 'unbindNtfn', sc: cap.ptr } } : illegal;
         }
-        const ntfn = objectAt(s, target.ptr);
-        if (context.notification !== null || (ntfn?.type === 'notification' && ntfn.schedContext !== null)) return illegal;
+        if (context.notification !== null || notificationAt(s, target.ptr).schedContext !== null) return illegal;
         return { invocation: { op: 'bindNtfn', sc: cap.ptr, ntfn: target.ptr } };
       }
       if (target.type !== 'thread') return { error: { error: 'InvalidCapability', capIndex: 1 } };

@@ -92,16 +92,8 @@ export interface EndpointObject {
   readonly queue: readonly number[];
 }
 
-export interface NotificationObject {
-  readonly type: 'notification';
-  readonly addr: number;
-  readonly word: Word;
-  readonly queue: readonly number[];
-  /** ntfnBoundTCB. */
-  readonly tcb: number | null;
-  /** ntfnSchedContext. */
-  readonly schedContext: number | null;
-}
+/** A notification: the fields of its view (word, queue, bound TCB and SC). */
+export type NotificationObject = Extract<ObjectView, { type: 'notification' }>;
 
 export interface ReplyObject {
   readonly type: 'reply';

@@ -223,7 +223,7 @@ export type TCBInvocation =
   | { readonly op: 'notification'; readonly tcb: number; readonly ntfn: number | null }
   | { readonly op: 'setFlags'; readonly tcb: number; readonly clear: Word; readonly set: Word };
 
-export type DecodedTCB = { readonly invocation: TCBInvocation } | { readonly error: SyscallError } | { readonly unmodelled: string };
+export type DecodedTCB = { readonly invocation: TCBInvocation } | { readonly error: SyscallError };
 
 const truncated = { error: { error: 'TruncatedMessage' } } as const;
 const illegal = { error: { error: 'IllegalOperation' } } as const;
