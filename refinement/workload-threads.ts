@@ -38,6 +38,7 @@ export const threadOperations = [
   'schedContext',
   'resumeSuspend',
   'threadRegisters',
+  'notificationBinding',
   'yield',
   'passTime',
   'exception',
@@ -323,6 +324,15 @@ function resolvePriority(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedC
   return p.chance(65) ? priorityCall(k, p, step, t) : schedParamsCall(k, p, step, t);
 }
 
+/** What UnbindObject names: mostly the SC's notification or thread, else another thread or cap. */
+function unbindObjectTarget(k: Knowledge, p: Picker, sc: HeldSchedContext): number {
+  const ntfn = k.ofType('notification', true).find((n) => n.cap.ptr === sc.object.notification);
+  if (ntfn && p.chance(40)) return ntfn.slot.index;
+  const holder = heldThreads(k).find((t) => t.object.addr === sc.object.tcb);
+  if (holder && p.chance(80)) return holder.cptr;
+  return p.chance(70) ? (pickThread(k, p)?.cptr ?? 0) : otherCap(k, p, 'thread');
+}
+
 function bindCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr: number, tcbCptr: number): ResolvedCall {
   const a = perturb([scCptr, tcbCptr], k, p, step, [0, 1]);
   const normal = call('seL4_SchedContext_Bind', a, (api) => api.seL4_SchedContext_Bind(a[0]!, a[1]!));
@@ -349,11 +359,9 @@ function resolveSchedContext(k: Knowledge, p: Picker, step: WorkloadStep): Resol
     return shaped(p, call('seL4_SchedContext_Unbind', a, (api) => api.seL4_SchedContext_Unbind(a[0]!)), { label: InvocationLabel.SchedContextUnbind, service: a[0]!, mrs: [], caps: [] });
   }
   if (roll < 60) {
-    const holder = heldThreads(k).find((t) => t.object.addr === sc.object.tcb);
-    const ntfn = k.ofType('notification', true).find((n) => n.cap.ptr === sc.object.notification);
-    const target = ntfn && p.chance(35) ? ntfn.slot.index
-      : holder && p.chance(70) ? holder.cptr : p.chance(70) ? (pickThread(k, p)?.cptr ?? 0) : otherCap(k, p, 'thread');
-    const a = perturb([sc.cptr, target], k, p, step, [0, 1]);
+    const unbindable = contexts.filter((c) => (c.object.tcb !== null && c.object.tcb !== current) || c.object.notification !== null);
+    const target = (p.chance(80) ? p.of(unbindable) : undefined) ?? sc;
+    const a = perturb([target.cptr, unbindObjectTarget(k, p, target)], k, p, step, [0, 1]);
     const normal = call('seL4_SchedContext_UnbindObject', a, (api) => api.seL4_SchedContext_UnbindObject(a[0]!, a[1]!));
     return shaped(p, normal, { label: InvocationLabel.SchedContextUnbindObject, service: a[0]!, mrs: [], caps: [a[1]!] });
   }
@@ -394,8 +402,8 @@ function resolveResumeSuspend(k: Knowledge, p: Picker, step: WorkloadStep): Reso
  */
 function notificationBindingCall(k: Knowledge, p: Picker, step: WorkloadStep, t: HeldThread): ResolvedCall {
   const bound = heldThreads(k).filter((h) => h.object.boundNotification !== null);
-  if (p.chance(bound.length > 0 ? 45 : 10)) {
-    const target = (p.chance(85) ? p.of(bound) : undefined) ?? t;
+  if (p.chance(bound.length > 0 ? 55 : 10)) {
+    const target = (p.chance(90) ? p.of(bound) : undefined) ?? t;
     const a = perturb([target.cptr], k, p, step, [0]);
     const normal = call('seL4_TCB_UnbindNotification', a, (api) => void api.seL4_TCB_UnbindNotification(a[0]!));
     return shaped(p, normal, { label: InvocationLabel.TCBUnbindNotification, service: a[0]!, mrs: [], caps: [] });
@@ -422,14 +430,20 @@ function notificationCap(k: Knowledge, p: Picker, link: 'tcb' | 'schedContext'):
   return held?.slot.index ?? otherCap(k, p, 'notification');
 }
 
-/** Read/Write/CopyRegisters, SetTLSBase, SetFlags, SetTimeoutEndpoint, Bind/UnbindNotification on a thread (the caller itself now and then). */
+/** Bind/UnbindNotification on a thread. */
+function resolveNotificationBinding(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const t = pickThread(k, p);
+  return t ? notificationBindingCall(k, p, step, t) : null;
+}
+
+/** Read/Write/CopyRegisters, SetTLSBase, SetFlags, SetTimeoutEndpoint on a thread (the caller itself now and then). */
 function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
   const current = k.view().current();
   const t = (p.chance(15) ? heldThreads(k).find((h) => h.object.addr === current) : undefined) ?? pickThread(k, p);
   if (!t) return null;
   const count = p.chance(85) ? 1 + p.below(32) : p.of([0, 33, 0xffffffff])!;
   const bit = () => p.chance(50);
-  switch (p.below(7)) {
+  switch (p.below(6)) {
     case 0: {
       const suspend = p.chance(20) && mayStop(k, t.object.addr);
       const a = perturb([t.cptr, 0, count], k, p, step, [0]);
@@ -463,8 +477,6 @@ function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): Re
       const normal = call('seL4_TCB_SetFlags', a, (api) => void api.seL4_TCB_SetFlags(a[0]!, a[1]!, a[2]!));
       return shaped(p, normal, { label: InvocationLabel.TCBSetFlags, service: a[0]!, mrs: [a[1]!, a[2]!], caps: [] });
     }
-    case 5:
-      return notificationBindingCall(k, p, step, t);
     default: {
       const ep = p.chance(40) ? 0 : p.chance(70) ? (p.of(k.ofType('endpoint', true))?.slot.index ?? 0) : otherCap(k, p, 'endpoint');
       const a = perturb([t.cptr, ep], k, p, step, [0, 1]);
@@ -558,6 +570,7 @@ const threadResolvers: Record<ThreadOperation, (k: Knowledge, p: Picker, step: W
   schedContext: resolveSchedContext,
   resumeSuspend: resolveResumeSuspend,
   threadRegisters: resolveThreadRegisters,
+  notificationBinding: resolveNotificationBinding,
   yield: yieldCall,
   passTime: passTimeCall,
   // The thread that runs faulting with nothing else to run would end the run: time passes instead.
