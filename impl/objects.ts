@@ -35,8 +35,9 @@ import {
   schedContextSizeBits,
   type CapWords,
 } from './structures.ts';
+import { unbindMaybeNotification } from './notification.ts';
 import { finaliseThread } from './tcb.ts';
-import { finaliseSchedContext } from './schedcontext.ts';
+import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
 
 /** Whether cap b names memory inside what cap a names (seL4's sameRegionAs). */
 export function sameRegionAs(a0: number, a1: number, b0: number, b1: number): boolean {
@@ -191,8 +192,9 @@ export function isCapRevocable(new0: number, src0: number): boolean {
 /**
  * finaliseCap: what deleting the last cap to an object does to the object. A CNode's and a
  * TCB's slots are deleted (skipped when that object is already being finalised: a cycle),
- * a thread and a scheduling context are unbound and stopped. Endpoint, notification and
- * reply queues are always empty so far; mappings are not modelled.
+ * a thread and a scheduling context are unbound and stopped, a notification is unbound from
+ * its SC and its thread. Endpoint, notification and reply queues are always empty so far;
+ * mappings are not modelled.
  */
 export function finaliseCap(state: ImplState, w0: number, w1: number): void {
   switch (capTag(w0)) {
@@ -204,6 +206,10 @@ export function finaliseCap(state: ImplState, w0: number, w1: number): void {
       return;
     case CapTag.schedcontext:
       finaliseSchedContext(state, capPtr(w0, w1));
+      return;
+    case CapTag.notification:
+      schedContextMaybeUnbindNtfn(state, capPtr(w0, w1));
+      unbindMaybeNotification(state, capPtr(w0, w1));
       return;
   }
 }

@@ -8,7 +8,7 @@
 //   0x10  scCore (always 0: one core)
 //   0x14  scTcb: link (address | 1), 0 if none
 //   0x18  scReply: link (never set: IPC is not modelled)
-//   0x1C  scNotification: link (never set: binding to notifications is not modelled)
+//   0x1C  scNotification: link, 0 if none
 //   0x20  scBadge
 //   0x24  scYieldFrom: link
 //   0x28  scRefillMax (0: not configured, seL4's !sc_active)
@@ -30,6 +30,7 @@ import {
   type Word,
 } from '../libsel4/index.ts';
 import { slotW0, slotW1 } from './cnode.ts';
+import { ntfnSchedContext, setNtfnSchedContext } from './notification.ts';
 import { postpone, possibleSwitchTo, rescheduleRequired, tcbReleaseRemove, tcbSchedDequeue, tcbSchedEnqueue, isSchedulable, isRunnable, commitTime } from './scheduler.ts';
 import { NONE, fail, linkTarget, linkWord, readU64, readWord, writeObjectU64, writeObjectWord, type ImplState } from './state.ts';
 import { CapTag, capPtr, capTag, schedContextSizeBits } from './structures.ts';
@@ -39,6 +40,7 @@ import { syscallArg, type InvocationContext } from './syscall.ts';
 const PERIOD = 0x00;
 const CONSUMED = 0x08;
 const TCB = 0x14;
+const NOTIFICATION = 0x1c;
 const BADGE = 0x20;
 const YIELD_FROM = 0x24;
 const REFILL_MAX = 0x28;
@@ -91,6 +93,34 @@ export function scYieldFrom(state: ImplState, sc: number): number {
 
 export function setScYieldFrom(state: ImplState, sc: number, tcb: number): void {
   writeObjectWord(state, sc, YIELD_FROM, linkWord(tcb));
+}
+
+export function scNotification(state: ImplState, sc: number): number {
+  return linkTarget(readWord(state, sc + NOTIFICATION));
+}
+
+/** schedContext_bindNtfn: the SC and the notification name each other. */
+function schedContextBindNtfn(state: ImplState, sc: number, ntfn: number): void {
+  if (state.debug && (scNotification(state, sc) !== NONE || ntfnSchedContext(state, ntfn) !== NONE)) {
+    fail(`binding SC ${sc.toString(16)} to notification ${ntfn.toString(16)}: one is bound`);
+  }
+  setNtfnSchedContext(state, ntfn, sc);
+  writeObjectWord(state, sc, NOTIFICATION, linkWord(ntfn));
+}
+
+/** schedContext_unbindNtfn: the SC's notification, if any, is released. */
+function schedContextUnbindNtfn(state: ImplState, sc: number): void {
+  const ntfn = scNotification(state, sc);
+  if (ntfn === NONE) return;
+  if (state.debug && ntfnSchedContext(state, ntfn) !== sc) fail(`notification ${ntfn.toString(16)} is not bound back to SC ${sc.toString(16)}`);
+  setNtfnSchedContext(state, ntfn, NONE);
+  writeObjectWord(state, sc, NOTIFICATION, linkWord(NONE));
+}
+
+/** schedContextMaybeUnbindNtfn: the notification's SC, if any, is released. */
+export function schedContextMaybeUnbindNtfn(state: ImplState, ntfn: number): void {
+  const sc = ntfnSchedContext(state, ntfn);
+  if (sc !== NONE) schedContextUnbindNtfn(state, sc);
 }
 
 /** sc_sporadic: false for no SC and for the idle thread's. */
@@ -438,10 +468,12 @@ export function completeYieldTo(state: ImplState, yielder: number): void {
 
 /**
  * Finalising a scheduling context (its last cap deleted, finaliseCap): unbound from its
- * thread, a yielder gets its answer, and it is marked unconfigured and not sporadic.
+ * thread and its notification, a yielder gets its answer, and it is marked unconfigured and
+ * not sporadic.
  */
 export function finaliseSchedContext(state: ImplState, sc: number): void {
   if (scTcb(state, sc) !== NONE) schedContextUnbindTcb(state, sc);
+  schedContextUnbindNtfn(state, sc);
   const yielder = scYieldFrom(state, sc);
   if (yielder !== NONE) completeYieldTo(state, yielder);
   writeObjectWord(state, sc, REFILL_MAX, 0);
@@ -453,14 +485,16 @@ export function finaliseSchedContext(state: ImplState, sc: number): void {
 export type SchedContextInvocation =
   | { readonly op: 'scConsumed'; readonly sc: number; readonly isCall: boolean }
   | { readonly op: 'scBind'; readonly sc: number; readonly tcb: number }
+  | { readonly op: 'scBindNtfn'; readonly sc: number; readonly ntfn: number }
   | { readonly op: 'scUnbindObject'; readonly sc: number }
+  | { readonly op: 'scUnbindNtfn'; readonly sc: number }
   | { readonly op: 'scUnbind'; readonly sc: number }
   | { readonly op: 'scYieldTo'; readonly sc: number; readonly isCall: boolean };
 
-/** decodeSchedContextInvocation: seL4's checks in order; binding notifications is not modelled. */
+/** decodeSchedContextInvocation: seL4's checks in order. */
 export function decodeSchedContextInvocation(
   state: ImplState, ctx: InvocationContext, isCall: boolean, w0: number, w1: number,
-): SchedContextInvocation | SyscallError | { readonly unmodelled: string } {
+): SchedContextInvocation | SyscallError {
   const sc = capPtr(w0, w1);
   const current = state.current ?? NONE;
   switch (ctx.label) {
@@ -470,7 +504,12 @@ export function decodeSchedContextInvocation(
       if (ctx.extraCaps.length === 0) return { error: 'TruncatedMessage' };
       const c0 = slotW0(state, ctx.extraCaps[0]!);
       const tag = capTag(c0);
-      if (tag === CapTag.notification) return { unmodelled: 'SchedContext_Bind to a notification' };
+      if (tag === CapTag.notification) {
+        const ntfn = capPtr(c0, slotW1(state, ctx.extraCaps[0]!));
+        if (scNotification(state, sc) !== NONE) return { error: 'IllegalOperation' };
+        if (ntfnSchedContext(state, ntfn) !== NONE) return { error: 'IllegalOperation' };
+        return { op: 'scBindNtfn', sc, ntfn };
+      }
       if (tag !== CapTag.thread) return { error: 'InvalidCapability', capIndex: 1 };
       const tcb = capPtr(c0, slotW1(state, ctx.extraCaps[0]!));
       if (scTcb(state, sc) !== NONE) return { error: 'IllegalOperation' };
@@ -487,8 +526,10 @@ export function decodeSchedContextInvocation(
         if (scTcb(state, sc) === current) return { error: 'IllegalOperation' };
         return { op: 'scUnbindObject', sc };
       }
-      // No SC is ever bound to a notification here (scNotification stays null): never the one named.
-      if (tag === CapTag.notification) return { error: 'IllegalOperation' };
+      if (tag === CapTag.notification) {
+        if (scNotification(state, sc) !== capPtr(c0, slotW1(state, ctx.extraCaps[0]!))) return { error: 'IllegalOperation' };
+        return { op: 'scUnbindNtfn', sc };
+      }
       return { error: 'InvalidCapability', capIndex: 1 };
     }
     case InvocationLabel.SchedContextUnbind:
@@ -518,12 +559,19 @@ export function performSchedContextInvocation(state: ImplState, inv: SchedContex
     case 'scBind':
       schedContextBindTcb(state, inv.sc, inv.tcb);
       return;
+    case 'scBindNtfn':
+      schedContextBindNtfn(state, inv.sc, inv.ntfn);
+      return;
     case 'scUnbindObject':
       schedContextUnbindTcb(state, inv.sc);
       return;
+    case 'scUnbindNtfn':
+      schedContextUnbindNtfn(state, inv.sc);
+      return;
     case 'scUnbind':
-      // invokeSchedContext_Unbind: no notification or reply is ever bound here
+      // invokeSchedContext_Unbind: no reply is ever bound here
       if (scTcb(state, inv.sc) !== NONE) schedContextUnbindTcb(state, inv.sc);
+      schedContextUnbindNtfn(state, inv.sc);
       return;
     case 'scYieldTo':
       yieldTo(state, inv.sc, current, inv.isCall);
@@ -649,11 +697,13 @@ export interface SchedContextRecord {
   readonly sporadic: boolean;
   readonly badge: Word;
   readonly yieldFrom: number | null;
+  readonly notification: number | null;
 }
 
 export function decodeSchedContext(state: ImplState, sc: number): SchedContextRecord {
   const tcb = scTcb(state, sc);
   const yielder = scYieldFrom(state, sc);
+  const ntfn = scNotification(state, sc);
   return {
     tcb: tcb === NONE ? null : tcb,
     configured: scRefillMax(state, sc) > 0,
@@ -664,5 +714,6 @@ export function decodeSchedContext(state: ImplState, sc: number): SchedContextRe
     sporadic: scSporadic(state, sc),
     badge: scBadge(state, sc),
     yieldFrom: yielder === NONE ? null : yielder,
+    notification: ntfn === NONE ? null : ntfn,
   };
 }

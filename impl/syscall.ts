@@ -228,7 +228,7 @@ function handleNBRecv(state: ImplState, thread: number): string | null {
   const w1 = slotW1(state, slot);
   const tag = capTag(w0);
   if (tag === CapTag.endpoint && (capRightsBits(w1) & seL4_CanRead) !== 0) return 'endpoint receive';
-  if (tag !== CapTag.notification || !canReceiveSignal(w1)) return handleFault(state, thread);
+  if (tag !== CapTag.notification || !canReceiveSignal(state, thread, w1)) return handleFault(state, thread);
   pollSignal(state, thread, w1);
   return null;
 }
@@ -305,7 +305,9 @@ function performInvocation(state: ImplState, inv: Invocation): void {
       return performConfigureFlags(state, inv);
     case 'scConsumed':
     case 'scBind':
+    case 'scBindNtfn':
     case 'scUnbindObject':
+    case 'scUnbindNtfn':
     case 'scUnbind':
     case 'scYieldTo':
       return performSchedContextInvocation(state, inv);
@@ -317,6 +319,7 @@ function performInvocation(state: ImplState, inv: Invocation): void {
     case 'threadControlCaps':
     case 'threadControlSched':
     case 'setTLSBase':
+    case 'notificationControl':
     case 'setFlags':
       return performTcbInvocation(state, inv);
     default:

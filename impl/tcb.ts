@@ -15,6 +15,7 @@
 //   0x220  tcbSchedNext, 0x224 tcbSchedPrev: links of the ready queue or the release queue
 //   0x228  queue membership: bit 0 tcbQueued (in a ready queue), bit 1 tcbInReleaseQueue
 //          (seL4 keeps both in the thread state word)
+//   0x22C  tcbBoundNotification: link, 0 if none
 //   0x240  the 32 registers, seL4_UserContext order (128 bytes)
 // Everything else is zero. A new TCB (all zero) is Inactive with priority 0, no SC, no caps.
 import {
@@ -33,6 +34,7 @@ import {
   type Word,
 } from '../libsel4/index.ts';
 import { cteInsert, deleteSlot, isFinalCapability, isNullSlot, slotBytes, slotW0, slotW1 } from './cnode.ts';
+import { bindNotification, canReceive, ntfnBoundTcb, ntfnQueueEmpty, unbindNotification } from './notification.ts';
 import { deriveCap, sameObjectAs, updateCapData } from './objects.ts';
 import {
   cancelYieldTo,
@@ -62,6 +64,7 @@ const YIELD_TO = 0x21c;
 const SCHED_NEXT = 0x220;
 const SCHED_PREV = 0x224;
 const QUEUES = 0x228;
+const BOUND_NOTIFICATION = 0x22c;
 const REGISTERS = 0x240;
 
 const QUEUED = 1;
@@ -114,6 +117,14 @@ export function tcbYieldTo(state: ImplState, tcb: number): number {
 
 export function setTcbYieldTo(state: ImplState, tcb: number, sc: number): void {
   writeObjectWord(state, tcb, YIELD_TO, linkWord(sc));
+}
+
+export function tcbBoundNotification(state: ImplState, tcb: number): number {
+  return linkTarget(readWord(state, tcb + BOUND_NOTIFICATION));
+}
+
+export function setTcbBoundNotification(state: ImplState, tcb: number, ntfn: number): void {
+  writeObjectWord(state, tcb, BOUND_NOTIFICATION, linkWord(ntfn));
 }
 
 export function tcbSchedNext(state: ImplState, tcb: number): number {
@@ -288,6 +299,7 @@ function setPriority(state: ImplState, tcb: number, prio: number): void {
  * last down (skipped when this TCB is already being finalised: a cycle through its own slots).
  */
 export function finaliseThread(state: ImplState, tcb: number): void {
+  unbindNotification(state, tcb);
   const sc = tcbSchedContext(state, tcb);
   if (sc !== NONE) {
     schedContextUnbindTcb(state, sc);
@@ -331,9 +343,11 @@ export type TcbInvocation =
       readonly sc: number | null;
     }
   | { readonly op: 'setTLSBase'; readonly tcb: number; readonly tlsBase: Word }
+  /** invokeTCB_NotificationControl: bind `ntfn`, or unbind the bound one when NONE. */
+  | { readonly op: 'notificationControl'; readonly tcb: number; readonly ntfn: number }
   | { readonly op: 'setFlags'; readonly tcb: number; readonly clear: Word; readonly set: Word; readonly isCall: boolean };
 
-type Decoded = TcbInvocation | SyscallError | { readonly unmodelled: string };
+type Decoded = TcbInvocation | SyscallError;
 
 /** decodeTCBInvocation: by label, each with seL4's checks in seL4's order. */
 export function decodeTcbInvocation(state: ImplState, ctx: InvocationContext, isCall: boolean, invoked: number): Decoded {
@@ -401,8 +415,10 @@ export function decodeTcbInvocation(state: ImplState, ctx: InvocationContext, is
     case InvocationLabel.TCBSetSpace:
       return decodeSetSpace(state, ctx, tcb, invoked);
     case InvocationLabel.TCBBindNotification:
+      return decodeBindNotification(state, ctx, tcb);
     case InvocationLabel.TCBUnbindNotification:
-      return { unmodelled: 'TCB notification binding' };
+      if (tcbBoundNotification(state, tcb) === NONE) return { error: 'IllegalOperation' };
+      return { op: 'notificationControl', tcb, ntfn: NONE };
     case InvocationLabel.TCBSetTLSBase:
       if (ctx.length < 1) return { error: 'TruncatedMessage' };
       return { op: 'setTLSBase', tcb, tlsBase: arg(0) };
@@ -412,6 +428,22 @@ export function decodeTcbInvocation(state: ImplState, ctx: InvocationContext, is
     default:
       return { error: 'IllegalOperation' };
   }
+}
+
+/**
+ * decodeBindNotification: a notification cap (extra cap 0) with Read, for a thread with no
+ * bound notification; the notification must have no waiters and no bound thread.
+ */
+function decodeBindNotification(state: ImplState, ctx: InvocationContext, tcb: number): Decoded {
+  if (ctx.extraCaps.length < 1) return { error: 'TruncatedMessage' };
+  if (tcbBoundNotification(state, tcb) !== NONE) return { error: 'IllegalOperation' };
+  const slot = ctx.extraCaps[0]!;
+  const w0 = slotW0(state, slot);
+  const w1 = slotW1(state, slot);
+  if (capTag(w0) !== CapTag.notification || !canReceive(w1)) return { error: 'IllegalOperation' };
+  const ntfn = capPtr(w0, w1);
+  if (!ntfnQueueEmpty(state, ntfn) || ntfnBoundTcb(state, ntfn) !== NONE) return { error: 'IllegalOperation' };
+  return { op: 'notificationControl', tcb, ntfn };
 }
 
 /** The authority cap of a priority change must be a thread cap (InvalidCapability 1). */
@@ -563,6 +595,10 @@ export function performTcbInvocation(state: ImplState, inv: TcbInvocation): void
       setRegister(state, inv.tcb, Reg.tp, inv.tlsBase);
       if (inv.tcb === state.current) rescheduleRequired(state);
       return;
+    case 'notificationControl':
+      if (inv.ntfn === NONE) unbindNotification(state, inv.tcb);
+      else bindNotification(state, inv.tcb, inv.ntfn);
+      return;
     case 'setFlags':
       return setFlags(state, inv.tcb, inv.clear, inv.set, inv.isCall);
   }
@@ -668,6 +704,7 @@ export type TcbRecord = Omit<Extract<ObjectView, { readonly type: 'tcb' }>, 'typ
 export function decodeTcb(state: ImplState, tcb: number): TcbRecord {
   const sc = tcbSchedContext(state, tcb);
   const yieldToSc = tcbYieldTo(state, tcb);
+  const ntfn = tcbBoundNotification(state, tcb);
   return {
     state: threadStates[threadState(state, tcb)] ?? fail(`TCB ${tcb.toString(16)} has an invalid thread state`),
     priority: readWord(state, tcb + PRIORITY),
@@ -677,6 +714,7 @@ export function decodeTcb(state: ImplState, tcb: number): TcbRecord {
     ipcBufferVaddr: readWord(state, tcb + IPC_BUFFER_VADDR),
     flags: readWord(state, tcb + FLAGS),
     yieldTo: yieldToSc === NONE ? null : yieldToSc,
+    boundNotification: ntfn === NONE ? null : ntfn,
     regs: readRegisters(state, tcb),
   };
 }

@@ -117,9 +117,20 @@ export type ObjectView =
       readonly flags: Word;
       /** tcbYieldTo: the scheduling context this thread yielded to (YieldTo), or null. */
       readonly yieldTo: number | null;
+      /** tcbBoundNotification (seL4_TCB_BindNotification), or null. */
+      readonly boundNotification: number | null;
     }
   | { readonly type: 'endpoint'; readonly addr: number; readonly queue: readonly number[] }
-  | { readonly type: 'notification'; readonly addr: number; readonly word: Word; readonly queue: readonly number[] }
+  | {
+      readonly type: 'notification';
+      readonly addr: number;
+      readonly word: Word;
+      readonly queue: readonly number[];
+      /** ntfnBoundTCB: the thread this notification is bound to, or null. */
+      readonly tcb: number | null;
+      /** ntfnSchedContext: the scheduling context bound to it (SchedContext_Bind), or null. */
+      readonly schedContext: number | null;
+    }
   | { readonly type: 'reply'; readonly addr: number; readonly tcb: number | null }
   | {
       readonly type: 'schedcontext';
@@ -138,6 +149,8 @@ export type ObjectView =
       readonly badge: Word;
       /** scYieldFrom: the thread that yielded to this context, or null. */
       readonly yieldFrom: number | null;
+      /** scNotification: the notification bound to this context (SchedContext_Bind), or null. */
+      readonly notification: number | null;
     }
   | { readonly type: 'frame'; readonly addr: number; readonly sizeBits: number; readonly isDevice: boolean }
   | { readonly type: 'pagetable'; readonly addr: number }

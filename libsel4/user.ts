@@ -93,6 +93,8 @@ export interface Sel4Calls {
   seL4_TCB_SetSpace(service: seL4_CPtr, fault_ep: seL4_CPtr, cspace_root: seL4_CPtr, cspace_root_data: Word, vspace_root: seL4_CPtr, vspace_root_data: Word): Stub<seL4_Error>;
   seL4_TCB_Suspend(service: seL4_CPtr): Stub<seL4_Error>;
   seL4_TCB_Resume(service: seL4_CPtr): Stub<seL4_Error>;
+  seL4_TCB_BindNotification(service: seL4_CPtr, notification: seL4_CPtr): Stub<seL4_Error>;
+  seL4_TCB_UnbindNotification(service: seL4_CPtr): Stub<seL4_Error>;
   seL4_TCB_SetTLSBase(service: seL4_CPtr, tls_base: Word): Stub<seL4_Error>;
   /** seL4_TCB_SetFlags_t: the flags now set (0 on error). */
   seL4_TCB_SetFlags(service: seL4_CPtr, clear: Word, set: Word): Stub<{ error: seL4_Error; flags: Word }>;
@@ -315,6 +317,8 @@ function threadCalls(initial: Observation): { local: LocalCalls; stubs: StubCall
       invoke(L.TCBSetSpace, service, [cspace_root_data, vspace_root_data], [fault_ep, cspace_root, vspace_root]),
     seL4_TCB_Suspend: (service) => invoke(L.TCBSuspend, service, [], []),
     seL4_TCB_Resume: (service) => invoke(L.TCBResume, service, [], []),
+    seL4_TCB_BindNotification: (service, notification) => invoke(L.TCBBindNotification, service, [], [notification]),
+    seL4_TCB_UnbindNotification: (service) => invoke(L.TCBUnbindNotification, service, [], []),
     seL4_TCB_SetTLSBase: (service, tls_base) => invoke(L.TCBSetTLSBase, service, [tls_base], []),
     *seL4_TCB_SetFlags(service, clear, set) {
       const error = yield* invoke(L.TCBSetFlags, service, [clear, set], []);

@@ -255,6 +255,8 @@ export const documentedErrors: Readonly<Record<string, readonly string[]>> = {
   TCBSetSpace: ['NoError', 'TruncatedMessage', 'IllegalOperation', 'InvalidCapability'],
   TCBSuspend: ['NoError'],
   TCBResume: ['NoError'],
+  TCBBindNotification: ['NoError', 'TruncatedMessage', 'IllegalOperation'],
+  TCBUnbindNotification: ['NoError', 'IllegalOperation'],
   TCBSetTLSBase: ['NoError', 'TruncatedMessage'],
   TCBSetFlags: ['NoError', 'TruncatedMessage'],
   SchedControlConfigureFlags: ['NoError', 'TruncatedMessage', 'RangeError', 'InvalidCapability'],

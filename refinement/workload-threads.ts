@@ -9,6 +9,7 @@ import {
   maxPeriodMicroseconds,
   maxTicks,
   minBudgetMicroseconds,
+  seL4_CanRead,
   seL4_CapInitThreadCNode,
   seL4_CapInitThreadSC,
   seL4_CapInitThreadTCB,
@@ -16,6 +17,7 @@ import {
   seL4_IPCBufferSizeBits,
   seL4_MaxPrio,
   seL4_MinSchedContextBits,
+  seL4_NotificationBits,
   seL4_ObjectType,
   seL4_PageBits,
   seL4_SchedContext_Sporadic,
@@ -36,6 +38,7 @@ export const threadOperations = [
   'schedContext',
   'resumeSuspend',
   'threadRegisters',
+  'notificationBinding',
   'yield',
   'passTime',
   'exception',
@@ -105,12 +108,16 @@ function otherCap(k: Knowledge, p: Picker, type: string): number {
 
 const T = seL4_ObjectType;
 
-/** One TCB, scheduling context or 4 KiB frame (an IPC buffer) from an untyped with room, into an empty root slot. */
+/**
+ * One TCB, scheduling context, notification (to bind) or 4 KiB frame (an IPC buffer) from an
+ * untyped with room, into an empty root slot.
+ */
 function resolveThreadObject(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
   const roll = p.below(100);
-  const type = roll < 40 ? T.seL4_TCBObject : roll < 75 ? T.seL4_SchedContextObject : T.seL4_RISCV_4K_Page;
+  const type = roll < 35 ? T.seL4_TCBObject : roll < 65 ? T.seL4_SchedContextObject : roll < 80 ? T.seL4_NotificationObject : T.seL4_RISCV_4K_Page;
   const sizeBits = type !== T.seL4_SchedContextObject ? 0 : p.chance(80) ? seL4_MinSchedContextBits + p.below(3) : seL4_MinSchedContextBits - 1;
-  const bytes = 2 ** (type === T.seL4_TCBObject ? 10 : type === T.seL4_SchedContextObject ? Math.max(sizeBits, seL4_MinSchedContextBits) : seL4_PageBits);
+  const bytes = type === T.seL4_NotificationObject ? 2 ** seL4_NotificationBits
+    : 2 ** (type === T.seL4_TCBObject ? 10 : type === T.seL4_SchedContextObject ? Math.max(sizeBits, seL4_MinSchedContextBits) : seL4_PageBits);
   // Room left, or untouched since boot (a full untyped without children is reset by the Retype).
   const roomy = (u: CapOf<'untyped'>) => freeBytes(u) >= bytes || (u.freeIndex === 2 ** u.sizeBits && 2 ** u.sizeBits >= 4 * bytes);
   const untyped = p.of(k.ofType('untyped', true).filter((u) => !u.cap.isDevice && roomy(u.cap)));
@@ -317,13 +324,22 @@ function resolvePriority(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedC
   return p.chance(65) ? priorityCall(k, p, step, t) : schedParamsCall(k, p, step, t);
 }
 
+/** What UnbindObject names: mostly the SC's notification or thread, else another thread or cap. */
+function unbindObjectTarget(k: Knowledge, p: Picker, sc: HeldSchedContext): number {
+  const ntfn = k.ofType('notification', true).find((n) => n.cap.ptr === sc.object.notification);
+  if (ntfn && p.chance(40)) return ntfn.slot.index;
+  const holder = heldThreads(k).find((t) => t.object.addr === sc.object.tcb);
+  if (holder && p.chance(80)) return holder.cptr;
+  return p.chance(70) ? (pickThread(k, p)?.cptr ?? 0) : otherCap(k, p, 'thread');
+}
+
 function bindCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr: number, tcbCptr: number): ResolvedCall {
   const a = perturb([scCptr, tcbCptr], k, p, step, [0, 1]);
   const normal = call('seL4_SchedContext_Bind', a, (api) => api.seL4_SchedContext_Bind(a[0]!, a[1]!));
   return shaped(p, normal, { label: InvocationLabel.SchedContextBind, service: a[0]!, mrs: [], caps: [a[1]!] });
 }
 
-/** Bind, Unbind, UnbindObject, Consumed and YieldTo on scheduling contexts bound or not, to threads with or without one. */
+/** Bind, Unbind, UnbindObject, Consumed and YieldTo on scheduling contexts bound or not, to threads with or without one, and to notifications. */
 function resolveSchedContext(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
   const contexts = heldSchedContexts(k);
   const current = k.view().current();
@@ -333,6 +349,7 @@ function resolveSchedContext(k: Knowledge, p: Picker, step: WorkloadStep): Resol
   if (!sc) return null;
   const roll = p.below(100);
   if (roll < 30) {
+    if (p.chance(25)) return bindCall(k, p, step, sc.cptr, notificationCap(k, p, 'schedContext'));
     const unbound = heldThreads(k).filter((t) => t.object.schedContext === null);
     const t = (p.chance(70) ? p.of(unbound) : undefined) ?? pickThread(k, p);
     return bindCall(k, p, step, sc.cptr, t?.cptr ?? otherCap(k, p, 'thread'));
@@ -342,9 +359,9 @@ function resolveSchedContext(k: Knowledge, p: Picker, step: WorkloadStep): Resol
     return shaped(p, call('seL4_SchedContext_Unbind', a, (api) => api.seL4_SchedContext_Unbind(a[0]!)), { label: InvocationLabel.SchedContextUnbind, service: a[0]!, mrs: [], caps: [] });
   }
   if (roll < 60) {
-    const holder = heldThreads(k).find((t) => t.object.addr === sc.object.tcb);
-    const target = holder && p.chance(70) ? holder.cptr : p.chance(70) ? (pickThread(k, p)?.cptr ?? 0) : otherCap(k, p, 'thread');
-    const a = perturb([sc.cptr, target], k, p, step, [0, 1]);
+    const unbindable = contexts.filter((c) => (c.object.tcb !== null && c.object.tcb !== current) || c.object.notification !== null);
+    const target = (p.chance(80) ? p.of(unbindable) : undefined) ?? sc;
+    const a = perturb([target.cptr, unbindObjectTarget(k, p, target)], k, p, step, [0, 1]);
     const normal = call('seL4_SchedContext_UnbindObject', a, (api) => api.seL4_SchedContext_UnbindObject(a[0]!, a[1]!));
     return shaped(p, normal, { label: InvocationLabel.SchedContextUnbindObject, service: a[0]!, mrs: [], caps: [a[1]!] });
   }
@@ -377,6 +394,46 @@ function resolveResumeSuspend(k: Knowledge, p: Picker, step: WorkloadStep): Reso
   if (!t) return null;
   const resume = p.chance(55) || !mayStop(k, t.object.addr);
   return tcbCall(resume ? 'Resume' : 'Suspend', t.cptr, k, p, step);
+}
+
+/**
+ * BindNotification of a notification cap (mostly one with Read, bound or not; now and then another
+ * cap or none), or UnbindNotification of a thread, mostly a bound one.
+ */
+function notificationBindingCall(k: Knowledge, p: Picker, step: WorkloadStep, t: HeldThread): ResolvedCall {
+  const bound = heldThreads(k).filter((h) => h.object.boundNotification !== null);
+  if (p.chance(bound.length > 0 ? 55 : 10)) {
+    const target = (p.chance(90) ? p.of(bound) : undefined) ?? t;
+    const a = perturb([target.cptr], k, p, step, [0]);
+    const normal = call('seL4_TCB_UnbindNotification', a, (api) => void api.seL4_TCB_UnbindNotification(a[0]!));
+    return shaped(p, normal, { label: InvocationLabel.TCBUnbindNotification, service: a[0]!, mrs: [], caps: [] });
+  }
+  const free = heldThreads(k).filter((h) => h.object.boundNotification === null);
+  const thread = (p.chance(70) ? p.of(free) : undefined) ?? t;
+  const a = perturb([thread.cptr, notificationCap(k, p, 'tcb')], k, p, step, [0, 1]);
+  const normal = call('seL4_TCB_BindNotification', a, (api) => void api.seL4_TCB_BindNotification(a[0]!, a[1]!));
+  return shaped(p, normal, { label: InvocationLabel.TCBBindNotification, service: a[0]!, mrs: [], caps: [a[1]!] });
+}
+
+/**
+ * A notification cap of the root CNode (85%; mostly one with Read whose `link` is free), else
+ * another cap or the null slot.
+ */
+function notificationCap(k: Knowledge, p: Picker, link: 'tcb' | 'schedContext'): number {
+  const v = k.view();
+  const all = k.ofType('notification', true);
+  const free = all.filter((n) => {
+    const o = v.object(n.cap.ptr);
+    return (n.cap.rights & seL4_CanRead) !== 0 && o?.type === 'notification' && o[link] === null;
+  });
+  const held = p.chance(85) ? ((p.chance(70) ? p.of(free) : undefined) ?? p.of(all)) : undefined;
+  return held?.slot.index ?? otherCap(k, p, 'notification');
+}
+
+/** Bind/UnbindNotification on a thread. */
+function resolveNotificationBinding(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const t = pickThread(k, p);
+  return t ? notificationBindingCall(k, p, step, t) : null;
 }
 
 /** Read/Write/CopyRegisters, SetTLSBase, SetFlags, SetTimeoutEndpoint on a thread (the caller itself now and then). */
@@ -513,6 +570,7 @@ const threadResolvers: Record<ThreadOperation, (k: Knowledge, p: Picker, step: W
   schedContext: resolveSchedContext,
   resumeSuspend: resolveResumeSuspend,
   threadRegisters: resolveThreadRegisters,
+  notificationBinding: resolveNotificationBinding,
   yield: yieldCall,
   passTime: passTimeCall,
   // The thread that runs faulting with nothing else to run would end the run: time passes instead.

@@ -72,14 +72,14 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
     retype: 1900, copy: 1200, mint: 1200, move: 700, mutate: 500, rotate: 500, delete: 900, revoke: 700,
     cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8,
     threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
-    threadRegisters: 500, yield: 150, passTime: 900, exception: 60,
+    threadRegisters: 500, notificationBinding: 250, yield: 150, passTime: 900, exception: 60,
   },
   // Ten times finer: deep runs are long, and an `endRun` would cut them short.
   deep: {
     retype: 30000, copy: 30000, mint: 15000, move: 4000, mutate: 3000, rotate: 3000, delete: 4000, revoke: 1500,
     cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1,
     threadObject: 1000, setupThread: 1500, schedControl: 500, priority: 500, schedContext: 500, resumeSuspend: 500,
-    threadRegisters: 500, yield: 100, passTime: 1000, exception: 20,
+    threadRegisters: 500, notificationBinding: 250, yield: 100, passTime: 1000, exception: 20,
   },
 };
 

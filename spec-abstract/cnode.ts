@@ -5,8 +5,9 @@
 import { InvocationLabel, type Cap, type CapOf, type SlotRef, type SyscallError } from '../libsel4/index.ts';
 import { cteInsert, cteMove, cteSwap, descendantsOf, emptySlot, hasChildren, isDescendant, isFinalCap } from './cdt.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
+import { unbindMaybeNotification } from './notification.ts';
 import { deriveCap, hasCancelSendRights, maskCapRights, sameObjectAs, updateCapData } from './objects.ts';
-import { finaliseSchedContext } from './schedcontext.ts';
+import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
 import {
   begin,
   capAt,
@@ -53,8 +54,13 @@ function finaliseCap(k: Kernel, cap: Cap): void {
     case 'schedcontext':
       finaliseSchedContext(k, cap.ptr);
       return;
+    case 'notification':
+      // Its SC and its thread are unbound; its queue is empty in everything modelled so far.
+      schedContextMaybeUnbindNtfn(k, cap.ptr);
+      unbindMaybeNotification(k, cap.ptr);
+      return;
     default:
-      // Endpoint, notification and reply queues are empty in everything modelled so far;
+      // Endpoint and reply queues are empty in everything modelled so far;
       // mappings are not modelled; the rest have nothing to clean up.
       return;
   }

@@ -28,7 +28,7 @@ import { emptySlotTable, type KObject, type SchedContextObject, type TCBObject }
 
 export function initialTcb(addr: number): TCBObject {
   return {
-    type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, flags: 0, yieldTo: null,
+    type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, flags: 0, yieldTo: null, boundNotification: null,
     ipcBufferVaddr: 0, regs: new Array<Word>(32).fill(0), slots: emptySlotTable('tcb', 0),
   };
 }
@@ -37,7 +37,7 @@ export function initialTcb(addr: number): TCBObject {
 export function unconfiguredSchedContext(addr: number, sizeBits: number): SchedContextObject {
   return {
     type: 'schedcontext', addr, sizeBits, tcb: null, configured: false, periodTicks: 0n, consumedTicks: 0n, refillMax: 0,
-    refills: [], sporadic: false, badge: 0, yieldFrom: null,
+    refills: [], sporadic: false, badge: 0, yieldFrom: null, notification: null,
   };
 }
 
@@ -55,7 +55,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSizeBits: 
     case T.seL4_EndpointObject:
       return { object: { type: 'endpoint', addr, queue: [] }, cap: { type: 'endpoint', ptr: addr, badge: 0, rights: 0xf } };
     case T.seL4_NotificationObject:
-      return { object: { type: 'notification', addr, word: 0, queue: [] }, cap: { type: 'notification', ptr: addr, badge: 0, rights: 0x3 } };
+      return { object: { type: 'notification', addr, word: 0, queue: [], tcb: null, schedContext: null }, cap: { type: 'notification', ptr: addr, badge: 0, rights: 0x3 } };
     case T.seL4_CapTableObject:
       return { object: { type: 'cnode', addr, radix: userSizeBits, slots: emptySlotTable('cnode', userSizeBits) }, cap: { type: 'cnode', ptr: addr, radix: userSizeBits, guardSize: 0, guard: 0 } };
     case T.seL4_SchedContextObject:

@@ -19,6 +19,7 @@ import {
   type SyscallError,
   type Word,
 } from '../libsel4/index.ts';
+import { notificationAt } from './notification.ts';
 import {
   checkBudget,
   commitTime,
@@ -242,6 +243,26 @@ export function unbindTCB(k: Kernel, addr: number): void {
   updateSC(k, addr, { tcb: null });
 }
 
+/** sched_context_bind_ntfn: the SC and the notification name each other. */
+function bindNtfn(k: Kernel, addr: number, ntfn: number): void {
+  updateObject(k, ntfn, 'notification', { schedContext: addr });
+  updateSC(k, addr, { notification: ntfn });
+}
+
+/** sched_context_unbind_ntfn: the SC's notification, if any, is released. */
+function unbindNtfn(k: Kernel, addr: number): void {
+  const ntfn = sc(k, addr).notification;
+  if (ntfn === null) return;
+  updateObject(k, ntfn, 'notification', { schedContext: null });
+  updateSC(k, addr, { notification: null });
+}
+
+/** sched_context_maybe_unbind_ntfn: the notification's SC, if any, is released. */
+export function schedContextMaybeUnbindNtfn(k: Kernel, ntfn: number): void {
+  const bound = notificationAt(k, ntfn).schedContext;
+  if (bound !== null) unbindNtfn(k, bound);
+}
+
 /** sched_context_update_consumed: read and reset an SC's consumed time, in µs. */
 function takeConsumedUs(k: Kernel, addr: number): bigint {
   const consumed = sc(k, addr).consumedTicks;
@@ -281,11 +302,12 @@ export function completeYieldTo(k: Kernel, yielder: number | null): void {
 }
 
 /**
- * finalise_cap of the last SC cap: unbind its thread, end a yield to it, mark it inactive
- * (sched_context_set_inactive: no refills, no capacity).
+ * finalise_cap of the last SC cap: unbind its thread and its notification, end a yield to it,
+ * mark it inactive (sched_context_set_inactive: no refills, no capacity).
  */
 export function finaliseSchedContext(k: Kernel, addr: number): void {
   if (sc(k, addr).tcb !== null) unbindTCB(k, addr);
+  unbindNtfn(k, addr);
   completeYieldTo(k, sc(k, addr).yieldFrom);
   updateSC(k, addr, { refillMax: 0, refills: [], sporadic: false });
 }
@@ -379,12 +401,13 @@ export function performConfigure(k: Kernel, inv: ConfigureInvocation): void {
 export type SchedContextInvocation =
   | { readonly op: 'consumed'; readonly sc: number }
   | { readonly op: 'bind'; readonly sc: number; readonly tcb: number }
+  | { readonly op: 'bindNtfn'; readonly sc: number; readonly ntfn: number }
   | { readonly op: 'unbind'; readonly sc: number }
   | { readonly op: 'unbindObject'; readonly sc: number }
+  | { readonly op: 'unbindNtfn'; readonly sc: number }
   | { readonly op: 'yieldTo'; readonly sc: number };
 
-/** A decoded SC invocation, an error, or a path not modelled yet (notification binding). */
-export type DecodedSC = Decoded<SchedContextInvocation> | { readonly unmodelled: string };
+export type DecodedSC = Decoded<SchedContextInvocation>;
 
 const illegal = { error: { error: 'IllegalOperation' } } as const;
 
@@ -405,9 +428,11 @@ export function decodeSchedContextInvocation(s: Readable, msg: InvocationMessage
       if (msg.extraCaps.length < 1) return { error: { error: 'TruncatedMessage' } };
       const target: Cap = msg.extraCaps[0]!.cap;
       if (target.type === 'notification') {
-        // No SC is bound to a notification yet (binding comes with IPC): unbinding one is always
-        // IllegalOperation, binding one is not modelled.
-        return msg.label === L.SchedContextUnbindObject ? illegal : { unmodelled: 'SchedContext_Bind to a notification' };
+        if (msg.label === L.SchedContextUnbindObject) {
+          return context.notification === target.ptr ? { invocation: { op: 'unbindNtfn', sc: cap.ptr } } : illegal;
+        }
+        if (context.notification !== null || notificationAt(s, target.ptr).schedContext !== null) return illegal;
+        return { invocation: { op: 'bindNtfn', sc: cap.ptr, ntfn: target.ptr } };
       }
       if (target.type !== 'thread') return { error: { error: 'InvalidCapability', capIndex: 1 } };
       if (msg.label === L.SchedContextUnbindObject) {
@@ -469,9 +494,18 @@ export function performSchedContextInvocation(k: Kernel, inv: SchedContextInvoca
     case 'bind':
       bindTCB(k, inv.sc, inv.tcb);
       return;
+    case 'bindNtfn':
+      bindNtfn(k, inv.sc, inv.ntfn);
+      return;
     case 'unbind':
-    case 'unbindObject':
       if (sc(k, inv.sc).tcb !== null) unbindTCB(k, inv.sc);
+      unbindNtfn(k, inv.sc);
+      return;
+    case 'unbindObject':
+      unbindTCB(k, inv.sc);
+      return;
+    case 'unbindNtfn':
+      unbindNtfn(k, inv.sc);
       return;
     case 'yieldTo':
       yieldTo(k, inv.sc, caller, isCall);

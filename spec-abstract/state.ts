@@ -78,6 +78,8 @@ export interface TCBObject {
   readonly flags: Word;
   /** tcbYieldTo: the scheduling context this thread yielded to. */
   readonly yieldTo: number | null;
+  /** tcbBoundNotification. */
+  readonly boundNotification: number | null;
   readonly ipcBufferVaddr: Word;
   /** seL4_UserContext, 32 words. */
   readonly regs: readonly Word[];
@@ -90,12 +92,8 @@ export interface EndpointObject {
   readonly queue: readonly number[];
 }
 
-export interface NotificationObject {
-  readonly type: 'notification';
-  readonly addr: number;
-  readonly word: Word;
-  readonly queue: readonly number[];
-}
+/** A notification: the fields of its view (word, queue, bound TCB and SC). */
+export type NotificationObject = Extract<ObjectView, { type: 'notification' }>;
 
 export interface ReplyObject {
   readonly type: 'reply';

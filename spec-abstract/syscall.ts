@@ -192,15 +192,16 @@ function handleSyscall(k: Kernel, tcb: number): readonly Branch[] {
 }
 
 /**
- * handle_recv, non-blocking: the cap in a0 must be a notification cap with Read (a failed lookup
- * or any other cap is a cap fault); receiving on an endpoint with Read is not modelled yet.
+ * handle_recv, non-blocking: the cap in a0 must be a notification cap with Read, bound to no
+ * other thread (a failed lookup or any other cap is a cap fault); receiving on an endpoint with
+ * Read is not modelled yet.
  */
 function handleNBRecv(k: Kernel, tcb: number): void {
   const found = lookupSlotForThread(k, tcb, register(k, tcb, capRegister));
   if (!found.ok) return handleFault(k, tcb);
   const cap = capAt(k, found.slot);
   if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) throw new Unmodelled('endpoint receive');
-  if (cap.type !== 'notification' || !canReceiveSignal(cap)) return handleFault(k, tcb);
+  if (cap.type !== 'notification' || !canReceiveSignal(k, tcb, cap)) return handleFault(k, tcb);
   pollSignal(k, tcb, cap);
 }
 

@@ -26,6 +26,7 @@ import {
 } from '../libsel4/index.ts';
 import { cteInsert, hasChildren } from './cdt.ts';
 import { deleteSlot } from './cnode.ts';
+import { bindNotification, canReceiveRight, notificationAt, unbindNotification } from './notification.ts';
 import { deriveCap, sameObjectAs, updateCapData } from './objects.ts';
 import { bindTCB, cancelYieldTo, completeYieldTo, refillUnblockCheck, scAt, schedContextResume, scReleased, unbindTCB } from './schedcontext.ts';
 import {
@@ -157,10 +158,12 @@ function restart(k: Kernel, tcb: number): void {
 }
 
 /**
- * What finalising a TCB does to the thread: its SC is unbound (and a yield to that SC
- * completed), then the thread is suspended. Its cap slots are deleted by the caller.
+ * What finalising a TCB does to the thread: its notification is unbound, its SC is unbound
+ * (and a yield to that SC completed), then the thread is suspended. Its cap slots are deleted
+ * by the caller.
  */
 export function finaliseThread(k: Kernel, tcb: number): void {
+  unbindNotification(k, tcb);
   const sc = tcbAt(k, tcb)?.schedContext ?? null;
   if (sc !== null) {
     unbindTCB(k, sc);
@@ -216,9 +219,11 @@ export type TCBInvocation =
       readonly mcp?: number; readonly priority?: number; readonly sc?: number | null;
     }
   | { readonly op: 'setTLSBase'; readonly tcb: number; readonly value: Word }
+  /** invokeTCB_NotificationControl: bind `ntfn`, or unbind the bound one when null. */
+  | { readonly op: 'notification'; readonly tcb: number; readonly ntfn: number | null }
   | { readonly op: 'setFlags'; readonly tcb: number; readonly clear: Word; readonly set: Word };
 
-export type DecodedTCB = { readonly invocation: TCBInvocation } | { readonly error: SyscallError } | { readonly unmodelled: string };
+export type DecodedTCB = { readonly invocation: TCBInvocation } | { readonly error: SyscallError };
 
 const truncated = { error: { error: 'TruncatedMessage' } } as const;
 const illegal = { error: { error: 'IllegalOperation' } } as const;
@@ -274,9 +279,20 @@ function decodeSpace(
 }
 
 /**
- * decode_tcb_invocation: by label, each with seL4's argument checks in seL4's order.
- * Bind/UnbindNotification come with IPC and are not modelled yet.
+ * decodeBindNotification: a notification cap (extra cap 0) with Read, for a thread with no
+ * bound notification; the notification must have no waiters and no bound thread.
  */
+function decodeBindNotification(s: Readable, msg: InvocationMessage, tcb: number): DecodedTCB {
+  if (msg.extraCaps.length < 1) return truncated;
+  if (tcbAt(s, tcb)!.boundNotification !== null) return illegal;
+  const cap = msg.extraCaps[0]!.cap;
+  if (cap.type !== 'notification' || !canReceiveRight(cap)) return illegal;
+  const ntfn = notificationAt(s, cap.ptr);
+  if (ntfn.queue.length > 0 || ntfn.tcb !== null) return illegal;
+  return { invocation: { op: 'notification', tcb, ntfn: cap.ptr } };
+}
+
+/** decode_tcb_invocation: by label, each with seL4's argument checks in seL4's order. */
 export function decodeTCBInvocation(s: Readable, msg: InvocationMessage, cap: CapOf<'thread'>, slot: SlotRef, caller: number): DecodedTCB {
   const L = InvocationLabel;
   const { length, mr, extraCaps } = msg;
@@ -353,8 +369,10 @@ export function decodeTCBInvocation(s: Readable, msg: InvocationMessage, cap: Ca
       return { invocation: { op: 'caps', tcb, tcbSlot: slot, fault: { cap: fault.cap, src: fault.slot }, ...space } };
     }
     case L.TCBBindNotification:
+      return decodeBindNotification(s, msg, tcb);
     case L.TCBUnbindNotification:
-      return { unmodelled: 'TCB notification binding' };
+      if (tcbAt(s, tcb)!.boundNotification === null) return illegal;
+      return { invocation: { op: 'notification', tcb, ntfn: null } };
     case L.TCBSetTLSBase:
       if (length < 1) return truncated;
       return { invocation: { op: 'setTLSBase', tcb, value: mr(0) } };
@@ -504,6 +522,10 @@ export function performTCBInvocation(k: Kernel, inv: TCBInvocation, caller: numb
       return;
     case 'sched':
       threadControlSched(k, inv);
+      return;
+    case 'notification':
+      if (inv.ntfn === null) unbindNotification(k, inv.tcb);
+      else bindNotification(k, inv.tcb, inv.ntfn);
       return;
     case 'setTLSBase':
       setRegister(k, inv.tcb, Reg.tp, inv.value);

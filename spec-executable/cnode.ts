@@ -3,7 +3,8 @@
 import { InvocationLabel, nullCap, slotKey, type Cap, type CapOf, type SlotRef, type SyscallError, type Word } from '../libsel4/index.ts';
 import { isSyscallError, lookupPivotSlot, lookupSourceSlot, lookupTargetSlot } from './cspace.ts';
 import { hasCancelSendRights, isCapRevocable, maskCapRights, sameObjectAs, sameRegionAs, updateCapData } from './objects.ts';
-import { finaliseSchedContext } from './schedcontext.ts';
+import { unbindMaybeNotification } from './notification.ts';
+import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
 import { getCap, getSlot, isSlotHolder, nullSlot, sameSlot, slotAddr, type ExecState, type Slot, type Step } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
 import { finaliseThread } from './tcb.ts';
@@ -138,7 +139,8 @@ function finaliseOnce(addr: number, finalising: Set<number>, body: () => void): 
 /**
  * finaliseCap: what happens to an object when its last cap goes. A CNode's slots are deleted; a
  * thread loses its scheduling context, leaves every scheduler queue, stops, and has its TCB slots
- * deleted; a scheduling context is unbound and no longer active. Other objects need nothing yet.
+ * deleted; a scheduling context is unbound and no longer active; a notification is unbound from
+ * its SC and its thread (its queue is always empty here). Other objects need nothing yet.
  */
 function finaliseCap(k: Step, cap: Cap, finalising: Set<number>): void {
   switch (cap.type) {
@@ -151,6 +153,10 @@ function finaliseCap(k: Step, cap: Cap, finalising: Set<number>): void {
       return;
     case 'schedcontext':
       finaliseSchedContext(k, cap.ptr);
+      return;
+    case 'notification':
+      schedContextMaybeUnbindNtfn(k, cap.ptr);
+      unbindMaybeNotification(k, cap.ptr);
       return;
     default:
       return;

@@ -172,7 +172,7 @@ export function hasCancelSendRights(cap: Cap): boolean {
 export function emptyTCB(addr: number): TCBObject {
   return {
     type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null,
-    ipcBufferVaddr: 0, flags: 0, yieldTo: null, regs: new Array<Word>(32).fill(0), slots: IMap<number, Slot>(),
+    ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, regs: new Array<Word>(32).fill(0), slots: IMap<number, Slot>(),
   };
 }
 
@@ -180,7 +180,7 @@ export function emptyTCB(addr: number): TCBObject {
 export function emptySchedContext(addr: number, sizeBits: number): SchedContextObject {
   return {
     type: 'schedcontext', addr, sizeBits, tcb: null, configured: false, periodTicks: 0n, consumedTicks: 0n,
-    refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null,
+    refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null, notification: null,
   };
 }
 
@@ -197,7 +197,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSize: numb
     case seL4_ObjectType.seL4_EndpointObject:
       return { cap: { type: 'endpoint', ptr: addr, badge: 0, rights: 0xf }, object: { type: 'endpoint', addr, queue: [] } };
     case seL4_ObjectType.seL4_NotificationObject:
-      return { cap: { type: 'notification', ptr: addr, badge: 0, rights: 0x3 }, object: { type: 'notification', addr, word: 0, queue: [] } };
+      return { cap: { type: 'notification', ptr: addr, badge: 0, rights: 0x3 }, object: { type: 'notification', addr, word: 0, queue: [], tcb: null, schedContext: null } };
     case seL4_ObjectType.seL4_CapTableObject:
       return {
         cap: { type: 'cnode', ptr: addr, radix: userSize, guardSize: 0, guard: 0 },
@@ -239,11 +239,12 @@ export function objectView(obj: KObject): ObjectView {
       return {
         type: 'tcb', addr: obj.addr, state: obj.state, priority: obj.priority, mcp: obj.mcp, domain: obj.domain,
         schedContext: obj.schedContext, ipcBufferVaddr: obj.ipcBufferVaddr, flags: obj.flags, yieldTo: obj.yieldTo,
+        boundNotification: obj.boundNotification,
       };
     case 'endpoint':
       return { type: 'endpoint', addr: obj.addr, queue: obj.queue };
     case 'notification':
-      return { type: 'notification', addr: obj.addr, word: obj.word, queue: obj.queue };
+      return { type: 'notification', addr: obj.addr, word: obj.word, queue: obj.queue, tcb: obj.tcb, schedContext: obj.schedContext };
     case 'reply':
       return { type: 'reply', addr: obj.addr, tcb: obj.tcb };
     case 'schedcontext': {

@@ -27,8 +27,9 @@ import {
   commitTime,
   checkBudget,
 } from './scheduler.ts';
+import { notification } from './notification.ts';
 import { emptySchedContext } from './objects.ts';
-import { UnmodelledBehaviour, type SchedContextObject, type Step } from './state.ts';
+import type { SchedContextObject, Step } from './state.ts';
 import { isBlocked, isRunnable, replyWords, setThreadState } from './tcb.ts';
 import type { InvocationArgs } from './syscall.ts';
 
@@ -287,6 +288,26 @@ function unbindAllTCBs(k: Step, scAddr: number): void {
   if (schedContextAt(k, scAddr).tcb !== null) schedContextUnbindTCB(k, scAddr);
 }
 
+/** schedContext_bindNtfn: the SC and the notification name each other. */
+function schedContextBindNtfn(k: Step, scAddr: number, ntfnAddr: number): void {
+  k.setObject({ ...notification(k, ntfnAddr), schedContext: scAddr });
+  k.setObject({ ...schedContextAt(k, scAddr), notification: ntfnAddr });
+}
+
+/** schedContext_unbindNtfn: the SC's notification, if any, is released. */
+function schedContextUnbindNtfn(k: Step, scAddr: number): void {
+  const ntfnAddr = schedContextAt(k, scAddr).notification;
+  if (ntfnAddr === null) return;
+  k.setObject({ ...notification(k, ntfnAddr), schedContext: null });
+  k.setObject({ ...schedContextAt(k, scAddr), notification: null });
+}
+
+/** schedContextMaybeUnbindNtfn: the notification's SC, if any, is released. */
+export function schedContextMaybeUnbindNtfn(k: Step, ntfnAddr: number): void {
+  const scAddr = notification(k, ntfnAddr).schedContext;
+  if (scAddr !== null) schedContextUnbindNtfn(k, scAddr);
+}
+
 /** schedContext_updateConsumed: scConsumed in µs, reset (riscv's getMaxTicksToUs is 2^64 - 1). */
 function updateConsumed(k: Step, scAddr: number): bigint {
   const sc = schedContextAt(k, scAddr);
@@ -320,9 +341,10 @@ export function completeYieldTo(k: Step, yielder: number): void {
   cancelYieldTo(k, yielder);
 }
 
-/** finaliseCap for the last cap to an SC: unbound, its yielder answered, no longer active. */
+/** finaliseCap for the last cap to an SC: unbound from its thread and notification, its yielder answered, no longer active. */
 export function finaliseSchedContext(k: Step, scAddr: number): void {
   unbindAllTCBs(k, scAddr);
+  schedContextUnbindNtfn(k, scAddr);
   const yieldFrom = schedContextAt(k, scAddr).yieldFrom;
   if (yieldFrom !== null) completeYieldTo(k, yieldFrom);
   const sc = schedContextAt(k, scAddr);
@@ -335,24 +357,53 @@ export function finaliseSchedContext(k: Step, scAddr: number): void {
 export type SchedContextInvocation =
   | { readonly kind: 'scConsumed'; readonly sc: number }
   | { readonly kind: 'scBindTCB'; readonly sc: number; readonly tcb: number }
+  | { readonly kind: 'scBindNtfn'; readonly sc: number; readonly ntfn: number }
   | { readonly kind: 'scUnbindTCB'; readonly sc: number }
+  | { readonly kind: 'scUnbindNtfn'; readonly sc: number }
   | { readonly kind: 'scUnbind'; readonly sc: number }
   | { readonly kind: 'scYieldTo'; readonly sc: number };
 
 /**
- * The object of Bind / UnbindObject: the extra cap must be there (TruncatedMessage) and be a
- * thread cap (InvalidCapability 1). A notification cap: binding one is not modelled yet, and
- * since no SC is ever bound to a notification, unbinding one is always IllegalOperation.
+ * decodeSchedContext_Bind: the extra cap must be there (TruncatedMessage); a thread cap needs SC
+ * and thread both free (and a blocked thread a released SC), a notification cap needs SC and
+ * notification both free of notification bindings; any other cap is InvalidCapability 1.
  */
-function targetThread(k: Step, args: InvocationArgs): number | SyscallError {
+function decodeBind(k: Step, args: InvocationArgs, sc: SchedContextObject): SchedContextInvocation | SyscallError {
   const target = args.extraCaps[0];
   if (target === undefined) return { error: 'TruncatedMessage' };
   const cap = k.cap(target);
-  if (cap.type === 'notification') {
-    if (args.label === InvocationLabel.SchedContextUnbindObject) return { error: 'IllegalOperation' };
-    throw new UnmodelledBehaviour('SchedContext_Bind to a notification');
+  if (cap.type === 'thread') {
+    if (sc.tcb !== null) return { error: 'IllegalOperation' };
+    if (k.tcb(cap.ptr).schedContext !== null) return { error: 'IllegalOperation' };
+    if (isBlocked(k.tcb(cap.ptr)) && !scReleased(sc, k.sched.curTimeTicks)) return { error: 'IllegalOperation' };
+    return { kind: 'scBindTCB', sc: sc.addr, tcb: cap.ptr };
   }
-  return cap.type === 'thread' ? cap.ptr : { error: 'InvalidCapability', capIndex: 1 };
+  if (cap.type === 'notification') {
+    if (sc.notification !== null) return { error: 'IllegalOperation' };
+    if (notification(k, cap.ptr).schedContext !== null) return { error: 'IllegalOperation' };
+    return { kind: 'scBindNtfn', sc: sc.addr, ntfn: cap.ptr };
+  }
+  return { error: 'InvalidCapability', capIndex: 1 };
+}
+
+/**
+ * decodeSchedContext_UnbindObject: the extra cap must be there (TruncatedMessage) and name the
+ * SC's thread (not the caller) or its notification; any other cap is InvalidCapability 1.
+ */
+function decodeUnbindObject(k: Step, args: InvocationArgs, sc: SchedContextObject): SchedContextInvocation | SyscallError {
+  const target = args.extraCaps[0];
+  if (target === undefined) return { error: 'TruncatedMessage' };
+  const cap = k.cap(target);
+  if (cap.type === 'thread') {
+    if (sc.tcb !== cap.ptr) return { error: 'IllegalOperation' };
+    if (sc.tcb === k.state.current) return { error: 'IllegalOperation' };
+    return { kind: 'scUnbindTCB', sc: sc.addr };
+  }
+  if (cap.type === 'notification') {
+    if (sc.notification !== cap.ptr) return { error: 'IllegalOperation' };
+    return { kind: 'scUnbindNtfn', sc: sc.addr };
+  }
+  return { error: 'InvalidCapability', capIndex: 1 };
 }
 
 /** decodeSchedContextInvocation, with decodeSchedContext_Bind/UnbindObject/YieldTo in seL4's order. */
@@ -362,21 +413,10 @@ export function decodeSchedContextInvocation(k: Step, args: InvocationArgs, cap:
   switch (args.label) {
     case InvocationLabel.SchedContextConsumed:
       return { kind: 'scConsumed', sc: sc.addr };
-    case InvocationLabel.SchedContextBind: {
-      const tcb = targetThread(k, args);
-      if (typeof tcb !== 'number') return tcb;
-      if (sc.tcb !== null) return { error: 'IllegalOperation' };
-      if (k.tcb(tcb).schedContext !== null) return { error: 'IllegalOperation' };
-      if (isBlocked(k.tcb(tcb)) && !scReleased(sc, k.sched.curTimeTicks)) return { error: 'IllegalOperation' };
-      return { kind: 'scBindTCB', sc: sc.addr, tcb };
-    }
-    case InvocationLabel.SchedContextUnbindObject: {
-      const tcb = targetThread(k, args);
-      if (typeof tcb !== 'number') return tcb;
-      if (sc.tcb !== tcb) return { error: 'IllegalOperation' };
-      if (sc.tcb === current) return { error: 'IllegalOperation' };
-      return { kind: 'scUnbindTCB', sc: sc.addr };
-    }
+    case InvocationLabel.SchedContextBind:
+      return decodeBind(k, args, sc);
+    case InvocationLabel.SchedContextUnbindObject:
+      return decodeUnbindObject(k, args, sc);
     case InvocationLabel.SchedContextUnbind:
       if (sc.tcb !== null && sc.tcb === current) return { error: 'IllegalOperation' };
       return { kind: 'scUnbind', sc: sc.addr };
@@ -405,11 +445,18 @@ export function performSchedContextInvocation(k: Step, inv: SchedContextInvocati
     case 'scBindTCB':
       schedContextBindTCB(k, inv.sc, inv.tcb);
       return;
+    case 'scBindNtfn':
+      schedContextBindNtfn(k, inv.sc, inv.ntfn);
+      return;
     case 'scUnbindTCB':
       schedContextUnbindTCB(k, inv.sc);
       return;
+    case 'scUnbindNtfn':
+      schedContextUnbindNtfn(k, inv.sc);
+      return;
     case 'scUnbind':
       unbindAllTCBs(k, inv.sc);
+      schedContextUnbindNtfn(k, inv.sc);
       return;
     case 'scYieldTo':
       yieldTo(k, inv.sc, current, isCall);

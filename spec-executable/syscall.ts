@@ -158,7 +158,7 @@ function handleNBRecv(k: Step, thread: number): void {
   if (!found.ok) return handleFault(k, thread);
   const cap = getCap(k.state, found.slot);
   if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) throw new UnmodelledBehaviour('endpoint receive');
-  if (cap.type !== 'notification' || !canReceiveSignal(cap)) return handleFault(k, thread);
+  if (cap.type !== 'notification' || !canReceiveSignal(k, thread, cap)) return handleFault(k, thread);
   pollSignal(k, thread, cap);
 }
 
@@ -239,7 +239,9 @@ function performInvocation(k: Step, inv: Invocation, caller: number, isCall: boo
       return performSchedControlInvocation(k, inv);
     case 'scConsumed':
     case 'scBindTCB':
+    case 'scBindNtfn':
     case 'scUnbindTCB':
+    case 'scUnbindNtfn':
     case 'scUnbind':
     case 'scYieldTo':
       return performSchedContextInvocation(k, inv, isCall);
@@ -251,6 +253,7 @@ function performInvocation(k: Step, inv: Invocation, caller: number, isCall: boo
     case 'threadControlCaps':
     case 'threadControlSched':
     case 'setTLSBase':
+    case 'notificationControl':
     case 'setFlags':
       return performTCBInvocation(k, inv, caller, isCall);
     default:

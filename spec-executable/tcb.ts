@@ -24,6 +24,7 @@ import {
 } from '../libsel4/index.ts';
 import { cteDelete, cteInsert, deriveCap, isFinalCapability } from './cnode.ts';
 import { isSyscallError } from './cspace.ts';
+import { bindNotification, canReceive, notification, unbindNotification } from './notification.ts';
 import { ipcBufferAddress, sameObjectAs, updateCapData } from './objects.ts';
 import {
   cancelYieldTo,
@@ -169,8 +170,12 @@ export function restart(k: Step, tcbAddr: number): void {
   if (isSchedulable(k, tcbAddr)) possibleSwitchTo(k, tcbAddr);
 }
 
-/** finaliseCap for the last cap to a TCB: unbound from its SC (whose yielder is answered), suspended. */
+/**
+ * finaliseCap for the last cap to a TCB: unbound from its notification and its SC (whose yielder
+ * is answered), suspended.
+ */
 export function finaliseThread(k: Step, tcbAddr: number): void {
+  unbindNotification(k, tcbAddr);
   const sc = k.tcb(tcbAddr).schedContext;
   if (sc !== null) {
     schedContextUnbindTCB(k, sc);
@@ -224,6 +229,8 @@ export type TCBInvocation =
       readonly schedContext?: number | null;
     }
   | { readonly kind: 'setTLSBase'; readonly tcb: number; readonly tlsBase: Word }
+  /** invokeTCB_NotificationControl: bind `ntfn`, or unbind the bound one when null. */
+  | { readonly kind: 'notificationControl'; readonly tcb: number; readonly ntfn: number | null }
   | { readonly kind: 'setFlags'; readonly tcb: number; readonly clear: Word; readonly set: Word };
 
 /** checkPrio: a priority above the authority's MCP is a RangeError up to that MCP. */
@@ -362,8 +369,10 @@ export function decodeTCBInvocation(k: Step, args: InvocationArgs, slot: SlotRef
       return { kind: 'threadControlCaps', tcb, slot, timeoutHandler: { cap: handler, src: extra[0] } };
     }
     case L.TCBBindNotification:
+      return decodeBindNotification(k, args, tcb);
     case L.TCBUnbindNotification:
-      throw new UnmodelledBehaviour('TCB notification binding');
+      if (k.tcb(tcb).boundNotification === null) return { error: 'IllegalOperation' };
+      return { kind: 'notificationControl', tcb, ntfn: null };
     case L.TCBSetTLSBase:
       if (args.length < 1) return { error: 'TruncatedMessage' };
       return { kind: 'setTLSBase', tcb, tlsBase: args.arg(0) };
@@ -373,6 +382,21 @@ export function decodeTCBInvocation(k: Step, args: InvocationArgs, slot: SlotRef
     default:
       return { error: 'IllegalOperation' };
   }
+}
+
+/**
+ * decodeBindNotification: a notification cap (extra cap 0) with Read, for a thread with no
+ * bound notification; the notification must have no waiters and no bound thread.
+ */
+function decodeBindNotification(k: Step, args: InvocationArgs, tcb: number): TCBInvocation | SyscallError {
+  const extra = args.extraCaps[0];
+  if (extra === undefined) return { error: 'TruncatedMessage' };
+  if (k.tcb(tcb).boundNotification !== null) return { error: 'IllegalOperation' };
+  const cap = k.cap(extra);
+  if (cap.type !== 'notification' || !canReceive(cap)) return { error: 'IllegalOperation' };
+  const ntfn = notification(k, cap.ptr);
+  if (ntfn.queue.length > 0 || ntfn.tcb !== null) return { error: 'IllegalOperation' };
+  return { kind: 'notificationControl', tcb, ntfn: cap.ptr };
 }
 
 /** decodeSetSchedParams (MCS): MCP, priority, the SC to bind (or null to unbind) and the fault handler. */
@@ -459,6 +483,10 @@ export function performTCBInvocation(k: Step, inv: TCBInvocation, caller: number
         if (inv.schedContext !== null) schedContextBindTCB(k, inv.schedContext, inv.tcb);
         else if (bound !== null) schedContextUnbindTCB(k, bound);
       }
+      return;
+    case 'notificationControl':
+      if (inv.ntfn === null) unbindNotification(k, inv.tcb);
+      else bindNotification(k, inv.tcb, inv.ntfn);
       return;
     case 'setTLSBase':
       setRegisters(k, inv.tcb, [[Reg.tp, inv.tlsBase]]);

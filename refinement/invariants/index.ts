@@ -1,10 +1,11 @@
 // Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H), a
 // module per kernel area: cspace (objects, caps, the CDT), mdb (the MDB lists, only for the two
-// lower layers, which have one), tcb, schedcontext and scheduler. All are checked over a
+// lower layers, which have one), tcb, schedcontext, notification and scheduler. All are checked over a
 // listing of the layer's state and its view.
 import { listLayer, objectBytes, type Listing } from '../listing.ts';
 import { cdtInvariants, pspaceDistinctAligned, validCapFields, validCaps } from './cspace.ts';
 import { checkMDB } from './mdb.ts';
+import { notificationRefs } from './notification.ts';
 import { activeScsValid, schedContextRefs } from './schedcontext.ts';
 import { currentThread, readyOrRelease, timeBounded, timerDeadline, validBlocked, validReadyQs, validReleaseQ, type SchedulingState } from './scheduler.ts';
 import { validTcbSched } from './tcb.ts';
@@ -39,6 +40,7 @@ export function checkScheduling(s: SchedulingState, counts?: InvariantCounts): s
     counted(counts, 'valid_tcb (priority, MCP, domain)', () => validTcbSched(s.objects.values())) ??
     counted(counts, 'active_scs_valid/valid_refills', () => activeScsValid(s.objects.values())) ??
     counted(counts, 'sym_refs (scheduling contexts)', () => schedContextRefs(s.objects)) ??
+    counted(counts, 'sym_refs (notification bindings)', () => notificationRefs(s.objects)) ??
     counted(counts, 'valid_ready_qs', () => validReadyQs(s)) ??
     counted(counts, 'valid_release_q', () => validReleaseQ(s)) ??
     counted(counts, 'ready_or_release', () => readyOrRelease(s)) ??

@@ -40,11 +40,11 @@ describe('abstract boot', () => {
     expect(v.objects().map((o) => o.addr)).toEqual(plan.objects.map((o) => o.addr).sort((a, b) => a - b));
     expect(v.object(plan.rootTCB)).toEqual({
       type: 'tcb', addr: plan.rootTCB, state: 'Running', priority: 255, mcp: 255, domain: 0,
-      schedContext: plan.rootSC, ipcBufferVaddr: plan.ipcBufferVaddr, flags: 0, yieldTo: null,
+      schedContext: plan.rootSC, ipcBufferVaddr: plan.ipcBufferVaddr, flags: 0, yieldTo: null, boundNotification: null,
     });
     expect(v.object(plan.rootSC)).toEqual({
       type: 'schedcontext', addr: plan.rootSC, sizeBits: 7, tcb: plan.rootTCB, periodTicks: 0n, consumedTicks: 0n, refillMax: 2,
-      refills: [{ releaseTicks: 0n, amountTicks: 50_000n }, { releaseTicks: 0n, amountTicks: 0n }], sporadic: false, badge: 0, yieldFrom: null,
+      refills: [{ releaseTicks: 0n, amountTicks: 50_000n }, { releaseTicks: 0n, amountTicks: 0n }], sporadic: false, badge: 0, yieldFrom: null, notification: null,
     });
     expect(v.object(plan.rootCNode)).toEqual({ type: 'cnode', addr: plan.rootCNode, radix: 12 });
     expect(v.current()).toBe(plan.rootTCB);
@@ -116,7 +116,8 @@ describe('abstract kernel entry', () => {
     const h = bootHarness();
     const label = (l: number) => seL4_MessageInfo_new(l, 0, 0, 0);
     const o = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, label(InvocationLabel.TCBBindNotification)], [Reg.a7, syscallWord(-1)]]);
-    expect(o.unmodelled).toBe('TCB notification binding');
+    expect(o.unmodelled).toBeNull();
+    expect(o.caller!.regs[Reg.a1]! >>> 12).toBe(seL4_Error.seL4_TruncatedMessage);
     const vspace = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadVSpace], [Reg.a1, label(InvocationLabel.RISCVPageTableMap)], [Reg.a7, syscallWord(-1)]]);
     expect(vspace.unmodelled).toBe('pagetable invocation');
     const foreign = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, label(InvocationLabel.CNodeCopy)], [Reg.a7, syscallWord(-1)]]);

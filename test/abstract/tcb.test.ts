@@ -218,9 +218,11 @@ describe('SchedContext invocations', () => {
     expect(api.seL4_SchedContext_Bind(w.s0, w.t0)).toBe(ok);
     expect(api.seL4_SchedContext_UnbindObject(w.s0, w.t1)).toBe(E.seL4_IllegalOperation);
     expect(raw(w, w.s0, L.SchedContextUnbindObject, [], [w.ep])).toEqual([E.seL4_InvalidCapability, 1]);
-    // No SC is bound to a notification; binding one is not modelled yet.
+    // A notification: IllegalOperation unless it is the one bound.
     expect(api.seL4_SchedContext_UnbindObject(w.s0, w.ntfn)).toBe(E.seL4_IllegalOperation);
-    expect(call(w.h, w.s0, L.SchedContextBind, [], [w.ntfn]).observation.unmodelled).toBe('SchedContext_Bind to a notification');
+    expect(api.seL4_SchedContext_Bind(w.s0, w.ntfn)).toBe(ok);
+    expect(api.seL4_SchedContext_UnbindObject(w.s0, w.ntfn)).toBe(ok);
+    expect(w.sc(w.s0).notification).toBeNull();
     expect(api.seL4_SchedContext_UnbindObject(w.s0, w.t0)).toBe(ok);
     expect(w.tcb(w.t0).schedContext).toBeNull();
     expect(api.seL4_SchedContext_Bind(w.s0, w.t0)).toBe(ok);

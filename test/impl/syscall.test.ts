@@ -30,13 +30,13 @@ describe('impl syscall entry', () => {
     r.plan.bootInfoWords.forEach((w, i) => expect(view.userWord(r.plan.bootInfoFrame + 4 * i)).toBe(w));
     expect(view.object(r.plan.rootTCB)).toEqual({
       type: 'tcb', addr: r.plan.rootTCB, state: 'Running', priority: 255, mcp: 255, domain: 0,
-      schedContext: r.plan.rootSC, ipcBufferVaddr: r.plan.ipcBufferVaddr, flags: 0, yieldTo: null,
+      schedContext: r.plan.rootSC, ipcBufferVaddr: r.plan.ipcBufferVaddr, flags: 0, yieldTo: null, boundNotification: null,
     });
     // configure_sched_context: round robin, MIN_REFILLS, 5 ms released at 0 and an empty tail
     expect(view.object(r.plan.rootSC)).toEqual({
       type: 'schedcontext', addr: r.plan.rootSC, sizeBits: 7, tcb: r.plan.rootTCB, periodTicks: 0n, consumedTicks: 0n,
       refillMax: 2, refills: [{ releaseTicks: 0n, amountTicks: 50000n }, { releaseTicks: 0n, amountTicks: 0n }],
-      sporadic: false, badge: 0, yieldFrom: null,
+      sporadic: false, badge: 0, yieldFrom: null, notification: null,
     });
     // the deadline one timer precision before the root's budget ends
     expect(view.scheduler()).toEqual({
@@ -105,8 +105,11 @@ describe('impl syscall entry', () => {
     expect(obs.unmodelled).toBe('endpoint invocation');
     expect(obs.caller!.state).toBe('Running');
     expect(obs.caller!.regs[Reg.a1]).toBe(0);
+    // The root has no bound notification: UnbindNotification is decoded, IllegalOperation.
     const unbind = seL4_MessageInfo_new(InvocationLabel.TCBUnbindNotification, 0, 0, 0);
-    expect(r.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, unbind], [Reg.a7, syscallWord(S.seL4_SysCall)]]).unmodelled).toBe('TCB notification binding');
+    const unbound = r.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, unbind], [Reg.a7, syscallWord(S.seL4_SysCall)]]);
+    expect(unbound.unmodelled).toBeNull();
+    expect(unbound.caller!.regs[Reg.a1]! >>> 12).toBe(E.seL4_IllegalOperation);
   });
 
   it('a label the invoked object does not know is IllegalOperation', () => {

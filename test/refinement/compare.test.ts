@@ -36,6 +36,7 @@ const sc: ObjectView = {
   sporadic: true,
   badge: 0,
   yieldFrom: null,
+  notification: null,
 };
 
 /** A view holding one object and the given scheduler state. */
