@@ -81,7 +81,7 @@ export interface ImplState {
   /** Slots (by address) and objects written during the current step; may repeat entries. */
   readonly dirtySlots: number[];
   readonly dirtyObjects: number[];
-  /** User memory words (by address) written during the current step. */
+  /** User memory words (by address) written during the current step (recorded even without `recordTouched`: the observation reuses the IPC buffer words it read last through them). */
   readonly userWrites: number[];
   /** The choices this step made where seL4 leaves one open (its revokes' deletions): the step's witness. */
   readonly choices: Choice[];
@@ -213,7 +213,7 @@ export function writeUserWord(state: ImplState, frame: number, paddr: number, va
   if (!inRam(state, paddr, 4)) return;
   store(state, paddr, value);
   markObject(state, frame);
-  if (state.recordTouched) state.userWrites.push(paddr);
+  state.userWrites.push(paddr);
 }
 
 /** Zeroes [paddr, paddr + bytes) of RAM (pages never written are zero already); the caller marks what it detyped. */
