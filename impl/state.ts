@@ -171,9 +171,11 @@ export function readWord(state: ImplState, paddr: number): number {
   return state.mem.get((paddr - state.ramBase) >>> 2);
 }
 
-/** The 64-bit value at paddr (low word first). */
+/** The 64-bit value at paddr (low word first). Times mostly fit the low word: then one conversion. */
 export function readU64(state: ImplState, paddr: number): bigint {
-  return (BigInt(readWord(state, paddr + 4)) << 32n) | BigInt(readWord(state, paddr));
+  const high = readWord(state, paddr + 4);
+  const low = readWord(state, paddr);
+  return high === 0 ? BigInt(low) : (BigInt(high) << 32n) | BigInt(low);
 }
 
 /** A word of user memory: zero outside RAM (device memory is not modelled). */
@@ -203,8 +205,9 @@ export function writeObjectWord(state: ImplState, obj: number, offset: number, v
 /** Stores the 64-bit `value` at byte `offset` of the object at `obj` (low word first). */
 export function writeObjectU64(state: ImplState, obj: number, offset: number, value: bigint): void {
   if (state.debug && (value < 0n || value >= 1n << 64n)) fail(`64-bit store of ${value} out of range`);
-  store(state, obj + offset, Number(value & 0xffffffffn));
-  store(state, obj + offset + 4, Number(value >> 32n));
+  const small = value >= 0n && value <= 0xffffffffn;
+  store(state, obj + offset, small ? Number(value) : Number(value & 0xffffffffn));
+  store(state, obj + offset + 4, small ? 0 : Number(value >> 32n));
   markObject(state, obj);
 }
 
