@@ -65,34 +65,37 @@ function median(xs: readonly number[]): number {
 }
 
 /**
- * Steps per second over every trace of `w`, median of `repeats` rounds. `prepare` boots and
- * preloads (untimed), then returns the function to time: the trace's steps (and for the check,
- * the closing full comparison and invariants).
+ * Steps per second over every trace of `w`, for each of `timers`, round by round: every round
+ * times each once, in turn, so a change of the machine's load falls on all of them alike.
+ * `prepare` boots and preloads (untimed), then returns the function to time: the trace's steps
+ * (and for the check, the closing full comparison and invariants). Returns each one's rate per round.
  */
-function measure(w: Workload, prepare: (i: number) => () => void): number {
-  const rates: number[] = [];
+function measureRounds(w: Workload, timers: readonly ((i: number) => () => void)[]): number[][] {
+  const rates: number[][] = timers.map(() => []);
   for (let r = 0; r < repeats; r++) {
-    let ms = 0;
-    for (let i = 0; i < w.events.length; i++) {
-      const timed = prepare(i);
-      const t0 = performance.now();
-      timed();
-      ms += performance.now() - t0;
-    }
-    rates.push(w.steps / (ms / 1000));
+    timers.forEach((prepare, k) => {
+      let ms = 0;
+      for (let i = 0; i < w.events.length; i++) {
+        const timed = prepare(i);
+        const t0 = performance.now();
+        timed();
+        ms += performance.now() - t0;
+      }
+      rates[k]!.push(w.steps / (ms / 1000));
+    });
   }
-  return median(rates);
+  return rates;
 }
 
 /** A layer's own `step`, called directly on its state. */
-function alone<S>(w: Workload, layer: KernelLayer<S>): number {
-  return measure(w, (i) => {
+function alone<S>(w: Workload, layer: KernelLayer<S>): (i: number) => () => void {
+  return (i) => {
     let state = layer.boot(w.plan);
     for (const event of w.preloads[i]!) state = layer.step(state, event)[0]!.state;
     return () => {
       for (const event of w.events[i]!) state = layer.step(state, event)[0]!.state;
     };
-  });
+  };
 }
 
 /** The lockstep check as `check` runs it: impl debug assertions, the invariants when each run finishes. */
@@ -102,15 +105,15 @@ function checkedLockstep(plan: BootPlan): Lockstep {
   return new Lockstep(names.map((n) => bootLayer(n, plan)), pairs, (layer) => checkInvariants(layer));
 }
 
-function lockstep(w: Workload): number {
-  return measure(w, (i) => {
+function lockstep(w: Workload): (i: number) => () => void {
+  return (i) => {
     const ls = checkedLockstep(w.plan);
     for (const event of w.preloads[i]!) ls.enter(event);
     return () => {
       for (const event of w.events[i]!) ls.enter(event);
       ls.finish();
     };
-  });
+  };
 }
 
 /**
@@ -182,34 +185,38 @@ function contextSwitchTrace(): { plan: BootPlan; events: KernelEvent[]; resumes:
   return { plan: system.plan, events: [...system.trace], resumes };
 }
 
-/** Median microseconds of one Resume that switches threads, over `repeats` replays of the trace. */
-function contextSwitch(enter: () => (event: KernelEvent) => void): number {
-  const times: number[] = [];
+/**
+ * Median microseconds of one Resume that switches threads, for each of `starts` (each boots a
+ * replay and returns its step), over `repeats` replays of the trace, each round replaying every
+ * one in turn.
+ */
+function contextSwitches(starts: readonly (() => (event: KernelEvent) => void)[]): number[] {
+  const times: number[][] = starts.map(() => []);
   for (let r = 0; r < repeats; r++) {
-    const step = enter();
-    switchTrace.events.forEach((event, i) => {
-      const t0 = performance.now();
-      step(event);
-      if (switchTrace.resumes.has(i)) times.push((performance.now() - t0) * 1000);
+    starts.forEach((start, k) => {
+      const step = start();
+      switchTrace.events.forEach((event, i) => {
+        const t0 = performance.now();
+        step(event);
+        if (switchTrace.resumes.has(i)) times[k]!.push((performance.now() - t0) * 1000);
+      });
     });
   }
-  return median(times);
+  return times.map(median);
 }
 
-function layerSwitch<S>(layer: KernelLayer<S>): number {
-  return contextSwitch(() => {
+function layerReplay<S>(layer: KernelLayer<S>): () => (event: KernelEvent) => void {
+  return () => {
     let state = layer.boot(switchTrace.plan);
     return (event) => {
       state = layer.step(state, event)[0]!.state;
     };
-  });
+  };
 }
 
-function lockstepSwitch(): number {
-  return contextSwitch(() => {
-    const ls = checkedLockstep(switchTrace.plan);
-    return (event) => void ls.enter(event);
-  });
+function lockstepReplay(): (event: KernelEvent) => void {
+  const ls = checkedLockstep(switchTrace.plan);
+  return (event) => void ls.enter(event);
 }
 
 const small = workload(preloadObjects, traces);
@@ -228,22 +235,22 @@ const layers: [string, KernelLayer<unknown>][] = [
   ['abstract', abstractLayer as KernelLayer<unknown>],
 ];
 
-// Warm up every path once before measuring.
-for (const [, layer] of layers) alone(small, layer);
-lockstep(small);
-
-const rows: [string, number][] = layers.map(([name, layer]) => [name, alone(small, layer)]);
-rows.push(['lockstep impl-executable-abstract (the check)', lockstep(small)]);
-const exec = rows.find(([n]) => n === 'executable')![1];
-console.log(`workload: the check's, ${traces} traces, ${small.steps} timed steps after a preload of ${preloadObjects} endpoints, up to ${small.maxObjects} objects per state (seed ${seed}); median of ${repeats} rounds`);
-console.log('the lockstep figure includes the full comparison and the invariants that close each trace');
-for (const [name, rate] of rows) {
-  console.log(`${name.padEnd(50)} ${Math.round(rate).toString().padStart(9)} steps/s ${(rate / exec).toFixed(2).padStart(8)}x executable`);
-}
+const timers = [...layers.map(([, layer]) => alone(small, layer)), lockstep(small)];
+const names = [...layers.map(([name]) => name), 'lockstep impl-executable-abstract (the check)'];
+const execIndex = names.indexOf('executable');
+measureRounds(small, timers); // warm up every path before measuring
+const rates = measureRounds(small, timers);
+console.log(`workload: the check's, ${traces} traces, ${small.steps} timed steps after a preload of ${preloadObjects} endpoints, up to ${small.maxObjects} objects per state (seed ${seed}); median of ${repeats} rounds, each round timing every row in turn`);
+console.log('the lockstep figure includes the full comparison and the invariants that close each trace; the ratio is the median of the rounds\' ratios');
+names.forEach((name, k) => {
+  const ratio = median(rates[k]!.map((rate, r) => rate / rates[execIndex]![r]!));
+  console.log(`${name.padEnd(50)} ${Math.round(median(rates[k]!)).toString().padStart(9)} steps/s ${ratio.toFixed(2).padStart(8)}x executable`);
+});
 
 console.log(`\ncontext switch (TCB_Resume of a higher-priority thread, median of ${switches * repeats}):`);
-for (const [name, layer] of layers) console.log(`${name.padEnd(50)} ${layerSwitch(layer).toFixed(2).padStart(9)} µs`);
-console.log(`${'lockstep impl-executable-abstract (the check)'.padEnd(50)} ${lockstepSwitch().toFixed(2).padStart(9)} µs`);
+const switchStarts = [...layers.map(([, layer]) => layerReplay(layer)), lockstepReplay];
+contextSwitches(switchStarts); // warm up
+contextSwitches(switchStarts).forEach((us, k) => console.log(`${names[k]!.padEnd(50)} ${us.toFixed(2).padStart(9)} µs`));
 
 const smallState = lockstepParts(largeBase);
 const largeState = lockstepParts(large);
