@@ -413,6 +413,11 @@ export function checkSchedulerInvariants(state: ImplState): void {
     const inBitmap = (state.l2Bitmap[invertL1(prio >>> 5)]! & (1 << (prio & 31))) !== 0;
     if (inBitmap !== (head !== NONE)) fail(`priority ${prio}: bitmap and ready queue disagree`);
     if (((state.l1Bitmap >>> (prio >>> 5)) & 1) !== (state.l2Bitmap[invertL1(prio >>> 5)] !== 0 ? 1 : 0)) fail(`priority ${prio}: L1 and L2 bitmaps disagree`);
+    if (head === NONE) {
+      // An empty queue: its tail must be none too (what checkQueueLinks finds, without building its arguments).
+      if (state.readyTails[prio] !== NONE) fail(`ready queue ${prio}: tail is not the last thread`);
+      continue;
+    }
     checkQueueLinks(state, head, state.readyTails[prio]!, (tcb) => isQueued(state, tcb) && tcbPriority(state, tcb) === prio && isSchedulable(state, tcb), `ready queue ${prio}`);
   }
   let last = 0n;

@@ -81,7 +81,7 @@ export interface ImplState {
   /** Slots (by address) and objects written during the current step; may repeat entries. */
   readonly dirtySlots: number[];
   readonly dirtyObjects: number[];
-  /** User memory words (by address) written during the current step. */
+  /** User memory words (by address) written during the current step (recorded even without `recordTouched`: the observation reuses the IPC buffer words it read last through them). */
   readonly userWrites: number[];
   /** The choices this step made where seL4 leaves one open (its revokes' deletions): the step's witness. */
   readonly choices: Choice[];
@@ -174,9 +174,11 @@ export function readWord(state: ImplState, paddr: number): number {
   return state.mem.get((paddr - state.ramBase) >>> 2);
 }
 
-/** The 64-bit value at paddr (low word first). */
+/** The 64-bit value at paddr (low word first). Times mostly fit the low word: then one conversion. */
 export function readU64(state: ImplState, paddr: number): bigint {
-  return (BigInt(readWord(state, paddr + 4)) << 32n) | BigInt(readWord(state, paddr));
+  const high = readWord(state, paddr + 4);
+  const low = readWord(state, paddr);
+  return high === 0 ? BigInt(low) : (BigInt(high) << 32n) | BigInt(low);
 }
 
 /** A word of user memory: zero outside RAM (device memory is not modelled). */
@@ -206,8 +208,9 @@ export function writeObjectWord(state: ImplState, obj: number, offset: number, v
 /** Stores the 64-bit `value` at byte `offset` of the object at `obj` (low word first). */
 export function writeObjectU64(state: ImplState, obj: number, offset: number, value: bigint): void {
   if (state.debug && (value < 0n || value >= 1n << 64n)) fail(`64-bit store of ${value} out of range`);
-  store(state, obj + offset, Number(value & 0xffffffffn));
-  store(state, obj + offset + 4, Number(value >> 32n));
+  const small = value >= 0n && value <= 0xffffffffn;
+  store(state, obj + offset, small ? Number(value) : Number(value & 0xffffffffn));
+  store(state, obj + offset + 4, small ? 0 : Number(value >> 32n));
   markObject(state, obj);
 }
 
@@ -216,7 +219,7 @@ export function writeUserWord(state: ImplState, frame: number, paddr: number, va
   if (!inRam(state, paddr, 4)) return;
   store(state, paddr, value);
   markObject(state, frame);
-  if (state.recordTouched) state.userWrites.push(paddr);
+  state.userWrites.push(paddr);
 }
 
 /** Zeroes [paddr, paddr + bytes) of RAM (pages never written are zero already); the caller marks what it detyped. */

@@ -34,12 +34,11 @@ function observeThread(state: ImplState, tcb: number): ThreadObservation | null 
 /**
  * The buffer's words. The last observed array is reused while this step's user memory
  * writes left its words unchanged, and copied and patched otherwise, unless the step created
- * or detyped objects or user writes are not recorded (then it is read afresh). An observed
- * array is never changed later.
+ * or detyped objects (then it is read afresh). An observed array is never changed later.
  */
 function observeBuffer(state: ImplState, buffer: number, frame: number): readonly Word[] {
   const last = state.observedBuffer;
-  if (last !== null && last.addr === buffer && last.frame === frame && !state.retyped && state.recordTouched) {
+  if (last !== null && last.addr === buffer && last.frame === frame && !state.retyped) {
     let words = last.words;
     let patched: Word[] | null = null;
     for (const paddr of state.userWrites) {

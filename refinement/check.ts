@@ -226,10 +226,10 @@ function systemOptions(options: CheckOptions, invariantCounts?: InvariantCounts)
  * then the workload's steps.
  */
 export function recordWorkload(
-  options: { readonly preloadObjects: number },
+  options: { readonly preloadObjects: number; readonly config?: BootConfigInput },
   commands: Iterable<fc.Command<object, Driver>>,
 ): { events: KernelEvent[]; objects: number; trace: TraceLine[] } {
-  const driver = new Driver({ layer: 'executable' });
+  const driver = new Driver({ layer: 'executable', ...(options.config ? { config: options.config } : {}) });
   const { bootInfo } = driver.system.plan;
   const biggest = bootInfo.untypedList.reduce((best, u, i) => (!u.isDevice && u.sizeBits > bootInfo.untypedList[best]!.sizeBits ? i : best), 0);
   for (let done = 0; done < options.preloadObjects; done += 250) {

@@ -168,7 +168,7 @@ export function diffObjects(addr: number, lower: { readonly type: string } | nul
     if (lower === upper) return null;
     return { path: `object ${hex(addr)}`, lower: lower?.type ?? 'none', upper: upper?.type ?? 'none' };
   }
-  return fieldsDifference(`${lower.type} ${hex(addr)}`, lower, upper);
+  return fieldsDifference(() => `${lower.type} ${hex(addr)}`, lower, upper);
 }
 
 /**

@@ -98,20 +98,56 @@ function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The first differing field of two objects (their `slots`, compared slot by slot elsewhere, left out). */
-export function fieldsDifference(what: string, a: object, b: object): Mismatch | null {
+/** Whether valueDifference finds no difference: the same walk, building nothing. */
+function valueEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!valueEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (isRecord(a) && isRecord(b)) {
+    for (const key of Object.keys(a)) if (!valueEqual(a[key], b[key])) return false;
+    for (const key of Object.keys(b)) if (!Object.prototype.propertyIsEnumerable.call(a, key) && !valueEqual(a[key], b[key])) return false;
+    return true;
+  }
+  return false;
+}
+
+function isPlainRecord(value: object): value is Readonly<Record<string, unknown>> {
+  return Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/**
+ * Whether fieldsDifference finds no difference, without building the copies, key sets and
+ * paths it needs to name one (most compared objects are equal). Only for plain records, whose
+ * copies read as they do.
+ */
+function fieldsEqual(a: object, b: object): boolean {
+  if (!isPlainRecord(a) || !isPlainRecord(b)) return false;
+  for (const key of Object.keys(a)) if (key !== 'slots' && !valueEqual(a[key], b[key])) return false;
+  for (const key of Object.keys(b)) if (key !== 'slots' && !Object.prototype.propertyIsEnumerable.call(a, key) && !valueEqual(a[key], b[key])) return false;
+  return true;
+}
+
+/**
+ * The first differing field of two objects (their `slots`, compared slot by slot elsewhere, left
+ * out). `what` names the objects in the mismatch (a function: only built when they differ).
+ */
+export function fieldsDifference(what: () => string, a: object, b: object): Mismatch | null {
+  if (fieldsEqual(a, b)) return null;
   const ra: Readonly<Record<string, unknown>> = { ...a };
   const rb: Readonly<Record<string, unknown>> = { ...b };
   for (const key of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
     if (key === 'slots') continue;
     const m = valueDifference(key, ra[key], rb[key]);
-    if (m) return { ...m, path: `${what}: ${m.path}` };
+    if (m) return { ...m, path: `${what()}: ${m.path}` };
   }
   return null;
 }
 
 function objectDifference(a: ObjectView, b: ObjectView): Mismatch | null {
-  return fieldsDifference(`${a.type} ${hex(a.addr)}`, a, b);
+  return fieldsDifference(() => `${a.type} ${hex(a.addr)}`, a, b);
 }
 
 const threadsText = (threads: readonly number[] | undefined) => (threads === undefined ? 'empty' : `[${threads.map(hex).join(', ')}]`);
