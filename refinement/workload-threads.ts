@@ -173,7 +173,11 @@ function resolveSetupThread(k: Knowledge, p: Picker, step: WorkloadStep): Resolv
   const threads = heldThreads(k).filter((t) => t.object.addr !== k.rootTCB);
   const placeOf = placesOf(k);
   const ready = threads.filter((t) => placeOf(t.object) === 'ready');
-  if (ready.length > 0 && p.chance(35)) return preemptCall(k, p, p.of(ready)!);
+  if (ready.length > 0 && p.chance(35)) {
+    // Now and then the lowest of them: every ready thread runs before the root task again.
+    const lowest = ready.reduce((low, t) => (t.object.priority < low.object.priority ? t : low));
+    return preemptCall(k, p, p.chance(50) ? lowest : p.of(ready)!);
+  }
   const t = p.of(threads.filter((t) => t.object.state === 'Inactive' || t.object.schedContext === null));
   if (!t) return resolveThreadObject(k, p, step);
   const v = k.view();
@@ -239,24 +243,36 @@ function budgetAndPeriod(p: Picker): [bigint, bigint] {
   return [budget, p.chance(50) ? p.of(bounds)! : budget - 1n < 0n ? 0n : budget - 1n];
 }
 
+interface SchedParams {
+  readonly budgetUs: bigint;
+  readonly periodUs: bigint;
+  readonly extraRefills: number;
+  readonly flags: number;
+}
+
 /**
- * The budget, period and refill count of a configured sporadic or constant-bandwidth context
- * other than the root task's: threads configured alike at one time are released together.
+ * The parameters of a configured sporadic or constant-bandwidth context other than the root
+ * task's: threads configured alike and resumed at one time are released together.
  */
-function paramsLike(k: Knowledge, p: Picker, scCptr: number): [bigint, bigint, number] | undefined {
+function paramsLike(k: Knowledge, p: Picker, scCptr: number): SchedParams | undefined {
   const rootContext = rootThread(k)?.schedContext;
   const like = p.of(heldSchedContexts(k).filter((sc) => sc.cptr !== scCptr && sc.object.addr !== rootContext && sc.object.periodTicks > 0n));
   if (!like) return undefined;
   const budgetTicks = like.object.refills.reduce((sum, r) => sum + r.amountTicks, 0n);
-  return [ticksToUs(budgetTicks), ticksToUs(like.object.periodTicks), like.object.refillMax - minRefills];
+  const flags = like.object.sporadic ? seL4_SchedContext_Sporadic : 0;
+  return { budgetUs: ticksToUs(budgetTicks), periodUs: ticksToUs(like.object.periodTicks), extraRefills: like.object.refillMax - minRefills, flags };
+}
+
+function drawnParams(p: Picker): SchedParams {
+  const [budgetUs, periodUs] = budgetAndPeriod(p);
+  const extraRefills = p.chance(85) ? p.below(4) : p.of([p.below(64), 0xffffffff, p.word(6)])!;
+  const flags = p.chance(50) ? seL4_SchedContext_Sporadic : p.chance(90) ? 0 : p.word(5);
+  return { budgetUs, periodUs, extraRefills, flags };
 }
 
 function configureFlagsCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr: number): ResolvedCall {
-  const like = p.chance(40) ? paramsLike(k, p, scCptr) : undefined;
-  const [budget, period] = like ? [like[0], like[1]] : budgetAndPeriod(p);
-  const extraRefills = like ? like[2] : p.chance(85) ? p.below(4) : p.of([p.below(64), 0xffffffff, p.word(6)])!;
+  const { budgetUs: budget, periodUs: period, extraRefills, flags } = (p.chance(40) ? paramsLike(k, p, scCptr) : undefined) ?? drawnParams(p);
   const badge = p.chance(50) ? 0 : p.word(7);
-  const flags = p.chance(50) ? seL4_SchedContext_Sporadic : p.chance(90) ? 0 : p.word(5);
   const a = perturb([schedControlCptr(k), scCptr, extraRefills, badge, flags], k, p, step, [0, 1]);
   const low = (t: bigint) => Number(BigInt.asUintN(32, t));
   const high = (t: bigint) => Number(BigInt.asUintN(32, t >> 32n));
