@@ -254,9 +254,9 @@ interface SchedParams {
  * The parameters of a configured sporadic or constant-bandwidth context other than the root
  * task's: threads configured alike and resumed at one time are released together.
  */
-function paramsLike(k: Knowledge, p: Picker, scCptr: number): SchedParams | undefined {
+function paramsLike(k: Knowledge, p: Picker, scCptr: number, among: readonly HeldSchedContext[] = heldSchedContexts(k)): SchedParams | undefined {
   const rootContext = rootThread(k)?.schedContext;
-  const like = p.of(heldSchedContexts(k).filter((sc) => sc.cptr !== scCptr && sc.object.addr !== rootContext && sc.object.periodTicks > 0n));
+  const like = p.of(among.filter((sc) => sc.cptr !== scCptr && sc.object.addr !== rootContext && sc.object.periodTicks > 0n));
   if (!like) return undefined;
   const budgetTicks = like.object.refills.reduce((sum, r) => sum + r.amountTicks, 0n);
   const flags = like.object.sporadic ? seL4_SchedContext_Sporadic : 0;
@@ -270,8 +270,8 @@ function drawnParams(p: Picker): SchedParams {
   return { budgetUs, periodUs, extraRefills, flags };
 }
 
-function configureFlagsCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr: number): ResolvedCall {
-  const { budgetUs: budget, periodUs: period, extraRefills, flags } = (p.chance(40) ? paramsLike(k, p, scCptr) : undefined) ?? drawnParams(p);
+function configureFlagsCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr: number, like?: SchedParams): ResolvedCall {
+  const { budgetUs: budget, periodUs: period, extraRefills, flags } = like ?? (p.chance(55) ? paramsLike(k, p, scCptr) : undefined) ?? drawnParams(p);
   const badge = p.chance(50) ? 0 : p.word(7);
   const a = perturb([schedControlCptr(k), scCptr, extraRefills, badge, flags], k, p, step, [0, 1]);
   const low = (t: bigint) => Number(BigInt.asUintN(32, t));
@@ -288,6 +288,17 @@ function configureFlagsCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr:
 function resolveSchedControl(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall {
   const rootContext = rootThread(k)?.schedContext;
   const contexts = heldSchedContexts(k).filter((sc) => sc.object.addr !== rootContext || p.chance(5));
+  // A ready thread's context made like another ready thread's: both refills start now, alike,
+  // so once both budgets are spent the two threads wait for the same release time.
+  const placeOf = placesOf(k);
+  const v = k.view();
+  const readyContexts = contexts.filter((sc) => {
+    const t = sc.object.tcb === null ? null : v.object(sc.object.tcb);
+    return t?.type === 'tcb' && placeOf(t) === 'ready';
+  });
+  const twin = readyContexts.length > 1 && p.chance(50) ? p.of(readyContexts)! : undefined;
+  const like = twin && paramsLike(k, p, twin.cptr, readyContexts);
+  if (twin && like) return configureFlagsCall(k, p, step, twin.cptr, like);
   const target = p.chance(93) ? (p.of(contexts)?.cptr ?? otherCap(k, p, 'schedcontext')) : otherCap(k, p, 'schedcontext');
   return configureFlagsCall(k, p, step, target);
 }
