@@ -47,16 +47,30 @@ describe("the workload's scheduler situations on the impl alone", () => {
 interface Reached {
   /** Steps after which two or more threads waited in the release queue. */
   twoWaiting: number;
-  /** Steps that switched away from a non-round-robin context with budget left and time consumed. */
+  /** Steps that switched away from a sporadic or constant-bandwidth context and charged part of its head refill. */
   switchedMidBudget: number;
 }
 
-/** Whether the current thread's context is sporadic or constant bandwidth, has computed, and has budget left. */
-function midBudget(view: KernelView): boolean {
+interface Head {
+  readonly addr: number;
+  readonly releaseTicks: bigint;
+  readonly amountTicks: bigint;
+}
+
+/** The current context and its head refill, when it is sporadic or constant bandwidth, has computed, and has budget left. */
+function midBudgetHead(view: KernelView): Head | null {
   const s = view.scheduler();
   const sc = s.currentSchedContext === null ? null : view.object(s.currentSchedContext);
-  if (sc?.type !== 'schedcontext' || sc.periodTicks === 0n || sc.refills.length === 0) return false;
-  return s.consumedTicks > 0n && sc.refills[0]!.amountTicks > s.consumedTicks;
+  if (sc?.type !== 'schedcontext' || sc.periodTicks === 0n || sc.refills.length === 0) return null;
+  const head = sc.refills[0]!;
+  return s.consumedTicks > 0n && head.amountTicks > s.consumedTicks ? { addr: sc.addr, ...head } : null;
+}
+
+/** Whether a head refill was charged in part (refill_budget_check: released later, smaller, not empty). */
+function partlyCharged(was: Head, after: KernelView): boolean {
+  const sc = after.object(was.addr);
+  const head = sc?.type === 'schedcontext' ? sc.refills[0] : undefined;
+  return head !== undefined && head.releaseTicks > was.releaseTicks && head.amountTicks > 0n && head.amountTicks < was.amountTicks;
 }
 
 function observe(runs: number, steps: number, seed: number): Reached {
@@ -73,14 +87,13 @@ function observe(runs: number, steps: number, seed: number): Reached {
       const s = before.scheduler();
       if (before.current() === null && s.releaseQueue.length === 0 && s.readyQueues.length === 0) break;
       style ??= runStyle('default', step);
-      const wasMidBudget = midBudget(before);
+      // The view reads the kernel as it is: what the step is compared with is copied out first.
+      const head = midBudgetHead(before);
       const current = before.current();
       resolveStep(step, k, style).run(sys.api);
       const after = sys.view();
       if (after.scheduler().releaseQueue.length >= 2) reached.twoWaiting++;
-      // Not a budget that ran out (that thread now waits for its release): a partial use.
-      const ranOut = current !== null && after.scheduler().releaseQueue.includes(current);
-      if (wasMidBudget && after.current() !== current && !ranOut) reached.switchedMidBudget++;
+      if (head && after.current() !== current && partlyCharged(head, after)) reached.switchedMidBudget++;
       k.update(sys.lastTouched());
     }
   }
