@@ -350,7 +350,9 @@ function resolveRotate(k: Knowledge, p: Picker, step: WorkloadStep, style: RunSt
   if (!bothEmpty && (!src || !pivot)) return null;
   const srcSlot = src?.slot ?? pickEmpty(k, p);
   const pivotSlot = pivot?.slot ?? pickEmpty(k, p);
-  const dest = p.chance(20) ? srcSlot : p.chance(5) ? pivotSlot : pickEmpty(k, p);
+  // The source (a swap), the pivot (IllegalOperation), another cap (DeleteFirst), or an empty slot.
+  const other = p.chance(6) ? pickOccupied(k, p, undefined, style)?.slot : undefined;
+  const dest = p.chance(20) ? srcSlot : p.chance(5) ? pivotSlot : (other ?? pickEmpty(k, p));
   const d = address(k, p, dest);
   const pv = address(k, p, pivotSlot);
   const s = address(k, p, srcSlot);
@@ -516,8 +518,11 @@ function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
   return rawSyscallCall(sysno, resolvableCptr(k, p), seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2), p.below(64));
 }
 
-/** The steps on capabilities, which runs about threads mostly spend setting threads up. */
-const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 'mint', 'move', 'mutate', 'rotate', 'delete', 'revoke', 'cancelBadgedSends', 'rawInvocation']);
+/**
+ * The commonest steps on capabilities, which runs about threads mostly spend setting threads up
+ * (the rarer ones keep their share: their error paths need every run they get).
+ */
+const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 'mint', 'move', 'delete', 'revoke']);
 
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
 export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall {
