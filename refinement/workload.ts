@@ -351,8 +351,8 @@ function resolveRotate(k: Knowledge, p: Picker, step: WorkloadStep, style: RunSt
   const srcSlot = src?.slot ?? pickEmpty(k, p);
   const pivotSlot = pivot?.slot ?? pickEmpty(k, p);
   // The source (a swap), the pivot (IllegalOperation), another cap (DeleteFirst), or an empty slot.
-  const other = p.chance(6) ? pickOccupied(k, p, undefined, style)?.slot : undefined;
-  const dest = p.chance(20) ? srcSlot : p.chance(5) ? pivotSlot : (other ?? pickEmpty(k, p));
+  const other = () => (p.chance(6) ? pickOccupied(k, p, undefined, style)?.slot : undefined);
+  const dest = p.chance(20) ? srcSlot : p.chance(5) ? pivotSlot : (other() ?? pickEmpty(k, p));
   const d = address(k, p, dest);
   const pv = address(k, p, pivotSlot);
   const s = address(k, p, srcSlot);
@@ -522,7 +522,7 @@ function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
  * The commonest steps on capabilities, which runs about threads mostly spend setting threads up
  * (the rarer ones keep their share: their error paths need every run they get).
  */
-const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 'mint', 'move', 'delete', 'revoke']);
+const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 'move', 'delete', 'revoke']);
 
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
 export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall {
