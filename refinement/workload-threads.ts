@@ -21,6 +21,7 @@ import {
   seL4_ObjectType,
   seL4_PageBits,
   seL4_SchedContext_Sporadic,
+  ticksToUs,
   type CapOf,
   type ObjectView,
   type SchedulerView,
@@ -122,7 +123,8 @@ function resolveThreadObject(k: Knowledge, p: Picker, step: WorkloadStep): Resol
   const roomy = (u: CapOf<'untyped'>) => freeBytes(u) >= bytes || (u.freeIndex === 2 ** u.sizeBits && 2 ** u.sizeBits >= 4 * bytes);
   const untyped = p.of(k.ofType('untyped', true).filter((u) => !u.cap.isDevice && roomy(u.cap)));
   if (!untyped) return null;
-  const count = p.chance(85) ? 1 : 2 + p.below(2);
+  // Threads and contexts two at a time now and then: they come to run side by side.
+  const count = p.chance(type === T.seL4_RISCV_4K_Page ? 85 : 60) ? 1 : 2 + p.below(2);
   const offset = k.freeRun(k.rootCNode, count, p.below(2 ** k.rootRadix())) ?? pickEmpty(k, p, true).index;
   return retypeCall(k, p, step, [untyped.slot.index, type, sizeBits, seL4_CapInitThreadCNode, 0, 0, offset, count]);
 }
@@ -164,6 +166,9 @@ function configureCall(k: Knowledge, p: Picker, step: WorkloadStep, t: HeldThrea
   return shaped(p, normal, { label: InvocationLabel.TCBSetIPCBuffer, service: a[0]!, mrs: [a[1]!], caps: [a[2]!] });
 }
 
+/** MIN_REFILLS: the refills of a context configured with no extra ones. */
+const minRefills = 2;
+
 /** Whether a scheduling context has been given a budget (SchedControl_ConfigureFlags). */
 const configured = (sc: ScView) => sc.refillMax > 0;
 
@@ -175,7 +180,11 @@ function resolveSetupThread(k: Knowledge, p: Picker, step: WorkloadStep): Resolv
   const threads = heldThreads(k).filter((t) => t.object.addr !== k.rootTCB);
   const placeOf = placesOf(k);
   const ready = threads.filter((t) => placeOf(t.object) === 'ready');
-  if (ready.length > 0 && p.chance(35)) return preemptCall(k, p, p.of(ready)!);
+  if (ready.length > 0 && p.chance(35)) {
+    // Now and then the lowest of them: every ready thread runs before the root task again.
+    const lowest = ready.reduce((low, t) => (t.object.priority < low.object.priority ? t : low));
+    return preemptCall(k, p, p.chance(50) ? lowest : p.of(ready)!);
+  }
   const t = p.of(threads.filter((t) => t.object.state === 'Inactive' || t.object.schedContext === null));
   if (!t) return resolveThreadObject(k, p, step);
   const v = k.view();
@@ -194,7 +203,11 @@ function resolveSetupThread(k: Knowledge, p: Picker, step: WorkloadStep): Resolv
     if (p.chance(50)) return bindCall(k, p, step, sc.cptr, t.cptr);
     return schedParamsCall(k, p, step, t, sc.cptr);
   }
-  if (t.object.priority === 0 && p.chance(50)) return priorityCall(k, p, step, t);
+  if (t.object.priority === 0 && p.chance(50)) {
+    // Alongside another thread now and then: woken together, they meet in one ready queue.
+    const peer = p.chance(50) ? p.of(threads.filter((o) => o !== t && o.object.priority > 0)) : undefined;
+    return peer ? setPriorityCall(t.cptr, peer.object.priority) : priorityCall(k, p, step, t);
+  }
   return tcbCall('Resume', t.cptr, k, p, step);
 }
 
@@ -208,6 +221,11 @@ function preemptCall(k: Knowledge, p: Picker, t: HeldThread): ResolvedCall {
   const [target, prio] = raise
     ? [t.cptr, p.chance(30) ? rootPrio : rootPrio + 1 + p.below(seL4_MaxPrio - rootPrio)]
     : [seL4_CapInitThreadTCB, p.chance(30) ? t.object.priority : p.below(Math.max(1, t.object.priority))];
+  return setPriorityCall(target, prio);
+}
+
+/** SetPriority of `target` with the root task's TCB as authority (MCP 255). */
+function setPriorityCall(target: number, prio: number): ResolvedCall {
   return call('seL4_TCB_SetPriority', [target, seL4_CapInitThreadTCB, prio], (api) => void api.seL4_TCB_SetPriority(target, seL4_CapInitThreadTCB, prio));
 }
 
@@ -218,25 +236,50 @@ function budgetAndPeriod(p: Picker): [bigint, bigint] {
   const min = minBudgetMicroseconds;
   const usual = () => min + BigInt(p.of([0, 5, 30, 80, 480, 980, 4980, p.below(20000)])!);
   const way = p.below(10);
-  if (way < 4) {
+  if (way < 3) {
     const budget = usual();
     return [budget, budget];
   }
   if (way < 8) {
     // Short periods: a thread whose refills wait for their release is released within a few steps.
     const budget = min + BigInt(p.of([0, 5, 30, 80, 480])!);
-    return [budget, budget * BigInt(2 + p.below(4)) + BigInt(p.below(3))];
+    return [budget, budget * BigInt(2 + p.below(p.chance(70) ? 4 : 12)) + BigInt(p.below(3))];
   }
   const bounds = [0n, min - 1n, min, maxPeriodMicroseconds, maxPeriodMicroseconds + 1n, maxTicks];
   const budget = p.of(bounds)!;
   return [budget, p.chance(50) ? p.of(bounds)! : budget - 1n < 0n ? 0n : budget - 1n];
 }
 
-function configureFlagsCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr: number): ResolvedCall {
-  const [budget, period] = budgetAndPeriod(p);
+interface SchedParams {
+  readonly budgetUs: bigint;
+  readonly periodUs: bigint;
+  readonly extraRefills: number;
+  readonly flags: number;
+}
+
+/**
+ * The parameters of a configured sporadic or constant-bandwidth context other than the root
+ * task's: threads configured alike and resumed at one time are released together.
+ */
+function paramsLike(k: Knowledge, p: Picker, scCptr: number, among: readonly HeldSchedContext[] = heldSchedContexts(k)): SchedParams | undefined {
+  const rootContext = rootThread(k)?.schedContext;
+  const like = p.of(among.filter((sc) => sc.cptr !== scCptr && sc.object.addr !== rootContext && sc.object.periodTicks > 0n));
+  if (!like) return undefined;
+  const budgetTicks = like.object.refills.reduce((sum, r) => sum + r.amountTicks, 0n);
+  const flags = like.object.sporadic ? seL4_SchedContext_Sporadic : 0;
+  return { budgetUs: ticksToUs(budgetTicks), periodUs: ticksToUs(like.object.periodTicks), extraRefills: like.object.refillMax - minRefills, flags };
+}
+
+function drawnParams(p: Picker): SchedParams {
+  const [budgetUs, periodUs] = budgetAndPeriod(p);
   const extraRefills = p.chance(85) ? p.below(4) : p.of([p.below(64), 0xffffffff, p.word(6)])!;
-  const badge = p.chance(50) ? 0 : p.word(7);
   const flags = p.chance(50) ? seL4_SchedContext_Sporadic : p.chance(90) ? 0 : p.word(5);
+  return { budgetUs, periodUs, extraRefills, flags };
+}
+
+function configureFlagsCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr: number, like?: SchedParams): ResolvedCall {
+  const { budgetUs: budget, periodUs: period, extraRefills, flags } = like ?? (p.chance(55) ? paramsLike(k, p, scCptr) : undefined) ?? drawnParams(p);
+  const badge = p.chance(50) ? 0 : p.word(7);
   const a = perturb([schedControlCptr(k), scCptr, extraRefills, badge, flags], k, p, step, [0, 1]);
   const low = (t: bigint) => Number(BigInt.asUintN(32, t));
   const high = (t: bigint) => Number(BigInt.asUintN(32, t >> 32n));
@@ -252,6 +295,17 @@ function configureFlagsCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr:
 function resolveSchedControl(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall {
   const rootContext = rootThread(k)?.schedContext;
   const contexts = heldSchedContexts(k).filter((sc) => sc.object.addr !== rootContext || p.chance(5));
+  // A ready thread's context made like another ready thread's: both refills start now, alike,
+  // so once both budgets are spent the two threads wait for the same release time.
+  const placeOf = placesOf(k);
+  const v = k.view();
+  const readyContexts = contexts.filter((sc) => {
+    const t = sc.object.tcb === null ? null : v.object(sc.object.tcb);
+    return t?.type === 'tcb' && placeOf(t) === 'ready';
+  });
+  const twin = readyContexts.length > 1 && p.chance(50) ? p.of(readyContexts)! : undefined;
+  const like = twin && paramsLike(k, p, twin.cptr, readyContexts);
+  if (twin && like) return configureFlagsCall(k, p, step, twin.cptr, like);
   const target = p.chance(93) ? (p.of(contexts)?.cptr ?? otherCap(k, p, 'schedcontext')) : otherCap(k, p, 'schedcontext');
   return configureFlagsCall(k, p, step, target);
 }
@@ -496,9 +550,14 @@ const yieldCall = (): ResolvedCall => call('seL4_Yield', [], (api) => api.seL4_Y
 function passTimeCall(k: Knowledge, p: Picker): ResolvedCall {
   const moment = momentOf(k.view());
   const s = moment.scheduler;
+  const left = midBudgetTicks(k, s);
+  // Part of what is left of a sporadic head refill: whatever switches next commits a partial use.
+  if (left !== null && p.chance(40)) return passTicks(1n + BigInt(p.below(Number(left < 1_000_000n ? left : 1_000_000n))));
   const toDeadline = s.timerDeadlineTicks === null ? null : s.timerDeadlineTicks - s.clockTicks;
   const budgets = heldSchedContexts(k).flatMap((sc) => sc.object.refills.map((r) => r.amountTicks));
-  const toRelease = moment.releaseHeadTicks === null ? null : moment.releaseHeadTicks - s.clockTicks;
+  // Up to the head's release, or now and then another waiting thread's: both are woken at once.
+  const releaseTicks = s.releaseQueue.length > 1 && p.chance(40) ? releaseTimeOf(k, p.of(s.releaseQueue)!) : moment.releaseHeadTicks;
+  const toRelease = releaseTicks === null ? null : releaseTicks - s.clockTicks;
   const roll = p.below(100);
   let ticks: bigint;
   if (toRelease !== null && roll < 30) ticks = toRelease + BigInt(p.of([0, 0, -1, 1])!);
@@ -508,8 +567,31 @@ function passTimeCall(k: Knowledge, p: Picker): ResolvedCall {
   else if (roll < 75 && budgets.length > 0) ticks = p.of(budgets)!;
   else if (roll < 98) ticks = BigInt(p.below(10_000_000));
   else ticks = p.chance(50) ? 1n << 40n : maxTicks;
-  const amount = ticks < 0n ? 0n : ticks;
+  return passTicks(ticks < 0n ? 0n : ticks);
+}
+
+/** When a thread waiting in the release queue is released: its head refill's release time. */
+function releaseTimeOf(k: Knowledge, tcb: number): bigint | null {
+  const t = k.view().object(tcb);
+  const sc = t?.type === 'tcb' && t.schedContext !== null ? k.view().object(t.schedContext) : null;
+  return sc?.type === 'schedcontext' && sc.refills.length > 0 ? sc.refills[0]!.releaseTicks : null;
+}
+
+function passTicks(amount: bigint): ResolvedCall {
   return { text: `passTime(${amount})`, run: (api) => void api.passTime(amount) };
+}
+
+/**
+ * The ticks the current sporadic or constant-bandwidth context can still compute short of the
+ * programmed deadline, less one (null: none, or round robin): a use that ends mid-budget.
+ */
+function midBudgetTicks(k: Knowledge, s: SchedulerView): bigint | null {
+  const sc = s.currentSchedContext === null ? null : k.view().object(s.currentSchedContext);
+  if (sc?.type !== 'schedcontext' || sc.periodTicks === 0n || sc.refills.length === 0 || s.timerDeadlineTicks === null) return null;
+  const budgetLeft = sc.refills[0]!.amountTicks - s.consumedTicks;
+  const toDeadline = s.timerDeadlineTicks - s.clockTicks;
+  const left = (budgetLeft < toDeadline ? budgetLeft : toDeadline) - 1n;
+  return left > 0n ? left : null;
 }
 
 /** A user exception of the current thread (riscv scause values around the ones seL4 forwards as user exceptions). */
@@ -535,8 +617,7 @@ function giveBack(k: Knowledge, p: Picker, current: number): ResolvedCall {
   if (!mayStop(k, current)) return roll < 50 ? yieldCall() : passTimeCall(k, p);
   if (own && roll < 45) return call('seL4_TCB_Suspend', [own.cptr], (api) => void api.seL4_TCB_Suspend(own.cptr));
   if (own && roll < 70) {
-    const below = p.below(Math.max(1, rootPriority(k)));
-    return call('seL4_TCB_SetPriority', [own.cptr, seL4_CapInitThreadTCB, below], (api) => void api.seL4_TCB_SetPriority(own.cptr, seL4_CapInitThreadTCB, below));
+    return setPriorityCall(own.cptr, p.below(Math.max(1, rootPriority(k))));
   }
   if (roll < 80) return yieldCall();
   if (roll < 90) return exceptionCall(p);
@@ -556,9 +637,14 @@ export function schedulingFirst(k: Knowledge, p: Picker, style: RunStyle): Resol
   style.stepsAway = current === k.rootTCB ? 0 : style.stepsAway + 1;
   // Threads waiting for their release get it: time passes now and then while the root task runs.
   if (current === k.rootTCB) return k.view().scheduler().releaseQueue.length > 0 && p.chance(15) ? passTimeCall(k, p) : null;
-  if (style.stepsAway > mostStepsAway || p.chance(12)) return giveBack(k, p, current);
-  // Other threads compute more than the root task does: their budgets run out, their refills wait.
-  return p.chance(20) ? passTimeCall(k, p) : null;
+  // A sporadic thread that has computed part of its head refill gives the processor back more
+  // often: the switch commits a partial use (refill_budget_check).
+  const s = k.view().scheduler();
+  const midBudget = midBudgetTicks(k, s) !== null;
+  if (style.stepsAway > mostStepsAway || p.chance(midBudget && s.consumedTicks > 0n ? 35 : 12)) return giveBack(k, p, current);
+  // Other threads compute more than the root task does: their budgets run out, their refills
+  // wait; on sporadic contexts more so (their refills split, merge and wait).
+  return p.chance(midBudget ? 35 : 20) ? passTimeCall(k, p) : null;
 }
 
 /** Each thread operation's resolver; null when it has nothing to act on (the caller draws another). */

@@ -116,12 +116,17 @@ export interface RunStyle {
   chainMisses: number;
   /** Steps in a row made by threads other than the root task. */
   stepsAway: number;
+  /**
+   * Whether the run is about threads (one in four that are not bulk): most of its capability
+   * steps set threads up instead, so several run, wait for their release and preempt each other.
+   */
+  readonly threads: boolean;
 }
 
 const sameSlot = (a: SlotRef, b: SlotRef) => a.cnode === b.cnode && a.index === b.index;
 
 export function runStyle(workload: WorkloadName, first: WorkloadStep): RunStyle {
-  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0, stepsAway: 0 };
+  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0, stepsAway: 0, threads: first.picks[pickCount - 2]! % 4 === 0 };
 }
 
 
@@ -345,7 +350,9 @@ function resolveRotate(k: Knowledge, p: Picker, step: WorkloadStep, style: RunSt
   if (!bothEmpty && (!src || !pivot)) return null;
   const srcSlot = src?.slot ?? pickEmpty(k, p);
   const pivotSlot = pivot?.slot ?? pickEmpty(k, p);
-  const dest = p.chance(20) ? srcSlot : p.chance(5) ? pivotSlot : pickEmpty(k, p);
+  // The source (a swap), the pivot (IllegalOperation), another cap (DeleteFirst), or an empty slot.
+  const other = () => (p.chance(6) ? pickOccupied(k, p, undefined, style)?.slot : undefined);
+  const dest = p.chance(20) ? srcSlot : p.chance(5) ? pivotSlot : (other() ?? pickEmpty(k, p));
   const d = address(k, p, dest);
   const pv = address(k, p, pivotSlot);
   const s = address(k, p, srcSlot);
@@ -511,13 +518,20 @@ function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
   return rawSyscallCall(sysno, resolvableCptr(k, p), seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2), p.below(64));
 }
 
+/**
+ * The commonest steps on capabilities, which runs about threads mostly spend setting threads up
+ * (the rarer ones keep their share: their error paths need every run they get).
+ */
+const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 'move', 'delete', 'revoke']);
+
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
 export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall {
   const p = new Picker(step);
   const first = schedulingFirst(k, p, style);
   if (first) return first;
+  const op = style.threads && capabilityOperations.has(step.op) && p.chance(60) ? 'setupThread' : step.op;
   let resolved: ResolvedCall | null;
-  switch (step.op) {
+  switch (op) {
     case 'retype':
       resolved = resolveRetype(k, p, step, style);
       break;
@@ -525,7 +539,7 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
     case 'mint':
     case 'move':
     case 'mutate':
-      resolved = resolveCopyLike(step.op, k, p, step, style);
+      resolved = resolveCopyLike(op, k, p, step, style);
       break;
     case 'rotate':
       resolved = resolveRotate(k, p, step, style);
@@ -533,7 +547,7 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
     case 'delete':
     case 'revoke':
     case 'cancelBadgedSends':
-      resolved = resolveSlotOp(step.op, k, p, step, style);
+      resolved = resolveSlotOp(op, k, p, step, style);
       break;
     case 'rawInvocation':
       resolved = resolveRawInvocation(k, p);
@@ -545,7 +559,7 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
       resolved = resolveEndRun(k, p);
       break;
     default:
-      resolved = resolveThreadStep(step.op, step, k, p);
+      resolved = resolveThreadStep(op, step, k, p);
   }
   return resolved ?? resolveRawInvocation(k, p);
 }

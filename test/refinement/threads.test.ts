@@ -1,12 +1,17 @@
 // The workload's threads and scheduling: on a layer with real threads it reaches every new
-// invocation's success and the scheduler's events; shrinking drops time events a failure does
-// not need, and tells the ones it keeps.
+// invocation's success and the scheduler's events, and the scheduler's rarer situations (two
+// threads waiting for their release at once; a switch away from a sporadic or constant-bandwidth
+// context that has used part of its head refill, commitTime's refill_budget_check); shrinking
+// drops time events a failure does not need, and tells the ones it keeps.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { firstRamUntypedSlot, seL4_AllRights, seL4_CapInitThreadCNode, seL4_ObjectType, type KernelEvent } from '../../libsel4/index.ts';
+import { firstRamUntypedSlot, seL4_AllRights, seL4_CapInitThreadCNode, seL4_ObjectType, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
 import { layerCoverage } from '../../refinement/check.ts';
 import { documentedErrors, schedulerEvents, schedulerKey, timeKey } from '../../refinement/coverage.ts';
+import { Knowledge } from '../../refinement/knowledge.ts';
 import { replayEntries, shrinkEntries } from '../../refinement/shrink.ts';
 import { bootSystem } from '../../refinement/system.ts';
+import { resolveStep, runStyle, workloadStepArbitrary, type RunStyle } from '../../refinement/workload.ts';
 import { plantedBadgeFault } from './planted-fault.ts';
 
 const threadInvocations = Object.keys(documentedErrors).filter((label) => /^(TCB|SchedContext|SchedControl)/.test(label));
@@ -26,6 +31,74 @@ describe('the workload on the impl alone', () => {
     expect([...(tally.coverage.get(timeKey)?.keys() ?? [])].sort()).toEqual(['no-interrupt', 'timer-interrupt']);
   });
 });
+
+describe("the workload's scheduler situations on the impl alone", () => {
+  const reached = observe(100, 100, 1);
+
+  it('has two threads waiting for their release at once', () => {
+    expect(reached.twoWaiting).toBeGreaterThan(0);
+  });
+
+  it('switches away from a sporadic context in the middle of its head refill', () => {
+    expect(reached.switchedMidBudget).toBeGreaterThan(0);
+  });
+});
+
+interface Reached {
+  /** Steps after which two or more threads waited in the release queue. */
+  twoWaiting: number;
+  /** Steps that switched away from a sporadic or constant-bandwidth context and charged part of its head refill. */
+  switchedMidBudget: number;
+}
+
+interface Head {
+  readonly addr: number;
+  readonly releaseTicks: bigint;
+  readonly amountTicks: bigint;
+}
+
+/** The current context and its head refill, when it is sporadic or constant bandwidth, has computed, and has budget left. */
+function midBudgetHead(view: KernelView): Head | null {
+  const s = view.scheduler();
+  const sc = s.currentSchedContext === null ? null : view.object(s.currentSchedContext);
+  if (sc?.type !== 'schedcontext' || sc.periodTicks === 0n || sc.refills.length === 0) return null;
+  const head = sc.refills[0]!;
+  return s.consumedTicks > 0n && head.amountTicks > s.consumedTicks ? { addr: sc.addr, ...head } : null;
+}
+
+/** Whether a head refill was charged in part (refill_budget_check: released later, smaller, not empty). */
+function partlyCharged(was: Head, after: KernelView): boolean {
+  const sc = after.object(was.addr);
+  const head = sc?.type === 'schedcontext' ? sc.refills[0] : undefined;
+  return head !== undefined && head.releaseTicks > was.releaseTicks && head.amountTicks > 0n && head.amountTicks < was.amountTicks;
+}
+
+function observe(runs: number, steps: number, seed: number): Reached {
+  const reached: Reached = { twoWaiting: 0, switchedMidBudget: 0 };
+  const booted = bootSystem({ layer: 'impl' });
+  const bootKnowledge = new Knowledge(() => booted.view(), booted.plan.rootCNode);
+  const workloads = fc.sample(fc.array(workloadStepArbitrary(), { minLength: steps, maxLength: steps }), { seed, numRuns: runs });
+  for (const workload of workloads) {
+    const sys = bootSystem({ layer: 'impl' });
+    const k = new Knowledge(() => sys.view(), sys.plan.rootCNode, bootKnowledge);
+    let style: RunStyle | null = null;
+    for (const step of workload) {
+      const before = sys.view();
+      const s = before.scheduler();
+      if (before.current() === null && s.releaseQueue.length === 0 && s.readyQueues.length === 0) break;
+      style ??= runStyle('default', step);
+      // The view reads the kernel as it is: what the step is compared with is copied out first.
+      const head = midBudgetHead(before);
+      const current = before.current();
+      resolveStep(step, k, style).run(sys.api);
+      const after = sys.view();
+      if (after.scheduler().releaseQueue.length >= 2) reached.twoWaiting++;
+      if (head && after.current() !== current && partlyCharged(head, after)) reached.switchedMidBudget++;
+      k.update(sys.lastTouched());
+    }
+  }
+  return reached;
+}
 
 describe('shrinking with time events', () => {
   it('drops the time events a failure does not need and shows the trace as the calls made', () => {
