@@ -51,7 +51,7 @@ describe('runs stay alive', () => {
     const ends = fc.sample(workloadStepArbitrary().filter((s) => s.op === 'endRun'), { seed: 5, numRuns: 20 });
     const ended = ends.filter((step) => !survives([step])).length;
     expect(ended).toBeGreaterThan(ends.length / 2);
-    const summary = runCheck({ runs: 30, steps: 100, seed: 9, pairs: ['impl-executable'], invariantsEveryStep: false });
+    const summary = runCheck({ runs: 100, steps: 100, seed: 9, pairs: ['impl-executable'], invariantsEveryStep: false });
     const total = [...summary.endedRuns.values()].reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(0);
     expect(total).toBeLessThanOrEqual(summary.runs / 5);
