@@ -122,8 +122,8 @@ export function send(syscall: (typeof sendSyscalls)[number], m: Message, length:
  * (NBSend only: the others would fault) with an extra cap that does not resolve. So each
  * length check is reached with arguments that pass the checks before it, on every syscall.
  */
-export function shaped(p: Picker, normal: ResolvedCall, m: Message): ResolvedCall {
-  if (!p.chance(8)) return normal;
+export function shaped(p: Picker, normal: ResolvedCall, m: Message, percent = 8): ResolvedCall {
+  if (!p.chance(percent)) return normal;
   const syscall = p.of(sendSyscalls)!;
   const shape = p.below(4);
   if (shape === 0 || (shape === 3 && syscall[0] !== 'seL4_NBSend')) return send(syscall, m, m.mrs.length, m.caps);

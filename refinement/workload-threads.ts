@@ -491,6 +491,12 @@ function resolveNotificationBinding(k: Knowledge, p: Picker, step: WorkloadStep)
 }
 
 /** Read/Write/CopyRegisters, SetTLSBase, SetFlags, SetTimeoutEndpoint on a thread (the caller itself now and then). */
+/**
+ * How often a register, TLS or flags call is sent in another shape (short message, missing cap):
+ * these calls are rare and their TruncatedMessage paths need the extra draws.
+ */
+const registerShapedPercent = 20;
+
 function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
   const current = k.view().current();
   const t = (p.chance(15) ? heldThreads(k).find((h) => h.object.addr === current) : undefined) ?? pickThread(k, p);
@@ -502,7 +508,7 @@ function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): Re
       const suspend = p.chance(20) && mayStop(k, t.object.addr);
       const a = perturb([t.cptr, 0, count], k, p, step, [0]);
       const normal = call('seL4_TCB_ReadRegisters', [a[0]!, suspend ? 1 : 0, a[1]!, a[2]!], (api) => void api.seL4_TCB_ReadRegisters(a[0]!, suspend, a[1]!, a[2]!));
-      return shaped(p, normal, { label: InvocationLabel.TCBReadRegisters, service: a[0]!, mrs: [(suspend ? 1 : 0) | (a[1]! << 8), a[2]!], caps: [] });
+      return shaped(p, normal, { label: InvocationLabel.TCBReadRegisters, service: a[0]!, mrs: [(suspend ? 1 : 0) | (a[1]! << 8), a[2]!], caps: [] }, registerShapedPercent);
     }
     case 1: {
       const resume = p.chance(30);
@@ -510,7 +516,7 @@ function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): Re
       const a = perturb([t.cptr, 0, count], k, p, step, [0]);
       const normal = call('seL4_TCB_WriteRegisters', [a[0]!, resume ? 1 : 0, a[1]!, a[2]!], (api) => void api.seL4_TCB_WriteRegisters(a[0]!, resume, a[1]!, a[2]!, regs));
       const sent = regs.slice(0, Math.min(a[2]!, regs.length));
-      return shaped(p, normal, { label: InvocationLabel.TCBWriteRegisters, service: a[0]!, mrs: [(resume ? 1 : 0) | (a[1]! << 8), a[2]!, ...sent], caps: [] });
+      return shaped(p, normal, { label: InvocationLabel.TCBWriteRegisters, service: a[0]!, mrs: [(resume ? 1 : 0) | (a[1]! << 8), a[2]!, ...sent], caps: [] }, registerShapedPercent);
     }
     case 2: {
       const held = p.chance(85) ? pickThread(k, p) : undefined;
@@ -519,23 +525,23 @@ function resolveThreadRegisters(k: Knowledge, p: Picker, step: WorkloadStep): Re
       const word = (flags[0] ? 1 : 0) | (flags[1] ? 2 : 0) | (flags[2] ? 4 : 0) | (flags[3] ? 8 : 0);
       const a = perturb([t.cptr, source], k, p, step, [0, 1]);
       const normal = call('seL4_TCB_CopyRegisters', [a[0]!, a[1]!, word], (api) => void api.seL4_TCB_CopyRegisters(a[0]!, a[1]!, flags[0], flags[1], flags[2], flags[3], 0));
-      return shaped(p, normal, { label: InvocationLabel.TCBCopyRegisters, service: a[0]!, mrs: [word], caps: [a[1]!] });
+      return shaped(p, normal, { label: InvocationLabel.TCBCopyRegisters, service: a[0]!, mrs: [word], caps: [a[1]!] }, registerShapedPercent);
     }
     case 3: {
       const a = perturb([t.cptr, p.word(2)], k, p, step, [0]);
       const normal = call('seL4_TCB_SetTLSBase', a, (api) => void api.seL4_TCB_SetTLSBase(a[0]!, a[1]!));
-      return shaped(p, normal, { label: InvocationLabel.TCBSetTLSBase, service: a[0]!, mrs: [a[1]!], caps: [] });
+      return shaped(p, normal, { label: InvocationLabel.TCBSetTLSBase, service: a[0]!, mrs: [a[1]!], caps: [] }, registerShapedPercent);
     }
     case 4: {
       const a = perturb([t.cptr, p.chance(50) ? 0 : p.word(3), p.chance(50) ? p.below(4) : p.word(4)], k, p, step, [0]);
       const normal = call('seL4_TCB_SetFlags', a, (api) => void api.seL4_TCB_SetFlags(a[0]!, a[1]!, a[2]!));
-      return shaped(p, normal, { label: InvocationLabel.TCBSetFlags, service: a[0]!, mrs: [a[1]!, a[2]!], caps: [] });
+      return shaped(p, normal, { label: InvocationLabel.TCBSetFlags, service: a[0]!, mrs: [a[1]!, a[2]!], caps: [] }, registerShapedPercent);
     }
     default: {
       const ep = p.chance(40) ? 0 : p.chance(70) ? (p.of(k.ofType('endpoint', true))?.slot.index ?? 0) : otherCap(k, p, 'endpoint');
       const a = perturb([t.cptr, ep], k, p, step, [0, 1]);
       const normal = call('seL4_TCB_SetTimeoutEndpoint', a, (api) => void api.seL4_TCB_SetTimeoutEndpoint(a[0]!, a[1]!));
-      return shaped(p, normal, { label: InvocationLabel.TCBSetTimeoutEndpoint, service: a[0]!, mrs: [], caps: [a[1]!] });
+      return shaped(p, normal, { label: InvocationLabel.TCBSetTimeoutEndpoint, service: a[0]!, mrs: [], caps: [a[1]!] }, registerShapedPercent);
     }
   }
 }
