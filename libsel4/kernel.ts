@@ -240,7 +240,8 @@ export interface KernelLayer<S> {
   observe(state: S, caller: number | null): Observation;
 }
 
-const noUserWrites: UserWrites = Object.freeze({ regs: Object.freeze([]), ipcBuffer: Object.freeze([]) });
+/** An entry's user writes when the thread wrote nothing. */
+export const noUserWrites: UserWrites = Object.freeze({ regs: Object.freeze([]), ipcBuffer: Object.freeze([]) });
 
 /** The user writes an event carries (none for the passing of time). */
 export function userWritesOf(event: KernelEvent): UserWrites {

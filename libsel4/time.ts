@@ -24,6 +24,16 @@ export function ticksToUs(ticks: bigint): bigint {
   return ticks / ticksPerMicrosecond;
 }
 
+/** The message words of a 64-bit seL4_Time on riscv32: low word first, then high. */
+export function timeWords(value: bigint): [number, number] {
+  return [Number(BigInt.asUintN(32, value)), Number(BigInt.asUintN(32, value >> 32n))];
+}
+
+/** A 64-bit seL4_Time from its low and high message words. */
+export function timeFromWords(lowWord: number, highWord: number): bigint {
+  return (BigInt(highWord >>> 0) << 32n) | BigInt(lowWord >>> 0);
+}
+
 /** MIN_BUDGET in ticks. */
 export const minBudgetTicks = usToTicks(minBudgetMicroseconds);
 /** getTimerPrecision: one microsecond's worth of ticks. */

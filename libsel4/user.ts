@@ -11,6 +11,7 @@ import type { KernelEvent, Observation, UserWrites } from './kernel.ts';
 import { messageInfoFromWord, seL4_MessageInfo_new } from './messageinfo.ts';
 import { Reg, msgRegisters, numRegisters } from './registers.ts';
 import { seL4_Syscall, syscallWord } from './syscalls.ts';
+import { timeFromWords, timeWords } from './time.ts';
 
 /** Where a user thread's kernel entries go: one layer, or all of them in lockstep. */
 export interface SyscallPort {
@@ -221,16 +222,13 @@ function threadCalls(initial: Observation): { local: LocalCalls; stubs: StubCall
 
   /** Word i of a successful reply as the generated stub reads it: MR0-3 from a2-a5, the rest from the IPC buffer. */
   const replyWord = (i: number): Word => (i < fastWords ? reg(msgRegisters[i]!) : getMR(i));
-  const low = (value: bigint): Word => Number(BigInt.asUintN(32, value));
-  const high = (value: bigint): Word => Number(BigInt.asUintN(32, value >> 32n));
-  const time64 = (lowWord: Word, highWord: Word): bigint => (BigInt(highWord >>> 0) << 32n) | BigInt(lowWord >>> 0);
   const bit = (flag: boolean): Word => (flag ? 1 : 0);
   /** An seL4_Uint8 argument: the stub sends its low 8 bits. */
   const uint8 = (value: Word): Word => value & 0xff;
   /** A call whose reply carries a 64-bit time in MR0 (low) and MR1 (high). */
   function* consumedOf(label: number, service: seL4_CPtr): Stub<{ error: seL4_Error; consumed: bigint }> {
     const error = yield* invoke(label, service, [], []);
-    return { error, consumed: error === seL4_Error.seL4_NoError ? time64(replyWord(0), replyWord(1)) : 0n };
+    return { error, consumed: error === seL4_Error.seL4_NoError ? timeFromWords(replyWord(0), replyWord(1)) : 0n };
   }
 
   const L = InvocationLabel;
@@ -325,7 +323,7 @@ function threadCalls(initial: Observation): { local: LocalCalls; stubs: StubCall
       return { error, flags: error === seL4_Error.seL4_NoError ? replyWord(0) : 0 };
     },
     seL4_SchedControl_ConfigureFlags: (service, schedcontext, budget, period, extra_refills, badge, flags) =>
-      invoke(L.SchedControlConfigureFlags, service, [low(budget), high(budget), low(period), high(period), extra_refills, badge, flags], [schedcontext]),
+      invoke(L.SchedControlConfigureFlags, service, [...timeWords(budget), ...timeWords(period), extra_refills, badge, flags], [schedcontext]),
     seL4_SchedContext_Bind: (service, cap) => invoke(L.SchedContextBind, service, [], [cap]),
     seL4_SchedContext_Unbind: (service) => invoke(L.SchedContextUnbind, service, [], []),
     seL4_SchedContext_UnbindObject: (service, cap) => invoke(L.SchedContextUnbindObject, service, [], [cap]),

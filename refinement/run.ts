@@ -8,6 +8,7 @@ import {
   Reg,
   createSel4Calls,
   maxReleaseTicks,
+  noUserWrites,
   numRegisters,
   seL4_CapInitThreadCNode,
   seL4_CapInitThreadTCB,
@@ -140,7 +141,6 @@ const stalledTimeEvents = 3;
 /** A kernel entry a thread makes itself: a syscall or an exception. */
 type UserEntry = Exclude<KernelEvent, { kind: 'time' }>;
 
-const noWrites = Object.freeze({ regs: Object.freeze([]), ipcBuffer: Object.freeze([]) });
 
 interface ThreadRun {
   readonly tcb: number;
@@ -299,7 +299,7 @@ class Run {
     thread.started = true;
     if (next.done) {
       thread.finished = true;
-      return this.enterAgain(thread, { kind: 'exception', user: noWrites, ...programEndException });
+      return this.enterAgain(thread, { kind: 'exception', user: noUserWrites, ...programEndException });
     }
     const event: unknown = next.value;
     if (!isKernelEvent(event)) {
@@ -318,7 +318,7 @@ class Run {
   private enterAgain(thread: ThreadRun, event: UserEntry): Stop | null {
     thread.restart = null;
     const stop = this.enter(thread.tcb, event);
-    if (this.restarted) thread.restart = { ...event, user: noWrites };
+    if (this.restarted) thread.restart = { ...event, user: noUserWrites };
     return stop;
   }
 

@@ -25,6 +25,7 @@ import {
   type CapOf,
   type ObjectView,
   type SchedulerView,
+  timeWords,
 } from '../libsel4/index.ts';
 import { momentOf } from './coverage.ts';
 import type { Knowledge } from './knowledge.ts';
@@ -281,13 +282,11 @@ function configureFlagsCall(k: Knowledge, p: Picker, step: WorkloadStep, scCptr:
   const { budgetUs: budget, periodUs: period, extraRefills, flags } = like ?? (p.chance(55) ? paramsLike(k, p, scCptr) : undefined) ?? drawnParams(p);
   const badge = p.chance(50) ? 0 : p.word(7);
   const a = perturb([schedControlCptr(k), scCptr, extraRefills, badge, flags], k, p, step, [0, 1]);
-  const low = (t: bigint) => Number(BigInt.asUintN(32, t));
-  const high = (t: bigint) => Number(BigInt.asUintN(32, t >> 32n));
   const normal = {
     text: `seL4_SchedControl_ConfigureFlags(${a[0]}, ${a[1]}, ${budget}, ${period}, ${a.slice(2).join(', ')})`,
     run: (api: Parameters<ResolvedCall['run']>[0]) => void api.seL4_SchedControl_ConfigureFlags(a[0]!, a[1]!, budget, period, a[2]!, a[3]!, a[4]!),
   };
-  const mrs = [low(budget), high(budget), low(period), high(period), a[2]!, a[3]!, a[4]!];
+  const mrs = [...timeWords(budget), ...timeWords(period), a[2]!, a[3]!, a[4]!];
   return shaped(p, normal, { label: InvocationLabel.SchedControlConfigureFlags, service: a[0]!, mrs, caps: [a[1]!] });
 }
 
