@@ -42,25 +42,39 @@ function median(xs: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Mean and median microseconds per step of `layer` over every trace of `w`, median of the rounds. */
-function perStep<S>(w: Workload, layer: KernelLayer<S>): { meanUs: number; medianUs: number } {
-  const means: number[] = [];
-  const medians: number[] = [];
+interface PerStep {
+  readonly meanUs: number;
+  readonly medianUs: number;
+}
+
+/** Microseconds of each step of `layer` over every trace of `w` (booted and preloaded untimed). */
+function stepTimes<S>(w: Workload, layer: KernelLayer<S>): number[] {
+  const each: number[] = [];
+  w.events.forEach((events, i) => {
+    let state = layer.boot(w.plan);
+    for (const event of w.preloads[i]!) state = layer.step(state, event)[0]!.state;
+    for (const event of events) {
+      const t0 = performance.now();
+      state = layer.step(state, event)[0]!.state;
+      each.push((performance.now() - t0) * 1000);
+    }
+  });
+  return each;
+}
+
+/**
+ * Mean and median µs per step of `layer` on each workload, the median of `repeats` rounds; every
+ * round times each workload in turn, so a change of the machine's load falls on all alike.
+ */
+function perStep<S>(workloads: readonly Workload[], layer: KernelLayer<S>): PerStep[] {
+  const rounds: PerStep[][] = workloads.map(() => []);
   for (let r = 0; r < repeats; r++) {
-    const each: number[] = [];
-    w.events.forEach((events, i) => {
-      let state = layer.boot(w.plan);
-      for (const event of w.preloads[i]!) state = layer.step(state, event)[0]!.state;
-      for (const event of events) {
-        const t0 = performance.now();
-        state = layer.step(state, event)[0]!.state;
-        each.push((performance.now() - t0) * 1000);
-      }
+    workloads.forEach((w, k) => {
+      const each = stepTimes(w, layer);
+      rounds[k]!.push({ meanUs: each.reduce((a, b) => a + b, 0) / each.length, medianUs: median(each) });
     });
-    means.push(each.reduce((a, b) => a + b, 0) / each.length);
-    medians.push(median(each));
   }
-  return { meanUs: median(means), medianUs: median(medians) };
+  return rounds.map((rs) => ({ meanUs: median(rs.map((x) => x.meanUs)), medianUs: median(rs.map((x) => x.medianUs)) }));
 }
 
 const small = workload(smallObjects);
@@ -71,9 +85,8 @@ const layers: [string, KernelLayer<unknown>][] = [
 ];
 console.log(`each spec alone, ${traces} traces of up to ${steps} steps (seed ${seed}), a root CNode of 2^15 slots; median of ${repeats} rounds`);
 for (const [name, layer] of layers) {
-  perStep(small, layer); // warm up
-  const a = perStep(small, layer);
-  const b = perStep(large, layer);
+  stepTimes(small, layer); // warm up
+  const [a, b] = perStep([small, large], layer) as [PerStep, PerStep];
   console.log(
     `${name.padEnd(11)} preload ${smallObjects}: mean ${a.meanUs.toFixed(1).padStart(7)} µs median ${a.medianUs.toFixed(1).padStart(7)} µs` +
       ` | preload ${largeObjects}: mean ${b.meanUs.toFixed(1).padStart(7)} µs median ${b.medianUs.toFixed(1).padStart(7)} µs` +
