@@ -1,49 +1,55 @@
-// A persistent map from 32-bit addresses to values, in address order, for the specifications'
-// states (objects by address, memory by address). It is a radix trie of 32-way nodes, 7 levels
-// over the address's bits: a write copies the one path from the root to its key (7 short arrays),
-// whatever the map's size; the keys in a range are found by visiting only the subtrees that overlap
-// it; earlier versions stay valid and share everything the write did not change.
+// A persistent map from 32-bit unsigned keys (addresses, slot indices) to values, in key order,
+// for the specifications' states. It is a radix trie of 32-way nodes, as high as its largest key
+// needs (at most 7 levels for 32 bits): a write copies the one path from the root to its key (a
+// few short arrays), whatever the map's size; the keys in a range are found by visiting only the
+// subtrees that overlap it; earlier versions stay valid and share everything a write did not change.
 
-/** Bits of the key per level, and the levels: 2 + 6 · 5 = 32 bits. */
 const bitsPerLevel = 5;
-const levels = 7;
 const fanout = 2 ** bitsPerLevel;
+const maxHeight = 7;
 
-/** Inner nodes hold nodes of the next level; nodes of the last level hold the values. */
+/** Inner nodes hold nodes of the level below; nodes of the last level (shift 0) hold the values. */
 type Node<V> = { readonly kind: 'inner'; readonly children: readonly (Node<V> | undefined)[] } | { readonly kind: 'leaf'; readonly values: readonly (V | undefined)[] };
-
-/** Bits of the key below the level's digit (2^shift keys under one child of a node at `level`). */
-function shiftOf(level: number): number {
-  return (levels - 1 - level) * bitsPerLevel;
-}
-
-function digit(key: number, level: number): number {
-  return Math.floor(key / 2 ** shiftOf(level)) % fanout;
-}
 
 /** A node still being built (by `RadixMap.of`), not yet shared with any map. */
 type MutableNode<V> = { readonly kind: 'inner'; readonly children: (MutableNode<V> | undefined)[] } | { readonly kind: 'leaf'; readonly values: (V | undefined)[] };
 
-function mutableNode<V>(level: number): MutableNode<V> {
-  return level === levels - 1 ? { kind: 'leaf', values: new Array<V | undefined>(fanout).fill(undefined) } : { kind: 'inner', children: new Array<MutableNode<V> | undefined>(fanout).fill(undefined) };
+function mutableNode<V>(shift: number): MutableNode<V> {
+  return shift === 0 ? { kind: 'leaf', values: new Array<V | undefined>(fanout).fill(undefined) } : { kind: 'inner', children: new Array<MutableNode<V> | undefined>(fanout).fill(undefined) };
+}
+
+function isKey(key: number): boolean {
+  return key >>> 0 === key;
 }
 
 function assertKey(key: number): void {
-  if (!Number.isInteger(key) || key < 0 || key >= 2 ** 32) throw new Error(`radix map: key ${key} is not a 32-bit address`);
+  if (!isKey(key)) throw new Error(`radix map: key ${key} is not a 32-bit unsigned integer`);
+}
+
+/** Keys a trie of `height` levels holds: [0, 2^(5 · height)). */
+function capacity(height: number): number {
+  return 2 ** (bitsPerLevel * height);
+}
+
+/** The fewest levels that hold `key`. */
+function heightFor(key: number): number {
+  let height = 1;
+  while (key >= capacity(height)) height++;
+  return height;
 }
 
 /** `node` with `key` set to `value` (undefined: removed), or `node` itself if nothing changes. */
-function written<V>(node: Node<V> | undefined, level: number, key: number, value: V | undefined): Node<V> | undefined {
+function written<V>(node: Node<V> | undefined, shift: number, key: number, value: V | undefined): Node<V> | undefined {
   if (node === undefined && value === undefined) return undefined;
-  const current: Node<V> = node ?? mutableNode<V>(level);
-  const d = digit(key, level);
+  const current: Node<V> = node ?? mutableNode<V>(shift);
+  const d = (key >>> shift) & (fanout - 1);
   if (current.kind === 'leaf') {
     if (current.values[d] === value) return node;
     const values = current.values.slice();
     values[d] = value;
     return value === undefined && values.every((v) => v === undefined) ? undefined : { kind: 'leaf', values };
   }
-  const child = written(current.children[d], level + 1, key, value);
+  const child = written(current.children[d], shift - bitsPerLevel, key, value);
   if (child === current.children[d]) return node;
   const children = current.children.slice();
   children[d] = child;
@@ -51,8 +57,8 @@ function written<V>(node: Node<V> | undefined, level: number, key: number, value
 }
 
 /** The entries of `node` (whose keys start at `base`) with keys in [start, end), in key order. */
-function* entriesIn<V>(node: Node<V>, level: number, base: number, start: number, end: number): Generator<[number, V]> {
-  const span = 2 ** shiftOf(level);
+function* entriesIn<V>(node: Node<V>, shift: number, base: number, start: number, end: number): Generator<[number, V]> {
+  const span = 2 ** shift;
   const first = Math.max(0, Math.floor((start - base) / span));
   const last = Math.min(fanout - 1, Math.floor((end - 1 - base) / span));
   for (let d = first; d <= last; d++) {
@@ -62,7 +68,7 @@ function* entriesIn<V>(node: Node<V>, level: number, base: number, start: number
       if (value !== undefined) yield [key, value];
     } else {
       const child = node.children[d];
-      if (child !== undefined) yield* entriesIn(child, level + 1, key, start, end);
+      if (child !== undefined) yield* entriesIn(child, shift - bitsPerLevel, key, start, end);
     }
   }
 }
@@ -70,34 +76,44 @@ function* entriesIn<V>(node: Node<V>, level: number, base: number, start: number
 export class RadixMap<V> {
   private constructor(
     private readonly root: Node<V> | undefined,
+    /** Levels of the trie: it holds keys below capacity(height). */
+    private readonly height: number,
     readonly size: number,
   ) {}
 
   /** A map of `entries` (a later entry for a key replaces an earlier one), built in place. */
   static of<V>(entries: Iterable<readonly [number, V]> = []): RadixMap<V> {
-    let root: MutableNode<V> | undefined;
-    let size = 0;
-    for (const [key, value] of entries) {
+    const list = [...entries];
+    let height = 1;
+    for (const [key, value] of list) {
       assertKey(key);
       if (value === undefined) throw new Error('radix map: a value cannot be undefined');
-      root ??= mutableNode<V>(0);
+      height = Math.max(height, heightFor(key));
+    }
+    let root: MutableNode<V> | undefined;
+    let size = 0;
+    for (const [key, value] of list) {
+      let shift = (height - 1) * bitsPerLevel;
+      root ??= mutableNode<V>(shift);
       let node = root;
-      for (let level = 0; node.kind === 'inner'; level++) {
-        const d = digit(key, level);
-        node = node.children[d] ??= mutableNode<V>(level + 1);
+      while (node.kind === 'inner') {
+        node = node.children[(key >>> shift) & (fanout - 1)] ??= mutableNode<V>(shift - bitsPerLevel);
+        shift -= bitsPerLevel;
       }
-      const d = digit(key, levels - 1);
+      const d = key & (fanout - 1);
       if (node.values[d] === undefined) size++;
       node.values[d] = value;
     }
-    return new RadixMap<V>(root, size);
+    return new RadixMap<V>(root, height, size);
   }
 
   get(key: number): V | undefined {
+    if (!isKey(key) || key >= capacity(this.height)) return undefined;
     let node = this.root;
-    for (let level = 0; node !== undefined; level++) {
-      if (node.kind === 'leaf') return node.values[digit(key, level)];
-      node = node.children[digit(key, level)];
+    for (let shift = (this.height - 1) * bitsPerLevel; node !== undefined; shift -= bitsPerLevel) {
+      const d = (key >>> shift) & (fanout - 1);
+      if (node.kind === 'leaf') return node.values[d];
+      node = node.children[d];
     }
     return undefined;
   }
@@ -109,11 +125,20 @@ export class RadixMap<V> {
   set(key: number, value: V): RadixMap<V> {
     assertKey(key);
     if (value === undefined) throw new Error('radix map: a value cannot be undefined');
-    return this.write(key, value);
+    let root = this.root;
+    let height = this.height;
+    for (; key >= capacity(height); height++) {
+      if (root !== undefined) root = { kind: 'inner', children: [root, ...new Array<undefined>(fanout - 1).fill(undefined)] };
+    }
+    const had = height === this.height && this.get(key) !== undefined;
+    const newRoot = written(root, (height - 1) * bitsPerLevel, key, value);
+    if (newRoot === this.root) return this;
+    return new RadixMap(newRoot, height, this.size + (had ? 0 : 1));
   }
 
   delete(key: number): RadixMap<V> {
-    return Number.isInteger(key) && key >= 0 && key < 2 ** 32 ? this.write(key, undefined) : this;
+    if (this.get(key) === undefined) return this;
+    return new RadixMap(written(this.root, (this.height - 1) * bitsPerLevel, key, undefined), this.height, this.size - 1);
   }
 
   deleteAll(keys: Iterable<number>): RadixMap<V> {
@@ -124,7 +149,9 @@ export class RadixMap<V> {
 
   /** Entries with keys in [start, end), in key order. */
   entriesInRange(start: number, end: number): Generator<[number, V]> {
-    return this.root === undefined ? emptyEntries<V>() : entriesIn(this.root, 0, 0, Math.max(0, start), Math.min(2 ** 32, end));
+    const from = Math.max(0, start);
+    const to = Math.min(capacity(this.height), end);
+    return this.root === undefined || from >= to ? noEntries<V>() : entriesIn(this.root, (this.height - 1) * bitsPerLevel, 0, from, to);
   }
 
   /** Keys in [start, end), in order. */
@@ -134,7 +161,7 @@ export class RadixMap<V> {
 
   /** Every entry, in key order. */
   entries(): Generator<[number, V]> {
-    return this.entriesInRange(0, 2 ** 32);
+    return this.entriesInRange(0, capacity(maxHeight));
   }
 
   *keys(): Generator<number> {
@@ -144,13 +171,6 @@ export class RadixMap<V> {
   *values(): Generator<V> {
     for (const [, value] of this.entries()) yield value;
   }
-
-  private write(key: number, value: V | undefined): RadixMap<V> {
-    const had = this.get(key) !== undefined;
-    const root = written(this.root, 0, key, value);
-    if (root === this.root) return this;
-    return new RadixMap(root, this.size + (value === undefined ? -1 : had ? 0 : 1));
-  }
 }
 
-function* emptyEntries<V>(): Generator<[number, V]> {}
+function* noEntries<V>(): Generator<[number, V]> {}

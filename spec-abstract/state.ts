@@ -8,9 +8,8 @@
 //   ├─ heap      address → KObject (l4v's kheap).
 //   │              KObject = cnode | tcb | endpoint | notification | reply | schedcontext
 //   │                        | frame | pagetable | asidpool, each with its address `addr`.
-//   │              CNodes and TCBs hold their cap slots in `slots`: index >>> b → index & (2^b − 1)
-//   │              → SlotEntry or undefined (null cap), with b = ⌈radix / 2⌉ for a CNode and 3
-//   │              for a TCB's 5 slots; a bucket exists only once one of its slots was filled.
+//   │              CNodes and TCBs hold their cap slots in `slots`: index → SlotEntry, the
+//   │              filled slots only (an index without an entry holds the null cap).
 //   │              SlotEntry = { cap, parent, original, children }:
 //   │                cap       the capability (never the null cap: an empty slot has no entry),
 //   │                parent    the slot's parent in the capability derivation tree (CDT) or null,
@@ -58,7 +57,8 @@ export interface SlotEntry {
   readonly children: RadixMap<SlotRef>;
 }
 
-export type SlotTable = readonly (readonly (SlotEntry | undefined)[] | undefined)[];
+/** The filled slots of a CNode or TCB by index. */
+export type SlotTable = RadixMap<SlotEntry>;
 
 export interface CNodeObject {
   readonly type: 'cnode';
@@ -191,16 +191,8 @@ export function slotRef(cnode: number, index: number): SlotRef {
   return { cnode, index };
 }
 
-/** log2 of the slots per bucket of a CNode's or TCB's slot table. */
-function slotBucketBits(holder: SlotHolder): number {
-  return holder.type === 'cnode' ? Math.ceil(holder.radix / 2) : 3;
-}
-
-/** The slot table of a new CNode of 2^radix slots (`radix` is ignored for a TCB). */
-export function emptySlotTable(type: SlotHolder['type'], radix: number): SlotTable {
-  const buckets = type === 'cnode' ? 2 ** (radix - Math.ceil(radix / 2)) : 1;
-  return new Array<undefined>(buckets).fill(undefined);
-}
+/** The slot table of a new CNode or TCB: every slot null. */
+export const emptySlotTable: SlotTable = RadixMap.of();
 
 // ---- reading ----------------------------------------------------------------------------
 
@@ -248,8 +240,7 @@ export function holderOf(s: Readable, slot: SlotRef): SlotHolder | null {
 
 /** The entry of slot `index` of a CNode or TCB (null if empty). */
 export function entryIn(holder: SlotHolder, index: number): SlotEntry | null {
-  const bits = slotBucketBits(holder);
-  return holder.slots[index >>> bits]?.[index & (2 ** bits - 1)] ?? null;
+  return holder.slots.get(index) ?? null;
 }
 
 export function entryAt(s: Readable, slot: SlotRef): SlotEntry | null {
@@ -264,14 +255,7 @@ export function capAt(s: Readable, slot: SlotRef): Cap {
 
 /** Non-null slots of a CNode or TCB, by increasing index. */
 export function filledSlots(holder: SlotHolder): { slot: SlotRef; entry: SlotEntry }[] {
-  const bits = slotBucketBits(holder);
-  const result: { slot: SlotRef; entry: SlotEntry }[] = [];
-  holder.slots.forEach((bucket, b) =>
-    bucket?.forEach((entry, i) => {
-      if (entry !== undefined) result.push({ slot: slotRef(holder.addr, b * 2 ** bits + i), entry });
-    }),
-  );
-  return result;
+  return [...holder.slots.entries()].map(([index, entry]) => ({ slot: slotRef(holder.addr, index), entry }));
 }
 
 export function allObjects(s: Readable): KObject[] {
@@ -430,12 +414,7 @@ export function updateObject<T extends KObject['type']>(k: Kernel, addr: number,
 export function setEntry(k: Kernel, slot: SlotRef, entry: SlotEntry | null): void {
   const holder = holderOf(k, slot);
   if (holder === null || (entry === null && entryIn(holder, slot.index) === null)) return;
-  const bits = slotBucketBits(holder);
-  const bucketIndex = slot.index >>> bits;
-  const bucket = [...(holder.slots[bucketIndex] ?? new Array<undefined>(2 ** bits).fill(undefined))];
-  bucket[slot.index & (2 ** bits - 1)] = entry ?? undefined;
-  const slots = [...holder.slots];
-  slots[bucketIndex] = bucket;
+  const slots = entry === null ? holder.slots.delete(slot.index) : holder.slots.set(slot.index, entry);
   putObject(k, { ...holder, slots });
   k.log.slot(slot);
 }

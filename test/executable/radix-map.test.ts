@@ -45,13 +45,13 @@ describe('RadixMap', () => {
     );
   });
 
-  it('returns itself for a write that changes nothing, and rejects keys that are no 32-bit address', () => {
+  it('returns itself for a write that changes nothing, and rejects keys that are no 32-bit unsigned integer', () => {
     const map = RadixMap.of([[0x80000000, 'a']]);
     expect(map.set(0x80000000, 'a')).toBe(map);
     expect(map.delete(0x80000010)).toBe(map);
     expect(map.delete(-1)).toBe(map);
     expect(map.get(2 ** 32 + 0x80000000)).toBeUndefined();
-    expect(() => map.set(2 ** 32, 'b')).toThrow('not a 32-bit address');
-    expect(() => map.set(1.5, 'b')).toThrow('not a 32-bit address');
+    expect(() => map.set(2 ** 32, 'b')).toThrow('not a 32-bit unsigned integer');
+    expect(() => map.set(1.5, 'b')).toThrow('not a 32-bit unsigned integer');
   });
 });
