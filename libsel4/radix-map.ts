@@ -26,9 +26,11 @@ function assertKey(key: number): void {
   if (!isKey(key)) throw new Error(`radix map: key ${key} is not a 32-bit unsigned integer`);
 }
 
-/** Keys a trie of `height` levels holds: [0, 2^(5 · height)). */
+/** Keys a trie of `height` levels holds: [0, 2^(5 · height)), by height. */
+const capacities = Array.from({ length: maxHeight + 1 }, (_, height) => 2 ** (bitsPerLevel * height));
+
 function capacity(height: number): number {
-  return 2 ** (bitsPerLevel * height);
+  return capacities[height]!;
 }
 
 /** The fewest levels that hold `key`. */
