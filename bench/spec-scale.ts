@@ -8,12 +8,14 @@ import { abstractLayer } from '../spec-abstract/index.ts';
 import { executableLayer } from '../spec-executable/index.ts';
 import { recordWorkload, workloadArbitrary } from '../refinement/check.ts';
 
+/** The setting SCALE_<name> from the environment, or `fallback`. */
+function setting(name: string, fallback: number): number {
+  return Number(process.env[`SCALE_${name}`] ?? fallback);
+}
+
 const seed = 20261124;
-const traces = Number(process.env.SCALE_TRACES ?? 4);
-const steps = Number(process.env.SCALE_STEPS ?? 150);
-const repeats = Number(process.env.SCALE_REPEATS ?? 3);
-const smallObjects = Number(process.env.SCALE_SMALL ?? 1000);
-const largeObjects = Number(process.env.SCALE_LARGE ?? 20000);
+const [traces, steps, repeats] = [setting('TRACES', 4), setting('STEPS', 150), setting('REPEATS', 3)];
+const [smallObjects, largeObjects] = [setting('SMALL', 1000), setting('LARGE', 20000)];
 
 /** A root CNode with a slot for each preloaded object: 2^15 slots (as bench.ts's large states). */
 const config: BootConfigInput = { rootCNodeSizeBits: 15 };
