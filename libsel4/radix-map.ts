@@ -58,8 +58,8 @@ function written<V>(node: Node<V> | undefined, shift: number, key: number, value
   return child === undefined && children.every((c) => c === undefined) ? undefined : { kind: 'inner', children };
 }
 
-/** The entries of `node` (whose keys start at `base`) with keys in [start, end), in key order. */
-function* entriesIn<V>(node: Node<V>, shift: number, base: number, start: number, end: number): Generator<[number, V]> {
+/** Appends the entries of `node` (whose keys start at `base`) with keys in [start, end) to `into`, in key order. */
+function collect<V>(node: Node<V>, shift: number, base: number, start: number, end: number, into: [number, V][]): void {
   const span = 2 ** shift;
   const first = Math.max(0, Math.floor((start - base) / span));
   const last = Math.min(fanout - 1, Math.floor((end - 1 - base) / span));
@@ -67,10 +67,10 @@ function* entriesIn<V>(node: Node<V>, shift: number, base: number, start: number
     const key = base + d * span;
     if (node.kind === 'leaf') {
       const value = node.values[d];
-      if (value !== undefined) yield [key, value];
+      if (value !== undefined) into.push([key, value]);
     } else {
       const child = node.children[d];
-      if (child !== undefined) yield* entriesIn(child, shift - bitsPerLevel, key, start, end);
+      if (child !== undefined) collect(child, shift - bitsPerLevel, key, start, end, into);
     }
   }
 }
@@ -150,29 +150,29 @@ export class RadixMap<V> {
   }
 
   /** Entries with keys in [start, end), in key order. */
-  entriesInRange(start: number, end: number): Generator<[number, V]> {
+  entriesInRange(start: number, end: number): [number, V][] {
     const from = Math.max(0, start);
     const to = Math.min(capacity(this.height), end);
-    return this.root === undefined || from >= to ? noEntries<V>() : entriesIn(this.root, (this.height - 1) * bitsPerLevel, 0, from, to);
+    const result: [number, V][] = [];
+    if (this.root !== undefined && from < to) collect(this.root, (this.height - 1) * bitsPerLevel, 0, from, to, result);
+    return result;
   }
 
   /** Keys in [start, end), in order. */
-  *keysInRange(start: number, end: number): Generator<number> {
-    for (const [key] of this.entriesInRange(start, end)) yield key;
+  keysInRange(start: number, end: number): number[] {
+    return this.entriesInRange(start, end).map(([key]) => key);
   }
 
   /** Every entry, in key order. */
-  entries(): Generator<[number, V]> {
+  entries(): [number, V][] {
     return this.entriesInRange(0, capacity(maxHeight));
   }
 
-  *keys(): Generator<number> {
-    for (const [key] of this.entries()) yield key;
+  keys(): number[] {
+    return this.entries().map(([key]) => key);
   }
 
-  *values(): Generator<V> {
-    for (const [, value] of this.entries()) yield value;
+  values(): V[] {
+    return this.entries().map(([, value]) => value);
   }
 }
-
-function* noEntries<V>(): Generator<[number, V]> {}

@@ -213,8 +213,8 @@ export function getCap(state: ExecState, ref: SlotRef): Cap {
   return getSlot(state, ref)?.cap ?? nullCap;
 }
 
-/** Every object, in no particular order. */
-export function allObjects(state: ExecState): IterableIterator<KObject> {
+/** Every object, by address. */
+export function allObjects(state: ExecState): Iterable<KObject> {
   return state.objects.values();
 }
 
