@@ -10,7 +10,7 @@ import { emptySlotTable, emptyState, putObject, run, setCurrent, slotRef, TouchL
 function bootObject(o: BootObject, plan: BootPlan): KObject {
   switch (o.type) {
     case 'cnode':
-      return { type: 'cnode', addr: o.addr, radix: o.radix, slots: emptySlotTable('cnode', o.radix) };
+      return { type: 'cnode', addr: o.addr, radix: o.radix, slots: emptySlotTable };
     case 'tcb': {
       const regs = initialTcb(o.addr).regs.slice();
       for (const [index, value] of plan.initialRegs) regs[index] = value >>> 0;

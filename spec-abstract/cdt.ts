@@ -3,11 +3,13 @@
 // empty_slot, descendants_of, is_final_cap). Every function keeps the children lists and
 // the object → slots index (capRefs) in step with the caps and parents.
 import type { Cap, SlotRef } from '../libsel4/index.ts';
+import { RadixMap } from '../libsel4/radix-map.ts';
 import { isCapRevocable, namedObject, sameObjectAs, shouldBeParentOf } from './objects.ts';
 import {
   addCapRef,
   capAt,
   entryAt,
+  noChildren,
   removeCapRef,
   sameSlot,
   setEntry,
@@ -26,12 +28,17 @@ function copyRef(slot: SlotRef | null): SlotRef | null {
 
 function addChild(k: Kernel, parent: SlotRef, child: SlotRef): void {
   const entry = entryAt(k, parent);
-  if (entry !== null) updateEntry(k, parent, { children: [...entry.children, slotRef(child.cnode, child.index)] });
+  if (entry !== null) updateEntry(k, parent, { children: entry.children.set(slotAddr(child), slotRef(child.cnode, child.index)) });
 }
 
 function removeChild(k: Kernel, parent: SlotRef, child: SlotRef): void {
   const entry = entryAt(k, parent);
-  if (entry !== null) updateEntry(k, parent, { children: entry.children.filter((c) => !sameSlot(c, child)) });
+  if (entry !== null) updateEntry(k, parent, { children: entry.children.delete(slotAddr(child)) });
+}
+
+/** A children map of `slots`, keyed by slot address. */
+function childrenMap(slots: Iterable<SlotRef>): RadixMap<SlotRef> {
+  return RadixMap.of([...slots].map((slot) => [slotAddr(slot), slot] as const));
 }
 
 /** Writes a full entry into an empty slot and indexes its cap. */
@@ -62,7 +69,7 @@ export function setCap(k: Kernel, slot: SlotRef, cap: Cap): void {
 /** Puts a cap into the empty slot `dest` with the given CDT parent and original flag. */
 export function placeCap(k: Kernel, cap: Cap, dest: SlotRef, parent: SlotRef | null, original: boolean): void {
   if (entryAt(k, dest) !== null) return;
-  placeEntry(k, dest, { cap, parent: copyRef(parent), original, children: [] });
+  placeEntry(k, dest, { cap, parent: copyRef(parent), original, children: noChildren });
   if (parent !== null) addChild(k, parent, dest);
 }
 
@@ -99,7 +106,7 @@ export function cteMove(k: Kernel, newCap: Cap, src: SlotRef, dest: SlotRef): vo
   if (entry === null || sameSlot(src, dest) || entryAt(k, dest) !== null) return;
   clearEntry(k, src, entry.cap);
   placeEntry(k, dest, { ...entry, cap: newCap });
-  for (const child of entry.children) updateEntry(k, child, { parent: copyRef(dest) });
+  for (const child of entry.children.values()) updateEntry(k, child, { parent: copyRef(dest) });
   if (entry.parent !== null) {
     removeChild(k, entry.parent, src);
     addChild(k, entry.parent, dest);
@@ -119,7 +126,7 @@ export function cteSwap(k: Kernel, cap1: Cap, slot1: SlotRef, cap2: Cap, slot2: 
     cap,
     parent: e.parent === null ? null : copyRef(swap(e.parent)),
     original: e.original,
-    children: e.children.map((c) => copyRef(swap(c))!),
+    children: childrenMap([...e.children.values()].map((c) => copyRef(swap(c))!)),
   });
   const outside = (r: SlotRef | null): r is SlotRef => r !== null && !sameSlot(r, slot1) && !sameSlot(r, slot2);
   clearEntry(k, slot1, e1.cap);
@@ -130,8 +137,8 @@ export function cteSwap(k: Kernel, cap1: Cap, slot1: SlotRef, cap2: Cap, slot2: 
   placeEntry(k, slot2, moved(e1, cap1));
   if (outside(e1.parent)) addChild(k, e1.parent, slot2);
   if (outside(e2.parent)) addChild(k, e2.parent, slot1);
-  for (const child of e1.children.filter(outside)) updateEntry(k, child, { parent: copyRef(slot2) });
-  for (const child of e2.children.filter(outside)) updateEntry(k, child, { parent: copyRef(slot1) });
+  for (const child of [...e1.children.values()].filter(outside)) updateEntry(k, child, { parent: copyRef(slot2) });
+  for (const child of [...e2.children.values()].filter(outside)) updateEntry(k, child, { parent: copyRef(slot1) });
 }
 
 /**
@@ -142,17 +149,19 @@ export function emptySlot(k: Kernel, slot: SlotRef): void {
   const entry = entryAt(k, slot);
   if (entry === null) return;
   clearEntry(k, slot, entry.cap);
-  for (const child of entry.children) updateEntry(k, child, { parent: entry.parent });
+  for (const child of entry.children.values()) updateEntry(k, child, { parent: entry.parent });
   if (entry.parent === null) return;
   const parent = entryAt(k, entry.parent);
   if (parent !== null) {
-    updateEntry(k, entry.parent, { children: [...parent.children.filter((c) => !sameSlot(c, slot)), ...entry.children] });
+    let children = parent.children.delete(slotAddr(slot));
+    for (const [addr, child] of entry.children.entries()) children = children.set(addr, child);
+    updateEntry(k, entry.parent, { children });
   }
 }
 
 /** The CDT children of a slot, by increasing slot address. */
 export function childrenOf(s: Readable, slot: SlotRef): SlotRef[] {
-  return [...(entryAt(s, slot)?.children ?? [])].sort((a, b) => slotAddr(a) - slotAddr(b));
+  return [...(entryAt(s, slot)?.children ?? noChildren).values()];
 }
 
 /** descendants_of: every slot below `slot` in the CDT, in depth-first order. */
@@ -182,7 +191,7 @@ export function isDescendant(s: Readable, slot: SlotRef, ancestor: SlotRef): boo
 }
 
 export function hasChildren(s: Readable, slot: SlotRef): boolean {
-  return (entryAt(s, slot)?.children.length ?? 0) > 0;
+  return (entryAt(s, slot)?.children.size ?? 0) > 0;
 }
 
 /**

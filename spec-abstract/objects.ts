@@ -29,7 +29,7 @@ import { emptySlotTable, type KObject, type SchedContextObject, type TCBObject }
 export function initialTcb(addr: number): TCBObject {
   return {
     type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, flags: 0, yieldTo: null, boundNotification: null,
-    ipcBufferVaddr: 0, regs: new Array<Word>(32).fill(0), slots: emptySlotTable('tcb', 0),
+    ipcBufferVaddr: 0, regs: new Array<Word>(32).fill(0), slots: emptySlotTable,
   };
 }
 
@@ -57,7 +57,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSizeBits: 
     case T.seL4_NotificationObject:
       return { object: { type: 'notification', addr, word: 0, queue: [], tcb: null, schedContext: null }, cap: { type: 'notification', ptr: addr, badge: 0, rights: 0x3 } };
     case T.seL4_CapTableObject:
-      return { object: { type: 'cnode', addr, radix: userSizeBits, slots: emptySlotTable('cnode', userSizeBits) }, cap: { type: 'cnode', ptr: addr, radix: userSizeBits, guardSize: 0, guard: 0 } };
+      return { object: { type: 'cnode', addr, radix: userSizeBits, slots: emptySlotTable }, cap: { type: 'cnode', ptr: addr, radix: userSizeBits, guardSize: 0, guard: 0 } };
     case T.seL4_SchedContextObject:
       return {
         object: unconfiguredSchedContext(addr, userSizeBits),

@@ -1,26 +1,26 @@
 // The abstract kernel state and its small, immutable building blocks.
 //
-// State shape. Containers are arrays of small buckets, so a step copies only the few short
-// arrays on the paths to what it changes:
+// State shape. The containers are persistent maps in address order (RadixMap, a radix trie:
+// a write copies one short path whatever the state's size, and the entries in an address range
+// are found without visiting the others), so a step costs the same on a large state as on a small one:
 //
 //   AbstractState
-//   ├─ heap      128 buckets (hash of the address) → KObject[] (unordered, found by address).
+//   ├─ heap      address → KObject (l4v's kheap).
 //   │              KObject = cnode | tcb | endpoint | notification | reply | schedcontext
 //   │                        | frame | pagetable | asidpool, each with its address `addr`.
-//   │              CNodes and TCBs hold their cap slots in `slots`: index >>> b → index & (2^b − 1)
-//   │              → SlotEntry or undefined (null cap), with b = ⌈radix / 2⌉ for a CNode and 3
-//   │              for a TCB's 5 slots; a bucket exists only once one of its slots was filled.
+//   │              CNodes and TCBs hold their cap slots in `slots`: index → SlotEntry, the
+//   │              filled slots only (an index without an entry holds the null cap).
 //   │              SlotEntry = { cap, parent, original, children }:
 //   │                cap       the capability (never the null cap: an empty slot has no entry),
 //   │                parent    the slot's parent in the capability derivation tree (CDT) or null,
 //   │                original  the abstract spec's is_original_cap flag,
-//   │                children  the slots whose parent is this slot (unordered).
+//   │                children  the slots whose parent is this slot, by slot address (a RadixMap:
+//   │                          adding or removing one child costs the same among 20,000 as among 2).
 //   │              Untyped memory is not an object: an untyped cap names a region.
-//   ├─ capRefs   128 buckets (hash of the address) → { ptr, slots }: every slot holding a cap
-//   │              that names the object at ptr (all caps with a `ptr` except untyped caps).
-//   │              A derived index that makes "final" cheap to decide.
-//   ├─ memory    64 buckets → { base, words[32] }: user-visible physical memory in 128-byte
-//   │              blocks (IPC buffers, bootinfo); words of absent blocks read as zero.
+//   ├─ capRefs   address → the slots holding a cap that names the object there (all caps with a
+//   │              `ptr` except untyped caps). A derived index that makes "final" cheap to decide.
+//   ├─ memory    address → the 32 words of a 128-byte block of user-visible physical memory (IPC
+//   │              buffers, bootinfo); words of absent blocks read as zero.
 //   ├─ current   ksCurThread: TCB address of the thread that runs next, or null (idle).
 //   └─ sched     time and the scheduler's queues (SchedState below).
 //
@@ -28,10 +28,11 @@
 // pointer, holder + 16 · index) identifies it uniquely because objects never overlap.
 //
 // Kernel operations work on a `Kernel`: the state they started from plus their writes so
-// far, committed at the end with one `immer.produce` that replaces the changed buckets.
+// far, committed at the end with one `immer.produce` that stores the changed maps.
 // Reading functions take a `Readable` (a state, or a Kernel whose writes they read through),
 // so reads never go through immer drafts.
-import { Immer, type Draft } from 'immer';
+import { castDraft, Immer } from 'immer';
+import { RadixMap } from '../libsel4/radix-map.ts';
 import {
   nullCap,
   seL4_SlotBits,
@@ -53,10 +54,11 @@ export interface SlotEntry {
   readonly cap: Cap;
   readonly parent: SlotRef | null;
   readonly original: boolean;
-  readonly children: readonly SlotRef[];
+  readonly children: RadixMap<SlotRef>;
 }
 
-export type SlotTable = readonly (readonly (SlotEntry | undefined)[] | undefined)[];
+/** The filled slots of a CNode or TCB by index. */
+export type SlotTable = RadixMap<SlotEntry>;
 
 export interface CNodeObject {
   readonly type: 'cnode';
@@ -138,17 +140,6 @@ export type KObject =
 /** An object that holds cap slots. */
 export type SlotHolder = CNodeObject | TCBObject;
 
-export interface CapRef {
-  readonly ptr: number;
-  readonly slots: readonly SlotRef[];
-}
-
-export interface MemoryBlock {
-  /** Physical address of the block, a multiple of 128. */
-  readonly base: number;
-  readonly words: readonly Word[];
-}
-
 /**
  * Time and the scheduler (l4v's cur_time, consumed_time, cur_sc, ready_queues,
  * release_queue, scheduler_action, reprogram_timer, and the machine's clock and timer).
@@ -162,9 +153,10 @@ export interface SchedState extends SchedulerView {
 }
 
 export interface AbstractState {
-  readonly heap: readonly (readonly KObject[])[];
-  readonly capRefs: readonly (readonly CapRef[])[];
-  readonly memory: readonly (readonly MemoryBlock[])[];
+  readonly heap: RadixMap<KObject>;
+  readonly capRefs: RadixMap<readonly SlotRef[]>;
+  /** 128-byte blocks by base address. */
+  readonly memory: RadixMap<readonly Word[]>;
   readonly current: number | null;
   readonly sched: SchedState;
 }
@@ -174,26 +166,17 @@ export const initialSched: SchedState = Object.freeze({
   action: 'resume', reprogram: false,
 });
 
-const heapBuckets = 128;
-const memoryBuckets = 64;
 /** Bytes per block of `memory`. */
 export const blockBytes = 128;
 
 export function emptyState(): AbstractState {
-  const buckets = <T>(n: number): T[][] => Array.from({ length: n }, () => []);
-  return { heap: buckets(heapBuckets), capRefs: buckets(heapBuckets), memory: buckets(memoryBuckets), current: null, sched: initialSched };
+  return { heap: RadixMap.of(), capRefs: RadixMap.of(), memory: RadixMap.of(), current: null, sched: initialSched };
 }
+
+/** A slot's children when it has none. */
+export const noChildren: RadixMap<SlotRef> = RadixMap.of();
 
 // ---- keys -------------------------------------------------------------------------------
-
-/** Bucket of an object address in `heap` and `capRefs`. */
-function addrBucket(addr: number): number {
-  return Math.imul(addr >>> 4, 0x9e3779b1) >>> 25;
-}
-
-function memoryBucket(base: number): number {
-  return (base / blockBytes) % memoryBuckets;
-}
 
 /** seL4's cte pointer of a slot: identifies a slot across the state. */
 export function slotAddr(slot: SlotRef): number {
@@ -208,16 +191,8 @@ export function slotRef(cnode: number, index: number): SlotRef {
   return { cnode, index };
 }
 
-/** log2 of the slots per bucket of a CNode's or TCB's slot table. */
-function slotBucketBits(holder: SlotHolder): number {
-  return holder.type === 'cnode' ? Math.ceil(holder.radix / 2) : 3;
-}
-
-/** The slot table of a new CNode of 2^radix slots (`radix` is ignored for a TCB). */
-export function emptySlotTable(type: SlotHolder['type'], radix: number): SlotTable {
-  const buckets = type === 'cnode' ? 2 ** (radix - Math.ceil(radix / 2)) : 1;
-  return new Array<undefined>(buckets).fill(undefined);
-}
+/** The slot table of a new CNode or TCB: every slot null. */
+export const emptySlotTable: SlotTable = RadixMap.of();
 
 // ---- reading ----------------------------------------------------------------------------
 
@@ -233,8 +208,7 @@ export function objectAt(s: Readable, addr: number): KObject | null {
     const pending = s.objects.get(addr);
     return pending !== undefined ? pending : objectAt(s.base, addr);
   }
-  for (const o of s.heap[addrBucket(addr)]!) if (o.addr === addr) return o;
-  return null;
+  return s.heap.get(addr) ?? null;
 }
 
 export function tcbAt(s: Readable, addr: number): TCBObject | null {
@@ -266,8 +240,7 @@ export function holderOf(s: Readable, slot: SlotRef): SlotHolder | null {
 
 /** The entry of slot `index` of a CNode or TCB (null if empty). */
 export function entryIn(holder: SlotHolder, index: number): SlotEntry | null {
-  const bits = slotBucketBits(holder);
-  return holder.slots[index >>> bits]?.[index & (2 ** bits - 1)] ?? null;
+  return holder.slots.get(index) ?? null;
 }
 
 export function entryAt(s: Readable, slot: SlotRef): SlotEntry | null {
@@ -282,18 +255,11 @@ export function capAt(s: Readable, slot: SlotRef): Cap {
 
 /** Non-null slots of a CNode or TCB, by increasing index. */
 export function filledSlots(holder: SlotHolder): { slot: SlotRef; entry: SlotEntry }[] {
-  const bits = slotBucketBits(holder);
-  const result: { slot: SlotRef; entry: SlotEntry }[] = [];
-  holder.slots.forEach((bucket, b) =>
-    bucket?.forEach((entry, i) => {
-      if (entry !== undefined) result.push({ slot: slotRef(holder.addr, b * 2 ** bits + i), entry });
-    }),
-  );
-  return result;
+  return [...holder.slots.entries()].map(([index, entry]) => ({ slot: slotRef(holder.addr, index), entry }));
 }
 
 export function allObjects(s: Readable): KObject[] {
-  if (!isKernel(s)) return s.heap.flat().sort((a, b) => a.addr - b.addr);
+  if (!isKernel(s)) return [...s.heap.values()];
   const written = [...s.objects.values()].filter((o): o is KObject => o !== null);
   return [...allObjects(s.base).filter((o) => !s.objects.has(o.addr)), ...written].sort((a, b) => a.addr - b.addr);
 }
@@ -306,21 +272,19 @@ export function objectsInRange(s: Readable, start: number, end: number): number[
     for (const [addr, o] of s.objects) if (o !== null && inRange(addr)) result.push(addr);
     return result;
   }
-  const result: number[] = [];
-  for (const bucket of s.heap) for (const o of bucket) if (inRange(o.addr)) result.push(o.addr);
-  return result;
+  return [...s.heap.keysInRange(start, end)];
 }
 
 /** Slots holding a cap that names the object at `ptr` (untyped caps excluded). */
 export function slotsNaming(s: Readable, ptr: number): readonly SlotRef[] {
   if (isKernel(s)) return s.capRefs.get(ptr) ?? slotsNaming(s.base, ptr);
-  return s.capRefs[addrBucket(ptr)]!.find((r) => r.ptr === ptr)?.slots ?? [];
+  return s.capRefs.get(ptr) ?? [];
 }
 
 /** The 32 words of the 128-byte block at `base`, or null if it reads as zero. */
 export function memoryBlock(s: Readable, base: number): readonly Word[] | null {
   if (isKernel(s)) return s.memory.get(base) ?? memoryBlock(s.base, base);
-  return s.memory[memoryBucket(base)]!.find((b) => b.base === base)?.words ?? null;
+  return s.memory.get(base) ?? null;
 }
 
 export function memoryWord(s: Readable, paddr: number): Word {
@@ -401,32 +365,11 @@ export function run(state: AbstractState, log: TouchLog, body: (k: Kernel) => vo
   return commit(k);
 }
 
-/**
- * A new value about to be stored, frozen (shallowly): immer leaves frozen values as they
- * are, where it would otherwise walk a fresh value looking for drafts.
- */
-function fresh<T>(value: T): Draft<T> {
-  return Object.freeze(value) as Draft<T>;
-}
-
-/**
- * The buckets changed by `pending` writes (key → item, or null to remove), rebuilt from
- * `buckets`: bucket index → new bucket.
- */
-function rebuiltBuckets<T>(
-  buckets: readonly (readonly T[])[],
-  pending: ReadonlyMap<number, T | null>,
-  bucketOf: (key: number) => number,
-  keyOf: (item: T) => number,
-): Map<number, T[]> {
-  const changed = new Map<number, T[]>();
-  for (const [key, item] of pending) {
-    const b = bucketOf(key);
-    const bucket = (changed.get(b) ?? buckets[b]!).filter((x) => keyOf(x) !== key);
-    if (item !== null) bucket.push(item);
-    changed.set(b, bucket);
-  }
-  return changed;
+/** `map` with the `pending` writes applied (key → value, or null to remove). */
+function applied<T>(map: RadixMap<T>, pending: ReadonlyMap<number, T | null>): RadixMap<T> {
+  let result = map;
+  for (const [key, value] of pending) result = value === null ? result.delete(key) : result.set(key, value);
+  return result;
 }
 
 /** The state kernel operations leave: their writes applied to their starting state. */
@@ -434,17 +377,15 @@ export function commit(k: Kernel): AbstractState {
   const sameCurrent = k.current === undefined || k.current === k.base.current;
   const sameSched = k.sched === undefined || k.sched === k.base.sched;
   if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent && sameSched) return k.base;
-  const capRefs = new Map([...k.capRefs].map(([ptr, slots]) => [ptr, slots.length === 0 ? null : { ptr, slots }]));
-  const memory = new Map([...k.memory].map(([base, words]) => [base, { base, words }]));
-  const heapBuckets = rebuiltBuckets(k.base.heap, k.objects, addrBucket, (o) => o.addr);
-  const capRefBuckets = rebuiltBuckets(k.base.capRefs, capRefs, addrBucket, (r) => r.ptr);
-  const memoryBuckets = rebuiltBuckets(k.base.memory, memory, memoryBucket, (block) => block.base);
+  const capRefs = new Map([...k.capRefs].map(([ptr, slots]) => [ptr, slots.length === 0 ? null : slots]));
+  // The maps and the scheduler state are stored as they are (immer does not look into them).
+  const heap = castDraft(applied(k.base.heap, k.objects));
   return immer.produce(k.base, (d) => {
-    for (const [b, bucket] of heapBuckets) d.heap[b] = fresh(bucket);
-    for (const [b, bucket] of capRefBuckets) d.capRefs[b] = fresh(bucket);
-    for (const [b, bucket] of memoryBuckets) d.memory[b] = fresh(bucket);
+    d.heap = heap;
+    d.capRefs = castDraft(applied(k.base.capRefs, capRefs));
+    d.memory = castDraft(applied(k.base.memory, k.memory));
     if (!sameCurrent) d.current = k.current!;
-    if (!sameSched) d.sched = fresh(k.sched!);
+    if (!sameSched) d.sched = castDraft(Object.freeze(k.sched!));
   });
 }
 
@@ -473,12 +414,7 @@ export function updateObject<T extends KObject['type']>(k: Kernel, addr: number,
 export function setEntry(k: Kernel, slot: SlotRef, entry: SlotEntry | null): void {
   const holder = holderOf(k, slot);
   if (holder === null || (entry === null && entryIn(holder, slot.index) === null)) return;
-  const bits = slotBucketBits(holder);
-  const bucketIndex = slot.index >>> bits;
-  const bucket = [...(holder.slots[bucketIndex] ?? new Array<undefined>(2 ** bits).fill(undefined))];
-  bucket[slot.index & (2 ** bits - 1)] = entry ?? undefined;
-  const slots = [...holder.slots];
-  slots[bucketIndex] = bucket;
+  const slots = entry === null ? holder.slots.delete(slot.index) : holder.slots.set(slot.index, entry);
   putObject(k, { ...holder, slots });
   k.log.slot(slot);
 }
@@ -527,7 +463,7 @@ export function updateSched(k: Kernel, fields: Partial<SchedState>): void {
 /** Zeroes physical memory in [base, base + sizeBytes). */
 export function zeroMemory(k: Kernel, base: number, sizeBytes: number): void {
   const end = base + sizeBytes;
-  const blocks = new Set([...k.base.memory.flat().map((b) => b.base), ...k.memory.keys()]);
+  const blocks = new Set([...k.base.memory.keysInRange(base - blockBytes + 1, end), ...k.memory.keys()]);
   for (const block of blocks) {
     if (block + blockBytes <= base || block >= end) continue;
     const words = memoryBlock(k, block)!.map((w, i) => (block + 4 * i >= base && block + 4 * i < end ? 0 : w));

@@ -5,6 +5,7 @@ import { cteInsert } from './cnode.ts';
 import { emptySchedContext, emptyTCB } from './objects.ts';
 import { minRefills, refillNew, schedContextAt } from './schedcontext.ts';
 import { schedule } from './scheduler.ts';
+import { RadixMap } from '../libsel4/radix-map.ts';
 import { initialSchedState, Step, type ExecState, type KObject, type Slot } from './state.ts';
 
 function bootObject(obj: BootObject): KObject {
@@ -34,8 +35,8 @@ function bootObject(obj: BootObject): KObject {
  */
 export function boot(plan: BootPlan): ExecState {
   const k = new Step({
-    objects: IMap<number, KObject>(plan.objects.map((obj) => [obj.addr, bootObject(obj)] as const)),
-    memory: IMap<number, Word>(),
+    objects: RadixMap.of(plan.objects.map((obj) => [obj.addr, bootObject(obj)] as const)),
+    memory: RadixMap.of<Word>(),
     current: null,
     sched: initialSchedState,
   });

@@ -3,8 +3,10 @@
 // State shape (all persistent, never mutated; a step builds a new version and the old one stays valid):
 //
 //   ExecState
-//     objects : IMap<addr, KObject>     every kernel object by physical address (untyped memory is not an object)
-//     memory  : IMap<paddr, Word>       user memory words by byte address; a missing key reads as 0, zero is never stored
+//     objects : RadixMap<KObject>       every kernel object by physical address (untyped memory is not an object)
+//     memory  : RadixMap<Word>          user memory words by byte address; a missing key reads as 0, zero is never stored
+//     (RadixMap: a persistent trie in address order, as Haskell's Data.Map is a persistent tree: a write
+//     copies one path, and the objects or words in a region are found without visiting the rest)
 //     current : TCB address | null      the thread that runs next (ksCurThread; null = the idle thread)
 //     sched   : SchedState              time, ksCurSC and the ready and release queues (scheduler.ts)
 //
@@ -19,6 +21,7 @@
 //     holding the slot). Parenthood is not stored; it follows from list order, `revocable`,
 //     `firstBadged` and the caps (isMDBParentOf in cnode.ts).
 import { Map as IMap } from 'immutable';
+import { RadixMap } from '../libsel4/radix-map.ts';
 import {
   capDifference,
   hex,
@@ -164,8 +167,8 @@ export type SchedulerAction =
   | { readonly kind: 'switchTo'; readonly tcb: number };
 
 export interface ExecState {
-  readonly objects: IMap<number, KObject>;
-  readonly memory: IMap<number, Word>;
+  readonly objects: RadixMap<KObject>;
+  readonly memory: RadixMap<Word>;
   readonly current: number | null;
   readonly sched: SchedState;
 }
@@ -210,8 +213,8 @@ export function getCap(state: ExecState, ref: SlotRef): Cap {
   return getSlot(state, ref)?.cap ?? nullCap;
 }
 
-/** Every object, in no particular order. */
-export function allObjects(state: ExecState): IterableIterator<KObject> {
+/** Every object, by address. */
+export function allObjects(state: ExecState): Iterable<KObject> {
   return state.objects.values();
 }
 
@@ -228,7 +231,7 @@ export function userWord(state: ExecState, paddr: number): Word {
 }
 
 /** Every non-zero user memory word, as (byte address, word). */
-export function allUserWords(state: ExecState): IterableIterator<[number, Word]> {
+export function allUserWords(state: ExecState): Iterable<[number, Word]> {
   return state.memory.entries();
 }
 
@@ -250,12 +253,8 @@ export function slotTable(entries: Iterable<readonly [number, Slot]>): SlotTable
 
 /** Builds a state from its parts (zero memory words are dropped), e.g. from decoded impl memory. */
 export function makeExecState(parts: ExecStateParts): ExecState {
-  const objects = IMap<number, KObject>().withMutations((m) => {
-    for (const obj of parts.objects) m.set(obj.addr, obj);
-  });
-  const memory = IMap<number, Word>().withMutations((m) => {
-    for (const [paddr, word] of parts.memory) if (word >>> 0 !== 0) m.set(paddr, word >>> 0);
-  });
+  const objects = RadixMap.of([...parts.objects].map((obj) => [obj.addr, obj] as const));
+  const memory = RadixMap.of([...parts.memory].filter(([, word]) => word >>> 0 !== 0).map(([paddr, word]) => [paddr, word >>> 0] as const));
   return { objects, memory, current: parts.current, sched: parts.sched };
 }
 
@@ -448,15 +447,9 @@ export class Step {
   /** Detypes every object whose address lies in [base, base + sizeBytes). */
   removeObjectsIn(base: number, sizeBytes: number): void {
     const end = base + sizeBytes;
-    const doomed: number[] = [];
-    this.state.objects.forEach((_, addr) => {
-      if (addr >= base && addr < end) doomed.push(addr);
-    });
+    const doomed = [...this.state.objects.keysInRange(base, end)];
     if (doomed.length === 0) return;
-    const objects = this.state.objects.withMutations((m) => {
-      for (const addr of doomed) m.delete(addr);
-    });
-    this.state = { ...this.state, objects };
+    this.state = { ...this.state, objects: this.state.objects.deleteAll(doomed) };
     for (const addr of doomed) this.touchedObjects.add(addr);
   }
 
@@ -469,15 +462,9 @@ export class Step {
   /** Zeroes user memory in [base, base + sizeBytes). */
   clearMemory(base: number, sizeBytes: number): void {
     const end = base + sizeBytes;
-    const doomed: number[] = [];
-    this.state.memory.forEach((_, paddr) => {
-      if (paddr >= base && paddr < end) doomed.push(paddr);
-    });
+    const doomed = [...this.state.memory.keysInRange(base, end)];
     if (doomed.length === 0) return;
-    const memory = this.state.memory.withMutations((m) => {
-      for (const paddr of doomed) m.delete(paddr);
-    });
-    this.state = { ...this.state, memory };
+    this.state = { ...this.state, memory: this.state.memory.deleteAll(doomed) };
   }
 
   /** Records a change to an object that its write did not go through setObject (frame contents). */

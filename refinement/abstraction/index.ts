@@ -70,13 +70,8 @@ export function implObject(impl: I.ImplState, addr: number): E.KObject | null {
 
 /** The abstraction function impl -> executable: the whole decoded state. */
 export function implToExec(impl: I.ImplState, current: number | null): E.ExecState {
-  const objects = IMap<number, E.KObject>().withMutations((m) => {
-    for (const g of I.ghostObjects(impl)) m.set(g.addr, implObject(impl, g.addr)!);
-  });
-  const memory = IMap<number, number>().withMutations((m) => {
-    for (const [paddr, w] of implUserWords(impl)) m.set(paddr, w);
-  });
-  return { objects, memory, current, sched: implSched(impl) };
+  const objects = I.ghostObjects(impl).map((g) => implObject(impl, g.addr)!);
+  return E.makeExecState({ objects, memory: implUserWords(impl), current, sched: implSched(impl) });
 }
 
 /** The non-zero words of the impl's frames; 4 KiB pages the impl never wrote are skipped. */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { planBoot, Reg, seL4_ObjectType as T, slotKey, type SlotRef, type Word } from '../../libsel4/index.ts';
 import {
   allSlots,
+  makeExecState,
   cdtParent,
   cdtParents,
   getSlot,
@@ -217,7 +218,7 @@ describe('executable spec laws over random CNode and Retype workloads', () => {
         for (const op of ops) {
           const before = h.state;
           // A structural copy of the version, compared after the run.
-          const copy: ExecState = { objects: before.objects.map(copyObject), memory: before.memory, current: before.current, sched: before.sched };
+          const copy = makeExecState({ objects: [...before.objects.values()].map(copyObject), memory: before.memory.entries(), current: before.current, sched: before.sched });
           versions.push([before, copy]);
           apply(h, op);
         }
