@@ -249,6 +249,7 @@ function awaken(state: ImplState): void {
 /** updateTimestamp: ksCurTime is the clock; the time since the last entry is consumed. */
 export function updateTimestamp(state: ImplState): void {
   const previous = state.curTimeTicks;
+  if (state.clockTicks === previous) return; // a syscall after a syscall: no time passed
   state.curTimeTicks = state.clockTicks;
   state.consumedTicks += state.curTimeTicks - previous;
 }

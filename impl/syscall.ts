@@ -94,7 +94,7 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   } else {
     if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
     applyUserWrites(state, thread, event.user);
-    unmodelled = kernelEntry(state, thread, () => (event.kind === 'syscall' ? handleSyscall(state, thread) : handleFault(state, thread)));
+    unmodelled = kernelEntry(state, thread, event.kind === 'syscall');
   }
   if (state.debug && state.finalising.size !== 0) fail('a finalisation was left unfinished');
   return {
@@ -106,15 +106,15 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
 }
 
 /**
- * A syscall or user-exception entry (MCS_DO_IF_BUDGET, then schedule and activateThread).
+ * A syscall (or else a user-exception) entry (MCS_DO_IF_BUDGET, then schedule and activateThread).
  * An entry that reaches unmodelled behaviour leaves ksCurTime and ksConsumed as they were.
  */
-function kernelEntry(state: ImplState, thread: number, work: () => string | null): string | null {
+function kernelEntry(state: ImplState, thread: number, isSyscall: boolean): string | null {
   const curTimeTicks = state.curTimeTicks;
   const consumedTicks = state.consumedTicks;
   updateTimestamp(state);
   let unmodelled: string | null = budgetCheckWouldFault(state) ? 'timeout fault delivery' : null;
-  if (unmodelled === null && checkBudgetRestart(state, thread)) unmodelled = work();
+  if (unmodelled === null && checkBudgetRestart(state, thread)) unmodelled = isSyscall ? handleSyscall(state, thread) : handleFault(state, thread);
   if (unmodelled !== null) {
     state.curTimeTicks = curTimeTicks;
     state.consumedTicks = consumedTicks;
