@@ -303,8 +303,19 @@ export function ghostAdd(state: ImplState, addr: number, object: GhostObject): v
  */
 export function ghostAddRun(state: ImplState, addr: number, count: number, strideBytes: number, object: GhostObject): void {
   if (count === 0) return;
-  const addrs: number[] = new Array<number>(count);
-  const seqs: number[] = new Array<number>(count);
+  const addrs = state.ghostAddrs;
+  const seqs = state.ghostSeqs;
+  // A gap of `count` entries at the run's place in the address order (none to move when it goes last).
+  const index = ghostIndex(state, addr);
+  const after = addrs.length;
+  for (let i = 0; i < count; i++) {
+    addrs.push(0);
+    seqs.push(0);
+  }
+  if (index !== after) {
+    addrs.copyWithin(index + count, index, after);
+    seqs.copyWithin(index + count, index, after);
+  }
   for (let i = 0; i < count; i++) {
     const at = addr + i * strideBytes;
     if (state.debug) {
@@ -312,19 +323,9 @@ export function ghostAddRun(state: ImplState, addr: number, count: number, strid
       if (state.ghost.has(at)) fail(`object created over an existing one at ${at.toString(16)}`);
     }
     state.ghost.set(at, object);
-    addrs[i] = at;
-    seqs[i] = state.ghostNextSeq++;
+    addrs[index + i] = at;
+    seqs[index + i] = state.ghostNextSeq++;
     markObject(state, at);
-  }
-  const index = ghostIndex(state, addr);
-  if (index === state.ghostAddrs.length) {
-    for (let i = 0; i < count; i++) {
-      state.ghostAddrs.push(addrs[i]!);
-      state.ghostSeqs.push(seqs[i]!);
-    }
-  } else {
-    state.ghostAddrs.splice(index, 0, ...addrs);
-    state.ghostSeqs.splice(index, 0, ...seqs);
   }
   if (object.type === 'cnode') state.cnodeSizeCounts[object.sizeBits]! += count;
   state.retyped = true;
@@ -370,15 +371,21 @@ export function ghostClearRange(state: ImplState, base: number, bytes: number): 
   state.lastHolderEnd = NONE;
   const addrs = state.ghostAddrs.splice(from, to - from);
   const seqs = state.ghostSeqs.splice(from, to - from);
-  const order = addrs.map((_, i) => i);
-  if (!isAscending(seqs)) order.sort((a, b) => seqs[a]! - seqs[b]!);
-  for (const i of order) {
-    const addr = addrs[i]!;
-    const object = state.ghost.get(addr)!;
-    state.ghost.delete(addr);
-    if (object.type === 'cnode') state.cnodeSizeCounts[object.sizeBits]! -= 1;
-    markObject(state, addr);
+  // Only the record of what was touched keeps the creation order; forgetting is in any order.
+  if (!state.recordTouched || isAscending(seqs)) {
+    for (let i = 0; i < addrs.length; i++) ghostForget(state, addrs[i]!);
+    return;
   }
+  const order = addrs.map((_, i) => i);
+  order.sort((a, b) => seqs[a]! - seqs[b]!);
+  for (const i of order) ghostForget(state, addrs[i]!);
+}
+
+function ghostForget(state: ImplState, addr: number): void {
+  const object = state.ghost.get(addr)!;
+  state.ghost.delete(addr);
+  if (object.type === 'cnode') state.cnodeSizeCounts[object.sizeBits]! -= 1;
+  markObject(state, addr);
 }
 
 function isAscending(values: readonly number[]): boolean {
