@@ -303,19 +303,8 @@ export function ghostAdd(state: ImplState, addr: number, object: GhostObject): v
  */
 export function ghostAddRun(state: ImplState, addr: number, count: number, strideBytes: number, object: GhostObject): void {
   if (count === 0) return;
-  const addrs = state.ghostAddrs;
-  const seqs = state.ghostSeqs;
-  // A gap of `count` entries at the run's place in the address order (none to move when it goes last).
-  const index = ghostIndex(state, addr);
-  const after = addrs.length;
-  for (let i = 0; i < count; i++) {
-    addrs.push(0);
-    seqs.push(0);
-  }
-  if (index !== after) {
-    addrs.copyWithin(index + count, index, after);
-    seqs.copyWithin(index + count, index, after);
-  }
+  const addrs: number[] = new Array<number>(count);
+  const seqs: number[] = new Array<number>(count);
   for (let i = 0; i < count; i++) {
     const at = addr + i * strideBytes;
     if (state.debug) {
@@ -323,9 +312,19 @@ export function ghostAddRun(state: ImplState, addr: number, count: number, strid
       if (state.ghost.has(at)) fail(`object created over an existing one at ${at.toString(16)}`);
     }
     state.ghost.set(at, object);
-    addrs[index + i] = at;
-    seqs[index + i] = state.ghostNextSeq++;
+    addrs[i] = at;
+    seqs[i] = state.ghostNextSeq++;
     markObject(state, at);
+  }
+  const index = ghostIndex(state, addr);
+  if (index === state.ghostAddrs.length) {
+    for (let i = 0; i < count; i++) {
+      state.ghostAddrs.push(addrs[i]!);
+      state.ghostSeqs.push(seqs[i]!);
+    }
+  } else {
+    state.ghostAddrs.splice(index, 0, ...addrs);
+    state.ghostSeqs.splice(index, 0, ...seqs);
   }
   if (object.type === 'cnode') state.cnodeSizeCounts[object.sizeBits]! += count;
   state.retyped = true;
