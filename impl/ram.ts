@@ -9,6 +9,8 @@ export interface Ram {
   readonly bytes: number;
   get(index: number): number;
   set(index: number, value: number): void;
+  /** Words [from, from + count) as a new array. */
+  words(from: number, count: number): number[];
   /** Whether the 4 KiB page `page` (counted from the start of RAM) may hold a non-zero word. */
   backed(page: number): boolean;
   /** Zeroes words [from, to); pages never written are skipped. */
@@ -47,6 +49,19 @@ class PagedRam implements Ram {
   set(index: number, value: number): void {
     const page = (this.pages[index >>> pageWordBits] ??= new Uint32Array(pageWords));
     page[index & pageWordMask] = value;
+  }
+  words(from: number, count: number): number[] {
+    const words = new Array<number>(count);
+    const offset = from & pageWordMask;
+    const page = this.pages[from >>> pageWordBits];
+    if (offset + count <= pageWords) {
+      // One page (a TCB's registers, an aligned IPC buffer): no lookup per word.
+      if (page === undefined) words.fill(0);
+      else for (let i = 0; i < count; i++) words[i] = page[offset + i]!;
+    } else {
+      for (let i = 0; i < count; i++) words[i] = this.get(from + i);
+    }
+    return words;
   }
   backed(page: number): boolean {
     return this.pages[page] !== undefined;

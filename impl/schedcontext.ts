@@ -133,8 +133,9 @@ export function scActive(state: ImplState, sc: number): boolean {
   return sc === NONE || scRefillMax(state, sc) > 0;
 }
 
+/** A period of 0 (both words zero: no 64-bit value is built). */
 export function isRoundRobin(state: ImplState, sc: number): boolean {
-  return scPeriod(state, sc) === 0n;
+  return sc === NONE || (readWord(state, sc + PERIOD) === 0 && readWord(state, sc + PERIOD + 4) === 0);
 }
 
 // ---- the refill ring ----
@@ -200,6 +201,7 @@ function setRefillHead(state: ImplState, sc: number, releaseTicks: bigint, amoun
 /** refill_capacity: what is left of the head refill after `usage`. */
 function refillCapacity(state: ImplState, sc: number, usage: bigint): bigint {
   const amount = refillHeadAmount(state, sc);
+  if (usage === 0n) return amount; // the usual entry: no time passed since the last one
   return usage > amount ? 0n : amount - usage;
 }
 

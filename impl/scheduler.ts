@@ -249,6 +249,7 @@ function awaken(state: ImplState): void {
 /** updateTimestamp: ksCurTime is the clock; the time since the last entry is consumed. */
 export function updateTimestamp(state: ImplState): void {
   const previous = state.curTimeTicks;
+  if (state.clockTicks === previous) return; // a syscall after a syscall: no time passed
   state.curTimeTicks = state.clockTicks;
   state.consumedTicks += state.curTimeTicks - previous;
 }
@@ -408,17 +409,21 @@ export function schedule(state: ImplState): void {
  * and its threads are queued at its priority, and the release queue is ordered by time.
  */
 export function checkSchedulerInvariants(state: ImplState): void {
-  for (let prio = 0; prio < numPriorities; prio++) {
-    const head = state.readyHeads[prio]!;
-    const inBitmap = (state.l2Bitmap[invertL1(prio >>> 5)]! & (1 << (prio & 31))) !== 0;
-    if (inBitmap !== (head !== NONE)) fail(`priority ${prio}: bitmap and ready queue disagree`);
-    if (((state.l1Bitmap >>> (prio >>> 5)) & 1) !== (state.l2Bitmap[invertL1(prio >>> 5)] !== 0 ? 1 : 0)) fail(`priority ${prio}: L1 and L2 bitmaps disagree`);
-    if (head === NONE) {
-      // An empty queue: its tail must be none too (what checkQueueLinks finds, without building its arguments).
-      if (state.readyTails[prio] !== NONE) fail(`ready queue ${prio}: tail is not the last thread`);
-      continue;
+  // By L2 word (32 priorities): its L1 bit once, then each priority's bit against its queue.
+  for (let l1 = 0; l1 < l2BitmapWords; l1++) {
+    const word = state.l2Bitmap[invertL1(l1)]!;
+    if (((state.l1Bitmap >>> l1) & 1) !== (word !== 0 ? 1 : 0)) fail(`priority ${l1 * 32}: L1 and L2 bitmaps disagree`);
+    for (let bit = 0; bit < 32; bit++) {
+      const prio = l1 * 32 + bit;
+      const head = state.readyHeads[prio]!;
+      if (((word >>> bit) & 1) !== (head !== NONE ? 1 : 0)) fail(`priority ${prio}: bitmap and ready queue disagree`);
+      if (head === NONE) {
+        // An empty queue: its tail must be none too (what checkQueueLinks finds, without building its arguments).
+        if (state.readyTails[prio] !== NONE) fail(`ready queue ${prio}: tail is not the last thread`);
+        continue;
+      }
+      checkQueueLinks(state, head, state.readyTails[prio]!, (tcb) => isQueued(state, tcb) && tcbPriority(state, tcb) === prio && isSchedulable(state, tcb), `ready queue ${prio}`);
     }
-    checkQueueLinks(state, head, state.readyTails[prio]!, (tcb) => isQueued(state, tcb) && tcbPriority(state, tcb) === prio && isSchedulable(state, tcb), `ready queue ${prio}`);
   }
   let last = 0n;
   checkQueueLinks(state, state.releaseHead, state.releaseTail, (tcb) => {

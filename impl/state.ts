@@ -39,7 +39,7 @@ export interface ImplState {
   readonly ramBase: number;
   readonly ramEnd: number;
   /** Objects that exist, by address; never read by kernel decisions. */
-  readonly ghost: Map<number, GhostObject>;
+  readonly ghost: GhostTable;
   /** The ghost table's addresses, ascending, and beside each the order it was created in. */
   readonly ghostAddrs: number[];
   readonly ghostSeqs: number[];
@@ -98,6 +98,54 @@ export interface ImplState {
   observedBuffer: { readonly addr: number; readonly frame: number; readonly words: readonly number[] } | null;
 }
 
+const ghostPageBits = 10;
+const ghostPageMask = (1 << ghostPageBits) - 1;
+
+/**
+ * The ghost table's records by address: RAM addresses (objects are 16-byte aligned) index
+ * pages of 1,024 records allocated at their first record (a Map keyed by addresses above
+ * 2^30 hashes a boxed number per access); other addresses (device frames) go in a Map.
+ */
+export class GhostTable {
+  private readonly pages: (Array<GhostObject | undefined> | undefined)[];
+  private readonly others = new Map<number, GhostObject>();
+  constructor(private readonly ramBase: number, ramBytes: number) {
+    this.pages = new Array<Array<GhostObject | undefined> | undefined>(Math.ceil(ramBytes / (16 << ghostPageBits))).fill(undefined);
+  }
+  /** The record index of a 16-byte aligned RAM address, or -1. */
+  private index(addr: number): number {
+    const offset = addr - this.ramBase;
+    return offset >= 0 && offset % 16 === 0 && offset / 16 < this.pages.length << ghostPageBits ? offset / 16 : -1;
+  }
+  get(addr: number): GhostObject | undefined {
+    const i = this.index(addr);
+    if (i < 0) return this.others.get(addr);
+    const page = this.pages[i >>> ghostPageBits];
+    return page === undefined ? undefined : page[i & ghostPageMask];
+  }
+  has(addr: number): boolean {
+    return this.get(addr) !== undefined;
+  }
+  set(addr: number, object: GhostObject): void {
+    const i = this.index(addr);
+    if (i < 0) {
+      this.others.set(addr, object);
+      return;
+    }
+    const page = (this.pages[i >>> ghostPageBits] ??= new Array<GhostObject | undefined>(1 << ghostPageBits).fill(undefined));
+    page[i & ghostPageMask] = object;
+  }
+  delete(addr: number): void {
+    const i = this.index(addr);
+    if (i < 0) {
+      this.others.delete(addr);
+      return;
+    }
+    const page = this.pages[i >>> ghostPageBits];
+    if (page !== undefined) page[i & ghostPageMask] = undefined;
+  }
+}
+
 /** "No slot / no object" in addresses held as JS numbers. */
 export const NONE = -1;
 
@@ -120,7 +168,7 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean, r
     mem: createRam(ramBytes),
     ramBase,
     ramEnd: ramBase + ramBytes,
-    ghost: new Map(),
+    ghost: new GhostTable(ramBase, ramBytes),
     ghostAddrs: [],
     ghostSeqs: [],
     ghostNextSeq: 0,
@@ -322,15 +370,21 @@ export function ghostClearRange(state: ImplState, base: number, bytes: number): 
   state.lastHolderEnd = NONE;
   const addrs = state.ghostAddrs.splice(from, to - from);
   const seqs = state.ghostSeqs.splice(from, to - from);
-  const order = addrs.map((_, i) => i);
-  if (!isAscending(seqs)) order.sort((a, b) => seqs[a]! - seqs[b]!);
-  for (const i of order) {
-    const addr = addrs[i]!;
-    const object = state.ghost.get(addr)!;
-    state.ghost.delete(addr);
-    if (object.type === 'cnode') state.cnodeSizeCounts[object.sizeBits]! -= 1;
-    markObject(state, addr);
+  // Only the record of what was touched keeps the creation order; forgetting is in any order.
+  if (!state.recordTouched || isAscending(seqs)) {
+    for (let i = 0; i < addrs.length; i++) ghostForget(state, addrs[i]!);
+    return;
   }
+  const order = addrs.map((_, i) => i);
+  order.sort((a, b) => seqs[a]! - seqs[b]!);
+  for (const i of order) ghostForget(state, addrs[i]!);
+}
+
+function ghostForget(state: ImplState, addr: number): void {
+  const object = state.ghost.get(addr)!;
+  state.ghost.delete(addr);
+  if (object.type === 'cnode') state.cnodeSizeCounts[object.sizeBits]! -= 1;
+  markObject(state, addr);
 }
 
 function isAscending(values: readonly number[]): boolean {
@@ -355,10 +409,11 @@ export function markObject(state: ImplState, obj: number): void {
 
 /** Starts a step: forgets what the previous step wrote. */
 export function beginStep(state: ImplState): void {
-  state.dirtySlots.length = 0;
-  state.dirtyObjects.length = 0;
-  state.userWrites.length = 0;
-  state.choices.length = 0;
+  // Setting an array's length is a runtime call even when it is 0 already.
+  if (state.dirtySlots.length !== 0) state.dirtySlots.length = 0;
+  if (state.dirtyObjects.length !== 0) state.dirtyObjects.length = 0;
+  if (state.userWrites.length !== 0) state.userWrites.length = 0;
+  if (state.choices.length !== 0) state.choices.length = 0;
   state.retyped = false;
   state.restarted = false;
 }

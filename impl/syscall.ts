@@ -84,6 +84,9 @@ const idleObservation = Object.freeze({ current: null, caller: null, unmodelled:
 const nothingTouched = Object.freeze({ slots: Object.freeze([]), objects: Object.freeze([]) });
 const noChoices: Witness = Object.freeze([]);
 
+/** The extra caps of a message that has none (shared: the context's list is read-only). */
+const noExtraCaps: readonly number[] = Object.freeze([]);
+
 /** handleEvent: one kernel entry (or none, for time that ends before the deadline). The state is changed in place. */
 export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplState> {
   beginStep(state);
@@ -94,7 +97,7 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   } else {
     if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
     applyUserWrites(state, thread, event.user);
-    unmodelled = kernelEntry(state, thread, () => (event.kind === 'syscall' ? handleSyscall(state, thread) : handleFault(state, thread)));
+    unmodelled = kernelEntry(state, thread, event.kind === 'syscall');
   }
   if (state.debug && state.finalising.size !== 0) fail('a finalisation was left unfinished');
   return {
@@ -106,15 +109,15 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
 }
 
 /**
- * A syscall or user-exception entry (MCS_DO_IF_BUDGET, then schedule and activateThread).
+ * A syscall (or else a user-exception) entry (MCS_DO_IF_BUDGET, then schedule and activateThread).
  * An entry that reaches unmodelled behaviour leaves ksCurTime and ksConsumed as they were.
  */
-function kernelEntry(state: ImplState, thread: number, work: () => string | null): string | null {
+function kernelEntry(state: ImplState, thread: number, isSyscall: boolean): string | null {
   const curTimeTicks = state.curTimeTicks;
   const consumedTicks = state.consumedTicks;
   updateTimestamp(state);
   let unmodelled: string | null = budgetCheckWouldFault(state) ? 'timeout fault delivery' : null;
-  if (unmodelled === null && checkBudgetRestart(state, thread)) unmodelled = work();
+  if (unmodelled === null && checkBudgetRestart(state, thread)) unmodelled = isSyscall ? handleSyscall(state, thread) : handleFault(state, thread);
   if (unmodelled !== null) {
     state.curTimeTicks = curTimeTicks;
     state.consumedTicks = consumedTicks;
@@ -245,21 +248,23 @@ function handleInvocation(state: ImplState, thread: number, isCall: boolean, isB
   const slot = lookupSlot(state, thread, getRegister(state, thread, Reg.a0));
   if (slot === NONE) return isBlocking ? handleFault(state, thread) : null;
   const buffer = ipcBufferAddr(state, thread);
-  const extraCaps: number[] = [];
-  if (buffer !== NONE) {
-    const count = (info >>> 7) & 0x3;
+  const count = buffer === NONE ? 0 : (info >>> 7) & 0x3;
+  let extraCaps: readonly number[] = noExtraCaps;
+  if (count !== 0) {
+    const found: number[] = [];
     for (let i = 0; i < count; i++) {
       const extra = lookupSlot(state, thread, readUserWord(state, buffer + (IPCBuffer.capsOrBadges + i) * 4));
       if (extra === NONE) return isBlocking ? handleFault(state, thread) : null;
-      extraCaps.push(extra);
+      found.push(extra);
     }
+    extraCaps = found;
   }
   let length = Math.min(info & 0x7f, seL4_MsgMaxLength);
   if (length > msgRegisters.length && buffer === NONE) length = msgRegisters.length;
   const ctx: InvocationContext = { thread, label: info >>> 12, length, buffer, extraCaps };
 
   const inv = decodeInvocation(state, ctx, slot, isCall);
-  if ('unmodelled' in inv) return inv.unmodelled;
+  if (inv === null) return `${capTypeName(capTag(slotW0(state, slot)))} invocation`;
   if ('error' in inv) return replyError(state, thread, isCall, inv);
   setThreadState(state, thread, ThreadStateNum.Restart);
   performInvocation(state, inv);
@@ -272,8 +277,11 @@ function handleInvocation(state: ImplState, thread: number, isCall: boolean, isB
 
 type Invocation = RetypeInvocation | CNodeInvocation | SignalInvocation | TcbInvocation | SchedContextInvocation | ConfigureFlagsInvocation;
 
-/** decodeInvocation: by the invoked cap's type; types whose invocations are not modelled yet say so. */
-function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number, isCall: boolean): Invocation | SyscallError | { readonly unmodelled: string } {
+/**
+ * decodeInvocation: by the invoked cap's type; null for types whose invocations are not
+ * modelled yet (a result with an `unmodelled` field made every caller's check megamorphic).
+ */
+function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number, isCall: boolean): Invocation | SyscallError | null {
   const tag = capTag(slotW0(state, slot));
   switch (tag) {
     case CapTag.thread:
@@ -291,7 +299,7 @@ function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number
     case CapTag.notification:
       return decodeNotificationInvocation(slotW0(state, slot), slotW1(state, slot));
     default:
-      return isForeignLabel(capTypeName(tag), ctx.label) ? { error: 'IllegalOperation' } : { unmodelled: `${capTypeName(tag)} invocation` };
+      return isForeignLabel(capTypeName(tag), ctx.label) ? { error: 'IllegalOperation' } : null;
   }
 }
 

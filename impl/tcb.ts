@@ -720,8 +720,5 @@ export function decodeTcb(state: ImplState, tcb: number): TcbRecord {
 }
 
 export function readRegisters(state: ImplState, tcb: number): Word[] {
-  const base = (tcb + REGISTERS - state.ramBase) >>> 2;
-  const regs = new Array<Word>(numRegisters);
-  for (let i = 0; i < numRegisters; i++) regs[i] = state.mem.get(base + i);
-  return regs;
+  return state.mem.words((tcb + REGISTERS - state.ramBase) >>> 2, numRegisters);
 }

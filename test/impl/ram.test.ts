@@ -25,6 +25,15 @@ describe.each([
     expect(ram.isZero(2 * pageWords, 5 * pageWords + 8)).toBe(false);
   });
 
+  it('reads a run of words as an array: inside a page, across pages, and from a page never written', () => {
+    const ram = createRam(bytes);
+    words.forEach((i, k) => ram.set(i, 0xf0000000 + k));
+    expect(ram.words(0, 3)).toEqual([0xf0000000, 0xf0000001, 0]);
+    expect(ram.words(pageWords - 2, 3)).toEqual([0, 0xf0000002, 0xf0000003]);
+    expect(ram.words(2 * pageWords, 4)).toEqual([0, 0, 0, 0]);
+    expect(ram.words(last - 1, 2)).toEqual([0, 0xf0000000 + words.length - 1]);
+  });
+
   it('zeroes a range: words in it read zero, words beside it keep their value, whole pages are released', () => {
     const ram = createRam(bytes);
     words.forEach((i, k) => ram.set(i, k + 1));
