@@ -6,7 +6,7 @@ import { capObjectPtr, type Cap, type ObjectView, type SchedulerView, type SlotR
 import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
-import { abstractObjects, holdsNullCap } from './abstraction/index.ts';
+import { abstractObjectViews, holdsNullCap } from './abstraction/index.ts';
 import { SlotMap } from './abstraction/exec-index.ts';
 import type { MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
@@ -115,10 +115,14 @@ function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[
   return entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(e.slot) ?? null }));
 }
 
+function mdbEntry(slot: SlotRef, cap: Cap, mdb: E.MDBNode): MDBEntry {
+  return { slot, cap, prev: mdb.prev, next: mdb.next, revocable: mdb.revocable, firstBadged: mdb.firstBadged };
+}
+
 function listExecutable(s: E.ExecState): StateListing {
   const objects = E.view(s).objects();
   const mdb: MDBEntry[] = [];
-  for (const [slot, data] of E.allSlots(s)) if (data.cap.type !== 'null') mdb.push({ slot, cap: data.cap, ...data.mdb });
+  for (const [slot, data] of E.allSlots(s)) if (data.cap.type !== 'null') mdb.push(mdbEntry(slot, data.cap, data.mdb));
   return { objects, filled: withParents(mdb, objects), mdb };
 }
 
@@ -132,24 +136,15 @@ function listImpl(s: I.ImplState): StateListing {
       if (holdsNullCap(s, o.addr + index * 16)) continue;
       const slot = { cnode: o.addr, index };
       const data = I.decodeSlot(s, slot)!;
-      mdb.push({ slot, cap: data.cap, ...data.mdb });
+      mdb.push(mdbEntry(slot, data.cap, data.mdb));
     }
   }
   return { objects, filled: withParents(mdb, objects), mdb };
 }
 
-/** Each abstract object record's view, made once: records are immutable. */
-const abstractViews = new WeakMap<A.KObject, ObjectView>();
-
-function abstractObjectView(o: A.KObject): ObjectView {
-  let seen = abstractViews.get(o);
-  if (seen === undefined) abstractViews.set(o, (seen = A.objectView(o)));
-  return seen;
-}
-
 function listAbstract(s: A.AbstractState): StateListing {
   return {
-    objects: abstractObjects(s).map(abstractObjectView),
+    objects: abstractObjectViews(s),
     filled: A.allFilledSlots(s).map((f) => ({ slot: f.slot, cap: f.cap, parent: f.parent })),
     mdb: null,
   };

@@ -1,7 +1,7 @@
 // Reading a whole executable-spec state: the persistent object map copied once into a native
 // map (its lookups by address are far cheaper than the trie's, above all on large states),
 // remembered per (immutable) state, and a map keyed by slot that builds no string keys.
-import type { SlotRef } from '../../libsel4/index.ts';
+import { slotId, type SlotRef } from '../../libsel4/index.ts';
 import * as E from '../../spec-executable/index.ts';
 
 /** Reads of one executable state by address. */
@@ -38,27 +38,41 @@ export function indexedReader(exec: E.ExecState): ExecReader {
   return reader;
 }
 
-/** A map keyed by slot: holder address, then index. */
+/** Indices below this share one number with their holder's address (exactly: below 2^52). */
+const indexLimit = 2 ** 20;
+
+/**
+ * A map keyed by slot, without building string keys: a slot whose holder is a 32-bit address
+ * and whose index is below 2^20 (every real slot) is one number; any other key (a corrupt
+ * link) is kept apart by its text.
+ */
 export class SlotMap<T> {
-  private readonly holders = new Map<number, Map<number, T>>();
-  private count = 0;
+  private readonly byNumber = new Map<number, T>();
+  private readonly others = new Map<string, T>();
 
   get size(): number {
-    return this.count;
+    return this.byNumber.size + this.others.size;
   }
 
   get(ref: SlotRef): T | undefined {
-    return this.holders.get(ref.cnode)?.get(ref.index);
+    const key = numberKey(ref);
+    return key === null ? this.others.get(slotId(ref)) : this.byNumber.get(key);
   }
 
   has(ref: SlotRef): boolean {
-    return this.holders.get(ref.cnode)?.has(ref.index) ?? false;
+    const key = numberKey(ref);
+    return key === null ? this.others.has(slotId(ref)) : this.byNumber.has(key);
   }
 
   set(ref: SlotRef, value: T): void {
-    let slots = this.holders.get(ref.cnode);
-    if (slots === undefined) this.holders.set(ref.cnode, (slots = new Map()));
-    if (!slots.has(ref.index)) this.count++;
-    slots.set(ref.index, value);
+    const key = numberKey(ref);
+    if (key === null) this.others.set(slotId(ref), value);
+    else this.byNumber.set(key, value);
   }
+}
+
+function numberKey(ref: SlotRef): number | null {
+  const { cnode, index } = ref;
+  if (cnode >>> 0 !== cnode || index >>> 0 !== index || index >= indexLimit) return null;
+  return cnode * indexLimit + index;
 }

@@ -371,10 +371,22 @@ export function compareExecAbstractTouched(exec: E.ExecState, abs: A.AbstractSta
 const abstractObjectLists = new WeakMap<A.AbstractState, ReturnType<typeof A.allObjects>>();
 
 /** A.allObjects, listed once per (immutable) abstract state. */
-export function abstractObjects(abs: A.AbstractState): ReturnType<typeof A.allObjects> {
+function abstractObjects(abs: A.AbstractState): ReturnType<typeof A.allObjects> {
   let objects = abstractObjectLists.get(abs);
   if (objects === undefined) abstractObjectLists.set(abs, (objects = A.allObjects(abs)));
   return objects;
+}
+
+/** Each abstract object record's view, made once: records are immutable. */
+const abstractViews = new WeakMap<object, ObjectView>();
+
+/** The abstract view's objects() (every object's view by increasing address), views made once per record. */
+export function abstractObjectViews(abs: A.AbstractState): ObjectView[] {
+  return abstractObjects(abs).map((o) => {
+    let seen = abstractViews.get(o);
+    if (seen === undefined) abstractViews.set(o, (seen = A.objectView(o)));
+    return seen;
+  });
 }
 
 /** The whole executable state abstracts to the abstract state. */

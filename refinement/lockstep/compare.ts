@@ -208,12 +208,12 @@ export function compareTouchedObjects(lower: KernelView, upper: KernelView, touc
 
 /**
  * Compares every object and the scheduler's state through the views (the closing comparison's
- * part that needs no abstraction), each side's objects listed once.
+ * part that needs no abstraction), each side's objects listed once; `upperObjects` is the upper
+ * view's objects() when the caller has them already.
  */
-export function compareViews(lower: KernelView, upper: KernelView): Mismatch | null {
-  const a = lower.objects();
-  const b = new Map(upper.objects().map((o) => [o.addr, o]));
-  for (const o of a) {
+export function compareViews(lower: KernelView, upper: KernelView, upperObjects: readonly ObjectView[] = upper.objects()): Mismatch | null {
+  const b = new Map(upperObjects.map((o) => [o.addr, o]));
+  for (const o of lower.objects()) {
     const m = objectViewsDifference(o.addr, o, b.get(o.addr) ?? null);
     if (m) return m;
     b.delete(o.addr);
