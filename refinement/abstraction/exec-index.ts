@@ -1,6 +1,7 @@
-// Reading a whole executable-spec state: the persistent object map copied once into a native
-// map (its lookups by address are far cheaper than the trie's, above all on large states),
-// remembered per (immutable) state, and a map keyed by slot that builds no string keys.
+// Reading an executable-spec state for a comparison: a step's reads look each address up once;
+// reading the whole state goes through the persistent object map copied once into a native map
+// (its lookups by address are far cheaper than the trie's, above all on large states),
+// remembered per (immutable) state. And a map keyed by slot that builds no string keys.
 import { slotId, type SlotRef } from '../../libsel4/index.ts';
 import * as E from '../../spec-executable/index.ts';
 
@@ -11,9 +12,18 @@ export interface ExecReader {
   slot(ref: SlotRef): E.Slot | null;
 }
 
-/** Reads through the persistent map: for a few reads (a step's). */
+/**
+ * Reads through the persistent map, each address looked up once: for the reads of one step's
+ * comparison (many of its slots are in one CNode).
+ */
 export function directReader(exec: E.ExecState): ExecReader {
-  return { object: (addr) => E.getObject(exec, addr), slot: (ref) => E.getSlot(exec, ref) };
+  const seen = new Map<number, E.KObject | null>();
+  const object = (addr: number) => {
+    let found = seen.get(addr);
+    if (found === undefined) seen.set(addr, (found = E.getObject(exec, addr)));
+    return found;
+  };
+  return { object, slot: (ref) => slotOf(object(ref.cnode) ?? undefined, ref.index) };
 }
 
 /** E.getSlot's answer, given the holder the state has at the slot's address. */
@@ -38,41 +48,57 @@ export function indexedReader(exec: E.ExecState): ExecReader {
   return reader;
 }
 
-/** Indices below this share one number with their holder's address (exactly: below 2^52). */
+/** Above this a slot index is kept by its text (no real slot has one: a corrupt link may). */
 const indexLimit = 2 ** 20;
 
 /**
- * A map keyed by slot, without building string keys: a slot whose holder is a 32-bit address
- * and whose index is below 2^20 (every real slot) is one number; any other key (a corrupt
- * link) is kept apart by its text.
+ * A map keyed by slot, without building string keys: per holder address, an array by index
+ * (the holder last used is remembered, as reads mostly stay in one CNode). A key whose index is
+ * no array index below 2^20 (a corrupt link) is kept apart by its text.
  */
 export class SlotMap<T> {
-  private readonly byNumber = new Map<number, T>();
+  private readonly holders = new Map<number, (T | undefined)[]>();
   private readonly others = new Map<string, T>();
+  private count = 0;
+  private lastHolder = NaN;
+  private lastSlots: (T | undefined)[] | undefined = undefined;
 
   get size(): number {
-    return this.byNumber.size + this.others.size;
+    return this.count + this.others.size;
   }
 
   get(ref: SlotRef): T | undefined {
-    const key = numberKey(ref);
-    return key === null ? this.others.get(slotId(ref)) : this.byNumber.get(key);
+    if (!arrayIndex(ref.index)) return this.others.get(slotId(ref));
+    return this.slotsOf(ref.cnode, false)?.[ref.index];
   }
 
   has(ref: SlotRef): boolean {
-    const key = numberKey(ref);
-    return key === null ? this.others.has(slotId(ref)) : this.byNumber.has(key);
+    return this.get(ref) !== undefined;
   }
 
   set(ref: SlotRef, value: T): void {
-    const key = numberKey(ref);
-    if (key === null) this.others.set(slotId(ref), value);
-    else this.byNumber.set(key, value);
+    if (!arrayIndex(ref.index)) {
+      this.others.set(slotId(ref), value);
+      return;
+    }
+    const slots = this.slotsOf(ref.cnode, true)!;
+    if (slots[ref.index] === undefined) this.count++;
+    slots[ref.index] = value;
+  }
+
+  private slotsOf(holder: number, create: boolean): (T | undefined)[] | undefined {
+    if (holder === this.lastHolder) return this.lastSlots;
+    let slots = this.holders.get(holder);
+    if (slots === undefined) {
+      if (!create) return undefined;
+      this.holders.set(holder, (slots = []));
+    }
+    this.lastHolder = holder;
+    this.lastSlots = slots;
+    return slots;
   }
 }
 
-function numberKey(ref: SlotRef): number | null {
-  const { cnode, index } = ref;
-  if (cnode >>> 0 !== cnode || index >>> 0 !== index || index >= indexLimit) return null;
-  return cnode * indexLimit + index;
+function arrayIndex(index: number): boolean {
+  return index >>> 0 === index && index < indexLimit;
 }

@@ -100,17 +100,19 @@ function* implUserWords(impl: I.ImplState): Generator<[number, number]> {
  */
 export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec: E.ExecState): Mismatch | null {
   if (implCurrent !== exec.current) return { path: 'current thread', lower: String(implCurrent), upper: String(exec.current) };
-  const ghost = I.ghostObjects(impl);
-  const addrs = [...new Set([...ghost.map((g) => g.addr), ...exec.objects.keys()])].sort((x, y) => x - y);
-  for (const addr of addrs) {
+  const reader = indexedReader(exec);
+  const addrs = new Set<number>(I.ghostObjects(impl).map((g) => g.addr));
+  for (const addr of exec.objects.keys()) addrs.add(addr);
+  for (const addr of [...addrs].sort((x, y) => x - y)) {
     const lower = I.decodeObject(impl, addr);
-    const upper = E.getObject(exec, addr);
+    const upper = reader.object(addr);
     const m = diffObjects(addr, lower, upper);
     if (m) return m;
     if (upper && (upper.type === 'cnode' || upper.type === 'tcb')) {
       const count = upper.type === 'cnode' ? 2 ** upper.radix : 5;
+      const execSlots = new Map(upper.slots);
       for (let index = 0; index < count; index++) {
-        const execSlot = upper.slots.get(index) ?? null;
+        const execSlot = execSlots.get(index) ?? null;
         if (execSlot === null && holdsNullCap(impl, addr + 16 * index)) continue;
         const ref = { cnode: addr, index };
         const m2 = diffSlots(ref, upper, implSlot(impl, ref), execSlot ?? E.nullSlot);
@@ -177,13 +179,14 @@ export function diffObjects(addr: number, lower: { readonly type: string } | nul
  * compares; the closing full comparison covers all of it.)
  */
 export function compareImplExecTouched(impl: I.ImplState, exec: E.ExecState, touched: readonly Touched[]): Mismatch | null {
+  const reader = directReader(exec);
   for (const t of touched) {
     for (const addr of t.objects) {
-      const m = diffObjects(addr, I.decodeObject(impl, addr), E.getObject(exec, addr));
+      const m = diffObjects(addr, I.decodeObject(impl, addr), reader.object(addr));
       if (m) return m;
     }
     for (const ref of t.slots) {
-      const m = diffSlots(ref, E.getObject(exec, ref.cnode), implSlot(impl, ref), E.getSlot(exec, ref));
+      const m = diffSlots(ref, reader.object(ref.cnode), implSlot(impl, ref), reader.slot(ref));
       if (m) return m;
     }
   }
