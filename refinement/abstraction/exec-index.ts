@@ -82,6 +82,7 @@ export class SlotMap<T> {
       return;
     }
     const slots = this.slotsOf(ref.cnode, true)!;
+    while (slots.length <= ref.index) slots.push(undefined); // dense: writes past the end would make it a slow sparse array
     if (slots[ref.index] === undefined) this.count++;
     slots[ref.index] = value;
   }

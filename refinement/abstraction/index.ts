@@ -383,13 +383,23 @@ function abstractObjects(abs: A.AbstractState): ReturnType<typeof A.allObjects> 
 /** Each abstract object record's view, made once: records are immutable. */
 const abstractViews = new WeakMap<object, ObjectView>();
 
-/** The abstract view's objects() (every object's view by increasing address), views made once per record. */
-export function abstractObjectViews(abs: A.AbstractState): ObjectView[] {
-  return abstractObjects(abs).map((o) => {
-    let seen = abstractViews.get(o);
-    if (seen === undefined) abstractViews.set(o, (seen = A.objectView(o)));
-    return seen;
-  });
+const abstractViewLists = new WeakMap<A.AbstractState, readonly ObjectView[]>();
+
+/**
+ * The abstract view's objects() (every object's view by increasing address), listed once per
+ * (immutable) state, each view made once per record.
+ */
+export function abstractObjectViews(abs: A.AbstractState): readonly ObjectView[] {
+  let list = abstractViewLists.get(abs);
+  if (list === undefined) {
+    list = abstractObjects(abs).map((o) => {
+      let seen = abstractViews.get(o);
+      if (seen === undefined) abstractViews.set(o, (seen = A.objectView(o)));
+      return seen;
+    });
+    abstractViewLists.set(abs, list);
+  }
+  return list;
 }
 
 /** The whole executable state abstracts to the abstract state. */

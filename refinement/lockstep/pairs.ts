@@ -4,7 +4,6 @@
 // through the views what every layer shows alike: the scheduler's state after every step (it
 // is small), each touched object's fields, and at the end every object.
 import type { KernelView, LayerName, SlotRef, Touched } from '../../libsel4/index.ts';
-import { SlotMap } from '../abstraction/exec-index.ts';
 import type * as A from '../../spec-abstract/index.ts';
 import type * as E from '../../spec-executable/index.ts';
 import type * as I from '../../impl/index.ts';
@@ -66,12 +65,14 @@ export function pairComparison(lower: LayerName, upper: LayerName): PairComparis
 function union(touched: readonly Touched[]): Touched[] {
   if (touched.length < 2) return [...touched];
   const slots: SlotRef[] = [];
-  const seenSlots = new SlotMap<true>();
+  const seenSlots = new Map<number, Set<number>>();
   const objects = new Set<number>();
   for (const t of touched) {
     for (const slot of t.slots) {
-      if (seenSlots.has(slot)) continue;
-      seenSlots.set(slot, true);
+      let indices = seenSlots.get(slot.cnode);
+      if (indices === undefined) seenSlots.set(slot.cnode, (indices = new Set()));
+      if (indices.has(slot.index)) continue;
+      indices.add(slot.index);
       slots.push(slot);
     }
     for (const addr of t.objects) objects.add(addr);
