@@ -6,7 +6,7 @@ import { capObjectPtr, type Cap, type ObjectView, type SchedulerView, type SlotR
 import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
-import { abstractObjectViews, holdsNullCap } from './abstraction/index.ts';
+import { abstractFilledSlots, abstractObjectViews, holdsNullCap } from './abstraction/index.ts';
 import { SlotMap } from './abstraction/exec-index.ts';
 import type { MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
@@ -145,7 +145,7 @@ function listImpl(s: I.ImplState): StateListing {
 function listAbstract(s: A.AbstractState): StateListing {
   return {
     objects: abstractObjectViews(s),
-    filled: A.allFilledSlots(s).map((f) => ({ slot: f.slot, cap: f.cap, parent: f.parent })),
+    filled: abstractFilledSlots(s).map((f) => ({ slot: f.slot, cap: f.cap, parent: f.parent })),
     mdb: null,
   };
 }

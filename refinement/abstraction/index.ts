@@ -383,6 +383,15 @@ function abstractObjects(abs: A.AbstractState): ReturnType<typeof A.allObjects> 
 /** Each abstract object record's view, made once: records are immutable. */
 const abstractViews = new WeakMap<object, ObjectView>();
 
+const abstractFilled = new WeakMap<A.AbstractState, readonly A.FilledSlot[]>();
+
+/** A.allFilledSlots, listed once per (immutable) abstract state. */
+export function abstractFilledSlots(abs: A.AbstractState): readonly A.FilledSlot[] {
+  let filled = abstractFilled.get(abs);
+  if (filled === undefined) abstractFilled.set(abs, (filled = A.allFilledSlots(abs)));
+  return filled;
+}
+
 const abstractViewLists = new WeakMap<A.AbstractState, readonly ObjectView[]>();
 
 /**
@@ -418,7 +427,7 @@ export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Misma
     slots.push(ref);
     filled.set(ref, null);
   }
-  for (const f of A.allFilledSlots(abs)) {
+  for (const f of abstractFilledSlots(abs)) {
     if (!filled.has(f.slot)) slots.push(f.slot);
     filled.set(f.slot, f);
   }
