@@ -2,7 +2,7 @@
 // reading the whole state goes through the persistent object map copied once into a native map
 // (its lookups by address are far cheaper than the trie's, above all on large states),
 // remembered per (immutable) state. And a map keyed by slot that builds no string keys.
-import { slotId, type SlotRef } from '../../libsel4/index.ts';
+import type { SlotRef } from '../../libsel4/index.ts';
 import * as E from '../../spec-executable/index.ts';
 
 /** Reads of one executable state by address. */
@@ -48,58 +48,43 @@ export function indexedReader(exec: E.ExecState): ExecReader {
   return reader;
 }
 
-/** Above this a slot index is kept by its text (no real slot has one: a corrupt link may). */
-const indexLimit = 2 ** 20;
-
 /**
- * A map keyed by slot, without building string keys: per holder address, an array by index
- * (the holder last used is remembered, as reads mostly stay in one CNode). A key whose index is
- * no array index below 2^20 (a corrupt link) is kept apart by its text.
+ * A map keyed by slot, without building string keys: per holder address, a map by index (the
+ * holder last used is remembered, as reads mostly stay in one CNode).
  */
 export class SlotMap<T> {
-  private readonly holders = new Map<number, (T | undefined)[]>();
-  private readonly others = new Map<string, T>();
+  private readonly holders = new Map<number, Map<number, T>>();
   private count = 0;
   private lastHolder = NaN;
-  private lastSlots: (T | undefined)[] | undefined = undefined;
+  private lastSlots: Map<number, T> | undefined = undefined;
 
   get size(): number {
-    return this.count + this.others.size;
+    return this.count;
   }
 
   get(ref: SlotRef): T | undefined {
-    if (!arrayIndex(ref.index)) return this.others.get(slotId(ref));
-    return this.slotsOf(ref.cnode, false)?.[ref.index];
+    return this.slotsOf(ref.cnode, false)?.get(ref.index);
   }
 
   has(ref: SlotRef): boolean {
-    return this.get(ref) !== undefined;
+    return this.slotsOf(ref.cnode, false)?.has(ref.index) ?? false;
   }
 
   set(ref: SlotRef, value: T): void {
-    if (!arrayIndex(ref.index)) {
-      this.others.set(slotId(ref), value);
-      return;
-    }
     const slots = this.slotsOf(ref.cnode, true)!;
-    while (slots.length <= ref.index) slots.push(undefined); // dense: writes past the end would make it a slow sparse array
-    if (slots[ref.index] === undefined) this.count++;
-    slots[ref.index] = value;
+    if (!slots.has(ref.index)) this.count++;
+    slots.set(ref.index, value);
   }
 
-  private slotsOf(holder: number, create: boolean): (T | undefined)[] | undefined {
-    if (holder === this.lastHolder) return this.lastSlots;
+  private slotsOf(holder: number, create: boolean): Map<number, T> | undefined {
+    if (holder === this.lastHolder && this.lastSlots !== undefined) return this.lastSlots;
     let slots = this.holders.get(holder);
     if (slots === undefined) {
       if (!create) return undefined;
-      this.holders.set(holder, (slots = []));
+      this.holders.set(holder, (slots = new Map()));
     }
     this.lastHolder = holder;
     this.lastSlots = slots;
     return slots;
   }
-}
-
-function arrayIndex(index: number): boolean {
-  return index >>> 0 === index && index < indexLimit;
 }
