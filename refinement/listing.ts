@@ -2,11 +2,12 @@
 // with their CDT parents, and (for the two lower layers) the MDB nodes. Each layer is listed
 // from its own state, cheaply: sparse slot maps for the specs, a raw scan of slot words for
 // the impl, and one pass per MDB list for the parents.
-import { capObjectPtr, slotId, type Cap, type ObjectView, type SchedulerView, type SlotRef } from '../libsel4/index.ts';
+import { capObjectPtr, type Cap, type ObjectView, type SchedulerView, type SlotRef } from '../libsel4/index.ts';
 import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
-import { holdsNullCap } from './abstraction/index.ts';
+import { abstractFilledSlots, abstractObjectViews, holdsNullCap } from './abstraction/index.ts';
+import { SlotMap } from './abstraction/exec-index.ts';
 import type { MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
 
@@ -90,18 +91,19 @@ export function mdbParentOf(
 }
 
 /** CDT parents from MDB lists: one walk per list with a stack of open ancestors. */
-function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => number | null): Map<string, SlotRef | null> {
-  const byKey = new Map(entries.map((e) => [slotId(e.slot), e]));
-  const parents = new Map<string, SlotRef | null>();
+function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => number | null): SlotMap<SlotRef | null> {
+  const byKey = new SlotMap<MDBEntry>();
+  for (const e of entries) byKey.set(e.slot, e);
+  const parents = new SlotMap<SlotRef | null>();
   for (const head of entries) {
     if (head.prev !== null) continue;
     const stack: MDBEntry[] = [];
     let steps = 0;
     for (let at: MDBEntry | undefined = head; at && steps <= entries.length; steps++) {
       while (stack.length > 0 && !mdbParentOf(size, stack[stack.length - 1]!, at)) stack.pop();
-      parents.set(slotId(at.slot), stack.length > 0 ? stack[stack.length - 1]!.slot : null);
+      parents.set(at.slot, stack.length > 0 ? stack[stack.length - 1]!.slot : null);
       stack.push(at);
-      at = at.next ? byKey.get(slotId(at.next)) : undefined;
+      at = at.next ? byKey.get(at.next) : undefined;
     }
   }
   return parents;
@@ -110,13 +112,17 @@ function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => num
 function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): Filled[] {
   const sizes = new Map(objects.map((o) => [o.addr, objectBytes(o)]));
   const parents = parentsFromMDB(entries, (ptr) => sizes.get(ptr) ?? null);
-  return entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(slotId(e.slot)) ?? null }));
+  return entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(e.slot) ?? null }));
+}
+
+function mdbEntry(slot: SlotRef, cap: Cap, mdb: E.MDBNode): MDBEntry {
+  return { slot, cap, prev: mdb.prev, next: mdb.next, revocable: mdb.revocable, firstBadged: mdb.firstBadged };
 }
 
 function listExecutable(s: E.ExecState): StateListing {
-  const objects = [...E.allObjects(s)].sort((a, b) => a.addr - b.addr).map(E.objectView);
+  const objects = E.view(s).objects();
   const mdb: MDBEntry[] = [];
-  for (const [slot, data] of E.allSlots(s)) if (data.cap.type !== 'null') mdb.push({ slot, cap: data.cap, ...data.mdb });
+  for (const [slot, data] of E.allSlots(s)) if (data.cap.type !== 'null') mdb.push(mdbEntry(slot, data.cap, data.mdb));
   return { objects, filled: withParents(mdb, objects), mdb };
 }
 
@@ -130,7 +136,7 @@ function listImpl(s: I.ImplState): StateListing {
       if (holdsNullCap(s, o.addr + index * 16)) continue;
       const slot = { cnode: o.addr, index };
       const data = I.decodeSlot(s, slot)!;
-      mdb.push({ slot, cap: data.cap, ...data.mdb });
+      mdb.push(mdbEntry(slot, data.cap, data.mdb));
     }
   }
   return { objects, filled: withParents(mdb, objects), mdb };
@@ -138,8 +144,8 @@ function listImpl(s: I.ImplState): StateListing {
 
 function listAbstract(s: A.AbstractState): StateListing {
   return {
-    objects: A.allObjects(s).map(A.objectView),
-    filled: A.allFilledSlots(s).map((f) => ({ slot: f.slot, cap: f.cap, parent: f.parent })),
+    objects: abstractObjectViews(s),
+    filled: abstractFilledSlots(s).map((f) => ({ slot: f.slot, cap: f.cap, parent: f.parent })),
     mdb: null,
   };
 }

@@ -1,10 +1,10 @@
 // The executable specification as a kernel layer: boot, one step per kernel entry, the
 // user-visible observation, and the read-only view.
-import { maxReleaseTicks, type KernelEvent, type KernelLayer, type KernelView, type Observation, type Outcome, type SchedulerView, type Touched } from '../libsel4/index.ts';
+import { maxReleaseTicks, type KernelEvent, type KernelLayer, type KernelView, type ObjectView, type Observation, type Outcome, type SchedulerView, type Touched } from '../libsel4/index.ts';
 import { boot } from './boot.ts';
 import { cdtParent } from './cnode.ts';
 import { objectView } from './objects.ts';
-import { getObject, getSlot, getTCB, Step, UnmodelledBehaviour, userWord, type ExecState, type SchedState } from './state.ts';
+import { getObject, getSlot, getTCB, Step, UnmodelledBehaviour, userWord, type ExecState, type KObject, type SchedState } from './state.ts';
 import { applyUserWrites, handleExceptionEntry, handleSyscallEntry, handleTimerInterrupt } from './syscall.ts';
 import { ipcBufferContents } from './tcb.ts';
 
@@ -100,15 +100,36 @@ function schedulerView(sched: SchedState): SchedulerView {
   };
 }
 
+/** Each object record's view, made once: records are never changed. */
+const objectViews = new WeakMap<KObject, ObjectView>();
+
+function cachedObjectView(obj: KObject): ObjectView {
+  let seen = objectViews.get(obj);
+  if (seen === undefined) objectViews.set(obj, (seen = objectView(obj)));
+  return seen;
+}
+
+/** Every object's view by increasing address, listed once per state. */
+const objectLists = new WeakMap<ExecState, readonly ObjectView[]>();
+
+function allObjectViews(state: ExecState): ObjectView[] {
+  let list = objectLists.get(state);
+  if (list === undefined) {
+    list = [...state.objects.entries()].sort(([a], [b]) => a - b).map(([, obj]) => cachedObjectView(obj));
+    objectLists.set(state, list);
+  }
+  return list.slice();
+}
+
 export function view(state: ExecState): KernelView {
   return {
     cap: (slot) => getSlot(state, slot)?.cap ?? null,
     cdtParent: (slot) => cdtParent(state, slot),
     object: (addr) => {
       const obj = getObject(state, addr);
-      return obj === null ? null : objectView(obj);
+      return obj === null ? null : cachedObjectView(obj);
     },
-    objects: () => [...state.objects.keys()].sort((a, b) => a - b).map((addr) => objectView(state.objects.get(addr)!)),
+    objects: () => allObjectViews(state),
     current: () => state.current,
     userWord: (paddr) => userWord(state, paddr),
     scheduler: () => schedulerView(state.sched),

@@ -13,7 +13,6 @@ import {
   capDifference,
   capEqual,
   hex,
-  slotId,
   type Cap,
   type ObjectView,
   type SlotRef,
@@ -25,6 +24,7 @@ import * as I from '../../impl/index.ts';
 import { compareScheduler, fieldsDifference, type Mismatch } from '../lockstep/compare.ts';
 import { implSched } from './scheduler.ts';
 import { mdbParentOf, objectBytes } from '../listing.ts';
+import { directReader, indexedReader, SlotMap, type ExecReader } from './exec-index.ts';
 
 // ------------------------------------------------------------------ impl -> executable
 
@@ -95,17 +95,19 @@ function* implUserWords(impl: I.ImplState): Generator<[number, number]> {
  */
 export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec: E.ExecState): Mismatch | null {
   if (implCurrent !== exec.current) return { path: 'current thread', lower: String(implCurrent), upper: String(exec.current) };
-  const ghost = I.ghostObjects(impl);
-  const addrs = [...new Set([...ghost.map((g) => g.addr), ...exec.objects.keys()])].sort((x, y) => x - y);
-  for (const addr of addrs) {
+  const reader = indexedReader(exec);
+  const addrs = new Set<number>(I.ghostObjects(impl).map((g) => g.addr));
+  for (const addr of exec.objects.keys()) addrs.add(addr);
+  for (const addr of [...addrs].sort((x, y) => x - y)) {
     const lower = I.decodeObject(impl, addr);
-    const upper = E.getObject(exec, addr);
+    const upper = reader.object(addr);
     const m = diffObjects(addr, lower, upper);
     if (m) return m;
     if (upper && (upper.type === 'cnode' || upper.type === 'tcb')) {
       const count = upper.type === 'cnode' ? 2 ** upper.radix : 5;
+      const execSlots = new Map(upper.slots);
       for (let index = 0; index < count; index++) {
-        const execSlot = upper.slots.get(index) ?? null;
+        const execSlot = execSlots.get(index) ?? null;
         if (execSlot === null && holdsNullCap(impl, addr + 16 * index)) continue;
         const ref = { cnode: addr, index };
         const m2 = diffSlots(ref, upper, implSlot(impl, ref), execSlot ?? E.nullSlot);
@@ -172,13 +174,14 @@ export function diffObjects(addr: number, lower: { readonly type: string } | nul
  * compares; the closing full comparison covers all of it.)
  */
 export function compareImplExecTouched(impl: I.ImplState, exec: E.ExecState, touched: readonly Touched[]): Mismatch | null {
+  const reader = directReader(exec);
   for (const t of touched) {
     for (const addr of t.objects) {
-      const m = diffObjects(addr, I.decodeObject(impl, addr), E.getObject(exec, addr));
+      const m = diffObjects(addr, I.decodeObject(impl, addr), reader.object(addr));
       if (m) return m;
     }
     for (const ref of t.slots) {
-      const m = diffSlots(ref, E.getObject(exec, ref.cnode), implSlot(impl, ref), E.getSlot(exec, ref));
+      const m = diffSlots(ref, reader.object(ref.cnode), implSlot(impl, ref), reader.slot(ref));
       if (m) return m;
     }
   }
@@ -214,37 +217,34 @@ export function diffExecStates(lower: E.ExecState, upper: E.ExecState): Mismatch
 
 // ------------------------------------------------------------------ executable -> abstract
 
-function objectSize(exec: E.ExecState): (ptr: number) => number | null {
-  return (ptr) => {
-    const o = E.getObject(exec, ptr);
+function parentOf(exec: ExecReader, a: E.Slot, b: E.Slot): boolean {
+  const size = (ptr: number) => {
+    const o = exec.object(ptr);
     return o ? objectBytes(E.objectView(o)) : null;
   };
-}
-
-function parentOf(exec: E.ExecState, a: E.Slot, b: E.Slot): boolean {
-  return mdbParentOf(objectSize(exec), { cap: a.cap, revocable: a.mdb.revocable }, { cap: b.cap, firstBadged: b.mdb.firstBadged });
+  return mdbParentOf(size, { cap: a.cap, revocable: a.mdb.revocable }, { cap: b.cap, firstBadged: b.mdb.firstBadged });
 }
 
 /** CDT parents of every slot on the MDB list through `ref`, by one walk with a stack of open ancestors. */
-function listParents(exec: E.ExecState, ref: SlotRef, into: Map<string, SlotRef | null>): void {
+function listParents(exec: ExecReader, ref: SlotRef, into: SlotMap<SlotRef | null>): void {
   let head = ref;
   for (let guard = 0; guard < 10_000_000; guard++) {
-    const prev = E.getSlot(exec, head)?.mdb.prev ?? null;
+    const prev = exec.slot(head)?.mdb.prev ?? null;
     if (prev === null) break;
     head = prev;
   }
   const stack: { ref: SlotRef; slot: E.Slot }[] = [];
   for (let at: SlotRef | null = head, guard = 0; at !== null && guard < 10_000_000; guard++) {
-    const slot = E.getSlot(exec, at);
+    const slot = exec.slot(at);
     if (!slot) break;
     while (stack.length > 0 && !parentOf(exec, stack[stack.length - 1]!.slot, slot)) stack.pop();
-    into.set(slotId(at), stack.length > 0 ? stack[stack.length - 1]!.ref : null);
+    into.set(at, stack.length > 0 ? stack[stack.length - 1]!.ref : null);
     stack.push({ ref: at, slot });
     at = slot.mdb.next;
   }
 }
 
-const parentCache = new WeakMap<E.ExecState, Map<string, SlotRef | null>>();
+const parentCache = new WeakMap<E.ExecState, SlotMap<SlotRef | null>>();
 
 /**
  * The CDT parent of a slot, read off the MDB list: the nearest earlier slot in its list whose
@@ -252,13 +252,13 @@ const parentCache = new WeakMap<E.ExecState, Map<string, SlotRef | null>>();
  * remembered for this (immutable) state.
  */
 export function execCdtParent(exec: E.ExecState, ref: SlotRef): SlotRef | null {
-  const self = E.getSlot(exec, ref);
+  const reader = indexedReader(exec);
+  const self = reader.slot(ref);
   if (!self || self.cap.type === 'null') return null;
   let parents = parentCache.get(exec);
-  if (!parents) parentCache.set(exec, (parents = new Map()));
-  const key = slotId(ref);
-  if (!parents.has(key)) listParents(exec, ref, parents);
-  return parents.get(key) ?? null;
+  if (!parents) parentCache.set(exec, (parents = new SlotMap()));
+  if (!parents.has(ref)) listParents(reader, ref, parents);
+  return parents.get(ref) ?? null;
 }
 
 /**
@@ -268,11 +268,11 @@ export function execCdtParent(exec: E.ExecState, ref: SlotRef): SlotRef | null {
  * from the abstract state, which earlier checks found to agree; the closing full comparison
  * re-derives every parent from the lists alone.
  */
-function execCdtParentLocal(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef): SlotRef | null {
-  const self = E.getSlot(exec, ref);
+function execCdtParentLocal(exec: ExecReader, abs: A.AbstractState, ref: SlotRef): SlotRef | null {
+  const self = exec.slot(ref);
   if (!self || self.cap.type === 'null') return null;
   for (let at = self.mdb.prev, guard = 0; at !== null && guard < 4096; at = A.cdtParent(abs, at), guard++) {
-    const candidate = E.getSlot(exec, at);
+    const candidate = exec.slot(at);
     if (!candidate) return null;
     if (parentOf(exec, candidate, self)) return at;
   }
@@ -283,12 +283,24 @@ function slotText(s: SlotRef | null): string {
   return s === null ? 'none' : `${hex(s.cnode)}[${s.index}]`;
 }
 
-/** One slot: the cap, its CDT parent through the abstraction, and revocable = is_original_cap. */
-function diffAbstractSlot(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef, local: boolean): Mismatch | null {
-  const holder = E.getObject(exec, ref.cnode);
+/** What the abstract state holds in one slot: as A.capInSlot, A.cdtParent and A.isOriginalCap. */
+interface AbstractSlot {
+  readonly cap: Cap | null;
+  readonly parent: SlotRef | null;
+  readonly original: boolean;
+}
+
+function abstractSlot(abs: A.AbstractState, ref: SlotRef): AbstractSlot {
+  return { cap: A.capInSlot(abs, ref), parent: A.cdtParent(abs, ref), original: A.isOriginalCap(abs, ref) };
+}
+
+/** One slot: the cap, its CDT parent through the abstraction (`parent`), and revocable = is_original_cap. */
+function diffAbstractSlot(exec: ExecReader, upper: AbstractSlot, ref: SlotRef, parent: (ref: SlotRef) => SlotRef | null): Mismatch | null {
+  const holder = exec.object(ref.cnode);
   const at = { toString: () => where(ref, holder) };
-  const lowerCap = E.getSlot(exec, ref)?.cap ?? (holder ? { type: 'null' as const } : null);
-  const upperCap = A.capInSlot(abs, ref);
+  const lowerSlot = exec.slot(ref);
+  const lowerCap = lowerSlot?.cap ?? (holder ? { type: 'null' as const } : null);
+  const upperCap = upper.cap;
   if (lowerCap === null || upperCap === null) {
     return lowerCap === upperCap ? null : { path: `${at}: exists`, lower: String(lowerCap !== null), upper: String(upperCap !== null) };
   }
@@ -299,11 +311,11 @@ function diffAbstractSlot(exec: E.ExecState, abs: A.AbstractState, ref: SlotRef,
     return { path: `${at}: ${field}`, lower: lv, upper: uv };
   }
   if (lowerCap.type === 'null') return null;
-  const pa = local ? execCdtParentLocal(exec, abs, ref) : execCdtParent(exec, ref);
-  const pb = A.cdtParent(abs, ref);
+  const pa = parent(ref);
+  const pb = upper.parent;
   if (!E.sameSlot(pa, pb)) return { path: `${at}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
-  const ra = E.getSlot(exec, ref)!.mdb.revocable;
-  const rb = A.isOriginalCap(abs, ref);
+  const ra = lowerSlot!.mdb.revocable;
+  const rb = upper.original;
   if (ra !== rb) return { path: `${at}: original (revocable)`, lower: String(ra), upper: String(rb) };
   return null;
 }
@@ -321,41 +333,102 @@ function comparable(view: ObjectView, regs: readonly number[] | undefined, confi
   return view;
 }
 
-function diffAbstractObject(exec: E.ExecState, abs: A.AbstractState, addr: number): Mismatch | null {
-  const a = E.getObject(exec, addr);
+/**
+ * Pairs of object records (executable, abstract) found to agree. Both layers' records are
+ * immutable, so a pair found equal stays equal: it is not compared field by field again.
+ */
+const agreeing = new WeakMap<E.KObject, object>();
+
+function diffAbstractObject(exec: ExecReader, abs: A.AbstractState, addr: number): Mismatch | null {
+  const a = exec.object(addr);
   const b = A.objectAt(abs, addr);
+  if (a !== null && b !== null && agreeing.get(a) === b) return null;
   const lower = a && comparable(E.objectView(a), a.type === 'tcb' ? a.regs : undefined, a.type === 'schedcontext' ? a.configured : undefined);
   const upper = b && comparable(A.objectView(b), b.type === 'tcb' ? b.regs : undefined, b.type === 'schedcontext' ? b.configured : undefined);
-  return diffObjects(addr, lower, upper);
+  const m = diffObjects(addr, lower, upper);
+  if (m === null && a !== null && b !== null) agreeing.set(a, b);
+  return m;
 }
 
 export function compareExecAbstractTouched(exec: E.ExecState, abs: A.AbstractState, touched: readonly Touched[]): Mismatch | null {
+  const reader = directReader(exec);
+  const parent = (ref: SlotRef) => execCdtParentLocal(reader, abs, ref);
   for (const t of touched) {
     for (const addr of t.objects) {
-      const m = diffAbstractObject(exec, abs, addr);
+      const m = diffAbstractObject(reader, abs, addr);
       if (m) return m;
     }
     for (const ref of t.slots) {
-      const m = diffAbstractSlot(exec, abs, ref, true);
+      const m = diffAbstractSlot(reader, abstractSlot(abs, ref), ref, parent);
       if (m) return m;
     }
   }
   return null;
 }
 
+const abstractObjectLists = new WeakMap<A.AbstractState, ReturnType<typeof A.allObjects>>();
+
+/** A.allObjects, listed once per (immutable) abstract state. */
+function abstractObjects(abs: A.AbstractState): ReturnType<typeof A.allObjects> {
+  let objects = abstractObjectLists.get(abs);
+  if (objects === undefined) abstractObjectLists.set(abs, (objects = A.allObjects(abs)));
+  return objects;
+}
+
+/** Each abstract object record's view, made once: records are immutable. */
+const abstractViews = new WeakMap<object, ObjectView>();
+
+const abstractFilled = new WeakMap<A.AbstractState, readonly A.FilledSlot[]>();
+
+/** A.allFilledSlots, listed once per (immutable) abstract state. */
+export function abstractFilledSlots(abs: A.AbstractState): readonly A.FilledSlot[] {
+  let filled = abstractFilled.get(abs);
+  if (filled === undefined) abstractFilled.set(abs, (filled = A.allFilledSlots(abs)));
+  return filled;
+}
+
+const abstractViewLists = new WeakMap<A.AbstractState, readonly ObjectView[]>();
+
+/**
+ * The abstract view's objects() (every object's view by increasing address), listed once per
+ * (immutable) state, each view made once per record.
+ */
+export function abstractObjectViews(abs: A.AbstractState): readonly ObjectView[] {
+  let list = abstractViewLists.get(abs);
+  if (list === undefined) {
+    list = abstractObjects(abs).map((o) => {
+      let seen = abstractViews.get(o);
+      if (seen === undefined) abstractViews.set(o, (seen = A.objectView(o)));
+      return seen;
+    });
+    abstractViewLists.set(abs, list);
+  }
+  return list;
+}
+
 /** The whole executable state abstracts to the abstract state. */
 export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Mismatch | null {
   if (exec.current !== abs.current) return { path: 'current thread', lower: String(exec.current), upper: String(abs.current) };
-  const addrs = new Set<number>([...exec.objects.keys(), ...A.allObjects(abs).map((o) => o.addr)]);
+  const reader = indexedReader(exec);
+  const addrs = new Set<number>(exec.objects.keys());
+  for (const o of abstractObjects(abs)) addrs.add(o.addr);
   for (const addr of [...addrs].sort((x, y) => x - y)) {
-    const m = diffAbstractObject(exec, abs, addr);
+    const m = diffAbstractObject(reader, abs, addr);
     if (m) return m;
   }
-  const slots = new Map<string, SlotRef>();
-  for (const [ref] of E.allSlots(exec)) slots.set(slotId(ref), ref);
-  for (const f of A.allFilledSlots(abs)) slots.set(slotId(f.slot), f.slot);
-  for (const ref of slots.values()) {
-    const m = diffAbstractSlot(exec, abs, ref, false);
+  const slots: SlotRef[] = [];
+  const filled = new SlotMap<AbstractSlot | null>();
+  for (const [ref] of E.allSlots(exec)) {
+    slots.push(ref);
+    filled.set(ref, null);
+  }
+  for (const f of abstractFilledSlots(abs)) {
+    if (!filled.has(f.slot)) slots.push(f.slot);
+    filled.set(f.slot, f);
+  }
+  const parent = (ref: SlotRef) => execCdtParent(exec, ref);
+  for (const ref of slots) {
+    const m = diffAbstractSlot(reader, filled.get(ref) ?? abstractSlot(abs, ref), ref, parent);
     if (m) return m;
   }
   for (const [paddr, word] of E.allUserWords(exec)) {

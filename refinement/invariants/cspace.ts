@@ -1,7 +1,8 @@
 // Invariants of capabilities and memory, named after l4v's (Invariants_AI): objects disjoint
 // and aligned, caps naming existing objects of their type with valid fields, and the CDT
 // acyclic and consistent with untyped containment.
-import { capObjectPtr, hex, slotId, slotKey, type Cap, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
+import { capObjectPtr, hex, slotKey, type Cap, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
+import { SlotMap } from '../abstraction/exec-index.ts';
 import { objectBytes, type Filled } from '../listing.ts';
 
 const objectTypeOfCap: Partial<Record<Cap['type'], ObjectView['type']>> = {
@@ -73,13 +74,18 @@ function regionOf(cap: Cap, objects: ReadonlyMap<number, ObjectView>): [number, 
 /**
  * The CDT: no_loops (the parent relation is acyclic), a parent slot is never empty, and
  * untyped_mdb (a cap whose parent is an untyped lies inside it and below its free index).
+ * Each slot's walk up its ancestors stops at a slot an earlier walk went through: that one is
+ * known to reach a root.
  */
 export function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
-  const byKey = new Map(filled.map((f) => [slotId(f.slot), f]));
-  for (const f of filled) {
+  const byKey = new SlotMap<Filled>();
+  for (const f of filled) byKey.set(f.slot, f);
+  const walkOf = new SlotMap<number>();
+  for (let i = 0; i < filled.length; i++) {
+    const f = filled[i]!;
     const parent = f.parent;
     if (!parent) continue;
-    const p = byKey.get(slotId(parent));
+    const p = byKey.get(parent);
     if (!p) return `valid_mdb: ${slotKey(f.slot)} has parent ${slotKey(parent)}, an empty slot`;
     if (p.cap.type === 'untyped') {
       const inner = regionOf(f.cap, objects);
@@ -90,11 +96,13 @@ export function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: 
         return `untyped_mdb: ${slotKey(f.slot)} lies above the free index of its parent untyped ${hex(p.cap.ptr)}`;
       }
     }
-    const seen = new Set<string>([slotId(f.slot)]);
-    for (let at: SlotRef | null = parent; at; at = byKey.get(slotId(at))?.parent ?? null) {
-      const id = slotId(at);
-      if (seen.has(id)) return `no_loops: the CDT has a cycle through ${slotKey(at)}`;
-      seen.add(id);
+    if (walkOf.has(f.slot)) continue;
+    walkOf.set(f.slot, i);
+    for (let at: SlotRef | null = parent; at; at = byKey.get(at)?.parent ?? null) {
+      const walk = walkOf.get(at);
+      if (walk === i) return `no_loops: the CDT has a cycle through ${slotKey(at)}`;
+      if (walk !== undefined) break;
+      walkOf.set(at, i);
     }
   }
   return null;

@@ -51,8 +51,11 @@ export function compareSlot(lower: KernelView, upper: KernelView, slot: SlotRef)
 }
 
 export function compareObject(lower: KernelView, upper: KernelView, addr: number): Mismatch | null {
-  const a = lower.object(addr);
-  const b = upper.object(addr);
+  return objectViewsDifference(addr, lower.object(addr), upper.object(addr));
+}
+
+/** Two views of the object at `addr` (null: no object there). */
+function objectViewsDifference(addr: number, a: ObjectView | null, b: ObjectView | null): Mismatch | null {
   if (a === null || b === null) {
     if (a === b) return null;
     return { path: `object ${hex(addr)}`, lower: a?.type ?? 'none', upper: b?.type ?? 'none' };
@@ -203,12 +206,15 @@ export function compareTouchedObjects(lower: KernelView, upper: KernelView, touc
   return null;
 }
 
-/** Compares every object and the scheduler's state through the views (the closing comparison's part that needs no abstraction). */
-export function compareViews(lower: KernelView, upper: KernelView): Mismatch | null {
-  const a = lower.objects();
-  const b = new Map(upper.objects().map((o) => [o.addr, o]));
-  for (const o of a) {
-    const m = compareObject(lower, upper, o.addr);
+/**
+ * Compares every object and the scheduler's state through the views (the closing comparison's
+ * part that needs no abstraction), each side's objects listed once; `upperObjects` is the upper
+ * view's objects() when the caller has them already.
+ */
+export function compareViews(lower: KernelView, upper: KernelView, upperObjects: readonly ObjectView[] = upper.objects()): Mismatch | null {
+  const b = new Map(upperObjects.map((o) => [o.addr, o]));
+  for (const o of lower.objects()) {
+    const m = objectViewsDifference(o.addr, o, b.get(o.addr) ?? null);
     if (m) return m;
     b.delete(o.addr);
   }

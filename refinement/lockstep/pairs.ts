@@ -3,11 +3,12 @@
 // read-only views and at the end through the composed abstraction. Every pair also compares
 // through the views what every layer shows alike: the scheduler's state after every step (it
 // is small), each touched object's fields, and at the end every object.
-import type { KernelView, LayerName, Touched } from '../../libsel4/index.ts';
+import type { KernelView, LayerName, SlotRef, Touched } from '../../libsel4/index.ts';
 import type * as A from '../../spec-abstract/index.ts';
 import type * as E from '../../spec-executable/index.ts';
 import type * as I from '../../impl/index.ts';
 import {
+  abstractObjectViews,
   compareExecAbstractTouched,
   compareImplExecTouched,
   diffExecAbstract,
@@ -38,7 +39,10 @@ const implExecutable: PairComparison = {
 
 const executableAbstract: PairComparison = {
   touched: (lower, upper, touched) => compareExecAbstractTouched(lower.state as E.ExecState, upper.state as A.AbstractState, touched),
-  all: (lower, upper) => compareViews(lower.view, upper.view) ?? diffExecAbstract(lower.state as E.ExecState, upper.state as A.AbstractState),
+  all: (lower, upper) => {
+    const abs = upper.state as A.AbstractState;
+    return compareViews(lower.view, upper.view, abstractObjectViews(abs)) ?? diffExecAbstract(lower.state as E.ExecState, abs);
+  },
 };
 
 const implAbstract: PairComparison = {
@@ -54,7 +58,29 @@ export function pairComparison(lower: LayerName, upper: LayerName): PairComparis
   throw new Error(`no refinement from ${lower} to ${upper}`);
 }
 
+/**
+ * What any of `touched` names, each slot and object once, in their first order (comparing one
+ * twice finds nothing new).
+ */
+function union(touched: readonly Touched[]): Touched[] {
+  if (touched.length < 2) return [...touched];
+  const slots: SlotRef[] = [];
+  const seenSlots = new Map<number, Set<number>>();
+  const objects = new Set<number>();
+  for (const t of touched) {
+    for (const slot of t.slots) {
+      let indices = seenSlots.get(slot.cnode);
+      if (indices === undefined) seenSlots.set(slot.cnode, (indices = new Set()));
+      if (indices.has(slot.index)) continue;
+      indices.add(slot.index);
+      slots.push(slot);
+    }
+    for (const addr of t.objects) objects.add(addr);
+  }
+  return [{ slots, objects: [...objects] }];
+}
+
 /** After a step: everything either side touched, then the scheduler's state (small, so compared every step). */
 export function compareStep(pair: { readonly lower: LayerName; readonly upper: LayerName }, lower: Side, upper: Side, touched: readonly Touched[]): Mismatch | null {
-  return pairComparison(pair.lower, pair.upper).touched(lower, upper, touched) ?? compareScheduler(lower.view.scheduler(), upper.view.scheduler());
+  return pairComparison(pair.lower, pair.upper).touched(lower, upper, union(touched)) ?? compareScheduler(lower.view.scheduler(), upper.view.scheduler());
 }
