@@ -38,7 +38,7 @@ const indexes = new WeakMap<E.ExecState, ExecReader>();
 export function indexedReader(exec: E.ExecState): ExecReader {
   let reader = indexes.get(exec);
   if (reader === undefined) {
-    const objects = new Map<number, E.KObject>(exec.objects);
+    const objects = new Map<number, E.KObject>(exec.objects.entries());
     reader = {
       object: (addr) => objects.get(addr) ?? null,
       slot: (ref) => slotOf(objects.get(ref.cnode), ref.index),
