@@ -1,0 +1,236 @@
+// Composite steps a real user makes, so the workload reaches rare situations by construction:
+// badges minted twice from one endpoint and revoked (the MDB's badge generations), and threads
+// configured alike, resumed together, spending their budgets back to back and released by one
+// timer interrupt (release-time ties, two threads woken by one awaken). A scenario is a list of
+// actions, each resolved against the state when it runs; one that finds the state not as it
+// left it abandons the scenario and the step does what it drew.
+import {
+  minBudgetMicroseconds,
+  seL4_AllRights,
+  seL4_CapInitThreadCNode,
+  seL4_CapInitThreadTCB,
+  seL4_CapInitThreadVSpace,
+  seL4_EndpointBits,
+  seL4_IPCBufferSizeBits,
+  seL4_MinSchedContextBits,
+  seL4_ObjectType,
+  seL4_PageBits,
+  seL4_SchedContext_Sporadic,
+  seL4_TCBBits,
+  type Cap,
+  type SlotRef,
+} from '../libsel4/index.ts';
+import type { Knowledge } from './knowledge.ts';
+import { Picker, call, freeBytes, type ResolvedCall } from './workload-picks.ts';
+import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCall } from './workload-threads.ts';
+
+/**
+ * What an action makes the step do: a call (`done`: the scenario moves on after it), `next`: no
+ * call, the next action runs in this step; null: the state is not as expected, the scenario ends.
+ */
+type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
+
+export interface Scenario {
+  readonly name: 'badges' | 'twins';
+  readonly actions: Action[];
+}
+
+/** The next call of the run's scenario, if one is under way and the state is as it expects. */
+export function scenarioStep(k: Knowledge, p: Picker, scenario: Scenario): ResolvedCall | null {
+  while (scenario.actions.length > 0) {
+    const next = scenario.actions[0]!(k, p);
+    if (next === null) break;
+    if (next === 'next' || next.done) scenario.actions.shift();
+    if (next !== 'next') return next.call;
+  }
+  scenario.actions.length = 0;
+  return null;
+}
+
+const once = (c: ResolvedCall) => ({ call: c, done: true });
+
+/** A free slot of the root CNode, its cptr (the root CNode resolves a slot index at depth 32). */
+function freeRootSlot(k: Knowledge, p: Picker, count = 1): number | undefined {
+  return k.freeRun(k.rootCNode, count, p.below(2 ** k.rootRadix()));
+}
+
+const rootSlot = (k: Knowledge, index: number): SlotRef => ({ cnode: k.rootCNode, index });
+
+/** A non-device untyped of the root CNode with `bytes` free. */
+function untypedWithRoom(k: Knowledge, p: Picker, bytes: number): number | undefined {
+  return p.of(k.ofType('untyped', true).filter((u) => !u.cap.isDevice && freeBytes(u.cap) >= bytes))?.slot.index;
+}
+
+function retype(untyped: number, type: number, sizeBits: number, offset: number, count: number): ResolvedCall {
+  const a = [untyped, type, sizeBits, seL4_CapInitThreadCNode, 0, 0, offset, count];
+  return call('seL4_Untyped_Retype', a, (api) => void api.seL4_Untyped_Retype(untyped, type, sizeBits, seL4_CapInitThreadCNode, 0, 0, offset, count));
+}
+
+// ---- badges ----
+
+const R = seL4_CapInitThreadCNode;
+
+function mint(dest: number, src: number, badge: number): ResolvedCall {
+  return call('seL4_CNode_Mint', [R, dest, 32, R, src, 32, seL4_AllRights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, src, 32, seL4_AllRights, badge));
+}
+
+function copy(dest: number, src: number): ResolvedCall {
+  return call('seL4_CNode_Copy', [R, dest, 32, R, src, 32, seL4_AllRights], (api) => void api.seL4_CNode_Copy(R, dest, 32, R, src, 32, seL4_AllRights));
+}
+
+function slotCall(op: 'Delete' | 'Revoke', index: number): ResolvedCall {
+  return call(`seL4_CNode_${op}`, [R, index, 32], (api) => void (op === 'Delete' ? api.seL4_CNode_Delete(R, index, 32) : api.seL4_CNode_Revoke(R, index, 32)));
+}
+
+/** The endpoint cap of a root slot, if it names the endpoint at `ptr` with `badge` (any badge when undefined). */
+function endpointAt(k: Knowledge, index: number, ptr: number, badge?: number): Cap | null {
+  const cap = k.capAt(rootSlot(k, index));
+  return cap?.type === 'endpoint' && cap.ptr === ptr && (badge === undefined || cap.badge === badge) ? cap : null;
+}
+
+/**
+ * Badges from one unbadged endpoint E, then a revoke of a badged cap whose MDB successor is
+ * another cap to E that is no child of it:
+ * - twice: mint badge X from E into A, again into A2 (both start a badge generation), revoke A2
+ *   (A, next to it, stays: a cap of the same badge but its own generation);
+ * - another badge: mint Y from E into B, copy B into B2 (no generation of its own), delete B,
+ *   mint X from E into A (A's successor is B2), revoke A (B2 stays: another badge).
+ */
+export function badgesScenario(p: Picker): Scenario {
+  const slots = new Map<string, number>();
+  let ptr = -1;
+  const badgeX = p.chance(70) ? 1 + p.below(3) : 1 + p.below(0xfffffff);
+  const badgeY = badgeX === 1 ? 2 : badgeX - 1;
+  const endpoint: Action = (k, p) => {
+    const unbadged = p.of(k.inRoot().filter((o) => o.cap.type === 'endpoint' && o.cap.badge === 0 && !k.isVital(o)));
+    if (unbadged) {
+      slots.set('E', unbadged.slot.index);
+      return 'next';
+    }
+    const offset = freeRootSlot(k, p);
+    const untyped = untypedWithRoom(k, p, 2 ** seL4_EndpointBits);
+    if (offset === undefined || untyped === undefined) return null;
+    slots.set('E', offset);
+    return once(retype(untyped, seL4_ObjectType.seL4_EndpointObject, 0, offset, 1));
+  };
+  // The endpoint as it was found or made: every later action checks its slots still hold it.
+  const found: Action = (k) => {
+    const cap = k.capAt(rootSlot(k, slots.get('E')!));
+    if (cap?.type !== 'endpoint' || cap.badge !== 0) return null;
+    ptr = cap.ptr;
+    return 'next';
+  };
+  const mintInto = (name: string, badge: number): Action => (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (dest === undefined || !endpointAt(k, slots.get('E')!, ptr, 0)) return null;
+    slots.set(name, dest);
+    return once(mint(dest, slots.get('E')!, badge));
+  };
+  const holds = (k: Knowledge, name: string, badge: number) => endpointAt(k, slots.get(name)!, ptr, badge) !== null;
+  const copyInto = (name: string, from: string, badge: number): Action => (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (dest === undefined || !holds(k, from, badge)) return null;
+    slots.set(name, dest);
+    return once(copy(dest, slots.get(from)!));
+  };
+  const onSlot = (op: 'Delete' | 'Revoke', name: string, badge: number): Action => (k) => (holds(k, name, badge) ? once(slotCall(op, slots.get(name)!)) : null);
+  const twice = [mintInto('A', badgeX), mintInto('A2', badgeX), onSlot('Revoke', 'A2', badgeX)];
+  const another = [mintInto('B', badgeY), copyInto('B2', 'B', badgeY), onSlot('Delete', 'B', badgeY), mintInto('A', badgeX), onSlot('Revoke', 'A', badgeX)];
+  return { name: 'badges', actions: [endpoint, found, ...(p.chance(60) ? twice : another)] };
+}
+
+// ---- twins ----
+
+const T = seL4_ObjectType;
+
+/** A 4 KiB non-device frame for an IPC buffer, and where it goes; none when the CSpace has none. */
+function ipcBuffer(k: Knowledge, p: Picker): [number, number] {
+  const frame = p.of(k.ofType('frame', true).filter((f) => !f.cap.isDevice && f.cap.sizeBits === seL4_PageBits));
+  return frame ? [0x40000000 + p.below(8) * 2 ** seL4_IPCBufferSizeBits, frame.slot.index] : [0, 0];
+}
+
+/** The objects of the thread or scheduling-context caps in `count` root slots from `offset`, or null if one is not there. */
+function objectsAt(k: Knowledge, offset: number, count: number, type: 'thread' | 'schedcontext'): number[] | null {
+  const ptrs: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const cap = k.capAt(rootSlot(k, offset + i));
+    if (cap?.type !== type) return null;
+    ptrs.push(cap.ptr);
+  }
+  return ptrs;
+}
+
+/**
+ * Two or three threads made, configured alike (the same sporadic budget, period and refills),
+ * bound, given one priority and resumed in one instant, above the root task, which lowers
+ * itself below them; each spends its budget up to the timer deadline, so all wait for the same
+ * release time; then time passes up to it: one timer interrupt releases them all.
+ */
+export function twinsScenario(p: Picker): Scenario {
+  const count = p.chance(70) ? 2 : 3;
+  const budgetUs = minBudgetMicroseconds + BigInt(p.of([0, 5, 30, 80, 480])!);
+  const periodUs = budgetUs * BigInt(2 + p.below(3));
+  const extraRefills = p.below(2);
+  const flags = p.chance(85) ? seL4_SchedContext_Sporadic : 0;
+  const scBits = seL4_MinSchedContextBits + 1;
+  let tcbOffset = -1;
+  let scOffset = -1;
+  let priority = -1;
+  let spent = 0;
+  const made = (bits: number, type: number): Action => (k, p) => {
+    const at = freeRootSlot(k, p, count);
+    const untyped = untypedWithRoom(k, p, (count + 1) * 2 ** bits);
+    if (at === undefined || untyped === undefined) return null;
+    if (type === T.seL4_TCBObject) tcbOffset = at;
+    else scOffset = at;
+    return once(retype(untyped, type, type === T.seL4_TCBObject ? 0 : bits, at, count));
+  };
+  const each = (f: (k: Knowledge, p: Picker, i: number) => ResolvedCall | null): Action[] =>
+    Array.from({ length: count }, (_, i): Action => (k, p) => {
+      if (!objectsAt(k, tcbOffset, count, 'thread') || (scOffset >= 0 && !objectsAt(k, scOffset, count, 'schedcontext'))) return null;
+      const c = f(k, p, i);
+      return c && once(c);
+    });
+  const configure = each((k, p, i) => {
+    const tcb = tcbOffset + i;
+    const [buffer, frame] = ipcBuffer(k, p);
+    const a = [tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0, buffer, frame];
+    return call('seL4_TCB_Configure', a, (api) => void api.seL4_TCB_Configure(tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0, buffer, frame));
+  });
+  const configureFlags = each((k, _p, i) => {
+    const control = schedControlCptr(k);
+    const sc = scOffset + i;
+    return {
+      text: `seL4_SchedControl_ConfigureFlags(${control}, ${sc}, ${budgetUs}, ${periodUs}, ${extraRefills}, 0, ${flags})`,
+      run: (api) => void api.seL4_SchedControl_ConfigureFlags(control, sc, budgetUs, periodUs, extraRefills, 0, flags),
+    };
+  });
+  const bind = each((_k, _p, i) => call('seL4_SchedContext_Bind', [scOffset + i, tcbOffset + i], (api) => void api.seL4_SchedContext_Bind(scOffset + i, tcbOffset + i)));
+  const prioritise = each((k, p, i) => {
+    if (i === 0) {
+      const rootPrio = rootPriority(k);
+      if (rootPrio < 2) return null;
+      priority = 1 + p.below(rootPrio - 1);
+    }
+    return setPriorityCall(tcbOffset + i, priority);
+  });
+  const resume = each((_k, _p, i) => call('seL4_TCB_Resume', [tcbOffset + i], (api) => void api.seL4_TCB_Resume(tcbOffset + i)));
+  const lowerRoot: Action = (k) => (k.view().current() === k.rootTCB ? once(setPriorityCall(seL4_CapInitThreadTCB, priority - 1)) : 'next');
+  // Each thread computes up to the timer deadline (its budget's end); once none runs, time passes to their release.
+  const spend: Action = (k) => {
+    const twins = objectsAt(k, tcbOffset, count, 'thread');
+    if (!twins || spent++ > 2 * count + 2) return null;
+    const s = k.view().scheduler();
+    const current = k.view().current();
+    if (current !== null && twins.includes(current)) {
+      const deadline = s.timerDeadlineTicks;
+      return deadline === null ? null : { call: passTicks(deadline > s.clockTicks ? deadline - s.clockTicks : 0n), done: false };
+    }
+    const releases = twins.filter((t) => s.releaseQueue.includes(t)).flatMap((t) => releaseTimeOf(k, t) ?? []);
+    if (releases.length === 0) return null;
+    const last = releases.reduce((a, b) => (a > b ? a : b));
+    return once(passTicks(last > s.clockTicks ? last - s.clockTicks : 0n));
+  };
+  return { name: 'twins', actions: [made(seL4_TCBBits, T.seL4_TCBObject), made(scBits, T.seL4_SchedContextObject), ...configure, ...configureFlags, ...bind, ...prioritise, ...resume, lowerRoot, spend] };
+}
+

@@ -1,0 +1,106 @@
+// The workload's composite steps (refinement/workload-scenarios.ts) reach the situations they
+// are built for, on the impl alone: a revoke of a badged endpoint cap beside another badge
+// generation of its endpoint (a second mint of one badge, or a copy of another badge), two
+// threads waiting for the same release time, and two threads of one priority released by one
+// timer interrupt.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { KernelView } from '../../libsel4/index.ts';
+import { Knowledge } from '../../refinement/knowledge.ts';
+import { bootSystem } from '../../refinement/system.ts';
+import { resolveStep, runStyle, workloadStepArbitrary, type RunStyle } from '../../refinement/workload.ts';
+
+interface Reached {
+  /** Revokes of a badged endpoint cap while another cap to its endpoint, of its badge, is no CDT child of it. */
+  revokedBesideSameBadge: number;
+  /** Revokes of a badged endpoint cap while another cap to its endpoint, of another badge, is no CDT child of it. */
+  revokedBesideOtherBadge: number;
+  /** Steps after which two threads waited for the same release time. */
+  releaseTies: number;
+  /** Time events that released two threads of one priority at once. */
+  releasedTogether: number;
+}
+
+const revokeArgs = /^seL4_CNode_Revoke\(2, (\w+), 0x20\)$/;
+
+/** A cap to the endpoint that `index` holds, elsewhere in the root CNode and not its CDT child, of the same badge or another. */
+function besideRevoked(view: KernelView, k: Knowledge, index: number): 'same' | 'other' | null {
+  const revoked = { cnode: k.rootCNode, index };
+  const cap = view.cap(revoked);
+  if (cap?.type !== 'endpoint' || cap.badge === 0) return null;
+  let found: 'same' | 'other' | null = null;
+  for (const o of k.inRoot()) {
+    if (o.slot.index === index || o.cap.type !== 'endpoint' || o.cap.ptr !== cap.ptr || o.cap.badge === 0) continue;
+    const parent = view.cdtParent(o.slot);
+    if (parent?.cnode === revoked.cnode && parent.index === index) continue;
+    if (o.cap.badge === cap.badge) return 'same';
+    found = 'other';
+  }
+  return found;
+}
+
+function headRelease(view: KernelView, tcb: number): bigint | null {
+  const t = view.object(tcb);
+  const sc = t?.type === 'tcb' && t.schedContext !== null ? view.object(t.schedContext) : null;
+  return sc?.type === 'schedcontext' && sc.refills.length > 0 ? sc.refills[0]!.releaseTicks : null;
+}
+
+function priorityOf(view: KernelView, tcb: number): number {
+  const t = view.object(tcb);
+  return t?.type === 'tcb' ? t.priority : -1;
+}
+
+function observe(runs: number, steps: number, seed: number): Reached {
+  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, releaseTies: 0, releasedTogether: 0 };
+  const booted = bootSystem({ layer: 'impl' });
+  const bootKnowledge = new Knowledge(() => booted.view(), booted.plan.rootCNode);
+  const workloads = fc.sample(fc.array(workloadStepArbitrary(), { minLength: steps, maxLength: steps }), { seed, numRuns: runs });
+  for (const workload of workloads) {
+    const sys = bootSystem({ layer: 'impl' });
+    const k = new Knowledge(() => sys.view(), sys.plan.rootCNode, bootKnowledge);
+    let style: RunStyle | null = null;
+    for (const step of workload) {
+      const before = sys.view();
+      const s = before.scheduler();
+      if (before.current() === null && s.releaseQueue.length === 0 && s.readyQueues.length === 0) break;
+      style ??= runStyle('default', step);
+      const resolved = resolveStep(step, k, style);
+      const revoked = revokeArgs.exec(resolved.text);
+      const beside = revoked ? besideRevoked(before, k, Number(revoked[1])) : null;
+      if (beside === 'same') reached.revokedBesideSameBadge++;
+      if (beside === 'other') reached.revokedBesideOtherBadge++;
+      // The view reads the kernel as it is: what the step is compared with is copied out first.
+      const waiting = [...s.releaseQueue];
+      resolved.run(sys.api);
+      const after = sys.view();
+      const queue = after.scheduler().releaseQueue;
+      const times = queue.map((t) => headRelease(after, t));
+      if (times.some((t, i) => t !== null && times.indexOf(t) !== i)) reached.releaseTies++;
+      const released = waiting.filter((t) => !queue.includes(t));
+      if (resolved.text.startsWith('passTime') && released.some((t, i) => released.slice(i + 1).some((u) => priorityOf(after, u) === priorityOf(after, t)))) reached.releasedTogether++;
+      k.update(sys.lastTouched());
+    }
+  }
+  return reached;
+}
+
+describe("the workload's composite steps on the impl alone", () => {
+  const reached = observe(100, 100, 1);
+
+  it('revokes a badged endpoint cap next to a second mint of its badge', () => {
+    expect(reached.revokedBesideSameBadge).toBeGreaterThan(0);
+  });
+
+  it('revokes a badged endpoint cap next to a copy of another badge', () => {
+    expect(reached.revokedBesideOtherBadge).toBeGreaterThan(0);
+  });
+
+  it('has two threads waiting for the same release time', () => {
+    expect(reached.releaseTies).toBeGreaterThan(0);
+  });
+
+  it('releases two threads of one priority with one timer interrupt', () => {
+    expect(reached.releasedTogether).toBeGreaterThan(0);
+    console.log(reached);
+  });
+});
