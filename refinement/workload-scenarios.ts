@@ -17,6 +17,7 @@ import {
   seL4_PageBits,
   seL4_SchedContext_Sporadic,
   seL4_TCBBits,
+  timerPrecisionTicks,
   type Cap,
   type SlotRef,
 } from '../libsel4/index.ts';
@@ -177,6 +178,7 @@ export function twinsScenario(p: Picker): Scenario {
   let scOffset = -1;
   let priority = -1;
   let spent = 0;
+  let waited = false;
   const made = (bits: number, type: number): Action => (k, p) => {
     const at = freeRootSlot(k, p, count);
     const untyped = untypedWithRoom(k, p, (count + 1) * 2 ** bits);
@@ -216,20 +218,24 @@ export function twinsScenario(p: Picker): Scenario {
   });
   const resume = each((_k, _p, i) => call('seL4_TCB_Resume', [tcbOffset + i], (api) => void api.seL4_TCB_Resume(tcbOffset + i)));
   const lowerRoot: Action = (k) => (k.view().current() === k.rootTCB ? once(setPriorityCall(seL4_CapInitThreadTCB, priority - 1)) : 'next');
-  // Each thread computes up to the timer deadline (its budget's end); once none runs, time passes to their release.
+  // Each thread computes up to the timer deadline (its budget's end); once none runs, time passes
+  // to their release; the scenario ends when one of them runs again.
   const spend: Action = (k) => {
     const twins = objectsAt(k, tcbOffset, count, 'thread');
-    if (!twins || spent++ > 2 * count + 2) return null;
+    if (!twins || spent++ > count + Number(timerPrecisionTicks) + 4) return null;
     const s = k.view().scheduler();
     const current = k.view().current();
     if (current !== null && twins.includes(current)) {
+      if (waited) return null;
       const deadline = s.timerDeadlineTicks;
-      return deadline === null ? null : { call: passTicks(deadline > s.clockTicks ? deadline - s.clockTicks : 0n), done: false };
+      return deadline === null || deadline <= s.clockTicks ? null : { call: passTicks(deadline - s.clockTicks), done: false };
     }
+    // The timer fires a precision early (the refills not yet ready), then a tick at a time.
     const releases = twins.filter((t) => s.releaseQueue.includes(t)).flatMap((t) => releaseTimeOf(k, t) ?? []);
     if (releases.length === 0) return null;
+    waited = true;
     const last = releases.reduce((a, b) => (a > b ? a : b));
-    return once(passTicks(last > s.clockTicks ? last - s.clockTicks : 0n));
+    return { call: passTicks(last > s.clockTicks ? last - s.clockTicks : 0n), done: false };
   };
   return { name: 'twins', actions: [made(seL4_TCBBits, T.seL4_TCBObject), made(scBits, T.seL4_SchedContextObject), ...configure, ...configureFlags, ...bind, ...prioritise, ...resume, lowerRoot, spend] };
 }

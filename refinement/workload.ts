@@ -533,8 +533,8 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
   if (style.deep || style.scenario?.actions.length) return null;
-  const twins = (op === 'setupThread' || op === 'threadObject') && k.view().current() === k.rootTCB && p.below(1000) < (style.threads ? 50 : 15);
-  const badges = op === 'mint' && p.below(1000) < 80;
+  const twins = (op === 'setupThread' || op === 'threadObject') && k.view().current() === k.rootTCB && p.below(1000) < (style.threads ? 15 : 4);
+  const badges = op === 'mint' && p.below(1000) < 15;
   if (!twins && !badges) return null;
   style.scenario = twins ? twinsScenario(p) : badgesScenario(p);
   return scenarioStep(k, p, style.scenario);

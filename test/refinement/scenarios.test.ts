@@ -101,6 +101,5 @@ describe("the workload's composite steps on the impl alone", () => {
 
   it('releases two threads of one priority with one timer interrupt', () => {
     expect(reached.releasedTogether).toBeGreaterThan(0);
-    console.log(reached);
   });
 });
