@@ -435,10 +435,13 @@ const places: readonly Whereabouts[] = ['current', 'ready', 'released', 'inactiv
 
 /**
  * Whether a step may stop `tcb` (suspend it, or fault it): not the thread that runs while no
- * other is ready (only `endRun` ends runs; a thread waiting for its release may wait long).
+ * other that can make calls (one with a CSpace) is ready (only `endRun` ends runs; a thread
+ * waiting for its release may wait long).
  */
 export function mayStop(k: Knowledge, tcb: number): boolean {
-  return tcb !== k.view().current() || k.view().scheduler().readyQueues.length > 0;
+  const v = k.view();
+  if (tcb !== v.current()) return true;
+  return v.scheduler().readyQueues.some((q) => q.threads.some((t) => v.cap({ cnode: t, index: TCBSlot.cspace })?.type === 'cnode'));
 }
 
 /** Resume or Suspend of a thread in each place: running, ready, waiting for its release, inactive. */
