@@ -16,6 +16,7 @@ import {
   seL4_ObjectType,
   seL4_PageBits,
   seL4_SchedContext_Sporadic,
+  seL4_SlotBits,
   seL4_TCBBits,
   timerPrecisionTicks,
   type Cap,
@@ -32,7 +33,7 @@ import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCa
 type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
 
 export interface Scenario {
-  readonly name: 'badges' | 'twins';
+  readonly name: 'badges' | 'twins' | 'cnode';
   readonly actions: Action[];
 }
 
@@ -71,16 +72,22 @@ function retype(untyped: number, type: number, sizeBits: number, offset: number,
 
 const R = seL4_CapInitThreadCNode;
 
-function mint(dest: number, src: number, badge: number): ResolvedCall {
-  return call('seL4_CNode_Mint', [R, dest, 32, R, src, 32, seL4_AllRights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, src, 32, seL4_AllRights, badge));
+function mint(dest: number, src: number, rights: number, badge: number): ResolvedCall {
+  return call('seL4_CNode_Mint', [R, dest, 32, R, src, 32, rights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, src, 32, rights, badge));
 }
 
 function copy(dest: number, src: number): ResolvedCall {
   return call('seL4_CNode_Copy', [R, dest, 32, R, src, 32, seL4_AllRights], (api) => void api.seL4_CNode_Copy(R, dest, 32, R, src, 32, seL4_AllRights));
 }
 
-function slotCall(op: 'Delete' | 'Revoke', index: number): ResolvedCall {
-  return call(`seL4_CNode_${op}`, [R, index, 32], (api) => void (op === 'Delete' ? api.seL4_CNode_Delete(R, index, 32) : api.seL4_CNode_Revoke(R, index, 32)));
+type SlotOp = 'Delete' | 'Revoke' | 'CancelBadgedSends';
+
+function slotCall(op: SlotOp, index: number): ResolvedCall {
+  return call(`seL4_CNode_${op}`, [R, index, 32], (api) => {
+    if (op === 'Delete') api.seL4_CNode_Delete(R, index, 32);
+    else if (op === 'Revoke') api.seL4_CNode_Revoke(R, index, 32);
+    else api.seL4_CNode_CancelBadgedSends(R, index, 32);
+  });
 }
 
 /** The endpoint cap of a root slot, if it names the endpoint at `ptr` with `badge` (any badge when undefined). */
@@ -96,12 +103,15 @@ function endpointAt(k: Knowledge, index: number, ptr: number, badge?: number): C
  *   (A, next to it, stays: a cap of the same badge but its own generation);
  * - another badge: mint Y from E into B, copy B into B2 (no generation of its own), delete B,
  *   mint X from E into A (A's successor is B2), revoke A (B2 stays: another badge).
+ * Now and then the mints keep only some rights, and A's badged sends are cancelled at the end
+ * (which needs all four rights).
  */
 export function badgesScenario(p: Picker): Scenario {
   const slots = new Map<string, number>();
   let ptr = -1;
   const badgeX = p.chance(70) ? 1 + p.below(3) : 1 + p.below(0xfffffff);
   const badgeY = badgeX === 1 ? 2 : badgeX - 1;
+  const rights = p.chance(60) ? seL4_AllRights : 1 + p.below(seL4_AllRights - 1);
   const endpoint: Action = (k, p) => {
     const unbadged = p.of(k.inRoot().filter((o) => o.cap.type === 'endpoint' && o.cap.badge === 0 && !k.isVital(o)));
     if (unbadged) {
@@ -125,7 +135,7 @@ export function badgesScenario(p: Picker): Scenario {
     const dest = freeRootSlot(k, p);
     if (dest === undefined || !endpointAt(k, slots.get('E')!, ptr, 0)) return null;
     slots.set(name, dest);
-    return once(mint(dest, slots.get('E')!, badge));
+    return once(mint(dest, slots.get('E')!, rights, badge));
   };
   const holds = (k: Knowledge, name: string, badge: number) => endpointAt(k, slots.get(name)!, ptr, badge) !== null;
   const copyInto = (name: string, from: string, badge: number): Action => (k, p) => {
@@ -134,10 +144,56 @@ export function badgesScenario(p: Picker): Scenario {
     slots.set(name, dest);
     return once(copy(dest, slots.get(from)!));
   };
-  const onSlot = (op: 'Delete' | 'Revoke', name: string, badge: number): Action => (k) => (holds(k, name, badge) ? once(slotCall(op, slots.get(name)!)) : null);
+  const onSlot = (op: SlotOp, name: string, badge: number): Action => (k) => (holds(k, name, badge) ? once(slotCall(op, slots.get(name)!)) : null);
   const twice = [mintInto('A', badgeX), mintInto('A2', badgeX), onSlot('Revoke', 'A2', badgeX)];
   const another = [mintInto('B', badgeY), copyInto('B2', 'B', badgeY), onSlot('Delete', 'B', badgeY), mintInto('A', badgeX), onSlot('Revoke', 'A', badgeX)];
-  return { name: 'badges', actions: [endpoint, found, ...(p.chance(60) ? twice : another)] };
+  const cancel = p.chance(50) ? [onSlot('CancelBadgedSends', 'A', badgeX)] : [];
+  return { name: 'badges', actions: [endpoint, found, ...(p.chance(60) ? twice : another), ...cancel] };
+}
+
+// ---- a CNode filled and deleted ----
+
+/**
+ * A small CNode retyped into the root CNode, objects retyped into it from its slot 0 on (now and
+ * then all its slots), a cap copied into it now and then, then its only cap deleted: finalising
+ * it deletes every slot, down to slot 0.
+ */
+export function cnodeScenario(p: Picker): Scenario {
+  const radix = 1 + p.below(3);
+  let at = -1;
+  const made: Action = (k, p) => {
+    const slot = freeRootSlot(k, p);
+    const untyped = untypedWithRoom(k, p, 2 ** (radix + seL4_SlotBits + 1));
+    if (slot === undefined || untyped === undefined) return null;
+    at = slot;
+    return once(retype(untyped, seL4_ObjectType.seL4_CapTableObject, radix, slot, 1));
+  };
+  const cnodeAt = (k: Knowledge) => {
+    const cap = k.capAt(rootSlot(k, at));
+    return cap?.type === 'cnode' && cap.radix === radix ? cap : null;
+  };
+  const filled: Action = (k, p) => {
+    const type = p.of([seL4_ObjectType.seL4_EndpointObject, seL4_ObjectType.seL4_NotificationObject])!;
+    const count = p.chance(50) ? 1 : 2 ** radix;
+    const untyped = untypedWithRoom(k, p, count * 2 ** seL4_EndpointBits);
+    if (!cnodeAt(k) || untyped === undefined) return null;
+    const a = [untyped, type, 0, R, at, 32, 0, count];
+    return once(call('seL4_Untyped_Retype', a, (api) => void api.seL4_Untyped_Retype(untyped, type, 0, R, at, 32, 0, count)));
+  };
+  const copied: Action = (k, p) => {
+    const cnode = cnodeAt(k);
+    const src = p.of(k.inRoot().filter((o) => !k.isVital(o) && (o.cap.type === 'endpoint' || o.cap.type === 'notification' || o.cap.type === 'frame')));
+    if (!cnode) return null;
+    const index = k.freeRun(cnode.ptr, 1, 0);
+    if (!src || index === undefined) return 'next';
+    const path = k.addresses({ cnode: cnode.ptr, index });
+    const to = p.of(path);
+    if (!to) return 'next';
+    const a = [to.service, to.index, to.depth, R, src.slot.index, 32, seL4_AllRights];
+    return once(call('seL4_CNode_Copy', a, (api) => void api.seL4_CNode_Copy(to.service, to.index, to.depth, R, src.slot.index, 32, seL4_AllRights)));
+  };
+  const deleted: Action = (k) => (cnodeAt(k) ? once(slotCall('Delete', at)) : null);
+  return { name: 'cnode', actions: [made, filled, ...(p.chance(50) ? [copied] : []), deleted] };
 }
 
 // ---- twins ----
