@@ -2,10 +2,11 @@
 // are built for, on the impl alone: a revoke of a badged endpoint cap beside another badge
 // generation of its endpoint (a second mint of one badge, or a copy of another badge), two
 // threads waiting for the same release time, and two threads of one priority released by one
-// timer interrupt.
+// timer interrupt; a CNode with a cap in slot 0 finalised; CancelBadgedSends on a badged cap
+// with only some rights; and invocations sent with capsUnwrapped set, an extra cap short.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { KernelView } from '../../libsel4/index.ts';
+import { InvocationLabel, Reg, messageInfoFromWord, seL4_AllRights, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
 import { Knowledge } from '../../refinement/knowledge.ts';
 import { bootSystem } from '../../refinement/system.ts';
 import { resolveStep, runStyle, workloadStepArbitrary, type RunStyle } from '../../refinement/workload.ts';
@@ -19,9 +20,38 @@ interface Reached {
   releaseTies: number;
   /** Time events that released two threads of one priority at once. */
   releasedTogether: number;
+  /** Deletes of the last cap to a CNode whose slot 0 holds a cap. */
+  finalisedWithSlot0: number;
+  /** CancelBadgedSends on a badged endpoint cap with some rights but not all. */
+  cancelWithSomeRights: number;
+  /** CNode Copy, Mint, Move or Mutate sent without the extra cap it needs, with capsUnwrapped set. */
+  unwrappedCapShort: number;
 }
 
-const revokeArgs = /^seL4_CNode_Revoke\(2, (\w+), 0x20\)$/;
+const copyLike: ReadonlySet<number> = new Set([InvocationLabel.CNodeCopy, InvocationLabel.CNodeMint, InvocationLabel.CNodeMove, InvocationLabel.CNodeMutate]);
+
+function unwrappedCapShort(event: KernelEvent | undefined): boolean {
+  if (event?.kind !== 'syscall') return false;
+  const word = new Map(event.user.regs).get(Reg.a1);
+  if (word === undefined) return false;
+  const info = messageInfoFromWord(word);
+  return copyLike.has(info.label) && info.extraCaps === 0 && info.capsUnwrapped !== 0 && info.length >= 4;
+}
+
+const slotArgs = /^seL4_CNode_(Revoke|Delete|CancelBadgedSends)\(2, (\w+), 0x20\)$/;
+
+/** Whether deleting root slot `index` finalises a CNode whose slot 0 holds a cap: its only cap. */
+function finalisesSlot0(view: KernelView, k: Knowledge, index: number): boolean {
+  const cap = view.cap({ cnode: k.rootCNode, index });
+  if (cap?.type !== 'cnode' || cap.ptr === k.rootCNode || view.cap({ cnode: cap.ptr, index: 0 }) === null) return false;
+  return k.all().filter((o) => o.cap.type === 'cnode' && o.cap.ptr === cap.ptr).length === 1;
+}
+
+/** Whether root slot `index` holds a badged endpoint cap with some rights but not all. */
+function someRightsBadged(view: KernelView, k: Knowledge, index: number): boolean {
+  const cap = view.cap({ cnode: k.rootCNode, index });
+  return cap?.type === 'endpoint' && cap.badge !== 0 && cap.rights !== 0 && cap.rights !== seL4_AllRights;
+}
 
 /** A cap to the endpoint that `index` holds, elsewhere in the root CNode and not its CDT child, of the same badge or another. */
 function besideRevoked(view: KernelView, k: Knowledge, index: number): 'same' | 'other' | null {
@@ -51,7 +81,7 @@ function priorityOf(view: KernelView, tcb: number): number {
 }
 
 function observe(runs: number, steps: number, seed: number): Reached {
-  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, releaseTies: 0, releasedTogether: 0 };
+  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, unwrappedCapShort: 0 };
   const booted = bootSystem({ layer: 'impl' });
   const bootKnowledge = new Knowledge(() => booted.view(), booted.plan.rootCNode);
   const workloads = fc.sample(fc.array(workloadStepArbitrary(), { minLength: steps, maxLength: steps }), { seed, numRuns: runs });
@@ -65,13 +95,18 @@ function observe(runs: number, steps: number, seed: number): Reached {
       if (before.current() === null && s.releaseQueue.length === 0 && s.readyQueues.length === 0) break;
       style ??= runStyle('default', step);
       const resolved = resolveStep(step, k, style);
-      const revoked = revokeArgs.exec(resolved.text);
-      const beside = revoked ? besideRevoked(before, k, Number(revoked[1])) : null;
+      const slotOp = slotArgs.exec(resolved.text);
+      const index = Number(slotOp?.[2]);
+      const beside = slotOp?.[1] === 'Revoke' ? besideRevoked(before, k, index) : null;
+      if (slotOp?.[1] === 'Delete' && finalisesSlot0(before, k, index)) reached.finalisedWithSlot0++;
+      if (slotOp?.[1] === 'CancelBadgedSends' && someRightsBadged(before, k, index)) reached.cancelWithSomeRights++;
       if (beside === 'same') reached.revokedBesideSameBadge++;
       if (beside === 'other') reached.revokedBesideOtherBadge++;
       // The view reads the kernel as it is: what the step is compared with is copied out first.
       const waiting = [...s.releaseQueue];
+      const entries = sys.trace.length;
       resolved.run(sys.api);
+      if (unwrappedCapShort(sys.trace[entries])) reached.unwrappedCapShort++;
       const after = sys.view();
       const queue = after.scheduler().releaseQueue;
       const times = queue.map((t) => headRelease(after, t));
@@ -101,5 +136,17 @@ describe("the workload's composite steps on the impl alone", () => {
 
   it('releases two threads of one priority with one timer interrupt', () => {
     expect(reached.releasedTogether).toBeGreaterThan(0);
+  });
+
+  it('sends a CNode invocation an extra cap short with capsUnwrapped set', () => {
+    expect(reached.unwrappedCapShort).toBeGreaterThan(0);
+  });
+
+  it('deletes the last cap to a CNode whose slot 0 holds a cap', () => {
+    expect(reached.finalisedWithSlot0).toBeGreaterThan(0);
+  });
+
+  it('cancels the badged sends of a badged endpoint cap with only some rights', () => {
+    expect(reached.cancelWithSomeRights).toBeGreaterThan(0);
   });
 });
