@@ -1,9 +1,10 @@
 // Composite steps a real user makes, so the workload reaches rare situations by construction:
-// badges minted twice from one endpoint and revoked (the MDB's badge generations), and threads
-// configured alike, resumed together, spending their budgets back to back and released by one
-// timer interrupt (release-time ties, two threads woken by one awaken). A scenario is a list of
-// actions, each resolved against the state when it runs; one that finds the state not as it
-// left it abandons the scenario and the step does what it drew.
+// badges minted twice from one endpoint and revoked (the MDB's badge generations); a small
+// CNode filled from slot 0 and deleted; device memory used up, then asked for an object; threads configured alike, resumed together, spending
+// their budgets back to back and released by one timer interrupt (release-time ties, two
+// threads woken by one awaken). A scenario is a list of actions, each resolved against the
+// state when it runs; one that finds the state not as it left it abandons the scenario and the
+// step does what it drew.
 import {
   minBudgetMicroseconds,
   seL4_AllRights,
@@ -15,6 +16,7 @@ import {
   seL4_MinSchedContextBits,
   seL4_ObjectType,
   seL4_PageBits,
+  seL4_RetypeFanOutLimit,
   seL4_SchedContext_Sporadic,
   seL4_SlotBits,
   seL4_TCBBits,
@@ -33,7 +35,7 @@ import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCa
 type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
 
 export interface Scenario {
-  readonly name: 'badges' | 'twins' | 'cnode';
+  readonly name: 'badges' | 'twins' | 'cnode' | 'device';
   readonly actions: Action[];
 }
 
@@ -63,14 +65,17 @@ function untypedWithRoom(k: Knowledge, p: Picker, bytes: number): number | undef
   return p.of(k.ofType('untyped', true).filter((u) => !u.cap.isDevice && freeBytes(u.cap) >= bytes))?.slot.index;
 }
 
-function retype(untyped: number, type: number, sizeBits: number, offset: number, count: number): ResolvedCall {
-  const a = [untyped, type, sizeBits, seL4_CapInitThreadCNode, 0, 0, offset, count];
-  return call('seL4_Untyped_Retype', a, (api) => void api.seL4_Untyped_Retype(untyped, type, sizeBits, seL4_CapInitThreadCNode, 0, 0, offset, count));
+const R = seL4_CapInitThreadCNode;
+const T = seL4_ObjectType;
+
+/** Untyped_Retype into the root CNode, or into the CNode whose cap is at root slot `node` (depth 32). */
+function retype(untyped: number, type: number, sizeBits: number, offset: number, count: number, node?: number): ResolvedCall {
+  const [index, depth] = node === undefined ? [0, 0] : [node, 32];
+  const a = [untyped, type, sizeBits, R, index, depth, offset, count];
+  return call('seL4_Untyped_Retype', a, (api) => void api.seL4_Untyped_Retype(untyped, type, sizeBits, R, index, depth, offset, count));
 }
 
 // ---- badges ----
-
-const R = seL4_CapInitThreadCNode;
 
 function mint(dest: number, src: number, rights: number, badge: number): ResolvedCall {
   return call('seL4_CNode_Mint', [R, dest, 32, R, src, 32, rights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, src, 32, rights, badge));
@@ -177,8 +182,7 @@ export function cnodeScenario(p: Picker): Scenario {
     const count = p.chance(50) ? 1 : 2 ** radix;
     const untyped = untypedWithRoom(k, p, count * 2 ** seL4_EndpointBits);
     if (!cnodeAt(k) || untyped === undefined) return null;
-    const a = [untyped, type, 0, R, at, 32, 0, count];
-    return once(call('seL4_Untyped_Retype', a, (api) => void api.seL4_Untyped_Retype(untyped, type, 0, R, at, 32, 0, count)));
+    return once(retype(untyped, type, 0, 0, count, at));
   };
   const copied: Action = (k, p) => {
     const cnode = cnodeAt(k);
@@ -196,9 +200,38 @@ export function cnodeScenario(p: Picker): Scenario {
   return { name: 'cnode', actions: [made, filled, ...(p.chance(50) ? [copied] : []), deleted] };
 }
 
-// ---- twins ----
+// ---- device memory used up ----
 
-const T = seL4_ObjectType;
+/**
+ * A device untyped given out as 4 KiB frames until it is used up, then asked for a kernel
+ * object (no memory left: NotEnoughMemory comes before the device check); now and then
+ * revoked and asked again (InvalidArgument: device memory holds frames and untypeds only).
+ */
+export function deviceScenario(p: Picker): Scenario {
+  let device = -1;
+  const objectType = p.of([T.seL4_EndpointObject, T.seL4_NotificationObject, T.seL4_TCBObject, T.seL4_CapTableObject])!;
+  const isDevice = (k: Knowledge) => {
+    const cap = k.capAt(rootSlot(k, device));
+    return cap?.type === 'untyped' && cap.isDevice ? cap : null;
+  };
+  const frames: Action = (k, p) => {
+    const untyped = p.of(k.ofType('untyped', true).filter((u) => u.cap.isDevice));
+    if (!untyped || untyped.cap.type !== 'untyped') return null;
+    device = untyped.slot.index;
+    const count = Math.min(Math.floor(freeBytes(untyped.cap) / 2 ** seL4_PageBits), seL4_RetypeFanOutLimit);
+    if (count === 0) return 'next';
+    const at = freeRootSlot(k, p, count);
+    return at === undefined ? null : once(retype(device, T.seL4_RISCV_4K_Page, 0, at, count));
+  };
+  const object: Action = (k, p) => {
+    const at = freeRootSlot(k, p);
+    return isDevice(k) && at !== undefined ? once(retype(device, objectType, objectType === T.seL4_CapTableObject ? 1 : 0, at, 1)) : null;
+  };
+  const revoked: Action = (k) => (isDevice(k) ? once(slotCall('Revoke', device)) : null);
+  return { name: 'device', actions: [frames, object, ...(p.chance(40) ? [revoked, object] : [])] };
+}
+
+// ---- twins ----
 
 /** A 4 KiB non-device frame for an IPC buffer, and where it goes; none when the CSpace has none. */
 function ipcBuffer(k: Knowledge, p: Picker): [number, number] {
@@ -221,7 +254,8 @@ function objectsAt(k: Knowledge, offset: number, count: number, type: 'thread' |
  * Two or three threads made, configured alike (the same sporadic budget, period and refills),
  * bound, given one priority and resumed in one instant, above the root task, which lowers
  * itself below them; each spends its budget up to the timer deadline, so all wait for the same
- * release time; then time passes up to it: one timer interrupt releases them all.
+ * release time (one of three is now and then suspended while it waits); then time passes up
+ * to it: one timer interrupt releases them all.
  */
 export function twinsScenario(p: Picker): Scenario {
   const count = p.chance(70) ? 2 : 3;
@@ -229,6 +263,7 @@ export function twinsScenario(p: Picker): Scenario {
   const periodUs = budgetUs * BigInt(2 + p.below(3));
   const extraRefills = p.below(2);
   const flags = p.chance(85) ? seL4_SchedContext_Sporadic : 0;
+  const suspendOne = p.chance(count === 3 ? 60 : 10);
   const scBits = seL4_MinSchedContextBits + 1;
   let tcbOffset = -1;
   let scOffset = -1;
@@ -286,8 +321,15 @@ export function twinsScenario(p: Picker): Scenario {
       const deadline = s.timerDeadlineTicks;
       return deadline === null || deadline <= s.clockTicks ? null : { call: passTicks(deadline - s.clockTicks), done: false };
     }
+    const waiting = twins.filter((t) => s.releaseQueue.includes(t));
+    if (waiting.length > 1 && suspendOne && !waited) {
+      // One of them is suspended while it waits: it leaves the release queue.
+      waited = true;
+      const cptr = tcbOffset + twins.indexOf(waiting[0]!);
+      return { call: call('seL4_TCB_Suspend', [cptr], (api) => void api.seL4_TCB_Suspend(cptr)), done: false };
+    }
     // The timer fires a precision early (the refills not yet ready), then a tick at a time.
-    const releases = twins.filter((t) => s.releaseQueue.includes(t)).flatMap((t) => releaseTimeOf(k, t) ?? []);
+    const releases = waiting.flatMap((t) => releaseTimeOf(k, t) ?? []);
     if (releases.length === 0) return null;
     waited = true;
     const last = releases.reduce((a, b) => (a > b ? a : b));
