@@ -2,11 +2,13 @@
 // are built for, on the impl alone: a revoke of a badged endpoint cap beside another badge
 // generation of its endpoint (a second mint of one badge, or a copy of another badge), two
 // threads waiting for the same release time, and two threads of one priority released by one
-// timer interrupt; a CNode with a cap in slot 0 finalised; CancelBadgedSends on a badged cap
-// with only some rights; and invocations sent with capsUnwrapped set, an extra cap short.
+// timer interrupt, a thread suspended while it waits for its release; a CNode with a cap in
+// slot 0 finalised; CancelBadgedSends on a badged cap with only some rights; a kernel object
+// asked of a used-up device untyped; and invocations sent with capsUnwrapped set, an extra cap
+// short.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvocationLabel, Reg, messageInfoFromWord, seL4_AllRights, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
+import { InvocationLabel, Reg, isFrameType, messageInfoFromWord, objectSizeBits, seL4_AllRights, seL4_ObjectType, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
 import { Knowledge } from '../../refinement/knowledge.ts';
 import { bootSystem } from '../../refinement/system.ts';
 import { resolveStep, runStyle, workloadStepArbitrary, type RunStyle } from '../../refinement/workload.ts';
@@ -24,6 +26,10 @@ interface Reached {
   finalisedWithSlot0: number;
   /** CancelBadgedSends on a badged endpoint cap with some rights but not all. */
   cancelWithSomeRights: number;
+  /** Suspends of a thread waiting in the release queue. */
+  suspendedWaiting: number;
+  /** Retypes of a kernel object (no frame, no untyped) from a device untyped without room for it. */
+  deviceUsedUp: number;
   /** CNode Copy, Mint, Move or Mutate sent without the extra cap it needs, with capsUnwrapped set. */
   unwrappedCapShort: number;
 }
@@ -69,6 +75,26 @@ function besideRevoked(view: KernelView, k: Knowledge, index: number): 'same' | 
   return found;
 }
 
+/** The words of a call's text: `seL4_Untyped_Retype(0x1d, 2, 0, ...)`. */
+function argsOf(text: string, name: string): number[] | null {
+  return text.startsWith(`${name}(`) ? text.slice(name.length + 1, -1).split(', ').map(Number) : null;
+}
+
+/** Whether a Retype asks a device untyped with no room left for an object other than a frame or an untyped. */
+function deviceUsedUp(view: KernelView, k: Knowledge, text: string): boolean {
+  const a = argsOf(text, 'seL4_Untyped_Retype');
+  const cap = a ? view.cap({ cnode: k.rootCNode, index: a[0]! }) : null;
+  if (!a || cap?.type !== 'untyped' || !cap.isDevice || isFrameType(a[1]!) || a[1] === seL4_ObjectType.seL4_UntypedObject) return false;
+  return 2 ** cap.sizeBits - cap.freeIndex < 2 ** objectSizeBits(a[1] as seL4_ObjectType, a[2]!);
+}
+
+/** Whether a Suspend names a thread waiting in the release queue. */
+function suspendsWaiting(view: KernelView, k: Knowledge, text: string): boolean {
+  const a = argsOf(text, 'seL4_TCB_Suspend');
+  const cap = a ? view.cap({ cnode: k.rootCNode, index: a[0]! }) : null;
+  return cap?.type === 'thread' && view.scheduler().releaseQueue.includes(cap.ptr);
+}
+
 function headRelease(view: KernelView, tcb: number): bigint | null {
   const t = view.object(tcb);
   const sc = t?.type === 'tcb' && t.schedContext !== null ? view.object(t.schedContext) : null;
@@ -81,7 +107,7 @@ function priorityOf(view: KernelView, tcb: number): number {
 }
 
 function observe(runs: number, steps: number, seed: number): Reached {
-  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, unwrappedCapShort: 0 };
+  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
   const booted = bootSystem({ layer: 'impl' });
   const bootKnowledge = new Knowledge(() => booted.view(), booted.plan.rootCNode);
   const workloads = fc.sample(fc.array(workloadStepArbitrary(), { minLength: steps, maxLength: steps }), { seed, numRuns: runs });
@@ -100,6 +126,8 @@ function observe(runs: number, steps: number, seed: number): Reached {
       const beside = slotOp?.[1] === 'Revoke' ? besideRevoked(before, k, index) : null;
       if (slotOp?.[1] === 'Delete' && finalisesSlot0(before, k, index)) reached.finalisedWithSlot0++;
       if (slotOp?.[1] === 'CancelBadgedSends' && someRightsBadged(before, k, index)) reached.cancelWithSomeRights++;
+      if (deviceUsedUp(before, k, resolved.text)) reached.deviceUsedUp++;
+      if (suspendsWaiting(before, k, resolved.text)) reached.suspendedWaiting++;
       if (beside === 'same') reached.revokedBesideSameBadge++;
       if (beside === 'other') reached.revokedBesideOtherBadge++;
       // The view reads the kernel as it is: what the step is compared with is copied out first.
@@ -148,5 +176,13 @@ describe("the workload's composite steps on the impl alone", () => {
 
   it('cancels the badged sends of a badged endpoint cap with only some rights', () => {
     expect(reached.cancelWithSomeRights).toBeGreaterThan(0);
+  });
+
+  it('suspends a thread while it waits for its release', () => {
+    expect(reached.suspendedWaiting).toBeGreaterThan(0);
+  });
+
+  it('asks a used-up device untyped for a kernel object', () => {
+    expect(reached.deviceUsedUp).toBeGreaterThan(0);
   });
 });
