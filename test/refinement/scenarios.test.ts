@@ -6,12 +6,10 @@
 // slot 0 finalised; CancelBadgedSends on a badged cap with only some rights; a kernel object
 // asked of a used-up device untyped; and invocations sent with capsUnwrapped set, an extra cap
 // short.
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvocationLabel, Reg, isFrameType, messageInfoFromWord, objectSizeBits, seL4_AllRights, seL4_ObjectType, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
-import { Knowledge } from '../../refinement/knowledge.ts';
-import { bootSystem } from '../../refinement/system.ts';
-import { resolveStep, runStyle, workloadStepArbitrary, type RunStyle } from '../../refinement/workload.ts';
+import type { Knowledge } from '../../refinement/knowledge.ts';
+import { eachWorkloadStep } from './workload-runs.ts';
 
 interface Reached {
   /** Revokes of a badged endpoint cap while another cap to its endpoint, of its badge, is no CDT child of it. */
@@ -108,81 +106,48 @@ function priorityOf(view: KernelView, tcb: number): number {
 
 function observe(runs: number, steps: number, seed: number): Reached {
   const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
-  const booted = bootSystem({ layer: 'impl' });
-  const bootKnowledge = new Knowledge(() => booted.view(), booted.plan.rootCNode);
-  const workloads = fc.sample(fc.array(workloadStepArbitrary(), { minLength: steps, maxLength: steps }), { seed, numRuns: runs });
-  for (const workload of workloads) {
-    const sys = bootSystem({ layer: 'impl' });
-    const k = new Knowledge(() => sys.view(), sys.plan.rootCNode, bootKnowledge);
-    let style: RunStyle | null = null;
-    for (const step of workload) {
-      const before = sys.view();
-      const s = before.scheduler();
-      if (before.current() === null && s.releaseQueue.length === 0 && s.readyQueues.length === 0) break;
-      style ??= runStyle('default', step);
-      const resolved = resolveStep(step, k, style);
-      const slotOp = slotArgs.exec(resolved.text);
-      const index = Number(slotOp?.[2]);
-      const beside = slotOp?.[1] === 'Revoke' ? besideRevoked(before, k, index) : null;
-      if (slotOp?.[1] === 'Delete' && finalisesSlot0(before, k, index)) reached.finalisedWithSlot0++;
-      if (slotOp?.[1] === 'CancelBadgedSends' && someRightsBadged(before, k, index)) reached.cancelWithSomeRights++;
-      if (deviceUsedUp(before, k, resolved.text)) reached.deviceUsedUp++;
-      if (suspendsWaiting(before, k, resolved.text)) reached.suspendedWaiting++;
-      if (beside === 'same') reached.revokedBesideSameBadge++;
-      if (beside === 'other') reached.revokedBesideOtherBadge++;
-      // The view reads the kernel as it is: what the step is compared with is copied out first.
-      const waiting = [...s.releaseQueue];
-      const entries = sys.trace.length;
-      resolved.run(sys.api);
-      if (unwrappedCapShort(sys.trace[entries])) reached.unwrappedCapShort++;
-      const after = sys.view();
-      const queue = after.scheduler().releaseQueue;
-      const times = queue.map((t) => headRelease(after, t));
-      if (times.some((t, i) => t !== null && times.indexOf(t) !== i)) reached.releaseTies++;
-      const released = waiting.filter((t) => !queue.includes(t));
-      if (resolved.text.startsWith('passTime') && released.some((t, i) => released.slice(i + 1).some((u) => priorityOf(after, u) === priorityOf(after, t)))) reached.releasedTogether++;
-      k.update(sys.lastTouched());
-    }
-  }
+  eachWorkloadStep(runs, steps, seed, (sys, k, resolved) => {
+    const before = sys.view();
+    const slotOp = slotArgs.exec(resolved.text);
+    const index = Number(slotOp?.[2]);
+    const beside = slotOp?.[1] === 'Revoke' ? besideRevoked(before, k, index) : null;
+    if (beside === 'same') reached.revokedBesideSameBadge++;
+    if (beside === 'other') reached.revokedBesideOtherBadge++;
+    if (slotOp?.[1] === 'Delete' && finalisesSlot0(before, k, index)) reached.finalisedWithSlot0++;
+    if (slotOp?.[1] === 'CancelBadgedSends' && someRightsBadged(before, k, index)) reached.cancelWithSomeRights++;
+    if (deviceUsedUp(before, k, resolved.text)) reached.deviceUsedUp++;
+    if (suspendsWaiting(before, k, resolved.text)) reached.suspendedWaiting++;
+    // The view reads the kernel as it is: what the step is compared with is copied out first.
+    const waiting = [...before.scheduler().releaseQueue];
+    const entries = sys.trace.length;
+    resolved.run(sys.api);
+    if (unwrappedCapShort(sys.trace[entries])) reached.unwrappedCapShort++;
+    const after = sys.view();
+    const queue = after.scheduler().releaseQueue;
+    const times = queue.map((t) => headRelease(after, t));
+    if (times.some((t, i) => t !== null && times.indexOf(t) !== i)) reached.releaseTies++;
+    const released = waiting.filter((t) => !queue.includes(t));
+    if (resolved.text.startsWith('passTime') && released.some((t, i) => released.slice(i + 1).some((u) => priorityOf(after, u) === priorityOf(after, t)))) reached.releasedTogether++;
+  });
   return reached;
 }
+
+const situations: readonly [string, keyof Reached][] = [
+  ['revokes a badged endpoint cap next to a second mint of its badge', 'revokedBesideSameBadge'],
+  ['revokes a badged endpoint cap next to a copy of another badge', 'revokedBesideOtherBadge'],
+  ['has two threads waiting for the same release time', 'releaseTies'],
+  ['releases two threads of one priority with one timer interrupt', 'releasedTogether'],
+  ['deletes the last cap to a CNode whose slot 0 holds a cap', 'finalisedWithSlot0'],
+  ['cancels the badged sends of a badged endpoint cap with only some rights', 'cancelWithSomeRights'],
+  ['suspends a thread while it waits for its release', 'suspendedWaiting'],
+  ['asks a used-up device untyped for a kernel object', 'deviceUsedUp'],
+  ['sends a CNode invocation an extra cap short with capsUnwrapped set', 'unwrappedCapShort'],
+];
 
 describe("the workload's composite steps on the impl alone", () => {
   const reached = observe(100, 100, 1);
 
-  it('revokes a badged endpoint cap next to a second mint of its badge', () => {
-    expect(reached.revokedBesideSameBadge).toBeGreaterThan(0);
-  });
-
-  it('revokes a badged endpoint cap next to a copy of another badge', () => {
-    expect(reached.revokedBesideOtherBadge).toBeGreaterThan(0);
-  });
-
-  it('has two threads waiting for the same release time', () => {
-    expect(reached.releaseTies).toBeGreaterThan(0);
-  });
-
-  it('releases two threads of one priority with one timer interrupt', () => {
-    expect(reached.releasedTogether).toBeGreaterThan(0);
-  });
-
-  it('sends a CNode invocation an extra cap short with capsUnwrapped set', () => {
-    expect(reached.unwrappedCapShort).toBeGreaterThan(0);
-  });
-
-  it('deletes the last cap to a CNode whose slot 0 holds a cap', () => {
-    expect(reached.finalisedWithSlot0).toBeGreaterThan(0);
-  });
-
-  it('cancels the badged sends of a badged endpoint cap with only some rights', () => {
-    expect(reached.cancelWithSomeRights).toBeGreaterThan(0);
-  });
-
-  it('suspends a thread while it waits for its release', () => {
-    expect(reached.suspendedWaiting).toBeGreaterThan(0);
-  });
-
-  it('asks a used-up device untyped for a kernel object', () => {
-    expect(reached.deviceUsedUp).toBeGreaterThan(0);
+  it.each(situations)('%s', (_, situation) => {
+    expect(reached[situation]).toBeGreaterThan(0);
   });
 });
