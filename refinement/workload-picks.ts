@@ -105,9 +105,12 @@ export const sendSyscalls = [
   ['seL4_NBSend', (api: Sel4Api, dest: number, info: number) => api.seL4_NBSend(dest, info)],
 ] as const;
 
-/** Sends a message as `syscall` with `length` words and the given extra caps. */
-export function send(syscall: (typeof sendSyscalls)[number], m: Message, length: number, caps: readonly number[]): ResolvedCall {
-  const info = seL4_MessageInfo_new(m.label, 0, caps.length, Math.max(0, length));
+/**
+ * Sends a message as `syscall` with `length` words and the given extra caps; `capsUnwrapped`
+ * is a field only the kernel writes (on receive): a sender's value is ignored.
+ */
+export function send(syscall: (typeof sendSyscalls)[number], m: Message, length: number, caps: readonly number[], capsUnwrapped = 0): ResolvedCall {
+  const info = seL4_MessageInfo_new(m.label, capsUnwrapped, caps.length, Math.max(0, length));
   const [name, enter] = syscall;
   return call(name, [m.service, info, ...m.mrs, ...caps], (api) => {
     m.mrs.forEach((v, i) => api.seL4_SetMR(i, v));
@@ -119,19 +122,22 @@ export function send(syscall: (typeof sendSyscalls)[number], m: Message, length:
 /**
  * A well-formed invocation, sent as the libsel4 stub sends it most of the time; otherwise as
  * Call, Send or NBSend with every word, a word or two short, with an extra cap missing, or
- * (NBSend only: the others would fault) with an extra cap that does not resolve. So each
+ * (NBSend only: the others would fault) with an extra cap that does not resolve; and in any of
+ * these shapes now and then with capsUnwrapped set. So each
  * length check is reached with arguments that pass the checks before it, on every syscall.
  */
 export function shaped(p: Picker, normal: ResolvedCall, m: Message, percent = 8): ResolvedCall {
   if (!p.chance(percent)) return normal;
   const syscall = p.of(sendSyscalls)!;
   const shape = p.below(4);
-  if (shape === 0 || (shape === 3 && syscall[0] !== 'seL4_NBSend')) return send(syscall, m, m.mrs.length, m.caps);
-  if (shape === 1) return send(syscall, m, m.mrs.length - 1 - p.below(2), m.caps);
-  if (shape === 2) return send(syscall, m, m.mrs.length, m.caps.slice(0, m.caps.length - 1 - p.below(m.caps.length)));
+  // Now and then with capsUnwrapped set, next to the extra-caps count in the message info.
+  const unwrapped = p.chance(30) ? 1 + p.below(7) : 0;
+  if (shape === 0 || (shape === 3 && syscall[0] !== 'seL4_NBSend')) return send(syscall, m, m.mrs.length, m.caps, unwrapped);
+  if (shape === 1) return send(syscall, m, m.mrs.length - 1 - p.below(2), m.caps, unwrapped);
+  if (shape === 2) return send(syscall, m, m.mrs.length, m.caps.slice(0, m.caps.length - 1 - p.below(m.caps.length)), unwrapped);
   const caps = [...m.caps];
   caps[p.below(caps.length)] = 0x80000000 | p.below(4096);
-  return send(syscall, m, m.mrs.length, caps.length > 0 ? caps : [0xffffffff]);
+  return send(syscall, m, m.mrs.length, caps.length > 0 ? caps : [0xffffffff], unwrapped);
 }
 
 /** Untyped_Retype with `args` after the service (perturbed as the step says), in the shape the step picks. */

@@ -226,11 +226,11 @@ function preemptCall(k: Knowledge, p: Picker, t: HeldThread): ResolvedCall {
 }
 
 /** SetPriority of `target` with the root task's TCB as authority (MCP 255). */
-function setPriorityCall(target: number, prio: number): ResolvedCall {
+export function setPriorityCall(target: number, prio: number): ResolvedCall {
   return call('seL4_TCB_SetPriority', [target, seL4_CapInitThreadTCB, prio], (api) => void api.seL4_TCB_SetPriority(target, seL4_CapInitThreadTCB, prio));
 }
 
-const schedControlCptr = (k: Knowledge) => k.ofType('schedcontrol', true)[0]?.slot.index ?? 0;
+export const schedControlCptr = (k: Knowledge) => k.ofType('schedcontrol', true)[0]?.slot.index ?? 0;
 
 /** A budget and a period in µs: round robin (equal), sporadic (period longer), or at and past the bounds. */
 function budgetAndPeriod(p: Picker): [bigint, bigint] {
@@ -316,7 +316,7 @@ function rootThread(k: Knowledge): TcbView | null {
 }
 
 /** The root task's priority now. */
-function rootPriority(k: Knowledge): number {
+export function rootPriority(k: Knowledge): number {
   return rootThread(k)?.priority ?? seL4_MaxPrio;
 }
 
@@ -435,10 +435,13 @@ const places: readonly Whereabouts[] = ['current', 'ready', 'released', 'inactiv
 
 /**
  * Whether a step may stop `tcb` (suspend it, or fault it): not the thread that runs while no
- * other is ready (only `endRun` ends runs; a thread waiting for its release may wait long).
+ * other that can make calls (one with a CSpace) is ready (only `endRun` ends runs; a thread
+ * waiting for its release may wait long).
  */
 export function mayStop(k: Knowledge, tcb: number): boolean {
-  return tcb !== k.view().current() || k.view().scheduler().readyQueues.length > 0;
+  const v = k.view();
+  if (tcb !== v.current()) return true;
+  return v.scheduler().readyQueues.some((q) => q.threads.some((t) => v.cap({ cnode: t, index: TCBSlot.cspace })?.type === 'cnode'));
 }
 
 /** Resume or Suspend of a thread in each place: running, ready, waiting for its release, inactive. */
@@ -576,13 +579,13 @@ function passTimeCall(k: Knowledge, p: Picker): ResolvedCall {
 }
 
 /** When a thread waiting in the release queue is released: its head refill's release time. */
-function releaseTimeOf(k: Knowledge, tcb: number): bigint | null {
+export function releaseTimeOf(k: Knowledge, tcb: number): bigint | null {
   const t = k.view().object(tcb);
   const sc = t?.type === 'tcb' && t.schedContext !== null ? k.view().object(t.schedContext) : null;
   return sc?.type === 'schedcontext' && sc.refills.length > 0 ? sc.refills[0]!.releaseTicks : null;
 }
 
-function passTicks(amount: bigint): ResolvedCall {
+export function passTicks(amount: bigint): ResolvedCall {
   return { text: `passTime(${amount})`, run: (api) => void api.passTime(amount) };
 }
 

@@ -31,6 +31,7 @@ import {
 } from '../libsel4/index.ts';
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
 import { mayStop, resolveThreadStep, schedulingFirst, threadOperations } from './workload-threads.ts';
+import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
@@ -121,12 +122,14 @@ export interface RunStyle {
    * steps set threads up instead, so several run, wait for their release and preempt each other.
    */
   readonly threads: boolean;
+  /** The composite step under way (workload-scenarios.ts), if any. */
+  scenario: Scenario | null;
 }
 
 const sameSlot = (a: SlotRef, b: SlotRef) => a.cnode === b.cnode && a.index === b.index;
 
 export function runStyle(workload: WorkloadName, first: WorkloadStep): RunStyle {
-  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0, stepsAway: 0, threads: first.picks[pickCount - 2]! % 4 === 0 };
+  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0, stepsAway: 0, threads: first.picks[pickCount - 2]! % 4 === 0, scenario: null };
 }
 
 
@@ -524,11 +527,31 @@ function resolveEndRun(k: Knowledge, p: Picker): ResolvedCall {
  */
 const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 'move', 'delete', 'revoke']);
 
+/**
+ * Now and then a Mint starts the badges scenario, a Retype the CNode or the device one and, while
+ * the root task runs, a thread step the twins one (per mille of those steps; runs about threads
+ * more often).
+ */
+function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
+  if (style.deep || style.scenario?.actions.length) return null;
+  const twins = (op === 'setupThread' || op === 'threadObject') && k.view().current() === k.rootTCB && p.below(1000) < (style.threads ? 15 : 4);
+  const badges = op === 'mint' && p.below(1000) < 15;
+  const cnode = op === 'retype' && p.below(1000) < 10;
+  const device = op === 'retype' && !cnode && p.below(1000) < 6;
+  if (!twins && !badges && !cnode && !device) return null;
+  style.scenario = twins ? twinsScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : deviceScenario(p);
+  return scenarioStep(k, p, style.scenario);
+}
+
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
 export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall {
   const p = new Picker(step);
+  const planned = style.scenario && k.view().current() !== null ? scenarioStep(k, p, style.scenario) : null;
+  if (planned) return planned;
   const first = schedulingFirst(k, p, style);
   if (first) return first;
+  const started = startScenario(step.op, k, p, style);
+  if (started) return started;
   const op = style.threads && capabilityOperations.has(step.op) && p.chance(60) ? 'setupThread' : step.op;
   let resolved: ResolvedCall | null;
   switch (op) {

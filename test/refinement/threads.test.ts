@@ -3,16 +3,14 @@
 // threads waiting for their release at once; a switch away from a sporadic or constant-bandwidth
 // context that has used part of its head refill, commitTime's refill_budget_check); shrinking
 // drops time events a failure does not need, and tells the ones it keeps.
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { firstRamUntypedSlot, seL4_AllRights, seL4_CapInitThreadCNode, seL4_ObjectType, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
 import { layerCoverage } from '../../refinement/check.ts';
 import { documentedErrors, schedulerEvents, schedulerKey, timeKey } from '../../refinement/coverage.ts';
-import { Knowledge } from '../../refinement/knowledge.ts';
 import { replayEntries, shrinkEntries } from '../../refinement/shrink.ts';
 import { bootSystem } from '../../refinement/system.ts';
-import { resolveStep, runStyle, workloadStepArbitrary, type RunStyle } from '../../refinement/workload.ts';
 import { plantedBadgeFault } from './planted-fault.ts';
+import { eachWorkloadStep } from './workload-runs.ts';
 
 const threadInvocations = Object.keys(documentedErrors).filter((label) => /^(TCB|SchedContext|SchedControl)/.test(label));
 
@@ -75,28 +73,16 @@ function partlyCharged(was: Head, after: KernelView): boolean {
 
 function observe(runs: number, steps: number, seed: number): Reached {
   const reached: Reached = { twoWaiting: 0, switchedMidBudget: 0 };
-  const booted = bootSystem({ layer: 'impl' });
-  const bootKnowledge = new Knowledge(() => booted.view(), booted.plan.rootCNode);
-  const workloads = fc.sample(fc.array(workloadStepArbitrary(), { minLength: steps, maxLength: steps }), { seed, numRuns: runs });
-  for (const workload of workloads) {
-    const sys = bootSystem({ layer: 'impl' });
-    const k = new Knowledge(() => sys.view(), sys.plan.rootCNode, bootKnowledge);
-    let style: RunStyle | null = null;
-    for (const step of workload) {
-      const before = sys.view();
-      const s = before.scheduler();
-      if (before.current() === null && s.releaseQueue.length === 0 && s.readyQueues.length === 0) break;
-      style ??= runStyle('default', step);
-      // The view reads the kernel as it is: what the step is compared with is copied out first.
-      const head = midBudgetHead(before);
-      const current = before.current();
-      resolveStep(step, k, style).run(sys.api);
-      const after = sys.view();
-      if (after.scheduler().releaseQueue.length >= 2) reached.twoWaiting++;
-      if (head && after.current() !== current && partlyCharged(head, after)) reached.switchedMidBudget++;
-      k.update(sys.lastTouched());
-    }
-  }
+  eachWorkloadStep(runs, steps, seed, (sys, _k, resolved) => {
+    const before = sys.view();
+    // The view reads the kernel as it is: what the step is compared with is copied out first.
+    const head = midBudgetHead(before);
+    const current = before.current();
+    resolved.run(sys.api);
+    const after = sys.view();
+    if (after.scheduler().releaseQueue.length >= 2) reached.twoWaiting++;
+    if (head && after.current() !== current && partlyCharged(head, after)) reached.switchedMidBudget++;
+  });
   return reached;
 }
 

@@ -1,0 +1,340 @@
+// Composite steps a real user makes, so the workload reaches rare situations by construction:
+// badges minted twice from one endpoint and revoked (the MDB's badge generations); a small
+// CNode filled from slot 0 and deleted; device memory used up, then asked for an object; threads configured alike, resumed together, spending
+// their budgets back to back and released by one timer interrupt (release-time ties, two
+// threads woken by one awaken). A scenario is a list of actions, each resolved against the
+// state when it runs; one that finds the state not as it left it abandons the scenario and the
+// step does what it drew.
+import {
+  minBudgetMicroseconds,
+  seL4_AllRights,
+  seL4_CapInitThreadCNode,
+  seL4_CapInitThreadTCB,
+  seL4_CapInitThreadVSpace,
+  seL4_EndpointBits,
+  seL4_IPCBufferSizeBits,
+  seL4_MinSchedContextBits,
+  seL4_ObjectType,
+  seL4_PageBits,
+  seL4_RetypeFanOutLimit,
+  seL4_SchedContext_Sporadic,
+  seL4_SlotBits,
+  seL4_TCBBits,
+  timerPrecisionTicks,
+  type Cap,
+  type SlotRef,
+} from '../libsel4/index.ts';
+import type { Knowledge } from './knowledge.ts';
+import { Picker, call, freeBytes, type ResolvedCall } from './workload-picks.ts';
+import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCall } from './workload-threads.ts';
+
+/**
+ * What an action makes the step do: a call (`done`: the scenario moves on after it), `next`: no
+ * call, the next action runs in this step; null: the state is not as expected, the scenario ends.
+ */
+type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
+
+export interface Scenario {
+  readonly name: 'badges' | 'twins' | 'cnode' | 'device';
+  readonly actions: Action[];
+}
+
+/** The next call of the run's scenario, if one is under way and the state is as it expects. */
+export function scenarioStep(k: Knowledge, p: Picker, scenario: Scenario): ResolvedCall | null {
+  while (scenario.actions.length > 0) {
+    const next = scenario.actions[0]!(k, p);
+    if (next === null) break;
+    if (next === 'next' || next.done) scenario.actions.shift();
+    if (next !== 'next') return next.call;
+  }
+  scenario.actions.length = 0;
+  return null;
+}
+
+const once = (c: ResolvedCall) => ({ call: c, done: true });
+
+/** A free slot of the root CNode, its cptr (the root CNode resolves a slot index at depth 32). */
+function freeRootSlot(k: Knowledge, p: Picker, count = 1): number | undefined {
+  return k.freeRun(k.rootCNode, count, p.below(2 ** k.rootRadix()));
+}
+
+const rootSlot = (k: Knowledge, index: number): SlotRef => ({ cnode: k.rootCNode, index });
+
+/** A non-device untyped of the root CNode with `bytes` free. */
+function untypedWithRoom(k: Knowledge, p: Picker, bytes: number): number | undefined {
+  return p.of(k.ofType('untyped', true).filter((u) => !u.cap.isDevice && freeBytes(u.cap) >= bytes))?.slot.index;
+}
+
+const R = seL4_CapInitThreadCNode;
+const T = seL4_ObjectType;
+
+/** Untyped_Retype into the root CNode, or into the CNode whose cap is at root slot `node` (depth 32). */
+function retype(untyped: number, type: number, sizeBits: number, offset: number, count: number, node?: number): ResolvedCall {
+  const [index, depth] = node === undefined ? [0, 0] : [node, 32];
+  const a = [untyped, type, sizeBits, R, index, depth, offset, count];
+  return call('seL4_Untyped_Retype', a, (api) => void api.seL4_Untyped_Retype(untyped, type, sizeBits, R, index, depth, offset, count));
+}
+
+// ---- badges ----
+
+function mint(dest: number, src: number, rights: number, badge: number): ResolvedCall {
+  return call('seL4_CNode_Mint', [R, dest, 32, R, src, 32, rights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, src, 32, rights, badge));
+}
+
+function copy(dest: number, src: number): ResolvedCall {
+  return call('seL4_CNode_Copy', [R, dest, 32, R, src, 32, seL4_AllRights], (api) => void api.seL4_CNode_Copy(R, dest, 32, R, src, 32, seL4_AllRights));
+}
+
+type SlotOp = 'Delete' | 'Revoke' | 'CancelBadgedSends';
+
+function slotCall(op: SlotOp, index: number): ResolvedCall {
+  return call(`seL4_CNode_${op}`, [R, index, 32], (api) => {
+    if (op === 'Delete') api.seL4_CNode_Delete(R, index, 32);
+    else if (op === 'Revoke') api.seL4_CNode_Revoke(R, index, 32);
+    else api.seL4_CNode_CancelBadgedSends(R, index, 32);
+  });
+}
+
+/** The endpoint cap of a root slot, if it names the endpoint at `ptr` with `badge` (any badge when undefined). */
+function endpointAt(k: Knowledge, index: number, ptr: number, badge?: number): Cap | null {
+  const cap = k.capAt(rootSlot(k, index));
+  return cap?.type === 'endpoint' && cap.ptr === ptr && (badge === undefined || cap.badge === badge) ? cap : null;
+}
+
+/**
+ * Badges from one unbadged endpoint E, then a revoke of a badged cap whose MDB successor is
+ * another cap to E that is no child of it:
+ * - twice: mint badge X from E into A, again into A2 (both start a badge generation), revoke A2
+ *   (A, next to it, stays: a cap of the same badge but its own generation);
+ * - another badge: mint Y from E into B, copy B into B2 (no generation of its own), delete B,
+ *   mint X from E into A (A's successor is B2), revoke A (B2 stays: another badge).
+ * Now and then the mints keep only some rights, and A's badged sends are cancelled at the end
+ * (which needs all four rights).
+ */
+export function badgesScenario(p: Picker): Scenario {
+  const slots = new Map<string, number>();
+  let ptr = -1;
+  const badgeX = p.chance(70) ? 1 + p.below(3) : 1 + p.below(0xfffffff);
+  const badgeY = badgeX === 1 ? 2 : badgeX - 1;
+  const rights = p.chance(60) ? seL4_AllRights : 1 + p.below(seL4_AllRights - 1);
+  const endpoint: Action = (k, p) => {
+    const unbadged = p.of(k.inRoot().filter((o) => o.cap.type === 'endpoint' && o.cap.badge === 0 && !k.isVital(o)));
+    if (unbadged) {
+      slots.set('E', unbadged.slot.index);
+      return 'next';
+    }
+    const offset = freeRootSlot(k, p);
+    const untyped = untypedWithRoom(k, p, 2 ** seL4_EndpointBits);
+    if (offset === undefined || untyped === undefined) return null;
+    slots.set('E', offset);
+    return once(retype(untyped, seL4_ObjectType.seL4_EndpointObject, 0, offset, 1));
+  };
+  // The endpoint as it was found or made: every later action checks its slots still hold it.
+  const found: Action = (k) => {
+    const cap = k.capAt(rootSlot(k, slots.get('E')!));
+    if (cap?.type !== 'endpoint' || cap.badge !== 0) return null;
+    ptr = cap.ptr;
+    return 'next';
+  };
+  const mintInto = (name: string, badge: number): Action => (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (dest === undefined || !endpointAt(k, slots.get('E')!, ptr, 0)) return null;
+    slots.set(name, dest);
+    return once(mint(dest, slots.get('E')!, rights, badge));
+  };
+  const holds = (k: Knowledge, name: string, badge: number) => endpointAt(k, slots.get(name)!, ptr, badge) !== null;
+  const copyInto = (name: string, from: string, badge: number): Action => (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (dest === undefined || !holds(k, from, badge)) return null;
+    slots.set(name, dest);
+    return once(copy(dest, slots.get(from)!));
+  };
+  const onSlot = (op: SlotOp, name: string, badge: number): Action => (k) => (holds(k, name, badge) ? once(slotCall(op, slots.get(name)!)) : null);
+  const twice = [mintInto('A', badgeX), mintInto('A2', badgeX), onSlot('Revoke', 'A2', badgeX)];
+  const another = [mintInto('B', badgeY), copyInto('B2', 'B', badgeY), onSlot('Delete', 'B', badgeY), mintInto('A', badgeX), onSlot('Revoke', 'A', badgeX)];
+  const cancel = p.chance(50) ? [onSlot('CancelBadgedSends', 'A', badgeX)] : [];
+  return { name: 'badges', actions: [endpoint, found, ...(p.chance(60) ? twice : another), ...cancel] };
+}
+
+// ---- a CNode filled and deleted ----
+
+/**
+ * A small CNode retyped into the root CNode, objects retyped into it from its slot 0 on (now and
+ * then all its slots), a cap copied into it now and then, then its only cap deleted: finalising
+ * it deletes every slot, down to slot 0.
+ */
+export function cnodeScenario(p: Picker): Scenario {
+  const radix = 1 + p.below(3);
+  let at = -1;
+  const made: Action = (k, p) => {
+    const slot = freeRootSlot(k, p);
+    const untyped = untypedWithRoom(k, p, 2 ** (radix + seL4_SlotBits + 1));
+    if (slot === undefined || untyped === undefined) return null;
+    at = slot;
+    return once(retype(untyped, seL4_ObjectType.seL4_CapTableObject, radix, slot, 1));
+  };
+  const cnodeAt = (k: Knowledge) => {
+    const cap = k.capAt(rootSlot(k, at));
+    return cap?.type === 'cnode' && cap.radix === radix ? cap : null;
+  };
+  const filled: Action = (k, p) => {
+    const type = p.of([seL4_ObjectType.seL4_EndpointObject, seL4_ObjectType.seL4_NotificationObject])!;
+    const count = p.chance(50) ? 1 : 2 ** radix;
+    const untyped = untypedWithRoom(k, p, count * 2 ** seL4_EndpointBits);
+    if (!cnodeAt(k) || untyped === undefined) return null;
+    return once(retype(untyped, type, 0, 0, count, at));
+  };
+  const copied: Action = (k, p) => {
+    const cnode = cnodeAt(k);
+    const src = p.of(k.inRoot().filter((o) => !k.isVital(o) && (o.cap.type === 'endpoint' || o.cap.type === 'notification' || o.cap.type === 'frame')));
+    if (!cnode) return null;
+    const index = k.freeRun(cnode.ptr, 1, 0);
+    if (!src || index === undefined) return 'next';
+    const path = k.addresses({ cnode: cnode.ptr, index });
+    const to = p.of(path);
+    if (!to) return 'next';
+    const a = [to.service, to.index, to.depth, R, src.slot.index, 32, seL4_AllRights];
+    return once(call('seL4_CNode_Copy', a, (api) => void api.seL4_CNode_Copy(to.service, to.index, to.depth, R, src.slot.index, 32, seL4_AllRights)));
+  };
+  const deleted: Action = (k) => (cnodeAt(k) ? once(slotCall('Delete', at)) : null);
+  return { name: 'cnode', actions: [made, filled, ...(p.chance(50) ? [copied] : []), deleted] };
+}
+
+// ---- device memory used up ----
+
+/**
+ * A device untyped given out as 4 KiB frames until it is used up, then asked for a kernel
+ * object (no memory left: NotEnoughMemory comes before the device check); now and then
+ * revoked and asked again (InvalidArgument: device memory holds frames and untypeds only).
+ */
+export function deviceScenario(p: Picker): Scenario {
+  let device = -1;
+  const objectType = p.of([T.seL4_EndpointObject, T.seL4_NotificationObject, T.seL4_TCBObject, T.seL4_CapTableObject])!;
+  const isDevice = (k: Knowledge) => {
+    const cap = k.capAt(rootSlot(k, device));
+    return cap?.type === 'untyped' && cap.isDevice ? cap : null;
+  };
+  const frames: Action = (k, p) => {
+    const untyped = p.of(k.ofType('untyped', true).filter((u) => u.cap.isDevice));
+    if (!untyped || untyped.cap.type !== 'untyped') return null;
+    device = untyped.slot.index;
+    const count = Math.min(Math.floor(freeBytes(untyped.cap) / 2 ** seL4_PageBits), seL4_RetypeFanOutLimit);
+    if (count === 0) return 'next';
+    const at = freeRootSlot(k, p, count);
+    return at === undefined ? null : once(retype(device, T.seL4_RISCV_4K_Page, 0, at, count));
+  };
+  const object: Action = (k, p) => {
+    const at = freeRootSlot(k, p);
+    return isDevice(k) && at !== undefined ? once(retype(device, objectType, objectType === T.seL4_CapTableObject ? 1 : 0, at, 1)) : null;
+  };
+  const revoked: Action = (k) => (isDevice(k) ? once(slotCall('Revoke', device)) : null);
+  return { name: 'device', actions: [frames, object, ...(p.chance(40) ? [revoked, object] : [])] };
+}
+
+// ---- twins ----
+
+/** A 4 KiB non-device frame for an IPC buffer, and where it goes; none when the CSpace has none. */
+function ipcBuffer(k: Knowledge, p: Picker): [number, number] {
+  const frame = p.of(k.ofType('frame', true).filter((f) => !f.cap.isDevice && f.cap.sizeBits === seL4_PageBits));
+  return frame ? [0x40000000 + p.below(8) * 2 ** seL4_IPCBufferSizeBits, frame.slot.index] : [0, 0];
+}
+
+/** The objects of the thread or scheduling-context caps in `count` root slots from `offset`, or null if one is not there. */
+function objectsAt(k: Knowledge, offset: number, count: number, type: 'thread' | 'schedcontext'): number[] | null {
+  const ptrs: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const cap = k.capAt(rootSlot(k, offset + i));
+    if (cap?.type !== type) return null;
+    ptrs.push(cap.ptr);
+  }
+  return ptrs;
+}
+
+/**
+ * Two or three threads made, configured alike (the same sporadic budget, period and refills),
+ * bound, given one priority and resumed in one instant, above the root task, which lowers
+ * itself below them; each spends its budget up to the timer deadline, so all wait for the same
+ * release time (one of three is now and then suspended while it waits); then time passes up
+ * to it: one timer interrupt releases them all.
+ */
+export function twinsScenario(p: Picker): Scenario {
+  const count = p.chance(70) ? 2 : 3;
+  const budgetUs = minBudgetMicroseconds + BigInt(p.of([0, 5, 30, 80, 480])!);
+  const periodUs = budgetUs * BigInt(2 + p.below(3));
+  const extraRefills = p.below(2);
+  const flags = p.chance(85) ? seL4_SchedContext_Sporadic : 0;
+  const suspendOne = p.chance(count === 3 ? 60 : 10);
+  const scBits = seL4_MinSchedContextBits + 1;
+  let tcbOffset = -1;
+  let scOffset = -1;
+  let priority = -1;
+  let spent = 0;
+  let waited = false;
+  const made = (bits: number, type: number): Action => (k, p) => {
+    const at = freeRootSlot(k, p, count);
+    const untyped = untypedWithRoom(k, p, (count + 1) * 2 ** bits);
+    if (at === undefined || untyped === undefined) return null;
+    if (type === T.seL4_TCBObject) tcbOffset = at;
+    else scOffset = at;
+    return once(retype(untyped, type, type === T.seL4_TCBObject ? 0 : bits, at, count));
+  };
+  const each = (f: (k: Knowledge, p: Picker, i: number) => ResolvedCall | null): Action[] =>
+    Array.from({ length: count }, (_, i): Action => (k, p) => {
+      if (!objectsAt(k, tcbOffset, count, 'thread') || (scOffset >= 0 && !objectsAt(k, scOffset, count, 'schedcontext'))) return null;
+      const c = f(k, p, i);
+      return c && once(c);
+    });
+  const configure = each((k, p, i) => {
+    const tcb = tcbOffset + i;
+    const [buffer, frame] = ipcBuffer(k, p);
+    const a = [tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0, buffer, frame];
+    return call('seL4_TCB_Configure', a, (api) => void api.seL4_TCB_Configure(tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0, buffer, frame));
+  });
+  const configureFlags = each((k, _p, i) => {
+    const control = schedControlCptr(k);
+    const sc = scOffset + i;
+    return {
+      text: `seL4_SchedControl_ConfigureFlags(${control}, ${sc}, ${budgetUs}, ${periodUs}, ${extraRefills}, 0, ${flags})`,
+      run: (api) => void api.seL4_SchedControl_ConfigureFlags(control, sc, budgetUs, periodUs, extraRefills, 0, flags),
+    };
+  });
+  const bind = each((_k, _p, i) => call('seL4_SchedContext_Bind', [scOffset + i, tcbOffset + i], (api) => void api.seL4_SchedContext_Bind(scOffset + i, tcbOffset + i)));
+  const prioritise = each((k, p, i) => {
+    if (i === 0) {
+      const rootPrio = rootPriority(k);
+      if (rootPrio < 2) return null;
+      priority = 1 + p.below(rootPrio - 1);
+    }
+    return setPriorityCall(tcbOffset + i, priority);
+  });
+  const resume = each((_k, _p, i) => call('seL4_TCB_Resume', [tcbOffset + i], (api) => void api.seL4_TCB_Resume(tcbOffset + i)));
+  const lowerRoot: Action = (k) => (k.view().current() === k.rootTCB ? once(setPriorityCall(seL4_CapInitThreadTCB, priority - 1)) : 'next');
+  // Each thread computes up to the timer deadline (its budget's end); once none runs, time passes
+  // to their release; the scenario ends when one of them runs again.
+  const spend: Action = (k) => {
+    const twins = objectsAt(k, tcbOffset, count, 'thread');
+    if (!twins || spent++ > count + Number(timerPrecisionTicks) + 4) return null;
+    const s = k.view().scheduler();
+    const current = k.view().current();
+    if (current !== null && twins.includes(current)) {
+      if (waited) return null;
+      const deadline = s.timerDeadlineTicks;
+      return deadline === null || deadline <= s.clockTicks ? null : { call: passTicks(deadline - s.clockTicks), done: false };
+    }
+    const waiting = twins.filter((t) => s.releaseQueue.includes(t));
+    if (waiting.length > 1 && suspendOne && !waited) {
+      // One of them is suspended while it waits: it leaves the release queue.
+      waited = true;
+      const cptr = tcbOffset + twins.indexOf(waiting[0]!);
+      return { call: call('seL4_TCB_Suspend', [cptr], (api) => void api.seL4_TCB_Suspend(cptr)), done: false };
+    }
+    // The timer fires a precision early (the refills not yet ready), then a tick at a time.
+    const releases = waiting.flatMap((t) => releaseTimeOf(k, t) ?? []);
+    if (releases.length === 0) return null;
+    waited = true;
+    const last = releases.reduce((a, b) => (a > b ? a : b));
+    return { call: passTicks(last > s.clockTicks ? last - s.clockTicks : 0n), done: false };
+  };
+  return { name: 'twins', actions: [made(seL4_TCBBits, T.seL4_TCBObject), made(scBits, T.seL4_SchedContextObject), ...configure, ...configureFlags, ...bind, ...prioritise, ...resume, lowerRoot, spend] };
+}
+

@@ -1,0 +1,153 @@
+// The workload's composite steps (refinement/workload-scenarios.ts) reach the situations they
+// are built for, on the impl alone: a revoke of a badged endpoint cap beside another badge
+// generation of its endpoint (a second mint of one badge, or a copy of another badge), two
+// threads waiting for the same release time, and two threads of one priority released by one
+// timer interrupt, a thread suspended while it waits for its release; a CNode with a cap in
+// slot 0 finalised; CancelBadgedSends on a badged cap with only some rights; a kernel object
+// asked of a used-up device untyped; and invocations sent with capsUnwrapped set, an extra cap
+// short.
+import { describe, expect, it } from 'vitest';
+import { InvocationLabel, Reg, isFrameType, messageInfoFromWord, objectSizeBits, seL4_AllRights, seL4_ObjectType, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
+import type { Knowledge } from '../../refinement/knowledge.ts';
+import { eachWorkloadStep } from './workload-runs.ts';
+
+interface Reached {
+  /** Revokes of a badged endpoint cap while another cap to its endpoint, of its badge, is no CDT child of it. */
+  revokedBesideSameBadge: number;
+  /** Revokes of a badged endpoint cap while another cap to its endpoint, of another badge, is no CDT child of it. */
+  revokedBesideOtherBadge: number;
+  /** Steps after which two threads waited for the same release time. */
+  releaseTies: number;
+  /** Time events that released two threads of one priority at once. */
+  releasedTogether: number;
+  /** Deletes of the last cap to a CNode whose slot 0 holds a cap. */
+  finalisedWithSlot0: number;
+  /** CancelBadgedSends on a badged endpoint cap with some rights but not all. */
+  cancelWithSomeRights: number;
+  /** Suspends of a thread waiting in the release queue. */
+  suspendedWaiting: number;
+  /** Retypes of a kernel object (no frame, no untyped) from a device untyped without room for it. */
+  deviceUsedUp: number;
+  /** CNode Copy, Mint, Move or Mutate sent without the extra cap it needs, with capsUnwrapped set. */
+  unwrappedCapShort: number;
+}
+
+const copyLike: ReadonlySet<number> = new Set([InvocationLabel.CNodeCopy, InvocationLabel.CNodeMint, InvocationLabel.CNodeMove, InvocationLabel.CNodeMutate]);
+
+function unwrappedCapShort(event: KernelEvent | undefined): boolean {
+  if (event?.kind !== 'syscall') return false;
+  const word = new Map(event.user.regs).get(Reg.a1);
+  if (word === undefined) return false;
+  const info = messageInfoFromWord(word);
+  return copyLike.has(info.label) && info.extraCaps === 0 && info.capsUnwrapped !== 0 && info.length >= 4;
+}
+
+const slotArgs = /^seL4_CNode_(Revoke|Delete|CancelBadgedSends)\(2, (\w+), 0x20\)$/;
+
+/** Whether deleting root slot `index` finalises a CNode whose slot 0 holds a cap: its only cap. */
+function finalisesSlot0(view: KernelView, k: Knowledge, index: number): boolean {
+  const cap = view.cap({ cnode: k.rootCNode, index });
+  if (cap?.type !== 'cnode' || cap.ptr === k.rootCNode || view.cap({ cnode: cap.ptr, index: 0 }) === null) return false;
+  return k.all().filter((o) => o.cap.type === 'cnode' && o.cap.ptr === cap.ptr).length === 1;
+}
+
+/** Whether root slot `index` holds a badged endpoint cap with some rights but not all. */
+function someRightsBadged(view: KernelView, k: Knowledge, index: number): boolean {
+  const cap = view.cap({ cnode: k.rootCNode, index });
+  return cap?.type === 'endpoint' && cap.badge !== 0 && cap.rights !== 0 && cap.rights !== seL4_AllRights;
+}
+
+/** A cap to the endpoint that `index` holds, elsewhere in the root CNode and not its CDT child, of the same badge or another. */
+function besideRevoked(view: KernelView, k: Knowledge, index: number): 'same' | 'other' | null {
+  const revoked = { cnode: k.rootCNode, index };
+  const cap = view.cap(revoked);
+  if (cap?.type !== 'endpoint' || cap.badge === 0) return null;
+  let found: 'same' | 'other' | null = null;
+  for (const o of k.inRoot()) {
+    if (o.slot.index === index || o.cap.type !== 'endpoint' || o.cap.ptr !== cap.ptr || o.cap.badge === 0) continue;
+    const parent = view.cdtParent(o.slot);
+    if (parent?.cnode === revoked.cnode && parent.index === index) continue;
+    if (o.cap.badge === cap.badge) return 'same';
+    found = 'other';
+  }
+  return found;
+}
+
+/** The words of a call's text: `seL4_Untyped_Retype(0x1d, 2, 0, ...)`. */
+function argsOf(text: string, name: string): number[] | null {
+  return text.startsWith(`${name}(`) ? text.slice(name.length + 1, -1).split(', ').map(Number) : null;
+}
+
+/** Whether a Retype asks a device untyped with no room left for an object other than a frame or an untyped. */
+function deviceUsedUp(view: KernelView, k: Knowledge, text: string): boolean {
+  const a = argsOf(text, 'seL4_Untyped_Retype');
+  const cap = a ? view.cap({ cnode: k.rootCNode, index: a[0]! }) : null;
+  if (!a || cap?.type !== 'untyped' || !cap.isDevice || isFrameType(a[1]!) || a[1] === seL4_ObjectType.seL4_UntypedObject) return false;
+  return 2 ** cap.sizeBits - cap.freeIndex < 2 ** objectSizeBits(a[1] as seL4_ObjectType, a[2]!);
+}
+
+/** Whether a Suspend names a thread waiting in the release queue. */
+function suspendsWaiting(view: KernelView, k: Knowledge, text: string): boolean {
+  const a = argsOf(text, 'seL4_TCB_Suspend');
+  const cap = a ? view.cap({ cnode: k.rootCNode, index: a[0]! }) : null;
+  return cap?.type === 'thread' && view.scheduler().releaseQueue.includes(cap.ptr);
+}
+
+function headRelease(view: KernelView, tcb: number): bigint | null {
+  const t = view.object(tcb);
+  const sc = t?.type === 'tcb' && t.schedContext !== null ? view.object(t.schedContext) : null;
+  return sc?.type === 'schedcontext' && sc.refills.length > 0 ? sc.refills[0]!.releaseTicks : null;
+}
+
+function priorityOf(view: KernelView, tcb: number): number {
+  const t = view.object(tcb);
+  return t?.type === 'tcb' ? t.priority : -1;
+}
+
+function observe(runs: number, steps: number, seed: number): Reached {
+  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
+  eachWorkloadStep(runs, steps, seed, (sys, k, resolved) => {
+    const before = sys.view();
+    const slotOp = slotArgs.exec(resolved.text);
+    const index = Number(slotOp?.[2]);
+    const beside = slotOp?.[1] === 'Revoke' ? besideRevoked(before, k, index) : null;
+    if (beside === 'same') reached.revokedBesideSameBadge++;
+    if (beside === 'other') reached.revokedBesideOtherBadge++;
+    if (slotOp?.[1] === 'Delete' && finalisesSlot0(before, k, index)) reached.finalisedWithSlot0++;
+    if (slotOp?.[1] === 'CancelBadgedSends' && someRightsBadged(before, k, index)) reached.cancelWithSomeRights++;
+    if (deviceUsedUp(before, k, resolved.text)) reached.deviceUsedUp++;
+    if (suspendsWaiting(before, k, resolved.text)) reached.suspendedWaiting++;
+    // The view reads the kernel as it is: what the step is compared with is copied out first.
+    const waiting = [...before.scheduler().releaseQueue];
+    const entries = sys.trace.length;
+    resolved.run(sys.api);
+    if (unwrappedCapShort(sys.trace[entries])) reached.unwrappedCapShort++;
+    const after = sys.view();
+    const queue = after.scheduler().releaseQueue;
+    const times = queue.map((t) => headRelease(after, t));
+    if (times.some((t, i) => t !== null && times.indexOf(t) !== i)) reached.releaseTies++;
+    const released = waiting.filter((t) => !queue.includes(t));
+    if (resolved.text.startsWith('passTime') && released.some((t, i) => released.slice(i + 1).some((u) => priorityOf(after, u) === priorityOf(after, t)))) reached.releasedTogether++;
+  });
+  return reached;
+}
+
+const situations: readonly [string, keyof Reached][] = [
+  ['revokes a badged endpoint cap next to a second mint of its badge', 'revokedBesideSameBadge'],
+  ['revokes a badged endpoint cap next to a copy of another badge', 'revokedBesideOtherBadge'],
+  ['has two threads waiting for the same release time', 'releaseTies'],
+  ['releases two threads of one priority with one timer interrupt', 'releasedTogether'],
+  ['deletes the last cap to a CNode whose slot 0 holds a cap', 'finalisedWithSlot0'],
+  ['cancels the badged sends of a badged endpoint cap with only some rights', 'cancelWithSomeRights'],
+  ['suspends a thread while it waits for its release', 'suspendedWaiting'],
+  ['asks a used-up device untyped for a kernel object', 'deviceUsedUp'],
+  ['sends a CNode invocation an extra cap short with capsUnwrapped set', 'unwrappedCapShort'],
+];
+
+describe("the workload's composite steps on the impl alone", () => {
+  const reached = observe(100, 100, 1);
+
+  it.each(situations)('%s', (_, situation) => {
+    expect(reached[situation]).toBeGreaterThan(0);
+  });
+});
