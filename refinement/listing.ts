@@ -7,7 +7,7 @@ import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
 import { abstractFilledSlots, abstractObjectViews, holdsNullCap } from './abstraction/index.ts';
-import { SlotMap } from './abstraction/exec-index.ts';
+import { SlotMap } from './slot-map.ts';
 import type { MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
 

@@ -24,7 +24,8 @@ import * as I from '../../impl/index.ts';
 import { compareScheduler, fieldsDifference, type Mismatch } from '../lockstep/compare.ts';
 import { implSched } from './scheduler.ts';
 import { mdbParentOf, objectBytes } from '../listing.ts';
-import { directReader, indexedReader, SlotMap, type ExecReader } from './exec-index.ts';
+import { execReader, type ExecReader } from './exec-index.ts';
+import { SlotMap } from '../slot-map.ts';
 
 // ------------------------------------------------------------------ impl -> executable
 
@@ -95,7 +96,7 @@ function* implUserWords(impl: I.ImplState): Generator<[number, number]> {
  */
 export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec: E.ExecState): Mismatch | null {
   if (implCurrent !== exec.current) return { path: 'current thread', lower: String(implCurrent), upper: String(exec.current) };
-  const reader = indexedReader(exec);
+  const reader = execReader(exec);
   const addrs = new Set<number>(I.ghostObjects(impl).map((g) => g.addr));
   for (const addr of exec.objects.keys()) addrs.add(addr);
   for (const addr of [...addrs].sort((x, y) => x - y)) {
@@ -174,7 +175,7 @@ export function diffObjects(addr: number, lower: { readonly type: string } | nul
  * compares; the closing full comparison covers all of it.)
  */
 export function compareImplExecTouched(impl: I.ImplState, exec: E.ExecState, touched: readonly Touched[]): Mismatch | null {
-  const reader = directReader(exec);
+  const reader = execReader(exec);
   for (const t of touched) {
     for (const addr of t.objects) {
       const m = diffObjects(addr, I.decodeObject(impl, addr), reader.object(addr));
@@ -252,7 +253,7 @@ const parentCache = new WeakMap<E.ExecState, SlotMap<SlotRef | null>>();
  * remembered for this (immutable) state.
  */
 export function execCdtParent(exec: E.ExecState, ref: SlotRef): SlotRef | null {
-  const reader = indexedReader(exec);
+  const reader = execReader(exec);
   const self = reader.slot(ref);
   if (!self || self.cap.type === 'null') return null;
   let parents = parentCache.get(exec);
@@ -351,7 +352,7 @@ function diffAbstractObject(exec: ExecReader, abs: A.AbstractState, addr: number
 }
 
 export function compareExecAbstractTouched(exec: E.ExecState, abs: A.AbstractState, touched: readonly Touched[]): Mismatch | null {
-  const reader = directReader(exec);
+  const reader = execReader(exec);
   const parent = (ref: SlotRef) => execCdtParentLocal(reader, abs, ref);
   for (const t of touched) {
     for (const addr of t.objects) {
@@ -409,7 +410,7 @@ export function abstractObjectViews(abs: A.AbstractState): readonly ObjectView[]
 /** The whole executable state abstracts to the abstract state. */
 export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Mismatch | null {
   if (exec.current !== abs.current) return { path: 'current thread', lower: String(exec.current), upper: String(abs.current) };
-  const reader = indexedReader(exec);
+  const reader = execReader(exec);
   const addrs = new Set<number>(exec.objects.keys());
   for (const o of abstractObjects(abs)) addrs.add(o.addr);
   for (const addr of [...addrs].sort((x, y) => x - y)) {

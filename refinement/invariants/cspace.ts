@@ -2,7 +2,7 @@
 // and aligned, caps naming existing objects of their type with valid fields, and the CDT
 // acyclic and consistent with untyped containment.
 import { capObjectPtr, hex, slotKey, type Cap, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
-import { SlotMap } from '../abstraction/exec-index.ts';
+import { SlotMap } from '../slot-map.ts';
 import { objectBytes, type Filled } from '../listing.ts';
 
 const objectTypeOfCap: Partial<Record<Cap['type'], ObjectView['type']>> = {

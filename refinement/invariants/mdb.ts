@@ -2,7 +2,7 @@
 // well-formed doubly linked lists in depth-first CDT order. Written once over a plain listing
 // of slots, which the executable spec gives directly and the impl gives by decoding memory.
 import { capObjectPtr, slotKey, type Cap, type SlotRef } from '../../libsel4/index.ts';
-import { SlotMap } from '../abstraction/exec-index.ts';
+import { SlotMap } from '../slot-map.ts';
 
 export interface MDBEntry {
   readonly slot: SlotRef;

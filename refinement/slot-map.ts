@@ -1,0 +1,44 @@
+// A map keyed by slot (holder address, index) that builds no string keys: the checker's
+// listings, invariants and parent derivations key their slots with it.
+import type { SlotRef } from '../libsel4/index.ts';
+
+/**
+ * A map keyed by slot, without building string keys: per holder address, a map by index (the
+ * holder last used is remembered, as reads mostly stay in one CNode).
+ */
+export class SlotMap<T> {
+  private readonly holders = new Map<number, Map<number, T>>();
+  private count = 0;
+  private lastHolder = NaN;
+  private lastSlots: Map<number, T> | undefined = undefined;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(ref: SlotRef): T | undefined {
+    return this.slotsOf(ref.cnode, false)?.get(ref.index);
+  }
+
+  has(ref: SlotRef): boolean {
+    return this.slotsOf(ref.cnode, false)?.has(ref.index) ?? false;
+  }
+
+  set(ref: SlotRef, value: T): void {
+    const slots = this.slotsOf(ref.cnode, true)!;
+    if (!slots.has(ref.index)) this.count++;
+    slots.set(ref.index, value);
+  }
+
+  private slotsOf(holder: number, create: boolean): Map<number, T> | undefined {
+    if (holder === this.lastHolder && this.lastSlots !== undefined) return this.lastSlots;
+    let slots = this.holders.get(holder);
+    if (slots === undefined) {
+      if (!create) return undefined;
+      this.holders.set(holder, (slots = new Map()));
+    }
+    this.lastHolder = holder;
+    this.lastSlots = slots;
+    return slots;
+  }
+}
