@@ -325,6 +325,58 @@ function scheduleUsed(state: ImplState, sc: number, releaseTicks: bigint, amount
 }
 
 /**
+ * handle_overrun: the head refill is charged whole, one period later, while the usage covers it
+ * and its release time is below MAX_RELEASE_TIME. Once a whole round of the ring has gone by
+ * without a merge, every further round only moves the ring one period on, so those rounds are
+ * taken at once (the same refills and usage as seL4's loop, without its 10^14 turns).
+ */
+function handleOverrun(state: ImplState, sc: number, usageTicks: bigint): bigint {
+  const period = scPeriod(state, sc);
+  let usage = usageTicks;
+  let unmergedCharges = 0;
+  let roundsSkipped = false;
+  while (refillHeadAmount(state, sc) <= usage && refillHeadTime(state, sc) < maxReleaseTicks) {
+    const size = refillSize(state, sc);
+    if (!roundsSkipped && unmergedCharges >= size) {
+      usage = chargeWholeRounds(state, sc, usage);
+      roundsSkipped = true;
+      continue;
+    }
+    const headAmount = refillHeadAmount(state, sc);
+    if (refillSingle(state, sc)) {
+      setRefillHead(state, sc, refillHeadTime(state, sc) + period, headAmount);
+    } else {
+      const old = refillPopHead(state, sc);
+      scheduleUsed(state, sc, old.releaseTicks + period, old.amountTicks);
+    }
+    unmergedCharges = refillSize(state, sc) === size ? unmergedCharges + 1 : 0;
+    usage -= headAmount;
+  }
+  return usage;
+}
+
+/**
+ * As many whole rounds of handle_overrun as the usage pays for and MAX_RELEASE_TIME allows: each
+ * moves every refill one period later and, in a ring of two or more, advances head and tail by
+ * the ring's size. Returns the usage left.
+ */
+function chargeWholeRounds(state: ImplState, sc: number, usageTicks: bigint): bigint {
+  const period = scPeriod(state, sc);
+  const refills = refillsOf(state, sc);
+  const budgetTicks = refills.reduce((sum, r) => sum + r.amountTicks, 0n);
+  const lastReleaseTicks = refills.reduce((last, r) => (r.releaseTicks > last ? r.releaseTicks : last), 0n);
+  const byUsage = usageTicks / budgetTicks;
+  const byTime = lastReleaseTicks < maxReleaseTicks ? (maxReleaseTicks - 1n - lastReleaseTicks) / period + 1n : 0n;
+  const rounds = byUsage < byTime ? byUsage : byTime;
+  const max = scRefillMax(state, sc);
+  const head = refills.length === 1 ? refillHeadIndex(state, sc) : Number((BigInt(refillHeadIndex(state, sc)) + rounds * BigInt(refills.length)) % BigInt(max));
+  refills.forEach((r, i) => setRefill(state, sc, (head + i) % max, r.releaseTicks + rounds * period, r.amountTicks));
+  writeObjectWord(state, sc, REFILL_HEAD, head);
+  writeObjectWord(state, sc, REFILL_TAIL, (head + refills.length - 1) % max);
+  return usageTicks - rounds * budgetTicks;
+}
+
+/**
  * refill_budget_check: charges `usage` to ksCurSC (sporadic or constant bandwidth): whole head
  * refills it overran are moved one period on, the rest is cut from the head and scheduled
  * one period later, and a head refill below MIN_BUDGET is merged into the next one.
@@ -334,18 +386,7 @@ export function refillBudgetCheck(state: ImplState, usageTicks: bigint): void {
   if (state.debug && isRoundRobin(state, sc)) fail('refill_budget_check on a round-robin SC');
   const budget = state.debug ? refillSum(state, sc) : 0n;
   const period = scPeriod(state, sc);
-  let usage = usageTicks;
-  // handle_overrun
-  while (refillHeadAmount(state, sc) <= usage && refillHeadTime(state, sc) < maxReleaseTicks) {
-    const headAmount = refillHeadAmount(state, sc);
-    if (refillSingle(state, sc)) {
-      setRefillHead(state, sc, refillHeadTime(state, sc) + period, headAmount);
-    } else {
-      const old = refillPopHead(state, sc);
-      scheduleUsed(state, sc, old.releaseTicks + period, old.amountTicks);
-    }
-    usage -= headAmount;
-  }
+  const usage = handleOverrun(state, sc, usageTicks);
   const headTime = refillHeadTime(state, sc);
   const headAmount = refillHeadAmount(state, sc);
   if (usage > 0n && headTime < maxReleaseTicks) {

@@ -136,6 +136,41 @@ function scheduleUsed(refills: Refill[], refillMax: number, used: Refill): void 
 }
 
 /**
+ * handle_overrun: every head refill the usage covers (released before MAX_RELEASE_TIME) is used
+ * up and comes back one period later. Once the list has gone round without a merge, each further
+ * round is the whole list one period later for the budget's worth of usage: those rounds are
+ * counted, not walked. Returns the usage left.
+ */
+function chargeOverrunRefills(refills: Refill[], refillMax: number, periodTicks: bigint, usageTicks: bigint): bigint {
+  let usage = usageTicks;
+  let unmergedCharges = 0;
+  while (refills[0]!.amountTicks <= usage && refills[0]!.releaseTicks < maxReleaseTicks) {
+    if (unmergedCharges === refills.length) {
+      const budgetTicks = refills.reduce((sum, r) => sum + r.amountTicks, 0n);
+      const roundsPaid = usage / budgetTicks;
+      const lastReleaseTicks = refills[refills.length - 1]!.releaseTicks;
+      const roundsBeforeMax = lastReleaseTicks < maxReleaseTicks ? (maxReleaseTicks - 1n - lastReleaseTicks) / periodTicks + 1n : 0n;
+      const rounds = roundsPaid < roundsBeforeMax ? roundsPaid : roundsBeforeMax;
+      refills.forEach((r, i) => (refills[i] = { ...r, releaseTicks: r.releaseTicks + rounds * periodTicks }));
+      usage -= rounds * budgetTicks;
+      unmergedCharges = -1;
+      continue;
+    }
+    const head = refills[0]!;
+    const size = refills.length;
+    usage -= head.amountTicks;
+    if (size === 1) {
+      refills[0] = { ...head, releaseTicks: head.releaseTicks + periodTicks };
+    } else {
+      refills.shift();
+      scheduleUsed(refills, refillMax, { ...head, releaseTicks: head.releaseTicks + periodTicks });
+    }
+    if (unmergedCharges >= 0) unmergedCharges = refills.length === size ? unmergedCharges + 1 : 0;
+  }
+  return usage;
+}
+
+/**
  * refill_budget_check: charge `usageTicks` to a sporadic or constant-bandwidth SC. Whole head
  * refills it overran go one period later; the rest is cut from the head and scheduled a period
  * later; a head left below MIN_BUDGET merges with the next refill.
@@ -145,17 +180,7 @@ export function refillBudgetCheck(k: Kernel, addr: number, usageTicks: bigint): 
   if (context.periodTicks === 0n) throw new Error('refill_budget_check on a round-robin SC');
   const period = context.periodTicks;
   const refills = [...context.refills];
-  let usage = usageTicks;
-  while (refills[0]!.amountTicks <= usage && refills[0]!.releaseTicks < maxReleaseTicks) {
-    const head = refills[0]!;
-    usage -= head.amountTicks;
-    if (refills.length === 1) {
-      refills[0] = { ...head, releaseTicks: head.releaseTicks + period };
-    } else {
-      refills.shift();
-      scheduleUsed(refills, context.refillMax, { ...head, releaseTicks: head.releaseTicks + period });
-    }
-  }
+  const usage = chargeOverrunRefills(refills, context.refillMax, period, usageTicks);
   const head = refills[0]!;
   if (usage > 0n && head.releaseTicks < maxReleaseTicks) {
     refills[0] = { releaseTicks: head.releaseTicks + usage, amountTicks: head.amountTicks - usage };

@@ -143,6 +143,46 @@ function scheduleUsed(refills: Refill[], refillMax: number, used: Refill): void 
 }
 
 /**
+ * handle_overrun: while the usage covers the head refill (released before MAX_RELEASE_TIME), the
+ * head is charged whole and comes back one period later. A round of the list without a merge
+ * repeats forever after as a move by one period, so the rounds the usage pays for are taken at
+ * once. Returns the usage left.
+ */
+function handleOverrun(refills: Refill[], refillMax: number, periodTicks: bigint, usageTicks: bigint): bigint {
+  let usage = usageTicks;
+  let unmergedCharges = 0;
+  let roundsSkipped = false;
+  while (refills[0]!.amountTicks <= usage && refills[0]!.releaseTicks < maxReleaseTicks) {
+    const size = refills.length;
+    if (!roundsSkipped && unmergedCharges >= size) {
+      usage = chargeWholeRounds(refills, periodTicks, usage);
+      roundsSkipped = true;
+      continue;
+    }
+    const head = refills[0]!;
+    if (size === 1) refills[0] = { releaseTicks: head.releaseTicks + periodTicks, amountTicks: head.amountTicks };
+    else {
+      refills.shift();
+      scheduleUsed(refills, refillMax, { releaseTicks: head.releaseTicks + periodTicks, amountTicks: head.amountTicks });
+    }
+    unmergedCharges = refills.length === size ? unmergedCharges + 1 : 0;
+    usage -= head.amountTicks;
+  }
+  return usage;
+}
+
+/** Whole rounds of handle_overrun, as many as the usage pays for below MAX_RELEASE_TIME. */
+function chargeWholeRounds(refills: Refill[], periodTicks: bigint, usageTicks: bigint): bigint {
+  const budgetTicks = refills.reduce((sum, r) => sum + r.amountTicks, 0n);
+  const lastReleaseTicks = refills[refills.length - 1]!.releaseTicks;
+  const byUsage = usageTicks / budgetTicks;
+  const byTime = lastReleaseTicks < maxReleaseTicks ? (maxReleaseTicks - 1n - lastReleaseTicks) / periodTicks + 1n : 0n;
+  const rounds = byUsage < byTime ? byUsage : byTime;
+  refills.forEach((r, i) => (refills[i] = { releaseTicks: r.releaseTicks + rounds * periodTicks, amountTicks: r.amountTicks }));
+  return usageTicks - rounds * budgetTicks;
+}
+
+/**
  * refill_budget_check: charges `usageTicks` to a sporadic (non round-robin) SC. Whole head refills
  * the usage covers go one period later (handle_overrun); a partial use splits the head, the used
  * part returning one period later; then the head is merged with the next until it holds MIN_BUDGET.
@@ -151,16 +191,7 @@ export function refillBudgetCheck(sc: SchedContextObject, usageTicks: bigint): S
   if (isRoundRobin(sc)) throw new Error('executable spec invariant: refill_budget_check on a round-robin SC');
   const refills = sc.refills.slice();
   const period = sc.periodTicks;
-  let usage = usageTicks;
-  while (refills[0]!.amountTicks <= usage && refills[0]!.releaseTicks < maxReleaseTicks) {
-    const head = refills[0]!;
-    if (refills.length === 1) refills[0] = { releaseTicks: head.releaseTicks + period, amountTicks: head.amountTicks };
-    else {
-      refills.shift();
-      scheduleUsed(refills, sc.refillMax, { releaseTicks: head.releaseTicks + period, amountTicks: head.amountTicks });
-    }
-    usage -= head.amountTicks;
-  }
+  const usage = handleOverrun(refills, sc.refillMax, period, usageTicks);
   const head = refills[0]!;
   if (usage > 0n && head.releaseTicks < maxReleaseTicks) {
     if (head.amountTicks <= usage) throw new Error('executable spec invariant: partial charge larger than the head');

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   InvocationLabel as IL,
   maxPeriodTicks,
+  maxReleaseTicks,
+  minBudgetTicks,
   messageInfoFromWord,
   Reg,
   seL4_CapInitThreadSC,
@@ -82,6 +84,38 @@ const refills = (pairs: ReadonlyArray<readonly [bigint, bigint]>) => pairs.map((
 /** A sporadic SC with the given period, ring capacity and refills (release, amount). */
 function ring(periodTicks: bigint, refillMax: number, pairs: ReadonlyArray<readonly [bigint, bigint]>): SchedContextObject {
   return { ...emptySchedContext(0x1000, 8), periodTicks, refillMax, refills: refills(pairs), configured: true };
+}
+
+/** seL4's refill_budget_check as written: handle_overrun charges the head whole, one turn at a time. */
+function refillBudgetCheckLoop(sc: SchedContextObject, usageTicks: bigint): SchedContextObject['refills'] {
+  const list = sc.refills.map((r) => ({ ...r }));
+  const used = (release: bigint, amount: bigint): void => {
+    const tail = list[list.length - 1]!;
+    if (tail.releaseTicks + tail.amountTicks >= release) tail.amountTicks += amount;
+    else if (list.length < sc.refillMax) list.push({ releaseTicks: release, amountTicks: amount });
+    else list[list.length - 1] = { releaseTicks: release - tail.amountTicks, amountTicks: tail.amountTicks + amount };
+  };
+  let usage = usageTicks;
+  while (list[0]!.amountTicks <= usage && list[0]!.releaseTicks < maxReleaseTicks) {
+    const head = list[0]!;
+    usage -= head.amountTicks;
+    if (list.length === 1) head.releaseTicks += sc.periodTicks;
+    else {
+      list.shift();
+      used(head.releaseTicks + sc.periodTicks, head.amountTicks);
+    }
+  }
+  const head = list[0]!;
+  if (usage > 0n && head.releaseTicks < maxReleaseTicks) {
+    const release = head.releaseTicks + sc.periodTicks;
+    list[0] = { releaseTicks: head.releaseTicks + usage, amountTicks: head.amountTicks - usage };
+    used(release, usage);
+  }
+  while (list[0]!.amountTicks < minBudgetTicks) {
+    const old = list.shift()!;
+    list[0] = { releaseTicks: list[0]!.releaseTicks - old.amountTicks, amountTicks: list[0]!.amountTicks + old.amountTicks };
+  }
+  return list;
 }
 
 const rootBudgetTicks = 50_000n;
@@ -184,6 +218,53 @@ describe('sporadic servers', () => {
   it('refill_budget_check: a head left below MIN_BUDGET merges into the next refill, delayed', () => {
     const sc = ring(1000n, 3, [[0n, 400n], [500n, 500n]]);
     expect(refillBudgetCheck(sc, 300n).refills).toEqual(refills([[400n, 900n]]));
+  });
+
+  it('handle_overrun taken round by round at once equals charging the head refill whole again and again', () => {
+    const ticks = (max: bigint) => fc.oneof(fc.constant(0n), fc.bigInt({ min: 0n, max }));
+    const refillArb = fc
+      .record({
+        refillMax: fc.integer({ min: 1, max: 6 }),
+        amounts: fc.array(fc.bigInt({ min: minBudgetTicks, max: 4n * minBudgetTicks }), { minLength: 1, maxLength: 6 }),
+        gaps: fc.array(ticks(3n * minBudgetTicks), { minLength: 6, maxLength: 6 }),
+        slackTicks: ticks(5n * minBudgetTicks),
+        start: fc.oneof(
+          fc.record({ atTicks: fc.bigInt({ min: 0n, max: 10_000n }) }),
+          fc.record({ periodsBeforeMax: fc.bigInt({ min: 0n, max: 400n }), offByTicks: fc.bigInt({ min: -2n, max: 2n }) }),
+        ),
+        rounds: fc.bigInt({ min: 0n, max: 300n }),
+        extraTicks: fc.bigInt({ min: 0n, max: 20n * minBudgetTicks }),
+      })
+      .map(({ refillMax, amounts, gaps, slackTicks, start, rounds, extraTicks }) => {
+        const used = amounts.slice(0, refillMax);
+        const offsets: bigint[] = [];
+        let at = 0n;
+        used.forEach((amount, i) => {
+          offsets.push(at);
+          at += amount + gaps[i]!;
+        });
+        const periodTicks = at + slackTicks;
+        const lastOffset = offsets[offsets.length - 1]!;
+        // Either near boot, or with the last refill a whole number of periods (give or take a tick) before MAX_RELEASE_TIME.
+        const startTicks = 'atTicks' in start ? start.atTicks : maxReleaseTicks - start.periodsBeforeMax * periodTicks - lastOffset + start.offByTicks;
+        const pairs = used.map((amount, i): [bigint, bigint] => [startTicks + offsets[i]!, amount]);
+        const budgetTicks = used.reduce((sum, a) => sum + a, 0n);
+        return { sc: ring(periodTicks, refillMax, pairs), usageTicks: rounds * budgetTicks + extraTicks };
+      });
+    fc.assert(
+      fc.property(refillArb, ({ sc, usageTicks }) => {
+        expect(refillBudgetCheck(sc, usageTicks).refills).toEqual(refillBudgetCheckLoop(sc, usageTicks));
+      }),
+      { numRuns: 1000, seed: 9 },
+    );
+  });
+
+  it('an overrun of 2^61 ticks on a 500 µs budget is charged without walking 10^14 rounds', () => {
+    const sc = ring(2004n * 10n, 4, [[1_000n, 10_000n]]);
+    const charged = refillBudgetCheck(sc, 2n ** 61n).refills;
+    const rounds = 2n ** 61n / 10_000n;
+    const left = 2n ** 61n - rounds * 10_000n;
+    expect(charged).toEqual(refills([[1_000n + rounds * 20_040n + left, 10_000n - left], [1_000n + (rounds + 1n) * 20_040n, left]]));
   });
 
   it('refill_unblock_check: a ready head is released now and absorbs the refills it overlaps', () => {
