@@ -1,6 +1,8 @@
 // The workload's composite steps (refinement/workload-scenarios.ts) reach the situations they
 // are built for, on the impl alone: a revoke of a badged endpoint cap beside another badge
-// generation of its endpoint (a second mint of one badge, or a copy of another badge), two
+// generation of its endpoint (a second mint of one badge, or a copy of another badge), a revoke
+// of an unbadged endpoint cap whose CDT children are badged mints, a used refill charged exactly
+// where the tail refill ends while the ring has room for another (schedule_used merges it), two
 // threads waiting for the same release time, and two threads of one priority released by one
 // timer interrupt, a thread suspended while it waits for its release; a CNode with a cap in
 // slot 0 finalised; CancelBadgedSends on a badged cap with only some rights; a kernel object
@@ -16,6 +18,10 @@ interface Reached {
   revokedBesideSameBadge: number;
   /** Revokes of a badged endpoint cap while another cap to its endpoint, of another badge, is no CDT child of it. */
   revokedBesideOtherBadge: number;
+  /** Revokes of an unbadged endpoint cap with a badged CDT child. */
+  revokedUnbadgedWithBadgedChild: number;
+  /** Steps that charged a partial use due exactly where the tail refill ends, the ring not full: merged into the tail. */
+  usedMergedAtTailEnd: number;
   /** Steps after which two threads waited for the same release time. */
   releaseTies: number;
   /** Time events that released two threads of one priority at once. */
@@ -73,6 +79,42 @@ function besideRevoked(view: KernelView, k: Knowledge, index: number): 'same' | 
   return found;
 }
 
+/** Whether root slot `index` holds an unbadged endpoint cap with a badged CDT child in the root CNode. */
+function unbadgedWithBadgedChild(view: KernelView, k: Knowledge, index: number): boolean {
+  const cap = view.cap({ cnode: k.rootCNode, index });
+  if (cap?.type !== 'endpoint' || cap.badge !== 0) return false;
+  return k.inRoot().some((o) => {
+    if (o.cap.type !== 'endpoint' || o.cap.ptr !== cap.ptr || o.cap.badge === 0) return false;
+    const parent = view.cdtParent(o.slot);
+    return parent?.cnode === k.rootCNode && parent.index === index;
+  });
+}
+
+type Refill = { readonly releaseTicks: bigint; readonly amountTicks: bigint };
+
+/** The current SC's period, refill limit and refills, copied out. */
+function currentRefills(view: KernelView): { sc: number; periodTicks: bigint; refillMax: number; refills: Refill[] } | null {
+  const ptr = view.scheduler().currentSchedContext;
+  const sc = ptr === null ? null : view.object(ptr);
+  return ptr !== null && sc?.type === 'schedcontext' ? { sc: ptr, periodTicks: sc.periodTicks, refillMax: sc.refillMax, refills: sc.refills.map((r) => ({ ...r })) } : null;
+}
+
+/**
+ * Whether a step charged the SC a partial use (its head moved on by the use) due one period
+ * after the head's release, exactly where the tail ended, and the tail absorbed it while the
+ * ring had room for another refill.
+ */
+function mergedAtTailEnd(before: ReturnType<typeof currentRefills>, view: KernelView): boolean {
+  if (before === null || before.periodTicks === 0n || before.refills.length < 2 || before.refills.length >= before.refillMax) return false;
+  const sc = view.object(before.sc);
+  if (sc?.type !== 'schedcontext' || sc.refills.length !== before.refills.length) return false;
+  const head = before.refills[0]!;
+  const tail = before.refills[before.refills.length - 1]!;
+  const newTail = sc.refills[sc.refills.length - 1]!;
+  const used = newTail.amountTicks - tail.amountTicks;
+  return used > 0n && tail.releaseTicks + tail.amountTicks === head.releaseTicks + before.periodTicks && newTail.releaseTicks === tail.releaseTicks && sc.refills[0]!.releaseTicks === head.releaseTicks + used;
+}
+
 /** The words of a call's text: `seL4_Untyped_Retype(0x1d, 2, 0, ...)`. */
 function argsOf(text: string, name: string): number[] | null {
   return text.startsWith(`${name}(`) ? text.slice(name.length + 1, -1).split(', ').map(Number) : null;
@@ -105,7 +147,7 @@ function priorityOf(view: KernelView, tcb: number): number {
 }
 
 function observe(runs: number, steps: number, seed: number): Reached {
-  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
+  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, revokedUnbadgedWithBadgedChild: 0, usedMergedAtTailEnd: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
   eachWorkloadStep(runs, steps, seed, (sys, k, resolved) => {
     const before = sys.view();
     const slotOp = slotArgs.exec(resolved.text);
@@ -113,16 +155,19 @@ function observe(runs: number, steps: number, seed: number): Reached {
     const beside = slotOp?.[1] === 'Revoke' ? besideRevoked(before, k, index) : null;
     if (beside === 'same') reached.revokedBesideSameBadge++;
     if (beside === 'other') reached.revokedBesideOtherBadge++;
+    if (slotOp?.[1] === 'Revoke' && unbadgedWithBadgedChild(before, k, index)) reached.revokedUnbadgedWithBadgedChild++;
     if (slotOp?.[1] === 'Delete' && finalisesSlot0(before, k, index)) reached.finalisedWithSlot0++;
     if (slotOp?.[1] === 'CancelBadgedSends' && someRightsBadged(before, k, index)) reached.cancelWithSomeRights++;
     if (deviceUsedUp(before, k, resolved.text)) reached.deviceUsedUp++;
     if (suspendsWaiting(before, k, resolved.text)) reached.suspendedWaiting++;
     // The view reads the kernel as it is: what the step is compared with is copied out first.
     const waiting = [...before.scheduler().releaseQueue];
+    const charged = currentRefills(before);
     const entries = sys.trace.length;
     resolved.run(sys.api);
     if (unwrappedCapShort(sys.trace[entries])) reached.unwrappedCapShort++;
     const after = sys.view();
+    if (mergedAtTailEnd(charged, after)) reached.usedMergedAtTailEnd++;
     const queue = after.scheduler().releaseQueue;
     const times = queue.map((t) => headRelease(after, t));
     if (times.some((t, i) => t !== null && times.indexOf(t) !== i)) reached.releaseTies++;
@@ -135,6 +180,8 @@ function observe(runs: number, steps: number, seed: number): Reached {
 const situations: readonly [string, keyof Reached][] = [
   ['revokes a badged endpoint cap next to a second mint of its badge', 'revokedBesideSameBadge'],
   ['revokes a badged endpoint cap next to a copy of another badge', 'revokedBesideOtherBadge'],
+  ['revokes an unbadged endpoint cap whose CDT children include a badged mint', 'revokedUnbadgedWithBadgedChild'],
+  ['merges a partial use due exactly where the tail refill ends into it, the ring not full', 'usedMergedAtTailEnd'],
   ['has two threads waiting for the same release time', 'releaseTies'],
   ['releases two threads of one priority with one timer interrupt', 'releasedTogether'],
   ['deletes the last cap to a CNode whose slot 0 holds a cap', 'finalisedWithSlot0'],
