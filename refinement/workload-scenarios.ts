@@ -8,6 +8,7 @@
 import {
   minBudgetMicroseconds,
   minBudgetTicks,
+  seL4_CNode_CapData_new,
   seL4_AllRights,
   seL4_CapInitThreadCNode,
   seL4_CapInitThreadTCB,
@@ -161,9 +162,10 @@ export function badgesScenario(p: Picker): Scenario {
 // ---- a CNode filled and deleted ----
 
 /**
- * A small CNode retyped into the root CNode, objects retyped into it from its slot 0 on (now and
- * then all its slots), a cap copied into it now and then, then its only cap deleted: finalising
- * it deletes every slot, down to slot 0.
+ * A small CNode retyped into the root CNode, now and then its cap moved by Mutate to another
+ * root slot with the widest guard it may take (guard size + radix = 32), objects retyped into it
+ * from its slot 0 on (now and then all its slots), a cap copied into it now and then, then its
+ * only cap deleted: finalising it deletes every slot, down to slot 0.
  */
 export function cnodeScenario(p: Picker): Scenario {
   const radix = 1 + p.below(3);
@@ -178,6 +180,15 @@ export function cnodeScenario(p: Picker): Scenario {
   const cnodeAt = (k: Knowledge) => {
     const cap = k.capAt(rootSlot(k, at));
     return cap?.type === 'cnode' && cap.radix === radix ? cap : null;
+  };
+  const guarded: Action = (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (!cnodeAt(k) || dest === undefined) return null;
+    const guardSize = 32 - radix;
+    const data = seL4_CNode_CapData_new(p.below(2 ** Math.min(guardSize, 18)), guardSize);
+    const from = at;
+    at = dest;
+    return once(call('seL4_CNode_Mutate', [R, dest, 32, R, from, 32, data], (api) => void api.seL4_CNode_Mutate(R, dest, 32, R, from, 32, data)));
   };
   const filled: Action = (k, p) => {
     const type = p.of([seL4_ObjectType.seL4_EndpointObject, seL4_ObjectType.seL4_NotificationObject])!;
@@ -199,7 +210,7 @@ export function cnodeScenario(p: Picker): Scenario {
     return once(call('seL4_CNode_Copy', a, (api) => void api.seL4_CNode_Copy(to.service, to.index, to.depth, R, src.slot.index, 32, seL4_AllRights)));
   };
   const deleted: Action = (k) => (cnodeAt(k) ? once(slotCall('Delete', at)) : null);
-  return { name: 'cnode', actions: [made, filled, ...(p.chance(50) ? [copied] : []), deleted] };
+  return { name: 'cnode', actions: [made, ...(p.chance(40) ? [guarded] : []), filled, ...(p.chance(50) ? [copied] : []), deleted] };
 }
 
 // ---- device memory used up ----
