@@ -5,7 +5,7 @@
 // where the tail refill ends while the ring has room for another (schedule_used merges it), two
 // threads waiting for the same release time, and two threads of one priority released by one
 // timer interrupt, a thread suspended while it waits for its release; a CNode with a cap in
-// slot 0 finalised; CancelBadgedSends on a badged cap with only some rights; a kernel object
+// slot 0 finalised; a CNode cap mutated to guard size + radix = 32; CancelBadgedSends on a badged cap with only some rights; a kernel object
 // asked of a used-up device untyped; and invocations sent with capsUnwrapped set, an extra cap
 // short.
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,8 @@ interface Reached {
   releasedTogether: number;
   /** Deletes of the last cap to a CNode whose slot 0 holds a cap. */
   finalisedWithSlot0: number;
+  /** Mutates of a CNode cap to a guard size that makes guard size + radix exactly 32. */
+  widestGuard: number;
   /** CancelBadgedSends on a badged endpoint cap with some rights but not all. */
   cancelWithSomeRights: number;
   /** Suspends of a thread waiting in the release queue. */
@@ -128,6 +130,14 @@ function deviceUsedUp(view: KernelView, k: Knowledge, text: string): boolean {
   return 2 ** cap.sizeBits - cap.freeIndex < 2 ** objectSizeBits(a[1] as seL4_ObjectType, a[2]!);
 }
 
+/** Whether a Mutate gives a CNode cap of the root CNode a guard size of exactly 32 - radix. */
+function mutatesToWidestGuard(view: KernelView, k: Knowledge, text: string): boolean {
+  const a = argsOf(text, 'seL4_CNode_Mutate');
+  if (!a) return false;
+  const cap = view.cap({ cnode: k.rootCNode, index: a[4]! });
+  return cap?.type === 'cnode' && ((a[6]! >>> 3) & 0x1f) + cap.radix === 32;
+}
+
 /** Whether a Suspend names a thread waiting in the release queue. */
 function suspendsWaiting(view: KernelView, k: Knowledge, text: string): boolean {
   const a = argsOf(text, 'seL4_TCB_Suspend');
@@ -147,7 +157,7 @@ function priorityOf(view: KernelView, tcb: number): number {
 }
 
 function observe(runs: number, steps: number, seed: number): Reached {
-  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, revokedUnbadgedWithBadgedChild: 0, usedMergedAtTailEnd: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
+  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, revokedUnbadgedWithBadgedChild: 0, usedMergedAtTailEnd: 0, widestGuard: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
   eachWorkloadStep(runs, steps, seed, (sys, k, resolved) => {
     const before = sys.view();
     const slotOp = slotArgs.exec(resolved.text);
@@ -159,6 +169,7 @@ function observe(runs: number, steps: number, seed: number): Reached {
     if (slotOp?.[1] === 'Delete' && finalisesSlot0(before, k, index)) reached.finalisedWithSlot0++;
     if (slotOp?.[1] === 'CancelBadgedSends' && someRightsBadged(before, k, index)) reached.cancelWithSomeRights++;
     if (deviceUsedUp(before, k, resolved.text)) reached.deviceUsedUp++;
+    if (mutatesToWidestGuard(before, k, resolved.text)) reached.widestGuard++;
     if (suspendsWaiting(before, k, resolved.text)) reached.suspendedWaiting++;
     // The view reads the kernel as it is: what the step is compared with is copied out first.
     const waiting = [...before.scheduler().releaseQueue];
@@ -185,6 +196,7 @@ const situations: readonly [string, keyof Reached][] = [
   ['has two threads waiting for the same release time', 'releaseTies'],
   ['releases two threads of one priority with one timer interrupt', 'releasedTogether'],
   ['deletes the last cap to a CNode whose slot 0 holds a cap', 'finalisedWithSlot0'],
+  ['mutates a CNode cap to guard size + radix = 32', 'widestGuard'],
   ['cancels the badged sends of a badged endpoint cap with only some rights', 'cancelWithSomeRights'],
   ['suspends a thread while it waits for its release', 'suspendedWaiting'],
   ['asks a used-up device untyped for a kernel object', 'deviceUsedUp'],
