@@ -270,6 +270,8 @@ interface ThreadSetup {
   readonly periodUs: bigint;
   readonly extraRefills: number;
   readonly flags: number;
+  /** Whether the threads get an IPC buffer (when the CSpace has a frame for one). */
+  readonly buffered: boolean;
 }
 
 /** Where a scenario's threads are: their TCB and SC caps from these root slots on, and their priority. */
@@ -284,7 +286,7 @@ interface ThreadsMade {
  * above the root task, which then lowers itself below them.
  */
 function threadsMade(setup: ThreadSetup, made: ThreadsMade): Action[] {
-  const { count, budgetUs, periodUs, extraRefills, flags } = setup;
+  const { count, budgetUs, periodUs, extraRefills, flags, buffered } = setup;
   const scBits = seL4_MinSchedContextBits + 1;
   const retyped = (bits: number, type: number): Action => (k, p) => {
     const at = freeRootSlot(k, p, count);
@@ -302,7 +304,7 @@ function threadsMade(setup: ThreadSetup, made: ThreadsMade): Action[] {
     });
   const configure = each((k, p, i) => {
     const tcb = made.tcbOffset + i;
-    const [buffer, frame] = ipcBuffer(k, p);
+    const [buffer, frame] = buffered ? ipcBuffer(k, p) : [0, 0];
     const a = [tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0, buffer, frame];
     return call('seL4_TCB_Configure', a, (api) => void api.seL4_TCB_Configure(tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0, buffer, frame));
   });
@@ -374,7 +376,7 @@ export function twinsScenario(p: Picker): Scenario {
     const last = releases.reduce((a, b) => (a > b ? a : b));
     return { call: passTicks(last > s.clockTicks ? last - s.clockTicks : 0n), done: false };
   };
-  return { name: 'twins', actions: [...threadsMade({ count, budgetUs, periodUs, extraRefills, flags }, made), spend] };
+  return { name: 'twins', actions: [...threadsMade({ count, budgetUs, periodUs, extraRefills, flags, buffered: true }, made), spend] };
 }
 
 
@@ -385,13 +387,16 @@ export function twinsScenario(p: Picker): Scenario {
  * it computes part of its budget and suspends itself (the switch charges a partial use, due
  * one period later), and the root task resumes it in the same instant (its head refill stays
  * where it was); the next slice's use is due exactly where the last one ends, so
- * schedule_used merges it into the tail.
+ * schedule_used merges it into the tail. Now and then the thread has no IPC buffer and, in its
+ * first slice, names a slot past the root CNode's guard: the FailedLookup reply's five words
+ * are cut to the four message registers.
  */
 export function slicesScenario(p: Picker): Scenario {
   const budgetUs = minBudgetMicroseconds + BigInt(p.of([30, 80, 480])!);
   const periodUs = budgetUs * BigInt(2 + p.below(3));
   const flags = sporadicMostly(p);
   const rounds = 2 + p.below(2);
+  const buffered = p.chance(60);
   const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
   const thread = (k: Knowledge) => objectsAt(k, made.tcbOffset, 1, 'thread')?.[0] ?? null;
   const compute: Action = (k, p) => {
@@ -405,6 +410,11 @@ export function slicesScenario(p: Picker): Scenario {
   };
   const suspendSelf: Action = (k) => (k.view().current() === thread(k) ? once(call('seL4_TCB_Suspend', [made.tcbOffset], (api) => void api.seL4_TCB_Suspend(made.tcbOffset))) : null);
   const resumed: Action = (k) => (k.view().current() === k.rootTCB && thread(k) !== null ? once(call('seL4_TCB_Resume', [made.tcbOffset], (api) => void api.seL4_TCB_Resume(made.tcbOffset))) : null);
-  const slices = Array.from({ length: rounds }, () => [compute, suspendSelf, resumed]).flat();
-  return { name: 'slices', actions: [...threadsMade({ count: 1, budgetUs, periodUs, extraRefills: 1, flags }, made), ...slices] };
+  const pastGuard: Action = (k, p) => {
+    if (k.view().current() !== thread(k)) return null;
+    const index = (2 ** k.rootRadix() * (1 + p.below(2 ** (32 - k.rootRadix()) - 1)) + p.below(2 ** k.rootRadix())) >>> 0;
+    return once(call('seL4_CNode_Delete', [R, index, 32], (api) => void api.seL4_CNode_Delete(R, index, 32)));
+  };
+  const slices = Array.from({ length: rounds }, (_, i) => [compute, ...(i === 0 && !buffered ? [pastGuard] : []), suspendSelf, resumed]).flat();
+  return { name: 'slices', actions: [...threadsMade({ count: 1, budgetUs, periodUs, extraRefills: 1, flags, buffered }, made), ...slices] };
 }
