@@ -5,9 +5,10 @@
 // where the tail refill ends while the ring has room for another (schedule_used merges it), two
 // threads waiting for the same release time, and two threads of one priority released by one
 // timer interrupt, a thread suspended while it waits for its release; a CNode with a cap in
-// slot 0 finalised; a CNode cap mutated to guard size + radix = 32; CancelBadgedSends on a badged cap with only some rights; a kernel object
-// asked of a used-up device untyped; and invocations sent with capsUnwrapped set, an extra cap
-// short.
+// slot 0 finalised; a thread without an IPC buffer naming a slot past the root CNode's guard; a
+// CNode cap mutated to guard size + radix = 32; CancelBadgedSends on a badged cap with only some
+// rights; a kernel object asked of a used-up device untyped; and invocations sent with
+// capsUnwrapped set, an extra cap short.
 import { describe, expect, it } from 'vitest';
 import { InvocationLabel, Reg, isFrameType, messageInfoFromWord, objectSizeBits, seL4_AllRights, seL4_ObjectType, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
 import type { Knowledge } from '../../refinement/knowledge.ts';
@@ -28,6 +29,8 @@ interface Reached {
   releasedTogether: number;
   /** Deletes of the last cap to a CNode whose slot 0 holds a cap. */
   finalisedWithSlot0: number;
+  /** Deletes, Revokes or CancelBadgedSends by a thread without an IPC buffer of a root slot past the root CNode's guard. */
+  pastGuardWithoutBuffer: number;
   /** Mutates of a CNode cap to a guard size that makes guard size + radix exactly 32. */
   widestGuard: number;
   /** CancelBadgedSends on a badged endpoint cap with some rights but not all. */
@@ -130,6 +133,13 @@ function deviceUsedUp(view: KernelView, k: Knowledge, text: string): boolean {
   return 2 ** cap.sizeBits - cap.freeIndex < 2 ** objectSizeBits(a[1] as seL4_ObjectType, a[2]!);
 }
 
+/** Whether the current thread has no IPC buffer (its buffer slot holds no non-device frame). */
+function withoutBuffer(view: KernelView): boolean {
+  const current = view.current();
+  const buffer = current === null ? null : view.cap({ cnode: current, index: 2 });
+  return current !== null && !(buffer?.type === 'frame' && !buffer.isDevice);
+}
+
 /** Whether a Mutate gives a CNode cap of the root CNode a guard size of exactly 32 - radix. */
 function mutatesToWidestGuard(view: KernelView, k: Knowledge, text: string): boolean {
   const a = argsOf(text, 'seL4_CNode_Mutate');
@@ -157,7 +167,7 @@ function priorityOf(view: KernelView, tcb: number): number {
 }
 
 function observe(runs: number, steps: number, seed: number): Reached {
-  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, revokedUnbadgedWithBadgedChild: 0, usedMergedAtTailEnd: 0, widestGuard: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
+  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, revokedUnbadgedWithBadgedChild: 0, usedMergedAtTailEnd: 0, pastGuardWithoutBuffer: 0, widestGuard: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
   eachWorkloadStep(runs, steps, seed, (sys, k, resolved) => {
     const before = sys.view();
     const slotOp = slotArgs.exec(resolved.text);
@@ -170,6 +180,7 @@ function observe(runs: number, steps: number, seed: number): Reached {
     if (slotOp?.[1] === 'CancelBadgedSends' && someRightsBadged(before, k, index)) reached.cancelWithSomeRights++;
     if (deviceUsedUp(before, k, resolved.text)) reached.deviceUsedUp++;
     if (mutatesToWidestGuard(before, k, resolved.text)) reached.widestGuard++;
+    if (slotOp && index >= 2 ** k.rootRadix() && withoutBuffer(before)) reached.pastGuardWithoutBuffer++;
     if (suspendsWaiting(before, k, resolved.text)) reached.suspendedWaiting++;
     // The view reads the kernel as it is: what the step is compared with is copied out first.
     const waiting = [...before.scheduler().releaseQueue];
@@ -196,6 +207,7 @@ const situations: readonly [string, keyof Reached][] = [
   ['has two threads waiting for the same release time', 'releaseTies'],
   ['releases two threads of one priority with one timer interrupt', 'releasedTogether'],
   ['deletes the last cap to a CNode whose slot 0 holds a cap', 'finalisedWithSlot0'],
+  ['has a thread without an IPC buffer name a slot past the root CNode\'s guard', 'pastGuardWithoutBuffer'],
   ['mutates a CNode cap to guard size + radix = 32', 'widestGuard'],
   ['cancels the badged sends of a badged endpoint cap with only some rights', 'cancelWithSomeRights'],
   ['suspends a thread while it waits for its release', 'suspendedWaiting'],
