@@ -7,6 +7,8 @@
 // step does what it drew.
 import {
   minBudgetMicroseconds,
+  minBudgetTicks,
+  seL4_CNode_CapData_new,
   seL4_AllRights,
   seL4_CapInitThreadCNode,
   seL4_CapInitThreadTCB,
@@ -35,7 +37,7 @@ import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCa
 type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
 
 export interface Scenario {
-  readonly name: 'badges' | 'twins' | 'cnode' | 'device';
+  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices';
   readonly actions: Action[];
 }
 
@@ -108,8 +110,8 @@ function endpointAt(k: Knowledge, index: number, ptr: number, badge?: number): C
  *   (A, next to it, stays: a cap of the same badge but its own generation);
  * - another badge: mint Y from E into B, copy B into B2 (no generation of its own), delete B,
  *   mint X from E into A (A's successor is B2), revoke A (B2 stays: another badge).
- * Now and then the mints keep only some rights, and A's badged sends are cancelled at the end
- * (which needs all four rights).
+ * Now and then the mints keep only some rights, A's badged sends are cancelled at the end
+ * (which needs all four rights), and E is revoked last (its badged mints are its CDT children).
  */
 export function badgesScenario(p: Picker): Scenario {
   const slots = new Map<string, number>();
@@ -153,15 +155,17 @@ export function badgesScenario(p: Picker): Scenario {
   const twice = [mintInto('A', badgeX), mintInto('A2', badgeX), onSlot('Revoke', 'A2', badgeX)];
   const another = [mintInto('B', badgeY), copyInto('B2', 'B', badgeY), onSlot('Delete', 'B', badgeY), mintInto('A', badgeX), onSlot('Revoke', 'A', badgeX)];
   const cancel = p.chance(50) ? [onSlot('CancelBadgedSends', 'A', badgeX)] : [];
-  return { name: 'badges', actions: [endpoint, found, ...(p.chance(60) ? twice : another), ...cancel] };
+  const revokeE = p.chance(50) ? [onSlot('Revoke', 'E', 0)] : [];
+  return { name: 'badges', actions: [endpoint, found, ...(p.chance(60) ? twice : another), ...cancel, ...revokeE] };
 }
 
 // ---- a CNode filled and deleted ----
 
 /**
- * A small CNode retyped into the root CNode, objects retyped into it from its slot 0 on (now and
- * then all its slots), a cap copied into it now and then, then its only cap deleted: finalising
- * it deletes every slot, down to slot 0.
+ * A small CNode retyped into the root CNode, now and then its cap moved by Mutate to another
+ * root slot with the widest guard it may take (guard size + radix = 32), objects retyped into it
+ * from its slot 0 on (now and then all its slots), a cap copied into it now and then, then its
+ * only cap deleted: finalising it deletes every slot, down to slot 0.
  */
 export function cnodeScenario(p: Picker): Scenario {
   const radix = 1 + p.below(3);
@@ -176,6 +180,15 @@ export function cnodeScenario(p: Picker): Scenario {
   const cnodeAt = (k: Knowledge) => {
     const cap = k.capAt(rootSlot(k, at));
     return cap?.type === 'cnode' && cap.radix === radix ? cap : null;
+  };
+  const guarded: Action = (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (!cnodeAt(k) || dest === undefined) return null;
+    const guardSize = 32 - radix;
+    const data = seL4_CNode_CapData_new(p.below(2 ** Math.min(guardSize, 18)), guardSize);
+    const from = at;
+    at = dest;
+    return once(call('seL4_CNode_Mutate', [R, dest, 32, R, from, 32, data], (api) => void api.seL4_CNode_Mutate(R, dest, 32, R, from, 32, data)));
   };
   const filled: Action = (k, p) => {
     const type = p.of([seL4_ObjectType.seL4_EndpointObject, seL4_ObjectType.seL4_NotificationObject])!;
@@ -197,7 +210,7 @@ export function cnodeScenario(p: Picker): Scenario {
     return once(call('seL4_CNode_Copy', a, (api) => void api.seL4_CNode_Copy(to.service, to.index, to.depth, R, src.slot.index, 32, seL4_AllRights)));
   };
   const deleted: Action = (k) => (cnodeAt(k) ? once(slotCall('Delete', at)) : null);
-  return { name: 'cnode', actions: [made, filled, ...(p.chance(50) ? [copied] : []), deleted] };
+  return { name: 'cnode', actions: [made, ...(p.chance(40) ? [guarded] : []), filled, ...(p.chance(50) ? [copied] : []), deleted] };
 }
 
 // ---- device memory used up ----
@@ -250,6 +263,75 @@ function objectsAt(k: Knowledge, offset: number, count: number, type: 'thread' |
   return ptrs;
 }
 
+/** How the threads of a scenario are configured: all alike. */
+interface ThreadSetup {
+  readonly count: number;
+  readonly budgetUs: bigint;
+  readonly periodUs: bigint;
+  readonly extraRefills: number;
+  readonly flags: number;
+  /** Whether the threads get an IPC buffer (when the CSpace has a frame for one). */
+  readonly buffered: boolean;
+}
+
+/** Where a scenario's threads are: their TCB and SC caps from these root slots on, and their priority. */
+interface ThreadsMade {
+  tcbOffset: number;
+  scOffset: number;
+  priority: number;
+}
+
+/**
+ * `count` threads made, configured alike, bound, given one priority and resumed in one instant,
+ * above the root task, which then lowers itself below them.
+ */
+function threadsMade(setup: ThreadSetup, made: ThreadsMade): Action[] {
+  const { count, budgetUs, periodUs, extraRefills, flags, buffered } = setup;
+  const scBits = seL4_MinSchedContextBits + 1;
+  const retyped = (bits: number, type: number): Action => (k, p) => {
+    const at = freeRootSlot(k, p, count);
+    const untyped = untypedWithRoom(k, p, (count + 1) * 2 ** bits);
+    if (at === undefined || untyped === undefined) return null;
+    if (type === T.seL4_TCBObject) made.tcbOffset = at;
+    else made.scOffset = at;
+    return once(retype(untyped, type, type === T.seL4_TCBObject ? 0 : bits, at, count));
+  };
+  const each = (f: (k: Knowledge, p: Picker, i: number) => ResolvedCall | null): Action[] =>
+    Array.from({ length: count }, (_, i): Action => (k, p) => {
+      if (!objectsAt(k, made.tcbOffset, count, 'thread') || (made.scOffset >= 0 && !objectsAt(k, made.scOffset, count, 'schedcontext'))) return null;
+      const c = f(k, p, i);
+      return c && once(c);
+    });
+  const configure = each((k, p, i) => {
+    const tcb = made.tcbOffset + i;
+    const [buffer, frame] = buffered ? ipcBuffer(k, p) : [0, 0];
+    const a = [tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0, buffer, frame];
+    return call('seL4_TCB_Configure', a, (api) => void api.seL4_TCB_Configure(tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0, buffer, frame));
+  });
+  const configureFlags = each((k, _p, i) => {
+    const control = schedControlCptr(k);
+    const sc = made.scOffset + i;
+    return {
+      text: `seL4_SchedControl_ConfigureFlags(${control}, ${sc}, ${budgetUs}, ${periodUs}, ${extraRefills}, 0, ${flags})`,
+      run: (api) => void api.seL4_SchedControl_ConfigureFlags(control, sc, budgetUs, periodUs, extraRefills, 0, flags),
+    };
+  });
+  const bind = each((_k, _p, i) => call('seL4_SchedContext_Bind', [made.scOffset + i, made.tcbOffset + i], (api) => void api.seL4_SchedContext_Bind(made.scOffset + i, made.tcbOffset + i)));
+  const prioritise = each((k, p, i) => {
+    if (i === 0) {
+      const rootPrio = rootPriority(k);
+      if (rootPrio < 2) return null;
+      made.priority = 1 + p.below(rootPrio - 1);
+    }
+    return setPriorityCall(made.tcbOffset + i, made.priority);
+  });
+  const resume = each((_k, _p, i) => call('seL4_TCB_Resume', [made.tcbOffset + i], (api) => void api.seL4_TCB_Resume(made.tcbOffset + i)));
+  const lowerRoot: Action = (k) => (k.view().current() === k.rootTCB ? once(setPriorityCall(seL4_CapInitThreadTCB, made.priority - 1)) : 'next');
+  return [retyped(seL4_TCBBits, T.seL4_TCBObject), retyped(scBits, T.seL4_SchedContextObject), ...configure, ...configureFlags, ...bind, ...prioritise, ...resume, lowerRoot];
+}
+
+const sporadicMostly = (p: Picker) => (p.chance(85) ? seL4_SchedContext_Sporadic : 0);
+
 /**
  * Two or three threads made, configured alike (the same sporadic budget, period and refills),
  * bound, given one priority and resumed in one instant, above the root task, which lowers
@@ -262,57 +344,16 @@ export function twinsScenario(p: Picker): Scenario {
   const budgetUs = minBudgetMicroseconds + BigInt(p.of([0, 5, 30, 80, 480])!);
   const periodUs = budgetUs * BigInt(2 + p.below(3));
   const extraRefills = p.below(2);
-  const flags = p.chance(85) ? seL4_SchedContext_Sporadic : 0;
+  const flags = sporadicMostly(p);
   const suspendOne = p.chance(count === 3 ? 60 : 10);
-  const scBits = seL4_MinSchedContextBits + 1;
-  let tcbOffset = -1;
-  let scOffset = -1;
-  let priority = -1;
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  const tcbOffset = () => made.tcbOffset;
   let spent = 0;
   let waited = false;
-  const made = (bits: number, type: number): Action => (k, p) => {
-    const at = freeRootSlot(k, p, count);
-    const untyped = untypedWithRoom(k, p, (count + 1) * 2 ** bits);
-    if (at === undefined || untyped === undefined) return null;
-    if (type === T.seL4_TCBObject) tcbOffset = at;
-    else scOffset = at;
-    return once(retype(untyped, type, type === T.seL4_TCBObject ? 0 : bits, at, count));
-  };
-  const each = (f: (k: Knowledge, p: Picker, i: number) => ResolvedCall | null): Action[] =>
-    Array.from({ length: count }, (_, i): Action => (k, p) => {
-      if (!objectsAt(k, tcbOffset, count, 'thread') || (scOffset >= 0 && !objectsAt(k, scOffset, count, 'schedcontext'))) return null;
-      const c = f(k, p, i);
-      return c && once(c);
-    });
-  const configure = each((k, p, i) => {
-    const tcb = tcbOffset + i;
-    const [buffer, frame] = ipcBuffer(k, p);
-    const a = [tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0, buffer, frame];
-    return call('seL4_TCB_Configure', a, (api) => void api.seL4_TCB_Configure(tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0, buffer, frame));
-  });
-  const configureFlags = each((k, _p, i) => {
-    const control = schedControlCptr(k);
-    const sc = scOffset + i;
-    return {
-      text: `seL4_SchedControl_ConfigureFlags(${control}, ${sc}, ${budgetUs}, ${periodUs}, ${extraRefills}, 0, ${flags})`,
-      run: (api) => void api.seL4_SchedControl_ConfigureFlags(control, sc, budgetUs, periodUs, extraRefills, 0, flags),
-    };
-  });
-  const bind = each((_k, _p, i) => call('seL4_SchedContext_Bind', [scOffset + i, tcbOffset + i], (api) => void api.seL4_SchedContext_Bind(scOffset + i, tcbOffset + i)));
-  const prioritise = each((k, p, i) => {
-    if (i === 0) {
-      const rootPrio = rootPriority(k);
-      if (rootPrio < 2) return null;
-      priority = 1 + p.below(rootPrio - 1);
-    }
-    return setPriorityCall(tcbOffset + i, priority);
-  });
-  const resume = each((_k, _p, i) => call('seL4_TCB_Resume', [tcbOffset + i], (api) => void api.seL4_TCB_Resume(tcbOffset + i)));
-  const lowerRoot: Action = (k) => (k.view().current() === k.rootTCB ? once(setPriorityCall(seL4_CapInitThreadTCB, priority - 1)) : 'next');
   // Each thread computes up to the timer deadline (its budget's end); once none runs, time passes
   // to their release; the scenario ends when one of them runs again.
   const spend: Action = (k) => {
-    const twins = objectsAt(k, tcbOffset, count, 'thread');
+    const twins = objectsAt(k, tcbOffset(), count, 'thread');
     if (!twins || spent++ > count + Number(timerPrecisionTicks) + 4) return null;
     const s = k.view().scheduler();
     const current = k.view().current();
@@ -325,7 +366,7 @@ export function twinsScenario(p: Picker): Scenario {
     if (waiting.length > 1 && suspendOne && !waited) {
       // One of them is suspended while it waits: it leaves the release queue.
       waited = true;
-      const cptr = tcbOffset + twins.indexOf(waiting[0]!);
+      const cptr = tcbOffset() + twins.indexOf(waiting[0]!);
       return { call: call('seL4_TCB_Suspend', [cptr], (api) => void api.seL4_TCB_Suspend(cptr)), done: false };
     }
     // The timer fires a precision early (the refills not yet ready), then a tick at a time.
@@ -335,6 +376,45 @@ export function twinsScenario(p: Picker): Scenario {
     const last = releases.reduce((a, b) => (a > b ? a : b));
     return { call: passTicks(last > s.clockTicks ? last - s.clockTicks : 0n), done: false };
   };
-  return { name: 'twins', actions: [made(seL4_TCBBits, T.seL4_TCBObject), made(scBits, T.seL4_SchedContextObject), ...configure, ...configureFlags, ...bind, ...prioritise, ...resume, lowerRoot, spend] };
+  return { name: 'twins', actions: [...threadsMade({ count, budgetUs, periodUs, extraRefills, flags, buffered: true }, made), spend] };
 }
 
+
+// ---- slices ----
+
+/**
+ * One sporadic thread (room for a third refill) made and run above the root task in slices:
+ * it computes part of its budget and suspends itself (the switch charges a partial use, due
+ * one period later), and the root task resumes it in the same instant (its head refill stays
+ * where it was); the next slice's use is due exactly where the last one ends, so
+ * schedule_used merges it into the tail. Now and then the thread has no IPC buffer and, in its
+ * first slice, names a slot past the root CNode's guard: the FailedLookup reply's five words
+ * are cut to the four message registers.
+ */
+export function slicesScenario(p: Picker): Scenario {
+  const budgetUs = minBudgetMicroseconds + BigInt(p.of([30, 80, 480])!);
+  const periodUs = budgetUs * BigInt(2 + p.below(3));
+  const flags = sporadicMostly(p);
+  const rounds = 2 + p.below(2);
+  const buffered = p.chance(60);
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  const thread = (k: Knowledge) => objectsAt(k, made.tcbOffset, 1, 'thread')?.[0] ?? null;
+  const compute: Action = (k, p) => {
+    const s = k.view().scheduler();
+    const sc = s.currentSchedContext === null ? null : k.view().object(s.currentSchedContext);
+    if (k.view().current() !== thread(k) || sc?.type !== 'schedcontext' || sc.refills.length === 0 || s.timerDeadlineTicks === null) return null;
+    const left = sc.refills[0]!.amountTicks - s.consumedTicks - minBudgetTicks;
+    const toDeadline = s.timerDeadlineTicks - s.clockTicks;
+    const most = (left < toDeadline ? left : toDeadline) / BigInt(2 * rounds);
+    return most < 1n ? null : once(passTicks(1n + BigInt(p.below(Number(most)))));
+  };
+  const suspendSelf: Action = (k) => (k.view().current() === thread(k) ? once(call('seL4_TCB_Suspend', [made.tcbOffset], (api) => void api.seL4_TCB_Suspend(made.tcbOffset))) : null);
+  const resumed: Action = (k) => (k.view().current() === k.rootTCB && thread(k) !== null ? once(call('seL4_TCB_Resume', [made.tcbOffset], (api) => void api.seL4_TCB_Resume(made.tcbOffset))) : null);
+  const pastGuard: Action = (k, p) => {
+    if (k.view().current() !== thread(k)) return null;
+    const index = (2 ** k.rootRadix() * (1 + p.below(2 ** (32 - k.rootRadix()) - 1)) + p.below(2 ** k.rootRadix())) >>> 0;
+    return once(call('seL4_CNode_Delete', [R, index, 32], (api) => void api.seL4_CNode_Delete(R, index, 32)));
+  };
+  const slices = Array.from({ length: rounds }, (_, i) => [compute, ...(i === 0 && !buffered ? [pastGuard] : []), suspendSelf, resumed]).flat();
+  return { name: 'slices', actions: [...threadsMade({ count: 1, budgetUs, periodUs, extraRefills: 1, flags, buffered }, made), ...slices] };
+}

@@ -31,7 +31,7 @@ import {
 } from '../libsel4/index.ts';
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
 import { mayStop, resolveThreadStep, schedulingFirst, threadOperations } from './workload-threads.ts';
-import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, twinsScenario, type Scenario } from './workload-scenarios.ts';
+import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
@@ -529,17 +529,19 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
 
 /**
  * Now and then a Mint starts the badges scenario, a Retype the CNode or the device one and, while
- * the root task runs, a thread step the twins one (per mille of those steps; runs about threads
- * more often).
+ * the root task runs, a thread step the twins or the slices one (per mille of those steps; runs
+ * about threads more often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
   if (style.deep || style.scenario?.actions.length) return null;
-  const twins = (op === 'setupThread' || op === 'threadObject') && k.view().current() === k.rootTCB && p.below(1000) < (style.threads ? 15 : 4);
+  const threadStep = (op === 'setupThread' || op === 'threadObject') && k.view().current() === k.rootTCB;
+  const twins = threadStep && p.below(1000) < (style.threads ? 15 : 4);
+  const slices = threadStep && !twins && p.below(1000) < (style.threads ? 10 : 3);
   const badges = op === 'mint' && p.below(1000) < 15;
   const cnode = op === 'retype' && p.below(1000) < 10;
   const device = op === 'retype' && !cnode && p.below(1000) < 6;
-  if (!twins && !badges && !cnode && !device) return null;
-  style.scenario = twins ? twinsScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : deviceScenario(p);
+  if (!twins && !slices && !badges && !cnode && !device) return null;
+  style.scenario = twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : deviceScenario(p);
   return scenarioStep(k, p, style.scenario);
 }
 

@@ -1,11 +1,14 @@
 // The workload's composite steps (refinement/workload-scenarios.ts) reach the situations they
 // are built for, on the impl alone: a revoke of a badged endpoint cap beside another badge
-// generation of its endpoint (a second mint of one badge, or a copy of another badge), two
+// generation of its endpoint (a second mint of one badge, or a copy of another badge), a revoke
+// of an unbadged endpoint cap whose CDT children are badged mints, a used refill charged exactly
+// where the tail refill ends while the ring has room for another (schedule_used merges it), two
 // threads waiting for the same release time, and two threads of one priority released by one
 // timer interrupt, a thread suspended while it waits for its release; a CNode with a cap in
-// slot 0 finalised; CancelBadgedSends on a badged cap with only some rights; a kernel object
-// asked of a used-up device untyped; and invocations sent with capsUnwrapped set, an extra cap
-// short.
+// slot 0 finalised; a thread without an IPC buffer naming a slot past the root CNode's guard; a
+// CNode cap mutated to guard size + radix = 32; CancelBadgedSends on a badged cap with only some
+// rights; a kernel object asked of a used-up device untyped; and invocations sent with
+// capsUnwrapped set, an extra cap short.
 import { describe, expect, it } from 'vitest';
 import { InvocationLabel, Reg, isFrameType, messageInfoFromWord, objectSizeBits, seL4_AllRights, seL4_ObjectType, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
 import type { Knowledge } from '../../refinement/knowledge.ts';
@@ -16,12 +19,20 @@ interface Reached {
   revokedBesideSameBadge: number;
   /** Revokes of a badged endpoint cap while another cap to its endpoint, of another badge, is no CDT child of it. */
   revokedBesideOtherBadge: number;
+  /** Revokes of an unbadged endpoint cap with a badged CDT child. */
+  revokedUnbadgedWithBadgedChild: number;
+  /** Steps that charged a partial use due exactly where the tail refill ends, the ring not full: merged into the tail. */
+  usedMergedAtTailEnd: number;
   /** Steps after which two threads waited for the same release time. */
   releaseTies: number;
   /** Time events that released two threads of one priority at once. */
   releasedTogether: number;
   /** Deletes of the last cap to a CNode whose slot 0 holds a cap. */
   finalisedWithSlot0: number;
+  /** Deletes, Revokes or CancelBadgedSends by a thread without an IPC buffer of a root slot past the root CNode's guard. */
+  pastGuardWithoutBuffer: number;
+  /** Mutates of a CNode cap to a guard size that makes guard size + radix exactly 32. */
+  widestGuard: number;
   /** CancelBadgedSends on a badged endpoint cap with some rights but not all. */
   cancelWithSomeRights: number;
   /** Suspends of a thread waiting in the release queue. */
@@ -73,6 +84,42 @@ function besideRevoked(view: KernelView, k: Knowledge, index: number): 'same' | 
   return found;
 }
 
+/** Whether root slot `index` holds an unbadged endpoint cap with a badged CDT child in the root CNode. */
+function unbadgedWithBadgedChild(view: KernelView, k: Knowledge, index: number): boolean {
+  const cap = view.cap({ cnode: k.rootCNode, index });
+  if (cap?.type !== 'endpoint' || cap.badge !== 0) return false;
+  return k.inRoot().some((o) => {
+    if (o.cap.type !== 'endpoint' || o.cap.ptr !== cap.ptr || o.cap.badge === 0) return false;
+    const parent = view.cdtParent(o.slot);
+    return parent?.cnode === k.rootCNode && parent.index === index;
+  });
+}
+
+type Refill = { readonly releaseTicks: bigint; readonly amountTicks: bigint };
+
+/** The current SC's period, refill limit and refills, copied out. */
+function currentRefills(view: KernelView): { sc: number; periodTicks: bigint; refillMax: number; refills: Refill[] } | null {
+  const ptr = view.scheduler().currentSchedContext;
+  const sc = ptr === null ? null : view.object(ptr);
+  return ptr !== null && sc?.type === 'schedcontext' ? { sc: ptr, periodTicks: sc.periodTicks, refillMax: sc.refillMax, refills: sc.refills.map((r) => ({ ...r })) } : null;
+}
+
+/**
+ * Whether a step charged the SC a partial use (its head moved on by the use) due one period
+ * after the head's release, exactly where the tail ended, and the tail absorbed it while the
+ * ring had room for another refill.
+ */
+function mergedAtTailEnd(before: ReturnType<typeof currentRefills>, view: KernelView): boolean {
+  if (before === null || before.periodTicks === 0n || before.refills.length < 2 || before.refills.length >= before.refillMax) return false;
+  const sc = view.object(before.sc);
+  if (sc?.type !== 'schedcontext' || sc.refills.length !== before.refills.length) return false;
+  const head = before.refills[0]!;
+  const tail = before.refills[before.refills.length - 1]!;
+  const newTail = sc.refills[sc.refills.length - 1]!;
+  const used = newTail.amountTicks - tail.amountTicks;
+  return used > 0n && tail.releaseTicks + tail.amountTicks === head.releaseTicks + before.periodTicks && newTail.releaseTicks === tail.releaseTicks && sc.refills[0]!.releaseTicks === head.releaseTicks + used;
+}
+
 /** The words of a call's text: `seL4_Untyped_Retype(0x1d, 2, 0, ...)`. */
 function argsOf(text: string, name: string): number[] | null {
   return text.startsWith(`${name}(`) ? text.slice(name.length + 1, -1).split(', ').map(Number) : null;
@@ -84,6 +131,21 @@ function deviceUsedUp(view: KernelView, k: Knowledge, text: string): boolean {
   const cap = a ? view.cap({ cnode: k.rootCNode, index: a[0]! }) : null;
   if (!a || cap?.type !== 'untyped' || !cap.isDevice || isFrameType(a[1]!) || a[1] === seL4_ObjectType.seL4_UntypedObject) return false;
   return 2 ** cap.sizeBits - cap.freeIndex < 2 ** objectSizeBits(a[1] as seL4_ObjectType, a[2]!);
+}
+
+/** Whether the current thread has no IPC buffer (its buffer slot holds no non-device frame). */
+function withoutBuffer(view: KernelView): boolean {
+  const current = view.current();
+  const buffer = current === null ? null : view.cap({ cnode: current, index: 2 });
+  return current !== null && !(buffer?.type === 'frame' && !buffer.isDevice);
+}
+
+/** Whether a Mutate gives a CNode cap of the root CNode a guard size of exactly 32 - radix. */
+function mutatesToWidestGuard(view: KernelView, k: Knowledge, text: string): boolean {
+  const a = argsOf(text, 'seL4_CNode_Mutate');
+  if (!a) return false;
+  const cap = view.cap({ cnode: k.rootCNode, index: a[4]! });
+  return cap?.type === 'cnode' && ((a[6]! >>> 3) & 0x1f) + cap.radix === 32;
 }
 
 /** Whether a Suspend names a thread waiting in the release queue. */
@@ -105,7 +167,7 @@ function priorityOf(view: KernelView, tcb: number): number {
 }
 
 function observe(runs: number, steps: number, seed: number): Reached {
-  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
+  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, revokedUnbadgedWithBadgedChild: 0, usedMergedAtTailEnd: 0, pastGuardWithoutBuffer: 0, widestGuard: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
   eachWorkloadStep(runs, steps, seed, (sys, k, resolved) => {
     const before = sys.view();
     const slotOp = slotArgs.exec(resolved.text);
@@ -113,16 +175,21 @@ function observe(runs: number, steps: number, seed: number): Reached {
     const beside = slotOp?.[1] === 'Revoke' ? besideRevoked(before, k, index) : null;
     if (beside === 'same') reached.revokedBesideSameBadge++;
     if (beside === 'other') reached.revokedBesideOtherBadge++;
+    if (slotOp?.[1] === 'Revoke' && unbadgedWithBadgedChild(before, k, index)) reached.revokedUnbadgedWithBadgedChild++;
     if (slotOp?.[1] === 'Delete' && finalisesSlot0(before, k, index)) reached.finalisedWithSlot0++;
     if (slotOp?.[1] === 'CancelBadgedSends' && someRightsBadged(before, k, index)) reached.cancelWithSomeRights++;
     if (deviceUsedUp(before, k, resolved.text)) reached.deviceUsedUp++;
+    if (mutatesToWidestGuard(before, k, resolved.text)) reached.widestGuard++;
+    if (slotOp && index >= 2 ** k.rootRadix() && withoutBuffer(before)) reached.pastGuardWithoutBuffer++;
     if (suspendsWaiting(before, k, resolved.text)) reached.suspendedWaiting++;
     // The view reads the kernel as it is: what the step is compared with is copied out first.
     const waiting = [...before.scheduler().releaseQueue];
+    const charged = currentRefills(before);
     const entries = sys.trace.length;
     resolved.run(sys.api);
     if (unwrappedCapShort(sys.trace[entries])) reached.unwrappedCapShort++;
     const after = sys.view();
+    if (mergedAtTailEnd(charged, after)) reached.usedMergedAtTailEnd++;
     const queue = after.scheduler().releaseQueue;
     const times = queue.map((t) => headRelease(after, t));
     if (times.some((t, i) => t !== null && times.indexOf(t) !== i)) reached.releaseTies++;
@@ -135,9 +202,13 @@ function observe(runs: number, steps: number, seed: number): Reached {
 const situations: readonly [string, keyof Reached][] = [
   ['revokes a badged endpoint cap next to a second mint of its badge', 'revokedBesideSameBadge'],
   ['revokes a badged endpoint cap next to a copy of another badge', 'revokedBesideOtherBadge'],
+  ['revokes an unbadged endpoint cap whose CDT children include a badged mint', 'revokedUnbadgedWithBadgedChild'],
+  ['merges a partial use due exactly where the tail refill ends into it, the ring not full', 'usedMergedAtTailEnd'],
   ['has two threads waiting for the same release time', 'releaseTies'],
   ['releases two threads of one priority with one timer interrupt', 'releasedTogether'],
   ['deletes the last cap to a CNode whose slot 0 holds a cap', 'finalisedWithSlot0'],
+  ['has a thread without an IPC buffer name a slot past the root CNode\'s guard', 'pastGuardWithoutBuffer'],
+  ['mutates a CNode cap to guard size + radix = 32', 'widestGuard'],
   ['cancels the badged sends of a badged endpoint cap with only some rights', 'cancelWithSomeRights'],
   ['suspends a thread while it waits for its release', 'suspendedWaiting'],
   ['asks a used-up device untyped for a kernel object', 'deviceUsedUp'],
