@@ -4,10 +4,21 @@
 // context that has used part of its head refill, commitTime's refill_budget_check); shrinking
 // drops time events a failure does not need, and tells the ones it keeps.
 import { describe, expect, it } from 'vitest';
-import { firstRamUntypedSlot, seL4_AllRights, seL4_CapInitThreadCNode, seL4_ObjectType, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
+import {
+  firstRamUntypedSlot,
+  maxPeriodMicroseconds,
+  seL4_AllRights,
+  seL4_CapInitThreadCNode,
+  seL4_CapInitThreadIPCBuffer,
+  seL4_Error,
+  seL4_ObjectType,
+  type KernelEvent,
+  type KernelView,
+} from '../../libsel4/index.ts';
 import { layerCoverage } from '../../refinement/check.ts';
 import { documentedErrors, schedulerEvents, schedulerKey, timeKey } from '../../refinement/coverage.ts';
 import { replayEntries, shrinkEntries } from '../../refinement/shrink.ts';
+import { runSystem, startThread, type ProgramContext } from '../../refinement/run.ts';
 import { bootSystem } from '../../refinement/system.ts';
 import { plantedBadgeFault } from './planted-fault.ts';
 import { eachWorkloadStep } from './workload-runs.ts';
@@ -105,5 +116,36 @@ describe('shrinking with time events', () => {
     expect(shrunk.shrink.end).toBe('complete');
     expect(shrunk.events.map((e) => e.kind)).toEqual(['syscall', 'syscall']);
     expect(shrunk.trace.map((t) => t.call)).toEqual([expect.stringMatching(/^seL4_Untyped_Retype\(/), expect.stringMatching(/^seL4_CNode_Mint\(/)]);
+  });
+});
+
+describe('a huge overrun on every layer', () => {
+  // Found by the check: a running context reconfigured from an enormous budget to 500 µs keeps
+  // its far timer deadline (ConfigureFlags does not reprogram it, as in seL4), so the next time
+  // event charges about 10^14 whole refills. Each layer takes those rounds at once.
+  function* shrinksItsOwnBudget(sys: ProgramContext) {
+    const error = yield* sys.api.seL4_SchedControl_ConfigureFlags(sys.plan.bootInfo.schedcontrol.start, sys.args[0]!, 500n, 1002n, 0, 0, 0);
+    if (error !== seL4_Error.seL4_NoError) throw new Error(`ConfigureFlags failed: ${error}`);
+    yield* sys.compute(maxPeriodMicroseconds);
+  }
+
+  it('charges about 2^60 ticks to a 500 µs sporadic context, the three layers agreeing', () => {
+    const root = function* (sys: ProgramContext) {
+      const untyped = sys.plan.bootInfo.untyped.start + sys.plan.untypeds.findIndex((u) => !u.isDevice && u.sizeBits >= 16);
+      const slot = sys.plan.bootInfo.empty.start;
+      const half = maxPeriodMicroseconds / 2n;
+      const spec = { program: shrinksItsOwnBudget, untyped, slot, priority: 255, budgetUs: half, periodUs: maxPeriodMicroseconds, args: [slot + 1], resume: false };
+      const errors = [
+        yield* startThread(sys, spec),
+        // ConfigureFlags takes more words than the message registers: the thread shares the root's IPC buffer.
+        yield* sys.api.seL4_TCB_SetIPCBuffer(slot, sys.plan.bootInfo.ipcBuffer, seL4_CapInitThreadIPCBuffer),
+        yield* sys.api.seL4_TCB_Resume(slot),
+      ];
+      expect(errors).toEqual([seL4_Error.seL4_NoError, seL4_Error.seL4_NoError, seL4_Error.seL4_NoError]);
+    };
+    const system = { layer: 'lockstep', pairs: ['impl-executable', 'executable-abstract', 'impl-abstract'] } as const;
+    const result = runSystem(root, { system, maxSteps: 40 });
+    const overrun = result.timeline.find((s) => s.program === 'shrinksItsOwnBudget');
+    expect(overrun!.toTicks - overrun!.fromTicks).toBeGreaterThan(1n << 59n);
   });
 });
