@@ -13,9 +13,10 @@ const TCB = 0x00;
 
 export interface ReplyRecord {
   readonly tcb: number | null;
+  readonly schedContext: number | null;
 }
 
 export function decodeReply(state: ImplState, reply: number): ReplyRecord {
   const tcb = linkTarget(readWord(state, reply + TCB));
-  return { tcb: tcb === NONE ? null : tcb };
+  return { tcb: tcb === NONE ? null : tcb, schedContext: null };
 }

@@ -741,6 +741,7 @@ export interface SchedContextRecord {
   readonly badge: Word;
   readonly yieldFrom: number | null;
   readonly notification: number | null;
+  readonly replies: readonly number[];
 }
 
 export function decodeSchedContext(state: ImplState, sc: number): SchedContextRecord {
@@ -758,5 +759,6 @@ export function decodeSchedContext(state: ImplState, sc: number): SchedContextRe
     badge: scBadge(state, sc),
     yieldFrom: yielder === NONE ? null : yielder,
     notification: ntfn === NONE ? null : ntfn,
+    replies: [],
   };
 }

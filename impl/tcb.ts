@@ -715,6 +715,7 @@ export function decodeTcb(state: ImplState, tcb: number): TcbRecord {
     flags: readWord(state, tcb + FLAGS),
     yieldTo: yieldToSc === NONE ? null : yieldToSc,
     boundNotification: ntfn === NONE ? null : ntfn,
+    blocking: null,
     regs: readRegisters(state, tcb),
   };
 }

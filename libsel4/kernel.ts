@@ -119,8 +119,16 @@ export type ObjectView =
       readonly yieldTo: number | null;
       /** tcbBoundNotification (seL4_TCB_BindNotification), or null. */
       readonly boundNotification: number | null;
+      /** What the thread is blocked on (its thread_state_t fields), null unless state is BlockedOn*. */
+      readonly blocking: BlockingView | null;
     }
-  | { readonly type: 'endpoint'; readonly addr: number; readonly queue: readonly number[] }
+  | {
+      readonly type: 'endpoint';
+      readonly addr: number;
+      /** Idle: no queue; Send: senders queued; Recv: receivers queued (l4v's IdleEP, SendEP, RecvEP). */
+      readonly state: EndpointState;
+      readonly queue: readonly number[];
+    }
   | {
       readonly type: 'notification';
       readonly addr: number;
@@ -131,7 +139,14 @@ export type ObjectView =
       /** ntfnSchedContext: the scheduling context bound to it (SchedContext_Bind), or null. */
       readonly schedContext: number | null;
     }
-  | { readonly type: 'reply'; readonly addr: number; readonly tcb: number | null }
+  | {
+      readonly type: 'reply';
+      readonly addr: number;
+      /** replyTCB: the caller blocked on this reply (BlockedOnReply) or the receiver waiting with it (BlockedOnReceive). */
+      readonly tcb: number | null;
+      /** l4v's reply_sc: the scheduling context whose call stack this reply heads, or null. */
+      readonly schedContext: number | null;
+    }
   | {
       readonly type: 'schedcontext';
       readonly addr: number;
@@ -151,12 +166,37 @@ export type ObjectView =
       readonly yieldFrom: number | null;
       /** scNotification: the notification bound to this context (SchedContext_Bind), or null. */
       readonly notification: number | null;
+      /**
+       * l4v's sc_replies: the call stack of replies this context was donated through, the most
+       * recent (scReply, the head) first; in the C, scReply and the replies' replyPrev links.
+       */
+      readonly replies: readonly number[];
     }
   | { readonly type: 'frame'; readonly addr: number; readonly sizeBits: number; readonly isDevice: boolean }
   | { readonly type: 'pagetable'; readonly addr: number }
   | { readonly type: 'asidpool'; readonly addr: number };
 
 export type ObjectKind = ObjectView['type'];
+
+export const endpointStates = ['Idle', 'Send', 'Recv'] as const;
+export type EndpointState = (typeof endpointStates)[number];
+
+/**
+ * A blocked thread's thread_state_t fields that mean something in its state (the rest shown as
+ * 0, false or null, whatever stale bits a layer keeps):
+ * - BlockedOnSend: `object` the endpoint, `badge`, `canGrant`, `canGrantReply`, `isCall`;
+ * - BlockedOnReceive: `object` the endpoint, `canGrant`, `reply` the reply object or null;
+ * - BlockedOnReply: `reply` the reply object;
+ * - BlockedOnNotification: `object` the notification.
+ */
+export interface BlockingView {
+  readonly object: number | null;
+  readonly badge: Word;
+  readonly canGrant: boolean;
+  readonly canGrantReply: boolean;
+  readonly isCall: boolean;
+  readonly reply: number | null;
+}
 
 /** Number of cap slots in a TCB (its "CNode"): CSpace, VSpace, IPC buffer, fault handler, timeout handler. */
 export const tcbSlotCount = 5;

@@ -37,7 +37,7 @@ export function initialTcb(addr: number): TCBObject {
 export function unconfiguredSchedContext(addr: number, sizeBits: number): SchedContextObject {
   return {
     type: 'schedcontext', addr, sizeBits, tcb: null, configured: false, periodTicks: 0n, consumedTicks: 0n, refillMax: 0,
-    refills: [], sporadic: false, badge: 0, yieldFrom: null, notification: null,
+    refills: [], sporadic: false, badge: 0, yieldFrom: null, notification: null, replies: [],
   };
 }
 

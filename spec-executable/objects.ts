@@ -180,7 +180,7 @@ export function emptyTCB(addr: number): TCBObject {
 export function emptySchedContext(addr: number, sizeBits: number): SchedContextObject {
   return {
     type: 'schedcontext', addr, sizeBits, tcb: null, configured: false, periodTicks: 0n, consumedTicks: 0n,
-    refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null, notification: null,
+    refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null, notification: null, replies: [],
   };
 }
 
@@ -239,14 +239,14 @@ export function objectView(obj: KObject): ObjectView {
       return {
         type: 'tcb', addr: obj.addr, state: obj.state, priority: obj.priority, mcp: obj.mcp, domain: obj.domain,
         schedContext: obj.schedContext, ipcBufferVaddr: obj.ipcBufferVaddr, flags: obj.flags, yieldTo: obj.yieldTo,
-        boundNotification: obj.boundNotification,
+        boundNotification: obj.boundNotification, blocking: null,
       };
     case 'endpoint':
-      return { type: 'endpoint', addr: obj.addr, queue: obj.queue };
+      return { type: 'endpoint', addr: obj.addr, state: 'Idle', queue: obj.queue };
     case 'notification':
       return { type: 'notification', addr: obj.addr, word: obj.word, queue: obj.queue, tcb: obj.tcb, schedContext: obj.schedContext };
     case 'reply':
-      return { type: 'reply', addr: obj.addr, tcb: obj.tcb };
+      return { type: 'reply', addr: obj.addr, tcb: obj.tcb, schedContext: null };
     case 'schedcontext': {
       const { configured, ...view } = obj;
       if (configured !== view.refillMax > 0) throw new Error(`executable spec invariant: SC ${obj.addr} configured flag out of step`);

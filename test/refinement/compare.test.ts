@@ -28,6 +28,7 @@ const sc: ObjectView = {
   tcb: 0x80010000,
   periodTicks: 100000n,
   consumedTicks: 0n,
+  replies: [],
   refillMax: 4,
   refills: [
     { releaseTicks: 0n, amountTicks: 3000n },
