@@ -44,6 +44,8 @@ import {
   type ThreadState,
   type Touched,
   type Word,
+  type BlockingView,
+  type EndpointState,
 } from '../libsel4/index.ts';
 import type { WitnessOracle } from './witness.ts';
 
@@ -82,6 +84,8 @@ export interface TCBObject {
   readonly yieldTo: number | null;
   /** tcbBoundNotification. */
   readonly boundNotification: number | null;
+  /** What the thread is blocked on (the view's BlockingView), null unless BlockedOn*. */
+  readonly blocking: BlockingView | null;
   readonly ipcBufferVaddr: Word;
   /** seL4_UserContext, 32 words. */
   readonly regs: readonly Word[];
@@ -91,6 +95,7 @@ export interface TCBObject {
 export interface EndpointObject {
   readonly type: 'endpoint';
   readonly addr: number;
+  readonly state: EndpointState;
   readonly queue: readonly number[];
 }
 
@@ -101,6 +106,8 @@ export interface ReplyObject {
   readonly type: 'reply';
   readonly addr: number;
   readonly tcb: number | null;
+  /** reply_sc: the SC whose call stack this reply heads. */
+  readonly schedContext: number | null;
 }
 
 /** A scheduling context: the fields of its view (refills head first), and whether it is active. */

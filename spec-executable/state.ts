@@ -34,6 +34,8 @@ import {
   type ThreadState,
   type Touched,
   type Word,
+  type BlockingView,
+  type EndpointState,
 } from '../libsel4/index.ts';
 
 export interface MDBNode {
@@ -77,6 +79,8 @@ export interface TCBObject {
   readonly yieldTo: number | null;
   /** tcbBoundNotification. */
   readonly boundNotification: number | null;
+  /** What the thread is blocked on (the view's BlockingView), null unless BlockedOn*. */
+  readonly blocking: BlockingView | null;
   /** The 32 user registers, seL4_UserContext order. */
   readonly regs: readonly Word[];
   readonly slots: SlotTable;
@@ -85,6 +89,7 @@ export interface TCBObject {
 export interface EndpointObject {
   readonly type: 'endpoint';
   readonly addr: number;
+  readonly state: EndpointState;
   readonly queue: readonly number[];
 }
 
@@ -95,6 +100,8 @@ export interface ReplyObject {
   readonly type: 'reply';
   readonly addr: number;
   readonly tcb: number | null;
+  /** reply_sc: the SC whose call stack this reply heads. */
+  readonly schedContext: number | null;
 }
 
 /**
