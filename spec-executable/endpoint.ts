@@ -1,13 +1,13 @@
 // Endpoints (seL4's endpoint.c, l4v's Endpoint.lhs): sendIPC, receiveIPC, cancelIPC,
 // cancelAllIPC, cancelBadgedSends, and the queues, ordered by priority (tcbAppend). An endpoint is
 // Idle with an empty queue, Send with senders queued, Recv with receivers queued.
-import { hex, seL4_CanGrant, seL4_CanGrantReply, seL4_CanWrite, type BlockingView, type CapOf, type SyscallError, type Word } from '../libsel4/index.ts';
+import { hex, seL4_CanGrant, seL4_CanGrantReply, seL4_CanWrite, type BlockingView, type CapOf, type SyscallError, type ThreadState, type Word } from '../libsel4/index.ts';
 import { cancelSignal, completeSignal, maybeReturnSchedContext, notification } from './notification.ts';
 import { replyAt, replyPush, replyRemoveTCB, replyUnlink } from './reply.ts';
 import { schedContextDonate, unblockIfSporadic } from './schedcontext.ts';
 import { possibleSwitchTo, rescheduleRequired } from './scheduler.ts';
-import type { EndpointObject, Step } from './state.ts';
-import { doNBRecvFailedTransfer, restartBlockedThread, setThreadState } from './tcb.ts';
+import { getObject, getTCB, type EndpointObject, type ExecState, type Step, type TCBObject } from './state.ts';
+import { doNBRecvFailedTransfer, isBlocked, restartBlockedThread, setThreadState } from './tcb.ts';
 import { doIPCTransfer } from './transfer.ts';
 
 export function endpointAt(k: Step, addr: number): EndpointObject {
@@ -197,4 +197,76 @@ export function cancelBadgedSends(k: Step, epAddr: number, badge: Word): void {
     restartBlockedThread(k, t);
   }
   rescheduleRequired(k);
+}
+
+// ---------------------------------------------------------------- invariants
+
+/** What a blocked thread's state says it waits on must agree with that object's queue or reply. */
+function blockedThreadViolation(state: ExecState, tcb: TCBObject): string | null {
+  const b = tcb.blocking;
+  if ((b !== null) !== isBlocked(tcb)) return `thread ${hex(tcb.addr)} in state ${tcb.state} has ${b === null ? 'no' : ''} blocking fields`;
+  if (b === null) return null;
+  const object = b.object === null ? null : getObject(state, b.object);
+  if (tcb.state === 'BlockedOnSend' || tcb.state === 'BlockedOnReceive') {
+    const wanted = tcb.state === 'BlockedOnSend' ? 'Send' : 'Recv';
+    if (object?.type !== 'endpoint' || object.state !== wanted || !object.queue.includes(tcb.addr)) return `thread ${hex(tcb.addr)} ${tcb.state} is not in its endpoint's ${wanted} queue`;
+  } else if (tcb.state === 'BlockedOnNotification') {
+    if (object?.type !== 'notification' || !object.queue.includes(tcb.addr)) return `thread ${hex(tcb.addr)} is not in its notification's queue`;
+  }
+  if (b.reply !== null) {
+    const reply = getObject(state, b.reply);
+    if (reply?.type !== 'reply' || reply.tcb !== tcb.addr) return `thread ${hex(tcb.addr)}'s reply object does not name it`;
+  } else if (tcb.state === 'BlockedOnReply') return `thread ${hex(tcb.addr)} is blocked on no reply`;
+  return null;
+}
+
+/** A queue's threads: distinct, blocked on this object in the state the queue's state says, in priority order. */
+function queueViolation(state: ExecState, addr: number, queue: readonly number[], threadState: ThreadState): string | null {
+  if (new Set(queue).size !== queue.length) return `queue of ${hex(addr)} holds a thread twice`;
+  for (const [i, t] of queue.entries()) {
+    const tcb = getTCB(state, t);
+    if (tcb === null || tcb.state !== threadState || tcb.blocking?.object !== addr) return `thread ${hex(t)} in the queue of ${hex(addr)} is not ${threadState} on it`;
+    if (i > 0 && getTCB(state, queue[i - 1]!)!.priority < tcb.priority) return `queue of ${hex(addr)} out of priority order at ${i}`;
+  }
+  return null;
+}
+
+/** A call stack: replies distinct, each in no other stack, the head (only) naming the SC, each holding a caller blocked on it. */
+function callStackViolation(state: ExecState, sc: number, replies: readonly number[], stacked: Set<number>): string | null {
+  for (const [i, r] of replies.entries()) {
+    const reply = getObject(state, r);
+    if (reply?.type !== 'reply' || stacked.has(r)) return `SC ${hex(sc)}'s call stack holds ${hex(r)} twice or a non-reply`;
+    stacked.add(r);
+    if (reply.schedContext !== (i === 0 ? sc : null)) return `reply ${hex(r)}'s reply_sc disagrees with SC ${hex(sc)}'s call stack`;
+    const caller = reply.tcb === null ? null : getTCB(state, reply.tcb);
+    if (caller?.state !== 'BlockedOnReply') return `reply ${hex(r)} in a call stack holds no caller blocked on it`;
+  }
+  return null;
+}
+
+/**
+ * What IPC guarantees between kernel entries, or null: endpoint and notification queues agree
+ * with their state and with the blocked threads' states (valid_queues, sym_refs), reply objects
+ * and their threads name each other, and call stacks are well formed (valid_replies).
+ */
+export function ipcInvariantViolation(state: ExecState): string | null {
+  const stacked = new Set<number>();
+  for (const obj of state.objects.values()) {
+    let violation: string | null = null;
+    if (obj.type === 'tcb') violation = blockedThreadViolation(state, obj);
+    else if (obj.type === 'endpoint') {
+      if ((obj.state === 'Idle') !== (obj.queue.length === 0)) violation = `endpoint ${hex(obj.addr)} is ${obj.state} with ${obj.queue.length} queued`;
+      else if (obj.state !== 'Idle') violation = queueViolation(state, obj.addr, obj.queue, obj.state === 'Send' ? 'BlockedOnSend' : 'BlockedOnReceive');
+    } else if (obj.type === 'notification') {
+      if (obj.queue.length > 0 && obj.word !== 0) violation = `notification ${hex(obj.addr)} has waiters and a pending word`;
+      else violation = queueViolation(state, obj.addr, obj.queue, 'BlockedOnNotification');
+    } else if (obj.type === 'reply' && obj.tcb !== null) {
+      if (getTCB(state, obj.tcb)?.blocking?.reply !== obj.addr) violation = `reply ${hex(obj.addr)}'s thread is not blocked with it`;
+    } else if (obj.type === 'schedcontext') violation = callStackViolation(state, obj.addr, obj.replies, stacked);
+    if (violation !== null) return violation;
+  }
+  for (const obj of state.objects.values()) {
+    if (obj.type === 'reply' && obj.schedContext !== null && !stacked.has(obj.addr)) return `reply ${hex(obj.addr)} names SC ${hex(obj.schedContext)} without heading its call stack`;
+  }
+  return null;
 }
