@@ -43,6 +43,11 @@ class IPC extends ExecHarness {
     return slot;
   }
 
+  /** An endpoint, a reply object and a notification, each in a new slot. */
+  ipcObjects(): { ep: number; reply: number; ntfn: number } {
+    return { ep: this.retype(T.seL4_EndpointObject), reply: this.retype(T.seL4_ReplyObject), ntfn: this.retype(T.seL4_NotificationObject) };
+  }
+
   /** A copy of the cap in `slot` with a badge and rights. */
   mint(slot: number, rights: Word, badge: Word): number {
     const dest = this.next++;
@@ -104,10 +109,8 @@ const info = (label: number, length: number, extraCaps = 0) => seL4_MessageInfo_
 describe('endpoints', () => {
   it('a blocked sender delivers its badge, label and words (registers, then the IPC buffer) to a receiver', () => {
     const h = new IPC();
-    const ep = h.retype(T.seL4_EndpointObject);
+    const { ep, reply, ntfn } = h.ipcObjects();
     const badged = h.mint(ep, seL4_CanWrite, 0x55);
-    const reply = h.retype(T.seL4_ReplyObject);
-    const ntfn = h.retype(T.seL4_NotificationObject);
     const a = h.thread(100);
     h.yieldToThreads();
     // a blocks sending first; b, made later at a higher priority, queues before it.
@@ -141,8 +144,7 @@ describe('endpoints', () => {
 
   it('a non-blocking send with no receiver is dropped; a non-blocking receive with no sender gets badge 0', () => {
     const h = new IPC();
-    const ep = h.retype(T.seL4_EndpointObject);
-    const reply = h.retype(T.seL4_ReplyObject);
+    const { ep, reply } = h.ipcObjects();
     h.sys(h.rootTCB, S.seL4_SysNBSend, [[Reg.a0, ep], [Reg.a1, info(1, 0)]]);
     expect(h.view(h.ptr(ep))).toMatchObject({ state: 'Idle', queue: [] });
     h.sys(h.rootTCB, S.seL4_SysNBRecv, [[Reg.a0, ep], [Reg.a6, reply], [Reg.a1, 0x1234]]);
@@ -155,8 +157,7 @@ describe('endpoints', () => {
 describe('Call, ReplyRecv and donation', () => {
   it('a Call to a passive server donates the caller\'s SC through the reply object; the reply returns it', () => {
     const h = new IPC();
-    const ep = h.retype(T.seL4_EndpointObject);
-    const reply = h.retype(T.seL4_ReplyObject);
+    const { ep, reply } = h.ipcObjects();
     const server = h.thread(200);
     const [epAddr, replyAddr, rootSC] = [h.ptr(ep), h.ptr(reply), h.ptr(seL4_CapInitThreadSC)];
     h.yieldToThreads();
@@ -189,8 +190,7 @@ describe('Call, ReplyRecv and donation', () => {
 
   it('a Call to a server with its own SC donates nothing; a Call without Grant or GrantReply leaves the caller Inactive', () => {
     const h = new IPC();
-    const ep = h.retype(T.seL4_EndpointObject);
-    const reply = h.retype(T.seL4_ReplyObject);
+    const { ep, reply } = h.ipcObjects();
     const sendOnly = h.mint(ep, seL4_CanWrite, 0);
     const server = h.thread(200);
     const rootSC = h.ptr(seL4_CapInitThreadSC);
@@ -237,9 +237,7 @@ describe('notifications', () => {
 
   it('a bound notification wakes its thread blocked in Recv; a pending signal is taken by Recv instead of a message', () => {
     const h = new IPC();
-    const ep = h.retype(T.seL4_EndpointObject);
-    const reply = h.retype(T.seL4_ReplyObject);
-    const ntfn = h.retype(T.seL4_NotificationObject);
+    const { ep, reply, ntfn } = h.ipcObjects();
     const badged = h.mint(ntfn, seL4_AllRights, 0x5);
     const t = h.thread(100);
     expect(h.api.seL4_TCB_BindNotification(t.tcbSlot, ntfn)).toBe(E.seL4_NoError);
@@ -332,8 +330,7 @@ describe('cancellation and deletion', () => {
 
   it('deleting a reply object whose caller waits on it releases the caller, returning the donated SC', () => {
     const h = new IPC();
-    const ep = h.retype(T.seL4_EndpointObject);
-    const reply = h.retype(T.seL4_ReplyObject);
+    const { ep, reply } = h.ipcObjects();
     const server = h.thread(200);
     const rootSC = h.ptr(seL4_CapInitThreadSC);
     h.yieldToThreads();
@@ -355,9 +352,7 @@ describe('cancellation and deletion', () => {
 describe('cap transfer', () => {
   it('with Grant, an endpoint cap to the same endpoint is unwrapped into its badge and another cap fills the receive slot', () => {
     const h = new IPC();
-    const ep = h.retype(T.seL4_EndpointObject);
-    const reply = h.retype(T.seL4_ReplyObject);
-    const ntfn = h.retype(T.seL4_NotificationObject);
+    const { ep, reply, ntfn } = h.ipcObjects();
     const badged = h.mint(ep, seL4_AllRights, 0x77);
     const receiveSlot = h.freeSlot();
     const t = h.thread(100);
@@ -373,9 +368,7 @@ describe('cap transfer', () => {
 
   it('without Grant no cap is transferred; a full receive slot takes none and stops the count', () => {
     const h = new IPC();
-    const ep = h.retype(T.seL4_EndpointObject);
-    const reply = h.retype(T.seL4_ReplyObject);
-    const ntfn = h.retype(T.seL4_NotificationObject);
+    const { ep, reply, ntfn } = h.ipcObjects();
     const noGrant = h.mint(ep, seL4_CanWrite, 0);
     const t = h.thread(100);
     h.yieldToThreads();
