@@ -1,8 +1,10 @@
 // IPC on the executable spec: send and receive with badges and message words, Call and ReplyRecv
 // through a reply object, donation to a passive server and its return, notifications that block,
 // a bound notification delivered to a receiver, cancellation on deletion, cap transfer.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  InvocationLabel as IL,
   IPCBuffer,
   messageInfoFromWord,
   Reg,
@@ -380,5 +382,62 @@ describe('cap transfer', () => {
     // Grant, but the receive slot (the notification's own slot) is full.
     h.sys(h.rootTCB, S.seL4_SysSend, [[Reg.a0, ep], [Reg.a1, info(4, 0, 1)]], [[IPCBuffer.capsOrBadges, ntfn]]);
     expect(messageInfoFromWord(h.regs(t.tcb)[Reg.a1]!)).toMatchObject({ extraCaps: 0, capsUnwrapped: 0 });
+  });
+});
+
+describe('random IPC workloads', () => {
+  /** Threads (one a passive server), endpoints, notifications, replies and badged caps: the caps a0 names most often, the reply caps, every other cap. */
+  function world(): { h: IPC; targets: number[]; replies: number[]; caps: number[]; labels: number[] } {
+    const h = new IPC();
+    const { ep, reply, ntfn } = h.ipcObjects();
+    const more = h.ipcObjects();
+    const replies = [reply, more.reply, h.retype(T.seL4_ReplyObject)];
+    const targets = [ep, more.ep, ntfn, more.ntfn, h.mint(ep, seL4_AllRights, 1), h.mint(ep, seL4_CanWrite, 2), h.mint(ntfn, seL4_AllRights, 4), ...replies];
+    const threads = [h.thread(100), h.thread(110), h.thread(120)];
+    expect(h.api.seL4_TCB_BindNotification(threads[0]!.tcbSlot, more.ntfn)).toBe(E.seL4_NoError);
+    const caps = [...targets, ...threads.flatMap((t) => [t.tcbSlot, t.scSlot]), ROOT, 0, h.freeSlot()];
+    h.yieldToThreads();
+    // The highest thread becomes a passive server waiting on `ep`.
+    const server = threads[2]!;
+    h.sys(server.tcb, S.seL4_SysRecv, [[Reg.a0, ep], [Reg.a6, reply]]);
+    expect(h.api.seL4_SchedContext_UnbindObject(server.scSlot, server.tcbSlot)).toBe(E.seL4_NoError);
+    return { h, targets, replies, caps, labels: [IL.CNodeDelete, IL.TCBSuspend, IL.TCBResume, IL.SchedContextUnbind, IL.SchedContextBind, IL.TCBSetPriority, IL.CNodeCancelBadgedSends, 0] };
+  }
+
+  const sysnos = [S.seL4_SysCall, S.seL4_SysReplyRecv, S.seL4_SysNBSendRecv, S.seL4_SysNBSendWait, S.seL4_SysSend, S.seL4_SysNBSend, S.seL4_SysRecv, S.seL4_SysNBRecv, S.seL4_SysWait, S.seL4_SysNBWait, S.seL4_SysYield];
+  const pick = fc.nat({ max: 1000 });
+  const opArb = fc.oneof(
+    { arbitrary: fc.record({ kind: fc.constant('time' as const), ticks: fc.bigInt({ min: 0n, max: 30_000n }) }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant('sys' as const), sysno: fc.constantFrom(...sysnos), a0: pick, a6: pick, t0: pick, label: pick, invoke: fc.nat({ max: 9 }),
+        length: fc.nat({ max: 8 }), extraCaps: fc.nat({ max: 3 }), words: fc.array(pick, { minLength: 6, maxLength: 6 }),
+      }),
+      weight: 6,
+    },
+  );
+
+  it('keep the scheduler and IPC invariants and never leave the model (deletion, suspension and unbinding included)', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), (ops) => {
+        const { h, targets, replies, caps, labels } = world();
+        const cap = (i: number) => caps[i % caps.length]!;
+        for (const op of ops) {
+          if (op.kind === 'time' || h.state.current === null) {
+            h.enter({ kind: 'time', ticks: op.kind === 'time' ? op.ticks : 1000n });
+            continue;
+          }
+          // Now and then an invocation of any cap (deletion, suspension, unbinding), else IPC.
+          const label = op.invoke === 0 ? labels[op.label % labels.length]! : op.label % 4;
+          const a0 = op.invoke === 0 ? cap(op.a0) : targets[op.a0 % targets.length]!;
+          const [w0, w1, w2, w3, w4, w5] = op.words.map(cap) as [number, number, number, number, number, number];
+          const regs: [number, Word][] = [[Reg.a0, a0], [Reg.a6, op.a6 % 5 === 0 ? cap(op.a6) : replies[op.a6 % replies.length]!], [Reg.t0, targets[op.t0 % targets.length]!], [Reg.a1, info(label, op.length, op.extraCaps)], [Reg.a2, w0], [Reg.a3, op.words[1]! % 3 === 0 ? 32 : w1]];
+          const buffer: [number, Word][] = [[IPCBuffer.capsOrBadges, w2], [IPCBuffer.capsOrBadges + 1, w3], [IPCBuffer.receiveCNode, ROOT], [IPCBuffer.receiveIndex, w4], [IPCBuffer.receiveDepth, w5 % 2 === 0 ? 32 : 0]];
+          h.sys(h.state.current, op.sysno, regs, buffer);
+          expect(h.last!.observation.unmodelled).toBeNull();
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
