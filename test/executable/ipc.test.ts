@@ -351,6 +351,43 @@ describe('cancellation and deletion', () => {
   });
 });
 
+describe('deleting threads and scheduling contexts in a call', () => {
+  /** The root calls a passive server through a reply object; returns the server, reply and root SC. */
+  function calledServer(h: IPC): { server: ReturnType<IPC['thread']>; replyAddr: number; rootSC: number } {
+    const { ep, reply } = h.ipcObjects();
+    const server = h.thread(200);
+    h.yieldToThreads();
+    h.sys(server.tcb, S.seL4_SysRecv, [[Reg.a0, ep], [Reg.a6, reply]]);
+    expect(h.api.seL4_SchedContext_UnbindObject(server.scSlot, server.tcbSlot)).toBe(E.seL4_NoError);
+    h.sys(h.rootTCB, S.seL4_SysCall, [[Reg.a0, ep], [Reg.a1, info(0, 0)]]);
+    const rootSC = h.ptr(seL4_CapInitThreadSC);
+    expect(h.view(rootSC)).toMatchObject({ tcb: server.tcb, replies: [h.ptr(reply)] });
+    return { server, replyAddr: h.ptr(reply), rootSC };
+  }
+
+  it('deleting the donated SC drops its call stack; the caller stays blocked on its reply', () => {
+    const h = new IPC();
+    const { server, replyAddr, rootSC } = calledServer(h);
+    expect(h.api.seL4_CNode_Delete(ROOT, seL4_CapInitThreadSC, 32)).toBe(E.seL4_NoError);
+    expect(h.view(rootSC)).toMatchObject({ tcb: null, replies: [], refillMax: 0 });
+    expect(h.view(replyAddr)).toEqual({ type: 'reply', addr: replyAddr, tcb: h.rootTCB, schedContext: null });
+    expect(h.view(h.rootTCB)).toMatchObject({ state: 'BlockedOnReply', blocking: { reply: replyAddr } });
+    expect(h.view(server.tcb)).toMatchObject({ schedContext: null });
+    expect(h.state.current).toBeNull();
+  });
+
+  it('deleting the blocked caller takes its reply out of the stack; the SC stays with the server', () => {
+    const h = new IPC();
+    const { server, replyAddr, rootSC } = calledServer(h);
+    expect(h.state.current).toBe(server.tcb);
+    expect(h.api.seL4_CNode_Delete(ROOT, seL4_CapInitThreadTCB, 32)).toBe(E.seL4_NoError);
+    expect(h.view(replyAddr)).toEqual({ type: 'reply', addr: replyAddr, tcb: null, schedContext: null });
+    expect(h.view(rootSC)).toMatchObject({ tcb: server.tcb, replies: [] });
+    expect(h.view(h.rootTCB)).toMatchObject({ state: 'Inactive', blocking: null, schedContext: null });
+    expect(h.state.current).toBe(server.tcb);
+  });
+});
+
 describe('cap transfer', () => {
   it('with Grant, an endpoint cap to the same endpoint is unwrapped into its badge and another cap fills the receive slot', () => {
     const h = new IPC();
