@@ -13,6 +13,7 @@ export { cdtParent, cdtParents, isMDBParentOf } from './cnode.ts';
 export { objectView } from './objects.ts';
 export { boot } from './boot.ts';
 export { schedInvariantViolation } from './scheduler.ts';
+export { ipcInvariantViolation } from './endpoint.ts';
 
 const nothingTouched: Touched = Object.freeze({ slots: [], objects: [] });
 

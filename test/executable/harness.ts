@@ -19,7 +19,7 @@ import {
   type SlotRef,
   type Word,
 } from '../../libsel4/index.ts';
-import { executableLayer, getSlot, schedInvariantViolation, type ExecState, type Slot } from '../../spec-executable/index.ts';
+import { executableLayer, getSlot, ipcInvariantViolation, schedInvariantViolation, type ExecState, type Slot } from '../../spec-executable/index.ts';
 
 export const L = executableLayer;
 export const ROOT = seL4_CapInitThreadCNode;
@@ -46,10 +46,12 @@ export class ExecHarness {
     return this.last.observation;
   }
 
-  /** Every state the tests reach keeps the scheduler's invariants. */
+  /** Every state the tests reach keeps the scheduler's and IPC's invariants. */
   private checkScheduler(): void {
     const violation = schedInvariantViolation(this.state);
     if (violation !== null) throw new Error(`scheduler invariant broken: ${violation}`);
+    const ipc = ipcInvariantViolation(this.state);
+    if (ipc !== null) throw new Error(`IPC invariant broken: ${ipc}`);
   }
 
   /** A slot of the root CNode. */
