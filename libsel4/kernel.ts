@@ -185,7 +185,8 @@ export type EndpointState = (typeof endpointStates)[number];
  * A blocked thread's thread_state_t fields that mean something in its state (the rest shown as
  * 0, false or null, whatever stale bits a layer keeps):
  * - BlockedOnSend: `object` the endpoint, `badge`, `canGrant`, `canGrantReply`, `isCall`;
- * - BlockedOnReceive: `object` the endpoint, `canGrant`, `reply` the reply object or null;
+ * - BlockedOnReceive: `object` the endpoint, `reply` the reply object or null (MCS receiveIPC
+ *   sets no canGrant: it is shown false);
  * - BlockedOnReply: `reply` the reply object;
  * - BlockedOnNotification: `object` the notification.
  */
