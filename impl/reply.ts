@@ -131,20 +131,11 @@ function replyPop(state: ImplState, reply: number, tcb: number): void {
   replyUnlink(state, reply, tcb);
 }
 
-/** reply_remove: the head of a stack is popped; a reply in the middle cuts the chain. */
+/** reply_remove: the head of a stack is popped; a reply in the middle cuts the chain (as reply_remove_tcb does). */
 export function replyRemove(state: ImplState, reply: number, tcb: number): void {
   if (state.debug && (threadState(state, tcb) !== ThreadStateNum.BlockedOnReply || tcbReplyObject(state, tcb) !== reply)) fail(`reply_remove: ${tcb.toString(16)} does not wait on ${reply.toString(16)}`);
-  const next = replyNext(state, reply);
-  if (next !== NONE && nextIsHead(state, reply)) {
-    replyPop(state, reply, tcb);
-    return;
-  }
-  const prev = replyPrev(state, reply);
-  if (next !== NONE) setReplyPrev(state, next, NONE);
-  if (prev !== NONE) setReplyNext(state, prev, NONE, false);
-  setReplyPrev(state, reply, NONE);
-  setReplyNext(state, reply, NONE, false);
-  replyUnlink(state, reply, tcb);
+  if (replyNext(state, reply) !== NONE && nextIsHead(state, reply)) replyPop(state, reply, tcb);
+  else replyRemoveTcb(state, tcb);
 }
 
 /** reply_remove_tcb: a caller BlockedOnReply is cancelled; no SC moves (a head's SC forgets its stack). */

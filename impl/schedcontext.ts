@@ -547,7 +547,7 @@ export function completeYieldTo(state: ImplState, yielder: number): void {
 
 /**
  * Finalising a scheduling context (its last cap deleted, finaliseCap): unbound from its
- * thread and its notification, a yielder gets its answer, and it is marked unconfigured and
+ * thread, its notification and its call stack (schedContext_unbindReply), a yielder gets its answer, and it is marked unconfigured and
  * not sporadic.
  */
 export function finaliseSchedContext(state: ImplState, sc: number): void {
