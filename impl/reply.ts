@@ -18,7 +18,7 @@ import {
   setScReply,
 } from './schedcontext.ts';
 import { isRunnable, possibleSwitchTo, postpone } from './scheduler.ts';
-import { NONE, fail, linkTarget, linkWord, readWord, writeObjectWord, type ImplState } from './state.ts';
+import { NONE, fail, linkTarget, linkWord, markObject, readWord, writeObjectWord, type ImplState } from './state.ts';
 import { ThreadStateNum, setBlockedOnReply, setThreadState, tcbReplyObject, tcbSchedContext, threadState, validTimeoutHandler } from './tcb.ts';
 import { doIPCTransfer } from './transfer.ts';
 
@@ -131,6 +131,17 @@ function replyPop(state: ImplState, reply: number, tcb: number): void {
   replyUnlink(state, reply, tcb);
 }
 
+/**
+ * Records the SC whose call stack holds `reply` as touched: cutting the stack below its head
+ * changes the SC's view (sc_replies) without writing the SC. Instrumentation only.
+ */
+function markStackOwner(state: ImplState, reply: number): void {
+  if (!state.recordTouched) return;
+  let r = reply;
+  while (replyNext(state, r) !== NONE && !nextIsHead(state, r)) r = replyNext(state, r);
+  if (nextIsHead(state, r)) markObject(state, replyNext(state, r));
+}
+
 /** reply_remove: the head of a stack is popped; a reply in the middle cuts the chain (as reply_remove_tcb does). */
 export function replyRemove(state: ImplState, reply: number, tcb: number): void {
   if (state.debug && (threadState(state, tcb) !== ThreadStateNum.BlockedOnReply || tcbReplyObject(state, tcb) !== reply)) fail(`reply_remove: ${tcb.toString(16)} does not wait on ${reply.toString(16)}`);
@@ -143,6 +154,7 @@ export function replyRemoveTcb(state: ImplState, tcb: number): void {
   const reply = tcbReplyObject(state, tcb);
   const next = replyNext(state, reply);
   const prev = replyPrev(state, reply);
+  markStackOwner(state, reply);
   if (next !== NONE) {
     if (nextIsHead(state, reply)) setScReply(state, next, NONE);
     else setReplyPrev(state, next, NONE);

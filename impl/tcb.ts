@@ -402,6 +402,8 @@ export function tcbQueueAppend(state: ImplState, obj: number, headOffset: number
   if (state.debug && (tcbSchedNext(state, tcb) !== NONE || tcbSchedPrev(state, tcb) !== NONE || isQueued(state, tcb) || inReleaseQueue(state, tcb))) {
     fail(`thread ${tcb.toString(16)} joins a queue while linked in another`);
   }
+  // the object's queue (in its view) changes even when its head and tail words do not
+  markObject(state, obj);
   const prio = tcbPriority(state, tcb);
   const head = tcbQueueHead(state, obj, headOffset);
   const tail = tcbQueueTail(state, obj, headOffset);
@@ -437,6 +439,7 @@ export function tcbQueueRemove(state: ImplState, obj: number, headOffset: number
   const before = tcbSchedPrev(state, tcb);
   const after = tcbSchedNext(state, tcb);
   if (state.debug && (before === NONE) !== (tcbQueueHead(state, obj, headOffset) === tcb)) fail(`thread ${tcb.toString(16)} is not in the queue of ${obj.toString(16)}`);
+  markObject(state, obj);
   if (before === NONE) writeObjectWord(state, obj, headOffset, linkWord(after));
   else setTcbSchedNext(state, before, after);
   if (after === NONE) writeObjectWord(state, obj, headOffset + 4, linkWord(before));

@@ -66,14 +66,22 @@ function setup(): { r: Root; server: number; serverSC: number; ep: number; ntfn:
   ok(r.api.seL4_Untyped_Retype(ut, T.seL4_NotificationObject, 0, CNODE, 0, 0, NTFN, 1));
   ok(r.api.seL4_CNode_Mint(CNODE, NTFN_BADGED, D, CNODE, NTFN, D, seL4_CanWrite | seL4_CanRead, 0x9));
   ok(r.api.seL4_Untyped_Retype(ut, T.seL4_ReplyObject, 0, CNODE, 0, 0, REPLY, 1));
-  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_TCBObject, 0, CNODE, 0, 0, SERVER, 1));
-  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_SchedContextObject, 8, CNODE, 0, 0, SERVER + 1, 1));
-  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_RISCV_4K_Page, 0, CNODE, 0, 0, SERVER + 2, 1));
-  ok(r.api.seL4_SchedControl_ConfigureFlags(r.plan.bootInfo.schedcontrol.start, SERVER + 1, 1000n, 1000n, 0, 0, 0));
-  ok(r.api.seL4_TCB_Configure(SERVER, CNODE, 0, seL4_CapInitThreadVSpace, 0, 0x2000, SERVER + 2));
-  ok(r.api.seL4_TCB_SetSchedParams(SERVER, ROOT_TCB, 100, 100, SERVER + 1, 0));
-  ok(r.api.seL4_TCB_Resume(SERVER));
+  makeThread(r, SERVER, 100);
   return { r, server: ptrOf(r, SERVER), serverSC: ptrOf(r, SERVER + 1), ep: ptrOf(r, EP), ntfn: ptrOf(r, NTFN), reply: ptrOf(r, REPLY) };
+}
+
+/** A resumed thread in the root's CSpace and VSpace: TCB in `slot`, its SC in slot + 1, its IPC buffer frame in slot + 2. */
+function makeThread(r: Root, slot: number, priority: number): number {
+  const ut = r.untyped(16);
+  const ok = (err: number) => expect(err).toBe(E.seL4_NoError);
+  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_TCBObject, 0, CNODE, 0, 0, slot, 1));
+  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_SchedContextObject, 8, CNODE, 0, 0, slot + 1, 1));
+  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_RISCV_4K_Page, 0, CNODE, 0, 0, slot + 2, 1));
+  ok(r.api.seL4_SchedControl_ConfigureFlags(r.plan.bootInfo.schedcontrol.start, slot + 1, 1000n, 1000n, 0, 0, 0));
+  ok(r.api.seL4_TCB_Configure(slot, CNODE, 0, seL4_CapInitThreadVSpace, 0, 0x2000, slot + 2));
+  ok(r.api.seL4_TCB_SetSchedParams(slot, ROOT_TCB, priority, priority, slot + 1, 0));
+  ok(r.api.seL4_TCB_Resume(slot));
+  return ptrOf(r, slot);
 }
 
 /**
@@ -107,6 +115,7 @@ describe('impl IPC', () => {
     const obs = enter(r, S.seL4_SysSend, [[Reg.a0, EP_BADGED], [Reg.a1, info], [Reg.a2, 11], [Reg.a3, 22], [Reg.a4, 33], [Reg.a5, 44]]);
     expect(obs.caller!.state).toBe('Running');
     expect(obs.current).toBe(r.plan.rootTCB);
+    for (const touched of [ep, server, reply, r.plan.rootTCB]) expect(r.lastTouched.objects).toContain(touched);
     const regs = regsOf(r, server);
     expect([regs[Reg.a0], regs[Reg.a1], regs[Reg.a2], regs[Reg.a3], regs[Reg.a4]]).toEqual([0x55, info, 11, 22, 33]);
     expect(regs[Reg.a5]).toBe(0); // past the length: untouched
@@ -202,6 +211,26 @@ describe('impl IPC', () => {
     expect(view(q).object(q.plan.rootTCB)).toMatchObject({ state: 'Inactive', schedContext: q.plan.rootSC });
     expect(view(q).object(q.plan.rootSC)).toMatchObject({ tcb: q.plan.rootTCB, replies: [] });
     expect(view(q).object(second.reply)).toEqual({ type: 'reply', addr: second.reply, tcb: null, schedContext: null });
+  });
+
+  it('receivers queue in priority order; a priority change reorders the queue and a removal from its middle touches the endpoint', () => {
+    const { r, server, ep } = setup();
+    const b = makeThread(r, 230, 150);
+    const c = makeThread(r, 233, 120);
+    expect(enter(r, S.seL4_SysWait, [[Reg.a0, NTFN]]).current).toBe(b);
+    expect(enter(r, S.seL4_SysWait, [[Reg.a0, EP]]).current).toBe(c);
+    expect(enter(r, S.seL4_SysWait, [[Reg.a0, EP]]).current).toBe(server);
+    const last = enter(r, S.seL4_SysNBSendRecv, [[Reg.t0, NTFN_BADGED], [Reg.a0, EP], [Reg.a6, REPLY], [Reg.a1, 0]]);
+    expect(last.current).toBe(r.plan.rootTCB);
+    expect(view(r).object(ep)).toMatchObject({ state: 'Recv', queue: [b, c, server] });
+    expect(r.api.seL4_TCB_SetPriority(SERVER, ROOT_TCB, 130)).toBe(E.seL4_NoError);
+    expect(view(r).object(ep)).toMatchObject({ queue: [b, server, c] });
+    expect(r.api.seL4_TCB_SetPriority(233, ROOT_TCB, 150)).toBe(E.seL4_NoError);
+    expect(view(r).object(ep)).toMatchObject({ queue: [b, c, server] });
+    const suspended = enter(r, S.seL4_SysCall, [[Reg.a0, 233], [Reg.a1, seL4_MessageInfo_new(InvocationLabel.TCBSuspend, 0, 0, 0)]]);
+    expect(suspended.caller!.state).toBe('Running');
+    expect(view(r).object(ep)).toMatchObject({ state: 'Recv', queue: [b, server] });
+    expect(r.lastTouched.objects).toContain(ep);
   });
 
   it('Suspend of a waiter takes it off the notification queue', () => {
