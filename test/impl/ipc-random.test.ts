@@ -12,8 +12,6 @@ import {
   seL4_CanRead,
   seL4_CanWrite,
   seL4_CapInitThreadTCB,
-  seL4_CapInitThreadVSpace,
-  seL4_Error,
   seL4_MessageInfo_new,
   seL4_Syscall,
   syscallWord,
@@ -21,9 +19,8 @@ import {
   type Word,
 } from '../../libsel4/index.ts';
 import { createImplLayer } from '../../impl/index.ts';
-import { CNODE, D, T, bootRoot, type Root } from './harness.ts';
+import { CNODE, D, T, bootRoot, makeThread } from './harness.ts';
 
-const E = seL4_Error;
 const S = seL4_Syscall;
 
 /** xorshift32: a deterministic stream in [0, 1). */
@@ -33,19 +30,6 @@ function rng(seed: number): () => number {
     x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
     return x / 2 ** 32;
   };
-}
-
-/** A resumed thread in the root's CSpace: TCB in `slot`, SC (sporadic for odd slots) in slot + 1, IPC buffer frame in slot + 2. */
-function makeThread(r: Root, slot: number, priority: number): void {
-  const ut = r.untyped(16);
-  const ok = (err: number) => expect(err).toBe(E.seL4_NoError);
-  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_TCBObject, 0, CNODE, 0, 0, slot, 1));
-  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_SchedContextObject, 8, CNODE, 0, 0, slot + 1, 1));
-  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_RISCV_4K_Page, 0, CNODE, 0, 0, slot + 2, 1));
-  ok(r.api.seL4_SchedControl_ConfigureFlags(r.plan.bootInfo.schedcontrol.start, slot + 1, 1000n, 2000n, 0, 0, slot % 2));
-  ok(r.api.seL4_TCB_Configure(slot, CNODE, 0, seL4_CapInitThreadVSpace, 0, 0x2000, slot + 2));
-  ok(r.api.seL4_TCB_SetSchedParams(slot, seL4_CapInitThreadTCB, priority, priority, slot + 1, 0));
-  ok(r.api.seL4_TCB_Resume(slot));
 }
 
 /** The queue of an endpoint or notification (an empty list for anything else, which the caller's check then fails on). */
@@ -124,10 +108,10 @@ describe('impl IPC under random events', () => {
       expect(r.api.seL4_Untyped_Retype(ut, T.seL4_NotificationObject, 0, CNODE, 0, 0, 202, 1)).toBe(0);
       expect(r.api.seL4_CNode_Mint(CNODE, 203, D, CNODE, 202, D, seL4_CanWrite | seL4_CanRead, 0x9)).toBe(0);
       expect(r.api.seL4_Untyped_Retype(ut, T.seL4_ReplyObject, 0, CNODE, 0, 0, 204, 3)).toBe(0);
-      makeThread(r, 210, 100);
-      makeThread(r, 213, 150);
+      makeThread(r, 210, 100, { budgetUs: 1000n, periodUs: 2000n, flags: 0 });
+      makeThread(r, 213, 150, { budgetUs: 1000n, periodUs: 2000n, flags: 1 });
       // 216 runs first, wakes the root and blocks in Recv with reply 206; then it is made passive
-      makeThread(r, 216, 180);
+      makeThread(r, 216, 180, { budgetUs: 1000n, periodUs: 2000n, flags: 0 });
       r.enter({ kind: 'syscall', user: { regs: [[Reg.a0, 202], [Reg.a7, syscallWord(S.seL4_SysWait)]], ipcBuffer: [] } });
       expect(r.state.current).not.toBe(null);
       r.enter({ kind: 'syscall', user: { regs: [[Reg.t0, 203], [Reg.a0, 200], [Reg.a6, 206], [Reg.a1, 0], [Reg.a7, syscallWord(S.seL4_SysNBSendRecv)]], ipcBuffer: [] } });

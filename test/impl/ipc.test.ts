@@ -12,7 +12,6 @@ import {
   seL4_CanWrite,
   seL4_CapInitThreadSC,
   seL4_CapInitThreadTCB,
-  seL4_CapInitThreadVSpace,
   seL4_Error,
   seL4_MessageInfo_new,
   seL4_Syscall,
@@ -23,7 +22,7 @@ import {
 } from '../../libsel4/index.ts';
 import { createImplLayer } from '../../impl/index.ts';
 import { decodeObject } from '../../impl/decode.ts';
-import { CNODE, D, T, bootRoot, type Root } from './harness.ts';
+import { CNODE, D, T, bootRoot, makeThread, type Root } from './harness.ts';
 
 const E = seL4_Error;
 const S = seL4_Syscall;
@@ -36,6 +35,7 @@ const NTFN_BADGED = 203;
 const REPLY = 204;
 const SERVER = 210; // TCB 210, SC 211, IPC buffer frame 212
 const RECEIVED = 220;
+const roundRobin = { budgetUs: 1000n, periodUs: 1000n, flags: 0 };
 
 function view(r: Root): KernelView {
   return createImplLayer({ debug: true }).view(r.state);
@@ -66,22 +66,8 @@ function setup(): { r: Root; server: number; serverSC: number; ep: number; ntfn:
   ok(r.api.seL4_Untyped_Retype(ut, T.seL4_NotificationObject, 0, CNODE, 0, 0, NTFN, 1));
   ok(r.api.seL4_CNode_Mint(CNODE, NTFN_BADGED, D, CNODE, NTFN, D, seL4_CanWrite | seL4_CanRead, 0x9));
   ok(r.api.seL4_Untyped_Retype(ut, T.seL4_ReplyObject, 0, CNODE, 0, 0, REPLY, 1));
-  makeThread(r, SERVER, 100);
+  makeThread(r, SERVER, 100, roundRobin);
   return { r, server: ptrOf(r, SERVER), serverSC: ptrOf(r, SERVER + 1), ep: ptrOf(r, EP), ntfn: ptrOf(r, NTFN), reply: ptrOf(r, REPLY) };
-}
-
-/** A resumed thread in the root's CSpace and VSpace: TCB in `slot`, its SC in slot + 1, its IPC buffer frame in slot + 2. */
-function makeThread(r: Root, slot: number, priority: number): number {
-  const ut = r.untyped(16);
-  const ok = (err: number) => expect(err).toBe(E.seL4_NoError);
-  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_TCBObject, 0, CNODE, 0, 0, slot, 1));
-  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_SchedContextObject, 8, CNODE, 0, 0, slot + 1, 1));
-  ok(r.api.seL4_Untyped_Retype(ut, T.seL4_RISCV_4K_Page, 0, CNODE, 0, 0, slot + 2, 1));
-  ok(r.api.seL4_SchedControl_ConfigureFlags(r.plan.bootInfo.schedcontrol.start, slot + 1, 1000n, 1000n, 0, 0, 0));
-  ok(r.api.seL4_TCB_Configure(slot, CNODE, 0, seL4_CapInitThreadVSpace, 0, 0x2000, slot + 2));
-  ok(r.api.seL4_TCB_SetSchedParams(slot, ROOT_TCB, priority, priority, slot + 1, 0));
-  ok(r.api.seL4_TCB_Resume(slot));
-  return ptrOf(r, slot);
 }
 
 /**
@@ -215,8 +201,8 @@ describe('impl IPC', () => {
 
   it('receivers queue in priority order; a priority change reorders the queue and a removal from its middle touches the endpoint', () => {
     const { r, server, ep } = setup();
-    const b = makeThread(r, 230, 150);
-    const c = makeThread(r, 233, 120);
+    const b = makeThread(r, 230, 150, roundRobin);
+    const c = makeThread(r, 233, 120, roundRobin);
     expect(enter(r, S.seL4_SysWait, [[Reg.a0, NTFN]]).current).toBe(b);
     expect(enter(r, S.seL4_SysWait, [[Reg.a0, EP]]).current).toBe(c);
     expect(enter(r, S.seL4_SysWait, [[Reg.a0, EP]]).current).toBe(server);
