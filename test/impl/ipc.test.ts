@@ -35,6 +35,8 @@ const NTFN_BADGED = 203;
 const REPLY = 204;
 const SERVER = 210; // TCB 210, SC 211, IPC buffer frame 212
 const RECEIVED = 220;
+const EP2 = 225;
+const REPLY2 = 226;
 const roundRobin = { budgetUs: 1000n, periodUs: 1000n, flags: 0 };
 
 function view(r: Root): KernelView {
@@ -217,6 +219,43 @@ describe('impl IPC', () => {
     expect(suspended.caller!.state).toBe('Running');
     expect(view(r).object(ep)).toMatchObject({ state: 'Recv', queue: [b, server] });
     expect(r.lastTouched.objects).toContain(ep);
+  });
+
+  it('a call chain through two passive servers stacks both replies; deleting the bottom reply cuts the chain, deleting the SC drops its stack', () => {
+    const { r, server: s1, reply: r1 } = setup();
+    const ut = r.untyped(16);
+    expect(r.api.seL4_Untyped_Retype(ut, T.seL4_EndpointObject, 0, CNODE, 0, 0, EP2, 1)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_Untyped_Retype(ut, T.seL4_ReplyObject, 0, CNODE, 0, 0, REPLY2, 1)).toBe(E.seL4_NoError);
+    const s2 = makeThread(r, 230, 150, roundRobin);
+    const r2 = ptrOf(r, REPLY2);
+    // S2 (150) blocks on EP2 with R2, then S1 (100) wakes the root and blocks on EP with R1
+    expect(enter(r, S.seL4_SysWait, [[Reg.a0, NTFN]]).current).toBe(s2);
+    expect(enter(r, S.seL4_SysRecv, [[Reg.a0, EP2], [Reg.a6, REPLY2]]).current).toBe(s1);
+    expect(enter(r, S.seL4_SysNBSendRecv, [[Reg.t0, NTFN_BADGED], [Reg.a0, EP], [Reg.a6, REPLY], [Reg.a1, 0]]).current).toBe(r.plan.rootTCB);
+    expect(r.api.seL4_SchedContext_UnbindObject(SERVER + 1, SERVER)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_SchedContext_UnbindObject(231, 230)).toBe(E.seL4_NoError);
+    const rootSC = r.plan.rootSC;
+    expect(enter(r, S.seL4_SysCall, [[Reg.a0, EP], [Reg.a1, 0]]).current).toBe(s1);
+    expect(enter(r, S.seL4_SysCall, [[Reg.a0, EP2], [Reg.a1, 0]]).current).toBe(s2);
+    expect(view(r).object(rootSC)).toMatchObject({ tcb: s2, replies: [r2, r1] });
+    expect(view(r).object(r2)).toEqual({ type: 'reply', addr: r2, tcb: s1, schedContext: rootSC });
+    expect(view(r).object(r1)).toEqual({ type: 'reply', addr: r1, tcb: r.plan.rootTCB, schedContext: null });
+    // S2 deletes R1's cap: the root's call is cut off (Inactive), the stack keeps R2 only
+    const deleteCap = (slot: number) => enter(r, S.seL4_SysCall, [
+      [Reg.a0, CNODE], [Reg.a1, seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2)], [Reg.a2, slot], [Reg.a3, D],
+    ]);
+    expect(deleteCap(REPLY).caller!.regs[Reg.a1]).toBe(0);
+    expect(view(r).object(r.plan.rootTCB)).toMatchObject({ state: 'Inactive', schedContext: null });
+    expect(view(r).object(rootSC)).toMatchObject({ tcb: s2, replies: [r2] });
+    expect(view(r).object(r1)).toMatchObject({ tcb: null, schedContext: null });
+    expect(r.lastTouched.objects).toContain(rootSC);
+    // S2 deletes the SC it runs on: it loses it, and R2 no longer heads a stack; nothing can run
+    const gone = deleteCap(seL4_CapInitThreadSC);
+    expect(gone.current).toBeNull();
+    expect(view(r).object(rootSC)).toMatchObject({ tcb: null, replies: [] });
+    expect(view(r).object(r2)).toEqual({ type: 'reply', addr: r2, tcb: s1, schedContext: null });
+    expect(view(r).object(s1)).toMatchObject({ state: 'BlockedOnReply', blocking: { reply: r2 } });
+    expect(view(r).object(s2)).toMatchObject({ state: 'Running', schedContext: null });
   });
 
   it('Suspend of a waiter takes it off the notification queue', () => {
