@@ -298,4 +298,34 @@ describe('impl IPC', () => {
     expect(r.parent(RECEIVED)).toEqual(r.slot(NTFN_BADGED));
     expect(r.lastTouched.slots).toContainEqual(r.slot(RECEIVED));
   });
+
+  it('without Grant no cap moves; a full receive slot takes none but badges are still unwrapped; a Call without Grant or GrantReply leaves the caller Inactive', () => {
+    const { r, server } = setup();
+    const NO_GRANT = 240;
+    expect(r.api.seL4_CNode_Mint(CNODE, NO_GRANT, D, CNODE, EP, D, seL4_CanRead | seL4_CanWrite, 0x77)).toBe(E.seL4_NoError);
+    // the receive slot names the root CNode's own slot 2: full
+    serverWaitsOnEndpoint(r, server, [[IPCBuffer.receiveCNode, CNODE], [IPCBuffer.receiveIndex, CNODE], [IPCBuffer.receiveDepth, D]]);
+    r.api.seL4_SetCap(0, EP_BADGED);
+    r.api.seL4_SetCap(1, NTFN_BADGED);
+    r.api.rawSyscall([[Reg.a0, NO_GRANT], [Reg.a1, seL4_MessageInfo_new(1, 0, 2, 0)], [Reg.a7, syscallWord(S.seL4_SysSend)]]);
+    expect(regsOf(r, server)[Reg.a0]).toBe(0x77);
+    expect(regsOf(r, server)[Reg.a1]).toBe(seL4_MessageInfo_new(1, 0, 0, 0));
+
+    const again = setup();
+    serverWaitsOnEndpoint(again.r, again.server, [[IPCBuffer.receiveCNode, CNODE], [IPCBuffer.receiveIndex, CNODE], [IPCBuffer.receiveDepth, D]]);
+    again.r.api.seL4_SetCap(0, NTFN_BADGED);
+    again.r.api.seL4_SetCap(1, EP_BADGED);
+    again.r.api.rawSyscall([[Reg.a0, EP], [Reg.a1, seL4_MessageInfo_new(1, 0, 2, 0)], [Reg.a7, syscallWord(S.seL4_SysSend)]]);
+    // cap 0 needs the (full) slot: the transfer stops there, before the badge of cap 1
+    expect(regsOf(again.r, again.server)[Reg.a1]).toBe(seL4_MessageInfo_new(1, 0, 0, 0));
+    expect(again.r.cap(CNODE)).toMatchObject({ type: 'cnode' });
+
+    const third = setup();
+    serverWaitsOnEndpoint(third.r, third.server);
+    expect(third.r.api.seL4_CNode_Mint(CNODE, NO_GRANT, D, CNODE, EP, D, seL4_CanRead | seL4_CanWrite, 0x77)).toBe(E.seL4_NoError);
+    const call = enter(third.r, S.seL4_SysCall, [[Reg.a0, NO_GRANT], [Reg.a1, 0]]);
+    expect(call.caller!.state).toBe('Inactive');
+    expect(view(third.r).object(third.reply)).toMatchObject({ tcb: null });
+    expect(view(third.r).object(third.server)).toMatchObject({ state: 'Running' });
+  });
 });
