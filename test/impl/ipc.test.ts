@@ -328,4 +328,19 @@ describe('impl IPC', () => {
     expect(view(third.r).object(third.reply)).toMatchObject({ tcb: null });
     expect(view(third.r).object(third.server)).toMatchObject({ state: 'Running' });
   });
+
+  it('a two-phase syscall whose receive would fault to a handler is unmodelled before its first phase changes anything', () => {
+    const { r, ntfn } = setup();
+    expect(r.api.seL4_TCB_SetSchedParams(ROOT_TCB, ROOT_TCB, 255, 255, seL4_CapInitThreadSC, EP)).toBe(E.seL4_NoError);
+    // NBSendWait: the first phase would signal the notification; the Wait on an empty slot faults
+    const obs = enter(r, S.seL4_SysNBSendWait, [[Reg.a6, NTFN_BADGED], [Reg.a0, 250], [Reg.a1, 0]]);
+    expect(obs.unmodelled).toBe('fault delivery');
+    expect(obs.caller!.state).toBe('Running');
+    expect(view(r).object(ntfn)).toMatchObject({ word: 0, queue: [] });
+    // with a receive that does not fault, the first phase signals and the Wait takes the word at once
+    const ok = enter(r, S.seL4_SysNBSendWait, [[Reg.a6, NTFN_BADGED], [Reg.a0, NTFN], [Reg.a1, 0]]);
+    expect(ok.unmodelled).toBeNull();
+    expect(ok.caller!.regs[Reg.a0]).toBe(0x9);
+    expect(ok.caller!.state).toBe('Running');
+  });
 });
