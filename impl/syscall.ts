@@ -2,7 +2,9 @@
 // and IPC buffer writes are applied to the current thread; every entry updates the timestamp
 // and checks the budget (a syscall whose SC cannot cover the entry is not executed and is
 // restarted later); a7 picks the syscall, Call, Send and NBSend go down the invocation path
-// (look up the invoked cap and the extra caps, decode, perform, reply); then the scheduler
+// (look up the invoked cap and the extra caps, decode, perform, reply), the receives down
+// handleRecv (receiveIPC or receiveSignal), ReplyRecv, NBSendRecv and NBSendWait down both
+// (a non-blocking first phase, then a blocking receive); then the scheduler
 // picks the thread that runs next. A `time` event lets the current thread (or the idle
 // thread) compute; reaching the timer deadline enters the kernel by the timer interrupt.
 import {
@@ -90,7 +92,6 @@ export function syscallArg(state: ImplState, ctx: InvocationContext, i: number):
 const idleObservation = Object.freeze({ current: null, caller: null, unmodelled: null, restarted: false });
 const nothingTouched = Object.freeze({ slots: Object.freeze([]), objects: Object.freeze([]) });
 const noChoices: Witness = Object.freeze([]);
-
 
 /** handleEvent: one kernel entry (or none, for time that ends before the deadline). The state is changed in place. */
 export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplState> {
