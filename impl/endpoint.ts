@@ -37,7 +37,7 @@ import { doIPCTransfer, doNBRecvFailedTransfer } from './transfer.ts';
 const QUEUE_HEAD = 0x00;
 const STATE = 0x08;
 
-export const EPState = { Idle: 0, Send: 1, Recv: 2 } as const;
+const EPState = { Idle: 0, Send: 1, Recv: 2 } as const;
 
 export interface EndpointRecord {
   readonly state: EndpointState;

@@ -23,7 +23,7 @@ import { getRegister, ipcBufferVaddr, setRegister, tcbSlot } from './tcb.ts';
  * lookupIPCBuffer: the thread's IPC buffer as a physical address, or NONE. TCB slot 2 must
  * hold a non-device frame cap with read-write rights (read-only will do for a sender).
  */
-export function lookupIPCBuffer(state: ImplState, tcb: number, isReceiver: boolean): number {
+function lookupIPCBuffer(state: ImplState, tcb: number, isReceiver: boolean): number {
   const slot = tcbSlot(tcb, 2);
   const w0 = slotW0(state, slot);
   if (capTag(w0) !== CapTag.frame || frameIsDevice(w0)) return NONE;
@@ -40,7 +40,7 @@ const noSlots: readonly number[] = Object.freeze([]);
 
 /**
  * lookupExtraCaps: the slots named by caps_or_badges[0 .. extraCaps - 1] of the buffer (none
- * without a buffer), or NONE-terminated failure as null; `state.lookupFault` says why.
+ * without a buffer), or null when one does not resolve (`state.lookupFault` says why).
  */
 export function lookupExtraCaps(state: ImplState, thread: number, buffer: number, info: number): readonly number[] | null {
   const count = buffer === NONE ? 0 : (info >>> 7) & 0x3;
