@@ -343,4 +343,23 @@ describe('impl IPC', () => {
     expect(ok.caller!.regs[Reg.a0]).toBe(0x9);
     expect(ok.caller!.state).toBe('Running');
   });
+
+  it('a passive server replying with Send on the reply cap gives the SC back and stops (sel4test IPC0016); a Call on a free reply cap gets the empty reply', () => {
+    const { r, server, reply } = setup();
+    serverWaitsOnEndpoint(r, server);
+    expect(r.api.seL4_SchedContext_UnbindObject(SERVER + 1, SERVER)).toBe(E.seL4_NoError);
+    expect(enter(r, S.seL4_SysCall, [[Reg.a0, EP], [Reg.a1, 0]]).current).toBe(server);
+    const replied = enter(r, S.seL4_SysSend, [[Reg.a0, REPLY], [Reg.a1, seL4_MessageInfo_new(0, 0, 0, 1)], [Reg.a2, 5]]);
+    expect(replied.caller!.state).toBe('Running');
+    expect(replied.current).toBe(r.plan.rootTCB);
+    expect(regsOf(r, r.plan.rootTCB)[Reg.a2]).toBe(5);
+    expect(view(r).object(server)).toMatchObject({ schedContext: null, state: 'Running' });
+    expect(view(r).object(r.plan.rootSC)).toMatchObject({ tcb: r.plan.rootTCB, replies: [] });
+    expect(view(r).scheduler().readyQueues).toEqual([]);
+    // the reply object is free now: a Call on it replies empty
+    const empty = enter(r, S.seL4_SysCall, [[Reg.a0, REPLY], [Reg.a1, seL4_MessageInfo_new(3, 0, 0, 0)], [Reg.a2, 1]]);
+    expect(empty.caller!.regs[Reg.a1]).toBe(0);
+    expect(empty.caller!.regs[Reg.a0]).toBe(0);
+    expect(view(r).object(reply)).toMatchObject({ tcb: null });
+  });
 });
