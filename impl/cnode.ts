@@ -11,6 +11,7 @@
 // The MDB is one doubly linked list per derivation tree in depth-first order: a slot's
 // CDT children are the run of slots right after it for which isMDBParentOf holds.
 import { InvocationLabel, type SlotRef, type SyscallError } from '../libsel4/index.ts';
+import { cancelBadgedSends } from './endpoint.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import {
   deriveCap,
@@ -28,6 +29,7 @@ import {
   CapTag,
   capTag,
   endpointBadge,
+  endpointPtr,
   isValidTag,
   untypedFreeIndex,
   untypedPtr,
@@ -301,7 +303,7 @@ export function cteRevoke(state: ImplState, slot: number): void {
 
 export type CNodeInvocation =
   | { readonly op: 'revoke' | 'delete'; readonly slot: number }
-  | { readonly op: 'cancelBadgedSends' }
+  | { readonly op: 'cancelBadgedSends'; readonly ep: number; readonly badge: number }
   | { readonly op: 'insert' | 'move'; readonly cap: CapWords; readonly src: number; readonly dest: number }
   | { readonly op: 'rotate'; readonly srcCap: CapWords; readonly pivotCap: CapWords; readonly src: number; readonly pivot: number; readonly dest: number };
 
@@ -329,7 +331,9 @@ export function decodeCNodeInvocation(state: ImplState, ctx: InvocationContext, 
   if (label === L.CNodeRevoke) return { op: 'revoke', slot: dest };
   if (label === L.CNodeDelete) return { op: 'delete', slot: dest };
   if (label === L.CNodeCancelBadgedSends) {
-    return hasCancelSendRights(slotW0(state, dest), slotW1(state, dest)) ? { op: 'cancelBadgedSends' } : illegal;
+    const w0 = slotW0(state, dest);
+    const w1 = slotW1(state, dest);
+    return hasCancelSendRights(w0, w1) ? { op: 'cancelBadgedSends', ep: endpointPtr(w1), badge: endpointBadge(w0) } : illegal;
   }
   return decodeRotate(state, ctx, dest);
 }
@@ -409,7 +413,9 @@ export function performCNodeInvocation(state: ImplState, inv: CNodeInvocation): 
       deleteSlot(state, inv.slot);
       return;
     case 'cancelBadgedSends':
-      return; // no thread can be queued on an endpoint yet
+      // invokeCNodeCancelBadgedSends: a badge of 0 cancels nothing
+      if (inv.badge !== 0) cancelBadgedSends(state, inv.ep, inv.badge);
+      return;
     case 'insert':
       cteInsert(state, inv.cap.w0, inv.cap.w1, inv.src, inv.dest);
       return;

@@ -10,6 +10,7 @@ import {
   layerNames,
   parseBootConfig,
   planRecordedBoot,
+  seL4_CapASIDControl,
   seL4_Error,
   seL4_MessageInfo_new,
   seL4_Syscall,
@@ -20,6 +21,8 @@ import { runInProcess } from '../cli/command.ts';
 import { bootInfoOf, callEntry, copyEntry, syntheticBootInfo, syntheticFile, writeData } from './synthetic.ts';
 
 const tcbCapTag = 12;
+/** An ASID pool made from ASID control: an invocation no layer models yet. */
+const makePool = seL4_MessageInfo_new(InvocationLabel.RISCVASIDControlMakePool, 0, 0, 0);
 const copyTCB = { name: 'copy-tcb-cap', entries: [copyEntry(28, 1, { label: 0, mrs: [] })], capTypesAfter: [[28, tcbCapTag]] };
 
 describe('boot from a recorded seL4_BootInfo', () => {
@@ -149,10 +152,9 @@ describe('sel4-model conformance', () => {
       [],
       { a0: 0, a1: seL4_MessageInfo_new(seL4_Error.seL4_IllegalOperation, 0, 0, 0), a2: 0, a3: 0, a4: 0, a5: 0 },
     );
-    const recv = syscallWord(seL4_Syscall.seL4_SysRecv);
-    const regs = { a0: 1, a1: 0, a2: 0, a3: 0, a4: 0, a5: 0, a6: 0, a7: recv };
-    const blocking = { in: { regs, ipcBuffer: [] }, out: { regs, ipcBuffer: [] } };
-    const trace = { name: 'tcb-labels', entries: [tcbLabelOnCNode, blocking, tcbLabelOnCNode], capTypesAfter: [] };
+    const regs = { a0: seL4_CapASIDControl, a1: makePool, a2: 0, a3: 0, a4: 0, a5: 0, a6: 0, a7: syscallWord(seL4_Syscall.seL4_SysCall) };
+    const unmodelled = { in: { regs, ipcBuffer: [] }, out: { regs, ipcBuffer: [] } };
+    const trace = { name: 'tcb-labels', entries: [tcbLabelOnCNode, unmodelled, tcbLabelOnCNode], capTypesAfter: [] };
     const dir = writeData({ 'a.json': syntheticFile([trace]), 'b.json': syntheticFile([copyTCB]) });
     const r = await runInProcess(['conformance', dir, '--layers', 'impl,abstract']);
     expect(r.status).toBe(0);

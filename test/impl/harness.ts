@@ -3,6 +3,8 @@
 import {
   createSel4Api,
   planBoot,
+  seL4_CapInitThreadTCB,
+  seL4_CapInitThreadVSpace,
   seL4_ObjectType,
   type BootConfigInput,
   type BootPlan,
@@ -77,4 +79,24 @@ export function bootRoot(config: BootConfigInput = {}, options?: ImplLayerOption
 export function deviceUntyped(root: Root): number {
   const i = root.plan.untypeds.findIndex((u) => u.isDevice);
   return root.plan.bootInfo.untyped.start + i;
+}
+
+/**
+ * A resumed thread in the root's CSpace and VSpace: its TCB in root slot `slot`, its SC
+ * (configured with `budgetUs` / `periodUs` and `flags`) in slot + 1, its IPC buffer frame
+ * (at vaddr 0x2000) in slot + 2. Returns the TCB's address.
+ */
+export function makeThread(r: Root, slot: number, priority: number, sc: { budgetUs: bigint; periodUs: bigint; flags: number }): number {
+  const ut = r.untyped(16);
+  const check = (what: string, err: number) => {
+    if (err !== 0) throw new Error(`makeThread: ${what} failed with error ${err}`);
+  };
+  check('TCB retype', r.api.seL4_Untyped_Retype(ut, T.seL4_TCBObject, 0, CNODE, 0, 0, slot, 1));
+  check('SC retype', r.api.seL4_Untyped_Retype(ut, T.seL4_SchedContextObject, 8, CNODE, 0, 0, slot + 1, 1));
+  check('frame retype', r.api.seL4_Untyped_Retype(ut, T.seL4_RISCV_4K_Page, 0, CNODE, 0, 0, slot + 2, 1));
+  check('ConfigureFlags', r.api.seL4_SchedControl_ConfigureFlags(r.plan.bootInfo.schedcontrol.start, slot + 1, sc.budgetUs, sc.periodUs, 0, 0, sc.flags));
+  check('Configure', r.api.seL4_TCB_Configure(slot, CNODE, 0, seL4_CapInitThreadVSpace, 0, 0x2000, slot + 2));
+  check('SetSchedParams', r.api.seL4_TCB_SetSchedParams(slot, seL4_CapInitThreadTCB, priority, priority, slot + 1, 0));
+  check('Resume', r.api.seL4_TCB_Resume(slot));
+  return (r.cap(slot) as { ptr: number }).ptr;
 }
