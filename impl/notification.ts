@@ -14,7 +14,7 @@
 //   0x10  queue tail: link to a TCB, 0 if empty
 //   0x14  state: 0 Idle, 1 Waiting, 2 Active
 // A new notification (all zero) is idle. The view's `word` is the word while Active, else 0.
-import { badgeRegister, seL4_CanRead, seL4_CanWrite, type SyscallError } from '../libsel4/index.ts';
+import { badgeRegister, notificationStates, seL4_CanRead, seL4_CanWrite, type NotificationState, type SyscallError } from '../libsel4/index.ts';
 import { cancelIPC, unblockSporadic } from './endpoint.ts';
 import { schedContextDonate, schedContextResume, scTcb, setScTcb } from './schedcontext.ts';
 import { isSchedulable, possibleSwitchTo, rescheduleRequired } from './scheduler.ts';
@@ -47,6 +47,7 @@ const STATE = 0x14;
 const NtfnState = { Idle: 0, Waiting: 1, Active: 2 } as const;
 
 export interface NotificationRecord {
+  readonly state: NotificationState;
   readonly word: number;
   readonly queue: readonly number[];
   readonly tcb: number | null;
@@ -68,7 +69,7 @@ export function decodeNotification(state: ImplState, ntfn: number): Notification
   const tcb = ntfnBoundTcb(state, ntfn);
   const sc = ntfnSchedContext(state, ntfn);
   const word = st === NtfnState.Active ? readWord(state, ntfn + WORD) : 0;
-  return { word, queue, tcb: tcb === NONE ? null : tcb, schedContext: sc === NONE ? null : sc };
+  return { state: notificationStates[st] ?? fail(`notification ${ntfn.toString(16)}: invalid state ${st}`), word, queue, tcb: tcb === NONE ? null : tcb, schedContext: sc === NONE ? null : sc };
 }
 
 /** ntfnQueue_head is empty (no thread waits on it). */

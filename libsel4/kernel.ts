@@ -132,6 +132,9 @@ export type ObjectView =
   | {
       readonly type: 'notification';
       readonly addr: number;
+      /** Idle; Waiting: threads queued; Active: a signal pending (even one with badge 0). */
+      readonly state: NotificationState;
+      /** ntfnMsgIdentifier: the pending badges ORed together while Active, shown 0 otherwise. */
       readonly word: Word;
       readonly queue: readonly number[];
       /** ntfnBoundTCB: the thread this notification is bound to, or null. */
@@ -179,6 +182,8 @@ export type ObjectView =
 export type ObjectKind = ObjectView['type'];
 
 export const endpointStates = ['Idle', 'Send', 'Recv'] as const;
+export const notificationStates = ['Idle', 'Waiting', 'Active'] as const;
+export type NotificationState = (typeof notificationStates)[number];
 export type EndpointState = (typeof endpointStates)[number];
 
 /**

@@ -124,7 +124,7 @@ export function receiveIPC(k: Step, thread: number, cap: CapOf<'endpoint'>, isBl
     if (holder !== null && holder !== thread) cancelIPC(k, holder);
   }
   const ntfnAddr = k.tcb(thread).boundNotification;
-  if (ntfnAddr !== null && notification(k, ntfnAddr).word !== 0) return completeSignal(k, ntfnAddr, thread);
+  if (ntfnAddr !== null && notification(k, ntfnAddr).state === 'Active') return completeSignal(k, ntfnAddr, thread);
   if (ntfnAddr !== null && isBlocking) maybeReturnSchedContext(k, ntfnAddr, thread);
   const ep = endpointAt(k, epAddr);
   if (ep.state !== 'Send') {
@@ -258,7 +258,8 @@ export function ipcInvariantViolation(state: ExecState): string | null {
       if ((obj.state === 'Idle') !== (obj.queue.length === 0)) violation = `endpoint ${hex(obj.addr)} is ${obj.state} with ${obj.queue.length} queued`;
       else if (obj.state !== 'Idle') violation = queueViolation(state, obj.addr, obj.queue, obj.state === 'Send' ? 'BlockedOnSend' : 'BlockedOnReceive');
     } else if (obj.type === 'notification') {
-      if (obj.queue.length > 0 && obj.word !== 0) violation = `notification ${hex(obj.addr)} has waiters and a pending word`;
+      if ((obj.state === 'Waiting') !== (obj.queue.length > 0)) violation = `notification ${hex(obj.addr)} is ${obj.state} with ${obj.queue.length} waiting`;
+      else if (obj.state !== 'Active' && obj.word !== 0) violation = `notification ${hex(obj.addr)} is ${obj.state} with word ${hex(obj.word)}`;
       else violation = queueViolation(state, obj.addr, obj.queue, 'BlockedOnNotification');
     } else if (obj.type === 'reply' && obj.tcb !== null) {
       if (getTCB(state, obj.tcb)?.blocking?.reply !== obj.addr) violation = `reply ${hex(obj.addr)}'s thread is not blocked with it`;

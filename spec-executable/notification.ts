@@ -1,8 +1,7 @@
 // Notifications, as seL4's notification.c (l4v's Notification.lhs): Signal (an invocation of a
 // notification cap with Write) wakes the first waiter or a bound thread blocked on an endpoint,
-// else ORs the cap's badge into the word; a receive takes a pending word or blocks in the queue
-// (priority order). The word is the pending state: non-zero means Active, a non-empty queue
-// Waiting (see docs/model.md, "Notifications"). A notification can be bound to one thread and
+// else makes it Active, ORing the cap's badge into its word; a receive takes an Active
+// notification's word (Idle again) or blocks in the queue (priority order, Waiting). A notification can be bound to one thread and
 // lend its scheduling context to a passive thread that receives from it.
 import { badgeRegister, hex, seL4_CanRead, seL4_CanWrite, type CapOf, type SyscallError, type Word } from '../libsel4/index.ts';
 import { blockingOn, cancelIPC, tcbAppend } from './endpoint.ts';
@@ -32,8 +31,9 @@ export function notification(k: Step, addr: number): NotificationObject {
 /** tcbNTFNDequeue: the thread leaves the queue (the notification is Idle when it empties). */
 function tcbNTFNDequeue(k: Step, tcbAddr: number, ntfnAddr: number): void {
   const ntfn = notification(k, ntfnAddr);
-  if (!ntfn.queue.includes(tcbAddr) || ntfn.word !== 0) throw new Error(`executable spec invariant: thread ${hex(tcbAddr)} not waiting on ${hex(ntfnAddr)}`);
-  k.setObject({ ...ntfn, queue: ntfn.queue.filter((t) => t !== tcbAddr) });
+  if (!ntfn.queue.includes(tcbAddr) || ntfn.state !== 'Waiting') throw new Error(`executable spec invariant: thread ${hex(tcbAddr)} not waiting on ${hex(ntfnAddr)}`);
+  const queue = ntfn.queue.filter((t) => t !== tcbAddr);
+  k.setObject({ ...ntfn, state: queue.length === 0 ? 'Idle' : 'Waiting', queue });
 }
 
 /** reorderNtfn: a waiting thread whose priority changed takes its new place. */
@@ -70,7 +70,7 @@ function wake(k: Step, tcbAddr: number, ntfnAddr: number, badge: Word): void {
 
 /**
  * sendSignal: the first waiter, or else a bound thread blocked on an endpoint (its IPC cancelled),
- * is woken with the badge; with neither, the badge joins the pending word.
+ * is woken with the badge; with neither, the notification is Active with the badge ORed into its word.
  */
 export function sendSignal(k: Step, inv: SignalInvocation): void {
   const ntfn = notification(k, inv.ntfn);
@@ -79,11 +79,11 @@ export function sendSignal(k: Step, inv: SignalInvocation): void {
     tcbNTFNDequeue(k, waiter, inv.ntfn);
     return wake(k, waiter, inv.ntfn, inv.badge);
   }
-  if (ntfn.word === 0 && ntfn.tcb !== null && k.tcb(ntfn.tcb).state === 'BlockedOnReceive') {
+  if (ntfn.state === 'Idle' && ntfn.tcb !== null && k.tcb(ntfn.tcb).state === 'BlockedOnReceive') {
     cancelIPC(k, ntfn.tcb);
     return wake(k, ntfn.tcb, inv.ntfn, inv.badge);
   }
-  k.setObject({ ...ntfn, word: (ntfn.word | inv.badge) >>> 0 });
+  k.setObject({ ...ntfn, state: 'Active', word: (ntfn.word | inv.badge) >>> 0 });
 }
 
 /** cap_notification_cap_get_capNtfnCanReceive: the cap carries Read. */
@@ -117,11 +117,11 @@ export function unbindMaybeNotification(k: Step, ntfnAddr: number): void {
   if (tcbAddr !== null) unbindNotification(k, tcbAddr);
 }
 
-/** Takes the pending word into the thread's a0; the notification becomes Idle. */
+/** Takes an Active notification's word into the thread's a0; the notification becomes Idle. */
 function takeWord(k: Step, ntfnAddr: number, thread: number): void {
   const ntfn = notification(k, ntfnAddr);
   setRegisters(k, thread, [[badgeRegister, ntfn.word]]);
-  k.setObject({ ...ntfn, word: 0 });
+  k.setObject({ ...ntfn, state: 'Idle', word: 0 });
   maybeDonateSchedContext(k, thread, ntfnAddr);
 }
 
@@ -132,14 +132,14 @@ function takeWord(k: Step, ntfnAddr: number, thread: number): void {
  */
 export function receiveSignal(k: Step, thread: number, cap: CapOf<'notification'>, isBlocking: boolean): void {
   const ntfn = notification(k, cap.ptr);
-  if (ntfn.word !== 0) {
+  if (ntfn.state === 'Active') {
     takeWord(k, cap.ptr, thread);
     unblockIfSporadic(k, k.tcb(thread).schedContext);
     return;
   }
   if (!isBlocking) return doNBRecvFailedTransfer(k, thread);
   setThreadState(k, thread, 'BlockedOnNotification', blockingOn({ object: cap.ptr }));
-  k.setObject({ ...ntfn, queue: tcbAppend(k, ntfn.queue, thread) });
+  k.setObject({ ...ntfn, state: 'Waiting', queue: tcbAppend(k, ntfn.queue, thread) });
   maybeReturnSchedContext(k, cap.ptr, thread);
 }
 

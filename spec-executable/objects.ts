@@ -197,7 +197,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSize: numb
     case seL4_ObjectType.seL4_EndpointObject:
       return { cap: { type: 'endpoint', ptr: addr, badge: 0, rights: 0xf }, object: { type: 'endpoint', addr, state: 'Idle', queue: [] } };
     case seL4_ObjectType.seL4_NotificationObject:
-      return { cap: { type: 'notification', ptr: addr, badge: 0, rights: 0x3 }, object: { type: 'notification', addr, word: 0, queue: [], tcb: null, schedContext: null } };
+      return { cap: { type: 'notification', ptr: addr, badge: 0, rights: 0x3 }, object: { type: 'notification', addr, state: 'Idle', word: 0, queue: [], tcb: null, schedContext: null } };
     case seL4_ObjectType.seL4_CapTableObject:
       return {
         cap: { type: 'cnode', ptr: addr, radix: userSize, guardSize: 0, guard: 0 },
@@ -244,7 +244,7 @@ export function objectView(obj: KObject): ObjectView {
     case 'endpoint':
       return { type: 'endpoint', addr: obj.addr, state: obj.state, queue: obj.queue };
     case 'notification':
-      return { type: 'notification', addr: obj.addr, word: obj.word, queue: obj.queue, tcb: obj.tcb, schedContext: obj.schedContext };
+      return { type: 'notification', addr: obj.addr, state: obj.state, word: obj.word, queue: obj.queue, tcb: obj.tcb, schedContext: obj.schedContext };
     case 'reply':
       return { type: 'reply', addr: obj.addr, tcb: obj.tcb, schedContext: obj.schedContext };
     case 'schedcontext': {

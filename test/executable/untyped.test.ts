@@ -133,7 +133,7 @@ describe('Untyped_Retype effects', () => {
     expect(h.cap(h.empty + 2)).toEqual({ type: 'endpoint', ptr: tcb + 0x400, badge: 0, rights: 0xf });
     expect(view.object(tcb + 0x400)).toEqual({ type: 'endpoint', addr: tcb + 0x400, state: 'Idle', queue: [] });
     expect(h.cap(h.empty + 3)).toEqual({ type: 'notification', ptr: tcb + 0x420, badge: 0, rights: 0x3 });
-    expect(view.object(tcb + 0x420)).toEqual({ type: 'notification', addr: tcb + 0x420, word: 0, queue: [], tcb: null, schedContext: null });
+    expect(view.object(tcb + 0x420)).toEqual({ type: 'notification', addr: tcb + 0x420, state: 'Idle', word: 0, queue: [], tcb: null, schedContext: null });
     expect(h.cap(h.empty + 4)).toEqual({ type: 'cnode', ptr: tcb + 0x480, radix: 3, guardSize: 0, guard: 0 });
     expect(view.object(tcb + 0x480)).toEqual({ type: 'cnode', addr: tcb + 0x480, radix: 3 });
     expect(h.cap(h.empty + 5)).toEqual({ type: 'schedcontext', ptr: tcb + 0x500, sizeBits: 8 });

@@ -161,7 +161,7 @@ describe('impl Retype: effect', () => {
       [T.seL4_UntypedObject, 5, { type: 'untyped', sizeBits: 5, freeIndex: 0, isDevice: false }, null],
       [T.seL4_TCBObject, 0, { type: 'thread' }, { type: 'tcb', state: 'Inactive', domain: 0 }],
       [T.seL4_EndpointObject, 0, { type: 'endpoint', badge: 0, rights: 15 }, { type: 'endpoint', queue: [] }],
-      [T.seL4_NotificationObject, 0, { type: 'notification', badge: 0, rights: 3 }, { type: 'notification', word: 0, queue: [] }],
+      [T.seL4_NotificationObject, 0, { type: 'notification', badge: 0, rights: 3 }, { type: 'notification', state: 'Idle', word: 0, queue: [] }],
       [T.seL4_CapTableObject, 3, { type: 'cnode', radix: 3, guardSize: 0, guard: 0 }, { type: 'cnode', radix: 3 }],
       [T.seL4_SchedContextObject, 8, { type: 'schedcontext', sizeBits: 8 }, { type: 'schedcontext', sizeBits: 8, tcb: null, configured: false }],
       [T.seL4_ReplyObject, 0, { type: 'reply', rights: 4 }, { type: 'reply', tcb: null }],

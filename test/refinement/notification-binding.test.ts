@@ -194,7 +194,7 @@ describe('sym_refs for notification bindings', () => {
     type: 'tcb', addr: 0x1000, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0,
     yieldTo: null, boundNotification: 0x2000, blocking: null,
   };
-  const ntfn: ObjectView = { type: 'notification', addr: 0x2000, word: 0, queue: [], tcb: 0x1000, schedContext: null };
+  const ntfn: ObjectView = { type: 'notification', addr: 0x2000, state: 'Idle', word: 0, queue: [], tcb: 0x1000, schedContext: null };
 
   it('holds when both sides name each other, and names the side whose link is not mirrored', () => {
     expect(notificationRefs(new Map<number, ObjectView>([[tcb.addr, tcb], [ntfn.addr, ntfn]]))).toBeNull();
