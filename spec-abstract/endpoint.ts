@@ -1,11 +1,11 @@
 // Endpoints (l4v Ipc_A send_ipc, receive_ipc; IpcCancel_A tcb_ep_append, tcb_ep_dequeue,
 // reorder_ep, cancel_ipc, cancel_all_ipc, cancel_badged_sends; seL4's endpoint.c). An endpoint
 // is Idle, or holds a queue of senders (Send) or of receivers (Recv), in priority order.
-import { badgeRegister, type Word } from '../libsel4/index.ts';
+import { badgeRegister, type BlockingView, type Word } from '../libsel4/index.ts';
 import { cancelSignal, completeSignal, notificationAt } from './notification.ts';
 import { replyPush, replyRemoveTCB, replyUnlinkTCB, replyAt } from './reply.ts';
 import { ifSporadicUnblockCheck, maybeReturnSC, schedContextDonate } from './schedcontext.ts';
-import { blockedOn, possibleSwitchTo, rescheduleRequired, setThreadState } from './scheduler.ts';
+import { blockedOn, isBlocked, possibleSwitchTo, rescheduleRequired, setThreadState } from './scheduler.ts';
 import { objectAt, tcbAt, updateObject, type EndpointObject, type Kernel, type Readable } from './state.ts';
 import { setRegister } from './tcb.ts';
 import { doIPCTransfer } from './transfer.ts';
@@ -18,7 +18,7 @@ export function endpointAt(s: Readable, addr: number): EndpointObject {
 }
 
 /** The blocking data of a thread blocked on an endpoint or notification; it must be blocked. */
-function blockingOf(s: Readable, tcb: number) {
+function blockingOf(s: Readable, tcb: number): BlockingView {
   const blocking = tcbAt(s, tcb)?.blocking ?? null;
   if (blocking === null) throw new Error(`abstract spec invariant: thread ${tcb} is not blocked`);
   return blocking;
@@ -155,24 +155,14 @@ export function receiveIPC(k: Kernel, thread: number, ep: number, isBlocking: bo
  * leaves the call stack (reply_remove_tcb). Other states are left alone.
  */
 export function cancelIPC(k: Kernel, tcb: number): void {
-  const thread = tcbAt(k, tcb)!;
-  const blocking = thread.blocking;
-  switch (thread.state) {
-    case 'BlockedOnSend':
-    case 'BlockedOnReceive':
-      tcbEPDequeue(k, tcb, blocking!.object!);
-      if (blocking!.reply !== null) replyUnlinkTCB(k, tcb, blocking!.reply);
-      setThreadState(k, tcb, 'Inactive');
-      return;
-    case 'BlockedOnNotification':
-      cancelSignal(k, tcb, blocking!.object!);
-      return;
-    case 'BlockedOnReply':
-      replyRemoveTCB(k, tcb, blocking!.reply!);
-      return;
-    default:
-      return;
-  }
+  if (!isBlocked(k, tcb)) return;
+  const state = tcbAt(k, tcb)!.state;
+  const { object, reply } = blockingOf(k, tcb);
+  if (state === 'BlockedOnNotification') return cancelSignal(k, tcb, object!);
+  if (state === 'BlockedOnReply') return replyRemoveTCB(k, tcb, reply!);
+  tcbEPDequeue(k, tcb, object!);
+  if (reply !== null) replyUnlinkTCB(k, tcb, reply);
+  setThreadState(k, tcb, 'Inactive');
 }
 
 /**
