@@ -35,6 +35,8 @@ interface IpcWorld extends World {
   readonly ep2: number;
   readonly n4: number;
   readonly n1: number;
+  /** A second endpoint. */
+  readonly epB: number;
   /** The first of the free root CNode slots. */
   readonly spare: number;
 }
@@ -54,6 +56,7 @@ function ipcWorld(priorities: { readonly t0?: number; readonly t1?: number }): I
   expect(api.seL4_Untyped_Retype(untyped, T.seL4_RISCV_4K_Page, 0, ROOT_CNODE, 0, 0, frames, 2)).toBe(ok);
   const badged = [[w.ep, 1], [w.ep, 2], [w.ntfn, 4], [w.ntfn, 1]] as const;
   badged.forEach(([source, badge], i) => expect(api.seL4_CNode_Mint(ROOT_CNODE, minted + i, 32, ROOT_CNODE, source, 32, seL4_AllRights, badge)).toBe(ok));
+  expect(api.seL4_Untyped_Retype(untyped, T.seL4_EndpointObject, 0, ROOT_CNODE, 0, 0, minted + 4, 1)).toBe(ok);
   const threads = [[w.t0, w.s0, priorities.t0], [w.t1, w.s1, priorities.t1]] as const;
   threads.forEach(([t, sc, priority], i) => {
     if (priority === undefined) return;
@@ -61,7 +64,7 @@ function ipcWorld(priorities: { readonly t0?: number; readonly t1?: number }): I
     expect(api.seL4_TCB_SetIPCBuffer(t, bufferVaddr, frames + i)).toBe(ok);
   });
   expect(api.seL4_TCB_SetPriority(ROOT_TCB, ROOT_TCB, 100)).toBe(ok);
-  return { ...w, r0, r1: r0 + 1, ep1: minted, ep2: minted + 1, n4: minted + 2, n1: minted + 3, spare: minted + 4 };
+  return { ...w, r0, r1: r0 + 1, ep1: minted, ep2: minted + 1, n4: minted + 2, n1: minted + 3, epB: minted + 4, spare: minted + 5 };
 }
 
 /** The current thread enters the kernel with syscall `sysno`, register writes and IPC buffer writes. */
@@ -204,6 +207,49 @@ describe('reply objects, the call stack and donation', () => {
     expect(w.tcb(ROOT_TCB)).toMatchObject({ state: 'Inactive', schedContext: rootSC, blocking: null });
     expect(w.sc(ROOT_SC)).toMatchObject({ tcb: root, replies: [] });
     expect(w.tcb(w.t1).schedContext).toBeNull();
+  });
+});
+
+describe('a call stack of two donations', () => {
+  /** root calls proxy t0 (on ep), t0 calls server t1 (on epB): both passive, both run on the root's SC. */
+  function chain(): IpcWorld {
+    const w = ipcWorld({ t0: 200, t1: 150 });
+    expect(sys(w, S.seL4_SysRecv, [[Reg.a0, w.ep], [Reg.a6, w.r0]]).current).toBe(w.addr(w.t1));
+    expect(sys(w, S.seL4_SysRecv, [[Reg.a0, w.epB], [Reg.a6, w.r1]]).current).toBe(w.addr(ROOT_TCB));
+    expect(w.h.api.seL4_SchedContext_Unbind(w.s0)).toBe(ok);
+    expect(w.h.api.seL4_SchedContext_Unbind(w.s1)).toBe(ok);
+    expect(sys(w, S.seL4_SysCall, message(w.ep, info(0, 0, 0, 0))).current).toBe(w.addr(w.t0));
+    expect(sys(w, S.seL4_SysCall, message(w.epB, info(0, 0, 0, 0))).current).toBe(w.addr(w.t1));
+    const [r0, r1, rootSC] = [w.addr(w.r0), w.addr(w.r1), w.addr(ROOT_SC)];
+    expect(w.sc(ROOT_SC)).toMatchObject({ tcb: w.addr(w.t1), replies: [r1, r0] });
+    expect(object(w, w.r1)).toMatchObject({ tcb: w.addr(w.t0), schedContext: rootSC });
+    expect(object(w, w.r0)).toMatchObject({ tcb: w.addr(ROOT_TCB), schedContext: null });
+    return w;
+  }
+
+  it('deleting the middle reply cuts the stack; the server\'s reply then returns the SC to the proxy only', () => {
+    const w = chain();
+    const [t0, r1] = [w.addr(w.t0), w.addr(w.r1)];
+    sys(w, S.seL4_SysCall, message(ROOT_CNODE, info(InvocationLabel.CNodeDelete, 0, 0, 2), [w.r0, 32]));
+    expect(w.tcb(ROOT_TCB)).toMatchObject({ state: 'Inactive', schedContext: null });
+    expect(w.sc(ROOT_SC)).toMatchObject({ tcb: w.addr(w.t1), replies: [r1] });
+    const o = sys(w, S.seL4_SysSend, message(w.r1, info(0, 0, 0, 0)));
+    expect(o.current).toBe(t0);
+    expect(w.sc(ROOT_SC)).toMatchObject({ tcb: t0, replies: [] });
+    expect(object(w, w.r1)).toMatchObject({ tcb: null, schedContext: null });
+    expect(w.tcb(w.t1).schedContext).toBeNull();
+  });
+
+  it('deleting the SC empties its call stack; every caller still waits on its reply', () => {
+    const w = chain();
+    const [root, t0, rootSC] = [w.addr(ROOT_TCB), w.addr(w.t0), w.addr(ROOT_SC)];
+    const o = sys(w, S.seL4_SysCall, message(ROOT_CNODE, info(InvocationLabel.CNodeDelete, 0, 0, 2), [ROOT_SC, 32]));
+    expect(o.current).toBeNull();
+    expect(w.h.view().object(rootSC)).toMatchObject({ tcb: null, replies: [], refillMax: 0 });
+    expect(object(w, w.r1)).toMatchObject({ tcb: t0, schedContext: null });
+    expect(object(w, w.r0)).toMatchObject({ tcb: root, schedContext: null });
+    expect(w.tcb(w.t0)).toMatchObject({ state: 'BlockedOnReply', schedContext: null });
+    expect(w.tcb(ROOT_TCB)).toMatchObject({ state: 'BlockedOnReply', schedContext: null });
   });
 });
 
