@@ -109,8 +109,9 @@ export function sendIPC(k: Kernel, thread: number, ep: number, send: SendOptions
  * receive_ipc: a reply object held by another thread is taken from it first (that thread's IPC
  * is cancelled). A pending signal on the bound notification is taken instead of a message.
  * Otherwise a thread running on its bound notification's SC gives it back (blocking only), and
- * the head sender's message is taken: a Call's sender then waits on the reply object (or, without
- * one or without Grant and GrantReply, becomes Inactive), a plain sender runs on. With no sender,
+ * the head sender's message is taken: a Call's sender then waits on the reply object, donating
+ * its SC to a receiver without one (without a reply object, or without Grant and GrantReply, it
+ * becomes Inactive), a plain sender runs on. With no sender,
  * a blocking receive queues the thread (BlockedOnReceive with its reply object) and a
  * non-blocking one only sets a0 to 0.
  */
