@@ -133,6 +133,31 @@ describe('reply objects, the call stack and donation', () => {
   });
 });
 
+describe('send-receive syscalls', () => {
+  it('NBSendRecv to a passive receiver donates the sender\'s SC without a reply, then the sender waits', () => {
+    const w = ipcWorld({ t1: 200 });
+    const [root, t1, rootSC] = [w.addr(ROOT_TCB), w.addr(w.t1), w.addr(ROOT_SC)];
+    expect(sys(w, S.seL4_SysRecv, [[Reg.a0, w.ep], [Reg.a6, w.r1]]).current).toBe(root);
+    expect(w.h.api.seL4_SchedContext_Unbind(w.s1)).toBe(ok);
+    const o = sys(w, S.seL4_SysNBSendRecv, [...message(w.epB, info(5, 0, 0, 1), [77]), [Reg.t0, w.ep], [Reg.a6, w.r0]]);
+    expect(o.caller).toMatchObject({ state: 'BlockedOnReceive' });
+    expect(o.current).toBe(t1);
+    expect(received(seen(w, w.t1)).slice(0, 3)).toEqual([0, info(5, 0, 0, 1), 77]);
+    expect(w.sc(ROOT_SC)).toMatchObject({ tcb: t1, replies: [] });
+    expect(w.tcb(ROOT_TCB)).toMatchObject({ schedContext: null, blocking: { ...noBlocking, object: w.addr(w.epB), reply: w.addr(w.r0) } });
+    expect(object(w, w.r1)).toMatchObject({ tcb: null, schedContext: null });
+    expect(w.sched().currentSchedContext).toBe(rootSC);
+  });
+
+  it('a first phase on a TCB cap does nothing (InvalidCapability, dropped); the receive still happens', () => {
+    const w = ipcWorld({});
+    // A Suspend of the root itself, as a first phase: not performed; the root then waits on the notification.
+    const o = sys(w, S.seL4_SysNBSendWait, [...message(w.ntfn, info(InvocationLabel.TCBSuspend, 0, 0, 0)), [Reg.a6, ROOT_TCB]]);
+    expect(o.caller).toMatchObject({ state: 'BlockedOnNotification' });
+    expect(received(o.caller!)[1]).toBe(info(InvocationLabel.TCBSuspend, 0, 0, 0));
+  });
+});
+
 describe('a call stack of two donations', () => {
   /** root calls proxy t0 (on ep), t0 calls server t1 (on epB): both passive, both run on the root's SC. */
   function chain(): IpcWorld {
