@@ -3,7 +3,7 @@
 // is Idle, or holds a queue of senders (Send) or of receivers (Recv), in priority order.
 import { badgeRegister, type BlockingView, type Word } from '../libsel4/index.ts';
 import { cancelSignal, completeSignal, notificationAt } from './notification.ts';
-import { replyPush, replyRemoveTCB, replyUnlinkTCB, replyAt } from './reply.ts';
+import { replyAt, replyPush, replyRemoveTCB, replyUnlinkTCB } from './reply.ts';
 import { ifSporadicUnblockCheck, maybeReturnSC, schedContextDonate } from './schedcontext.ts';
 import { blockedOn, isBlocked, possibleSwitchTo, rescheduleRequired, setThreadState } from './scheduler.ts';
 import { objectAt, tcbAt, updateObject, type EndpointObject, type Kernel, type Readable } from './state.ts';

@@ -6,15 +6,15 @@ import {
   badgeRegister,
   capRegister,
   isForeignLabel,
+  messageInfoFromWordKernel,
+  msgInfoRegister,
+  msgRegisters,
   nbsendRecvDestRegister,
   replyRegister,
   seL4_CanGrant,
   seL4_CanGrantReply,
-  seL4_CanWrite,
-  messageInfoFromWordKernel,
-  msgInfoRegister,
-  msgRegisters,
   seL4_CanRead,
+  seL4_CanWrite,
   seL4_MessageInfo_new,
   seL4_Syscall,
   SYSCALL_MAX,
@@ -36,8 +36,8 @@ import {
 } from '../libsel4/index.ts';
 import { decodeCNodeInvocation, performCNodeInvocation } from './cnode.ts';
 import { lookupSlotForThread } from './cspace.ts';
-import { handleFault, Unmodelled } from './fault.ts';
 import { receiveIPC, sendIPC } from './endpoint.ts';
+import { handleFault, Unmodelled } from './fault.ts';
 import { canReceiveSignal, decodeNotificationInvocation, receiveSignal, sendSignal } from './notification.ts';
 import { doReplyTransfer } from './reply.ts';
 import { completeYieldTo, decodeSchedContextInvocation, decodeSchedControlInvocation, headRefill, performConfigure, performSchedContextInvocation, scAt, updateSC } from './schedcontext.ts';
