@@ -42,12 +42,12 @@ export function objectView(o: KObject): ObjectView {
     case 'endpoint':
       return { type: 'endpoint', addr: o.addr, state: o.state, queue: [...o.queue] };
     case 'notification':
-      return { type: 'notification', addr: o.addr, word: o.word, queue: [...o.queue], tcb: o.tcb, schedContext: o.schedContext };
+      return { type: 'notification', addr: o.addr, state: o.state, word: o.word, queue: [...o.queue], tcb: o.tcb, schedContext: o.schedContext };
     case 'reply':
-      return { type: 'reply', addr: o.addr, tcb: o.tcb, schedContext: o.schedContext };
+      return { type: 'reply', addr: o.addr, tcb: o.tcb, schedContext: o.sc };
     case 'schedcontext': {
       const { configured: _active, ...view } = o;
-      return { ...view, refills: o.refills.map((r) => ({ ...r })) };
+      return { ...view, refills: o.refills.map((r) => ({ ...r })), replies: [...o.replies] };
     }
     case 'frame':
       return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: o.isDevice };

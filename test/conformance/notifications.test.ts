@@ -62,10 +62,16 @@ describe('notifications: Signal and poll', () => {
     expect(raw(S.seL4_SysNBWait, free + 2).caller!.state).toBe('Inactive');
   });
 
-  it('a non-blocking receive on a cap that is no notification or endpoint is a cap fault; on an endpoint it is unmodelled', () => {
+  it('a non-blocking receive on a cap that is no notification or endpoint is a cap fault; so is NBRecv on an endpoint with no reply cap in a6', () => {
     const { sys, free, untyped, raw } = setup();
     expect(sys.api.seL4_Untyped_Retype(untyped, T.seL4_EndpointObject, 0, root, 0, 0, free, 1)).toBe(E.seL4_NoError);
-    expect(raw(S.seL4_SysNBRecv, free).unmodelled).toBe('endpoint receive');
+    const nbRecv = raw(S.seL4_SysNBRecv, free);
+    expect(nbRecv.unmodelled).toBeNull();
+    expect(nbRecv.caller!.state).toBe('Inactive');
+  });
+
+  it('a non-blocking receive on a TCB cap is a cap fault', () => {
+    const { raw } = setup();
     expect(raw(S.seL4_SysNBWait, seL4_CapInitThreadTCB).caller!.state).toBe('Inactive');
   });
 });
