@@ -30,7 +30,8 @@ import {
   type SlotRef,
 } from '../libsel4/index.ts';
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
-import { mayStop, resolveThreadStep, schedulingFirst, threadOperations } from './workload-threads.ts';
+import { mayStop, resolveThreadStep, schedulingFirst, threadOperations, type ThreadOperation } from './workload-threads.ts';
+import { ipcOperations, resolveIpcStep, type IpcOperation } from './workload-ipc.ts';
 import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
@@ -52,6 +53,7 @@ export const operations = [
   'rawSyscall',
   'endRun',
   ...threadOperations,
+  ...ipcOperations,
 ] as const;
 export type Operation = (typeof operations)[number];
 
@@ -74,6 +76,7 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
     cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8,
     threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
     threadRegisters: 500, notificationBinding: 250, yield: 150, passTime: 900, exception: 60,
+    ipcObject: 900, ipcSend: 1100, ipcReceive: 1100, ipcReply: 500, notify: 600, ipcDelete: 400,
   },
   // Ten times finer: deep runs are long, and an `endRun` would cut them short.
   deep: {
@@ -81,6 +84,7 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
     cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1,
     threadObject: 1000, setupThread: 1500, schedControl: 500, priority: 500, schedContext: 500, resumeSuspend: 500,
     threadRegisters: 500, notificationBinding: 250, yield: 100, passTime: 1000, exception: 20,
+    ipcObject: 500, ipcSend: 300, ipcReceive: 300, ipcReply: 100, notify: 200, ipcDelete: 100,
   },
 };
 
@@ -545,6 +549,9 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   return scenarioStep(k, p, style.scenario);
 }
 
+const ipcOperationSet: ReadonlySet<Operation> = new Set(ipcOperations);
+const isIpcOperation = (op: IpcOperation | ThreadOperation): op is IpcOperation => ipcOperationSet.has(op);
+
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
 export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall {
   const p = new Picker(step);
@@ -584,7 +591,7 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
       resolved = resolveEndRun(k, p);
       break;
     default:
-      resolved = resolveThreadStep(op, step, k, p);
+      resolved = isIpcOperation(op) ? resolveIpcStep(op, step, k, p) : resolveThreadStep(op, step, k, p);
   }
   return resolved ?? resolveRawInvocation(k, p);
 }
