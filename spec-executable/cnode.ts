@@ -3,7 +3,9 @@
 import { InvocationLabel, nullCap, slotKey, type Cap, type CapOf, type SlotRef, type SyscallError, type Word } from '../libsel4/index.ts';
 import { isSyscallError, lookupPivotSlot, lookupSourceSlot, lookupTargetSlot } from './cspace.ts';
 import { hasCancelSendRights, isCapRevocable, maskCapRights, sameObjectAs, sameRegionAs, updateCapData } from './objects.ts';
-import { unbindMaybeNotification } from './notification.ts';
+import { cancelAllIPC, cancelBadgedSends } from './endpoint.ts';
+import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
+import { replyClear } from './reply.ts';
 import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
 import { getCap, getSlot, isSlotHolder, nullSlot, sameSlot, slotAddr, type ExecState, type Slot, type Step } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
@@ -139,8 +141,10 @@ function finaliseOnce(addr: number, finalising: Set<number>, body: () => void): 
 /**
  * finaliseCap: what happens to an object when its last cap goes. A CNode's slots are deleted; a
  * thread loses its scheduling context, leaves every scheduler queue, stops, and has its TCB slots
- * deleted; a scheduling context is unbound and no longer active; a notification is unbound from
- * its SC and its thread (its queue is always empty here). Other objects need nothing yet.
+ * deleted; a scheduling context is unbound (thread, notification, call stack) and no longer
+ * active; a notification is unbound from its SC and its thread and its waiters restart; an
+ * endpoint's queued threads restart; a reply lets go of its caller or receiver. Other objects
+ * need nothing yet.
  */
 function finaliseCap(k: Step, cap: Cap, finalising: Set<number>): void {
   switch (cap.type) {
@@ -157,6 +161,13 @@ function finaliseCap(k: Step, cap: Cap, finalising: Set<number>): void {
     case 'notification':
       schedContextMaybeUnbindNtfn(k, cap.ptr);
       unbindMaybeNotification(k, cap.ptr);
+      cancelAllSignals(k, cap.ptr);
+      return;
+    case 'endpoint':
+      cancelAllIPC(k, cap.ptr);
+      return;
+    case 'reply':
+      replyClear(k, cap.ptr);
       return;
     default:
       return;
@@ -398,7 +409,8 @@ export function performCNodeInvocation(k: Step, inv: CNodeInvocation): void {
       cteDelete(k, inv.slot);
       return;
     case 'cancelBadgedSends':
-      // Only a badged cap cancels anything, and no thread can be queued on an endpoint yet.
+      // Only a badged cap cancels anything.
+      if (inv.cap.badge !== 0) cancelBadgedSends(k, inv.cap.ptr, inv.cap.badge);
       return;
     case 'insert':
       cteInsert(k, inv.cap, inv.src, inv.dest);

@@ -172,7 +172,7 @@ export function hasCancelSendRights(cap: Cap): boolean {
 export function emptyTCB(addr: number): TCBObject {
   return {
     type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null,
-    ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, regs: new Array<Word>(32).fill(0), slots: IMap<number, Slot>(),
+    ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null, regs: new Array<Word>(32).fill(0), slots: IMap<number, Slot>(),
   };
 }
 
@@ -195,7 +195,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSize: numb
     case seL4_ObjectType.seL4_TCBObject:
       return { cap: { type: 'thread', ptr: addr }, object: emptyTCB(addr) };
     case seL4_ObjectType.seL4_EndpointObject:
-      return { cap: { type: 'endpoint', ptr: addr, badge: 0, rights: 0xf }, object: { type: 'endpoint', addr, queue: [] } };
+      return { cap: { type: 'endpoint', ptr: addr, badge: 0, rights: 0xf }, object: { type: 'endpoint', addr, state: 'Idle', queue: [] } };
     case seL4_ObjectType.seL4_NotificationObject:
       return { cap: { type: 'notification', ptr: addr, badge: 0, rights: 0x3 }, object: { type: 'notification', addr, word: 0, queue: [], tcb: null, schedContext: null } };
     case seL4_ObjectType.seL4_CapTableObject:
@@ -209,7 +209,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSize: numb
         object: emptySchedContext(addr, userSize),
       };
     case seL4_ObjectType.seL4_ReplyObject:
-      return { cap: { type: 'reply', ptr: addr, rights: 0x4 }, object: { type: 'reply', addr, tcb: null } };
+      return { cap: { type: 'reply', ptr: addr, rights: 0x4 }, object: { type: 'reply', addr, tcb: null, schedContext: null } };
     case seL4_ObjectType.seL4_RISCV_4K_Page:
     case seL4_ObjectType.seL4_RISCV_Mega_Page: {
       const sizeBits = type === seL4_ObjectType.seL4_RISCV_4K_Page ? seL4_PageBits : seL4_LargePageBits;
@@ -239,14 +239,14 @@ export function objectView(obj: KObject): ObjectView {
       return {
         type: 'tcb', addr: obj.addr, state: obj.state, priority: obj.priority, mcp: obj.mcp, domain: obj.domain,
         schedContext: obj.schedContext, ipcBufferVaddr: obj.ipcBufferVaddr, flags: obj.flags, yieldTo: obj.yieldTo,
-        boundNotification: obj.boundNotification, blocking: null,
+        boundNotification: obj.boundNotification, blocking: obj.blocking,
       };
     case 'endpoint':
-      return { type: 'endpoint', addr: obj.addr, state: 'Idle', queue: obj.queue };
+      return { type: 'endpoint', addr: obj.addr, state: obj.state, queue: obj.queue };
     case 'notification':
       return { type: 'notification', addr: obj.addr, word: obj.word, queue: obj.queue, tcb: obj.tcb, schedContext: obj.schedContext };
     case 'reply':
-      return { type: 'reply', addr: obj.addr, tcb: obj.tcb, schedContext: null };
+      return { type: 'reply', addr: obj.addr, tcb: obj.tcb, schedContext: obj.schedContext };
     case 'schedcontext': {
       const { configured, ...view } = obj;
       if (configured !== view.refillMax > 0) throw new Error(`executable spec invariant: SC ${obj.addr} configured flag out of step`);

@@ -28,6 +28,7 @@ import {
   checkBudget,
 } from './scheduler.ts';
 import { notification } from './notification.ts';
+import { schedContextUnbindReply } from './reply.ts';
 import { emptySchedContext } from './objects.ts';
 import type { SchedContextObject, Step } from './state.ts';
 import { isBlocked, isRunnable, replyWords, setThreadState } from './tcb.ts';
@@ -314,6 +315,23 @@ export function schedContextUnbindTCB(k: Step, scAddr: number): void {
   k.setObject({ ...schedContextAt(k, scAddr), tcb: null });
 }
 
+/**
+ * schedContext_donate: the SC leaves its thread (taken out of the scheduler's queues; a reschedule
+ * if it was running or about to) and is bound to `to`. No budget check is made.
+ */
+export function schedContextDonate(k: Step, scAddr: number, to: number): void {
+  const from = schedContextAt(k, scAddr).tcb;
+  if (from !== null) {
+    tcbSchedDequeue(k, from);
+    tcbReleaseRemove(k, from);
+    k.setObject({ ...k.tcb(from), schedContext: null });
+    const action = k.action;
+    if (from === k.state.current || (action.kind === 'switchTo' && action.tcb === from)) rescheduleRequired(k);
+  }
+  k.setObject({ ...schedContextAt(k, scAddr), tcb: to });
+  k.setObject({ ...k.tcb(to), schedContext: scAddr });
+}
+
 /** schedContext_unbindAllTCBs. */
 function unbindAllTCBs(k: Step, scAddr: number): void {
   if (schedContextAt(k, scAddr).tcb !== null) schedContextUnbindTCB(k, scAddr);
@@ -372,10 +390,11 @@ export function completeYieldTo(k: Step, yielder: number): void {
   cancelYieldTo(k, yielder);
 }
 
-/** finaliseCap for the last cap to an SC: unbound from its thread and notification, its yielder answered, no longer active. */
+/** finaliseCap for the last cap to an SC: unbound from its thread, notification and call stack, its yielder answered, no longer active. */
 export function finaliseSchedContext(k: Step, scAddr: number): void {
   unbindAllTCBs(k, scAddr);
   schedContextUnbindNtfn(k, scAddr);
+  schedContextUnbindReply(k, scAddr);
   const yieldFrom = schedContextAt(k, scAddr).yieldFrom;
   if (yieldFrom !== null) completeYieldTo(k, yieldFrom);
   const sc = schedContextAt(k, scAddr);

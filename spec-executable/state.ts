@@ -27,6 +27,7 @@ import {
   hex,
   nullCap,
   tcbSlotCount,
+  type BlockingView,
   type Cap,
   type Choice,
   type ObjectView,
@@ -77,25 +78,25 @@ export interface TCBObject {
   readonly yieldTo: number | null;
   /** tcbBoundNotification. */
   readonly boundNotification: number | null;
+  /** The blocking fields of the thread state (blockingObject, badge, rights, isCall, replyObject); null unless BlockedOn*. */
+  readonly blocking: BlockingView | null;
   /** The 32 user registers, seL4_UserContext order. */
   readonly regs: readonly Word[];
   readonly slots: SlotTable;
 }
 
-export interface EndpointObject {
-  readonly type: 'endpoint';
-  readonly addr: number;
-  readonly queue: readonly number[];
-}
+/** An endpoint: its state (IdleEP, SendEP, RecvEP) and its queue, head first, in priority order. */
+export type EndpointObject = Extract<ObjectView, { type: 'endpoint' }>;
 
 /** A notification: the fields of its view (word, queue, bound TCB and SC). */
 export type NotificationObject = Extract<ObjectView, { type: 'notification' }>;
 
-export interface ReplyObject {
-  readonly type: 'reply';
-  readonly addr: number;
-  readonly tcb: number | null;
-}
+/**
+ * A reply object: replyTCB, and the SC whose call stack it heads (replyNext = Head sc). The rest of
+ * the call stack is the SC's `replies` (l4v's sc_replies); replyPrev/replyNext are not kept, as the
+ * links of a chain cut from its SC are never read again (replyRemove only clears them).
+ */
+export type ReplyObject = Extract<ObjectView, { type: 'reply' }>;
 
 /**
  * An SC as the view shows it (refills head first: seL4's ring indices are not modelled, only the

@@ -1,15 +1,17 @@
 // Kernel entry: syscalls, user exceptions and the timer interrupt, the syscall dispatch, Yield, the
 // invocation path, and replies from the kernel (seL4's syscall.c, objecttype.c decodeInvocation).
 import {
-  IPCBuffer,
   SYSCALL_MAX,
   SYSCALL_MIN,
   capRegister,
   isForeignLabel,
+  seL4_CanGrant,
   seL4_CanRead,
   messageInfoFromWordKernel,
   msgInfoRegister,
   msgRegisters,
+  nbsendRecvDestRegister,
+  replyRegister,
   seL4_Syscall,
   syscallErrorCode,
   syscallErrorWords,
@@ -25,7 +27,9 @@ import {
 import { decodeCNodeInvocation, performCNodeInvocation, type CNodeInvocation } from './cnode.ts';
 import { isSyscallError, lookupSlot } from './cspace.ts';
 import { handleFault } from './fault.ts';
-import { canReceiveSignal, decodeNotificationInvocation, pollSignal, sendSignal, type SignalInvocation } from './notification.ts';
+import { decodeEndpointInvocation, receiveIPC, sendIPC, type EndpointInvocation } from './endpoint.ts';
+import { canReceiveSignal, decodeNotificationInvocation, receiveSignal, sendSignal, type SignalInvocation } from './notification.ts';
+import { doReplyTransfer } from './reply.ts';
 import {
   decodeSchedContextInvocation,
   decodeSchedControlInvocation,
@@ -38,6 +42,7 @@ import {
 } from './schedcontext.ts';
 import { activateThread, chargeBudget, checkBudget, checkBudgetRestart, schedule, updateTimestamp } from './scheduler.ts';
 import { getCap, UnmodelledBehaviour, type Step } from './state.ts';
+import { lookupExtraCaps } from './transfer.ts';
 import {
   decodeTCBInvocation,
   getRegister,
@@ -64,6 +69,8 @@ export interface InvocationArgs {
 }
 
 type Invocation =
+  | EndpointInvocation
+  | { readonly kind: 'reply'; readonly reply: number; readonly grant: boolean }
   | CNodeInvocation
   | RetypeInvocation
   | SignalInvocation
@@ -114,24 +121,48 @@ export function handleTimerInterrupt(k: Step): void {
   activateThread(k);
 }
 
-/** The syscalls an unknown number takes the unknown-syscall fault path for; the rest by number. */
+/** The syscall invoking `cptr` in its first phase: ReplyRecv, NBSendRecv and NBSendWait. */
+function firstPhase(k: Step, thread: number, cptrRegister: number): void {
+  handleInvocation(k, thread, { isCall: false, isBlocking: false, canDonate: true, firstPhase: true }, getRegister(k.tcb(thread), cptrRegister));
+}
+
+/**
+ * handleSyscall: an unknown number takes the unknown-syscall fault path; a send invokes the cap in
+ * a0; the combined syscalls invoke their first cap without blocking, then receive on a0.
+ */
 function handleSyscall(k: Step, thread: number): void {
   const sysno = syscallFromWord(getRegister(k.tcb(thread), syscallNumberRegister));
   if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) return handleFault(k, thread);
+  const cptr = getRegister(k.tcb(thread), capRegister);
+  const S = seL4_Syscall;
   switch (sysno) {
-    case seL4_Syscall.seL4_SysYield:
+    case S.seL4_SysYield:
       return handleYield(k);
-    case seL4_Syscall.seL4_SysCall:
-      return handleInvocation(k, thread, true, true);
-    case seL4_Syscall.seL4_SysSend:
-      return handleInvocation(k, thread, false, true);
-    case seL4_Syscall.seL4_SysNBSend:
-      return handleInvocation(k, thread, false, false);
-    case seL4_Syscall.seL4_SysNBRecv:
-    case seL4_Syscall.seL4_SysNBWait:
-      return handleNBRecv(k, thread);
+    case S.seL4_SysCall:
+      return handleInvocation(k, thread, { isCall: true, isBlocking: true, canDonate: true, firstPhase: false }, cptr);
+    case S.seL4_SysSend:
+      return handleInvocation(k, thread, { isCall: false, isBlocking: true, canDonate: false, firstPhase: false }, cptr);
+    case S.seL4_SysNBSend:
+      return handleInvocation(k, thread, { isCall: false, isBlocking: false, canDonate: false, firstPhase: false }, cptr);
+    case S.seL4_SysRecv:
+      return handleRecv(k, thread, true, true);
+    case S.seL4_SysNBRecv:
+      return handleRecv(k, thread, false, true);
+    case S.seL4_SysWait:
+      return handleRecv(k, thread, true, false);
+    case S.seL4_SysNBWait:
+      return handleRecv(k, thread, false, false);
+    case S.seL4_SysReplyRecv:
+      firstPhase(k, thread, replyRegister);
+      return handleRecv(k, thread, true, true);
+    case S.seL4_SysNBSendRecv:
+      firstPhase(k, thread, nbsendRecvDestRegister);
+      return handleRecv(k, thread, true, true);
+    case S.seL4_SysNBSendWait:
+      firstPhase(k, thread, replyRegister);
+      return handleRecv(k, thread, true, false);
     default:
-      throw new UnmodelledBehaviour(syscallName(sysno));
+      throw new Error(`executable spec invariant: syscall ${syscallName(sysno)} not dispatched`);
   }
 }
 
@@ -150,41 +181,65 @@ function handleYield(k: Step): void {
 }
 
 /**
- * handleRecv, non-blocking: the cap in a0 must be a notification cap with Read (a failed lookup
- * or any other cap is a cap fault); receiving on an endpoint with Read is not modelled yet.
+ * lookupReply: the reply cap in a6, for a receive on an endpoint. A failed lookup or any other cap
+ * is a cap fault (null: the fault has been handled).
  */
-function handleNBRecv(k: Step, thread: number): void {
+function lookupReply(k: Step, thread: number): number | null {
+  const found = lookupSlot(k.state, k.tcb(thread), getRegister(k.tcb(thread), replyRegister));
+  const cap = found.ok ? getCap(k.state, found.slot) : null;
+  if (cap?.type !== 'reply') {
+    handleFault(k, thread);
+    return null;
+  }
+  return cap.ptr;
+}
+
+/**
+ * handleRecv: the cap in a0 must be an endpoint cap with Read (with `canReply`, a reply cap in a6
+ * too) or a notification cap with Read bound to no other thread; anything else, or a failed
+ * lookup, is a cap fault.
+ */
+function handleRecv(k: Step, thread: number, isBlocking: boolean, canReply: boolean): void {
   const found = lookupSlot(k.state, k.tcb(thread), getRegister(k.tcb(thread), capRegister));
   if (!found.ok) return handleFault(k, thread);
   const cap = getCap(k.state, found.slot);
-  if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) throw new UnmodelledBehaviour('endpoint receive');
+  if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) {
+    if (!canReply) return receiveIPC(k, thread, cap, isBlocking, null);
+    const reply = lookupReply(k, thread);
+    if (reply !== null) receiveIPC(k, thread, cap, isBlocking, reply);
+    return;
+  }
   if (cap.type !== 'notification' || !canReceiveSignal(k, thread, cap)) return handleFault(k, thread);
-  pollSignal(k, thread, cap);
+  receiveSignal(k, thread, cap, isBlocking);
+}
+
+/** How a syscall invokes a cap (handleInvocation's flags). */
+interface InvocationMode {
+  readonly isCall: boolean;
+  readonly isBlocking: boolean;
+  /** The sender's SC may go to a receiver without one (Call, and the first phases). */
+  readonly canDonate: boolean;
+  /** The first phase of ReplyRecv, NBSendRecv, NBSendWait: thread, CNode and scheduling caps are refused. */
+  readonly firstPhase: boolean;
 }
 
 /**
  * handleInvocation: looks up the invoked cap and the extra caps in the caller's CSpace (a failed
- * lookup is a cap fault, except for NBSend which just returns), decodes, and performs. The caller
- * is set to Restart while the invocation runs; if it is still Restart afterwards it is Running
- * again and, for Call, gets an empty reply. Errors are replied to Call only.
+ * lookup is a cap fault, except for non-blocking sends which just return), decodes, and performs.
+ * The caller is set to Restart while the invocation runs; if it is still Restart afterwards it is
+ * Running again and, for Call, gets an empty reply. Errors are replied to Call only.
  */
-function handleInvocation(k: Step, thread: number, isCall: boolean, isBlocking: boolean): void {
+function handleInvocation(k: Step, thread: number, mode: InvocationMode, cptr: Word): void {
   const state = k.state;
   const tcb = k.tcb(thread);
   const info = messageInfoFromWordKernel(getRegister(tcb, msgInfoRegister));
   const buffer = lookupIPCBuffer(state, tcb);
-  const capFault = () => (isBlocking ? handleFault(k, thread) : undefined);
+  const capFault = () => (mode.isBlocking ? handleFault(k, thread) : undefined);
 
-  const invoked = lookupSlot(state, tcb, getRegister(tcb, capRegister));
+  const invoked = lookupSlot(state, tcb, cptr);
   if (!invoked.ok) return capFault();
-  const extraCaps: SlotRef[] = [];
-  if (buffer !== null) {
-    for (let i = 0; i < info.extraCaps; i++) {
-      const extra = lookupSlot(state, tcb, readIPCBuffer(state, buffer, IPCBuffer.capsOrBadges + i));
-      if (!extra.ok) return capFault();
-      extraCaps.push(extra.slot);
-    }
-  }
+  const extraCaps = lookupExtraCaps(state, tcb, buffer, info.extraCaps);
+  if (extraCaps === null) return capFault();
   const args: InvocationArgs = {
     label: info.label,
     length: buffer === null ? Math.min(info.length, msgRegisters.length) : info.length,
@@ -192,25 +247,33 @@ function handleInvocation(k: Step, thread: number, isCall: boolean, isBlocking: 
     arg: (i) => (i < msgRegisters.length ? getRegister(tcb, msgRegisters[i]!) : buffer === null ? 0 : readIPCBuffer(state, buffer, 1 + i)),
   };
 
-  const decoded = decodeInvocation(k, args, invoked.slot, getCap(state, invoked.slot));
+  const decoded = decodeInvocation(k, args, invoked.slot, getCap(state, invoked.slot), mode.firstPhase);
   if (isSyscallError(decoded)) {
-    if (isCall) replyMessage(k, thread, syscallErrorCode(decoded), syscallErrorWords(decoded));
+    if (mode.isCall) replyMessage(k, thread, syscallErrorCode(decoded), syscallErrorWords(decoded));
     return;
   }
   setThreadState(k, thread, 'Restart');
-  performInvocation(k, decoded, thread, isCall);
+  performInvocation(k, decoded, thread, mode);
   if (k.tcb(thread).state === 'Restart') {
-    if (isCall) replyMessage(k, thread, 0, []);
+    if (mode.isCall) replyMessage(k, thread, 0, []);
     setThreadState(k, thread, 'Running');
   }
 }
 
+/** Caps whose invocations seL4 decodes only outside a first phase. */
+const refusedInFirstPhase: ReadonlySet<Cap['type']> = new Set(['thread', 'domain', 'schedcontext', 'schedcontrol', 'cnode']);
+
 /** decodeInvocation: dispatch on the invoked cap's type. */
-function decodeInvocation(k: Step, args: InvocationArgs, slot: SlotRef, cap: Cap): Invocation | SyscallError {
+function decodeInvocation(k: Step, args: InvocationArgs, slot: SlotRef, cap: Cap, firstPhase: boolean): Invocation | SyscallError {
   const state = k.state;
+  if (firstPhase && refusedInFirstPhase.has(cap.type)) return { error: 'InvalidCapability', capIndex: 0 };
   switch (cap.type) {
     case 'null':
       return { error: 'InvalidCapability', capIndex: 0 };
+    case 'endpoint':
+      return decodeEndpointInvocation(cap);
+    case 'reply':
+      return { kind: 'reply', reply: cap.ptr, grant: (cap.rights & seL4_CanGrant) !== 0 };
     case 'untyped':
       return decodeUntypedInvocation(state, args, slot, cap);
     case 'cnode':
@@ -229,8 +292,13 @@ function decodeInvocation(k: Step, args: InvocationArgs, slot: SlotRef, cap: Cap
   }
 }
 
-function performInvocation(k: Step, inv: Invocation, caller: number, isCall: boolean): void {
+function performInvocation(k: Step, inv: Invocation, caller: number, mode: InvocationMode): void {
+  const isCall = mode.isCall;
   switch (inv.kind) {
+    case 'endpoint':
+      return sendIPC(k, { ...inv.send, blocking: mode.isBlocking, call: isCall, canDonate: mode.canDonate }, caller, inv.ep);
+    case 'reply':
+      return doReplyTransfer(k, caller, inv.reply, inv.grant);
     case 'retype':
       return performUntypedInvocation(k, inv);
     case 'signal':

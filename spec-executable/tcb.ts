@@ -15,6 +15,7 @@ import {
   seL4_IPCBufferSizeBits,
   seL4_MessageInfo_new,
   TCBSlot,
+  type BlockingView,
   type Cap,
   type CapOf,
   type SlotRef,
@@ -24,7 +25,8 @@ import {
 } from '../libsel4/index.ts';
 import { cteDelete, cteInsert, deriveCap, isFinalCapability } from './cnode.ts';
 import { isSyscallError } from './cspace.ts';
-import { bindNotification, canReceive, notification, unbindNotification } from './notification.ts';
+import { cancelIPC, reorderEp } from './endpoint.ts';
+import { bindNotification, canReceive, notification, reorderNtfn, unbindNotification } from './notification.ts';
 import { ipcBufferAddress, sameObjectAs, updateCapData } from './objects.ts';
 import {
   cancelYieldTo,
@@ -46,7 +48,7 @@ import {
   tcbSchedDequeue,
   tcbSchedEnqueue,
 } from './scheduler.ts';
-import { getCap, getTCB, UnmodelledBehaviour, userWord, type ExecState, type Step, type TCBObject } from './state.ts';
+import { getCap, getTCB, userWord, type ExecState, type Step, type TCBObject } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
 
 /** seL4_TCBFlag_MASK on riscv32 with an FPU: only fpuDisabled. */
@@ -54,11 +56,32 @@ const tcbFlagMask = 0x1;
 /** n_frameRegisters + n_gpRegisters: pc, ra, sp, gp, s0-s11, then a0-a7, t0-t6, tp (seL4_UserContext order). */
 const frameRegisterCount = 16;
 
-/** setThreadState, with scheduleTCB: a current thread that can no longer run forces a new choice. */
-export function setThreadState(k: Step, tcbAddr: number, state: ThreadState): void {
+/** Whether a thread state is one of the BlockedOn* states, which carry blocking fields. */
+function isBlockedState(state: ThreadState): boolean {
+  return state === 'BlockedOnReceive' || state === 'BlockedOnSend' || state === 'BlockedOnNotification' || state === 'BlockedOnReply';
+}
+
+/**
+ * setThreadState, with scheduleTCB: a current thread that can no longer run forces a new choice.
+ * A BlockedOn* state comes with its blocking fields, any other state with none.
+ */
+export function setThreadState(k: Step, tcbAddr: number, state: ThreadState, blocking: BlockingView | null = null): void {
+  if (isBlockedState(state) !== (blocking !== null)) throw new Error(`executable spec invariant: thread state ${state} with blocking fields ${blocking === null ? 'absent' : 'present'}`);
   const tcb = k.tcb(tcbAddr);
-  if (tcb.state !== state) k.setObject({ ...tcb, state });
+  if (tcb.state !== state || tcb.blocking !== blocking) k.setObject({ ...tcb, state, blocking });
   scheduleTCB(k, tcbAddr);
+}
+
+/** doNBRecvFailedTransfer: a non-blocking receive that found nothing gets badge 0. */
+export function doNBRecvFailedTransfer(k: Step, thread: number): void {
+  setRegisters(k, thread, [[badgeRegister, 0]]);
+}
+
+/** restartThreadIfNoFault (no thread has a pending fault here): a dequeued thread restarts its syscall and may run. */
+export function restartBlockedThread(k: Step, tcbAddr: number): void {
+  setThreadState(k, tcbAddr, 'Restart');
+  unblockIfSporadic(k, k.tcb(tcbAddr).schedContext);
+  possibleSwitchTo(k, tcbAddr);
 }
 
 /** isRunnable: Running or Restart. */
@@ -68,7 +91,7 @@ export function isRunnable(tcb: TCBObject): boolean {
 
 /** isBlocked: waiting on an endpoint, notification or reply. */
 export function isBlocked(tcb: TCBObject): boolean {
-  return tcb.state === 'BlockedOnReceive' || tcb.state === 'BlockedOnSend' || tcb.state === 'BlockedOnNotification' || tcb.state === 'BlockedOnReply';
+  return isBlockedState(tcb.state);
 }
 
 /** isStopped: blocked or Inactive. */
@@ -142,14 +165,9 @@ export function replyWords(k: Step, thread: number, words: readonly Word[]): voi
   replyMessage(k, thread, 0, words);
 }
 
-/** cancelIPC: no thread of this model is ever blocked on IPC; meeting one is unmodelled. */
-function cancelIPC(tcb: TCBObject): void {
-  if (isBlocked(tcb)) throw new UnmodelledBehaviour('cancelling blocked IPC');
-}
-
 /** suspend: the thread leaves every queue, its YieldTo is cancelled, and it is Inactive. */
 export function suspend(k: Step, tcbAddr: number): void {
-  cancelIPC(k.tcb(tcbAddr));
+  cancelIPC(k, tcbAddr);
   tcbSchedDequeue(k, tcbAddr);
   tcbReleaseRemove(k, tcbAddr);
   cancelYieldTo(k, tcbAddr);
@@ -162,7 +180,7 @@ export function suspend(k: Step, tcbAddr: number): void {
  */
 export function restart(k: Step, tcbAddr: number): void {
   if (!isStopped(k.tcb(tcbAddr))) return;
-  cancelIPC(k.tcb(tcbAddr));
+  cancelIPC(k, tcbAddr);
   setThreadState(k, tcbAddr, 'Restart');
   const sc = k.tcb(tcbAddr).schedContext;
   unblockIfSporadic(k, sc);
@@ -185,11 +203,18 @@ export function finaliseThread(k: Step, tcbAddr: number): void {
   suspend(k, tcbAddr);
 }
 
-/** setPriority (MCS): a queued or current thread is requeued at its new priority. */
+/**
+ * setPriority (MCS): a queued or current thread is requeued at its new priority; a thread waiting
+ * on an endpoint or notification takes its new place in that queue.
+ */
 function setPriority(k: Step, tcbAddr: number, priority: number): void {
   const tcb = k.tcb(tcbAddr);
-  if (isBlocked(tcb)) throw new UnmodelledBehaviour('reordering an IPC queue');
-  if (isRunnable(tcb) && (isQueued(k, tcbAddr) || tcbAddr === k.state.current)) {
+  if (isBlocked(tcb)) {
+    k.setObject({ ...tcb, priority });
+    const object = tcb.blocking!.object;
+    if (tcb.state === 'BlockedOnSend' || tcb.state === 'BlockedOnReceive') reorderEp(k, object!, tcbAddr);
+    else if (tcb.state === 'BlockedOnNotification') reorderNtfn(k, object!, tcbAddr);
+  } else if (isRunnable(tcb) && (isQueued(k, tcbAddr) || tcbAddr === k.state.current)) {
     tcbSchedDequeue(k, tcbAddr);
     k.setObject({ ...k.tcb(tcbAddr), priority });
     tcbSchedEnqueue(k, tcbAddr);

@@ -47,10 +47,11 @@ describe('executable spec boot', () => {
     expect(view.object(plan.rootTCB)).toEqual({
       type: 'tcb', addr: plan.rootTCB, state: 'Running', priority: 255, mcp: 255, domain: 0,
       schedContext: plan.rootSC, ipcBufferVaddr: plan.ipcBufferVaddr, flags: 0, yieldTo: null, boundNotification: null,
+      blocking: null,
     });
     expect(view.object(plan.rootSC)).toEqual({
       type: 'schedcontext', addr: plan.rootSC, sizeBits: 7, tcb: plan.rootTCB, periodTicks: 0n, consumedTicks: 0n, refillMax: 2,
-      refills: [{ releaseTicks: 0n, amountTicks: 50_000n }, { releaseTicks: 0n, amountTicks: 0n }], sporadic: false, badge: 0, yieldFrom: null, notification: null,
+      refills: [{ releaseTicks: 0n, amountTicks: 50_000n }, { releaseTicks: 0n, amountTicks: 0n }], sporadic: false, badge: 0, yieldFrom: null, notification: null, replies: [],
     });
     expect(view.current()).toBe(plan.rootTCB);
     const obs = L.observe(h.state, plan.rootTCB);

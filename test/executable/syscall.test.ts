@@ -3,6 +3,7 @@ import {
   InvocationLabel as IL,
   Reg,
   seL4_CapInitThreadIPCBuffer,
+  seL4_CapIRQControl,
   seL4_CapInitThreadTCB,
   seL4_Error,
   seL4_MessageInfo_new,
@@ -48,29 +49,21 @@ describe('syscall dispatch', () => {
     expect(h.state.objects.get(h.plan.rootCNode)).toBe(before.objects.get(h.plan.rootCNode));
   });
 
-  it('the blocking receive-side syscalls are not modelled yet: only the user writes take effect', () => {
-    const names: [number, string][] = [
-      [S.seL4_SysReplyRecv, 'seL4_SysReplyRecv'], [S.seL4_SysNBSendRecv, 'seL4_SysNBSendRecv'],
-      [S.seL4_SysNBSendWait, 'seL4_SysNBSendWait'], [S.seL4_SysRecv, 'seL4_SysRecv'], [S.seL4_SysWait, 'seL4_SysWait'],
-    ];
-    for (const [sysno, name] of names) {
+  it('a receive-side syscall on an empty slot is a cap fault: without a handler the thread stops', () => {
+    for (const sysno of [S.seL4_SysReplyRecv, S.seL4_SysNBSendRecv, S.seL4_SysNBSendWait, S.seL4_SysRecv, S.seL4_SysWait, S.seL4_SysNBRecv, S.seL4_SysNBWait]) {
       const h = new ExecHarness();
-      const before = h.state;
-      const obs = h.syscall(sysno, [[Reg.s2, 9]]);
-      expect(obs).toMatchObject({ unmodelled: name, current: h.plan.rootTCB, caller: { state: 'Running' } });
+      const obs = h.syscall(sysno, [[Reg.a0, h.empty], [Reg.a6, h.empty], [Reg.t0, h.empty], [Reg.s2, 9]]);
+      expect(obs).toMatchObject({ unmodelled: null, current: null, caller: { state: 'Inactive' } });
       expect(obs.caller!.regs[Reg.s2]).toBe(9);
-      expect(h.state.objects.get(h.plan.rootCNode)).toBe(before.objects.get(h.plan.rootCNode));
-      expect(h.last!.touched).toEqual({ slots: [], objects: [h.plan.rootTCB] });
     }
   });
 
   it('invoking a cap type without modelled invocations is reported and changes nothing else', () => {
     const h = new ExecHarness();
-    expect(h.api.seL4_Untyped_Retype(h.bigUntyped, T.seL4_EndpointObject, 0, ROOT, 0, 0, h.empty, 1)).toBe(E.seL4_NoError);
     const before = h.state;
-    h.call(h.empty, 0, []);
-    expect(h.observation().unmodelled).toBe('endpoint invocation');
-    expect(h.observation().caller!.regs[Reg.a0]).toBe(h.empty);
+    h.call(seL4_CapIRQControl, IL.IRQIssueIRQHandler, []);
+    expect(h.observation().unmodelled).toBe('irqcontrol invocation');
+    expect(h.observation().caller!.regs[Reg.a0]).toBe(seL4_CapIRQControl);
     expect(h.state.objects.get(h.plan.rootCNode)).toBe(before.objects.get(h.plan.rootCNode));
     expect(h.call(seL4_CapInitThreadTCB, IL.TCBBindNotification, [])).toBe(E.seL4_TruncatedMessage);
     expect(h.observation().unmodelled).toBeNull();

@@ -129,9 +129,9 @@ describe('Untyped_Retype effects', () => {
     expect(h.cap(h.empty)).toEqual({ type: 'untyped', ptr: base, sizeBits: 16, freeIndex: 0, isDevice: false });
     const tcb = base + 0x10000;
     expect(h.cap(h.empty + 1)).toEqual({ type: 'thread', ptr: tcb });
-    expect(view.object(tcb)).toEqual({ type: 'tcb', addr: tcb, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null });
+    expect(view.object(tcb)).toEqual({ type: 'tcb', addr: tcb, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null });
     expect(h.cap(h.empty + 2)).toEqual({ type: 'endpoint', ptr: tcb + 0x400, badge: 0, rights: 0xf });
-    expect(view.object(tcb + 0x400)).toEqual({ type: 'endpoint', addr: tcb + 0x400, queue: [] });
+    expect(view.object(tcb + 0x400)).toEqual({ type: 'endpoint', addr: tcb + 0x400, state: 'Idle', queue: [] });
     expect(h.cap(h.empty + 3)).toEqual({ type: 'notification', ptr: tcb + 0x420, badge: 0, rights: 0x3 });
     expect(view.object(tcb + 0x420)).toEqual({ type: 'notification', addr: tcb + 0x420, word: 0, queue: [], tcb: null, schedContext: null });
     expect(h.cap(h.empty + 4)).toEqual({ type: 'cnode', ptr: tcb + 0x480, radix: 3, guardSize: 0, guard: 0 });
@@ -139,10 +139,10 @@ describe('Untyped_Retype effects', () => {
     expect(h.cap(h.empty + 5)).toEqual({ type: 'schedcontext', ptr: tcb + 0x500, sizeBits: 8 });
     expect(view.object(tcb + 0x500)).toEqual({
       type: 'schedcontext', addr: tcb + 0x500, sizeBits: 8, tcb: null, periodTicks: 0n, consumedTicks: 0n, refillMax: 0, refills: [],
-      sporadic: false, badge: 0, yieldFrom: null, notification: null,
+      sporadic: false, badge: 0, yieldFrom: null, notification: null, replies: [],
     });
     expect(h.cap(h.empty + 6)).toEqual({ type: 'reply', ptr: tcb + 0x600, rights: 0x4 });
-    expect(view.object(tcb + 0x600)).toEqual({ type: 'reply', addr: tcb + 0x600, tcb: null });
+    expect(view.object(tcb + 0x600)).toEqual({ type: 'reply', addr: tcb + 0x600, tcb: null, schedContext: null });
     expect(h.cap(h.empty + 7)).toEqual({ type: 'frame', ptr: tcb + 0x1000, sizeBits: 12, vmRights: VMRights.VMReadWrite, isDevice: false, mapped: null });
     expect(h.cap(h.empty + 8)).toEqual({ type: 'pagetable', ptr: tcb + 0x2000, mapped: null });
     expect(view.object(tcb + 0x2000)).toEqual({ type: 'pagetable', addr: tcb + 0x2000 });
