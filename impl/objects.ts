@@ -35,7 +35,9 @@ import {
   schedContextSizeBits,
   type CapWords,
 } from './structures.ts';
-import { unbindMaybeNotification } from './notification.ts';
+import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
+import { cancelAllIPC } from './endpoint.ts';
+import { finaliseReply } from './reply.ts';
 import { finaliseThread } from './tcb.ts';
 import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
 
@@ -193,8 +195,8 @@ export function isCapRevocable(new0: number, src0: number): boolean {
  * finaliseCap: what deleting the last cap to an object does to the object. A CNode's and a
  * TCB's slots are deleted (skipped when that object is already being finalised: a cycle),
  * a thread and a scheduling context are unbound and stopped, a notification is unbound from
- * its SC and its thread. Endpoint, notification and reply queues are always empty so far;
- * mappings are not modelled.
+ * its SC and its thread and its waiters restarted, an endpoint's queued threads restarted,
+ * a reply object's caller or receiver let go; mappings are not modelled.
  */
 export function finaliseCap(state: ImplState, w0: number, w1: number): void {
   switch (capTag(w0)) {
@@ -210,6 +212,13 @@ export function finaliseCap(state: ImplState, w0: number, w1: number): void {
     case CapTag.notification:
       schedContextMaybeUnbindNtfn(state, capPtr(w0, w1));
       unbindMaybeNotification(state, capPtr(w0, w1));
+      cancelAllSignals(state, capPtr(w0, w1));
+      return;
+    case CapTag.endpoint:
+      cancelAllIPC(state, capPtr(w0, w1));
+      return;
+    case CapTag.reply:
+      finaliseReply(state, capPtr(w0, w1));
       return;
   }
 }

@@ -7,7 +7,7 @@
 //   0x08  scConsumed (64 bits, ticks)
 //   0x10  scCore (always 0: one core)
 //   0x14  scTcb: link (address | 1), 0 if none
-//   0x18  scReply: link (never set: IPC is not modelled)
+//   0x18  scReply: link to the reply heading its call stack, 0 if none
 //   0x1C  scNotification: link, 0 if none
 //   0x20  scBadge
 //   0x24  scYieldFrom: link
@@ -36,10 +36,12 @@ import { NONE, fail, linkTarget, linkWord, readU64, readWord, writeObjectU64, wr
 import { CapTag, capPtr, capTag, schedContextSizeBits } from './structures.ts';
 import { replyConsumed, setTcbSchedContext, setThreadState, setTcbYieldTo, tcbMCP, tcbPriority, tcbSchedContext, tcbYieldTo, ThreadStateNum, isBlocked } from './tcb.ts';
 import { syscallArg, type InvocationContext } from './syscall.ts';
+import { callStackOf, clearReplyHead } from './reply.ts';
 
 const PERIOD = 0x00;
 const CONSUMED = 0x08;
 const TCB = 0x14;
+const REPLY = 0x18;
 const NOTIFICATION = 0x1c;
 const BADGE = 0x20;
 const YIELD_FROM = 0x24;
@@ -93,6 +95,40 @@ export function scYieldFrom(state: ImplState, sc: number): number {
 
 export function setScYieldFrom(state: ImplState, sc: number, tcb: number): void {
   writeObjectWord(state, sc, YIELD_FROM, linkWord(tcb));
+}
+
+/** scReply: the reply object at the head of the SC's call stack, or NONE. */
+export function scReply(state: ImplState, sc: number): number {
+  return linkTarget(readWord(state, sc + REPLY));
+}
+
+export function setScReply(state: ImplState, sc: number, reply: number): void {
+  writeObjectWord(state, sc, REPLY, linkWord(reply));
+}
+
+/** schedContext_unbindReply: the head reply forgets the SC, and the SC its call stack. */
+function schedContextUnbindReply(state: ImplState, sc: number): void {
+  const reply = scReply(state, sc);
+  if (reply === NONE) return;
+  clearReplyHead(state, reply);
+  setScReply(state, sc, NONE);
+}
+
+/**
+ * schedContext_donate: the SC's thread (if any) leaves the scheduler's queues and loses it
+ * (a reschedule if it was current or the candidate); `to` gets it.
+ */
+export function schedContextDonate(state: ImplState, sc: number, to: number): void {
+  if (state.debug && (sc === NONE || tcbSchedContext(state, to) !== NONE)) fail(`donation of SC ${sc} to thread ${to.toString(16)}`);
+  const from = scTcb(state, sc);
+  if (from !== NONE) {
+    tcbSchedDequeue(state, from);
+    tcbReleaseRemove(state, from);
+    setTcbSchedContext(state, from, NONE);
+    if (from === state.current || from === state.schedulerAction) rescheduleRequired(state);
+  }
+  setScTcb(state, sc, to);
+  setTcbSchedContext(state, to, sc);
 }
 
 export function scNotification(state: ImplState, sc: number): number {
@@ -517,6 +553,7 @@ export function completeYieldTo(state: ImplState, yielder: number): void {
 export function finaliseSchedContext(state: ImplState, sc: number): void {
   if (scTcb(state, sc) !== NONE) schedContextUnbindTcb(state, sc);
   schedContextUnbindNtfn(state, sc);
+  schedContextUnbindReply(state, sc);
   const yielder = scYieldFrom(state, sc);
   if (yielder !== NONE) completeYieldTo(state, yielder);
   writeObjectWord(state, sc, REFILL_MAX, 0);
@@ -612,9 +649,10 @@ export function performSchedContextInvocation(state: ImplState, inv: SchedContex
       schedContextUnbindNtfn(state, inv.sc);
       return;
     case 'scUnbind':
-      // invokeSchedContext_Unbind: no reply is ever bound here
+      // invokeSchedContext_Unbind
       if (scTcb(state, inv.sc) !== NONE) schedContextUnbindTcb(state, inv.sc);
       schedContextUnbindNtfn(state, inv.sc);
+      schedContextUnbindReply(state, inv.sc);
       return;
     case 'scYieldTo':
       yieldTo(state, inv.sc, current, inv.isCall);
@@ -759,6 +797,6 @@ export function decodeSchedContext(state: ImplState, sc: number): SchedContextRe
     badge: scBadge(state, sc),
     yieldFrom: yielder === NONE ? null : yielder,
     notification: ntfn === NONE ? null : ntfn,
-    replies: [],
+    replies: callStackOf(state, scReply(state, sc)),
   };
 }

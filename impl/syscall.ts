@@ -14,9 +14,13 @@ import {
   isForeignLabel,
   maxReleaseTicks,
   msgRegisters,
+  nbsendRecvDestRegister,
+  replyRegister,
+  seL4_CanGrant,
+  seL4_CanGrantReply,
   seL4_CanRead,
+  seL4_CanWrite,
   seL4_MessageInfo_new,
-  seL4_MsgMaxLength,
   seL4_Syscall,
   syscallErrorCode,
   syscallErrorWords,
@@ -31,8 +35,11 @@ import {
 import { decodeCNodeInvocation, performCNodeInvocation, slotW0, slotW1, type CNodeInvocation } from './cnode.ts';
 import { lookupSlot } from './cspace.ts';
 import { touchedOf } from './decode.ts';
-import { handleFault } from './fault.ts';
-import { canReceiveSignal, decodeNotificationInvocation, pollSignal, sendSignal, type SignalInvocation } from './notification.ts';
+import { handleFault, hasFaultHandler } from './fault.ts';
+import { receiveIPC, sendIPC, type SendArgs } from './endpoint.ts';
+import { doReplyTransfer, replyWouldRaiseTimeout } from './reply.ts';
+import { lookupExtraCaps, messageLength } from './transfer.ts';
+import { canReceiveSignal, decodeNotificationInvocation, receiveSignal, sendSignal, type SignalInvocation } from './notification.ts';
 import {
   decodeSchedContextInvocation,
   decodeSchedControlInvocation,
@@ -46,7 +53,7 @@ import {
 } from './schedcontext.ts';
 import { budgetCheckWouldFault, chargeBudget, checkBudget, isRunnable, schedule, updateTimestamp } from './scheduler.ts';
 import { NONE, beginStep, fail, readUserWord, writeUserWord, type ImplState } from './state.ts';
-import { CapTag, capRightsBits, capTag, capTypeName } from './structures.ts';
+import { CapTag, capPtr, capRightsBits, capTag, capTypeName, endpointBadge, endpointPtr, replyRights } from './structures.ts';
 import {
   ThreadStateNum,
   activateThread,
@@ -84,8 +91,6 @@ const idleObservation = Object.freeze({ current: null, caller: null, unmodelled:
 const nothingTouched = Object.freeze({ slots: Object.freeze([]), objects: Object.freeze([]) });
 const noChoices: Witness = Object.freeze([]);
 
-/** The extra caps of a message that has none (shared: the context's list is read-only). */
-const noExtraCaps: readonly number[] = Object.freeze([]);
 
 /** handleEvent: one kernel entry (or none, for time that ends before the deadline). The state is changed in place. */
 export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplState> {
@@ -198,92 +203,163 @@ function applyUserWrites(state: ImplState, thread: number, user: UserWrites): vo
 
 const syscallNames = new Map(Object.values(seL4_Syscall).map((sysno) => [sysno as number, syscallName(sysno)]));
 
+/** How handleInvocation was entered (seL4's isCall, isBlocking, canDonate, firstPhase). */
+interface InvocationMode {
+  readonly isCall: boolean;
+  readonly isBlocking: boolean;
+  readonly canDonate: boolean;
+  readonly firstPhase: boolean;
+}
+
+const callMode: InvocationMode = { isCall: true, isBlocking: true, canDonate: true, firstPhase: false };
+const sendMode: InvocationMode = { isCall: false, isBlocking: true, canDonate: false, firstPhase: false };
+const nbSendMode: InvocationMode = { isCall: false, isBlocking: false, canDonate: false, firstPhase: false };
+const firstPhaseMode: InvocationMode = { isCall: false, isBlocking: false, canDonate: true, firstPhase: true };
+
 /** handleSyscall: dispatch on a7. Returns why the entry is unmodelled, or null. */
 function handleSyscall(state: ImplState, thread: number): string | null {
   const sysno = getRegister(state, thread, Reg.a7) | 0;
   if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) return handleFault(state, thread); // UnknownSyscall
+  const reg = (r: number) => getRegister(state, thread, r);
   switch (sysno) {
     case seL4_Syscall.seL4_SysCall:
-      return handleInvocation(state, thread, true, true);
+      return handleInvocation(state, thread, callMode, reg(Reg.a0));
     case seL4_Syscall.seL4_SysSend:
-      return handleInvocation(state, thread, false, true);
+      return handleInvocation(state, thread, sendMode, reg(Reg.a0));
     case seL4_Syscall.seL4_SysNBSend:
-      return handleInvocation(state, thread, false, false);
+      return handleInvocation(state, thread, nbSendMode, reg(Reg.a0));
+    case seL4_Syscall.seL4_SysRecv:
+      return handleRecv(state, thread, true, true);
+    case seL4_Syscall.seL4_SysNBRecv:
+      return handleRecv(state, thread, false, true);
+    case seL4_Syscall.seL4_SysWait:
+      return handleRecv(state, thread, true, false);
+    case seL4_Syscall.seL4_SysNBWait:
+      return handleRecv(state, thread, false, false);
+    case seL4_Syscall.seL4_SysReplyRecv:
+      return sendThenRecv(state, thread, reg(replyRegister), true);
+    case seL4_Syscall.seL4_SysNBSendRecv:
+      return sendThenRecv(state, thread, reg(nbsendRecvDestRegister), true);
+    case seL4_Syscall.seL4_SysNBSendWait:
+      return sendThenRecv(state, thread, reg(replyRegister), false);
     case seL4_Syscall.seL4_SysYield:
       handleYield(state);
       return null;
-    case seL4_Syscall.seL4_SysNBRecv:
-    case seL4_Syscall.seL4_SysNBWait:
-      return handleNBRecv(state, thread);
     default:
       return syscallNames.get(sysno)!;
   }
 }
 
 /**
- * handleRecv, non-blocking: the cap in a0 must be a notification cap with Read (a failed lookup
- * or any other cap is a cap fault); receiving on an endpoint with Read is not modelled yet.
+ * ReplyRecv, NBSendRecv, NBSendWait: a non-blocking first phase on `dest` (which may donate),
+ * then a blocking receive on a0. A receive that would deliver a fault to a handler is
+ * unmodelled, and is found before the first phase writes anything.
  */
-function handleNBRecv(state: ImplState, thread: number): string | null {
+function sendThenRecv(state: ImplState, thread: number, dest: number, canReply: boolean): string | null {
+  if (decodeRecv(state, thread, canReply) === null && hasFaultHandler(state, thread)) return 'fault delivery';
+  const unmodelled = handleInvocation(state, thread, firstPhaseMode, dest);
+  if (unmodelled !== null) return unmodelled;
+  return handleRecv(state, thread, true, canReply);
+}
+
+/** What a receive names: an endpoint (with the reply object, or NONE) or a notification. */
+type Receive = { readonly ep: number; readonly reply: number } | { readonly ntfn: number };
+
+/**
+ * handleRecv's checks, without side effects: the cap in a0 must be an endpoint cap with Read
+ * (then, for Recv forms, a6 must name a reply cap) or a notification cap with Read bound to no
+ * other thread. Null means a cap fault.
+ */
+function decodeRecv(state: ImplState, thread: number, canReply: boolean): Receive | null {
   const slot = lookupSlot(state, thread, getRegister(state, thread, Reg.a0));
-  if (slot === NONE) return handleFault(state, thread);
+  if (slot === NONE) return null;
   const w0 = slotW0(state, slot);
   const w1 = slotW1(state, slot);
-  const tag = capTag(w0);
-  if (tag === CapTag.endpoint && (capRightsBits(w1) & seL4_CanRead) !== 0) return 'endpoint receive';
-  if (tag !== CapTag.notification || !canReceiveSignal(state, thread, w1)) return handleFault(state, thread);
-  pollSignal(state, thread, w1);
+  switch (capTag(w0)) {
+    case CapTag.endpoint: {
+      if ((capRightsBits(w1) & seL4_CanRead) === 0) return null;
+      if (!canReply) return { ep: endpointPtr(w1), reply: NONE };
+      const replySlot = lookupSlot(state, thread, getRegister(state, thread, replyRegister));
+      if (replySlot === NONE || capTag(slotW0(state, replySlot)) !== CapTag.reply) return null;
+      return { ep: endpointPtr(w1), reply: capPtr(slotW0(state, replySlot), slotW1(state, replySlot)) };
+    }
+    case CapTag.notification:
+      return canReceiveSignal(state, thread, w1) ? { ntfn: endpointPtr(w1) } : null;
+    default:
+      return null;
+  }
+}
+
+/** handleRecv: receiveIPC or receiveSignal, or a cap fault. */
+function handleRecv(state: ImplState, thread: number, blocking: boolean, canReply: boolean): string | null {
+  const recv = decodeRecv(state, thread, canReply);
+  if (recv === null) return handleFault(state, thread);
+  if ('ntfn' in recv) receiveSignal(state, thread, recv.ntfn, blocking);
+  else receiveIPC(state, thread, recv.ep, blocking, recv.reply);
   return null;
 }
 
 /**
- * handleInvocation: looks up the invoked cap (a0) and the extra caps, decodes the
- * invocation, and on success performs it with the caller in Restart; a caller still in
- * Restart afterwards gets the empty reply (Call) and runs again. A failed lookup is a cap
- * fault for blocking syscalls and nothing at all for NBSend; a decode error is replied
- * to a Call and dropped otherwise.
+ * handleInvocation: looks up the invoked cap and the extra caps, decodes the invocation, and
+ * on success performs it with the caller in Restart; a caller still in Restart afterwards
+ * gets the empty reply (Call) and runs again. A failed lookup is a cap fault for blocking
+ * syscalls and nothing at all otherwise; a decode error is replied to a Call and dropped
+ * otherwise.
  */
-function handleInvocation(state: ImplState, thread: number, isCall: boolean, isBlocking: boolean): string | null {
+function handleInvocation(state: ImplState, thread: number, mode: InvocationMode, cptr: number): string | null {
   const info = getRegister(state, thread, Reg.a1);
-  const slot = lookupSlot(state, thread, getRegister(state, thread, Reg.a0));
-  if (slot === NONE) return isBlocking ? handleFault(state, thread) : null;
+  const slot = lookupSlot(state, thread, cptr);
+  if (slot === NONE) return mode.isBlocking ? handleFault(state, thread) : null;
   const buffer = ipcBufferAddr(state, thread);
-  const count = buffer === NONE ? 0 : (info >>> 7) & 0x3;
-  let extraCaps: readonly number[] = noExtraCaps;
-  if (count !== 0) {
-    const found: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const extra = lookupSlot(state, thread, readUserWord(state, buffer + (IPCBuffer.capsOrBadges + i) * 4));
-      if (extra === NONE) return isBlocking ? handleFault(state, thread) : null;
-      found.push(extra);
-    }
-    extraCaps = found;
-  }
-  let length = Math.min(info & 0x7f, seL4_MsgMaxLength);
+  const extraCaps = lookupExtraCaps(state, thread, buffer, info);
+  if (extraCaps === null) return mode.isBlocking ? handleFault(state, thread) : null;
+  let length = messageLength(info);
   if (length > msgRegisters.length && buffer === NONE) length = msgRegisters.length;
   const ctx: InvocationContext = { thread, label: info >>> 12, length, buffer, extraCaps };
 
-  const inv = decodeInvocation(state, ctx, slot, isCall);
+  const inv = decodeInvocation(state, ctx, slot, mode);
   if (inv === null) return `${capTypeName(capTag(slotW0(state, slot)))} invocation`;
-  if ('error' in inv) return replyError(state, thread, isCall, inv);
+  if ('error' in inv) return replyError(state, thread, mode.isCall, inv);
+  if (inv.op === 'reply' && replyWouldRaiseTimeout(state, inv.reply)) return 'timeout fault delivery';
   setThreadState(state, thread, ThreadStateNum.Restart);
-  performInvocation(state, inv);
+  performInvocation(state, thread, inv);
   if (threadState(state, thread) === ThreadStateNum.Restart) {
-    if (isCall) replySuccess(state, thread);
+    if (mode.isCall) replySuccess(state, thread);
     setThreadState(state, thread, ThreadStateNum.Running);
   }
   return null;
 }
 
-type Invocation = RetypeInvocation | CNodeInvocation | SignalInvocation | TcbInvocation | SchedContextInvocation | ConfigureFlagsInvocation;
+/** A send on an endpoint cap (performInvocation_Endpoint). */
+interface SendInvocation extends SendArgs {
+  readonly op: 'send';
+  readonly ep: number;
+}
+
+/** A send on a reply cap (performInvocation_Reply). */
+interface ReplyInvocation {
+  readonly op: 'reply';
+  readonly reply: number;
+  readonly grant: boolean;
+}
+
+type Invocation = SendInvocation | ReplyInvocation | RetypeInvocation | CNodeInvocation | SignalInvocation | TcbInvocation | SchedContextInvocation | ConfigureFlagsInvocation;
 
 /**
  * decodeInvocation: by the invoked cap's type; null for types whose invocations are not
  * modelled yet (a result with an `unmodelled` field made every caller's check megamorphic).
  */
-function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number, isCall: boolean): Invocation | SyscallError | null {
+function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number, mode: InvocationMode): Invocation | SyscallError | null {
   const tag = capTag(slotW0(state, slot));
+  const isCall = mode.isCall;
+  if (mode.firstPhase && firstPhaseForbidden(tag)) return { error: 'InvalidCapability', capIndex: 0 };
   switch (tag) {
+    case CapTag.endpoint:
+      return decodeEndpointInvocation(slotW0(state, slot), slotW1(state, slot), mode);
+    case CapTag.reply: {
+      const w0 = slotW0(state, slot);
+      return { op: 'reply', reply: capPtr(w0, slotW1(state, slot)), grant: (replyRights(w0) & seL4_CanGrant) !== 0 };
+    }
     case CapTag.thread:
       return decodeTcbInvocation(state, ctx, isCall, slot);
     case CapTag.schedcontext:
@@ -303,8 +379,27 @@ function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number
   }
 }
 
-function performInvocation(state: ImplState, inv: Invocation): void {
+/** Caps that cannot be invoked in the first phase of ReplyRecv, NBSendRecv or NBSendWait. */
+function firstPhaseForbidden(tag: number): boolean {
+  return tag === CapTag.thread || tag === CapTag.domain || tag === CapTag.cnode || tag === CapTag.schedcontext || tag === CapTag.schedcontrol;
+}
+
+/** decodeInvocation, endpoint case: the cap needs Write (Send); the send carries its badge and Grant rights. */
+function decodeEndpointInvocation(w0: number, w1: number, mode: InvocationMode): SendInvocation | SyscallError {
+  const rights = capRightsBits(w1);
+  if ((rights & seL4_CanWrite) === 0) return { error: 'InvalidCapability', capIndex: 0 };
+  return {
+    op: 'send', ep: endpointPtr(w1), badge: endpointBadge(w0), canGrant: (rights & seL4_CanGrant) !== 0,
+    canGrantReply: (rights & seL4_CanGrantReply) !== 0, isCall: mode.isCall, blocking: mode.isBlocking, canDonate: mode.canDonate,
+  };
+}
+
+function performInvocation(state: ImplState, thread: number, inv: Invocation): void {
   switch (inv.op) {
+    case 'send':
+      return sendIPC(state, thread, inv.ep, inv);
+    case 'reply':
+      return doReplyTransfer(state, thread, inv.reply, inv.grant);
     case 'retype':
       return performRetype(state, inv);
     case 'signal':

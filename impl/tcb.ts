@@ -16,7 +16,14 @@
 //   0x228  queue membership: bit 0 tcbQueued (in a ready queue), bit 1 tcbInReleaseQueue
 //          (seL4 keeps both in the thread state word)
 //   0x22C  tcbBoundNotification: link, 0 if none
+//   0x230  thread_state's IPC word: blockingIPCBadge[31:4], blockingIPCCanGrant[3],
+//          blockingIPCCanGrantReply[2], blockingIPCIsCall[1]
+//   0x234  thread_state's blockingObject: link to the endpoint or notification
+//   0x238  thread_state's replyObject: link to the reply object, 0 if none
+//          (the three keep stale values outside the states that use them, as in seL4)
 //   0x240  the 32 registers, seL4_UserContext order (128 bytes)
+// An endpoint or notification queue links its threads through tcbSchedNext / tcbSchedPrev,
+// as seL4's MCS tcbEPAppend does (a blocked thread is in no ready or release queue).
 // Everything else is zero. A new TCB (all zero) is Inactive with priority 0, no SC, no caps.
 import {
   IPCBuffer,
@@ -28,13 +35,15 @@ import {
   seL4_MessageInfo_new,
   tcbSlotCount,
   threadStates,
+  type BlockingView,
   type ObjectView,
   type SyscallError,
   type ThreadState,
   type Word,
 } from '../libsel4/index.ts';
 import { cteInsert, deleteSlot, isFinalCapability, isNullSlot, slotBytes, slotW0, slotW1 } from './cnode.ts';
-import { bindNotification, canReceive, ntfnBoundTcb, ntfnQueueEmpty, unbindNotification } from './notification.ts';
+import { cancelIPC, reorderEndpoint } from './endpoint.ts';
+import { bindNotification, canReceive, ntfnBoundTcb, ntfnQueueEmpty, reorderNotification, unbindNotification } from './notification.ts';
 import { deriveCap, sameObjectAs, updateCapData } from './objects.ts';
 import {
   cancelYieldTo,
@@ -65,6 +74,9 @@ const SCHED_NEXT = 0x220;
 const SCHED_PREV = 0x224;
 const QUEUES = 0x228;
 const BOUND_NOTIFICATION = 0x22c;
+const BLOCKING_IPC = 0x230;
+const BLOCKING_OBJECT = 0x234;
+const REPLY_OBJECT = 0x238;
 const REGISTERS = 0x240;
 
 const QUEUED = 1;
@@ -96,6 +108,75 @@ export function isBlocked(state: ImplState, tcb: number): boolean {
   const ts = threadState(state, tcb);
   return ts === ThreadStateNum.BlockedOnReceive || ts === ThreadStateNum.BlockedOnSend
     || ts === ThreadStateNum.BlockedOnNotification || ts === ThreadStateNum.BlockedOnReply;
+}
+
+/** thread_state_get_blockingObject: the endpoint or notification a blocked thread waits on. */
+export function tcbBlockingObject(state: ImplState, tcb: number): number {
+  return linkTarget(readWord(state, tcb + BLOCKING_OBJECT));
+}
+
+/** thread_state_get_replyObject: the reply object of a thread BlockedOnReceive or BlockedOnReply, or NONE. */
+export function tcbReplyObject(state: ImplState, tcb: number): number {
+  return linkTarget(readWord(state, tcb + REPLY_OBJECT));
+}
+
+/** The IPC details a blocked sender recorded (thread_state's first word). */
+export interface SendDetails {
+  readonly badge: number;
+  readonly canGrant: boolean;
+  readonly canGrantReply: boolean;
+  readonly isCall: boolean;
+}
+
+export function tcbSendDetails(state: ImplState, tcb: number): SendDetails {
+  const word = readWord(state, tcb + BLOCKING_IPC);
+  return { badge: word >>> 4, canGrant: (word & 8) !== 0, canGrantReply: (word & 4) !== 0, isCall: (word & 2) !== 0 };
+}
+
+/** sendIPC's blocking: BlockedOnSend on `ep` with the sender's details, then scheduleTCB. */
+export function setBlockedOnSend(state: ImplState, tcb: number, ep: number, details: SendDetails): void {
+  const word = (details.badge << 4) | (details.canGrant ? 8 : 0) | (details.canGrantReply ? 4 : 0) | (details.isCall ? 2 : 0);
+  writeObjectWord(state, tcb, BLOCKING_IPC, word >>> 0);
+  writeObjectWord(state, tcb, BLOCKING_OBJECT, linkWord(ep));
+  setThreadState(state, tcb, ThreadStateNum.BlockedOnSend);
+}
+
+/** receiveIPC's blocking: BlockedOnReceive on `ep` with reply object `reply` (NONE: none). */
+export function setBlockedOnReceive(state: ImplState, tcb: number, ep: number, reply: number): void {
+  writeObjectWord(state, tcb, BLOCKING_OBJECT, linkWord(ep));
+  writeObjectWord(state, tcb, REPLY_OBJECT, linkWord(reply));
+  setThreadState(state, tcb, ThreadStateNum.BlockedOnReceive);
+}
+
+/** receiveSignal's blocking: BlockedOnNotification on `ntfn`. */
+export function setBlockedOnNotification(state: ImplState, tcb: number, ntfn: number): void {
+  writeObjectWord(state, tcb, BLOCKING_OBJECT, linkWord(ntfn));
+  setThreadState(state, tcb, ThreadStateNum.BlockedOnNotification);
+}
+
+/** setThreadStateBlockedOnReply. */
+export function setBlockedOnReply(state: ImplState, tcb: number, reply: number): void {
+  writeObjectWord(state, tcb, REPLY_OBJECT, linkWord(reply));
+  setThreadState(state, tcb, ThreadStateNum.BlockedOnReply);
+}
+
+/** The view of a thread's blocking fields: only those its state uses, the rest 0, false or null. */
+function blockingView(state: ImplState, tcb: number, ts: number): BlockingView | null {
+  const none = { object: null, badge: 0, canGrant: false, canGrantReply: false, isCall: false, reply: null };
+  const reply = tcbReplyObject(state, tcb);
+  switch (ts) {
+    case ThreadStateNum.BlockedOnSend:
+      return { ...none, object: tcbBlockingObject(state, tcb), ...tcbSendDetails(state, tcb) };
+    case ThreadStateNum.BlockedOnReceive:
+      // MCS receivers record no Grant (the spec's blockingIPCCanGrant = False)
+      return { ...none, object: tcbBlockingObject(state, tcb), reply: reply === NONE ? null : reply };
+    case ThreadStateNum.BlockedOnReply:
+      return { ...none, reply };
+    case ThreadStateNum.BlockedOnNotification:
+      return { ...none, object: tcbBlockingObject(state, tcb) };
+    default:
+      return null;
+  }
 }
 
 /** isStopped: Inactive or blocked. */
@@ -214,6 +295,11 @@ export function ipcBufferAddr(state: ImplState, tcb: number): number {
   return pagePtr(slotW1(state, slot)) + (readWord(state, tcb + IPC_BUFFER_VADDR) & ((1 << frameSizeBits(w0)) - 1));
 }
 
+/** The IPC buffer's virtual address (tcbIPCBuffer). */
+export function ipcBufferVaddr(state: ImplState, tcb: number): number {
+  return readWord(state, tcb + IPC_BUFFER_VADDR);
+}
+
 /** The frame holding the thread's IPC buffer (for marking user memory writes). */
 export function ipcBufferFrame(state: ImplState, tcb: number): number {
   return pagePtr(slotW1(state, tcbSlot(tcb, 2)));
@@ -249,9 +335,9 @@ export function validTimeoutHandler(state: ImplState, tcb: number): boolean {
 
 // ---- suspend and restart (thread.c) ----
 
-/** suspend: out of every queue, no longer yielding, Inactive (cancelIPC: threads never block here). */
+/** suspend: its IPC cancelled, out of every queue, no longer yielding, Inactive. */
 export function suspend(state: ImplState, tcb: number): void {
-  if (state.debug && isBlocked(state, tcb)) fail('suspend of a blocked thread (IPC is not modelled)');
+  cancelIPC(state, tcb);
   tcbSchedDequeue(state, tcb);
   tcbReleaseRemove(state, tcb);
   cancelYieldTo(state, tcb);
@@ -261,6 +347,7 @@ export function suspend(state: ImplState, tcb: number): void {
 /** restart: a stopped thread is restarted, its sporadic SC released if it may be, and scheduled. */
 export function restart(state: ImplState, tcb: number): void {
   if (!isStopped(state, tcb)) return;
+  cancelIPC(state, tcb);
   setThreadState(state, tcb, ThreadStateNum.Restart);
   const sc = tcbSchedContext(state, tcb);
   if (scSporadic(state, sc) && sc !== state.curSC) refillUnblockCheck(state, sc);
@@ -279,7 +366,11 @@ export function activateThread(state: ImplState): void {
   else if (state.debug && ts !== ThreadStateNum.Running) fail(`the current thread ${thread.toString(16)} is blocked`);
 }
 
-/** setPriority (MCS): a queued or current thread is requeued at its new priority. */
+/**
+ * setPriority (MCS): a queued or current thread is requeued at its new priority; a thread
+ * blocked on an endpoint or notification moves to its new place in that queue (reorderEP,
+ * reorderNTFN).
+ */
 function setPriority(state: ImplState, tcb: number, prio: number): void {
   const ts = threadState(state, tcb);
   const runnable = ts === ThreadStateNum.Running || ts === ThreadStateNum.Restart;
@@ -288,9 +379,81 @@ function setPriority(state: ImplState, tcb: number, prio: number): void {
     writeObjectWord(state, tcb, PRIORITY, prio);
     tcbSchedEnqueue(state, tcb);
     rescheduleRequired(state);
-  } else {
-    writeObjectWord(state, tcb, PRIORITY, prio);
+    return;
   }
+  writeObjectWord(state, tcb, PRIORITY, prio);
+  if (ts === ThreadStateNum.BlockedOnSend || ts === ThreadStateNum.BlockedOnReceive) reorderEndpoint(state, tcbBlockingObject(state, tcb), tcb);
+  else if (ts === ThreadStateNum.BlockedOnNotification) reorderNotification(state, tcbBlockingObject(state, tcb), tcb);
+}
+
+// ---- endpoint and notification queues (tcbAppend, tcb_queue_remove) ----
+
+/** The thread at the head of the queue whose head link is at byte `headOffset` of `obj` (tail at + 4). */
+export function tcbQueueHead(state: ImplState, obj: number, headOffset: number): number {
+  return linkTarget(readWord(state, obj + headOffset));
+}
+
+function tcbQueueTail(state: ImplState, obj: number, headOffset: number): number {
+  return linkTarget(readWord(state, obj + headOffset + 4));
+}
+
+/** tcbAppend: after every thread of equal or higher priority, before the first of lower priority. */
+export function tcbQueueAppend(state: ImplState, obj: number, headOffset: number, tcb: number): void {
+  if (state.debug && (tcbSchedNext(state, tcb) !== NONE || tcbSchedPrev(state, tcb) !== NONE || isQueued(state, tcb) || inReleaseQueue(state, tcb))) {
+    fail(`thread ${tcb.toString(16)} joins a queue while linked in another`);
+  }
+  const prio = tcbPriority(state, tcb);
+  const head = tcbQueueHead(state, obj, headOffset);
+  const tail = tcbQueueTail(state, obj, headOffset);
+  if (head === NONE || prio > tcbPriority(state, head)) {
+    // tcb_queue_prepend
+    if (head === NONE) writeObjectWord(state, obj, headOffset + 4, linkWord(tcb));
+    else {
+      setTcbSchedNext(state, tcb, head);
+      setTcbSchedPrev(state, head, tcb);
+    }
+    writeObjectWord(state, obj, headOffset, linkWord(tcb));
+    return;
+  }
+  if (tcbPriority(state, tail) >= prio) {
+    // tcb_queue_append
+    setTcbSchedPrev(state, tcb, tail);
+    setTcbSchedNext(state, tail, tcb);
+    writeObjectWord(state, obj, headOffset + 4, linkWord(tcb));
+    return;
+  }
+  // find_tcb_with_higher_prio, then tcb_queue_insert_after
+  let before = head;
+  while (tcbPriority(state, tcbSchedNext(state, before)) >= prio) before = tcbSchedNext(state, before);
+  const after = tcbSchedNext(state, before);
+  setTcbSchedPrev(state, tcb, before);
+  setTcbSchedNext(state, tcb, after);
+  setTcbSchedNext(state, before, tcb);
+  setTcbSchedPrev(state, after, tcb);
+}
+
+/** tcb_queue_remove: the thread leaves the queue; returns whether the queue is empty now. */
+export function tcbQueueRemove(state: ImplState, obj: number, headOffset: number, tcb: number): boolean {
+  const before = tcbSchedPrev(state, tcb);
+  const after = tcbSchedNext(state, tcb);
+  if (state.debug && (before === NONE) !== (tcbQueueHead(state, obj, headOffset) === tcb)) fail(`thread ${tcb.toString(16)} is not in the queue of ${obj.toString(16)}`);
+  if (before === NONE) writeObjectWord(state, obj, headOffset, linkWord(after));
+  else setTcbSchedNext(state, before, after);
+  if (after === NONE) writeObjectWord(state, obj, headOffset + 4, linkWord(before));
+  else setTcbSchedPrev(state, after, before);
+  if (before !== NONE) setTcbSchedPrev(state, tcb, NONE);
+  if (after !== NONE) setTcbSchedNext(state, tcb, NONE);
+  return before === NONE && after === NONE;
+}
+
+/** The queue's threads, head first (for the view and the invariants). */
+export function tcbQueueMembers(state: ImplState, obj: number, headOffset: number): number[] {
+  const members: number[] = [];
+  for (let t = tcbQueueHead(state, obj, headOffset); t !== NONE; t = tcbSchedNext(state, t)) {
+    if (state.debug && members.length > 1 << 20) fail(`the queue of ${obj.toString(16)} is cyclic`);
+    members.push(t);
+  }
+  return members;
 }
 
 /**
@@ -715,7 +878,7 @@ export function decodeTcb(state: ImplState, tcb: number): TcbRecord {
     flags: readWord(state, tcb + FLAGS),
     yieldTo: yieldToSc === NONE ? null : yieldToSc,
     boundNotification: ntfn === NONE ? null : ntfn,
-    blocking: null,
+    blocking: blockingView(state, tcb, threadState(state, tcb)),
     regs: readRegisters(state, tcb),
   };
 }

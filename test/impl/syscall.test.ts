@@ -5,6 +5,7 @@ import {
   IPCBuffer,
   InvocationLabel,
   Reg,
+  seL4_CapASIDControl,
   seL4_CapInitThreadTCB,
   seL4_Error,
   seL4_MessageInfo_new,
@@ -31,12 +32,13 @@ describe('impl syscall entry', () => {
     expect(view.object(r.plan.rootTCB)).toEqual({
       type: 'tcb', addr: r.plan.rootTCB, state: 'Running', priority: 255, mcp: 255, domain: 0,
       schedContext: r.plan.rootSC, ipcBufferVaddr: r.plan.ipcBufferVaddr, flags: 0, yieldTo: null, boundNotification: null,
+      blocking: null,
     });
     // configure_sched_context: round robin, MIN_REFILLS, 5 ms released at 0 and an empty tail
     expect(view.object(r.plan.rootSC)).toEqual({
       type: 'schedcontext', addr: r.plan.rootSC, sizeBits: 7, tcb: r.plan.rootTCB, periodTicks: 0n, consumedTicks: 0n,
       refillMax: 2, refills: [{ releaseTicks: 0n, amountTicks: 50000n }, { releaseTicks: 0n, amountTicks: 0n }],
-      sporadic: false, badge: 0, yieldFrom: null, notification: null,
+      sporadic: false, badge: 0, yieldFrom: null, notification: null, replies: [],
     });
     // the deadline one timer precision before the root's budget ends
     expect(view.scheduler()).toEqual({
@@ -57,15 +59,16 @@ describe('impl syscall entry', () => {
     expect(r.api.rawSyscall([[Reg.a7, 5]]).current).toBeNull();
   });
 
-  it('Yield changes nothing; the other syscalls are unmodelled', () => {
+  it('Yield changes nothing; a blocking receive on the null cap is a cap fault (no handler: Inactive)', () => {
     const r = bootRoot();
     const obs = r.api.rawSyscall([[Reg.a7, syscallWord(S.seL4_SysYield)]]);
     expect(obs.caller!.state).toBe('Running');
     expect(obs.unmodelled).toBeNull();
     for (const sysno of [S.seL4_SysRecv, S.seL4_SysReplyRecv, S.seL4_SysWait]) {
-      const o = r.api.rawSyscall([[Reg.a7, syscallWord(sysno)]]);
-      expect(o.unmodelled).toMatch(/^seL4_Sys/);
-      expect(o.caller!.state).toBe('Running');
+      const fresh = bootRoot();
+      const o = fresh.api.rawSyscall([[Reg.a0, 0], [Reg.a7, syscallWord(sysno)]]);
+      expect(o.unmodelled).toBeNull();
+      expect(o.caller!.state).toBe('Inactive');
     }
   });
 
@@ -100,11 +103,11 @@ describe('impl syscall entry', () => {
 
   it('other cap types are unmodelled and change nothing', () => {
     const r = bootRoot();
-    expect(r.api.seL4_Untyped_Retype(r.untyped(12), T.seL4_EndpointObject, 0, CNODE, 0, 0, 100, 1)).toBe(E.seL4_NoError);
-    const obs = r.api.rawSyscall([[Reg.a0, 100], [Reg.a1, 0], [Reg.a7, syscallWord(S.seL4_SysCall)]]);
-    expect(obs.unmodelled).toBe('endpoint invocation');
+    const makePool = seL4_MessageInfo_new(InvocationLabel.RISCVASIDControlMakePool, 0, 0, 0);
+    const obs = r.api.rawSyscall([[Reg.a0, seL4_CapASIDControl], [Reg.a1, makePool], [Reg.a7, syscallWord(S.seL4_SysCall)]]);
+    expect(obs.unmodelled).toBe('asidcontrol invocation');
     expect(obs.caller!.state).toBe('Running');
-    expect(obs.caller!.regs[Reg.a1]).toBe(0);
+    expect(obs.caller!.regs[Reg.a1]).toBe(makePool);
     // The root has no bound notification: UnbindNotification is decoded, IllegalOperation.
     const unbind = seL4_MessageInfo_new(InvocationLabel.TCBUnbindNotification, 0, 0, 0);
     const unbound = r.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, unbind], [Reg.a7, syscallWord(S.seL4_SysCall)]]);
