@@ -5,7 +5,9 @@
 import { InvocationLabel, type Cap, type CapOf, type SlotRef, type SyscallError } from '../libsel4/index.ts';
 import { cteInsert, cteMove, cteSwap, descendantsOf, emptySlot, hasChildren, isDescendant, isFinalCap } from './cdt.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
-import { unbindMaybeNotification } from './notification.ts';
+import { cancelAllIPC, cancelBadgedSends, cancelIPC } from './endpoint.ts';
+import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
+import { replyAt, replyRemove } from './reply.ts';
 import { deriveCap, hasCancelSendRights, maskCapRights, sameObjectAs, updateCapData } from './objects.ts';
 import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
 import {
@@ -19,6 +21,7 @@ import {
   sameSlot,
   slotAddr,
   slotsNaming,
+  tcbAt,
   type AbstractState,
   type Branch,
   type Kernel,
@@ -41,6 +44,17 @@ function deleteHeldSlots(k: Kernel, holder: number): void {
   k.finalising.delete(holder);
 }
 
+/**
+ * fast_finalise of the last reply cap: a caller waiting on the reply is removed as by a reply
+ * (reply_remove), a receiver waiting with it has its IPC cancelled.
+ */
+function finaliseReply(k: Kernel, reply: number): void {
+  const tcb = replyAt(k, reply).tcb;
+  if (tcb === null) return;
+  if (tcbAt(k, tcb)!.state === 'BlockedOnReply') replyRemove(k, tcb, reply);
+  else cancelIPC(k, tcb);
+}
+
 /** finalise_cap for the last cap to an object: what happens to the object itself. */
 function finaliseCap(k: Kernel, cap: Cap): void {
   switch (cap.type) {
@@ -55,13 +69,18 @@ function finaliseCap(k: Kernel, cap: Cap): void {
       finaliseSchedContext(k, cap.ptr);
       return;
     case 'notification':
-      // Its SC and its thread are unbound; its queue is empty in everything modelled so far.
       schedContextMaybeUnbindNtfn(k, cap.ptr);
       unbindMaybeNotification(k, cap.ptr);
+      cancelAllSignals(k, cap.ptr);
+      return;
+    case 'endpoint':
+      cancelAllIPC(k, cap.ptr);
+      return;
+    case 'reply':
+      finaliseReply(k, cap.ptr);
       return;
     default:
-      // Endpoint and reply queues are empty in everything modelled so far;
-      // mappings are not modelled; the rest have nothing to clean up.
+      // Mappings are not modelled; the rest have nothing to clean up.
       return;
   }
 }
@@ -314,7 +333,8 @@ export function performCNodeInvocation(k: Kernel, inv: CNodeInvocation): Branch[
       deleteSlot(k, inv.slot);
       break;
     case 'cancelBadgedSends':
-      // No thread can be queued on an endpoint yet, so there is nothing to cancel.
+      // An unbadged cap cancels nothing (invokeCNodeCancelBadgedSends).
+      if (inv.cap.type === 'endpoint' && inv.cap.badge !== 0) cancelBadgedSends(k, inv.cap.ptr, inv.cap.badge);
       break;
     case 'insert':
       cteInsert(k, inv.cap, inv.src, inv.dest);

@@ -29,7 +29,7 @@ import { emptySlotTable, type KObject, type SchedContextObject, type TCBObject }
 export function initialTcb(addr: number): TCBObject {
   return {
     type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, flags: 0, yieldTo: null, boundNotification: null,
-    ipcBufferVaddr: 0, regs: new Array<Word>(32).fill(0), slots: emptySlotTable,
+    blocking: null, ipcBufferVaddr: 0, regs: new Array<Word>(32).fill(0), slots: emptySlotTable,
   };
 }
 
@@ -53,9 +53,9 @@ export function createObject(type: seL4_ObjectType, addr: number, userSizeBits: 
     case T.seL4_TCBObject:
       return { object: initialTcb(addr), cap: { type: 'thread', ptr: addr } };
     case T.seL4_EndpointObject:
-      return { object: { type: 'endpoint', addr, queue: [] }, cap: { type: 'endpoint', ptr: addr, badge: 0, rights: 0xf } };
+      return { object: { type: 'endpoint', addr, state: 'Idle', queue: [] }, cap: { type: 'endpoint', ptr: addr, badge: 0, rights: 0xf } };
     case T.seL4_NotificationObject:
-      return { object: { type: 'notification', addr, word: 0, queue: [], tcb: null, schedContext: null }, cap: { type: 'notification', ptr: addr, badge: 0, rights: 0x3 } };
+      return { object: { type: 'notification', addr, state: 'Idle', word: 0, queue: [], tcb: null, schedContext: null }, cap: { type: 'notification', ptr: addr, badge: 0, rights: 0x3 } };
     case T.seL4_CapTableObject:
       return { object: { type: 'cnode', addr, radix: userSizeBits, slots: emptySlotTable }, cap: { type: 'cnode', ptr: addr, radix: userSizeBits, guardSize: 0, guard: 0 } };
     case T.seL4_SchedContextObject:
@@ -64,7 +64,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSizeBits: 
         cap: { type: 'schedcontext', ptr: addr, sizeBits: userSizeBits },
       };
     case T.seL4_ReplyObject:
-      return { object: { type: 'reply', addr, tcb: null }, cap: { type: 'reply', ptr: addr, rights: 0x4 } };
+      return { object: { type: 'reply', addr, tcb: null, sc: null, stack: null }, cap: { type: 'reply', ptr: addr, rights: 0x4 } };
     case T.seL4_RISCV_4K_Page:
     case T.seL4_RISCV_Mega_Page: {
       const sizeBits = objectSizeBits(type, userSizeBits);

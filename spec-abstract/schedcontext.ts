@@ -20,6 +20,7 @@ import {
   type Word,
 } from '../libsel4/index.ts';
 import { notificationAt } from './notification.ts';
+import { schedContextUnbindReply } from './reply.ts';
 import {
   checkBudget,
   commitTime,
@@ -212,6 +213,14 @@ export function refillUnblockCheck(k: Kernel, addr: number): void {
   setRefills(k, addr, refills);
 }
 
+/**
+ * if_sporadic_cur_sc_test_refill_unblock_check: a sporadic SC that is not the current one has
+ * its head refill released if it is ready (a thread of it is being woken).
+ */
+export function ifSporadicUnblockCheck(k: Kernel, addr: number | null): void {
+  if (addr !== null && sc(k, addr).sporadic && addr !== schedOf(k).currentSchedContext) refillUnblockCheck(k, addr);
+}
+
 /** charge_budget for a round-robin SC: the tail's used amount goes back to the head. */
 export function roundRobinCharge(k: Kernel, addr: number): void {
   const [head, tail] = sc(k, addr).refills;
@@ -266,6 +275,40 @@ export function unbindTCB(k: Kernel, addr: number): void {
   tcbReleaseRemove(k, tcb);
   updateObject(k, tcb, 'tcb', { schedContext: null });
   updateSC(k, addr, { tcb: null });
+}
+
+/**
+ * sched_context_donate: the SC moves to `to` (which has none); the thread that had it leaves
+ * the queues, and if it was running or about to, the scheduler chooses again.
+ */
+export function schedContextDonate(k: Kernel, addr: number, to: number): void {
+  if (tcbAt(k, to)?.schedContext !== null) throw new Error(`donating SC ${addr} to thread ${to}, which has one`);
+  const from = sc(k, addr).tcb;
+  if (from !== null) {
+    tcbSchedDequeue(k, from);
+    tcbReleaseRemove(k, from);
+    updateObject(k, from, 'tcb', { schedContext: null });
+    if (from === currentThread(k) || from === schedOf(k).action) rescheduleRequired(k);
+  }
+  updateSC(k, addr, { tcb: to });
+  updateObject(k, to, 'tcb', { schedContext: addr });
+}
+
+/** maybe_donate_sc: a thread without an SC gets the notification's SC if no thread has it. */
+export function maybeDonateSC(k: Kernel, tcb: number, ntfn: number): void {
+  const lent = notificationAt(k, ntfn).schedContext;
+  if (tcbAt(k, tcb)!.schedContext !== null || lent === null || sc(k, lent).tcb !== null) return;
+  schedContextDonate(k, lent, tcb);
+  schedContextResume(k, lent);
+}
+
+/** maybe_return_sc: a thread running on the notification's SC gives it back (and stops running). */
+export function maybeReturnSC(k: Kernel, ntfn: number, tcb: number): void {
+  const lent = notificationAt(k, ntfn).schedContext;
+  if (lent === null || tcbAt(k, tcb)!.schedContext !== lent) return;
+  updateObject(k, tcb, 'tcb', { schedContext: null });
+  updateSC(k, lent, { tcb: null });
+  if (tcb === currentThread(k)) rescheduleRequired(k);
 }
 
 /** sched_context_bind_ntfn: the SC and the notification name each other. */
@@ -327,12 +370,13 @@ export function completeYieldTo(k: Kernel, yielder: number | null): void {
 }
 
 /**
- * finalise_cap of the last SC cap: unbind its thread and its notification, end a yield to it,
- * mark it inactive (sched_context_set_inactive: no refills, no capacity).
+ * finalise_cap of the last SC cap: unbind its thread and its notification, empty its call
+ * stack, end a yield to it, mark it inactive (sched_context_set_inactive: no refills, no capacity).
  */
 export function finaliseSchedContext(k: Kernel, addr: number): void {
   if (sc(k, addr).tcb !== null) unbindTCB(k, addr);
   unbindNtfn(k, addr);
+  schedContextUnbindReply(k, addr);
   completeYieldTo(k, sc(k, addr).yieldFrom);
   updateSC(k, addr, { refillMax: 0, refills: [], sporadic: false });
 }
@@ -525,6 +569,7 @@ export function performSchedContextInvocation(k: Kernel, inv: SchedContextInvoca
     case 'unbind':
       if (sc(k, inv.sc).tcb !== null) unbindTCB(k, inv.sc);
       unbindNtfn(k, inv.sc);
+      schedContextUnbindReply(k, inv.sc);
       return;
     case 'unbindObject':
       unbindTCB(k, inv.sc);

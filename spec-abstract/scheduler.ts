@@ -8,6 +8,7 @@ import {
   minBudgetTicks,
   TCBSlot,
   timerPrecisionTicks,
+  type BlockingView,
   type ReadyQueueView,
   type ThreadState,
 } from '../libsel4/index.ts';
@@ -39,7 +40,7 @@ export function isRunnable(s: Readable, tcb: number): boolean {
 /** isBlocked: waiting on an endpoint, a notification or a reply. */
 export function isBlocked(s: Readable, tcb: number): boolean {
   const state = tcbAt(s, tcb)?.state;
-  return state === 'BlockedOnReceive' || state === 'BlockedOnSend' || state === 'BlockedOnNotification' || state === 'BlockedOnReply';
+  return state !== undefined && isBlockedState(state);
 }
 
 /** isStopped: Inactive or blocked. */
@@ -154,10 +155,20 @@ function scheduleTCB(k: Kernel, tcb: number): void {
   if (tcb === currentThread(k) && schedOf(k).action === 'resume' && !isSchedulable(k, tcb)) updateSched(k, { action: 'choose' });
 }
 
-/** set_thread_state, with schedule_tcb. */
-export function setThreadState(k: Kernel, tcb: number, state: ThreadState): void {
-  updateObject(k, tcb, 'tcb', { state });
+function isBlockedState(state: ThreadState): boolean {
+  return state === 'BlockedOnReceive' || state === 'BlockedOnSend' || state === 'BlockedOnReply' || state === 'BlockedOnNotification';
+}
+
+/** set_thread_state, with schedule_tcb: `blocking` is a BlockedOn* state's data, null for the other states. */
+export function setThreadState(k: Kernel, tcb: number, state: ThreadState, blocking: BlockingView | null = null): void {
+  if (isBlockedState(state) !== (blocking !== null)) throw new Error(`thread ${tcb} set to ${state} with${blocking === null ? 'out' : ''} blocking data`);
+  updateObject(k, tcb, 'tcb', { state, blocking });
   scheduleTCB(k, tcb);
+}
+
+/** The data of a BlockedOn* state: the fields given, the others 0, false or null. */
+export function blockedOn(object: number | null, fields: Partial<BlockingView> = {}): BlockingView {
+  return { object, badge: 0, canGrant: false, canGrantReply: false, isCall: false, reply: null, ...fields };
 }
 
 // ---- time and budget ---------------------------------------------------------------------
@@ -189,7 +200,7 @@ export function postpone(k: Kernel, sc: number): void {
 }
 
 /** A thread's timeout handler is valid when its slot holds an endpoint cap. */
-function hasTimeoutHandler(s: Readable, tcb: number): boolean {
+export function hasTimeoutHandler(s: Readable, tcb: number): boolean {
   return capAt(s, slotRef(tcb, TCBSlot.timeoutHandler)).type === 'endpoint';
 }
 

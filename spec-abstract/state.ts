@@ -36,6 +36,8 @@ import { RadixMap } from '../libsel4/radix-map.ts';
 import {
   nullCap,
   seL4_SlotBits,
+  type BlockingView,
+  type EndpointState,
   type ObjectView,
   type SchedulerView,
   tcbSlotCount,
@@ -82,25 +84,40 @@ export interface TCBObject {
   readonly yieldTo: number | null;
   /** tcbBoundNotification. */
   readonly boundNotification: number | null;
+  /** The thread state's data (l4v's BlockedOn* arguments): non-null exactly when the state is BlockedOn*. */
+  readonly blocking: BlockingView | null;
   readonly ipcBufferVaddr: Word;
   /** seL4_UserContext, 32 words. */
   readonly regs: readonly Word[];
   readonly slots: SlotTable;
 }
 
+/** An endpoint: l4v's IdleEP, SendEP queue or RecvEP queue (the queue is empty exactly when Idle). */
 export interface EndpointObject {
   readonly type: 'endpoint';
   readonly addr: number;
+  readonly state: EndpointState;
   readonly queue: readonly number[];
 }
 
-/** A notification: the fields of its view (word, queue, bound TCB and SC). */
-export type NotificationObject = Extract<ObjectView, { type: 'notification' }>;
+/** l4v's ntfn_obj: IdleNtfn, WaitingNtfn queue or ActiveNtfn word. */
+export type NotificationState = 'Idle' | 'Waiting' | 'Active';
+
+/**
+ * A notification: the fields of its view (word, queue, bound TCB and SC) and its state. The
+ * word is 0 unless Active; Active with word 0 is a badge-0 signal pending.
+ */
+export type NotificationObject = Extract<ObjectView, { type: 'notification' }> & { readonly state: NotificationState };
 
 export interface ReplyObject {
   readonly type: 'reply';
   readonly addr: number;
+  /** reply_tcb. */
   readonly tcb: number | null;
+  /** reply_sc: the SC whose call stack (sc_replies) this reply heads. */
+  readonly sc: number | null;
+  /** The SC whose call stack holds this reply anywhere (l4v's sc_with_reply, kept as an index). */
+  readonly stack: number | null;
 }
 
 /** A scheduling context: the fields of its view (refills head first), and whether it is active. */

@@ -1,10 +1,16 @@
 // Kernel entry: the syscall dispatcher, the invocation path (look up the invoked cap and
-// the extra caps, decode, perform) and the replies (l4v Syscall_A handle_event,
-// handle_invocation, Decode_A decode_invocation). See docs/model.md "One kernel entry".
+// the extra caps, decode, perform), the receive path and the replies (l4v Syscall_A
+// handle_event, handle_invocation, handle_recv, lookup_reply, Decode_A decode_invocation). See
+// docs/model.md "One kernel entry".
 import {
   badgeRegister,
   capRegister,
   isForeignLabel,
+  nbsendRecvDestRegister,
+  replyRegister,
+  seL4_CanGrant,
+  seL4_CanGrantReply,
+  seL4_CanWrite,
   messageInfoFromWordKernel,
   msgInfoRegister,
   msgRegisters,
@@ -31,11 +37,14 @@ import {
 import { decodeCNodeInvocation, performCNodeInvocation } from './cnode.ts';
 import { lookupSlotForThread } from './cspace.ts';
 import { handleFault, Unmodelled } from './fault.ts';
-import { canReceiveSignal, decodeNotificationInvocation, pollSignal, sendSignal } from './notification.ts';
+import { receiveIPC, sendIPC } from './endpoint.ts';
+import { canReceiveSignal, decodeNotificationInvocation, receiveSignal, sendSignal } from './notification.ts';
+import { doReplyTransfer } from './reply.ts';
 import { completeYieldTo, decodeSchedContextInvocation, decodeSchedControlInvocation, headRefill, performConfigure, performSchedContextInvocation, scAt, updateSC } from './schedcontext.ts';
 import { chargeBudget, checkBudget, checkBudgetRestart, schedule, setThreadState, updateTimestamp } from './scheduler.ts';
 import { begin, capAt, commit, currentThread, run, schedOf, tcbAt, TouchLog, updateSched, type AbstractState, type Branch, type Kernel } from './state.ts';
-import { applyUserWrites, decodeTCBInvocation, extraCapPtr, getMR, ipcBufferAddress, performTCBInvocation, register, setMR, setRegister } from './tcb.ts';
+import { lookupExtraCaps } from './transfer.ts';
+import { applyUserWrites, decodeTCBInvocation, getMR, ipcBufferAddress, performTCBInvocation, register, setMR, setRegister } from './tcb.ts';
 import { decodeUntypedInvocation, performRetype } from './untyped.ts';
 import { observe } from './view.ts';
 import { WitnessOracle } from './witness.ts';
@@ -74,23 +83,55 @@ function replySuccess(k: Kernel, tcb: number): void {
 /** What decoding gave: an error, or the way to perform the invocation (which may allow several results). */
 type Decoded = { readonly error: SyscallError } | { readonly perform: () => readonly Branch[] };
 
-/** A decoder's answer as `Decoded`; a path not modelled yet ends the entry as `unmodelled`. */
-function decoded<T>(k: Kernel, d: { readonly invocation: T } | { readonly error: SyscallError } | { readonly unmodelled: string }, perform: (k: Kernel, inv: T) => void): Decoded {
-  if ('unmodelled' in d) throw new Unmodelled(d.unmodelled);
-  if ('error' in d) return d;
+/** A decoded invocation that runs `perform` on `k` and allows one result. */
+function performing(k: Kernel, perform: () => void): Decoded {
   return {
     perform: () => {
-      perform(k, d.invocation);
+      perform();
       return [{ k }];
     },
   };
 }
 
-/** decode_invocation: by the invoked cap's type. */
-function decodeInvocation(k: Kernel, tcb: number, isCall: boolean, msg: InvocationMessage, slot: SlotRef, cap: Cap): Decoded {
+/** A decoder's answer as `Decoded`; a path not modelled yet ends the entry as `unmodelled`. */
+function decoded<T>(k: Kernel, d: { readonly invocation: T } | { readonly error: SyscallError } | { readonly unmodelled: string }, perform: (k: Kernel, inv: T) => void): Decoded {
+  if ('unmodelled' in d) throw new Unmodelled(d.unmodelled);
+  if ('error' in d) return d;
+  return performing(k, () => perform(k, d.invocation));
+}
+
+/** How an invocation was made: by Call, Send, NBSend, or as the first phase of a send-receive. */
+interface InvocationKind {
+  readonly isCall: boolean;
+  readonly isBlocking: boolean;
+  /** The caller's SC may go to a receiver without one (Call and the first phases). */
+  readonly canDonate: boolean;
+  /** The first phase of ReplyRecv, NBSendRecv or NBSendWait: only sends, signals, replies and retypes. */
+  readonly firstPhase: boolean;
+}
+
+const invalidCap0: Decoded = { error: { error: 'InvalidCapability', capIndex: 0 } };
+
+/**
+ * decode_invocation: by the invoked cap's type. An endpoint cap without Write (and a
+ * notification cap without it) is InvalidCapability 0; a reply cap needs no right; in a first
+ * phase a TCB, CNode, SchedControl or SchedContext cap is InvalidCapability 0.
+ */
+function decodeInvocation(k: Kernel, tcb: number, kind: InvocationKind, msg: InvocationMessage, slot: SlotRef, cap: Cap): Decoded {
+  const { isCall } = kind;
+  if (kind.firstPhase && (cap.type === 'thread' || cap.type === 'cnode' || cap.type === 'schedcontrol' || cap.type === 'schedcontext')) return invalidCap0;
   switch (cap.type) {
     case 'null':
-      return { error: { error: 'InvalidCapability', capIndex: 0 } };
+      return invalidCap0;
+    case 'endpoint': {
+      if ((cap.rights & seL4_CanWrite) === 0) return invalidCap0;
+      const canGrant = (cap.rights & seL4_CanGrant) !== 0;
+      const canGrantReply = (cap.rights & seL4_CanGrantReply) !== 0;
+      const send = { block: kind.isBlocking, call: isCall, badge: cap.badge, canGrant, canGrantReply, canDonate: kind.canDonate };
+      return performing(k, () => sendIPC(k, tcb, cap.ptr, send));
+    }
+    case 'reply':
+      return performing(k, () => doReplyTransfer(k, tcb, cap.ptr, (cap.rights & seL4_CanGrant) !== 0));
     case 'untyped':
       return decoded(k, decodeUntypedInvocation(k, msg, slot, cap), performRetype);
     case 'cnode': {
@@ -112,32 +153,28 @@ function decodeInvocation(k: Kernel, tcb: number, isCall: boolean, msg: Invocati
 }
 
 /**
- * handle_invocation: look up the invoked cap (a0) and the extra caps, decode by cap type,
- * then either reply with the error (Call only) or perform the invocation with the caller in
- * Restart; a caller still in Restart afterwards gets the empty success reply (Call only)
- * and runs on. A failed lookup is a cap fault for Call and Send; NBSend gives up silently.
+ * handle_invocation on the cap at `cptr`: look up the invoked cap and the extra caps, decode by
+ * cap type, then either reply with the error (Call only) or perform the invocation with the
+ * caller in Restart; a caller still in Restart afterwards gets the empty success reply (Call
+ * only) and runs on. A failed lookup is a cap fault for Call and Send; NBSend and the first
+ * phases give up silently.
  */
-function handleInvocation(k: Kernel, tcb: number, isCall: boolean, isBlocking: boolean): readonly Branch[] {
+function handleInvocation(k: Kernel, tcb: number, kind: InvocationKind, cptr: Word): readonly Branch[] {
+  const { isCall } = kind;
   const buffer = ipcBufferAddress(k, tcb);
   const info = messageInfoFromWordKernel(register(k, tcb, msgInfoRegister));
   const length = info.length > msgRegisters.length && buffer === null ? msgRegisters.length : info.length;
   const lookupFailed = (): readonly Branch[] => {
-    if (isBlocking) handleFault(k, tcb);
+    if (kind.isBlocking) handleFault(k, tcb);
     return [{ k }];
   };
 
-  const invoked = lookupSlotForThread(k, tcb, register(k, tcb, capRegister));
+  const invoked = lookupSlotForThread(k, tcb, cptr);
   if (!invoked.ok) return lookupFailed();
-  const extraCaps: { cap: Cap; slot: SlotRef }[] = [];
-  if (buffer !== null) {
-    for (let i = 0; i < info.extraCaps; i++) {
-      const extra = lookupSlotForThread(k, tcb, extraCapPtr(k, buffer, i));
-      if (!extra.ok) return lookupFailed();
-      extraCaps.push({ cap: capAt(k, extra.slot), slot: extra.slot });
-    }
-  }
-  const msg: InvocationMessage = { label: info.label, length, mr: (i) => getMR(k, tcb, buffer, i), extraCaps };
-  const decision = decodeInvocation(k, tcb, isCall, msg, invoked.slot, capAt(k, invoked.slot));
+  const extra = lookupExtraCaps(k, tcb, buffer, info);
+  if (!('caps' in extra)) return lookupFailed();
+  const msg: InvocationMessage = { label: info.label, length, mr: (i) => getMR(k, tcb, buffer, i), extraCaps: extra.caps };
+  const decision = decodeInvocation(k, tcb, kind, msg, invoked.slot, capAt(k, invoked.slot));
   if ('error' in decision) {
     if (isCall) replyError(k, tcb, decision.error);
     return [{ k }];
@@ -165,6 +202,21 @@ function handleYield(k: Kernel): void {
   updateSC(k, sc, { consumedTicks });
 }
 
+const callKind: InvocationKind = { isCall: true, isBlocking: true, canDonate: true, firstPhase: false };
+const sendKind: InvocationKind = { isCall: false, isBlocking: true, canDonate: false, firstPhase: false };
+const nbSendKind: InvocationKind = { isCall: false, isBlocking: false, canDonate: false, firstPhase: false };
+const firstPhaseKind: InvocationKind = { isCall: false, isBlocking: false, canDonate: true, firstPhase: true };
+
+/**
+ * ReplyRecv, NBSendRecv, NBSendWait: a non-blocking send (that may donate) on the cap in
+ * `sendRegister`, then a blocking receive on the cap in a0 (with the reply cap in a6 if `canReply`).
+ */
+function sendThenReceive(k: Kernel, tcb: number, sendRegister: number, canReply: boolean): readonly Branch[] {
+  const branches = handleInvocation(k, tcb, firstPhaseKind, register(k, tcb, sendRegister));
+  for (const branch of branches) handleRecv(branch.k, tcb, true, canReply);
+  return branches;
+}
+
 /** handle_syscall: dispatch on the syscall number in a7 (an unknown one is a fault). */
 function handleSyscall(k: Kernel, tcb: number): readonly Branch[] {
   const sysno = syscallFromWord(register(k, tcb, syscallNumberRegister));
@@ -172,37 +224,63 @@ function handleSyscall(k: Kernel, tcb: number): readonly Branch[] {
     handleFault(k, tcb);
     return [{ k }];
   }
+  const S = seL4_Syscall;
+  const receiving = (isBlocking: boolean, canReply: boolean): readonly Branch[] => {
+    handleRecv(k, tcb, isBlocking, canReply);
+    return [{ k }];
+  };
   switch (sysno) {
-    case seL4_Syscall.seL4_SysCall:
-      return handleInvocation(k, tcb, true, true);
-    case seL4_Syscall.seL4_SysSend:
-      return handleInvocation(k, tcb, false, true);
-    case seL4_Syscall.seL4_SysNBSend:
-      return handleInvocation(k, tcb, false, false);
-    case seL4_Syscall.seL4_SysYield:
+    case S.seL4_SysCall:
+      return handleInvocation(k, tcb, callKind, register(k, tcb, capRegister));
+    case S.seL4_SysSend:
+      return handleInvocation(k, tcb, sendKind, register(k, tcb, capRegister));
+    case S.seL4_SysNBSend:
+      return handleInvocation(k, tcb, nbSendKind, register(k, tcb, capRegister));
+    case S.seL4_SysYield:
       handleYield(k);
       return [{ k }];
-    case seL4_Syscall.seL4_SysNBRecv:
-    case seL4_Syscall.seL4_SysNBWait:
-      handleNBRecv(k, tcb);
-      return [{ k }];
+    case S.seL4_SysRecv:
+      return receiving(true, true);
+    case S.seL4_SysNBRecv:
+      return receiving(false, true);
+    case S.seL4_SysWait:
+      return receiving(true, false);
+    case S.seL4_SysNBWait:
+      return receiving(false, false);
+    case S.seL4_SysReplyRecv:
+      return sendThenReceive(k, tcb, replyRegister, true);
+    case S.seL4_SysNBSendRecv:
+      return sendThenReceive(k, tcb, nbsendRecvDestRegister, true);
+    case S.seL4_SysNBSendWait:
+      return sendThenReceive(k, tcb, replyRegister, false);
     default:
       throw new Unmodelled(syscallName(sysno));
   }
 }
 
+/** lookup_reply: the reply object named by a6, or null if a6 names no reply cap (a cap fault). */
+function lookupReply(k: Kernel, tcb: number): number | null {
+  const found = lookupSlotForThread(k, tcb, register(k, tcb, replyRegister));
+  const cap = found.ok ? capAt(k, found.slot) : null;
+  return cap?.type === 'reply' ? cap.ptr : null;
+}
+
 /**
- * handle_recv, non-blocking: the cap in a0 must be a notification cap with Read, bound to no
- * other thread (a failed lookup or any other cap is a cap fault); receiving on an endpoint with
- * Read is not modelled yet.
+ * handle_recv: the cap in a0 must be an endpoint cap with Read (then, if `canReply`, a6 must name
+ * a reply cap), or a notification cap with Read bound to no other thread; anything else, or a
+ * failed lookup, is a cap fault.
  */
-function handleNBRecv(k: Kernel, tcb: number): void {
+function handleRecv(k: Kernel, tcb: number, isBlocking: boolean, canReply: boolean): void {
   const found = lookupSlotForThread(k, tcb, register(k, tcb, capRegister));
   if (!found.ok) return handleFault(k, tcb);
   const cap = capAt(k, found.slot);
-  if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) throw new Unmodelled('endpoint receive');
+  if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) {
+    const reply = canReply ? lookupReply(k, tcb) : null;
+    if (canReply && reply === null) return handleFault(k, tcb);
+    return receiveIPC(k, tcb, cap.ptr, isBlocking, reply);
+  }
   if (cap.type !== 'notification' || !canReceiveSignal(k, tcb, cap)) return handleFault(k, tcb);
-  pollSignal(k, tcb, cap);
+  receiveSignal(k, tcb, cap.ptr, isBlocking);
 }
 
 /** activate_thread: a yield the current thread made is completed; Restart becomes Running. */

@@ -26,9 +26,10 @@ import {
 } from '../libsel4/index.ts';
 import { cteInsert, hasChildren } from './cdt.ts';
 import { deleteSlot } from './cnode.ts';
-import { bindNotification, canReceiveRight, notificationAt, unbindNotification } from './notification.ts';
+import { cancelIPC, reorderEP } from './endpoint.ts';
+import { bindNotification, canReceiveRight, notificationAt, reorderNtfn, unbindNotification } from './notification.ts';
 import { deriveCap, sameObjectAs, updateCapData } from './objects.ts';
-import { bindTCB, cancelYieldTo, completeYieldTo, refillUnblockCheck, scAt, schedContextResume, scReleased, unbindTCB } from './schedcontext.ts';
+import { bindTCB, cancelYieldTo, completeYieldTo, ifSporadicUnblockCheck, scAt, schedContextResume, scReleased, unbindTCB } from './schedcontext.ts';
 import {
   isBlocked,
   isQueued,
@@ -48,7 +49,6 @@ import {
   currentThread,
   memoryBlock,
   memoryWord,
-  schedOf,
   slotRef,
   tcbAt,
   updateObject,
@@ -133,11 +133,9 @@ export function setMR(k: Kernel, tcb: number, buffer: number | null, i: number, 
 
 // ---- suspend and restart ------------------------------------------------------------------
 
-/**
- * suspend: the thread leaves every queue, forgets a yield, and becomes Inactive. (No thread
- * can be blocked on IPC yet, so cancel_ipc has nothing to do.)
- */
+/** suspend: the thread's IPC is cancelled, it leaves every queue, forgets a yield, and becomes Inactive. */
 export function suspend(k: Kernel, tcb: number): void {
+  cancelIPC(k, tcb);
   tcbSchedDequeue(k, tcb);
   tcbReleaseRemove(k, tcb);
   cancelYieldTo(k, tcb);
@@ -145,14 +143,15 @@ export function suspend(k: Kernel, tcb: number): void {
 }
 
 /**
- * restart: a stopped thread becomes Restart; a sporadic SC of it (not the current one) is
- * unblocked, its SC resumed, and it may become the candidate to run.
+ * restart: a stopped thread's IPC is cancelled and it becomes Restart; a sporadic SC of it (not
+ * the current one) is unblocked, its SC resumed, and it may become the candidate to run.
  */
 function restart(k: Kernel, tcb: number): void {
   if (!isStopped(k, tcb)) return;
+  cancelIPC(k, tcb);
   setThreadState(k, tcb, 'Restart');
   const sc = tcbAt(k, tcb)!.schedContext;
-  if (sc !== null && scAt(k, sc)!.sporadic && sc !== schedOf(k).currentSchedContext) refillUnblockCheck(k, sc);
+  ifSporadicUnblockCheck(k, sc);
   schedContextResume(k, sc);
   if (isSchedulable(k, tcb)) possibleSwitchTo(k, tcb);
 }
@@ -176,7 +175,8 @@ export function finaliseThread(k: Kernel, tcb: number): void {
 
 /**
  * set_priority: a runnable thread that is queued or current is requeued at its new priority
- * (at the head) and the scheduler chooses again.
+ * (at the head) and the scheduler chooses again; a thread blocked on an endpoint or a
+ * notification takes its new place in that queue.
  */
 function setPriority(k: Kernel, tcb: number, priority: number): void {
   const thread = tcbAt(k, tcb)!;
@@ -185,9 +185,11 @@ function setPriority(k: Kernel, tcb: number, priority: number): void {
     updateObject(k, tcb, 'tcb', { priority });
     tcbSchedEnqueue(k, tcb);
     rescheduleRequired(k);
-  } else {
-    updateObject(k, tcb, 'tcb', { priority });
+    return;
   }
+  updateObject(k, tcb, 'tcb', { priority });
+  if (thread.state === 'BlockedOnSend' || thread.state === 'BlockedOnReceive') reorderEP(k, thread.blocking!.object!, tcb);
+  if (thread.state === 'BlockedOnNotification') reorderNtfn(k, thread.blocking!.object!, tcb);
 }
 
 // ---- TCB invocations -------------------------------------------------------------------------

@@ -37,17 +37,17 @@ export function objectView(o: KObject): ObjectView {
       return {
         type: 'tcb', addr: o.addr, state: o.state, priority: o.priority, mcp: o.mcp, domain: o.domain,
         schedContext: o.schedContext, ipcBufferVaddr: o.ipcBufferVaddr, flags: o.flags, yieldTo: o.yieldTo,
-        boundNotification: o.boundNotification, blocking: null,
+        boundNotification: o.boundNotification, blocking: o.blocking,
       };
     case 'endpoint':
-      return { type: 'endpoint', addr: o.addr, state: 'Idle', queue: [...o.queue] };
+      return { type: 'endpoint', addr: o.addr, state: o.state, queue: [...o.queue] };
     case 'notification':
       return { type: 'notification', addr: o.addr, word: o.word, queue: [...o.queue], tcb: o.tcb, schedContext: o.schedContext };
     case 'reply':
-      return { type: 'reply', addr: o.addr, tcb: o.tcb, schedContext: null };
+      return { type: 'reply', addr: o.addr, tcb: o.tcb, schedContext: o.sc };
     case 'schedcontext': {
       const { configured: _active, ...view } = o;
-      return { ...view, refills: o.refills.map((r) => ({ ...r })) };
+      return { ...view, refills: o.refills.map((r) => ({ ...r })), replies: [...o.replies] };
     }
     case 'frame':
       return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: o.isDevice };

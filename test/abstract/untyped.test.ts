@@ -102,7 +102,7 @@ describe('Untyped_Retype effects', () => {
       expect(h.view().cap(h.root(100 + i))).toEqual({ type: 'endpoint', ptr: u.ptr + 16 * i, badge: 0, rights: 0xf });
       expect(h.view().cdtParent(h.root(100 + i))).toEqual(h.root(big));
       expect(isOriginalCap(h.state(), h.root(100 + i))).toBe(true);
-      expect(h.view().object(u.ptr + 16 * i)).toEqual({ type: 'endpoint', addr: u.ptr + 16 * i, queue: [] });
+      expect(h.view().object(u.ptr + 16 * i)).toEqual({ type: 'endpoint', addr: u.ptr + 16 * i, state: 'Idle', queue: [] });
     }
     expect(untypedCap(big).freeIndex).toBe(48);
     const touched = h.lastOutcomes()[0]!.touched;
@@ -146,13 +146,13 @@ describe('Untyped_Retype effects', () => {
       { type: 'pagetable', ptr: a[6], mapped: null },
       { type: 'untyped', ptr: a[7], sizeBits: 10, freeIndex: 0, isDevice: false },
     ]);
-    expect(h.view().object(a[0]!)).toEqual({ type: 'tcb', addr: a[0], state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null });
+    expect(h.view().object(a[0]!)).toEqual({ type: 'tcb', addr: a[0], state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null });
     expect(h.view().object(a[1]!)).toEqual({ type: 'notification', addr: a[1], word: 0, queue: [], tcb: null, schedContext: null });
-    expect(h.view().object(a[2]!)).toEqual({ type: 'reply', addr: a[2], tcb: null });
+    expect(h.view().object(a[2]!)).toEqual({ type: 'reply', addr: a[2], tcb: null, schedContext: null });
     expect(h.view().object(a[3]!)).toEqual({ type: 'cnode', addr: a[3], radix: 3 });
     expect(h.view().object(a[4]!)).toEqual({
       type: 'schedcontext', addr: a[4], sizeBits: 8, tcb: null, periodTicks: 0n, consumedTicks: 0n, refillMax: 0, refills: [], sporadic: false,
-      badge: 0, yieldFrom: null, notification: null,
+      badge: 0, yieldFrom: null, notification: null, replies: [],
     });
     expect(h.view().object(a[5]!)).toEqual({ type: 'frame', addr: a[5], sizeBits: 12, isDevice: false });
     expect(h.view().object(a[6]!)).toEqual({ type: 'pagetable', addr: a[6] });
