@@ -17,6 +17,7 @@ import {
   seL4_MsgMaxLength,
   seL4_NotificationBits,
   seL4_ObjectType,
+  seL4_PageBits,
   seL4_ReplyBits,
   type CapOf,
   type ObjectView,
@@ -24,6 +25,7 @@ import {
 } from '../libsel4/index.ts';
 import type { Knowledge } from './knowledge.ts';
 import { Picker, call, freeBytes, hexWord, perturb, shaped, type ResolvedCall } from './workload-picks.ts';
+import { freeRootSlot, objectsAt, once, retype, rootSlot, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
 import { mayStop } from './workload-threads.ts';
 import type { WorkloadStep } from './workload.ts';
 
@@ -322,6 +324,142 @@ export function wakeRoot(k: Knowledge, p: Picker, root: TcbView): ResolvedCall |
     if (n !== undefined) return call('seL4_Signal', [n], (api) => api.seL4_Signal(n));
   }
   return call('seL4_TCB_Suspend', [seL4_CapInitThreadTCB], (api) => void api.seL4_TCB_Suspend(seL4_CapInitThreadTCB));
+}
+
+// ---- composite steps ----
+
+/** An action that retypes one object of `type` into a free root slot, whose index goes to `set`. */
+function retypedInto(type: number, bits: number, set: (slot: number) => void): Action {
+  return (k, p) => {
+    const at = freeRootSlot(k, p);
+    const untyped = untypedWithRoom(k, p, 2 ** bits);
+    if (at === undefined || untyped === undefined) return null;
+    set(at);
+    return once(retype(untyped, type, 0, at, 1));
+  };
+}
+
+const holds = (k: Knowledge, slot: number, type: string) => k.capAt(rootSlot(k, slot))?.type === type;
+const rootRuns = (k: Knowledge) => k.view().current() === k.rootTCB;
+
+/** The one thread a scenario made (threadsMade with count 1), as the view shows it now. */
+function madeThread(k: Knowledge, made: ThreadsMade): TcbView | null {
+  const addr = objectsAt(k, made.tcbOffset, 1, 'thread')?.[0];
+  const o = addr === undefined ? null : k.view().object(addr);
+  return o?.type === 'tcb' ? o : null;
+}
+
+const deleteCall = (index: number) => call('seL4_CNode_Delete', [seL4_CapInitThreadCNode, index, 32], (api) => void api.seL4_CNode_Delete(seL4_CapInitThreadCNode, index, 32));
+
+/**
+ * A client and a passive server, as sel4test's IPC0011 and IPC0016 set them up: an endpoint and
+ * a reply object retyped, a server thread made above the root task, which waits in Recv with the
+ * reply; the root task unbinds the server's context (now passive); one to three times the root
+ * task Calls (its context is donated: the server runs on it) and the server answers with
+ * ReplyRecv (the context comes back); now and then the last answer is a Send on the reply cap
+ * (the server keeps no context and stops where it is). Now and then the root task then deletes
+ * the reply, the endpoint or the server.
+ */
+export function passiveScenario(p: Picker): Scenario {
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  let ep = -1;
+  let reply = -1;
+  const server = (k: Knowledge) => madeThread(k, made);
+  const serverRuns = (k: Knowledge) => server(k) !== null && k.view().current() === server(k)!.addr;
+  const waits = (k: Knowledge) => {
+    const s = server(k);
+    return s?.state === 'BlockedOnReceive' && s.blocking?.reply !== null && holds(k, ep, 'endpoint') && holds(k, reply, 'reply');
+  };
+  const recv: Action = (k) => (serverRuns(k) && holds(k, ep, 'endpoint') && holds(k, reply, 'reply') ? once(call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply))) : null);
+  const unbind: Action = (k, p) => {
+    if (!rootRuns(k) || !waits(k)) return null;
+    const [sc, tcb] = [made.scOffset, made.tcbOffset];
+    if (p.chance(50)) return once(call('seL4_SchedContext_Unbind', [sc], (api) => void api.seL4_SchedContext_Unbind(sc)));
+    return once(call('seL4_SchedContext_UnbindObject', [sc, tcb], (api) => void api.seL4_SchedContext_UnbindObject(sc, tcb)));
+  };
+  const clientCall: Action = (k, p) => {
+    if (!rootRuns(k) || !waits(k) || server(k)!.schedContext !== null) return null;
+    const m = drawMessage(k, p);
+    return once(messageCall('seL4_Call', [ep, m.info], m, (api) => void api.seL4_Call(ep, m.info)));
+  };
+  const replyRecv: Action = (k, p) => {
+    if (!serverRuns(k)) return null;
+    const m = drawMessage(k, p);
+    return once(messageCall('seL4_ReplyRecv', [ep, m.info, reply], m, (api) => void api.seL4_ReplyRecv(ep, m.info, reply)));
+  };
+  const sendReply: Action = (k, p) => {
+    if (!serverRuns(k)) return null;
+    const m = drawMessage(k, p);
+    return once(messageCall('seL4_Send', [reply, m.info], m, (api) => api.seL4_Send(reply, m.info)));
+  };
+  const rounds = 1 + p.below(3);
+  const trips = Array.from({ length: rounds }, (_, i) => [clientCall, i === rounds - 1 && p.chance(25) ? sendReply : replyRecv]).flat();
+  const ending = p.of([null, () => reply, () => ep, () => made.tcbOffset])!;
+  const deleted: Action[] = ending === null ? [] : [(k) => (rootRuns(k) ? once(deleteCall(ending())) : null)];
+  return {
+    name: 'passive',
+    actions: [
+      retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot)),
+      retypedInto(T.seL4_ReplyObject, seL4_ReplyBits, (slot) => (reply = slot)),
+      ...threadsMade({ count: 1, budgetUs: 1000n + BigInt(p.below(5000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(70) }, made),
+      recv,
+      unbind,
+      ...trips,
+      ...deleted,
+    ],
+  };
+}
+
+/**
+ * Caps sent through an endpoint, as sel4test's IPCRIGHTS0003 does: an endpoint retyped and a
+ * badged cap minted from it with or without Grant; a receiver thread made above the root task
+ * names a free slot to receive in and waits on the endpoint; the root task sends one to three
+ * caps through the badged cap: the endpoint's own caps are unwrapped into badges, another cap
+ * lands in the slot only with Grant (one at most).
+ */
+export function transferScenario(p: Picker): Scenario {
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  let ep = -1;
+  let badged = -1;
+  const rights = p.chance(50) ? seL4_AllRights : seL4_AllRights & ~seL4_CanGrant;
+  const frame: Action = (k, p) =>
+    k.ofType('frame', true).some((f) => !f.cap.isDevice && f.cap.sizeBits === seL4_PageBits) ? 'next' : retypedInto(T.seL4_RISCV_4K_Page, seL4_PageBits, () => {})(k, p);
+  const mint: Action = (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (dest === undefined || !holds(k, ep, 'endpoint')) return null;
+    badged = dest;
+    const R = seL4_CapInitThreadCNode;
+    const badge = drawBadge(p);
+    return once(call('seL4_CNode_Mint', [R, dest, 32, R, ep, 32, rights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, ep, 32, rights, badge)));
+  };
+  const wait: Action = (k, p) => {
+    const receiver = madeThread(k, made);
+    const slot = freeRootSlot(k, p);
+    if (receiver === null || k.view().current() !== receiver.addr || slot === undefined || !holds(k, ep, 'endpoint')) return null;
+    return once(call('seL4_Wait', [ep], (api) => {
+      api.seL4_SetCapReceivePath(seL4_CapInitThreadCNode, slot, 32);
+      void api.seL4_Wait(ep);
+    }));
+  };
+  const send: Action = (k, p) => {
+    const receiver = madeThread(k, made);
+    if (!rootRuns(k) || receiver?.state !== 'BlockedOnReceive' || !holds(k, badged, 'endpoint')) return null;
+    const others = k.inRoot().filter((o) => !k.isVital(o) && o.cap.type !== 'untyped').map((o) => o.slot.index);
+    const caps = Array.from({ length: 1 + p.below(3) }, () => p.of([ep, badged, ...others])!);
+    const m = drawMessage(k, p, caps);
+    return once(messageCall('seL4_Send', [badged, m.info], m, (api) => api.seL4_Send(badged, m.info)));
+  };
+  return {
+    name: 'transfer',
+    actions: [
+      retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot)),
+      mint,
+      frame,
+      ...threadsMade({ count: 1, budgetUs: 1000n, periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: true }, made),
+      wait,
+      send,
+    ],
+  };
 }
 
 /** Each IPC operation's resolver; null when it has nothing to act on (the caller draws another). */

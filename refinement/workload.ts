@@ -31,7 +31,7 @@ import {
 } from '../libsel4/index.ts';
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
 import { mayStop, resolveThreadStep, schedulingFirst, threadOperations, type ThreadOperation } from './workload-threads.ts';
-import { ipcOperations, resolveIpcStep, type IpcOperation } from './workload-ipc.ts';
+import { ipcOperations, passiveScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
 import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
@@ -499,7 +499,9 @@ function resolveRawSyscall(k: Knowledge, p: Picker): ResolvedCall {
     const sysno = p.of(receive ? [S.seL4_SysNBWait, S.seL4_SysNBRecv] : [S.seL4_SysCall, S.seL4_SysSend, S.seL4_SysNBSend])!;
     return rawSyscallCall(sysno, target.slot.index, seL4_MessageInfo_new(p.below(64), 0, 0, p.below(5)), p.below(64));
   }
-  const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysRecv];
+  // A Recv on what is not an endpoint with a reply cap in a6 is a cap fault that stops the thread: only while another can run.
+  const recv = mayStop(k, k.view().current() ?? k.rootTCB) ? [seL4_Syscall.seL4_SysRecv] : [];
+  const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, ...recv];
   const sysno = p.of(numbers)!;
   const a0 = sysno === seL4_Syscall.seL4_SysNBSend && p.chance(25) ? (0xfffff000 | p.below(4096)) >>> 0 : resolvableCptr(k, p);
   return rawSyscallCall(sysno, a0, seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2), p.below(64));
@@ -533,8 +535,9 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
 
 /**
  * Now and then a Mint starts the badges scenario, a Retype the CNode or the device one and, while
- * the root task runs, a thread step the twins or the slices one (per mille of those steps; runs
- * about threads more often).
+ * the root task runs, a thread step the twins or the slices one, an IPC step the passive-server
+ * or the cap-transfer one (workload-ipc.ts) (per mille of those steps; runs about threads more
+ * often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
   if (style.deep || style.scenario?.actions.length) return null;
@@ -544,8 +547,11 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const badges = op === 'mint' && p.below(1000) < 15;
   const cnode = op === 'retype' && p.below(1000) < 10;
   const device = op === 'retype' && !cnode && p.below(1000) < 6;
-  if (!twins && !slices && !badges && !cnode && !device) return null;
-  style.scenario = twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : deviceScenario(p);
+  const ipcStep = (op === 'ipcSend' || op === 'ipcReceive' || op === 'ipcReply') && k.view().current() === k.rootTCB;
+  const passive = ipcStep && p.below(1000) < (style.threads ? 40 : 15);
+  const transfer = ipcStep && !passive && p.below(1000) < (style.threads ? 20 : 8);
+  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer) return null;
+  style.scenario = twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p) : passive ? passiveScenario(p) : transferScenario(p);
   return scenarioStep(k, p, style.scenario);
 }
 
