@@ -276,7 +276,10 @@ function resolveIpcDelete(k: Knowledge, p: Picker): ResolvedCall | null {
   const R = seL4_CapInitThreadCNode;
   if (p.chance(25)) {
     const badged = p.of(held(k, 'endpoint').filter((e) => e.cap.badge !== 0));
-    if (badged) return call('seL4_CNode_CancelBadgedSends', [R, badged.cptr, 32], (api) => void api.seL4_CNode_CancelBadgedSends(R, badged.cptr, 32));
+    if (badged) {
+      const normal = call('seL4_CNode_CancelBadgedSends', [R, badged.cptr, 32], (api) => void api.seL4_CNode_CancelBadgedSends(R, badged.cptr, 32));
+      return shaped(p, normal, { label: InvocationLabel.CNodeCancelBadgedSends, service: R, mrs: [badged.cptr, 32], caps: [] });
+    }
   }
   const current = v.current();
   const candidates = k.inRoot().filter((o) => deletable.has(o.cap.type) && !k.isVital(o) && !(o.cap.type === 'thread' && o.cap.ptr === current && !mayStop(k, current)));

@@ -76,7 +76,7 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
     cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8,
     threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
     threadRegisters: 500, notificationBinding: 250, yield: 150, passTime: 900, exception: 60,
-    ipcObject: 900, ipcSend: 1100, ipcReceive: 1100, ipcReply: 500, notify: 600, ipcDelete: 400,
+    ipcObject: 600, ipcSend: 800, ipcReceive: 800, ipcReply: 400, notify: 400, ipcDelete: 250,
   },
   // Ten times finer: deep runs are long, and an `endRun` would cut them short.
   deep: {

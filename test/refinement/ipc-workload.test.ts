@@ -6,7 +6,7 @@ import { runCheck } from '../../refinement/check.ts';
 import { ipcEvents, ipcKey, parseCoverageRequirement, unreachedPairs } from '../../refinement/coverage.ts';
 
 describe('the IPC workload', () => {
-  const summary = runCheck({ runs: 60, steps: 100, seed: 13, pairs: ['impl-abstract'], invariantsEveryStep: false });
+  const summary = runCheck({ runs: 100, steps: 100, seed: 6, pairs: ['impl-abstract'], invariantsEveryStep: false });
 
   it('passes on the impl and the abstract spec', () => {
     expect(summary.failure).toBeNull();
