@@ -24,19 +24,16 @@ import {
   seL4_Error,
   seL4_MessageInfo_new,
   seL4_ObjectType,
-  type LayerName,
   type ObjectView,
   type Stub,
 } from '../../libsel4/index.ts';
 import { runSystem, startThread, type Program, type ProgramContext, type RunResult } from '../../refinement/run.ts';
-import { bootSystem, type System } from '../../refinement/system.ts';
-import { biggestUntypedSlot, modes } from './sched-common.ts';
+import { HelperSlots, biggestUntypedSlot, modes } from './sched-common.ts';
 
 const E = seL4_Error;
 const R = seL4_CapInitThreadCNode;
 const T = seL4_ObjectType;
 
-type TcbView = Extract<ObjectView, { type: 'tcb' }>;
 
 /** The word i of message n: every word of every message differs. */
 const word = (n: number, i: number) => ((n << 12) | (i + 1)) >>> 0;
@@ -46,8 +43,6 @@ interface Helper {
   readonly priority: number;
   /** An IPC buffer (a new frame), needed for messages longer than four words and for caps. */
   readonly buffer?: boolean;
-  /** Its scheduling context unbound before it is resumed: it cannot run unless one is lent to it. */
-  readonly passive?: boolean;
   readonly budgetUs?: bigint;
 }
 
@@ -55,37 +50,13 @@ interface Helper {
  * A booted system and where things go in the root CNode: helper i's TCB and SC caps at 2i, 2i+1
  * from the first free slot; objects from +40 (`object(j)`); frames from +80; free slots from +120.
  */
-class Scenario {
-  readonly system: System;
-  private readonly first: number;
-
-  constructor(mode: LayerName | 'lockstep') {
-    this.system = bootSystem({ layer: mode });
-    this.first = this.system.plan.bootInfo.empty.start;
-  }
-
-  tcbSlot(i: number): number {
-    return this.first + 2 * i;
-  }
-
+class Scenario extends HelperSlots {
   object(j: number): number {
-    return this.first + 40 + j;
+    return this.firstSlot + 40 + j;
   }
 
   free(j: number): number {
-    return this.first + 120 + j;
-  }
-
-  private ptrOf(slot: number): number {
-    const cap = this.system.view().cap({ cnode: this.system.plan.rootCNode, index: slot });
-    if (!cap || !('ptr' in cap)) throw new Error(`slot ${slot} names no object`);
-    return cap.ptr;
-  }
-
-  tcb(i: number | 'root'): TcbView {
-    const o = this.system.view().object(i === 'root' ? this.system.plan.rootTCB : this.ptrOf(this.tcbSlot(i)));
-    if (o?.type !== 'tcb') throw new Error(`helper ${i} has no TCB`);
-    return o;
+    return this.firstSlot + 120 + j;
   }
 
   /** The object a root slot's cap names, as the view shows it. */
@@ -113,7 +84,7 @@ class Scenario {
       const budgetUs = h.budgetUs ?? 10_000n;
       expect(yield* startThread(sys, { program: h.program, untyped, slot: tcb, priority: h.priority, budgetUs, periodUs: budgetUs, resume: false })).toBe(E.seL4_NoError);
       if (h.buffer) {
-        const frame = this.first + 80 + i;
+        const frame = this.firstSlot + 80 + i;
         yield* this.retype(sys, T.seL4_RISCV_4K_Page, frame);
         expect(yield* sys.api.seL4_TCB_SetIPCBuffer(tcb, 0x2000_0000 + 0x1000 * i, frame)).toBe(E.seL4_NoError);
       }
