@@ -48,7 +48,7 @@ const has = (cap: { readonly rights: number }, right: number) => (cap.rights & r
 const mayBlock = (k: Knowledge) => mayStop(k, k.view().current() ?? k.rootTCB);
 
 /** A message: label, length (around the bounds now and then), and the words for its first message registers. */
-export interface Drawn {
+interface Drawn {
   readonly info: number;
   readonly words: readonly number[];
   readonly caps: readonly number[];
