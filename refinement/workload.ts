@@ -460,8 +460,11 @@ function rawSyscallCall(sysno: number, a0: number, info: number, index: number):
  * its end, or before it): the kernel ignores the bad writes.
  */
 function resolveOddEntry(k: Knowledge, p: Picker): ResolvedCall {
-  // Entering again as it is needs an entry before: at boot a7 names no syscall (a fault).
-  const way = k.entries === 0 ? 1 + p.below(2) : p.below(3);
+  // Ways 0 and 1 enter again as the thread is, which needs an entry before (at boot a7 names no
+  // syscall: a fault) and, after a receive (a0 holds a badge, not a cap: the receive made again
+  // faults), another thread that can run.
+  const again = k.entries > 0 && mayStop(k, k.view().current() ?? k.rootTCB);
+  const way = again ? p.below(3) : 2;
   if (way === 0) return call('syscall', [], (api) => void api.rawSyscall([]));
   if (way === 1) {
     const reg = p.chance(70) ? numRegisters + p.below(8) : -1 - p.below(4);
