@@ -9,7 +9,7 @@ import { IPCBuffer, ipcBufferWords, msgWordIndex } from './ipcbuffer.ts';
 import { InvocationLabel } from './invocation.ts';
 import type { KernelEvent, Observation, UserWrites } from './kernel.ts';
 import { messageInfoFromWord, seL4_MessageInfo_new } from './messageinfo.ts';
-import { Reg, msgRegisters, numRegisters } from './registers.ts';
+import { Reg, msgRegisters, nbsendRecvDestRegister, numRegisters } from './registers.ts';
 import { seL4_Syscall, syscallWord } from './syscalls.ts';
 import { timeFromWords, timeWords } from './time.ts';
 
@@ -26,7 +26,7 @@ export type seL4_CPtr = Word;
  */
 export type Stub<R> = Generator<KernelEvent, R, Observation>;
 
-/** seL4_NBWait and seL4_NBRecv: the reply's message info and the sender's badge (libsel4's `sender`). */
+/** What libsel4's receiving calls return: the message info received and the sender's badge (libsel4's `sender` out-parameter). */
 export interface ReceiveResult {
   readonly info: Word;
   readonly sender: Word;
@@ -44,8 +44,13 @@ export interface Sel4Calls {
   /** Reads msg[i] of the IPC buffer (after an invocation, MR0-3 are there only if the stub copied them back: on an error). */
   seL4_GetMR(i: number): Word;
   seL4_SetCap(i: number, cptr: seL4_CPtr): void;
+  /** caps_or_badges[i] of the IPC buffer: a cap to send (before a send). */
+  seL4_GetCap(i: number): seL4_CPtr;
+  /** caps_or_badges[i] of the IPC buffer: the badge of the i-th received cap the kernel unwrapped (after a receive). */
+  seL4_GetBadge(i: number): Word;
   /** Receive-slot words of the IPC buffer. */
   seL4_SetCapReceivePath(root: seL4_CPtr, index: seL4_CPtr, depth: Word): void;
+  seL4_GetCapReceivePath(): { readonly root: seL4_CPtr; readonly index: seL4_CPtr; readonly depth: Word };
   /** The observation of the last entry. */
   lastObservation(): Observation;
 
@@ -55,9 +60,25 @@ export interface Sel4Calls {
   seL4_NBSend(dest: seL4_CPtr, info: Word): Stub<void>;
   /** A Send of an empty message. */
   seL4_Signal(dest: seL4_CPtr): Stub<void>;
+  /**
+   * The receiving calls (MCS): a0 the source cap, a6 the reply cap (0 for the Wait forms); the
+   * badge comes back in a0, the message info in a1 and MR0-3 in a2-a5, which the stub stores to
+   * the IPC buffer. seL4_Recv blocks; seL4_NBRecv polls.
+   */
+  seL4_Recv(src: seL4_CPtr, reply: seL4_CPtr): Stub<ReceiveResult>;
+  seL4_NBRecv(src: seL4_CPtr, reply: seL4_CPtr): Stub<ReceiveResult>;
+  /** Recv without a reply cap (seL4_SysWait): on a notification, or an endpoint when no Call is expected. */
+  seL4_Wait(src: seL4_CPtr): Stub<ReceiveResult>;
   /** Polls a notification; the message registers received are written to the IPC buffer. */
   seL4_NBWait(src: seL4_CPtr): Stub<ReceiveResult>;
-  seL4_NBRecv(src: seL4_CPtr, reply: seL4_CPtr): Stub<ReceiveResult>;
+  /** seL4_Poll on MCS is seL4_NBWait. */
+  seL4_Poll(src: seL4_CPtr): Stub<ReceiveResult>;
+  /** Replies through `reply`, then receives on `src` with it; MR0-3 go in a2-a5 and come back. */
+  seL4_ReplyRecv(src: seL4_CPtr, info: Word, reply: seL4_CPtr): Stub<ReceiveResult>;
+  /** NBSend to `dest` (in t0), then Recv on `src` with `reply`. */
+  seL4_NBSendRecv(dest: seL4_CPtr, info: Word, src: seL4_CPtr, reply: seL4_CPtr): Stub<ReceiveResult>;
+  /** NBSend to `dest` (libsel4 passes it in a6, the reply register), then Wait on `src`. */
+  seL4_NBSendWait(dest: seL4_CPtr, info: Word, src: seL4_CPtr): Stub<ReceiveResult>;
   seL4_Yield(): Stub<void>;
   /** Any kernel entry: `regs` are written (a7 holds the syscall number) before entering. */
   rawSyscall(regs: ReadonlyArray<readonly [number, Word]>): Stub<Observation>;
@@ -198,11 +219,27 @@ function threadCalls(initial: Observation): { local: LocalCalls; stubs: StubCall
     return reg(Reg.a1);
   }
 
-  /** riscv_sys_recv: a0 the cap, a6 the reply cap; the badge comes back in a0, the info in a1. */
-  function* receive(sysno: number, src: seL4_CPtr, reply: seL4_CPtr): Stub<ReceiveResult> {
-    yield* syscall(sysno, [[Reg.a0, src], [Reg.a6, reply]]);
+  /** What a receiving stub returns once a2-a5 are stored back: the info in a1, the badge in a0. */
+  const received = (): ReceiveResult => {
     copyBackFastWords();
     return { info: reg(Reg.a1), sender: reg(Reg.a0) };
+  };
+
+  /** riscv_sys_recv: a0 the cap, a6 the reply cap. */
+  function* receive(sysno: number, src: seL4_CPtr, reply: seL4_CPtr): Stub<ReceiveResult> {
+    yield* syscall(sysno, [[Reg.a0, src], [Reg.a6, reply]]);
+    return received();
+  }
+
+  /**
+   * riscv_sys_send_recv (ReplyRecv) and riscv_sys_nbsend_recv (NBSendRecv, NBSendWait): a0 the
+   * source cap, a1 the info, a2-a5 MR0-3 from the buffer, a6 the reply cap, t0 the destination.
+   */
+  function* sendReceive(sysno: number, src: seL4_CPtr, info: Word, a6: seL4_CPtr, t0: seL4_CPtr | null): Stub<ReceiveResult> {
+    const regs = [...sendRegs(src, info, bufferedFastWords()), [Reg.a6, a6] as [number, Word]];
+    if (t0 !== null) regs.push([nbsendRecvDestRegister, t0]);
+    yield* syscall(sysno, regs);
+    return received();
   }
 
   /**
@@ -241,6 +278,9 @@ function threadCalls(initial: Observation): { local: LocalCalls; stubs: StubCall
       store(IPCBuffer.receiveIndex, index);
       store(IPCBuffer.receiveDepth, depth);
     },
+    seL4_GetCap: (i) => bufferWord(IPCBuffer.capsOrBadges + i),
+    seL4_GetBadge: (i) => bufferWord(IPCBuffer.capsOrBadges + i),
+    seL4_GetCapReceivePath: () => ({ root: bufferWord(IPCBuffer.receiveCNode), index: bufferWord(IPCBuffer.receiveIndex), depth: bufferWord(IPCBuffer.receiveDepth) }),
     lastObservation: () => last,
   };
   const stubs: StubCalls = {
@@ -254,8 +294,15 @@ function threadCalls(initial: Observation): { local: LocalCalls; stubs: StubCall
     *seL4_Signal(dest) {
       yield* syscall(seL4_Syscall.seL4_SysSend, [[Reg.a0, dest], [Reg.a1, seL4_MessageInfo_new(0, 0, 0, 0)]]);
     },
-    seL4_NBWait: (src) => receive(seL4_Syscall.seL4_SysNBWait, src, 0),
+    seL4_Recv: (src, reply) => receive(seL4_Syscall.seL4_SysRecv, src, reply),
     seL4_NBRecv: (src, reply) => receive(seL4_Syscall.seL4_SysNBRecv, src, reply),
+    seL4_Wait: (src) => receive(seL4_Syscall.seL4_SysWait, src, 0),
+    seL4_NBWait: (src) => receive(seL4_Syscall.seL4_SysNBWait, src, 0),
+    seL4_Poll: (src) => receive(seL4_Syscall.seL4_SysNBWait, src, 0),
+    seL4_ReplyRecv: (src, info, reply) => sendReceive(seL4_Syscall.seL4_SysReplyRecv, src, info, reply, null),
+    seL4_NBSendRecv: (dest, info, src, reply) => sendReceive(seL4_Syscall.seL4_SysNBSendRecv, src, info, reply, dest),
+    // libsel4's seL4_NBSendWait passes 0 as the destination (t0) and `dest` as the reply (a6).
+    seL4_NBSendWait: (dest, info, src) => sendReceive(seL4_Syscall.seL4_SysNBSendWait, src, info, dest, 0),
     *seL4_Yield() {
       yield* syscall(seL4_Syscall.seL4_SysYield, []);
     },

@@ -16,7 +16,7 @@ import {
   type LayerName,
   type Touched,
 } from '../libsel4/index.ts';
-import { Tally, canRunAgain, exceptionKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
+import { Tally, ThreadStates, canRunAgain, exceptionKey, ipcKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants/index.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './reports/describe.ts';
@@ -102,15 +102,20 @@ function labelObject(label: string): string | null {
   return null;
 }
 
+/** Caps whose invocation is IPC: the label is the message's, not an operation. */
+const ipcCaps: ReadonlySet<string> = new Set(['endpoint', 'notification', 'reply']);
+
 /**
  * Coverage key of an entry: the invocation label when it was sent to a cap of its own type
- * (`CNodeCopy`), `CNodeCopy on thread cap` otherwise, or the syscall.
+ * (`CNodeCopy`), `CNodeCopy on thread cap` otherwise, `Call to endpoint` (notification, reply)
+ * for IPC, or the syscall.
  */
 function coverageKey(sysno: number, sentInfo: number, invokedCap: string): string {
   switch (sysno) {
     case seL4_Syscall.seL4_SysCall:
     case seL4_Syscall.seL4_SysSend:
     case seL4_Syscall.seL4_SysNBSend: {
+      if (ipcCaps.has(invokedCap)) return `${syscallName(sysno).replace('seL4_Sys', '')} to ${invokedCap}`;
       const label = invocationLabelName(messageInfoFromWord(sentInfo).label);
       const prefix = sysno === seL4_Syscall.seL4_SysCall ? '' : `${syscallName(sysno).replace('seL4_Sys', '')} `;
       return labelObject(label) === invokedCap ? `${prefix}${label}` : `${prefix}${label} on ${invokedCap} cap`;
@@ -147,6 +152,8 @@ class Driver {
   private idleEntered = false;
   /** How this run grows: decided by its first step. */
   private style: RunStyle | null = null;
+  /** Threads' states and contexts, for the IPC events. */
+  private readonly threads: ThreadStates;
 
   constructor(
     options: SystemOptions,
@@ -155,6 +162,7 @@ class Driver {
   ) {
     this.system = bootSystem(options);
     this.knowledge = new Knowledge(() => this.system.view(), this.system.plan.rootCNode, bootKnowledge);
+    this.threads = new ThreadStates(this.system.view());
   }
 
   execute(step: WorkloadStep): void {
@@ -181,6 +189,8 @@ class Driver {
       return o?.type === 'tcb' ? o.priority : -1;
     };
     for (const e of schedulerEventsOf(before, after, event, key === 'Yield', priority)) this.coverage.push([schedulerKey, e]);
+    const touchedObjects = new Set(this.system.lastTouched().flatMap((t) => t.objects));
+    for (const e of this.threads.step(now, touchedObjects)) this.coverage.push([ipcKey, e]);
     if (!canRunAgain(after)) this.ended ??= endedBy(key, this.system.lastTouched());
     this.knowledge.update(this.system.lastTouched());
   }

@@ -1,7 +1,7 @@
 // Coverage of a check in seL4 terms: how often each invocation or syscall was reached and what
 // it answered, which of its documented errors were never returned, how often each invariant was
 // checked, which abstract-spec choices were taken; summed over runs, batches and shards.
-import { errorName, invocationLabels, seL4_Syscall, slotId, tcbSlotCount, timerPrecisionTicks, type KernelEvent, type KernelView, type SchedulerView, type SlotRef } from '../libsel4/index.ts';
+import { errorName, invocationLabels, seL4_Syscall, slotId, tcbSlotCount, timerPrecisionTicks, type KernelEvent, type KernelView, type SchedulerView, type SlotRef, type ThreadState } from '../libsel4/index.ts';
 import type { Coverage } from './check.ts';
 
 /** What one passing run contributed. */
@@ -83,6 +83,90 @@ export function schedulerEventsOf(before: SchedulerMoment, after: SchedulerMomen
   if (isYield && was !== null) events.push('yield');
   if (was !== null && now === null) events.push('idle');
   return events;
+}
+
+/** The IPC events a check counts, under the key `IPC` (see `ThreadStates`). */
+export const ipcKey = 'IPC';
+export const ipcEvents = [
+  'blocked-on-send',
+  'blocked-on-receive',
+  'blocked-on-reply',
+  'blocked-on-notification',
+  'woken',
+  'restarted',
+  'cancelled',
+  'donation',
+  'reply-return',
+  'notification-lend',
+] as const;
+export type IpcEvent = (typeof ipcEvents)[number];
+
+const blockedEvent: Partial<Record<ThreadState, IpcEvent>> = {
+  BlockedOnSend: 'blocked-on-send',
+  BlockedOnReceive: 'blocked-on-receive',
+  BlockedOnReply: 'blocked-on-reply',
+  BlockedOnNotification: 'blocked-on-notification',
+};
+/** What a thread that was blocked became: woken (Running), restarted (Restart: cancelAllIPC, cancelBadgedSends), cancelled (Inactive). */
+const unblockedEvent: Partial<Record<ThreadState, IpcEvent>> = { Running: 'woken', Restart: 'restarted', Inactive: 'cancelled' };
+
+interface ThreadMoment {
+  readonly state: ThreadState;
+  readonly schedContext: number | null;
+}
+
+/**
+ * Every thread's state and scheduling context, kept up to date from the objects each entry
+ * touched, to tell the IPC events of an entry: `blocked-on-*`, a thread entered that state;
+ * `woken`, `restarted`, `cancelled`, a blocked thread became Running, Restart or Inactive;
+ * `donation`, a scheduling context went from one thread to another (a Call to a passive
+ * receiver, a first phase's send); `reply-return`, it went back to a caller that was
+ * BlockedOnReply; `notification-lend`, a context bound to a notification was lent to a thread.
+ */
+export class ThreadStates {
+  private readonly threads = new Map<number, ThreadMoment>();
+
+  constructor(view: KernelView) {
+    for (const o of view.objects()) if (o.type === 'tcb') this.threads.set(o.addr, { state: o.state, schedContext: o.schedContext });
+  }
+
+  /** The IPC events of one entry that touched `objects`; records the touched threads' new states. */
+  step(view: KernelView, objects: Iterable<number>): IpcEvent[] {
+    const events: IpcEvent[] = [];
+    const changed: [number, ThreadMoment | null][] = [];
+    for (const addr of objects) {
+      const before = this.threads.get(addr);
+      const o = view.object(addr);
+      if (o?.type !== 'tcb') {
+        if (before) changed.push([addr, null]);
+        continue;
+      }
+      const after = { state: o.state, schedContext: o.schedContext };
+      changed.push([addr, after]);
+      if (before && after.state !== before.state) {
+        const event = blockedEvent[after.state] ?? (blockedEvent[before.state] ? unblockedEvent[after.state] : undefined);
+        if (event) events.push(event);
+      }
+      if (after.schedContext !== null && after.schedContext !== (before?.schedContext ?? null)) {
+        const moved = this.movedContext(view, addr, before, after.schedContext);
+        if (moved) events.push(moved);
+      }
+    }
+    for (const [addr, after] of changed) {
+      if (after) this.threads.set(addr, after);
+      else this.threads.delete(addr);
+    }
+    return events;
+  }
+
+  /** How `thread` came to hold `sc`: from another thread, or lent by a notification while it was blocked (null: bound by an invocation). */
+  private movedContext(view: KernelView, thread: number, before: ThreadMoment | undefined, sc: number): IpcEvent | null {
+    const from = [...this.threads.entries()].find(([addr, t]) => addr !== thread && t.schedContext === sc);
+    if (from) return before?.state === 'BlockedOnReply' ? 'reply-return' : 'donation';
+    const o = view.object(sc);
+    const wasBlocked = before !== undefined && blockedEvent[before.state] !== undefined;
+    return wasBlocked && o?.type === 'schedcontext' && o.notification !== null ? 'notification-lend' : null;
+  }
 }
 
 /** The size of a state: objects, slots holding a cap, and the longest CDT path (caps from a root to a leaf). */
@@ -306,13 +390,13 @@ export class CoverageSpecError extends Error {}
 
 const syscallNames = new Set<string>([...Object.keys(seL4_Syscall), 'Yield', 'UnknownSyscall', exceptionKey]);
 /** The results of the keys that are not invocations: scheduler events, and whether time ended in the timer interrupt. */
-const eventResults: Readonly<Record<string, readonly string[]>> = { [schedulerKey]: schedulerEvents, [timeKey]: ['timer-interrupt', 'no-interrupt'] };
+const eventResults: Readonly<Record<string, readonly string[]>> = { [schedulerKey]: schedulerEvents, [ipcKey]: ipcEvents, [timeKey]: ['timer-interrupt', 'no-interrupt'] };
 const labels = new Set<string>(invocationLabels);
 const otherResults = /^(returned|no thread ran|caller \w+|unmodelled: .+|label \d+)$/;
 
-/** The invocation part of a coverage key: `CNodeCopy`, `Send CNodeCopy`, `CNodeCopy on thread cap`, `Yield`. */
+/** The invocation part of a coverage key: `CNodeCopy`, `Send CNodeCopy`, `CNodeCopy on thread cap`, `Call to endpoint`, `Yield`. */
 function knownInvocation(key: string): boolean {
-  if (syscallNames.has(key)) return true;
+  if (syscallNames.has(key) || /^(Call|Send|NBSend) to (endpoint|notification|reply)$/.test(key)) return true;
   const label = key.replace(/^(Send|NBSend) /, '').replace(/ on \w+ cap$/, '');
   return labels.has(label);
 }

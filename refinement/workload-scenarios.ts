@@ -34,10 +34,10 @@ import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCa
  * What an action makes the step do: a call (`done`: the scenario moves on after it), `next`: no
  * call, the next action runs in this step; null: the state is not as expected, the scenario ends.
  */
-type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
+export type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
 
 export interface Scenario {
-  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices';
+  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices' | 'passive' | 'transfer';
   readonly actions: Action[];
 }
 
@@ -53,17 +53,17 @@ export function scenarioStep(k: Knowledge, p: Picker, scenario: Scenario): Resol
   return null;
 }
 
-const once = (c: ResolvedCall) => ({ call: c, done: true });
+export const once = (c: ResolvedCall) => ({ call: c, done: true });
 
 /** A free slot of the root CNode, its cptr (the root CNode resolves a slot index at depth 32). */
-function freeRootSlot(k: Knowledge, p: Picker, count = 1): number | undefined {
+export function freeRootSlot(k: Knowledge, p: Picker, count = 1): number | undefined {
   return k.freeRun(k.rootCNode, count, p.below(2 ** k.rootRadix()));
 }
 
-const rootSlot = (k: Knowledge, index: number): SlotRef => ({ cnode: k.rootCNode, index });
+export const rootSlot = (k: Knowledge, index: number): SlotRef => ({ cnode: k.rootCNode, index });
 
 /** A non-device untyped of the root CNode with `bytes` free. */
-function untypedWithRoom(k: Knowledge, p: Picker, bytes: number): number | undefined {
+export function untypedWithRoom(k: Knowledge, p: Picker, bytes: number): number | undefined {
   return p.of(k.ofType('untyped', true).filter((u) => !u.cap.isDevice && freeBytes(u.cap) >= bytes))?.slot.index;
 }
 
@@ -71,7 +71,7 @@ const R = seL4_CapInitThreadCNode;
 const T = seL4_ObjectType;
 
 /** Untyped_Retype into the root CNode, or into the CNode whose cap is at root slot `node` (depth 32). */
-function retype(untyped: number, type: number, sizeBits: number, offset: number, count: number, node?: number): ResolvedCall {
+export function retype(untyped: number, type: number, sizeBits: number, offset: number, count: number, node?: number): ResolvedCall {
   const [index, depth] = node === undefined ? [0, 0] : [node, 32];
   const a = [untyped, type, sizeBits, R, index, depth, offset, count];
   return call('seL4_Untyped_Retype', a, (api) => void api.seL4_Untyped_Retype(untyped, type, sizeBits, R, index, depth, offset, count));
@@ -253,7 +253,7 @@ function ipcBuffer(k: Knowledge, p: Picker): [number, number] {
 }
 
 /** The objects of the thread or scheduling-context caps in `count` root slots from `offset`, or null if one is not there. */
-function objectsAt(k: Knowledge, offset: number, count: number, type: 'thread' | 'schedcontext'): number[] | null {
+export function objectsAt(k: Knowledge, offset: number, count: number, type: 'thread' | 'schedcontext'): number[] | null {
   const ptrs: number[] = [];
   for (let i = 0; i < count; i++) {
     const cap = k.capAt(rootSlot(k, offset + i));
@@ -264,7 +264,7 @@ function objectsAt(k: Knowledge, offset: number, count: number, type: 'thread' |
 }
 
 /** How the threads of a scenario are configured: all alike. */
-interface ThreadSetup {
+export interface ThreadSetup {
   readonly count: number;
   readonly budgetUs: bigint;
   readonly periodUs: bigint;
@@ -275,7 +275,7 @@ interface ThreadSetup {
 }
 
 /** Where a scenario's threads are: their TCB and SC caps from these root slots on, and their priority. */
-interface ThreadsMade {
+export interface ThreadsMade {
   tcbOffset: number;
   scOffset: number;
   priority: number;
@@ -285,7 +285,7 @@ interface ThreadsMade {
  * `count` threads made, configured alike, bound, given one priority and resumed in one instant,
  * above the root task, which then lowers itself below them.
  */
-function threadsMade(setup: ThreadSetup, made: ThreadsMade): Action[] {
+export function threadsMade(setup: ThreadSetup, made: ThreadsMade): Action[] {
   const { count, budgetUs, periodUs, extraRefills, flags, buffered } = setup;
   const scBits = seL4_MinSchedContextBits + 1;
   const retyped = (bits: number, type: number): Action => (k, p) => {

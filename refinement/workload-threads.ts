@@ -29,6 +29,7 @@ import {
 } from '../libsel4/index.ts';
 import { momentOf } from './coverage.ts';
 import type { Knowledge } from './knowledge.ts';
+import { wakeRoot } from './workload-ipc.ts';
 import { Picker, call, freeBytes, perturb, pickEmpty, retypeCall, shaped, type ResolvedCall } from './workload-picks.ts';
 import type { RunStyle, WorkloadStep } from './workload.ts';
 
@@ -611,12 +612,15 @@ function exceptionCall(p: Picker): ResolvedCall {
 
 /**
  * What a thread running instead of the root task does now and then, and always after a while:
- * resumes the root task if it was suspended, gives it its scheduling context back, or gives up
- * the processor (suspends itself, lowers its priority, yields, faults, or spends its budget).
+ * resumes the root task if it was suspended, wakes it if it is blocked (workload-ipc.ts), gives
+ * it its scheduling context back, or gives up the processor (suspends itself, lowers its
+ * priority, yields, faults, or spends its budget).
  */
 function giveBack(k: Knowledge, p: Picker, current: number): ResolvedCall {
   const root = rootThread(k);
   if (root?.state === 'Inactive') return call('seL4_TCB_Resume', [seL4_CapInitThreadTCB], (api) => void api.seL4_TCB_Resume(seL4_CapInitThreadTCB));
+  const woken = root ? wakeRoot(k, p, root) : null;
+  if (woken) return woken;
   if (root && root.schedContext === null) {
     return call('seL4_SchedContext_Bind', [seL4_CapInitThreadSC, seL4_CapInitThreadTCB], (api) => void api.seL4_SchedContext_Bind(seL4_CapInitThreadSC, seL4_CapInitThreadTCB));
   }

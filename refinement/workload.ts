@@ -30,7 +30,8 @@ import {
   type SlotRef,
 } from '../libsel4/index.ts';
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
-import { mayStop, resolveThreadStep, schedulingFirst, threadOperations } from './workload-threads.ts';
+import { mayStop, resolveThreadStep, schedulingFirst, threadOperations, type ThreadOperation } from './workload-threads.ts';
+import { ipcOperations, passiveScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
 import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
@@ -52,6 +53,7 @@ export const operations = [
   'rawSyscall',
   'endRun',
   ...threadOperations,
+  ...ipcOperations,
 ] as const;
 export type Operation = (typeof operations)[number];
 
@@ -74,6 +76,7 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
     cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8,
     threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
     threadRegisters: 500, notificationBinding: 250, yield: 150, passTime: 900, exception: 60,
+    ipcObject: 600, ipcSend: 800, ipcReceive: 800, ipcReply: 400, notify: 400, ipcDelete: 250,
   },
   // Ten times finer: deep runs are long, and an `endRun` would cut them short.
   deep: {
@@ -81,6 +84,7 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
     cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1,
     threadObject: 1000, setupThread: 1500, schedControl: 500, priority: 500, schedContext: 500, resumeSuspend: 500,
     threadRegisters: 500, notificationBinding: 250, yield: 100, passTime: 1000, exception: 20,
+    ipcObject: 500, ipcSend: 300, ipcReceive: 300, ipcReply: 100, notify: 200, ipcDelete: 100,
   },
 };
 
@@ -456,8 +460,11 @@ function rawSyscallCall(sysno: number, a0: number, info: number, index: number):
  * its end, or before it): the kernel ignores the bad writes.
  */
 function resolveOddEntry(k: Knowledge, p: Picker): ResolvedCall {
-  // Entering again as it is needs an entry before: at boot a7 names no syscall (a fault).
-  const way = k.entries === 0 ? 1 + p.below(2) : p.below(3);
+  // Ways 0 and 1 enter again as the thread is, which needs an entry before (at boot a7 names no
+  // syscall: a fault) and, after a receive (a0 holds a badge, not a cap: the receive made again
+  // faults), another thread that can run.
+  const again = k.entries > 0 && mayStop(k, k.view().current() ?? k.rootTCB);
+  const way = again ? p.below(3) : 2;
   if (way === 0) return call('syscall', [], (api) => void api.rawSyscall([]));
   if (way === 1) {
     const reg = p.chance(70) ? numRegisters + p.below(8) : -1 - p.below(4);
@@ -495,7 +502,9 @@ function resolveRawSyscall(k: Knowledge, p: Picker): ResolvedCall {
     const sysno = p.of(receive ? [S.seL4_SysNBWait, S.seL4_SysNBRecv] : [S.seL4_SysCall, S.seL4_SysSend, S.seL4_SysNBSend])!;
     return rawSyscallCall(sysno, target.slot.index, seL4_MessageInfo_new(p.below(64), 0, 0, p.below(5)), p.below(64));
   }
-  const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, seL4_Syscall.seL4_SysRecv];
+  // A Recv on what is not an endpoint with a reply cap in a6 is a cap fault that stops the thread: only while another can run.
+  const recv = mayStop(k, k.view().current() ?? k.rootTCB) ? [seL4_Syscall.seL4_SysRecv] : [];
+  const numbers = [seL4_Syscall.seL4_SysYield, seL4_Syscall.seL4_SysNBSend, seL4_Syscall.seL4_SysSend, ...recv];
   const sysno = p.of(numbers)!;
   const a0 = sysno === seL4_Syscall.seL4_SysNBSend && p.chance(25) ? (0xfffff000 | p.below(4096)) >>> 0 : resolvableCptr(k, p);
   return rawSyscallCall(sysno, a0, seL4_MessageInfo_new(InvocationLabel.CNodeDelete, 0, 0, 2), p.below(64));
@@ -529,8 +538,9 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
 
 /**
  * Now and then a Mint starts the badges scenario, a Retype the CNode or the device one and, while
- * the root task runs, a thread step the twins or the slices one (per mille of those steps; runs
- * about threads more often).
+ * the root task runs, a thread step the twins or the slices one, an IPC step the passive-server
+ * or the cap-transfer one (workload-ipc.ts) (per mille of those steps; runs about threads more
+ * often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
   if (style.deep || style.scenario?.actions.length) return null;
@@ -540,10 +550,16 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const badges = op === 'mint' && p.below(1000) < 15;
   const cnode = op === 'retype' && p.below(1000) < 10;
   const device = op === 'retype' && !cnode && p.below(1000) < 6;
-  if (!twins && !slices && !badges && !cnode && !device) return null;
-  style.scenario = twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : deviceScenario(p);
+  const ipcStep = (op === 'ipcSend' || op === 'ipcReceive' || op === 'ipcReply') && k.view().current() === k.rootTCB;
+  const passive = ipcStep && p.below(1000) < (style.threads ? 40 : 15);
+  const transfer = ipcStep && !passive && p.below(1000) < (style.threads ? 20 : 8);
+  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer) return null;
+  style.scenario = twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p) : passive ? passiveScenario(p) : transferScenario(p);
   return scenarioStep(k, p, style.scenario);
 }
+
+const ipcOperationSet: ReadonlySet<Operation> = new Set(ipcOperations);
+const isIpcOperation = (op: IpcOperation | ThreadOperation): op is IpcOperation => ipcOperationSet.has(op);
 
 /** Turns a generated step into a concrete call, given what the CSpace holds now and how the run grows. */
 export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall {
@@ -584,7 +600,7 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
       resolved = resolveEndRun(k, p);
       break;
     default:
-      resolved = resolveThreadStep(op, step, k, p);
+      resolved = isIpcOperation(op) ? resolveIpcStep(op, step, k, p) : resolveThreadStep(op, step, k, p);
   }
   return resolved ?? resolveRawInvocation(k, p);
 }

@@ -1,11 +1,13 @@
 // Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H), a
 // module per kernel area: cspace (objects, caps, the CDT), mdb (the MDB lists, only for the two
-// lower layers, which have one), tcb, schedcontext, notification and scheduler. All are checked over a
-// listing of the layer's state and its view.
+// lower layers, which have one), tcb, schedcontext, notification, endpoint, reply and scheduler.
+// All are checked over a listing of the layer's state and its view.
 import { listLayer, objectBytes, type Listing } from '../listing.ts';
 import { cdtInvariants, pspaceDistinctAligned, validCapFields, validCaps } from './cspace.ts';
 import { checkMDB } from './mdb.ts';
+import { validEpQ, validNtfnQ, validTcbState } from './endpoint.ts';
 import { notificationRefs } from './notification.ts';
+import { replyTcbRefs, validReplies } from './reply.ts';
 import { activeScsValid, schedContextRefs } from './schedcontext.ts';
 import { currentThread, readyOrRelease, timeBounded, timerDeadline, validBlocked, validReadyQs, validReleaseQ, type SchedulingState } from './scheduler.ts';
 import { validTcbSched } from './tcb.ts';
@@ -34,7 +36,7 @@ export function checkListing(listing: Listing, counts?: InvariantCounts): string
   );
 }
 
-/** The invariants of threads, scheduling contexts and the scheduler; the first violation, or null. */
+/** The invariants of threads, scheduling contexts, the scheduler, endpoints, notifications and replies; the first violation, or null. */
 export function checkScheduling(s: SchedulingState, counts?: InvariantCounts): string | null {
   return (
     counted(counts, 'valid_tcb (priority, MCP, domain)', () => validTcbSched(s.objects.values())) ??
@@ -47,7 +49,12 @@ export function checkScheduling(s: SchedulingState, counts?: InvariantCounts): s
     counted(counts, 'cur_sc_tcb/ct_in_state/ct_not_in_q/ct_released', () => currentThread(s)) ??
     counted(counts, 'valid_blocked', () => validBlocked(s)) ??
     counted(counts, 'consumed_time_bounded/current_time_bounded', () => timeBounded(s)) ??
-    counted(counts, 'setNextInterrupt (timer deadline)', () => timerDeadline(s))
+    counted(counts, 'setNextInterrupt (timer deadline)', () => timerDeadline(s)) ??
+    counted(counts, 'valid_tcb_state', () => validTcbState(s.objects)) ??
+    counted(counts, 'valid_ep/valid_ep_q', () => validEpQ(s.objects)) ??
+    counted(counts, 'valid_ntfn_q', () => validNtfnQ(s.objects)) ??
+    counted(counts, 'sym_refs (reply objects)', () => replyTcbRefs(s.objects)) ??
+    counted(counts, 'valid_replies/reply_sc', () => validReplies(s.objects))
   );
 }
 

@@ -150,3 +150,75 @@ describe('one definition, two forms', () => {
     expect(bufferOf(sync.events[0]).get(IPCBuffer.capsOrBadges)).toBe(2);
   });
 });
+
+describe('the IPC stubs (MCS, riscv)', () => {
+  /** The kernel delivers a message: badge 0x55 in a0, a 6-word message of label 9 in a1, words in a2-a5 and the buffer. */
+  const deliver = (regs: number[], buffer: number[]) => {
+    regs[Reg.a0] = 0x55;
+    replyWith(9, [21, 22, 23, 24, 25, 26])(regs);
+    buffer[msgWordIndex(4)] = 25;
+    buffer[msgWordIndex(5)] = 26;
+    buffer[IPCBuffer.capsOrBadges] = 0x77;
+  };
+  const sentRegs = (event: KernelEvent | undefined, regs: readonly number[]) => regs.map((r) => regsOf(event).get(r));
+
+  it('seL4_Recv passes the source in a0 and the reply in a6, returns the info and badge and stores MR0-3', () => {
+    const t = scriptedThread(deliver);
+    const api = createSel4Api(t.port, t.initial);
+    expect(api.seL4_Recv(6, 8)).toEqual({ info: seL4_MessageInfo_new(9, 0, 0, 6), sender: 0x55 });
+    expect(sentRegs(t.events[0], [Reg.a0, Reg.a6, Reg.a7])).toEqual([6, 8, (-7) >>> 0]);
+    expect([0, 1, 2, 3, 4, 5].map(api.seL4_GetMR)).toEqual([21, 22, 23, 24, 25, 26]);
+    expect(api.seL4_GetBadge(0)).toBe(0x77);
+  });
+
+  it('seL4_Wait, seL4_NBWait and seL4_Poll enter with a6 = 0 (no reply); seL4_NBRecv with the reply', () => {
+    const t = scriptedThread(deliver);
+    const api = createSel4Api(t.port, t.initial);
+    api.seL4_Wait(3);
+    api.seL4_NBWait(3);
+    api.seL4_Poll(3);
+    api.seL4_NBRecv(3, 4);
+    expect(t.events.map((e) => sentRegs(e, [Reg.a0, Reg.a6, Reg.a7]))).toEqual([
+      [3, 0, (-9) >>> 0],
+      [3, 0, (-10) >>> 0],
+      [3, 0, (-10) >>> 0],
+      [3, 4, (-8) >>> 0],
+    ]);
+  });
+
+  it('seL4_ReplyRecv sends MR0-3 in a2-a5 with the source in a0 and the reply in a6, and receives in them', () => {
+    const t = scriptedThread(deliver);
+    const api = createSel4Api(t.port, t.initial);
+    [31, 32, 33].forEach((w, i) => api.seL4_SetMR(i, w));
+    const info = seL4_MessageInfo_new(1, 0, 0, 3);
+    expect(api.seL4_ReplyRecv(6, info, 8)).toEqual({ info: seL4_MessageInfo_new(9, 0, 0, 6), sender: 0x55 });
+    expect(sentRegs(t.events[0], [Reg.a0, Reg.a1, Reg.a2, Reg.a3, Reg.a4, Reg.a5, Reg.a6, Reg.a7])).toEqual([6, info, 31, 32, 33, 0, 8, (-2) >>> 0]);
+    expect(regsOf(t.events[0]).has(Reg.t0)).toBe(false);
+    expect([0, 1, 2, 3].map(api.seL4_GetMR)).toEqual([21, 22, 23, 24]);
+  });
+
+  it('seL4_NBSendRecv puts the destination in t0; seL4_NBSendWait puts it in a6 and 0 in t0, as libsel4 does', () => {
+    const t = scriptedThread(deliver);
+    const api = createSel4Api(t.port, t.initial);
+    api.seL4_SetMR(0, 41);
+    const info = seL4_MessageInfo_new(2, 0, 0, 1);
+    expect(api.seL4_NBSendRecv(10, info, 11, 12).sender).toBe(0x55);
+    expect(sentRegs(t.events[0], [Reg.a0, Reg.a1, Reg.a2, Reg.a6, Reg.t0, Reg.a7])).toEqual([11, info, 41, 12, 10, (-3) >>> 0]);
+    api.seL4_SetMR(0, 42);
+    expect(api.seL4_NBSendWait(10, info, 11).info).toBe(seL4_MessageInfo_new(9, 0, 0, 6));
+    expect(sentRegs(t.events[1], [Reg.a0, Reg.a1, Reg.a2, Reg.a6, Reg.t0, Reg.a7])).toEqual([11, info, 42, 10, 0, (-4) >>> 0]);
+  });
+
+  it('seL4_Signal sends an empty message of a0 and a1 only; seL4_GetCapReceivePath reads back the receive slot', () => {
+    const t = scriptedThread();
+    const api = createSel4Api(t.port, t.initial);
+    api.seL4_SetCapReceivePath(2, 40, 32);
+    expect(api.seL4_GetCapReceivePath()).toEqual({ root: 2, index: 40, depth: 32 });
+    api.seL4_SetCap(1, 17);
+    expect(api.seL4_GetCap(1)).toBe(17);
+    api.seL4_Signal(5);
+    expect([...regsOf(t.events[0]).keys()].sort((a, b) => a - b)).toEqual([Reg.a0, Reg.a1, Reg.a7]);
+    expect(sentRegs(t.events[0], [Reg.a0, Reg.a1])).toEqual([5, 0]);
+    expect(bufferOf(t.events[0]).get(IPCBuffer.receiveIndex)).toBe(40);
+  });
+});

@@ -178,6 +178,11 @@ describe('invariant counting', () => {
       valid_blocked: 3,
       'consumed_time_bounded/current_time_bounded': 3,
       'setNextInterrupt (timer deadline)': 3,
+      valid_tcb_state: 3,
+      'valid_ep/valid_ep_q': 3,
+      valid_ntfn_q: 3,
+      'sym_refs (reply objects)': 3,
+      'valid_replies/reply_sc': 3,
     });
   });
 

@@ -69,7 +69,7 @@ describe.each(modes)('CSpace scenarios on %s', (mode) => {
     expect(cap(free)).toEqual({ type: 'endpoint', ptr: ut.ptr, badge: 0, rights: seL4_AllRights });
     expect(cap(free + 1)).toEqual({ type: 'endpoint', ptr: ut.ptr + 16, badge: 0, rights: seL4_AllRights });
     expect(sys.view().cdtParent({ cnode: sys.plan.rootCNode, index: free })).toEqual({ cnode: sys.plan.rootCNode, index: untyped });
-    expect(sys.view().object(ut.ptr)).toEqual({ type: 'endpoint', addr: ut.ptr, queue: [] });
+    expect(sys.view().object(ut.ptr)).toEqual({ type: 'endpoint', addr: ut.ptr, state: 'Idle', queue: [] });
   });
 
   it('reports retype errors in seL4 order with their words', () => {

@@ -24,15 +24,13 @@ import {
   seL4_ObjectType,
   seL4_SchedContext_Sporadic,
   type KernelEvent,
-  type LayerName,
   type ObjectView,
   type Observation,
   type Refill,
   type Stub,
 } from '../../libsel4/index.ts';
 import { runSystem, startThread, type Program, type ProgramContext, type RunResult, type Slice } from '../../refinement/run.ts';
-import { bootSystem, type System } from '../../refinement/system.ts';
-import { biggestUntypedSlot, modes } from './sched-common.ts';
+import { HelperSlots, biggestUntypedSlot, modes } from './sched-common.ts';
 
 const E = seL4_Error;
 const rootTCB = seL4_CapInitThreadTCB;
@@ -40,7 +38,6 @@ const rootTCB = seL4_CapInitThreadTCB;
 const sliceUs = 1000n;
 const sliceTicks = 9990n;
 
-type TcbView = Extract<ObjectView, { type: 'tcb' }>;
 type ScView = Extract<ObjectView, { type: 'schedcontext' }>;
 
 interface Helper {
@@ -53,36 +50,7 @@ interface Helper {
 }
 
 /** A booted system and the root CNode slots its helpers get, two each (TCB, SC), in order. */
-class Scenario {
-  readonly system: System;
-  private readonly firstSlot: number;
-
-  constructor(mode: LayerName | 'lockstep') {
-    this.system = bootSystem({ layer: mode });
-    this.firstSlot = this.system.plan.bootInfo.empty.start;
-  }
-
-  /** The TCB cap's slot of helper `i`; its SC's is the next one. */
-  tcbSlot(i: number): number {
-    return this.firstSlot + 2 * i;
-  }
-
-  private ptrOf(slot: number): number {
-    const cap = this.system.view().cap({ cnode: this.system.plan.rootCNode, index: slot });
-    if (!cap || !('ptr' in cap)) throw new Error(`slot ${slot} names no object`);
-    return cap.ptr;
-  }
-
-  tcbPtr(i: number): number {
-    return this.ptrOf(this.tcbSlot(i));
-  }
-
-  tcb(i: number | 'root'): TcbView {
-    const o = this.system.view().object(i === 'root' ? this.system.plan.rootTCB : this.tcbPtr(i));
-    if (o?.type !== 'tcb') throw new Error(`helper ${i} has no TCB`);
-    return o;
-  }
-
+class Scenario extends HelperSlots {
   sc(i: number | 'root'): ScView {
     const o = this.system.view().object(i === 'root' ? this.system.plan.rootSC : this.ptrOf(this.tcbSlot(i) + 1));
     if (o?.type !== 'schedcontext') throw new Error(`helper ${i} has no SC`);

@@ -1,0 +1,481 @@
+// The workload's IPC: endpoints, reply objects and notifications retyped, badged caps minted,
+// and whoever runs sends (Send, NBSend, Call), receives (Recv, NBRecv, Wait, NBWait, ReplyRecv,
+// NBSendRecv, NBSendWait), replies through reply caps, signals, polls and waits, with drawn
+// labels, lengths, words, extra caps and receive slots; objects with threads queued on them are
+// deleted, badged sends cancelled. A thread blocks only while another that can make calls is
+// ready (the run goes on); a thread that runs instead of a blocked root task wakes it.
+import {
+  InvocationLabel,
+  seL4_AllRights,
+  seL4_CanGrant,
+  seL4_CanRead,
+  seL4_CanWrite,
+  seL4_CapInitThreadCNode,
+  seL4_CapInitThreadTCB,
+  seL4_EndpointBits,
+  seL4_MessageInfo_new,
+  seL4_MsgMaxLength,
+  seL4_NotificationBits,
+  seL4_ObjectType,
+  seL4_PageBits,
+  seL4_ReplyBits,
+  type CapOf,
+  type ObjectView,
+  type Sel4Api,
+} from '../libsel4/index.ts';
+import type { Knowledge } from './knowledge.ts';
+import { Picker, call, freeBytes, hexWord, perturb, shaped, type ResolvedCall } from './workload-picks.ts';
+import { freeRootSlot, objectsAt, once, retype, rootSlot, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
+import { mayStop } from './workload-threads.ts';
+import type { WorkloadStep } from './workload.ts';
+
+export const ipcOperations = ['ipcObject', 'ipcSend', 'ipcReceive', 'ipcReply', 'notify', 'ipcDelete'] as const;
+export type IpcOperation = (typeof ipcOperations)[number];
+
+/** A cap of the root CNode (its cptr is its index). */
+interface Held<T extends 'endpoint' | 'notification' | 'reply'> {
+  readonly cptr: number;
+  readonly cap: CapOf<T>;
+}
+
+function held<T extends 'endpoint' | 'notification' | 'reply'>(k: Knowledge, type: T): Held<T>[] {
+  return k.ofType(type, true).map((o) => ({ cptr: o.slot.index, cap: o.cap }));
+}
+
+const has = (cap: { readonly rights: number }, right: number) => (cap.rights & right) !== 0;
+
+/** Whether the thread that runs may block: another that can make calls is ready to run meanwhile. */
+const mayBlock = (k: Knowledge) => mayStop(k, k.view().current() ?? k.rootTCB);
+
+/** A message: label, length (around the bounds now and then), and the words for its first message registers. */
+interface Drawn {
+  readonly info: number;
+  readonly words: readonly number[];
+  readonly caps: readonly number[];
+}
+
+/** Labels mostly small, lengths mostly short, sometimes at and past seL4_MsgMaxLength (the kernel clamps). */
+function drawMessage(k: Knowledge, p: Picker, extraCaps: readonly number[] = []): Drawn {
+  const label = p.chance(70) ? p.below(16) : p.below(2 ** 20);
+  const length = p.chance(75) ? p.below(7) : p.chance(50) ? p.below(seL4_MsgMaxLength + 1) : seL4_MsgMaxLength + p.below(8);
+  const words = Array.from({ length: Math.min(length, 10) }, (_, i) => (p.chance(40) ? p.below(64) : p.word(i)));
+  const caps = extraCaps.length > 0 ? extraCaps : p.chance(12) ? extraCapsFor(k, p) : [];
+  return { info: seL4_MessageInfo_new(label, p.chance(5) ? 1 + p.below(7) : 0, caps.length, length), words, caps };
+}
+
+/** One to three caps of the root CNode to send along (they resolve: an empty slot is the null cap). */
+function extraCapsFor(k: Knowledge, p: Picker): number[] {
+  const inRoot = k.inRoot();
+  return Array.from({ length: 1 + p.below(3) }, () => (p.chance(85) ? (p.of(inRoot)?.slot.index ?? 0) : p.below(2 ** k.rootRadix())));
+}
+
+/** Loads the message registers and caps, then enters with `enter`. */
+function withMessage(m: Drawn, enter: (api: Sel4Api) => void): (api: Sel4Api) => void {
+  return (api) => {
+    m.words.forEach((w, i) => api.seL4_SetMR(i, w));
+    m.caps.forEach((c, i) => api.seL4_SetCap(i, c));
+    enter(api);
+  };
+}
+
+const messageText = (name: string, args: readonly number[], m: Drawn) => `${name}(${args.map(hexWord).join(', ')}; mrs=[${m.words.map(hexWord).join(', ')}], caps=[${m.caps.join(', ')}])`;
+
+function messageCall(name: string, args: readonly number[], m: Drawn, enter: (api: Sel4Api) => void): ResolvedCall {
+  return { text: messageText(name, args, m), run: withMessage(m, enter) };
+}
+
+// ---- objects and badged caps ----
+
+const T = seL4_ObjectType;
+
+/** An endpoint, reply or notification (one to three) retyped into free root slots; or a badged cap minted. */
+function resolveIpcObject(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const unbadged = [...held(k, 'endpoint'), ...held(k, 'notification')].filter((h) => h.cap.badge === 0);
+  if (unbadged.length > 0 && p.chance(35)) return mintCall(k, p, step, p.of(unbadged)!.cptr);
+  const roll = p.below(100);
+  const [type, bits] = roll < 40 ? [T.seL4_EndpointObject, seL4_EndpointBits] : roll < 75 ? [T.seL4_ReplyObject, seL4_ReplyBits] : [T.seL4_NotificationObject, seL4_NotificationBits];
+  const count = p.chance(70) ? 1 : 2 + p.below(2);
+  const untyped = p.of(k.ofType('untyped', true).filter((u) => !u.cap.isDevice && freeBytes(u.cap) >= count * 2 ** bits));
+  const offset = k.freeRun(k.rootCNode, count, p.below(2 ** k.rootRadix()));
+  if (!untyped || offset === undefined) return null;
+  const a = perturb([untyped.slot.index, type, 0, seL4_CapInitThreadCNode, 0, 0, offset, count], k, p, step, [0, 3]);
+  return call('seL4_Untyped_Retype', a, (api) => void api.seL4_Untyped_Retype(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!));
+}
+
+/** Rights for a minted IPC cap: all mostly, else without Grant, Write or Read, or any combination. */
+function ipcRights(p: Picker): number {
+  const roll = p.below(100);
+  if (roll < 55) return seL4_AllRights;
+  if (roll < 75) return seL4_AllRights & ~seL4_CanGrant;
+  if (roll < 85) return seL4_AllRights & ~p.of([seL4_CanWrite, seL4_CanRead])!;
+  return p.below(16);
+}
+
+/** A badge: small mostly (badges meet again), else any 28-bit one. */
+const drawBadge = (p: Picker) => (p.chance(75) ? 1 + p.below(4) : 1 + p.below(0xfffffff));
+
+function mintCall(k: Knowledge, p: Picker, step: WorkloadStep, src: number): ResolvedCall | null {
+  const dest = k.freeRun(k.rootCNode, 1, p.below(2 ** k.rootRadix()));
+  if (dest === undefined) return null;
+  const R = seL4_CapInitThreadCNode;
+  const a = perturb([R, dest, 32, R, src, 32, ipcRights(p), drawBadge(p)], k, p, step, [0, 3]);
+  const normal = call('seL4_CNode_Mint', a, (api) => void api.seL4_CNode_Mint(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!));
+  return shaped(p, normal, { label: InvocationLabel.CNodeMint, service: a[0]!, mrs: [a[1]!, a[2]!, a[4]!, a[5]!, a[6]!, a[7]!], caps: [a[3]!] });
+}
+
+// ---- sending ----
+
+/** A cap to send on: an endpoint cap (with Write mostly), now and then a reply or notification cap. */
+function sendTarget(k: Knowledge, p: Picker): number | undefined {
+  const roll = p.below(100);
+  const endpoints = held(k, 'endpoint');
+  if (roll < 80 && endpoints.length > 0) return (p.chance(85) ? p.of(endpoints.filter((e) => has(e.cap, seL4_CanWrite))) : undefined)?.cptr ?? p.of(endpoints)!.cptr;
+  if (roll < 90) return p.of(held(k, 'reply'))?.cptr;
+  return p.of(held(k, 'notification'))?.cptr;
+}
+
+/** Send, Call or NBSend on an endpoint (a reply, a notification) cap; only NBSend unless the thread may block. */
+function resolveIpcSend(k: Knowledge, p: Picker): ResolvedCall | null {
+  const dest = sendTarget(k, p);
+  if (dest === undefined) return null;
+  const m = drawMessage(k, p);
+  const how = mayBlock(k) ? p.below(3) : 2;
+  if (how === 0) return messageCall('seL4_Send', [dest, m.info], m, (api) => api.seL4_Send(dest, m.info));
+  if (how === 1) return messageCall('seL4_Call', [dest, m.info], m, (api) => void api.seL4_Call(dest, m.info));
+  return messageCall('seL4_NBSend', [dest, m.info], m, (api) => api.seL4_NBSend(dest, m.info));
+}
+
+// ---- receiving ----
+
+/**
+ * What a thread may receive on without a cap fault (it has no fault handler): an endpoint cap
+ * with Read, or a notification cap with Read bound to no other thread.
+ */
+function receiveSources(k: Knowledge): { endpoints: Held<'endpoint'>[]; notifications: Held<'notification'>[] } {
+  const v = k.view();
+  const me = v.current();
+  const endpoints = held(k, 'endpoint').filter((e) => has(e.cap, seL4_CanRead));
+  const notifications = held(k, 'notification').filter((n) => {
+    const o = v.object(n.cap.ptr);
+    return has(n.cap, seL4_CanRead) && o?.type === 'notification' && (o.tcb === null || o.tcb === me);
+  });
+  return { endpoints, notifications };
+}
+
+/** A reply cap, mostly one whose reply object is free (a used one cancels the thread holding it). */
+function replyCap(k: Knowledge, p: Picker): number | undefined {
+  const v = k.view();
+  const replies = held(k, 'reply');
+  const free = replies.filter((r) => {
+    const o = v.object(r.cap.ptr);
+    return o?.type === 'reply' && o.tcb === null;
+  });
+  return ((p.chance(85) ? p.of(free) : undefined) ?? p.of(replies))?.cptr;
+}
+
+/** Now and then the receiver names a receive slot first: a free root slot, or a path that resolves to none. */
+function receivePath(k: Knowledge, p: Picker): ((api: Sel4Api) => void) | null {
+  if (!p.chance(30)) return null;
+  const free = k.freeRun(k.rootCNode, 1, p.below(2 ** k.rootRadix()));
+  const [root, index, depth] = p.chance(85) && free !== undefined ? [seL4_CapInitThreadCNode, free, 32] : [p.below(8), p.below(64), p.of([0, 32, 33])!];
+  return (api) => api.seL4_SetCapReceivePath(root, index, depth);
+}
+
+/**
+ * A receive on an endpoint or a notification: the blocking forms (Recv, Wait, ReplyRecv,
+ * NBSendRecv, NBSendWait) when the thread may block, else NBRecv or NBWait. A6 always names a
+ * reply cap where the syscall looks it up (anything else is a cap fault).
+ */
+function resolveIpcReceive(k: Knowledge, p: Picker): ResolvedCall | null {
+  const { endpoints, notifications } = receiveSources(k);
+  const src = (p.chance(80) ? p.of(endpoints) : undefined) ?? p.of(notifications) ?? p.of(endpoints);
+  if (!src) return null;
+  const reply = replyCap(k, p);
+  const block = mayBlock(k);
+  const path = receivePath(k, p);
+  const withPath = (enter: (api: Sel4Api) => void) => (api: Sel4Api) => {
+    path?.(api);
+    enter(api);
+  };
+  const s = src.cptr;
+  const forms = block ? (reply === undefined ? ['Wait', 'NBSendWait'] : ['Recv', 'Wait', 'ReplyRecv', 'NBSendRecv', 'NBSendWait']) : reply === undefined ? ['NBWait'] : ['NBRecv', 'NBWait'];
+  const form = p.of(forms)!;
+  if (form === 'Recv') return call('seL4_Recv', [s, reply!], withPath((api) => void api.seL4_Recv(s, reply!)));
+  if (form === 'NBRecv') return call('seL4_NBRecv', [s, reply!], withPath((api) => void api.seL4_NBRecv(s, reply!)));
+  if (form === 'Wait') return call('seL4_Wait', [s], withPath((api) => void api.seL4_Wait(s)));
+  if (form === 'NBWait') return call('seL4_Poll', [s], withPath((api) => void api.seL4_Poll(s)));
+  const m = drawMessage(k, p);
+  const dest = sendTarget(k, p) ?? s;
+  if (form === 'ReplyRecv') return messageCall('seL4_ReplyRecv', [s, m.info, reply!], m, withPath((api) => void api.seL4_ReplyRecv(s, m.info, reply!)));
+  if (form === 'NBSendRecv') return messageCall('seL4_NBSendRecv', [dest, m.info, s, reply!], m, withPath((api) => void api.seL4_NBSendRecv(dest, m.info, s, reply!)));
+  return messageCall('seL4_NBSendWait', [dest, m.info, s], m, withPath((api) => void api.seL4_NBSendWait(dest, m.info, s)));
+}
+
+// ---- replying ----
+
+/** The reply caps whose caller waits on them (BlockedOnReply). */
+function awaitedReplies(k: Knowledge): Held<'reply'>[] {
+  const v = k.view();
+  return held(k, 'reply').filter((r) => {
+    const o = v.object(r.cap.ptr);
+    const caller = o?.type === 'reply' && o.tcb !== null ? v.object(o.tcb) : null;
+    return caller?.type === 'tcb' && caller.state === 'BlockedOnReply';
+  });
+}
+
+/** A reply through a reply cap a caller waits on: Send (NBSend, Call) on it, or ReplyRecv when the thread may block. */
+function resolveIpcReply(k: Knowledge, p: Picker): ResolvedCall | null {
+  const reply = p.of(awaitedReplies(k));
+  if (!reply) return resolveIpcReceive(k, p);
+  const m = drawMessage(k, p);
+  const src = p.of(receiveSources(k).endpoints);
+  const r = reply.cptr;
+  if (src && mayBlock(k) && p.chance(40)) return messageCall('seL4_ReplyRecv', [src.cptr, m.info, r], m, (api) => void api.seL4_ReplyRecv(src.cptr, m.info, r));
+  const roll = p.below(100);
+  if (roll < 70) return messageCall('seL4_Send', [r, m.info], m, (api) => api.seL4_Send(r, m.info));
+  if (roll < 85) return messageCall('seL4_NBSend', [r, m.info], m, (api) => api.seL4_NBSend(r, m.info));
+  return messageCall('seL4_Call', [r, m.info], m, (api) => void api.seL4_Call(r, m.info));
+}
+
+// ---- notifications ----
+
+/** Signal a notification (a cap with Write mostly), Poll it, or Wait on it when the thread may block. */
+function resolveNotify(k: Knowledge, p: Picker): ResolvedCall | null {
+  const all = held(k, 'notification');
+  const roll = p.below(100);
+  if (roll < 50) {
+    const n = (p.chance(90) ? p.of(all.filter((h) => has(h.cap, seL4_CanWrite))) : undefined) ?? p.of(all);
+    return n ? call('seL4_Signal', [n.cptr], (api) => api.seL4_Signal(n.cptr)) : null;
+  }
+  const n = p.of(receiveSources(k).notifications);
+  if (!n) return null;
+  if (roll < 80 || !mayBlock(k)) return call('seL4_Poll', [n.cptr], (api) => void api.seL4_Poll(n.cptr));
+  return call('seL4_Wait', [n.cptr], (api) => void api.seL4_Wait(n.cptr));
+}
+
+// ---- deletion and cancellation ----
+
+/** Whether threads are queued on, or blocked with, the object a cap names. */
+function busy(v: ReturnType<Knowledge['view']>, ptr: number): boolean {
+  const o = v.object(ptr);
+  if (o?.type === 'endpoint' || o?.type === 'notification') return o.queue.length > 0;
+  if (o?.type === 'reply') return o.tcb !== null;
+  if (o?.type === 'schedcontext') return o.replies.length > 0;
+  return o?.type === 'tcb' && o.blocking !== null;
+}
+
+const deletable: ReadonlySet<string> = new Set(['endpoint', 'notification', 'reply', 'thread', 'schedcontext']);
+
+/**
+ * A Delete (or Revoke) of a cap to an endpoint, notification, reply, blocked thread or
+ * scheduling context with a call stack, mostly one whose object has threads queued or blocked
+ * with it; or CancelBadgedSends of a badged endpoint cap.
+ */
+function resolveIpcDelete(k: Knowledge, p: Picker): ResolvedCall | null {
+  const v = k.view();
+  const R = seL4_CapInitThreadCNode;
+  if (p.chance(25)) {
+    const badged = p.of(held(k, 'endpoint').filter((e) => e.cap.badge !== 0));
+    if (badged) {
+      const normal = call('seL4_CNode_CancelBadgedSends', [R, badged.cptr, 32], (api) => void api.seL4_CNode_CancelBadgedSends(R, badged.cptr, 32));
+      return shaped(p, normal, { label: InvocationLabel.CNodeCancelBadgedSends, service: R, mrs: [badged.cptr, 32], caps: [] });
+    }
+  }
+  const current = v.current();
+  const candidates = k.inRoot().filter((o) => deletable.has(o.cap.type) && !k.isVital(o) && !(o.cap.type === 'thread' && o.cap.ptr === current && !mayStop(k, current)));
+  const busyOnes = candidates.filter((o) => 'ptr' in o.cap && busy(v, o.cap.ptr));
+  const target = (p.chance(80) ? p.of(busyOnes) : undefined) ?? p.of(candidates);
+  if (!target) return null;
+  const index = target.slot.index;
+  if (p.chance(20)) return call('seL4_CNode_Revoke', [R, index, 32], (api) => void api.seL4_CNode_Revoke(R, index, 32));
+  return call('seL4_CNode_Delete', [R, index, 32], (api) => void api.seL4_CNode_Delete(R, index, 32));
+}
+
+// ---- the root task woken ----
+
+type TcbView = Extract<ObjectView, { type: 'tcb' }>;
+
+/** A root cap of `type` to the object at `ptr` with `right` (any rights when 0). */
+function capTo<T extends 'endpoint' | 'notification' | 'reply'>(k: Knowledge, type: T, ptr: number, right = 0): number | undefined {
+  return held(k, type).find((h) => 'ptr' in h.cap && h.cap.ptr === ptr && (right === 0 || has(h.cap, right)))?.cptr;
+}
+
+/**
+ * What a thread running instead of a blocked root task does to wake it: the matching send,
+ * receive, reply or signal; if it holds no cap for that, it suspends the root task (which it
+ * resumes later). Null when the root task is not blocked.
+ */
+export function wakeRoot(k: Knowledge, p: Picker, root: TcbView): ResolvedCall | null {
+  const b = root.blocking;
+  if (b === null) return null;
+  const m: Drawn = { info: seL4_MessageInfo_new(p.below(16), 0, 0, p.below(5)), words: [p.word(0), p.word(1), p.word(2), p.word(3)], caps: [] };
+  if (root.state === 'BlockedOnReceive' && b.object !== null) {
+    const ep = capTo(k, 'endpoint', b.object, seL4_CanWrite);
+    if (ep !== undefined) return messageCall('seL4_NBSend', [ep, m.info], m, (api) => api.seL4_NBSend(ep, m.info));
+  }
+  if (root.state === 'BlockedOnSend' && b.object !== null) {
+    const ep = capTo(k, 'endpoint', b.object, seL4_CanRead);
+    const reply = replyCap(k, p);
+    if (ep !== undefined) return reply === undefined ? call('seL4_NBWait', [ep], (api) => void api.seL4_NBWait(ep)) : call('seL4_NBRecv', [ep, reply], (api) => void api.seL4_NBRecv(ep, reply));
+  }
+  if (root.state === 'BlockedOnReply' && b.reply !== null) {
+    const reply = capTo(k, 'reply', b.reply);
+    if (reply !== undefined) return messageCall('seL4_Send', [reply, m.info], m, (api) => api.seL4_Send(reply, m.info));
+  }
+  if (root.state === 'BlockedOnNotification' && b.object !== null) {
+    const n = capTo(k, 'notification', b.object, seL4_CanWrite);
+    if (n !== undefined) return call('seL4_Signal', [n], (api) => api.seL4_Signal(n));
+  }
+  return call('seL4_TCB_Suspend', [seL4_CapInitThreadTCB], (api) => void api.seL4_TCB_Suspend(seL4_CapInitThreadTCB));
+}
+
+// ---- composite steps ----
+
+/** An action that retypes one object of `type` into a free root slot, whose index goes to `set`. */
+function retypedInto(type: number, bits: number, set: (slot: number) => void): Action {
+  return (k, p) => {
+    const at = freeRootSlot(k, p);
+    const untyped = untypedWithRoom(k, p, 2 ** bits);
+    if (at === undefined || untyped === undefined) return null;
+    set(at);
+    return once(retype(untyped, type, 0, at, 1));
+  };
+}
+
+const holds = (k: Knowledge, slot: number, type: string) => k.capAt(rootSlot(k, slot))?.type === type;
+const rootRuns = (k: Knowledge) => k.view().current() === k.rootTCB;
+
+/** The one thread a scenario made (threadsMade with count 1), as the view shows it now. */
+function madeThread(k: Knowledge, made: ThreadsMade): TcbView | null {
+  const addr = objectsAt(k, made.tcbOffset, 1, 'thread')?.[0];
+  const o = addr === undefined ? null : k.view().object(addr);
+  return o?.type === 'tcb' ? o : null;
+}
+
+const deleteCall = (index: number) => call('seL4_CNode_Delete', [seL4_CapInitThreadCNode, index, 32], (api) => void api.seL4_CNode_Delete(seL4_CapInitThreadCNode, index, 32));
+
+/**
+ * A client and a passive server, as sel4test's IPC0011 and IPC0016 set them up: an endpoint and
+ * a reply object retyped, a server thread made above the root task, which waits in Recv with the
+ * reply; the root task unbinds the server's context (now passive); one to three times the root
+ * task Calls (its context is donated: the server runs on it) and the server answers with
+ * ReplyRecv (the context comes back); now and then the last answer is a Send on the reply cap
+ * (the server keeps no context and stops where it is). Now and then the root task then deletes
+ * the reply, the endpoint or the server.
+ */
+export function passiveScenario(p: Picker): Scenario {
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  let ep = -1;
+  let reply = -1;
+  const server = (k: Knowledge) => madeThread(k, made);
+  const serverRuns = (k: Knowledge) => server(k) !== null && k.view().current() === server(k)!.addr;
+  const waits = (k: Knowledge) => {
+    const s = server(k);
+    return s?.state === 'BlockedOnReceive' && s.blocking?.reply !== null && holds(k, ep, 'endpoint') && holds(k, reply, 'reply');
+  };
+  const recv: Action = (k) => (serverRuns(k) && holds(k, ep, 'endpoint') && holds(k, reply, 'reply') ? once(call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply))) : null);
+  const unbind: Action = (k, p) => {
+    if (!rootRuns(k) || !waits(k)) return null;
+    const [sc, tcb] = [made.scOffset, made.tcbOffset];
+    if (p.chance(50)) return once(call('seL4_SchedContext_Unbind', [sc], (api) => void api.seL4_SchedContext_Unbind(sc)));
+    return once(call('seL4_SchedContext_UnbindObject', [sc, tcb], (api) => void api.seL4_SchedContext_UnbindObject(sc, tcb)));
+  };
+  const clientCall: Action = (k, p) => {
+    if (!rootRuns(k) || !waits(k) || server(k)!.schedContext !== null) return null;
+    const m = drawMessage(k, p);
+    return once(messageCall('seL4_Call', [ep, m.info], m, (api) => void api.seL4_Call(ep, m.info)));
+  };
+  const replyRecv: Action = (k, p) => {
+    if (!serverRuns(k)) return null;
+    const m = drawMessage(k, p);
+    return once(messageCall('seL4_ReplyRecv', [ep, m.info, reply], m, (api) => void api.seL4_ReplyRecv(ep, m.info, reply)));
+  };
+  const sendReply: Action = (k, p) => {
+    if (!serverRuns(k)) return null;
+    const m = drawMessage(k, p);
+    return once(messageCall('seL4_Send', [reply, m.info], m, (api) => api.seL4_Send(reply, m.info)));
+  };
+  const rounds = 1 + p.below(3);
+  const trips = Array.from({ length: rounds }, (_, i) => [clientCall, i === rounds - 1 && p.chance(25) ? sendReply : replyRecv]).flat();
+  const ending = p.of([null, () => reply, () => ep, () => made.tcbOffset])!;
+  const deleted: Action[] = ending === null ? [] : [(k) => (rootRuns(k) ? once(deleteCall(ending())) : null)];
+  return {
+    name: 'passive',
+    actions: [
+      retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot)),
+      retypedInto(T.seL4_ReplyObject, seL4_ReplyBits, (slot) => (reply = slot)),
+      ...threadsMade({ count: 1, budgetUs: 1000n + BigInt(p.below(5000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(70) }, made),
+      recv,
+      unbind,
+      ...trips,
+      ...deleted,
+    ],
+  };
+}
+
+/**
+ * Caps sent through an endpoint, as sel4test's IPCRIGHTS0003 does: an endpoint retyped and a
+ * badged cap minted from it with or without Grant; a receiver thread made above the root task
+ * names a free slot to receive in and waits on the endpoint; the root task sends one to three
+ * caps through the badged cap: the endpoint's own caps are unwrapped into badges, another cap
+ * lands in the slot only with Grant (one at most).
+ */
+export function transferScenario(p: Picker): Scenario {
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  let ep = -1;
+  let badged = -1;
+  const rights = p.chance(50) ? seL4_AllRights : seL4_AllRights & ~seL4_CanGrant;
+  const frame: Action = (k, p) =>
+    k.ofType('frame', true).some((f) => !f.cap.isDevice && f.cap.sizeBits === seL4_PageBits) ? 'next' : retypedInto(T.seL4_RISCV_4K_Page, seL4_PageBits, () => {})(k, p);
+  const mint: Action = (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (dest === undefined || !holds(k, ep, 'endpoint')) return null;
+    badged = dest;
+    const R = seL4_CapInitThreadCNode;
+    const badge = drawBadge(p);
+    return once(call('seL4_CNode_Mint', [R, dest, 32, R, ep, 32, rights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, ep, 32, rights, badge)));
+  };
+  const wait: Action = (k, p) => {
+    const receiver = madeThread(k, made);
+    const slot = freeRootSlot(k, p);
+    if (receiver === null || k.view().current() !== receiver.addr || slot === undefined || !holds(k, ep, 'endpoint')) return null;
+    return once(call('seL4_Wait', [ep], (api) => {
+      api.seL4_SetCapReceivePath(seL4_CapInitThreadCNode, slot, 32);
+      void api.seL4_Wait(ep);
+    }));
+  };
+  const send: Action = (k, p) => {
+    const receiver = madeThread(k, made);
+    if (!rootRuns(k) || receiver?.state !== 'BlockedOnReceive' || !holds(k, badged, 'endpoint')) return null;
+    const others = k.inRoot().filter((o) => !k.isVital(o) && o.cap.type !== 'untyped').map((o) => o.slot.index);
+    const caps = Array.from({ length: 1 + p.below(3) }, () => p.of([ep, badged, ...others])!);
+    const m = drawMessage(k, p, caps);
+    return once(messageCall('seL4_Send', [badged, m.info], m, (api) => api.seL4_Send(badged, m.info)));
+  };
+  return {
+    name: 'transfer',
+    actions: [
+      retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot)),
+      mint,
+      frame,
+      ...threadsMade({ count: 1, budgetUs: 1000n, periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: true }, made),
+      wait,
+      send,
+    ],
+  };
+}
+
+/** Each IPC operation's resolver; null when it has nothing to act on (the caller draws another). */
+const ipcResolvers: Record<IpcOperation, (k: Knowledge, p: Picker, step: WorkloadStep) => ResolvedCall | null> = {
+  ipcObject: resolveIpcObject,
+  ipcSend: resolveIpcSend,
+  ipcReceive: resolveIpcReceive,
+  ipcReply: resolveIpcReply,
+  notify: resolveNotify,
+  ipcDelete: resolveIpcDelete,
+};
+
+/** An IPC step; with nothing to act on yet, the objects it needs are made. */
+export function resolveIpcStep(op: IpcOperation, step: WorkloadStep, k: Knowledge, p: Picker): ResolvedCall | null {
+  return ipcResolvers[op](k, p, step) ?? resolveIpcObject(k, p, step);
+}
