@@ -77,10 +77,15 @@ export function validEpQ(objects: ReadonlyMap<number, ObjectView>): string | nul
   return blockedAreQueued(objects, 'endpoint', 'valid_ep_q');
 }
 
-/** valid_ntfn_q: the waiters of a notification are its BlockedOnNotification threads, each once, both ways. */
+/**
+ * valid_ntfn and valid_ntfn_q: Waiting iff threads wait, the word 0 unless Active; the waiters of a
+ * notification are its BlockedOnNotification threads, each once, both ways.
+ */
 export function validNtfnQ(objects: ReadonlyMap<number, ObjectView>): string | null {
   for (const o of objects.values()) {
     if (o.type !== 'notification') continue;
+    if ((o.state === 'Waiting') !== (o.queue.length > 0)) return `valid_ntfn: notification ${hex(o.addr)} is ${o.state} with ${o.queue.length} waiting threads`;
+    if (o.state !== 'Active' && o.word !== 0) return `valid_ntfn: notification ${hex(o.addr)} is ${o.state} with word ${hex(o.word)}`;
     const wrong = queueMembers(objects, o, 'valid_ntfn_q');
     if (wrong) return wrong;
   }
