@@ -193,7 +193,7 @@ function applyUserWrites(state: ImplState, thread: number, user: UserWrites): vo
   if (regs.length !== 0) setRegisters(state, thread, regs);
   const words = user.ipcBuffer;
   if (words.length === 0) return;
-  const buffer = ipcBufferAddr(state, thread);
+  const buffer = ipcBufferAddr(state, thread, 'user');
   if (buffer === NONE) return;
   const frame = ipcBufferFrame(state, thread);
   for (let i = 0; i < words.length; i++) {
@@ -311,7 +311,7 @@ function handleInvocation(state: ImplState, thread: number, mode: InvocationMode
   const info = getRegister(state, thread, Reg.a1);
   const slot = lookupSlot(state, thread, cptr);
   if (slot === NONE) return mode.isBlocking ? handleFault(state, thread) : null;
-  const buffer = ipcBufferAddr(state, thread);
+  const buffer = ipcBufferAddr(state, thread, 'sender');
   const extraCaps = lookupExtraCaps(state, thread, buffer, info);
   if (extraCaps === null) return mode.isBlocking ? handleFault(state, thread) : null;
   let length = messageLength(info);
@@ -451,7 +451,7 @@ const errorCodes = new Map(Object.keys(errorNames).map((error) => [error, syscal
 function replyError(state: ImplState, thread: number, isCall: boolean, err: SyscallError): null {
   if (!isCall) return null;
   const words = syscallErrorWords(err);
-  const buffer = ipcBufferAddr(state, thread);
+  const buffer = ipcBufferAddr(state, thread, 'receiver');
   let length = 0;
   for (let i = 0; i < words.length; i++) {
     if (i < msgRegisters.length) {

@@ -35,7 +35,9 @@ import {
   seL4_MessageInfo_new,
   tcbSlotCount,
   threadStates,
+  ipcBufferRightsAllow,
   type BlockingView,
+  type IPCBufferAccess,
   type ObjectView,
   type SyscallError,
   type ThreadState,
@@ -59,7 +61,7 @@ import {
 } from './schedcontext.ts';
 import { isSchedulable, possibleSwitchTo, rescheduleRequired, scheduleTcb, tcbReleaseRemove, tcbSchedDequeue, tcbSchedEnqueue } from './scheduler.ts';
 import { NONE, fail, linkTarget, linkWord, markObject, readWord, writeObjectWord, writeUserWord, type ImplState } from './state.ts';
-import { CapTag, capPtr, capRightsBits, capTag, frameIsDevice, frameSizeBits, mappedFlag, pagePtr, type CapWords } from './structures.ts';
+import { CapTag, capPtr, capRightsBits, capTag, frameIsDevice, frameSizeBits, frameVMRights, mappedFlag, pagePtr, type CapWords } from './structures.ts';
 import { syscallArg, type InvocationContext } from './syscall.ts';
 
 const STATE = 0x200;
@@ -285,13 +287,15 @@ export function initThread(state: ImplState, tcb: number, fields: {
 }
 
 /**
- * The thread's IPC buffer as a physical address, or NONE: TCB slot 2 must hold a non-device
- * frame cap; the buffer sits at the IPC buffer vaddr's offset inside that frame.
+ * lookupIPCBuffer: the thread's IPC buffer as a physical address, or NONE: TCB slot 2 must hold
+ * a non-device frame cap whose VM rights allow the access; the buffer sits at the IPC buffer
+ * vaddr's offset inside that frame.
  */
-export function ipcBufferAddr(state: ImplState, tcb: number): number {
+export function ipcBufferAddr(state: ImplState, tcb: number, access: IPCBufferAccess): number {
   const slot = tcbSlot(tcb, 2);
   const w0 = slotW0(state, slot);
   if (capTag(w0) !== CapTag.frame || frameIsDevice(w0)) return NONE;
+  if (access !== 'user' && !ipcBufferRightsAllow(frameVMRights(w0), access)) return NONE;
   return pagePtr(slotW1(state, slot)) + (readWord(state, tcb + IPC_BUFFER_VADDR) & ((1 << frameSizeBits(w0)) - 1));
 }
 
@@ -311,7 +315,7 @@ function setMR(state: ImplState, thread: number, i: number, value: Word): void {
     setRegister(state, thread, msgRegisters[i]!, value);
     return;
   }
-  const buffer = ipcBufferAddr(state, thread);
+  const buffer = ipcBufferAddr(state, thread, 'receiver');
   if (buffer !== NONE) writeUserWord(state, ipcBufferFrame(state, thread), buffer + (IPCBuffer.msg + i) * 4, value);
 }
 
@@ -821,7 +825,7 @@ function readRegistersInto(state: ImplState, source: number, suspendSource: bool
   const thread = state.current ?? fail('ReadRegisters without a current thread');
   if (suspendSource) suspend(state, source);
   if (isCall) {
-    const hasBuffer = ipcBufferAddr(state, thread) !== NONE;
+    const hasBuffer = ipcBufferAddr(state, thread, 'receiver') !== NONE;
     let length = 0;
     for (let i = 0; i < count; i++) {
       if (i >= msgRegisters.length && !hasBuffer) break;

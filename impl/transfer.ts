@@ -5,7 +5,6 @@
 import {
   IPCBuffer,
   Reg,
-  VMRights,
   badgeRegister,
   msgInfoRegister,
   msgRegisters,
@@ -16,21 +15,8 @@ import { cteInsert, slotW0, slotW1 } from './cnode.ts';
 import { lookupSlot, lookupSlotForCNodeOp } from './cspace.ts';
 import { deriveCap } from './objects.ts';
 import { NONE, readUserWord, writeUserWord, type ImplState } from './state.ts';
-import { CapTag, capTag, endpointBadge, endpointPtr, frameIsDevice, frameSizeBits, frameVMRights, pagePtr } from './structures.ts';
-import { getRegister, ipcBufferVaddr, setRegister, tcbSlot } from './tcb.ts';
-
-/**
- * lookupIPCBuffer: the thread's IPC buffer as a physical address, or NONE. TCB slot 2 must
- * hold a non-device frame cap with read-write rights (read-only will do for a sender).
- */
-function lookupIPCBuffer(state: ImplState, tcb: number, isReceiver: boolean): number {
-  const slot = tcbSlot(tcb, 2);
-  const w0 = slotW0(state, slot);
-  if (capTag(w0) !== CapTag.frame || frameIsDevice(w0)) return NONE;
-  const rights = frameVMRights(w0);
-  if (rights !== VMRights.VMReadWrite && (isReceiver || rights !== VMRights.VMReadOnly)) return NONE;
-  return pagePtr(slotW1(state, slot)) + (ipcBufferVaddr(state, tcb) & ((1 << frameSizeBits(w0)) - 1));
-}
+import { CapTag, capTag, endpointBadge, endpointPtr, pagePtr } from './structures.ts';
+import { getRegister, ipcBufferAddr, setRegister, tcbSlot } from './tcb.ts';
 
 function bufferFrame(state: ImplState, tcb: number): number {
   return pagePtr(slotW1(state, tcbSlot(tcb, 2)));
@@ -118,8 +104,8 @@ function transferCaps(state: ImplState, caps: readonly number[], ep: number, rec
  * its a0 the badge. `ep` is the endpoint the message travels through (NONE for a reply).
  */
 export function doIPCTransfer(state: ImplState, sender: number, ep: number, badge: number, grant: boolean, receiver: number): void {
-  const receiveBuffer = lookupIPCBuffer(state, receiver, true);
-  const sendBuffer = lookupIPCBuffer(state, sender, false);
+  const receiveBuffer = ipcBufferAddr(state, receiver, 'receiver');
+  const sendBuffer = ipcBufferAddr(state, sender, 'sender');
   const info = getRegister(state, sender, msgInfoRegister);
   const caps = grant ? lookupExtraCaps(state, sender, sendBuffer, info) ?? noSlots : noSlots;
   const length = copyMRs(state, sender, sendBuffer, receiver, receiveBuffer, messageLength(info));

@@ -22,7 +22,7 @@ export function observe(state: ImplState, caller: number | null, unmodelled: str
 
 function observeThread(state: ImplState, tcb: number): ThreadObservation | null {
   if (state.ghost.get(tcb)?.type !== 'tcb') return null;
-  const buffer = ipcBufferAddr(state, tcb);
+  const buffer = ipcBufferAddr(state, tcb, 'user');
   return {
     tcb,
     state: threadStates[threadState(state, tcb)]!,

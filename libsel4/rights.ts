@@ -27,3 +27,16 @@ export function maskVMRights(vm: VMRights, mask: Word): VMRights {
   if (vm === VMRights.VMReadWrite && read) return write ? VMRights.VMReadWrite : VMRights.VMReadOnly;
   return VMRights.VMKernelOnly;
 }
+
+/**
+ * Whose access to an IPC buffer is being checked: the kernel writes a receiver's buffer (the
+ * frame must be read-write), reads a sender's (read-only will do); the thread's own stores
+ * and the observation of its buffer are not the kernel's lookup (`user`).
+ */
+export type IPCBufferAccess = 'user' | 'sender' | 'receiver';
+
+/** lookupIPCBuffer's rights check on the buffer frame cap's VM rights. */
+export function ipcBufferRightsAllow(vmRights: VMRights, access: IPCBufferAccess): boolean {
+  if (access === 'user') return true;
+  return vmRights === VMRights.VMReadWrite || (access === 'sender' && vmRights === VMRights.VMReadOnly);
+}

@@ -340,7 +340,7 @@ function takeConsumedUs(k: Kernel, addr: number): bigint {
 
 /** The reply of SchedContext_Consumed: the consumed µs as two words, low first. */
 function replyConsumed(k: Kernel, tcb: number, consumedUs: bigint): void {
-  const buffer = ipcBufferAddress(k, tcb);
+  const buffer = ipcBufferAddress(k, tcb, 'receiver');
   setRegister(k, tcb, badgeRegister, 0);
   setMR(k, tcb, buffer, 0, Number(consumedUs & 0xffffffffn));
   setMR(k, tcb, buffer, 1, Number((consumedUs >> 32n) & 0xffffffffn));

@@ -65,7 +65,7 @@ export interface InvocationMessage {
  * the error's words as message registers (words past the registers need an IPC buffer).
  */
 function replyError(k: Kernel, tcb: number, error: SyscallError): void {
-  const buffer = ipcBufferAddress(k, tcb);
+  const buffer = ipcBufferAddress(k, tcb, 'receiver');
   let length = 0;
   syscallErrorWords(error).forEach((word, i) => {
     length = setMR(k, tcb, buffer, i, word) ? i + 1 : msgRegisters.length;
@@ -161,7 +161,7 @@ function decodeInvocation(k: Kernel, tcb: number, kind: InvocationKind, msg: Inv
  */
 function handleInvocation(k: Kernel, tcb: number, kind: InvocationKind, cptr: Word): readonly Branch[] {
   const { isCall } = kind;
-  const buffer = ipcBufferAddress(k, tcb);
+  const buffer = ipcBufferAddress(k, tcb, 'sender');
   const info = messageInfoFromWordKernel(register(k, tcb, msgInfoRegister));
   const length = info.length > msgRegisters.length && buffer === null ? msgRegisters.length : info.length;
   const lookupFailed = (): readonly Branch[] => {

@@ -23,6 +23,8 @@ import {
   type SyscallError,
   type UserWrites,
   type Word,
+  ipcBufferRightsAllow,
+  type IPCBufferAccess,
 } from '../libsel4/index.ts';
 import { cteInsert, hasChildren } from './cdt.ts';
 import { deleteSlot } from './cnode.ts';
@@ -60,14 +62,14 @@ import type { InvocationMessage } from './syscall.ts';
 
 /**
  * The physical address of a thread's IPC buffer, or null when it has none: TCB slot 2
- * must hold a non-device frame cap; the buffer sits at the IPC buffer vaddr's offset
- * within that frame.
+ * must hold a non-device frame cap whose rights allow the access (lookupIPCBuffer); the
+ * buffer sits at the IPC buffer vaddr's offset within that frame.
  */
-export function ipcBufferAddress(s: Readable, tcb: number): number | null {
+export function ipcBufferAddress(s: Readable, tcb: number, access: IPCBufferAccess): number | null {
   const thread = tcbAt(s, tcb);
   if (thread === null) return null;
   const frame = capAt(s, slotRef(tcb, TCBSlot.ipcBuffer));
-  if (frame.type !== 'frame' || frame.isDevice) return null;
+  if (frame.type !== 'frame' || frame.isDevice || !ipcBufferRightsAllow(frame.vmRights, access)) return null;
   return frame.ptr + (thread.ipcBufferVaddr % 2 ** frame.sizeBits);
 }
 
@@ -105,7 +107,7 @@ export function applyUserWrites(k: Kernel, tcb: number, user: UserWrites): void 
     if (Number.isInteger(index) && index >= 0 && index < numRegisters) regs[index] = value >>> 0;
   }
   updateObject(k, tcb, 'tcb', { regs });
-  const buffer = ipcBufferAddress(k, tcb);
+  const buffer = ipcBufferAddress(k, tcb, 'user');
   if (buffer === null) return;
   for (const [index, value] of user.ipcBuffer) {
     if (Number.isInteger(index) && index >= 0 && index < ipcBufferWords) writeMemoryWord(k, buffer + 4 * index, value);
@@ -442,7 +444,7 @@ function installTCBCap(k: Kernel, tcb: number, tcbSlot: SlotRef | null, index: n
 function readRegisters(k: Kernel, caller: number, source: number, count: number, isCall: boolean): void {
   if (isCall) {
     const regs = tcbAt(k, source)!.regs;
-    const buffer = ipcBufferAddress(k, caller);
+    const buffer = ipcBufferAddress(k, caller, 'receiver');
     const length = buffer === null ? Math.min(count, msgRegisters.length) : count;
     setRegister(k, caller, badgeRegister, 0);
     for (let i = 0; i < length; i++) setMR(k, caller, buffer, i, regs[i]!);
@@ -538,7 +540,7 @@ export function performTCBInvocation(k: Kernel, inv: TCBInvocation, caller: numb
       updateObject(k, inv.tcb, 'tcb', { flags });
       if (isCall) {
         setRegister(k, caller, badgeRegister, 0);
-        const length = setMR(k, caller, ipcBufferAddress(k, caller), 0, flags) ? 1 : 0;
+        const length = setMR(k, caller, ipcBufferAddress(k, caller, 'receiver'), 0, flags) ? 1 : 0;
         setRegister(k, caller, msgInfoRegister, seL4_MessageInfo_new(0, 0, 0, length));
       }
       setThreadState(k, caller, 'Running');

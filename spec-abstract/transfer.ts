@@ -107,8 +107,8 @@ function transferCaps(k: Kernel, caps: readonly ExtraCap[], endpoint: number | n
  * handled, its a0 the badge. `endpoint` is null for a reply.
  */
 export function doIPCTransfer(k: Kernel, sender: number, endpoint: number | null, badge: Word, grant: boolean, receiver: number): void {
-  const senderBuffer = ipcBufferAddress(k, sender);
-  const receiverBuffer = ipcBufferAddress(k, receiver);
+  const senderBuffer = ipcBufferAddress(k, sender, 'sender');
+  const receiverBuffer = ipcBufferAddress(k, receiver, 'receiver');
   const info = messageInfoFromWordKernel(register(k, sender, msgInfoRegister));
   const extra = grant ? lookupExtraCaps(k, sender, senderBuffer, info) : { caps: [] };
   const caps = 'caps' in extra ? extra.caps : [];

@@ -94,7 +94,7 @@ export function allFilledSlots(s: AbstractState): FilledSlot[] {
 export function observeThread(s: AbstractState, tcb: number): ThreadObservation | null {
   const thread = tcbAt(s, tcb);
   if (thread === null) return null;
-  const buffer = ipcBufferAddress(s, tcb);
+  const buffer = ipcBufferAddress(s, tcb, 'user');
   return { tcb, state: thread.state, regs: [...thread.regs], ipcBuffer: buffer === null ? null : ipcBufferContents(s, buffer) };
 }
 

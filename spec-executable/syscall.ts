@@ -81,7 +81,7 @@ type Invocation =
 /** Applies what the user did since its last entry: register writes, then IPC buffer writes if it has one. */
 export function applyUserWrites(k: Step, thread: number, user: UserWrites): void {
   setRegisters(k, thread, user.regs);
-  const buffer = lookupIPCBuffer(k.state, k.tcb(thread));
+  const buffer = lookupIPCBuffer(k.state, k.tcb(thread), 'user');
   if (buffer !== null) writeIPCBuffer(k, buffer, user.ipcBuffer);
 }
 
@@ -233,7 +233,7 @@ function handleInvocation(k: Step, thread: number, mode: InvocationMode, cptr: W
   const state = k.state;
   const tcb = k.tcb(thread);
   const info = messageInfoFromWordKernel(getRegister(tcb, msgInfoRegister));
-  const buffer = lookupIPCBuffer(state, tcb);
+  const buffer = lookupIPCBuffer(state, tcb, 'sender');
   const capFault = () => (mode.isBlocking ? handleFault(k, thread) : undefined);
 
   const invoked = lookupSlot(state, tcb, cptr);

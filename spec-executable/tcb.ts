@@ -22,6 +22,8 @@ import {
   type SyscallError,
   type ThreadState,
   type Word,
+  ipcBufferRightsAllow,
+  type IPCBufferAccess,
 } from '../libsel4/index.ts';
 import { cteDelete, cteInsert, deriveCap, isFinalCapability } from './cnode.ts';
 import { isSyscallError } from './cspace.ts';
@@ -112,11 +114,12 @@ export function getRegister(tcb: TCBObject, index: number): Word {
   return tcb.regs[index] ?? 0;
 }
 
-/** Where the thread's IPC buffer is: the frame holding it and the buffer's address, or null. */
-export function lookupIPCBuffer(state: ExecState, tcb: TCBObject): { frame: number; addr: number } | null {
+/** lookupIPCBuffer: the frame holding the thread's IPC buffer and the buffer's address, or null (none, or rights the access lacks). */
+export function lookupIPCBuffer(state: ExecState, tcb: TCBObject, access: IPCBufferAccess): { frame: number; addr: number } | null {
   const bufferCap = getCap(state, { cnode: tcb.addr, index: TCBSlot.ipcBuffer });
   const addr = ipcBufferAddress(bufferCap, tcb.ipcBufferVaddr);
-  return addr === null || bufferCap.type !== 'frame' ? null : { frame: bufferCap.ptr, addr };
+  if (addr === null || bufferCap.type !== 'frame' || !ipcBufferRightsAllow(bufferCap.vmRights, access)) return null;
+  return { frame: bufferCap.ptr, addr };
 }
 
 export function readIPCBuffer(state: ExecState, buffer: { addr: number }, index: number): Word {
@@ -135,7 +138,7 @@ export function writeIPCBuffer(k: Step, buffer: { frame: number; addr: number },
 /** The 128 words of a thread's IPC buffer, or null if it has none. */
 export function ipcBufferContents(state: ExecState, tcbAddr: number): Word[] | null {
   const tcb = getTCB(state, tcbAddr);
-  const buffer = tcb === null ? null : lookupIPCBuffer(state, tcb);
+  const buffer = tcb === null ? null : lookupIPCBuffer(state, tcb, 'user');
   if (buffer === null) return null;
   const words = new Array<Word>(ipcBufferWords);
   for (let i = 0; i < ipcBufferWords; i++) words[i] = readIPCBuffer(state, buffer, i);
@@ -147,7 +150,7 @@ export function ipcBufferContents(state: ExecState, tcbAddr: number): Word[] | n
  * the IPC buffer; without one they are dropped and the length stops at 4), the given label.
  */
 export function replyMessage(k: Step, thread: number, label: number, words: readonly Word[]): void {
-  const buffer = lookupIPCBuffer(k.state, k.tcb(thread));
+  const buffer = lookupIPCBuffer(k.state, k.tcb(thread), 'receiver');
   const regs: [number, Word][] = [[badgeRegister, 0]];
   const bufferWrites: [number, Word][] = [];
   words.forEach((word, i) => {

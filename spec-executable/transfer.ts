@@ -102,8 +102,8 @@ function transferCaps(k: Step, caps: readonly ExtraCap[], endpoint: number | nul
  */
 export function doIPCTransfer(k: Step, sender: number, endpoint: number | null, badge: Word, grant: boolean, receiver: number): void {
   const senderTCB = k.tcb(sender);
-  const receiveBuffer = lookupIPCBuffer(k.state, k.tcb(receiver));
-  const sendBuffer = lookupIPCBuffer(k.state, senderTCB);
+  const receiveBuffer = lookupIPCBuffer(k.state, k.tcb(receiver), 'receiver');
+  const sendBuffer = lookupIPCBuffer(k.state, senderTCB, 'sender');
   const tag = messageInfoFromWordKernel(getRegister(senderTCB, msgInfoRegister));
   const slots = grant ? (lookupExtraCaps(k.state, senderTCB, sendBuffer, tag.extraCaps) ?? []) : [];
   const caps = slots.map((slot) => ({ cap: getCap(k.state, slot), slot }));
