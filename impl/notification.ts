@@ -69,7 +69,8 @@ export function decodeNotification(state: ImplState, ntfn: number): Notification
   const tcb = ntfnBoundTcb(state, ntfn);
   const sc = ntfnSchedContext(state, ntfn);
   const word = st === NtfnState.Active ? readWord(state, ntfn + WORD) : 0;
-  return { state: notificationStates[st] ?? fail(`notification ${ntfn.toString(16)}: invalid state ${st}`), word, queue, tcb: tcb === NONE ? null : tcb, schedContext: sc === NONE ? null : sc };
+  const name = notificationStates[st] ?? fail(`notification ${ntfn.toString(16)}: invalid state ${st}`);
+  return { state: name, word, queue, tcb: tcb === NONE ? null : tcb, schedContext: sc === NONE ? null : sc };
 }
 
 /** ntfnQueue_head is empty (no thread waits on it). */

@@ -15,6 +15,7 @@ import {
   refillSufficient,
   schedContextDonate,
   scReply,
+  scSporadic,
   setScReply,
 } from './schedcontext.ts';
 import { isRunnable, possibleSwitchTo, postpone } from './scheduler.ts';
@@ -177,15 +178,17 @@ export function finaliseReply(state: ImplState, reply: number): void {
 
 /**
  * Whether a reply would end in a timeout fault for its caller (an SC not ready or not
- * sufficient, and a timeout handler): not modelled, so the entry stops before any change.
- * Conservative: refill_unblock_check could still make a sporadic SC ready.
+ * sufficient after doReplyTransfer's refill_unblock_check, and a timeout handler): not
+ * modelled, so the entry stops before any change.
  */
 export function replyWouldRaiseTimeout(state: ImplState, reply: number): boolean {
   const receiver = replyTcbOf(state, reply);
   if (receiver === NONE || threadState(state, receiver) !== ThreadStateNum.BlockedOnReply || !validTimeoutHandler(state, receiver)) return false;
   const own = tcbSchedContext(state, receiver);
   const sc = own !== NONE ? own : replySchedContext(state, reply);
-  return sc !== NONE && !(refillReady(state, sc) && refillSufficient(state, sc, 0n));
+  if (sc === NONE || (refillReady(state, sc) && refillSufficient(state, sc, 0n))) return false;
+  // refill_unblock_check (doReplyTransfer's, before the test) releases a ready sporadic head now, merged: then sufficient
+  return !(scSporadic(state, sc) && sc !== state.curSC && refillReady(state, sc));
 }
 
 /**

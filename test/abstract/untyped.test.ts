@@ -147,7 +147,7 @@ describe('Untyped_Retype effects', () => {
       { type: 'untyped', ptr: a[7], sizeBits: 10, freeIndex: 0, isDevice: false },
     ]);
     expect(h.view().object(a[0]!)).toEqual({ type: 'tcb', addr: a[0], state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null });
-    expect(h.view().object(a[1]!)).toEqual({ type: 'notification', addr: a[1], word: 0, queue: [], tcb: null, schedContext: null });
+    expect(h.view().object(a[1]!)).toEqual({ type: 'notification', addr: a[1], state: 'Idle', word: 0, queue: [], tcb: null, schedContext: null });
     expect(h.view().object(a[2]!)).toEqual({ type: 'reply', addr: a[2], tcb: null, schedContext: null });
     expect(h.view().object(a[3]!)).toEqual({ type: 'cnode', addr: a[3], radix: 3 });
     expect(h.view().object(a[4]!)).toEqual({
@@ -197,7 +197,7 @@ describe('Untyped_Retype effects', () => {
     expect(h.view().object(u.ptr + 1024)?.type).toBe('tcb');
     expect(untypedCap(big).freeIndex).toBe(2048 + 16);
     expect(retype(T.seL4_NotificationObject, 0, 100, 1)).toBe(E.seL4_NoError);
-    expect(h.view().object(u.ptr)).toEqual({ type: 'notification', addr: u.ptr, word: 0, queue: [], tcb: null, schedContext: null });
+    expect(h.view().object(u.ptr)).toEqual({ type: 'notification', addr: u.ptr, state: 'Idle', word: 0, queue: [], tcb: null, schedContext: null });
     expect(h.view().object(u.ptr + 1024)).toBeNull();
     expect(h.view().object(u.ptr + 2048)).toBeNull();
     expect(untypedCap(big).freeIndex).toBe(32);
