@@ -1,6 +1,6 @@
 // `npm run bench`: the check's own (multi-thread) workload replayed on each layer alone and on
 // the three-layer lockstep check, in one run, as medians of several rounds and as ratios; the
-// cost of a context switch on each layer; and the lockstep check's cost per step on large states.
+// cost of a context switch and of an IPC round trip on each layer; and the lockstep check's cost per step on large states.
 import fc from 'fast-check';
 import {
   planBoot,
@@ -8,6 +8,7 @@ import {
   seL4_CapInitThreadTCB,
   seL4_CapInitThreadVSpace,
   seL4_CapNull,
+  seL4_MessageInfo_new,
   seL4_MinSchedContextBits,
   seL4_ObjectType,
   type BootConfigInput,
@@ -147,75 +148,133 @@ function lockstepParts(w: Workload): { stepMs: number; medianStepMs: number; fin
   return { stepMs: median(stepMs), medianStepMs: median(each), finishMs: median(finishMs) };
 }
 
-/**
- * A context switch: a thread at priority 100 resumes (TCB_Resume) an Inactive thread at
- * priority 200, which preempts it; that thread then suspends itself and the first runs again.
- * Recorded once on the executable spec: the entries, and which of them are the Resumes.
- */
-function contextSwitchTrace(): { plan: BootPlan; events: KernelEvent[]; resumes: Set<number> } {
-  const system = bootSystem({ layer: 'executable' });
+/** A recorded trace of kernel entries, with the entries to time (one group per measurement). */
+interface TimedTrace {
+  readonly plan: BootPlan;
+  readonly events: KernelEvent[];
+  /** Groups of entry indices: each group is one measurement, the sum of its entries' times. */
+  readonly timed: readonly (readonly number[])[];
+}
+
+const ok = (what: string) => (error: number) => {
+  if (error !== 0) throw new Error(`${what} setup failed: seL4 error ${error}`);
+};
+
+/** Two threads at `priorities` with 10 ms round-robin contexts, sharing the root's CSpace, from two free slots each. */
+function makeThreads(system: ReturnType<typeof bootSystem>, priorities: readonly number[], check: (error: number) => void): number[] {
   const { api } = system;
   const info = system.plan.bootInfo;
   const untyped = info.untyped.start + system.plan.untypeds.findIndex((u) => !u.isDevice && u.sizeBits >= 16);
   const cnode = seL4_CapInitThreadCNode;
-  const [low, high] = [info.empty.start, info.empty.start + 2];
-  const ok = (error: number) => {
-    if (error !== 0) throw new Error(`context switch setup failed: seL4 error ${error}`);
-  };
-  for (const [slot, priority] of [[low, 100], [high, 200]] as const) {
-    ok(api.seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_TCBObject, 0, cnode, 0, 0, slot, 1));
-    ok(api.seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_SchedContextObject, seL4_MinSchedContextBits, cnode, 0, 0, slot + 1, 1));
-    ok(api.seL4_TCB_Configure(slot, cnode, 0, seL4_CapInitThreadVSpace, 0, 0, seL4_CapNull));
-    ok(api.seL4_SchedControl_ConfigureFlags(info.schedcontrol.start, slot + 1, 10_000n, 10_000n, 0, 0, 0));
-    ok(api.seL4_TCB_SetSchedParams(slot, seL4_CapInitThreadTCB, priority, priority, slot + 1, seL4_CapNull));
-  }
-  ok(api.seL4_TCB_Resume(low));
+  return priorities.map((priority, i) => {
+    const slot = info.empty.start + 2 * i;
+    check(api.seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_TCBObject, 0, cnode, 0, 0, slot, 1));
+    check(api.seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_SchedContextObject, seL4_MinSchedContextBits, cnode, 0, 0, slot + 1, 1));
+    check(api.seL4_TCB_Configure(slot, cnode, 0, seL4_CapInitThreadVSpace, 0, 0, seL4_CapNull));
+    check(api.seL4_SchedControl_ConfigureFlags(info.schedcontrol.start, slot + 1, 10_000n, 10_000n, 0, 0, 0));
+    check(api.seL4_TCB_SetSchedParams(slot, seL4_CapInitThreadTCB, priority, priority, slot + 1, seL4_CapNull));
+    return slot;
+  });
+}
+
+/**
+ * A context switch: a thread at priority 100 resumes (TCB_Resume) an Inactive thread at
+ * priority 200, which preempts it; that thread then suspends itself and the first runs again.
+ * Recorded once on the executable spec; each Resume is timed.
+ */
+function contextSwitchTrace(): TimedTrace {
+  const system = bootSystem({ layer: 'executable' });
+  const { api } = system;
+  const check = ok('context switch');
+  const [low, high] = makeThreads(system, [100, 200], check) as [number, number];
+  check(api.seL4_TCB_Resume(low));
   // The root task stops (a thread that suspends itself gets no reply): the low thread runs.
   api.seL4_TCB_Suspend(seL4_CapInitThreadTCB);
-  const resumes = new Set<number>();
+  const timed: number[][] = [];
   const lowTcb = system.view().current();
   if (lowTcb === system.plan.rootTCB || lowTcb === null) throw new Error('the root task did not stop');
   for (let i = 0; i < switches; i++) {
-    resumes.add(system.trace.length);
-    ok(api.seL4_TCB_Resume(high));
+    timed.push([system.trace.length]);
+    check(api.seL4_TCB_Resume(high));
     if (system.view().current() === lowTcb) throw new Error('the resumed thread did not preempt');
     api.seL4_TCB_Suspend(high);
     if (system.view().current() !== lowTcb) throw new Error('the suspended thread did not give the processor back');
   }
-  return { plan: system.plan, events: [...system.trace], resumes };
+  return { plan: system.plan, events: [...system.trace], timed };
 }
 
 /**
- * Median microseconds of one Resume that switches threads, for each of `starts` (each boots a
- * replay and returns its step), over `repeats` replays of the trace, each round replaying every
+ * An IPC round trip (the slow path: the model has no fastpath yet): a client at priority 100
+ * calls an endpoint with a 2-word message; a server at priority 200 waiting in Recv with a
+ * reply object gets it, and answers with seL4_ReplyRecv (2 words), which wakes the client and
+ * waits again. Each round trip (the Call and the ReplyRecv) is timed.
+ */
+function ipcRoundTripTrace(): TimedTrace {
+  const system = bootSystem({ layer: 'executable' });
+  const { api } = system;
+  const check = ok('IPC round trip');
+  const info = system.plan.bootInfo;
+  const untyped = info.untyped.start + system.plan.untypeds.findIndex((u) => !u.isDevice && u.sizeBits >= 16);
+  const [client, server] = makeThreads(system, [100, 200], check) as [number, number];
+  const [ep, reply] = [info.empty.start + 4, info.empty.start + 5];
+  check(api.seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_EndpointObject, 0, seL4_CapInitThreadCNode, 0, 0, ep, 1));
+  check(api.seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_ReplyObject, 0, seL4_CapInitThreadCNode, 0, 0, reply, 1));
+  check(api.seL4_TCB_Resume(server));
+  check(api.seL4_TCB_Resume(client));
+  api.seL4_TCB_Suspend(seL4_CapInitThreadTCB); // the server runs first, then the client
+  const serverTcb = system.view().current();
+  api.seL4_Recv(ep, reply); // the server waits; the client runs
+  const clientTcb = system.view().current();
+  if (serverTcb === null || clientTcb === null || serverTcb === clientTcb) throw new Error('IPC round trip: the threads did not start');
+  const info2 = seL4_MessageInfo_new(7, 0, 0, 2);
+  const timed: number[][] = [];
+  for (let i = 0; i < switches; i++) {
+    const call = system.trace.length;
+    api.seL4_Call(ep, info2);
+    if (system.view().current() !== serverTcb) throw new Error('IPC round trip: the call did not reach the server');
+    api.seL4_ReplyRecv(ep, info2, reply);
+    if (system.view().current() !== clientTcb) throw new Error('IPC round trip: the reply did not wake the client');
+    timed.push([call, call + 1]);
+  }
+  return { plan: system.plan, events: [...system.trace], timed };
+}
+
+/**
+ * Median microseconds of one timed group of `trace`, for each of `starts` (each boots a replay
+ * of the trace's plan and returns its step), over `repeats` replays, each round replaying every
  * one in turn.
  */
-function contextSwitches(starts: readonly (() => (event: KernelEvent) => void)[]): number[] {
+function timeTrace(trace: TimedTrace, starts: readonly ((plan: BootPlan) => (event: KernelEvent) => void)[]): number[] {
+  const groupOf = new Map<number, number>();
+  trace.timed.forEach((group, g) => group.forEach((i) => groupOf.set(i, g)));
   const times: number[][] = starts.map(() => []);
   for (let r = 0; r < repeats; r++) {
     starts.forEach((start, k) => {
-      const step = start();
-      switchTrace.events.forEach((event, i) => {
+      const step = start(trace.plan);
+      const sums = new Array<number>(trace.timed.length).fill(0);
+      trace.events.forEach((event, i) => {
         const t0 = performance.now();
         step(event);
-        if (switchTrace.resumes.has(i)) times[k]!.push((performance.now() - t0) * 1000);
+        const g = groupOf.get(i);
+        if (g !== undefined) sums[g]! += (performance.now() - t0) * 1000;
       });
+      times[k]!.push(...sums);
     });
   }
   return times.map(median);
 }
 
-function layerReplay<S>(layer: KernelLayer<S>): () => (event: KernelEvent) => void {
-  return () => {
-    let state = layer.boot(switchTrace.plan);
+function layerReplay<S>(layer: KernelLayer<S>): (plan: BootPlan) => (event: KernelEvent) => void {
+  return (plan) => {
+    let state = layer.boot(plan);
     return (event) => {
       state = layer.step(state, event)[0]!.state;
     };
   };
 }
 
-function lockstepReplay(): (event: KernelEvent) => void {
-  const ls = checkedLockstep(switchTrace.plan);
+function lockstepReplay(plan: BootPlan): (event: KernelEvent) => void {
+  const ls = checkedLockstep(plan);
   return (event) => void ls.enter(event);
 }
 
@@ -223,6 +282,7 @@ const small = workload(preloadObjects, traces);
 const large = workload(largeObjects, largeTraces, largeConfig);
 const largeBase = workload(preloadObjects, largeTraces, largeConfig);
 const switchTrace = contextSwitchTrace();
+const roundTripTrace = ipcRoundTripTrace();
 
 const kernel = createImplLayer({ debug: false, recordTouched: false });
 const instrumented = createImplLayer({ debug: false });
@@ -247,10 +307,16 @@ names.forEach((name, k) => {
   console.log(`${name.padEnd(50)} ${Math.round(median(rates[k]!)).toString().padStart(9)} steps/s ${ratio.toFixed(2).padStart(8)}x executable`);
 });
 
-console.log(`\ncontext switch (TCB_Resume of a higher-priority thread, median of ${switches * repeats}):`);
-const switchStarts = [...layers.map(([, layer]) => layerReplay(layer)), lockstepReplay];
-contextSwitches(switchStarts); // warm up
-contextSwitches(switchStarts).forEach((us, k) => console.log(`${names[k]!.padEnd(50)} ${us.toFixed(2).padStart(9)} µs`));
+const replays = [...layers.map(([, layer]) => layerReplay(layer)), lockstepReplay];
+for (const [title, trace] of [
+  [`context switch (TCB_Resume of a higher-priority thread, median of ${switches * repeats})`, switchTrace],
+  [`IPC round trip (seL4_Call + seL4_ReplyRecv between two threads, 2 words each way, slow path; median of ${switches * repeats})`, roundTripTrace],
+] as const) {
+  console.log(`\n${title}:`);
+  timeTrace(trace, replays); // warm up
+  const us = timeTrace(trace, replays);
+  us.forEach((t, k) => console.log(`${names[k]!.padEnd(50)} ${t.toFixed(2).padStart(9)} µs ${(us[execIndex]! / t).toFixed(2).padStart(8)}x executable`));
+}
 
 const smallState = lockstepParts(largeBase);
 const largeState = lockstepParts(large);
