@@ -420,7 +420,7 @@ export function passiveScenario(p: Picker): Scenario {
     return once(messageCall('seL4_Send', [reply, m.info], m, (api) => api.seL4_Send(reply, m.info)));
   };
   const cutReply: Action = (k) => (serverRuns(k) ? once(deleteCall(reply)) : null);
-  const cancelClient: Action = (k) => {
+  const cancelClient: Action = (k, p) => {
     if (!serverRuns(k)) return null;
     const client = clientCptr();
     return once(p.chance(70) ? call('seL4_TCB_Suspend', [client], (api) => void api.seL4_TCB_Suspend(client)) : deleteCall(client));
@@ -525,7 +525,7 @@ export function queueScenario(p: Picker): Scenario {
   const badges = [badgeX, badgeX === 1 ? 2 : badgeX - 1];
   const raises = Array.from({ length: count }, (_, i) => (i > 0 && p.chance(75) ? i : 0));
   const type = kind === 'notification' ? 'notification' : 'endpoint';
-  const retyped: Action = kind === 'notification' ? retypedInto(T.seL4_NotificationObject, seL4_NotificationBits, (slot) => (object = slot)) : retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (object = slot));
+  const [objectType, objectBits] = kind === 'notification' ? [T.seL4_NotificationObject, seL4_NotificationBits] : [T.seL4_EndpointObject, seL4_EndpointBits];
   const mint: Action = (k, p) => {
     const dest = freeRootSlot(k, p);
     if (dest === undefined || !holds(k, object, 'endpoint')) return null;
@@ -576,7 +576,7 @@ export function queueScenario(p: Picker): Scenario {
   return {
     name: 'queue',
     actions: [
-      retyped,
+      retypedInto(objectType, objectBits, (slot) => (object = slot)),
       ...(kind === 'send' ? [mint, mint] : []),
       ...(kind === 'receive' ? [retypedInto(T.seL4_ReplyObject, seL4_ReplyBits, (slot) => (replies = slot), count)] : []),
       ...threadsMade({ count, budgetUs: 2000n, periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(70) }, made),

@@ -539,8 +539,8 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
 /**
  * Now and then a Mint starts the badges scenario, a Retype the CNode or the device one and, while
  * the root task runs, a thread step the twins or the slices one, an IPC step the passive-server,
- * the cap-transfer or the queue one (workload-ipc.ts) (per mille of those steps; runs about threads more
- * often).
+ * the cap-transfer or the queue one (workload-ipc.ts) (per mille of those steps; runs about
+ * threads more often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
   if (style.deep || style.scenario?.actions.length) return null;
