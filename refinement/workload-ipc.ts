@@ -13,6 +13,7 @@ import {
   seL4_CapInitThreadCNode,
   seL4_CapInitThreadTCB,
   seL4_EndpointBits,
+  seL4_MaxPrio,
   seL4_MessageInfo_new,
   seL4_MsgMaxLength,
   seL4_NotificationBits,
@@ -26,7 +27,7 @@ import {
 import type { Knowledge } from './knowledge.ts';
 import { Picker, call, freeBytes, hexWord, perturb, shaped, type ResolvedCall } from './workload-picks.ts';
 import { freeRootSlot, objectsAt, once, retype, rootSlot, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
-import { mayStop } from './workload-threads.ts';
+import { mayStop, setPriorityCall } from './workload-threads.ts';
 import type { WorkloadStep } from './workload.ts';
 
 export const ipcOperations = ['ipcObject', 'ipcSend', 'ipcReceive', 'ipcReply', 'notify', 'ipcDelete'] as const;
@@ -331,14 +332,14 @@ export function wakeRoot(k: Knowledge, p: Picker, root: TcbView): ResolvedCall |
 
 // ---- composite steps ----
 
-/** An action that retypes one object of `type` into a free root slot, whose index goes to `set`. */
-function retypedInto(type: number, bits: number, set: (slot: number) => void): Action {
+/** An action that retypes `count` objects of `type` into free root slots, the first one's index going to `set`. */
+function retypedInto(type: number, bits: number, set: (slot: number) => void, count = 1): Action {
   return (k, p) => {
-    const at = freeRootSlot(k, p);
-    const untyped = untypedWithRoom(k, p, 2 ** bits);
+    const at = freeRootSlot(k, p, count);
+    const untyped = untypedWithRoom(k, p, count * 2 ** bits);
     if (at === undefined || untyped === undefined) return null;
     set(at);
-    return once(retype(untyped, type, 0, at, 1));
+    return once(retype(untyped, type, 0, at, count));
   };
 }
 
@@ -356,32 +357,55 @@ const deleteCall = (index: number) => call('seL4_CNode_Delete', [seL4_CapInitThr
 
 /**
  * A client and a passive server, as sel4test's IPC0011 and IPC0016 set them up: an endpoint and
- * a reply object retyped, a server thread made above the root task, which waits in Recv with the
- * reply; the root task unbinds the server's context (now passive); one to three times the root
- * task Calls (its context is donated: the server runs on it) and the server answers with
- * ReplyRecv (the context comes back); now and then the last answer is a Send on the reply cap
- * (the server keeps no context and stops where it is). Now and then the root task then deletes
- * the reply, the endpoint or the server.
+ * a reply object retyped, a server thread made above the root task, which waits in Recv (or
+ * NBSendRecv on the reply first) with the reply; the client unbinds the server's context (now
+ * passive); one to three times the client Calls (its context is donated: the server runs on it,
+ * the reply heads its call stack) and the server answers with ReplyRecv (the context comes
+ * back); now and then the last answer is a Send on the reply cap (the server keeps no context
+ * and stops where it is). The client is the root task, or now and then a second thread made
+ * with the server, which Calls once and gets no answer: while it waits, the server deletes the
+ * reply (reply_remove pops it: the context goes back) or suspends or deletes the client
+ * (reply_remove_tcb: the context stays with the server, the stack is cut); the root task runs
+ * on. Now and then the root task then deletes the reply, the endpoint or the server.
  */
 export function passiveScenario(p: Picker): Scenario {
   const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
   let ep = -1;
   let reply = -1;
-  const server = (k: Knowledge) => madeThread(k, made);
-  const serverRuns = (k: Knowledge) => server(k) !== null && k.view().current() === server(k)!.addr;
+  const last = p.below(100);
+  const unanswered = last >= 20 && last < 60;
+  const count = unanswered ? 2 : 1;
+  // Which of the threads made is the server: the first to run (the other is the client).
+  let serverAt = 0;
+  const threadAt = (k: Knowledge, i: number) => objectsAt(k, made.tcbOffset, count, 'thread')?.[i];
+  const runs = (k: Knowledge, i: number) => threadAt(k, i) !== undefined && k.view().current() === threadAt(k, i);
+  const server = (k: Knowledge) => {
+    const o = k.view().object(threadAt(k, serverAt) ?? -1);
+    return o?.type === 'tcb' ? o : null;
+  };
+  const serverRuns = (k: Knowledge) => runs(k, serverAt);
+  const clientCptr = () => (unanswered ? made.tcbOffset + 1 - serverAt : seL4_CapInitThreadTCB);
+  const clientRuns = (k: Knowledge) => (unanswered ? runs(k, 1 - serverAt) : rootRuns(k));
   const waits = (k: Knowledge) => {
     const s = server(k);
     return s?.state === 'BlockedOnReceive' && s.blocking?.reply !== null && holds(k, ep, 'endpoint') && holds(k, reply, 'reply');
   };
-  const recv: Action = (k) => (serverRuns(k) && holds(k, ep, 'endpoint') && holds(k, reply, 'reply') ? once(call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply))) : null);
+  const recv: Action = (k, p) => {
+    serverAt = runs(k, 1) ? 1 : 0;
+    if (!serverRuns(k) || !holds(k, ep, 'endpoint') || !holds(k, reply, 'reply')) return null;
+    if (p.chance(70)) return once(call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply)));
+    // A server's idiom: reply (to no one yet) and wait for the first request.
+    const m = drawMessage(k, p);
+    return once(messageCall('seL4_NBSendRecv', [reply, m.info, ep, reply], m, (api) => void api.seL4_NBSendRecv(reply, m.info, ep, reply)));
+  };
   const unbind: Action = (k, p) => {
-    if (!rootRuns(k) || !waits(k)) return null;
-    const [sc, tcb] = [made.scOffset, made.tcbOffset];
+    if (!clientRuns(k) || !waits(k)) return null;
+    const [sc, tcb] = [made.scOffset + serverAt, made.tcbOffset + serverAt];
     if (p.chance(50)) return once(call('seL4_SchedContext_Unbind', [sc], (api) => void api.seL4_SchedContext_Unbind(sc)));
     return once(call('seL4_SchedContext_UnbindObject', [sc, tcb], (api) => void api.seL4_SchedContext_UnbindObject(sc, tcb)));
   };
   const clientCall: Action = (k, p) => {
-    if (!rootRuns(k) || !waits(k) || server(k)!.schedContext !== null) return null;
+    if (!clientRuns(k) || !waits(k) || server(k)!.schedContext !== null) return null;
     const m = drawMessage(k, p);
     return once(messageCall('seL4_Call', [ep, m.info], m, (api) => void api.seL4_Call(ep, m.info)));
   };
@@ -395,16 +419,23 @@ export function passiveScenario(p: Picker): Scenario {
     const m = drawMessage(k, p);
     return once(messageCall('seL4_Send', [reply, m.info], m, (api) => api.seL4_Send(reply, m.info)));
   };
-  const rounds = 1 + p.below(3);
-  const trips = Array.from({ length: rounds }, (_, i) => [clientCall, i === rounds - 1 && p.chance(25) ? sendReply : replyRecv]).flat();
-  const ending = p.of([null, () => reply, () => ep, () => made.tcbOffset])!;
+  const cutReply: Action = (k) => (serverRuns(k) ? once(deleteCall(reply)) : null);
+  const cancelClient: Action = (k, p) => {
+    if (!serverRuns(k)) return null;
+    const client = clientCptr();
+    return once(p.chance(70) ? call('seL4_TCB_Suspend', [client], (api) => void api.seL4_TCB_Suspend(client)) : deleteCall(client));
+  };
+  const rounds = unanswered ? 1 : 1 + p.below(3);
+  const lastAnswer = last < 20 ? sendReply : !unanswered ? replyRecv : last < 32 ? cutReply : cancelClient;
+  const trips = Array.from({ length: rounds }, (_, i) => [clientCall, i === rounds - 1 ? lastAnswer : replyRecv]).flat();
+  const ending = p.of([null, () => reply, () => ep, () => made.tcbOffset + serverAt])!;
   const deleted: Action[] = ending === null ? [] : [(k) => (rootRuns(k) ? once(deleteCall(ending())) : null)];
   return {
     name: 'passive',
     actions: [
       retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot)),
       retypedInto(T.seL4_ReplyObject, seL4_ReplyBits, (slot) => (reply = slot)),
-      ...threadsMade({ count: 1, budgetUs: 1000n + BigInt(p.below(5000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(70) }, made),
+      ...threadsMade({ count, budgetUs: 1000n + BigInt(p.below(5000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(70) }, made),
       recv,
       unbind,
       ...trips,
@@ -414,17 +445,19 @@ export function passiveScenario(p: Picker): Scenario {
 }
 
 /**
- * Caps sent through an endpoint, as sel4test's IPCRIGHTS0003 does: an endpoint retyped and a
- * badged cap minted from it with or without Grant; a receiver thread made above the root task
- * names a free slot to receive in and waits on the endpoint; the root task sends one to three
- * caps through the badged cap: the endpoint's own caps are unwrapped into badges, another cap
- * lands in the slot only with Grant (one at most).
+ * Caps sent through an endpoint, as sel4test's IPCRIGHTS0003 does: an endpoint and another one
+ * retyped and a badged cap minted from the first with or without Grant; a receiver thread made
+ * above the root task names a free slot to receive in and waits on the endpoint; the root task
+ * sends one to three caps through the badged cap, mostly a cap to the other endpoint and one to
+ * the endpoint itself: the endpoint's own caps are unwrapped into badges, another cap (the other
+ * endpoint's too) lands in the slot only with Grant (one at most).
  */
 export function transferScenario(p: Picker): Scenario {
   const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
   let ep = -1;
   let badged = -1;
-  const rights = p.chance(50) ? seL4_AllRights : seL4_AllRights & ~seL4_CanGrant;
+  let other = -1;
+  const rights = p.chance(65) ? seL4_AllRights : seL4_AllRights & ~seL4_CanGrant;
   const frame: Action = (k, p) =>
     k.ofType('frame', true).some((f) => !f.cap.isDevice && f.cap.sizeBits === seL4_PageBits) ? 'next' : retypedInto(T.seL4_RISCV_4K_Page, seL4_PageBits, () => {})(k, p);
   const mint: Action = (k, p) => {
@@ -446,9 +479,12 @@ export function transferScenario(p: Picker): Scenario {
   };
   const send: Action = (k, p) => {
     const receiver = madeThread(k, made);
-    if (!rootRuns(k) || receiver?.state !== 'BlockedOnReceive' || !holds(k, badged, 'endpoint')) return null;
+    if (!rootRuns(k) || receiver?.state !== 'BlockedOnReceive' || !holds(k, badged, 'endpoint') || !holds(k, other, 'endpoint')) return null;
     const others = k.inRoot().filter((o) => !k.isVital(o) && o.cap.type !== 'untyped').map((o) => o.slot.index);
-    const caps = Array.from({ length: 1 + p.below(3) }, () => p.of([ep, badged, ...others])!);
+    const drawn = (count: number) => Array.from({ length: count }, () => p.of([ep, badged, ...others])!);
+    const same = p.of([ep, badged])!;
+    const pair = p.chance(50) ? [other, same] : [same, other];
+    const caps = p.chance(60) ? [...pair, ...drawn(p.below(2))] : drawn(1 + p.below(3));
     const m = drawMessage(k, p, caps);
     return once(messageCall('seL4_Send', [badged, m.info], m, (api) => api.seL4_Send(badged, m.info)));
   };
@@ -456,11 +492,96 @@ export function transferScenario(p: Picker): Scenario {
     name: 'transfer',
     actions: [
       retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot)),
+      retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (other = slot)),
       mint,
       frame,
       ...threadsMade({ count: 1, budgetUs: 1000n, periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: true }, made),
       wait,
       send,
+    ],
+  };
+}
+
+/**
+ * Threads queued on one object in an order other than their priorities', then served (seL4
+ * orders endpoint and notification queues by priority, first come first served among equals):
+ * an endpoint with two caps minted from it (all rights, two badges), or a notification,
+ * retyped; two or three threads made above the root task; each in turn, mostly after raising
+ * its priority above the earlier ones', blocks on it: Send through a badged cap (the first two
+ * threads through different ones), a receive on the endpoint (Wait, or Recv, NBSendRecv or
+ * NBSendWait with a reply object of its own), or Wait or Recv on the notification. Then the
+ * root task serves the head (Wait, Send, Signal) or, now and then, cancels the badged sends of
+ * the first badge (the other badge's senders stay queued).
+ */
+export function queueScenario(p: Picker): Scenario {
+  const kind = p.of(['send', 'send', 'receive', 'notification'] as const)!;
+  const count = p.chance(70) ? 2 : 3;
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  const R = seL4_CapInitThreadCNode;
+  let object = -1;
+  let replies = -1;
+  const badged: number[] = [];
+  const badgeX = drawBadge(p);
+  const badges = [badgeX, badgeX === 1 ? 2 : badgeX - 1];
+  const raises = Array.from({ length: count }, (_, i) => (i > 0 && p.chance(75) ? i : 0));
+  const type = kind === 'notification' ? 'notification' : 'endpoint';
+  const [objectType, objectBits] = kind === 'notification' ? [T.seL4_NotificationObject, seL4_NotificationBits] : [T.seL4_EndpointObject, seL4_EndpointBits];
+  const mint: Action = (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (dest === undefined || !holds(k, object, 'endpoint')) return null;
+    const badge = badges[badged.length]!;
+    badged.push(dest);
+    return once(call('seL4_CNode_Mint', [R, dest, 32, R, object, 32, seL4_AllRights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, object, 32, seL4_AllRights, badge)));
+  };
+  /** The cptr of the made thread that runs, if it is one. */
+  const running = (k: Knowledge) => {
+    const threads = objectsAt(k, made.tcbOffset, count, 'thread');
+    const at = threads?.indexOf(k.view().current() ?? -1) ?? -1;
+    return at < 0 || !holds(k, object, type) ? undefined : made.tcbOffset + at;
+  };
+  const raise = (i: number): Action => (k) => {
+    const tcb = running(k);
+    if (tcb === undefined) return null;
+    return raises[i] === 0 ? 'next' : once(setPriorityCall(tcb, Math.min(made.priority + raises[i]!, seL4_MaxPrio)));
+  };
+  const block = (i: number): Action => (k, p) => {
+    if (running(k) === undefined) return null;
+    if (kind === 'notification') return once(p.chance(70) ? call('seL4_Wait', [object], (api) => void api.seL4_Wait(object)) : call('seL4_Recv', [object, 0], (api) => void api.seL4_Recv(object, 0)));
+    const m = drawMessage(k, p);
+    if (kind === 'send') {
+      const dest = badged[i < 2 ? i : p.below(2)]!;
+      return once(messageCall('seL4_Send', [dest, m.info], m, (api) => api.seL4_Send(dest, m.info)));
+    }
+    // A receiver with a reply of its own (receiving through another's would cancel that one).
+    const reply = replies + i;
+    if (!holds(k, reply, 'reply')) return null;
+    const form = p.below(4);
+    if (form === 0) return once(call('seL4_Wait', [object], (api) => void api.seL4_Wait(object)));
+    if (form === 1) return once(call('seL4_Recv', [object, reply], (api) => void api.seL4_Recv(object, reply)));
+    // A server's idiom: reply (to no one yet) and wait for the next request.
+    if (form === 2) return once(messageCall('seL4_NBSendRecv', [reply, m.info, object, reply], m, (api) => void api.seL4_NBSendRecv(reply, m.info, object, reply)));
+    return once(messageCall('seL4_NBSendWait', [reply, m.info, object], m, (api) => void api.seL4_NBSendWait(reply, m.info, object)));
+  };
+  const serve: Action = (k, p) => {
+    if (!rootRuns(k) || !holds(k, object, type)) return null;
+    if (kind === 'notification') return once(call('seL4_Signal', [object], (api) => api.seL4_Signal(object)));
+    if (kind === 'receive') {
+      const m = drawMessage(k, p);
+      return once(messageCall('seL4_Send', [object, m.info], m, (api) => api.seL4_Send(object, m.info)));
+    }
+    const cancel = badged[0]!;
+    if (p.chance(50)) return once(call('seL4_CNode_CancelBadgedSends', [R, cancel, 32], (api) => void api.seL4_CNode_CancelBadgedSends(R, cancel, 32)));
+    return once(call('seL4_Wait', [object], (api) => void api.seL4_Wait(object)));
+  };
+  return {
+    name: 'queue',
+    actions: [
+      retypedInto(objectType, objectBits, (slot) => (object = slot)),
+      ...(kind === 'send' ? [mint, mint] : []),
+      ...(kind === 'receive' ? [retypedInto(T.seL4_ReplyObject, seL4_ReplyBits, (slot) => (replies = slot), count)] : []),
+      ...threadsMade({ count, budgetUs: 2000n, periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(70) }, made),
+      ...Array.from({ length: count }, (_, i) => [raise(i), block(i)]).flat(),
+      serve,
     ],
   };
 }
