@@ -53,7 +53,9 @@ options:
                     fail unless every invocation:result pair was reached, e.g.
                     CNodeCopy:seL4_RevokeFirst,UntypedRetype:seL4_NotEnoughMemory; also the
                     scheduler's events (Scheduler:preemption, budget-expiry, release,
-                    round-robin, yield, idle) and Time:timer-interrupt or Time:no-interrupt
+                    round-robin, yield, idle), Time:timer-interrupt or Time:no-interrupt, the
+                    IPC events (IPC:donation, reply-return, blocked-on-send, ...) and IPC on
+                    caps ('Call to endpoint:caller BlockedOnReply')
   -h, --help        this text
 
 Ctrl-C or SIGTERM prints the summary so far, writes the reports asked for, and exits 130
