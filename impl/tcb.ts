@@ -886,6 +886,7 @@ export function decodeTcb(state: ImplState, tcb: number): TcbRecord {
     yieldTo: yieldToSc === NONE ? null : yieldToSc,
     boundNotification: ntfn === NONE ? null : ntfn,
     blocking: blockingView(state, tcb, threadState(state, tcb)),
+    fault: null,
     regs: readRegisters(state, tcb),
   };
 }

@@ -121,6 +121,8 @@ export type ObjectView =
       readonly boundNotification: number | null;
       /** What the thread is blocked on (its thread_state_t fields), null unless state is BlockedOn*. */
       readonly blocking: BlockingView | null;
+      /** tcbFault: the fault being delivered or waiting for its reply, null when none is pending. */
+      readonly fault: FaultView | null;
     }
   | {
       readonly type: 'endpoint';
@@ -180,6 +182,17 @@ export type ObjectView =
   | { readonly type: 'asidpool'; readonly addr: number };
 
 export type ObjectKind = ObjectView['type'];
+
+/**
+ * A pending fault (seL4_Fault_t, and for a cap fault tcbLookupFailure): `words` are its fields in
+ * seL4's order: CapFault [address, inReceivePhase (0/1), lookup failure type, its fields...]
+ * (the failure as an error reply gives it, sel4-facts section 1.4); UnknownSyscall [syscall
+ * number]; UserException [number, code]; Timeout [badge]; VMFault [address, FSR, instruction].
+ */
+export interface FaultView {
+  readonly type: 'CapFault' | 'UnknownSyscall' | 'UserException' | 'Timeout' | 'VMFault';
+  readonly words: readonly Word[];
+}
 
 export const endpointStates = ['Idle', 'Send', 'Recv'] as const;
 export const notificationStates = ['Idle', 'Waiting', 'Active'] as const;

@@ -29,7 +29,7 @@ import { emptySlotTable, type KObject, type SchedContextObject, type TCBObject }
 export function initialTcb(addr: number): TCBObject {
   return {
     type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, flags: 0, yieldTo: null, boundNotification: null,
-    blocking: null, ipcBufferVaddr: 0, regs: new Array<Word>(32).fill(0), slots: emptySlotTable,
+    blocking: null, fault: null, ipcBufferVaddr: 0, regs: new Array<Word>(32).fill(0), slots: emptySlotTable,
   };
 }
 

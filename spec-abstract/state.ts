@@ -37,6 +37,7 @@ import {
   nullCap,
   seL4_SlotBits,
   type BlockingView,
+  type FaultView,
   type EndpointState,
   type ObjectView,
   type SchedulerView,
@@ -86,6 +87,8 @@ export interface TCBObject {
   readonly boundNotification: number | null;
   /** The thread state's data (l4v's BlockedOn* arguments): non-null exactly when the state is BlockedOn*. */
   readonly blocking: BlockingView | null;
+  /** tcbFault: the pending fault, null when none (the view's FaultView). */
+  readonly fault: FaultView | null;
   readonly ipcBufferVaddr: Word;
   /** seL4_UserContext, 32 words. */
   readonly regs: readonly Word[];

@@ -37,7 +37,7 @@ export function objectView(o: KObject): ObjectView {
       return {
         type: 'tcb', addr: o.addr, state: o.state, priority: o.priority, mcp: o.mcp, domain: o.domain,
         schedContext: o.schedContext, ipcBufferVaddr: o.ipcBufferVaddr, flags: o.flags, yieldTo: o.yieldTo,
-        boundNotification: o.boundNotification, blocking: o.blocking,
+        boundNotification: o.boundNotification, blocking: o.blocking, fault: o.fault,
       };
     case 'endpoint':
       return { type: 'endpoint', addr: o.addr, state: o.state, queue: [...o.queue] };

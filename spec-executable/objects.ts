@@ -172,7 +172,7 @@ export function hasCancelSendRights(cap: Cap): boolean {
 export function emptyTCB(addr: number): TCBObject {
   return {
     type: 'tcb', addr, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null,
-    ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null, regs: new Array<Word>(32).fill(0), slots: IMap<number, Slot>(),
+    ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null, fault: null, regs: new Array<Word>(32).fill(0), slots: IMap<number, Slot>(),
   };
 }
 
@@ -239,7 +239,7 @@ export function objectView(obj: KObject): ObjectView {
       return {
         type: 'tcb', addr: obj.addr, state: obj.state, priority: obj.priority, mcp: obj.mcp, domain: obj.domain,
         schedContext: obj.schedContext, ipcBufferVaddr: obj.ipcBufferVaddr, flags: obj.flags, yieldTo: obj.yieldTo,
-        boundNotification: obj.boundNotification, blocking: obj.blocking,
+        boundNotification: obj.boundNotification, blocking: obj.blocking, fault: obj.fault,
       };
     case 'endpoint':
       return { type: 'endpoint', addr: obj.addr, state: obj.state, queue: obj.queue };

@@ -28,6 +28,7 @@ import {
   nullCap,
   tcbSlotCount,
   type BlockingView,
+  type FaultView,
   type Cap,
   type Choice,
   type ObjectView,
@@ -80,6 +81,8 @@ export interface TCBObject {
   readonly boundNotification: number | null;
   /** The blocking fields of the thread state (blockingObject, badge, rights, isCall, replyObject); null unless BlockedOn*. */
   readonly blocking: BlockingView | null;
+  /** tcbFault: the pending fault, null when none (the view's FaultView). */
+  readonly fault: FaultView | null;
   /** The 32 user registers, seL4_UserContext order. */
   readonly regs: readonly Word[];
   readonly slots: SlotTable;

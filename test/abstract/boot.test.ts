@@ -40,7 +40,7 @@ describe('abstract boot', () => {
     expect(v.objects().map((o) => o.addr)).toEqual(plan.objects.map((o) => o.addr).sort((a, b) => a - b));
     expect(v.object(plan.rootTCB)).toEqual({
       type: 'tcb', addr: plan.rootTCB, state: 'Running', priority: 255, mcp: 255, domain: 0,
-      schedContext: plan.rootSC, ipcBufferVaddr: plan.ipcBufferVaddr, flags: 0, yieldTo: null, boundNotification: null, blocking: null,
+      schedContext: plan.rootSC, ipcBufferVaddr: plan.ipcBufferVaddr, flags: 0, yieldTo: null, boundNotification: null, blocking: null, fault: null,
     });
     expect(v.object(plan.rootSC)).toEqual({
       type: 'schedcontext', addr: plan.rootSC, sizeBits: 7, tcb: plan.rootTCB, periodTicks: 0n, consumedTicks: 0n, refillMax: 2,

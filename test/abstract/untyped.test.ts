@@ -146,7 +146,7 @@ describe('Untyped_Retype effects', () => {
       { type: 'pagetable', ptr: a[6], mapped: null },
       { type: 'untyped', ptr: a[7], sizeBits: 10, freeIndex: 0, isDevice: false },
     ]);
-    expect(h.view().object(a[0]!)).toEqual({ type: 'tcb', addr: a[0], state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null });
+    expect(h.view().object(a[0]!)).toEqual({ type: 'tcb', addr: a[0], state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null, fault: null });
     expect(h.view().object(a[1]!)).toEqual({ type: 'notification', addr: a[1], state: 'Idle', word: 0, queue: [], tcb: null, schedContext: null });
     expect(h.view().object(a[2]!)).toEqual({ type: 'reply', addr: a[2], tcb: null, schedContext: null });
     expect(h.view().object(a[3]!)).toEqual({ type: 'cnode', addr: a[3], radix: 3 });

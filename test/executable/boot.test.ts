@@ -48,6 +48,7 @@ describe('executable spec boot', () => {
       type: 'tcb', addr: plan.rootTCB, state: 'Running', priority: 255, mcp: 255, domain: 0,
       schedContext: plan.rootSC, ipcBufferVaddr: plan.ipcBufferVaddr, flags: 0, yieldTo: null, boundNotification: null,
       blocking: null,
+      fault: null,
     });
     expect(view.object(plan.rootSC)).toEqual({
       type: 'schedcontext', addr: plan.rootSC, sizeBits: 7, tcb: plan.rootTCB, periodTicks: 0n, consumedTicks: 0n, refillMax: 2,

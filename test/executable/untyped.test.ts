@@ -129,7 +129,7 @@ describe('Untyped_Retype effects', () => {
     expect(h.cap(h.empty)).toEqual({ type: 'untyped', ptr: base, sizeBits: 16, freeIndex: 0, isDevice: false });
     const tcb = base + 0x10000;
     expect(h.cap(h.empty + 1)).toEqual({ type: 'thread', ptr: tcb });
-    expect(view.object(tcb)).toEqual({ type: 'tcb', addr: tcb, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null });
+    expect(view.object(tcb)).toEqual({ type: 'tcb', addr: tcb, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null, fault: null });
     expect(h.cap(h.empty + 2)).toEqual({ type: 'endpoint', ptr: tcb + 0x400, badge: 0, rights: 0xf });
     expect(view.object(tcb + 0x400)).toEqual({ type: 'endpoint', addr: tcb + 0x400, state: 'Idle', queue: [] });
     expect(h.cap(h.empty + 3)).toEqual({ type: 'notification', ptr: tcb + 0x420, badge: 0, rights: 0x3 });

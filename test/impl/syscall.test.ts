@@ -33,6 +33,7 @@ describe('impl syscall entry', () => {
       type: 'tcb', addr: r.plan.rootTCB, state: 'Running', priority: 255, mcp: 255, domain: 0,
       schedContext: r.plan.rootSC, ipcBufferVaddr: r.plan.ipcBufferVaddr, flags: 0, yieldTo: null, boundNotification: null,
       blocking: null,
+      fault: null,
     });
     // configure_sched_context: round robin, MIN_REFILLS, 5 ms released at 0 and an empty tail
     expect(view.object(r.plan.rootSC)).toEqual({

@@ -285,7 +285,7 @@ function implLayerView(r: Root) {
 /** decodeObject's extra fields for a fresh object of the kind described. */
 function fullObjectFields(object: object): object {
   const type = (object as { type: string }).type;
-  if (type === 'tcb') return { priority: 0, mcp: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null, regs: new Array(32).fill(0) };
+  if (type === 'tcb') return { priority: 0, mcp: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null, fault: null, regs: new Array(32).fill(0) };
   if (type === 'schedcontext') return { periodTicks: 0n, consumedTicks: 0n, refillMax: 0, refills: [], sporadic: false, badge: 0, yieldFrom: null, notification: null, replies: [] };
   if (type === 'notification') return { tcb: null, schedContext: null };
   if (type === 'reply') return { schedContext: null };

@@ -31,6 +31,7 @@ function tcb(addr: number, state: TCBView['state'], blocking: Partial<BlockingVi
   return {
     type: 'tcb', addr, state, priority: 10, mcp: 255, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null,
     blocking: blocking === null ? null : { ...noBlocking, ...blocking },
+    fault: null,
   };
 }
 

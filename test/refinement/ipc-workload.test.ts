@@ -64,6 +64,7 @@ describe('the IPC events of an entry', () => {
   const tcb = (addr: number, state: Tcb['state'], schedContext: number | null): Tcb => ({
     type: 'tcb', addr, state, priority: 10, mcp: 10, domain: 0, schedContext, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null,
     blocking: state.startsWith('Blocked') ? { object: 0x100, badge: 0, canGrant: false, canGrantReply: false, isCall: false, reply: null } : null,
+    fault: null,
   });
   const sc = (addr: number, owner: number | null, notification: number | null): ObjectView => ({
     type: 'schedcontext', addr, sizeBits: 8, tcb: owner, periodTicks: 0n, consumedTicks: 0n, refillMax: 2, refills: [], sporadic: false, badge: 0, yieldFrom: null, notification, replies: [],

@@ -192,7 +192,7 @@ describe('the root task and its own SC', () => {
 describe('sym_refs for notification bindings', () => {
   const tcb: ObjectView = {
     type: 'tcb', addr: 0x1000, state: 'Inactive', priority: 0, mcp: 0, domain: 0, schedContext: null, ipcBufferVaddr: 0, flags: 0,
-    yieldTo: null, boundNotification: 0x2000, blocking: null,
+    yieldTo: null, boundNotification: 0x2000, blocking: null, fault: null,
   };
   const ntfn: ObjectView = { type: 'notification', addr: 0x2000, state: 'Idle', word: 0, queue: [], tcb: 0x1000, schedContext: null };
 

@@ -18,7 +18,7 @@ const SD = 0x80023000;
 const SE = 0x80024000; // not configured
 
 function tcb(addr: number, state: TCBView['state'], priority: number, schedContext: number | null): TCBView {
-  return { type: 'tcb', addr, state, priority, mcp: 255, domain: 0, schedContext, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null };
+  return { type: 'tcb', addr, state, priority, mcp: 255, domain: 0, schedContext, ipcBufferVaddr: 0, flags: 0, yieldTo: null, boundNotification: null, blocking: null, fault: null };
 }
 
 function sc(addr: number, tcbAddr: number | null, periodTicks: bigint, refillMax: number, refills: ReadonlyArray<readonly [bigint, bigint]>): SchedContextView {
