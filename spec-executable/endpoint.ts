@@ -75,7 +75,8 @@ export interface SendParams {
 }
 
 /**
- * sendIPC: with a receiver waiting, the head receiver gets the message and runs; a Call then
+ * sendIPC: with a receiver waiting, the head receiver gets the message and runs; a Call (or a
+ * faulted thread's send, its fault message) then
  * blocks on the receiver's reply object (donating its SC to a passive receiver), or ends Inactive
  * without one or without Grant/GrantReply; a send in a first phase lends the sender's SC to a
  * receiver without one. With no receiver, a blocking send waits in the queue; a non-blocking one
@@ -97,7 +98,7 @@ export function sendIPC(k: Step, p: SendParams, thread: number, epAddr: number):
   doIPCTransfer(k, thread, epAddr, p.badge, p.canGrant, dest);
   if (reply !== null) replyUnlink(k, reply, dest);
   const destSC = k.tcb(dest).schedContext;
-  if (p.call) {
+  if (p.call || k.tcb(thread).fault !== null) {
     if ((p.canGrant || p.canGrantReply) && reply !== null) replyPush(k, thread, dest, reply, p.canDonate);
     else setThreadState(k, thread, 'Inactive');
   } else if (p.canDonate && destSC === null) {
@@ -113,8 +114,8 @@ export function sendIPC(k: Step, p: SendParams, thread: number, epAddr: number):
 /**
  * receiveIPC: a reply object still linked to another thread has that thread's IPC cancelled. A
  * pending signal on the bound notification is taken instead of a message; otherwise (returning a
- * lent notification SC on a blocking receive) the head sender's message is taken: a Call blocks
- * on the reply object (donating its SC) or ends Inactive, a plain sender runs on. With no sender, a
+ * lent notification SC on a blocking receive) the head sender's message is taken: a Call or a
+ * faulted sender blocks on the reply object (donating its SC unless a timeout fault) or ends Inactive, a plain sender runs on. With no sender, a
  * blocking receive waits in the queue with its reply object; a non-blocking one gets badge 0.
  */
 export function receiveIPC(k: Step, thread: number, cap: CapOf<'endpoint'>, isBlocking: boolean, reply: number | null): void {
@@ -140,8 +141,10 @@ export function receiveIPC(k: Step, thread: number, cap: CapOf<'endpoint'>, isBl
   tcbEPDequeue(k, sender, epAddr);
   doIPCTransfer(k, sender, epAddr, sent.badge, sent.canGrant, thread);
   unblockIfSporadic(k, k.tcb(sender).schedContext);
-  if (sent.isCall) {
-    if ((sent.canGrant || sent.canGrantReply) && reply !== null) replyPush(k, sender, thread, reply, k.tcb(sender).schedContext !== null);
+  const fault = k.tcb(sender).fault;
+  if (sent.isCall || fault !== null) {
+    const donate = k.tcb(sender).schedContext !== null && fault?.type !== 'Timeout';
+    if ((sent.canGrant || sent.canGrantReply) && reply !== null) replyPush(k, sender, thread, reply, donate);
     else setThreadState(k, sender, 'Inactive');
   } else {
     setThreadState(k, sender, 'Running');
@@ -153,8 +156,10 @@ export function receiveIPC(k: Step, thread: number, cap: CapOf<'endpoint'>, isBl
  * cancelIPC: a thread blocked on an endpoint leaves its queue (a receiver's reply object is
  * freed), one blocked on a notification leaves its queue, one blocked on a reply lets go of it
  * (reply_remove_tcb: a donated SC stays where it is); it ends Inactive. Other states: nothing.
+ * A pending fault is cleared in every case.
  */
 export function cancelIPC(k: Step, tcbAddr: number): void {
+  if (k.tcb(tcbAddr).fault !== null) k.setObject({ ...k.tcb(tcbAddr), fault: null });
   const tcb = k.tcb(tcbAddr);
   const blocking = tcb.blocking;
   switch (tcb.state) {

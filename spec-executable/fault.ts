@@ -1,14 +1,100 @@
-// Faults raised by a thread (seL4's faulthandler.c): only the no-handler case is modelled.
-import { TCBSlot } from '../libsel4/index.ts';
-import { UnmodelledBehaviour, type Step } from './state.ts';
-import { setThreadState } from './tcb.ts';
+// Faults raised by a thread (l4v's FaultHandler.lhs and Faults.lhs): handleFault, sendFaultIPC,
+// the fault message (makeFaultMessage, doFaultTransfer) and the handler's reply (handleFaultReply).
+// A pending fault is kept in the TCB as the view shows it (tcbFault, FaultView).
+import {
+  lookupFailureWords,
+  Reg,
+  seL4_CanGrant,
+  seL4_CanGrantReply,
+  TCBSlot,
+  type CapOf,
+  type FaultView,
+  type LookupFailure,
+  type Word,
+} from '../libsel4/index.ts';
+import { sendIPC } from './endpoint.ts';
+import type { Step } from './state.ts';
+import { getRegister, setMessage, setRegisters, setThreadState } from './tcb.ts';
+
+/** Message labels of the fault types (shared_types.bf). */
+const faultLabel: Readonly<Record<FaultView['type'], number>> = { CapFault: 1, UnknownSyscall: 2, UserException: 3, Timeout: 5, VMFault: 6 };
+
+/** syscallMessage: the registers an unknown-syscall message carries and its reply may set (FaultIP, sp, ra, a0-a6). */
+const syscallMessage = [Reg.pc, Reg.sp, Reg.ra, Reg.a0, Reg.a1, Reg.a2, Reg.a3, Reg.a4, Reg.a5, Reg.a6] as const;
+/** exceptionMessage: FaultIP and sp. */
+const exceptionMessage = [Reg.pc, Reg.sp] as const;
+
+/** CapFault: the CPtr that failed, whether in a receive phase, and the lookup failure. */
+export function capFault(cptr: Word, inReceivePhase: boolean, failure: LookupFailure): FaultView {
+  return { type: 'CapFault', words: [cptr >>> 0, inReceivePhase ? 1 : 0, ...lookupFailureWords(failure)] };
+}
+
+export function unknownSyscallFault(syscallNumber: Word): FaultView {
+  return { type: 'UnknownSyscall', words: [syscallNumber >>> 0] };
+}
+
+export function userExceptionFault(number: Word, code: Word): FaultView {
+  return { type: 'UserException', words: [number >>> 0, code >>> 0] };
+}
 
 /**
- * handleFault: a fault (unknown syscall, user exception, failed cap lookup) goes to the thread's
- * fault handler endpoint in TCB slot 3 (delivery is not modelled). Without one the thread stops
- * for good (handleNoFaultHandler: Inactive).
+ * handleFault: the fault goes to the handler cap in TCB slot 3 (sendFaultIPC, donating the thread's
+ * SC if it has one); with a null cap the thread stops for good (handleNoFaultHandler: Inactive).
  */
-export function handleFault(k: Step, thread: number): void {
-  if (k.cap({ cnode: thread, index: TCBSlot.faultHandler }).type !== 'null') throw new UnmodelledBehaviour('fault delivery');
-  setThreadState(k, thread, 'Inactive');
+export function handleFault(k: Step, thread: number, fault: FaultView): void {
+  const handler = k.cap({ cnode: thread, index: TCBSlot.faultHandler });
+  if (handler.type === 'null') return setThreadState(k, thread, 'Inactive');
+  if (handler.type !== 'endpoint') throw new Error(`executable spec invariant: fault handler slot holds a ${handler.type} cap`);
+  sendFaultIPC(k, thread, handler, fault, k.tcb(thread).schedContext !== null);
+}
+
+/** sendFaultIPC: the fault is stored in the TCB, then a blocking non-call send with the handler cap's badge and rights. */
+function sendFaultIPC(k: Step, thread: number, handler: CapOf<'endpoint'>, fault: FaultView, canDonate: boolean): void {
+  k.setObject({ ...k.tcb(thread), fault });
+  const canGrant = (handler.rights & seL4_CanGrant) !== 0;
+  const canGrantReply = (handler.rights & seL4_CanGrantReply) !== 0;
+  sendIPC(k, { blocking: true, call: false, badge: handler.badge, canGrant, canGrantReply, canDonate }, thread, handler.ptr);
+}
+
+/** makeFaultMessage: the label and message words of a sender's pending fault. */
+function makeFaultMessage(k: Step, sender: number, fault: FaultView): readonly Word[] {
+  const tcb = k.tcb(sender);
+  const regs = (list: readonly number[]) => list.map((r) => getRegister(tcb, r));
+  switch (fault.type) {
+    case 'CapFault':
+      return [getRegister(tcb, Reg.pc), ...fault.words];
+    case 'UnknownSyscall':
+      return [...regs(syscallMessage), ...fault.words];
+    case 'UserException':
+      return [...regs(exceptionMessage), ...fault.words];
+    default:
+      throw new Error(`executable spec invariant: ${fault.type} fault pending (not raised in this model)`);
+  }
+}
+
+/** doFaultTransfer: the receiver gets the sender's fault message with the handler cap's badge, no caps. */
+export function doFaultTransfer(k: Step, badge: Word, sender: number, receiver: number): void {
+  const fault = k.tcb(sender).fault;
+  if (fault === null) throw new Error('executable spec invariant: fault transfer without a pending fault');
+  setMessage(k, receiver, badge, faultLabel[fault.type], makeFaultMessage(k, sender, fault));
+}
+
+/**
+ * handleFaultReply: the registers the fault's reply may set are written from the replier's message
+ * words; whether the thread restarts (a cap fault always, the others when the label is 0).
+ */
+export function handleFaultReply(k: Step, fault: FaultView, thread: number, label: number, message: readonly Word[]): boolean {
+  const writeFrom = (list: readonly number[]) => setRegisters(k, thread, list.slice(0, message.length).map((r, i) => [r, message[i]!] as const));
+  switch (fault.type) {
+    case 'CapFault':
+      return true;
+    case 'UnknownSyscall':
+      writeFrom(syscallMessage);
+      return label === 0;
+    case 'UserException':
+      writeFrom(exceptionMessage);
+      return label === 0;
+    default:
+      throw new Error(`executable spec invariant: reply to a ${fault.type} fault (not raised in this model)`);
+  }
 }

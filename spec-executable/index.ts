@@ -86,7 +86,7 @@ export function step(state: ExecState, event: KernelEvent): readonly Outcome<Exe
   const k = new Step(state);
   applyUserWrites(k, thread, event.user);
   const written = { state: k.state, touched: k.touched() };
-  const kernel = event.kind === 'syscall' ? () => handleSyscallEntry(k, thread) : () => handleExceptionEntry(k, thread);
+  const kernel = event.kind === 'syscall' ? () => handleSyscallEntry(k, thread) : () => handleExceptionEntry(k, thread, event.number, event.code);
   return [run(k, thread, written, kernel)];
 }
 

@@ -1,12 +1,13 @@
 // Reply objects and the call stack (seL4's reply.c, l4v's Reply.lhs): reply_push, reply_pop,
 // reply_remove, reply_remove_tcb, reply_unlink, and doReplyTransfer (thread.c). A call stack is
 // the SC's `replies`, most recent first; the head reply names the SC (`schedContext`).
-import { hex, TCBSlot } from '../libsel4/index.ts';
+import { hex, messageInfoFromWordKernel, msgInfoRegister, msgRegisters, TCBSlot, type Word } from '../libsel4/index.ts';
 import { cancelIPC } from './endpoint.ts';
 import { refillReady, refillSufficient, schedContextAt, schedContextDonate, unblockIfSporadic } from './schedcontext.ts';
 import { possibleSwitchTo, postpone } from './scheduler.ts';
 import { UnmodelledBehaviour, type ReplyObject, type SchedContextObject, type Step } from './state.ts';
-import { isRunnable, setThreadState } from './tcb.ts';
+import { getRegister, isRunnable, lookupIPCBuffer, readIPCBuffer, setThreadState } from './tcb.ts';
+import { handleFaultReply } from './fault.ts';
 import { doIPCTransfer } from './transfer.ts';
 
 export function replyAt(k: Step, addr: number): ReplyObject {
@@ -122,7 +123,9 @@ export function schedContextUnbindReply(k: Step, scAddr: number): void {
 /**
  * doReplyTransfer: a send on a reply cap. If the reply holds a caller blocked on it, the reply is
  * removed (returning a donated SC), the replier's message goes to the caller (badge 0, caps only
- * with the reply cap's Grant) and it runs again: at once if its SC is ready and sufficient, else it
+ * with the reply cap's Grant) and it runs again; a caller with a pending fault instead has its
+ * registers written from the message as handleFaultReply says, the fault cleared, and restarts or
+ * stays Inactive. A runnable caller runs at once if its SC is ready and sufficient, else it
  * waits for its release (or, with a timeout handler, takes a timeout fault: not modelled).
  */
 export function doReplyTransfer(k: Step, sender: number, reply: number, grant: boolean): void {
@@ -130,12 +133,29 @@ export function doReplyTransfer(k: Step, sender: number, reply: number, grant: b
   if (receiver === null || k.tcb(receiver).state !== 'BlockedOnReply') return;
   replyRemove(k, reply, receiver);
   unblockIfSporadic(k, k.tcb(receiver).schedContext);
-  doIPCTransfer(k, sender, null, 0, grant, receiver);
-  setThreadState(k, receiver, 'Running');
+  const fault = k.tcb(receiver).fault;
+  if (fault === null) {
+    doIPCTransfer(k, sender, null, 0, grant, receiver);
+    setThreadState(k, receiver, 'Running');
+  } else {
+    const info = messageInfoFromWordKernel(getRegister(k.tcb(sender), msgInfoRegister));
+    const restart = handleFaultReply(k, fault, receiver, info.label, getMRs(k, sender, info.length));
+    k.setObject({ ...k.tcb(receiver), fault: null });
+    setThreadState(k, receiver, restart ? 'Restart' : 'Inactive');
+  }
   const scAddr = k.tcb(receiver).schedContext;
   if (scAddr === null || !isRunnable(k.tcb(receiver))) return;
   const sc = schedContextAt(k, scAddr);
   if (refillReady(sc, k.sched.curTimeTicks) && refillSufficient(sc, 0n)) possibleSwitchTo(k, receiver);
   else if (k.cap({ cnode: receiver, index: TCBSlot.timeoutHandler }).type === 'endpoint') throw new UnmodelledBehaviour('timeout fault delivery');
   else postpone(k, scAddr);
+}
+
+/** getMRs: the sender's first `length` message words (MR4 on from its IPC buffer, read-only allowed; none without one). */
+function getMRs(k: Step, sender: number, length: number): Word[] {
+  const tcb = k.tcb(sender);
+  const buffer = lookupIPCBuffer(k.state, tcb, 'sender');
+  const words = msgRegisters.slice(0, length).map((r) => getRegister(tcb, r));
+  if (buffer !== null) for (let i = msgRegisters.length; i < length; i++) words.push(readIPCBuffer(k.state, buffer, 1 + i));
+  return words;
 }

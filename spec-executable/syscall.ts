@@ -19,6 +19,8 @@ import {
   syscallName,
   syscallNumberRegister,
   type Cap,
+  type FaultView,
+  type LookupFailure,
   type SlotRef,
   type SyscallError,
   type UserWrites,
@@ -26,7 +28,7 @@ import {
 } from '../libsel4/index.ts';
 import { decodeCNodeInvocation, performCNodeInvocation, type CNodeInvocation } from './cnode.ts';
 import { isSyscallError, lookupSlot } from './cspace.ts';
-import { handleFault } from './fault.ts';
+import { capFault, handleFault, unknownSyscallFault, userExceptionFault } from './fault.ts';
 import { decodeEndpointInvocation, receiveIPC, sendIPC, type EndpointInvocation } from './endpoint.ts';
 import { canReceiveSignal, decodeNotificationInvocation, receiveSignal, sendSignal, type SignalInvocation } from './notification.ts';
 import { doReplyTransfer } from './reply.ts';
@@ -103,9 +105,9 @@ export function handleSyscallEntry(k: Step, thread: number): void {
   entry(k, thread, () => handleSyscall(k, thread));
 }
 
-/** handleUserLevelFault: a user exception is a fault of the current thread. */
-export function handleExceptionEntry(k: Step, thread: number): void {
-  entry(k, thread, () => handleFault(k, thread));
+/** handleUserLevelFault: a user exception (scause `number`, `code`) is a fault of the current thread. */
+export function handleExceptionEntry(k: Step, thread: number, number: Word, code: Word): void {
+  entry(k, thread, () => handleFault(k, thread, userExceptionFault(number, code)));
 }
 
 /**
@@ -131,8 +133,9 @@ function firstPhase(k: Step, thread: number, cptrRegister: number): void {
  * a0; the combined syscalls invoke their first cap without blocking, then receive on a0.
  */
 function handleSyscall(k: Step, thread: number): void {
-  const sysno = syscallFromWord(getRegister(k.tcb(thread), syscallNumberRegister));
-  if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) return handleFault(k, thread);
+  const word = getRegister(k.tcb(thread), syscallNumberRegister);
+  const sysno = syscallFromWord(word);
+  if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) return handleFault(k, thread, unknownSyscallFault(word));
   const cptr = getRegister(k.tcb(thread), capRegister);
   const S = seL4_Syscall;
   switch (sysno) {
@@ -180,15 +183,25 @@ function handleYield(k: Step): void {
   k.setObject({ ...schedContextAt(k, scAddr), consumedTicks });
 }
 
+/** A receive-phase cap fault on `cptr`: its lookup failure, or MissingCapability 0 for a cap of the wrong kind. */
+function receiveCapFault(k: Step, thread: number, cptr: Word, failure: LookupFailure = { type: 'MissingCapability', bitsLeft: 0 }): void {
+  handleFault(k, thread, capFault(cptr, true, failure));
+}
+
 /**
  * lookupReply: the reply cap in a6, for a receive on an endpoint. A failed lookup or any other cap
  * is a cap fault (null: the fault has been handled).
  */
 function lookupReply(k: Step, thread: number): number | null {
-  const found = lookupSlot(k.state, k.tcb(thread), getRegister(k.tcb(thread), replyRegister));
-  const cap = found.ok ? getCap(k.state, found.slot) : null;
-  if (cap?.type !== 'reply') {
-    handleFault(k, thread);
+  const cptr = getRegister(k.tcb(thread), replyRegister);
+  const found = lookupSlot(k.state, k.tcb(thread), cptr);
+  if (!found.ok) {
+    receiveCapFault(k, thread, cptr, found.failure);
+    return null;
+  }
+  const cap = getCap(k.state, found.slot);
+  if (cap.type !== 'reply') {
+    receiveCapFault(k, thread, cptr);
     return null;
   }
   return cap.ptr;
@@ -200,8 +213,9 @@ function lookupReply(k: Step, thread: number): number | null {
  * lookup, is a cap fault.
  */
 function handleRecv(k: Step, thread: number, isBlocking: boolean, canReply: boolean): void {
-  const found = lookupSlot(k.state, k.tcb(thread), getRegister(k.tcb(thread), capRegister));
-  if (!found.ok) return handleFault(k, thread);
+  const cptr = getRegister(k.tcb(thread), capRegister);
+  const found = lookupSlot(k.state, k.tcb(thread), cptr);
+  if (!found.ok) return receiveCapFault(k, thread, cptr, found.failure);
   const cap = getCap(k.state, found.slot);
   if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) {
     if (!canReply) return receiveIPC(k, thread, cap, isBlocking, null);
@@ -209,7 +223,7 @@ function handleRecv(k: Step, thread: number, isBlocking: boolean, canReply: bool
     if (reply !== null) receiveIPC(k, thread, cap, isBlocking, reply);
     return;
   }
-  if (cap.type !== 'notification' || !canReceiveSignal(k, thread, cap)) return handleFault(k, thread);
+  if (cap.type !== 'notification' || !canReceiveSignal(k, thread, cap)) return receiveCapFault(k, thread, cptr);
   receiveSignal(k, thread, cap, isBlocking);
 }
 
@@ -234,12 +248,12 @@ function handleInvocation(k: Step, thread: number, mode: InvocationMode, cptr: W
   const tcb = k.tcb(thread);
   const info = messageInfoFromWordKernel(getRegister(tcb, msgInfoRegister));
   const buffer = lookupIPCBuffer(state, tcb, 'sender');
-  const capFault = () => (mode.isBlocking ? handleFault(k, thread) : undefined);
+  const faultIfBlocking = (fault: FaultView) => (mode.isBlocking ? handleFault(k, thread, fault) : undefined);
 
   const invoked = lookupSlot(state, tcb, cptr);
-  if (!invoked.ok) return capFault();
+  if (!invoked.ok) return faultIfBlocking(capFault(cptr, false, invoked.failure));
   const extraCaps = lookupExtraCaps(state, tcb, buffer, info.extraCaps);
-  if (extraCaps === null) return capFault();
+  if (!Array.isArray(extraCaps)) return faultIfBlocking(extraCaps);
   const args: InvocationArgs = {
     label: info.label,
     length: buffer === null ? Math.min(info.length, msgRegisters.length) : info.length,

@@ -9,11 +9,13 @@ import {
   seL4_MessageInfo_new,
   seL4_MsgMaxLength,
   type Cap,
+  type FaultView,
   type SlotRef,
   type Word,
 } from '../libsel4/index.ts';
 import { cteInsert, deriveCap } from './cnode.ts';
 import { isSyscallError, lookupSlot, lookupTargetSlot } from './cspace.ts';
+import { capFault, doFaultTransfer } from './fault.ts';
 import { getCap, type ExecState, type Step, type TCBObject } from './state.ts';
 import { getRegister, lookupIPCBuffer, readIPCBuffer, setRegisters, writeIPCBuffer } from './tcb.ts';
 
@@ -27,14 +29,16 @@ interface ExtraCap {
 
 /**
  * lookupExtraCaps: the slots named by caps_or_badges[0 .. extraCaps) of the sender's IPC buffer,
- * looked up in its CSpace; null if one lookup fails. No buffer means no extra caps.
+ * looked up in its CSpace; the first failed lookup gives its cap fault instead. No buffer means no
+ * extra caps.
  */
-export function lookupExtraCaps(state: ExecState, tcb: TCBObject, buffer: Buffer | null, extraCaps: number): SlotRef[] | null {
+export function lookupExtraCaps(state: ExecState, tcb: TCBObject, buffer: Buffer | null, extraCaps: number): SlotRef[] | FaultView {
   if (buffer === null) return [];
   const slots: SlotRef[] = [];
   for (let i = 0; i < extraCaps; i++) {
-    const found = lookupSlot(state, tcb, readIPCBuffer(state, buffer, IPCBuffer.capsOrBadges + i));
-    if (!found.ok) return null;
+    const cptr = readIPCBuffer(state, buffer, IPCBuffer.capsOrBadges + i);
+    const found = lookupSlot(state, tcb, cptr);
+    if (!found.ok) return capFault(cptr, false, found.failure);
     slots.push(found.slot);
   }
   return slots;
@@ -95,17 +99,19 @@ function transferCaps(k: Step, caps: readonly ExtraCap[], endpoint: number | nul
 }
 
 /**
- * doIPCTransfer (no thread has a pending fault in this model, so always doNormalTransfer): the
- * sender's tag, message words and (with Grant) extra caps go to the receiver; the receiver's a1 is
+ * doIPCTransfer: a sender with a pending fault sends its fault message (doFaultTransfer); otherwise
+ * doNormalTransfer: the sender's tag, message words and (with Grant) extra caps go to the receiver; the receiver's a1 is
  * the tag with the length copied and the caps delivered, its a0 the badge. `endpoint` is null for
  * a reply, which unwraps nothing.
  */
 export function doIPCTransfer(k: Step, sender: number, endpoint: number | null, badge: Word, grant: boolean, receiver: number): void {
+  if (k.tcb(sender).fault !== null) return doFaultTransfer(k, badge, sender, receiver);
   const senderTCB = k.tcb(sender);
   const receiveBuffer = lookupIPCBuffer(k.state, k.tcb(receiver), 'receiver');
   const sendBuffer = lookupIPCBuffer(k.state, senderTCB, 'sender');
   const tag = messageInfoFromWordKernel(getRegister(senderTCB, msgInfoRegister));
-  const slots = grant ? (lookupExtraCaps(k.state, senderTCB, sendBuffer, tag.extraCaps) ?? []) : [];
+  const found = grant ? lookupExtraCaps(k.state, senderTCB, sendBuffer, tag.extraCaps) : [];
+  const slots = Array.isArray(found) ? found : [];
   const caps = slots.map((slot) => ({ cap: getCap(k.state, slot), slot }));
   const length = copyMRs(k, sender, sendBuffer, receiver, receiveBuffer, tag.length);
   const { extraCaps, capsUnwrapped } = transferCaps(k, caps, endpoint, receiver, receiveBuffer);

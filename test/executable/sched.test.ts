@@ -411,14 +411,14 @@ describe('faults', () => {
     expect(h.sched()).toMatchObject({ currentSchedContext: null, timerDeadlineTicks: maxPeriodTicks - precision });
   });
 
-  it('an exception with a fault handler is unmodelled and changes nothing', () => {
+  it('an exception with a fault handler and no receiver blocks the thread sending its fault; the idle thread runs', () => {
     const h = new Threads();
     const ep = h.retype(T.seL4_EndpointObject, 0);
     expect(h.api.seL4_TCB_SetSpace(seL4_CapInitThreadTCB, ep, ROOT, 0, 3, 0)).toBe(E.seL4_NoError);
-    const before = h.state;
     h.enter({ kind: 'exception', user: { regs: [], ipcBuffer: [] }, number: 2, code: 0 });
-    expect(h.last!.observation.unmodelled).toBe('fault delivery');
-    expect(h.state).toBe(before);
+    expect(h.last!.observation.unmodelled).toBeNull();
+    expect(L.view(h.state).object(h.plan.rootTCB)).toMatchObject({ state: 'BlockedOnSend', fault: { type: 'UserException', words: [2, 0] } });
+    expect(h.state.current).toBeNull();
   });
 });
 
