@@ -206,9 +206,11 @@ export function cancelBadgedSends(k: Step, epAddr: number, badge: Word): void {
 
 // ---------------------------------------------------------------- invariants
 
-/** What a blocked thread's state says it waits on must agree with that object's queue or reply. */
+/** What a blocked thread's state says it waits on must agree with that object's queue or reply; a pending fault means a fault send, a reply awaited, or Inactive. */
 function blockedThreadViolation(state: ExecState, tcb: TCBObject): string | null {
   const b = tcb.blocking;
+  const faultStates: readonly string[] = ['BlockedOnSend', 'BlockedOnReply', 'Inactive'];
+  if (tcb.fault !== null && (!faultStates.includes(tcb.state) || b?.isCall === true)) return `thread ${hex(tcb.addr)} in state ${tcb.state} has a pending fault`;
   if ((b !== null) !== isBlocked(tcb)) return `thread ${hex(tcb.addr)} in state ${tcb.state} has ${b === null ? 'no' : ''} blocking fields`;
   if (b === null) return null;
   const object = b.object === null ? null : getObject(state, b.object);
