@@ -3,6 +3,7 @@
 // A pending fault is kept in the TCB as the view shows it (tcbFault, FaultView).
 import {
   lookupFailureWords,
+  numRegisters,
   Reg,
   seL4_CanGrant,
   seL4_CanGrantReply,
@@ -13,6 +14,7 @@ import {
   type Word,
 } from '../libsel4/index.ts';
 import { sendIPC } from './endpoint.ts';
+import { takeConsumedWords } from './schedcontext.ts';
 import type { Step } from './state.ts';
 import { getRegister, setMessage, setRegisters, setThreadState } from './tcb.ts';
 
@@ -23,6 +25,8 @@ const faultLabel: Readonly<Record<FaultView['type'], number>> = { CapFault: 1, U
 const syscallMessage = [Reg.pc, Reg.sp, Reg.ra, Reg.a0, Reg.a1, Reg.a2, Reg.a3, Reg.a4, Reg.a5, Reg.a6] as const;
 /** exceptionMessage: FaultIP and sp. */
 const exceptionMessage = [Reg.pc, Reg.sp] as const;
+/** timeoutMessage: FaultIP, ra, sp, gp, s0-s11, a0-a7, t0-t6, tp: all 32 registers in seL4_UserContext order. */
+const timeoutMessage = Array.from({ length: numRegisters }, (_, i) => i);
 
 /** CapFault: the CPtr that failed, whether in a receive phase, and the lookup failure. */
 export function capFault(cptr: Word, inReceivePhase: boolean, failure: LookupFailure): FaultView {
@@ -37,6 +41,11 @@ export function userExceptionFault(number: Word, code: Word): FaultView {
   return { type: 'UserException', words: [number >>> 0, code >>> 0] };
 }
 
+/** Timeout: the badge of the SC whose budget ran out. */
+export function timeoutFault(badge: Word): FaultView {
+  return { type: 'Timeout', words: [badge >>> 0] };
+}
+
 /**
  * handleFault: the fault goes to the handler cap in TCB slot 3 (sendFaultIPC, donating the thread's
  * SC if it has one); with a null cap the thread stops for good (handleNoFaultHandler: Inactive).
@@ -46,6 +55,13 @@ export function handleFault(k: Step, thread: number, fault: FaultView): void {
   if (handler.type === 'null') return setThreadState(k, thread, 'Inactive');
   if (handler.type !== 'endpoint') throw new Error(`executable spec invariant: fault handler slot holds a ${handler.type} cap`);
   sendFaultIPC(k, thread, handler, fault, k.tcb(thread).schedContext !== null);
+}
+
+/** handleTimeout: a timeout fault goes to the endpoint cap in TCB slot 4 (validTimeoutHandler), never donating. */
+export function handleTimeout(k: Step, thread: number, fault: FaultView): void {
+  const handler = k.cap({ cnode: thread, index: TCBSlot.timeoutHandler });
+  if (handler.type !== 'endpoint') throw new Error('executable spec invariant: timeout fault without a timeout handler');
+  sendFaultIPC(k, thread, handler, fault, false);
 }
 
 /** sendFaultIPC: the fault is stored in the TCB, then a blocking non-call send with the handler cap's badge and rights. */
@@ -67,6 +83,8 @@ function makeFaultMessage(k: Step, sender: number, fault: FaultView): readonly W
       return [...regs(syscallMessage), ...fault.words];
     case 'UserException':
       return [...regs(exceptionMessage), ...fault.words];
+    case 'Timeout':
+      return tcb.schedContext === null ? fault.words : [...fault.words, ...takeConsumedWords(k, tcb.schedContext)];
     default:
       throw new Error(`executable spec invariant: ${fault.type} fault pending (not raised in this model)`);
   }
@@ -93,6 +111,9 @@ export function handleFaultReply(k: Step, fault: FaultView, thread: number, labe
       return label === 0;
     case 'UserException':
       writeFrom(exceptionMessage);
+      return label === 0;
+    case 'Timeout':
+      writeFrom(timeoutMessage);
       return label === 0;
     default:
       throw new Error(`executable spec invariant: reply to a ${fault.type} fault (not raised in this model)`);

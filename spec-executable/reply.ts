@@ -5,9 +5,9 @@ import { hex, messageInfoFromWordKernel, msgInfoRegister, msgRegisters, TCBSlot,
 import { cancelIPC } from './endpoint.ts';
 import { refillReady, refillSufficient, schedContextAt, schedContextDonate, unblockIfSporadic } from './schedcontext.ts';
 import { possibleSwitchTo, postpone } from './scheduler.ts';
-import { UnmodelledBehaviour, type ReplyObject, type SchedContextObject, type Step } from './state.ts';
+import { type ReplyObject, type SchedContextObject, type Step } from './state.ts';
 import { getRegister, isRunnable, lookupIPCBuffer, readIPCBuffer, setThreadState } from './tcb.ts';
-import { handleFaultReply } from './fault.ts';
+import { handleFaultReply, handleTimeout, timeoutFault } from './fault.ts';
 import { doIPCTransfer } from './transfer.ts';
 
 export function replyAt(k: Step, addr: number): ReplyObject {
@@ -126,7 +126,8 @@ export function schedContextUnbindReply(k: Step, scAddr: number): void {
  * with the reply cap's Grant) and it runs again; a caller with a pending fault instead has its
  * registers written from the message as handleFaultReply says, the fault cleared, and restarts or
  * stays Inactive. A runnable caller runs at once if its SC is ready and sufficient, else it
- * waits for its release (or, with a timeout handler, takes a timeout fault: not modelled).
+ * waits for its release (or, with a timeout handler and unless it was a timeout fault's reply, takes
+ * a timeout fault).
  */
 export function doReplyTransfer(k: Step, sender: number, reply: number, grant: boolean): void {
   const receiver = replyAt(k, reply).tcb;
@@ -147,7 +148,7 @@ export function doReplyTransfer(k: Step, sender: number, reply: number, grant: b
   if (scAddr === null || !isRunnable(k.tcb(receiver))) return;
   const sc = schedContextAt(k, scAddr);
   if (refillReady(sc, k.sched.curTimeTicks) && refillSufficient(sc, 0n)) possibleSwitchTo(k, receiver);
-  else if (k.cap({ cnode: receiver, index: TCBSlot.timeoutHandler }).type === 'endpoint') throw new UnmodelledBehaviour('timeout fault delivery');
+  else if (k.cap({ cnode: receiver, index: TCBSlot.timeoutHandler }).type === 'endpoint' && fault?.type !== 'Timeout') handleTimeout(k, receiver, timeoutFault(sc.badge));
   else postpone(k, scAddr);
 }
 

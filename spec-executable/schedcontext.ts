@@ -368,10 +368,16 @@ function updateConsumed(k: Step, scAddr: number): bigint {
   return ticksToUs(sc.consumedTicks);
 }
 
+/** The SC's consumed time in µs as two words, low first (mode_setTimeArg), read and reset. */
+export function takeConsumedWords(k: Step, scAddr: number): Word[] {
+  const consumedUs = updateConsumed(k, scAddr);
+  return [Number(BigInt.asUintN(32, consumedUs)), Number(BigInt.asUintN(32, consumedUs >> 32n))];
+}
+
 /** setConsumed: reads and resets the SC's consumed time; with `reply`, it is `thread`'s reply (MR0 low, MR1 high). */
 function setConsumed(k: Step, scAddr: number, thread: number, reply: boolean): void {
-  const consumedUs = updateConsumed(k, scAddr);
-  if (reply) replyWords(k, thread, [Number(BigInt.asUintN(32, consumedUs)), Number(BigInt.asUintN(32, consumedUs >> 32n))]);
+  const words = takeConsumedWords(k, scAddr);
+  if (reply) replyWords(k, thread, words);
 }
 
 /** schedContext_cancelYieldTo. */

@@ -17,7 +17,8 @@ import {
   schedContextOrIdle,
   unblockCheck,
 } from './schedcontext.ts';
-import { getTCB, Step, UnmodelledBehaviour, type ExecState, type SchedContextObject } from './state.ts';
+import { handleTimeout, timeoutFault } from './fault.ts';
+import { getTCB, Step, type ExecState, type SchedContextObject } from './state.ts';
 import { isRunnable, setThreadState } from './tcb.ts';
 
 // ---------------------------------------------------------------- queues
@@ -190,15 +191,15 @@ export function chargeBudget(k: Step, consumedTicks: bigint, canTimeoutFault: bo
 }
 
 /**
- * endTimeslice: a thread whose head refill is ready and sufficient goes to the tail of its queue
- * (round robin); otherwise it waits in the release queue. A timeout fault (sporadic SC with a
- * timeout handler) would be delivered by IPC, which is not modelled.
+ * endTimeslice: a thread whose SC is not round robin and that has a timeout handler takes a timeout
+ * fault with the SC's badge (handleTimeout); otherwise, with its head refill ready and sufficient
+ * it goes to the tail of its queue, else it waits in the release queue.
  */
 function endTimeslice(k: Step, current: number, canTimeoutFault: boolean): void {
   const scAddr = k.sched.curSC!;
   const sc = schedContextAt(k, scAddr);
   const validHandler = k.cap({ cnode: current, index: TCBSlot.timeoutHandler }).type === 'endpoint';
-  if (canTimeoutFault && !isRoundRobin(sc) && validHandler) throw new UnmodelledBehaviour('timeout fault delivery');
+  if (canTimeoutFault && !isRoundRobin(sc) && validHandler) return handleTimeout(k, current, timeoutFault(sc.badge));
   if (refillReady(sc, k.sched.curTimeTicks) && refillSufficient(sc, 0n)) tcbSchedAppend(k, current);
   else postpone(k, scAddr);
 }

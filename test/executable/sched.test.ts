@@ -13,14 +13,16 @@ import {
   seL4_CapInitThreadTCB,
   seL4_Error,
   seL4_ObjectType as T,
+  seL4_MessageInfo_new,
   seL4_SchedContext_Sporadic,
+  seL4_Syscall as S,
   type Cap,
   type ObjectView,
   type SchedulerView,
 } from '../../libsel4/index.ts';
 import { emptySchedContext } from '../../spec-executable/objects.ts';
 import { refillBudgetCheck, refillNew, refillUnblockCheck, refillUpdate } from '../../spec-executable/schedcontext.ts';
-import { schedInvariantViolation, stateDifference } from '../../spec-executable/index.ts';
+import { getTCB, schedInvariantViolation, stateDifference } from '../../spec-executable/index.ts';
 import type { SchedContextObject } from '../../spec-executable/state.ts';
 import { ExecHarness, L, ROOT } from './harness.ts';
 
@@ -433,17 +435,36 @@ describe('priorities and timeouts', () => {
     expect(h.sched().readyQueues).toEqual([{ priority: 199, threads: [h.plan.rootTCB] }]);
   });
 
-  it('a sporadic thread with a timeout handler that runs out of budget is unmodelled (timeout fault IPC)', () => {
+  it('a sporadic thread with a timeout handler that runs out of budget sends a timeout fault; the reply restarts it, postponed', () => {
     const h = new Threads();
     expect(h.api.seL4_TCB_SetPriority(seL4_CapInitThreadTCB, seL4_CapInitThreadTCB, 100)).toBe(E.seL4_NoError);
     const t = h.thread({ priority: 200, budgetUs: 1000n, periodUs: 10_000n, sporadic: true });
+    expect(h.api.seL4_SchedControl_ConfigureFlags(h.schedControl, t.scSlot, 1000n, 10_000n, 0, 0x5c, seL4_SchedContext_Sporadic)).toBe(E.seL4_NoError);
     const ep = h.retype(T.seL4_EndpointObject, 0);
+    const reply = h.retype(T.seL4_ReplyObject, 0);
     expect(h.api.seL4_TCB_SetTimeoutEndpoint(t.tcbSlot, ep)).toBe(E.seL4_NoError);
     h.api.seL4_TCB_Resume(t.tcbSlot);
-    const before = h.state;
     h.time(1_000_000n);
-    expect(h.last!.observation.unmodelled).toBe('timeout fault delivery');
-    expect(h.state).toBe(before);
+    expect(h.last!.observation.unmodelled).toBeNull();
+    // No receiver yet: t waits in the send queue with its fault; the root runs.
+    expect(h.object(t.tcb)).toMatchObject({ state: 'BlockedOnSend', schedContext: t.sc, blocking: { badge: 0, isCall: false }, fault: { type: 'Timeout', words: [0x5c] } });
+    expect(h.state.current).toBe(h.plan.rootTCB);
+
+    h.syscall(S.seL4_SysRecv, [[Reg.a0, ep], [Reg.a6, reply]]);
+    const regs = h.observation().caller!.regs;
+    expect(messageInfoFromWord(regs[Reg.a1]!)).toEqual({ label: 5, capsUnwrapped: 0, extraCaps: 0, length: 3 });
+    expect(regs[Reg.a2]).toBe(0x5c);
+    expect(regs[Reg.a3]).toBeGreaterThan(0);
+    expect(regs[Reg.a4]).toBe(0);
+    expect(h.object(t.sc)).toMatchObject({ consumedTicks: 0n });
+    expect(h.object(t.tcb)).toMatchObject({ state: 'BlockedOnReply', schedContext: t.sc, blocking: { reply: h.ptr(reply) }, fault: { type: 'Timeout' } });
+
+    // The reply (label 0) writes FaultIP and restarts t; its budget is still spent, so it waits for its release.
+    h.syscall(S.seL4_SysSend, [[Reg.a0, reply], [Reg.a1, seL4_MessageInfo_new(0, 0, 0, 1)], [Reg.a2, 0x4000]]);
+    expect(h.object(t.tcb)).toMatchObject({ state: 'Restart', fault: null, blocking: null });
+    expect(getTCB(h.state, t.tcb)!.regs[Reg.pc]).toBe(0x4000);
+    expect(h.sched().releaseQueue).toContain(t.tcb);
+    expect(h.state.current).toBe(h.plan.rootTCB);
   });
 });
 
