@@ -7,12 +7,14 @@ import {
   Reg,
   seL4_CanGrant,
   seL4_CanWrite,
+  seL4_CapInitThreadTCB,
   seL4_CapInitThreadVSpace,
   seL4_Error,
   seL4_MessageInfo_new,
   seL4_Syscall as S,
   type Word,
 } from '../../libsel4/index.ts';
+import { getTCB } from '../../spec-executable/index.ts';
 import { ROOT } from './harness.ts';
 import { IPC } from './ipc-harness.ts';
 
@@ -34,7 +36,7 @@ function setup(handlerPriority: number, faulterPriority: number, withHandler = t
   const faulter = h.thread(faulterPriority);
   if (withHandler) expect(h.api.seL4_TCB_SetSpace(faulter.tcbSlot, faultCap, ROOT, 0, seL4_CapInitThreadVSpace, 0)).toBe(E.seL4_NoError);
   h.yieldToThreads();
-  return { h, ep, reply, epAddr: h.ptr(ep), replyAddr: h.ptr(reply), handler: handler.tcb, faulter: faulter.tcb, faulterSlot: faulter.tcbSlot };
+  return { h, ep, reply, epAddr: h.ptr(ep), replyAddr: h.ptr(reply), handler: handler.tcb, handlerSlots: handler, faulter: faulter.tcb, faulterSlot: faulter.tcbSlot };
 }
 
 /** The message the handler received: badge, tag, and words MR0.. (MR4 on from its IPC buffer). */
@@ -104,6 +106,27 @@ describe('fault delivery to a handler waiting in Recv', () => {
     expect(message.tag.label).toBe(1);
     expect(message.words.slice(0, 4)).toEqual([0x1000, 0x80000000, 0, 4]);
     expect(h.view(faulter)).toMatchObject({ state: 'BlockedOnReply', fault: { type: 'CapFault', words: message.words.slice(1) } });
+  });
+});
+
+describe('fault delivery to a passive handler', () => {
+  it('the faulted thread\'s SC is donated through the reply object and returns with the reply', () => {
+    // The faulter (40) runs only once the root (50) drops below it.
+    const { h, ep, reply, replyAddr, handler, handlerSlots, faulter } = setup(200, 40);
+    const faulterSC = getTCB(h.state, faulter)!.schedContext;
+    h.sys(handler, S.seL4_SysRecv, [[Reg.a0, ep], [Reg.a6, reply]]);
+    expect(h.api.seL4_SchedContext_UnbindObject(handlerSlots.scSlot, handlerSlots.tcbSlot)).toBe(E.seL4_NoError);
+    expect(h.api.seL4_TCB_SetPriority(seL4_CapInitThreadTCB, seL4_CapInitThreadTCB, 30)).toBe(E.seL4_NoError);
+    h.enter({ kind: 'exception', user: { regs: faulterRegs, ipcBuffer: [] }, number: 2, code: 0 });
+    expect(h.state.current).toBe(handler);
+    expect(h.view(handler)).toMatchObject({ state: 'Running', schedContext: faulterSC });
+    expect(h.view(faulter)).toMatchObject({ state: 'BlockedOnReply', schedContext: null, fault: { type: 'UserException' } });
+    expect(h.view(faulterSC!)).toMatchObject({ tcb: handler, replies: [replyAddr] });
+
+    h.sys(handler, S.seL4_SysReplyRecv, [[Reg.a0, ep], [Reg.a6, reply], [Reg.a1, info(0, 0)]]);
+    expect(h.view(faulter)).toMatchObject({ state: 'Running', schedContext: faulterSC, fault: null });
+    expect(h.view(handler)).toMatchObject({ state: 'BlockedOnReceive', schedContext: null });
+    expect(h.state.current).toBe(faulter);
   });
 });
 
