@@ -7,7 +7,7 @@ import { replyAt, replyPush, replyRemoveTCB, replyUnlink } from './reply.ts';
 import { schedContextDonate, unblockIfSporadic } from './schedcontext.ts';
 import { possibleSwitchTo, rescheduleRequired } from './scheduler.ts';
 import { getObject, getTCB, type EndpointObject, type ExecState, type Step, type TCBObject } from './state.ts';
-import { doNBRecvFailedTransfer, isBlocked, restartBlockedThread, setThreadState } from './tcb.ts';
+import { doNBRecvFailedTransfer, isBlocked, restartThreadIfNoFault, setThreadState } from './tcb.ts';
 import { doIPCTransfer } from './transfer.ts';
 
 export function endpointAt(k: Step, addr: number): EndpointObject {
@@ -186,7 +186,7 @@ export function cancelAllIPC(k: Step, epAddr: number): void {
     tcbEPDequeue(k, t, epAddr);
     const reply = k.tcb(t).state === 'BlockedOnReceive' ? (k.tcb(t).blocking?.reply ?? null) : null;
     if (reply !== null) replyUnlink(k, reply, t);
-    restartBlockedThread(k, t);
+    restartThreadIfNoFault(k, t);
   }
   if (endpointAt(k, epAddr).state !== 'Idle') throw new Error('executable spec invariant: endpoint not idle after cancelAllIPC');
   rescheduleRequired(k);
@@ -199,7 +199,7 @@ export function cancelBadgedSends(k: Step, epAddr: number, badge: Word): void {
   for (const t of ep.queue) {
     if (k.tcb(t).blocking?.badge !== badge) continue;
     tcbEPDequeue(k, t, epAddr);
-    restartBlockedThread(k, t);
+    restartThreadIfNoFault(k, t);
   }
   rescheduleRequired(k);
 }

@@ -2,6 +2,7 @@
 // the fault message (makeFaultMessage, doFaultTransfer) and the handler's reply (handleFaultReply).
 // A pending fault is kept in the TCB as the view shows it (tcbFault, FaultView).
 import {
+  badgeRegister,
   lookupFailureWords,
   numRegisters,
   Reg,
@@ -16,7 +17,7 @@ import {
 import { sendIPC } from './endpoint.ts';
 import { takeConsumedWords } from './schedcontext.ts';
 import type { Step } from './state.ts';
-import { getRegister, setMessage, setRegisters, setThreadState } from './tcb.ts';
+import { getRegister, replyMessage, setRegisters, setThreadState } from './tcb.ts';
 
 /** Message labels of the fault types (shared_types.bf). */
 const faultLabel: Readonly<Record<FaultView['type'], number>> = { CapFault: 1, UnknownSyscall: 2, UserException: 3, Timeout: 5, VMFault: 6 };
@@ -94,7 +95,8 @@ function makeFaultMessage(k: Step, sender: number, fault: FaultView): readonly W
 export function doFaultTransfer(k: Step, badge: Word, sender: number, receiver: number): void {
   const fault = k.tcb(sender).fault;
   if (fault === null) throw new Error('executable spec invariant: fault transfer without a pending fault');
-  setMessage(k, receiver, badge, faultLabel[fault.type], makeFaultMessage(k, sender, fault));
+  replyMessage(k, receiver, faultLabel[fault.type], makeFaultMessage(k, sender, fault));
+  setRegisters(k, receiver, [[badgeRegister, badge]]);
 }
 
 /**

@@ -79,9 +79,14 @@ export function doNBRecvFailedTransfer(k: Step, thread: number): void {
   setRegisters(k, thread, [[badgeRegister, 0]]);
 }
 
-/** restartThreadIfNoFault: a dequeued thread restarts its syscall and may run; one with a pending fault is Inactive. */
+/** restartThreadIfNoFault: a thread dequeued from an endpoint restarts, unless a fault is pending: then it is Inactive. */
+export function restartThreadIfNoFault(k: Step, tcbAddr: number): void {
+  if (k.tcb(tcbAddr).fault !== null) setThreadState(k, tcbAddr, 'Inactive');
+  else restartBlockedThread(k, tcbAddr);
+}
+
+/** A dequeued thread restarts its syscall and may run. */
 export function restartBlockedThread(k: Step, tcbAddr: number): void {
-  if (k.tcb(tcbAddr).fault !== null) return setThreadState(k, tcbAddr, 'Inactive');
   setThreadState(k, tcbAddr, 'Restart');
   unblockIfSporadic(k, k.tcb(tcbAddr).schedContext);
   possibleSwitchTo(k, tcbAddr);
@@ -151,13 +156,8 @@ export function ipcBufferContents(state: ExecState, tcbAddr: number): Word[] | n
  * the IPC buffer; without one they are dropped and the length stops at 4), the given label.
  */
 export function replyMessage(k: Step, thread: number, label: number, words: readonly Word[]): void {
-  setMessage(k, thread, 0, label, words);
-}
-
-/** setMRs and setMessageInfo with the badge in a0: a kernel-made message (a reply, a fault message). */
-export function setMessage(k: Step, thread: number, badge: Word, label: number, words: readonly Word[]): void {
   const buffer = lookupIPCBuffer(k.state, k.tcb(thread), 'receiver');
-  const regs: [number, Word][] = [[badgeRegister, badge]];
+  const regs: [number, Word][] = [[badgeRegister, 0]];
   const bufferWrites: [number, Word][] = [];
   words.forEach((word, i) => {
     if (i < msgRegisters.length) regs.push([msgRegisters[i]!, word]);

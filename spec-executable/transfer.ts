@@ -36,9 +36,8 @@ export function lookupExtraCaps(state: ExecState, tcb: TCBObject, buffer: Buffer
   if (buffer === null) return [];
   const slots: SlotRef[] = [];
   for (let i = 0; i < extraCaps; i++) {
-    const cptr = readIPCBuffer(state, buffer, IPCBuffer.capsOrBadges + i);
-    const found = lookupSlot(state, tcb, cptr);
-    if (!found.ok) return capFault(cptr, false, found.failure);
+    const found = lookupSlot(state, tcb, readIPCBuffer(state, buffer, IPCBuffer.capsOrBadges + i));
+    if (!found.ok) return capFault(readIPCBuffer(state, buffer, IPCBuffer.capsOrBadges + i), false, found.failure);
     slots.push(found.slot);
   }
   return slots;
