@@ -67,12 +67,14 @@ describe('time and the root thread alone', () => {
     expect(w.sched().clockTicks).toBe(1_000n);
   });
 
-  it('an exception with a fault handler is not modelled', () => {
+  it('an exception with a fault handler and no receiver blocks the thread on the handler endpoint, fault pending', () => {
     const w = world();
     expect(w.h.api.seL4_TCB_SetSpace(ROOT_TCB, w.ep, ROOT_CNODE, 0, ROOT_VSPACE, 0)).toBe(ok);
     const o = w.h.enter(exception);
-    expect(o.unmodelled).toBe('fault delivery');
-    expect(o.caller?.state).toBe('Running');
+    expect(o.unmodelled).toBeNull();
+    expect(o.caller?.state).toBe('BlockedOnSend');
+    expect(o.current).toBeNull();
+    expect(w.h.view().object(w.addr(ROOT_TCB))).toMatchObject({ fault: { type: 'UserException', words: [2, 0] } });
   });
 });
 
