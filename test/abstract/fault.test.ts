@@ -111,6 +111,26 @@ describe('a user exception', () => {
   });
 });
 
+describe('a fault to a passive handler', () => {
+  it('donates the faulted thread\'s SC through the reply object; the fault reply (ReplyRecv) returns it and the thread runs again', () => {
+    const w = handlerWaiting();
+    const [t0, t1, r0, s1] = [w.addr(w.t0), w.addr(w.t1), w.addr(w.r0), w.addr(w.s1)];
+    expect(w.h.api.seL4_SchedContext_Unbind(w.s0)).toBe(ok);
+    const o = exception(w, 2, 0);
+    expect(o.current).toBe(t0);
+    expect(w.tcb(w.t0).schedContext).toBe(s1);
+    expect(w.tcb(w.t1)).toMatchObject({ state: 'BlockedOnReply', schedContext: null });
+    expect(w.sc(w.s1)).toMatchObject({ tcb: t0, replies: [r0] });
+    const reply = sys(w, S.seL4_SysReplyRecv, [...message(w.ep, info(0, 0, 0, 2), [0x1004, 0x2004]), [Reg.a6, w.r0]]);
+    expect(reply.current).toBe(t1);
+    expect(w.tcb(w.t0)).toMatchObject({ state: 'BlockedOnReceive', schedContext: null });
+    expect(w.tcb(w.t1)).toMatchObject({ state: 'Running', schedContext: s1, fault: null });
+    expect(w.sc(w.s1)).toMatchObject({ tcb: t1, replies: [] });
+    const regs = seen(w, w.t1).regs;
+    expect([regs[Reg.pc], regs[Reg.sp]]).toEqual([0x1004, 0x2004]);
+  });
+});
+
 describe('an unknown syscall', () => {
   it('sends label 2 with FaultIP, sp, ra, a0-a6 and the number (MR4 on in the handler\'s IPC buffer); the reply sets those registers', () => {
     const w = handlerWaiting();
@@ -173,6 +193,17 @@ describe('cancellation', () => {
     // The handler's reply now finds nobody.
     replyWith(w, 0, [0x1004]);
     expect(seen(w, w.t1).regs[Reg.pc]).toBe(pc);
+  });
+
+  it('deleting the handler endpoint while a faulted thread is queued on it leaves the thread Inactive (restart_thread_if_no_fault)', () => {
+    const w = ipcWorld({ t0: 200, t1: 150 });
+    expect(w.h.api.seL4_TCB_SetSpace(w.t1, w.ep1, ROOT_CNODE, 0, ROOT_VSPACE, 0)).toBe(ok);
+    sys(w, S.seL4_SysRecv, [[Reg.a0, w.epB], [Reg.a6, w.r1]]);
+    exception(w, 2, 0);
+    // The root revokes the original endpoint cap (its badged copies and t1's handler cap), then deletes it.
+    expect(w.h.api.seL4_CNode_Revoke(ROOT_CNODE, w.ep, 32)).toBe(ok);
+    expect(w.h.api.seL4_CNode_Delete(ROOT_CNODE, w.ep, 32)).toBe(ok);
+    expect(w.tcb(w.t1)).toMatchObject({ state: 'Inactive', blocking: null, fault: { type: 'UserException', words: [2, 0] } });
   });
 
   it('suspending a thread queued with its fault clears the fault and empties the queue', () => {
