@@ -5,7 +5,7 @@
 // head reply names that SC (reply_sc). Each reply also records which SC's list holds it (a
 // derived index standing for l4v's sc_with_reply, which searches every SC).
 import { messageInfoFromWordKernel, msgInfoRegister, msgRegisters } from '../libsel4/index.ts';
-import { handleFaultReply, Unmodelled } from './fault.ts';
+import { handleFaultReply, handleTimeout, timeoutFault } from './fault.ts';
 import { ifSporadicUnblockCheck, refillReady, refillSufficient, scAt, schedContextDonate, updateSC } from './schedcontext.ts';
 import { blockedOn, hasTimeoutHandler, isRunnable, possibleSwitchTo, postpone, setThreadState } from './scheduler.ts';
 import { objectAt, tcbAt, updateObject, type Kernel, type Readable, type ReplyObject } from './state.ts';
@@ -109,15 +109,17 @@ function replyToFault(k: Kernel, sender: number, caller: number): void {
  * (the SC comes back to the caller when the reply heads its stack); a faulted caller gets the
  * reply as replyToFault says, another receives the replier's message (badge 0, no endpoint to
  * unwrap) and runs. If it can run, with an SC it is switched to if
- * its head refill is ready and sufficient, else it waits for its next refill (a timeout handler
- * would take a timeout fault: not modelled). Otherwise nothing happens.
+ * its head refill is ready and sufficient, else it takes a timeout fault if it has a timeout
+ * handler and the fault replied to was not one, or waits for its next refill. Otherwise nothing
+ * happens.
  */
 export function doReplyTransfer(k: Kernel, sender: number, reply: number, grant: boolean): void {
   const caller = replyAt(k, reply).tcb;
   if (caller === null || tcbAt(k, caller)!.state !== 'BlockedOnReply') return;
   replyRemove(k, caller, reply);
   ifSporadicUnblockCheck(k, tcbAt(k, caller)!.schedContext);
-  if (tcbAt(k, caller)!.fault === null) {
+  const fault = tcbAt(k, caller)!.fault;
+  if (fault === null) {
     doIPCTransfer(k, sender, null, 0, grant, caller);
     setThreadState(k, caller, 'Running');
   } else {
@@ -127,6 +129,6 @@ export function doReplyTransfer(k: Kernel, sender: number, reply: number, grant:
   if (sc === null || !isRunnable(k, caller)) return;
   const context = scAt(k, sc)!;
   if (refillReady(k, context) && refillSufficient(context, 0n)) possibleSwitchTo(k, caller);
-  else if (hasTimeoutHandler(k, caller)) throw new Unmodelled('timeout fault delivery');
+  else if (hasTimeoutHandler(k, caller) && fault?.type !== 'Timeout') handleTimeout(k, caller, timeoutFault(context.badge));
   else postpone(k, sc);
 }

@@ -216,3 +216,33 @@ describe('cancellation', () => {
     expect(object(w, w.ep)).toMatchObject({ state: 'Idle', queue: [] });
   });
 });
+
+describe('a timeout fault', () => {
+  it('goes through slot 4 when a sporadic budget runs out: label 5, the SC badge and consumed time; a restart reply to it postpones the thread', () => {
+    const w = ipcWorld({ t1: 250 });
+    const [t0, t1, r1, s0] = [w.addr(w.t0), w.addr(w.t1), w.addr(w.r1), w.addr(w.s0)];
+    expect(sys(w, S.seL4_SysRecv, [[Reg.a0, w.ep], [Reg.a6, w.r1]]).current).toBe(w.addr(ROOT_TCB));
+    const api = w.h.api;
+    const made = [
+      api.seL4_TCB_Configure(w.t0, ROOT_CNODE, 0, ROOT_VSPACE, 0, 0, 0),
+      api.seL4_SchedControl_ConfigureFlags(w.control, w.s0, 1000n, 10_000n, 0, 0x55, 0),
+      api.seL4_TCB_SetTimeoutEndpoint(w.t0, w.ep1),
+      api.seL4_TCB_SetSchedParams(w.t0, ROOT_TCB, 200, 200, w.s0, 0),
+      api.seL4_TCB_Resume(w.t0),
+    ];
+    expect(made).toEqual([ok, ok, ok, ok, ok]);
+    expect(w.h.view().current()).toBe(t0);
+    const o = w.h.enter({ kind: 'time', ticks: 20_000n });
+    expect(o.current).toBe(t1);
+    expect(w.tcb(w.t0)).toMatchObject({ state: 'BlockedOnReply', blocking: { reply: r1 }, schedContext: s0, fault: { type: 'Timeout', words: [0x55] } });
+    // The budget, 1000 µs less the 1 µs the timer is programmed early, was consumed, and the message took it.
+    expect(received(seen(w, w.t1))).toEqual([badge, info(5, 0, 0, 3), 0x55, 999, 0, 0]);
+    expect(w.sc(w.s0).consumedTicks).toBe(0n);
+    const reply = sys(w, S.seL4_SysReplyRecv, [...message(w.ep, info(0, 0, 0, 3), [0x1004, 0x3004, 0x2004]), [Reg.a6, w.r1]]);
+    expect(reply.current).toBe(w.addr(ROOT_TCB));
+    expect(w.tcb(w.t0)).toMatchObject({ state: 'Restart', fault: null });
+    expect(w.sched().releaseQueue).toEqual([t0]);
+    const regs = seen(w, w.t0).regs;
+    expect([regs[Reg.pc], regs[Reg.ra], regs[Reg.sp]]).toEqual([0x1004, 0x3004, 0x2004]);
+  });
+});
