@@ -72,7 +72,8 @@ export interface SendOptions {
 }
 
 /**
- * send_ipc: with a receiver waiting, the head receiver takes the message and runs. A Call then
+ * send_ipc: with a receiver waiting, the head receiver takes the message and runs. A Call (or a
+ * thread sending its fault) then
  * waits on the receiver's reply object (reply_push, donating its SC to a receiver without one),
  * or, without a reply object or without Grant and GrantReply, becomes Inactive; a plain send
  * that may donate gives its SC to a receiver without one. With no receiver, a blocking send
@@ -92,7 +93,7 @@ export function sendIPC(k: Kernel, thread: number, ep: number, send: SendOptions
   const reply = blockingOf(k, dest).reply;
   doIPCTransfer(k, thread, ep, send.badge, send.canGrant, dest);
   if (reply !== null) replyUnlinkTCB(k, dest, reply);
-  if (send.call) {
+  if (send.call || tcbAt(k, thread)!.fault !== null) {
     if ((send.canGrant || send.canGrantReply) && reply !== null) replyPush(k, thread, dest, reply, send.canDonate);
     else setThreadState(k, thread, 'Inactive');
   } else if (send.canDonate && tcbAt(k, dest)!.schedContext === null) {
@@ -109,7 +110,7 @@ export function sendIPC(k: Kernel, thread: number, ep: number, send: SendOptions
  * receive_ipc: a reply object held by another thread is taken from it first (that thread's IPC
  * is cancelled). A pending signal on the bound notification is taken instead of a message.
  * Otherwise a thread running on its bound notification's SC gives it back (blocking only), and
- * the head sender's message is taken: a Call's sender then waits on the reply object, donating
+ * the head sender's message is taken: a Call's (or a faulted) sender then waits on the reply object, donating
  * its SC to a receiver without one (without a reply object, or without Grant and GrantReply, it
  * becomes Inactive), a plain sender runs on. With no sender,
  * a blocking receive queues the thread (BlockedOnReceive with its reply object) and a
@@ -141,7 +142,7 @@ export function receiveIPC(k: Kernel, thread: number, ep: number, isBlocking: bo
   doIPCTransfer(k, sender, ep, data.badge, data.canGrant, thread);
   const senderSC = tcbAt(k, sender)!.schedContext;
   ifSporadicUnblockCheck(k, senderSC);
-  if (data.isCall) {
+  if (data.isCall || tcbAt(k, sender)!.fault !== null) {
     if ((data.canGrant || data.canGrantReply) && reply !== null) replyPush(k, sender, thread, reply, senderSC !== null);
     else setThreadState(k, sender, 'Inactive');
   } else {
@@ -151,11 +152,13 @@ export function receiveIPC(k: Kernel, thread: number, ep: number, isBlocking: bo
 }
 
 /**
- * cancel_ipc: a blocked thread stops waiting and becomes Inactive: out of its endpoint's queue
- * (a receiver's reply object let go) or its notification's queue; a caller waiting on a reply
- * leaves the call stack (reply_remove_tcb). Other states are left alone.
+ * cancel_ipc: the thread's pending fault is cleared; a blocked thread stops waiting and becomes
+ * Inactive: out of its endpoint's queue (a receiver's reply object let go) or its notification's
+ * queue; a caller waiting on a reply leaves the call stack (reply_remove_tcb). Other states are
+ * left alone.
  */
 export function cancelIPC(k: Kernel, tcb: number): void {
+  if (tcbAt(k, tcb)!.fault !== null) updateObject(k, tcb, 'tcb', { fault: null });
   if (!isBlocked(k, tcb)) return;
   const state = tcbAt(k, tcb)!.state;
   const { object, reply } = blockingOf(k, tcb);
@@ -167,10 +170,12 @@ export function cancelIPC(k: Kernel, tcb: number): void {
 }
 
 /**
- * restart_thread_if_no_fault (no fault is ever pending here): the thread will make its syscall
- * again (Restart); a sporadic SC gets its refills checked; it may become the candidate to run.
+ * restart_thread_if_no_fault: a thread with a fault pending becomes Inactive (the fault kept);
+ * another will make its syscall again (Restart), a sporadic SC gets its refills checked, and it
+ * may become the candidate to run.
  */
 export function restartThread(k: Kernel, tcb: number): void {
+  if (tcbAt(k, tcb)!.fault !== null) return setThreadState(k, tcb, 'Inactive');
   setThreadState(k, tcb, 'Restart');
   ifSporadicUnblockCheck(k, tcbAt(k, tcb)!.schedContext);
   possibleSwitchTo(k, tcb);

@@ -4,10 +4,12 @@
 // keeps the replies it was donated through as a list, most recent first (sc_replies), and the
 // head reply names that SC (reply_sc). Each reply also records which SC's list holds it (a
 // derived index standing for l4v's sc_with_reply, which searches every SC).
-import { Unmodelled } from './fault.ts';
+import { messageInfoFromWordKernel, msgInfoRegister, msgRegisters } from '../libsel4/index.ts';
+import { handleFaultReply, handleTimeout, timeoutFault } from './fault.ts';
 import { ifSporadicUnblockCheck, refillReady, refillSufficient, scAt, schedContextDonate, updateSC } from './schedcontext.ts';
 import { blockedOn, hasTimeoutHandler, isRunnable, possibleSwitchTo, postpone, setThreadState } from './scheduler.ts';
 import { objectAt, tcbAt, updateObject, type Kernel, type Readable, type ReplyObject } from './state.ts';
+import { getMR, ipcBufferAddress, register } from './tcb.ts';
 import { doIPCTransfer } from './transfer.ts';
 
 /** The reply object at `addr`; it must exist. */
@@ -89,23 +91,44 @@ export function schedContextUnbindReply(k: Kernel, sc: number): void {
 }
 
 /**
+ * The reply to a faulted caller: the replier's message (MR4 on only from its IPC buffer) goes to
+ * handle_fault_reply, the fault is cleared, and the caller restarts or becomes Inactive.
+ */
+function replyToFault(k: Kernel, sender: number, caller: number): void {
+  const info = messageInfoFromWordKernel(register(k, sender, msgInfoRegister));
+  const buffer = ipcBufferAddress(k, sender, 'sender');
+  const length = buffer === null ? Math.min(info.length, msgRegisters.length) : info.length;
+  const words = Array.from({ length }, (_, i) => getMR(k, sender, buffer, i));
+  const restart = handleFaultReply(k, caller, tcbAt(k, caller)!.fault!, info.label, words);
+  updateObject(k, caller, 'tcb', { fault: null });
+  setThreadState(k, caller, restart ? 'Restart' : 'Inactive');
+}
+
+/**
  * do_reply_transfer: a send on a reply cap. If a caller waits on the reply, the reply is removed
- * (the SC comes back to the caller when the reply heads its stack), the caller receives the
- * replier's message (badge 0, no endpoint to unwrap) and runs; with an SC it is switched to if
- * its head refill is ready and sufficient, else it waits for its next refill (a timeout handler
- * would take a timeout fault: not modelled). Otherwise nothing happens.
+ * (the SC comes back to the caller when the reply heads its stack); a faulted caller gets the
+ * reply as replyToFault says, another receives the replier's message (badge 0, no endpoint to
+ * unwrap) and runs. If it can run, with an SC it is switched to if
+ * its head refill is ready and sufficient, else it takes a timeout fault if it has a timeout
+ * handler and the fault replied to was not one, or waits for its next refill. Otherwise nothing
+ * happens.
  */
 export function doReplyTransfer(k: Kernel, sender: number, reply: number, grant: boolean): void {
   const caller = replyAt(k, reply).tcb;
   if (caller === null || tcbAt(k, caller)!.state !== 'BlockedOnReply') return;
   replyRemove(k, caller, reply);
   ifSporadicUnblockCheck(k, tcbAt(k, caller)!.schedContext);
-  doIPCTransfer(k, sender, null, 0, grant, caller);
-  setThreadState(k, caller, 'Running');
+  const fault = tcbAt(k, caller)!.fault;
+  if (fault === null) {
+    doIPCTransfer(k, sender, null, 0, grant, caller);
+    setThreadState(k, caller, 'Running');
+  } else {
+    replyToFault(k, sender, caller);
+  }
   const sc = tcbAt(k, caller)!.schedContext;
   if (sc === null || !isRunnable(k, caller)) return;
   const context = scAt(k, sc)!;
   if (refillReady(k, context) && refillSufficient(context, 0n)) possibleSwitchTo(k, caller);
-  else if (hasTimeoutHandler(k, caller)) throw new Unmodelled('timeout fault delivery');
+  else if (hasTimeoutHandler(k, caller) && fault?.type !== 'Timeout') handleTimeout(k, caller, timeoutFault(context.badge));
   else postpone(k, sc);
 }

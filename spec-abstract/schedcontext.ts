@@ -332,7 +332,7 @@ export function schedContextMaybeUnbindNtfn(k: Kernel, ntfn: number): void {
 }
 
 /** sched_context_update_consumed: read and reset an SC's consumed time, in µs. */
-function takeConsumedUs(k: Kernel, addr: number): bigint {
+export function takeConsumedUs(k: Kernel, addr: number): bigint {
   const consumed = sc(k, addr).consumedTicks;
   updateSC(k, addr, { consumedTicks: 0n });
   return ticksToUs(consumed);

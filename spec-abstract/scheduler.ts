@@ -12,7 +12,7 @@ import {
   type ReadyQueueView,
   type ThreadState,
 } from '../libsel4/index.ts';
-import { Unmodelled } from './fault.ts';
+import { handleTimeout, timeoutFault } from './fault.ts';
 import {
   commitTimeTo,
   headRefill,
@@ -205,8 +205,8 @@ export function hasTimeoutHandler(s: Readable, tcb: number): boolean {
 }
 
 /**
- * end_timeslice: a timeout fault for a non-round-robin SC whose thread has a timeout handler
- * (not modelled: fault delivery); otherwise round robin if the head refill is ready and
+ * end_timeslice: a timeout fault (with the SC's badge) for a non-round-robin SC whose thread has
+ * a timeout handler; otherwise round robin if the head refill is ready and
  * sufficient, else wait for it in the release queue.
  */
 function endTimeslice(k: Kernel, canTimeoutFault: boolean): void {
@@ -214,8 +214,8 @@ function endTimeslice(k: Kernel, canTimeoutFault: boolean): void {
   const sc = schedOf(k).currentSchedContext;
   if (cur === null || sc === null) throw new Error('end of the idle thread timeslice');
   const context = scAt(k, sc)!;
-  if (canTimeoutFault && context.periodTicks !== 0n && hasTimeoutHandler(k, cur)) throw new Unmodelled('timeout fault delivery');
-  if (refillReady(k, context) && refillSufficient(context, 0n)) tcbSchedAppend(k, cur);
+  if (canTimeoutFault && context.periodTicks !== 0n && hasTimeoutHandler(k, cur)) handleTimeout(k, cur, timeoutFault(context.badge));
+  else if (refillReady(k, context) && refillSufficient(context, 0n)) tcbSchedAppend(k, cur);
   else postpone(k, sc);
 }
 

@@ -27,7 +27,9 @@ import {
   type Cap,
   maxReleaseTicks,
   userWritesOf,
+  type FaultView,
   type KernelEvent,
+  type LookupFailure,
   type Outcome,
   type SlotRef,
   type SyscallError,
@@ -37,7 +39,7 @@ import {
 import { decodeCNodeInvocation, performCNodeInvocation } from './cnode.ts';
 import { lookupSlotForThread } from './cspace.ts';
 import { receiveIPC, sendIPC } from './endpoint.ts';
-import { handleFault, Unmodelled } from './fault.ts';
+import { capFault, handleFault, unknownSyscallFault, Unmodelled, userExceptionFault } from './fault.ts';
 import { canReceiveSignal, decodeNotificationInvocation, receiveSignal, sendSignal } from './notification.ts';
 import { doReplyTransfer } from './reply.ts';
 import { completeYieldTo, decodeSchedContextInvocation, decodeSchedControlInvocation, headRefill, performConfigure, performSchedContextInvocation, scAt, updateSC } from './schedcontext.ts';
@@ -48,6 +50,9 @@ import { applyUserWrites, decodeTCBInvocation, getMR, ipcBufferAddress, performT
 import { decodeUntypedInvocation, performRetype } from './untyped.ts';
 import { observe } from './view.ts';
 import { WitnessOracle } from './witness.ts';
+
+/** The lookup failure of a receive cap of the wrong kind (l4v: MissingCapability 0). */
+const missingCapability: LookupFailure = { type: 'MissingCapability', bitsLeft: 0 };
 
 /** An invocation's message as the decoders see it. */
 export interface InvocationMessage {
@@ -164,15 +169,15 @@ function handleInvocation(k: Kernel, tcb: number, kind: InvocationKind, cptr: Wo
   const buffer = ipcBufferAddress(k, tcb, 'sender');
   const info = messageInfoFromWordKernel(register(k, tcb, msgInfoRegister));
   const length = info.length > msgRegisters.length && buffer === null ? msgRegisters.length : info.length;
-  const lookupFailed = (): readonly Branch[] => {
-    if (kind.isBlocking) handleFault(k, tcb);
+  const lookupFailed = (failedCptr: Word, failure: LookupFailure): readonly Branch[] => {
+    if (kind.isBlocking) handleFault(k, tcb, capFault(failedCptr, false, failure));
     return [{ k }];
   };
 
   const invoked = lookupSlotForThread(k, tcb, cptr);
-  if (!invoked.ok) return lookupFailed();
+  if (!invoked.ok) return lookupFailed(cptr, invoked.failure);
   const extra = lookupExtraCaps(k, tcb, buffer, info);
-  if (!('caps' in extra)) return lookupFailed();
+  if (!('caps' in extra)) return lookupFailed(extra.failedCptr, extra.failure);
   const msg: InvocationMessage = { label: info.label, length, mr: (i) => getMR(k, tcb, buffer, i), extraCaps: extra.caps };
   const decision = decodeInvocation(k, tcb, kind, msg, invoked.slot, capAt(k, invoked.slot));
   if ('error' in decision) {
@@ -221,7 +226,7 @@ function sendThenReceive(k: Kernel, tcb: number, sendRegister: number, canReply:
 function handleSyscall(k: Kernel, tcb: number): readonly Branch[] {
   const sysno = syscallFromWord(register(k, tcb, syscallNumberRegister));
   if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) {
-    handleFault(k, tcb);
+    handleFault(k, tcb, unknownSyscallFault(register(k, tcb, syscallNumberRegister)));
     return [{ k }];
   }
   const S = seL4_Syscall;
@@ -258,28 +263,31 @@ function handleSyscall(k: Kernel, tcb: number): readonly Branch[] {
   }
 }
 
-/** lookup_reply: the reply object named by a6, or null if a6 names no reply cap (a cap fault). */
-function lookupReply(k: Kernel, tcb: number): number | null {
-  const found = lookupSlotForThread(k, tcb, register(k, tcb, replyRegister));
-  const cap = found.ok ? capAt(k, found.slot) : null;
-  return cap?.type === 'reply' ? cap.ptr : null;
+/** lookup_reply: the reply object named by a6, or the cap fault (in the receive phase) naming a6. */
+function lookupReply(k: Kernel, tcb: number): { reply: number } | { fault: FaultView } {
+  const cptr = register(k, tcb, replyRegister);
+  const found = lookupSlotForThread(k, tcb, cptr);
+  if (!found.ok) return { fault: capFault(cptr, true, found.failure) };
+  const cap = capAt(k, found.slot);
+  return cap.type === 'reply' ? { reply: cap.ptr } : { fault: capFault(cptr, true, missingCapability) };
 }
 
 /**
  * handle_recv: the cap in a0 must be an endpoint cap with Read (then, if `canReply`, a6 must name
  * a reply cap), or a notification cap with Read bound to no other thread; anything else, or a
- * failed lookup, is a cap fault.
+ * failed lookup, is a cap fault in the receive phase (MissingCapability 0 for a wrong cap).
  */
 function handleRecv(k: Kernel, tcb: number, isBlocking: boolean, canReply: boolean): void {
-  const found = lookupSlotForThread(k, tcb, register(k, tcb, capRegister));
-  if (!found.ok) return handleFault(k, tcb);
+  const cptr = register(k, tcb, capRegister);
+  const found = lookupSlotForThread(k, tcb, cptr);
+  if (!found.ok) return handleFault(k, tcb, capFault(cptr, true, found.failure));
   const cap = capAt(k, found.slot);
   if (cap.type === 'endpoint' && (cap.rights & seL4_CanRead) !== 0) {
-    const reply = canReply ? lookupReply(k, tcb) : null;
-    if (canReply && reply === null) return handleFault(k, tcb);
-    return receiveIPC(k, tcb, cap.ptr, isBlocking, reply);
+    const reply = canReply ? lookupReply(k, tcb) : { reply: null };
+    if ('fault' in reply) return handleFault(k, tcb, reply.fault);
+    return receiveIPC(k, tcb, cap.ptr, isBlocking, reply.reply);
   }
-  if (cap.type !== 'notification' || !canReceiveSignal(k, tcb, cap)) return handleFault(k, tcb);
+  if (cap.type !== 'notification' || !canReceiveSignal(k, tcb, cap)) return handleFault(k, tcb, capFault(cptr, true, missingCapability));
   receiveSignal(k, tcb, cap.ptr, isBlocking);
 }
 
@@ -306,7 +314,7 @@ function kernelEntry(k: Kernel, event: KernelEvent, caller: number | null): read
   if (caller === null) throw new Error(`${event.kind} entry by the idle thread`);
   if (!checkBudgetRestart(k)) return [{ k }];
   if (event.kind === 'exception') {
-    handleFault(k, caller);
+    handleFault(k, caller, userExceptionFault(event.number, event.code));
     return [{ k }];
   }
   return handleSyscall(k, caller);

@@ -1,7 +1,6 @@
 // Message transfer between two threads (l4v Ipc_A do_ipc_transfer, do_normal_transfer,
 // lookup_extra_caps, transfer_caps; Tcb_A copy_mrs; CSpace_A get_receive_slots; seL4's
-// thread.c). Faults are never pending in this model (no fault is delivered to a handler), so
-// every transfer is a normal one.
+// thread.c). A sender with a pending fault sends its fault message instead (do_fault_transfer).
 import {
   badgeRegister,
   IPCBuffer,
@@ -11,6 +10,7 @@ import {
   msgWordIndex,
   seL4_MessageInfo_new,
   type Cap,
+  type LookupFailure,
   type SlotRef,
   type Word,
   type seL4_MessageInfo,
@@ -18,8 +18,9 @@ import {
 import { cteInsert, hasChildren } from './cdt.ts';
 import { lookupSlotForCNodeOp, lookupSlotForThread } from './cspace.ts';
 import { deriveCap } from './objects.ts';
-import { capAt, memoryWord, writeMemoryWord, type Kernel, type Readable } from './state.ts';
-import { extraCapPtr, ipcBufferAddress, register, setRegister } from './tcb.ts';
+import { makeFaultMsg } from './fault.ts';
+import { capAt, memoryWord, tcbAt, writeMemoryWord, type Kernel, type Readable } from './state.ts';
+import { extraCapPtr, ipcBufferAddress, register, setMR, setRegister } from './tcb.ts';
 
 /** An extra cap of a message, with the sender's slot it was found in. */
 export interface ExtraCap {
@@ -31,13 +32,18 @@ export interface ExtraCap {
  * lookup_extra_caps: the caps named by the first `extraCaps` CPtrs of the sender's IPC buffer
  * (none without a buffer), or the first CPtr whose lookup failed.
  */
-export function lookupExtraCaps(s: Readable, tcb: number, buffer: number | null, info: seL4_MessageInfo): { caps: ExtraCap[] } | { failedCptr: Word } {
+export function lookupExtraCaps(
+  s: Readable,
+  tcb: number,
+  buffer: number | null,
+  info: seL4_MessageInfo,
+): { caps: ExtraCap[] } | { failedCptr: Word; failure: LookupFailure } {
   const caps: ExtraCap[] = [];
   if (buffer === null) return { caps };
   for (let i = 0; i < info.extraCaps; i++) {
     const cptr = extraCapPtr(s, buffer, i);
     const found = lookupSlotForThread(s, tcb, cptr);
-    if (!found.ok) return { failedCptr: cptr };
+    if (!found.ok) return { failedCptr: cptr, failure: found.failure };
     caps.push({ cap: capAt(s, found.slot), slot: found.slot });
   }
   return { caps };
@@ -101,14 +107,28 @@ function transferCaps(k: Kernel, caps: readonly ExtraCap[], endpoint: number | n
 }
 
 /**
- * do_ipc_transfer (a normal transfer): the sender's message info (length clamped), its message
+ * do_fault_transfer: the sender's fault message (label the fault type, no caps), words from MR4
+ * on only into a receiver IPC buffer; the receiver's a0 gets the badge.
+ */
+function doFaultTransfer(k: Kernel, sender: number, badge: Word, receiver: number, receiverBuffer: number | null): void {
+  const fault = tcbAt(k, sender)!.fault!;
+  const { label, words } = makeFaultMsg(k, sender, fault);
+  let sent = 0;
+  while (sent < words.length && setMR(k, receiver, receiverBuffer, sent, words[sent]!)) sent++;
+  setRegister(k, receiver, msgInfoRegister, seL4_MessageInfo_new(label, 0, 0, sent));
+  setRegister(k, receiver, badgeRegister, badge);
+}
+
+/**
+ * do_ipc_transfer: a fault transfer if the sender has a fault pending; else (a normal transfer): the sender's message info (length clamped), its message
  * registers, and with `grant` its extra caps (looked up again now; a failed lookup sends none)
  * go to the receiver; the receiver's a1 gets the label, the length copied and the caps
  * handled, its a0 the badge. `endpoint` is null for a reply.
  */
 export function doIPCTransfer(k: Kernel, sender: number, endpoint: number | null, badge: Word, grant: boolean, receiver: number): void {
-  const senderBuffer = ipcBufferAddress(k, sender, 'sender');
   const receiverBuffer = ipcBufferAddress(k, receiver, 'receiver');
+  if (tcbAt(k, sender)!.fault !== null) return doFaultTransfer(k, sender, badge, receiver, receiverBuffer);
+  const senderBuffer = ipcBufferAddress(k, sender, 'sender');
   const info = messageInfoFromWordKernel(register(k, sender, msgInfoRegister));
   const extra = grant ? lookupExtraCaps(k, sender, senderBuffer, info) : { caps: [] };
   const caps = 'caps' in extra ? extra.caps : [];

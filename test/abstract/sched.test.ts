@@ -67,12 +67,14 @@ describe('time and the root thread alone', () => {
     expect(w.sched().clockTicks).toBe(1_000n);
   });
 
-  it('an exception with a fault handler is not modelled', () => {
+  it('an exception with a fault handler and no receiver blocks the thread on the handler endpoint, fault pending', () => {
     const w = world();
     expect(w.h.api.seL4_TCB_SetSpace(ROOT_TCB, w.ep, ROOT_CNODE, 0, ROOT_VSPACE, 0)).toBe(ok);
     const o = w.h.enter(exception);
-    expect(o.unmodelled).toBe('fault delivery');
-    expect(o.caller?.state).toBe('Running');
+    expect(o.unmodelled).toBeNull();
+    expect(o.caller?.state).toBe('BlockedOnSend');
+    expect(o.current).toBeNull();
+    expect(w.h.view().object(w.addr(ROOT_TCB))).toMatchObject({ fault: { type: 'UserException', words: [2, 0] } });
   });
 });
 
@@ -135,12 +137,16 @@ describe('threads the root makes runnable', () => {
     });
   });
 
-  it('a timeout fault at the end of a sporadic budget is not modelled when the thread has a timeout handler', () => {
+  it('at the end of a sporadic budget a thread with a timeout handler takes a timeout fault: queued on the handler endpoint', () => {
     const w = world();
     runnable(w, w.t0, w.s0, 200, 1000, 10_000);
     expect(w.h.api.seL4_TCB_SetTimeoutEndpoint(w.t0, w.ep)).toBe(ok);
     rootTo100(w);
-    expect(w.h.enter(time(20_000n)).unmodelled).toBe('timeout fault delivery');
+    const o = w.h.enter(time(20_000n));
+    expect(o.unmodelled).toBeNull();
+    expect(o.current).toBe(w.addr(ROOT_TCB));
+    expect(w.tcb(w.t0)).toMatchObject({ state: 'BlockedOnSend', fault: { type: 'Timeout', words: [0] } });
+    expect(w.h.view().object(w.addr(w.ep))).toMatchObject({ state: 'Send', queue: [w.addr(w.t0)] });
   });
 
   it('YieldTo a thread of the caller’s priority: it runs, and the caller gets its SC’s consumed time when it runs again', () => {
