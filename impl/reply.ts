@@ -20,7 +20,8 @@ import {
 } from './schedcontext.ts';
 import { isRunnable, possibleSwitchTo, postpone } from './scheduler.ts';
 import { NONE, fail, linkTarget, linkWord, markObject, readWord, writeObjectWord, type ImplState } from './state.ts';
-import { ThreadStateNum, setBlockedOnReply, setThreadState, tcbReplyObject, tcbSchedContext, threadState, validTimeoutHandler } from './tcb.ts';
+import { faultReplyRestarts, handleFaultReply } from './fault.ts';
+import { ThreadStateNum, clearTcbFault, setBlockedOnReply, setThreadState, tcbHasFault, tcbReplyObject, tcbSchedContext, threadState, validTimeoutHandler } from './tcb.ts';
 import { doIPCTransfer } from './transfer.ts';
 
 const TCB = 0x00;
@@ -181,9 +182,10 @@ export function finaliseReply(state: ImplState, reply: number): void {
  * sufficient after doReplyTransfer's refill_unblock_check, and a timeout handler): not
  * modelled, so the entry stops before any change.
  */
-export function replyWouldRaiseTimeout(state: ImplState, reply: number): boolean {
+export function replyWouldRaiseTimeout(state: ImplState, sender: number, reply: number): boolean {
   const receiver = replyTcbOf(state, reply);
   if (receiver === NONE || threadState(state, receiver) !== ThreadStateNum.BlockedOnReply || !validTimeoutHandler(state, receiver)) return false;
+  if (tcbHasFault(state, receiver) && !faultReplyRestarts(state, receiver, sender)) return false;
   const own = tcbSchedContext(state, receiver);
   const sc = own !== NONE ? own : replySchedContext(state, reply);
   if (sc === NONE || (refillReady(state, sc) && refillSufficient(state, sc, 0n))) return false;
@@ -192,9 +194,10 @@ export function replyWouldRaiseTimeout(state: ImplState, reply: number): boolean
 }
 
 /**
- * doReplyTransfer (MCS, no faults pending): a reply to a caller BlockedOnReply on `reply`
- * takes the replier's message and wakes it; its SC, if it has one, runs it now or waits in
- * the release queue. A reply object with no such caller does nothing.
+ * doReplyTransfer (MCS): a reply to a caller BlockedOnReply on `reply` takes the replier's
+ * message and wakes it, or, to a faulted caller, sets its registers (handleFaultReply),
+ * clears its fault and restarts it or leaves it Inactive; its SC, if it has one, runs it now
+ * or waits in the release queue. A reply object with no such caller does nothing.
  */
 export function doReplyTransfer(state: ImplState, sender: number, reply: number, grant: boolean): void {
   const receiver = replyTcbOf(state, reply);
@@ -202,8 +205,14 @@ export function doReplyTransfer(state: ImplState, sender: number, reply: number,
   replyRemove(state, reply, receiver);
   const sc = tcbSchedContext(state, receiver);
   unblockSporadic(state, sc);
-  doIPCTransfer(state, sender, NONE, 0, grant, receiver);
-  setThreadState(state, receiver, ThreadStateNum.Running);
+  if (tcbHasFault(state, receiver)) {
+    const restart = handleFaultReply(state, receiver, sender);
+    clearTcbFault(state, receiver);
+    setThreadState(state, receiver, restart ? ThreadStateNum.Restart : ThreadStateNum.Inactive);
+  } else {
+    doIPCTransfer(state, sender, NONE, 0, grant, receiver);
+    setThreadState(state, receiver, ThreadStateNum.Running);
+  }
   if (sc === NONE || !isRunnable(state, receiver)) return;
   // (a timeout fault instead is caught before: replyWouldRaiseTimeout)
   if (refillReady(state, sc) && refillSufficient(state, sc, 0n)) possibleSwitchTo(state, receiver);
