@@ -18,8 +18,7 @@ import {
   type Word,
 } from '../../libsel4/index.ts';
 import { createImplLayer } from '../../impl/index.ts';
-import { decodeObject } from '../../impl/decode.ts';
-import { CNODE, D, T, bootRoot, makeThread, type Root } from './harness.ts';
+import { CNODE, D, T, bootRoot, makeThread, regsOf, type Root } from './harness.ts';
 
 const E = seL4_Error;
 const S = seL4_Syscall;
@@ -32,12 +31,6 @@ const layer = createImplLayer({ debug: true });
 
 function view(r: Root): KernelView {
   return layer.view(r.state);
-}
-
-function regsOf(r: Root, tcb: number): readonly Word[] {
-  const object = decodeObject(r.state, tcb);
-  if (object === null || object.type !== 'tcb') throw new Error(`no TCB at ${tcb.toString(16)}`);
-  return object.regs;
 }
 
 function faultOf(r: Root, tcb: number): unknown {

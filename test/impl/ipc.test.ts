@@ -21,8 +21,7 @@ import {
   type Word,
 } from '../../libsel4/index.ts';
 import { createImplLayer } from '../../impl/index.ts';
-import { decodeObject } from '../../impl/decode.ts';
-import { CNODE, D, T, bootRoot, makeThread, type Root } from './harness.ts';
+import { CNODE, D, T, bootRoot, makeThread, regsOf, type Root } from './harness.ts';
 
 const E = seL4_Error;
 const S = seL4_Syscall;
@@ -45,12 +44,6 @@ function view(r: Root): KernelView {
 
 function ptrOf(r: Root, slot: number): number {
   return (r.cap(slot) as { ptr: number }).ptr;
-}
-
-function regsOf(r: Root, tcb: number): readonly Word[] {
-  const object = decodeObject(r.state, tcb);
-  if (object === null || object.type !== 'tcb') throw new Error(`no TCB at ${tcb.toString(16)}`);
-  return object.regs;
 }
 
 /** A syscall of whichever thread is current: registers (a7 = the syscall) and IPC buffer words. */
