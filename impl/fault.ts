@@ -14,6 +14,7 @@ import {
   lookupFailureWords,
   msgInfoRegister,
   msgRegisters,
+  numRegisters,
   seL4_CanGrant,
   seL4_CanGrantReply,
   seL4_CanWrite,
@@ -38,7 +39,9 @@ import {
   tcbLookupFailureWords,
   tcbSchedContext,
   tcbSlot,
+  validTimeoutHandler,
 } from './tcb.ts';
+import { updateConsumed } from './schedcontext.ts';
 
 /** seL4_FaultType (RISC-V, MCS, no hardware debug API). */
 export const FaultType = { Null: 0, CapFault: 1, UnknownSyscall: 2, UserException: 3, Timeout: 5, VMFault: 6 } as const;
@@ -58,6 +61,10 @@ export function capFault(address: number, inReceivePhase: boolean): Fault {
 
 export function unknownSyscallFault(syscallNumber: number): Fault {
   return { w0: FaultType.UnknownSyscall, w1: syscallNumber >>> 0 };
+}
+
+export function timeoutFault(badge: number): Fault {
+  return { w0: FaultType.Timeout, w1: badge >>> 0 };
 }
 
 /** seL4_Fault_UserException_new: `code` is a 28-bit field. */
@@ -118,6 +125,7 @@ export function faultView(state: ImplState, tcb: number): FaultView | null {
     case FaultType.UserException:
       return { type: 'UserException', words: [w1, w0 >>> 4] };
     case FaultType.Timeout:
+      return { type: 'Timeout', words: [w1] };
     case FaultType.VMFault:
       return fail(`TCB ${tcb.toString(16)}: fault type ${faultType(w0)} is never raised here`);
     default:
@@ -128,6 +136,8 @@ export function faultView(state: ImplState, tcb: number): FaultView | null {
 /** n_syscallMessage / n_exceptionMessage registers (RISC-V registerset.h), in message order. */
 const syscallMessage: readonly number[] = [Reg.pc, Reg.sp, Reg.ra, Reg.a0, Reg.a1, Reg.a2, Reg.a3, Reg.a4, Reg.a5, Reg.a6];
 const exceptionMessage: readonly number[] = [Reg.pc, Reg.sp];
+/** n_timeoutMessage: FaultIP, ra, sp, gp, s0-s11, a0-a7, t0-t6, tp, which is seL4_UserContext's order. */
+const timeoutMessage: readonly number[] = Array.from({ length: numRegisters }, (_, i) => i);
 
 /** setMR: MR0-MR3 in registers, the rest in the receiver's buffer (dropped without one). Returns the length so far. */
 function setMR(state: ImplState, receiver: number, buffer: number, offset: number, value: number): number {
@@ -163,6 +173,15 @@ function setMRsFault(state: ImplState, sender: number, receiver: number, buffer:
       copyMRsFault(state, sender, receiver, buffer, exceptionMessage);
       setMR(state, receiver, buffer, exceptionMessage.length, w1);
       return setMR(state, receiver, buffer, exceptionMessage.length + 1, w0 >>> 4);
+    case FaultType.Timeout: {
+      const length = setMR(state, receiver, buffer, 0, w1);
+      const sc = tcbSchedContext(state, sender);
+      if (sc === NONE) return length;
+      // mode_setTimeArg (32-bit): the consumed µs, low word first
+      const consumedUs = updateConsumed(state, sc);
+      setMR(state, receiver, buffer, length, Number(BigInt.asUintN(32, consumedUs)));
+      return setMR(state, receiver, buffer, length + 1, Number(BigInt.asUintN(32, consumedUs >> 32n)));
+    }
     default:
       return fail(`setMRs_fault: fault type ${faultType(w0)} is never raised here`);
   }
@@ -189,6 +208,17 @@ export function handleFault(state: ImplState, tcb: number, fault: Fault): void {
     setThreadState(state, tcb, ThreadStateNum.Inactive);
     return;
   }
+  sendFaultIPC(state, tcb, handler, fault, tcbSchedContext(state, tcb) !== NONE);
+}
+
+/** handleTimeout: the timeout fault goes to the endpoint cap in TCB slot 4, with no donation. */
+export function handleTimeout(state: ImplState, tcb: number, fault: Fault): void {
+  if (state.debug && !validTimeoutHandler(state, tcb)) fail(`handleTimeout: TCB ${tcb.toString(16)} has no timeout handler`);
+  sendFaultIPC(state, tcb, tcbSlot(tcb, 4), fault, false);
+}
+
+/** sendFaultIPC: tcbFault (and tcbLookupFailure) set, then a blocking non-call send on the handler cap in `handler`. */
+function sendFaultIPC(state: ImplState, tcb: number, handler: number, fault: Fault, canDonate: boolean): void {
   const w0 = slotW0(state, handler);
   const w1 = slotW1(state, handler);
   const rights = capRightsBits(w1);
@@ -203,12 +233,12 @@ export function handleFault(state: ImplState, tcb: number, fault: Fault): void {
   sendIPC(state, tcb, endpointPtr(w1), {
     blocking: true, isCall: false, badge: endpointBadge(w0),
     canGrant: (rights & seL4_CanGrant) !== 0, canGrantReply: (rights & seL4_CanGrantReply) !== 0,
-    canDonate: tcbSchedContext(state, tcb) !== NONE,
+    canDonate,
   });
 }
 
 /** Whether a reply from `sender` restarts the faulted `receiver` (handleFaultReply's result). */
-export function faultReplyRestarts(state: ImplState, receiver: number, sender: number): boolean {
+function faultReplyRestarts(state: ImplState, receiver: number, sender: number): boolean {
   const type = faultType(tcbFaultWords(state, receiver)[0]);
   return type === FaultType.CapFault || getRegister(state, sender, msgInfoRegister) >>> 12 === 0;
 }
@@ -228,6 +258,9 @@ export function handleFaultReply(state: ImplState, receiver: number, sender: num
       break;
     case FaultType.UserException:
       copyMRsFaultReply(state, sender, receiver, exceptionMessage, Math.min(length, exceptionMessage.length));
+      break;
+    case FaultType.Timeout:
+      copyMRsFaultReply(state, sender, receiver, timeoutMessage, Math.min(length, timeoutMessage.length));
       break;
     default:
       fail(`handleFaultReply: fault type ${type} is never raised here`);

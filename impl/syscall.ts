@@ -39,7 +39,7 @@ import { lookupSlot } from './cspace.ts';
 import { touchedOf } from './decode.ts';
 import { capFault, handleFault, unknownSyscallFault, userExceptionFault, type Fault } from './fault.ts';
 import { receiveIPC, sendIPC, type SendArgs } from './endpoint.ts';
-import { doReplyTransfer, replyWouldRaiseTimeout } from './reply.ts';
+import { doReplyTransfer } from './reply.ts';
 import { lookupExtraCaps, messageLength } from './transfer.ts';
 import { canReceiveSignal, decodeNotificationInvocation, receiveSignal, sendSignal, type SignalInvocation } from './notification.ts';
 import {
@@ -53,7 +53,7 @@ import {
   type ConfigureFlagsInvocation,
   type SchedContextInvocation,
 } from './schedcontext.ts';
-import { budgetCheckWouldFault, chargeBudget, checkBudget, isRunnable, schedule, updateTimestamp } from './scheduler.ts';
+import { chargeBudget, checkBudget, isRunnable, schedule, updateTimestamp } from './scheduler.ts';
 import { NONE, beginStep, fail, readUserWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capPtr, capRightsBits, capTag, capTypeName, endpointBadge, endpointPtr, replyRights } from './structures.ts';
 import {
@@ -99,7 +99,8 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   const thread = state.current;
   let unmodelled: string | null;
   if (event.kind === 'time') {
-    unmodelled = passTime(state, event.ticks);
+    passTime(state, event.ticks);
+    unmodelled = null;
   } else {
     if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
     applyUserWrites(state, thread, event.user);
@@ -125,8 +126,8 @@ function kernelEntry(state: ImplState, thread: number, event: KernelEntryEvent):
   const curTimeTicks = state.curTimeTicks;
   const consumedTicks = state.consumedTicks;
   updateTimestamp(state);
-  let unmodelled: string | null = budgetCheckWouldFault(state) ? 'timeout fault delivery' : null;
-  if (unmodelled === null && checkBudgetRestart(state, thread)) {
+  let unmodelled: string | null = null;
+  if (checkBudgetRestart(state, thread)) {
     if (event.kind === 'syscall') unmodelled = handleSyscall(state, thread);
     else handleFault(state, thread, userExceptionFault(event.number, event.code));
   }
@@ -151,10 +152,10 @@ function checkBudgetRestart(state: ImplState, thread: number): boolean {
 /**
  * A `time` event: the clock advances by `ticks` (never past maxReleaseTicks), or up to the
  * timer interrupt if it comes first (at the deadline, after at least one tick of user time;
- * then the kernel is entered by handleInterruptEntry, whose timer IRQ only asks for a new deadline). An entry
- * that would raise a timeout fault is unmodelled and leaves the clock as it was.
+ * then the kernel is entered by handleInterruptEntry, whose timer IRQ only asks for a new deadline;
+ * its budget check may raise a timeout fault).
  */
-function passTime(state: ImplState, ticks: bigint): string | null {
+function passTime(state: ImplState, ticks: bigint): void {
   if (ticks < 0n) throw new RangeError(`a time event of ${ticks} ticks: time only moves forward`);
   const clockTicks = state.clockTicks;
   const target = clockTicks + ticks < maxReleaseTicks ? clockTicks + ticks : maxReleaseTicks;
@@ -163,23 +164,14 @@ function passTime(state: ImplState, ticks: bigint): string | null {
   const interruptTicks = deadline === null ? null : deadline > clockTicks ? deadline : clockTicks + 1n;
   if (interruptTicks === null || interruptTicks > target) {
     state.clockTicks = target;
-    return null;
+    return;
   }
-  const curTimeTicks = state.curTimeTicks;
-  const consumedTicks = state.consumedTicks;
   state.clockTicks = interruptTicks;
   updateTimestamp(state);
-  if (budgetCheckWouldFault(state)) {
-    state.clockTicks = clockTicks;
-    state.curTimeTicks = curTimeTicks;
-    state.consumedTicks = consumedTicks;
-    return 'timeout fault delivery';
-  }
   checkBudget(state);
   state.reprogram = true;
   schedule(state);
   activateThread(state);
-  return null;
 }
 
 /**
@@ -189,7 +181,7 @@ function passTime(state: ImplState, ticks: bigint): string | null {
 function handleYield(state: ImplState): void {
   const sc = state.curSC;
   const consumed = scConsumed(state, sc) + state.consumedTicks;
-  chargeBudget(state, refillHeadAmount(state, sc));
+  chargeBudget(state, refillHeadAmount(state, sc), false);
   setScConsumed(state, sc, consumed);
 }
 
@@ -346,7 +338,6 @@ function handleInvocation(state: ImplState, thread: number, mode: InvocationMode
   const inv = decodeInvocation(state, ctx, slot, mode);
   if (inv === null) return `${capTypeName(capTag(slotW0(state, slot)))} invocation`;
   if ('error' in inv) return replyError(state, thread, mode.isCall, inv);
-  if (inv.op === 'reply' && replyWouldRaiseTimeout(state, thread, inv.reply)) return 'timeout fault delivery';
   setThreadState(state, thread, ThreadStateNum.Restart);
   performInvocation(state, thread, inv);
   if (threadState(state, thread) === ThreadStateNum.Restart) {

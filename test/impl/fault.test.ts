@@ -15,6 +15,7 @@ import {
   syscallWord,
   type KernelView,
   type Observation,
+  usToTicks,
   type Word,
 } from '../../libsel4/index.ts';
 import { createImplLayer } from '../../impl/index.ts';
@@ -189,5 +190,28 @@ describe('impl fault delivery', () => {
     expect(r.api.seL4_CNode_Revoke(CNODE, EP, D)).toBe(E.seL4_NoError);
     expect(r.api.seL4_CNode_Delete(CNODE, EP, D)).toBe(E.seL4_NoError);
     expect(view(r).object(faulter)).toMatchObject({ state: 'Inactive', fault: { type: 'UserException', words: [3, 0] } });
+  });
+
+  it('a timeout fault: a sporadic thread with a timeout handler whose budget runs out at the timer interrupt; label 5, badge and consumed µs; the reply restarts it and its spent SC waits for release', () => {
+    const { r, faulter, reply } = setup(false);
+    const faulterSC = (r.cap(FAULTER + 1) as { ptr: number }).ptr;
+    expect(r.api.seL4_SchedControl_ConfigureFlags(r.plan.bootInfo.schedcontrol.start, FAULTER + 1, 1000n, 10_000n, 0, 0x77, 0)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_TCB_SetTimeoutEndpoint(FAULTER, EP_BADGED)).toBe(E.seL4_NoError);
+    rootReceives(r, faulter);
+    const obs = r.enter({ kind: 'time', ticks: usToTicks(5000n) });
+    expect(obs.unmodelled).toBeNull();
+    expect(obs.current).toBe(r.plan.rootTCB);
+    expect(view(r).object(faulter)).toMatchObject({ state: 'BlockedOnReply', blocking: { reply }, fault: { type: 'Timeout', words: [0x77] } });
+    const root = regsOf(r, r.plan.rootTCB);
+    expect([root[Reg.a0], root[Reg.a1], root[Reg.a2], root[Reg.a4]]).toEqual([0x55, seL4_MessageInfo_new(5, 0, 0, 3), 0x77, 0]);
+    expect(root[Reg.a3]).toBeGreaterThan(900); // the budget consumed, in µs
+    expect(root[Reg.a3]).toBeLessThanOrEqual(1000);
+    expect(view(r).object(faulterSC)).toMatchObject({ consumedTicks: 0n, tcb: faulter }); // read and reset (no donation)
+
+    enter(r, S.seL4_SysSend, [[Reg.a0, REPLY], [Reg.a1, seL4_MessageInfo_new(0, 0, 0, 2)], [Reg.a2, 0x1234], [Reg.a3, 0x4321]]);
+    expect(view(r).object(faulter)).toMatchObject({ state: 'Restart', fault: null });
+    const after = regsOf(r, faulter);
+    expect([after[Reg.pc], after[Reg.ra]]).toEqual([0x1234, 0x4321]);
+    expect(view(r).scheduler().releaseQueue).toEqual([faulter]);
   });
 });
