@@ -9,6 +9,7 @@
 //   0x0C  0
 // A new endpoint (all zero) is idle.
 import { endpointStates, type EndpointState } from '../libsel4/index.ts';
+import { FaultType, faultType } from './fault.ts';
 import { cancelSignal, completeSignal, maybeReturnSchedContext, ntfnIsActive } from './notification.ts';
 import { replyPush, replyRemoveTcb, replyTcbOf, replyUnlink, setReplyTcbOf } from './reply.ts';
 import { refillUnblockCheck, schedContextDonate, scSporadic } from './schedcontext.ts';
@@ -16,11 +17,14 @@ import { possibleSwitchTo, rescheduleRequired } from './scheduler.ts';
 import { NONE, fail, readWord, writeObjectWord, type ImplState } from './state.ts';
 import {
   ThreadStateNum,
+  clearTcbFault,
   setBlockedOnReceive,
   setBlockedOnSend,
   setThreadState,
   tcbBlockingObject,
   tcbBoundNotification,
+  tcbFaultWords,
+  tcbHasFault,
   tcbQueueAppend,
   tcbQueueHead,
   tcbQueueMembers,
@@ -96,7 +100,7 @@ export function sendIPC(state: ImplState, thread: number, ep: number, args: Send
   doIPCTransfer(state, thread, ep, args.badge, args.canGrant, dest);
   const reply = tcbReplyObject(state, dest);
   if (reply !== NONE) replyUnlink(state, reply, dest);
-  if (args.isCall) {
+  if (args.isCall || tcbHasFault(state, thread)) {
     if (reply !== NONE && (args.canGrant || args.canGrantReply)) replyPush(state, thread, dest, reply, args.canDonate);
     else setThreadState(state, thread, ThreadStateNum.Inactive);
   } else if (args.canDonate && tcbSchedContext(state, dest) === NONE) {
@@ -138,8 +142,9 @@ export function receiveIPC(state: ImplState, thread: number, ep: number, blockin
   doIPCTransfer(state, sender, ep, details.badge, details.canGrant, thread);
   const senderSc = tcbSchedContext(state, sender);
   unblockSporadic(state, senderSc);
-  if (details.isCall) {
-    if ((details.canGrant || details.canGrantReply) && reply !== NONE) replyPush(state, sender, thread, reply, senderSc !== NONE);
+  if (details.isCall || tcbHasFault(state, sender)) {
+    const canDonate = senderSc !== NONE && faultType(tcbFaultWords(state, sender)[0]) !== FaultType.Timeout;
+    if ((details.canGrant || details.canGrantReply) && reply !== NONE) replyPush(state, sender, thread, reply, canDonate);
     else setThreadState(state, sender, ThreadStateNum.Inactive);
   } else {
     setThreadState(state, sender, ThreadStateNum.Running);
@@ -147,8 +152,9 @@ export function receiveIPC(state: ImplState, thread: number, ep: number, blockin
   }
 }
 
-/** cancelIPC: a blocked thread leaves what it waits on and becomes Inactive (no faults are pending here). */
+/** cancelIPC: the thread's fault is cleared; a blocked thread leaves what it waits on and becomes Inactive. */
 export function cancelIPC(state: ImplState, tcb: number): void {
+  clearTcbFault(state, tcb);
   const ts = threadState(state, tcb);
   switch (ts) {
     case ThreadStateNum.BlockedOnSend:
@@ -172,8 +178,12 @@ export function cancelIPC(state: ImplState, tcb: number): void {
   }
 }
 
-/** restart_thread_if_no_fault: no fault is ever pending here, so the thread restarts. */
+/** restart_thread_if_no_fault: a thread with a pending fault becomes Inactive (the fault stays), others restart. */
 export function restartThread(state: ImplState, tcb: number): void {
+  if (tcbHasFault(state, tcb)) {
+    setThreadState(state, tcb, ThreadStateNum.Inactive);
+    return;
+  }
   setThreadState(state, tcb, ThreadStateNum.Restart);
   unblockSporadic(state, tcbSchedContext(state, tcb));
   possibleSwitchTo(state, tcb);

@@ -14,13 +14,14 @@ import {
   refillReady,
   refillSufficient,
   schedContextDonate,
+  scBadge,
   scReply,
-  scSporadic,
   setScReply,
 } from './schedcontext.ts';
 import { isRunnable, possibleSwitchTo, postpone } from './scheduler.ts';
 import { NONE, fail, linkTarget, linkWord, markObject, readWord, writeObjectWord, type ImplState } from './state.ts';
-import { ThreadStateNum, setBlockedOnReply, setThreadState, tcbReplyObject, tcbSchedContext, threadState, validTimeoutHandler } from './tcb.ts';
+import { FaultType, faultType, handleFaultReply, handleTimeout, timeoutFault } from './fault.ts';
+import { ThreadStateNum, clearTcbFault, setBlockedOnReply, setThreadState, tcbFaultWords, tcbReplyObject, tcbSchedContext, threadState, validTimeoutHandler } from './tcb.ts';
 import { doIPCTransfer } from './transfer.ts';
 
 const TCB = 0x00;
@@ -177,24 +178,10 @@ export function finaliseReply(state: ImplState, reply: number): void {
 }
 
 /**
- * Whether a reply would end in a timeout fault for its caller (an SC not ready or not
- * sufficient after doReplyTransfer's refill_unblock_check, and a timeout handler): not
- * modelled, so the entry stops before any change.
- */
-export function replyWouldRaiseTimeout(state: ImplState, reply: number): boolean {
-  const receiver = replyTcbOf(state, reply);
-  if (receiver === NONE || threadState(state, receiver) !== ThreadStateNum.BlockedOnReply || !validTimeoutHandler(state, receiver)) return false;
-  const own = tcbSchedContext(state, receiver);
-  const sc = own !== NONE ? own : replySchedContext(state, reply);
-  if (sc === NONE || (refillReady(state, sc) && refillSufficient(state, sc, 0n))) return false;
-  // refill_unblock_check (doReplyTransfer's, before the test) releases a ready sporadic head now, merged: then sufficient
-  return !(scSporadic(state, sc) && sc !== state.curSC && refillReady(state, sc));
-}
-
-/**
- * doReplyTransfer (MCS, no faults pending): a reply to a caller BlockedOnReply on `reply`
- * takes the replier's message and wakes it; its SC, if it has one, runs it now or waits in
- * the release queue. A reply object with no such caller does nothing.
+ * doReplyTransfer (MCS): a reply to a caller BlockedOnReply on `reply` takes the replier's
+ * message and wakes it, or, to a faulted caller, sets its registers (handleFaultReply),
+ * clears its fault and restarts it or leaves it Inactive; its SC, if it has one, runs it now,
+ * or raises a timeout fault (not after a timeout fault's reply), or waits in the release queue. A reply object with no such caller does nothing.
  */
 export function doReplyTransfer(state: ImplState, sender: number, reply: number, grant: boolean): void {
   const receiver = replyTcbOf(state, reply);
@@ -202,10 +189,17 @@ export function doReplyTransfer(state: ImplState, sender: number, reply: number,
   replyRemove(state, reply, receiver);
   const sc = tcbSchedContext(state, receiver);
   unblockSporadic(state, sc);
-  doIPCTransfer(state, sender, NONE, 0, grant, receiver);
-  setThreadState(state, receiver, ThreadStateNum.Running);
+  const faultTypeReplied = faultType(tcbFaultWords(state, receiver)[0]);
+  if (faultTypeReplied !== FaultType.Null) {
+    const restart = handleFaultReply(state, receiver, sender);
+    clearTcbFault(state, receiver);
+    setThreadState(state, receiver, restart ? ThreadStateNum.Restart : ThreadStateNum.Inactive);
+  } else {
+    doIPCTransfer(state, sender, NONE, 0, grant, receiver);
+    setThreadState(state, receiver, ThreadStateNum.Running);
+  }
   if (sc === NONE || !isRunnable(state, receiver)) return;
-  // (a timeout fault instead is caught before: replyWouldRaiseTimeout)
   if (refillReady(state, sc) && refillSufficient(state, sc, 0n)) possibleSwitchTo(state, receiver);
+  else if (validTimeoutHandler(state, receiver) && faultTypeReplied !== FaultType.Timeout) handleTimeout(state, receiver, timeoutFault(scBadge(state, sc)));
   else postpone(state, sc);
 }

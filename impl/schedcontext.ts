@@ -517,7 +517,7 @@ export function schedContextUnbindTcb(state: ImplState, sc: number): void {
 }
 
 /** schedContext_updateConsumed: scConsumed in µs, reset (it never reaches 2^64 - 1 ticks). */
-function updateConsumed(state: ImplState, sc: number): bigint {
+export function updateConsumed(state: ImplState, sc: number): bigint {
   const consumed = scConsumed(state, sc);
   setScConsumed(state, sc, 0n);
   return ticksToUs(consumed);

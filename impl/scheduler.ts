@@ -15,11 +15,13 @@ import {
   roundRobinCommit,
   roundRobinRefill,
   scActive,
+  scBadge,
   scConsumed,
   scSporadic,
   scTcb,
   setScConsumed,
 } from './schedcontext.ts';
+import { handleTimeout, timeoutFault } from './fault.ts';
 import { NONE, SchedulerAction, fail, l2BitmapWords, numPriorities, type ImplState } from './state.ts';
 import {
   ThreadStateNum,
@@ -269,32 +271,22 @@ export function commitTime(state: ImplState): void {
 }
 
 /**
- * Whether the budget check of this entry would raise a timeout fault (endTimeslice with a
- * timeout handler on a sporadic or constant-bandwidth SC): fault delivery is not modelled.
- */
-export function budgetCheckWouldFault(state: ImplState): boolean {
-  const thread = current(state);
-  if (refillSufficient(state, state.curSC, state.consumedTicks) || !isSchedulable(state, thread)) return false;
-  return !isRoundRobin(state, state.curSC) && validTimeoutHandler(state, thread);
-}
-
-/**
  * checkBudget: true when ksCurSC can cover this entry; otherwise the consumed time is charged
- * (chargeBudget) and the entry's work is not done. budgetCheckWouldFault was false.
+ * (chargeBudget, which may raise a timeout fault) and the entry's work is not done.
  */
 export function checkBudget(state: ImplState): boolean {
   if (state.debug && !refillReady(state, state.curSC)) fail('the current SC is not ready');
   if (refillSufficient(state, state.curSC, state.consumedTicks)) return true;
-  chargeBudget(state, state.consumedTicks);
+  chargeBudget(state, state.consumedTicks, true);
   return false;
 }
 
 /**
  * chargeBudget: `consumedTicks` are charged to ksCurSC (a round-robin SC starts a new time
- * slice) and a still schedulable current thread ends its time slice. A timeout fault
- * (canTimeoutFault) was ruled out by budgetCheckWouldFault, so none is raised here.
+ * slice) and a still schedulable current thread ends its time slice (with a timeout fault
+ * if `canTimeoutFault` allows one).
  */
-export function chargeBudget(state: ImplState, consumedTicks: bigint): void {
+export function chargeBudget(state: ImplState, consumedTicks: bigint, canTimeoutFault: boolean): void {
   const sc = state.curSC;
   if (sc !== NONE) {
     if (isRoundRobin(state, sc)) roundRobinRefill(state, sc);
@@ -305,16 +297,21 @@ export function chargeBudget(state: ImplState, consumedTicks: bigint): void {
   state.consumedTicks = 0n;
   const thread = current(state);
   if (isSchedulable(state, thread)) {
-    endTimeslice(state, thread);
+    endTimeslice(state, thread, canTimeoutFault);
     rescheduleRequired(state);
     state.reprogram = true;
   }
 }
 
-/** endTimeslice (no timeout fault): round robin to the tail of its queue if the SC is ready, else postponed. */
-function endTimeslice(state: ImplState, thread: number): void {
+/**
+ * endTimeslice: a timeout fault (through slot 4, the SC's badge) for a thread with a timeout
+ * handler on a sporadic or constant-bandwidth SC when allowed; else round robin to the tail
+ * of its queue if the SC is ready, else postponed.
+ */
+function endTimeslice(state: ImplState, thread: number, canTimeoutFault: boolean): void {
   const sc = state.curSC;
-  if (refillReady(state, sc) && refillSufficient(state, sc, 0n)) tcbSchedAppend(state, thread);
+  if (canTimeoutFault && !isRoundRobin(state, sc) && validTimeoutHandler(state, thread)) handleTimeout(state, thread, timeoutFault(scBadge(state, sc)));
+  else if (refillReady(state, sc) && refillSufficient(state, sc, 0n)) tcbSchedAppend(state, thread);
   else postpone(state, sc);
 }
 

@@ -37,9 +37,9 @@ import {
 import { decodeCNodeInvocation, performCNodeInvocation, slotW0, slotW1, type CNodeInvocation } from './cnode.ts';
 import { lookupSlot } from './cspace.ts';
 import { touchedOf } from './decode.ts';
-import { handleFault, hasFaultHandler } from './fault.ts';
+import { capFault, handleFault, unknownSyscallFault, userExceptionFault, type Fault } from './fault.ts';
 import { receiveIPC, sendIPC, type SendArgs } from './endpoint.ts';
-import { doReplyTransfer, replyWouldRaiseTimeout } from './reply.ts';
+import { doReplyTransfer } from './reply.ts';
 import { lookupExtraCaps, messageLength } from './transfer.ts';
 import { canReceiveSignal, decodeNotificationInvocation, receiveSignal, sendSignal, type SignalInvocation } from './notification.ts';
 import {
@@ -53,7 +53,7 @@ import {
   type ConfigureFlagsInvocation,
   type SchedContextInvocation,
 } from './schedcontext.ts';
-import { budgetCheckWouldFault, chargeBudget, checkBudget, isRunnable, schedule, updateTimestamp } from './scheduler.ts';
+import { chargeBudget, checkBudget, isRunnable, schedule, updateTimestamp } from './scheduler.ts';
 import { NONE, beginStep, fail, readUserWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capPtr, capRightsBits, capTag, capTypeName, endpointBadge, endpointPtr, replyRights } from './structures.ts';
 import {
@@ -99,11 +99,12 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   const thread = state.current;
   let unmodelled: string | null;
   if (event.kind === 'time') {
-    unmodelled = passTime(state, event.ticks);
+    passTime(state, event.ticks);
+    unmodelled = null;
   } else {
     if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
     applyUserWrites(state, thread, event.user);
-    unmodelled = kernelEntry(state, thread, event.kind === 'syscall');
+    unmodelled = kernelEntry(state, thread, event);
   }
   if (state.debug && state.finalising.size !== 0) fail('a finalisation was left unfinished');
   return {
@@ -114,16 +115,22 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   };
 }
 
+/** A kernel entry from a user thread. */
+type KernelEntryEvent = Exclude<KernelEvent, { readonly kind: 'time' }>;
+
 /**
  * A syscall (or else a user-exception) entry (MCS_DO_IF_BUDGET, then schedule and activateThread).
  * An entry that reaches unmodelled behaviour leaves ksCurTime and ksConsumed as they were.
  */
-function kernelEntry(state: ImplState, thread: number, isSyscall: boolean): string | null {
+function kernelEntry(state: ImplState, thread: number, event: KernelEntryEvent): string | null {
   const curTimeTicks = state.curTimeTicks;
   const consumedTicks = state.consumedTicks;
   updateTimestamp(state);
-  let unmodelled: string | null = budgetCheckWouldFault(state) ? 'timeout fault delivery' : null;
-  if (unmodelled === null && checkBudgetRestart(state, thread)) unmodelled = isSyscall ? handleSyscall(state, thread) : handleFault(state, thread);
+  let unmodelled: string | null = null;
+  if (checkBudgetRestart(state, thread)) {
+    if (event.kind === 'syscall') unmodelled = handleSyscall(state, thread);
+    else handleFault(state, thread, userExceptionFault(event.number, event.code));
+  }
   if (unmodelled !== null) {
     state.curTimeTicks = curTimeTicks;
     state.consumedTicks = consumedTicks;
@@ -145,10 +152,10 @@ function checkBudgetRestart(state: ImplState, thread: number): boolean {
 /**
  * A `time` event: the clock advances by `ticks` (never past maxReleaseTicks), or up to the
  * timer interrupt if it comes first (at the deadline, after at least one tick of user time;
- * then the kernel is entered by handleInterruptEntry, whose timer IRQ only asks for a new deadline). An entry
- * that would raise a timeout fault is unmodelled and leaves the clock as it was.
+ * then the kernel is entered by handleInterruptEntry, whose timer IRQ only asks for a new deadline;
+ * its budget check may raise a timeout fault).
  */
-function passTime(state: ImplState, ticks: bigint): string | null {
+function passTime(state: ImplState, ticks: bigint): void {
   if (ticks < 0n) throw new RangeError(`a time event of ${ticks} ticks: time only moves forward`);
   const clockTicks = state.clockTicks;
   const target = clockTicks + ticks < maxReleaseTicks ? clockTicks + ticks : maxReleaseTicks;
@@ -157,23 +164,14 @@ function passTime(state: ImplState, ticks: bigint): string | null {
   const interruptTicks = deadline === null ? null : deadline > clockTicks ? deadline : clockTicks + 1n;
   if (interruptTicks === null || interruptTicks > target) {
     state.clockTicks = target;
-    return null;
+    return;
   }
-  const curTimeTicks = state.curTimeTicks;
-  const consumedTicks = state.consumedTicks;
   state.clockTicks = interruptTicks;
   updateTimestamp(state);
-  if (budgetCheckWouldFault(state)) {
-    state.clockTicks = clockTicks;
-    state.curTimeTicks = curTimeTicks;
-    state.consumedTicks = consumedTicks;
-    return 'timeout fault delivery';
-  }
   checkBudget(state);
   state.reprogram = true;
   schedule(state);
   activateThread(state);
-  return null;
 }
 
 /**
@@ -183,7 +181,7 @@ function passTime(state: ImplState, ticks: bigint): string | null {
 function handleYield(state: ImplState): void {
   const sc = state.curSC;
   const consumed = scConsumed(state, sc) + state.consumedTicks;
-  chargeBudget(state, refillHeadAmount(state, sc));
+  chargeBudget(state, refillHeadAmount(state, sc), false);
   setScConsumed(state, sc, consumed);
 }
 
@@ -220,7 +218,10 @@ const firstPhaseMode: InvocationMode = { isCall: false, isBlocking: false, canDo
 /** handleSyscall: dispatch on a7. Returns why the entry is unmodelled, or null. */
 function handleSyscall(state: ImplState, thread: number): string | null {
   const sysno = getRegister(state, thread, Reg.a7) | 0;
-  if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) return handleFault(state, thread); // UnknownSyscall
+  if (sysno < SYSCALL_MIN || sysno > SYSCALL_MAX) {
+    handleFault(state, thread, unknownSyscallFault(sysno));
+    return null;
+  }
   const reg = (r: number) => getRegister(state, thread, r);
   switch (sysno) {
     case seL4_Syscall.seL4_SysCall:
@@ -253,11 +254,9 @@ function handleSyscall(state: ImplState, thread: number): string | null {
 
 /**
  * ReplyRecv, NBSendRecv, NBSendWait: a non-blocking first phase on `dest` (which may donate),
- * then a blocking receive on a0. A receive that would deliver a fault to a handler is
- * unmodelled, and is found before the first phase writes anything.
+ * then a blocking receive on a0.
  */
 function sendThenRecv(state: ImplState, thread: number, dest: number, canReply: boolean): string | null {
-  if (decodeRecv(state, thread, canReply) === null && hasFaultHandler(state, thread)) return 'fault delivery';
   const unmodelled = handleInvocation(state, thread, firstPhaseMode, dest);
   if (unmodelled !== null) return unmodelled;
   return handleRecv(state, thread, true, canReply);
@@ -267,34 +266,46 @@ function sendThenRecv(state: ImplState, thread: number, dest: number, canReply: 
 type Receive = { readonly ep: number; readonly reply: number } | { readonly ntfn: number };
 
 /**
- * handleRecv's checks, without side effects: the cap in a0 must be an endpoint cap with Read
- * (then, for Recv forms, a6 must name a reply cap) or a notification cap with Read bound to no
- * other thread. Null means a cap fault.
+ * handleRecv's checks, writing only state.lookupFault: the cap in a0 must be an endpoint cap
+ * with Read (then, for Recv forms, a6 must name a reply cap) or a notification cap with Read
+ * bound to no other thread. Otherwise the receive-phase cap fault on the CPtr that failed.
  */
-function decodeRecv(state: ImplState, thread: number, canReply: boolean): Receive | null {
-  const slot = lookupSlot(state, thread, getRegister(state, thread, Reg.a0));
-  if (slot === NONE) return null;
+function decodeRecv(state: ImplState, thread: number, canReply: boolean): Receive | Fault {
+  const cptr = getRegister(state, thread, Reg.a0);
+  const slot = lookupSlot(state, thread, cptr);
+  if (slot === NONE) return capFault(cptr, true);
   const w0 = slotW0(state, slot);
   const w1 = slotW1(state, slot);
   switch (capTag(w0)) {
     case CapTag.endpoint: {
-      if ((capRightsBits(w1) & seL4_CanRead) === 0) return null;
+      if ((capRightsBits(w1) & seL4_CanRead) === 0) return missingCapability(state, cptr);
       if (!canReply) return { ep: endpointPtr(w1), reply: NONE };
-      const replySlot = lookupSlot(state, thread, getRegister(state, thread, replyRegister));
-      if (replySlot === NONE || capTag(slotW0(state, replySlot)) !== CapTag.reply) return null;
+      const replyCPtr = getRegister(state, thread, replyRegister);
+      const replySlot = lookupSlot(state, thread, replyCPtr);
+      if (replySlot === NONE) return capFault(replyCPtr, true);
+      if (capTag(slotW0(state, replySlot)) !== CapTag.reply) return missingCapability(state, replyCPtr);
       return { ep: endpointPtr(w1), reply: capPtr(slotW0(state, replySlot), slotW1(state, replySlot)) };
     }
     case CapTag.notification:
-      return canReceiveSignal(state, thread, w1) ? { ntfn: endpointPtr(w1) } : null;
+      return canReceiveSignal(state, thread, w1) ? { ntfn: endpointPtr(w1) } : missingCapability(state, cptr);
     default:
-      return null;
+      return missingCapability(state, cptr);
   }
+}
+
+/** A receive-phase cap fault on a cap of the wrong type or rights: lookup_fault_missing_capability_new(0). */
+function missingCapability(state: ImplState, cptr: number): Fault {
+  state.lookupFault = { type: 'MissingCapability', bitsLeft: 0 };
+  return capFault(cptr, true);
 }
 
 /** handleRecv: receiveIPC or receiveSignal, or a cap fault. */
 function handleRecv(state: ImplState, thread: number, blocking: boolean, canReply: boolean): string | null {
   const recv = decodeRecv(state, thread, canReply);
-  if (recv === null) return handleFault(state, thread);
+  if ('w0' in recv) {
+    handleFault(state, thread, recv);
+    return null;
+  }
   if ('ntfn' in recv) receiveSignal(state, thread, recv.ntfn, blocking);
   else receiveIPC(state, thread, recv.ep, blocking, recv.reply);
   return null;
@@ -310,10 +321,16 @@ function handleRecv(state: ImplState, thread: number, blocking: boolean, canRepl
 function handleInvocation(state: ImplState, thread: number, mode: InvocationMode, cptr: number): string | null {
   const info = getRegister(state, thread, Reg.a1);
   const slot = lookupSlot(state, thread, cptr);
-  if (slot === NONE) return mode.isBlocking ? handleFault(state, thread) : null;
+  if (slot === NONE) {
+    if (mode.isBlocking) handleFault(state, thread, capFault(cptr, false));
+    return null;
+  }
   const buffer = ipcBufferAddr(state, thread, 'sender');
   const extraCaps = lookupExtraCaps(state, thread, buffer, info);
-  if (extraCaps === null) return mode.isBlocking ? handleFault(state, thread) : null;
+  if ('faultCPtr' in extraCaps) {
+    if (mode.isBlocking) handleFault(state, thread, capFault(extraCaps.faultCPtr, false));
+    return null;
+  }
   let length = messageLength(info);
   if (length > msgRegisters.length && buffer === NONE) length = msgRegisters.length;
   const ctx: InvocationContext = { thread, label: info >>> 12, length, buffer, extraCaps };
@@ -321,7 +338,6 @@ function handleInvocation(state: ImplState, thread: number, mode: InvocationMode
   const inv = decodeInvocation(state, ctx, slot, mode);
   if (inv === null) return `${capTypeName(capTag(slotW0(state, slot)))} invocation`;
   if ('error' in inv) return replyError(state, thread, mode.isCall, inv);
-  if (inv.op === 'reply' && replyWouldRaiseTimeout(state, inv.reply)) return 'timeout fault delivery';
   setThreadState(state, thread, ThreadStateNum.Restart);
   performInvocation(state, thread, inv);
   if (threadState(state, thread) === ThreadStateNum.Restart) {

@@ -22,6 +22,7 @@
 //   0x238  thread_state's replyObject: link to the reply object, 0 if none
 //          (the three keep stale values outside the states that use them, as in seL4)
 //   0x240  the 32 registers, seL4_UserContext order (128 bytes)
+//   0x2C0  tcbFault (seL4_Fault_t, 2 words, see fault.ts), 0x2C8 tcbLookupFailure (lookup_fault_t, 2 words)
 // An endpoint or notification queue links its threads through tcbSchedNext / tcbSchedPrev,
 // as seL4's MCS tcbEPAppend does (a blocked thread is in no ready or release queue).
 // Everything else is zero. A new TCB (all zero) is Inactive with priority 0, no SC, no caps.
@@ -63,6 +64,7 @@ import { isSchedulable, possibleSwitchTo, rescheduleRequired, scheduleTcb, tcbRe
 import { NONE, fail, linkTarget, linkWord, markObject, readWord, writeObjectWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capPtr, capRightsBits, capTag, frameIsDevice, frameSizeBits, frameVMRights, mappedFlag, pagePtr, type CapWords } from './structures.ts';
 import { syscallArg, type InvocationContext } from './syscall.ts';
+import { faultView } from './fault.ts';
 
 const STATE = 0x200;
 const PRIORITY = 0x204;
@@ -80,6 +82,8 @@ const BLOCKING_IPC = 0x230;
 const BLOCKING_OBJECT = 0x234;
 const REPLY_OBJECT = 0x238;
 const REGISTERS = 0x240;
+const FAULT = 0x2c0;
+const LOOKUP_FAILURE = 0x2c8;
 
 const QUEUED = 1;
 const IN_RELEASE_QUEUE = 2;
@@ -120,6 +124,35 @@ export function tcbBlockingObject(state: ImplState, tcb: number): number {
 /** thread_state_get_replyObject: the reply object of a thread BlockedOnReceive or BlockedOnReply, or NONE. */
 export function tcbReplyObject(state: ImplState, tcb: number): number {
   return linkTarget(readWord(state, tcb + REPLY_OBJECT));
+}
+
+/** tcbFault's two words (type 0: none pending). */
+export function tcbFaultWords(state: ImplState, tcb: number): readonly [number, number] {
+  return [readWord(state, tcb + FAULT), readWord(state, tcb + FAULT + 4)];
+}
+
+export function setTcbFault(state: ImplState, tcb: number, w0: number, w1: number): void {
+  writeObjectWord(state, tcb, FAULT, w0);
+  writeObjectWord(state, tcb, FAULT + 4, w1);
+}
+
+/** tcbFault = seL4_Fault_NullFault_new(): written only when a fault is pending (the words are zero otherwise). */
+export function clearTcbFault(state: ImplState, tcb: number): void {
+  if (readWord(state, tcb + FAULT) !== 0 || readWord(state, tcb + FAULT + 4) !== 0) setTcbFault(state, tcb, 0, 0);
+}
+
+/** Whether a fault is pending (tcbFault's type is not NullFault). */
+export function tcbHasFault(state: ImplState, tcb: number): boolean {
+  return (readWord(state, tcb + FAULT) & 0xf) !== 0;
+}
+
+export function tcbLookupFailureWords(state: ImplState, tcb: number): readonly [number, number] {
+  return [readWord(state, tcb + LOOKUP_FAILURE), readWord(state, tcb + LOOKUP_FAILURE + 4)];
+}
+
+export function setTcbLookupFailure(state: ImplState, tcb: number, w0: number, w1: number): void {
+  writeObjectWord(state, tcb, LOOKUP_FAILURE, w0);
+  writeObjectWord(state, tcb, LOOKUP_FAILURE + 4, w1);
 }
 
 /** The IPC details a blocked sender recorded (thread_state's first word). */
@@ -886,7 +919,7 @@ export function decodeTcb(state: ImplState, tcb: number): TcbRecord {
     yieldTo: yieldToSc === NONE ? null : yieldToSc,
     boundNotification: ntfn === NONE ? null : ntfn,
     blocking: blockingView(state, tcb, threadState(state, tcb)),
-    fault: null,
+    fault: faultView(state, tcb),
     regs: readRegisters(state, tcb),
   };
 }

@@ -1,7 +1,7 @@
 // Message transfer, as seL4's thread.c (doIPCTransfer, doNormalTransfer, transferCaps,
 // doNBRecvFailedTransfer), tcb.c (lookupExtraCaps, copyMRs), cnode.c (getReceiveSlots) and
-// vspace.c (lookupIPCBuffer). No fault is ever pending on a sender here (fault delivery is
-// not modelled), so every transfer is a normal one.
+// vspace.c (lookupIPCBuffer). A sender with a pending fault sends its fault message instead
+// (doFaultTransfer, fault.ts).
 import {
   IPCBuffer,
   Reg,
@@ -16,7 +16,8 @@ import { lookupSlot, lookupSlotForCNodeOp } from './cspace.ts';
 import { deriveCap } from './objects.ts';
 import { NONE, readUserWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capTag, endpointBadge, endpointPtr, pagePtr } from './structures.ts';
-import { getRegister, ipcBufferAddr, setRegister, tcbSlot } from './tcb.ts';
+import { doFaultTransfer } from './fault.ts';
+import { getRegister, ipcBufferAddr, setRegister, tcbHasFault, tcbSlot } from './tcb.ts';
 
 function bufferFrame(state: ImplState, tcb: number): number {
   return pagePtr(slotW1(state, tcbSlot(tcb, 2)));
@@ -24,17 +25,23 @@ function bufferFrame(state: ImplState, tcb: number): number {
 
 const noSlots: readonly number[] = Object.freeze([]);
 
+/** lookupExtraCaps failed: the CPtr that did not resolve (`state.lookupFault` says why). */
+export interface ExtraCapFault {
+  readonly faultCPtr: number;
+}
+
 /**
  * lookupExtraCaps: the slots named by caps_or_badges[0 .. extraCaps - 1] of the buffer (none
- * without a buffer), or null when one does not resolve (`state.lookupFault` says why).
+ * without a buffer), or the first CPtr that does not resolve.
  */
-export function lookupExtraCaps(state: ImplState, thread: number, buffer: number, info: number): readonly number[] | null {
+export function lookupExtraCaps(state: ImplState, thread: number, buffer: number, info: number): readonly number[] | ExtraCapFault {
   const count = buffer === NONE ? 0 : (info >>> 7) & 0x3;
   if (count === 0) return noSlots;
   const slots: number[] = [];
   for (let i = 0; i < count; i++) {
-    const slot = lookupSlot(state, thread, readUserWord(state, buffer + (IPCBuffer.capsOrBadges + i) * 4));
-    if (slot === NONE) return null;
+    const cptr = readUserWord(state, buffer + (IPCBuffer.capsOrBadges + i) * 4);
+    const slot = lookupSlot(state, thread, cptr);
+    if (slot === NONE) return { faultCPtr: cptr };
     slots.push(slot);
   }
   return slots;
@@ -99,15 +106,20 @@ function transferCaps(state: ImplState, caps: readonly number[], ep: number, rec
 }
 
 /**
- * doIPCTransfer / doNormalTransfer: the sender's tag, message words and (with Grant) extra
+ * doIPCTransfer / doNormalTransfer (a faulted sender: doFaultTransfer): the sender's tag, message words and (with Grant) extra
  * caps go to the receiver; its a1 gets label, length copied, extraCaps and capsUnwrapped,
  * its a0 the badge. `ep` is the endpoint the message travels through (NONE for a reply).
  */
 export function doIPCTransfer(state: ImplState, sender: number, ep: number, badge: number, grant: boolean, receiver: number): void {
   const receiveBuffer = ipcBufferAddr(state, receiver, 'receiver');
+  if (tcbHasFault(state, sender)) {
+    doFaultTransfer(state, badge, sender, receiver, receiveBuffer);
+    return;
+  }
   const sendBuffer = ipcBufferAddr(state, sender, 'sender');
   const info = getRegister(state, sender, msgInfoRegister);
-  const caps = grant ? lookupExtraCaps(state, sender, sendBuffer, info) ?? noSlots : noSlots;
+  const found = grant ? lookupExtraCaps(state, sender, sendBuffer, info) : noSlots;
+  const caps = 'faultCPtr' in found ? noSlots : found;
   const length = copyMRs(state, sender, sendBuffer, receiver, receiveBuffer, messageLength(info));
   const capFields = transferCaps(state, caps, ep, receiver, receiveBuffer);
   setRegister(state, receiver, msgInfoRegister, ((info & ~0xfff) | capFields | length) >>> 0);

@@ -14,8 +14,10 @@ import {
   type Sel4Api,
   type SlotRef,
   type Touched,
+  type Word,
 } from '../../libsel4/index.ts';
 import { createImplLayer, implLayer, type ImplLayerOptions, type ImplState } from '../../impl/index.ts';
+import { decodeObject } from '../../impl/decode.ts';
 
 export interface Root {
   readonly plan: BootPlan;
@@ -99,4 +101,11 @@ export function makeThread(r: Root, slot: number, priority: number, sc: { budget
   check('SetSchedParams', r.api.seL4_TCB_SetSchedParams(slot, seL4_CapInitThreadTCB, priority, priority, slot + 1, 0));
   check('Resume', r.api.seL4_TCB_Resume(slot));
   return (r.cap(slot) as { ptr: number }).ptr;
+}
+
+/** A TCB's 32 registers, read from the impl's memory. */
+export function regsOf(r: Root, tcb: number): readonly Word[] {
+  const object = decodeObject(r.state, tcb);
+  if (object === null || object.type !== 'tcb') throw new Error(`no TCB at ${tcb.toString(16)}`);
+  return object.regs;
 }

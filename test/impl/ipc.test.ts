@@ -21,8 +21,7 @@ import {
   type Word,
 } from '../../libsel4/index.ts';
 import { createImplLayer } from '../../impl/index.ts';
-import { decodeObject } from '../../impl/decode.ts';
-import { CNODE, D, T, bootRoot, makeThread, type Root } from './harness.ts';
+import { CNODE, D, T, bootRoot, makeThread, regsOf, type Root } from './harness.ts';
 
 const E = seL4_Error;
 const S = seL4_Syscall;
@@ -45,12 +44,6 @@ function view(r: Root): KernelView {
 
 function ptrOf(r: Root, slot: number): number {
   return (r.cap(slot) as { ptr: number }).ptr;
-}
-
-function regsOf(r: Root, tcb: number): readonly Word[] {
-  const object = decodeObject(r.state, tcb);
-  if (object === null || object.type !== 'tcb') throw new Error(`no TCB at ${tcb.toString(16)}`);
-  return object.regs;
 }
 
 /** A syscall of whichever thread is current: registers (a7 = the syscall) and IPC buffer words. */
@@ -329,19 +322,16 @@ describe('impl IPC', () => {
     expect(view(third.r).object(third.server)).toMatchObject({ state: 'Running' });
   });
 
-  it('a two-phase syscall whose receive would fault to a handler is unmodelled before its first phase changes anything', () => {
-    const { r, ntfn } = setup();
+  it('a two-phase syscall whose receive faults runs its first phase, then sends the receive-phase cap fault to the handler', () => {
+    const { r, ntfn, ep } = setup();
     expect(r.api.seL4_TCB_SetSchedParams(ROOT_TCB, ROOT_TCB, 255, 255, seL4_CapInitThreadSC, EP)).toBe(E.seL4_NoError);
-    // NBSendWait: the first phase would signal the notification; the Wait on an empty slot faults
+    // NBSendWait: the first phase signals the notification; the Wait on an empty slot faults
     const obs = enter(r, S.seL4_SysNBSendWait, [[Reg.a6, NTFN_BADGED], [Reg.a0, 250], [Reg.a1, 0]]);
-    expect(obs.unmodelled).toBe('fault delivery');
-    expect(obs.caller!.state).toBe('Running');
-    expect(view(r).object(ntfn)).toMatchObject({ word: 0, queue: [] });
-    // with a receive that does not fault, the first phase signals and the Wait takes the word at once
-    const ok = enter(r, S.seL4_SysNBSendWait, [[Reg.a6, NTFN_BADGED], [Reg.a0, NTFN], [Reg.a1, 0]]);
-    expect(ok.unmodelled).toBeNull();
-    expect(ok.caller!.regs[Reg.a0]).toBe(0x9);
-    expect(ok.caller!.state).toBe('Running');
+    expect(obs.unmodelled).toBeNull();
+    expect(view(r).object(ntfn)).toMatchObject({ word: 0x9, queue: [] });
+    expect(obs.caller!.state).toBe('BlockedOnSend');
+    expect(view(r).object(r.plan.rootTCB)).toMatchObject({ fault: { type: 'CapFault', words: [250, 1, 2, 0] } });
+    expect(view(r).object(ep)).toMatchObject({ state: 'Send', queue: [r.plan.rootTCB] });
   });
 
   it('a passive server replying with Send on the reply cap gives the SC back and stops (sel4test IPC0016); a Call on a free reply cap gets the empty reply', () => {

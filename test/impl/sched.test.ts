@@ -290,16 +290,17 @@ describe('impl MCS scheduler', () => {
     expect(sched(r)).toMatchObject({ curTimeTicks: 49_900n, consumedTicks: 0n, timerDeadlineTicks: 49_900n + 50000n - 10n });
   });
 
-  it('an exception with a fault handler is unmodelled and leaves the time as it was', () => {
+  it('an exception with a fault handler is charged and blocks the thread on the handler endpoint', () => {
     const r = bootRoot();
     expect(r.api.seL4_Untyped_Retype(r.untyped(12), T.seL4_EndpointObject, 0, CNODE, 0, 0, FREE, 1)).toBe(E.seL4_NoError);
     expect(r.api.seL4_TCB_SetSpace(ROOT_TCB, FREE, CNODE, 0, 3, 0)).toBe(E.seL4_NoError);
     r.enter(time(1000n));
-    const before = sched(r);
     const obs = r.enter({ kind: 'exception', user: { regs: [], ipcBuffer: [] }, number: 2, code: 0 });
-    expect(obs.unmodelled).toBe('fault delivery');
-    expect(sched(r)).toEqual(before);
-    expect(before).toMatchObject({ clockTicks: 1000n, curTimeTicks: 0n });
+    expect(obs.unmodelled).toBeNull();
+    expect(obs.caller).toMatchObject({ state: 'BlockedOnSend' });
+    expect(object(r, r.plan.rootTCB)).toMatchObject({ fault: { type: 'UserException', words: [2, 0] } });
+    expect(obs.current).toBeNull();
+    expect(sched(r)).toMatchObject({ clockTicks: 1000n, curTimeTicks: 1000n });
   });
 
   it('the idle thread computes until the end of its MAX_PERIOD budget, then the timer interrupt programs the next', () => {
