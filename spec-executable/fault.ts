@@ -39,7 +39,8 @@ export function unknownSyscallFault(syscallNumber: Word): FaultView {
 }
 
 export function userExceptionFault(number: Word, code: Word): FaultView {
-  return { type: 'UserException', words: [number >>> 0, code >>> 0] };
+  // seL4_Fault_UserException's code field is 28 bits wide (Haskell: the fault words are packed into the C bitfield)
+  return { type: 'UserException', words: [number >>> 0, (code & 0x0fff_ffff) >>> 0] };
 }
 
 /** Timeout: the badge of the SC whose budget ran out. */

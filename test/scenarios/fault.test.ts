@@ -60,12 +60,12 @@ function deliver(mode: (typeof modes)[number], faulter: Program, replyLabel: num
 }
 
 describe.each(modes)('fault delivery on %s', (mode) => {
-  it('a user exception reaches the handler (label 3: FaultIP, sp, number, 0) and a reply with label 1 leaves the thread Inactive, its fault cleared', () => {
+  it('a user exception reaches the handler (label 3: FaultIP, sp, number, 0; the code kept in its 28-bit field) and a reply with label 1 leaves the thread Inactive, its fault cleared', () => {
     function* faulter(sys: ProgramContext): Stub<void> {
-      yield* sys.api.raiseException(7, 0);
+      yield* sys.api.raiseException(7, 0x4000_0009);
     }
     const { delivered, after } = deliver(mode, faulter, 1, []);
-    expect(delivered).toMatchObject({ label: 3, length: 4, faulterState: 'BlockedOnReply', fault: { type: 'UserException', words: [7, 0] } });
+    expect(delivered).toMatchObject({ label: 3, length: 4, faulterState: 'BlockedOnReply', fault: { type: 'UserException', words: [7, 9] } });
     expect(delivered!.words[2]).toBe(7);
     expect(after).toMatchObject({ state: 'Inactive', fault: null });
   });
