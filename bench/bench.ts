@@ -226,13 +226,13 @@ function ipcRoundTripTrace(): TimedTrace {
   api.seL4_Recv(ep, reply); // the server waits; the client runs
   const clientTcb = system.view().current();
   if (serverTcb === null || clientTcb === null || serverTcb === clientTcb) throw new Error('IPC round trip: the threads did not start');
-  const info2 = seL4_MessageInfo_new(7, 0, 0, 2);
+  const message = seL4_MessageInfo_new(7, 0, 0, 2);
   const timed: number[][] = [];
   for (let i = 0; i < switches; i++) {
     const call = system.trace.length;
-    api.seL4_Call(ep, info2);
+    api.seL4_Call(ep, message);
     if (system.view().current() !== serverTcb) throw new Error('IPC round trip: the call did not reach the server');
-    api.seL4_ReplyRecv(ep, info2, reply);
+    api.seL4_ReplyRecv(ep, message, reply);
     if (system.view().current() !== clientTcb) throw new Error('IPC round trip: the reply did not wake the client');
     timed.push([call, call + 1]);
   }

@@ -145,8 +145,9 @@ function scheduleUsed(refills: Refill[], refillMax: number, used: Refill): void 
 function chargeOverrunRefills(refills: Refill[], refillMax: number, periodTicks: bigint, usageTicks: bigint): bigint {
   let usage = usageTicks;
   let unmergedCharges = 0;
+  let roundsCounted = false;
   while (refills[0]!.amountTicks <= usage && refills[0]!.releaseTicks < maxReleaseTicks) {
-    if (unmergedCharges === refills.length) {
+    if (!roundsCounted && unmergedCharges >= refills.length) {
       const budgetTicks = refills.reduce((sum, r) => sum + r.amountTicks, 0n);
       const roundsPaid = usage / budgetTicks;
       const lastReleaseTicks = refills[refills.length - 1]!.releaseTicks;
@@ -154,7 +155,7 @@ function chargeOverrunRefills(refills: Refill[], refillMax: number, periodTicks:
       const rounds = roundsPaid < roundsBeforeMax ? roundsPaid : roundsBeforeMax;
       refills.forEach((r, i) => (refills[i] = { ...r, releaseTicks: r.releaseTicks + rounds * periodTicks }));
       usage -= rounds * budgetTicks;
-      unmergedCharges = -1;
+      roundsCounted = true;
       continue;
     }
     const head = refills[0]!;
@@ -166,7 +167,7 @@ function chargeOverrunRefills(refills: Refill[], refillMax: number, periodTicks:
       refills.shift();
       scheduleUsed(refills, refillMax, { ...head, releaseTicks: head.releaseTicks + periodTicks });
     }
-    if (unmergedCharges >= 0) unmergedCharges = refills.length === size ? unmergedCharges + 1 : 0;
+    unmergedCharges = refills.length === size ? unmergedCharges + 1 : 0;
   }
   return usage;
 }
