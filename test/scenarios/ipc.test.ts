@@ -24,11 +24,10 @@ import {
   seL4_Error,
   seL4_MessageInfo_new,
   seL4_ObjectType,
-  type ObjectView,
   type Stub,
 } from '../../libsel4/index.ts';
-import { runSystem, startThread, type Program, type ProgramContext, type RunResult } from '../../refinement/run.ts';
-import { HelperSlots, biggestUntypedSlot, modes } from './sched-common.ts';
+import type { ProgramContext } from '../../refinement/run.ts';
+import { Scenario, modes } from './sched-common.ts';
 
 const E = seL4_Error;
 const R = seL4_CapInitThreadCNode;
@@ -37,65 +36,6 @@ const T = seL4_ObjectType;
 
 /** The word i of message n: every word of every message differs. */
 const word = (n: number, i: number) => ((n << 12) | (i + 1)) >>> 0;
-
-interface Helper {
-  readonly program: Program;
-  readonly priority: number;
-  /** An IPC buffer (a new frame), needed for messages longer than four words and for caps. */
-  readonly buffer?: boolean;
-  readonly budgetUs?: bigint;
-}
-
-/**
- * A booted system and where things go in the root CNode: helper i's TCB and SC caps at 2i, 2i+1
- * from the first free slot; objects from +40 (`object(j)`); frames from +80; free slots from +120.
- */
-class Scenario extends HelperSlots {
-  object(j: number): number {
-    return this.firstSlot + 40 + j;
-  }
-
-  free(j: number): number {
-    return this.firstSlot + 120 + j;
-  }
-
-  /** The object a root slot's cap names, as the view shows it. */
-  view(slot: number): ObjectView {
-    const o = this.system.view().object(this.ptrOf(slot));
-    if (!o) throw new Error(`slot ${slot} names no object`);
-    return o;
-  }
-
-  scOf(i: number | 'root'): number {
-    return i === 'root' ? this.system.plan.rootSC : this.ptrOf(this.tcbSlot(i) + 1);
-  }
-
-  /** Retypes one object of `type` into root slot `slot`. */
-  *retype(sys: ProgramContext, type: number, slot: number): Stub<void> {
-    expect(yield* sys.api.seL4_Untyped_Retype(biggestUntypedSlot(sys.plan.bootInfo), type, 0, R, 0, 0, slot, 1)).toBe(E.seL4_NoError);
-  }
-
-  /** Starts helpers in order as helpers `from`, `from` + 1, ..., each resumed last. */
-  *start(sys: ProgramContext, helpers: readonly Helper[], from = 0): Stub<void> {
-    const untyped = biggestUntypedSlot(sys.plan.bootInfo);
-    for (const [n, h] of helpers.entries()) {
-      const i = from + n;
-      const tcb = this.tcbSlot(i);
-      const budgetUs = h.budgetUs ?? 10_000n;
-      expect(yield* startThread(sys, { program: h.program, untyped, slot: tcb, priority: h.priority, budgetUs, periodUs: budgetUs, resume: false })).toBe(E.seL4_NoError);
-      if (h.buffer) {
-        const frame = this.firstSlot + 80 + i;
-        yield* this.retype(sys, T.seL4_RISCV_4K_Page, frame);
-        expect(yield* sys.api.seL4_TCB_SetIPCBuffer(tcb, 0x2000_0000 + 0x1000 * i, frame)).toBe(E.seL4_NoError);
-      }
-      expect(yield* sys.api.seL4_TCB_Resume(tcb)).toBe(E.seL4_NoError);
-    }
-  }
-
-  run(root: Program): RunResult {
-    return runSystem(root, { system: this.system, maxSteps: 5000 });
-  }
-}
 
 /** Sends message `n` of `length` words (label n) through `dest` with `send`. */
 function* sendMessage(sys: ProgramContext, n: number, length: number, send: (info: number) => Stub<unknown>): Stub<void> {
