@@ -54,6 +54,8 @@ export interface Helper {
   /** An IPC buffer (a new frame), needed for messages longer than four words and for caps. */
   readonly buffer?: boolean;
   readonly budgetUs?: bigint;
+  /** The SC's period (default: the budget, a full budget). */
+  readonly periodUs?: bigint;
   /** Arguments in a0, a1, ... */
   readonly args?: readonly number[];
 }
@@ -94,7 +96,7 @@ export class Scenario extends HelperSlots {
       const i = from + n;
       const tcb = this.tcbSlot(i);
       const budgetUs = h.budgetUs ?? 10_000n;
-      expect(yield* startThread(sys, { program: h.program, untyped, slot: tcb, priority: h.priority, budgetUs, periodUs: budgetUs, args: h.args, resume: false })).toBe(seL4_Error.seL4_NoError);
+      expect(yield* startThread(sys, { program: h.program, untyped, slot: tcb, priority: h.priority, budgetUs, periodUs: h.periodUs ?? budgetUs, args: h.args, resume: false })).toBe(seL4_Error.seL4_NoError);
       if (h.buffer) {
         const frame = this.firstSlot + 80 + i;
         yield* this.retype(sys, seL4_ObjectType.seL4_RISCV_4K_Page, frame);
