@@ -114,6 +114,44 @@ describe('sel4test IPC scenarios (MCS), in lockstep', () => {
     for (let i = 0; i <= proxies; i++) expect(s.tcb(i)).toMatchObject({ state: 'BlockedOnReceive', schedContext: null });
   });
 
+  it('IPC0017: senders to a server without an SC block until it gets its SC back; an NBSend meanwhile is dropped', () => {
+    const s = new Scenario('lockstep');
+    const ep = s.object(0);
+    const states = [0, 0];
+    const labels: number[] = [];
+    function* server(sys: ProgramContext) {
+      // Tells the root it is initialised; the root, above it, runs before it reaches its Wait.
+      yield* sys.api.seL4_Send(ep, empty);
+      for (let n = 0; n < 4; n++) labels.push(messageInfoFromWord((yield* sys.api.seL4_Wait(ep)).info).label);
+    }
+    const sender = (i: number) =>
+      function* (sys: ProgramContext) {
+        states[i] = 1;
+        yield* sys.api.seL4_Send(ep, seL4_MessageInfo_new(11 + i, 0, 0, 0));
+        states[i] = 2;
+      };
+    const result = s.run(function* root(sys) {
+      yield* s.retype(sys, T.seL4_EndpointObject, ep);
+      yield* s.start(sys, [{ program: server, priority: 10 }]);
+      yield* sys.api.seL4_Wait(ep);
+      yield* s.ownSC(sys, 0, false);
+      sys.api.seL4_SetMR(0, request);
+      yield* sys.api.seL4_NBSend(ep, seL4_MessageInfo_new(1, 0, 0, 1));
+      expect(sys.api.seL4_GetMR(0)).toBe(request);
+      yield* s.start(sys, [0, 1].map((i) => ({ program: sender(i), priority: 9 })), 1);
+      yield* s.rootPriority(sys, 8);
+      expect(states).toEqual([1, 1]);
+      yield* s.ownSC(sys, 0, true);
+      expect(states).toEqual([2, 2]);
+      yield* sys.api.seL4_NBSend(ep, seL4_MessageInfo_new(2, 0, 0, 0));
+      yield* sys.api.seL4_Send(ep, seL4_MessageInfo_new(3, 0, 0, 0));
+    });
+    expect(result.stop).toBe('finished');
+    // The sender resumed last runs first (tcbSchedEnqueue puts a resumed thread at the head of its
+    // ready queue), so it queues first; the NBSend sent while the server had no SC never arrives.
+    expect(labels).toEqual([12, 11, 2, 3]);
+  });
+
   it('IPC0018: the root receives from a sender whose SC was unbound while it was queued; the sender runs only once the SC is bound back', () => {
     const s = new Scenario('lockstep');
     const ep = s.object(0);
