@@ -19,6 +19,18 @@ const R = seL4_CapInitThreadCNode;
 const T = seL4_ObjectType;
 const empty = seL4_MessageInfo_new(0, 0, 0, 0);
 
+/** Mints `ep` with `badge` into root slot `badged`, and copies that (a child of it) into `derived`. */
+function* mintWithCopy(sys: ProgramContext, ep: number, badged: number, derived: number, badge: number) {
+  expect(yield* sys.api.seL4_CNode_Mint(R, badged, 32, R, ep, 32, seL4_AllRights, badge)).toBe(E.seL4_NoError);
+  expect(yield* sys.api.seL4_CNode_Copy(R, derived, 32, R, badged, 32, seL4_AllRights)).toBe(E.seL4_NoError);
+}
+
+/** Revokes the badged cap in root slot `badged` (deleting its copy) and cancels its badge's sends. */
+function* revokeAndCancel(sys: ProgramContext, badged: number) {
+  expect(yield* sys.api.seL4_CNode_Revoke(R, badged, 32)).toBe(E.seL4_NoError);
+  expect(yield* sys.api.seL4_CNode_CancelBadgedSends(R, badged, 32)).toBe(E.seL4_NoError);
+}
+
 describe('sel4test binding and badged-send scenarios, in lockstep', () => {
   it('BIND0002: a thread waiting on its own bound notification receives each signal with its badge', () => {
     const s = new Scenario('lockstep');
@@ -143,8 +155,7 @@ describe('sel4test binding and badged-send scenarios, in lockstep', () => {
       yield* s.retype(sys, T.seL4_EndpointObject, ep);
       yield* s.retype(sys, T.seL4_ReplyObject, reply);
       for (let i = 0; i < senders; i++) {
-        expect(yield* sys.api.seL4_CNode_Mint(R, badgedSlot(i), 32, R, ep, 32, seL4_AllRights, i + 200)).toBe(E.seL4_NoError);
-        expect(yield* sys.api.seL4_CNode_Copy(R, derivedSlot(i), 32, R, badgedSlot(i), 32, seL4_AllRights)).toBe(E.seL4_NoError);
+        yield* mintWithCopy(sys, ep, badgedSlot(i), derivedSlot(i), i + 200);
       }
       yield* s.start(sys, Array.from({ length: senders }, (_, i) => ({ program: sender(i), priority: 100 })));
       // Below the senders for a moment (sel4test calls a bouncer at priority 0), the root lets them run.
@@ -163,8 +174,7 @@ describe('sel4test binding and badged-send scenarios, in lockstep', () => {
       yield* letRun();
       expect(done).toEqual(done.map(() => 0));
       for (let i = 0; i < senders; i++) {
-        expect(yield* sys.api.seL4_CNode_Revoke(R, badgedSlot(i), 32)).toBe(E.seL4_NoError);
-        expect(yield* sys.api.seL4_CNode_CancelBadgedSends(R, badgedSlot(i), 32)).toBe(E.seL4_NoError);
+        yield* revokeAndCancel(sys, badgedSlot(i));
         yield* letRun();
         doneAfterEach.push([...done]);
         const view = s.view(ep);
@@ -203,8 +213,7 @@ describe('sel4test binding and badged-send scenarios, in lockstep', () => {
       yield* s.start(sys, [{ program: bouncer, priority: 100 }]);
       for (let i = 0; i < helpers; i++) {
         yield* s.retype(sys, T.seL4_EndpointObject, syncEp(i));
-        expect(yield* sys.api.seL4_CNode_Mint(R, badgedSlot(i), 32, R, ep, 32, seL4_AllRights, i + 200)).toBe(E.seL4_NoError);
-        expect(yield* sys.api.seL4_CNode_Copy(R, derivedSlot(i), 32, R, badgedSlot(i), 32, seL4_AllRights)).toBe(E.seL4_NoError);
+        yield* mintWithCopy(sys, ep, badgedSlot(i), derivedSlot(i), i + 200);
         yield* s.start(sys, [{ program: helper(i), priority: 100 }], 1 + i);
       }
       const callEach = function* () {
@@ -213,8 +222,7 @@ describe('sel4test binding and badged-send scenarios, in lockstep', () => {
       yield* callEach();
       expect(status).toEqual(status.map(() => 1));
       for (let i = 0; i < helpers; i++) {
-        expect(yield* sys.api.seL4_CNode_Revoke(R, badgedSlot(i), 32)).toBe(E.seL4_NoError);
-        expect(yield* sys.api.seL4_CNode_CancelBadgedSends(R, badgedSlot(i), 32)).toBe(E.seL4_NoError);
+        yield* revokeAndCancel(sys, badgedSlot(i));
         yield* callEach();
         statusAfterEach.push([...status]);
       }

@@ -9,11 +9,11 @@ import {
   seL4_CapInitThreadTCB,
   seL4_Error,
   seL4_MessageInfo_new,
-  seL4_MinSchedContextBits,
   seL4_ObjectType,
+  type Stub,
 } from '../../libsel4/index.ts';
 import type { ProgramContext } from '../../refinement/run.ts';
-import { Scenario, biggestUntypedSlot } from './sched-common.ts';
+import { Scenario } from './sched-common.ts';
 
 const E = seL4_Error;
 const R = seL4_CapInitThreadCNode;
@@ -27,12 +27,6 @@ const runningOn = (s: Scenario, sys: ProgramContext) => {
   const o = s.system.view().object(sys.tcb);
   return o?.type === 'tcb' ? o.schedContext : null;
 };
-
-/** Retypes a new scheduling context into root slot `slot`, configured with 10 ms every 10 ms. */
-function* newSchedContext(sys: ProgramContext, slot: number) {
-  expect(yield* sys.api.seL4_Untyped_Retype(biggestUntypedSlot(sys.plan.bootInfo), T.seL4_SchedContextObject, seL4_MinSchedContextBits, R, 0, 0, slot, 1)).toBe(E.seL4_NoError);
-  expect(yield* sys.api.seL4_SchedControl_ConfigureFlags(sys.plan.bootInfo.schedcontrol.start, slot, 10_000n, 10_000n, 0, 0, 0)).toBe(E.seL4_NoError);
-}
 
 describe('sel4test IPC scenarios (MCS), in lockstep', () => {
   const runs = 3;
@@ -152,89 +146,80 @@ describe('sel4test IPC scenarios (MCS), in lockstep', () => {
     expect(labels).toEqual([12, 11, 2, 3]);
   });
 
-  it('IPC0018: the root receives from a sender whose SC was unbound while it was queued; the sender runs only once the SC is bound back', () => {
+  /** IPC0018-IPC0020: a helper at 10, above the root at 9, that sets its state to 1 and then makes `call` over and over, counting each return. */
+  function counting(call: (sys: ProgramContext, ep: number) => Stub<unknown>) {
     const s = new Scenario('lockstep');
     const ep = s.object(0);
-    let state = 0;
-    const seen: number[] = [];
-    function* sender(sys: ProgramContext) {
-      state = 1;
+    const helper = { state: 0 };
+    function* program(sys: ProgramContext) {
+      helper.state = 1;
       for (;;) {
-        yield* sys.api.seL4_Send(ep, empty);
-        state++;
+        yield* call(sys, ep);
+        helper.state++;
       }
     }
-    s.run(function* root(sys) {
+    function* setUp(sys: ProgramContext) {
       yield* s.retype(sys, T.seL4_EndpointObject, ep);
       yield* s.rootPriority(sys, 9);
-      yield* s.start(sys, [{ program: sender, priority: 10 }]);
-      seen.push(state);
+      yield* s.start(sys, [{ program, priority: 10 }]);
+    }
+    return { s, ep, helper, setUp };
+  }
+
+  it('IPC0018: the root receives from a sender whose SC was unbound while it was queued; the sender runs only once the SC is bound back', () => {
+    const { s, ep, helper, setUp } = counting((sys, ep) => sys.api.seL4_Send(ep, empty));
+    const seen: number[] = [];
+    s.run(function* root(sys) {
+      yield* setUp(sys);
+      seen.push(helper.state);
       yield* s.ownSC(sys, 0, false);
       yield* sys.api.seL4_Wait(ep);
-      seen.push(state);
+      seen.push(helper.state);
       expect(s.tcb(0)).toMatchObject({ state: 'Running', schedContext: null });
       yield* s.ownSC(sys, 0, true);
-      seen.push(state);
+      seen.push(helper.state);
       for (const _ of [0, 1]) {
         yield* sys.api.seL4_Wait(ep);
-        seen.push(state);
+        seen.push(helper.state);
       }
     });
     expect(seen).toEqual([1, 1, 2, 3, 4]);
   });
 
   it('IPC0019: deleting the SC of a thread blocked in Send: its message is still received, it does not run', () => {
-    const s = new Scenario('lockstep');
-    const ep = s.object(0);
-    let state = 0;
-    const seen: number[] = [];
-    function* sender(sys: ProgramContext) {
-      state = 1;
+    const { s, ep, helper, setUp } = counting((sys, ep) => {
       sys.api.seL4_SetMR(0, 77);
-      yield* sys.api.seL4_Send(ep, seL4_MessageInfo_new(5, 0, 0, 1));
-      state = 2;
-    }
+      return sys.api.seL4_Send(ep, seL4_MessageInfo_new(5, 0, 0, 1));
+    });
+    const seen: number[] = [];
     const result = s.run(function* root(sys) {
-      yield* s.retype(sys, T.seL4_EndpointObject, ep);
-      yield* s.rootPriority(sys, 9);
-      yield* s.start(sys, [{ program: sender, priority: 10 }]);
-      seen.push(state);
+      yield* setUp(sys);
+      seen.push(helper.state);
       expect(yield* sys.api.seL4_CNode_Delete(R, s.tcbSlot(0) + 1, 32)).toBe(E.seL4_NoError);
       expect(s.tcb(0)).toMatchObject({ state: 'BlockedOnSend', schedContext: null });
       const { info } = yield* sys.api.seL4_Wait(ep);
       expect([messageInfoFromWord(info).label, sys.api.seL4_GetMR(0)]).toEqual([5, 77]);
-      seen.push(state);
+      seen.push(helper.state);
     });
     expect(result.stop).toBe('idle');
     expect(seen).toEqual([1, 1]);
-    expect(state).toBe(1);
+    expect(helper.state).toBe(1);
     expect(s.tcb(0)).toMatchObject({ state: 'Running', schedContext: null });
   });
 
   it('IPC0020: deleting the SC of a thread blocked in Wait: a Send wakes it, it runs only once a new SC is bound', () => {
-    const s = new Scenario('lockstep');
-    const ep = s.object(0);
-    let state = 0;
+    const { s, ep, helper, setUp } = counting((sys, ep) => sys.api.seL4_Wait(ep));
     const seen: number[] = [];
-    function* waiter(sys: ProgramContext) {
-      state = 1;
-      for (;;) {
-        yield* sys.api.seL4_Wait(ep);
-        state++;
-      }
-    }
     s.run(function* root(sys) {
-      yield* s.retype(sys, T.seL4_EndpointObject, ep);
-      yield* s.rootPriority(sys, 9);
-      yield* s.start(sys, [{ program: waiter, priority: 10 }]);
-      seen.push(state);
+      yield* setUp(sys);
+      seen.push(helper.state);
       expect(yield* sys.api.seL4_CNode_Delete(R, s.tcbSlot(0) + 1, 32)).toBe(E.seL4_NoError);
       yield* sys.api.seL4_Send(ep, empty);
-      seen.push(state);
+      seen.push(helper.state);
       expect(s.tcb(0)).toMatchObject({ state: 'Running', schedContext: null });
-      yield* newSchedContext(sys, s.object(1));
+      yield* s.newSchedContext(sys, s.object(1));
       expect(yield* sys.api.seL4_SchedContext_Bind(s.object(1), s.tcbSlot(0))).toBe(E.seL4_NoError);
-      seen.push(state);
+      seen.push(helper.state);
     });
     expect(seen).toEqual([1, 1, 2]);
     expect(s.tcb(0)).toMatchObject({ state: 'BlockedOnReceive', schedContext: s.view(s.object(1)).addr });
@@ -288,62 +273,57 @@ describe('sel4test IPC scenarios (MCS), in lockstep', () => {
     expect(s.tcb(0)).toMatchObject({ state: 'BlockedOnReceive', schedContext: null });
   });
 
-  it('IPC0023: the client SC a passive server runs on is deleted; a reply sent by Signal on the reply cap wakes the client, which does not run', () => {
+  /** IPC0023 and IPC0024: a client that calls once, and a server that tells the root it waits (NBSendRecv), takes the call and waits again. */
+  function replyScenario() {
     const s = new Scenario('lockstep');
     const [clientEp, serverEp, reply] = [s.object(0), s.object(1), s.object(2)];
-    let state = 0;
+    const state = { client: 0 };
     function* client(sys: ProgramContext) {
-      state = 1;
+      state.client = 1;
       yield* sys.api.seL4_Call(clientEp, empty);
-      state = 2;
+      state.client = 2;
     }
     function* server(sys: ProgramContext) {
       yield* sys.api.seL4_NBSendRecv(serverEp, empty, clientEp, reply);
       yield* sys.api.seL4_Wait(serverEp);
     }
-    const result = s.run(function* root(sys) {
-      yield* s.retype(sys, T.seL4_EndpointObject, clientEp);
-      yield* s.retype(sys, T.seL4_EndpointObject, serverEp);
+    function* setUp(sys: ProgramContext) {
+      for (const slot of [clientEp, serverEp]) yield* s.retype(sys, T.seL4_EndpointObject, slot);
       yield* s.retype(sys, T.seL4_ReplyObject, reply);
+    }
+    return { s, serverEp, reply, state, client, server, setUp };
+  }
+
+  it('IPC0023: the client SC a passive server runs on is deleted; a reply sent by Signal on the reply cap wakes the client, which does not run', () => {
+    const { s, serverEp, reply, state, client, server, setUp } = replyScenario();
+    const result = s.run(function* root(sys) {
+      yield* setUp(sys);
       yield* s.start(sys, [{ program: client, priority: 100 }, { program: server, priority: 100 }]);
       yield* sys.api.seL4_Wait(serverEp);
       yield* s.ownSC(sys, 1, false);
       yield* s.rootPriority(sys, 10);
       for (const i of [0, 1]) expect(yield* sys.api.seL4_TCB_SetPriority(s.tcbSlot(i), seL4_CapInitThreadTCB, 11)).toBe(E.seL4_NoError);
-      expect(state).toBe(1);
+      expect(state.client).toBe(1);
       expect(s.tcb(0).state).toBe('BlockedOnReply');
       expect(yield* sys.api.seL4_CNode_Delete(R, s.tcbSlot(0) + 1, 32)).toBe(E.seL4_NoError);
       yield* sys.api.seL4_Signal(reply);
-      expect(state).toBe(1);
+      expect(state.client).toBe(1);
     });
     expect(result.stop).toBe('idle');
-    expect(state).toBe(1);
+    expect(state.client).toBe(1);
     expect(s.tcb(0)).toMatchObject({ state: 'Running', schedContext: null });
   });
 
   it('IPC0024: deleting the reply object of a passive server running on a donated SC returns the SC to the caller (Inactive); deleting that SC then: nothing runs', () => {
-    const s = new Scenario('lockstep');
-    const [clientEp, serverEp, reply] = [s.object(0), s.object(1), s.object(2)];
-    let state = 0;
-    function* client(sys: ProgramContext) {
-      state = 1;
-      yield* sys.api.seL4_Call(clientEp, empty);
-      state = 2;
-    }
-    function* server(sys: ProgramContext) {
-      yield* sys.api.seL4_NBSendRecv(serverEp, empty, clientEp, reply);
-      yield* sys.api.seL4_Wait(serverEp);
-    }
+    const { s, serverEp, reply, state, client, server, setUp } = replyScenario();
     const result = s.run(function* root(sys) {
-      yield* s.retype(sys, T.seL4_EndpointObject, clientEp);
-      yield* s.retype(sys, T.seL4_EndpointObject, serverEp);
-      yield* s.retype(sys, T.seL4_ReplyObject, reply);
+      yield* setUp(sys);
       yield* s.start(sys, [{ program: server, priority: 11 }]);
       yield* sys.api.seL4_Wait(serverEp);
       yield* s.rootPriority(sys, 10);
       yield* s.ownSC(sys, 0, false);
       yield* s.start(sys, [{ program: client, priority: 11 }], 1);
-      expect(state).toBe(1);
+      expect(state.client).toBe(1);
       expect(s.tcb(0)).toMatchObject({ state: 'BlockedOnReceive', schedContext: s.scOf(1) });
       expect(yield* sys.api.seL4_CNode_Delete(R, reply, 32)).toBe(E.seL4_NoError);
       expect(s.tcb(0).schedContext).toBeNull();
@@ -351,7 +331,7 @@ describe('sel4test IPC scenarios (MCS), in lockstep', () => {
       expect(yield* sys.api.seL4_CNode_Delete(R, s.tcbSlot(1) + 1, 32)).toBe(E.seL4_NoError);
     });
     expect(result.stop).toBe('idle');
-    expect(state).toBe(1);
+    expect(state.client).toBe(1);
     expect(s.tcb(1)).toMatchObject({ state: 'Inactive', schedContext: null });
   });
 

@@ -1,7 +1,7 @@
 // What the scheduling and IPC scenarios share: the modes they run in, where the root task
 // retypes from, and a booted system with its helpers' slots.
 import { expect } from 'vitest';
-import { seL4_CapInitThreadCNode, seL4_CapInitThreadTCB, seL4_Error, seL4_ObjectType, type BootInfo, type LayerName, type ObjectView, type Stub } from '../../libsel4/index.ts';
+import { seL4_CapInitThreadCNode, seL4_CapInitThreadTCB, seL4_Error, seL4_MinSchedContextBits, seL4_ObjectType, type BootInfo, type LayerName, type ObjectView, type Stub } from '../../libsel4/index.ts';
 import { runSystem, startThread, type Program, type ProgramContext, type RunResult } from '../../refinement/run.ts';
 import { bootSystem, type System } from '../../refinement/system.ts';
 
@@ -104,6 +104,13 @@ export class Scenario extends HelperSlots {
       }
       expect(yield* sys.api.seL4_TCB_Resume(tcb)).toBe(seL4_Error.seL4_NoError);
     }
+  }
+
+  /** Retypes a scheduling context into root slot `slot`, configured with 10 ms every 10 ms unless `configure` is false. */
+  *newSchedContext(sys: ProgramContext, slot: number, configure = true): Stub<void> {
+    const { bootInfo } = sys.plan;
+    expect(yield* sys.api.seL4_Untyped_Retype(biggestUntypedSlot(bootInfo), seL4_ObjectType.seL4_SchedContextObject, seL4_MinSchedContextBits, seL4_CapInitThreadCNode, 0, 0, slot, 1)).toBe(seL4_Error.seL4_NoError);
+    if (configure) expect(yield* sys.api.seL4_SchedControl_ConfigureFlags(bootInfo.schedcontrol.start, slot, 10_000n, 10_000n, 0, 0, 0)).toBe(seL4_Error.seL4_NoError);
   }
 
   /** Sets the root task's priority: below its helpers, they run when it does. */

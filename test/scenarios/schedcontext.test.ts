@@ -11,7 +11,6 @@ import {
   seL4_CapInitThreadTCB,
   seL4_Error,
   seL4_MessageInfo_new,
-  seL4_MinSchedContextBits,
   seL4_ObjectType,
 } from '../../libsel4/index.ts';
 import { startThread, type Program, type ProgramContext } from '../../refinement/run.ts';
@@ -34,12 +33,6 @@ function* startPassive(s: Scenario, sys: ProgramContext, helper: Helper, i: numb
   yield* s.start(sys, [helper], i);
   yield* sys.api.seL4_Wait(ep);
   yield* s.ownSC(sys, i, false);
-}
-
-/** Retypes a scheduling context into root slot `slot`, configured with 10 ms every 10 ms unless `configure` is false. */
-function* newSchedContext(sys: ProgramContext, slot: number, configure = true) {
-  expect(yield* sys.api.seL4_Untyped_Retype(biggestUntypedSlot(sys.plan.bootInfo), T.seL4_SchedContextObject, seL4_MinSchedContextBits, R, 0, 0, slot, 1)).toBe(E.seL4_NoError);
-  if (configure) expect(yield* sys.api.seL4_SchedControl_ConfigureFlags(sys.plan.bootInfo.schedcontrol.start, slot, 10_000n, 10_000n, 0, 0, 0)).toBe(E.seL4_NoError);
 }
 
 /** A client whose SC has 1 ms every 10 ms: a thread spinning on it leaves the root time to run. */
@@ -299,7 +292,7 @@ describe('sel4test scheduling-context scenarios, in lockstep', () => {
       expect(c.spins).toBe(spins);
       expect(yield* sys.api.seL4_CNode_Delete(R, c.serverReply, 32)).toBe(E.seL4_NoError);
       // sel4test binds the new SC before configuring it.
-      yield* newSchedContext(sys, sc, false);
+      yield* s.newSchedContext(sys, sc, false);
       expect(yield* sys.api.seL4_SchedContext_Bind(sc, s.tcbSlot(1))).toBe(E.seL4_NoError);
       expect(yield* sys.api.seL4_SchedControl_ConfigureFlags(sys.plan.bootInfo.schedcontrol.start, sc, 10_000n, 10_000n, 0, 0, 0)).toBe(E.seL4_NoError);
       expect(yield* sys.api.seL4_TCB_Resume(s.tcbSlot(1))).toBe(E.seL4_NoError);
