@@ -10,9 +10,10 @@
 // donated context), IPC0016 (a passive server that replies by Send keeps no context), IPC0017
 // (NBSend to a passive server donates nothing), IPCRIGHTS0001 (no Write, no message),
 // IPCRIGHTS0003 (no Grant, no cap), CANCEL_BADGED_SENDS (only the badge cancelled restarts),
-// BIND0001/BIND0002 (a bound thread receives signals through its endpoint wait), NBWAIT0001
+// BIND0001 (a bound thread receives signals through its endpoint wait), NBWAIT0001
 // (polls that find nothing give badge 0), SCHED0007 (callers queue highest priority first), and
-// endpoint deletion restarting its queue (cancelAllIPC).
+// endpoint deletion restarting its queue (cancelAllIPC). The rest are in ipc-chains.test.ts,
+// binding.test.ts and schedcontext.test.ts (README lists them).
 import { describe, expect, it } from 'vitest';
 import {
   messageInfoFromWord,
