@@ -337,16 +337,14 @@ describe('sel4test scheduler scenarios, in lockstep', () => {
         yield* sys.api.seL4_Send(reply(0), empty);
       }
       yield* s.start(sys, Array.from({ length: clients - 1 }, (_, n) => ({ program: caller(n + 1), priority: highest - clients + n })), 1);
-      // Every client queues (below the root) before client 0 moves.
       const receiveAll = function* () {
-        yield* s.rootPriority(sys, 1);
-        yield* s.rootPriority(sys, 255);
         const order: number[] = [];
         for (let i = 0; i < clients; i++) order.push((yield* sys.api.seL4_Recv(ep, reply(i))).sender);
         for (let i = 0; i < clients; i++) yield* sys.api.seL4_Send(reply(i), empty);
         orders.push(order);
       };
       for (const priority of [lowest, middle, highest - 1, highest, highest - 1, middle, lowest]) {
+        // Every client queues (the root below them for a moment), then client 0 moves.
         yield* s.rootPriority(sys, 1);
         yield* s.rootPriority(sys, 255);
         yield* setClientPriority(priority);
