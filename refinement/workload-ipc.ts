@@ -636,9 +636,10 @@ function faultReply(k: Knowledge, p: Picker, ep: number, reply: number, mayReply
  * GrantReply, which SetSpace refuses) and a cap without Read; a handler and a faulter thread
  * made above the root task (their contexts badged); the first to run, the handler or the faulter
  * itself, sets the faulter's fault handler (TCB slot 3) with SetSpace and, for a timeout (now and
- * then otherwise too), its timeout handler (slot 4) with SetTimeoutEndpoint. The handler waits (Recv with the reply, or Wait without one) before
- * or after the faulter raises a user exception, an unknown syscall, a cap fault (send or receive
- * phase) or, computing up to its budget's end, a timeout fault; the handler answers through the
+ * then otherwise too), its timeout handler (slot 4) with SetTimeoutEndpoint. The handler waits
+ * (Recv with the reply, or Wait without one) before or after the faulter raises a user exception,
+ * an unknown syscall, a cap fault (send or receive phase) or, computing up to its budget's end, a
+ * timeout fault; the handler answers through the
  * reply: label 0 (restart) or not, registers in the message (Send, NBSend or ReplyRecv), or
  * deletes the reply, suspends the faulter or does not answer. Now and then the handler is made
  * passive first (the faulter unbinds its context): the fault donates the faulter's context, the
@@ -675,12 +676,11 @@ export function faultScenario(p: Picker): Scenario {
     set(dest);
     return once(call('seL4_CNode_Mint', [R, dest, 32, R, ep, 32, capRights, capBadge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, ep, 32, capRights, capBadge)));
   };
-  const handlerMinted: Action[] = badge === 0 && rights === seL4_AllRights ? [
-    () => {
-      handlerCap = ep;
-      return 'next';
-    },
-  ] : [mintInto((slot) => (handlerCap = slot), rights, badge)];
+  const unbadged: Action = () => {
+    handlerCap = ep;
+    return 'next';
+  };
+  const handlerMinted = badge === 0 && rights === seL4_AllRights ? unbadged : mintInto((slot) => (handlerCap = slot), rights, badge);
   const faulterCptr = () => made.tcbOffset + faulterAt;
   const roles: Action = (k) => {
     const first = runs(k, 0) ? 0 : runs(k, 1) ? 1 : -1;
@@ -752,7 +752,7 @@ export function faultScenario(p: Picker): Scenario {
     actions: [
       retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot)),
       retypedInto(T.seL4_ReplyObject, seL4_ReplyBits, (slot) => (reply = slot)),
-      ...handlerMinted,
+      handlerMinted,
       ...(kind === 'capReceive' ? [mintInto((slot) => (noRead = slot), seL4_CanWrite | seL4_CanGrant, drawBadge(p))] : []),
       ...threadsMade(setup, made),
       ...delivered,
