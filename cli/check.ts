@@ -54,8 +54,9 @@ options:
                     CNodeCopy:seL4_RevokeFirst,UntypedRetype:seL4_NotEnoughMemory; also the
                     scheduler's events (Scheduler:preemption, budget-expiry, release,
                     round-robin, yield, idle), Time:timer-interrupt or Time:no-interrupt, the
-                    IPC events (IPC:donation, reply-return, blocked-on-send, ...) and IPC on
-                    caps ('Call to endpoint:caller BlockedOnReply')
+                    IPC events (IPC:donation, reply-return, blocked-on-send, ...), the fault
+                    events (Fault:delivered-timeout, reply-restart, timeout-on-reply, ...) and IPC
+                    on caps ('Call to endpoint:caller BlockedOnReply')
   -h, --help        this text
 
 Ctrl-C or SIGTERM prints the summary so far, writes the reports asked for, and exits 130

@@ -16,7 +16,7 @@ import {
   type LayerName,
   type Touched,
 } from '../libsel4/index.ts';
-import { Tally, ThreadStates, canRunAgain, exceptionKey, ipcKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
+import { FaultStates, Tally, ThreadStates, canRunAgain, exceptionKey, faultKey, ipcKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants/index.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './reports/describe.ts';
@@ -154,6 +154,8 @@ class Driver {
   private style: RunStyle | null = null;
   /** Threads' states and contexts, for the IPC events. */
   private readonly threads: ThreadStates;
+  /** Threads' states and pending faults, for the fault events. */
+  private readonly faults: FaultStates;
 
   constructor(
     options: SystemOptions,
@@ -163,6 +165,7 @@ class Driver {
     this.system = bootSystem(options);
     this.knowledge = new Knowledge(() => this.system.view(), this.system.plan.rootCNode, bootKnowledge);
     this.threads = new ThreadStates(this.system.view());
+    this.faults = new FaultStates(this.system.view());
   }
 
   execute(step: WorkloadStep): void {
@@ -191,6 +194,7 @@ class Driver {
     for (const e of schedulerEventsOf(before, after, event, key === 'Yield', priority)) this.coverage.push([schedulerKey, e]);
     const touchedObjects = new Set(this.system.lastTouched().flatMap((t) => t.objects));
     for (const e of this.threads.step(now, touchedObjects)) this.coverage.push([ipcKey, e]);
+    for (const e of this.faults.step(now, touchedObjects, key)) this.coverage.push([faultKey, e]);
     if (!canRunAgain(after)) this.ended ??= endedBy(key, this.system.lastTouched());
     this.knowledge.update(this.system.lastTouched());
   }

@@ -1,7 +1,7 @@
 // Coverage of a check in seL4 terms: how often each invocation or syscall was reached and what
 // it answered, which of its documented errors were never returned, how often each invariant was
 // checked, which abstract-spec choices were taken; summed over runs, batches and shards.
-import { errorName, invocationLabels, seL4_Syscall, slotId, tcbSlotCount, timerPrecisionTicks, type KernelEvent, type KernelView, type SchedulerView, type SlotRef, type ThreadState } from '../libsel4/index.ts';
+import { errorName, invocationLabels, seL4_Syscall, slotId, tcbSlotCount, timerPrecisionTicks, type FaultView, type KernelEvent, type KernelView, type SchedulerView, type SlotRef, type ThreadState } from '../libsel4/index.ts';
 import type { Coverage } from './check.ts';
 
 /** What one passing run contributed. */
@@ -166,6 +166,87 @@ export class ThreadStates {
     const o = view.object(sc);
     const wasBlocked = before !== undefined && blockedEvent[before.state] !== undefined;
     return wasBlocked && o?.type === 'schedcontext' && o.notification !== null ? 'notification-lend' : null;
+  }
+}
+
+/** The fault events a check counts, under the key `Fault` (see `FaultStates`). */
+export const faultKey = 'Fault';
+export const faultEvents = [
+  'delivered-cap-fault',
+  'delivered-cap-fault-receive',
+  'delivered-unknown-syscall',
+  'delivered-user-exception',
+  'delivered-timeout',
+  'reply-restart',
+  'reply-no-restart',
+  'cancelled',
+  'timeout-on-reply',
+] as const;
+export type FaultEvent = (typeof faultEvents)[number];
+
+const deliveredEvent: Record<FaultView['type'], FaultEvent | null> = {
+  CapFault: 'delivered-cap-fault',
+  UnknownSyscall: 'delivered-unknown-syscall',
+  UserException: 'delivered-user-exception',
+  Timeout: 'delivered-timeout',
+  VMFault: null,
+};
+
+interface FaultMoment {
+  readonly state: ThreadState;
+  readonly fault: FaultView | null;
+}
+
+const sameFault = (a: FaultView | null, b: FaultView | null) => a?.type === b?.type && a?.words.join() === b?.words.join();
+
+/** Entries that reply through a reply cap: a send on it, or a syscall whose first phase may. */
+const replyEntry = /( to reply|^seL4_Sys(ReplyRecv|NBSendRecv|NBSendWait))$/;
+
+/**
+ * Every thread's state and pending fault, kept up to date from the objects each entry touched,
+ * to tell the fault events of an entry: `delivered-*`, a faulted thread's message reached a
+ * handler (it is now BlockedOnReply, or Inactive while a receiver was woken); `reply-restart`,
+ * `reply-no-restart`, a reply cleared the fault of a thread blocked on it, leaving it Restart or
+ * Inactive; `cancelled`, the fault was cleared otherwise (its reply deleted, it was suspended);
+ * `timeout-on-reply`, a reply to a thread left it with a timeout fault (doReplyTransfer).
+ */
+export class FaultStates {
+  private readonly threads = new Map<number, FaultMoment>();
+
+  constructor(view: KernelView) {
+    for (const o of view.objects()) if (o.type === 'tcb') this.threads.set(o.addr, { state: o.state, fault: o.fault });
+  }
+
+  /** The fault events of the entry `key` that touched `objects`; records the touched threads' states. */
+  step(view: KernelView, objects: Iterable<number>, key: string): FaultEvent[] {
+    const moments: [number, FaultMoment | undefined, FaultMoment][] = [];
+    for (const addr of objects) {
+      const o = view.object(addr);
+      if (o?.type !== 'tcb') this.threads.delete(addr);
+      else moments.push([addr, this.threads.get(addr), { state: o.state, fault: o.fault }]);
+    }
+    const receiverWoken = moments.some(([, before, after]) => before?.state === 'BlockedOnReceive' && after.state !== 'BlockedOnReceive');
+    const events: FaultEvent[] = [];
+    for (const [addr, before, after] of moments) {
+      this.threads.set(addr, after);
+      if (!before || (before.state === after.state && sameFault(before.fault, after.fault))) continue;
+      const event = this.eventOf(before, after, receiverWoken, key);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  private eventOf(before: FaultMoment, after: FaultMoment, receiverWoken: boolean, key: string): FaultEvent | null {
+    const { fault } = after;
+    if (before.state === 'BlockedOnReply' && before.fault !== null && fault === null) {
+      if (after.state === 'Restart' || after.state === 'Running') return 'reply-restart';
+      return replyEntry.test(key) ? 'reply-no-restart' : 'cancelled';
+    }
+    if (fault === null) return null;
+    if (before.state === 'BlockedOnReply' && before.fault?.type !== 'Timeout' && fault.type === 'Timeout') return 'timeout-on-reply';
+    const reached = after.state === 'BlockedOnReply' || (after.state === 'Inactive' && receiverWoken);
+    if (!reached || before.state === 'BlockedOnReply') return null;
+    return fault.type === 'CapFault' && fault.words[1] === 1 ? 'delivered-cap-fault-receive' : deliveredEvent[fault.type];
   }
 }
 
@@ -390,7 +471,7 @@ export class CoverageSpecError extends Error {}
 
 const syscallNames = new Set<string>([...Object.keys(seL4_Syscall), 'Yield', 'UnknownSyscall', exceptionKey]);
 /** The results of the keys that are not invocations: scheduler events, and whether time ended in the timer interrupt. */
-const eventResults: Readonly<Record<string, readonly string[]>> = { [schedulerKey]: schedulerEvents, [ipcKey]: ipcEvents, [timeKey]: ['timer-interrupt', 'no-interrupt'] };
+const eventResults: Readonly<Record<string, readonly string[]>> = { [schedulerKey]: schedulerEvents, [ipcKey]: ipcEvents, [faultKey]: faultEvents, [timeKey]: ['timer-interrupt', 'no-interrupt'] };
 const labels = new Set<string>(invocationLabels);
 const otherResults = /^(returned|no thread ran|caller \w+|unmodelled: .+|label \d+)$/;
 

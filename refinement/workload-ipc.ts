@@ -6,12 +6,17 @@
 // ready (the run goes on); a thread that runs instead of a blocked root task wakes it.
 import {
   InvocationLabel,
+  Reg,
+  SYSCALL_MAX,
+  SYSCALL_MIN,
   seL4_AllRights,
   seL4_CanGrant,
+  seL4_CanGrantReply,
   seL4_CanRead,
   seL4_CanWrite,
   seL4_CapInitThreadCNode,
   seL4_CapInitThreadTCB,
+  seL4_CapInitThreadVSpace,
   seL4_EndpointBits,
   seL4_MaxPrio,
   seL4_MessageInfo_new,
@@ -20,6 +25,7 @@ import {
   seL4_ObjectType,
   seL4_PageBits,
   seL4_ReplyBits,
+  seL4_SchedContext_Sporadic,
   type CapOf,
   type ObjectView,
   type Sel4Api,
@@ -27,7 +33,7 @@ import {
 import type { Knowledge } from './knowledge.ts';
 import { Picker, call, freeBytes, hexWord, perturb, shaped, type ResolvedCall } from './workload-picks.ts';
 import { freeRootSlot, objectsAt, once, retype, rootSlot, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
-import { mayStop, setPriorityCall } from './workload-threads.ts';
+import { mayStop, passTicks, setPriorityCall } from './workload-threads.ts';
 import type { WorkloadStep } from './workload.ts';
 
 export const ipcOperations = ['ipcObject', 'ipcSend', 'ipcReceive', 'ipcReply', 'notify', 'ipcDelete'] as const;
@@ -582,6 +588,175 @@ export function queueScenario(p: Picker): Scenario {
       ...threadsMade({ count, budgetUs: 2000n, periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(70) }, made),
       ...Array.from({ length: count }, (_, i) => [raise(i), block(i)]).flat(),
       serve,
+    ],
+  };
+}
+
+type FaultKind = 'exception' | 'syscall' | 'cap' | 'capReceive' | 'timeout';
+
+/** A fault the running thread raises: a user exception, an unknown syscall, a cap fault in a send or receive phase. */
+function faultCall(k: Knowledge, p: Picker, kind: Exclude<FaultKind, 'timeout'>, ep: number, noRead: number): ResolvedCall | null {
+  const unresolvable = (0x8000_0000 | p.below(2 ** 16)) >>> 0;
+  const empty = freeRootSlot(k, p) ?? unresolvable;
+  if (kind === 'exception') {
+    const [number, code] = [p.of([0, 2, 3, 7, 0xffffffff])!, p.word(1)];
+    return { text: `exception(${number}, ${hexWord(code)})`, run: (api) => void api.raiseException(number, code) };
+  }
+  if (kind === 'syscall') {
+    const drawn = p.chance(60) ? p.of([SYSCALL_MIN - 1, SYSCALL_MAX + 1, 0xc1])! : p.word(2) | 0;
+    const sysno = drawn >= SYSCALL_MIN && drawn <= SYSCALL_MAX ? SYSCALL_MIN - 1 : drawn;
+    const a0 = p.word(3);
+    return call('syscall', [sysno, a0], (api) => void api.rawSyscall([[Reg.a7, sysno >>> 0], [Reg.a0, a0]]));
+  }
+  if (kind === 'cap') {
+    const dest = p.of([unresolvable, empty])!;
+    const m = drawMessage(k, p);
+    if (p.chance(50)) return messageCall('seL4_Call', [dest, m.info], m, (api) => void api.seL4_Call(dest, m.info));
+    return messageCall('seL4_Send', [dest, m.info], m, (api) => api.seL4_Send(dest, m.info));
+  }
+  // The receive phase: a source without Read (sel4test's IPCRIGHTS0002), missing or a reply cap; or a reply cptr that is no reply cap.
+  const [src, reply] = p.chance(75) ? [p.of([noRead, empty, unresolvable])!, freeRootSlot(k, p) ?? 0] : [ep, empty];
+  return call('seL4_Recv', [src, reply], (api) => void api.seL4_Recv(src, reply));
+}
+
+/** A reply to a fault: label 0 (restart) mostly, else 1-5; up to 12 words (the registers the fault's reply may set). */
+function faultReply(k: Knowledge, p: Picker, ep: number, reply: number, mayReplyRecv: boolean): ResolvedCall {
+  const label = p.chance(60) ? 0 : 1 + p.below(5);
+  const length = p.below(13);
+  const m: Drawn = { info: seL4_MessageInfo_new(label, 0, 0, length), words: Array.from({ length: Math.min(length, 10) }, (_, i) => (p.chance(50) ? 0x1000 + 4 * p.below(64) : p.word(i))), caps: [] };
+  const way = p.below(100);
+  if (mayReplyRecv && way < 35) return messageCall('seL4_ReplyRecv', [ep, m.info, reply], m, (api) => void api.seL4_ReplyRecv(ep, m.info, reply));
+  if (way < 85) return messageCall('seL4_Send', [reply, m.info], m, (api) => api.seL4_Send(reply, m.info));
+  return messageCall('seL4_NBSend', [reply, m.info], m, (api) => api.seL4_NBSend(reply, m.info));
+}
+
+/**
+ * Fault delivery, as sel4test's faults.c sets it up: an endpoint and a reply object retyped, now
+ * and then a badged handler cap minted (Grant or GrantReply only; now and then without Grant or
+ * GrantReply, which SetSpace refuses) and a cap without Read; a handler and a faulter thread
+ * made above the root task (their contexts badged); the first to run, the handler or the faulter
+ * itself, sets the faulter's fault handler (TCB slot 3) with SetSpace and, for a timeout (now and
+ * then otherwise too), its timeout handler (slot 4) with SetTimeoutEndpoint. The handler waits
+ * (Recv with the reply, or Wait without one) before or after the faulter raises a user exception,
+ * an unknown syscall, a cap fault (send or receive phase) or, computing up to its budget's end, a
+ * timeout fault; the handler answers through the
+ * reply: label 0 (restart) or not, registers in the message (Send, NBSend or ReplyRecv), or
+ * deletes the reply, suspends the faulter or does not answer. Now and then the handler is made
+ * passive first (the faulter unbinds its context): the fault donates the faulter's context, the
+ * handler spends its budget and the root task replies: the context comes back without budget and,
+ * the faulter having a timeout handler, the reply raises a timeout fault (doReplyTransfer), which
+ * the root task receives and answers.
+ */
+export function faultScenario(p: Picker): Scenario {
+  const kind = p.of(['exception', 'syscall', 'cap', 'capReceive', 'timeout'] as const)!;
+  const passive = kind !== 'timeout' && p.chance(40);
+  const faulterFirst = !passive && p.chance(30);
+  // Which thread is which: decided by the one that runs first.
+  let faulterAt = -1;
+  let handlerAt = -1;
+  const withTimeoutHandler = kind === 'timeout' || passive || p.chance(30);
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  let ep = -1;
+  let reply = -1;
+  let noRead = -1;
+  let handlerCap = -1;
+  const badge = p.chance(50) ? 0 : drawBadge(p);
+  const rights = p.chance(85) ? seL4_AllRights : p.chance(70) ? seL4_CanWrite | seL4_CanGrantReply : seL4_CanWrite | seL4_CanRead;
+  const R = seL4_CapInitThreadCNode;
+  const thread = (k: Knowledge, i: number) => objectsAt(k, made.tcbOffset, 2, 'thread')?.[i];
+  const runs = (k: Knowledge, i: number) => thread(k, i) !== undefined && k.view().current() === thread(k, i);
+  const tcbOf = (k: Knowledge, i: number) => {
+    const o = k.view().object(thread(k, i) ?? -1);
+    return o?.type === 'tcb' ? o : null;
+  };
+  const ready = (k: Knowledge) => holds(k, ep, 'endpoint') && holds(k, reply, 'reply');
+  const mintInto = (set: (slot: number) => void, capRights: number, capBadge: number): Action => (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (dest === undefined || !holds(k, ep, 'endpoint')) return null;
+    set(dest);
+    return once(call('seL4_CNode_Mint', [R, dest, 32, R, ep, 32, capRights, capBadge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, ep, 32, capRights, capBadge)));
+  };
+  const unbadged: Action = () => {
+    handlerCap = ep;
+    return 'next';
+  };
+  const handlerMinted = badge === 0 && rights === seL4_AllRights ? unbadged : mintInto((slot) => (handlerCap = slot), rights, badge);
+  const faulterCptr = () => made.tcbOffset + faulterAt;
+  const roles: Action = (k) => {
+    const first = runs(k, 0) ? 0 : runs(k, 1) ? 1 : -1;
+    if (first < 0) return null;
+    faulterAt = faulterFirst ? first : 1 - first;
+    handlerAt = 1 - faulterAt;
+    return 'next';
+  };
+  // The first to run installs the faulter's handlers: the handler, or the faulter itself.
+  const installs = (k: Knowledge) => runs(k, faulterFirst ? faulterAt : handlerAt) && holds(k, handlerCap, 'endpoint');
+  const setSpace: Action = (k) => {
+    if (!installs(k)) return null;
+    const [t, h, V] = [faulterCptr(), handlerCap, seL4_CapInitThreadVSpace];
+    return once(call('seL4_TCB_SetSpace', [t, h, R, 0, V, 0], (api) => void api.seL4_TCB_SetSpace(t, h, R, 0, V, 0)));
+  };
+  const setTimeout: Action = (k, p) => {
+    if (!installs(k)) return null;
+    const [t, h] = [faulterCptr(), p.of([ep, handlerCap])!];
+    return once(call('seL4_TCB_SetTimeoutEndpoint', [t, h], (api) => void api.seL4_TCB_SetTimeoutEndpoint(t, h)));
+  };
+  const waitWithReply = passive || p.chance(85);
+  const receive: Action = (k) => {
+    if (!runs(k, handlerAt) || !ready(k)) return null;
+    return once(waitWithReply ? call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply)) : call('seL4_Wait', [ep], (api) => void api.seL4_Wait(ep)));
+  };
+  const unbindHandler: Action = (k) => {
+    if (!runs(k, faulterAt) || tcbOf(k, handlerAt)?.state !== 'BlockedOnReceive') return null;
+    const sc = made.scOffset + handlerAt;
+    return once(call('seL4_SchedContext_Unbind', [sc], (api) => void api.seL4_SchedContext_Unbind(sc)));
+  };
+  // Computing up to the timer deadline, a few times at most, while `who` runs (then the next action).
+  const spend = (who: () => number): Action => {
+    let tries = 0;
+    return (k) => {
+      if (!runs(k, who())) return tries > 0 ? 'next' : null;
+      const s = k.view().scheduler();
+      if (tries++ > 4 || s.timerDeadlineTicks === null || s.timerDeadlineTicks <= s.clockTicks) return null;
+      return { call: passTicks(s.timerDeadlineTicks - s.clockTicks), done: false };
+    };
+  };
+  const fault: Action = (k, p) => {
+    if (!runs(k, faulterAt) || !ready(k) || kind === 'timeout') return null;
+    const c = faultCall(k, p, kind, ep, noRead);
+    return c && once(c);
+  };
+  const faulted = (k: Knowledge) => tcbOf(k, faulterAt)?.state === 'BlockedOnReply' && tcbOf(k, faulterAt)?.fault !== null;
+  const answer = (byRoot: boolean): Action => (k, p) => {
+    if (!(byRoot ? rootRuns(k) : runs(k, handlerAt)) || !faulted(k) || !ready(k)) return null;
+    const way = p.below(100);
+    if (byRoot || way < 75) return once(faultReply(k, p, ep, reply, !byRoot));
+    if (way < 87) return once(deleteCall(reply));
+    const f = faulterCptr();
+    return way < 94 ? once(call('seL4_TCB_Suspend', [f], (api) => void api.seL4_TCB_Suspend(f))) : null;
+  };
+  // The timeout fault the reply raised, queued on the endpoint: the root task receives it and answers.
+  const timedOut: Action = (k) => {
+    const f = tcbOf(k, faulterAt);
+    if (!rootRuns(k) || f?.state !== 'BlockedOnSend' || f.fault?.type !== 'Timeout' || !ready(k)) return null;
+    return once(call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply)));
+  };
+  const raise = kind === 'timeout' ? spend(() => faulterAt) : fault;
+  const installed = [roles, setSpace, ...(withTimeoutHandler ? [setTimeout] : [])];
+  const delivered = faulterFirst ? [...installed, raise, receive] : [...installed, receive, ...(passive ? [unbindHandler] : []), raise];
+  const answered = passive && p.chance(70) ? [spend(() => handlerAt), answer(true), timedOut, answer(true)] : [answer(false)];
+  const budgetUs = kind === 'timeout' ? 1000n + BigInt(p.below(2000)) : 2000n + BigInt(p.below(3000));
+  const setup = { count: 2, budgetUs, periodUs: 2n * budgetUs, extraRefills: 0, flags: p.chance(50) ? seL4_SchedContext_Sporadic : 0, buffered: p.chance(70), scBadge: drawBadge(p) };
+  return {
+    name: 'fault',
+    actions: [
+      retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot)),
+      retypedInto(T.seL4_ReplyObject, seL4_ReplyBits, (slot) => (reply = slot)),
+      handlerMinted,
+      ...(kind === 'capReceive' ? [mintInto((slot) => (noRead = slot), seL4_CanWrite | seL4_CanGrant, drawBadge(p))] : []),
+      ...threadsMade(setup, made),
+      ...delivered,
+      ...answered,
     ],
   };
 }

@@ -37,7 +37,7 @@ import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCa
 export type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
 
 export interface Scenario {
-  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices' | 'passive' | 'transfer' | 'queue';
+  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices' | 'passive' | 'transfer' | 'queue' | 'fault';
   readonly actions: Action[];
 }
 
@@ -272,6 +272,8 @@ export interface ThreadSetup {
   readonly flags: number;
   /** Whether the threads get an IPC buffer (when the CSpace has a frame for one). */
   readonly buffered: boolean;
+  /** The badge of their scheduling contexts (ConfigureFlags; 0 unless given). */
+  readonly scBadge?: number;
 }
 
 /** Where a scenario's threads are: their TCB and SC caps from these root slots on, and their priority. */
@@ -287,6 +289,7 @@ export interface ThreadsMade {
  */
 export function threadsMade(setup: ThreadSetup, made: ThreadsMade): Action[] {
   const { count, budgetUs, periodUs, extraRefills, flags, buffered } = setup;
+  const scBadge = setup.scBadge ?? 0;
   const scBits = seL4_MinSchedContextBits + 1;
   const retyped = (bits: number, type: number): Action => (k, p) => {
     const at = freeRootSlot(k, p, count);
@@ -312,8 +315,8 @@ export function threadsMade(setup: ThreadSetup, made: ThreadsMade): Action[] {
     const control = schedControlCptr(k);
     const sc = made.scOffset + i;
     return {
-      text: `seL4_SchedControl_ConfigureFlags(${control}, ${sc}, ${budgetUs}, ${periodUs}, ${extraRefills}, 0, ${flags})`,
-      run: (api) => void api.seL4_SchedControl_ConfigureFlags(control, sc, budgetUs, periodUs, extraRefills, 0, flags),
+      text: `seL4_SchedControl_ConfigureFlags(${control}, ${sc}, ${budgetUs}, ${periodUs}, ${extraRefills}, ${scBadge}, ${flags})`,
+      run: (api) => void api.seL4_SchedControl_ConfigureFlags(control, sc, budgetUs, periodUs, extraRefills, scBadge, flags),
     };
   });
   const bind = each((_k, _p, i) => call('seL4_SchedContext_Bind', [made.scOffset + i, made.tcbOffset + i], (api) => void api.seL4_SchedContext_Bind(made.scOffset + i, made.tcbOffset + i)));
