@@ -1,11 +1,12 @@
 // The mutant catalogue and `sel4-model mutants`: every entry still applies to the kernel as it
 // is (without running the checker), the catalogue format is checked with clear messages, and
-// the command kills, keeps and flags mutants of a small catalogue end to end.
+// the command kills, keeps and flags mutants of a small catalogue end to end (as a user runs it,
+// a child process; its input errors and listing run its `main` in this process).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCommand } from './cli/command.ts';
+import { runCommand, runInProcess } from './cli/command.ts';
 import { applyMutant, applyToProject, CatalogueError, loadCatalogue, parseCatalogue, type Mutant } from '../refinement/mutants.ts';
 
 const root = process.cwd();
@@ -13,6 +14,7 @@ const catalogue = loadCatalogue(join(root, 'mutants'));
 const byName = (name: string) => catalogue.find((m) => m.name === name)!;
 
 const run = (...args: string[]) => runCommand('mutants', ...args);
+const runHere = (...args: string[]) => runInProcess(['mutants', ...args]);
 
 /** A catalogue entry as Markdown. */
 function entry(name: string, m: Pick<Mutant, 'file' | 'find' | 'replace'>, fields = ''): string {
@@ -120,17 +122,17 @@ describe('sel4-model mutants', () => {
     [['--json', '/no/such/dir/r.json'], /--json \/no\/such\/dir\/r\.json: no directory/],
     [['--catalogue', '/no/such/dir'], /cannot read the catalogue directory/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
-  ])('exits 2 on bad input %j, with the usage and no stack trace', (args, message) => {
-    const r = run(...args);
+  ])('exits 2 on bad input %j, with the usage and no stack trace', async (args, message) => {
+    const r = await runHere(...args);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/usage: sel4-model mutants/);
     expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
   });
 
-  it('exits 2 naming the file and line of a malformed catalogue', () => {
+  it('exits 2 naming the file and line of a malformed catalogue', async () => {
     const dir = catalogueDir({ 'x.md': '## fine-name\nfile: impl/cspace.ts\n\nno blocks\n' });
-    const r = run('--catalogue', dir, '--list');
+    const r = await runHere('--catalogue', dir, '--list');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/x\.md:1: mutant 'fine-name': no ```find block/);
   });
@@ -163,9 +165,9 @@ describe('sel4-model mutants', () => {
     expect(enough.status).toBe(0);
   });
 
-  it('lists the catalogue, marking equivalent and stale entries', () => {
+  it('lists the catalogue, marking equivalent and stale entries', async () => {
     const dir = catalogueDir({ 'a.md': entry('eq', byName('mint-firstbadged-unset'), 'equivalent: for the test') + entry('gone', { file: 'impl/cspace.ts', find: 'not there', replace: 'x' }) });
-    const r = run('--catalogue', dir, '--list');
+    const r = await runHere('--catalogue', dir, '--list');
     expect(r.stdout).toMatch(/^equivalent a\/eq \(impl\/cnode\.ts\)/m);
     expect(r.stdout).toMatch(/^STALE +a\/gone .*is stale/m);
     expect(r.stdout).toMatch(/^2 mutants, 1 stale$/m);

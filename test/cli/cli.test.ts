@@ -1,13 +1,16 @@
-// The command as a user runs it: exit codes, usage on bad input, a passing check, replay.
+// The command as a user runs it: exit codes, usage on bad input, a passing check, replay. A
+// passing check, a closed pipe and a source that does not parse run the real command (a child
+// process, as a user starts it); the input errors run its `main` in this process.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyProject } from '../../refinement/mutant-run.ts';
-import { runCommand } from './command.ts';
+import { runCommand, runInProcess } from './command.ts';
 
 const run = runCommand;
+const runHere = (...args: string[]) => runInProcess(args);
 
 describe('sel4-model command', () => {
   it('passes a small check and prints a summary with the reached invocations', () => {
@@ -29,15 +32,15 @@ describe('sel4-model command', () => {
     [['check', '--runs', 'ten']],
     [['check', '--layers', 'impl-nothing']],
     [['check', '--path']],
-  ])('exits 2 with usage for %j', (args) => {
-    const r = run(...args);
+  ])('exits 2 with usage for %j', async (args) => {
+    const r = await runHere(...args);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/usage: sel4-model check/);
     expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
   });
 
-  it.each([[['frobnicate']], [[]]])('exits 2 with the list of commands for %j', (args) => {
-    const r = run(...args);
+  it.each([[['frobnicate']], [[]]])('exits 2 with the list of commands for %j', async (args) => {
+    const r = await runHere(...args);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/usage: sel4-model <command>/);
     expect(r.stderr).toMatch(/check +run the refinement check/);
@@ -45,23 +48,23 @@ describe('sel4-model command', () => {
 
   it('stops quietly when its reader goes away (sel4-model check | head)', () => {
     const err = join(mkdtempSync(join(tmpdir(), 'sel4-model-')), 'stderr.txt');
-    const cmd = `"${process.execPath}" bin/sel4-model.js check --runs 40 --seed 1 2>"${err}" | head -1; cat "${err}" >&2`;
+    const cmd = `"${process.execPath}" bin/sel4-model.js check --runs 5 --seed 1 2>"${err}" | head -1; cat "${err}" >&2`;
     const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-    expect(r.stdout).toMatch(/^runs: +40\n$/);
-    expect(r.stderr).toMatch(/sel4-model check: 40 runs/);
+    expect(r.stdout).toMatch(/^runs: +5\n$/);
+    expect(r.stderr).toMatch(/sel4-model check: 5 runs/);
     expect(r.stderr).not.toMatch(/EPIPE|at .*:\d+:\d+/);
   });
 
-  it('names the bad field of a boot configuration', () => {
+  it('names the bad field of a boot configuration', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sel4-model-'));
     const file = join(dir, 'boot.json');
     writeFileSync(file, JSON.stringify({ memory: { base: 0x80000000, sizeBytes: -1 } }));
-    const r = run('check', '--config', file, '--runs', '1');
+    const r = await runHere('check', '--config', file, '--runs', '1');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/memory\.sizeBytes/);
     writeFileSync(file, '{ not json');
-    expect(run('check', '--config', file).stderr).toMatch(/not valid JSON/);
-    expect(run('check', '--config', join(dir, 'missing.json')).stderr).toMatch(/cannot read --config/);
+    expect((await runHere('check', '--config', file)).stderr).toMatch(/not valid JSON/);
+    expect((await runHere('check', '--config', join(dir, 'missing.json'))).stderr).toMatch(/cannot read --config/);
   });
 
   it('names the place, without a stack trace, when a kernel source being edited does not parse', () => {

@@ -14,6 +14,8 @@ import { runCommand, runInProcess, type Ran } from './command.ts';
 const runPlanted = (...args: string[]) => runInProcess(args, plantedBadgeFaultModule);
 /** The command as a user runs it, on main (no fault). */
 const run = runCommand;
+/** The command in this process, on main (no fault): for its input errors. */
+const runHere = (...args: string[]) => runInProcess(args);
 
 const stackTrace = /at .*\.ts:\d+/;
 /** The checks these hooks run take a few seconds, far more on a loaded machine. */
@@ -91,14 +93,14 @@ describe('counterexample files from the command line', () => {
     expect(existsSync(file.replace(/\.json$/, '.html'))).toBe(true);
   });
 
-  it('rejects a tampered file naming the file and the field, writing nothing', () => {
+  it('rejects a tampered file naming the file and the field, writing nothing', async () => {
     const tampered = join(dir, 'tampered.json');
     const json = JSON.parse(readFileSync(file, 'utf8')) as { trace: { entry: { user: { regs: number[][] } } }[] };
     json.trace[0]!.entry.user.regs[0]![1] = 2 ** 32;
     const text = JSON.stringify(json);
     writeFileSync(tampered, text);
     for (const args of [['replay', tampered], ['explain', tampered], ['explain', '--html', tampered]]) {
-      const r = run(...args);
+      const r = await runHere(...args);
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`^sel4-model (replay|explain): ${tampered}: invalid counterexample at trace\\.0\\.entry\\.user\\.regs\\.0\\.1: `));
       expect(r.stderr).not.toMatch(stackTrace);
@@ -114,16 +116,16 @@ describe('counterexample files from the command line', () => {
     [['explain', 'a.json', '-o'], /-o\/--output needs a file/],
     [['check', '--save-to'], /--save-to needs a directory/],
     [['check', '--save-to', 'package.json'], /--save-to package\.json: not a directory/],
-  ])('exits 2 with usage for %j', (args, message) => {
-    const r = run(...args);
+  ])('exits 2 with usage for %j', async (args, message) => {
+    const r = await runHere(...args);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/usage: sel4-model/);
     expect(r.stderr).not.toMatch(stackTrace);
   });
 
-  it('says which file it cannot read', () => {
-    const r = run('replay', join(dir, 'missing.json'));
+  it('says which file it cannot read', async () => {
+    const r = await runHere('replay', join(dir, 'missing.json'));
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(`sel4-model replay: cannot read ${join(dir, 'missing.json')}: ENOENT\n`);
   });

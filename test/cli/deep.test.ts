@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCheckArgs, replayCommand } from '../../cli/check.ts';
 import { UsageError } from '../../cli/usage.ts';
-import { runCommand } from './command.ts';
+import { runInProcess } from './command.ts';
 
 describe('--workload', () => {
   it('takes default or deep, and the replay command keeps it', () => {
@@ -17,9 +17,9 @@ describe('--workload', () => {
     expect(replayCommand(parseCheckArgs(['--seed', '1']), 1, '0', 3)).not.toMatch(/--workload/);
   });
 
-  it('is recorded in the JSON report with the largest state (so merge refuses shards of another workload)', () => {
+  it('is recorded in the JSON report with the largest state (so merge refuses shards of another workload)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sel4-deep-')), 'report.json');
-    const r = runCommand('check', '--runs', '2', '--steps', '30', '--seed', '1', '--quiet', '--workload', 'deep', '--layers', 'impl-executable', '--report-json', file);
+    const r = await runInProcess(['check', '--runs', '2', '--steps', '30', '--seed', '1', '--quiet', '--workload', 'deep', '--layers', 'impl-executable', '--report-json', file]);
     expect(r.status).toBe(0);
     const report = JSON.parse(readFileSync(file, 'utf8')) as { settings: { workload?: string }; coverage: { largestState: { objects: number; cdtDepth: number } } };
     expect(report.settings.workload).toBe('deep');
@@ -38,9 +38,9 @@ describe('--kernel-coverage', () => {
     expect(() => parseCheckArgs(['--kernel-coverage-unreached', '/no/such/dir/unreached.txt'])).toThrow(/--kernel-coverage-unreached .*no directory/);
   });
 
-  it('prints each layer\'s branch coverage and writes the unreached arms', () => {
+  it('prints each layer\'s branch coverage and writes the unreached arms', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sel4-kc-')), 'unreached.txt');
-    const r = runCommand('check', '--runs', '4', '--steps', '30', '--seed', '1', '--quiet', '--kernel-coverage', '--kernel-coverage-unreached', file);
+    const r = await runInProcess(['check', '--runs', '4', '--steps', '30', '--seed', '1', '--quiet', '--kernel-coverage', '--kernel-coverage-unreached', file]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ {2}impl +\d+\/\d+ branch arms \(\d+\.\d%\)$/m);
