@@ -7,6 +7,7 @@ import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
 import { abstractFilledSlots, abstractObjectViews, holdsNullCap } from './abstraction/index.ts';
+import { execSlots } from './abstraction/exec-index.ts';
 import { SlotMap } from './slot-map.ts';
 import type { MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
@@ -122,7 +123,7 @@ function mdbEntry(slot: SlotRef, cap: Cap, mdb: E.MDBNode): MDBEntry {
 function listExecutable(s: E.ExecState): StateListing {
   const objects = E.view(s).objects();
   const mdb: MDBEntry[] = [];
-  for (const [slot, data] of E.allSlots(s)) if (data.cap.type !== 'null') mdb.push(mdbEntry(slot, data.cap, data.mdb));
+  for (const [slot, data] of execSlots(s)) if (data.cap.type !== 'null') mdb.push(mdbEntry(slot, data.cap, data.mdb));
   return { objects, filled: withParents(mdb, objects), mdb };
 }
 
