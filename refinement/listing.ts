@@ -146,7 +146,7 @@ function listImpl(s: I.ImplState): StateListing {
 function listAbstract(s: A.AbstractState): StateListing {
   return {
     objects: abstractObjectViews(s),
-    filled: abstractFilledSlots(s).map((f) => ({ slot: f.slot, cap: f.cap, parent: f.parent })),
+    filled: abstractFilledSlots(s),
     mdb: null,
   };
 }

@@ -21,7 +21,7 @@ import {
 import * as A from '../../spec-abstract/index.ts';
 import * as E from '../../spec-executable/index.ts';
 import * as I from '../../impl/index.ts';
-import { compareScheduler, fieldsDifference, type Mismatch } from '../lockstep/compare.ts';
+import { compareScheduler, fieldsDifference, fieldsEqualWith, type Mismatch } from '../lockstep/compare.ts';
 import { implSched } from './scheduler.ts';
 import { mdbParentOf, objectBytes } from '../listing.ts';
 import { execReader, execSlots, type ExecReader } from './exec-index.ts';
@@ -321,26 +321,26 @@ function abstractSlot(abs: A.AbstractState, ref: SlotRef): AbstractSlot {
 /** One slot: the cap, its CDT parent through the abstraction (`parent`), and revocable = is_original_cap. */
 function diffAbstractSlot(exec: ExecReader, upper: AbstractSlot, ref: SlotRef, parent: (ref: SlotRef) => SlotRef | null): Mismatch | null {
   const holder = exec.object(ref.cnode);
-  const at = { toString: () => where(ref, holder) };
+  const at = () => where(ref, holder);
   const lowerSlot = exec.slot(ref);
   const lowerCap = lowerSlot?.cap ?? (holder ? { type: 'null' as const } : null);
   const upperCap = upper.cap;
   if (lowerCap === null || upperCap === null) {
-    return lowerCap === upperCap ? null : { path: `${at}: exists`, lower: String(lowerCap !== null), upper: String(upperCap !== null) };
+    return lowerCap === upperCap ? null : { path: `${at()}: exists`, lower: String(lowerCap !== null), upper: String(upperCap !== null) };
   }
   const capDiff = capDifference(lowerCap, upperCap);
   if (capDiff !== null) {
     const [field, values = ''] = capDiff.split(': ', 2) as [string, string?];
     const [lv = '', uv = ''] = values.split(' vs ');
-    return { path: `${at}: ${field}`, lower: lv, upper: uv };
+    return { path: `${at()}: ${field}`, lower: lv, upper: uv };
   }
   if (lowerCap.type === 'null') return null;
   const pa = parent(ref);
   const pb = upper.parent;
-  if (!E.sameSlot(pa, pb)) return { path: `${at}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
+  if (!E.sameSlot(pa, pb)) return { path: `${at()}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
   const ra = lowerSlot!.mdb.revocable;
   const rb = upper.original;
-  if (ra !== rb) return { path: `${at}: original (revocable)`, lower: String(ra), upper: String(rb) };
+  if (ra !== rb) return { path: `${at()}: original (revocable)`, lower: String(ra), upper: String(rb) };
   return null;
 }
 
@@ -358,6 +358,24 @@ function comparable(view: ObjectView, regs: readonly number[] | undefined, confi
 }
 
 /**
+ * Whether diffObjects finds no difference between comparable(a, ...) and comparable(b, ...) of
+ * a TCB or SC, without building the copies (most compared objects agree); false: not known.
+ */
+function comparableEqual(
+  a: ObjectView,
+  b: ObjectView,
+  regsA: readonly number[] | undefined,
+  regsB: readonly number[] | undefined,
+  configuredA: boolean | undefined,
+  configuredB: boolean | undefined,
+): boolean {
+  if (a.type !== b.type) return false;
+  if (a.type === 'tcb') return fieldsEqualWith(a, b, 'regs', regsA, regsB);
+  if (a.type === 'schedcontext') return fieldsEqualWith(a, b, 'configured', configuredA, configuredB);
+  return false;
+}
+
+/**
  * Pairs of object records (executable, abstract) found to agree. Both layers' records are
  * immutable, so a pair found equal stays equal: it is not compared field by field again.
  */
@@ -367,8 +385,18 @@ function diffAbstractObject(exec: ExecReader, abs: A.AbstractState, addr: number
   const a = exec.object(addr);
   const b = A.objectAt(abs, addr);
   if (a !== null && b !== null && agreeing.get(a) === b) return null;
-  const lower = a && comparable(E.objectView(a), a.type === 'tcb' ? a.regs : undefined, a.type === 'schedcontext' ? a.configured : undefined);
-  const upper = b && comparable(A.objectView(b), b.type === 'tcb' ? b.regs : undefined, b.type === 'schedcontext' ? b.configured : undefined);
+  const viewA = a && E.objectView(a);
+  const viewB = b && A.objectView(b);
+  const regsA = a?.type === 'tcb' ? a.regs : undefined;
+  const regsB = b?.type === 'tcb' ? b.regs : undefined;
+  const configuredA = a?.type === 'schedcontext' ? a.configured : undefined;
+  const configuredB = b?.type === 'schedcontext' ? b.configured : undefined;
+  if (a !== null && b !== null && comparableEqual(viewA!, viewB!, regsA, regsB, configuredA, configuredB)) {
+    agreeing.set(a, b);
+    return null;
+  }
+  const lower = viewA && comparable(viewA, regsA, configuredA);
+  const upper = viewB && comparable(viewB, regsB, configuredB);
   const m = diffObjects(addr, lower, upper);
   if (m === null && a !== null && b !== null) agreeing.set(a, b);
   return m;
