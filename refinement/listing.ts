@@ -111,7 +111,8 @@ function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => num
 }
 
 function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): Filled[] {
-  const sizes = new Map(objects.map((o) => [o.addr, objectBytes(o)]));
+  const sizes = new Map<number, number>();
+  for (const o of objects) sizes.set(o.addr, objectBytes(o));
   const parents = parentsFromMDB(entries, (ptr) => sizes.get(ptr) ?? null);
   return entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(e.slot) ?? null }));
 }

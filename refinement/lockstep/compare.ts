@@ -231,7 +231,8 @@ export function compareTouchedObjects(lower: KernelView, upper: KernelView, touc
  * view's objects() when the caller has them already.
  */
 export function compareViews(lower: KernelView, upper: KernelView, upperObjects: readonly ObjectView[] = upper.objects()): Mismatch | null {
-  const b = new Map(upperObjects.map((o) => [o.addr, o]));
+  const b = new Map<number, ObjectView>();
+  for (const o of upperObjects) b.set(o.addr, o);
   for (const o of lower.objects()) {
     const m = objectViewsDifference(o.addr, o, b.get(o.addr) ?? null);
     if (m) return m;
