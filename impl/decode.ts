@@ -135,7 +135,7 @@ export function ghostObjects(state: ImplState): GhostEntry[] {
 
 /** Every object record, by increasing address. */
 export function decodeObjects(state: ImplState): ImplObject[] {
-  return ghostObjects(state).map((entry) => objectRecord(state, entry.addr, entry));
+  return state.ghostAddrs.map((addr) => objectRecord(state, addr, state.ghost.get(addr)!));
 }
 
 /** What the current step wrote: slots as refs (each once), objects by address (including detyped ones). */

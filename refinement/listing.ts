@@ -7,6 +7,7 @@ import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
 import { abstractFilledSlots, abstractObjectViews, holdsNullCap } from './abstraction/index.ts';
+import { execSlots } from './abstraction/exec-index.ts';
 import { SlotMap } from './slot-map.ts';
 import type { MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
@@ -110,7 +111,8 @@ function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => num
 }
 
 function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): Filled[] {
-  const sizes = new Map(objects.map((o) => [o.addr, objectBytes(o)]));
+  const sizes = new Map<number, number>();
+  for (const o of objects) sizes.set(o.addr, objectBytes(o));
   const parents = parentsFromMDB(entries, (ptr) => sizes.get(ptr) ?? null);
   return entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(e.slot) ?? null }));
 }
@@ -122,7 +124,7 @@ function mdbEntry(slot: SlotRef, cap: Cap, mdb: E.MDBNode): MDBEntry {
 function listExecutable(s: E.ExecState): StateListing {
   const objects = E.view(s).objects();
   const mdb: MDBEntry[] = [];
-  for (const [slot, data] of E.allSlots(s)) if (data.cap.type !== 'null') mdb.push(mdbEntry(slot, data.cap, data.mdb));
+  for (const [slot, data] of execSlots(s)) if (data.cap.type !== 'null') mdb.push(mdbEntry(slot, data.cap, data.mdb));
   return { objects, filled: withParents(mdb, objects), mdb };
 }
 
@@ -145,7 +147,7 @@ function listImpl(s: I.ImplState): StateListing {
 function listAbstract(s: A.AbstractState): StateListing {
   return {
     objects: abstractObjectViews(s),
-    filled: abstractFilledSlots(s).map((f) => ({ slot: f.slot, cap: f.cap, parent: f.parent })),
+    filled: abstractFilledSlots(s),
     mdb: null,
   };
 }

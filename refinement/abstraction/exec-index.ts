@@ -29,3 +29,12 @@ export function execReader(exec: E.ExecState): ExecReader {
   }
   return reader;
 }
+
+const slotLists = new WeakMap<E.ExecState, readonly (readonly [SlotRef, E.Slot])[]>();
+
+/** E.allSlots, listed once per (immutable) state: the invariants' listing and the closing comparison both walk it. */
+export function execSlots(exec: E.ExecState): readonly (readonly [SlotRef, E.Slot])[] {
+  let slots = slotLists.get(exec);
+  if (slots === undefined) slotLists.set(exec, (slots = [...E.allSlots(exec)]));
+  return slots;
+}

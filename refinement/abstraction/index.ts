@@ -21,10 +21,10 @@ import {
 import * as A from '../../spec-abstract/index.ts';
 import * as E from '../../spec-executable/index.ts';
 import * as I from '../../impl/index.ts';
-import { compareScheduler, fieldsDifference, type Mismatch } from '../lockstep/compare.ts';
+import { compareScheduler, fieldsDifference, fieldsEqualWith, type Mismatch } from '../lockstep/compare.ts';
 import { implSched } from './scheduler.ts';
 import { mdbParentOf, objectBytes } from '../listing.ts';
-import { execReader, type ExecReader } from './exec-index.ts';
+import { execReader, execSlots, type ExecReader } from './exec-index.ts';
 import { SlotMap } from '../slot-map.ts';
 
 // ------------------------------------------------------------------ impl -> executable
@@ -71,16 +71,17 @@ export function implObject(impl: I.ImplState, addr: number): E.KObject | null {
 
 /** The abstraction function impl -> executable: the whole decoded state. */
 export function implToExec(impl: I.ImplState, current: number | null): E.ExecState {
-  const objects = I.ghostObjects(impl).map((g) => implObject(impl, g.addr)!);
+  const objects = impl.ghostAddrs.map((addr) => implObject(impl, addr)!);
   return E.makeExecState({ objects, memory: implUserWords(impl), current, sched: implSched(impl) });
 }
 
 /** The non-zero words of the impl's frames; 4 KiB pages the impl never wrote are skipped. */
 function* implUserWords(impl: I.ImplState): Generator<[number, number]> {
   const page = 4096;
-  for (const g of I.ghostObjects(impl)) {
+  for (const addr of [...impl.ghostAddrs]) {
+    const g = impl.ghost.get(addr)!;
     if (g.type !== 'frame' || g.isDevice) continue;
-    for (let at = g.addr; at < g.addr + 2 ** g.sizeBits; at += page) {
+    for (let at = addr; at < addr + 2 ** g.sizeBits; at += page) {
       if (!impl.mem.backed(Math.floor((at - impl.ramBase) / page))) continue;
       for (let paddr = at; paddr < at + page; paddr += 4) {
         const w = I.readUserWord(impl, paddr);
@@ -90,6 +91,30 @@ function* implUserWords(impl: I.ImplState): Generator<[number, number]> {
   }
 }
 
+function ascending(xs: readonly number[]): boolean {
+  for (let i = 1; i < xs.length; i++) if (!(xs[i - 1]! < xs[i]!)) return false;
+  return true;
+}
+
+/**
+ * The addresses in `a` or `b`, each once, ascending: a merge when both lists are ascending
+ * already (as the states keep them), else a sort.
+ */
+function sortedUnion(a: readonly number[], b: readonly number[]): number[] {
+  if (!ascending(a) || !ascending(b)) return [...new Set([...a, ...b])].sort((x, y) => x - y);
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = i < a.length ? a[i]! : Infinity;
+    const y = j < b.length ? b[j]! : Infinity;
+    out.push(x <= y ? x : y);
+    if (x <= y) i++;
+    if (y <= x) j++;
+  }
+  return out;
+}
+
 /**
  * The closing comparison of impl and executable spec: the same as comparing implToExec with
  * the executable state, object by object, without building the decoded state.
@@ -97,9 +122,7 @@ function* implUserWords(impl: I.ImplState): Generator<[number, number]> {
 export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec: E.ExecState): Mismatch | null {
   if (implCurrent !== exec.current) return { path: 'current thread', lower: String(implCurrent), upper: String(exec.current) };
   const reader = execReader(exec);
-  const addrs = new Set<number>(I.ghostObjects(impl).map((g) => g.addr));
-  for (const addr of exec.objects.keys()) addrs.add(addr);
-  for (const addr of [...addrs].sort((x, y) => x - y)) {
+  for (const addr of sortedUnion(impl.ghostAddrs, exec.objects.keys())) {
     const lower = I.decodeObject(impl, addr);
     const upper = reader.object(addr);
     const m = diffObjects(addr, lower, upper);
@@ -298,26 +321,26 @@ function abstractSlot(abs: A.AbstractState, ref: SlotRef): AbstractSlot {
 /** One slot: the cap, its CDT parent through the abstraction (`parent`), and revocable = is_original_cap. */
 function diffAbstractSlot(exec: ExecReader, upper: AbstractSlot, ref: SlotRef, parent: (ref: SlotRef) => SlotRef | null): Mismatch | null {
   const holder = exec.object(ref.cnode);
-  const at = { toString: () => where(ref, holder) };
+  const at = () => where(ref, holder);
   const lowerSlot = exec.slot(ref);
   const lowerCap = lowerSlot?.cap ?? (holder ? { type: 'null' as const } : null);
   const upperCap = upper.cap;
   if (lowerCap === null || upperCap === null) {
-    return lowerCap === upperCap ? null : { path: `${at}: exists`, lower: String(lowerCap !== null), upper: String(upperCap !== null) };
+    return lowerCap === upperCap ? null : { path: `${at()}: exists`, lower: String(lowerCap !== null), upper: String(upperCap !== null) };
   }
   const capDiff = capDifference(lowerCap, upperCap);
   if (capDiff !== null) {
     const [field, values = ''] = capDiff.split(': ', 2) as [string, string?];
     const [lv = '', uv = ''] = values.split(' vs ');
-    return { path: `${at}: ${field}`, lower: lv, upper: uv };
+    return { path: `${at()}: ${field}`, lower: lv, upper: uv };
   }
   if (lowerCap.type === 'null') return null;
   const pa = parent(ref);
   const pb = upper.parent;
-  if (!E.sameSlot(pa, pb)) return { path: `${at}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
+  if (!E.sameSlot(pa, pb)) return { path: `${at()}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
   const ra = lowerSlot!.mdb.revocable;
   const rb = upper.original;
-  if (ra !== rb) return { path: `${at}: original (revocable)`, lower: String(ra), upper: String(rb) };
+  if (ra !== rb) return { path: `${at()}: original (revocable)`, lower: String(ra), upper: String(rb) };
   return null;
 }
 
@@ -335,6 +358,24 @@ function comparable(view: ObjectView, regs: readonly number[] | undefined, confi
 }
 
 /**
+ * Whether diffObjects finds no difference between comparable(a, ...) and comparable(b, ...) of
+ * a TCB or SC, without building the copies (most compared objects agree); false: not known.
+ */
+function comparableEqual(
+  a: ObjectView,
+  b: ObjectView,
+  regsA: readonly number[] | undefined,
+  regsB: readonly number[] | undefined,
+  configuredA: boolean | undefined,
+  configuredB: boolean | undefined,
+): boolean {
+  if (a.type !== b.type) return false;
+  if (a.type === 'tcb') return fieldsEqualWith(a, b, 'regs', regsA, regsB);
+  if (a.type === 'schedcontext') return fieldsEqualWith(a, b, 'configured', configuredA, configuredB);
+  return false;
+}
+
+/**
  * Pairs of object records (executable, abstract) found to agree. Both layers' records are
  * immutable, so a pair found equal stays equal: it is not compared field by field again.
  */
@@ -344,8 +385,18 @@ function diffAbstractObject(exec: ExecReader, abs: A.AbstractState, addr: number
   const a = exec.object(addr);
   const b = A.objectAt(abs, addr);
   if (a !== null && b !== null && agreeing.get(a) === b) return null;
-  const lower = a && comparable(E.objectView(a), a.type === 'tcb' ? a.regs : undefined, a.type === 'schedcontext' ? a.configured : undefined);
-  const upper = b && comparable(A.objectView(b), b.type === 'tcb' ? b.regs : undefined, b.type === 'schedcontext' ? b.configured : undefined);
+  const viewA = a && E.objectView(a);
+  const viewB = b && A.objectView(b);
+  const regsA = a?.type === 'tcb' ? a.regs : undefined;
+  const regsB = b?.type === 'tcb' ? b.regs : undefined;
+  const configuredA = a?.type === 'schedcontext' ? a.configured : undefined;
+  const configuredB = b?.type === 'schedcontext' ? b.configured : undefined;
+  if (a !== null && b !== null && comparableEqual(viewA!, viewB!, regsA, regsB, configuredA, configuredB)) {
+    agreeing.set(a, b);
+    return null;
+  }
+  const lower = viewA && comparable(viewA, regsA, configuredA);
+  const upper = viewB && comparable(viewB, regsB, configuredB);
   const m = diffObjects(addr, lower, upper);
   if (m === null && a !== null && b !== null) agreeing.set(a, b);
   return m;
@@ -411,15 +462,13 @@ export function abstractObjectViews(abs: A.AbstractState): readonly ObjectView[]
 export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Mismatch | null {
   if (exec.current !== abs.current) return { path: 'current thread', lower: String(exec.current), upper: String(abs.current) };
   const reader = execReader(exec);
-  const addrs = new Set<number>(exec.objects.keys());
-  for (const o of abstractObjects(abs)) addrs.add(o.addr);
-  for (const addr of [...addrs].sort((x, y) => x - y)) {
+  for (const addr of sortedUnion(exec.objects.keys(), abstractObjects(abs).map((o) => o.addr))) {
     const m = diffAbstractObject(reader, abs, addr);
     if (m) return m;
   }
   const slots: SlotRef[] = [];
   const filled = new SlotMap<AbstractSlot | null>();
-  for (const [ref] of E.allSlots(exec)) {
+  for (const [ref] of execSlots(exec)) {
     slots.push(ref);
     filled.set(ref, null);
   }

@@ -2,6 +2,7 @@
 // module per kernel area: cspace (objects, caps, the CDT), mdb (the MDB lists, only for the two
 // lower layers, which have one), tcb, schedcontext, notification, endpoint, reply and scheduler.
 // All are checked over a listing of the layer's state and its view.
+import type { ObjectView } from '../../libsel4/index.ts';
 import { listLayer, objectBytes, type Listing } from '../listing.ts';
 import { cdtInvariants, pspaceDistinctAligned, validCapFields, validCaps } from './cspace.ts';
 import { checkMDB } from './mdb.ts';
@@ -24,7 +25,8 @@ function counted(counts: InvariantCounts | undefined, name: string, check: () =>
 
 /** Every invariant of one layer's state; the first violation, or null. */
 export function checkListing(listing: Listing, counts?: InvariantCounts): string | null {
-  const objects = new Map(listing.objects.map((o) => [o.addr, o]));
+  const objects = new Map<number, ObjectView>();
+  for (const o of listing.objects) objects.set(o.addr, o);
   const mdb = listing.mdb;
   return (
     counted(counts, 'pspace_distinct/pspace_aligned', () => pspaceDistinctAligned(listing.objects)) ??

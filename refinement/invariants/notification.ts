@@ -13,11 +13,15 @@ function backLink(objects: ReadonlyMap<number, ObjectView>, addr: number, from: 
   return o?.type === 'schedcontext' ? o.notification : null;
 }
 
+type Link = readonly [string, number, 'tcb' | 'schedcontext' | 'ntfnTcb' | 'ntfnSc'];
+
+const noLinks: readonly Link[] = [];
+
 /** The links of one object that must be mirrored: [what, target, kind]. */
-function linksOf(o: ObjectView): [string, number, 'tcb' | 'schedcontext' | 'ntfnTcb' | 'ntfnSc'][] {
+function linksOf(o: ObjectView): readonly Link[] {
   if (o.type === 'tcb' && o.boundNotification !== null) return [['bound notification', o.boundNotification, 'tcb']];
   if (o.type === 'schedcontext' && o.notification !== null) return [['notification', o.notification, 'schedcontext']];
-  if (o.type !== 'notification') return [];
+  if (o.type !== 'notification') return noLinks;
   const links: [string, number, 'ntfnTcb' | 'ntfnSc'][] = [];
   if (o.tcb !== null) links.push(['bound TCB', o.tcb, 'ntfnTcb']);
   if (o.schedContext !== null) links.push(['scheduling context', o.schedContext, 'ntfnSc']);

@@ -128,8 +128,27 @@ function isPlainRecord(value: object): value is Readonly<Record<string, unknown>
  */
 function fieldsEqual(a: object, b: object): boolean {
   if (!isPlainRecord(a) || !isPlainRecord(b)) return false;
-  for (const key of Object.keys(a)) if (key !== 'slots' && !valueEqual(a[key], b[key])) return false;
-  for (const key of Object.keys(b)) if (key !== 'slots' && !Object.prototype.propertyIsEnumerable.call(a, key) && !valueEqual(a[key], b[key])) return false;
+  const keysA = Object.keys(a);
+  for (const key of keysA) if (key !== 'slots' && !valueEqual(a[key], b[key])) return false;
+  const keysB = Object.keys(b);
+  // The same keys in the same order (records of one shape): b has no key a lacks.
+  if (sameKeys(keysA, keysB)) return true;
+  for (const key of keysB) if (key !== 'slots' && !Object.prototype.propertyIsEnumerable.call(a, key) && !valueEqual(a[key], b[key])) return false;
+  return true;
+}
+
+/**
+ * Whether fieldsDifference finds no difference between `a` and `b` extended with `key` (values
+ * `va` and `vb`), without building the extended copies. False (not known) if either has a `key` of its own.
+ */
+export function fieldsEqualWith(a: object, b: object, key: string, va: unknown, vb: unknown): boolean {
+  if (Object.prototype.hasOwnProperty.call(a, key) || Object.prototype.hasOwnProperty.call(b, key)) return false;
+  return key !== 'slots' && fieldsEqual(a, b) && valueEqual(va, vb);
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -212,7 +231,8 @@ export function compareTouchedObjects(lower: KernelView, upper: KernelView, touc
  * view's objects() when the caller has them already.
  */
 export function compareViews(lower: KernelView, upper: KernelView, upperObjects: readonly ObjectView[] = upper.objects()): Mismatch | null {
-  const b = new Map(upperObjects.map((o) => [o.addr, o]));
+  const b = new Map<number, ObjectView>();
+  for (const o of upperObjects) b.set(o.addr, o);
   for (const o of lower.objects()) {
     const m = objectViewsDifference(o.addr, o, b.get(o.addr) ?? null);
     if (m) return m;
