@@ -54,8 +54,9 @@ options:
                     CNodeCopy:seL4_RevokeFirst,UntypedRetype:seL4_NotEnoughMemory; also the
                     scheduler's events (Scheduler:preemption, budget-expiry, release,
                     round-robin, yield, idle), Time:timer-interrupt or Time:no-interrupt, the
-                    IPC events (IPC:donation, reply-return, blocked-on-send, ...) and IPC on
-                    caps ('Call to endpoint:caller BlockedOnReply')
+                    IPC events (IPC:donation, reply-return, blocked-on-send, ...), IPC on
+                    caps ('Call to endpoint:caller BlockedOnReply') and the impl's IPC fastpath
+                    (Fastpath:taken, Fastpath:budget, 'Fastpath Call:receiver-has-sc', ...)
   -h, --help        this text
 
 Ctrl-C or SIGTERM prints the summary so far, writes the reports asked for, and exits 130

@@ -183,7 +183,7 @@ class Driver {
     const after = momentOf(now);
     const [key, result] = this.entryCoverage(event, before, after);
     this.trace[this.trace.length - 1] = { call: line.call, result };
-    this.coverage.push([key, result], ...fastpathCoverage(event, this.system.api.lastObservation()));
+    this.coverage.push([key, result], ...fastpathCoverage(this.system.api.lastObservation()));
     const priority = (tcb: number) => {
       const o = now.object(tcb);
       return o?.type === 'tcb' ? o.priority : -1;

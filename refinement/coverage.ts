@@ -181,12 +181,11 @@ const fastpathResults: Readonly<Record<string, readonly string[]>> = {
   [`${fastpathKey} ReplyRecv`]: ['taken', ...fastpathReplyRecvReasons],
 };
 
-/** The fastpath's coverage entries of one entry (none unless the impl tried its fastpath). */
-export function fastpathCoverage(event: KernelEvent, observation: Observation): [string, string][] {
+/** The fastpath's coverage entries of one entry (none unless the impl tried its fastpath; a7 still names the syscall). */
+export function fastpathCoverage(observation: Observation): [string, string][] {
   const outcome = observation.fastpath;
-  if (outcome === undefined || event.kind !== 'syscall') return [];
-  const sysno = syscallFromWord(new Map(event.user.regs).get(Reg.a7) ?? 0);
-  const syscall = sysno === seL4_Syscall.seL4_SysCall ? 'Call' : 'ReplyRecv';
+  if (outcome === undefined || observation.caller === null) return [];
+  const syscall = syscallFromWord(observation.caller.regs[Reg.a7]!) === seL4_Syscall.seL4_SysCall ? 'Call' : 'ReplyRecv';
   return [[fastpathKey, outcome], [`${fastpathKey} ${syscall}`, outcome]];
 }
 

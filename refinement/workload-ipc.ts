@@ -27,7 +27,7 @@ import {
 import type { Knowledge } from './knowledge.ts';
 import { Picker, call, freeBytes, hexWord, perturb, shaped, type ResolvedCall } from './workload-picks.ts';
 import { freeRootSlot, objectsAt, once, retype, rootSlot, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
-import { mayStop, setPriorityCall } from './workload-threads.ts';
+import { mayStop, passTicks, setPriorityCall } from './workload-threads.ts';
 import type { WorkloadStep } from './workload.ts';
 
 export const ipcOperations = ['ipcObject', 'ipcSend', 'ipcReceive', 'ipcReply', 'notify', 'ipcDelete'] as const;
@@ -582,6 +582,77 @@ export function queueScenario(p: Picker): Scenario {
       ...threadsMade({ count, budgetUs: 2000n, periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(70) }, made),
       ...Array.from({ length: count }, (_, i) => [raise(i), block(i)]).flat(),
       serve,
+    ],
+  };
+}
+
+/**
+ * The impl's IPC fastpath (impl/fastpath.ts) with all its conditions holding, or one of the
+ * common ones broken: an endpoint and a reply object retyped, a server made above the root
+ * task, which waits in Recv with the reply; the root task unbinds the server's context (now
+ * passive) and Calls with a short message; the server answers with ReplyRecv. The twist drawn:
+ * none (both take the fastpath), the server keeps its context or waits with Wait (no reply
+ * object), the Call goes through a cap minted without Grant or GrantReply, or the root task
+ * first spends its budget up to a tick before the timer's deadline.
+ */
+export function fastpathScenario(p: Picker): Scenario {
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  let ep = -1;
+  let reply = -1;
+  let noGrant = -1;
+  const twist = p.of(['none', 'none', 'keeps-context', 'no-reply', 'no-grant', 'budget'] as const)!;
+  const server = (k: Knowledge) => madeThread(k, made);
+  const serverRuns = (k: Knowledge) => server(k) !== null && k.view().current() === server(k)!.addr;
+  const ready = (k: Knowledge) => holds(k, ep, 'endpoint') && holds(k, reply, 'reply');
+  const short = (p: Picker): Drawn => ({ info: seL4_MessageInfo_new(p.below(16), 0, 0, p.below(5)), words: [p.word(0), p.word(1), p.word(2), p.word(3)], caps: [] });
+  const mint: Action = (k, p) => {
+    if (twist !== 'no-grant') return 'next';
+    const dest = freeRootSlot(k, p);
+    if (dest === undefined || !holds(k, ep, 'endpoint')) return null;
+    noGrant = dest;
+    const R = seL4_CapInitThreadCNode;
+    const rights = seL4_CanRead | seL4_CanWrite;
+    return once(call('seL4_CNode_Mint', [R, dest, 32, R, ep, 32, rights, 1], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, ep, 32, rights, 1)));
+  };
+  const wait: Action = (k) => {
+    if (!serverRuns(k) || !ready(k)) return null;
+    if (twist === 'no-reply') return once(call('seL4_Wait', [ep], (api) => void api.seL4_Wait(ep)));
+    return once(call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply)));
+  };
+  const unbind: Action = (k) => {
+    if (twist === 'keeps-context') return 'next';
+    const sc = made.scOffset;
+    return rootRuns(k) && server(k)?.state === 'BlockedOnReceive' ? once(call('seL4_SchedContext_Unbind', [sc], (api) => void api.seL4_SchedContext_Unbind(sc))) : null;
+  };
+  const spend: Action = (k) => {
+    if (twist !== 'budget') return 'next';
+    const s = k.view().scheduler();
+    if (!rootRuns(k) || s.timerDeadlineTicks === null || s.timerDeadlineTicks <= s.clockTicks + 1n) return null;
+    return once(passTicks(s.timerDeadlineTicks - s.clockTicks - 1n));
+  };
+  const clientCall: Action = (k, p) => {
+    if (!rootRuns(k) || server(k)?.state !== 'BlockedOnReceive' || !ready(k)) return null;
+    const cap = twist === 'no-grant' ? noGrant : ep;
+    const m = short(p);
+    return once(messageCall('seL4_Call', [cap, m.info], m, (api) => void api.seL4_Call(cap, m.info)));
+  };
+  const answer: Action = (k, p) => {
+    if (!serverRuns(k) || !ready(k)) return null;
+    const m = short(p);
+    return once(messageCall('seL4_ReplyRecv', [ep, m.info, reply], m, (api) => void api.seL4_ReplyRecv(ep, m.info, reply)));
+  };
+  return {
+    name: 'fastpath',
+    actions: [
+      retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot)),
+      retypedInto(T.seL4_ReplyObject, seL4_ReplyBits, (slot) => (reply = slot)),
+      mint,
+      ...threadsMade({ count: 1, budgetUs: 2000n, periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(50) }, made),
+      wait,
+      unbind,
+      spend,
+      clientCall,
+      answer,
     ],
   };
 }

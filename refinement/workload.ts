@@ -31,7 +31,7 @@ import {
 } from '../libsel4/index.ts';
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
 import { mayStop, resolveThreadStep, schedulingFirst, threadOperations, type ThreadOperation } from './workload-threads.ts';
-import { ipcOperations, passiveScenario, queueScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
+import { fastpathScenario, ipcOperations, passiveScenario, queueScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
 import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
@@ -539,7 +539,7 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
 /**
  * Now and then a Mint starts the badges scenario, a Retype the CNode or the device one and, while
  * the root task runs, a thread step the twins or the slices one, an IPC step the passive-server,
- * the cap-transfer or the queue one (workload-ipc.ts) (per mille of those steps; runs about
+ * the cap-transfer, the queue or the fastpath one (workload-ipc.ts) (per mille of those steps; runs about
  * threads more often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
@@ -554,8 +554,10 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const passive = ipcStep && p.below(1000) < (style.threads ? 50 : 20);
   const transfer = ipcStep && !passive && p.below(1000) < (style.threads ? 20 : 8);
   const queue = ipcStep && !passive && !transfer && p.below(1000) < (style.threads ? 30 : 12);
-  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue) return null;
-  style.scenario = twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p) : passive ? passiveScenario(p) : transfer ? transferScenario(p) : queueScenario(p);
+  const fastpath = ipcStep && !passive && !transfer && !queue && p.below(1000) < (style.threads ? 40 : 20);
+  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fastpath) return null;
+  style.scenario = twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
+    : passive ? passiveScenario(p) : transfer ? transferScenario(p) : fastpath ? fastpathScenario(p) : queueScenario(p);
   return scenarioStep(k, p, style.scenario);
 }
 
