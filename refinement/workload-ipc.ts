@@ -590,29 +590,30 @@ export function queueScenario(p: Picker): Scenario {
  * The impl's IPC fastpath (impl/fastpath.ts) with all its conditions holding, or one of the
  * common ones broken: an endpoint and a reply object retyped, a server made above the root
  * task, which waits in Recv with the reply; the root task unbinds the server's context (now
- * passive) and Calls with a short message; the server answers with ReplyRecv. The twist drawn:
- * none (both take the fastpath), the server keeps its context or waits with Wait (no reply
- * object), the Call goes through a cap minted without Grant or GrantReply, or the root task
- * first spends its budget up to a tick before the timer's deadline.
+ * passive) and Calls with a short message through a badged cap minted from the endpoint; the
+ * server answers with ReplyRecv. The twist drawn: none (both take the fastpath), the server
+ * keeps its context or waits with Wait (no reply object), the badged cap has neither Grant nor
+ * GrantReply, or the root task first spends its budget up to a tick before the timer's deadline.
  */
 export function fastpathScenario(p: Picker): Scenario {
   const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
   let ep = -1;
   let reply = -1;
-  let noGrant = -1;
+  let client = -1;
   const twist = p.of(['none', 'none', 'keeps-context', 'no-reply', 'no-grant', 'budget'] as const)!;
   const server = (k: Knowledge) => madeThread(k, made);
   const serverRuns = (k: Knowledge) => server(k) !== null && k.view().current() === server(k)!.addr;
   const ready = (k: Knowledge) => holds(k, ep, 'endpoint') && holds(k, reply, 'reply');
   const short = (p: Picker): Drawn => ({ info: seL4_MessageInfo_new(p.below(16), 0, 0, p.below(5)), words: [p.word(0), p.word(1), p.word(2), p.word(3)], caps: [] });
+  // The client's cap: badged, with all rights (or without Grant and GrantReply).
   const mint: Action = (k, p) => {
-    if (twist !== 'no-grant') return 'next';
     const dest = freeRootSlot(k, p);
     if (dest === undefined || !holds(k, ep, 'endpoint')) return null;
-    noGrant = dest;
+    client = dest;
     const R = seL4_CapInitThreadCNode;
-    const rights = seL4_CanRead | seL4_CanWrite;
-    return once(call('seL4_CNode_Mint', [R, dest, 32, R, ep, 32, rights, 1], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, ep, 32, rights, 1)));
+    const rights = twist === 'no-grant' ? seL4_CanRead | seL4_CanWrite : seL4_AllRights;
+    const badge = drawBadge(p);
+    return once(call('seL4_CNode_Mint', [R, dest, 32, R, ep, 32, rights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, ep, 32, rights, badge)));
   };
   const wait: Action = (k) => {
     if (!serverRuns(k) || !ready(k)) return null;
@@ -631,10 +632,9 @@ export function fastpathScenario(p: Picker): Scenario {
     return once(passTicks(s.timerDeadlineTicks - s.clockTicks - 1n));
   };
   const clientCall: Action = (k, p) => {
-    if (!rootRuns(k) || server(k)?.state !== 'BlockedOnReceive' || !ready(k)) return null;
-    const cap = twist === 'no-grant' ? noGrant : ep;
+    if (!rootRuns(k) || server(k)?.state !== 'BlockedOnReceive' || !ready(k) || !holds(k, client, 'endpoint')) return null;
     const m = short(p);
-    return once(messageCall('seL4_Call', [cap, m.info], m, (api) => void api.seL4_Call(cap, m.info)));
+    return once(messageCall('seL4_Call', [client, m.info], m, (api) => void api.seL4_Call(client, m.info)));
   };
   const answer: Action = (k, p) => {
     if (!serverRuns(k) || !ready(k)) return null;
