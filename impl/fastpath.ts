@@ -111,8 +111,9 @@ function validVTableRoot(state: ImplState, tcb: number): boolean {
  * let the entry run.
  */
 function budgetCovers(state: ImplState): boolean {
-  const elapsedTicks = state.clockTicks - state.curTimeTicks;
-  return refillSufficient(state, state.curSC, elapsedTicks === 0n ? state.consumedTicks : state.consumedTicks + elapsedTicks);
+  const clockTicks = state.clockTicks;
+  const consumedTicks = clockTicks === state.curTimeTicks ? state.consumedTicks : state.consumedTicks + (clockTicks - state.curTimeTicks);
+  return refillSufficient(state, state.curSC, consumedTicks);
 }
 
 /** What every entry the fastpath takes starts from (debug builds): the caller runs on ksCurSC, nothing is pending. */
