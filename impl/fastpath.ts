@@ -100,6 +100,19 @@ function lookupFp(state: ImplState, thread: number, cptr: number): number {
   return bits > 32 ? NONE : slot;
 }
 
+/** Both fastpaths' first conditions: fastpath_mi_check, then no pending fault of the caller. */
+function entryReason(state: ImplState, caller: number, info: number): 'caps-or-long-message' | 'caller-fault' | null {
+  if ((info & miCheckMask) > msgRegisters.length) return 'caps-or-long-message';
+  return tcbHasFault(state, caller) ? 'caller-fault' : null;
+}
+
+/** The slot of the endpoint cap with `right` (Write for Call, Read for ReplyRecv) that a0 names, by lookup_fp; NONE for any other. */
+function endpointCapSlot(state: ImplState, thread: number, right: number): number {
+  const slot = lookupFp(state, thread, getRegister(state, thread, Reg.a0));
+  if (slot === NONE || capTag(slotW0(state, slot)) !== CapTag.endpoint || (capRightsBits(slotW1(state, slot)) & right) === 0) return NONE;
+  return slot;
+}
+
 /** isValidVTableRoot_fp: TCB slot 1 holds a mapped page-table cap. */
 function validVTableRoot(state: ImplState, tcb: number): boolean {
   const w0 = slotW0(state, tcbSlot(tcb, 1));
@@ -148,13 +161,12 @@ function switchTo(state: ImplState, thread: number): void {
 /** fastpath_call: a Call to a passive server waiting with a reply object. */
 export function fastpathCall(state: ImplState, caller: number): FastpathOutcome {
   const info = getRegister(state, caller, Reg.a1);
-  if ((info & miCheckMask) > msgRegisters.length) return 'caps-or-long-message';
-  if (tcbHasFault(state, caller)) return 'caller-fault';
-  const capSlot = lookupFp(state, caller, getRegister(state, caller, Reg.a0));
+  const entry = entryReason(state, caller, info);
+  if (entry !== null) return entry;
+  const capSlot = endpointCapSlot(state, caller, seL4_CanWrite);
   if (capSlot === NONE) return 'no-send-cap';
   const capW0 = slotW0(state, capSlot);
   const rights = capRightsBits(slotW1(state, capSlot));
-  if (capTag(capW0) !== CapTag.endpoint || (rights & seL4_CanWrite) === 0) return 'no-send-cap';
   const ep = endpointPtr(slotW1(state, capSlot));
   if (epState(state, ep) !== EPState.Recv) return 'no-receiver';
   const dest = epQueueHead(state, ep);
@@ -197,12 +209,11 @@ export function fastpathCall(state: ImplState, caller: number): FastpathOutcome 
 /** fastpath_reply_recv: a passive server answers the head of its call stack and waits again. */
 export function fastpathReplyRecv(state: ImplState, server: number): FastpathOutcome {
   const info = getRegister(state, server, Reg.a1);
-  if ((info & miCheckMask) > msgRegisters.length) return 'caps-or-long-message';
-  if (tcbHasFault(state, server)) return 'caller-fault';
-  const capSlot = lookupFp(state, server, getRegister(state, server, Reg.a0));
+  const entry = entryReason(state, server, info);
+  if (entry !== null) return entry;
+  const capSlot = endpointCapSlot(state, server, seL4_CanRead);
   if (capSlot === NONE) return 'no-receive-cap';
   const capW1 = slotW1(state, capSlot);
-  if (capTag(slotW0(state, capSlot)) !== CapTag.endpoint || (capRightsBits(capW1) & seL4_CanRead) === 0) return 'no-receive-cap';
   const replySlot = lookupFp(state, server, getRegister(state, server, replyRegister));
   if (replySlot === NONE || capTag(slotW0(state, replySlot)) !== CapTag.reply) return 'no-reply-cap';
   const ntfn = tcbBoundNotification(state, server);
