@@ -1,6 +1,8 @@
 // `npm run bench`: the check's own (multi-thread) workload replayed on each layer alone and on
 // the three-layer lockstep check, in one run, as medians of several rounds and as ratios; the
-// cost of a context switch and of an IPC round trip on each layer; and the lockstep check's cost per step on large states.
+// cost of a context switch and of IPC round trips on each layer (to a server with its own
+// context, and to a passive one: the impl's fastpath, also timed with it switched off); and the
+// lockstep check's cost per step on large states.
 import fc from 'fast-check';
 import {
   planBoot,
@@ -347,6 +349,7 @@ const replays = [...layers.map(([, layer]) => layerReplay(layer)), lockstepRepla
 for (const [title, trace] of [
   [`context switch (TCB_Resume of a higher-priority thread, median of ${switches * repeats})`, switchTrace],
   [`IPC round trip (seL4_Call + seL4_ReplyRecv between two threads, 2 words each way, the server with its own context: the slow path; median of ${switches * repeats})`, roundTripTrace],
+  [`IPC round trip to a passive server (the same, the server's context unbound: the impl's fastpath; median of ${switches * repeats})`, fastpathTrace],
 ] as const) {
   console.log(`\n${title}:`);
   timeTrace(trace, replays); // warm up
@@ -362,7 +365,7 @@ const roundTripRows: [string, (plan: BootPlan) => (event: KernelEvent) => void][
   ['impl slow path (fastpath off, no checks, no instr.)', (plan) => layerReplay(kernel)(withoutFastpath(plan))],
   ['executable', layerReplay(executableLayer)],
 ];
-console.log(`\nIPC round trip to a passive server (seL4_Call + seL4_ReplyRecv, 2 words each way: the fastpath's case; ${switches} round trips timed as one block, median of ${fastpathRounds} rounds):`);
+console.log(`\nIPC round trip to a passive server, the impl with and without its fastpath (${switches} round trips timed as one block, garbage collection included, median of ${fastpathRounds} rounds):`);
 timeBlocks(fastpathTrace, roundTripRows.map(([, start]) => start), repeats); // warm up
 const blocks = timeBlocks(fastpathTrace, roundTripRows.map(([, start]) => start), fastpathRounds);
 const roundTripExec = roundTripRows.length - 1;
