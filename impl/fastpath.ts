@@ -89,6 +89,7 @@ function lookupFp(state: ImplState, thread: number, cptr: number): number {
   do {
     const guardBits = cnodeGuardSize(w1);
     const radixBits = cnodeRadix(w1);
+    if (state.debug && guardBits + radixBits === 0) fail('a CNode cap that resolves no bits'); // no such cap can be made
     const cptr2 = (cptr << bits) >>> 0;
     if (guardBits !== 0 && cptr2 >>> (32 - guardBits) !== cnodeGuard(w1)) return NONE;
     const index = radixBits === 0 ? 0 : ((cptr2 << guardBits) >>> 0) >>> (32 - radixBits);
