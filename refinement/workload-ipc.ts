@@ -592,8 +592,10 @@ export function queueScenario(p: Picker): Scenario {
  * task, which waits in Recv with the reply; the root task unbinds the server's context (now
  * passive) and Calls with a short message through a badged cap minted from the endpoint; the
  * server answers with ReplyRecv. The twist drawn: none (both take the fastpath), the server
- * keeps its context or waits with Wait (no reply object), the badged cap has neither Grant nor
- * GrantReply, or the root task first spends its budget up to a tick before the timer's deadline.
+ * keeps its context, or waits with Wait (no reply object: the Call leaves the root task
+ * Inactive, so only while another thread can run), the badged cap has neither Grant nor
+ * GrantReply (the root task left Inactive, the server keeps its context), or the root task first
+ * spends its budget up to a tick before the timer's deadline.
  */
 export function fastpathScenario(p: Picker): Scenario {
   const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
@@ -621,7 +623,8 @@ export function fastpathScenario(p: Picker): Scenario {
     return once(call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply)));
   };
   const unbind: Action = (k) => {
-    if (twist === 'keeps-context') return 'next';
+    // Without Grant the Call leaves the root task Inactive: the server keeps its context to run on.
+    if (twist === 'keeps-context' || twist === 'no-grant') return 'next';
     const sc = made.scOffset;
     return rootRuns(k) && server(k)?.state === 'BlockedOnReceive' ? once(call('seL4_SchedContext_Unbind', [sc], (api) => void api.seL4_SchedContext_Unbind(sc))) : null;
   };
@@ -633,6 +636,8 @@ export function fastpathScenario(p: Picker): Scenario {
   };
   const clientCall: Action = (k, p) => {
     if (!rootRuns(k) || server(k)?.state !== 'BlockedOnReceive' || !ready(k) || !holds(k, client, 'endpoint')) return null;
+    // Without a reply object the Call leaves the root task Inactive and the server passive: only while another thread can run.
+    if (twist === 'no-reply' && !mayStop(k, k.rootTCB)) return null;
     const m = short(p);
     return once(messageCall('seL4_Call', [client, m.info], m, (api) => void api.seL4_Call(client, m.info)));
   };
