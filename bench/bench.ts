@@ -1,6 +1,8 @@
 // `npm run bench`: the check's own (multi-thread) workload replayed on each layer alone and on
 // the three-layer lockstep check, in one run, as medians of several rounds and as ratios; the
-// cost of a context switch and of an IPC round trip on each layer; and the lockstep check's cost per step on large states.
+// cost of a context switch and of IPC round trips on each layer (to a server with its own
+// context, and to a passive one: the impl's fastpath, also timed with it switched off); and the
+// lockstep check's cost per step on large states.
 import fc from 'fast-check';
 import {
   planBoot,
@@ -204,12 +206,14 @@ function contextSwitchTrace(): TimedTrace {
 }
 
 /**
- * An IPC round trip (the slow path: the model has no fastpath yet): a client at priority 100
- * calls an endpoint with a 2-word message; a server at priority 200 waiting in Recv with a
- * reply object gets it, and answers with seL4_ReplyRecv (2 words), which wakes the client and
- * waits again. Each round trip (the Call and the ReplyRecv) is timed.
+ * An IPC round trip: a client at priority 100 calls an endpoint with a 2-word message; a server
+ * at priority 200 waiting in Recv with a reply object gets it, and answers with seL4_ReplyRecv
+ * (2 words), which wakes the client and waits again. With `passive` the client first unbinds
+ * the server's scheduling context: the Call donates the client's, the ReplyRecv returns it
+ * (every fastpath condition holds); otherwise the server runs on its own (the impl's fastpath
+ * falls back: the slow path). Each round trip (the Call and the ReplyRecv) is timed.
  */
-function ipcRoundTripTrace(): TimedTrace {
+function ipcRoundTripTrace(passive: boolean): TimedTrace {
   const system = bootSystem({ layer: 'executable' });
   const { api } = system;
   const check = ok('IPC round trip');
@@ -224,6 +228,7 @@ function ipcRoundTripTrace(): TimedTrace {
   api.seL4_TCB_Suspend(seL4_CapInitThreadTCB); // the server runs first, then the client
   const serverTcb = system.view().current();
   api.seL4_Recv(ep, reply); // the server waits; the client runs
+  if (passive) check(api.seL4_SchedContext_Unbind(server + 1));
   const clientTcb = system.view().current();
   if (serverTcb === null || clientTcb === null || serverTcb === clientTcb) throw new Error('IPC round trip: the threads did not start');
   const message = seL4_MessageInfo_new(7, 0, 0, 2);
@@ -278,11 +283,44 @@ function lockstepReplay(plan: BootPlan): (event: KernelEvent) => void {
   return (event) => void ls.enter(event);
 }
 
+/**
+ * Median microseconds per round trip of `trace` for each of `starts`: every round replays the
+ * trace on each in turn and times its round trips as one block (a clock read per entry would
+ * weigh on a sub-microsecond entry), over `rounds` rounds.
+ */
+function timeBlocks(trace: TimedTrace, starts: readonly ((plan: BootPlan) => (event: KernelEvent) => void)[], rounds: number): number[][] {
+  const from = trace.timed[0]![0]!;
+  const to = trace.timed[trace.timed.length - 1]!.at(-1)! + 1;
+  const times: number[][] = starts.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    starts.forEach((start, k) => {
+      const step = start(trace.plan);
+      for (let i = 0; i < from; i++) step(trace.events[i]!);
+      const t0 = performance.now();
+      for (let i = from; i < to; i++) step(trace.events[i]!);
+      times[k]!.push(((performance.now() - t0) * 1000) / trace.timed.length);
+    });
+  }
+  return times;
+}
+
+/** Every timed entry of the passive-server trace takes the impl's fastpath (else the row would time the slow path). */
+function checkFastpathTaken(trace: TimedTrace, kernel: KernelLayer<unknown>): void {
+  let state = kernel.boot(trace.plan);
+  const timed = new Set(trace.timed.flat());
+  trace.events.forEach((event, i) => {
+    const [outcome] = kernel.step(state, event);
+    state = outcome!.state;
+    if (timed.has(i) && outcome!.observation.fastpath !== 'taken') throw new Error(`the fastpath round trip fell back at entry ${i}: ${outcome!.observation.fastpath}`);
+  });
+}
+
 const small = workload(preloadObjects, traces);
 const large = workload(largeObjects, largeTraces, largeConfig);
 const largeBase = workload(preloadObjects, largeTraces, largeConfig);
 const switchTrace = contextSwitchTrace();
-const roundTripTrace = ipcRoundTripTrace();
+const roundTripTrace = ipcRoundTripTrace(false);
+const fastpathTrace = ipcRoundTripTrace(true);
 
 const kernel = createImplLayer({ debug: false, recordTouched: false });
 const instrumented = createImplLayer({ debug: false });
@@ -310,13 +348,32 @@ names.forEach((name, k) => {
 const replays = [...layers.map(([, layer]) => layerReplay(layer)), lockstepReplay];
 for (const [title, trace] of [
   [`context switch (TCB_Resume of a higher-priority thread, median of ${switches * repeats})`, switchTrace],
-  [`IPC round trip (seL4_Call + seL4_ReplyRecv between two threads, 2 words each way, slow path; median of ${switches * repeats})`, roundTripTrace],
+  [`IPC round trip (seL4_Call + seL4_ReplyRecv between two threads, 2 words each way, the server with its own context: the slow path; median of ${switches * repeats})`, roundTripTrace],
+  [`IPC round trip to a passive server (the same, the server's context unbound: the impl's fastpath; median of ${switches * repeats})`, fastpathTrace],
 ] as const) {
   console.log(`\n${title}:`);
   timeTrace(trace, replays); // warm up
   const us = timeTrace(trace, replays);
   us.forEach((t, k) => console.log(`${names[k]!.padEnd(50)} ${t.toFixed(2).padStart(9)} µs ${(us[execIndex]! / t).toFixed(2).padStart(8)}x executable`));
 }
+
+const fastpathRounds = repeats * 10;
+checkFastpathTaken(fastpathTrace, kernel as KernelLayer<unknown>);
+const withoutFastpath = (plan: BootPlan): BootPlan => ({ ...plan, config: { ...plan.config, fastpath: false } });
+const roundTripRows: [string, (plan: BootPlan) => (event: KernelEvent) => void][] = [
+  ['impl fastpath (no checks, no instrumentation)', layerReplay(kernel)],
+  ['impl slow path (fastpath off, no checks, no instr.)', (plan) => layerReplay(kernel)(withoutFastpath(plan))],
+  ['executable', layerReplay(executableLayer)],
+];
+console.log(`\nIPC round trip to a passive server, the impl with and without its fastpath (${switches} round trips timed as one block, garbage collection included, median of ${fastpathRounds} rounds):`);
+timeBlocks(fastpathTrace, roundTripRows.map(([, start]) => start), repeats); // warm up
+const blocks = timeBlocks(fastpathTrace, roundTripRows.map(([, start]) => start), fastpathRounds);
+const roundTripExec = roundTripRows.length - 1;
+roundTripRows.forEach(([name], k) => {
+  const ratio = median(blocks[k]!.map((t, r) => blocks[roundTripExec]![r]! / t));
+  console.log(`${name.padEnd(50)} ${median(blocks[k]!).toFixed(2).padStart(9)} µs ${ratio.toFixed(2).padStart(8)}x executable`);
+});
+console.log(`fastpath against the slow path: ${median(blocks[0]!.map((t, r) => blocks[1]![r]! / t)).toFixed(2)}x (median of the rounds' ratios)`);
 
 const smallState = lockstepParts(largeBase);
 const largeState = lockstepParts(large);
@@ -326,3 +383,4 @@ for (const [objects, w, parts] of [[preloadObjects, largeBase, smallState], [lar
     `preload ${String(objects).padStart(6)}: up to ${String(w.maxObjects).padStart(6)} objects  mean ${(parts.stepMs * 1000).toFixed(0).padStart(7)} µs per step ${(parts.stepMs / smallState.stepMs).toFixed(2).padStart(7)}x  median step ${(parts.medianStepMs * 1000).toFixed(0).padStart(5)} µs ${(parts.medianStepMs / smallState.medianStepMs).toFixed(2).padStart(5)}x  ${parts.finishMs.toFixed(1).padStart(7)} ms per run`,
   );
 }
+

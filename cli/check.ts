@@ -55,8 +55,9 @@ options:
                     scheduler's events (Scheduler:preemption, budget-expiry, release,
                     round-robin, yield, idle), Time:timer-interrupt or Time:no-interrupt, the
                     IPC events (IPC:donation, reply-return, blocked-on-send, ...), the fault
-                    events (Fault:delivered-timeout, reply-restart, timeout-on-reply, ...) and IPC
-                    on caps ('Call to endpoint:caller BlockedOnReply')
+                    events (Fault:delivered-timeout, reply-restart, timeout-on-reply, ...), IPC
+                    on caps ('Call to endpoint:caller BlockedOnReply') and the impl's IPC fastpath
+                    (Fastpath:taken, Fastpath:budget, 'Fastpath Call:receiver-has-sc', ...)
   -h, --help        this text
 
 Ctrl-C or SIGTERM prints the summary so far, writes the reports asked for, and exits 130

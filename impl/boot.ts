@@ -33,7 +33,7 @@ function ghostOf(object: BootObject): GhostObject {
  * then schedule (the root runs on its SC and the timer deadline is programmed).
  */
 export function bootState(plan: BootPlan, debug: boolean, recordTouched: boolean): ImplState {
-  const state = createState(plan.config.memory.base, plan.config.memory.sizeBytes, debug, recordTouched);
+  const state = createState(plan.config.memory.base, plan.config.memory.sizeBytes, debug, recordTouched, plan.config.fastpath);
   for (const object of plan.objects) ghostAdd(state, object.addr, ghostOf(object));
 
   const rootSlot = (index: number) => plan.rootCNode + index * slotBytes;

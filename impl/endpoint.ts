@@ -41,7 +41,7 @@ import { doIPCTransfer, doNBRecvFailedTransfer } from './transfer.ts';
 const QUEUE_HEAD = 0x00;
 const STATE = 0x08;
 
-const EPState = { Idle: 0, Send: 1, Recv: 2 } as const;
+export const EPState = { Idle: 0, Send: 1, Recv: 2 } as const;
 
 export interface EndpointRecord {
   readonly state: EndpointState;
@@ -52,6 +52,11 @@ export function epState(state: ImplState, ep: number): number {
   return readWord(state, ep + STATE);
 }
 
+/** The thread at the head of the endpoint's queue, or NONE. */
+export function epQueueHead(state: ImplState, ep: number): number {
+  return tcbQueueHead(state, ep, QUEUE_HEAD);
+}
+
 export function decodeEndpoint(state: ImplState, ep: number): EndpointRecord {
   const queue = tcbQueueMembers(state, ep, QUEUE_HEAD);
   const epSt = epState(state, ep);
@@ -60,13 +65,13 @@ export function decodeEndpoint(state: ImplState, ep: number): EndpointRecord {
 }
 
 /** tcbEPAppend: the thread joins the queue in priority order and the endpoint takes `epSt`. */
-function tcbEPAppend(state: ImplState, tcb: number, ep: number, epSt: number): void {
+export function tcbEPAppend(state: ImplState, tcb: number, ep: number, epSt: number): void {
   tcbQueueAppend(state, ep, QUEUE_HEAD, tcb);
   writeObjectWord(state, ep, STATE, epSt);
 }
 
 /** tcbEPDequeue: the thread leaves the queue; an emptied endpoint goes Idle. */
-function tcbEPDequeue(state: ImplState, tcb: number, ep: number): void {
+export function tcbEPDequeue(state: ImplState, tcb: number, ep: number): void {
   if (tcbQueueRemove(state, ep, QUEUE_HEAD, tcb)) writeObjectWord(state, ep, STATE, EPState.Idle);
 }
 

@@ -51,3 +51,4 @@ export {
   type SlotData,
 } from './decode.ts';
 export { decodeCap, encodeCap, type CapWords } from './structures.ts';
+export { fastpathCallReasons, fastpathOutcomes, fastpathReplyRecvReasons, type FastpathOutcome } from './fastpath.ts';

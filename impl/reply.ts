@@ -42,7 +42,7 @@ export function setReplyTcbOf(state: ImplState, reply: number, tcb: number): voi
   writeObjectWord(state, reply, TCB, linkWord(tcb));
 }
 
-function replyPrev(state: ImplState, reply: number): number {
+export function replyPrev(state: ImplState, reply: number): number {
   return linkTarget(readWord(state, reply + PREV));
 }
 
@@ -54,11 +54,11 @@ function nextIsHead(state: ImplState, reply: number): boolean {
   return (readWord(state, reply + NEXT) & IS_HEAD) !== 0;
 }
 
-function setReplyPrev(state: ImplState, reply: number, prev: number): void {
+export function setReplyPrev(state: ImplState, reply: number, prev: number): void {
   writeObjectWord(state, reply, PREV, linkWord(prev));
 }
 
-function setReplyNext(state: ImplState, reply: number, next: number, isHead: boolean): void {
+export function setReplyNext(state: ImplState, reply: number, next: number, isHead: boolean): void {
   writeObjectWord(state, reply, NEXT, next === NONE ? 0 : linkWord(next) | (isHead ? IS_HEAD : 0));
 }
 

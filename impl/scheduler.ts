@@ -87,7 +87,7 @@ function highestPrio(state: ImplState): number {
   return (l1 << 5) | l2;
 }
 
-function isHighestPrio(state: ImplState, prio: number): boolean {
+export function isHighestPrio(state: ImplState, prio: number): boolean {
   return state.l1Bitmap === 0 || prio >= highestPrio(state);
 }
 

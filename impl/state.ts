@@ -25,6 +25,7 @@
 // ksReadyQueuesL1Bitmap / L2Bitmap, and ksReleaseQueue (head and tail). The idle thread's
 // scheduling context is kernel-internal: ksCurSC is NONE while it is the current one.
 import { seL4_SlotBits, seL4_TCBBits, tcbSlotCount, type Choice, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
+import type { FastpathOutcome } from './fastpath.ts';
 import { createRam, type Ram } from './ram.ts';
 
 /** What the ghost table records about one object: its type and size. */
@@ -55,6 +56,10 @@ export interface ImplState {
   readonly debug: boolean;
   /** Whether steps record what they touched (the checker's instrumentation; off to measure the kernel alone). */
   readonly recordTouched: boolean;
+  /** KernelFastpath: Call and ReplyRecv try the fastpath first (fastpath.ts). */
+  readonly fastpath: boolean;
+  /** What the fastpath did with this entry (undefined: not a Call or ReplyRecv, or the fastpath is off). */
+  fastpathOutcome: FastpathOutcome | undefined;
   /** The machine's clock (timer ticks). */
   clockTicks: bigint;
   /** ksCurTime: the clock at the last kernel entry. */
@@ -163,7 +168,7 @@ export function fail(message: string): never {
   throw new ImplInvariantError(`impl invariant violated: ${message}`);
 }
 
-export function createState(ramBase: number, ramBytes: number, debug: boolean, recordTouched: boolean): ImplState {
+export function createState(ramBase: number, ramBytes: number, debug: boolean, recordTouched: boolean, fastpath: boolean): ImplState {
   return {
     mem: createRam(ramBytes),
     ramBase,
@@ -178,6 +183,8 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean, r
     current: null,
     debug,
     recordTouched,
+    fastpath,
+    fastpathOutcome: undefined,
     clockTicks: 0n,
     curTimeTicks: 0n,
     consumedTicks: 0n,
@@ -416,4 +423,5 @@ export function beginStep(state: ImplState): void {
   if (state.choices.length !== 0) state.choices.length = 0;
   state.retyped = false;
   state.restarted = false;
+  state.fastpathOutcome = undefined;
 }

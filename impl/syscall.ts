@@ -5,8 +5,9 @@
 // (look up the invoked cap and the extra caps, decode, perform, reply), the receives down
 // handleRecv (receiveIPC or receiveSignal), ReplyRecv, NBSendRecv and NBSendWait down both
 // (a non-blocking first phase, then a blocking receive); then the scheduler
-// picks the thread that runs next. A `time` event lets the current thread (or the idle
-// thread) compute; reaching the timer deadline enters the kernel by the timer interrupt.
+// picks the thread that runs next. Call and ReplyRecv try the fastpath first (fastpath.ts).
+// A `time` event lets the current thread (or the idle thread) compute; reaching the timer
+// deadline enters the kernel by the timer interrupt.
 import {
   IPCBuffer,
   Reg,
@@ -37,6 +38,7 @@ import {
 import { decodeCNodeInvocation, performCNodeInvocation, slotW0, slotW1, type CNodeInvocation } from './cnode.ts';
 import { lookupSlot } from './cspace.ts';
 import { touchedOf } from './decode.ts';
+import { fastpathCall, fastpathReplyRecv } from './fastpath.ts';
 import { capFault, handleFault, unknownSyscallFault, userExceptionFault, type Fault } from './fault.ts';
 import { receiveIPC, sendIPC, type SendArgs } from './endpoint.ts';
 import { doReplyTransfer } from './reply.ts';
@@ -104,7 +106,7 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   } else {
     if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
     applyUserWrites(state, thread, event.user);
-    unmodelled = kernelEntry(state, thread, event);
+    unmodelled = event.kind === 'syscall' && state.fastpath && fastpathTaken(state, thread) ? null : kernelEntry(state, thread, event);
   }
   if (state.debug && state.finalising.size !== 0) fail('a finalisation was left unfinished');
   return {
@@ -113,6 +115,18 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
     touched: state.recordTouched ? touchedOf(state) : nothingTouched,
     witness: state.choices.length === 0 ? noChoices : [...state.choices],
   };
+}
+
+/**
+ * The fastpath of Call and ReplyRecv, tried before the slow path (c_handle_fastpath_call,
+ * c_handle_fastpath_reply_recv): true when it did the whole entry.
+ */
+function fastpathTaken(state: ImplState, thread: number): boolean {
+  const sysno = getRegister(state, thread, Reg.a7) | 0;
+  if (sysno === seL4_Syscall.seL4_SysCall) state.fastpathOutcome = fastpathCall(state, thread);
+  else if (sysno === seL4_Syscall.seL4_SysReplyRecv) state.fastpathOutcome = fastpathReplyRecv(state, thread);
+  else return false;
+  return state.fastpathOutcome === 'taken';
 }
 
 /** A kernel entry from a user thread. */

@@ -17,7 +17,10 @@ import { NONE, inRam, readUserWord, type ImplState } from './state.ts';
 import { ipcBufferAddr, ipcBufferFrame, readRegisters, threadState } from './tcb.ts';
 
 export function observe(state: ImplState, caller: number | null, unmodelled: string | null): Observation {
-  return { current: state.current, caller: caller === null ? null : observeThread(state, caller), unmodelled, restarted: state.restarted };
+  return {
+    current: state.current, caller: caller === null ? null : observeThread(state, caller), unmodelled, restarted: state.restarted,
+    fastpath: state.fastpathOutcome,
+  };
 }
 
 function observeThread(state: ImplState, tcb: number): ThreadObservation | null {

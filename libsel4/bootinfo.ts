@@ -61,6 +61,8 @@ export const bootConfigSchema = z
     deviceRegions: z.array(region).default([{ base: 0x10000000, sizeBytes: 1 << 16 }]),
     /** CONFIG_ROOT_CNODE_SIZE_BITS. */
     rootCNodeSizeBits: z.number().int().min(minRootCNodeSizeBits).max(maxRootCNodeSizeBits).default(defaultRootCNodeSizeBits),
+    /** KernelFastpath: the impl's IPC fastpath for Call and ReplyRecv (the specifications have none). */
+    fastpath: z.boolean().default(true),
   })
   .strict();
 
@@ -535,7 +537,7 @@ export function planRecordedBoot(info: BootInfo): BootPlan {
   ];
   const base = Math.min(...inRam.map((r) => r.start));
   const top = Math.max(...inRam.map((r) => r.end));
-  const config: BootConfig = { memory: { base, sizeBytes: top - base }, deviceRegions: [], rootCNodeSizeBits: radix };
+  const config: BootConfig = { memory: { base, sizeBytes: top - base }, deviceRegions: [], rootCNodeSizeBits: radix, fastpath: true };
   return assemblePlan(config, objects, placed, info);
 }
 

@@ -90,6 +90,12 @@ export interface Observation {
    * in Restart with its PC on the `ecall`.
    */
   readonly restarted: boolean;
+  /**
+   * The impl only (like seL4's ksKernelEntry.is_fastpath, with a reason): for Call and ReplyRecv,
+   * `taken` when the IPC fastpath did the entry, else why it left it to the slow path; undefined
+   * otherwise. Not compared between layers.
+   */
+  readonly fastpath?: string;
 }
 
 export interface ThreadObservation {

@@ -16,7 +16,7 @@ import {
   type LayerName,
   type Touched,
 } from '../libsel4/index.ts';
-import { FaultStates, Tally, ThreadStates, canRunAgain, exceptionKey, faultKey, ipcKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
+import { FaultStates, Tally, ThreadStates, canRunAgain, exceptionKey, fastpathCoverage, faultKey, ipcKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants/index.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './reports/describe.ts';
@@ -186,7 +186,7 @@ class Driver {
     const after = momentOf(now);
     const [key, result] = this.entryCoverage(event, before, after);
     this.trace[this.trace.length - 1] = { call: line.call, result };
-    this.coverage.push([key, result]);
+    this.coverage.push([key, result], ...fastpathCoverage(this.system.api.lastObservation()));
     const priority = (tcb: number) => {
       const o = now.object(tcb);
       return o?.type === 'tcb' ? o.priority : -1;

@@ -1,7 +1,8 @@
 // Coverage of a check in seL4 terms: how often each invocation or syscall was reached and what
 // it answered, which of its documented errors were never returned, how often each invariant was
 // checked, which abstract-spec choices were taken; summed over runs, batches and shards.
-import { errorName, invocationLabels, seL4_Syscall, slotId, tcbSlotCount, timerPrecisionTicks, type FaultView, type KernelEvent, type KernelView, type SchedulerView, type SlotRef, type ThreadState } from '../libsel4/index.ts';
+import { Reg, errorName, invocationLabels, seL4_Syscall, slotId, syscallFromWord, tcbSlotCount, timerPrecisionTicks, type FaultView, type KernelEvent, type KernelView, type Observation, type SchedulerView, type SlotRef, type ThreadState } from '../libsel4/index.ts';
+import { fastpathCallReasons, fastpathOutcomes, fastpathReplyRecvReasons } from '../impl/index.ts';
 import type { Coverage } from './check.ts';
 
 /** What one passing run contributed. */
@@ -250,6 +251,25 @@ export class FaultStates {
   }
 }
 
+/**
+ * The impl's IPC fastpath, counted under `Fastpath` (Call and ReplyRecv together), `Fastpath Call`
+ * and `Fastpath ReplyRecv`: `taken`, or the condition that sent the entry to the slow path.
+ */
+export const fastpathKey = 'Fastpath';
+const fastpathResults: Readonly<Record<string, readonly string[]>> = {
+  [fastpathKey]: fastpathOutcomes,
+  [`${fastpathKey} Call`]: ['taken', ...fastpathCallReasons],
+  [`${fastpathKey} ReplyRecv`]: ['taken', ...fastpathReplyRecvReasons],
+};
+
+/** The fastpath's coverage entries of one entry (none unless the impl tried its fastpath; a7 still names the syscall). */
+export function fastpathCoverage(observation: Observation): [string, string][] {
+  const outcome = observation.fastpath;
+  if (outcome === undefined || observation.caller === null) return [];
+  const syscall = syscallFromWord(observation.caller.regs[Reg.a7]!) === seL4_Syscall.seL4_SysCall ? 'Call' : 'ReplyRecv';
+  return [[fastpathKey, outcome], [`${fastpathKey} ${syscall}`, outcome]];
+}
+
 /** The size of a state: objects, slots holding a cap, and the longest CDT path (caps from a root to a leaf). */
 export interface StateSize {
   readonly objects: number;
@@ -471,7 +491,9 @@ export class CoverageSpecError extends Error {}
 
 const syscallNames = new Set<string>([...Object.keys(seL4_Syscall), 'Yield', 'UnknownSyscall', exceptionKey]);
 /** The results of the keys that are not invocations: scheduler events, and whether time ended in the timer interrupt. */
-const eventResults: Readonly<Record<string, readonly string[]>> = { [schedulerKey]: schedulerEvents, [ipcKey]: ipcEvents, [faultKey]: faultEvents, [timeKey]: ['timer-interrupt', 'no-interrupt'] };
+const eventResults: Readonly<Record<string, readonly string[]>> = {
+  [schedulerKey]: schedulerEvents, [ipcKey]: ipcEvents, [faultKey]: faultEvents, [timeKey]: ['timer-interrupt', 'no-interrupt'], ...fastpathResults,
+};
 const labels = new Set<string>(invocationLabels);
 const otherResults = /^(returned|no thread ran|caller \w+|unmodelled: .+|label \d+)$/;
 

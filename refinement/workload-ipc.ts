@@ -761,6 +761,82 @@ export function faultScenario(p: Picker): Scenario {
   };
 }
 
+/**
+ * The impl's IPC fastpath (impl/fastpath.ts) with all its conditions holding, or one of the
+ * common ones broken: an endpoint and a reply object retyped, a server made above the root
+ * task, which waits in Recv with the reply; the root task unbinds the server's context (now
+ * passive) and Calls with a short message through a badged cap minted from the endpoint; the
+ * server answers with ReplyRecv. The twist drawn: none (both take the fastpath), the server
+ * keeps its context, or waits with Wait (no reply object: the Call leaves the root task
+ * Inactive, so only while another thread can run), the badged cap has neither Grant nor
+ * GrantReply (the root task left Inactive, the server keeps its context), or the root task first
+ * spends its budget up to a tick before the timer's deadline.
+ */
+export function fastpathScenario(p: Picker): Scenario {
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  let ep = -1;
+  let reply = -1;
+  let client = -1;
+  const twist = p.of(['none', 'none', 'keeps-context', 'no-reply', 'no-grant', 'budget'] as const)!;
+  const server = (k: Knowledge) => madeThread(k, made);
+  const serverRuns = (k: Knowledge) => server(k) !== null && k.view().current() === server(k)!.addr;
+  const ready = (k: Knowledge) => holds(k, ep, 'endpoint') && holds(k, reply, 'reply');
+  const short = (p: Picker): Drawn => ({ info: seL4_MessageInfo_new(p.below(16), 0, 0, p.below(5)), words: [p.word(0), p.word(1), p.word(2), p.word(3)], caps: [] });
+  // The client's cap: badged, with all rights (or without Grant and GrantReply).
+  const mint: Action = (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (dest === undefined || !holds(k, ep, 'endpoint')) return null;
+    client = dest;
+    const R = seL4_CapInitThreadCNode;
+    const rights = twist === 'no-grant' ? seL4_CanRead | seL4_CanWrite : seL4_AllRights;
+    const badge = drawBadge(p);
+    return once(call('seL4_CNode_Mint', [R, dest, 32, R, ep, 32, rights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, ep, 32, rights, badge)));
+  };
+  const wait: Action = (k) => {
+    if (!serverRuns(k) || !ready(k)) return null;
+    if (twist === 'no-reply') return once(call('seL4_Wait', [ep], (api) => void api.seL4_Wait(ep)));
+    return once(call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply)));
+  };
+  const unbind: Action = (k) => {
+    // Without Grant the Call leaves the root task Inactive: the server keeps its context to run on.
+    if (twist === 'keeps-context' || twist === 'no-grant') return 'next';
+    const sc = made.scOffset;
+    return rootRuns(k) && server(k)?.state === 'BlockedOnReceive' ? once(call('seL4_SchedContext_Unbind', [sc], (api) => void api.seL4_SchedContext_Unbind(sc))) : null;
+  };
+  const spend: Action = (k) => {
+    if (twist !== 'budget') return 'next';
+    const s = k.view().scheduler();
+    if (!rootRuns(k) || s.timerDeadlineTicks === null || s.timerDeadlineTicks <= s.clockTicks + 1n) return null;
+    return once(passTicks(s.timerDeadlineTicks - s.clockTicks - 1n));
+  };
+  const clientCall: Action = (k, p) => {
+    if (!rootRuns(k) || server(k)?.state !== 'BlockedOnReceive' || !ready(k) || !holds(k, client, 'endpoint')) return null;
+    // Without a reply object the Call leaves the root task Inactive and the server passive: only while another thread can run.
+    if (twist === 'no-reply' && !mayStop(k, k.rootTCB)) return null;
+    const m = short(p);
+    return once(messageCall('seL4_Call', [client, m.info], m, (api) => void api.seL4_Call(client, m.info)));
+  };
+  const answer: Action = (k, p) => {
+    if (!serverRuns(k) || !ready(k)) return null;
+    const m = short(p);
+    return once(messageCall('seL4_ReplyRecv', [ep, m.info, reply], m, (api) => void api.seL4_ReplyRecv(ep, m.info, reply)));
+  };
+  return {
+    name: 'fastpath',
+    actions: [
+      retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot)),
+      retypedInto(T.seL4_ReplyObject, seL4_ReplyBits, (slot) => (reply = slot)),
+      mint,
+      ...threadsMade({ count: 1, budgetUs: 2000n, periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(50) }, made),
+      wait,
+      unbind,
+      spend,
+      clientCall,
+      answer,
+    ],
+  };
+}
+
 /** Each IPC operation's resolver; null when it has nothing to act on (the caller draws another). */
 const ipcResolvers: Record<IpcOperation, (k: Knowledge, p: Picker, step: WorkloadStep) => ResolvedCall | null> = {
   ipcObject: resolveIpcObject,

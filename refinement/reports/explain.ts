@@ -304,7 +304,8 @@ function size(bytes: number): string {
 
 export function describeBoot(config: BootConfig): string {
   const devices = config.deviceRegions.map((r) => `${size(r.sizeBytes)} at ${hex(r.base)}`).join(', ') || 'none';
-  return `${size(config.memory.sizeBytes)} of RAM at ${hex(config.memory.base)}; device memory ${devices}; root CNode of 2^${config.rootCNodeSizeBits} slots`;
+  const fastpath = config.fastpath ? '' : '; the impl\'s IPC fastpath off';
+  return `${size(config.memory.sizeBytes)} of RAM at ${hex(config.memory.base)}; device memory ${devices}; root CNode of 2^${config.rootCNodeSizeBits} slots${fastpath}`;
 }
 
 export function describeFailure(cx: Counterexample): string {

@@ -1,0 +1,258 @@
+// The IPC fastpath, as seL4's fastpath.c (MCS, riscv): seL4_Call and seL4_ReplyRecv between two
+// threads done directly on the objects when a short list of conditions holds, checked in seL4's
+// order; the first that fails is named and the slow path (syscall.ts) does the whole syscall.
+// Where the conditions hold the fastpath writes exactly the words the slow path would write
+// (the same transfer, donation or return, and the thread that schedule would choose), so the
+// two cannot be told apart. seL4's fastpath neither updates the time nor runs the budget check
+// or awaken; the model keeps the slow path's time update and adds one condition of its own,
+// last: the budget covers the entry (README, "Differences from seL4"). Awaken never has work at
+// a syscall entry (the timer fires first), which debug builds assert.
+import { Reg, msgRegisters, replyRegister, seL4_CanGrant, seL4_CanGrantReply, seL4_CanRead, seL4_CanWrite } from '../libsel4/index.ts';
+import { slotBytes, slotW0, slotW1 } from './cnode.ts';
+import { EPState, epQueueHead, epState, tcbEPAppend, tcbEPDequeue } from './endpoint.ts';
+import { ntfnIsActive } from './notification.ts';
+import { replyPrev, replySchedContext, replyTcbOf, setReplyNext, setReplyPrev, setReplyTcbOf } from './reply.ts';
+import { refillHeadTime, refillSufficient, scReply, scTcb, setScReply, setScTcb } from './schedcontext.ts';
+import { checkSchedulerInvariants, isHighestPrio, updateTimestamp } from './scheduler.ts';
+import { NONE, SchedulerAction, fail, type ImplState } from './state.ts';
+import { CapTag, capRightsBits, capTag, cnodeGuard, cnodeGuardSize, cnodePtr, cnodeRadix, endpointBadge, endpointPtr, mappedFlag } from './structures.ts';
+import {
+  ThreadStateNum,
+  getRegister,
+  setBlockedOnReceive,
+  setBlockedOnReply,
+  setRegister,
+  setTcbSchedContext,
+  setThreadState,
+  tcbBlockingObject,
+  tcbBoundNotification,
+  tcbHasFault,
+  tcbPriority,
+  tcbReplyObject,
+  tcbSchedContext,
+  tcbSlot,
+  tcbYieldTo,
+  threadState,
+} from './tcb.ts';
+
+/** Why seL4_Call's fastpath handed the entry to the slow path, in the order they are checked. */
+export const fastpathCallReasons = [
+  'caps-or-long-message',
+  'caller-fault',
+  'no-send-cap',
+  'no-receiver',
+  'receiver-no-vspace',
+  'receiver-priority',
+  'no-grant',
+  'receiver-has-sc',
+  'receiver-no-reply',
+  'budget',
+] as const;
+
+/** Why seL4_ReplyRecv's fastpath handed the entry to the slow path, in the order they are checked. */
+export const fastpathReplyRecvReasons = [
+  'caps-or-long-message',
+  'caller-fault',
+  'no-receive-cap',
+  'no-reply-cap',
+  'notification-active',
+  'sender-waiting',
+  'reply-not-head',
+  'client-fault',
+  'client-no-vspace',
+  'client-priority',
+  'client-has-sc',
+  'budget',
+] as const;
+
+/** What the fastpath did with an entry: `taken`, or the reason it fell back. */
+export const fastpathOutcomes = ['taken', ...new Set([...fastpathCallReasons, ...fastpathReplyRecvReasons])] as const;
+export type FastpathCallReason = (typeof fastpathCallReasons)[number];
+export type FastpathReplyRecvReason = (typeof fastpathReplyRecvReasons)[number];
+export type FastpathOutcome = 'taken' | FastpathCallReason | FastpathReplyRecvReason;
+
+/** fastpath_mi_check: no extra caps and at most four words (the low 9 bits of the tag at most 4). */
+const miCheckMask = 0x1ff;
+
+/**
+ * lookup_fp: the slot `cptr` names in the thread's CSpace, or NONE: guards checked on the way,
+ * the walk continues through CNode caps until 32 bits are used, and overshooting 32 bits fails
+ * (the slow path's lookup reaches the same slot whenever this one succeeds).
+ */
+function lookupFp(state: ImplState, thread: number, cptr: number): number {
+  const root = tcbSlot(thread, 0);
+  let w0 = slotW0(state, root);
+  let w1 = slotW1(state, root);
+  if (capTag(w0) !== CapTag.cnode) return NONE;
+  let bits = 0;
+  let slot = NONE;
+  do {
+    const guardBits = cnodeGuardSize(w1);
+    const radixBits = cnodeRadix(w1);
+    if (state.debug && guardBits + radixBits === 0) fail('a CNode cap that resolves no bits'); // no such cap can be made
+    const cptr2 = (cptr << bits) >>> 0;
+    if (guardBits !== 0 && cptr2 >>> (32 - guardBits) !== cnodeGuard(w1)) return NONE;
+    const index = radixBits === 0 ? 0 : ((cptr2 << guardBits) >>> 0) >>> (32 - radixBits);
+    slot = cnodePtr(w0) + index * slotBytes;
+    w0 = slotW0(state, slot);
+    w1 = slotW1(state, slot);
+    bits += guardBits + radixBits;
+  } while (bits < 32 && capTag(w0) === CapTag.cnode);
+  return bits > 32 ? NONE : slot;
+}
+
+/** Both fastpaths' first conditions: fastpath_mi_check, then no pending fault of the caller. */
+function entryReason(state: ImplState, caller: number, info: number): 'caps-or-long-message' | 'caller-fault' | null {
+  if ((info & miCheckMask) > msgRegisters.length) return 'caps-or-long-message';
+  return tcbHasFault(state, caller) ? 'caller-fault' : null;
+}
+
+/** The slot of the endpoint cap with `right` (Write for Call, Read for ReplyRecv) that a0 names, by lookup_fp; NONE for any other. */
+function endpointCapSlot(state: ImplState, thread: number, right: number): number {
+  const slot = lookupFp(state, thread, getRegister(state, thread, Reg.a0));
+  if (slot === NONE || capTag(slotW0(state, slot)) !== CapTag.endpoint || (capRightsBits(slotW1(state, slot)) & right) === 0) return NONE;
+  return slot;
+}
+
+/** isValidVTableRoot_fp: TCB slot 1 holds a mapped page-table cap. */
+function validVTableRoot(state: ImplState, tcb: number): boolean {
+  const w0 = slotW0(state, tcbSlot(tcb, 1));
+  return capTag(w0) === CapTag.pagetable && mappedFlag(w0);
+}
+
+/**
+ * The model's own condition: the slow path's budget check (after its updateTimestamp) would
+ * let the entry run.
+ */
+function budgetCovers(state: ImplState): boolean {
+  const clockTicks = state.clockTicks;
+  const consumedTicks = clockTicks === state.curTimeTicks ? state.consumedTicks : state.consumedTicks + (clockTicks - state.curTimeTicks);
+  return refillSufficient(state, state.curSC, consumedTicks);
+}
+
+/** What every entry the fastpath takes starts from (debug builds): the caller runs on ksCurSC, nothing is pending. */
+function checkEntry(state: ImplState, caller: number): void {
+  if (state.schedulerAction !== SchedulerAction.resumeCurrentThread) fail('fastpath entered with a scheduler action pending');
+  if (state.reprogram) fail('fastpath entered with the timer to reprogram');
+  if (threadState(state, caller) !== ThreadStateNum.Running) fail(`fastpath caller ${caller.toString(16)} is not Running`);
+  if (state.curSC === NONE || tcbSchedContext(state, caller) !== state.curSC) fail(`fastpath caller ${caller.toString(16)} does not run on ksCurSC`);
+  // Why Call's priority condition matches schedule: no ready thread outranks the current one.
+  if (!isHighestPrio(state, tcbPriority(state, caller))) fail('a ready thread outranks the current one');
+  // Why schedule's awaken has nothing to do: the timer fires before the release queue's head is due.
+  const head = state.releaseHead;
+  if (head !== NONE && refillHeadTime(state, tcbSchedContext(state, head)) <= state.clockTicks) fail('a syscall entry with a release due');
+}
+
+/** fastpath_copy_mrs, and the tag and badge registers (capsUnwrapped cleared; extraCaps is 0). */
+function transfer(state: ImplState, sender: number, receiver: number, info: number, badge: number): void {
+  const length = info & 0x7f;
+  for (let i = 0; i < length; i++) setRegister(state, receiver, msgRegisters[i]!, getRegister(state, sender, msgRegisters[i]!));
+  setRegister(state, receiver, Reg.a1, (info & ~0xe00) >>> 0);
+  setRegister(state, receiver, Reg.a0, badge);
+}
+
+/** switchToThread_fp: the thread runs next, with no ready-queue operation (schedule would choose it). */
+function switchTo(state: ImplState, thread: number): void {
+  if (state.debug && tcbYieldTo(state, thread) !== NONE) fail(`fastpath switch to ${thread.toString(16)}, which yields`);
+  state.current = thread;
+  state.schedulerAction = SchedulerAction.resumeCurrentThread;
+  if (state.debug) checkSchedulerInvariants(state);
+}
+
+/** fastpath_call: a Call to a passive server waiting with a reply object. */
+export function fastpathCall(state: ImplState, caller: number): FastpathOutcome {
+  const info = getRegister(state, caller, Reg.a1);
+  const entry = entryReason(state, caller, info);
+  if (entry !== null) return entry;
+  const capSlot = endpointCapSlot(state, caller, seL4_CanWrite);
+  if (capSlot === NONE) return 'no-send-cap';
+  const capW0 = slotW0(state, capSlot);
+  const rights = capRightsBits(slotW1(state, capSlot));
+  const ep = endpointPtr(slotW1(state, capSlot));
+  if (epState(state, ep) !== EPState.Recv) return 'no-receiver';
+  const dest = epQueueHead(state, ep);
+  if (!validVTableRoot(state, dest)) return 'receiver-no-vspace';
+  const destPrio = tcbPriority(state, dest);
+  if (destPrio < tcbPriority(state, caller) && !isHighestPrio(state, destPrio)) return 'receiver-priority';
+  if ((rights & (seL4_CanGrant | seL4_CanGrantReply)) === 0) return 'no-grant';
+  if (tcbSchedContext(state, dest) !== NONE) return 'receiver-has-sc';
+  const reply = tcbReplyObject(state, dest);
+  if (reply === NONE) return 'receiver-no-reply';
+  if (!budgetCovers(state)) return 'budget';
+
+  // The point of no return.
+  if (state.debug) {
+    checkEntry(state, caller);
+    if (threadState(state, dest) !== ThreadStateNum.BlockedOnReceive || tcbBlockingObject(state, dest) !== ep) fail(`fastpath receiver ${dest.toString(16)} does not wait on ${ep.toString(16)}`);
+    if (replyTcbOf(state, reply) !== dest) fail(`reply ${reply.toString(16)} is not held by its receiver`);
+  }
+  updateTimestamp(state);
+  tcbEPDequeue(state, dest, ep);
+  // The receiver lets go of the reply (its word keeps the stale link, as the slow path's reply_unlink leaves it).
+  setReplyTcbOf(state, reply, caller);
+  setBlockedOnReply(state, caller, reply);
+  // reply_push with donation: the reply goes on top of the caller's SC's call stack, the SC to the receiver.
+  const sc = state.curSC;
+  const oldCaller = scReply(state, sc);
+  if (oldCaller !== NONE) setReplyNext(state, oldCaller, reply, false);
+  setReplyPrev(state, reply, oldCaller);
+  setScReply(state, sc, reply);
+  setReplyNext(state, reply, sc, true);
+  setTcbSchedContext(state, caller, NONE);
+  setScTcb(state, sc, dest);
+  setTcbSchedContext(state, dest, sc);
+  transfer(state, caller, dest, info, endpointBadge(capW0));
+  setThreadState(state, dest, ThreadStateNum.Running);
+  switchTo(state, dest);
+  return 'taken';
+}
+
+/** fastpath_reply_recv: a passive server answers the head of its call stack and waits again. */
+export function fastpathReplyRecv(state: ImplState, server: number): FastpathOutcome {
+  const info = getRegister(state, server, Reg.a1);
+  const entry = entryReason(state, server, info);
+  if (entry !== null) return entry;
+  const capSlot = endpointCapSlot(state, server, seL4_CanRead);
+  if (capSlot === NONE) return 'no-receive-cap';
+  const capW1 = slotW1(state, capSlot);
+  const replySlot = lookupFp(state, server, getRegister(state, server, replyRegister));
+  if (replySlot === NONE || capTag(slotW0(state, replySlot)) !== CapTag.reply) return 'no-reply-cap';
+  const ntfn = tcbBoundNotification(state, server);
+  if (ntfn !== NONE && ntfnIsActive(state, ntfn)) return 'notification-active';
+  const ep = endpointPtr(capW1);
+  if (epState(state, ep) === EPState.Send) return 'sender-waiting';
+  const reply = slotW1(state, replySlot);
+  const client = replyTcbOf(state, reply);
+  const sc = tcbSchedContext(state, server);
+  if (client === NONE || replySchedContext(state, reply) !== sc) return 'reply-not-head';
+  if (tcbHasFault(state, client)) return 'client-fault';
+  if (!validVTableRoot(state, client)) return 'client-no-vspace';
+  if (!isHighestPrio(state, tcbPriority(state, client))) return 'client-priority';
+  if (tcbSchedContext(state, client) !== NONE) return 'client-has-sc';
+  if (!budgetCovers(state)) return 'budget';
+
+  // The point of no return.
+  if (state.debug) {
+    checkEntry(state, server);
+    if (threadState(state, client) !== ThreadStateNum.BlockedOnReply || tcbReplyObject(state, client) !== reply) fail(`fastpath client ${client.toString(16)} does not wait on reply ${reply.toString(16)}`);
+    if (scTcb(state, sc) !== server) fail(`SC ${sc.toString(16)} is not bound back to its server`);
+  }
+  updateTimestamp(state);
+  // reply_pop: the SC goes back to the client, the call stack loses its head.
+  const prev = replyPrev(state, reply);
+  setScReply(state, sc, prev);
+  if (prev !== NONE) setReplyNext(state, prev, sc, true);
+  setReplyNext(state, reply, NONE, false);
+  setTcbSchedContext(state, server, NONE);
+  setScTcb(state, sc, client);
+  setTcbSchedContext(state, client, sc);
+  setReplyPrev(state, reply, NONE);
+  transfer(state, server, client, info, 0);
+  setThreadState(state, client, ThreadStateNum.Running);
+  // The server waits on the endpoint with the reply object, queued by priority.
+  setBlockedOnReceive(state, server, ep, reply);
+  setReplyTcbOf(state, reply, server);
+  tcbEPAppend(state, server, ep, EPState.Recv);
+  switchTo(state, client);
+  return 'taken';
+}
