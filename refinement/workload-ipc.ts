@@ -513,8 +513,8 @@ export function transferScenario(p: Picker): Scenario {
  * orders endpoint and notification queues by priority, first come first served among equals):
  * an endpoint with two caps minted from it (all rights, two badges), or a notification,
  * retyped; two or three threads made above the root task; each in turn, mostly after raising
- * its priority above the earlier ones', blocks on it: Send through a badged cap (the first two
- * threads through different ones), a receive on the endpoint (Wait, or Recv, NBSendRecv or
+ * its priority above the earlier ones', blocks on it: Send (or Call) through a badged
+ * cap (the first two threads through different ones), a receive on the endpoint (Wait, or Recv, NBSendRecv or
  * NBSendWait with a reply object of its own), or Wait or Recv on the notification. Then the
  * root task serves the head (Wait, Send, Signal) or, now and then, cancels the badged sends of
  * the first badge (the other badge's senders stay queued).
@@ -556,6 +556,7 @@ export function queueScenario(p: Picker): Scenario {
     const m = drawMessage(k, p);
     if (kind === 'send') {
       const dest = badged[i < 2 ? i : p.below(2)]!;
+      if (p.chance(50)) return once(messageCall('seL4_Call', [dest, m.info], m, (api) => void api.seL4_Call(dest, m.info)));
       return once(messageCall('seL4_Send', [dest, m.info], m, (api) => api.seL4_Send(dest, m.info)));
     }
     // A receiver with a reply of its own (receiving through another's would cancel that one).
