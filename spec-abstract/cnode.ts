@@ -152,11 +152,17 @@ export function deleteSlot(k: Kernel, slot: SlotRef): void {
 /** Deletions the revoke exploration may try before it gives up on completeness. */
 const revokeSearchLimit = 2000;
 
+/** What a revoke may reach: the CNodes and TCBs it may finalise, and the slots it may delete. */
+interface RevokeReach {
+  readonly finalised: ReadonlySet<number>;
+  readonly deleted: ReadonlyMap<number, SlotRef>;
+}
+
 /**
  * The CNodes and TCBs a revoke may finalise: those all of whose caps lie in slots it may delete
  * (the descendants, and transitively the slots of objects so finalised). An over-approximation.
  */
-function finalisableDuringRevoke(s: Readable, descendants: readonly SlotRef[]): Set<number> {
+function revokeReach(s: Readable, descendants: readonly SlotRef[]): RevokeReach {
   const deleted = new Map(descendants.map((d) => [slotAddr(d), d]));
   const finalised = new Set<number>();
   let changed = true;
@@ -164,7 +170,7 @@ function finalisableDuringRevoke(s: Readable, descendants: readonly SlotRef[]): 
     changed = false;
     for (const candidate of [...deleted.values()]) {
       const cap = capAt(s, candidate);
-      if ((cap.type !== 'cnode' && cap.type !== 'thread' && cap.type !== 'zombie') || finalised.has(cap.ptr)) continue;
+      if (!holdsSlots(cap) || finalised.has(cap.ptr)) continue;
       const holders = slotsNaming(s, cap.ptr).filter((h) => sameObjectAs(cap, capAt(s, h)) || sameSlot(h, candidate));
       if (!holders.every((h) => deleted.has(slotAddr(h)))) continue;
       finalised.add(cap.ptr);
@@ -175,16 +181,28 @@ function finalisableDuringRevoke(s: Readable, descendants: readonly SlotRef[]): 
       }
     }
   }
-  return finalised;
+  return { finalised, deleted };
+}
+
+/** A cap whose finalisation empties slots: to a CNode or a TCB, or a Zombie. */
+function holdsSlots(cap: Cap): cap is CapOf<'cnode'> | CapOf<'thread'> | CapOf<'zombie'> {
+  return cap.type === 'cnode' || cap.type === 'thread' || cap.type === 'zombie';
 }
 
 /**
- * Whether the order in which descendants are deleted can change the result: only if a CNode or
- * TCB may be finalised during the revoke. Which of them are emptied and which are parked as
- * cyclic Zombies (the last cap deleted from inside another one being emptied) depends on the order.
+ * Whether the order in which descendants are deleted can change the result: if the revoked slot
+ * itself may be deleted (the revoke stops there), or if a CNode or TCB it may finalise holds a
+ * cap to a CNode or TCB in its slots, which is then parked as a Zombie or emptied depending on
+ * the order. Otherwise every order deletes the same slots and finalises the same objects.
  */
-function orderCanMatter(s: Readable, descendants: readonly SlotRef[]): boolean {
-  return finalisableDuringRevoke(s, descendants).size > 0;
+function orderCanMatter(s: Readable, slot: SlotRef, descendants: readonly SlotRef[]): boolean {
+  const { finalised, deleted } = revokeReach(s, descendants);
+  if (deleted.has(slotAddr(slot))) return true;
+  for (const ptr of finalised) {
+    const object = objectAt(s, ptr);
+    if ((object?.type === 'cnode' || object?.type === 'tcb') && filledSlots(object).some(({ entry }) => holdsSlots(entry.cap))) return true;
+  }
+  return false;
 }
 
 /**
@@ -194,7 +212,7 @@ function orderCanMatter(s: Readable, descendants: readonly SlotRef[]): boolean {
  * change the result.
  */
 function revokeAsWitnessed(k: Kernel, slot: SlotRef, oracle: WitnessOracle): Branch {
-  const matters = capAt(k, slot).type !== 'null' && hasChildren(k, slot) && orderCanMatter(k, descendantsOf(k, slot));
+  const matters = capAt(k, slot).type !== 'null' && hasChildren(k, slot) && orderCanMatter(k, slot, descendantsOf(k, slot));
   while (capAt(k, slot).type !== 'null' && hasChildren(k, slot)) {
     deleteSlot(k, oracle.revokeNext(slot, (d) => isDescendant(k, d, slot), () => descendantsOf(k, slot)));
   }
@@ -210,7 +228,7 @@ function revokeAsWitnessed(k: Kernel, slot: SlotRef, oracle: WitnessOracle): Bra
 export function revokeBranches(state: AbstractState, slot: SlotRef, log: TouchLog): Branch[] {
   const descendants = descendantsOf(state, slot);
   if (capAt(state, slot).type === 'null' || descendants.length === 0) return [{ k: begin(state, log) }];
-  if (!orderCanMatter(state, descendants)) {
+  if (!orderCanMatter(state, slot, descendants)) {
     const one = revokeInOneOrder(state, slot, log);
     return [{ k: begin(one.state, one.log) }];
   }
@@ -230,7 +248,7 @@ export function revokeBranches(state: AbstractState, slot: SlotRef, log: TouchLo
  */
 export function exploreRevoke(state: AbstractState, slot: SlotRef, log: TouchLog): { outcomes: Explored[]; truncated: boolean } {
   const initial = descendantsOf(state, slot);
-  const finalisable = [...finalisableDuringRevoke(state, initial)];
+  const finalisable = [...revokeReach(state, initial).finalised];
   const key = (s: AbstractState): string => {
     const alive = capAt(s, slot).type !== 'null';
     const survivors = initial.filter((d) => capAt(s, d).type !== 'null').map(slotAddr).join(',');
