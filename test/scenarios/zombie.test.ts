@@ -25,7 +25,8 @@ const T = seL4_ObjectType;
 
 interface Ctx {
   sys: System;
-  /** The 64-byte untyped, and the root slots of X and Y (radix-1 CNodes retyped from it). */
+  /** The biggest untyped; the 64-byte one made from it, and the root slots of X and Y (radix-1 CNodes retyped from that). */
+  big: number;
   small: number;
   x: number;
   y: number;
@@ -39,22 +40,21 @@ function setup(mode: LayerName | 'lockstep'): Ctx {
   const biggest = bi.untypedList.reduce((best, u, i) => (!u.isDevice && u.sizeBits > bi.untypedList[best]!.sizeBits ? i : best), 0);
   const free = bi.empty.start;
   const [small, x, y] = [free, free + 1, free + 2];
+  const big = bi.untyped.start + biggest;
   const { seL4_Untyped_Retype } = sys.api;
-  expect(seL4_Untyped_Retype(bi.untyped.start + biggest, T.seL4_UntypedObject, 6, R, 0, 0, small, 1)).toBe(E.seL4_NoError);
+  expect(seL4_Untyped_Retype(big, T.seL4_UntypedObject, 6, R, 0, 0, small, 1)).toBe(E.seL4_NoError);
   expect(seL4_Untyped_Retype(small, T.seL4_CapTableObject, 1, R, 0, 0, x, 2)).toBe(E.seL4_NoError);
   const ptrOf = (slot: number) => {
     const cap = sys.view().cap({ cnode: sys.plan.rootCNode, index: slot });
     if (cap === null || !('ptr' in cap)) throw new Error(`root slot ${slot} names no object`);
     return cap.ptr;
   };
-  return { sys, small, x, y, ptrOf };
+  return { sys, big, small, x, y, ptrOf };
 }
 
 /** A TCB retyped from the biggest untyped into a root slot, resumed (Restart: it has no SC). */
 function resumedThread(c: Ctx, slot: number): number {
-  const bi = c.sys.plan.bootInfo;
-  const biggest = bi.untypedList.reduce((best, u, i) => (!u.isDevice && u.sizeBits > bi.untypedList[best]!.sizeBits ? i : best), 0);
-  expect(c.sys.api.seL4_Untyped_Retype(bi.untyped.start + biggest, T.seL4_TCBObject, 0, R, 0, 0, slot, 1)).toBe(E.seL4_NoError);
+  expect(c.sys.api.seL4_Untyped_Retype(c.big, T.seL4_TCBObject, 0, R, 0, 0, slot, 1)).toBe(E.seL4_NoError);
   expect(c.sys.api.seL4_TCB_Resume(slot)).toBe(E.seL4_NoError);
   return c.ptrOf(slot);
 }
