@@ -35,6 +35,9 @@ import {
   untypedPtr,
   untypedSizeBits,
   untypedWithFreeIndex,
+  zombieNumber,
+  zombiePtr,
+  zombieWithNumber,
   type CapWords,
 } from './structures.ts';
 
@@ -271,14 +274,75 @@ export function ensureNoChildren(state: ImplState, slot: number): boolean {
   return next === NONE || !isMDBParentOf(state, slot, next);
 }
 
-/**
- * deleteSlot (cteDelete without zombies: deletion is never preempted): a final cap
- * finalises its object first; unless that emptied the slot (a cycle), the slot is emptied.
- */
+/** deleteSlot: an exposed cteDelete, the deletion a user asks for. */
 export function deleteSlot(state: ImplState, slot: number): void {
-  if (isNullSlot(state, slot)) return;
-  if (isFinalCapability(state, slot)) finaliseCap(state, slotW0(state, slot), slotW1(state, slot));
-  emptySlot(state, slot);
+  cteDelete(state, slot, true);
+}
+
+/**
+ * cteDelete: finalises the slot; it is emptied if the delete is exposed or finalisation
+ * completed (an unexposed delete leaves a cyclic Zombie in place).
+ */
+function cteDelete(state: ImplState, slot: number, exposed: boolean): void {
+  if (finaliseSlot(state, slot, exposed) || exposed) emptySlot(state, slot);
+}
+
+/**
+ * finaliseSlot: finalises the cap in the slot until what remains can be removed (null, or a
+ * Zombie with no slots left but maybe its own); each other remainder is a Zombie, reduced by
+ * one slot at a time. Unless `immediate`, a Zombie that has become cyclic (it sits in its own
+ * slot 0) stops it: false, the slot is not finished.
+ */
+function finaliseSlot(state: ImplState, slot: number, immediate: boolean): boolean {
+  while (!isNullSlot(state, slot)) {
+    const remainder = finaliseCap(state, slotW0(state, slot), slotW1(state, slot), isFinalCapability(state, slot));
+    if (capRemovable(remainder, slot)) return true;
+    writeCap(state, slot, remainder.w0, remainder.w1);
+    if (!immediate && isCyclicZombie(remainder, slot)) return false;
+    reduceZombie(state, slot, immediate);
+  }
+  return true;
+}
+
+function capRemovable(cap: CapWords, slot: number): boolean {
+  const tag = capTag(cap.w0);
+  if (tag === CapTag.null) return true;
+  if (tag !== CapTag.zombie) fail('finaliseCap left neither a Zombie nor a null cap');
+  const n = zombieNumber(cap.w0, cap.w1);
+  return n === 0 || (n === 1 && zombiePtr(cap.w0, cap.w1) === slot);
+}
+
+function isCyclicZombie(cap: CapWords, slot: number): boolean {
+  return capTag(cap.w0) === CapTag.zombie && zombiePtr(cap.w0, cap.w1) === slot;
+}
+
+/**
+ * reduceZombie: exposed, the Zombie's last slot is deleted (unexposed) and, if the Zombie is
+ * still there unchanged, its count drops by one; unexposed, the Zombie is swapped into its
+ * object's slot 0 (capSwapForDelete), where it becomes cyclic and stays.
+ */
+function reduceZombie(state: ImplState, slot: number, immediate: boolean): void {
+  const w0 = slotW0(state, slot);
+  const w1 = slotW1(state, slot);
+  const ptr = zombiePtr(w0, w1);
+  const n = zombieNumber(w0, w1);
+  if (state.debug && n === 0) fail('reduceZombie of a removable Zombie');
+  if (!immediate) {
+    if (state.debug && ptr === slot) fail('a cyclic Zombie passed to an unexposed reduceZombie');
+    cteSwap(state, loadCap(state, ptr), ptr, { w0, w1 }, slot);
+    return;
+  }
+  const endSlot = ptr + (n - 1) * slotBytes;
+  cteDelete(state, endSlot, false);
+  const now0 = slotW0(state, slot);
+  const now1 = slotW1(state, slot);
+  if (capTag(now0) === CapTag.null) return;
+  if (now0 === w0 && now1 === w1) {
+    if (state.debug && !isNullSlot(state, endSlot)) fail('reduceZombie: the deleted slot is not empty');
+    writeCap(state, slot, w0, zombieWithNumber(w0, w1, n - 1));
+  } else if (state.debug && !(capTag(now0) === CapTag.zombie && zombiePtr(now0, now1) === slot && ptr !== slot)) {
+    fail('reduceZombie: expected the new Zombie to be cyclic');
+  }
 }
 
 /** A slot as every layer names it (cnode, index), for the step's witness. */

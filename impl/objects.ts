@@ -13,9 +13,11 @@ import {
   seL4_ReplyBits,
   seL4_TCBBits,
   type ObjectKind,
+  tcbSlotCount,
+  zombieTypeTCB,
   type SyscallError,
 } from '../libsel4/index.ts';
-import { ensureNoChildren, deleteSlot, slotBytes } from './cnode.ts';
+import { ensureNoChildren } from './cnode.ts';
 import { fail, type GhostObject, type ImplState } from './state.ts';
 import {
   CapTag,
@@ -33,6 +35,7 @@ import {
   mappedFlag,
   replyRights,
   schedContextSizeBits,
+  zombieWords,
   type CapWords,
 } from './structures.ts';
 import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
@@ -148,12 +151,13 @@ export function updateCapData(cap: CapWords, preserve: boolean, data: number): v
 }
 
 /**
- * deriveCap: the cap a copy of `slot` gets. IRQ control caps cannot be copied (null), an
+ * deriveCap: the cap a copy of `slot` gets. Zombie and IRQ control caps cannot be copied (null), an
  * untyped with children cannot (RevokeFirst), an unmapped page table cannot
  * (IllegalOperation); a frame copy is unmapped. Returns the error, or null on success.
  */
 export function deriveCap(state: ImplState, slot: number, cap: CapWords): SyscallError | null {
   switch (capTag(cap.w0)) {
+    case CapTag.zombie:
     case CapTag.irqcontrol:
       setNull(cap);
       return null;
@@ -192,42 +196,39 @@ export function isCapRevocable(new0: number, src0: number): boolean {
 }
 
 /**
- * finaliseCap: what deleting the last cap to an object does to the object. A CNode's and a
- * TCB's slots are deleted (skipped when that object is already being finalised: a cycle),
- * a thread and a scheduling context are unbound and stopped, a notification is unbound from
- * its SC and its thread and its waiters restarted, an endpoint's queued threads restarted,
- * a reply object's caller or receiver let go; mappings are not modelled.
+ * finaliseCap: what deleting a cap does to its object, and what remains in the slot (the
+ * remainder). A Zombie stays itself. The last cap to a CNode or a TCB becomes its Zombie,
+ * counting all its slots (the thread is unbound and stopped first); for the last cap to any
+ * other object the object is cleaned up (a scheduling context and a thread unbound, waiters
+ * restarted, a reply object's caller let go; mappings are not modelled) and nothing remains.
  */
-export function finaliseCap(state: ImplState, w0: number, w1: number): void {
-  switch (capTag(w0)) {
+export function finaliseCap(state: ImplState, w0: number, w1: number, final: boolean): CapWords {
+  const tag = capTag(w0);
+  if (tag === CapTag.zombie) return { w0, w1 };
+  if (!final) return { w0: 0, w1: 0 };
+  const ptr = capPtr(w0, w1);
+  switch (tag) {
     case CapTag.cnode:
-      finaliseCNode(state, capPtr(w0, w1), cnodeRadix(w1));
-      return;
+      return zombieWords(2 ** cnodeRadix(w1), cnodeRadix(w1), ptr);
     case CapTag.thread:
-      finaliseThread(state, capPtr(w0, w1));
-      return;
+      finaliseThread(state, ptr);
+      return zombieWords(tcbSlotCount, zombieTypeTCB, ptr);
     case CapTag.schedcontext:
-      finaliseSchedContext(state, capPtr(w0, w1));
-      return;
+      finaliseSchedContext(state, ptr);
+      break;
     case CapTag.notification:
-      schedContextMaybeUnbindNtfn(state, capPtr(w0, w1));
-      unbindMaybeNotification(state, capPtr(w0, w1));
-      cancelAllSignals(state, capPtr(w0, w1));
-      return;
+      schedContextMaybeUnbindNtfn(state, ptr);
+      unbindMaybeNotification(state, ptr);
+      cancelAllSignals(state, ptr);
+      break;
     case CapTag.endpoint:
-      cancelAllIPC(state, capPtr(w0, w1));
-      return;
+      cancelAllIPC(state, ptr);
+      break;
     case CapTag.reply:
-      finaliseReply(state, capPtr(w0, w1));
-      return;
+      finaliseReply(state, ptr);
+      break;
   }
-}
-
-function finaliseCNode(state: ImplState, cnode: number, radix: number): void {
-  if (state.finalising.has(cnode)) return;
-  state.finalising.add(cnode);
-  for (let index = 2 ** radix - 1; index >= 0; index--) deleteSlot(state, cnode + index * slotBytes);
-  state.finalising.delete(cnode);
+  return { w0: 0, w1: 0 };
 }
 
 /** Whether the cap carries every right CancelBadgedSends needs (an endpoint cap with all four). */

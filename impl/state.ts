@@ -94,8 +94,6 @@ export interface ImplState {
   retyped: boolean;
   /** This entry's syscall was not carried out: the caller makes it again when it next runs. */
   restarted: boolean;
-  /** CNodes and TCBs whose finalisation is in progress (a cycle guard for deletion). */
-  readonly finalising: Set<number>;
   /** The last lookup's failure and remaining bits, like seL4's current_lookup_fault. */
   lookupFault: LookupFailure;
   bitsRemaining: number;
@@ -204,7 +202,6 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean, r
     choices: [],
     retyped: false,
     restarted: false,
-    finalising: new Set(),
     lookupFault: { type: 'InvalidRoot' },
     bitsRemaining: 0,
     observedBuffer: null,

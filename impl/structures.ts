@@ -20,7 +20,10 @@
 //   domain         0x3E  -                                               0
 //   schedcontext   0x4E  sizeBits[13:8]                                  ptr
 //   schedcontrol   0x5E  -                                               core
+//   zombie         0x2E  zombieType[13:8]                                capZombieID: ptr | number
 //
+// A zombie's capZombieID is the object's address with the slot count in its low bits+1 bits
+// (bits: the CNode's radix, or 4 for a TCB's; zombieType 32 means a TCB), as seL4's Zombie_new.
 // freeIndex counts 16-byte units; rights are the seL4_CapRights bits (Write 0, Read 1,
 // Grant 2, GrantReply 3); `large` is 1 for a 4 MiB frame; vaddr is the mapped address.
 import type { Cap, CapType, Mapping } from '../libsel4/index.ts';
@@ -34,6 +37,7 @@ import {
   seL4_ReplyBits,
   seL4_SlotBits,
   seL4_TCBBits,
+  zombieTypeTCB,
   type VMRights,
 } from '../libsel4/index.ts';
 import { fail } from './state.ts';
@@ -55,6 +59,7 @@ export const CapTag = {
   domain: 0x3e,
   schedcontext: 0x4e,
   schedcontrol: 0x5e,
+  zombie: 0x2e,
 } as const satisfies Record<CapType, number>;
 
 const tagNames: Partial<Record<number, CapType>> = {};
@@ -121,6 +126,25 @@ export const asidPoolPtr = hiPtr4;
 
 export const schedContextSizeBits = (w0: number) => (w0 >>> 8) & 0x3f;
 
+/** seL4's TCB_CNODE_RADIX: a TCB Zombie's number takes its low 5 bits. */
+const tcbCNodeRadix = 4;
+export const zombieType = (w0: number) => (w0 >>> 8) & 0x3f;
+/** cap_zombie_cap_get_capZombieBits: the radix whose slots the Zombie counts. */
+const zombieBits = (w0: number) => (zombieType(w0) === zombieTypeTCB ? tcbCNodeRadix : zombieType(w0));
+const zombieNumberMask = (w0: number) => 2 ** (zombieBits(w0) + 1) - 1;
+export const zombieNumber = (w0: number, w1: number) => w1 & zombieNumberMask(w0);
+export const zombiePtr = (w0: number, w1: number) => (w1 & ~zombieNumberMask(w0)) >>> 0;
+/** Zombie_new: the Zombie of the object at `ptr` (slot 0) with `number` slots left. */
+export function zombieWords(number: number, type: number, ptr: number): CapWords {
+  const w0 = ((type << 8) | CapTag.zombie) >>> 0;
+  const mask = zombieNumberMask(w0);
+  return { w0, w1: ((ptr & ~mask) | (number & mask)) >>> 0 };
+}
+/** cap_zombie_cap_set_capZombieNumber. */
+export function zombieWithNumber(w0: number, w1: number, number: number): number {
+  return (zombiePtr(w0, w1) | (number & zombieNumberMask(w0))) >>> 0;
+}
+
 /** The object a physical cap names (0 for caps naming none), as seL4's cap_get_capPtr. */
 export function capPtr(w0: number, w1: number): number {
   switch (capTag(w0)) {
@@ -138,6 +162,8 @@ export function capPtr(w0: number, w1: number): number {
     case CapTag.frame:
     case CapTag.pagetable:
       return hiPtr12(w1);
+    case CapTag.zombie:
+      return zombiePtr(w0, w1);
     default:
       return 0;
   }
@@ -156,6 +182,7 @@ export function capIsPhysical(tag: number): boolean {
     case CapTag.frame:
     case CapTag.pagetable:
     case CapTag.asidpool:
+    case CapTag.zombie:
       return true;
     default:
       return false;
@@ -185,6 +212,8 @@ export function capSizeBits(w0: number, w1: number): number {
       return seL4_PageTableBits;
     case CapTag.asidpool:
       return seL4_ASIDPoolBits;
+    case CapTag.zombie:
+      return zombieType(w0) === zombieTypeTCB ? seL4_TCBBits : zombieType(w0) + seL4_SlotBits;
     default:
       return 0;
   }
@@ -248,6 +277,8 @@ export function encodeCap(cap: Cap, debug: boolean): CapWords {
     case 'domain':
     case 'asidcontrol':
       return { w0: CapTag[cap.type], w1: 0 };
+    case 'zombie':
+      return zombieWords(cap.count, cap.zombieType, cap.ptr);
   }
 }
 
@@ -289,6 +320,8 @@ export function decodeCap(w0: number, w1: number): Cap {
       return { type: 'schedcontext', ptr: w1, sizeBits: schedContextSizeBits(w0) };
     case CapTag.schedcontrol:
       return { type: 'schedcontrol', core: w1 };
+    case CapTag.zombie:
+      return { type: 'zombie', ptr: zombiePtr(w0, w1), zombieType: zombieType(w0), count: zombieNumber(w0, w1) };
     default:
       return fail(`cap words ${w0.toString(16)} ${w1.toString(16)} carry no valid tag`);
   }
@@ -352,6 +385,13 @@ function checkEncodable(cap: Cap): void {
     case 'schedcontrol':
       if (!isWord(cap.core)) bad('core');
       return;
+    case 'zombie': {
+      const bits = cap.zombieType === zombieTypeTCB ? tcbCNodeRadix : cap.zombieType;
+      if (cap.zombieType !== zombieTypeTCB && !fits(cap.zombieType, 5)) bad('zombieType');
+      if (!aligned(cap.ptr, bits + 1)) bad('ptr');
+      if (!fits(cap.count, bits + 1)) bad('count');
+      return;
+    }
     case 'null':
     case 'irqcontrol':
     case 'domain':

@@ -56,7 +56,7 @@ import {
   type SchedContextInvocation,
 } from './schedcontext.ts';
 import { chargeBudget, checkBudget, isRunnable, schedule, updateTimestamp } from './scheduler.ts';
-import { NONE, beginStep, fail, readUserWord, writeUserWord, type ImplState } from './state.ts';
+import { NONE, beginStep, readUserWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capPtr, capRightsBits, capTag, capTypeName, endpointBadge, endpointPtr, replyRights } from './structures.ts';
 import {
   ThreadStateNum,
@@ -108,7 +108,6 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
     applyUserWrites(state, thread, event.user);
     unmodelled = event.kind === 'syscall' && state.fastpath && fastpathTaken(state, thread) ? null : kernelEntry(state, thread, event);
   }
-  if (state.debug && state.finalising.size !== 0) fail('a finalisation was left unfinished');
   return {
     state,
     observation: thread === null ? observe(state, null, unmodelled) : observe(state, thread, unmodelled),
@@ -398,6 +397,7 @@ function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number
     case CapTag.schedcontrol:
       return decodeSchedControlInvocation(state, ctx);
     case CapTag.null:
+    case CapTag.zombie:
       return { error: 'InvalidCapability', capIndex: 0 };
     case CapTag.untyped:
       return decodeUntypedInvocation(state, ctx, slot);

@@ -34,7 +34,6 @@ import {
   numRegisters,
   seL4_IPCBufferSizeBits,
   seL4_MessageInfo_new,
-  tcbSlotCount,
   threadStates,
   ipcBufferRightsAllow,
   type BlockingView,
@@ -498,8 +497,7 @@ export function tcbQueueMembers(state: ImplState, obj: number, headOffset: numbe
 
 /**
  * Finalising a thread (its last cap deleted, finaliseCap): unbound from its scheduling
- * context (whose yielder gets its answer), suspended, and its five slots deleted from the
- * last down (skipped when this TCB is already being finalised: a cycle through its own slots).
+ * context (whose yielder gets its answer) and suspended; its slots are emptied through its Zombie.
  */
 export function finaliseThread(state: ImplState, tcb: number): void {
   unbindNotification(state, tcb);
@@ -510,10 +508,6 @@ export function finaliseThread(state: ImplState, tcb: number): void {
     if (yielder !== NONE) completeYieldTo(state, yielder);
   }
   suspend(state, tcb);
-  if (state.finalising.has(tcb)) return;
-  state.finalising.add(tcb);
-  for (let index = tcbSlotCount - 1; index >= 0; index--) deleteSlot(state, tcbSlot(tcb, index));
-  state.finalising.delete(tcb);
 }
 
 // ---- TCB invocations ----

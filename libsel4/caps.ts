@@ -29,7 +29,16 @@ export type Cap =
     }
   | { readonly type: 'pagetable'; readonly ptr: number; readonly mapped: Mapping | null }
   | { readonly type: 'asidcontrol' }
-  | { readonly type: 'asidpool'; readonly ptr: number; readonly asidBase: number };
+  | { readonly type: 'asidpool'; readonly ptr: number; readonly asidBase: number }
+  /**
+   * What finalisation leaves of the last cap to a CNode or TCB while its slots are emptied:
+   * ptr is the object (its slot 0), zombieType seL4's capZombieType (the CNode's radix, or
+   * zombieTypeTCB), count the slots still to empty (slots count-1 down to 0).
+   */
+  | { readonly type: 'zombie'; readonly ptr: number; readonly zombieType: number; readonly count: number };
+
+/** seL4's ZombieType_ZombieTCB (BIT(wordRadix) on 32 bits): a Zombie of a TCB's slots. */
+export const zombieTypeTCB = 32;
 
 export interface Mapping {
   readonly asid: number;
@@ -135,5 +144,7 @@ export function describeCap(cap: Cap): string {
       return `pagetable ${hex(cap.ptr)}${cap.mapped ? ` mapped ${cap.mapped.asid}@${hex(cap.mapped.vaddr)}` : ''}`;
     case 'asidpool':
       return `asidpool ${hex(cap.ptr)} base ${cap.asidBase}`;
+    case 'zombie':
+      return `zombie ${hex(cap.ptr)} ${cap.zombieType === zombieTypeTCB ? 'tcb' : `radix ${cap.zombieType}`} count ${cap.count}`;
   }
 }

@@ -12,26 +12,12 @@ export interface KnownFailure {
   readonly issue: string;
 }
 
-const zombieIssue = 'issue 12: Zombies';
-const parkedZombie =
-  'deleting the last cap to a CNode whose slots hold the last cap to another CNode parks that CNode as a Zombie in its own slot 0 ' +
-  '(reduceZombie without immediate, capSwapForDelete): its contents stay, and its untyped is not reset; every layer deletes it outright';
-
 const rootRegisters =
   'the recording holds only the a0-a7 and t0 the root task wrote, not the rest of its register file: entry 19 copies the ' +
   "running root thread's frame registers (pc, ra, sp, gp, s0-s11) into another TCB and this ReadRegisters reads them back " +
   "(seL4: pc 0x104d0, ra 0x10602, ...); the model's root thread has its entry PC and zeros there";
 
 export const knownFailures: readonly KnownFailure[] = [
-  { file: 'cnode-untyped.json', trace: 'zombie-cnode-in-deleted-cnode', entry: 4, reason: parkedZombie, issue: zombieIssue },
-  { file: 'cnode-untyped.json', trace: 'zombie-cnode-in-last-slot', entry: 4, reason: parkedZombie, issue: zombieIssue },
-  {
-    file: 'generated-1.json',
-    trace: 'gen1-085',
-    entry: 60,
-    reason: `${parkedZombie}; here the parked CNode holds the untyped being revoked, so seL4's revoke goes on deleting its other children`,
-    issue: zombieIssue,
-  },
   { file: 'tcb-sched.json', trace: 'tcb-copy-registers', entry: 20, reason: rootRegisters, issue: 'none: a recording would have to carry the root task register file' },
 ];
 

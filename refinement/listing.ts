@@ -72,6 +72,7 @@ export function sameRegionAs(size: (ptr: number) => number | null, ca: Cap, cb: 
     case 'schedcontrol':
       return cb.type === ca.type;
     case 'null':
+    case 'zombie':
       return false;
     default:
       return cb.type === ca.type && capObjectPtr(cb) === capObjectPtr(ca);

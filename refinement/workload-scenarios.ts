@@ -161,14 +161,23 @@ export function badgesScenario(p: Picker): Scenario {
 
 // ---- a CNode filled and deleted ----
 
+/** What the CNode scenario nests in its CNode: type, size bits, object bits. */
+const nestedObjects: readonly (readonly [number, number, number])[] = [
+  [T.seL4_CapTableObject, 1, 1 + seL4_SlotBits],
+  [T.seL4_TCBObject, 0, seL4_TCBBits],
+];
+
 /**
  * A small CNode retyped into the root CNode, now and then its cap moved by Mutate to another
  * root slot with the widest guard it may take (guard size + radix = 32), objects retyped into it
- * from its slot 0 on (now and then all its slots), a cap copied into it now and then, then its
- * only cap deleted: finalising it deletes every slot, down to slot 0.
+ * from its slot 0 on (now and then all its slots, or all but one), now and then a CNode or TCB
+ * retyped into a free slot of it, a cap copied into it now and then, then its only cap deleted: finalising it
+ * deletes every slot, down to slot 0, and parks the nested CNode or TCB as a cyclic Zombie in
+ * its own slot 0; now and then the nested object's untyped is revoked after, which empties it.
  */
 export function cnodeScenario(p: Picker): Scenario {
   const radix = 1 + p.below(3);
+  const nesting = p.chance(75);
   let at = -1;
   const made: Action = (k, p) => {
     const slot = freeRootSlot(k, p);
@@ -192,7 +201,7 @@ export function cnodeScenario(p: Picker): Scenario {
   };
   const filled: Action = (k, p) => {
     const type = p.of([seL4_ObjectType.seL4_EndpointObject, seL4_ObjectType.seL4_NotificationObject])!;
-    const count = p.chance(50) ? 1 : 2 ** radix;
+    const count = p.chance(50) ? 1 : 2 ** radix - (nesting ? 1 : 0);
     const untyped = untypedWithRoom(k, p, count * 2 ** seL4_EndpointBits);
     if (!cnodeAt(k) || untyped === undefined) return null;
     return once(retype(untyped, type, 0, 0, count, at));
@@ -210,7 +219,30 @@ export function cnodeScenario(p: Picker): Scenario {
     return once(call('seL4_CNode_Copy', a, (api) => void api.seL4_CNode_Copy(to.service, to.index, to.depth, R, src.slot.index, 32, seL4_AllRights)));
   };
   const deleted: Action = (k) => (cnodeAt(k) ? once(slotCall('Delete', at)) : null);
-  return { name: 'cnode', actions: [made, ...(p.chance(40) ? [guarded] : []), filled, ...(p.chance(50) ? [copied] : []), deleted] };
+  let nestedFrom = -1;
+  const nested: Action = (k, p) => {
+    const cnode = cnodeAt(k);
+    const [type, sizeBits, objectBits] = p.of(nestedObjects)!;
+    const untyped = untypedWithRoom(k, p, 2 ** objectBits);
+    if (!cnode || untyped === undefined) return null;
+    const index = k.freeRun(cnode.ptr, 1, 0);
+    if (index === undefined) return 'next';
+    nestedFrom = untyped;
+    return once(retype(untyped, type, sizeBits, index, 1, at));
+  };
+  const revoked: Action = (k) => (k.capAt(rootSlot(k, nestedFrom))?.type === 'untyped' ? once(slotCall('Revoke', nestedFrom)) : null);
+  return {
+    name: 'cnode',
+    actions: [
+      made,
+      ...(p.chance(40) ? [guarded] : []),
+      filled,
+      ...(nesting ? [nested] : []),
+      ...(p.chance(50) ? [copied] : []),
+      deleted,
+      ...(nesting && p.chance(50) ? [revoked] : []),
+    ],
+  };
 }
 
 // ---- device memory used up ----

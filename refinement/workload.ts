@@ -548,7 +548,7 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const twins = threadStep && p.below(1000) < (style.threads ? 15 : 4);
   const slices = threadStep && !twins && p.below(1000) < (style.threads ? 10 : 3);
   const badges = op === 'mint' && p.below(1000) < 15;
-  const cnode = op === 'retype' && p.below(1000) < 10;
+  const cnode = op === 'retype' && p.below(1000) < 25;
   const device = op === 'retype' && !cnode && p.below(1000) < 6;
   const ipcStep = (op === 'ipcSend' || op === 'ipcReceive' || op === 'ipcReply') && k.view().current() === k.rootTCB;
   const passive = ipcStep && p.below(1000) < (style.threads ? 50 : 20);

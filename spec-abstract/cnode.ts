@@ -1,9 +1,9 @@
 // Deleting and revoking capabilities, and the CNode invocations (l4v CSpace_A rec_del,
 // cap_delete, cap_revoke, finalise_cap; Decode_A decode_cnode_invocation; CNode_AI's
-// invoke_cnode). Deletion follows docs/model.md: a final CNode or TCB cap deletes the slots of
-// its object, highest index first, unless that object is already being finalised.
-import { InvocationLabel, type Cap, type CapOf, type SlotRef, type SyscallError } from '../libsel4/index.ts';
-import { cteInsert, cteMove, cteSwap, descendantsOf, emptySlot, hasChildren, isDescendant, isFinalCap } from './cdt.ts';
+// invoke_cnode). The last cap to a CNode or TCB becomes a Zombie: exposed, it empties the
+// object's slots from the highest down; unexposed, it is parked in the object's slot 0.
+import { InvocationLabel, nullCap, tcbSlotCount, zombieTypeTCB, type Cap, type CapOf, type SlotRef, type SyscallError } from '../libsel4/index.ts';
+import { cteInsert, cteMove, cteSwap, descendantsOf, emptySlot, hasChildren, isDescendant, isFinalCap, setCap } from './cdt.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import { cancelAllIPC, cancelBadgedSends, cancelIPC } from './endpoint.ts';
 import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
@@ -34,16 +34,6 @@ import { finaliseThread } from './tcb.ts';
 
 // ---- deletion ---------------------------------------------------------------------------
 
-/** Deletes every non-null slot of a CNode or TCB, highest index first (once per finalisation). */
-function deleteHeldSlots(k: Kernel, holder: number): void {
-  if (k.finalising.has(holder)) return;
-  const object = objectAt(k, holder);
-  if (object === null || (object.type !== 'cnode' && object.type !== 'tcb')) return;
-  k.finalising.add(holder);
-  for (const { slot } of filledSlots(object).reverse()) deleteSlot(k, slot);
-  k.finalising.delete(holder);
-}
-
 /**
  * fast_finalise of the last reply cap: a caller waiting on the reply is removed as by a reply
  * (reply_remove), a receiver waiting with it has its IPC cancelled.
@@ -55,46 +45,106 @@ function finaliseReply(k: Kernel, reply: number): void {
   else cancelIPC(k, tcb);
 }
 
-/** finalise_cap for the last cap to an object: what happens to the object itself. */
-function finaliseCap(k: Kernel, cap: Cap): void {
+/**
+ * finalise_cap: what deleting a cap does to its object, and the cap left behind. A Zombie stays;
+ * a non-final cap leaves nothing. The last cap to a CNode or a TCB leaves its Zombie, counting
+ * all its slots (the thread finalised first); the last cap to another object cleans it up.
+ */
+function finaliseCap(k: Kernel, cap: Cap, final: boolean): Cap {
+  if (cap.type === 'zombie') return cap;
+  if (!final) return nullCap;
   switch (cap.type) {
     case 'cnode':
-      deleteHeldSlots(k, cap.ptr);
-      return;
+      return { type: 'zombie', ptr: cap.ptr, zombieType: cap.radix, count: 2 ** cap.radix };
     case 'thread':
       finaliseThread(k, cap.ptr);
-      deleteHeldSlots(k, cap.ptr);
-      return;
+      return { type: 'zombie', ptr: cap.ptr, zombieType: zombieTypeTCB, count: tcbSlotCount };
     case 'schedcontext':
       finaliseSchedContext(k, cap.ptr);
-      return;
+      break;
     case 'notification':
       schedContextMaybeUnbindNtfn(k, cap.ptr);
       unbindMaybeNotification(k, cap.ptr);
       cancelAllSignals(k, cap.ptr);
-      return;
+      break;
     case 'endpoint':
       cancelAllIPC(k, cap.ptr);
-      return;
+      break;
     case 'reply':
       finaliseReply(k, cap.ptr);
-      return;
+      break;
     default:
       // Mappings are not modelled; the rest have nothing to clean up.
-      return;
+      break;
   }
+  return nullCap;
+}
+
+/** Slot `index` of the CNode or TCB a Zombie names. */
+function zombieSlot(zombie: CapOf<'zombie'>, index: number): SlotRef {
+  return { cnode: zombie.ptr, index };
+}
+
+/** cap_removeable: null, or a Zombie with no slot left but possibly the one it sits in. */
+function capRemovable(cap: Cap, slot: SlotRef): boolean {
+  if (cap.type === 'null') return true;
+  if (cap.type !== 'zombie') throw new Error('finalise_cap left neither a Zombie nor a null cap');
+  return cap.count === 0 || (cap.count === 1 && sameSlot(zombieSlot(cap, 0), slot));
+}
+
+function isCyclicZombie(cap: Cap, slot: SlotRef): boolean {
+  return cap.type === 'zombie' && sameSlot(zombieSlot(cap, 0), slot);
+}
+
+/** cap_swap_for_delete: the Zombie in `slot` and whatever is in `slot0` change places, CDT positions too. */
+function capSwapForDelete(k: Kernel, slot0: SlotRef, slot: SlotRef): void {
+  if (sameSlot(slot0, slot)) return;
+  if (entryAt(k, slot0) === null) cteMove(k, capAt(k, slot), slot, slot0);
+  else cteSwap(k, capAt(k, slot0), slot0, capAt(k, slot), slot);
 }
 
 /**
- * cap_delete: empty a slot. If it holds the last cap to an object, the object is finalised
- * first; finalisation may itself empty the slot (a CNode that holds its own last cap).
+ * rec_del's FinaliseSlotCall: finalise the slot's cap until what remains is removable; every
+ * other remainder is a Zombie, reduced (ReduceZombieCall). Unexposed, a Zombie that has become
+ * cyclic ends it unfinished (false).
  */
+function finaliseSlot(k: Kernel, slot: SlotRef, exposed: boolean): boolean {
+  for (let cap = capAt(k, slot); cap.type !== 'null'; cap = capAt(k, slot)) {
+    const remainder = finaliseCap(k, cap, isFinalCap(k, slot, cap));
+    if (capRemovable(remainder, slot)) return true;
+    setCap(k, slot, remainder);
+    if (!exposed && isCyclicZombie(remainder, slot)) return false;
+    reduceZombie(k, slot, exposed);
+  }
+  return true;
+}
+
+/**
+ * rec_del's ReduceZombieCall: exposed, the Zombie's last slot is deleted unexposed and the
+ * Zombie, if unchanged, counts one slot less; unexposed, it is swapped into its object's slot 0.
+ */
+function reduceZombie(k: Kernel, slot: SlotRef, exposed: boolean): void {
+  const zombie = capAt(k, slot);
+  if (zombie.type !== 'zombie' || zombie.count === 0) throw new Error('reduce_zombie expects an unremovable Zombie');
+  if (!exposed) {
+    capSwapForDelete(k, zombieSlot(zombie, 0), slot);
+    return;
+  }
+  recDelete(k, zombieSlot(zombie, zombie.count - 1), false);
+  const now = capAt(k, slot);
+  if (now.type === 'zombie' && now.ptr === zombie.ptr && now.count === zombie.count && now.zombieType === zombie.zombieType) {
+    setCap(k, slot, { ...zombie, count: zombie.count - 1 });
+  }
+}
+
+/** rec_del's CTEDeleteCall: the slot is emptied if the delete is exposed or finalisation finished. */
+function recDelete(k: Kernel, slot: SlotRef, exposed: boolean): void {
+  if (finaliseSlot(k, slot, exposed) || exposed) emptySlot(k, slot);
+}
+
+/** cap_delete: an exposed deletion of a slot, as a user asks for it. */
 export function deleteSlot(k: Kernel, slot: SlotRef): void {
-  const entry = entryAt(k, slot);
-  if (entry === null) return;
-  if (isFinalCap(k, slot, entry.cap)) finaliseCap(k, entry.cap);
-  if (entryAt(k, slot) === null) return;
-  emptySlot(k, slot);
+  recDelete(k, slot, true);
 }
 
 // ---- revoke -----------------------------------------------------------------------------
@@ -102,13 +152,17 @@ export function deleteSlot(k: Kernel, slot: SlotRef): void {
 /** Deletions the revoke exploration may try before it gives up on completeness. */
 const revokeSearchLimit = 2000;
 
+/** What a revoke may reach: the CNodes and TCBs it may finalise, and the slots it may delete. */
+interface RevokeReach {
+  readonly finalised: ReadonlySet<number>;
+  readonly deleted: ReadonlyMap<number, SlotRef>;
+}
+
 /**
- * Whether the order in which descendants are deleted can change the result: only if some
- * CNode or TCB can be finalised during the revoke (all caps to it lie in slots the revoke
- * deletes) and the slots so deleted, transitively, include the revoked slot itself. If the
- * revoked slot survives, every order deletes the same slots and finalises the same objects.
+ * The CNodes and TCBs a revoke may finalise: those all of whose caps lie in slots it may delete
+ * (the descendants, and transitively the slots of objects so finalised). An over-approximation.
  */
-function orderCanMatter(s: Readable, slot: SlotRef, descendants: readonly SlotRef[]): boolean {
+function revokeReach(s: Readable, descendants: readonly SlotRef[]): RevokeReach {
   const deleted = new Map(descendants.map((d) => [slotAddr(d), d]));
   const finalised = new Set<number>();
   let changed = true;
@@ -116,8 +170,8 @@ function orderCanMatter(s: Readable, slot: SlotRef, descendants: readonly SlotRe
     changed = false;
     for (const candidate of [...deleted.values()]) {
       const cap = capAt(s, candidate);
-      if ((cap.type !== 'cnode' && cap.type !== 'thread') || finalised.has(cap.ptr)) continue;
-      const holders = slotsNaming(s, cap.ptr).filter((h) => sameObjectAs(cap, capAt(s, h)));
+      if (!holdsSlots(cap) || finalised.has(cap.ptr)) continue;
+      const holders = slotsNaming(s, cap.ptr).filter((h) => sameObjectAs(cap, capAt(s, h)) || sameSlot(h, candidate));
       if (!holders.every((h) => deleted.has(slotAddr(h)))) continue;
       finalised.add(cap.ptr);
       changed = true;
@@ -127,7 +181,28 @@ function orderCanMatter(s: Readable, slot: SlotRef, descendants: readonly SlotRe
       }
     }
   }
-  return deleted.has(slotAddr(slot));
+  return { finalised, deleted };
+}
+
+/** A cap whose finalisation empties slots: to a CNode or a TCB, or a Zombie. */
+function holdsSlots(cap: Cap): cap is CapOf<'cnode'> | CapOf<'thread'> | CapOf<'zombie'> {
+  return cap.type === 'cnode' || cap.type === 'thread' || cap.type === 'zombie';
+}
+
+/**
+ * Whether the order in which descendants are deleted can change the result: if the revoked slot
+ * itself may be deleted (the revoke stops there), or if a CNode or TCB it may finalise holds a
+ * cap to a CNode or TCB in its slots, which is then parked as a Zombie or emptied depending on
+ * the order. Otherwise every order deletes the same slots and finalises the same objects.
+ */
+function orderCanMatter(s: Readable, slot: SlotRef, descendants: readonly SlotRef[]): boolean {
+  const { finalised, deleted } = revokeReach(s, descendants);
+  if (deleted.has(slotAddr(slot))) return true;
+  for (const ptr of finalised) {
+    const object = objectAt(s, ptr);
+    if ((object?.type === 'cnode' || object?.type === 'tcb') && filledSlots(object).some(({ entry }) => holdsSlots(entry.cap))) return true;
+  }
+  return false;
 }
 
 /**
@@ -154,9 +229,8 @@ export function revokeBranches(state: AbstractState, slot: SlotRef, log: TouchLo
   const descendants = descendantsOf(state, slot);
   if (capAt(state, slot).type === 'null' || descendants.length === 0) return [{ k: begin(state, log) }];
   if (!orderCanMatter(state, slot, descendants)) {
-    const k = begin(state, log);
-    descendants.forEach((d) => deleteSlot(k, d));
-    return [{ k }];
+    const one = revokeInOneOrder(state, slot, log);
+    return [{ k: begin(one.state, one.log) }];
   }
   const explored = exploreRevoke(state, slot, log);
   if (explored.outcomes.length === 1 && !explored.truncated) return [{ k: begin(explored.outcomes[0]!.state, explored.outcomes[0]!.log) }];
@@ -166,17 +240,19 @@ export function revokeBranches(state: AbstractState, slot: SlotRef, log: TouchLo
 
 /**
  * Every result of revoking `slot`, found by branching on "which remaining descendant next".
- * States with the same surviving descendants (and the revoked cap alive or not) are merged:
- * which slots a series of deletions empties, which objects it finalises and where the
- * surviving caps hang in the CDT (under their nearest surviving ancestor) depend only on the
- * set of slots deleted, not on the order. Stops after `revokeSearchLimit` deletions
+ * States with the same surviving descendants (and the revoked cap alive or not) and the same
+ * contents of every CNode and TCB the revoke may finalise are merged: which objects were emptied
+ * and which parked as Zombies is then the same, and so is where the surviving caps hang in the
+ * CDT (under their nearest surviving ancestor). Stops after `revokeSearchLimit` deletions
  * (`truncated`), still returning one result at least.
  */
 export function exploreRevoke(state: AbstractState, slot: SlotRef, log: TouchLog): { outcomes: Explored[]; truncated: boolean } {
   const initial = descendantsOf(state, slot);
+  const finalisable = [...revokeReach(state, initial).finalised];
   const key = (s: AbstractState): string => {
     const alive = capAt(s, slot).type !== 'null';
-    return `${alive ? 'live' : 'gone'}:${initial.filter((d) => capAt(s, d).type !== 'null').map(slotAddr).join(',')}`;
+    const survivors = initial.filter((d) => capAt(s, d).type !== 'null').map(slotAddr).join(',');
+    return `${alive ? 'live' : 'gone'}:${survivors}:${finalisable.map((addr) => holderKey(s, addr)).join(';')}`;
   };
   const outcomes: Explored[] = [];
   const seen = new Set<string>([key(state)]);
@@ -208,6 +284,13 @@ export function exploreRevoke(state: AbstractState, slot: SlotRef, log: TouchLog
   }
   if (outcomes.length === 0) outcomes.push(revokeInOneOrder(state, slot, log));
   return { outcomes, truncated };
+}
+
+/** Which slots of a CNode or TCB are filled and with what: emptied and parked objects differ. */
+function holderKey(s: Readable, addr: number): string {
+  const object = objectAt(s, addr);
+  if (object?.type !== 'cnode' && object?.type !== 'tcb') return '';
+  return filledSlots(object).map(({ slot, entry }) => `${slot.index}=${entry.cap.type}`).join(',');
 }
 
 /** A state reached while exploring revoke orders, with what the path to it wrote. */

@@ -16,6 +16,7 @@ import {
   seL4_ReplyBits,
   seL4_SlotBits,
   seL4_TCBBits,
+  zombieTypeTCB,
   seL4_WordBits,
   VMRights,
   type Cap,
@@ -101,6 +102,8 @@ function physicalSizeBits(cap: Cap): number | null {
       return seL4_PageTableBits;
     case 'asidpool':
       return seL4_ASIDPoolBits;
+    case 'zombie':
+      return cap.zombieType === zombieTypeTCB ? seL4_TCBBits : cap.zombieType + seL4_SlotBits;
     default:
       return null;
   }
@@ -119,6 +122,7 @@ function capRange(cap: Cap): readonly [number, number] | null {
 export function sameRegionAs(a: Cap, b: Cap): boolean {
   switch (a.type) {
     case 'null':
+    case 'zombie':
       return false;
     case 'untyped': {
       const outer = capRange(a)!;
@@ -240,6 +244,7 @@ export function updateCapData(preserve: boolean, data: Word, cap: Cap): Cap {
  */
 export function deriveCap(cap: Cap, hasChildren: boolean): { cap: Cap } | { error: SyscallError } {
   switch (cap.type) {
+    case 'zombie':
     case 'irqcontrol':
       return { cap: nullCap };
     case 'untyped':

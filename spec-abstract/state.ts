@@ -359,7 +359,6 @@ export interface Kernel {
   /** The scheduler state written so far (undefined: unchanged). */
   sched: SchedState | undefined;
   readonly log: TouchLog;
-  readonly finalising: Set<number>;
   /** The witness the entry follows where seL4 leaves a choice open; null: every choice is enumerated. */
   readonly oracle: WitnessOracle | null;
   /** The entry's syscall was not carried out (check_budget_restart): the caller makes it again. */
@@ -372,7 +371,7 @@ export type SchedulerAction = 'resume' | 'choose' | number;
 export function begin(state: AbstractState, log: TouchLog, oracle: WitnessOracle | null = null): Kernel {
   return {
     base: state, objects: new Map(), capRefs: new Map(), memory: new Map(), current: undefined, sched: undefined,
-    log, finalising: new Set(), oracle, restarted: false,
+    log, oracle, restarted: false,
   };
 }
 

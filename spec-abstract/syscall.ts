@@ -127,6 +127,7 @@ function decodeInvocation(k: Kernel, tcb: number, kind: InvocationKind, msg: Inv
   if (kind.firstPhase && (cap.type === 'thread' || cap.type === 'cnode' || cap.type === 'schedcontrol' || cap.type === 'schedcontext')) return invalidCap0;
   switch (cap.type) {
     case 'null':
+    case 'zombie':
       return invalidCap0;
     case 'endpoint': {
       if ((cap.rights & seL4_CanWrite) === 0) return invalidCap0;

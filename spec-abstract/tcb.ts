@@ -160,8 +160,8 @@ function restart(k: Kernel, tcb: number): void {
 
 /**
  * What finalising a TCB does to the thread: its notification is unbound, its SC is unbound
- * (and a yield to that SC completed), then the thread is suspended. Its cap slots are deleted
- * by the caller.
+ * (and a yield to that SC completed), then the thread is suspended. Its cap slots are emptied
+ * through its Zombie (cnode.ts).
  */
 export function finaliseThread(k: Kernel, tcb: number): void {
   unbindNotification(k, tcb);

@@ -1,6 +1,6 @@
 // CNode invocations and the mapping database (seL4's cnode.c / CNode.lhs): the MDB list
 // operations, delete with finalisation, revoke, and the CDT read off the MDB.
-import { InvocationLabel, nullCap, slotKey, type Cap, type CapOf, type SlotRef, type SyscallError, type Word } from '../libsel4/index.ts';
+import { InvocationLabel, nullCap, slotKey, tcbSlotCount, zombieTypeTCB, type Cap, type CapOf, type SlotRef, type SyscallError, type Word } from '../libsel4/index.ts';
 import { isSyscallError, lookupPivotSlot, lookupSourceSlot, lookupTargetSlot } from './cspace.ts';
 import { hasCancelSendRights, isCapRevocable, maskCapRights, sameObjectAs, sameRegionAs, updateCapData } from './objects.ts';
 import { cancelAllIPC, cancelBadgedSends } from './endpoint.ts';
@@ -122,73 +122,111 @@ function emptySlot(k: Step, ref: SlotRef): void {
   k.setSlot(ref, nullSlot);
 }
 
-/** Deletes the slots of a CNode or TCB from the highest index down (deletion only ever empties slots). */
-function deleteSlotsOf(k: Step, holderAddr: number, finalising: Set<number>): void {
-  const holder = k.object(holderAddr);
-  if (!isSlotHolder(holder)) return;
-  const indices = [...holder.slots.keys()].sort((a, b) => b - a);
-  for (const index of indices) deleteSlot(k, { cnode: holderAddr, index }, finalising);
-}
-
-/** Runs `body` unless `addr` is already being finalised further up (a cycle). */
-function finaliseOnce(addr: number, finalising: Set<number>, body: () => void): void {
-  if (finalising.has(addr)) return;
-  finalising.add(addr);
-  body();
-  finalising.delete(addr);
+/**
+ * capSwapForDelete: the Zombie in `slot` and the cap in its object's slot 0 exchange places,
+ * MDB nodes included (cteSwap; a move when slot 0 is empty, as empty slots are not stored).
+ */
+function capSwapForDelete(k: Step, slot0: SlotRef, slot: SlotRef): void {
+  if (sameSlot(slot0, slot)) return;
+  if (k.cap(slot0).type === 'null') cteMove(k, k.cap(slot), slot, slot0);
+  else cteSwap(k, k.cap(slot0), slot0, k.cap(slot), slot);
 }
 
 /**
- * finaliseCap: what happens to an object when its last cap goes. A CNode's slots are deleted; a
- * thread loses its scheduling context, leaves every scheduler queue, stops, and has its TCB slots
- * deleted; a scheduling context is unbound (thread, notification, call stack) and no longer
- * active; a notification is unbound from its SC and its thread and its waiters restart; an
- * endpoint's queued threads restart; a reply lets go of its caller or receiver. Other objects
- * need nothing yet.
+ * finaliseCap: what deleting a cap does to its object, and the remainder left in the slot. A
+ * Zombie stays as it is; a non-final cap leaves nothing. The last cap to a CNode becomes its
+ * Zombie counting all its slots; the last cap to a thread too, after the thread loses its
+ * scheduling context, leaves every queue and stops. For the last cap to another object: a
+ * scheduling context is unbound (thread, notification, call stack); a notification is unbound
+ * from its SC and its thread and its waiters restart; an endpoint's queued threads restart; a
+ * reply lets go of its caller or receiver. Other objects need nothing yet.
  */
-function finaliseCap(k: Step, cap: Cap, finalising: Set<number>): void {
+function finaliseCap(k: Step, cap: Cap, final: boolean): Cap {
+  if (cap.type === 'zombie') return cap;
+  if (!final) return nullCap;
   switch (cap.type) {
     case 'cnode':
-      finaliseOnce(cap.ptr, finalising, () => deleteSlotsOf(k, cap.ptr, finalising));
-      return;
+      return { type: 'zombie', ptr: cap.ptr, zombieType: cap.radix, count: 2 ** cap.radix };
     case 'thread':
       finaliseThread(k, cap.ptr);
-      finaliseOnce(cap.ptr, finalising, () => deleteSlotsOf(k, cap.ptr, finalising));
-      return;
+      return { type: 'zombie', ptr: cap.ptr, zombieType: zombieTypeTCB, count: tcbSlotCount };
     case 'schedcontext':
       finaliseSchedContext(k, cap.ptr);
-      return;
+      break;
     case 'notification':
       schedContextMaybeUnbindNtfn(k, cap.ptr);
       unbindMaybeNotification(k, cap.ptr);
       cancelAllSignals(k, cap.ptr);
-      return;
+      break;
     case 'endpoint':
       cancelAllIPC(k, cap.ptr);
-      return;
+      break;
     case 'reply':
       replyClear(k, cap.ptr);
-      return;
-    default:
-      return;
+      break;
   }
+  return nullCap;
+}
+
+/** capRemovable: nothing, or a Zombie with no slot left to empty but (maybe) the one it sits in. */
+function capRemovable(cap: Cap, ref: SlotRef): boolean {
+  if (cap.type === 'null') return true;
+  if (cap.type !== 'zombie') throw new Error('finaliseCap left neither a Zombie nor a null cap');
+  return cap.count === 0 || (cap.count === 1 && sameSlot(zombieSlot(cap, 0), ref));
+}
+
+/** Slot `index` of the CNode or TCB a Zombie names. */
+function zombieSlot(zombie: CapOf<'zombie'>, index: number): SlotRef {
+  return { cnode: zombie.ptr, index };
+}
+
+function isCyclicZombie(cap: Cap, ref: SlotRef): boolean {
+  return cap.type === 'zombie' && sameSlot(zombieSlot(cap, 0), ref);
 }
 
 /**
- * deleteSlot: removes the cap in a slot, finalising its object first if it is the last cap.
- * Finalisation may reach this slot again through a cycle and empty it already.
+ * finaliseSlot: finalises the slot's cap until the remainder can be removed; other remainders
+ * are Zombies, reduced a slot at a time. Without `immediate`, a Zombie become cyclic stops it
+ * unfinished (false).
  */
-function deleteSlot(k: Step, ref: SlotRef, finalising: Set<number>): void {
-  const cap = k.cap(ref);
-  if (cap.type === 'null') return;
-  if (isFinalCapability(k.state, ref)) finaliseCap(k, cap, finalising);
-  if (k.cap(ref).type === 'null') return;
-  emptySlot(k, ref);
+function finaliseSlot(k: Step, ref: SlotRef, immediate: boolean): boolean {
+  while (k.cap(ref).type !== 'null') {
+    const remainder = finaliseCap(k, k.cap(ref), isFinalCapability(k.state, ref));
+    if (capRemovable(remainder, ref)) return true;
+    k.setCap(ref, remainder);
+    if (!immediate && isCyclicZombie(remainder, ref)) return false;
+    reduceZombie(k, ref, immediate);
+  }
+  return true;
 }
 
-/** cteDelete: CNode_Delete and every other deletion of a single cap. */
+/**
+ * reduceZombie: exposed, the Zombie's last slot is deleted (unexposed) and the Zombie, if still
+ * unchanged, counts one slot less; unexposed, it moves to its object's slot 0 (capSwapForDelete).
+ */
+function reduceZombie(k: Step, ref: SlotRef, immediate: boolean): void {
+  const zombie = k.cap(ref);
+  if (zombie.type !== 'zombie' || zombie.count === 0) throw new Error('reduceZombie expects an unremovable Zombie');
+  if (!immediate) {
+    capSwapForDelete(k, zombieSlot(zombie, 0), ref);
+    return;
+  }
+  const endSlot = zombieSlot(zombie, zombie.count - 1);
+  deleteSlot(k, endSlot, false);
+  const now = k.cap(ref);
+  if (now.type === 'zombie' && now.ptr === zombie.ptr && now.count === zombie.count && now.zombieType === zombie.zombieType) {
+    k.setCap(ref, { ...zombie, count: zombie.count - 1 });
+  }
+}
+
+/** cteDelete: finalisation, then the slot emptied if the delete is exposed or finalisation completed. */
+function deleteSlot(k: Step, ref: SlotRef, exposed: boolean): void {
+  if (finaliseSlot(k, ref, exposed) || exposed) emptySlot(k, ref);
+}
+
+/** cteDelete, exposed: CNode_Delete and every other deletion a user asks for. */
 export function cteDelete(k: Step, ref: SlotRef): void {
-  deleteSlot(k, ref, new Set());
+  deleteSlot(k, ref, true);
 }
 
 /**
@@ -206,12 +244,13 @@ export function cteRevoke(k: Step, ref: SlotRef): void {
 }
 
 /**
- * deriveCap: the cap a Copy or Mint puts in the new slot. IRQ control cannot be copied (null);
+ * deriveCap: the cap a Copy or Mint puts in the new slot. A Zombie or IRQ control cannot be copied (null);
  * an untyped cap only while it has no children; a page table cap only while mapped; a frame
  * cap's copy starts unmapped.
  */
 export function deriveCap(state: ExecState, src: SlotRef, cap: Cap): Cap | SyscallError {
   switch (cap.type) {
+    case 'zombie':
     case 'irqcontrol':
       return nullCap;
     case 'untyped':

@@ -13,6 +13,7 @@ import {
   seL4_LargePageBits,
   seL4_NotificationBits,
   seL4_ObjectType,
+  zombieTypeTCB,
   seL4_PageBits,
   seL4_PageTableBits,
   seL4_ReplyBits,
@@ -47,6 +48,8 @@ function capRegionBits(cap: Cap): number | null {
       return seL4_PageTableBits;
     case 'asidpool':
       return seL4_ASIDPoolBits;
+    case 'zombie':
+      return cap.zombieType === zombieTypeTCB ? seL4_TCBBits : cap.zombieType + seL4_SlotBits;
     default:
       return null;
   }
@@ -91,6 +94,7 @@ export function sameRegionAs(a: Cap, b: Cap): boolean {
     case 'asidcontrol':
       return b.type === a.type;
     case 'null':
+    case 'zombie':
       return false;
   }
 }

@@ -283,6 +283,7 @@ function decodeInvocation(k: Step, args: InvocationArgs, slot: SlotRef, cap: Cap
   if (firstPhase && refusedInFirstPhase.has(cap.type)) return { error: 'InvalidCapability', capIndex: 0 };
   switch (cap.type) {
     case 'null':
+    case 'zombie':
       return { error: 'InvalidCapability', capIndex: 0 };
     case 'endpoint':
       return decodeEndpointInvocation(cap);

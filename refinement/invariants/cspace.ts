@@ -1,7 +1,7 @@
 // Invariants of capabilities and memory, named after l4v's (Invariants_AI): objects disjoint
 // and aligned, caps naming existing objects of their type with valid fields, and the CDT
 // acyclic and consistent with untyped containment.
-import { capObjectPtr, hex, slotKey, type Cap, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
+import { capObjectPtr, hex, slotKey, tcbSlotCount, zombieTypeTCB, type Cap, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
 import { SlotMap } from '../slot-map.ts';
 import { objectBytes, type Filled } from '../listing.ts';
 
@@ -31,10 +31,16 @@ export function pspaceDistinctAligned(objects: readonly ObjectView[]): string | 
   return null;
 }
 
-/** valid_caps: every cap names an existing object of its type (a CNode cap with its radix). */
+/** The object type a cap names: a Zombie names a TCB or a CNode. */
+function objectTypeNamed(cap: Cap): ObjectView['type'] | undefined {
+  if (cap.type === 'zombie') return cap.zombieType === zombieTypeTCB ? 'tcb' : 'cnode';
+  return objectTypeOfCap[cap.type];
+}
+
+/** valid_caps: every cap names an existing object of its type (a CNode cap or Zombie with its radix). */
 export function validCaps(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
   for (const { slot, cap } of filled) {
-    const wanted = objectTypeOfCap[cap.type];
+    const wanted = objectTypeNamed(cap);
     if (!wanted) continue;
     const object = objects.get(capObjectPtr(cap)!);
     if (!object || object.type !== wanted) {
@@ -42,6 +48,9 @@ export function validCaps(objects: ReadonlyMap<number, ObjectView>, filled: read
     }
     if (cap.type === 'cnode' && object.type === 'cnode' && cap.radix !== object.radix) {
       return `valid_caps: ${slotKey(slot)} cnode cap radix ${cap.radix} but the CNode has radix ${object.radix}`;
+    }
+    if (cap.type === 'zombie' && object.type === 'cnode' && cap.zombieType !== object.radix) {
+      return `valid_caps: ${slotKey(slot)} Zombie of radix ${cap.zombieType} but the CNode has radix ${object.radix}`;
     }
   }
   return null;
@@ -59,6 +68,28 @@ export function validCapFields(filled: readonly Filled[]): string | null {
     if (cap.type === 'untyped' && (cap.freeIndex < 0 || cap.freeIndex > 2 ** cap.sizeBits || cap.freeIndex % 16 !== 0)) {
       return `valid_untyped: ${slotKey(slot)} free index ${cap.freeIndex} of a 2^${cap.sizeBits} untyped`;
     }
+  }
+  return null;
+}
+
+/**
+ * Zombies between kernel entries: with no preemption, a Zombie outlives an entry only when
+ * parked by an unexposed delete, so it sits in its own object's slot 0 (cyclic) counting all
+ * the object's slots; and it is the only cap to its object (zombies_final).
+ */
+export function zombiesParked(filled: readonly Filled[]): string | null {
+  const zombies = new Map<number, SlotRef>();
+  for (const { slot, cap } of filled) {
+    if (cap.type !== 'zombie') continue;
+    if (slot.cnode !== cap.ptr || slot.index !== 0) return `zombie: ${slotKey(slot)} holds a Zombie of ${hex(cap.ptr)}, not in its slot 0`;
+    const slots = cap.zombieType === zombieTypeTCB ? tcbSlotCount : 2 ** cap.zombieType;
+    if (cap.count !== slots) return `zombie: ${slotKey(slot)} holds a parked Zombie counting ${cap.count} of ${slots} slots`;
+    zombies.set(cap.ptr, slot);
+  }
+  if (zombies.size === 0) return null;
+  for (const { slot, cap } of filled) {
+    const ptr = cap.type === 'zombie' || cap.type === 'untyped' ? null : capObjectPtr(cap);
+    if (ptr !== null && zombies.has(ptr)) return `zombies_final: ${slotKey(slot)} holds a ${cap.type} cap to ${hex(ptr)}, whose Zombie is in ${slotKey(zombies.get(ptr)!)}`;
   }
   return null;
 }

@@ -4,7 +4,7 @@
 // All are checked over a listing of the layer's state and its view.
 import type { ObjectView } from '../../libsel4/index.ts';
 import { listLayer, objectBytes, type Listing } from '../listing.ts';
-import { cdtInvariants, pspaceDistinctAligned, validCapFields, validCaps } from './cspace.ts';
+import { cdtInvariants, pspaceDistinctAligned, validCapFields, validCaps, zombiesParked } from './cspace.ts';
 import { checkMDB } from './mdb.ts';
 import { validEpQ, validNtfnQ, validTcbState } from './endpoint.ts';
 import { notificationRefs } from './notification.ts';
@@ -32,6 +32,7 @@ export function checkListing(listing: Listing, counts?: InvariantCounts): string
     counted(counts, 'pspace_distinct/pspace_aligned', () => pspaceDistinctAligned(listing.objects)) ??
     counted(counts, 'valid_caps', () => validCaps(objects, listing.filled)) ??
     counted(counts, 'valid_badges/valid_cap/valid_untyped', () => validCapFields(listing.filled)) ??
+    counted(counts, 'zombies_final (parked Zombies)', () => zombiesParked(listing.filled)) ??
     counted(counts, 'valid_mdb/untyped_mdb/no_loops (CDT)', () => cdtInvariants(objects, listing.filled)) ??
     (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null) ??
     checkScheduling({ objects, scheduler: listing.scheduler, current: listing.current }, counts)

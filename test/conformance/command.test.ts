@@ -161,12 +161,12 @@ describe('sel4-model conformance', () => {
   });
 
   it('counts a known failure only at its entry: a trace of the list failing elsewhere is a failure', async () => {
-    const wrong = { ...copyTCB, name: 'zombie-cnode-in-last-slot', entries: [copyEntry(28, 1, { label: seL4_Error.seL4_FailedLookup, mrs: [1, 2, 32] })] };
-    const dir = writeData({ 'cnode-untyped.json': syntheticFile([wrong]) });
+    const wrong = { ...copyTCB, name: 'tcb-copy-registers', entries: [copyEntry(28, 1, { label: seL4_Error.seL4_FailedLookup, mrs: [1, 2, 32] })] };
+    const dir = writeData({ 'tcb-sched.json': syntheticFile([wrong]) });
     const r = await runInProcess(['conformance', dir, '--layers', 'impl']);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain('FAIL cnode-untyped.json: zombie-cnode-in-last-slot\n  why: known to fail at entry 4 only: ');
-    expect(r.stdout).toMatch(/^cnode-untyped\.json\s+impl\s+1\s+0\s+1\s+0\s/m);
+    expect(r.stdout).toContain('FAIL tcb-sched.json: tcb-copy-registers\n  why: known to fail at entry 20 only: ');
+    expect(r.stdout).toMatch(/^tcb-sched\.json\s+impl\s+1\s+0\s+1\s+0\s/m);
   });
 
   const malformed: [string, (file: ReturnType<typeof syntheticFile>) => unknown, RegExp][] = [

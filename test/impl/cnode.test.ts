@@ -11,8 +11,11 @@ import {
   seL4_CapIRQControl,
   seL4_CapInitThreadVSpace,
   seL4_CapBootInfoFrame,
+  zombieTypeTCB,
 } from '../../libsel4/index.ts';
 import { decodeObject, decodeSlot, implLayer } from '../../impl/index.ts';
+import { writeCap } from '../../impl/cnode.ts';
+import { decodeCap, zombieWords } from '../../impl/structures.ts';
 import { CNODE, D, T, bootRoot, type Root } from './harness.ts';
 
 const E = seL4_Error;
@@ -329,5 +332,27 @@ describe('impl CDT rules', () => {
       expect(r.cap(index)).toEqual(cap);
       expect(r.parent(index)).toBeNull();
     }
+  });
+});
+
+describe('impl Zombie caps', () => {
+  it("keep seL4's bitfield: capZombieType in word 0, the count in the low radix+1 bits of capZombieID", () => {
+    expect(zombieWords(4, 2, 0x80001000)).toEqual({ w0: (2 << 8) | 0x2e, w1: 0x80001004 });
+    expect(zombieWords(5, zombieTypeTCB, 0x80100400)).toEqual({ w0: (32 << 8) | 0x2e, w1: 0x80100405 });
+    expect(decodeCap((2 << 8) | 0x2e, 0x80001004)).toEqual({ type: 'zombie', ptr: 0x80001000, zombieType: 2, count: 4 });
+    expect(decodeCap((32 << 8) | 0x2e, 0x80100405)).toEqual({ type: 'zombie', ptr: 0x80100400, zombieType: zombieTypeTCB, count: 5 });
+  });
+
+  it('are not invocable, are derived to null by Copy and are moved by Move', () => {
+    const r = bootRoot();
+    const cnode = makeCNode(r, 50, 2);
+    const zombie = zombieWords(4, 2, cnode);
+    writeCap(r.state, r.plan.rootCNode + 60 * 16, zombie.w0, zombie.w1); // planted: no lookup reaches a real one
+    expect(r.cap(60)).toEqual({ type: 'zombie', ptr: cnode, zombieType: 2, count: 4 });
+    expect(call(r, L.CNodeDelete, 60, [1, 32])).toBe(E.seL4_InvalidCapability);
+    expect(r.api.seL4_CNode_Copy(CNODE, 61, D, CNODE, 60, D, 0xf)).toBe(E.seL4_IllegalOperation);
+    expect(r.api.seL4_CNode_Move(CNODE, 61, D, CNODE, 60, D)).toBe(E.seL4_NoError);
+    expect(r.cap(61)).toEqual({ type: 'zombie', ptr: cnode, zombieType: 2, count: 4 });
+    expect(r.cap(60)).toEqual({ type: 'null' });
   });
 });

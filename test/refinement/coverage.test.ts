@@ -165,6 +165,7 @@ describe('invariant counting', () => {
       'pspace_distinct/pspace_aligned': 3,
       valid_caps: 3,
       'valid_badges/valid_cap/valid_untyped': 3,
+      'zombies_final (parked Zombies)': 3,
       'valid_mdb/untyped_mdb/no_loops (CDT)': 3,
       'valid_dlist/mdb_chain_0/untyped_inc (MDB)': 2,
       'valid_tcb (priority, MCP, domain)': 3,
