@@ -852,3 +852,72 @@ const ipcResolvers: Record<IpcOperation, (k: Knowledge, p: Picker, step: Workloa
 export function resolveIpcStep(op: IpcOperation, step: WorkloadStep, k: Knowledge, p: Picker): ResolvedCall | null {
   return ipcResolvers[op](k, p, step) ?? resolveIpcObject(k, p, step);
 }
+
+/**
+ * A scheduling context lent by a notification, as sel4test's BIND006 and SCHED_CONTEXT_0006 set
+ * it up: a notification (and, for a bound thread, an endpoint) retyped, a thread made above the
+ * root task, which waits on the notification (Wait) or, bound to it (TCB_BindNotification), on
+ * the endpoint (Wait); the root task unbinds the thread's context, binds it to the notification
+ * (SchedContext_Bind) and signals: the passive waiter is lent the notification's context and
+ * runs on it, then waits again (the context goes back to the notification) or computes until
+ * its budget ends. Now and then the root task then deletes the notification, the context or the
+ * thread.
+ */
+export function lendScenario(p: Picker): Scenario {
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  let ntfn = -1;
+  let ep = -1;
+  const bound = p.chance(40);
+  const thread = (k: Knowledge) => madeThread(k, made);
+  const threadRuns = (k: Knowledge) => thread(k) !== null && k.view().current() === thread(k)!.addr;
+  const ready = (k: Knowledge) => holds(k, ntfn, 'notification') && (!bound || holds(k, ep, 'endpoint'));
+  const waits = (k: Knowledge) => thread(k)?.state === 'BlockedOnNotification' || thread(k)?.state === 'BlockedOnReceive';
+  const bindThread: Action = (k) => {
+    if (!threadRuns(k) || !ready(k)) return null;
+    const [tcb, n] = [made.tcbOffset, ntfn];
+    return once(call('seL4_TCB_BindNotification', [tcb, n], (api) => void api.seL4_TCB_BindNotification(tcb, n)));
+  };
+  const wait: Action = (k) => {
+    if (!threadRuns(k) || !ready(k)) return null;
+    const object = bound ? ep : ntfn;
+    return once(call('seL4_Wait', [object], (api) => void api.seL4_Wait(object)));
+  };
+  const unbind: Action = (k) => {
+    if (!rootRuns(k) || !waits(k)) return null;
+    const sc = made.scOffset;
+    return once(call('seL4_SchedContext_Unbind', [sc], (api) => void api.seL4_SchedContext_Unbind(sc)));
+  };
+  const bindContext: Action = (k) => {
+    if (!rootRuns(k) || !ready(k)) return null;
+    const [sc, n] = [made.scOffset, ntfn];
+    return once(call('seL4_SchedContext_Bind', [sc, n], (api) => void api.seL4_SchedContext_Bind(sc, n)));
+  };
+  const signal: Action = (k) => {
+    if (!rootRuns(k) || !ready(k)) return null;
+    const n = ntfn;
+    return once(call('seL4_Signal', [n], (api) => api.seL4_Signal(n)));
+  };
+  const spend: Action = (k) => {
+    const s = k.view().scheduler();
+    if (!threadRuns(k) || s.timerDeadlineTicks === null || s.timerDeadlineTicks <= s.clockTicks) return null;
+    return once(passTicks(s.timerDeadlineTicks - s.clockTicks));
+  };
+  const afterLent = p.chance(60) ? wait : spend;
+  const ending = p.of([null, () => ntfn, () => made.scOffset, () => made.tcbOffset])!;
+  const deleted: Action[] = ending === null ? [] : [(k) => (rootRuns(k) ? once(deleteCall(ending())) : null)];
+  return {
+    name: 'lend',
+    actions: [
+      retypedInto(T.seL4_NotificationObject, seL4_NotificationBits, (slot) => (ntfn = slot)),
+      ...(bound ? [retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot))] : []),
+      ...threadsMade({ count: 1, budgetUs: 1000n + BigInt(p.below(3000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: p.chance(50) }, made),
+      ...(bound ? [bindThread] : []),
+      wait,
+      unbind,
+      bindContext,
+      signal,
+      afterLent,
+      ...deleted,
+    ],
+  };
+}

@@ -31,7 +31,7 @@ import {
 } from '../libsel4/index.ts';
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
 import { mayStop, resolveThreadStep, schedulingFirst, threadOperations, type ThreadOperation } from './workload-threads.ts';
-import { fastpathScenario, faultScenario, ipcOperations, passiveScenario, queueScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
+import { fastpathScenario, faultScenario, ipcOperations, lendScenario, passiveScenario, queueScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
 import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
@@ -539,8 +539,8 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
 /**
  * Now and then a Mint starts the badges scenario, a Retype the CNode or the device one and, while
  * the root task runs, a thread step the twins or the slices one, an IPC step the passive-server,
- * the cap-transfer, the queue, the fault or the fastpath one (workload-ipc.ts) (per mille of those
- * steps; runs about threads more often).
+ * the cap-transfer, the queue, the fault, the fastpath or the lending one (workload-ipc.ts) (per
+ * mille of those steps; runs about threads more often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
   if (style.deep || style.scenario?.actions.length) return null;
@@ -556,9 +556,10 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const queue = ipcStep && !passive && !transfer && p.below(1000) < (style.threads ? 30 : 12);
   const fault = ipcStep && !passive && !transfer && !queue && p.below(1000) < (style.threads ? 80 : 40);
   const fastpath = ipcStep && !passive && !transfer && !queue && !fault && p.below(1000) < (style.threads ? 40 : 20);
-  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath) return null;
+  const lend = ipcStep && !passive && !transfer && !queue && !fault && !fastpath && p.below(1000) < (style.threads ? 20 : 8);
+  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath && !lend) return null;
   style.scenario = twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
-    : passive ? passiveScenario(p) : transfer ? transferScenario(p) : queue ? queueScenario(p) : fault ? faultScenario(p) : fastpathScenario(p);
+    : passive ? passiveScenario(p) : transfer ? transferScenario(p) : queue ? queueScenario(p) : fault ? faultScenario(p) : fastpath ? fastpathScenario(p) : lendScenario(p);
   return scenarioStep(k, p, style.scenario);
 }
 
