@@ -513,6 +513,7 @@ export function performSchedContextInvocation(k: Step, inv: SchedContextInvocati
     case 'scUnbind':
       unbindAllTCBs(k, inv.sc);
       schedContextUnbindNtfn(k, inv.sc);
+      schedContextUnbindReply(k, inv.sc);
       return;
     case 'scYieldTo':
       yieldTo(k, inv.sc, current, isCall);

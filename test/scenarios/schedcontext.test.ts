@@ -211,6 +211,30 @@ describe('sel4test scheduling-context scenarios, in lockstep', () => {
     }
   });
 
+  it('SchedContext_Unbind of a context donated to a passive server unbinds it from the server and cuts its call stack (the reply forgets it), as seL4\'s invokeSchedContext_Unbind does', () => {
+    const s = new Scenario('lockstep');
+    const [ep, reply] = [s.object(0), s.object(1)];
+    let spins = 0;
+    function* caller(sys: ProgramContext) {
+      yield* sys.api.seL4_Call(ep, empty);
+    }
+    s.run(function* root(sys) {
+      yield* s.retype(sys, T.seL4_EndpointObject, ep);
+      yield* s.retype(sys, T.seL4_ReplyObject, reply);
+      yield* startPassive(s, sys, { program: spinner(() => ep, () => reply, () => spins++), priority: 100 }, 0, ep);
+      yield* s.start(sys, [client(caller)], 1);
+      yield* sleep(s, sys);
+      const donated = s.scOf(1);
+      expect(s.tcb(0).schedContext).toBe(donated);
+      expect(s.view(reply)).toMatchObject({ tcb: s.tcbPtr(1), schedContext: donated });
+      expect(yield* sys.api.seL4_SchedContext_Unbind(s.tcbSlot(1) + 1)).toBe(E.seL4_NoError);
+      expect(s.tcb(0).schedContext).toBeNull();
+      expect(s.view(reply)).toMatchObject({ tcb: s.tcbPtr(1), schedContext: null });
+      expect(s.system.view().object(donated)).toMatchObject({ tcb: null, replies: [] });
+    });
+    expect(spins).toBeGreaterThan(0);
+  });
+
   /** Client, proxy and passive spinning server: the client calls the proxy, which calls the server. */
   class Chain {
     readonly s = new Scenario('lockstep');
