@@ -202,9 +202,10 @@ export type ObjectView =
     };
 
 /**
- * A valid Sv32 page-table entry (pte_t with V set) as the view shows it: a next-level table, or a
- * leaf mapping a frame (4 KiB in a level-1 table, 4 MiB in a root) with the VM rights its R/W/X
- * bits give back (seL4_CanRead etc. as seL4's RISCVGetReadFromVMRights/... decide) and whether X is set.
+ * A valid Sv32 page-table entry (pte_t with V set) as the view shows it: a next-level table
+ * (V set, R W X clear), or a leaf mapping the frame at `frame` (4 KiB in a level-1 table, 4 MiB
+ * in a root) with `rights` the vm_rights_t its R and W bits give back (VMReadWrite 3: R and W;
+ * VMReadOnly 2: R only; VMKernelOnly 1: neither) and `executable` its X bit.
  */
 export type PteView =
   | { readonly index: number; readonly kind: 'table'; readonly table: number }
