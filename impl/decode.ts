@@ -122,9 +122,11 @@ function objectRecord(state: ImplState, addr: number, object: GhostObject): Impl
       return { type, addr, sizeBits: object.sizeBits, ...decodeSchedContext(state, addr) };
     case 'frame':
       return { type, addr, sizeBits: object.sizeBits, isDevice: object.isDevice };
+    // Placeholders until the VSpace slice fills them (issue 11).
     case 'pagetable':
+      return { type, addr, entries: [], kernelWindow: false };
     case 'asidpool':
-      return { type, addr };
+      return { type, addr, asidBase: null, entries: [] };
   }
 }
 

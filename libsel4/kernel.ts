@@ -184,8 +184,32 @@ export type ObjectView =
       readonly replies: readonly number[];
     }
   | { readonly type: 'frame'; readonly addr: number; readonly sizeBits: number; readonly isDevice: boolean }
-  | { readonly type: 'pagetable'; readonly addr: number }
-  | { readonly type: 'asidpool'; readonly addr: number };
+  | {
+      readonly type: 'pagetable';
+      readonly addr: number;
+      /** The valid entries outside the kernel window, by increasing index (invalid entries are absent). */
+      readonly entries: readonly PteView[];
+      /** Whether entries 512-1023 hold the kernel window's (copied into a VSpace root by ASIDPool_Assign). */
+      readonly kernelWindow: boolean;
+    }
+  | {
+      readonly type: 'asidpool';
+      readonly addr: number;
+      /** The ASID table's entry for this pool times 2^asidLowBits (its first ASID), or null if the table names it nowhere. */
+      readonly asidBase: number | null;
+      /** The assigned ASIDs' VSpace roots: [low bits of the ASID, root page table address], by increasing low bits. */
+      readonly entries: readonly (readonly [low: number, root: number])[];
+    };
+
+/**
+ * A valid Sv32 page-table entry (pte_t with V set) as the view shows it: a next-level table
+ * (V set, R W X clear), or a leaf mapping the frame at `frame` (4 KiB in a level-1 table, 4 MiB
+ * in a root) with `rights` the vm_rights_t its R and W bits give back (VMReadWrite 3: R and W;
+ * VMReadOnly 2: R only; VMKernelOnly 1: neither) and `executable` its X bit.
+ */
+export type PteView =
+  | { readonly index: number; readonly kind: 'table'; readonly table: number }
+  | { readonly index: number; readonly kind: 'page'; readonly frame: number; readonly sizeBits: number; readonly rights: number; readonly executable: boolean };
 
 export type ObjectKind = ObjectView['type'];
 

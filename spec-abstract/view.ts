@@ -51,10 +51,11 @@ export function objectView(o: KObject): ObjectView {
     }
     case 'frame':
       return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: o.isDevice };
+    // Placeholders until the VSpace slice fills them (issue 11).
     case 'pagetable':
-      return { type: 'pagetable', addr: o.addr };
+      return { type: 'pagetable', addr: o.addr, entries: [], kernelWindow: false };
     case 'asidpool':
-      return { type: 'asidpool', addr: o.addr };
+      return { type: 'asidpool', addr: o.addr, asidBase: null, entries: [] };
   }
 }
 

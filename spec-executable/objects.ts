@@ -258,9 +258,10 @@ export function objectView(obj: KObject): ObjectView {
     }
     case 'frame':
       return { type: 'frame', addr: obj.addr, sizeBits: obj.sizeBits, isDevice: obj.isDevice };
+    // Placeholders until the VSpace slice fills them (issue 11).
     case 'pagetable':
-      return { type: 'pagetable', addr: obj.addr };
+      return { type: 'pagetable', addr: obj.addr, entries: [], kernelWindow: false };
     case 'asidpool':
-      return { type: 'asidpool', addr: obj.addr };
+      return { type: 'asidpool', addr: obj.addr, asidBase: null, entries: [] };
   }
 }
