@@ -119,7 +119,9 @@ export const frameLarge = (w0: number) => (w0 & 0x10) !== 0;
 export const frameSizeBits = (w0: number) => (frameLarge(w0) ? seL4_LargePageBits : seL4_PageBits);
 export const frameVMRights = (w0: number) => ((w0 >>> 6) & 0x3) as VMRights;
 export const frameIsDevice = (w0: number) => (w0 & 0x100) !== 0;
-export const mappedFlag = (w0: number) => (w0 & 0x200) !== 0;
+/** A page table cap's capPTIsMapped bit in word 0. */
+export const ptMappedBit = 0x200;
+export const mappedFlag = (w0: number) => (w0 & ptMappedBit) !== 0;
 export const mappedVaddr = hiPtr12;
 export const mappedAsid = (w1: number) => w1 & 0x1ff;
 export const pagePtr = hiPtr12;
@@ -265,7 +267,7 @@ export function encodeCap(cap: Cap, debug: boolean): CapWords {
       return { w0: (m.w0 | flags | CapTag.frame) >>> 0, w1: (cap.ptr | m.w1) >>> 0 };
     }
     case 'pagetable': {
-      const m = mappingWords(cap.mapped, 0x200);
+      const m = mappingWords(cap.mapped, ptMappedBit);
       return { w0: (m.w0 | CapTag.pagetable) >>> 0, w1: (cap.ptr | m.w1) >>> 0 };
     }
     case 'asidpool':

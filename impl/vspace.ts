@@ -34,6 +34,7 @@ import {
   mappedFlag,
   mappedVaddr,
   pagePtr,
+  ptMappedBit,
   untypedIsDevice,
   untypedPtr,
   untypedSizeBits,
@@ -217,7 +218,7 @@ function decodePageTableInvocation(state: ImplState, ctx: InvocationContext, slo
   const pt = lookupPTSlot(state, vspace.root, vaddr);
   if (pt.bitsLeft === seL4_PageBits || pteValid(readPTE(state, pt.table, pt.index))) return { error: 'DeleteFirst' };
   const base = vaddr - (vaddr % 2 ** pt.bitsLeft);
-  return { op: 'pageTableMap', slot, w0: (base | 0x200 | CapTag.pagetable) >>> 0, w1: (table | vspace.asid) >>> 0, pt, pte: tablePTE(table) };
+  return { op: 'pageTableMap', slot, w0: (base | ptMappedBit | CapTag.pagetable) >>> 0, w1: (table | vspace.asid) >>> 0, pt, pte: tablePTE(table) };
 }
 
 function decodeFrameInvocation(state: ImplState, ctx: InvocationContext, slot: number, isCall: boolean): VSpaceInvocation | SyscallError {
@@ -340,7 +341,7 @@ function performPageTableUnmap(state: ImplState, slot: number): void {
     for (let index = 0; index < ptEntryCount; index++) if (readPTE(state, table, index) !== 0) writePTE(state, table, index, 0);
   }
   // Only capPTIsMapped is cleared, as in seL4; the ASID and address bits stay.
-  writeCap(state, slot, (w0 & ~0x200) >>> 0, w1);
+  writeCap(state, slot, (w0 & ~ptMappedBit) >>> 0, w1);
 }
 
 /** performPageInvocationUnmap: unmapPage if the cap records a mapping; the cap forgets it in every case. */
@@ -368,7 +369,7 @@ function performMakePool(state: ImplState, untyped: number, dest: number, asidBa
 /** performASIDPoolInvocation: the root's cap is mapped (asid, 0), the kernel window copied in, the pool entry set. */
 function performAssign(state: ImplState, asid: number, pool: number, vspaceSlot: number): void {
   const root = pagePtr(slotW1(state, vspaceSlot));
-  writeCap(state, vspaceSlot, (0x200 | CapTag.pagetable) >>> 0, (root | asid) >>> 0);
+  writeCap(state, vspaceSlot, (ptMappedBit | CapTag.pagetable) >>> 0, (root | asid) >>> 0);
   copyGlobalMappings(state, root);
   setPoolRoot(state, pool, asid & (asidPoolEntries - 1), root);
 }
