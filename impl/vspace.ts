@@ -112,6 +112,7 @@ function asidTablePool(state: ImplState, high: number): number {
 
 function setAsidTable(state: ImplState, high: number, pool: number): void {
   const old = asidTablePool(state, high);
+  if (state.debug && pool !== NONE && old !== NONE) fail(`ASID table slot ${high} holds a pool already`);
   state.asidTable[high] = linkWord(pool);
   // The pools' views show their table base.
   if (old !== NONE) markObject(state, old);
@@ -122,7 +123,11 @@ const poolRoot = (state: ImplState, pool: number, low: number) => linkTarget(rea
 
 function setPoolRoot(state: ImplState, pool: number, low: number, root: number): void {
   assertObject(state, pool, 'asidpool');
-  if (root !== NONE) assertObject(state, root, 'pagetable');
+  if (state.debug && root !== NONE) {
+    assertObject(state, root, 'pagetable');
+    if (poolRoot(state, pool, low) !== NONE) fail(`ASID pool entry ${low} assigned twice`);
+    if (!holdsKernelWindow(state, root)) fail(`VSpace root ${root.toString(16)} assigned without the kernel window`);
+  }
   writeObjectWord(state, pool, low * 4, linkWord(root));
 }
 
@@ -305,7 +310,12 @@ function decodeASIDPoolInvocation(state: ImplState, ctx: InvocationContext, slot
 export function performVSpaceInvocation(state: ImplState, thread: number, inv: VSpaceInvocation): void {
   switch (inv.op) {
     case 'pageTableMap':
+      if (state.debug && pteValid(readPTE(state, inv.pt.table, inv.pt.index))) fail('PageTable_Map over a valid PTE');
+      writeCap(state, inv.slot, inv.w0, inv.w1);
+      writePTE(state, inv.pt.table, inv.pt.index, inv.pte);
+      return;
     case 'pageMap':
+      if (state.debug && isPTEPageTable(readPTE(state, inv.pt.table, inv.pt.index))) fail('Page_Map over a table PTE');
       writeCap(state, inv.slot, inv.w0, inv.w1);
       writePTE(state, inv.pt.table, inv.pt.index, inv.pte);
       return;
