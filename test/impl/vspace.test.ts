@@ -1,6 +1,7 @@
 // The impl's VSpace slice: every decode error of the seven riscv32 VSpace invocations in seL4's
 // order (sel4-facts 24.3-24.7), the PTE bits written (24.10), unmapping, finalisation and stale
 // caps (24.8), derivation (24.2) and the boot VSpace (24.11).
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   InvocationLabel as L,
@@ -14,6 +15,7 @@ import {
 } from '../../libsel4/index.ts';
 import { decodeObject } from '../../impl/decode.ts';
 import { readWord } from '../../impl/state.ts';
+import { asidPoolView, pageTableView } from '../../impl/vspace.ts';
 import { CNODE, D, T, bootRoot, type Root } from './harness.ts';
 
 /** A Call of `label` on `service` with message words `mrs` and extra caps `caps`; returns the error code. */
@@ -314,5 +316,72 @@ describe('impl VSpace derivation and finalisation', () => {
     // MakePool from the same untyped again, once the pool cap is gone.
     expect(call(r, L.RISCVASIDControlMakePool, seL4_CapASIDControl, [v.P, D], [v.U, CNODE])).toBe(E.seL4_NoError);
     expect(r.cap(v.P)).toMatchObject({ asidBase: 16 });
+  });
+});
+
+/** Every root a live pool (one the ASID table names) names holds the kernel window, and every PTE reachable from it names an existing table or frame. */
+function checkLiveRoots(r: Root): void {
+  for (const o of r.state.ghostAddrs) {
+    if (r.state.ghost.get(o)?.type !== 'asidpool') continue;
+    const pool = asidPoolView(r.state, o);
+    if (pool.asidBase === null) continue; // a deleted pool keeps its words; nothing resolves through it
+    for (const [, root] of pool.entries) {
+      const view = pageTableView(r.state, root);
+      expect(view.kernelWindow).toBe(true);
+      for (const e of view.entries) {
+        if (e.kind === 'page') {
+          expect(r.state.ghost.get(e.frame)).toMatchObject({ type: 'frame', sizeBits: 22 });
+          continue;
+        }
+        expect(r.state.ghost.get(e.table)?.type).toBe('pagetable');
+        for (const leaf of pageTableView(r.state, e.table).entries) expect(r.state.ghost.get(leaf.kind === 'page' ? leaf.frame : NaN)?.type).toBe('frame');
+      }
+    }
+  }
+}
+
+describe('impl VSpace under random invocations', () => {
+  it('keeps its assertions and the live roots consistent', () => {
+    // Slots from S: 0-1 4 KiB untypeds, 2-3 pools, 4-8 page tables, 9-12 frames, 15 a mega frame, the rest spare.
+    // Each step draws two numbers: mostly slots of the type the invocation wants, sometimes any slot.
+    const op = fc.tuple(fc.nat({ max: 10 }), fc.nat({ max: 63 }), fc.nat({ max: 63 }), fc.constantFrom(0, 0x1000, 0x400000, 0x401000, 0x800000, 0xc00000, 0x7ffff000), fc.nat({ max: 15 }));
+    const pick = (choices: readonly number[], n: number) => (n >= 48 ? n - 48 : choices[n % choices.length]!);
+    const tables = [4, 5, 6, 7, 8];
+    const frames = [9, 10, 11, 12, 15];
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 10, maxLength: 40 }), (ops) => {
+        const r = bootRoot({ memory: { base: 0x80000000, sizeBytes: 16 << 20 } });
+        const s = r.plan.bootInfo.empty.start;
+        const big = r.untyped(23);
+        expect(r.api.seL4_Untyped_Retype(big, T.seL4_RISCV_Mega_Page, 0, CNODE, 0, 0, s + 15, 1)).toBe(E.seL4_NoError);
+        expect(r.api.seL4_Untyped_Retype(big, T.seL4_UntypedObject, 12, CNODE, 0, 0, s, 2)).toBe(E.seL4_NoError);
+        expect(r.api.seL4_Untyped_Retype(big, T.seL4_RISCV_PageTableObject, 0, CNODE, 0, 0, s + 4, 5)).toBe(E.seL4_NoError);
+        expect(r.api.seL4_Untyped_Retype(big, T.seL4_RISCV_4K_Page, 0, CNODE, 0, 0, s + 9, 4)).toBe(E.seL4_NoError);
+        const slot = (i: number) => s + i;
+        // A pool in slot 2 with root 4, root 5 in pool 0, table 6 under root 4: the random steps start from live VSpaces.
+        expect(call(r, L.RISCVASIDControlMakePool, seL4_CapASIDControl, [slot(2), D], [slot(0), CNODE])).toBe(E.seL4_NoError);
+        expect(call(r, L.RISCVASIDPoolAssign, slot(2), [], [slot(4)])).toBe(E.seL4_NoError);
+        expect(call(r, L.RISCVASIDPoolAssign, seL4_CapInitThreadASIDPool, [], [slot(5)])).toBe(E.seL4_NoError);
+        expect(call(r, L.RISCVPageTableMap, slot(6), [0x400000, 0], [slot(4)])).toBe(E.seL4_NoError);
+        const root = (n: number) => (n % 5 === 4 ? seL4_CapInitThreadVSpace : slot(pick(tables, n)));
+        for (const [kind, a, b, vaddr, rights] of ops) {
+          switch (kind) {
+            case 0: call(r, L.RISCVASIDControlMakePool, seL4_CapASIDControl, [slot(pick([2, 3, 13], a)), D], [slot(pick([0, 1], b)), CNODE]); break;
+            case 1: call(r, L.RISCVASIDPoolAssign, b % 3 === 2 ? seL4_CapInitThreadASIDPool : slot(pick([2, 3], b)), [], [slot(pick(tables, a))]); break;
+            case 2: call(r, L.RISCVPageTableMap, slot(pick(tables, a)), [vaddr, 0], [root(b)]); break;
+            case 3: call(r, L.RISCVPageTableUnmap, slot(pick(tables, a)), [], []); break;
+            case 4: case 5: call(r, L.RISCVPageMap, slot(pick(frames, a)), [vaddr, rights, rights >> 2], [root(b)]); break;
+            case 6: call(r, L.RISCVPageUnmap, slot(pick(frames, a)), [], []); break;
+            case 7: r.api.seL4_CNode_Copy(CNODE, slot(pick([13, 14], b)), D, CNODE, slot(a % 16), D, rights); break;
+            case 8: r.api.seL4_CNode_Delete(CNODE, slot(a % 16), D); break;
+            case 9: r.api.seL4_CNode_Revoke(CNODE, slot(a % 16), D); break;
+            default: r.api.seL4_CNode_Move(CNODE, slot(pick([13, 14], b)), D, CNODE, slot(a % 16), D);
+          }
+          expect(r.obs().unmodelled).toBeNull();
+          checkLiveRoots(r);
+        }
+      }),
+      { seed: 11, numRuns: 60 },
+    );
   });
 });
