@@ -85,7 +85,8 @@ export function kernelRootPageTable(ramBase: number): Uint32Array {
   const table = new Uint32Array(ptEntryCount);
   const paddrBase = ramBase - (ramBase % 2 ** seL4_LargePageBits);
   for (let index = kernelWindowFirstIndex; index < pptrTopIndex; index++) {
-    table[index] = kernelLeaf(paddrBase + (index - kernelWindowFirstIndex) * 2 ** seL4_LargePageBits);
+    // paddr_t is a 32-bit word: the window wraps as seL4's arithmetic does.
+    table[index] = kernelLeaf((paddrBase + (index - kernelWindowFirstIndex) * 2 ** seL4_LargePageBits) % 2 ** 32);
   }
   table[pptrTopIndex] = kernelLeaf(paddrBase);
   return table;
@@ -162,10 +163,19 @@ export function lookupPTSlot(state: ImplState, root: number, vaddr: number): PTS
 
 // ---- invocations ----
 
+/** A map: the invoked cap's new words (now recording the mapping) and the PTE for the slot the walk found. */
+interface MapInvocation {
+  readonly op: 'pageTableMap' | 'pageMap';
+  readonly slot: number;
+  readonly w0: number;
+  readonly w1: number;
+  readonly pt: PTSlot;
+  readonly pte: number;
+}
+
 export type VSpaceInvocation =
-  | { readonly op: 'pageTableMap'; readonly slot: number; readonly w0: number; readonly w1: number; readonly pt: PTSlot; readonly pte: number }
+  | MapInvocation
   | { readonly op: 'pageTableUnmap'; readonly slot: number }
-  | { readonly op: 'pageMap'; readonly slot: number; readonly w0: number; readonly w1: number; readonly pt: PTSlot; readonly pte: number }
   | { readonly op: 'pageUnmap'; readonly slot: number }
   | { readonly op: 'pageGetAddress'; readonly paddr: number; readonly isCall: boolean }
   | { readonly op: 'makePool'; readonly untyped: number; readonly dest: number; readonly asidBase: number }
@@ -189,7 +199,7 @@ export function decodeRISCVMMUInvocation(state: ImplState, ctx: InvocationContex
   }
 }
 
-/** The extra cap's VSpace root: a mapped page table cap whose ASID resolves to it. */
+/** The extra cap as a VSpace root: a mapped page table cap (resolveRoot then checks its ASID). */
 function decodeVSpaceRoot(state: ImplState, extra: number): { readonly root: number; readonly asid: number } | SyscallError {
   const w0 = slotW0(state, extra);
   if (capTag(w0) !== CapTag.pagetable || !mappedFlag(w0)) return { error: 'InvalidCapability', capIndex: 1 };

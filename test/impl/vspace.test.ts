@@ -381,7 +381,7 @@ describe('impl VSpace under random invocations', () => {
           checkLiveRoots(r);
         }
       }),
-      { seed: 11, numRuns: 60 },
+      { seed: 11, numRuns: 40 },
     );
   });
 });
