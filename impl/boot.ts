@@ -1,12 +1,14 @@
 // Boot, as seL4's boot.c: materialises the boot plan (the same for every layer) in memory:
-// the root task's objects, its caps at seL4's initial slots, its TCB and scheduling
-// context, and the bootinfo frame.
+// the root task's objects, its caps at seL4's initial slots, its VSpace (the kernel window,
+// ASID 1 in pool 0, the mapped boot page tables and frames), its TCB and scheduling context,
+// and the bootinfo frame.
 import { bootThreadTimeSliceMicroseconds, rootTaskPriority, seL4_SlotBits, seL4_TCBBits, usToTicks, type BootObject, type BootPlan } from '../libsel4/index.ts';
 import { cteInsert, placeOriginalCap, slotBytes } from './cnode.ts';
 import { schedule } from './scheduler.ts';
 import { minRefills, refillNew, setScTcb } from './schedcontext.ts';
 import { beginStep, createState, ghostAdd, writeUserWord, type GhostObject, type ImplState } from './state.ts';
 import { encodeCap } from './structures.ts';
+import { bootVSpace, kernelRootPageTable } from './vspace.ts';
 import { ThreadStateNum, initThread, setTcbSchedContext, setThreadState, tcbSlot } from './tcb.ts';
 
 function ghostOf(object: BootObject): GhostObject {
@@ -37,10 +39,10 @@ export function bootState(plan: BootPlan, debug: boolean, recordTouched: boolean
   for (const object of plan.objects) ghostAdd(state, object.addr, ghostOf(object));
 
   const rootSlot = (index: number) => plan.rootCNode + index * slotBytes;
-  for (const [index, cap] of plan.rootCaps) {
-    const { w0, w1 } = encodeCap(cap, debug);
-    placeOriginalCap(state, rootSlot(index), w0, w1);
-  }
+  const rootCaps = plan.rootCaps.map(([index, cap]) => ({ index, ...encodeCap(cap, debug) }));
+  for (const { index, w0, w1 } of rootCaps) placeOriginalCap(state, rootSlot(index), w0, w1);
+  state.kernelRoot.set(kernelRootPageTable(state.ramBase));
+  bootVSpace(state, plan.vspaceRoot, plan.asidPool, rootCaps);
   for (const [index, source, cap] of plan.tcbCaps) {
     const { w0, w1 } = encodeCap(cap, debug);
     cteInsert(state, w0, w1, rootSlot(source), tcbSlot(plan.rootTCB, index));

@@ -13,6 +13,7 @@ import { decodeSchedContext } from './schedcontext.ts';
 import { NONE, fail, readUserWord, slotRefOf, type GhostObject, type ImplState } from './state.ts';
 import { decodeCap } from './structures.ts';
 import { decodeTcb } from './tcb.ts';
+import { asidPoolView, pageTableView } from './vspace.ts';
 
 export { readUserWord, slotRefOf };
 
@@ -122,11 +123,10 @@ function objectRecord(state: ImplState, addr: number, object: GhostObject): Impl
       return { type, addr, sizeBits: object.sizeBits, ...decodeSchedContext(state, addr) };
     case 'frame':
       return { type, addr, sizeBits: object.sizeBits, isDevice: object.isDevice };
-    // Placeholders until the VSpace slice fills them (issue 11).
     case 'pagetable':
-      return { type, addr, entries: [], kernelWindow: false };
+      return { type, addr, ...pageTableView(state, addr) };
     case 'asidpool':
-      return { type, addr, asidBase: null, entries: [] };
+      return { type, addr, ...asidPoolView(state, addr) };
   }
 }
 

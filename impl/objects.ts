@@ -42,6 +42,7 @@ import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
 import { cancelAllIPC } from './endpoint.ts';
 import { finaliseReply } from './reply.ts';
 import { finaliseThread } from './tcb.ts';
+import { archFinaliseCap } from './vspace.ts';
 import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
 
 /** Whether cap b names memory inside what cap a names (seL4's sameRegionAs). */
@@ -170,6 +171,7 @@ export function deriveCap(state: ImplState, slot: number, cap: CapWords): Syscal
       setNull(cap);
       return { error: 'IllegalOperation' };
     case CapTag.frame:
+      // Unmapped: vaddr and ASID cleared.
       cap.w0 = ((cap.w0 & 0x1f0) | CapTag.frame) >>> 0;
       cap.w1 = (cap.w1 & ~0xfff) >>> 0;
       return null;
@@ -200,11 +202,16 @@ export function isCapRevocable(new0: number, src0: number): boolean {
  * remainder). A Zombie stays itself. The last cap to a CNode or a TCB becomes its Zombie,
  * counting all its slots (the thread is unbound and stopped first); for the last cap to any
  * other object the object is cleaned up (a scheduling context and a thread unbound, waiters
- * restarted, a reply object's caller let go; mappings are not modelled) and nothing remains.
+ * restarted, a reply object's caller let go) and nothing remains. VSpace caps go to
+ * Arch_finaliseCap (vspace.ts), which unmaps a frame cap's mapping whether final or not.
  */
 export function finaliseCap(state: ImplState, w0: number, w1: number, final: boolean): CapWords {
   const tag = capTag(w0);
   if (tag === CapTag.zombie) return { w0, w1 };
+  if (isArchTag(tag)) {
+    archFinaliseCap(state, w0, w1, final);
+    return { w0: 0, w1: 0 };
+  }
   if (!final) return { w0: 0, w1: 0 };
   const ptr = capPtr(w0, w1);
   switch (tag) {

@@ -24,7 +24,7 @@
 // ksReadyQueues (head and tail per priority, domain 0) with the two-level priority bitmap
 // ksReadyQueuesL1Bitmap / L2Bitmap, and ksReleaseQueue (head and tail). The idle thread's
 // scheduling context is kernel-internal: ksCurSC is NONE while it is the current one.
-import { seL4_SlotBits, seL4_TCBBits, tcbSlotCount, type Choice, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
+import { seL4_NumASIDPoolsBits, seL4_PageTableBits, seL4_SlotBits, seL4_TCBBits, tcbSlotCount, type Choice, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
 import type { FastpathOutcome } from './fastpath.ts';
 import { createRam, type Ram } from './ram.ts';
 
@@ -97,6 +97,10 @@ export interface ImplState {
   /** The last lookup's failure and remaining bits, like seL4's current_lookup_fault. */
   lookupFault: LookupFailure;
   bitsRemaining: number;
+  /** riscvKSASIDTable: the pool of each ASID high part, as link words (0: none). */
+  readonly asidTable: Uint32Array;
+  /** kernel_root_pageTable: the kernel's root PTEs, whose entries 512..1023 every VSpace root copies (set at boot). */
+  readonly kernelRoot: Uint32Array;
   /** The IPC buffer words last observed, reused while that frame is not written. */
   observedBuffer: { readonly addr: number; readonly frame: number; readonly words: readonly number[] } | null;
 }
@@ -148,6 +152,8 @@ export class GhostTable {
     if (page !== undefined) page[i & ghostPageMask] = undefined;
   }
 }
+
+const asidTableSize = 1 << seL4_NumASIDPoolsBits;
 
 /** "No slot / no object" in addresses held as JS numbers. */
 export const NONE = -1;
@@ -205,6 +211,8 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean, r
     lookupFault: { type: 'InvalidRoot' },
     bitsRemaining: 0,
     observedBuffer: null,
+    asidTable: new Uint32Array(asidTableSize),
+    kernelRoot: new Uint32Array(1 << (seL4_PageTableBits - 2)),
   };
 }
 

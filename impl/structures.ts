@@ -10,7 +10,7 @@
 //   reply          0x8   rights[7:4]                                     ptr
 //   cnode          0xA   ptr[31:4]                                       guardSize[27:23] radix[22:18] guard[17:0]
 //   thread         0xC   ptr[31:4]                                       0
-//   frame          0x1   vaddr[31:12] mapped[9] isDevice[8]              ptr[31:12] asid[8:0]
+//   frame          0x1   vaddr[31:12] isDevice[8]                        ptr[31:12] asid[8:0]
 //                        vmRights[7:6] large[4]
 //   pagetable      0x3   vaddr[31:12] mapped[9]                          ptr[31:12] asid[8:0]
 //   asidcontrol    0xB   -                                               0
@@ -25,7 +25,9 @@
 // A zombie's capZombieID is the object's address with the slot count in its low bits+1 bits
 // (bits: the CNode's radix, or 4 for a TCB's; zombieType 32 means a TCB), as seL4's Zombie_new.
 // freeIndex counts 16-byte units; rights are the seL4_CapRights bits (Write 0, Read 1,
-// Grant 2, GrantReply 3); `large` is 1 for a 4 MiB frame; vaddr is the mapped address.
+// Grant 2, GrantReply 3); `large` is 1 for a 4 MiB frame; vaddr is the mapped address. As in
+// seL4, a frame cap is mapped when its ASID is not 0 (asidInvalid), a page table cap when its
+// mapped bit is set (PageTable_Unmap clears only that bit).
 import type { Cap, CapType, Mapping } from '../libsel4/index.ts';
 import {
   seL4_ASIDPoolBits,
@@ -117,7 +119,9 @@ export const frameLarge = (w0: number) => (w0 & 0x10) !== 0;
 export const frameSizeBits = (w0: number) => (frameLarge(w0) ? seL4_LargePageBits : seL4_PageBits);
 export const frameVMRights = (w0: number) => ((w0 >>> 6) & 0x3) as VMRights;
 export const frameIsDevice = (w0: number) => (w0 & 0x100) !== 0;
-export const mappedFlag = (w0: number) => (w0 & 0x200) !== 0;
+/** A page table cap's capPTIsMapped bit in word 0. */
+export const ptMappedBit = 0x200;
+export const mappedFlag = (w0: number) => (w0 & ptMappedBit) !== 0;
 export const mappedVaddr = hiPtr12;
 export const mappedAsid = (w1: number) => w1 & 0x1ff;
 export const pagePtr = hiPtr12;
@@ -227,13 +231,14 @@ export interface CapWords {
   w1: number;
 }
 
-function mappingWords(mapped: Mapping | null): { w0: number; w1: number } {
+/** The mapping's words; a page table cap also sets its mapped bit. */
+function mappingWords(mapped: Mapping | null, mappedBit: number): { w0: number; w1: number } {
   if (mapped === null) return { w0: 0, w1: 0 };
-  return { w0: (hiPtr12(mapped.vaddr) | 0x200) >>> 0, w1: mapped.asid & 0x1ff };
+  return { w0: (hiPtr12(mapped.vaddr) | mappedBit) >>> 0, w1: mapped.asid & 0x1ff };
 }
 
-function mappingOf(w0: number, w1: number): Mapping | null {
-  return mappedFlag(w0) ? { asid: mappedAsid(w1), vaddr: mappedVaddr(w0) } : null;
+function mappingOf(isMapped: boolean, w0: number, w1: number): Mapping | null {
+  return isMapped ? { asid: mappedAsid(w1), vaddr: mappedVaddr(w0) } : null;
 }
 
 /** Encodes a cap into its two words. With `debug`, checks that every field fits its bitfield. */
@@ -257,12 +262,12 @@ export function encodeCap(cap: Cap, debug: boolean): CapWords {
     case 'thread':
       return { w0: (cap.ptr | CapTag.thread) >>> 0, w1: 0 };
     case 'frame': {
-      const m = mappingWords(cap.mapped);
+      const m = mappingWords(cap.mapped, 0);
       const flags = ((cap.isDevice ? 1 : 0) << 8) | (cap.vmRights << 6) | ((cap.sizeBits === seL4_LargePageBits ? 1 : 0) << 4);
       return { w0: (m.w0 | flags | CapTag.frame) >>> 0, w1: (cap.ptr | m.w1) >>> 0 };
     }
     case 'pagetable': {
-      const m = mappingWords(cap.mapped);
+      const m = mappingWords(cap.mapped, ptMappedBit);
       return { w0: (m.w0 | CapTag.pagetable) >>> 0, w1: (cap.ptr | m.w1) >>> 0 };
     }
     case 'asidpool':
@@ -302,10 +307,10 @@ export function decodeCap(w0: number, w1: number): Cap {
     case CapTag.frame:
       return {
         type: 'frame', ptr: pagePtr(w1), sizeBits: frameSizeBits(w0), vmRights: frameVMRights(w0),
-        isDevice: frameIsDevice(w0), mapped: mappingOf(w0, w1),
+        isDevice: frameIsDevice(w0), mapped: mappingOf(mappedAsid(w1) !== 0, w0, w1),
       };
     case CapTag.pagetable:
-      return { type: 'pagetable', ptr: pagePtr(w1), mapped: mappingOf(w0, w1) };
+      return { type: 'pagetable', ptr: pagePtr(w1), mapped: mappingOf(mappedFlag(w0), w0, w1) };
     case CapTag.asidcontrol:
       return { type: 'asidcontrol' };
     case CapTag.asidpool:
@@ -333,6 +338,7 @@ const aligned = (v: number, bits: number) => isWord(v) && v % 2 ** bits === 0;
 
 function checkMapping(mapped: Mapping | null, what: string): void {
   if (mapped !== null && (!fits(mapped.asid, 9) || !aligned(mapped.vaddr, seL4_PageBits))) fail(`${what} mapping does not fit its bitfield`);
+  if (what === 'frame' && mapped !== null && mapped.asid === 0) fail('a mapped frame cap with ASID 0 (asidInvalid)');
 }
 
 /** Every field of the cap fits the bitfield that holds it. */

@@ -74,6 +74,7 @@ import {
 } from './tcb.ts';
 import { decodeUntypedInvocation, performRetype, type RetypeInvocation } from './untyped.ts';
 import { observe } from './view.ts';
+import { decodeRISCVMMUInvocation, performVSpaceInvocation, type VSpaceInvocation } from './vspace.ts';
 
 /** What a decoder sees of the message: the caller, label, length, IPC buffer and extra cap slots. */
 export interface InvocationContext {
@@ -373,7 +374,16 @@ interface ReplyInvocation {
   readonly grant: boolean;
 }
 
-type Invocation = SendInvocation | ReplyInvocation | RetypeInvocation | CNodeInvocation | SignalInvocation | TcbInvocation | SchedContextInvocation | ConfigureFlagsInvocation;
+type Invocation =
+  | SendInvocation
+  | ReplyInvocation
+  | RetypeInvocation
+  | CNodeInvocation
+  | SignalInvocation
+  | TcbInvocation
+  | SchedContextInvocation
+  | ConfigureFlagsInvocation
+  | VSpaceInvocation;
 
 /**
  * decodeInvocation: by the invoked cap's type; null for types whose invocations are not
@@ -405,6 +415,11 @@ function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number
       return decodeCNodeInvocation(state, ctx, slot);
     case CapTag.notification:
       return decodeNotificationInvocation(slotW0(state, slot), slotW1(state, slot));
+    case CapTag.frame:
+    case CapTag.pagetable:
+    case CapTag.asidcontrol:
+    case CapTag.asidpool:
+      return decodeRISCVMMUInvocation(state, ctx, slot, isCall);
     default:
       return isForeignLabel(capTypeName(tag), ctx.label) ? { error: 'IllegalOperation' } : null;
   }
@@ -456,6 +471,14 @@ function performInvocation(state: ImplState, thread: number, inv: Invocation): v
     case 'notificationControl':
     case 'setFlags':
       return performTcbInvocation(state, inv);
+    case 'pageTableMap':
+    case 'pageTableUnmap':
+    case 'pageMap':
+    case 'pageUnmap':
+    case 'pageGetAddress':
+    case 'makePool':
+    case 'assign':
+      return performVSpaceInvocation(state, thread, inv);
     default:
       return performCNodeInvocation(state, inv);
   }

@@ -352,7 +352,7 @@ function setMR(state: ImplState, thread: number, i: number, value: Word): void {
 }
 
 /** A kernel reply of `length` message words, label 0 and badge 0. */
-function replyWords(state: ImplState, thread: number, length: number): void {
+export function replyWords(state: ImplState, thread: number, length: number): void {
   setRegister(state, thread, Reg.a0, 0);
   setRegister(state, thread, Reg.a1, seL4_MessageInfo_new(0, 0, 0, length));
 }

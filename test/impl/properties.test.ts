@@ -25,6 +25,8 @@ import { CNODE, D, bootRoot, type Root } from './harness.ts';
 const word = fc.nat({ max: 0xffffffff });
 const aligned = (bits: number) => fc.nat({ max: 2 ** (32 - bits) - 1 }).map((n) => n * 2 ** bits);
 const mapping = fc.option(fc.record({ asid: fc.nat({ max: 511 }), vaddr: aligned(12) }), { nil: null });
+// A frame cap is mapped exactly when its ASID is not 0 (asidInvalid), as in seL4's bitfield.
+const frameMapping = fc.option(fc.record({ asid: fc.integer({ min: 1, max: 511 }), vaddr: aligned(12) }), { nil: null });
 
 const capArb: fc.Arbitrary<Cap> = fc.oneof(
   fc.constant<Cap>({ type: 'null' }),
@@ -44,7 +46,7 @@ const capArb: fc.Arbitrary<Cap> = fc.oneof(
   fc.record({
     type: fc.constant('frame' as const), ptr: aligned(12), sizeBits: fc.constantFrom(12, 22),
     vmRights: fc.constantFrom<VMRightsT>(VMRights.VMKernelOnly, VMRights.VMReadOnly, VMRights.VMReadWrite),
-    isDevice: fc.boolean(), mapped: mapping,
+    isDevice: fc.boolean(), mapped: frameMapping,
   }),
   fc.record({ type: fc.constant('pagetable' as const), ptr: aligned(12), mapped: mapping }),
   fc.record({ type: fc.constant('asidpool' as const), ptr: aligned(4), asidBase: word }),

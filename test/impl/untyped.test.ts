@@ -166,7 +166,7 @@ describe('impl Retype: effect', () => {
       [T.seL4_SchedContextObject, 8, { type: 'schedcontext', sizeBits: 8 }, { type: 'schedcontext', sizeBits: 8, tcb: null, configured: false }],
       [T.seL4_ReplyObject, 0, { type: 'reply', rights: 4 }, { type: 'reply', tcb: null }],
       [T.seL4_RISCV_4K_Page, 0, { type: 'frame', sizeBits: 12, vmRights: 3, isDevice: false, mapped: null }, { type: 'frame', sizeBits: 12, isDevice: false }],
-      [T.seL4_RISCV_PageTableObject, 0, { type: 'pagetable', mapped: null }, { type: 'pagetable' }],
+      [T.seL4_RISCV_PageTableObject, 0, { type: 'pagetable', mapped: null }, { type: 'pagetable', entries: [], kernelWindow: false }],
       [T.seL4_RISCV_Mega_Page, 0, { type: 'frame', sizeBits: 22, vmRights: 3 }, null],
     ];
     let slot = FREE;
