@@ -3,6 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   InvocationLabel as IL,
+  seL4_AllRights as allRights,
+  seL4_CanRead as canRead,
+  seL4_CanWrite as canWrite,
   seL4_CapASIDControl,
   seL4_CapInitThreadASIDPool,
   seL4_CapInitThreadVSpace,
@@ -18,9 +21,7 @@ import { ExecHarness, L, ROOT } from './harness.ts';
 
 const E = seL4_Error;
 const mega = 0x400000;
-const canRead = 0x2;
-const canWrite = 0x1;
-const allRights = 0xf;
+/** seL4_RISCV_ExecuteNever. */
 const executeNever = 0x1;
 
 /** RAM enough for a 4 MiB frame. */
@@ -72,6 +73,12 @@ class VSpaceHarness extends ExecHarness {
     const root = this.retype(T.seL4_RISCV_PageTableObject, 0);
     expect(this.call(pool, IL.RISCVASIDPoolAssign, [], [root])).toBe(E.seL4_NoError);
     return root;
+  }
+
+  /** A new root, an unmapped page table and an unmapped 4 KiB frame. */
+  rootTableFrame(): { root: number; pt: number; frame: number } {
+    const root = this.newRoot();
+    return { root, pt: this.retype(T.seL4_RISCV_PageTableObject, 0), frame: this.retype(T.seL4_RISCV_4K_Page, 0) };
   }
 
   mapTable(table: number, root: number, vaddr: number): number {
@@ -180,9 +187,7 @@ describe('ASIDPool_Assign', () => {
 describe('PageTable_Map and PageTable_Unmap', () => {
   it('answers each map error in order', () => {
     const h = new VSpaceHarness();
-    const root = h.newRoot();
-    const pt = h.retype(T.seL4_RISCV_PageTableObject, 0);
-    const frame = h.retype(T.seL4_RISCV_4K_Page, 0);
+    const { root, pt, frame } = h.rootTableFrame();
     const imagePT = h.plan.bootInfo.userImagePaging.start;
     expect(h.call(pt, IL.RISCVPageGetAddress, [], [])).toBe(E.seL4_IllegalOperation);
     expect(h.call(pt, IL.RISCVPageTableMap, [0], [root])).toBe(E.seL4_TruncatedMessage);
@@ -207,9 +212,7 @@ describe('PageTable_Map and PageTable_Unmap', () => {
 
   it('unmaps only the last cap of a table that is not a live root, zeroing it; the frames below keep their records', () => {
     const h = new VSpaceHarness();
-    const root = h.newRoot();
-    const pt = h.retype(T.seL4_RISCV_PageTableObject, 0);
-    const frame = h.retype(T.seL4_RISCV_4K_Page, 0);
+    const { root, pt, frame } = h.rootTableFrame();
     expect(h.mapTable(pt, root, 0)).toBe(E.seL4_NoError);
     expect(h.mapPage(frame, root, 0x3000)).toBe(E.seL4_NoError);
     const copy = h.slots(1);
@@ -234,9 +237,7 @@ describe('PageTable_Map and PageTable_Unmap', () => {
 describe('Page_Map, Page_Unmap, Page_GetAddress', () => {
   it('answers each map error in order', () => {
     const h = new VSpaceHarness(bigRam);
-    const root = h.newRoot();
-    const pt = h.retype(T.seL4_RISCV_PageTableObject, 0);
-    const frame = h.retype(T.seL4_RISCV_4K_Page, 0);
+    const { root, pt, frame } = h.rootTableFrame();
     const other = h.retype(T.seL4_RISCV_4K_Page, 0);
     const big = h.retype(T.seL4_RISCV_Mega_Page, 0);
     expect(h.mapTable(pt, root, 0)).toBe(E.seL4_NoError);
@@ -262,9 +263,7 @@ describe('Page_Map, Page_Unmap, Page_GetAddress', () => {
 
   it('maps with masked rights and attributes, remaps in place, unmaps and answers the address', () => {
     const h = new VSpaceHarness(bigRam);
-    const root = h.newRoot();
-    const pt = h.retype(T.seL4_RISCV_PageTableObject, 0);
-    const frame = h.retype(T.seL4_RISCV_4K_Page, 0);
+    const { root, pt, frame } = h.rootTableFrame();
     const big = h.retype(T.seL4_RISCV_Mega_Page, 0);
     expect(h.mapTable(pt, root, 0)).toBe(E.seL4_NoError);
     expect(h.mapPage(frame, root, 0x5000, canRead, executeNever)).toBe(E.seL4_NoError);
@@ -291,9 +290,7 @@ describe('Page_Map, Page_Unmap, Page_GetAddress', () => {
 
   it('a frame cap copy is unmapped and maps on its own; deleting it unmaps only its mapping', () => {
     const h = new VSpaceHarness();
-    const root = h.newRoot();
-    const pt = h.retype(T.seL4_RISCV_PageTableObject, 0);
-    const frame = h.retype(T.seL4_RISCV_4K_Page, 0);
+    const { root, pt, frame } = h.rootTableFrame();
     const copy = h.slots(1);
     expect(h.mapTable(pt, root, 0)).toBe(E.seL4_NoError);
     expect(h.mapPage(frame, root, 0x1000)).toBe(E.seL4_NoError);
@@ -315,9 +312,7 @@ describe('Page_Map, Page_Unmap, Page_GetAddress', () => {
 describe('finalisation and stale caps', () => {
   it('deleting a page table unlinks it from its root and keeps its entries; the frame cap below goes stale', () => {
     const h = new VSpaceHarness();
-    const root = h.newRoot();
-    const pt = h.retype(T.seL4_RISCV_PageTableObject, 0);
-    const frame = h.retype(T.seL4_RISCV_4K_Page, 0);
+    const { root, pt, frame } = h.rootTableFrame();
     expect(h.mapTable(pt, root, mega)).toBe(E.seL4_NoError);
     expect(h.mapPage(frame, root, mega)).toBe(E.seL4_NoError);
     const table = h.ptr(pt);
