@@ -5,6 +5,7 @@
 // each and `storePTE` accepts only words seL4 writes, so the walks below read and write PTE words
 // as seL4 does. Entries 512..1023 of a root are the kernel window, a flag (copyGlobalMappings).
 import {
+  hex,
   InvocationLabel,
   maskVMRights,
   seL4_ASIDPoolBits,
@@ -509,6 +510,52 @@ export function performRISCVMMUInvocation(k: Step, inv: VSpaceInvocation): Word[
       performASIDPoolInvocation(k, inv);
       return [];
   }
+}
+
+// ---------------------------------------------------------------- invariants
+
+/** What is wrong with a live root's table (reached through the ASID table), or null. */
+function liveTableViolation(state: ExecState, table: number, level: number): string | null {
+  const obj = getObject(state, table);
+  if (obj === null || obj.type !== 'pagetable') return `no page table at ${hex(table)}, reached from a live root`;
+  if (obj.kernelWindow !== (level === maxPTLevel)) return `page table ${hex(table)} at level ${level} with kernelWindow ${obj.kernelWindow}`;
+  for (const entry of obj.entries) {
+    if (entry.kind === 'table') {
+      const below = level > 0 ? liveTableViolation(state, entry.table, level - 1) : `a table PTE in the level-0 table ${hex(table)}`;
+      if (below !== null) return below;
+      continue;
+    }
+    const frame = getObject(state, entry.frame);
+    if (entry.sizeBits !== ptBitsLeft(level) || frame === null || frame.type !== 'frame' || frame.sizeBits !== entry.sizeBits) {
+      return `PTE ${entry.index} of ${hex(table)} maps no frame of 2^${entry.sizeBits} bytes at ${hex(entry.frame)}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The VSpace invariants (valid_asid_table, valid_vspace_objs, in part): the ASID table and the
+ * pools' bases agree; every root a pool names is a page table holding the kernel window; every
+ * PTE reached from a live root points at a page table (from the root) or at a frame of its size.
+ */
+export function vspaceInvariantViolation(state: ExecState): string | null {
+  for (let index = 0; index < asidTableSize; index++) {
+    const pool = state.asidTable[index] ?? null;
+    if (pool === null) continue;
+    const obj = getObject(state, pool);
+    if (obj === null || obj.type !== 'asidpool') return `ASID table slot ${index} names no pool`;
+    if (obj.asidBase !== index * asidPoolSize) return `pool ${hex(pool)} in ASID table slot ${index} has base ${obj.asidBase}`;
+    for (const [, root] of obj.entries) {
+      const violation = liveTableViolation(state, root, maxPTLevel);
+      if (violation !== null) return violation;
+    }
+  }
+  for (const obj of state.objects.values()) {
+    if (obj.type === 'asidpool' && obj.asidBase !== null && state.asidTable[obj.asidBase / asidPoolSize] !== obj.addr) {
+      return `pool ${hex(obj.addr)} has base ${obj.asidBase} but the ASID table does not name it`;
+    }
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------- boot
