@@ -32,7 +32,7 @@ import type { InvocationArgs } from './syscall.ts';
 const ptIndexBits = 10;
 const ptEntryCount = 2 ** ptIndexBits;
 /** The root's first kernel-window entry (PPTR_BASE 0x80000000 >> 22). */
-export const kernelWindowFirstIndex = seL4_UserTop / 2 ** (seL4_PageBits + ptIndexBits);
+const kernelWindowFirstIndex = seL4_UserTop / 2 ** (seL4_PageBits + ptIndexBits);
 /** maxPTLevel on Sv32: level 1 is the root, level 0 the 4 KiB level. */
 const maxPTLevel = 1;
 const asidPoolSize = 2 ** seL4_ASIDPoolIndexBits;
@@ -86,7 +86,7 @@ function makeUserPTE(paddr: number, executable: boolean, rights: VMRights): Word
 }
 
 /** The Sv32 word of a PTE as the view keeps it. */
-export function pteWord(entry: PteView): Word {
+function pteWord(entry: PteView): Word {
   if (entry.kind === 'table') return tablePTE(entry.table);
   return makeUserPTE(entry.frame, entry.executable, vmRightsOf(entry.rights));
 }
@@ -283,13 +283,17 @@ export function decodeRISCVMMUInvocation(state: ExecState, args: InvocationArgs,
   }
 }
 
-/** The VSpace an extra cap names for a map call: a mapped page table cap whose ASID resolves to it. */
-function vspaceOfExtraCap(state: ExecState, vspaceCap: Cap): { root: number; asid: number } | SyscallError {
-  if (vspaceCap.type !== 'pagetable' || vspaceCap.mapped === null) return { error: 'InvalidCapability', capIndex: 1 };
-  const root = findVSpaceForASID(state, vspaceCap.mapped.asid);
+/** A map call's extra cap: a mapped page table cap, as (root, ASID); anything else is InvalidCapability(1). */
+function mappedVSpaceCap(cap: Cap): { root: number; asid: number } | SyscallError {
+  if (cap.type !== 'pagetable' || cap.mapped === null) return { error: 'InvalidCapability', capIndex: 1 };
+  return { root: cap.ptr, asid: cap.mapped.asid };
+}
+
+/** The ASID must name a root (else FailedLookup, InvalidRoot), and that root be the cap's table (else InvalidCapability(1)). */
+function checkVSpaceRoot(state: ExecState, vspace: { root: number; asid: number }): SyscallError | null {
+  const root = findVSpaceForASID(state, vspace.asid);
   if (root === null) return { error: 'FailedLookup', source: false, failure: { type: 'InvalidRoot' } };
-  if (root !== vspaceCap.ptr) return { error: 'InvalidCapability', capIndex: 1 };
-  return { root, asid: vspaceCap.mapped.asid };
+  return root === vspace.root ? null : { error: 'InvalidCapability', capIndex: 1 };
 }
 
 /**
@@ -316,8 +320,10 @@ function decodeFrameMap(state: ExecState, args: InvocationArgs, capSlot: SlotRef
   const vaddr = args.arg(0) >>> 0;
   const rightsMask = args.arg(1);
   const attr = args.arg(2);
-  const vspace = vspaceOfExtraCap(state, getCap(state, args.extraCaps[0]!));
+  const vspace = mappedVSpaceCap(getCap(state, args.extraCaps[0]!));
   if (isSyscallError(vspace)) return vspace;
+  const rootError = checkVSpaceRoot(state, vspace);
+  if (rootError !== null) return rootError;
   const frameBytes = 2 ** cap.sizeBits;
   if (((vaddr + frameBytes - 1) >>> 0) >= seL4_UserTop) return { error: 'InvalidArgument', argumentIndex: 0 };
   if (vaddr % frameBytes !== 0) return { error: 'AlignmentError' };
@@ -361,11 +367,11 @@ function decodePageTableMap(state: ExecState, args: InvocationArgs, capSlot: Slo
   if (args.length < 2 || args.extraCaps.length < 1) return { error: 'TruncatedMessage' };
   const vaddr = args.arg(0) >>> 0;
   if (cap.mapped !== null) return { error: 'InvalidCapability', capIndex: 0 };
-  const vspaceCap = getCap(state, args.extraCaps[0]!);
-  if (vspaceCap.type !== 'pagetable' || vspaceCap.mapped === null) return { error: 'InvalidCapability', capIndex: 1 };
-  if (vaddr >= seL4_UserTop) return { error: 'InvalidArgument', argumentIndex: 0 };
-  const vspace = vspaceOfExtraCap(state, vspaceCap);
+  const vspace = mappedVSpaceCap(getCap(state, args.extraCaps[0]!));
   if (isSyscallError(vspace)) return vspace;
+  if (vaddr >= seL4_UserTop) return { error: 'InvalidArgument', argumentIndex: 0 };
+  const rootError = checkVSpaceRoot(state, vspace);
+  if (rootError !== null) return rootError;
   const { slot, bitsLeft } = lookupPTSlot(state, vspace.root, vaddr);
   if (bitsLeft === seL4_PageBits || pteAt(state, slot) !== 0) return { error: 'DeleteFirst' };
   const windowBytes = 2 ** bitsLeft;
