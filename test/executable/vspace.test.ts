@@ -138,6 +138,12 @@ describe('ASIDControl_MakePool, checks in seL4 order', () => {
     expect(h.call(seL4_CapASIDControl, IL.RISCVASIDControlMakePool, [dest, 33], [ut, ROOT])).toBe(E.seL4_RangeError);
     expect(h.call(seL4_CapASIDControl, IL.RISCVASIDControlMakePool, [child, 32], [ut, ROOT])).toBe(E.seL4_DeleteFirst);
     expect(h.cap(ut)).toMatchObject({ freeIndex: 0 });
+    // Once its child is deleted the untyped passes, whatever its free index; its old objects are detyped.
+    const endpoint = h.ptr(child);
+    expect(h.api.seL4_CNode_Delete(ROOT, child, 32)).toBe(E.seL4_NoError);
+    expect(h.object(endpoint)).toMatchObject({ type: 'endpoint' });
+    expect(h.call(seL4_CapASIDControl, IL.RISCVASIDControlMakePool, [child, 32], [parentOfChild, ROOT])).toBe(E.seL4_NoError);
+    expect(h.object(endpoint)).toEqual({ type: 'asidpool', addr: endpoint, asidBase: 16, entries: [] });
   });
 
   it('makes a pool at the lowest free ASID table slot, as the untyped\'s child, until all 32 are taken', () => {
