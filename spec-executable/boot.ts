@@ -5,8 +5,9 @@ import { cteInsert } from './cnode.ts';
 import { emptySchedContext, emptyTCB } from './objects.ts';
 import { minRefills, refillNew, schedContextAt } from './schedcontext.ts';
 import { schedule } from './scheduler.ts';
+import { bootVSpace } from './vspace.ts';
 import { RadixMap } from '../libsel4/radix-map.ts';
-import { initialSchedState, Step, type ExecState, type KObject, type Slot } from './state.ts';
+import { asidTableSize, initialSchedState, Step, type ExecState, type KObject, type Slot } from './state.ts';
 
 function bootObject(obj: BootObject): KObject {
   switch (obj.type) {
@@ -17,9 +18,9 @@ function bootObject(obj: BootObject): KObject {
     case 'frame':
       return { type: 'frame', addr: obj.addr, sizeBits: obj.sizeBits, isDevice: false };
     case 'pagetable':
-      return { type: 'pagetable', addr: obj.addr };
+      return { type: 'pagetable', addr: obj.addr, entries: [], kernelWindow: false };
     case 'asidpool':
-      return { type: 'asidpool', addr: obj.addr };
+      return { type: 'asidpool', addr: obj.addr, asidBase: null, entries: [] };
     case 'schedcontext':
       return emptySchedContext(obj.addr, obj.sizeBits);
   }
@@ -30,7 +31,7 @@ function bootObject(obj: BootObject): KObject {
  * own derivation tree, revocable and firstBadged), the root TCB's CSpace, VSpace and IPC buffer
  * caps inserted after the root CNode caps they are copied from, the thread Running at priority
  * and MCP 255 on its scheduling context (round robin, 5 ms, from time 0: configure_sched_context),
- * and the bootinfo frame filled in. Boot ends as init_kernel does: the idle thread is current, the
+ * the root VSpace (ASID 1 in pool 0, the boot page tables and frames mapped), and the bootinfo frame filled in. Boot ends as init_kernel does: the idle thread is current, the
  * root is the scheduler action, the timer must be programmed, and schedule() runs.
  */
 export function boot(plan: BootPlan): ExecState {
@@ -39,10 +40,12 @@ export function boot(plan: BootPlan): ExecState {
     memory: RadixMap.of<Word>(),
     current: null,
     sched: initialSchedState,
+    asidTable: new Array<number | null>(asidTableSize).fill(null),
   });
   for (const [index, cap] of plan.rootCaps) {
     k.setSlot({ cnode: plan.rootCNode, index }, { cap, mdb: { prev: null, next: null, revocable: true, firstBadged: true } });
   }
+  bootVSpace(k, plan.rootCaps, plan.vspaceRoot, plan.asidPool);
   for (const [tcbSlot, rootSlot, cap] of plan.tcbCaps) {
     cteInsert(k, cap, { cnode: plan.rootCNode, index: rootSlot }, { cnode: plan.rootTCB, index: tcbSlot });
   }

@@ -10,6 +10,7 @@ import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontex
 import { getCap, getSlot, isSlotHolder, nullSlot, sameSlot, slotAddr, type ExecState, type Slot, type Step } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
 import { finaliseThread } from './tcb.ts';
+import { finaliseVSpaceCap } from './vspace.ts';
 
 // ---------------------------------------------------------------- the MDB
 
@@ -139,10 +140,12 @@ function capSwapForDelete(k: Step, slot0: SlotRef, slot: SlotRef): void {
  * scheduling context, leaves every queue and stops. For the last cap to another object: a
  * scheduling context is unbound (thread, notification, call stack); a notification is unbound
  * from its SC and its thread and its waiters restart; an endpoint's queued threads restart; a
- * reply lets go of its caller or receiver. Other objects need nothing yet.
+ * reply lets go of its caller or receiver. VSpace caps: finaliseVSpaceCap (a mapped frame cap
+ * unmaps even when not final). Other objects need nothing.
  */
 function finaliseCap(k: Step, cap: Cap, final: boolean): Cap {
   if (cap.type === 'zombie') return cap;
+  finaliseVSpaceCap(k, cap, final);
   if (!final) return nullCap;
   switch (cap.type) {
     case 'cnode':

@@ -14,6 +14,7 @@ export { objectView } from './objects.ts';
 export { boot } from './boot.ts';
 export { schedInvariantViolation } from './scheduler.ts';
 export { ipcInvariantViolation } from './endpoint.ts';
+export { vspaceInvariantViolation } from './vspace.ts';
 
 const nothingTouched: Touched = Object.freeze({ slots: [], objects: [] });
 

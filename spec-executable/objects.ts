@@ -223,7 +223,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSize: numb
       };
     }
     case seL4_ObjectType.seL4_RISCV_PageTableObject:
-      return { cap: { type: 'pagetable', ptr: addr, mapped: null }, object: { type: 'pagetable', addr } };
+      return { cap: { type: 'pagetable', ptr: addr, mapped: null }, object: { type: 'pagetable', addr, entries: [], kernelWindow: false } };
   }
 }
 
@@ -258,10 +258,9 @@ export function objectView(obj: KObject): ObjectView {
     }
     case 'frame':
       return { type: 'frame', addr: obj.addr, sizeBits: obj.sizeBits, isDevice: obj.isDevice };
-    // Placeholders until the VSpace slice fills them (issue 11).
     case 'pagetable':
-      return { type: 'pagetable', addr: obj.addr, entries: [], kernelWindow: false };
+      return { type: 'pagetable', addr: obj.addr, entries: obj.entries, kernelWindow: obj.kernelWindow };
     case 'asidpool':
-      return { type: 'asidpool', addr: obj.addr, asidBase: null, entries: [] };
+      return { type: 'asidpool', addr: obj.addr, asidBase: obj.asidBase, entries: obj.entries };
   }
 }

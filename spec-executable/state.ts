@@ -9,11 +9,16 @@
 //     copies one path, and the objects or words in a region are found without visiting the rest)
 //     current : TCB address | null      the thread that runs next (ksCurThread; null = the idle thread)
 //     sched   : SchedState              time, ksCurSC and the ready and release queues (scheduler.ts)
+//     asidTable : (pool | null)[32]     riscvKSASIDTable: the ASID pool of each high ASID value (vspace.ts)
 //
 //   KObject = cnode | tcb | endpoint | notification | reply | schedcontext | frame | pagetable | asidpool
 //     cnode and tcb carry `slots : IMap<index, Slot>`, sparse: a missing index is a null cap with a zero
 //     MDB node, and a null cap is never stored. A CNode has 2^radix slots, a TCB 5 (CSpace, VSpace,
 //     IPC buffer, fault handler, timeout handler).
+//
+//   A page table keeps its valid PTEs outside the kernel window, decoded (PteView: the Sv32 bits are a
+//   function of them, vspace.ts), and whether entries 512..1023 hold the kernel window; an ASID pool
+//   its assigned roots by low ASID bits and its base in the ASID table (kept equal to `asidTable`).
 //
 //   Slot = { cap, mdb: { prev, next, revocable, firstBadged } }
 //     The mapping database (MDB) is seL4's: one doubly linked list per derivation tree, in depth-first
@@ -26,6 +31,8 @@ import {
   capDifference,
   hex,
   nullCap,
+  seL4_ASIDPoolIndexBits,
+  seL4_NumASIDPoolsBits,
   tcbSlotCount,
   type BlockingView,
   type FaultView,
@@ -52,6 +59,9 @@ export interface Slot {
 
 /** Non-null slots of a CNode or TCB, by index. */
 export type SlotTable = IMap<number, Slot>;
+
+/** 2^asidHighBits: the ASID table's slots. */
+export const asidTableSize = 2 ** seL4_NumASIDPoolsBits;
 
 export const nullMDBNode: MDBNode = Object.freeze({ prev: null, next: null, revocable: false, firstBadged: false });
 export const nullSlot: Slot = Object.freeze({ cap: nullCap, mdb: nullMDBNode });
@@ -117,15 +127,11 @@ export interface FrameObject {
   readonly isDevice: boolean;
 }
 
-export interface PageTableObject {
-  readonly type: 'pagetable';
-  readonly addr: number;
-}
+/** A page table: its valid PTEs by increasing index (the kernel window's excepted) and whether it holds the kernel window. */
+export type PageTableObject = Extract<ObjectView, { type: 'pagetable' }>;
 
-export interface ASIDPoolObject {
-  readonly type: 'asidpool';
-  readonly addr: number;
-}
+/** An ASID pool: [low ASID bits, root] for each assigned ASID, by increasing low bits; `asidBase` mirrors the ASID table. */
+export type ASIDPoolObject = Extract<ObjectView, { type: 'asidpool' }>;
 
 export type KObject =
   | CNodeObject
@@ -170,11 +176,15 @@ export type SchedulerAction =
   | { readonly kind: 'choose' }
   | { readonly kind: 'switchTo'; readonly tcb: number };
 
+/** riscvKSASIDTable: slot i holds the pool of ASIDs i << 4 .. (i << 4) + 15, or null. */
+export type ASIDTable = readonly (number | null)[];
+
 export interface ExecState {
   readonly objects: RadixMap<KObject>;
   readonly memory: RadixMap<Word>;
   readonly current: number | null;
   readonly sched: SchedState;
+  readonly asidTable: ASIDTable;
 }
 
 // ---------------------------------------------------------------- reading
@@ -255,11 +265,27 @@ export function slotTable(entries: Iterable<readonly [number, Slot]>): SlotTable
   });
 }
 
-/** Builds a state from its parts (zero memory words are dropped), e.g. from decoded impl memory. */
+/** The ASID table the pools name: each pool with a base sits at slot base >> 4. */
+export function asidTableOfPools(objects: Iterable<KObject>): ASIDTable {
+  const table = new Array<number | null>(asidTableSize).fill(null);
+  for (const obj of objects) {
+    if (obj.type !== 'asidpool' || obj.asidBase === null) continue;
+    const index = obj.asidBase >>> seL4_ASIDPoolIndexBits;
+    if (table[index] !== null) throw new Error(`executable spec invariant: two ASID pools at ASID table slot ${index}`);
+    table[index] = obj.addr;
+  }
+  return table;
+}
+
+/**
+ * Builds a state from its parts (zero memory words are dropped), e.g. from decoded impl memory.
+ * The ASID table follows from the pools' bases.
+ */
 export function makeExecState(parts: ExecStateParts): ExecState {
-  const objects = RadixMap.of([...parts.objects].map((obj) => [obj.addr, obj] as const));
+  const objectList = [...parts.objects];
+  const objects = RadixMap.of(objectList.map((obj) => [obj.addr, obj] as const));
   const memory = RadixMap.of([...parts.memory].filter(([, word]) => word >>> 0 !== 0).map(([paddr, word]) => [paddr, word >>> 0] as const));
-  return { objects, memory, current: parts.current, sched: parts.sched };
+  return { objects, memory, current: parts.current, sched: parts.sched, asidTable: asidTableOfPools(objectList) };
 }
 
 // ---------------------------------------------------------------- comparing
@@ -344,6 +370,8 @@ export function stateDifference(a: ExecState, b: ExecState, touched?: Touched): 
   if (a.current !== b.current) return `current: ${a.current === null ? 'null' : hex(a.current)} vs ${b.current === null ? 'null' : hex(b.current)}`;
   const sched = schedDifference(a.sched, b.sched);
   if (sched !== null) return `scheduler ${sched}`;
+  const asidTable = valueDifference('asidTable', a.asidTable, b.asidTable);
+  if (asidTable !== null) return asidTable;
   if (touched !== undefined) {
     for (const ref of touched.slots) {
       const sa = getSlot(a, ref);
@@ -474,6 +502,14 @@ export class Step {
   /** Records a change to an object that its write did not go through setObject (frame contents). */
   touchObject(addr: number): void {
     this.touchedObjects.add(addr);
+  }
+
+  /** Sets ASID table slot `index` (riscvKSASIDTable) to a pool or null. */
+  setASIDTableEntry(index: number, pool: number | null): void {
+    if (!Number.isInteger(index) || index < 0 || index >= asidTableSize) throw new Error(`executable spec invariant: ASID table index ${index}`);
+    const asidTable = this.state.asidTable.slice();
+    asidTable[index] = pool;
+    this.state = { ...this.state, asidTable };
   }
 
   setCurrent(current: number | null): void {

@@ -52,12 +52,14 @@ import {
   performTCBInvocation,
   readIPCBuffer,
   replyMessage,
+  replyWords,
   setRegisters,
   setThreadState,
   writeIPCBuffer,
   type TCBInvocation,
 } from './tcb.ts';
 import { decodeUntypedInvocation, performUntypedInvocation, type RetypeInvocation } from './untyped.ts';
+import { decodeRISCVMMUInvocation, performRISCVMMUInvocation, type VSpaceInvocation } from './vspace.ts';
 
 /** What a decoder sees of the message: label, length, extra cap slots and the arguments. */
 export interface InvocationArgs {
@@ -78,7 +80,8 @@ type Invocation =
   | SignalInvocation
   | TCBInvocation
   | SchedContextInvocation
-  | ConfigureInvocation;
+  | ConfigureInvocation
+  | VSpaceInvocation;
 
 /** Applies what the user did since its last entry: register writes, then IPC buffer writes if it has one. */
 export function applyUserWrites(k: Step, thread: number, user: UserWrites): void {
@@ -274,6 +277,14 @@ function handleInvocation(k: Step, thread: number, mode: InvocationMode, cptr: W
   }
 }
 
+/** A VSpace invocation; one with reply words (Page_GetAddress) answers a Call itself and leaves the caller Running. */
+function performVSpaceInvocation(k: Step, inv: VSpaceInvocation, caller: number, isCall: boolean): void {
+  const words = performRISCVMMUInvocation(k, inv);
+  if (words.length === 0) return;
+  if (isCall) replyWords(k, caller, words);
+  setThreadState(k, caller, 'Running');
+}
+
 /** Caps whose invocations seL4 decodes only outside a first phase. */
 const refusedInFirstPhase: ReadonlySet<Cap['type']> = new Set(['thread', 'domain', 'schedcontext', 'schedcontrol', 'cnode']);
 
@@ -301,6 +312,11 @@ function decodeInvocation(k: Step, args: InvocationArgs, slot: SlotRef, cap: Cap
       return decodeSchedContextInvocation(k, args, cap);
     case 'schedcontrol':
       return decodeSchedControlInvocation(k, args);
+    case 'frame':
+    case 'pagetable':
+    case 'asidcontrol':
+    case 'asidpool':
+      return decodeRISCVMMUInvocation(state, args, slot, cap);
     default:
       if (isForeignLabel(cap.type, args.label)) return { error: 'IllegalOperation' };
       throw new UnmodelledBehaviour(`${cap.type} invocation`);
@@ -339,6 +355,14 @@ function performInvocation(k: Step, inv: Invocation, caller: number, mode: Invoc
     case 'notificationControl':
     case 'setFlags':
       return performTCBInvocation(k, inv, caller, isCall);
+    case 'pageTableMap':
+    case 'pageTableUnmap':
+    case 'pageMap':
+    case 'pageUnmap':
+    case 'pageGetAddress':
+    case 'makePool':
+    case 'assign':
+      return performVSpaceInvocation(k, inv, caller, isCall);
     default:
       return performCNodeInvocation(k, inv);
   }

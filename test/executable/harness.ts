@@ -19,7 +19,7 @@ import {
   type SlotRef,
   type Word,
 } from '../../libsel4/index.ts';
-import { executableLayer, getSlot, ipcInvariantViolation, schedInvariantViolation, type ExecState, type Slot } from '../../spec-executable/index.ts';
+import { executableLayer, getSlot, ipcInvariantViolation, schedInvariantViolation, vspaceInvariantViolation, type ExecState, type Slot } from '../../spec-executable/index.ts';
 
 export const L = executableLayer;
 export const ROOT = seL4_CapInitThreadCNode;
@@ -46,12 +46,14 @@ export class ExecHarness {
     return this.last.observation;
   }
 
-  /** Every state the tests reach keeps the scheduler's and IPC's invariants. */
+  /** Every state the tests reach keeps the scheduler's, IPC's and the VSpace's invariants. */
   private checkScheduler(): void {
     const violation = schedInvariantViolation(this.state);
     if (violation !== null) throw new Error(`scheduler invariant broken: ${violation}`);
     const ipc = ipcInvariantViolation(this.state);
     if (ipc !== null) throw new Error(`IPC invariant broken: ${ipc}`);
+    const vspace = vspaceInvariantViolation(this.state);
+    if (vspace !== null) throw new Error(`VSpace invariant broken: ${vspace}`);
   }
 
   /** A slot of the root CNode. */

@@ -145,7 +145,7 @@ describe('Untyped_Retype effects', () => {
     expect(view.object(tcb + 0x600)).toEqual({ type: 'reply', addr: tcb + 0x600, tcb: null, schedContext: null });
     expect(h.cap(h.empty + 7)).toEqual({ type: 'frame', ptr: tcb + 0x1000, sizeBits: 12, vmRights: VMRights.VMReadWrite, isDevice: false, mapped: null });
     expect(h.cap(h.empty + 8)).toEqual({ type: 'pagetable', ptr: tcb + 0x2000, mapped: null });
-    expect(view.object(tcb + 0x2000)).toEqual({ type: 'pagetable', addr: tcb + 0x2000 });
+    expect(view.object(tcb + 0x2000)).toEqual({ type: 'pagetable', addr: tcb + 0x2000, entries: [], kernelWindow: false });
     expect(h.cap(ut)).toMatchObject({ freeIndex: tcb + 0x3000 - base });
     // A new TCB's slots exist and are empty.
     expect(h.cap({ cnode: tcb, index: 4 })).toEqual({ type: 'null' });
