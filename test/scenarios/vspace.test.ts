@@ -113,6 +113,18 @@ function rootWithTable(ctx: Ctx, window = 0x40000000): [number, number] {
   return [vspace, table];
 }
 
+/** A frame mapped at 0x40000000 in a fresh root and a copy of its cap mapped at `copyVaddr`. */
+function frameAndMappedCopy(ctx: Ctx, copyVaddr: number): { rootAddr: number; frame: number; copy: number } {
+  const { seL4_RISCV_Page_Map, seL4_CNode_Copy } = ctx.sys.api;
+  const [vspace] = rootWithTable(ctx);
+  const frame = ctx.make(T.seL4_RISCV_4K_Page);
+  expect(seL4_RISCV_Page_Map(frame, vspace, 0x40000000, seL4_AllRights, noAttr)).toBe(E.seL4_NoError);
+  const copy = ctx.slot();
+  expect(seL4_CNode_Copy(root, copy, 32, root, frame, 32, seL4_AllRights)).toBe(E.seL4_NoError);
+  expect(seL4_RISCV_Page_Map(copy, vspace, copyVaddr, seL4_AllRights, noAttr)).toBe(E.seL4_NoError);
+  return { rootAddr: ptrOf(ctx.cap(vspace)), frame, copy };
+}
+
 const mapped = (cap: Cap | null) => (cap !== null && 'mapped' in cap ? cap.mapped : undefined);
 
 describe.each(modes)('VSpace scenarios on %s', (mode) => {
@@ -331,30 +343,16 @@ describe.each(modes)('VSpace scenarios on %s', (mode) => {
 
   it('FRAMEDIPC0003 without the fault: deleting a mapped copy of a frame cap unmaps the copy only', () => {
     const ctx = setup(mode);
-    const { seL4_RISCV_Page_Map, seL4_CNode_Copy, seL4_CNode_Delete } = ctx.sys.api;
-    const [vspace] = rootWithTable(ctx);
-    const rootAddr = ptrOf(ctx.cap(vspace));
-    const frame = ctx.make(T.seL4_RISCV_4K_Page);
-    expect(seL4_RISCV_Page_Map(frame, vspace, 0x40000000, seL4_AllRights, noAttr)).toBe(E.seL4_NoError);
-    const copy = ctx.slot();
-    expect(seL4_CNode_Copy(root, copy, 32, root, frame, 32, seL4_AllRights)).toBe(E.seL4_NoError);
-    expect(seL4_RISCV_Page_Map(copy, vspace, 0x40001000, seL4_AllRights, noAttr)).toBe(E.seL4_NoError);
-    expect(seL4_CNode_Delete(root, copy, 32)).toBe(E.seL4_NoError);
+    const { rootAddr, frame, copy } = frameAndMappedCopy(ctx, 0x40001000);
+    expect(ctx.sys.api.seL4_CNode_Delete(root, copy, 32)).toBe(E.seL4_NoError);
     expect(leafOf(ctx, rootAddr, 0x40001000)).toBeNull();
     expect(leafOf(ctx, rootAddr, 0x40000000)).toMatchObject({ frame: ptrOf(ctx.cap(frame)) });
   });
 
   it('revoking a mapped frame deletes its mapped copies and their mappings', () => {
     const ctx = setup(mode);
-    const { seL4_RISCV_Page_Map, seL4_CNode_Copy, seL4_CNode_Revoke } = ctx.sys.api;
-    const [vspace] = rootWithTable(ctx);
-    const rootAddr = ptrOf(ctx.cap(vspace));
-    const frame = ctx.make(T.seL4_RISCV_4K_Page);
-    expect(seL4_RISCV_Page_Map(frame, vspace, 0x40000000, seL4_AllRights, noAttr)).toBe(E.seL4_NoError);
-    const copy = ctx.slot();
-    expect(seL4_CNode_Copy(root, copy, 32, root, frame, 32, seL4_AllRights)).toBe(E.seL4_NoError);
-    expect(seL4_RISCV_Page_Map(copy, vspace, 0x40002000, seL4_AllRights, noAttr)).toBe(E.seL4_NoError);
-    expect(seL4_CNode_Revoke(root, frame, 32)).toBe(E.seL4_NoError);
+    const { rootAddr, frame, copy } = frameAndMappedCopy(ctx, 0x40002000);
+    expect(ctx.sys.api.seL4_CNode_Revoke(root, frame, 32)).toBe(E.seL4_NoError);
     expect(ctx.cap(copy)).toEqual({ type: 'null' });
     expect(leafOf(ctx, rootAddr, 0x40002000)).toBeNull();
     expect(leafOf(ctx, rootAddr, 0x40000000)).toMatchObject({ frame: ptrOf(ctx.cap(frame)) });
