@@ -436,7 +436,10 @@ function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
   const mrs = Array.from({ length: 8 }, (_, i) => (p.chance(50) ? p.below(40) : p.word(i)));
   const caps = Array.from({ length: 3 }, () => (p.chance(95) ? p.below(40) : resolvableCptr(k, p)));
   const info = seL4_MessageInfo_new(label, p.chance(20) ? p.below(8) : 0, extraCaps, length);
-  const syscall = p.chance(80) ? sendSyscalls[0] : p.of(sendSyscalls)!;
+  const drawn = p.chance(80) ? sendSyscalls[0] : p.of(sendSyscalls)!;
+  // A Call or Send to an endpoint blocks the caller: NBSend instead when no other thread could run then.
+  const blocks = k.capAt({ cnode: k.rootCNode, index: target })?.type === 'endpoint' && !mayStop(k, k.view().current() ?? k.rootTCB);
+  const syscall = blocks ? sendSyscalls[2] : drawn;
   return call(syscall[0], [target, info, ...mrs, ...caps], (api) => {
     mrs.forEach((v, i) => api.seL4_SetMR(i, v));
     caps.forEach((c, i) => api.seL4_SetCap(i, c));
