@@ -2,7 +2,8 @@
 // assigned as roots and mapped under them at drawn addresses, 4 KiB and 4 MiB frames mapped with
 // every rights word and attribute, remapped, unmapped and asked their address, caps of frames and
 // tables copied, and frames, tables, roots and pools deleted or revoked while mapped; and a
-// composite step that builds a small address space and tears it down in a drawn order.
+// composite step that builds a small address space and tears it down in a drawn order, and one
+// that uses up a pool's ASIDs or the ASID table.
 import {
   InvocationLabel,
   seL4_AllRights,
@@ -329,6 +330,40 @@ export function addressSpaceScenario(p: Picker): Scenario {
       ...teardown,
     ],
   };
+}
+
+/**
+ * ASIDs used up, as sel4test's VSPACE0004 and VSPACE0005 do: 17 page tables retyped in one call
+ * and assigned to one pool until it has no ASID left (DeleteFirst), or 32 4 KiB untypeds made
+ * into pools until the ASID table is full (DeleteFirst). The pools stay for the rest of the run.
+ */
+export function asidsScenario(p: Picker): Scenario {
+  const pools = p.chance(40);
+  const count = pools ? 32 : 17;
+  let first = -1;
+  let pool = -1;
+  let done = 0;
+  const made: Action = (k, p) => {
+    const untyped = untypedWithRoom(k, p, count * 2 ** seL4_PageTableBits);
+    const at = freeRootSlot(k, p, count);
+    if (untyped === undefined || at === undefined) return null;
+    first = at;
+    return once(retype(untyped, pools ? T.seL4_UntypedObject : T.seL4_RISCV_PageTableObject, pools ? seL4_PageTableBits : 0, at, count));
+  };
+  const each: Action = (k, p) => {
+    const at = first + done;
+    if (pools) {
+      const dest = freeRootSlot(k, p);
+      if (k.capAt(rootSlot(k, at))?.type !== 'untyped' || dest === undefined) return null;
+      done++;
+      return { call: makePoolCall(seL4_CapASIDControl, at, dest, 32), done: done === count };
+    }
+    if (pool < 0) pool = p.of(k.ofType('asidpool', true))?.slot.index ?? -1;
+    if (k.capAt(rootSlot(k, pool))?.type !== 'asidpool' || k.capAt(rootSlot(k, at))?.type !== 'pagetable') return null;
+    done++;
+    return { call: assignCall(pool, at), done: done === count };
+  };
+  return { name: 'asids', actions: [made, each] };
 }
 
 function shuffled<T>(p: Picker, items: readonly T[]): T[] {

@@ -33,7 +33,7 @@ import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
 import { mayStop, resolveThreadStep, schedulingFirst, threadOperations, type ThreadOperation } from './workload-threads.ts';
 import { fastpathScenario, faultScenario, ipcOperations, lendScenario, passiveScenario, queueScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
 import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
-import { addressSpaceScenario, resolveVspaceStep } from './workload-vspace.ts';
+import { addressSpaceScenario, asidsScenario, resolveVspaceStep } from './workload-vspace.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
@@ -545,8 +545,8 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
  * Now and then a Mint starts the badges scenario, a Retype the CNode or the device one and, while
  * the root task runs, a thread step the twins or the slices one, an IPC step the passive-server,
  * the cap-transfer, the queue, the fault, the fastpath or the lending one (workload-ipc.ts), a
- * VSpace step the address-space one (workload-vspace.ts) (per mille of those steps; runs about
- * threads more often).
+ * VSpace step the address-space or the ASID one (workload-vspace.ts) (per mille of those steps;
+ * runs about threads more often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
   if (style.deep || style.scenario?.actions.length) return null;
@@ -563,9 +563,11 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const fault = ipcStep && !passive && !transfer && !queue && p.below(1000) < (style.threads ? 80 : 40);
   const fastpath = ipcStep && !passive && !transfer && !queue && !fault && p.below(1000) < (style.threads ? 40 : 20);
   const lend = ipcStep && !passive && !transfer && !queue && !fault && !fastpath && p.below(1000) < (style.threads ? 20 : 8);
-  const space = op === 'vspace' && k.view().current() === k.rootTCB && p.below(1000) < 80;
-  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath && !lend && !space) return null;
-  style.scenario = space ? addressSpaceScenario(p) : twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
+  const vspaceStep = op === 'vspace' && k.view().current() === k.rootTCB;
+  const space = vspaceStep && p.below(1000) < 80;
+  const asids = vspaceStep && !space && p.below(1000) < 15;
+  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath && !lend && !space && !asids) return null;
+  style.scenario = space ? addressSpaceScenario(p) : asids ? asidsScenario(p) : twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
     : passive ? passiveScenario(p) : transfer ? transferScenario(p) : queue ? queueScenario(p) : fault ? faultScenario(p) : fastpath ? fastpathScenario(p) : lendScenario(p);
   return scenarioStep(k, p, style.scenario);
 }
