@@ -37,6 +37,9 @@ export const seL4_RetypeFanOutLimit = 256;
 export const defaultRootCNodeSizeBits = 12;
 /** seL4_UserTop: user virtual addresses are below this. */
 export const seL4_UserTop = 0x80000000;
+/** seL4_RISCV_VMAttributes: bit 0 maps a frame without execute permission; the other bits are ignored. */
+export const seL4_RISCV_ExecuteNever = 0x1;
+export const seL4_RISCV_Default_VMAttributes = 0;
 
 export const wordMask = 0xffffffff;
 export const badgeMask = (1 << seL4_BadgeBits) - 1;

@@ -129,6 +129,18 @@ export interface Sel4Calls {
   seL4_SchedContext_Consumed(service: seL4_CPtr): Stub<{ error: seL4_Error; consumed: bigint }>;
   /** seL4_SchedContext_YieldTo_t: microseconds consumed (0 on error). */
   seL4_SchedContext_YieldTo(service: seL4_CPtr): Stub<{ error: seL4_Error; consumed: bigint }>;
+
+  /** A pool from a 4 KiB untyped into the slot (`index`, `depth`) of CSpace `root`. */
+  seL4_RISCV_ASIDControl_MakePool(service: seL4_CPtr, untyped: seL4_CPtr, root: seL4_CPtr, index: Word, depth: Word): Stub<seL4_Error>;
+  seL4_RISCV_ASIDPool_Assign(service: seL4_CPtr, vspace: seL4_CPtr): Stub<seL4_Error>;
+  /** `attr` is a seL4_RISCV_VMAttributes word. */
+  seL4_RISCV_PageTable_Map(service: seL4_CPtr, vspace: seL4_CPtr, vaddr: Word, attr: Word): Stub<seL4_Error>;
+  seL4_RISCV_PageTable_Unmap(service: seL4_CPtr): Stub<seL4_Error>;
+  /** `rights` is a seL4_CapRights_t word masking the frame cap's rights; `attr` a seL4_RISCV_VMAttributes word. */
+  seL4_RISCV_Page_Map(service: seL4_CPtr, vspace: seL4_CPtr, vaddr: Word, rights: Word, attr: Word): Stub<seL4_Error>;
+  seL4_RISCV_Page_Unmap(service: seL4_CPtr): Stub<seL4_Error>;
+  /** seL4_RISCV_Page_GetAddress_t: the frame's physical address (0 on error). */
+  seL4_RISCV_Page_GetAddress(service: seL4_CPtr): Stub<{ error: seL4_Error; paddr: Word }>;
 }
 
 /** The synchronous form of a set of calls: each Stub runs to its end and returns its result. */
@@ -376,6 +388,18 @@ function threadCalls(initial: Observation): { local: LocalCalls; stubs: StubCall
     seL4_SchedContext_UnbindObject: (service, cap) => invoke(L.SchedContextUnbindObject, service, [], [cap]),
     seL4_SchedContext_Consumed: (service) => consumedOf(L.SchedContextConsumed, service),
     seL4_SchedContext_YieldTo: (service) => consumedOf(L.SchedContextYieldTo, service),
+
+    seL4_RISCV_ASIDControl_MakePool: (service, untyped, root, index, depth) =>
+      invoke(L.RISCVASIDControlMakePool, service, [index, uint8(depth)], [untyped, root]),
+    seL4_RISCV_ASIDPool_Assign: (service, vspace) => invoke(L.RISCVASIDPoolAssign, service, [], [vspace]),
+    seL4_RISCV_PageTable_Map: (service, vspace, vaddr, attr) => invoke(L.RISCVPageTableMap, service, [vaddr, attr], [vspace]),
+    seL4_RISCV_PageTable_Unmap: (service) => invoke(L.RISCVPageTableUnmap, service, [], []),
+    seL4_RISCV_Page_Map: (service, vspace, vaddr, rights, attr) => invoke(L.RISCVPageMap, service, [vaddr, rights, attr], [vspace]),
+    seL4_RISCV_Page_Unmap: (service) => invoke(L.RISCVPageUnmap, service, [], []),
+    *seL4_RISCV_Page_GetAddress(service) {
+      const error = yield* invoke(L.RISCVPageGetAddress, service, [], []);
+      return { error, paddr: error === seL4_Error.seL4_NoError ? replyWord(0) : 0 };
+    },
   };
   return { local, stubs };
 }

@@ -99,6 +99,10 @@ function labelObject(label: string): string | null {
   if (label.startsWith('TCB')) return 'thread';
   if (label.startsWith('SchedControl')) return 'schedcontrol';
   if (label.startsWith('SchedContext')) return 'schedcontext';
+  if (label.startsWith('RISCVPageTable')) return 'pagetable';
+  if (label.startsWith('RISCVPage')) return 'frame';
+  if (label.startsWith('RISCVASIDControl')) return 'asidcontrol';
+  if (label.startsWith('RISCVASIDPool')) return 'asidpool';
   return null;
 }
 

@@ -812,8 +812,8 @@ export function fastpathScenario(p: Picker): Scenario {
   };
   const clientCall: Action = (k, p) => {
     if (!rootRuns(k) || server(k)?.state !== 'BlockedOnReceive' || !ready(k) || !holds(k, client, 'endpoint')) return null;
-    // Without a reply object the Call leaves the root task Inactive and the server passive: only while another thread can run.
-    if (twist === 'no-reply' && !mayStop(k, k.rootTCB)) return null;
+    // Without a reply object (the server passive) or without Grant the Call leaves the root task Inactive: only while another thread can run.
+    if ((twist === 'no-reply' || twist === 'no-grant') && !mayStop(k, k.rootTCB)) return null;
     const m = short(p);
     return once(messageCall('seL4_Call', [client, m.info], m, (api) => void api.seL4_Call(client, m.info)));
   };

@@ -37,7 +37,7 @@ import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCa
 export type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
 
 export interface Scenario {
-  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices' | 'passive' | 'transfer' | 'queue' | 'fault' | 'fastpath' | 'lend';
+  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices' | 'passive' | 'transfer' | 'queue' | 'fault' | 'fastpath' | 'lend' | 'vspace' | 'asids';
   readonly actions: Action[];
 }
 
@@ -83,13 +83,13 @@ function mint(dest: number, src: number, rights: number, badge: number): Resolve
   return call('seL4_CNode_Mint', [R, dest, 32, R, src, 32, rights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, src, 32, rights, badge));
 }
 
-function copy(dest: number, src: number): ResolvedCall {
+export function copy(dest: number, src: number): ResolvedCall {
   return call('seL4_CNode_Copy', [R, dest, 32, R, src, 32, seL4_AllRights], (api) => void api.seL4_CNode_Copy(R, dest, 32, R, src, 32, seL4_AllRights));
 }
 
 type SlotOp = 'Delete' | 'Revoke' | 'CancelBadgedSends';
 
-function slotCall(op: SlotOp, index: number): ResolvedCall {
+export function slotCall(op: SlotOp, index: number): ResolvedCall {
   return call(`seL4_CNode_${op}`, [R, index, 32], (api) => {
     if (op === 'Delete') api.seL4_CNode_Delete(R, index, 32);
     else if (op === 'Revoke') api.seL4_CNode_Revoke(R, index, 32);

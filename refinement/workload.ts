@@ -33,6 +33,7 @@ import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
 import { mayStop, resolveThreadStep, schedulingFirst, threadOperations, type ThreadOperation } from './workload-threads.ts';
 import { fastpathScenario, faultScenario, ipcOperations, lendScenario, passiveScenario, queueScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
 import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
+import { addressSpaceScenario, asidsScenario, resolveVspaceStep } from './workload-vspace.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
@@ -52,6 +53,7 @@ export const operations = [
   'rawInvocation',
   'rawSyscall',
   'endRun',
+  'vspace',
   ...threadOperations,
   ...ipcOperations,
 ] as const;
@@ -73,7 +75,7 @@ export interface WorkloadStep {
 const weights: Record<WorkloadName, Record<Operation, number>> = {
   default: {
     retype: 1900, copy: 1200, mint: 1200, move: 700, mutate: 500, rotate: 500, delete: 900, revoke: 700,
-    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8,
+    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8, vspace: 1800,
     threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
     threadRegisters: 500, notificationBinding: 250, yield: 150, passTime: 900, exception: 60,
     ipcObject: 600, ipcSend: 800, ipcReceive: 800, ipcReply: 400, notify: 400, ipcDelete: 250,
@@ -81,7 +83,7 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
   // Ten times finer: deep runs are long, and an `endRun` would cut them short.
   deep: {
     retype: 30000, copy: 30000, mint: 15000, move: 4000, mutate: 3000, rotate: 3000, delete: 4000, revoke: 1500,
-    cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1,
+    cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1, vspace: 6000,
     threadObject: 1000, setupThread: 1500, schedControl: 500, priority: 500, schedContext: 500, resumeSuspend: 500,
     threadRegisters: 500, notificationBinding: 250, yield: 100, passTime: 1000, exception: 20,
     ipcObject: 500, ipcSend: 300, ipcReceive: 300, ipcReply: 100, notify: 200, ipcDelete: 100,
@@ -434,7 +436,10 @@ function resolveRawInvocation(k: Knowledge, p: Picker): ResolvedCall {
   const mrs = Array.from({ length: 8 }, (_, i) => (p.chance(50) ? p.below(40) : p.word(i)));
   const caps = Array.from({ length: 3 }, () => (p.chance(95) ? p.below(40) : resolvableCptr(k, p)));
   const info = seL4_MessageInfo_new(label, p.chance(20) ? p.below(8) : 0, extraCaps, length);
-  const syscall = p.chance(80) ? sendSyscalls[0] : p.of(sendSyscalls)!;
+  const drawn = p.chance(80) ? sendSyscalls[0] : p.of(sendSyscalls)!;
+  // A Call or Send to an endpoint blocks the caller: NBSend instead when no other thread could run then.
+  const blocks = k.capAt({ cnode: k.rootCNode, index: target })?.type === 'endpoint' && !mayStop(k, k.view().current() ?? k.rootTCB);
+  const syscall = blocks ? sendSyscalls[2] : drawn;
   return call(syscall[0], [target, info, ...mrs, ...caps], (api) => {
     mrs.forEach((v, i) => api.seL4_SetMR(i, v));
     caps.forEach((c, i) => api.seL4_SetCap(i, c));
@@ -539,8 +544,9 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
 /**
  * Now and then a Mint starts the badges scenario, a Retype the CNode or the device one and, while
  * the root task runs, a thread step the twins or the slices one, an IPC step the passive-server,
- * the cap-transfer, the queue, the fault, the fastpath or the lending one (workload-ipc.ts) (per
- * mille of those steps; runs about threads more often).
+ * the cap-transfer, the queue, the fault, the fastpath or the lending one (workload-ipc.ts), a
+ * VSpace step the address-space or the ASID one (workload-vspace.ts) (per mille of those steps;
+ * runs about threads more often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
   if (style.deep || style.scenario?.actions.length) return null;
@@ -557,8 +563,11 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const fault = ipcStep && !passive && !transfer && !queue && p.below(1000) < (style.threads ? 80 : 40);
   const fastpath = ipcStep && !passive && !transfer && !queue && !fault && p.below(1000) < (style.threads ? 40 : 20);
   const lend = ipcStep && !passive && !transfer && !queue && !fault && !fastpath && p.below(1000) < (style.threads ? 20 : 8);
-  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath && !lend) return null;
-  style.scenario = twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
+  const vspaceStep = op === 'vspace' && k.view().current() === k.rootTCB;
+  const space = vspaceStep && p.below(1000) < 80;
+  const asids = vspaceStep && !space && p.below(1000) < 15;
+  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath && !lend && !space && !asids) return null;
+  style.scenario = space ? addressSpaceScenario(p) : asids ? asidsScenario(p) : twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
     : passive ? passiveScenario(p) : transfer ? transferScenario(p) : queue ? queueScenario(p) : fault ? faultScenario(p) : fastpath ? fastpathScenario(p) : lendScenario(p);
   return scenarioStep(k, p, style.scenario);
 }
@@ -603,6 +612,9 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
       break;
     case 'endRun':
       resolved = resolveEndRun(k, p);
+      break;
+    case 'vspace':
+      resolved = resolveVspaceStep(step, k, p);
       break;
     default:
       resolved = isIpcOperation(op) ? resolveIpcStep(op, step, k, p) : resolveThreadStep(op, step, k, p);

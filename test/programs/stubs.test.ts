@@ -15,6 +15,8 @@ import {
   seL4_AllRights,
   seL4_Error,
   seL4_MessageInfo_new,
+  seL4_RISCV_ExecuteNever,
+  seL4_ReadWrite,
   type KernelEvent,
   type Observation,
   type SyscallPort,
@@ -220,5 +222,56 @@ describe('the IPC stubs (MCS, riscv)', () => {
     expect([...regsOf(t.events[0]).keys()].sort((a, b) => a - b)).toEqual([Reg.a0, Reg.a1, Reg.a7]);
     expect(sentRegs(t.events[0], [Reg.a0, Reg.a1])).toEqual([5, 0]);
     expect(bufferOf(t.events[0]).get(IPCBuffer.receiveIndex)).toBe(40);
+  });
+});
+
+describe('the RISC-V VSpace stubs (object-api-arch.xml order)', () => {
+  const sent = (event: KernelEvent | undefined) => {
+    const regs = regsOf(event);
+    const info = messageInfoFromWord(regs.get(Reg.a1)!);
+    const caps = Array.from({ length: info.extraCaps }, (_, i) => bufferOf(event).get(IPCBuffer.capsOrBadges + i));
+    return { service: regs.get(Reg.a0), label: info.label, words: [Reg.a2, Reg.a3, Reg.a4, Reg.a5].slice(0, info.length).map((r) => regs.get(r)), caps };
+  };
+
+  it('MakePool sends index and depth (a seL4_Uint8) with the untyped and the CNode as extra caps', () => {
+    const t = scriptedThread(replyWith(0, []));
+    const api = createSel4Api(t.port, t.initial);
+    expect(api.seL4_RISCV_ASIDControl_MakePool(5, 40, 2, 41, 256 + 32)).toBe(seL4_Error.seL4_NoError);
+    expect(sent(t.events[0])).toEqual({ service: 5, label: InvocationLabel.RISCVASIDControlMakePool, words: [41, 32], caps: [40, 2] });
+  });
+
+  it('Assign sends the VSpace root as its one extra cap and no word', () => {
+    const t = scriptedThread();
+    const api = createSel4Api(t.port, t.initial);
+    api.seL4_RISCV_ASIDPool_Assign(6, 42);
+    expect(sent(t.events[0])).toEqual({ service: 6, label: InvocationLabel.RISCVASIDPoolAssign, words: [], caps: [42] });
+  });
+
+  it('PageTable_Map sends vaddr and attributes; Page_Map vaddr, rights and attributes; both with the VSpace as extra cap', () => {
+    const t = scriptedThread();
+    const api = createSel4Api(t.port, t.initial);
+    api.seL4_RISCV_PageTable_Map(43, 42, 0x40000000, 0);
+    api.seL4_RISCV_Page_Map(44, 41, 0x40001000, seL4_ReadWrite, seL4_RISCV_ExecuteNever);
+    expect(sent(t.events[0])).toEqual({ service: 43, label: InvocationLabel.RISCVPageTableMap, words: [0x40000000, 0], caps: [42] });
+    expect(sent(t.events[1])).toEqual({ service: 44, label: InvocationLabel.RISCVPageMap, words: [0x40001000, 3, 1], caps: [41] });
+  });
+
+  it('the Unmaps send an empty message with no cap', () => {
+    const t = scriptedThread();
+    const api = createSel4Api(t.port, t.initial);
+    api.seL4_RISCV_PageTable_Unmap(43);
+    api.seL4_RISCV_Page_Unmap(44);
+    expect(sent(t.events[0])).toEqual({ service: 43, label: InvocationLabel.RISCVPageTableUnmap, words: [], caps: [] });
+    expect(sent(t.events[1])).toEqual({ service: 44, label: InvocationLabel.RISCVPageUnmap, words: [], caps: [] });
+  });
+
+  it('GetAddress returns MR0 as paddr on success, and 0 with the error otherwise', () => {
+    let label = 0;
+    const t = scriptedThread((regs) => replyWith(label, [0xbfff4000])(regs));
+    const api = createSel4Api(t.port, t.initial);
+    expect(api.seL4_RISCV_Page_GetAddress(44)).toEqual({ error: seL4_Error.seL4_NoError, paddr: 0xbfff4000 });
+    expect(sent(t.events[0])).toEqual({ service: 44, label: InvocationLabel.RISCVPageGetAddress, words: [], caps: [] });
+    label = seL4_Error.seL4_IllegalOperation;
+    expect(api.seL4_RISCV_Page_GetAddress(44)).toEqual({ error: seL4_Error.seL4_IllegalOperation, paddr: 0 });
   });
 });

@@ -1,0 +1,376 @@
+// The workload's VSpace steps (riscv32 Sv32): ASID pools made from 4 KiB untypeds, page tables
+// assigned as roots and mapped under them at drawn addresses, 4 KiB and 4 MiB frames mapped with
+// every rights word and attribute, remapped, unmapped and asked their address, caps of frames and
+// tables copied, and frames, tables, roots and pools deleted or revoked while mapped; and a
+// composite step that builds a small address space and tears it down in a drawn order, and one
+// that uses up a pool's ASIDs or the ASID table.
+import {
+  InvocationLabel,
+  seL4_AllRights,
+  seL4_CapASIDControl,
+  seL4_CapInitThreadASIDPool,
+  seL4_CapInitThreadCNode,
+  seL4_CapInitThreadVSpace,
+  seL4_LargePageBits,
+  seL4_ObjectType,
+  seL4_PageBits,
+  seL4_PageTableBits,
+  seL4_UserTop,
+  type CapOf,
+  type SlotRef,
+} from '../libsel4/index.ts';
+import type { Knowledge, Occupied } from './knowledge.ts';
+import { Picker, call, freeBytes, perturb, pickEmpty, shaped, type ResolvedCall } from './workload-picks.ts';
+import { copy, freeRootSlot, once, retype, rootSlot, slotCall, untypedWithRoom, type Action, type Scenario } from './workload-scenarios.ts';
+import type { WorkloadStep } from './workload.ts';
+
+const R = seL4_CapInitThreadCNode;
+const T = seL4_ObjectType;
+/** Bytes a root entry covers (vaddr bits 21..0). */
+const windowBytes = 2 ** seL4_LargePageBits;
+const userWindows = seL4_UserTop / windowBytes;
+
+type Held<K extends 'frame' | 'pagetable' | 'asidpool' | 'untyped'> = { slot: SlotRef; cap: CapOf<K> };
+
+/** Whether a page-table cap is an assigned root: its table holds the kernel window (the boot root always is one). */
+function isRoot(k: Knowledge, cap: CapOf<'pagetable'>): boolean {
+  if (cap.mapped === null) return false;
+  const object = k.view().object(cap.ptr);
+  const boot = k.capAt(rootSlot(k, seL4_CapInitThreadVSpace));
+  return (object?.type === 'pagetable' && object.kernelWindow) || (boot?.type === 'pagetable' && boot.ptr === cap.ptr);
+}
+
+const tables = (k: Knowledge): Held<'pagetable'>[] => k.ofType('pagetable', true);
+const roots = (k: Knowledge) => tables(k).filter((t) => isRoot(k, t.cap));
+const unmappedTables = (k: Knowledge) => tables(k).filter((t) => t.cap.mapped === null);
+/** The 4 MiB windows of `root` that a table is mapped in (as its caps record). */
+const windowsOf = (k: Knowledge, root: CapOf<'pagetable'>): number[] =>
+  tables(k).filter((t) => t.cap.mapped !== null && !isRoot(k, t.cap) && t.cap.mapped.asid === root.mapped?.asid).map((t) => t.cap.mapped!.vaddr);
+
+/** Any root cap but one of `type` (a wrong-type argument), or slot 0 (a null cap). */
+function otherThan(k: Knowledge, p: Picker, type: string): number {
+  return p.of(k.inRoot().filter((o) => o.cap.type !== type && !k.isVital(o)))?.slot.index ?? 0;
+}
+
+/** A VSpace argument: an assigned root mostly, else a mapped non-root table, an unmapped table or another cap. */
+function vspaceArgument(k: Knowledge, p: Picker): number {
+  const roll = p.below(100);
+  const all = tables(k);
+  const pick = roll < 80 ? p.of(roots(k)) : roll < 87 ? p.of(all.filter((t) => t.cap.mapped !== null && !isRoot(k, t.cap))) : roll < 93 ? p.of(unmappedTables(k)) : undefined;
+  return pick?.slot.index ?? (roll < 93 ? seL4_CapInitThreadVSpace : otherThan(k, p, 'pagetable'));
+}
+
+/** A page-table vaddr: a 4 MiB window of user space mostly, unaligned now and then, or a kernel address. */
+function tableVaddr(k: Knowledge, p: Picker, root: CapOf<'pagetable'> | null): number {
+  const roll = p.below(100);
+  const used = root ? windowsOf(k, root) : [];
+  if (roll < 12 && used.length > 0) return p.of(used)!;
+  if (roll < 75) return (p.below(userWindows) * windowBytes) >>> 0;
+  if (roll < 88) return (p.below(userWindows) * windowBytes + 1 + p.below(windowBytes - 1)) >>> 0;
+  return p.of([seL4_UserTop, 0xbfc00000, 0xc0000000, 0xffc00000, 0xffffffff, p.word(1)])!;
+}
+
+/** A Page_Map vaddr for a frame of `sizeBits` in `root`: its own mapping (a remap), a page of a mapped table, a free window, or a bad address. */
+function frameVaddr(k: Knowledge, p: Picker, frame: CapOf<'frame'>, root: CapOf<'pagetable'> | null): number {
+  const roll = p.below(100);
+  if (frame.mapped !== null && roll < 30) return frame.mapped.vaddr;
+  const pages = 2 ** (seL4_LargePageBits - seL4_PageBits);
+  const windows = root ? windowsOf(k, root) : [];
+  if (frame.sizeBits === seL4_PageBits && windows.length > 0 && roll < 75) return (p.of(windows)! + p.below(pages) * 2 ** seL4_PageBits) >>> 0;
+  if (roll < 85) return (p.below(userWindows) * windowBytes + (frame.sizeBits === seL4_PageBits ? p.below(pages) * 2 ** seL4_PageBits : 0)) >>> 0;
+  if (roll < 93) return (p.below(seL4_UserTop / 2 ** seL4_PageBits) * 2 ** seL4_PageBits + 1 + p.below(2 ** seL4_PageBits - 1)) >>> 0;
+  return p.of([seL4_UserTop - 2 ** frame.sizeBits, seL4_UserTop - 2 ** seL4_PageBits, seL4_UserTop, 0xc0000000, 0xfffff000, p.word(2)])!;
+}
+
+/** A rights word for Page_Map: each of the 16 combinations, all bits now and then. */
+const mapRights = (p: Picker): number => (p.chance(8) ? 0xffffffff : p.chance(25) ? seL4_AllRights : p.below(16));
+/** A seL4_RISCV_VMAttributes word: default, ExecuteNever, an ignored bit, or any word. */
+const mapAttributes = (p: Picker): number => p.of([0, 0, 1, 1, 2, 3, p.word(3)])!;
+
+// ---- the calls ----
+
+export function makePoolCall(service: number, untyped: number, index: number, depth: number): ResolvedCall {
+  return call('seL4_RISCV_ASIDControl_MakePool', [service, untyped, R, index, depth], (api) => void api.seL4_RISCV_ASIDControl_MakePool(service, untyped, R, index, depth));
+}
+export function assignCall(pool: number, vspace: number): ResolvedCall {
+  return call('seL4_RISCV_ASIDPool_Assign', [pool, vspace], (api) => void api.seL4_RISCV_ASIDPool_Assign(pool, vspace));
+}
+export function tableMapCall(table: number, vspace: number, vaddr: number, attr: number): ResolvedCall {
+  return call('seL4_RISCV_PageTable_Map', [table, vspace, vaddr, attr], (api) => void api.seL4_RISCV_PageTable_Map(table, vspace, vaddr, attr));
+}
+export function pageMapCall(frame: number, vspace: number, vaddr: number, rights: number, attr: number): ResolvedCall {
+  return call('seL4_RISCV_Page_Map', [frame, vspace, vaddr, rights, attr], (api) => void api.seL4_RISCV_Page_Map(frame, vspace, vaddr, rights, attr));
+}
+function tableUnmapCall(table: number): ResolvedCall {
+  return call('seL4_RISCV_PageTable_Unmap', [table], (api) => void api.seL4_RISCV_PageTable_Unmap(table));
+}
+function pageUnmapCall(frame: number): ResolvedCall {
+  return call('seL4_RISCV_Page_Unmap', [frame], (api) => void api.seL4_RISCV_Page_Unmap(frame));
+}
+function getAddressCall(frame: number): ResolvedCall {
+  return call('seL4_RISCV_Page_GetAddress', [frame], (api) => void api.seL4_RISCV_Page_GetAddress(frame));
+}
+
+/** A new object of `type` from an untyped with room into a free root slot, when the workload has none to use. */
+function made(k: Knowledge, p: Picker, type: number, sizeBits: number, objectBits: number): ResolvedCall | null {
+  const untyped = untypedWithRoom(k, p, 2 ** objectBits);
+  const at = freeRootSlot(k, p);
+  return untyped === undefined || at === undefined ? null : retype(untyped, type, sizeBits, at, 1);
+}
+
+/** A 4 KiB non-device untyped with nothing retyped from it: what MakePool takes. */
+const poolUntypeds = (k: Knowledge): Held<'untyped'>[] =>
+  k.ofType('untyped', true).filter((u) => u.cap.sizeBits === seL4_PageTableBits && !u.cap.isDevice && u.cap.freeIndex === 0);
+
+function resolveMakePool(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const fitting = p.of(poolUntypeds(k));
+  if (!fitting && p.chance(70)) return made(k, p, T.seL4_UntypedObject, seL4_PageTableBits, seL4_PageTableBits);
+  // A used, larger, smaller or device untyped, or another cap: the errors of the untyped check.
+  const untyped = fitting && p.chance(85) ? fitting.slot.index : p.chance(70) ? (p.of(k.ofType('untyped', true))?.slot.index ?? 0) : otherThan(k, p, 'untyped');
+  const occupied = p.chance(5) ? p.of(k.inRoot().filter((o) => !k.isVital(o)))?.slot.index : undefined;
+  const index = occupied ?? pickEmpty(k, p, true).index;
+  const depth = p.chance(90) ? 32 : p.of([0, 31, 33, 64])!;
+  const service = p.chance(92) ? seL4_CapASIDControl : otherThan(k, p, 'asidcontrol');
+  const a = perturb([service, untyped, R, index, depth], k, p, step, [0, 1, 2]);
+  return shaped(p, makePoolCall(a[0]!, a[1]!, a[3]!, a[4]!), { label: InvocationLabel.RISCVASIDControlMakePool, service: a[0]!, mrs: [a[3]!, a[4]!], caps: [a[1]!, a[2]!] });
+}
+
+function resolveAssign(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const fresh = p.of(unmappedTables(k));
+  if (!fresh && p.chance(70)) return made(k, p, T.seL4_RISCV_PageTableObject, 0, seL4_PageTableBits);
+  const pool = p.chance(93) ? (p.of(k.ofType('asidpool', true))?.slot.index ?? 0) : otherThan(k, p, 'asidpool');
+  const vspace = fresh && p.chance(80) ? fresh.slot.index : p.chance(70) ? (p.of(tables(k))?.slot.index ?? 0) : otherThan(k, p, 'pagetable');
+  const a = perturb([pool, vspace], k, p, step, [0, 1]);
+  return shaped(p, assignCall(a[0]!, a[1]!), { label: InvocationLabel.RISCVASIDPoolAssign, service: a[0]!, mrs: [], caps: [a[1]!] });
+}
+
+function resolveTableMap(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const fresh = p.of(unmappedTables(k));
+  if (!fresh && p.chance(70)) return made(k, p, T.seL4_RISCV_PageTableObject, 0, seL4_PageTableBits);
+  const table = fresh && p.chance(85) ? fresh.slot.index : p.chance(70) ? (p.of(tables(k))?.slot.index ?? 0) : otherThan(k, p, 'pagetable');
+  const vspace = vspaceArgument(k, p);
+  const root = k.capAt(rootSlot(k, vspace));
+  const vaddr = tableVaddr(k, p, root?.type === 'pagetable' ? root : null);
+  const a = perturb([table, vspace, vaddr, mapAttributes(p)], k, p, step, [0, 1]);
+  return shaped(p, tableMapCall(a[0]!, a[1]!, a[2]!, a[3]!), { label: InvocationLabel.RISCVPageTableMap, service: a[0]!, mrs: [a[2]!, a[3]!], caps: [a[1]!] });
+}
+
+/** The root a mapped frame's ASID names, if the CSpace holds one. */
+const rootOfAsid = (k: Knowledge, asid: number) => roots(k).find((r) => r.cap.mapped?.asid === asid);
+
+function resolvePageMap(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
+  const frames = k.ofType('frame', true);
+  if (frames.length === 0 || p.chance(4)) {
+    const mega = p.chance(30);
+    return made(k, p, mega ? T.seL4_RISCV_Mega_Page : T.seL4_RISCV_4K_Page, 0, mega ? seL4_LargePageBits : seL4_PageBits);
+  }
+  const frame = p.chance(95) ? p.of(frames)! : undefined;
+  const own = frame?.cap.mapped ? rootOfAsid(k, frame.cap.mapped.asid) : undefined;
+  const vspace = own && p.chance(40) ? own.slot.index : vspaceArgument(k, p);
+  const root = k.capAt(rootSlot(k, vspace));
+  const vaddr = frame ? frameVaddr(k, p, frame.cap, root?.type === 'pagetable' ? root : null) : tableVaddr(k, p, null);
+  const service = frame?.slot.index ?? otherThan(k, p, 'frame');
+  const a = perturb([service, vspace, vaddr, mapRights(p), mapAttributes(p)], k, p, step, [0, 1]);
+  return shaped(p, pageMapCall(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!), { label: InvocationLabel.RISCVPageMap, service: a[0]!, mrs: [a[2]!, a[3]!, a[4]!], caps: [a[1]!] });
+}
+
+/** A cap of `type` for an argument-less invocation: a mapped one mostly; now and then a cap of another type (IllegalOperation). */
+function invoked(k: Knowledge, p: Picker, type: 'frame' | 'pagetable'): number {
+  const all = k.ofType(type, true);
+  const mapped = all.filter((o) => o.cap.mapped !== null);
+  const pick = p.chance(5) ? undefined : mapped.length > 0 && p.chance(70) ? p.of(mapped) : p.of(all);
+  return pick?.slot.index ?? otherThan(k, p, type);
+}
+
+/** Caps of VSpace objects in the root CNode: frames, page tables and pools (the boot ones included). */
+const vspaceCaps = (k: Knowledge): Occupied[] =>
+  k.inRoot().filter((o) => o.cap.type === 'frame' || o.cap.type === 'pagetable' || o.cap.type === 'asidpool');
+
+/** A copy of a frame or page-table cap (an unmapped table's copy fails), with rights masked now and then. */
+function resolveCopy(k: Knowledge, p: Picker): ResolvedCall | null {
+  const src = p.of(vspaceCaps(k).filter((o) => o.cap.type !== 'asidpool' || p.chance(20)));
+  const at = freeRootSlot(k, p);
+  if (!src || at === undefined) return null;
+  const rights = p.chance(60) ? seL4_AllRights : p.below(16);
+  return call('seL4_CNode_Copy', [R, at, 32, R, src.slot.index, 32, rights], (api) => void api.seL4_CNode_Copy(R, at, 32, R, src.slot.index, 32, rights));
+}
+
+/** Delete or revoke of a frame, table, root or pool cap, mapped ones first; or a revoke of the untyped a pool came from. */
+function resolveRemoval(k: Knowledge, p: Picker): ResolvedCall | null {
+  const used = k.ofType('untyped', true).filter((u) => u.cap.sizeBits === seL4_PageTableBits && !u.cap.isDevice && freeBytes(u.cap) === 0);
+  if (used.length > 0 && p.chance(15)) return slotCall('Revoke', p.of(used)!.slot.index);
+  const caps = vspaceCaps(k);
+  const mapped = caps.filter((o) => (o.cap.type === 'frame' || o.cap.type === 'pagetable') && o.cap.mapped !== null);
+  const target = mapped.length > 0 && p.chance(60) ? p.of(mapped) : p.of(caps);
+  return target ? slotCall(p.chance(70) ? 'Delete' : 'Revoke', target.slot.index) : null;
+}
+
+const vspaceSteps = ['makePool', 'assign', 'tableMap', 'tableUnmap', 'pageMap', 'pageUnmap', 'getAddress', 'copy', 'removal'] as const;
+/** Per mille of the `vspace` steps each kind takes. */
+const stepWeights: Readonly<Record<(typeof vspaceSteps)[number], number>> = {
+  makePool: 90, assign: 110, tableMap: 170, tableUnmap: 60, pageMap: 290, pageUnmap: 70, getAddress: 50, copy: 70, removal: 90,
+};
+
+/** One VSpace step, of a kind drawn by `stepWeights`. */
+export function resolveVspaceStep(step: WorkloadStep, k: Knowledge, p: Picker): ResolvedCall | null {
+  let roll = p.below(1000);
+  const kind = vspaceSteps.find((s) => (roll -= stepWeights[s]) < 0) ?? 'removal';
+  switch (kind) {
+    case 'makePool':
+      return resolveMakePool(k, p, step);
+    case 'assign':
+      return resolveAssign(k, p, step);
+    case 'tableMap':
+      return resolveTableMap(k, p, step);
+    case 'tableUnmap':
+      return tableUnmapCall(invoked(k, p, 'pagetable'));
+    case 'pageMap':
+      return resolvePageMap(k, p, step);
+    case 'pageUnmap':
+      return pageUnmapCall(invoked(k, p, 'frame'));
+    case 'getAddress':
+      return getAddressCall(p.chance(95) ? invoked(k, p, 'frame') : invoked(k, p, 'pagetable'));
+    case 'copy':
+      return resolveCopy(k, p);
+    case 'removal':
+      return resolveRemoval(k, p);
+  }
+}
+
+// ---- the composite step: a small address space, built and torn down ----
+
+type Part = 'untyped' | 'pool' | 'root' | 'table' | 'small' | 'small2' | 'mega' | 'copy';
+
+/**
+ * An address space as a program builds one: a 4 KiB untyped made into an ASID pool (or the boot
+ * pool when MakePool cannot), a root page table assigned from it, a page table mapped at a drawn
+ * window, two 4 KiB frames mapped in it (the second read-only, either now and then execute-never)
+ * and a 4 MiB frame in another window when memory allows; a frame's address asked, a remap with
+ * fewer rights, a frame cap copied and the copy mapped; then everything deleted in a drawn order,
+ * or the table unmapped first, or the pool's untyped revoked.
+ */
+export function addressSpaceScenario(p: Picker): Scenario {
+  const slots = new Map<Part, number>();
+  const window = p.below(userWindows) * windowBytes;
+  const megaWindow = ((window / windowBytes + 1 + p.below(userWindows - 1)) % userWindows) * windowBytes;
+  const page = (i: number) => (window + i * 2 ** seL4_PageBits) >>> 0;
+  const [firstPage, secondPage, copyPage] = [p.below(1024), p.below(1024), p.below(1024)];
+  const slotOf = (k: Knowledge, part: Part, type: string): number | null => {
+    const at = slots.get(part);
+    return at !== undefined && k.capAt(rootSlot(k, at))?.type === type ? at : null;
+  };
+  /** Retypes one object for `part` into a free root slot. */
+  const object = (part: Part, type: number, objectBits: number, sizeBits = 0): Action => (k, p) => {
+    const untyped = untypedWithRoom(k, p, 2 ** objectBits);
+    const at = freeRootSlot(k, p);
+    if (untyped === undefined || at === undefined) return part === 'mega' ? 'next' : null;
+    slots.set(part, at);
+    return once(retype(untyped, type, sizeBits, at, 1));
+  };
+  const pool: Action = (k, p) => {
+    const untyped = slotOf(k, 'untyped', 'untyped');
+    const at = freeRootSlot(k, p);
+    if (untyped === null || at === undefined) return null;
+    slots.set('pool', at);
+    return once(makePoolCall(seL4_CapASIDControl, untyped, at, 32));
+  };
+  const poolSlot = (k: Knowledge) => slotOf(k, 'pool', 'asidpool') ?? (k.capAt(rootSlot(k, seL4_CapInitThreadASIDPool))?.type === 'asidpool' ? seL4_CapInitThreadASIDPool : null);
+  const assign: Action = (k) => {
+    const [at, root] = [poolSlot(k), slotOf(k, 'root', 'pagetable')];
+    return at === null || root === null ? null : once(assignCall(at, root));
+  };
+  const tableMap: Action = (k, p) => {
+    const [table, root] = [slotOf(k, 'table', 'pagetable'), slotOf(k, 'root', 'pagetable')];
+    return table === null || root === null ? null : once(tableMapCall(table, root, p.chance(80) ? window : window + p.below(windowBytes), 0));
+  };
+  const pageMap = (part: Part, vaddr: () => number, rights: number): Action => (k, p) => {
+    const [frame, root] = [slotOf(k, part, 'frame'), slotOf(k, 'root', 'pagetable')];
+    if (frame === null) return 'next';
+    return root === null ? null : once(pageMapCall(frame, root, vaddr(), rights, p.chance(25) ? 1 : 0));
+  };
+  const address: Action = (k) => {
+    const frame = slotOf(k, 'small', 'frame');
+    return frame === null ? null : once(getAddressCall(frame));
+  };
+  const copied: Action = (k, p) => {
+    const [frame, at] = [slotOf(k, 'small', 'frame'), freeRootSlot(k, p)];
+    if (frame === null || at === undefined) return null;
+    slots.set('copy', at);
+    return once(copy(at, frame));
+  };
+  const teardownParts = p.chance(15) ? (['untyped'] as Part[]) : shuffled<Part>(p, ['small', 'small2', 'mega', 'copy', 'table', 'root', 'pool']);
+  const teardown: Action[] = teardownParts.map((part) => (k, p) => {
+    const at = slots.get(part);
+    if (at === undefined || k.isEmpty(rootSlot(k, at))) return 'next';
+    return once(slotCall(part === 'untyped' || p.chance(20) ? 'Revoke' : 'Delete', at));
+  });
+  const unmapFirst: Action = (k) => {
+    const table = slotOf(k, 'table', 'pagetable');
+    return table === null ? 'next' : once(tableUnmapCall(table));
+  };
+  const small = () => page(firstPage);
+  return {
+    name: 'vspace',
+    actions: [
+      object('untyped', T.seL4_UntypedObject, seL4_PageTableBits, seL4_PageTableBits),
+      pool,
+      object('root', T.seL4_RISCV_PageTableObject, seL4_PageTableBits),
+      assign,
+      object('table', T.seL4_RISCV_PageTableObject, seL4_PageTableBits),
+      tableMap,
+      object('small', T.seL4_RISCV_4K_Page, seL4_PageBits),
+      pageMap('small', small, seL4_AllRights),
+      object('small2', T.seL4_RISCV_4K_Page, seL4_PageBits),
+      pageMap('small2', () => page(secondPage), 0x2),
+      ...(p.chance(50) ? [object('mega', T.seL4_RISCV_Mega_Page, seL4_LargePageBits), pageMap('mega', () => megaWindow, mapRights(p))] : []),
+      address,
+      ...(p.chance(50) ? [pageMap('small', small, p.below(16))] : []),
+      ...(p.chance(50) ? [copied, pageMap('copy', () => page(copyPage), seL4_AllRights)] : []),
+      ...(p.chance(25) ? [unmapFirst] : []),
+      ...teardown,
+    ],
+  };
+}
+
+/**
+ * ASIDs used up, as sel4test's VSPACE0004 and VSPACE0005 do: 17 page tables retyped in one call
+ * and assigned to one pool until it has no ASID left (DeleteFirst), or 32 4 KiB untypeds made
+ * into pools until the ASID table is full (DeleteFirst). The pools stay for the rest of the run.
+ */
+export function asidsScenario(p: Picker): Scenario {
+  const pools = p.chance(40);
+  const count = pools ? 32 : 17;
+  let first = -1;
+  let pool = -1;
+  let done = 0;
+  const made: Action = (k, p) => {
+    const untyped = untypedWithRoom(k, p, count * 2 ** seL4_PageTableBits);
+    const at = freeRootSlot(k, p, count);
+    if (untyped === undefined || at === undefined) return null;
+    first = at;
+    return once(retype(untyped, pools ? T.seL4_UntypedObject : T.seL4_RISCV_PageTableObject, pools ? seL4_PageTableBits : 0, at, count));
+  };
+  const each: Action = (k, p) => {
+    const at = first + done;
+    if (pools) {
+      const dest = freeRootSlot(k, p);
+      if (k.capAt(rootSlot(k, at))?.type !== 'untyped' || dest === undefined) return null;
+      done++;
+      return { call: makePoolCall(seL4_CapASIDControl, at, dest, 32), done: done === count };
+    }
+    if (pool < 0) pool = p.of(k.ofType('asidpool', true))?.slot.index ?? -1;
+    if (k.capAt(rootSlot(k, pool))?.type !== 'asidpool' || k.capAt(rootSlot(k, at))?.type !== 'pagetable') return null;
+    done++;
+    return { call: assignCall(pool, at), done: done === count };
+  };
+  return { name: 'asids', actions: [made, each] };
+}
+
+function shuffled<T>(p: Picker, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = p.below(i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

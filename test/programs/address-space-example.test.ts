@@ -1,0 +1,31 @@
+// examples/address-space.ts as npm test runs it: on every layer and in lockstep, the calls it
+// makes succeed, the root's page tables hold what it mapped, and unmapping leaves nothing.
+import { describe, expect, it } from 'vitest';
+import type { LayerName } from '../../index.ts';
+import { addressSpace, constVaddr, dataVaddr, windowVaddr } from '../../examples/address-space.ts';
+
+const modes: readonly (LayerName | 'lockstep')[] = ['executable', 'impl', 'abstract', 'lockstep'];
+const hex = (w: number) => `0x${w.toString(16)}`;
+
+describe.each(modes)('examples/address-space.ts on %s', (mode) => {
+  it('builds the address space, tells the frame address, and unmaps it all', () => {
+    const { result, log, mapped, paddr } = addressSpace(mode);
+    expect(result.stop).toBe('finished');
+    expect(log).toHaveLength(13);
+    expect(log.filter((l) => !l.includes('seL4_NoError'))).toEqual([]);
+    const view = result.system.view();
+    const first = result.system.plan.bootInfo.empty.start;
+    const cap = (n: number) => view.cap({ cnode: result.system.plan.rootCNode, index: first + n });
+    const [vspace, table, data, constant] = [cap(2), cap(3), cap(4), cap(5)];
+    if (vspace?.type !== 'pagetable' || table?.type !== 'pagetable' || data?.type !== 'frame' || constant?.type !== 'frame') throw new Error('caps missing');
+    expect(paddr).toBe(data.ptr);
+    expect(mapped).toEqual([
+      `${hex(windowVaddr)}: page table ${hex(table.ptr)}`,
+      `  ${hex(dataVaddr)}: frame ${hex(data.ptr)} (2^12), rights 3, executable`,
+      `  ${hex(constVaddr)}: frame ${hex(constant.ptr)} (2^12), rights 2, execute-never`,
+    ]);
+    expect(vspace.mapped).toEqual({ asid: 16, vaddr: 0 });
+    expect([table.mapped, data.mapped, constant.mapped]).toEqual([null, null, null]);
+    expect(view.object(vspace.ptr)).toMatchObject({ entries: [], kernelWindow: true });
+  });
+});
