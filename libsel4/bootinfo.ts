@@ -507,9 +507,9 @@ function recordedHoles(list: readonly UntypedDesc[]): { start: number; end: numb
 /**
  * The plan of a recorded boot: the recorded bootinfo as it is (every untyped at its slot with
  * its address, size and device flag; the slot regions; the IPC buffer address), the root task's
- * objects placed first-fit, in seL4's allocation order, in the RAM no recorded untyped covers (where seL4's
- * boot code had put them), so no retype from a recorded untyped ever meets them. A bootinfo the
- * model cannot represent raises RecordedBootError naming the field.
+ * objects placed where seL4's boot code put them (`placeAsSeL4`), in the RAM no recorded untyped
+ * covers, so no retype from a recorded untyped ever meets them. A bootinfo the model cannot
+ * represent raises RecordedBootError naming the field.
  */
 export function planRecordedBoot(info: BootInfo): BootPlan {
   checkRecordedScalars(info);
@@ -521,13 +521,11 @@ export function planRecordedBoot(info: BootInfo): BootPlan {
     imagePaging: count(info.userImagePaging), extraBIPages: count(info.extraBIPages), imageFrames: count(info.userImageFrames),
   });
   const holes = recordedHoles(info.untypedList);
-  const placed = new Map<string, number>();
+  const placed = placeAsSeL4(holes, wanted, radix);
   const objects: BootObject[] = [];
   const taken: SlotRegion[] = [];
   for (const w of wanted) {
-    const addr = takeFromHoles(holes, w.sizeBits);
-    if (addr === null) throw new RecordedBootError('untypedList', `no room outside the recorded untypeds for the root task's ${w.role} (2^${w.sizeBits} bytes)`);
-    placed.set(w.role, addr);
+    const addr = placed.get(w.role)!;
     objects.push(bootObject(w, addr, radix));
     taken.push({ start: addr, end: addr + 2 ** w.sizeBits });
   }
@@ -541,14 +539,63 @@ export function planRecordedBoot(info: BootInfo): BootPlan {
   return assemblePlan(config, objects, placed, info);
 }
 
-/** Takes an aligned block of 2^sizeBits bytes from the first hole that holds one, splitting the hole. */
-function takeFromHoles(holes: { start: number; end: number }[], sizeBits: number): number | null {
-  const size = 2 ** sizeBits;
-  for (const [i, hole] of holes.entries()) {
-    const addr = Math.ceil(hole.start / size) * size;
-    if (addr + size > hole.end) continue;
-    holes.splice(i, 1, { start: hole.start, end: addr }, { start: addr + size, end: hole.end });
-    return addr;
+/**
+ * Where seL4's boot put the root task's objects, in the holes the recorded untypeds leave: the
+ * root server block (init_freemem) at the top of the highest hole that holds it, rounded down to
+ * its largest object, filled in create_rootserver_objects' order (the extra bootinfo as one
+ * block as soon as no larger object is left, the CNode and the VSpace root the larger first,
+ * then the ASID pool, IPC buffer, bootinfo frame, image page tables, TCB and scheduling
+ * context); the image frames where the ELF loader put them: contiguous, in the first hole left
+ * that holds them all.
+ */
+function placeAsSeL4(holes: readonly { start: number; end: number }[], wanted: readonly Wanted[], radix: number): Map<string, number> {
+  const placed = new Map<string, number>();
+  const roles = (prefix: string) => wanted.filter((w) => w.role.startsWith(prefix));
+  const extra = roles('extraBI');
+  const extraBits = extra.length === 0 ? 0 : seL4_PageBits + Math.ceil(Math.log2(extra.length));
+  const cnodeBits = radix + seL4_SlotBits;
+  const maxBits = Math.max(cnodeBits, seL4_PageTableBits, extraBits);
+  const order: (readonly Wanted[])[] = [];
+  let extraPlaced = extra.length === 0;
+  const maybeExtra = (cmpBits: number) => {
+    if (!extraPlaced && extraBits >= cmpBits) {
+      order.push(extra);
+      extraPlaced = true;
+    }
+  };
+  const [cnode, vspace] = [roles('cnode'), roles('vspace')];
+  maybeExtra(maxBits);
+  if (cnodeBits > seL4_PageTableBits) {
+    order.push(cnode);
+    maybeExtra(seL4_PageTableBits);
+    order.push(vspace);
+  } else {
+    order.push(vspace);
+    maybeExtra(cnodeBits);
+    order.push(cnode);
   }
-  return null;
+  maybeExtra(seL4_PageBits);
+  order.push(roles('asidPool'), roles('ipcBuffer'), roles('bootInfo'), roles('imagePT'), roles('tcb'), roles('sc'));
+  const sizeOf = (ws: readonly Wanted[]) => (ws === extra && extra.length > 0 ? 2 ** extraBits : ws.reduce((n, w) => n + 2 ** w.sizeBits, 0));
+  const size = order.reduce((n, ws) => n + sizeOf(ws), 0);
+  const hole = [...holes].reverse().find((h) => Math.floor((h.end - size) / 2 ** maxBits) * 2 ** maxBits >= h.start);
+  if (hole === undefined) throw new RecordedBootError('untypedList', `no hole between the recorded untypeds holds the root task's objects (${size} bytes)`);
+  const blockStart = Math.floor((hole.end - size) / 2 ** maxBits) * 2 ** maxBits;
+  let at = blockStart;
+  for (const ws of order) {
+    const start = at;
+    for (const w of ws) {
+      placed.set(w.role, at);
+      at += 2 ** w.sizeBits;
+    }
+    at = start + sizeOf(ws);
+  }
+  const image = roles('imageFrame');
+  const imageBytes = image.length * 2 ** seL4_PageBits;
+  const left = holes.flatMap((h) => (h === hole ? [{ start: h.start, end: blockStart }, { start: blockStart + size, end: h.end }] : [h]));
+  const imageHole = left.find((h) => Math.ceil(h.start / 2 ** seL4_PageBits) * 2 ** seL4_PageBits + imageBytes <= h.end);
+  if (imageHole === undefined) throw new RecordedBootError('untypedList', `no hole between the recorded untypeds holds the root task's ${image.length} image frames`);
+  const imageStart = Math.ceil(imageHole.start / 2 ** seL4_PageBits) * 2 ** seL4_PageBits;
+  image.forEach((w, i) => placed.set(w.role, imageStart + i * 2 ** seL4_PageBits));
+  return placed;
 }

@@ -54,7 +54,7 @@ describe('boot from a recorded seL4_BootInfo', () => {
     const overlapping = [...syntheticBootInfo.untypedList, { paddr: 0x80200000, sizeBits: 12, isDevice: 0 }];
     expect(bad({ untypedList: overlapping, untyped: { start: 22, end: 29 }, empty: { start: 29, end: 256 } })).toThrow(/bootInfo\.untypedList\.6\.paddr: overlaps untypedList\.5/);
     const noRoom = syntheticBootInfo.untypedList.map((u) => (u.paddr === 0x80140000 ? { paddr: 0x80100000, sizeBits: 19, isDevice: 0 } : u));
-    expect(bad({ untypedList: noRoom })).toThrow(/bootInfo\.untypedList: no room outside the recorded untypeds for the root task's vspace/);
+    expect(bad({ untypedList: noRoom })).toThrow(/bootInfo\.untypedList: no hole between the recorded untypeds holds the root task's objects/);
   });
 });
 
