@@ -31,6 +31,7 @@ import {
 import type { InvocationMessage } from './syscall.ts';
 import type { WitnessOracle } from './witness.ts';
 import { finaliseThread } from './tcb.ts';
+import { finaliseVSpaceCap } from './vspace.ts';
 
 // ---- deletion ---------------------------------------------------------------------------
 
@@ -52,6 +53,10 @@ function finaliseReply(k: Kernel, reply: number): void {
  */
 function finaliseCap(k: Kernel, cap: Cap, final: boolean): Cap {
   if (cap.type === 'zombie') return cap;
+  if (cap.type === 'frame' || cap.type === 'pagetable' || cap.type === 'asidpool') {
+    finaliseVSpaceCap(k, cap, final);
+    return nullCap;
+  }
   if (!final) return nullCap;
   switch (cap.type) {
     case 'cnode':
@@ -74,7 +79,7 @@ function finaliseCap(k: Kernel, cap: Cap, final: boolean): Cap {
       finaliseReply(k, cap.ptr);
       break;
     default:
-      // Mappings are not modelled; the rest have nothing to clean up.
+      // The rest have nothing to clean up.
       break;
   }
   return nullCap;
