@@ -251,6 +251,44 @@ export function finaliseVSpaceCap(k: Kernel, cap: CapOf<'frame'> | CapOf<'pageta
   else unmapPageTable(k, cap.mapped, cap.ptr);
 }
 
+// ---- revoke order ------------------------------------------------------------------------
+
+/** A cap whose deletion may write page tables, pools or the ASID table. */
+function writesVSpace(cap: Cap): cap is CapOf<'frame'> | CapOf<'pagetable'> | CapOf<'asidpool'> {
+  return cap.type === 'asidpool' || ((cap.type === 'frame' || cap.type === 'pagetable') && cap.mapped !== null);
+}
+
+/**
+ * Whether deleting these caps in different orders may leave different VSpace objects: a table,
+ * root or pool that goes first leaves the mappings below it in place (unreachable), one that
+ * goes last has them cleared first. Frames alone commute (unmap_page checks the frame).
+ */
+export function vspaceOrderCanMatter(caps: readonly Cap[]): boolean {
+  const writing = caps.filter(writesVSpace);
+  return writing.length >= 2 && writing.some((cap) => cap.type !== 'frame');
+}
+
+/**
+ * The page tables and pools deleting these caps may write (their own objects, the roots and
+ * tables their mappings are reached through, the pools of their ASIDs), by address.
+ */
+export function vspaceObjectsWritten(s: Readable, caps: readonly Cap[]): number[] {
+  const result = new Set<number>();
+  for (const cap of caps.filter(writesVSpace)) {
+    if (cap.type === 'asidpool' || cap.type === 'pagetable') result.add(cap.ptr);
+    const mapping = cap.type === 'asidpool' ? null : cap.mapped;
+    if (mapping === null) continue;
+    const pool = poolForAsid(s, mapping.asid);
+    if (pool !== null) result.add(pool);
+    const root = vspaceForAsid(s, mapping.asid);
+    if (root === null) continue;
+    result.add(root);
+    const top = pteAt(s, root, rootIndex(mapping.vaddr));
+    if (top?.kind === 'table') result.add(top.table);
+  }
+  return [...result];
+}
+
 // ---- invocations ------------------------------------------------------------------------
 
 export type VSpaceInvocation =

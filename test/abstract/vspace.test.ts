@@ -15,6 +15,7 @@ import {
   type Cap,
   type ObjectView,
 } from '../../libsel4/index.ts';
+import { abstractLayer } from '../../spec-abstract/index.ts';
 import { vspaceMappings } from '../../spec-abstract/vspace.ts';
 import { bootHarness, call, type Harness } from './harness.ts';
 
@@ -294,5 +295,30 @@ describe('unmapping, addresses, derivation and deletion', () => {
     expect(h.api.seL4_CNode_Delete(rootCNode, root2, 32)).toBe(E.seL4_NoError);
     expect(objectAt(h.plan.asidPool, 'asidpool').entries).toEqual([[1, h.plan.vspaceRoot]]);
     expect(objectAt(rootAddr, 'pagetable').kernelWindow).toBe(true);
+  });
+
+  it('revoking an untyped with a root, a table and a frame all mapped allows every order, with its own leftovers', () => {
+    const child = retype(T.seL4_UntypedObject, 16);
+    const fromChild = (type: number) => {
+      const dest = slot();
+      expect(h.api.seL4_Untyped_Retype(child, type, 0, rootCNode, 0, 0, dest, 1)).toBe(E.seL4_NoError);
+      return dest;
+    };
+    const root = fromChild(T.seL4_RISCV_PageTableObject);
+    const table = fromChild(T.seL4_RISCV_PageTableObject);
+    const frame = fromChild(T.seL4_RISCV_4K_Page);
+    expect(call(h, seL4_CapInitThreadASIDPool, L.RISCVASIDPoolAssign, [], [root]).error).toBe(E.seL4_NoError);
+    mapTable(table, root, 0);
+    mapPage(frame, root, 0x5000);
+    const [rootAddr, tableAddr] = [ptrOf(root), ptrOf(table)];
+    expect(h.api.seL4_CNode_Revoke(rootCNode, child, 32)).toBe(E.seL4_NoError);
+    // The root keeps the table if it went first; the table keeps the frame if the frame went after it or the root.
+    const leftovers = h.lastOutcomes().map((o) => {
+      const view = abstractLayer.view(o.state);
+      const entries = (addr: number) => (view.object(addr) as Extract<ObjectView, { type: 'pagetable' }>).entries.length;
+      return `${entries(rootAddr)}${entries(tableAddr)}`;
+    });
+    expect(leftovers.sort()).toEqual(['00', '01', '10', '11']);
+    for (const o of h.lastOutcomes()) expect(abstractLayer.view(o.state).object(h.plan.asidPool)).toMatchObject({ entries: [[1, h.plan.vspaceRoot]] });
   });
 });
