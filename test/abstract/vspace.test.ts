@@ -74,6 +74,16 @@ function mapPage(frame: number, root: number, vaddr: number, rights = seL4_AllRi
   return call(h, frame, L.RISCVPageMap, [vaddr, rights, attr], [root]);
 }
 
+/** A new root with a table at window 0 and a 4 KiB frame mapped at 0x5000. */
+function mappedFrame(pool = seL4_CapInitThreadASIDPool): { root: number; table: number; frame: number } {
+  const root = newRoot(pool);
+  const table = retype(T.seL4_RISCV_PageTableObject);
+  const frame = retype(T.seL4_RISCV_4K_Page);
+  expect(mapTable(table, root, 0)).toBe(E.seL4_NoError);
+  expect(mapPage(frame, root, 0x5000).error).toBe(E.seL4_NoError);
+  return { root, table, frame };
+}
+
 beforeEach(() => {
   h = bootHarness({ memory: { base: 0x80000000, sizeBytes: 16 << 20 } });
   const list = h.plan.untypeds;
@@ -222,11 +232,7 @@ describe('PageTable_Map and Page_Map', () => {
 
 describe('unmapping, addresses, derivation and deletion', () => {
   it('Page_Unmap clears the PTE and the cap, Page_GetAddress replies the physical address', () => {
-    const root = newRoot();
-    const table = retype(T.seL4_RISCV_PageTableObject);
-    const frame = retype(T.seL4_RISCV_4K_Page);
-    mapTable(table, root, 0);
-    mapPage(frame, root, 0x5000);
+    const { table, frame } = mappedFrame();
     expect(call(h, frame, L.RISCVPageGetAddress, [], [])).toMatchObject({ error: 0, length: 1, mrs: [ptrOf(frame)] });
     expect(call(h, frame, L.RISCVPageUnmap, [], []).error).toBe(E.seL4_NoError);
     expect(capAt(frame)).toMatchObject({ mapped: null });
@@ -236,11 +242,7 @@ describe('unmapping, addresses, derivation and deletion', () => {
   });
 
   it('PageTable_Unmap zeroes the table (frames in it keep their caps mapped), refuses a live root and a table with copies', () => {
-    const root = newRoot();
-    const table = retype(T.seL4_RISCV_PageTableObject);
-    const frame = retype(T.seL4_RISCV_4K_Page);
-    mapTable(table, root, 0);
-    mapPage(frame, root, 0x5000);
+    const { root, table, frame } = mappedFrame();
     expect(call(h, root, L.RISCVPageTableUnmap, [], []).error).toBe(E.seL4_RevokeFirst);
     const copy = slot();
     expect(h.api.seL4_CNode_Copy(rootCNode, copy, 32, rootCNode, table, 32, seL4_AllRights)).toBe(E.seL4_NoError);
@@ -258,11 +260,7 @@ describe('unmapping, addresses, derivation and deletion', () => {
   });
 
   it('a frame cap copy is unmapped; deleting a mapped copy unmaps only its own mapping', () => {
-    const root = newRoot();
-    const table = retype(T.seL4_RISCV_PageTableObject);
-    const frame = retype(T.seL4_RISCV_4K_Page);
-    mapTable(table, root, 0);
-    mapPage(frame, root, 0x5000);
+    const { root, frame } = mappedFrame();
     const copy = slot();
     expect(h.api.seL4_CNode_Copy(rootCNode, copy, 32, rootCNode, frame, 32, seL4_AllRights)).toBe(E.seL4_NoError);
     expect(capAt(copy)).toMatchObject({ type: 'frame', mapped: null });
@@ -275,11 +273,7 @@ describe('unmapping, addresses, derivation and deletion', () => {
 
   it('deleting a mapped table unmaps it from the root; deleting a root deletes its ASID; deleting a pool empties its table slot', () => {
     const pool = makePool();
-    const root = newRoot(pool);
-    const table = retype(T.seL4_RISCV_PageTableObject);
-    const frame = retype(T.seL4_RISCV_4K_Page);
-    mapTable(table, root, 0);
-    mapPage(frame, root, 0x5000);
+    const { root, table, frame } = mappedFrame(pool);
     const tableAddr = ptrOf(table);
     expect(h.api.seL4_CNode_Delete(rootCNode, table, 32)).toBe(E.seL4_NoError);
     expect(objectAt(ptrOf(root), 'pagetable').entries).toEqual([]);
