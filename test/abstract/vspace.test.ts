@@ -4,6 +4,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   InvocationLabel as L,
+  Reg,
   seL4_AllRights,
   seL4_CanRead,
   seL4_CapASIDControl,
@@ -15,9 +16,10 @@ import {
   type Cap,
   type ObjectView,
 } from '../../libsel4/index.ts';
-import { abstractLayer } from '../../spec-abstract/index.ts';
+import { abstractLayer, allFilledSlots } from '../../spec-abstract/index.ts';
 import { vspaceMappings } from '../../spec-abstract/vspace.ts';
 import { bootHarness, call, type Harness } from './harness.ts';
+import { jsonText } from './spaces.ts';
 
 let h: Harness;
 /** The largest RAM untyped (2^23 bytes with 16 MiB of RAM). */
@@ -314,5 +316,37 @@ describe('unmapping, addresses, derivation and deletion', () => {
     });
     expect(leftovers.sort()).toEqual(['00', '01', '10', '11']);
     for (const o of h.lastOutcomes()) expect(abstractLayer.view(o.state).object(h.plan.asidPool)).toMatchObject({ entries: [[1, h.plan.vspaceRoot]] });
+  });
+
+  it('names every slot and object each VSpace entry changed in its touched lists', () => {
+    const untyped = retype(T.seL4_UntypedObject, 12);
+    const [pool, root, table, frame] = [slot(), retype(T.seL4_RISCV_PageTableObject), retype(T.seL4_RISCV_PageTableObject), retype(T.seL4_RISCV_4K_Page)];
+    const seen = () => ({
+      objects: new Map(h.view().objects().map((o) => [o.addr, jsonText(o)])),
+      slots: new Map(allFilledSlots(h.state()).map((f) => [`${f.slot.cnode}:${f.slot.index}`, jsonText([f.cap, f.parent])])),
+    });
+    const entries: (() => unknown)[] = [
+      () => call(h, seL4_CapASIDControl, L.RISCVASIDControlMakePool, [pool, 32], [untyped, rootCNode]),
+      () => call(h, pool, L.RISCVASIDPoolAssign, [], [root]),
+      () => mapTable(table, root, 0),
+      () => mapPage(frame, root, 0x5000),
+      () => call(h, frame, L.RISCVPageUnmap, [], []),
+      () => mapPage(frame, root, 0x5000),
+      () => call(h, table, L.RISCVPageTableUnmap, [], []),
+      () => h.api.seL4_CNode_Delete(rootCNode, frame, 32),
+      () => h.api.seL4_CNode_Delete(rootCNode, pool, 32),
+      () => h.api.seL4_CNode_Delete(rootCNode, root, 32),
+    ];
+    for (const entry of entries) {
+      const before = seen();
+      entry();
+      const { touched } = h.lastOutcomes()[0]!;
+      expect(h.api.lastObservation().caller?.regs[Reg.a1]! >>> 12).toBe(E.seL4_NoError);
+      const after = seen();
+      const slots = new Set(touched.slots.map((r) => `${r.cnode}:${r.index}`));
+      for (const [addr, text] of after.objects) if (before.objects.get(addr) !== text) expect(touched.objects).toContain(addr);
+      for (const [key, text] of after.slots) if (before.slots.get(key) !== text) expect(slots.has(key)).toBe(true);
+      for (const key of before.slots.keys()) if (!after.slots.has(key)) expect(slots.has(key)).toBe(true);
+    }
   });
 });
