@@ -2,7 +2,8 @@
 // the seven VSpace invocations, and what deleting a VSpace cap does (l4v ArchVSpace_A,
 // ArchDecode_A, ArchInvocation_A, arch_finalise_cap; sel4-facts §24, Sv39 read as Sv32 by §24.13).
 // Where l4v leaves a choice open (which free ASID table slot MakePool takes, which free ASID
-// Assign takes: `select_ext`), every allowed result is a branch, the lowest first.
+// Assign takes: `select_ext`), the spec follows the witness of the layer below if it names the
+// choice, and otherwise allows every free one, a branch each, the lowest first.
 import {
   InvocationLabel,
   badgeRegister,
@@ -464,13 +465,16 @@ function replyAddress(k: Kernel, caller: number, paddr: number): void {
 }
 
 /**
- * One branch per allowed choice, each from the state so far, the lowest first; a single choice
- * is no branch point.
+ * The choice the layer below witnessed at `point` (checked to be allowed), or else one branch
+ * per allowed choice, each from the state so far, the lowest first; a single choice is no
+ * branch point.
  */
-function branchOn(k: Kernel, choices: readonly number[], name: (choice: number) => string, perform: (k: Kernel, choice: number) => void): Branch[] {
-  if (choices.length === 1) {
-    perform(k, choices[0]!);
-    return [{ k }];
+function branchOn(k: Kernel, point: 'asidPool' | 'asid', choices: readonly number[], name: (choice: number) => string, perform: (k: Kernel, choice: number) => void): Branch[] {
+  const witnessed = k.oracle?.pick(point, choices) ?? null;
+  if (witnessed !== null || choices.length === 1) {
+    const choice = witnessed ?? choices[0]!;
+    perform(k, choice);
+    return choices.length === 1 ? [{ k }] : [{ k, choice: `${name(choice)}, as witnessed` }];
   }
   const base = commit(k);
   return choices.map((choice) => {
@@ -507,9 +511,9 @@ export function performVSpaceInvocation(k: Kernel, inv: VSpaceInvocation, caller
       setCap(k, inv.slot, { ...inv.cap, mapped: null });
       break;
     case 'makePool':
-      return branchOn(k, inv.free, (i) => `ASID table slot ${i} for the new pool`, (b, i) => performMakePool(b, inv, i));
+      return branchOn(k, 'asidPool', inv.free, (i) => `ASID table slot ${i} for the new pool`, (b, i) => performMakePool(b, inv, i));
     case 'assign':
-      return branchOn(k, inv.free, (asid) => `ASID ${asid} assigned`, (b, asid) => performAssign(b, inv, asid));
+      return branchOn(k, 'asid', inv.free, (asid) => `ASID ${asid} assigned`, (b, asid) => performAssign(b, inv, asid));
   }
   return [{ k }];
 }

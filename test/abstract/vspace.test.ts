@@ -3,6 +3,7 @@
 // derivation, and what deleting frame, page table and pool caps does.
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  ChoiceRejected,
   InvocationLabel as L,
   Reg,
   seL4_AllRights,
@@ -127,6 +128,20 @@ describe('ASIDControl_MakePool and ASIDPool_Assign', () => {
     expect(h.view().cdtParent(h.root(dest))).toEqual(h.root(untyped));
     // The untyped has a child now: RevokeFirst, before the destination is looked at.
     expect(call(h, seL4_CapASIDControl, L.RISCVASIDControlMakePool, [dest, 99], [untyped, rootCNode]).error).toBe(E.seL4_RevokeFirst);
+  });
+
+  it('follows the slot or ASID the layer below witnessed, and rejects a taken one', () => {
+    const untyped = retype(T.seL4_UntypedObject, 12);
+    const dest = slot();
+    h.following([{ point: 'asidPool', index: 7 }], () => call(h, seL4_CapASIDControl, L.RISCVASIDControlMakePool, [dest, 32], [untyped, rootCNode]));
+    expect(h.lastOutcomes().map((o) => o.choice)).toEqual(['ASID table slot 7 for the new pool, as witnessed']);
+    expect(capAt(dest)).toMatchObject({ asidBase: 112 });
+    const root = retype(T.seL4_RISCV_PageTableObject);
+    h.following([{ point: 'asid', asid: 120 }], () => call(h, dest, L.RISCVASIDPoolAssign, [], [root]));
+    expect(capAt(root)).toMatchObject({ mapped: { asid: 120, vaddr: 0 } });
+    const other = retype(T.seL4_RISCV_PageTableObject);
+    expect(() => h.following([{ point: 'asid', asid: 120 }], () => call(h, dest, L.RISCVASIDPoolAssign, [], [other]))).toThrow(ChoiceRejected);
+    expect(() => h.following([{ point: 'asid', asid: 3 }], () => call(h, dest, L.RISCVASIDPoolAssign, [], [other]))).toThrow(/Assign took ASID 3/);
   });
 
   it('checks MakePool in seL4 order', () => {
