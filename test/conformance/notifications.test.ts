@@ -88,6 +88,6 @@ describe('a label the invoked object does not decode', () => {
     const bind = raw(S.seL4_SysCall, seL4_CapInitThreadTCB, label(InvocationLabel.TCBBindNotification));
     expect(bind.unmodelled).toBeNull();
     expect(bind.caller!.regs[Reg.a1]).toBe(seL4_MessageInfo_new(E.seL4_TruncatedMessage, 0, 0, 0));
-    expect(raw(S.seL4_SysCall, seL4_CapInitThreadVSpace, label(InvocationLabel.RISCVPageTableUnmap)).unmodelled).toBe('pagetable invocation');
+    expect(raw(S.seL4_SysCall, 4, label(InvocationLabel.IRQIssueIRQHandler)).unmodelled).toBe('irqcontrol invocation');
   });
 });
