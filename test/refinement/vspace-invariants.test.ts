@@ -1,6 +1,7 @@
 // The VSpace invariants: the boot VSpace and a VSpace built by invocations (with a stale root
 // after its pool is deleted) keep them all; a planted violation of each is reported under its
 // l4v name.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   InvocationLabel as L,
@@ -14,7 +15,7 @@ import {
 } from '../../libsel4/index.ts';
 import type { Filled } from '../../refinement/listing.ts';
 import { vspaceInvariants } from '../../refinement/invariants/vspace.ts';
-import { allFilledSlots } from '../../spec-abstract/index.ts';
+import { abstractLayer, allFilledSlots } from '../../spec-abstract/index.ts';
 import { bootHarness, call, type Harness } from '../abstract/harness.ts';
 
 interface World {
@@ -116,5 +117,59 @@ describe('VSpace invariants', () => {
     expect(
       check(unmapped, [...replaceCap(w, w.table, (c) => c), { slot: { cnode: w.h.plan.rootCNode, index: 4000 }, cap: { type: 'pagetable', ptr: tableAddr, mapped: null }, parent: null }]),
     ).toMatch(/^valid_table_caps: .* unmapped but its table is not empty/);
+  });
+
+  it('hold after every step of random VSpace programs: maps, unmaps, copies, deletes and revokes in any order, over every allowed outcome', () => {
+    // Slots: 60 a child untyped, 61-62 4 KiB untypeds, 63-64 pools, 65-68 page tables, 69-71 frames, 72-74 copies.
+    const untypedSlot = fc.constantFrom(61, 62);
+    const pool = fc.constantFrom(63, 64, 6);
+    const table = fc.constantFrom(65, 65, 66, 67, 68, 3);
+    const frame = fc.constantFrom(69, 70, 71, 72, 73, 74, 9, 10);
+    const any = fc.constantFrom(60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74);
+    const vaddr = fc.constantFrom(0x1000, 0x2000, 0x3000, 0, 0x401000, 0x10000000);
+    const step = fc.oneof(
+      fc.tuple(fc.constant('pageMap' as const), frame, fc.constantFrom(65, 3), vaddr, fc.constantFrom(0, 1, 2, 3), fc.constantFrom(0, 1)),
+      fc.tuple(fc.constant('makePool' as const), untypedSlot, pool),
+      fc.tuple(fc.constant('assign' as const), pool, table),
+      fc.tuple(fc.constant('tableMap' as const), table, table, vaddr),
+      fc.tuple(fc.constant('pageMap' as const), frame, fc.constantFrom(65, 3), vaddr, fc.constantFrom(0, 1, 2, 3), fc.constantFrom(0, 1)),
+      fc.tuple(fc.constant('pageUnmap' as const), frame),
+      fc.tuple(fc.constant('tableUnmap' as const), table),
+      fc.tuple(fc.constant('copy' as const), fc.constantFrom(69, 70, 71, 65, 66, 63), fc.constantFrom(72, 73, 74)),
+      fc.tuple(fc.constant('delete' as const), any),
+      fc.tuple(fc.constant('revoke' as const), fc.constantFrom(60, 61, 69, 65)),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 5, maxLength: 30 }), (program) => {
+        const h = bootHarness();
+        const big = h.untyped + h.plan.untypeds.findIndex((u) => !u.isDevice && u.sizeBits === 21);
+        h.api.seL4_Untyped_Retype(big, T.seL4_UntypedObject, 18, rootCNode, 0, 0, 60, 1);
+        h.api.seL4_Untyped_Retype(60, T.seL4_UntypedObject, 12, rootCNode, 0, 0, 61, 2);
+        h.api.seL4_Untyped_Retype(60, T.seL4_RISCV_PageTableObject, 0, rootCNode, 0, 0, 65, 4);
+        h.api.seL4_Untyped_Retype(60, T.seL4_RISCV_4K_Page, 0, rootCNode, 0, 0, 69, 3);
+        // A VSpace to start from: pool 63, root 65 assigned in it, table 66 at its window 0.
+        call(h, seL4_CapASIDControl, L.RISCVASIDControlMakePool, [63, 32], [61, rootCNode]);
+        call(h, 63, L.RISCVASIDPoolAssign, [], [65]);
+        call(h, 66, L.RISCVPageTableMap, [0, 0], [65]);
+        for (const s of program) {
+          if (s[0] === 'makePool') call(h, seL4_CapASIDControl, L.RISCVASIDControlMakePool, [s[2], 32], [s[1], rootCNode]);
+          if (s[0] === 'assign') call(h, s[1], L.RISCVASIDPoolAssign, [], [s[2]]);
+          if (s[0] === 'tableMap') call(h, s[1], L.RISCVPageTableMap, [s[3], 0], [s[2]]);
+          if (s[0] === 'pageMap') call(h, s[1], L.RISCVPageMap, [s[3], s[4], s[5]], [s[2]]);
+          if (s[0] === 'pageUnmap') call(h, s[1], L.RISCVPageUnmap, [], []);
+          if (s[0] === 'tableUnmap') call(h, s[1], L.RISCVPageTableUnmap, [], []);
+          if (s[0] === 'copy') h.api.seL4_CNode_Copy(rootCNode, s[2], 32, rootCNode, s[1], 32, seL4_AllRights);
+          if (s[0] === 'delete') h.api.seL4_CNode_Delete(rootCNode, s[1], 32);
+          if (s[0] === 'revoke') h.api.seL4_CNode_Revoke(rootCNode, s[1], 32);
+          for (const outcome of h.lastOutcomes()) {
+            const view = abstractLayer.view(outcome.state);
+            const objects = new Map(view.objects().map((o) => [o.addr, o]));
+            const filled = allFilledSlots(outcome.state).map(({ slot, cap, parent }) => ({ slot, cap, parent }));
+            expect(vspaceInvariants(objects, filled), `${JSON.stringify(s)} (${outcome.choice ?? 'the one outcome'})`).toBeNull();
+          }
+        }
+      }),
+      { numRuns: 100, seed: 11 },
+    );
   });
 });
