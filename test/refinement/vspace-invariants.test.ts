@@ -169,7 +169,7 @@ describe('VSpace invariants', () => {
           }
         }
       }),
-      { numRuns: 100, seed: 11 },
+      { numRuns: 50, seed: 11 },
     );
   });
 });
