@@ -17,8 +17,7 @@ import {
   type Cap,
   type ObjectView,
 } from '../../libsel4/index.ts';
-import { abstractLayer, allFilledSlots } from '../../spec-abstract/index.ts';
-import { vspaceMappings } from '../../spec-abstract/vspace.ts';
+import { abstractLayer, allFilledSlots, vspaceMappings } from '../../spec-abstract/index.ts';
 import { bootHarness, call, type Harness } from './harness.ts';
 import { jsonText } from './spaces.ts';
 
