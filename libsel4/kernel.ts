@@ -283,9 +283,15 @@ export interface Touched {
 /**
  * A choice a layer made where seL4 leaves one open. `revoke`: during the revoke of `revoked`,
  * the descendant it deleted next (seL4 deletes the one after it in the MDB; the abstract spec
- * allows any remaining descendant).
+ * allows any remaining descendant). `asidPool`: the ASID table slot ASIDControl_MakePool gave
+ * the new pool; `asid`: the ASID ASIDPool_Assign gave the root (seL4 takes the lowest free one;
+ * l4v's abstract spec any free one). A layer that does not witness these leaves the abstract
+ * spec to offer every free one as an outcome.
  */
-export type Choice = { readonly point: 'revoke'; readonly revoked: SlotRef; readonly deleted: SlotRef };
+export type Choice =
+  | { readonly point: 'revoke'; readonly revoked: SlotRef; readonly deleted: SlotRef }
+  | { readonly point: 'asidPool'; readonly index: number }
+  | { readonly point: 'asid'; readonly asid: number };
 
 /** The choices one kernel entry made, in the order it made them. */
 export type Witness = readonly Choice[];

@@ -5,6 +5,7 @@ import { placeCap } from './cdt.ts';
 import { initialTcb, unconfiguredSchedContext } from './objects.ts';
 import { minRefills } from './schedcontext.ts';
 import { schedule } from './scheduler.ts';
+import { bootVSpace, emptyAsidPool, emptyPageTable } from './vspace.ts';
 import { emptySlotTable, emptyState, putObject, run, setCurrent, slotRef, TouchLog, updateSched, writeMemoryWord, type AbstractState, type KObject } from './state.ts';
 
 function bootObject(o: BootObject, plan: BootPlan): KObject {
@@ -30,16 +31,16 @@ function bootObject(o: BootObject, plan: BootPlan): KObject {
     case 'frame':
       return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: false };
     case 'pagetable':
-      return { type: 'pagetable', addr: o.addr };
+      return emptyPageTable(o.addr);
     case 'asidpool':
-      return { type: 'asidpool', addr: o.addr };
+      return emptyAsidPool(o.addr);
   }
 }
 
 /**
  * The root task's objects, its caps (each root CNode cap an original cap with no CDT
  * parent; the root TCB's CSpace, VSpace and IPC buffer caps non-original children of the
- * root CNode slots they were copied from), the bootinfo words; then, as init_kernel ends,
+ * root CNode slots they were copied from), the root task's VSpace, the bootinfo words; then, as init_kernel ends,
  * the idle thread current with the root as the scheduler action and the timer to be
  * reprogrammed, and schedule() switches to the root.
  */
@@ -50,6 +51,7 @@ export function bootState(plan: BootPlan): AbstractState {
     for (const [tcbSlot, rootSlot, cap] of plan.tcbCaps) {
       placeCap(k, cap, slotRef(plan.rootTCB, tcbSlot), slotRef(plan.rootCNode, rootSlot), false);
     }
+    bootVSpace(k, plan);
     plan.bootInfoWords.forEach((word, i) => writeMemoryWord(k, plan.bootInfoFrame + 4 * i, word));
     setCurrent(k, null);
     updateSched(k, { action: plan.rootTCB, reprogram: true });

@@ -31,6 +31,8 @@ import {
 import type { InvocationMessage } from './syscall.ts';
 import type { WitnessOracle } from './witness.ts';
 import { finaliseThread } from './tcb.ts';
+import { objectView } from './view.ts';
+import { finaliseVSpaceCap, vspaceObjectsWritten, vspaceOrderCanMatter } from './vspace.ts';
 
 // ---- deletion ---------------------------------------------------------------------------
 
@@ -52,6 +54,10 @@ function finaliseReply(k: Kernel, reply: number): void {
  */
 function finaliseCap(k: Kernel, cap: Cap, final: boolean): Cap {
   if (cap.type === 'zombie') return cap;
+  if (cap.type === 'frame' || cap.type === 'pagetable' || cap.type === 'asidpool') {
+    finaliseVSpaceCap(k, cap, final);
+    return nullCap;
+  }
   if (!final) return nullCap;
   switch (cap.type) {
     case 'cnode':
@@ -74,7 +80,7 @@ function finaliseCap(k: Kernel, cap: Cap, final: boolean): Cap {
       finaliseReply(k, cap.ptr);
       break;
     default:
-      // Mappings are not modelled; the rest have nothing to clean up.
+      // The rest have nothing to clean up.
       break;
   }
   return nullCap;
@@ -193,11 +199,13 @@ function holdsSlots(cap: Cap): cap is CapOf<'cnode'> | CapOf<'thread'> | CapOf<'
  * Whether the order in which descendants are deleted can change the result: if the revoked slot
  * itself may be deleted (the revoke stops there), or if a CNode or TCB it may finalise holds a
  * cap to a CNode or TCB in its slots, which is then parked as a Zombie or emptied depending on
- * the order. Otherwise every order deletes the same slots and finalises the same objects.
+ * the order; or if it may delete VSpace caps whose order changes what stays in page tables and
+ * pools. Otherwise every order deletes the same slots and finalises the same objects.
  */
 function orderCanMatter(s: Readable, slot: SlotRef, descendants: readonly SlotRef[]): boolean {
   const { finalised, deleted } = revokeReach(s, descendants);
   if (deleted.has(slotAddr(slot))) return true;
+  if (vspaceOrderCanMatter([...deleted.values()].map((d) => capAt(s, d)))) return true;
   for (const ptr of finalised) {
     const object = objectAt(s, ptr);
     if ((object?.type === 'cnode' || object?.type === 'tcb') && filledSlots(object).some(({ entry }) => holdsSlots(entry.cap))) return true;
@@ -248,11 +256,14 @@ export function revokeBranches(state: AbstractState, slot: SlotRef, log: TouchLo
  */
 export function exploreRevoke(state: AbstractState, slot: SlotRef, log: TouchLog): { outcomes: Explored[]; truncated: boolean } {
   const initial = descendantsOf(state, slot);
-  const finalisable = [...revokeReach(state, initial).finalised];
+  const reach = revokeReach(state, initial);
+  const finalisable = [...reach.finalised];
+  const vspaceObjects = vspaceObjectsWritten(state, [...reach.deleted.values()].map((d) => capAt(state, d)));
   const key = (s: AbstractState): string => {
     const alive = capAt(s, slot).type !== 'null';
     const survivors = initial.filter((d) => capAt(s, d).type !== 'null').map(slotAddr).join(',');
-    return `${alive ? 'live' : 'gone'}:${survivors}:${finalisable.map((addr) => holderKey(s, addr)).join(';')}`;
+    const vspace = vspaceObjects.map((addr) => vspaceObjectKey(s, addr)).join(';');
+    return `${alive ? 'live' : 'gone'}:${survivors}:${finalisable.map((addr) => holderKey(s, addr)).join(';')}:${s.asidTable.join(',')}:${vspace}`;
   };
   const outcomes: Explored[] = [];
   const seen = new Set<string>([key(state)]);
@@ -291,6 +302,12 @@ function holderKey(s: Readable, addr: number): string {
   const object = objectAt(s, addr);
   if (object?.type !== 'cnode' && object?.type !== 'tcb') return '';
   return filledSlots(object).map(({ slot, entry }) => `${slot.index}=${entry.cap.type}`).join(',');
+}
+
+/** What a page table or pool holds (its view), for telling revoke results apart. */
+function vspaceObjectKey(s: Readable, addr: number): string {
+  const object = objectAt(s, addr);
+  return object === null ? '' : JSON.stringify(objectView(object));
 }
 
 /** A state reached while exploring revoke orders, with what the path to it wrote. */

@@ -23,6 +23,7 @@ export type {
   KObject,
   NotificationObject,
   PageTableObject,
+  Pte,
   ReplyObject,
   SchedContextObject,
   SlotEntry,
@@ -31,3 +32,4 @@ export type {
 export { allObjects, memoryWord as userWord, objectAt } from './state.ts';
 export { allFilledSlots, capInSlot, cdtParent, isOriginalCap, objectView, type FilledSlot } from './view.ts';
 export { descendantsOf, isFinalCap } from './cdt.ts';
+export { vspaceForAsid, vspaceMappings } from './vspace.ts';

@@ -24,6 +24,7 @@ import {
   type Word,
 } from '../libsel4/index.ts';
 import { emptySlotTable, type KObject, type SchedContextObject, type TCBObject } from './state.ts';
+import { emptyPageTable } from './vspace.ts';
 
 // ---- objects ----------------------------------------------------------------------------
 
@@ -75,7 +76,7 @@ export function createObject(type: seL4_ObjectType, addr: number, userSizeBits: 
       };
     }
     case T.seL4_RISCV_PageTableObject:
-      return { object: { type: 'pagetable', addr }, cap: { type: 'pagetable', ptr: addr, mapped: null } };
+      return { object: emptyPageTable(addr), cap: { type: 'pagetable', ptr: addr, mapped: null } };
   }
 }
 

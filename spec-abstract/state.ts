@@ -21,6 +21,7 @@
 //   │              `ptr` except untyped caps). A derived index that makes "final" cheap to decide.
 //   ├─ memory    address → the 32 words of a 128-byte block of user-visible physical memory (IPC
 //   │              buffers, bootinfo); words of absent blocks read as zero.
+//   ├─ asidTable riscv_asid_table: ASID table index (the ASID's high bits) → ASID pool address, or null.
 //   ├─ current   ksCurThread: TCB address of the thread that runs next, or null (idle).
 //   └─ sched     time and the scheduler's queues (SchedState below).
 //
@@ -35,6 +36,7 @@ import { castDraft, Immer } from 'immer';
 import { RadixMap } from '../libsel4/radix-map.ts';
 import {
   nullCap,
+  seL4_NumASIDPoolsBits,
   seL4_SlotBits,
   type BlockingView,
   type FaultView,
@@ -46,6 +48,7 @@ import {
   type SlotRef,
   type ThreadState,
   type Touched,
+  type VMRights,
   type Word,
 } from '../libsel4/index.ts';
 import type { WitnessOracle } from './witness.ts';
@@ -134,14 +137,32 @@ export interface FrameObject {
   readonly isDevice: boolean;
 }
 
+/**
+ * A valid page-table entry (l4v's PageTablePTE and PagePTE; InvalidPTE is an absent entry):
+ * a next-level table, or a leaf mapping `frame` (4 KiB in a level-1 table, 4 MiB in a root)
+ * with its VM rights and whether it is executable.
+ */
+export type Pte =
+  | { readonly kind: 'table'; readonly table: number }
+  | { readonly kind: 'page'; readonly frame: number; readonly rights: VMRights; readonly executable: boolean };
+
+/** A page table (a VSpace root or a level-1 table): its valid entries by index. */
 export interface PageTableObject {
   readonly type: 'pagetable';
   readonly addr: number;
+  /** Valid entries by index (0..1023); entries 512..1023 of a root are the kernel window instead. */
+  readonly ptes: RadixMap<Pte>;
+  /** Entries 512..1023 hold the kernel window's (copy_global_mappings). */
+  readonly kernelWindow: boolean;
 }
 
+/** An ASID pool: the VSpace root of each low ASID (asidLowBits), or null. */
 export interface AsidPoolObject {
   readonly type: 'asidpool';
   readonly addr: number;
+  readonly roots: readonly (number | null)[];
+  /** The ASID table index naming this pool, or null (kept as an index of `asidTable`). */
+  readonly tableIndex: number | null;
 }
 
 export type KObject =
@@ -175,6 +196,8 @@ export interface AbstractState {
   readonly capRefs: RadixMap<readonly SlotRef[]>;
   /** 128-byte blocks by base address. */
   readonly memory: RadixMap<readonly Word[]>;
+  /** riscv_asid_table: 2^asidHighBits entries, each an ASID pool address or null. */
+  readonly asidTable: readonly (number | null)[];
   readonly current: number | null;
   readonly sched: SchedState;
 }
@@ -184,11 +207,14 @@ export const initialSched: SchedState = Object.freeze({
   action: 'resume', reprogram: false,
 });
 
+/** The ASID table with no pool. */
+export const emptyAsidTable: readonly (number | null)[] = Object.freeze(new Array<number | null>(2 ** seL4_NumASIDPoolsBits).fill(null));
+
 /** Bytes per block of `memory`. */
 export const blockBytes = 128;
 
 export function emptyState(): AbstractState {
-  return { heap: RadixMap.of(), capRefs: RadixMap.of(), memory: RadixMap.of(), current: null, sched: initialSched };
+  return { heap: RadixMap.of(), capRefs: RadixMap.of(), memory: RadixMap.of(), asidTable: emptyAsidTable, current: null, sched: initialSched };
 }
 
 /** A slot's children when it has none. */
@@ -355,6 +381,8 @@ export interface Kernel {
   readonly capRefs: Map<number, readonly SlotRef[]>;
   /** Written 128-byte memory blocks by base address. */
   readonly memory: Map<number, readonly Word[]>;
+  /** The ASID table written so far (undefined: unchanged). */
+  asidTable: readonly (number | null)[] | undefined;
   current: number | null | undefined;
   /** The scheduler state written so far (undefined: unchanged). */
   sched: SchedState | undefined;
@@ -370,7 +398,7 @@ export type SchedulerAction = 'resume' | 'choose' | number;
 /** Starts kernel operations from `state`, logging what they write to `log`. */
 export function begin(state: AbstractState, log: TouchLog, oracle: WitnessOracle | null = null): Kernel {
   return {
-    base: state, objects: new Map(), capRefs: new Map(), memory: new Map(), current: undefined, sched: undefined,
+    base: state, objects: new Map(), capRefs: new Map(), memory: new Map(), asidTable: undefined, current: undefined, sched: undefined,
     log, oracle, restarted: false,
   };
 }
@@ -393,7 +421,8 @@ function applied<T>(map: RadixMap<T>, pending: ReadonlyMap<number, T | null>): R
 export function commit(k: Kernel): AbstractState {
   const sameCurrent = k.current === undefined || k.current === k.base.current;
   const sameSched = k.sched === undefined || k.sched === k.base.sched;
-  if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent && sameSched) return k.base;
+  const sameAsidTable = k.asidTable === undefined || k.asidTable === k.base.asidTable;
+  if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent && sameSched && sameAsidTable) return k.base;
   const capRefs = new Map([...k.capRefs].map(([ptr, slots]) => [ptr, slots.length === 0 ? null : slots]));
   // The maps and the scheduler state are stored as they are (immer does not look into them).
   const heap = castDraft(applied(k.base.heap, k.objects));
@@ -401,6 +430,7 @@ export function commit(k: Kernel): AbstractState {
     d.heap = heap;
     d.capRefs = castDraft(applied(k.base.capRefs, capRefs));
     d.memory = castDraft(applied(k.base.memory, k.memory));
+    if (!sameAsidTable) d.asidTable = castDraft(Object.freeze([...k.asidTable!]));
     if (!sameCurrent) d.current = k.current!;
     if (!sameSched) d.sched = castDraft(Object.freeze(k.sched!));
   });
@@ -466,6 +496,22 @@ export function setCurrent(k: Kernel, tcb: number | null): void {
 export function currentThread(s: Readable): number | null {
   if (isKernel(s)) return s.current !== undefined ? s.current : s.base.current;
   return s.current;
+}
+
+/** riscv_asid_table as written so far. */
+export function asidTableOf(s: Readable): readonly (number | null)[] {
+  if (isKernel(s)) return s.asidTable ?? s.base.asidTable;
+  return s.asidTable;
+}
+
+/** Sets ASID table entry `index` to `pool` (or null), keeping the pools' `tableIndex` in step. */
+export function setAsidTableEntry(k: Kernel, index: number, pool: number | null): void {
+  const table = [...asidTableOf(k)];
+  const old = table[index] ?? null;
+  table[index] = pool;
+  k.asidTable = table;
+  if (old !== null) updateObject(k, old, 'asidpool', { tableIndex: null });
+  if (pool !== null) updateObject(k, pool, 'asidpool', { tableIndex: index });
 }
 
 export function schedOf(s: Readable): SchedState {

@@ -49,6 +49,7 @@ import { lookupExtraCaps } from './transfer.ts';
 import { applyUserWrites, decodeTCBInvocation, getMR, ipcBufferAddress, performTCBInvocation, register, setMR, setRegister } from './tcb.ts';
 import { decodeUntypedInvocation, performRetype } from './untyped.ts';
 import { observe } from './view.ts';
+import { decodeVSpaceInvocation, performVSpaceInvocation } from './vspace.ts';
 import { WitnessOracle } from './witness.ts';
 
 /** The lookup failure of a receive cap of the wrong kind (l4v: MissingCapability 0). */
@@ -152,6 +153,13 @@ function decodeInvocation(k: Kernel, tcb: number, kind: InvocationKind, msg: Inv
       return decoded(k, decodeSchedControlInvocation(msg), performConfigure);
     case 'schedcontext':
       return decoded(k, decodeSchedContextInvocation(k, msg, cap, tcb), (k1, inv) => performSchedContextInvocation(k1, inv, tcb, isCall));
+    case 'frame':
+    case 'pagetable':
+    case 'asidcontrol':
+    case 'asidpool': {
+      const d = decodeVSpaceInvocation(k, msg, slot, cap);
+      return 'error' in d ? d : { perform: () => performVSpaceInvocation(k, d.invocation, tcb, isCall) };
+    }
     default:
       if (isForeignLabel(cap.type, msg.label)) return { error: { error: 'IllegalOperation' } };
       throw new Unmodelled(`${cap.type} invocation`);

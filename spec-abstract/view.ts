@@ -2,7 +2,11 @@
 // the observation after an entry, and accessors for the refinement checker.
 import {
   nullCap,
+  seL4_ASIDPoolIndexBits,
+  seL4_LargePageBits,
+  seL4_PageBits,
   type Cap,
+  type PteView,
   type KernelView,
   type ObjectView,
   type Observation,
@@ -24,10 +28,24 @@ import {
   tcbAt,
   type AbstractState,
   type KObject,
+  type PageTableObject,
   type SchedState,
   type SlotEntry,
   type SlotHolder,
 } from './state.ts';
+
+/**
+ * A page table's valid entries, as the view shows them. A leaf in a root (a table with the
+ * kernel window: only an assigned root gets 4 MiB leaves) maps 4 MiB, in a level-1 table 4 KiB.
+ */
+function pteViews(table: PageTableObject): PteView[] {
+  const leafSizeBits = table.kernelWindow ? seL4_LargePageBits : seL4_PageBits;
+  return [...table.ptes.entries()].map(([index, pte]): PteView =>
+    pte.kind === 'table'
+      ? { index, kind: 'table', table: pte.table }
+      : { index, kind: 'page', frame: pte.frame, sizeBits: leafSizeBits, rights: pte.rights, executable: pte.executable },
+  );
+}
 
 export function objectView(o: KObject): ObjectView {
   switch (o.type) {
@@ -51,11 +69,13 @@ export function objectView(o: KObject): ObjectView {
     }
     case 'frame':
       return { type: 'frame', addr: o.addr, sizeBits: o.sizeBits, isDevice: o.isDevice };
-    // Placeholders until the VSpace slice fills them (issue 11).
     case 'pagetable':
-      return { type: 'pagetable', addr: o.addr, entries: [], kernelWindow: false };
+      return { type: 'pagetable', addr: o.addr, entries: pteViews(o), kernelWindow: o.kernelWindow };
     case 'asidpool':
-      return { type: 'asidpool', addr: o.addr, asidBase: null, entries: [] };
+      return {
+        type: 'asidpool', addr: o.addr, asidBase: o.tableIndex === null ? null : o.tableIndex * 2 ** seL4_ASIDPoolIndexBits,
+        entries: o.roots.flatMap((root, low) => (root === null ? [] : [[low, root] as const])),
+      };
   }
 }
 

@@ -1,5 +1,5 @@
-// Following a witness. Where seL4 leaves a choice open (today: which descendant a revoke
-// deletes next), the abstract spec run under the checker does not enumerate the allowed
+// Following a witness. Where seL4 leaves a choice open (which descendant a revoke deletes next;
+// which free ASID table slot or ASID MakePool and Assign take), the abstract spec run under the checker does not enumerate the allowed
 // results: the layer below says which choice it made, and the spec checks that the choice is
 // one it allows and follows it. A choice it does not allow is rejected with the choice named.
 import { ChoiceRejected, slotKey, type Choice, type SlotRef, type Witness } from '../libsel4/index.ts';
@@ -34,6 +34,20 @@ export class WitnessOracle {
     }
   }
 
+  /**
+   * The ASID table slot (`asidPool`) or ASID (`asid`) the layer below took, if its witness names
+   * one next: it must be one of `allowed`. Null if the witness names none here (the spec then
+   * offers every allowed one).
+   */
+  pick(point: 'asidPool' | 'asid', allowed: readonly number[]): number | null {
+    const choice = this.witness[this.next];
+    if (choice === undefined || choice.point !== point) return null;
+    const value = choice.point === 'asidPool' ? choice.index : choice.point === 'asid' ? choice.asid : null;
+    if (value === null || !allowed.includes(value)) throw new ChoiceRejected(point, describeChoice(choice), `one of the free ${allowed.join(', ')}`);
+    this.next++;
+    return value;
+  }
+
   /** The entry is over: every witnessed choice must have been one the spec offered. */
   finish(): void {
     const left = this.witness[this.next];
@@ -48,7 +62,14 @@ export class WitnessOracle {
 }
 
 function describeChoice(choice: Choice): string {
-  return `the revoke of ${slotKey(choice.revoked)} deleted ${slotKey(choice.deleted)}`;
+  switch (choice.point) {
+    case 'revoke':
+      return `the revoke of ${slotKey(choice.revoked)} deleted ${slotKey(choice.deleted)}`;
+    case 'asidPool':
+      return `MakePool took ASID table slot ${choice.index}`;
+    case 'asid':
+      return `Assign took ASID ${choice.asid}`;
+  }
 }
 
 /** At most eight slots, then how many more. */

@@ -1,6 +1,7 @@
 // Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H), a
 // module per kernel area: cspace (objects, caps, the CDT), mdb (the MDB lists, only for the two
-// lower layers, which have one), tcb, schedcontext, notification, endpoint, reply and scheduler.
+// lower layers, which have one), tcb, schedcontext, notification, endpoint, reply, scheduler and
+// vspace (page tables, ASID pools and the caps to them).
 // All are checked over a listing of the layer's state and its view.
 import type { ObjectView } from '../../libsel4/index.ts';
 import { listLayer, objectBytes, type Listing } from '../listing.ts';
@@ -12,6 +13,7 @@ import { replyTcbRefs, validReplies } from './reply.ts';
 import { activeScsValid, schedContextRefs } from './schedcontext.ts';
 import { currentThread, readyOrRelease, timeBounded, timerDeadline, validBlocked, validReadyQs, validReleaseQ, type SchedulingState } from './scheduler.ts';
 import { validTcbSched } from './tcb.ts';
+import { vspaceInvariants } from './vspace.ts';
 import type { RunningLayer } from '../running.ts';
 
 /** How often each named invariant was checked, by its l4v names. */
@@ -34,6 +36,7 @@ export function checkListing(listing: Listing, counts?: InvariantCounts): string
     counted(counts, 'valid_badges/valid_cap/valid_untyped', () => validCapFields(listing.filled)) ??
     counted(counts, 'zombies_final (parked Zombies)', () => zombiesParked(listing.filled)) ??
     counted(counts, 'valid_mdb/untyped_mdb/no_loops (CDT)', () => cdtInvariants(objects, listing.filled)) ??
+    counted(counts, 'valid_vspace_objs/valid_asid_table/unique_table_refs/valid_vs_lookup/valid_table_caps', () => vspaceInvariants(objects, listing.filled)) ??
     (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null) ??
     checkScheduling({ objects, scheduler: listing.scheduler, current: listing.current }, counts)
   );

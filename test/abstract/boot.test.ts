@@ -6,10 +6,10 @@ import {
   Reg,
   seL4_Error,
   seL4_MessageInfo_new,
+  seL4_CapIRQControl,
   seL4_CapInitThreadCNode,
   seL4_CapInitThreadIPCBuffer,
   seL4_CapInitThreadTCB,
-  seL4_CapInitThreadVSpace,
   seL4_Syscall,
   syscallWord,
   TCBSlot,
@@ -117,8 +117,8 @@ describe('abstract kernel entry', () => {
     const o = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, label(InvocationLabel.TCBBindNotification)], [Reg.a7, syscallWord(-1)]]);
     expect(o.unmodelled).toBeNull();
     expect(o.caller!.regs[Reg.a1]! >>> 12).toBe(seL4_Error.seL4_TruncatedMessage);
-    const vspace = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadVSpace], [Reg.a1, label(InvocationLabel.RISCVPageTableMap)], [Reg.a7, syscallWord(-1)]]);
-    expect(vspace.unmodelled).toBe('pagetable invocation');
+    const irq = h.api.rawSyscall([[Reg.a0, seL4_CapIRQControl], [Reg.a1, label(InvocationLabel.IRQIssueIRQHandler)], [Reg.a7, syscallWord(-1)]]);
+    expect(irq.unmodelled).toBe('irqcontrol invocation');
     const foreign = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, label(InvocationLabel.CNodeCopy)], [Reg.a7, syscallWord(-1)]]);
     expect(foreign.unmodelled).toBeNull();
     expect(foreign.caller!.regs[Reg.a1]! >>> 12).toBe(seL4_Error.seL4_IllegalOperation);

@@ -155,7 +155,7 @@ describe('Untyped_Retype effects', () => {
       badge: 0, yieldFrom: null, notification: null, replies: [],
     });
     expect(h.view().object(a[5]!)).toEqual({ type: 'frame', addr: a[5], sizeBits: 12, isDevice: false });
-    expect(h.view().object(a[6]!)).toEqual({ type: 'pagetable', addr: a[6] });
+    expect(h.view().object(a[6]!)).toEqual({ type: 'pagetable', addr: a[6], entries: [], kernelWindow: false });
     expect(h.view().object(a[7]!)).toBeNull();
     for (let i = 0; i < 8; i++) expect(h.view().cap({ cnode: a[0]!, index: i })).toEqual(i < 5 ? { type: 'null' } : null);
     expect(h.view().cap({ cnode: a[3]!, index: 7 })).toEqual({ type: 'null' });
