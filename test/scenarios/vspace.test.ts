@@ -393,8 +393,8 @@ describe.each(modes)('VSpace scenarios on %s', (mode) => {
     expect(seL4_RISCV_Page_GetAddress(deviceFrame)).toEqual({ error: E.seL4_NoError, paddr: ptrOf(ctx.cap(deviceFrame)) });
   });
 
-  it('4 MiB frames: mapped at the root, not where a table is; no table or 4 KiB frame over them (16 MiB of RAM)', () => {
-    const ctx = setup(mode, { memory: { base: 0x80000000, sizeBytes: 16 << 20 } });
+  it('4 MiB frames: mapped at the root, not where a table is; no table or 4 KiB frame over them (32 MiB of RAM)', () => {
+    const ctx = setup(mode, { memory: { base: 0x80000000, sizeBytes: 32 << 20 } });
     const { seL4_RISCV_Page_Map, seL4_RISCV_PageTable_Map, seL4_GetMR } = ctx.sys.api;
     const [vspace] = rootWithTable(ctx, 0x40000000);
     const rootAddr = ptrOf(ctx.cap(vspace));
