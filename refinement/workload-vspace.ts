@@ -47,6 +47,10 @@ const unmappedTables = (k: Knowledge) => tables(k).filter((t) => t.cap.mapped ==
 const windowsOf = (k: Knowledge, root: CapOf<'pagetable'>): number[] =>
   tables(k).filter((t) => t.cap.mapped !== null && !isRoot(k, t.cap) && t.cap.mapped.asid === root.mapped?.asid).map((t) => t.cap.mapped!.vaddr);
 
+/** The frames mapped in `root`'s address space (as their caps record). */
+const framesIn = (k: Knowledge, root: CapOf<'pagetable'>): CapOf<'frame'>[] =>
+  k.ofType('frame', true).map((f: Held<'frame'>) => f.cap).filter((f) => f.mapped !== null && f.mapped.asid === root.mapped?.asid);
+
 /** Any root cap but one of `type` (a wrong-type argument), or slot 0 (a null cap). */
 function otherThan(k: Knowledge, p: Picker, type: string): number {
   return p.of(k.inRoot().filter((o) => o.cap.type !== type && !k.isVital(o)))?.slot.index ?? 0;
@@ -65,6 +69,9 @@ function tableVaddr(k: Knowledge, p: Picker, root: CapOf<'pagetable'> | null): n
   const roll = p.below(100);
   const used = root ? windowsOf(k, root) : [];
   if (roll < 12 && used.length > 0) return p.of(used)!;
+  // A window a 4 MiB frame is mapped in (DeleteFirst: the root entry is a leaf).
+  const megas = root ? framesIn(k, root).filter((f) => f.sizeBits === seL4_LargePageBits) : [];
+  if (roll < 18 && megas.length > 0) return (p.of(megas)!.mapped!.vaddr + p.below(windowBytes)) >>> 0;
   if (roll < 75) return (p.below(userWindows) * windowBytes) >>> 0;
   if (roll < 88) return (p.below(userWindows) * windowBytes + 1 + p.below(windowBytes - 1)) >>> 0;
   return p.of([seL4_UserTop, 0xbfc00000, 0xc0000000, 0xffc00000, 0xffffffff, p.word(1)])!;
@@ -76,6 +83,10 @@ function frameVaddr(k: Knowledge, p: Picker, frame: CapOf<'frame'>, root: CapOf<
   if (frame.mapped !== null && roll < 30) return frame.mapped.vaddr;
   const pages = 2 ** (seL4_LargePageBits - seL4_PageBits);
   const windows = root ? windowsOf(k, root) : [];
+  // Where another frame is mapped (DeleteFirst), or, for a 4 MiB frame, a page boundary inside a window (AlignmentError).
+  const others = root ? framesIn(k, root).filter((f) => f.ptr !== frame.ptr) : [];
+  if (roll < 40 && others.length > 0) return p.of(others)!.mapped!.vaddr;
+  if (frame.sizeBits === seL4_LargePageBits && roll < 45) return (p.below(userWindows) * windowBytes + (1 + p.below(pages - 1)) * 2 ** seL4_PageBits) >>> 0;
   if (frame.sizeBits === seL4_PageBits && windows.length > 0 && roll < 75) return (p.of(windows)! + p.below(pages) * 2 ** seL4_PageBits) >>> 0;
   if (roll < 85) return (p.below(userWindows) * windowBytes + (frame.sizeBits === seL4_PageBits ? p.below(pages) * 2 ** seL4_PageBits : 0)) >>> 0;
   if (roll < 93) return (p.below(seL4_UserTop / 2 ** seL4_PageBits) * 2 ** seL4_PageBits + 1 + p.below(2 ** seL4_PageBits - 1)) >>> 0;
@@ -125,12 +136,20 @@ const poolUntypeds = (k: Knowledge): Held<'untyped'>[] =>
 function resolveMakePool(k: Knowledge, p: Picker, step: WorkloadStep): ResolvedCall | null {
   const fitting = p.of(poolUntypeds(k));
   if (!fitting && p.chance(70)) return made(k, p, T.seL4_UntypedObject, seL4_PageTableBits, seL4_PageTableBits);
+  const roll = p.below(100);
+  // A copy of a fitting untyped: the original has a child now (RevokeFirst when MakePool takes it).
+  const copyTo = fitting && roll < 20 ? freeRootSlot(k, p) : undefined;
+  if (fitting && copyTo !== undefined) return copy(copyTo, fitting.slot.index);
   // A used, larger, smaller or device untyped, or another cap: the errors of the untyped check.
   const untyped = fitting && p.chance(85) ? fitting.slot.index : p.chance(70) ? (p.of(k.ofType('untyped', true))?.slot.index ?? 0) : otherThan(k, p, 'untyped');
-  const occupied = p.chance(5) ? p.of(k.inRoot().filter((o) => !k.isVital(o)))?.slot.index : undefined;
+  // Now and then a destination that is taken or not a slot at depth 32 (DeleteFirst, FailedLookup, RangeError).
+  const badDestination = roll >= 20 && roll < 45;
+  const occupied = badDestination && p.chance(30) ? p.of(k.inRoot().filter((o) => !k.isVital(o)))?.slot.index : undefined;
   const index = occupied ?? pickEmpty(k, p, true).index;
-  const depth = p.chance(90) ? 32 : p.of([0, 31, 33, 64])!;
-  const service = p.chance(92) ? seL4_CapASIDControl : otherThan(k, p, 'asidcontrol');
+  const depth = badDestination && occupied === undefined ? p.of([0, 31, 33, 64])! : 32;
+  // ASID control where it is now (a Move or Mutate may have taken it from slot 5).
+  const control = k.ofType('asidcontrol', true)[0]?.slot.index ?? seL4_CapASIDControl;
+  const service = p.chance(92) ? control : otherThan(k, p, 'asidcontrol');
   const a = perturb([service, untyped, R, index, depth], k, p, step, [0, 1, 2]);
   return shaped(p, makePoolCall(a[0]!, a[1]!, a[3]!, a[4]!), { label: InvocationLabel.RISCVASIDControlMakePool, service: a[0]!, mrs: [a[3]!, a[4]!], caps: [a[1]!, a[2]!] });
 }
@@ -208,7 +227,7 @@ function resolveRemoval(k: Knowledge, p: Picker): ResolvedCall | null {
 const vspaceSteps = ['makePool', 'assign', 'tableMap', 'tableUnmap', 'pageMap', 'pageUnmap', 'getAddress', 'copy', 'removal'] as const;
 /** Per mille of the `vspace` steps each kind takes. */
 const stepWeights: Readonly<Record<(typeof vspaceSteps)[number], number>> = {
-  makePool: 90, assign: 110, tableMap: 170, tableUnmap: 60, pageMap: 290, pageUnmap: 70, getAddress: 50, copy: 70, removal: 90,
+  makePool: 250, assign: 110, tableMap: 170, tableUnmap: 60, pageMap: 290, pageUnmap: 70, getAddress: 50, copy: 70, removal: 90,
 };
 
 /** One VSpace step, of a kind drawn by `stepWeights`. */

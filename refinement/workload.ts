@@ -83,7 +83,7 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
   // Ten times finer: deep runs are long, and an `endRun` would cut them short.
   deep: {
     retype: 30000, copy: 30000, mint: 15000, move: 4000, mutate: 3000, rotate: 3000, delete: 4000, revoke: 1500,
-    cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1, vspace: 6000,
+    cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1, vspace: 1500,
     threadObject: 1000, setupThread: 1500, schedControl: 500, priority: 500, schedContext: 500, resumeSuspend: 500,
     threadRegisters: 500, notificationBinding: 250, yield: 100, passTime: 1000, exception: 20,
     ipcObject: 500, ipcSend: 300, ipcReceive: 300, ipcReply: 100, notify: 200, ipcDelete: 100,
