@@ -549,53 +549,53 @@ export function planRecordedBoot(info: BootInfo): BootPlan {
  * that holds them all.
  */
 function placeAsSeL4(holes: readonly { start: number; end: number }[], wanted: readonly Wanted[], radix: number): Map<string, number> {
+  const { blocks, alignBits } = rootserverBlocks(wanted, radix);
+  const size = blocks.reduce((n, b) => n + b.bytes, 0);
+  const topStart = (h: { end: number }) => Math.floor((h.end - size) / 2 ** alignBits) * 2 ** alignBits;
+  const hole = [...holes].reverse().find((h) => topStart(h) >= h.start);
+  if (hole === undefined) throw new RecordedBootError('untypedList', `no hole between the recorded untypeds holds the root task's objects (${size} bytes)`);
   const placed = new Map<string, number>();
+  const blockStart = topStart(hole);
+  let at = blockStart;
+  for (const { objects, bytes } of blocks) {
+    objects.forEach((w, i) => placed.set(w.role, at + i * 2 ** w.sizeBits));
+    at += bytes;
+  }
+  const image = wanted.filter((w) => w.role.startsWith('imageFrame'));
+  const imageBytes = image.length * 2 ** seL4_PageBits;
+  const pageUp = (addr: number) => Math.ceil(addr / 2 ** seL4_PageBits) * 2 ** seL4_PageBits;
+  const left = holes.flatMap((h) => (h === hole ? [{ start: h.start, end: blockStart }, { start: blockStart + size, end: h.end }] : [h]));
+  const imageHole = left.find((h) => pageUp(h.start) + imageBytes <= h.end);
+  if (imageHole === undefined) throw new RecordedBootError('untypedList', `no hole between the recorded untypeds holds the root task's ${image.length} image frames`);
+  image.forEach((w, i) => placed.set(w.role, pageUp(imageHole.start) + i * 2 ** seL4_PageBits));
+  return placed;
+}
+
+/**
+ * The root server's objects as create_rootserver_objects allocates them: blocks in order, each
+ * of objects of one kind laid end to end (the extra bootinfo pages one block of 2^n bytes, placed
+ * as soon as no larger object is left), and the alignment of the whole (its largest object).
+ */
+function rootserverBlocks(wanted: readonly Wanted[], radix: number): { blocks: { objects: readonly Wanted[]; bytes: number }[]; alignBits: number } {
   const roles = (prefix: string) => wanted.filter((w) => w.role.startsWith(prefix));
+  const block = (objects: readonly Wanted[]) => ({ objects, bytes: objects.reduce((n, w) => n + 2 ** w.sizeBits, 0) });
   const extra = roles('extraBI');
   const extraBits = extra.length === 0 ? 0 : seL4_PageBits + Math.ceil(Math.log2(extra.length));
   const cnodeBits = radix + seL4_SlotBits;
-  const maxBits = Math.max(cnodeBits, seL4_PageTableBits, extraBits);
-  const order: (readonly Wanted[])[] = [];
+  const alignBits = Math.max(cnodeBits, seL4_PageTableBits, extraBits);
+  const blocks: { objects: readonly Wanted[]; bytes: number }[] = [];
   let extraPlaced = extra.length === 0;
   const maybeExtra = (cmpBits: number) => {
-    if (!extraPlaced && extraBits >= cmpBits) {
-      order.push(extra);
-      extraPlaced = true;
-    }
+    if (extraPlaced || extraBits < cmpBits) return;
+    blocks.push({ objects: extra, bytes: 2 ** extraBits });
+    extraPlaced = true;
   };
-  const [cnode, vspace] = [roles('cnode'), roles('vspace')];
-  maybeExtra(maxBits);
-  if (cnodeBits > seL4_PageTableBits) {
-    order.push(cnode);
-    maybeExtra(seL4_PageTableBits);
-    order.push(vspace);
-  } else {
-    order.push(vspace);
-    maybeExtra(cnodeBits);
-    order.push(cnode);
-  }
+  maybeExtra(alignBits);
+  const [first, second, secondBits] = cnodeBits > seL4_PageTableBits ? [roles('cnode'), roles('vspace'), seL4_PageTableBits] : [roles('vspace'), roles('cnode'), cnodeBits];
+  blocks.push(block(first));
+  maybeExtra(secondBits);
+  blocks.push(block(second));
   maybeExtra(seL4_PageBits);
-  order.push(roles('asidPool'), roles('ipcBuffer'), roles('bootInfo'), roles('imagePT'), roles('tcb'), roles('sc'));
-  const sizeOf = (ws: readonly Wanted[]) => (ws === extra && extra.length > 0 ? 2 ** extraBits : ws.reduce((n, w) => n + 2 ** w.sizeBits, 0));
-  const size = order.reduce((n, ws) => n + sizeOf(ws), 0);
-  const hole = [...holes].reverse().find((h) => Math.floor((h.end - size) / 2 ** maxBits) * 2 ** maxBits >= h.start);
-  if (hole === undefined) throw new RecordedBootError('untypedList', `no hole between the recorded untypeds holds the root task's objects (${size} bytes)`);
-  const blockStart = Math.floor((hole.end - size) / 2 ** maxBits) * 2 ** maxBits;
-  let at = blockStart;
-  for (const ws of order) {
-    const start = at;
-    for (const w of ws) {
-      placed.set(w.role, at);
-      at += 2 ** w.sizeBits;
-    }
-    at = start + sizeOf(ws);
-  }
-  const image = roles('imageFrame');
-  const imageBytes = image.length * 2 ** seL4_PageBits;
-  const left = holes.flatMap((h) => (h === hole ? [{ start: h.start, end: blockStart }, { start: blockStart + size, end: h.end }] : [h]));
-  const imageHole = left.find((h) => Math.ceil(h.start / 2 ** seL4_PageBits) * 2 ** seL4_PageBits + imageBytes <= h.end);
-  if (imageHole === undefined) throw new RecordedBootError('untypedList', `no hole between the recorded untypeds holds the root task's ${image.length} image frames`);
-  const imageStart = Math.ceil(imageHole.start / 2 ** seL4_PageBits) * 2 ** seL4_PageBits;
-  image.forEach((w, i) => placed.set(w.role, imageStart + i * 2 ** seL4_PageBits));
-  return placed;
+  for (const role of ['asidPool', 'ipcBuffer', 'bootInfo', 'imagePT', 'tcb', 'sc']) blocks.push(block(roles(role)));
+  return { blocks, alignBits };
 }

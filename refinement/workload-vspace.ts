@@ -49,7 +49,7 @@ const windowsOf = (k: Knowledge, root: CapOf<'pagetable'>): number[] =>
 
 /** The frames mapped in `root`'s address space (as their caps record). */
 const framesIn = (k: Knowledge, root: CapOf<'pagetable'>): CapOf<'frame'>[] =>
-  k.ofType('frame', true).map((f: Held<'frame'>) => f.cap).filter((f) => f.mapped !== null && f.mapped.asid === root.mapped?.asid);
+  k.ofType('frame', true).map((f) => f.cap).filter((f) => f.mapped !== null && f.mapped.asid === root.mapped?.asid);
 
 /** Any root cap but one of `type` (a wrong-type argument), or slot 0 (a null cap). */
 function otherThan(k: Knowledge, p: Picker, type: string): number {

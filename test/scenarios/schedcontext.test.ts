@@ -266,6 +266,13 @@ describe('sel4test scheduling-context scenarios, in lockstep', () => {
       expect(this.spins).toBeGreaterThan(0);
       expect(s.tcb(0).schedContext).toBe(s.scOf(2));
     }
+
+    /** Lets time pass and expects the server not to have spun meanwhile. */
+    *expectNoSpin(sys: ProgramContext) {
+      const spins = this.spins;
+      yield* sleep(this.s, sys);
+      expect(this.spins).toBe(spins);
+    }
   }
 
   it('SCHED_CONTEXT_0011: deleting the server reply returns the SC to the proxy, deleting the proxy reply returns it to the client', () => {
@@ -275,9 +282,7 @@ describe('sel4test scheduling-context scenarios, in lockstep', () => {
       yield* c.setUp(sys);
       expect(yield* sys.api.seL4_CNode_Delete(R, c.serverReply, 32)).toBe(E.seL4_NoError);
       expect(s.tcb(1)).toMatchObject({ state: 'Inactive', schedContext: s.scOf(2) });
-      const spins = c.spins;
-      yield* sleep(s, sys);
-      expect(c.spins).toBe(spins);
+      yield* c.expectNoSpin(sys);
       expect(yield* sys.api.seL4_CNode_Delete(R, c.proxyReply, 32)).toBe(E.seL4_NoError);
       expect(s.tcb(2)).toMatchObject({ state: 'Inactive', schedContext: s.scOf(2) });
       expect(yield* sys.api.seL4_TCB_Resume(s.tcbSlot(2))).toBe(E.seL4_NoError);
@@ -295,9 +300,7 @@ describe('sel4test scheduling-context scenarios, in lockstep', () => {
       expect(s.tcb(2)).toMatchObject({ state: 'Inactive', schedContext: null });
       expect(yield* sys.api.seL4_CNode_Delete(R, c.serverReply, 32)).toBe(E.seL4_NoError);
       expect(s.tcb(1)).toMatchObject({ state: 'Inactive', schedContext: s.scOf(2) });
-      const spins = c.spins;
-      yield* sleep(s, sys);
-      expect(c.spins).toBe(spins);
+      yield* c.expectNoSpin(sys);
       expect(yield* sys.api.seL4_TCB_Resume(s.tcbSlot(2))).toBe(E.seL4_NoError);
       yield* sleep(s, sys);
     });
@@ -311,9 +314,7 @@ describe('sel4test scheduling-context scenarios, in lockstep', () => {
     s.run(function* root(sys) {
       yield* c.setUp(sys);
       expect(yield* sys.api.seL4_CNode_Delete(R, s.tcbSlot(2) + 1, 32)).toBe(E.seL4_NoError);
-      const spins = c.spins;
-      yield* sleep(s, sys);
-      expect(c.spins).toBe(spins);
+      yield* c.expectNoSpin(sys);
       expect(yield* sys.api.seL4_CNode_Delete(R, c.serverReply, 32)).toBe(E.seL4_NoError);
       // sel4test binds the new SC before configuring it.
       yield* s.newSchedContext(sys, sc, false);
