@@ -29,6 +29,7 @@ import {
   syscallErrorWords,
   syscallName,
   type KernelEvent,
+  type ThreadEvent,
   type Outcome,
   type SyscallError,
   type UserWrites,
@@ -104,6 +105,8 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   if (event.kind === 'time') {
     passTime(state, event.ticks);
     unmodelled = null;
+  } else if (event.kind === 'interrupt') {
+    unmodelled = 'device interrupt';
   } else {
     if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
     applyUserWrites(state, thread, event.user);
@@ -130,7 +133,7 @@ function fastpathTaken(state: ImplState, thread: number): boolean {
 }
 
 /** A kernel entry from a user thread. */
-type KernelEntryEvent = Exclude<KernelEvent, { readonly kind: 'time' }>;
+type KernelEntryEvent = ThreadEvent;
 
 /**
  * A syscall (or else a user-exception) entry (MCS_DO_IF_BUDGET, then schedule and activateThread).

@@ -2,6 +2,7 @@
 // (the caller's state, registers and IPC buffer, and who runs next) and the read-only
 // KernelView shared by every layer.
 import {
+  irqAtBoot,
   ipcBufferWords,
   threadStates,
   type KernelView,
@@ -114,5 +115,6 @@ export function createView(state: ImplState): KernelView {
     current: () => state.current,
     userWord: (paddr) => readUserWord(state, paddr),
     scheduler: () => schedulerView(state),
+    irq: irqAtBoot,
   };
 }

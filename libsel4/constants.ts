@@ -53,3 +53,11 @@ export function toWord(value: number): Word {
 export function maskBits(bits: number): Word {
   return bits >= 32 ? 0xffffffff : ((1 << bits) >>> 0) - 1;
 }
+
+/** riscv32 on qemu-riscv-virt, single core: PLIC sources 1..95 (PLIC_MAX_IRQ), 0 is irqInvalid. */
+export const plicMaxIRQ = 95;
+/** KERNEL_TIMER_IRQ: the kernel's timer, one above the PLIC's sources (no IPIs on one core). */
+export const kernelTimerIRQ = plicMaxIRQ + 1;
+/** maxIRQ: the highest IRQ number the kernel knows (IRQControl_Get's range is 1..maxIRQ). */
+export const maxIRQ = kernelTimerIRQ;
+export const irqInvalid = 0;

@@ -1,7 +1,7 @@
 // What every layer offers: kernel entries (events), what the user sees afterwards
 // (observations), and a read-only view of kernel state that is the same on every layer.
 import type { Cap, SlotRef } from './caps.ts';
-import type { Word } from './constants.ts';
+import { kernelTimerIRQ, type Word } from './constants.ts';
 import type { BootPlan } from './bootinfo.ts';
 
 export type LayerName = 'abstract' | 'executable' | 'impl';
@@ -32,7 +32,30 @@ export interface UserWrites {
 export type KernelEvent =
   | { readonly kind: 'syscall'; readonly user: UserWrites }
   | { readonly kind: 'exception'; readonly user: UserWrites; readonly number: Word; readonly code: Word }
-  | { readonly kind: 'time'; readonly ticks: bigint };
+  | { readonly kind: 'time'; readonly ticks: bigint }
+  | InterruptEvent;
+
+/**
+ * `interrupt`: a device raises PLIC source `irq` (1..plicMaxIRQ) now, while the current thread (or
+ * the idle thread) runs; no time passes. The source's pending bit is set. A pending source whose
+ * IRQ is not Inactive (unmasked) and not claimed is taken at once: the kernel claims it (pending
+ * cleared, claimed set) and is entered as seL4's handleInterruptEntry (updateTimestamp,
+ * checkBudget, handleInterrupt, schedule, activateThread). The same holds at the end of every
+ * kernel entry (a Get that unmasks, an Ack that completes a claim): pending deliverable sources
+ * are then taken, the lowest IRQ first, each its own interrupt entry, before the event ends. A
+ * number outside 1..plicMaxIRQ names no source: nothing happens.
+ */
+export interface InterruptEvent {
+  readonly kind: 'interrupt';
+  readonly irq: number;
+}
+
+/** Events a user thread makes (its writes since its last entry come with them). */
+export type ThreadEvent = Extract<KernelEvent, { readonly user: UserWrites }>;
+
+export function isThreadEvent(event: KernelEvent): event is ThreadEvent {
+  return event.kind === 'syscall' || event.kind === 'exception';
+}
 
 /** A refill of a scheduling context: `amount` ticks of budget usable from `releaseTicks` on. */
 export interface Refill {
@@ -213,6 +236,36 @@ export type PteView =
 
 export type ObjectKind = ObjectView['type'];
 
+export const irqStates = ['Inactive', 'Signal', 'Timer', 'Reserved'] as const;
+export type IrqState = (typeof irqStates)[number];
+
+/**
+ * One IRQ line (0..maxIRQ): seL4's intStateIRQTable entry and the interrupt controller's bits.
+ * An Inactive line is masked (setIRQState masks exactly the Inactive ones); the kernel timer's
+ * line is Timer from boot and never pending or claimed here (the timer has its own events).
+ */
+export interface IrqView {
+  readonly irq: number;
+  readonly state: IrqState;
+  /** The PLIC's pending bit: raised and not yet claimed. */
+  readonly pending: boolean;
+  /** Claimed by the kernel when it was delivered and not yet completed (IRQHandler_Ack completes it). */
+  readonly claimed: boolean;
+}
+
+/**
+ * seL4's intStateIRQNode: one cap slot per IRQ (0..maxIRQ) in kernel memory, holding the
+ * notification cap IRQHandler_SetNotification installs. Its slots are named
+ * `{ cnode: irqNodeRef, index: irq }` on every layer (an identifier, not an address in the
+ * model's RAM; no object lives there). They take part in the CDT like any slot.
+ */
+export const irqNodeRef = 0xfffff000;
+
+/** An IRQ line as boot leaves it: the kernel timer's Timer, every other Inactive (masked), none pending. */
+export function irqAtBoot(irq: number): IrqView {
+  return { irq, state: irq === kernelTimerIRQ ? 'Timer' : 'Inactive', pending: false, claimed: false };
+}
+
 /**
  * A pending fault (seL4_Fault_t, and for a cap fault tcbLookupFailure): `words` are its fields in
  * seL4's order: CapFault [address, inReceivePhase (0/1), lookup failure type, its fields...]
@@ -267,6 +320,8 @@ export interface KernelView {
   userWord(paddr: number): Word;
   /** Time, the current scheduling context and the scheduler's queues. */
   scheduler(): SchedulerView;
+  /** IRQ line `irq` (0..maxIRQ). Its slot in the IRQ node is read with `cap({ cnode: irqNodeRef, index: irq })`. */
+  irq(irq: number): IrqView;
 }
 
 /**
@@ -340,5 +395,5 @@ export const noUserWrites: UserWrites = Object.freeze({ regs: Object.freeze([]),
 
 /** The user writes an event carries (none for the passing of time). */
 export function userWritesOf(event: KernelEvent): UserWrites {
-  return event.kind === 'time' ? noUserWrites : event.user;
+  return isThreadEvent(event) ? event.user : noUserWrites;
 }

@@ -16,7 +16,7 @@ import {
   type LayerName,
   type Touched,
 } from '../libsel4/index.ts';
-import { FaultStates, Tally, ThreadStates, canRunAgain, exceptionKey, fastpathCoverage, faultKey, ipcKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
+import { FaultStates, Tally, ThreadStates, canRunAgain, exceptionKey, fastpathCoverage, faultKey, interruptKey, ipcKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants/index.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './reports/describe.ts';
@@ -206,6 +206,7 @@ class Driver {
   /** The coverage key and result of an entry: the invocation or syscall and its answer, `Time`, `UserException`. */
   private entryCoverage(event: KernelEvent, before: SchedulerMoment, after: SchedulerMoment): [string, string] {
     if (event.kind === 'time') return [timeKey, timerFired(before, after) ? 'timer-interrupt' : 'no-interrupt'];
+    if (event.kind === 'interrupt') return [interruptKey, this.system.api.lastObservation().unmodelled === null ? 'delivered' : 'unmodelled'];
     const sent = new Map(event.user.regs);
     const sysno = syscallFromWord(sent.get(Reg.a7) ?? 0);
     const result = answerOf(event.kind === 'exception' ? seL4_Syscall.seL4_SysYield : sysno, this.system.api.lastObservation());

@@ -21,6 +21,7 @@ export interface RunRecord {
 
 /** Coverage keys of entries that are not syscalls, and of the scheduler's events. */
 export const timeKey = 'Time';
+export const interruptKey = 'Interrupt';
 export const exceptionKey = 'UserException';
 export const schedulerKey = 'Scheduler';
 

@@ -21,6 +21,7 @@ import {
   usToTicks,
   type BootPlan,
   type KernelEvent,
+  type ThreadEvent,
   type Observation,
   type Sel4Calls,
   type Stub,
@@ -139,7 +140,7 @@ export const programEntryStride = 0x1000;
 const stalledTimeEvents = 3;
 
 /** A kernel entry a thread makes itself: a syscall or an exception. */
-type UserEntry = Exclude<KernelEvent, { kind: 'time' }>;
+type UserEntry = ThreadEvent;
 
 
 interface ThreadRun {
@@ -302,7 +303,7 @@ class Run {
       return this.enterAgain(thread, { kind: 'exception', user: noUserWrites, ...programEndException });
     }
     const event: unknown = next.value;
-    if (!isKernelEvent(event)) {
+    if (!isKernelEvent(event) || event.kind === 'interrupt') {
       throw new ProgramError(thread.tcb, thread.program, step, `yielded ${describeValue(event)}, which is not a kernel entry (yield* sys.api calls and sys.compute)`);
     }
     if (event.kind !== 'time') return this.enterAgain(thread, event);

@@ -359,6 +359,8 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
     const advanced = advanceClock(state, event.ticks);
     start = run(state, new TouchLog(), (k) => updateSched(k, { clockTicks: advanced.clockTicks }));
     if (!advanced.interrupt) return unchanged(start);
+  } else if (event.kind === 'interrupt') {
+    return unchanged(state, 'device interrupt');
   } else if (caller === null || tcbAt(state, caller) === null) {
     return unchanged(state);
   }
@@ -383,7 +385,7 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
     if (!(e instanceof Unmodelled)) throw e;
     // The entry stops where the model ends: only the user's writes are kept (a time event is undone, clock included).
     const k = begin(state, new TouchLog());
-    if (caller !== null && event.kind !== 'time') applyUserWrites(k, caller, event.user);
+    if (caller !== null) applyUserWrites(k, caller, userWritesOf(event));
     const next = commit(k);
     return [{ state: next, observation: observe(next, caller, e.what), touched: k.log.toTouched() }];
   }

@@ -1,6 +1,7 @@
 // What the outside sees of the abstract state: the read-only KernelView every layer offers,
 // the observation after an entry, and accessors for the refinement checker.
 import {
+  irqAtBoot,
   nullCap,
   seL4_ASIDPoolIndexBits,
   seL4_LargePageBits,
@@ -157,5 +158,6 @@ export function viewOf(s: AbstractState): KernelView {
     current: () => s.current,
     userWord: (paddr) => memoryWord(s, paddr),
     scheduler: () => schedulerView(s.sched),
+    irq: irqAtBoot,
   };
 }

@@ -1,6 +1,6 @@
 // The executable specification as a kernel layer: boot, one step per kernel entry, the
 // user-visible observation, and the read-only view.
-import { maxReleaseTicks, type KernelEvent, type KernelLayer, type KernelView, type ObjectView, type Observation, type Outcome, type SchedulerView, type Touched } from '../libsel4/index.ts';
+import { irqAtBoot, maxReleaseTicks, type KernelEvent, type KernelLayer, type KernelView, type ObjectView, type Observation, type Outcome, type SchedulerView, type Touched } from '../libsel4/index.ts';
 import { boot } from './boot.ts';
 import { cdtParent } from './cnode.ts';
 import { objectView } from './objects.ts';
@@ -82,6 +82,7 @@ function passTime(state: ExecState, ticks: bigint): Outcome<ExecState> {
  */
 export function step(state: ExecState, event: KernelEvent): readonly Outcome<ExecState>[] {
   if (event.kind === 'time') return [passTime(state, event.ticks)];
+  if (event.kind === 'interrupt') return [unchanged(state, state.current, 'device interrupt')];
   const thread = state.current;
   if (thread === null) return [unchanged(state, null, null)];
   const k = new Step(state);
@@ -135,6 +136,7 @@ export function view(state: ExecState): KernelView {
     current: () => state.current,
     userWord: (paddr) => userWord(state, paddr),
     scheduler: () => schedulerView(state.sched),
+    irq: irqAtBoot,
   };
 }
 

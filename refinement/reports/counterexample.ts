@@ -43,6 +43,7 @@ const entrySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('syscall'), user: userWritesSchema }).strict(),
   z.object({ kind: z.literal('exception'), user: userWritesSchema, number: word, code: word }).strict(),
   z.object({ kind: z.literal('time'), ticks: z.string().regex(/^(0|[1-9][0-9]{0,19})$/).refine((t) => BigInt(t) <= maxTicks, 'at most 2^64 - 1') }).strict(),
+  z.object({ kind: z.literal('interrupt'), irq: word }).strict(),
 ]);
 
 type PlainEntry = z.infer<typeof entrySchema>;
@@ -107,6 +108,8 @@ function plainEntry(event: KernelEvent): PlainEntry {
       return { kind: 'exception', user: { regs: copy(event.user.regs), ipcBuffer: copy(event.user.ipcBuffer) }, number: event.number, code: event.code };
     case 'time':
       return { kind: 'time', ticks: event.ticks.toString() };
+    case 'interrupt':
+      return { kind: 'interrupt', irq: event.irq };
   }
 }
 

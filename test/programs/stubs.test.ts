@@ -2,6 +2,7 @@
 // they read back, as libsel4's riscv stubs do; checked against a scripted kernel.
 import { describe, expect, it } from 'vitest';
 import {
+  isThreadEvent,
   IPCBuffer,
   InvocationLabel,
   Reg,
@@ -31,7 +32,7 @@ function scriptedThread(kernel: (regs: number[], buffer: number[]) => void = () 
   const port: SyscallPort = {
     enter(event) {
       events.push(event);
-      if (event.kind !== 'time') {
+      if (isThreadEvent(event)) {
         for (const [i, v] of event.user.regs) regs[i] = v;
         for (const [i, v] of event.user.ipcBuffer) buffer[i] = v;
       }
@@ -42,7 +43,7 @@ function scriptedThread(kernel: (regs: number[], buffer: number[]) => void = () 
   return { regs, buffer, events, port, initial: observe() };
 }
 
-const userWrites = (event: KernelEvent | undefined) => (event && event.kind !== 'time' ? event.user : { regs: [], ipcBuffer: [] });
+const userWrites = (event: KernelEvent | undefined) => (event && isThreadEvent(event) ? event.user : { regs: [], ipcBuffer: [] });
 const regsOf = (event: KernelEvent | undefined) => new Map(userWrites(event).regs);
 const bufferOf = (event: KernelEvent | undefined) => new Map(userWrites(event).ipcBuffer);
 const replyWith = (label: number, words: readonly number[]) => (regs: number[]) => {

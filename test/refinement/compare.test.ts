@@ -1,7 +1,7 @@
 // The comparison names the first differing place in seL4 terms: the scheduler's state after
 // every step, and the new TCB and scheduling context fields (64-bit times, refill lists).
 import { describe, expect, it } from 'vitest';
-import { seL4_CapInitThreadCNode as root, seL4_ObjectType, type KernelLayer, type KernelView, type ObjectView, type SchedulerView } from '../../libsel4/index.ts';
+import { irqAtBoot, seL4_CapInitThreadCNode as root, seL4_ObjectType, type KernelLayer, type KernelView, type ObjectView, type SchedulerView } from '../../libsel4/index.ts';
 import type { ImplState } from '../../impl/index.ts';
 import { diffObjects } from '../../refinement/abstraction/index.ts';
 import { compareObject, compareScheduler, compareViews } from '../../refinement/lockstep/compare.ts';
@@ -50,6 +50,7 @@ function viewOf(object: ObjectView, sched: SchedulerView): KernelView {
     current: () => null,
     userWord: () => 0,
     scheduler: () => sched,
+    irq: irqAtBoot,
   };
 }
 

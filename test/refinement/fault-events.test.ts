@@ -1,7 +1,7 @@
 // The fault events a check counts (coverage.ts, FaultStates), told from threads' states and
 // pending faults before and after an entry; and that --require-coverage names them.
 import { describe, expect, it } from 'vitest';
-import type { FaultView, KernelView, ObjectView } from '../../libsel4/index.ts';
+import { irqAtBoot, type FaultView, type KernelView, type ObjectView } from '../../libsel4/index.ts';
 import { FaultStates, parseCoverageRequirement } from '../../refinement/coverage.ts';
 
 type Tcb = Extract<ObjectView, { type: 'tcb' }>;
@@ -14,7 +14,7 @@ const tcb = (addr: number, state: Tcb['state'], fault: FaultView | null = null):
 
 const viewOf = (objects: readonly ObjectView[]): KernelView => {
   const map = new Map(objects.map((o) => [o.addr, o]));
-  return { cap: () => null, cdtParent: () => null, object: (a) => map.get(a) ?? null, objects: () => [...map.values()], current: () => null, userWord: () => 0, scheduler: () => { throw new Error('not read'); } };
+  return { cap: () => null, cdtParent: () => null, object: (a) => map.get(a) ?? null, objects: () => [...map.values()], current: () => null, userWord: () => 0, scheduler: () => { throw new Error('not read'); }, irq: irqAtBoot };
 };
 
 const [F, H] = [0xf000, 0xa000];

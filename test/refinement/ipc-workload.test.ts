@@ -7,7 +7,7 @@
 // Needs the IPC slice in the layers checked (issue 10).
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../../refinement/check.ts';
-import { Reg, messageInfoFromWord, seL4_CanGrant, type KernelView, type ObjectView } from '../../libsel4/index.ts';
+import { Reg, irqAtBoot, messageInfoFromWord, seL4_CanGrant, type KernelView, type ObjectView } from '../../libsel4/index.ts';
 import type { Knowledge } from '../../refinement/knowledge.ts';
 import { ThreadStates, ipcEvents, ipcKey, parseCoverageRequirement, unreachedPairs } from '../../refinement/coverage.ts';
 import { eachWorkloadStep } from './workload-runs.ts';
@@ -71,7 +71,7 @@ describe('the IPC events of an entry', () => {
   /** A view of `objects` alone. */
   const viewOf = (objects: readonly ObjectView[]): KernelView => {
     const map = new Map(objects.map((o) => [o.addr, o]));
-    return { cap: () => null, cdtParent: () => null, object: (a) => map.get(a) ?? null, objects: () => [...map.values()], current: () => null, userWord: () => 0, scheduler: () => { throw new Error('not read'); } };
+    return { cap: () => null, cdtParent: () => null, object: (a) => map.get(a) ?? null, objects: () => [...map.values()], current: () => null, userWord: () => 0, scheduler: () => { throw new Error('not read'); }, irq: irqAtBoot };
   };
   const [A, B, D, X, Y, N] = [0xa000, 0xb000, 0xd000, 0x1000, 0x2000, 0x3000];
 
