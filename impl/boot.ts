@@ -1,9 +1,11 @@
 // Boot, as seL4's boot.c: materialises the boot plan (the same for every layer) in memory:
-// the root task's objects, its caps at seL4's initial slots, its VSpace (the kernel window,
-// ASID 1 in pool 0, the mapped boot page tables and frames), its TCB and scheduling context,
-// and the bootinfo frame.
+// the IRQ table (init_irqs: the timer's IRQ Timer, the rest Inactive), the root task's
+// objects, its caps at seL4's initial slots, its VSpace (the kernel window, ASID 1 in pool 0,
+// the mapped boot page tables and frames), its TCB and scheduling context, and the bootinfo
+// frame.
 import { bootThreadTimeSliceMicroseconds, rootTaskPriority, seL4_SlotBits, seL4_TCBBits, usToTicks, type BootObject, type BootPlan } from '../libsel4/index.ts';
 import { cteInsert, placeOriginalCap, slotBytes } from './cnode.ts';
+import { initIRQs } from './interrupt.ts';
 import { schedule } from './scheduler.ts';
 import { minRefills, refillNew, setScTcb } from './schedcontext.ts';
 import { beginStep, createState, ghostAdd, writeUserWord, type GhostObject, type ImplState } from './state.ts';
@@ -36,6 +38,7 @@ function ghostOf(object: BootObject): GhostObject {
  */
 export function bootState(plan: BootPlan, debug: boolean, recordTouched: boolean): ImplState {
   const state = createState(plan.config.memory.base, plan.config.memory.sizeBytes, debug, recordTouched, plan.config.fastpath);
+  initIRQs(state);
   for (const object of plan.objects) ghostAdd(state, object.addr, ghostOf(object));
 
   const rootSlot = (index: number) => plan.rootCNode + index * slotBytes;

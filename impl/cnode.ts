@@ -12,6 +12,7 @@
 // CDT children are the run of slots right after it for which isMDBParentOf holds.
 import { InvocationLabel, type SlotRef, type SyscallError } from '../libsel4/index.ts';
 import { cancelBadgedSends } from './endpoint.ts';
+import { deletedIRQHandler } from './interrupt.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import {
   deriveCap,
@@ -40,6 +41,7 @@ import {
   zombieWithNumber,
   type CapWords,
 } from './structures.ts';
+import type { FinaliseResult } from './objects.ts';
 
 export const slotBytes = 16;
 const REVOCABLE = 0x2;
@@ -224,9 +226,10 @@ function relink(state: ImplState, prevW: number, nextW: number, slot: number): v
 
 /**
  * emptySlot: unlinks the slot from the MDB (its CDT children move to its parent; its
- * firstBadged flag passes to its successor) and leaves it null.
+ * firstBadged flag passes to its successor) and leaves it null; then postCapDeletion: the
+ * IRQ of a final IRQ handler cap (`cleanupIRQ`, NONE if none) is made Inactive.
  */
-export function emptySlot(state: ImplState, slot: number): void {
+function emptySlot(state: ImplState, slot: number, cleanupIRQ: number): void {
   if (isNullSlot(state, slot)) return;
   const prev = mdbPrev(state, slot);
   const next = mdbNext(state, slot);
@@ -242,6 +245,7 @@ export function emptySlot(state: ImplState, slot: number): void {
     checkLinks(state, prev);
     checkLinks(state, next);
   }
+  if (cleanupIRQ !== NONE) deletedIRQHandler(state, cleanupIRQ);
 }
 
 /** isMDBParentOf: whether slot b, following slot a, is in a's CDT subtree. */
@@ -284,27 +288,41 @@ export function deleteSlot(state: ImplState, slot: number): void {
  * completed (an unexposed delete leaves a cyclic Zombie in place).
  */
 function cteDelete(state: ImplState, slot: number, exposed: boolean): void {
-  if (finaliseSlot(state, slot, exposed) || exposed) emptySlot(state, slot);
+  const cleanupIRQ = finaliseSlot(state, slot, exposed);
+  // seL4: if (exposed || success); an exposed delete is never stopped (immediate).
+  if (cleanupIRQ !== finaliseStopped) emptySlot(state, slot, cleanupIRQ);
 }
+
+/** finaliseSlot's answer when a cyclic Zombie stopped it (otherwise: its cleanup IRQ, or NONE). */
+const finaliseStopped = -2;
 
 /**
  * finaliseSlot: finalises the cap in the slot until what remains can be removed (null, or a
  * Zombie with no slots left but maybe its own); each other remainder is a Zombie, reduced by
  * one slot at a time. Unless `immediate`, a Zombie that has become cyclic (it sits in its own
- * slot 0) stops it: false, the slot is not finished.
+ * slot 0) stops it: finaliseStopped, the slot is not finished. Finished, the IRQ of a final
+ * IRQ handler cap finalised (seL4's cleanupInfo), or NONE.
  */
-function finaliseSlot(state: ImplState, slot: number, immediate: boolean): boolean {
+function finaliseSlot(state: ImplState, slot: number, immediate: boolean): number {
   while (!isNullSlot(state, slot)) {
     const remainder = finaliseCap(state, slotW0(state, slot), slotW1(state, slot), isFinalCapability(state, slot));
-    if (capRemovable(remainder, slot)) return true;
+    if (capRemovable(remainder, slot)) return remainder.cleanupIRQ;
     writeCap(state, slot, remainder.w0, remainder.w1);
-    if (!immediate && isCyclicZombie(remainder, slot)) return false;
+    if (!immediate && isCyclicZombie(remainder, slot)) return finaliseStopped;
     reduceZombie(state, slot, immediate);
   }
-  return true;
+  return NONE;
 }
 
-function capRemovable(cap: CapWords, slot: number): boolean {
+/** cteDeleteOne: deletes a cap whose finalisation leaves nothing to clean up (an IRQ node slot's notification cap). */
+export function cteDeleteOne(state: ImplState, slot: number): void {
+  if (isNullSlot(state, slot)) return;
+  const remainder = finaliseCap(state, slotW0(state, slot), slotW1(state, slot), isFinalCapability(state, slot));
+  if (state.debug && (!capRemovable(remainder, slot) || remainder.cleanupIRQ !== NONE)) fail('cteDeleteOne: the cap should be removable');
+  emptySlot(state, slot, NONE);
+}
+
+function capRemovable(cap: FinaliseResult, slot: number): boolean {
   const tag = capTag(cap.w0);
   if (tag === CapTag.null) return true;
   if (tag !== CapTag.zombie) fail('finaliseCap left neither a Zombie nor a null cap');

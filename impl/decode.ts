@@ -4,9 +4,10 @@
 // { cnode, index }, where `cnode` is the CNode's address, or the TCB's for a TCB slot.
 // Finding the object that holds a slot uses the ghost table: this is
 // reporting, never a kernel decision.
-import { seL4_SlotBits, tcbSlotCount, type Cap, type ObjectKind, type ObjectView, type SlotRef, type Touched, type Word } from '../libsel4/index.ts';
+import { irqNodeRef, maxIRQ, seL4_SlotBits, tcbSlotCount, type Cap, type ObjectKind, type ObjectView, type SlotRef, type Touched, type Word } from '../libsel4/index.ts';
 import { isMDBParentOf, mdbFirstBadged, mdbNext, mdbPrev, mdbRevocable, slotBytes, slotW0, slotW1 } from './cnode.ts';
 import { decodeEndpoint } from './endpoint.ts';
+import { irqSlot } from './interrupt.ts';
 import { decodeNotification } from './notification.ts';
 import { decodeReply } from './reply.ts';
 import { decodeSchedContext } from './schedcontext.ts';
@@ -47,8 +48,9 @@ function slotCount(object: GhostObject): number {
   return object.type === 'tcb' ? tcbSlotCount : 0;
 }
 
-/** The address of a slot, or NONE if no CNode or TCB holds such a slot. */
+/** The address of a slot (the IRQ node's too), or NONE if no CNode or TCB holds such a slot. */
 export function slotAddress(state: ImplState, ref: SlotRef): number {
+  if (ref.cnode === irqNodeRef) return Number.isInteger(ref.index) && ref.index >= 0 && ref.index <= maxIRQ ? irqSlot(state, ref.index) : NONE;
   const object = state.ghost.get(ref.cnode);
   if (object === undefined || !Number.isInteger(ref.index) || ref.index < 0 || ref.index >= slotCount(object)) return NONE;
   return ref.cnode + ref.index * slotBytes;

@@ -18,7 +18,7 @@ import {
   type SyscallError,
 } from '../libsel4/index.ts';
 import { ensureNoChildren } from './cnode.ts';
-import { fail, type GhostObject, type ImplState } from './state.ts';
+import { NONE, fail, type GhostObject, type ImplState } from './state.ts';
 import {
   CapTag,
   capIsPhysical,
@@ -40,6 +40,7 @@ import {
 } from './structures.ts';
 import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
 import { cancelAllIPC } from './endpoint.ts';
+import { deletingIRQHandler } from './interrupt.ts';
 import { finaliseReply } from './reply.ts';
 import { finaliseThread } from './tcb.ts';
 import { archFinaliseCap } from './vspace.ts';
@@ -197,29 +198,37 @@ export function isCapRevocable(new0: number, src0: number): boolean {
   }
 }
 
+/** finaliseCap's result: the remainder, and the IRQ of a final IRQ handler cap (seL4's cleanupInfo), or NONE. */
+export interface FinaliseResult extends CapWords {
+  readonly cleanupIRQ: number;
+}
+
+const removed = (): FinaliseResult => ({ w0: 0, w1: 0, cleanupIRQ: NONE });
+
 /**
  * finaliseCap: what deleting a cap does to its object, and what remains in the slot (the
  * remainder). A Zombie stays itself. The last cap to a CNode or a TCB becomes its Zombie,
  * counting all its slots (the thread is unbound and stopped first); for the last cap to any
  * other object the object is cleaned up (a scheduling context and a thread unbound, waiters
- * restarted, a reply object's caller let go) and nothing remains. VSpace caps go to
- * Arch_finaliseCap (vspace.ts), which unmaps a frame cap's mapping whether final or not.
+ * restarted, a reply object's caller let go, an IRQ's notification cap deleted: its IRQ is
+ * left for postCapDeletion) and nothing remains. VSpace caps go to Arch_finaliseCap
+ * (vspace.ts), which unmaps a frame cap's mapping whether final or not.
  */
-export function finaliseCap(state: ImplState, w0: number, w1: number, final: boolean): CapWords {
+export function finaliseCap(state: ImplState, w0: number, w1: number, final: boolean): FinaliseResult {
   const tag = capTag(w0);
-  if (tag === CapTag.zombie) return { w0, w1 };
+  if (tag === CapTag.zombie) return { w0, w1, cleanupIRQ: NONE };
   if (isArchTag(tag)) {
     archFinaliseCap(state, w0, w1, final);
-    return { w0: 0, w1: 0 };
+    return removed();
   }
-  if (!final) return { w0: 0, w1: 0 };
+  if (!final) return removed();
   const ptr = capPtr(w0, w1);
   switch (tag) {
     case CapTag.cnode:
-      return zombieWords(2 ** cnodeRadix(w1), cnodeRadix(w1), ptr);
+      return { ...zombieWords(2 ** cnodeRadix(w1), cnodeRadix(w1), ptr), cleanupIRQ: NONE };
     case CapTag.thread:
       finaliseThread(state, ptr);
-      return zombieWords(tcbSlotCount, zombieTypeTCB, ptr);
+      return { ...zombieWords(tcbSlotCount, zombieTypeTCB, ptr), cleanupIRQ: NONE };
     case CapTag.schedcontext:
       finaliseSchedContext(state, ptr);
       break;
@@ -234,8 +243,11 @@ export function finaliseCap(state: ImplState, w0: number, w1: number, final: boo
     case CapTag.reply:
       finaliseReply(state, ptr);
       break;
+    case CapTag.irqhandler:
+      deletingIRQHandler(state, w1);
+      return { w0: 0, w1: 0, cleanupIRQ: w1 };
   }
-  return { w0: 0, w1: 0 };
+  return removed();
 }
 
 /** Whether the cap carries every right CancelBadgedSends needs (an endpoint cap with all four). */

@@ -4,8 +4,12 @@
 // and a zeroed 4 MiB array per boot was a visible share of a run), and a recorded machine's
 // 1 GiB is no dearer than the check's 4 MiB. Simulation only: the kernel's own decisions never
 // depend on it.
+//
+// Kernel memory that no object of RAM can take (the IRQ node's slots) follows RAM's words:
+// `kernelBytes` more, from word index bytes / 4 on, read and written like RAM.
 
 export interface Ram {
+  /** RAM's size (the kernel memory after it not included). */
   readonly bytes: number;
   get(index: number): number;
   set(index: number, value: number): void;
@@ -17,7 +21,7 @@ export interface Ram {
   zero(from: number, to: number): void;
   /** Whether words [from, to) are all zero; pages never written are skipped. */
   isZero(from: number, to: number): boolean;
-  /** Every word as one array (for tests of small memories). */
+  /** Every word of RAM as one array (for tests of small memories). */
   snapshot(): Uint32Array;
 }
 
@@ -25,8 +29,8 @@ const pageWordBits = 10;
 const pageWords = 1 << pageWordBits;
 const pageWordMask = pageWords - 1;
 
-export function createRam(bytes: number): Ram {
-  return new PagedRam(bytes);
+export function createRam(bytes: number, kernelBytes = 0): Ram {
+  return new PagedRam(bytes, kernelBytes);
 }
 
 /** Visits the pages of words [from, to) with the part of each the range covers (offsets in the page). */
@@ -39,8 +43,8 @@ function forEachPage(from: number, to: number, visit: (page: number, start: numb
 
 class PagedRam implements Ram {
   private readonly pages: (Uint32Array | undefined)[];
-  constructor(readonly bytes: number) {
-    this.pages = new Array<Uint32Array | undefined>(Math.ceil(bytes / (pageWords * 4))).fill(undefined);
+  constructor(readonly bytes: number, kernelBytes: number) {
+    this.pages = new Array<Uint32Array | undefined>(Math.ceil((bytes + kernelBytes) / (pageWords * 4))).fill(undefined);
   }
   get(index: number): number {
     const page = this.pages[index >>> pageWordBits];

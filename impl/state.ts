@@ -6,7 +6,11 @@
 //
 // Memory: the RAM region of the boot plan as words by index (paddr - ramBase) >> 2 (see
 // ram.ts). Device regions are not backed: no kernel object lives there and device frame
-// contents are not modelled (they read as zero).
+// contents are not modelled (they read as zero). The IRQ node (seL4's intStateIRQNode, kept
+// in the kernel image's memory) is kernel memory right after RAM: its slot for IRQ i is at
+// irqNode + 16 i, where irqNode is RAM's end (mod 2^32, so 0 when RAM ends at 4 GiB); the
+// same word index arithmetic reaches it, so the MDB code links to and from its slots as to
+// any. Outside the kernel it is named { cnode: irqNodeRef, index: irq } (slotRefOf).
 //
 // Slot names: the checker names a slot by the CNode or TCB holding it. Objects are aligned
 // to their size and never overlap, so the holder of a slot address is the CNode of some
@@ -24,7 +28,19 @@
 // ksReadyQueues (head and tail per priority, domain 0) with the two-level priority bitmap
 // ksReadyQueuesL1Bitmap / L2Bitmap, and ksReleaseQueue (head and tail). The idle thread's
 // scheduling context is kernel-internal: ksCurSC is NONE while it is the current one.
-import { seL4_NumASIDPoolsBits, seL4_PageTableBits, seL4_SlotBits, seL4_TCBBits, tcbSlotCount, type Choice, type LookupFailure, type ObjectKind, type SlotRef } from '../libsel4/index.ts';
+import {
+  irqNodeRef,
+  maxIRQ,
+  seL4_NumASIDPoolsBits,
+  seL4_PageTableBits,
+  seL4_SlotBits,
+  seL4_TCBBits,
+  tcbSlotCount,
+  type Choice,
+  type LookupFailure,
+  type ObjectKind,
+  type SlotRef,
+} from '../libsel4/index.ts';
 import type { FastpathOutcome } from './fastpath.ts';
 import { createRam, type Ram } from './ram.ts';
 
@@ -101,6 +117,15 @@ export interface ImplState {
   readonly asidTable: Uint32Array;
   /** kernel_root_pageTable: the kernel's root PTEs, whose entries 512..1023 every VSpace root copies (set at boot). */
   readonly kernelRoot: Uint32Array;
+  /** The IRQ node's slot 0 (kernel memory right after RAM; see above). */
+  readonly irqNode: number;
+  /** intStateIRQTable: each IRQ's state (IrqStateNum of interrupt.ts); an Inactive line is masked. */
+  readonly irqStates: Uint8Array;
+  /** The PLIC's bits per source: pending (raised, not claimed) and claimed (delivered, not completed). */
+  readonly irqPending: Uint8Array;
+  readonly irqClaimed: Uint8Array;
+  /** How many sources are deliverable (pending, unmasked, unclaimed): 0 between events. */
+  deliverableIRQs: number;
   /** The IPC buffer words last observed, reused while that frame is not written. */
   observedBuffer: { readonly addr: number; readonly frame: number; readonly words: readonly number[] } | null;
 }
@@ -172,9 +197,12 @@ export function fail(message: string): never {
   throw new ImplInvariantError(`impl invariant violated: ${message}`);
 }
 
+/** The IRQ node's size: one slot per IRQ 0..maxIRQ. */
+export const irqNodeBytes = (maxIRQ + 1) * 16;
+
 export function createState(ramBase: number, ramBytes: number, debug: boolean, recordTouched: boolean, fastpath: boolean): ImplState {
   return {
-    mem: createRam(ramBytes),
+    mem: createRam(ramBytes, irqNodeBytes),
     ramBase,
     ramEnd: ramBase + ramBytes,
     ghost: new GhostTable(ramBase, ramBytes),
@@ -213,6 +241,11 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean, r
     observedBuffer: null,
     asidTable: new Uint32Array(asidTableSize),
     kernelRoot: new Uint32Array(1 << (seL4_PageTableBits - 2)),
+    irqNode: (ramBase + ramBytes) >>> 0,
+    irqStates: new Uint8Array(maxIRQ + 1),
+    irqPending: new Uint8Array(maxIRQ + 1),
+    irqClaimed: new Uint8Array(maxIRQ + 1),
+    deliverableIRQs: 0,
   };
 }
 
@@ -365,9 +398,15 @@ function rememberHolder(state: ImplState, holder: number, slotsBytes: number): n
   return holder;
 }
 
-/** The slot at `slot` as { holder, index }, or null if no CNode or TCB holds a slot there. */
+/** The IRQ node's slot at `slot` as { irqNodeRef, irq }, or null if it is not one. */
+function irqNodeSlotRef(state: ImplState, slot: number): SlotRef | null {
+  const offset = slot - state.irqNode;
+  return offset >= 0 && offset < irqNodeBytes && offset % 16 === 0 ? { cnode: irqNodeRef, index: offset / 16 } : null;
+}
+
+/** The slot at `slot` as { holder, index } (the IRQ node's as { irqNodeRef, irq }), or null if no CNode or TCB holds a slot there. */
 export function slotRefOf(state: ImplState, slot: number): SlotRef | null {
-  if (!inRam(state, slot, 16) || slot % 16 !== 0) return null;
+  if (!inRam(state, slot, 16) || slot % 16 !== 0) return irqNodeSlotRef(state, slot);
   const holder = slotHolder(state, slot);
   return holder === NONE ? null : { cnode: holder, index: (slot - holder) / 16 };
 }

@@ -7,7 +7,9 @@
 // (a non-blocking first phase, then a blocking receive); then the scheduler
 // picks the thread that runs next. Call and ReplyRecv try the fastpath first (fastpath.ts).
 // A `time` event lets the current thread (or the idle thread) compute; reaching the timer
-// deadline enters the kernel by the timer interrupt.
+// deadline enters the kernel by the timer interrupt. An `interrupt` event raises a device
+// interrupt at the PLIC. At the end of every entry the deliverable device interrupts are
+// taken, lowest IRQ first, each its own interrupt entry (seL4 takes them on its way out).
 import {
   IPCBuffer,
   Reg,
@@ -15,6 +17,7 @@ import {
   SYSCALL_MIN,
   ipcBufferWords,
   isForeignLabel,
+  kernelTimerIRQ,
   maxReleaseTicks,
   msgRegisters,
   nbsendRecvDestRegister,
@@ -57,6 +60,15 @@ import {
   type SchedContextInvocation,
 } from './schedcontext.ts';
 import { chargeBudget, checkBudget, isRunnable, schedule, updateTimestamp } from './scheduler.ts';
+import {
+  claimLowestDeliverable,
+  decodeIRQControlInvocation,
+  decodeIRQHandlerInvocation,
+  handleInterrupt,
+  performIrqInvocation,
+  raiseIRQ,
+  type IrqInvocation,
+} from './interrupt.ts';
 import { NONE, beginStep, readUserWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capPtr, capRightsBits, capTag, capTypeName, endpointBadge, endpointPtr, replyRights } from './structures.ts';
 import {
@@ -106,12 +118,14 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
     passTime(state, event.ticks);
     unmodelled = null;
   } else if (event.kind === 'interrupt') {
-    unmodelled = 'device interrupt';
+    raiseIRQ(state, event.irq);
+    unmodelled = null;
   } else {
     if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
     applyUserWrites(state, thread, event.user);
     unmodelled = event.kind === 'syscall' && state.fastpath && fastpathTaken(state, thread) ? null : kernelEntry(state, thread, event);
   }
+  if (state.deliverableIRQs !== 0 && unmodelled === null) takeDeviceInterrupts(state);
   return {
     state,
     observation: thread === null ? observe(state, null, unmodelled) : observe(state, thread, unmodelled),
@@ -184,9 +198,19 @@ function passTime(state: ImplState, ticks: bigint): void {
     return;
   }
   state.clockTicks = interruptTicks;
+  handleInterruptEntry(state, kernelTimerIRQ);
+}
+
+/** The deliverable device interrupts, lowest IRQ first (getActiveIRQ claims each at the PLIC), each an entry. */
+function takeDeviceInterrupts(state: ImplState): void {
+  while (state.deliverableIRQs !== 0) handleInterruptEntry(state, claimLowestDeliverable(state));
+}
+
+/** handleInterruptEntry (MCS): updateTimestamp, checkBudget (which may raise a timeout fault), handleInterrupt, schedule, activateThread. */
+function handleInterruptEntry(state: ImplState, irq: number): void {
   updateTimestamp(state);
   checkBudget(state);
-  state.reprogram = true;
+  handleInterrupt(state, irq);
   schedule(state);
   activateThread(state);
 }
@@ -386,7 +410,8 @@ type Invocation =
   | TcbInvocation
   | SchedContextInvocation
   | ConfigureFlagsInvocation
-  | VSpaceInvocation;
+  | VSpaceInvocation
+  | IrqInvocation;
 
 /**
  * decodeInvocation: by the invoked cap's type; null for types whose invocations are not
@@ -423,6 +448,10 @@ function decodeInvocation(state: ImplState, ctx: InvocationContext, slot: number
     case CapTag.asidcontrol:
     case CapTag.asidpool:
       return decodeRISCVMMUInvocation(state, ctx, slot, isCall);
+    case CapTag.irqcontrol:
+      return decodeIRQControlInvocation(state, ctx, slot);
+    case CapTag.irqhandler:
+      return decodeIRQHandlerInvocation(state, ctx, slotW1(state, slot));
     default:
       return isForeignLabel(capTypeName(tag), ctx.label) ? { error: 'IllegalOperation' } : null;
   }
@@ -482,6 +511,11 @@ function performInvocation(state: ImplState, thread: number, inv: Invocation): v
     case 'makePool':
     case 'assign':
       return performVSpaceInvocation(state, thread, inv);
+    case 'irqIssue':
+    case 'irqAck':
+    case 'irqSetNotification':
+    case 'irqClear':
+      return performIrqInvocation(state, inv);
     default:
       return performCNodeInvocation(state, inv);
   }

@@ -2,7 +2,6 @@
 // (the caller's state, registers and IPC buffer, and who runs next) and the read-only
 // KernelView shared by every layer.
 import {
-  irqAtBoot,
   ipcBufferWords,
   threadStates,
   type KernelView,
@@ -13,6 +12,7 @@ import {
   type Word,
 } from '../libsel4/index.ts';
 import { cdtParentOf, decodeObject, decodeObjects, decodeSlotCap, type ImplObject } from './decode.ts';
+import { irqView } from './interrupt.ts';
 import { queuesOf } from './scheduler.ts';
 import { NONE, inRam, readUserWord, type ImplState } from './state.ts';
 import { ipcBufferAddr, ipcBufferFrame, readRegisters, threadState } from './tcb.ts';
@@ -115,6 +115,6 @@ export function createView(state: ImplState): KernelView {
     current: () => state.current,
     userWord: (paddr) => readUserWord(state, paddr),
     scheduler: () => schedulerView(state),
-    irq: irqAtBoot,
+    irq: (irq) => irqView(state, irq),
   };
 }

@@ -5,7 +5,7 @@ import {
   IPCBuffer,
   InvocationLabel,
   Reg,
-  seL4_CapIRQControl,
+  seL4_CapDomain,
   seL4_CapInitThreadTCB,
   seL4_Error,
   seL4_MessageInfo_new,
@@ -104,9 +104,9 @@ describe('impl syscall entry', () => {
 
   it('other cap types are unmodelled and change nothing', () => {
     const r = bootRoot();
-    const issue = seL4_MessageInfo_new(InvocationLabel.IRQIssueIRQHandler, 0, 0, 0);
-    const obs = r.api.rawSyscall([[Reg.a0, seL4_CapIRQControl], [Reg.a1, issue], [Reg.a7, syscallWord(S.seL4_SysCall)]]);
-    expect(obs.unmodelled).toBe('irqcontrol invocation');
+    const issue = seL4_MessageInfo_new(InvocationLabel.DomainSetSet, 0, 0, 0);
+    const obs = r.api.rawSyscall([[Reg.a0, seL4_CapDomain], [Reg.a1, issue], [Reg.a7, syscallWord(S.seL4_SysCall)]]);
+    expect(obs.unmodelled).toBe('domain invocation');
     expect(obs.caller!.state).toBe('Running');
     expect(obs.caller!.regs[Reg.a1]).toBe(issue);
     // The root has no bound notification: UnbindNotification is decoded, IllegalOperation.
