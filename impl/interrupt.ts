@@ -50,12 +50,22 @@ function isDeliverable(state: ImplState, irq: number): boolean {
 /** After one IRQ's fields changed: the count follows its deliverability. */
 function recount(state: ImplState, irq: number, wasDeliverable: boolean): void {
   state.deliverableIRQs += (isDeliverable(state, irq) ? 1 : 0) - (wasDeliverable ? 1 : 0);
-  if (state.debug) checkDeliverableCount(state);
+  if (state.debug) checkIrqInvariants(state);
 }
 
-function checkDeliverableCount(state: ImplState): void {
+/**
+ * The count is right; the timer's line never pending or claimed at the PLIC; an IRQ node slot
+ * holds nothing or a notification cap, and only for a Signal IRQ (valid_irq_handlers).
+ */
+function checkIrqInvariants(state: ImplState): void {
   let count = 0;
-  for (let irq = 0; irq <= maxIRQ; irq++) if (isDeliverable(state, irq)) count++;
+  for (let irq = 0; irq <= maxIRQ; irq++) {
+    if (isDeliverable(state, irq)) count++;
+    const tag = capTag(slotW0(state, irqSlot(state, irq)));
+    if (tag !== CapTag.null && (tag !== CapTag.notification || state.irqStates[irq] !== IrqStateNum.Signal)) {
+      fail(`IRQ node slot ${irq} holds a cap with tag ${tag} while its IRQ is in state ${state.irqStates[irq]}`);
+    }
+  }
   if (count !== state.deliverableIRQs) fail(`${state.deliverableIRQs} deliverable IRQs counted, ${count} found`);
   if (state.irqPending[kernelTimerIRQ] !== 0 || state.irqClaimed[kernelTimerIRQ] !== 0) fail('the timer IRQ is pending or claimed at the PLIC');
 }
@@ -206,6 +216,7 @@ export function performIrqInvocation(state: ImplState, inv: IrqInvocation): void
     case 'irqClear':
       cteDeleteOne(state, irqSlot(state, inv.irq));
   }
+  if (state.debug) checkIrqInvariants(state);
 }
 
 /** deletingIRQHandler: finalising the last handler cap of `irq` deletes its notification cap. */
