@@ -1,7 +1,8 @@
 // Reading the impl's memory back as plain data, for the view and for the refinement
 // checker's abstraction function: slots (cap and MDB node), object records, the ghost
 // table, user memory, and what a step touched. Slots are named as in every layer:
-// { cnode, index }, where `cnode` is the CNode's address, or the TCB's for a TCB slot.
+// { cnode, index }, where `cnode` is the CNode's address, or the TCB's for a TCB slot, or
+// irqNodeRef for the IRQ node's (index: the IRQ).
 // Finding the object that holds a slot uses the ghost table: this is
 // reporting, never a kernel decision.
 import { irqNodeRef, maxIRQ, seL4_SlotBits, tcbSlotCount, type Cap, type ObjectKind, type ObjectView, type SlotRef, type Touched, type Word } from '../libsel4/index.ts';

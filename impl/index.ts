@@ -1,7 +1,8 @@
 // The impl layer: seL4's C kernel in the model, mutable and fast. Its state is one
 // simulated physical memory with every kernel object at its address (see the layout
 // comments of cnode.ts, structures.ts, tcb.ts, schedcontext.ts, endpoint.ts,
-// notification.ts and reply.ts) plus a ghost table of which objects exist.
+// notification.ts and reply.ts; the IRQ node after RAM: state.ts) plus a ghost table of which
+// objects exist.
 import type { KernelLayer } from '../libsel4/index.ts';
 import { bootState } from './boot.ts';
 import type { ImplState } from './state.ts';

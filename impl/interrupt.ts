@@ -221,6 +221,7 @@ export function performIrqInvocation(state: ImplState, inv: IrqInvocation): void
 
 /** deletingIRQHandler: finalising the last handler cap of `irq` deletes its notification cap. */
 export function deletingIRQHandler(state: ImplState, irq: number): void {
+  if (state.debug && (irq === irqInvalid || irq >= kernelTimerIRQ)) fail(`a handler cap of IRQ ${irq}, which Get never issues`);
   cteDeleteOne(state, irqSlot(state, irq));
 }
 
