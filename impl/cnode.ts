@@ -41,7 +41,6 @@ import {
   zombieWithNumber,
   type CapWords,
 } from './structures.ts';
-import type { FinaliseResult } from './objects.ts';
 
 export const slotBytes = 16;
 const REVOCABLE = 0x2;
@@ -305,8 +304,9 @@ const finaliseStopped = -2;
  */
 function finaliseSlot(state: ImplState, slot: number, immediate: boolean): number {
   while (!isNullSlot(state, slot)) {
+    const cleanupIRQ = cleanupIRQOf(state, slot);
     const remainder = finaliseCap(state, slotW0(state, slot), slotW1(state, slot), isFinalCapability(state, slot));
-    if (capRemovable(remainder, slot)) return remainder.cleanupIRQ;
+    if (capRemovable(remainder, slot)) return cleanupIRQ;
     writeCap(state, slot, remainder.w0, remainder.w1);
     if (!immediate && isCyclicZombie(remainder, slot)) return finaliseStopped;
     reduceZombie(state, slot, immediate);
@@ -314,15 +314,25 @@ function finaliseSlot(state: ImplState, slot: number, immediate: boolean): numbe
   return NONE;
 }
 
+/**
+ * finaliseCap's cleanupInfo, read before the slot's cap is finalised: the IRQ of a final IRQ
+ * handler cap (postCapDeletion makes it Inactive once the slot is empty), or NONE.
+ */
+function cleanupIRQOf(state: ImplState, slot: number): number {
+  const w0 = slotW0(state, slot);
+  return capTag(w0) === CapTag.irqhandler && isFinalCapability(state, slot) ? slotW1(state, slot) : NONE;
+}
+
 /** cteDeleteOne: deletes a cap whose finalisation leaves nothing to clean up (an IRQ node slot's notification cap). */
 export function cteDeleteOne(state: ImplState, slot: number): void {
   if (isNullSlot(state, slot)) return;
+  if (state.debug && cleanupIRQOf(state, slot) !== NONE) fail('cteDeleteOne of an IRQ handler cap');
   const remainder = finaliseCap(state, slotW0(state, slot), slotW1(state, slot), isFinalCapability(state, slot));
-  if (state.debug && (!capRemovable(remainder, slot) || remainder.cleanupIRQ !== NONE)) fail('cteDeleteOne: the cap should be removable');
+  if (state.debug && !capRemovable(remainder, slot)) fail('cteDeleteOne: the cap should be removable');
   emptySlot(state, slot, NONE);
 }
 
-function capRemovable(cap: FinaliseResult, slot: number): boolean {
+function capRemovable(cap: CapWords, slot: number): boolean {
   const tag = capTag(cap.w0);
   if (tag === CapTag.null) return true;
   if (tag !== CapTag.zombie) fail('finaliseCap left neither a Zombie nor a null cap');

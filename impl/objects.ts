@@ -18,7 +18,7 @@ import {
   type SyscallError,
 } from '../libsel4/index.ts';
 import { ensureNoChildren } from './cnode.ts';
-import { NONE, fail, type GhostObject, type ImplState } from './state.ts';
+import { fail, type GhostObject, type ImplState } from './state.ts';
 import {
   CapTag,
   capIsPhysical,
@@ -198,37 +198,30 @@ export function isCapRevocable(new0: number, src0: number): boolean {
   }
 }
 
-/** finaliseCap's result: the remainder, and the IRQ of a final IRQ handler cap (seL4's cleanupInfo), or NONE. */
-export interface FinaliseResult extends CapWords {
-  readonly cleanupIRQ: number;
-}
-
-const removed = (): FinaliseResult => ({ w0: 0, w1: 0, cleanupIRQ: NONE });
-
 /**
  * finaliseCap: what deleting a cap does to its object, and what remains in the slot (the
  * remainder). A Zombie stays itself. The last cap to a CNode or a TCB becomes its Zombie,
  * counting all its slots (the thread is unbound and stopped first); for the last cap to any
  * other object the object is cleaned up (a scheduling context and a thread unbound, waiters
- * restarted, a reply object's caller let go, an IRQ's notification cap deleted: its IRQ is
- * left for postCapDeletion) and nothing remains. VSpace caps go to Arch_finaliseCap
- * (vspace.ts), which unmaps a frame cap's mapping whether final or not.
+ * restarted, a reply object's caller let go, an IRQ's notification cap deleted: see
+ * cleanupIRQOf in cnode.ts) and nothing remains. VSpace caps go to Arch_finaliseCap (vspace.ts), which
+ * unmaps a frame cap's mapping whether final or not.
  */
-export function finaliseCap(state: ImplState, w0: number, w1: number, final: boolean): FinaliseResult {
+export function finaliseCap(state: ImplState, w0: number, w1: number, final: boolean): CapWords {
   const tag = capTag(w0);
-  if (tag === CapTag.zombie) return { w0, w1, cleanupIRQ: NONE };
+  if (tag === CapTag.zombie) return { w0, w1 };
   if (isArchTag(tag)) {
     archFinaliseCap(state, w0, w1, final);
-    return removed();
+    return { w0: 0, w1: 0 };
   }
-  if (!final) return removed();
+  if (!final) return { w0: 0, w1: 0 };
   const ptr = capPtr(w0, w1);
   switch (tag) {
     case CapTag.cnode:
-      return { ...zombieWords(2 ** cnodeRadix(w1), cnodeRadix(w1), ptr), cleanupIRQ: NONE };
+      return zombieWords(2 ** cnodeRadix(w1), cnodeRadix(w1), ptr);
     case CapTag.thread:
       finaliseThread(state, ptr);
-      return { ...zombieWords(tcbSlotCount, zombieTypeTCB, ptr), cleanupIRQ: NONE };
+      return zombieWords(tcbSlotCount, zombieTypeTCB, ptr);
     case CapTag.schedcontext:
       finaliseSchedContext(state, ptr);
       break;
@@ -245,9 +238,9 @@ export function finaliseCap(state: ImplState, w0: number, w1: number, final: boo
       break;
     case CapTag.irqhandler:
       deletingIRQHandler(state, w1);
-      return { w0: 0, w1: 0, cleanupIRQ: w1 };
+      break;
   }
-  return removed();
+  return { w0: 0, w1: 0 };
 }
 
 /** Whether the cap carries every right CancelBadgedSends needs (an endpoint cap with all four). */
