@@ -253,6 +253,20 @@ describe('impl device interrupts', () => {
     expect(irq(r, 7)).toMatchObject({ pending: false, claimed: false });
   });
 
+  it('the signal is a full one: a bound thread blocked receiving on an endpoint is woken with the badge', () => {
+    const r = setup();
+    expect(get(r, 20)).toBe(E.seL4_NoError);
+    expect(invoke(r, HANDLER, L.IRQSetIRQHandler, [], [NTFN_BADGED])).toBe(E.seL4_NoError);
+    expect(r.api.seL4_TCB_BindNotification(seL4_CapInitThreadTCB, NTFN)).toBe(E.seL4_NoError);
+    const waited = r.enter({ kind: 'syscall', user: { regs: [[Reg.a0, EP], [Reg.a7, syscallWord(S.seL4_SysWait)]], ipcBuffer: [] } });
+    expect(waited.caller!.state).toBe('BlockedOnReceive');
+    const obs = raise(r, 20);
+    expect(obs.current).toBe(r.plan.rootTCB);
+    expect(regsOf(r, r.plan.rootTCB)[Reg.a0]).toBe(0x9);
+    expect(view(r).object(ptrOf(r, EP))).toMatchObject({ state: 'Idle', queue: [] });
+    expect(r.lastTouched.objects).toContain(r.plan.rootTCB);
+  });
+
   it('a masked source stays pending, and is taken when Get unmasks it', () => {
     const r = setup();
     raise(r, 12);
