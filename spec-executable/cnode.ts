@@ -147,33 +147,39 @@ interface Finalised {
   readonly cleanupInfo: Cap;
 }
 
-const nothingLeft: Finalised = Object.freeze({ remainder: nullCap, cleanupInfo: nullCap });
+/**
+ * finaliseCap: what deleting a cap does to its object (finaliseObject), and what it leaves: the
+ * last handler cap of an IRQ is the cleanup info, so the IRQ goes Inactive once its slot is empty.
+ */
+function finaliseCap(k: Step, cap: Cap, final: boolean): Finalised {
+  const remainder = finaliseObject(k, cap, final);
+  return { remainder, cleanupInfo: final && cap.type === 'irqhandler' ? cap : nullCap };
+}
 
 /**
- * finaliseCap: what deleting a cap does to its object, and the remainder left in the slot. A
+ * finaliseObject: finaliseCap's work on the object, and the remainder left in the slot. A
  * Zombie stays as it is; a non-final cap leaves nothing. The last cap to a CNode becomes its
  * Zombie counting all its slots; the last cap to a thread too, after the thread loses its
  * scheduling context, leaves every queue and stops. For the last cap to another object: a
  * scheduling context is unbound (thread, notification, call stack); a notification is unbound
  * from its SC and its thread and its waiters restart; an endpoint's queued threads restart; a
  * reply lets go of its caller or receiver; an IRQ's last handler cap deletes the IRQ's
- * notification cap and leaves itself as cleanup info (the IRQ goes Inactive once the slot is
- * empty). VSpace caps: finaliseVSpaceCap (a mapped frame cap unmaps even when not final). Other
- * objects need nothing.
+ * notification cap (deletingIRQHandler). VSpace caps: finaliseVSpaceCap (a mapped frame cap
+ * unmaps even when not final). Other objects need nothing.
  */
-function finaliseCap(k: Step, cap: Cap, final: boolean): Finalised {
-  if (cap.type === 'zombie') return { remainder: cap, cleanupInfo: nullCap };
+function finaliseObject(k: Step, cap: Cap, final: boolean): Cap {
+  if (cap.type === 'zombie') return cap;
   finaliseVSpaceCap(k, cap, final);
-  if (!final) return nothingLeft;
+  if (!final) return nullCap;
   switch (cap.type) {
     case 'cnode':
-      return { remainder: { type: 'zombie', ptr: cap.ptr, zombieType: cap.radix, count: 2 ** cap.radix }, cleanupInfo: nullCap };
+      return { type: 'zombie', ptr: cap.ptr, zombieType: cap.radix, count: 2 ** cap.radix };
     case 'thread':
       finaliseThread(k, cap.ptr);
-      return { remainder: { type: 'zombie', ptr: cap.ptr, zombieType: zombieTypeTCB, count: tcbSlotCount }, cleanupInfo: nullCap };
+      return { type: 'zombie', ptr: cap.ptr, zombieType: zombieTypeTCB, count: tcbSlotCount };
     case 'irqhandler':
       deletingIRQHandler(k, cap.irq);
-      return { remainder: nullCap, cleanupInfo: cap };
+      break;
     case 'schedcontext':
       finaliseSchedContext(k, cap.ptr);
       break;
@@ -189,7 +195,7 @@ function finaliseCap(k: Step, cap: Cap, final: boolean): Finalised {
       replyClear(k, cap.ptr);
       break;
   }
-  return nothingLeft;
+  return nullCap;
 }
 
 /** capRemovable: nothing, or a Zombie with no slot left to empty but (maybe) the one it sits in. */
