@@ -16,6 +16,7 @@ export { boot } from './boot.ts';
 export { schedInvariantViolation } from './scheduler.ts';
 export { ipcInvariantViolation } from './endpoint.ts';
 export { vspaceInvariantViolation } from './vspace.ts';
+export { irqInvariantViolation } from './interrupt.ts';
 
 const nothingTouched: Touched = Object.freeze({ slots: [], objects: [] });
 

@@ -4,6 +4,7 @@
 import {
   InvocationLabel,
   irqInvalid,
+  kernelTimerIRQ,
   irqNodeRef,
   maxIRQ,
   plicMaxIRQ,
@@ -18,7 +19,7 @@ import {
 import { cteDeleteOne, cteInsert } from './cnode.ts';
 import { isSyscallError, lookupTargetSlot } from './cspace.ts';
 import { sendSignal } from './notification.ts';
-import { getCap, irqLine, type ExecState, type Step } from './state.ts';
+import { allSlots, getCap, getObject, irqLine, type ExecState, type Step } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
 
 /** IRQControl_Get or GetTrigger: a handler cap for `irq` into `dest`, a child of the IRQ control cap in `control`. */
@@ -198,4 +199,31 @@ export function handleInterrupt(k: Step, irq: number): void {
     case 'Inactive':
       return;
   }
+}
+
+// ---------------------------------------------------------------- invariants
+
+/**
+ * The interrupt state between kernel entries, as l4v's valid_irq_handlers and valid_irq_states
+ * say, plus the PLIC's: the timer's line is Timer and never pending or claimed; an IRQ is Signal
+ * exactly when a handler cap to it exists; an IRQ node slot holds nothing or a notification cap
+ * that may send, and only for a Signal IRQ; no source is left deliverable (each entry takes them).
+ */
+export function irqInvariantViolation(state: ExecState): string | null {
+  const timer = irqLine(state, kernelTimerIRQ);
+  if (timer.state !== 'Timer' || timer.pending || timer.claimed) return `the timer's line is ${JSON.stringify(timer)}`;
+  const handled = new Set<number>();
+  for (const [, slot] of allSlots(state)) if (slot.cap.type === 'irqhandler') handled.add(slot.cap.irq);
+  for (let irq = 0; irq < kernelTimerIRQ; irq++) {
+    const { state: irqState } = irqLine(state, irq);
+    if (irqState === 'Timer' || (irqState === 'Signal') !== handled.has(irq)) return `IRQ ${irq} is ${irqState} with${handled.has(irq) ? '' : 'out'} a handler cap`;
+  }
+  for (const [index, slot] of state.interrupts.node) {
+    const cap = slot.cap;
+    if (cap.type !== 'notification' || (cap.rights & seL4_CanWrite) === 0) return `IRQ node slot ${index} holds a ${cap.type} cap that cannot signal`;
+    if (getObject(state, cap.ptr)?.type !== 'notification') return `IRQ node slot ${index} names no notification`;
+    if (irqLine(state, index).state !== 'Signal') return `IRQ node slot ${index} is filled for a ${irqLine(state, index).state} IRQ`;
+  }
+  const deliverable = nextDeliverableIRQ(state);
+  return deliverable === null ? null : `IRQ ${deliverable} is left deliverable`;
 }

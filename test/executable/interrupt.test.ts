@@ -1,5 +1,6 @@
 // The executable spec's interrupts: IRQ control and IRQ handler invocations with seL4's errors
 // in seL4's order, the IRQ node in the CDT, the PLIC's pending and claimed bits, delivery.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   InvocationLabel as IL,
@@ -15,9 +16,11 @@ import {
   seL4_Syscall as S,
   syscallErrorWords,
   type IrqView,
+  type KernelEvent,
+  type Observation,
   type SlotRef,
 } from '../../libsel4/index.ts';
-import { allObjects, allUserWords, getTCB, makeExecState, type ExecState } from '../../spec-executable/index.ts';
+import { allObjects, allUserWords, getSlot, getTCB, irqInvariantViolation, makeExecState, slotDifference, type ExecState } from '../../spec-executable/index.ts';
 import { L, ROOT } from './harness.ts';
 import { IPC } from './ipc-harness.ts';
 
@@ -27,8 +30,15 @@ function irqSlot(irq: number): SlotRef {
   return { cnode: irqNodeRef, index: irq };
 }
 
-/** A root task with IRQ helpers. */
+/** A root task with IRQ helpers; every state it reaches keeps the interrupt invariants. */
 class Irqs extends IPC {
+  override enter(event: KernelEvent): Observation {
+    const observation = super.enter(event);
+    const violation = irqInvariantViolation(this.state);
+    if (violation !== null) throw new Error(`interrupt invariant broken: ${violation}`);
+    return observation;
+  }
+
   line(irq: number): IrqView {
     return L.view(this.state).irq(irq);
   }
@@ -312,5 +322,68 @@ describe('the view', () => {
     }
     expect(view.cap(irqSlot(maxIRQ + 1))).toBeNull();
     expect(() => view.irq(maxIRQ + 1)).toThrow(/no IRQ line 97/);
+  });
+});
+
+/** IRQ node slots whose cap or MDB node differ between two states. */
+function changedIRQNodeSlots(before: ExecState, after: ExecState): number[] {
+  const changed: number[] = [];
+  for (let irq = 0; irq <= maxIRQ; irq++) {
+    if (slotDifference(getSlot(before, irqSlot(irq))!, getSlot(after, irqSlot(irq))!) !== null) changed.push(irq);
+  }
+  return changed;
+}
+
+const slotPick = fc.integer({ min: 0, max: 5 });
+const opArb = fc.oneof(
+  fc.record({ kind: fc.constant('interrupt' as const), irq: fc.integer({ min: -1, max: maxIRQ + 1 }) }),
+  fc.record({ kind: fc.constant('get' as const), irq: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constantFrom(0, kernelTimerIRQ, maxIRQ + 1)), slot: slotPick }),
+  fc.record({ kind: fc.constantFrom('ack' as const, 'clear' as const, 'set' as const, 'delete' as const), slot: slotPick, ntfn: fc.integer({ min: 0, max: 1 }) }),
+  fc.record({ kind: fc.constant('copy' as const), slot: slotPick, to: slotPick }),
+  fc.record({ kind: fc.constant('revoke' as const) }),
+);
+type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
+
+describe('random IRQ workloads', () => {
+  it('never throw, keep the interrupt invariants and name every IRQ node slot they change in touched', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), (ops: Op[]) => {
+        const h = new Irqs();
+        const ntfns = [h.retype(T.seL4_NotificationObject), h.retype(T.seL4_NotificationObject)];
+        const slots = Array.from({ length: 6 }, () => h.freeSlot());
+        for (const op of ops) {
+          const before = h.state;
+          switch (op.kind) {
+            case 'interrupt':
+              h.interrupt(op.irq);
+              break;
+            case 'get':
+              h.call(seL4_CapIRQControl, IL.IRQIssueIRQHandler, [op.irq, slots[op.slot]!, 32], [ROOT]);
+              break;
+            case 'ack':
+              h.call(slots[op.slot]!, IL.IRQAckIRQ, []);
+              break;
+            case 'clear':
+              h.call(slots[op.slot]!, IL.IRQClearIRQHandler, []);
+              break;
+            case 'set':
+              h.setNotification(slots[op.slot]!, ntfns[op.ntfn]!);
+              break;
+            case 'delete':
+              h.api.seL4_CNode_Delete(ROOT, slots[op.slot]!, 32);
+              break;
+            case 'copy':
+              h.api.seL4_CNode_Copy(ROOT, slots[op.to]!, 32, ROOT, slots[op.slot]!, 32, seL4_AllRights);
+              break;
+            case 'revoke':
+              h.api.seL4_CNode_Revoke(ROOT, seL4_CapIRQControl, 32);
+              break;
+          }
+          expect(h.last!.observation.unmodelled).toBeNull();
+          for (const irq of changedIRQNodeSlots(before, h.state)) expect(h.touchedSlot(irqSlot(irq)), `IRQ node slot ${irq}`).toBe(true);
+        }
+      }),
+      { numRuns: 25, endOnFailure: true },
+    );
   });
 });
