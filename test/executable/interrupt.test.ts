@@ -175,7 +175,7 @@ describe('IRQHandler invocations', () => {
 });
 
 /** A root task (priority 50) with a handler for `irq` signalling `badge` to a notification a thread at priority 100 waits on. */
-function driver(irq: number, badge: number): { h: Irqs; handler: number; ntfn: number; ntfnAddr: number; tcb: number } {
+function driver(irq: number, badge: number): { h: Irqs; handler: number; ntfn: number; ntfnAddr: number; tcb: number; tcbSlot: number; scSlot: number; sc: number } {
   const h = new Irqs();
   const handler = h.get(irq);
   const ntfn = h.retype(T.seL4_NotificationObject);
@@ -184,7 +184,7 @@ function driver(irq: number, badge: number): { h: Irqs; handler: number; ntfn: n
   h.yieldToThreads();
   h.sys(w.tcb, S.seL4_SysWait, [[Reg.a0, ntfn]]);
   expect(h.state.current).toBe(h.rootTCB);
-  return { h, handler, ntfn, ntfnAddr: h.ptr(ntfn), tcb: w.tcb };
+  return { h, handler, ntfn, ntfnAddr: h.ptr(ntfn), tcb: w.tcb, tcbSlot: w.tcbSlot, scSlot: w.scSlot, sc: w.sc };
 }
 
 describe('delivery', () => {
@@ -245,6 +245,21 @@ describe('delivery', () => {
     expect(getTCB(outcome!.state, tcb)!.regs[Reg.a0]).toBe(0x8);
     expect(view.object(ntfnAddr)).toMatchObject({ state: 'Active', word: 0x20 | 0x80 });
     for (const irq of [3, 5, 7]) expect(view.irq(irq)).toMatchObject({ pending: false, claimed: true });
+  });
+
+  it('lends the notification\'s SC to a passive driver it wakes (sel4test INTERRUPT0002)', () => {
+    const { h, ntfn, ntfnAddr, tcb, tcbSlot, scSlot, sc } = driver(17, 0x2);
+    expect(h.api.seL4_SchedContext_UnbindObject(scSlot, tcbSlot)).toBe(E.seL4_NoError);
+    expect(h.api.seL4_SchedContext_Bind(scSlot, ntfn)).toBe(E.seL4_NoError);
+    expect(h.view(tcb)).toMatchObject({ state: 'BlockedOnNotification', schedContext: null });
+    h.interrupt(17);
+    expect(h.state.current).toBe(tcb);
+    expect(h.view(tcb)).toMatchObject({ state: 'Running', schedContext: sc });
+    expect(h.view(sc)).toMatchObject({ tcb, notification: ntfnAddr });
+    expect(h.regs(tcb)[Reg.a0]).toBe(0x2);
+    h.sys(tcb, S.seL4_SysWait, [[Reg.a0, ntfn]]);
+    expect(h.view(tcb)).toMatchObject({ state: 'BlockedOnNotification', schedContext: null });
+    expect(h.state.current).toBe(h.rootTCB);
   });
 
   it('is taken while the idle thread runs', () => {
