@@ -12,6 +12,7 @@ import {
   type Cap,
   type CapOf,
   type IrqState,
+  type IrqView,
   type SlotRef,
   type SyscallError,
   type Word,
@@ -165,12 +166,22 @@ export function isPLICSource(irq: number): boolean {
 }
 
 /** The lowest source that interrupts the hart: pending, unmasked (not Inactive) and not claimed; null if none. */
-export function nextDeliverableIRQ(state: ExecState): number | null {
+function lowestDeliverableIRQ(lines: readonly IrqView[]): number | null {
   for (let irq = 1; irq <= plicMaxIRQ; irq++) {
-    const line = irqLine(state, irq);
+    const line = lines[irq]!;
     if (line.pending && !line.claimed && line.state !== 'Inactive') return irq;
   }
   return null;
+}
+
+/** Each line table's lowest deliverable source, found once: tables are never changed, and every entry asks. */
+const deliverable = new WeakMap<readonly IrqView[], number | null>();
+
+export function nextDeliverableIRQ(state: ExecState): number | null {
+  const { lines } = state.interrupts;
+  let irq = deliverable.get(lines);
+  if (irq === undefined) deliverable.set(lines, (irq = lowestDeliverableIRQ(lines)));
+  return irq;
 }
 
 /** getActiveIRQ's plic_get_claim: the kernel claims the source (pending cleared) until Ack completes it. */
