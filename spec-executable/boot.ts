@@ -7,7 +7,7 @@ import { minRefills, refillNew, schedContextAt } from './schedcontext.ts';
 import { schedule } from './scheduler.ts';
 import { bootVSpace } from './vspace.ts';
 import { RadixMap } from '../libsel4/radix-map.ts';
-import { asidTableSize, initialSchedState, Step, type ExecState, type KObject, type Slot } from './state.ts';
+import { asidTableSize, initialSchedState, interruptsAtBoot, Step, type ExecState, type KObject, type Slot } from './state.ts';
 
 function bootObject(obj: BootObject): KObject {
   switch (obj.type) {
@@ -41,6 +41,7 @@ export function boot(plan: BootPlan): ExecState {
     current: null,
     sched: initialSchedState,
     asidTable: new Array<number | null>(asidTableSize).fill(null),
+    interrupts: interruptsAtBoot,
   });
   for (const [index, cap] of plan.rootCaps) {
     k.setSlot({ cnode: plan.rootCNode, index }, { cap, mdb: { prev: null, next: null, revocable: true, firstBadged: true } });

@@ -7,7 +7,8 @@ import { cancelAllIPC, cancelBadgedSends } from './endpoint.ts';
 import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
 import { replyClear } from './reply.ts';
 import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
-import { getCap, getSlot, isSlotHolder, nullSlot, sameSlot, slotAddr, type ExecState, type Slot, type Step } from './state.ts';
+import { deletedIRQHandler, deletingIRQHandler } from './interrupt.ts';
+import { allSlots, getCap, getSlot, nullSlot, sameSlot, slotAddr, type ExecState, type Slot, type Step } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
 import { finaliseThread } from './tcb.ts';
 import { finaliseVSpaceCap } from './vspace.ts';
@@ -109,9 +110,10 @@ function cteSwap(k: Step, cap1: Cap, slot1: SlotRef, cap2: Cap, slot2: SlotRef):
 
 /**
  * emptySlot: unlinks the slot from the MDB and clears it. Its CDT children become children of
- * its parent; its successor inherits its firstBadged flag so badge generations stay apart.
+ * its parent; its successor inherits its firstBadged flag so badge generations stay apart. Then
+ * postCapDeletion of what finalisation left to clean up.
  */
-function emptySlot(k: Step, ref: SlotRef): void {
+function emptySlot(k: Step, ref: SlotRef, cleanupInfo: Cap): void {
   const slot = k.slot(ref);
   if (slot.cap.type === 'null') return;
   const { prev, next } = slot.mdb;
@@ -121,6 +123,12 @@ function emptySlot(k: Step, ref: SlotRef): void {
     k.setMDB(next, { ...nextMDB, prev, firstBadged: nextMDB.firstBadged || slot.mdb.firstBadged });
   }
   k.setSlot(ref, nullSlot);
+  postCapDeletion(k, cleanupInfo);
+}
+
+/** postCapDeletion: the last handler cap of an IRQ is gone, so the IRQ is Inactive. */
+function postCapDeletion(k: Step, cleanupInfo: Cap): void {
+  if (cleanupInfo.type === 'irqhandler') deletedIRQHandler(k, cleanupInfo.irq);
 }
 
 /**
@@ -133,17 +141,33 @@ function capSwapForDelete(k: Step, slot0: SlotRef, slot: SlotRef): void {
   else cteSwap(k, k.cap(slot0), slot0, k.cap(slot), slot);
 }
 
+/** What finaliseCap leaves: the remainder in the slot, and the cap postCapDeletion cleans up after (or null). */
+interface Finalised {
+  readonly remainder: Cap;
+  readonly cleanupInfo: Cap;
+}
+
 /**
- * finaliseCap: what deleting a cap does to its object, and the remainder left in the slot. A
+ * finaliseCap: what deleting a cap does to its object (finaliseObject), and what it leaves: the
+ * last handler cap of an IRQ is the cleanup info, so the IRQ goes Inactive once its slot is empty.
+ */
+function finaliseCap(k: Step, cap: Cap, final: boolean): Finalised {
+  const remainder = finaliseObject(k, cap, final);
+  return { remainder, cleanupInfo: final && cap.type === 'irqhandler' ? cap : nullCap };
+}
+
+/**
+ * finaliseObject: finaliseCap's work on the object, and the remainder left in the slot. A
  * Zombie stays as it is; a non-final cap leaves nothing. The last cap to a CNode becomes its
  * Zombie counting all its slots; the last cap to a thread too, after the thread loses its
  * scheduling context, leaves every queue and stops. For the last cap to another object: a
  * scheduling context is unbound (thread, notification, call stack); a notification is unbound
  * from its SC and its thread and its waiters restart; an endpoint's queued threads restart; a
- * reply lets go of its caller or receiver. VSpace caps: finaliseVSpaceCap (a mapped frame cap
+ * reply lets go of its caller or receiver; an IRQ's last handler cap deletes the IRQ's
+ * notification cap (deletingIRQHandler). VSpace caps: finaliseVSpaceCap (a mapped frame cap
  * unmaps even when not final). Other objects need nothing.
  */
-function finaliseCap(k: Step, cap: Cap, final: boolean): Cap {
+function finaliseObject(k: Step, cap: Cap, final: boolean): Cap {
   if (cap.type === 'zombie') return cap;
   finaliseVSpaceCap(k, cap, final);
   if (!final) return nullCap;
@@ -153,6 +177,9 @@ function finaliseCap(k: Step, cap: Cap, final: boolean): Cap {
     case 'thread':
       finaliseThread(k, cap.ptr);
       return { type: 'zombie', ptr: cap.ptr, zombieType: zombieTypeTCB, count: tcbSlotCount };
+    case 'irqhandler':
+      deletingIRQHandler(k, cap.irq);
+      break;
     case 'schedcontext':
       finaliseSchedContext(k, cap.ptr);
       break;
@@ -188,19 +215,19 @@ function isCyclicZombie(cap: Cap, ref: SlotRef): boolean {
 }
 
 /**
- * finaliseSlot: finalises the slot's cap until the remainder can be removed; other remainders
- * are Zombies, reduced a slot at a time. Without `immediate`, a Zombie become cyclic stops it
- * unfinished (false).
+ * finaliseSlot: finalises the slot's cap until the remainder can be removed (success, with the
+ * last finalisation's cleanup info); other remainders are Zombies, reduced a slot at a time.
+ * Without `immediate`, a Zombie become cyclic stops it unfinished.
  */
-function finaliseSlot(k: Step, ref: SlotRef, immediate: boolean): boolean {
+function finaliseSlot(k: Step, ref: SlotRef, immediate: boolean): { readonly success: boolean; readonly cleanupInfo: Cap } {
   while (k.cap(ref).type !== 'null') {
-    const remainder = finaliseCap(k, k.cap(ref), isFinalCapability(k.state, ref));
-    if (capRemovable(remainder, ref)) return true;
+    const { remainder, cleanupInfo } = finaliseCap(k, k.cap(ref), isFinalCapability(k.state, ref));
+    if (capRemovable(remainder, ref)) return { success: true, cleanupInfo };
     k.setCap(ref, remainder);
-    if (!immediate && isCyclicZombie(remainder, ref)) return false;
+    if (!immediate && isCyclicZombie(remainder, ref)) return { success: false, cleanupInfo: nullCap };
     reduceZombie(k, ref, immediate);
   }
-  return true;
+  return { success: true, cleanupInfo: nullCap };
 }
 
 /**
@@ -224,7 +251,20 @@ function reduceZombie(k: Step, ref: SlotRef, immediate: boolean): void {
 
 /** cteDelete: finalisation, then the slot emptied if the delete is exposed or finalisation completed. */
 function deleteSlot(k: Step, ref: SlotRef, exposed: boolean): void {
-  if (finaliseSlot(k, ref, exposed) || exposed) emptySlot(k, ref);
+  const { success, cleanupInfo } = finaliseSlot(k, ref, exposed);
+  if (success || exposed) emptySlot(k, ref, cleanupInfo);
+}
+
+/**
+ * cteDeleteOne: deletes a cap that finalises at once and leaves nothing to clean up (the
+ * notification caps of the IRQ node).
+ */
+export function cteDeleteOne(k: Step, ref: SlotRef): void {
+  const cap = k.cap(ref);
+  if (cap.type === 'null') return;
+  const { remainder, cleanupInfo } = finaliseCap(k, cap, isFinalCapability(k.state, ref));
+  if (remainder.type !== 'null' || cleanupInfo.type !== 'null') throw new Error(`executable spec invariant: cteDeleteOne of a ${cap.type} cap left something`);
+  emptySlot(k, ref, nullCap);
 }
 
 /** cteDelete, exposed: CNode_Delete and every other deletion a user asks for. */
@@ -295,11 +335,8 @@ export function cdtParent(state: ExecState, ref: SlotRef): SlotRef | null {
 /** The CDT parent of every non-null slot (by slotKey), computed list by list in one pass each. */
 export function cdtParents(state: ExecState): Map<string, SlotRef | null> {
   const parents = new Map<string, SlotRef | null>();
-  for (const obj of state.objects.values()) {
-    if (!isSlotHolder(obj)) continue;
-    for (const [index, slot] of obj.slots) {
-      if (slot.mdb.prev === null) listParents(state, { cnode: obj.addr, index }, parents);
-    }
+  for (const [ref, slot] of allSlots(state)) {
+    if (slot.mdb.prev === null) listParents(state, ref, parents);
   }
   return parents;
 }

@@ -1,11 +1,12 @@
 // The executable specification as a kernel layer: boot, one step per kernel entry, the
 // user-visible observation, and the read-only view.
-import { irqAtBoot, maxReleaseTicks, type KernelEvent, type KernelLayer, type KernelView, type ObjectView, type Observation, type Outcome, type SchedulerView, type Touched } from '../libsel4/index.ts';
+import { maxReleaseTicks, type KernelEvent, type KernelLayer, type KernelView, type ObjectView, type Observation, type Outcome, type SchedulerView, type Touched } from '../libsel4/index.ts';
 import { boot } from './boot.ts';
 import { cdtParent } from './cnode.ts';
 import { objectView } from './objects.ts';
-import { getObject, getSlot, getTCB, Step, UnmodelledBehaviour, userWord, type ExecState, type KObject, type SchedState } from './state.ts';
-import { applyUserWrites, handleExceptionEntry, handleSyscallEntry, handleTimerInterrupt } from './syscall.ts';
+import { isPLICSource, raiseInterrupt } from './interrupt.ts';
+import { getObject, getSlot, getTCB, irqLine, Step, UnmodelledBehaviour, userWord, type ExecState, type KObject, type SchedState } from './state.ts';
+import { applyUserWrites, handleExceptionEntry, handleSyscallEntry, handleTimerInterrupt, takePendingInterrupts } from './syscall.ts';
 import { ipcBufferContents } from './tcb.ts';
 
 export * from './state.ts';
@@ -15,6 +16,7 @@ export { boot } from './boot.ts';
 export { schedInvariantViolation } from './scheduler.ts';
 export { ipcInvariantViolation } from './endpoint.ts';
 export { vspaceInvariantViolation } from './vspace.ts';
+export { irqInvariantViolation } from './interrupt.ts';
 
 const nothingTouched: Touched = Object.freeze({ slots: [], objects: [] });
 
@@ -37,10 +39,14 @@ function unchanged(state: ExecState, caller: number | null, unmodelled: string |
   return { state, observation: { ...observe(state, caller), unmodelled }, touched };
 }
 
-/** Runs a kernel entry; one that reaches unmodelled behaviour gives `fallback` instead. */
+/**
+ * Runs a kernel entry, then the interrupts that are pending and deliverable when it returns to
+ * user mode, each its own entry; one that reaches unmodelled behaviour gives `fallback` instead.
+ */
 function run(k: Step, caller: number | null, fallback: { state: ExecState; touched: Touched }, kernel: () => void): Outcome<ExecState> {
   try {
     kernel();
+    takePendingInterrupts(k);
   } catch (e) {
     if (!(e instanceof UnmodelledBehaviour)) throw e;
     return unchanged(fallback.state, caller, e.what, fallback.touched);
@@ -75,14 +81,27 @@ function passTime(state: ExecState, ticks: bigint): Outcome<ExecState> {
 }
 
 /**
- * One kernel entry: the current thread's syscall or exception (its user writes applied first), or
- * time passing. Syscalls and exceptions while the idle thread runs change nothing. An entry that
+ * `interrupt`: PLIC source `irq` is raised (pending) while the current thread (or idle) runs; if
+ * it can be delivered it is taken at once. A number that names no source changes nothing.
+ */
+function deviceInterrupt(state: ExecState, irq: number): Outcome<ExecState> {
+  const caller = state.current;
+  if (!isPLICSource(irq)) return unchanged(state, caller, null);
+  const k = new Step(state);
+  raiseInterrupt(k, irq);
+  return run(k, caller, { state, touched: nothingTouched }, () => {});
+}
+
+/**
+ * One kernel entry: the current thread's syscall or exception (its user writes applied first),
+ * time passing, or a device interrupt; each ends with the interrupts that are then deliverable.
+ * Syscalls and exceptions while the idle thread runs change nothing. An entry that
  * reaches behaviour the model does not cover changes nothing beyond the user writes, and the
  * observation names what was not modelled.
  */
 export function step(state: ExecState, event: KernelEvent): readonly Outcome<ExecState>[] {
   if (event.kind === 'time') return [passTime(state, event.ticks)];
-  if (event.kind === 'interrupt') return [unchanged(state, state.current, 'device interrupt')];
+  if (event.kind === 'interrupt') return [deviceInterrupt(state, event.irq)];
   const thread = state.current;
   if (thread === null) return [unchanged(state, null, null)];
   const k = new Step(state);
@@ -136,7 +155,7 @@ export function view(state: ExecState): KernelView {
     current: () => state.current,
     userWord: (paddr) => userWord(state, paddr),
     scheduler: () => schedulerView(state.sched),
-    irq: irqAtBoot,
+    irq: (irq) => irqLine(state, irq),
   };
 }
 

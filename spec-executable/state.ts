@@ -10,11 +10,14 @@
 //     current : TCB address | null      the thread that runs next (ksCurThread; null = the idle thread)
 //     sched   : SchedState              time, ksCurSC and the ready and release queues (scheduler.ts)
 //     asidTable : (pool | null)[32]     riscvKSASIDTable: the ASID pool of each high ASID value (vspace.ts)
+//     interrupts: InterruptState        intStateIRQTable with the PLIC's pending and claimed bits, one line per
+//                                       IRQ 0..maxIRQ, and intStateIRQNode's non-null slots (interrupt.ts)
 //
 //   KObject = cnode | tcb | endpoint | notification | reply | schedcontext | frame | pagetable | asidpool
 //     cnode and tcb carry `slots : IMap<index, Slot>`, sparse: a missing index is a null cap with a zero
 //     MDB node, and a null cap is never stored. A CNode has 2^radix slots, a TCB 5 (CSpace, VSpace,
-//     IPC buffer, fault handler, timeout handler).
+//     IPC buffer, fault handler, timeout handler). The IRQ node's slots are no object's: they are named
+//     { cnode: irqNodeRef, index: irq } and kept in `interrupts.node`, and getSlot and setSlot reach them.
 //
 //   A page table keeps its valid PTEs outside the kernel window, decoded (PteView: the Sv32 bits are a
 //   function of them, vspace.ts), and whether entries 512..1023 hold the kernel window; an ASID pool
@@ -30,6 +33,9 @@ import { RadixMap } from '../libsel4/radix-map.ts';
 import {
   capDifference,
   hex,
+  irqAtBoot,
+  irqNodeRef,
+  maxIRQ,
   nullCap,
   seL4_ASIDPoolIndexBits,
   seL4_NumASIDPoolsBits,
@@ -37,6 +43,7 @@ import {
   type BlockingView,
   type FaultView,
   type Cap,
+  type IrqView,
   type Choice,
   type ObjectView,
   type SlotRef,
@@ -179,12 +186,28 @@ export type SchedulerAction =
 /** riscvKSASIDTable: slot i holds the pool of ASIDs i << 4 .. (i << 4) + 15, or null. */
 export type ASIDTable = readonly (number | null)[];
 
+/**
+ * seL4's interrupt state: intStateIRQTable with the PLIC's pending and claimed bits (`lines[irq]`,
+ * IRQ 0..maxIRQ; an Inactive line is masked), and intStateIRQNode, the IRQ node's non-null slots by IRQ.
+ */
+export interface InterruptState {
+  readonly lines: readonly IrqView[];
+  readonly node: SlotTable;
+}
+
+/** Boot: every line Inactive but the kernel timer's, none pending or claimed; the IRQ node empty. */
+export const interruptsAtBoot: InterruptState = Object.freeze({
+  lines: Object.freeze(Array.from({ length: maxIRQ + 1 }, (_, irq) => irqAtBoot(irq))),
+  node: IMap<number, Slot>(),
+});
+
 export interface ExecState {
   readonly objects: RadixMap<KObject>;
   readonly memory: RadixMap<Word>;
   readonly current: number | null;
   readonly sched: SchedState;
   readonly asidTable: ASIDTable;
+  readonly interrupts: InterruptState;
 }
 
 // ---------------------------------------------------------------- reading
@@ -202,6 +225,11 @@ export function isSlotHolder(obj: KObject | null | undefined): obj is SlotHolder
   return obj !== undefined && obj !== null && (obj.type === 'cnode' || obj.type === 'tcb');
 }
 
+/** Whether `irq` names an IRQ line (0..maxIRQ), so also a slot of the IRQ node. */
+export function isIRQ(irq: number): boolean {
+  return Number.isInteger(irq) && irq >= 0 && irq <= maxIRQ;
+}
+
 export function slotCount(holder: SlotHolder): number {
   return holder.type === 'cnode' ? 2 ** holder.radix : tcbSlotCount;
 }
@@ -217,6 +245,7 @@ export function getTCB(state: ExecState, addr: number): TCBObject | null {
 
 /** The slot at `ref`, or null if no CNode or TCB there has that index. */
 export function getSlot(state: ExecState, ref: SlotRef): Slot | null {
+  if (ref.cnode === irqNodeRef) return isIRQ(ref.index) ? (state.interrupts.node.get(ref.index) ?? nullSlot) : null;
   const holder = state.objects.get(ref.cnode);
   if (!isSlotHolder(holder) || !Number.isInteger(ref.index) || ref.index < 0 || ref.index >= slotCount(holder)) return null;
   return holder.slots.get(ref.index) ?? nullSlot;
@@ -232,12 +261,20 @@ export function allObjects(state: ExecState): Iterable<KObject> {
   return state.objects.values();
 }
 
-/** Every non-null slot of every CNode and TCB. */
+/** Every non-null slot of every CNode and TCB, then of the IRQ node. */
 export function* allSlots(state: ExecState): Generator<[SlotRef, Slot]> {
   for (const obj of state.objects.values()) {
     if (!isSlotHolder(obj)) continue;
     for (const [index, slot] of obj.slots) yield [{ cnode: obj.addr, index }, slot];
   }
+  for (const [index, slot] of state.interrupts.node) yield [{ cnode: irqNodeRef, index }, slot];
+}
+
+/** IRQ line `irq` (0..maxIRQ). */
+export function irqLine(state: ExecState, irq: number): IrqView {
+  const line = isIRQ(irq) ? state.interrupts.lines[irq] : undefined;
+  if (line === undefined) throw new Error(`no IRQ line ${irq}: the lines are 0..${maxIRQ}`);
+  return line;
 }
 
 export function userWord(state: ExecState, paddr: number): Word {
@@ -256,6 +293,8 @@ export interface ExecStateParts {
   readonly memory: Iterable<readonly [number, Word]>;
   readonly current: number | null;
   readonly sched: SchedState;
+  /** The interrupt state; boot's (interruptsAtBoot) if not given. */
+  readonly interrupts?: InterruptState;
 }
 
 /** A slot table from (index, slot) pairs; null caps are dropped. */
@@ -285,7 +324,11 @@ export function makeExecState(parts: ExecStateParts): ExecState {
   const objectList = [...parts.objects];
   const objects = RadixMap.of(objectList.map((obj) => [obj.addr, obj] as const));
   const memory = RadixMap.of([...parts.memory].filter(([, word]) => word >>> 0 !== 0).map(([paddr, word]) => [paddr, word >>> 0] as const));
-  return { objects, memory, current: parts.current, sched: parts.sched, asidTable: asidTableOfPools(objectList) };
+  const interrupts = parts.interrupts ?? interruptsAtBoot;
+  if (interrupts.lines.length !== maxIRQ + 1 || interrupts.lines.some((line, irq) => line.irq !== irq)) {
+    throw new Error(`an executable state needs IRQ lines 0..${maxIRQ} in order`);
+  }
+  return { objects, memory, current: parts.current, sched: parts.sched, asidTable: asidTableOfPools(objectList), interrupts };
 }
 
 // ---------------------------------------------------------------- comparing
@@ -372,6 +415,8 @@ export function stateDifference(a: ExecState, b: ExecState, touched?: Touched): 
   if (sched !== null) return `scheduler ${sched}`;
   const asidTable = valueDifference('asidTable', a.asidTable, b.asidTable);
   if (asidTable !== null) return asidTable;
+  const lines = irqLinesDifference(a.interrupts.lines, b.interrupts.lines);
+  if (lines !== null) return lines;
   if (touched !== undefined) {
     for (const ref of touched.slots) {
       const sa = getSlot(a, ref);
@@ -396,6 +441,8 @@ export function stateDifference(a: ExecState, b: ExecState, touched?: Touched): 
       if (diff !== null) return diff;
     }
   }
+  const node = slotTableDifference(a.interrupts.node, b.interrupts.node);
+  if (node !== null) return `IRQ node ${node}`;
   if (a.memory !== b.memory) {
     const paddrs = [...new Set([...a.memory.keys(), ...b.memory.keys()])].sort((x, y) => x - y);
     for (const paddr of paddrs) {
@@ -403,6 +450,15 @@ export function stateDifference(a: ExecState, b: ExecState, touched?: Touched): 
       const wb = userWord(b, paddr);
       if (wa !== wb) return `memory ${hex(paddr)}: ${hex(wa)} vs ${hex(wb)}`;
     }
+  }
+  return null;
+}
+
+function irqLinesDifference(a: readonly IrqView[], b: readonly IrqView[]): string | null {
+  if (a === b) return null;
+  for (let irq = 0; irq < Math.max(a.length, b.length); irq++) {
+    const diff = valueDifference(`IRQ ${irq}`, a[irq], b[irq]);
+    if (diff !== null) return diff;
   }
   return null;
 }
@@ -456,10 +512,19 @@ export class Step {
   }
 
   setSlot(ref: SlotRef, slot: Slot): void {
+    if (ref.cnode === irqNodeRef) return this.setIRQNodeSlot(ref, slot);
     const holder = this.state.objects.get(ref.cnode);
     if (!isSlotHolder(holder)) throw new Error(`executable spec invariant: slot ${refText(ref)} has no CNode or TCB`);
     const slots = slot.cap.type === 'null' ? holder.slots.delete(ref.index) : holder.slots.set(ref.index, slot);
     this.state = { ...this.state, objects: this.state.objects.set(ref.cnode, { ...holder, slots }) };
+    this.touchedSlots.set(slotAddr(ref), ref);
+  }
+
+  private setIRQNodeSlot(ref: SlotRef, slot: Slot): void {
+    if (!isIRQ(ref.index)) throw new Error(`executable spec invariant: IRQ node slot ${ref.index} outside 0..${maxIRQ}`);
+    const { node } = this.state.interrupts;
+    const next = slot.cap.type === 'null' ? node.delete(ref.index) : node.set(ref.index, slot);
+    this.state = { ...this.state, interrupts: { ...this.state.interrupts, node: next } };
     this.touchedSlots.set(slotAddr(ref), ref);
   }
 
@@ -510,6 +575,14 @@ export class Step {
     const asidTable = this.state.asidTable.slice();
     asidTable[index] = pool;
     this.state = { ...this.state, asidTable };
+  }
+
+  /** Replaces the line of IRQ `line.irq` (its state or PLIC bits). */
+  setIRQLine(line: IrqView): void {
+    if (!isIRQ(line.irq)) throw new Error(`executable spec invariant: IRQ ${line.irq} outside 0..${maxIRQ}`);
+    const lines = this.state.interrupts.lines.slice();
+    lines[line.irq] = line;
+    this.state = { ...this.state, interrupts: { ...this.state.interrupts, lines } };
   }
 
   setCurrent(current: number | null): void {

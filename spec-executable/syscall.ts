@@ -1,10 +1,11 @@
-// Kernel entry: syscalls, user exceptions and the timer interrupt, the syscall dispatch, Yield, the
+// Kernel entry: syscalls, user exceptions and interrupts, the syscall dispatch, Yield, the
 // invocation path, and replies from the kernel (seL4's syscall.c, objecttype.c decodeInvocation).
 import {
   SYSCALL_MAX,
   SYSCALL_MIN,
   capRegister,
   isForeignLabel,
+  kernelTimerIRQ,
   seL4_CanGrant,
   seL4_CanRead,
   messageInfoFromWordKernel,
@@ -29,6 +30,17 @@ import {
 import { decodeCNodeInvocation, performCNodeInvocation, type CNodeInvocation } from './cnode.ts';
 import { isSyscallError, lookupSlot } from './cspace.ts';
 import { capFault, handleFault, unknownSyscallFault, userExceptionFault } from './fault.ts';
+import {
+  claimInterrupt,
+  decodeIRQControlInvocation,
+  decodeIRQHandlerInvocation,
+  handleInterrupt,
+  invokeIRQHandler,
+  nextDeliverableIRQ,
+  performIRQControl,
+  type IRQControlInvocation,
+  type IRQHandlerInvocation,
+} from './interrupt.ts';
 import { decodeEndpointInvocation, receiveIPC, sendIPC, type EndpointInvocation } from './endpoint.ts';
 import { canReceiveSignal, decodeNotificationInvocation, receiveSignal, sendSignal, type SignalInvocation } from './notification.ts';
 import { doReplyTransfer } from './reply.ts';
@@ -81,7 +93,9 @@ type Invocation =
   | TCBInvocation
   | SchedContextInvocation
   | ConfigureInvocation
-  | VSpaceInvocation;
+  | VSpaceInvocation
+  | IRQControlInvocation
+  | IRQHandlerInvocation;
 
 /** Applies what the user did since its last entry: register writes, then IPC buffer writes if it has one. */
 export function applyUserWrites(k: Step, thread: number, user: UserWrites): void {
@@ -114,16 +128,33 @@ export function handleExceptionEntry(k: Step, thread: number, number: Word, code
 }
 
 /**
- * handleInterruptEntry for the timer interrupt: the clock is read and the budget checked (an
- * exhausted SC is charged and its thread requeued), the deadline is acknowledged so the timer
- * will be reprogrammed, then schedule and activateThread.
+ * handleInterruptEntry for IRQ `irq`, already claimed: the clock is read and the budget checked
+ * (an exhausted SC is charged and its thread requeued), handleInterrupt, then schedule and
+ * activateThread.
  */
-export function handleTimerInterrupt(k: Step): void {
+function handleInterruptEntry(k: Step, irq: number): void {
   updateTimestamp(k);
   checkBudget(k);
-  k.reprogram = true;
+  handleInterrupt(k, irq);
   schedule(k);
   activateThread(k);
+}
+
+/** The timer interrupt's entry: its deadline is acknowledged, so the timer will be reprogrammed. */
+export function handleTimerInterrupt(k: Step): void {
+  handleInterruptEntry(k, kernelTimerIRQ);
+}
+
+/**
+ * At the end of a kernel entry the kernel returns to user mode, where every pending, unmasked,
+ * unclaimed PLIC source interrupts at once: each is claimed and handled in its own entry, the
+ * lowest IRQ first, until none is left (a claimed source waits for its Ack).
+ */
+export function takePendingInterrupts(k: Step): void {
+  for (let irq = nextDeliverableIRQ(k.state); irq !== null; irq = nextDeliverableIRQ(k.state)) {
+    claimInterrupt(k, irq);
+    handleInterruptEntry(k, irq);
+  }
 }
 
 /** The syscall invoking `cptr` in its first phase: ReplyRecv, NBSendRecv and NBSendWait. */
@@ -317,6 +348,10 @@ function decodeInvocation(k: Step, args: InvocationArgs, slot: SlotRef, cap: Cap
     case 'asidcontrol':
     case 'asidpool':
       return decodeRISCVMMUInvocation(state, args, slot, cap);
+    case 'irqcontrol':
+      return decodeIRQControlInvocation(state, args, slot);
+    case 'irqhandler':
+      return decodeIRQHandlerInvocation(state, args, cap);
     default:
       if (isForeignLabel(cap.type, args.label)) return { error: 'IllegalOperation' };
       throw new UnmodelledBehaviour(`${cap.type} invocation`);
@@ -363,6 +398,12 @@ function performInvocation(k: Step, inv: Invocation, caller: number, mode: Invoc
     case 'makePool':
     case 'assign':
       return performVSpaceInvocation(k, inv, caller, isCall);
+    case 'issueIRQHandler':
+      return performIRQControl(k, inv);
+    case 'ackIRQ':
+    case 'setIRQHandler':
+    case 'clearIRQHandler':
+      return invokeIRQHandler(k, inv);
     default:
       return performCNodeInvocation(k, inv);
   }

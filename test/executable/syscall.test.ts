@@ -3,7 +3,7 @@ import {
   InvocationLabel as IL,
   Reg,
   seL4_CapInitThreadIPCBuffer,
-  seL4_CapIRQControl,
+  seL4_CapDomain,
   seL4_CapInitThreadTCB,
   seL4_Error,
   seL4_MessageInfo_new,
@@ -61,9 +61,9 @@ describe('syscall dispatch', () => {
   it('invoking a cap type without modelled invocations is reported and changes nothing else', () => {
     const h = new ExecHarness();
     const before = h.state;
-    h.call(seL4_CapIRQControl, IL.IRQIssueIRQHandler, []);
-    expect(h.observation().unmodelled).toBe('irqcontrol invocation');
-    expect(h.observation().caller!.regs[Reg.a0]).toBe(seL4_CapIRQControl);
+    h.call(seL4_CapDomain, IL.DomainSetSet, []);
+    expect(h.observation().unmodelled).toBe('domain invocation');
+    expect(h.observation().caller!.regs[Reg.a0]).toBe(seL4_CapDomain);
     expect(h.state.objects.get(h.plan.rootCNode)).toBe(before.objects.get(h.plan.rootCNode));
     expect(h.call(seL4_CapInitThreadTCB, IL.TCBBindNotification, [])).toBe(E.seL4_TruncatedMessage);
     expect(h.observation().unmodelled).toBeNull();
