@@ -113,17 +113,17 @@ describe('sel4-model conformance', () => {
     expect(r.stdout).toContain('slot 28: seL4 endpoint, executable thread; slot 29: seL4 untyped, executable null');
   });
 
-  /** An IssueIRQHandler on the root's IRQ control cap: an invocation no layer models yet (issue 12). */
-  const irqIssue = { a0: 4, a1: seL4_MessageInfo_new(InvocationLabel.IRQIssueIRQHandler, 0, 0, 0), a2: 0, a3: 0, a4: 0, a5: 0 };
+  /** A SetSet on the root's domain cap: an invocation no layer models (one domain). */
+  const domainSet = { a0: 11, a1: seL4_MessageInfo_new(InvocationLabel.DomainSetSet, 0, 0, 0), a2: 0, a3: 0, a4: 0, a5: 0 };
 
   it('counts an entry the model does not cover as unmodelled and the rest as not comparable; --strict fails on them', async () => {
-    const regs = { ...irqIssue, a6: 0, a7: syscallWord(seL4_Syscall.seL4_SysCall) };
+    const regs = { ...domainSet, a6: 0, a7: syscallWord(seL4_Syscall.seL4_SysCall) };
     const entry = { in: { regs, ipcBuffer: [] }, out: { regs, ipcBuffer: [[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]] } };
-    const dir = writeData({ 'a.json': syntheticFile([{ name: 'irq', entries: [entry, copyTCB.entries[0]], capTypesAfter: [[28, tcbCapTag]] }]) });
+    const dir = writeData({ 'a.json': syntheticFile([{ name: 'domain', entries: [entry, copyTCB.entries[0]], capTypesAfter: [[28, tcbCapTag]] }]) });
     const r = await runInProcess(['conformance', dir]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^a\.json\s+abstract\s+1\s+0\s+0\s+0\s+1\s+2\s+0\s+1\s+1\s+0$/m);
-    expect(r.stdout).toContain('unmodelled in a.json (traces stopped there, first layer): irqcontrol invocation x1');
+    expect(r.stdout).toContain('unmodelled in a.json (traces stopped there, first layer): domain invocation x1');
     expect(r.stdout).toMatch(/entries: 0 agree, 3 unmodelled, 3 not comparable/);
     expect((await runInProcess(['conformance', dir, '--strict'])).status).toBe(1);
   });
@@ -150,7 +150,7 @@ describe('sel4-model conformance', () => {
       [],
       { a0: 0, a1: seL4_MessageInfo_new(seL4_Error.seL4_IllegalOperation, 0, 0, 0), a2: 0, a3: 0, a4: 0, a5: 0 },
     );
-    const regs = { ...irqIssue, a6: 0, a7: syscallWord(seL4_Syscall.seL4_SysCall) };
+    const regs = { ...domainSet, a6: 0, a7: syscallWord(seL4_Syscall.seL4_SysCall) };
     const unmodelled = { in: { regs, ipcBuffer: [] }, out: { regs, ipcBuffer: [] } };
     const trace = { name: 'tcb-labels', entries: [tcbLabelOnCNode, unmodelled, tcbLabelOnCNode], capTypesAfter: [] };
     const dir = writeData({ 'a.json': syntheticFile([trace]), 'b.json': syntheticFile([copyTCB]) });

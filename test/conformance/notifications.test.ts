@@ -12,6 +12,7 @@ import {
   seL4_CapInitThreadCNode as root,
   seL4_CapInitThreadTCB,
   seL4_CapInitThreadVSpace,
+  seL4_CapDomain,
   seL4_CapIRQControl,
   seL4_Error as E,
   seL4_MessageInfo_new,
@@ -89,6 +90,9 @@ describe('a label the invoked object does not decode', () => {
     const bind = raw(S.seL4_SysCall, seL4_CapInitThreadTCB, label(InvocationLabel.TCBBindNotification));
     expect(bind.unmodelled).toBeNull();
     expect(bind.caller!.regs[Reg.a1]).toBe(seL4_MessageInfo_new(E.seL4_TruncatedMessage, 0, 0, 0));
-    expect(raw(S.seL4_SysCall, seL4_CapIRQControl, label(InvocationLabel.IRQIssueIRQHandler)).unmodelled).toBe('irqcontrol invocation');
+    const issue = raw(S.seL4_SysCall, seL4_CapIRQControl, label(InvocationLabel.IRQIssueIRQHandler));
+    expect(issue.unmodelled).toBeNull();
+    expect(issue.caller!.regs[Reg.a1]).toBe(seL4_MessageInfo_new(E.seL4_TruncatedMessage, 0, 0, 0));
+    expect(raw(S.seL4_SysCall, seL4_CapDomain, label(InvocationLabel.DomainSetSet)).unmodelled).toBe('domain invocation');
   });
 });
