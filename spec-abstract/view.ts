@@ -1,12 +1,12 @@
 // What the outside sees of the abstract state: the read-only KernelView every layer offers,
 // the observation after an entry, and accessors for the refinement checker.
 import {
-  irqAtBoot,
   nullCap,
   seL4_ASIDPoolIndexBits,
   seL4_LargePageBits,
   seL4_PageBits,
   type Cap,
+  type IrqView,
   type PteView,
   type KernelView,
   type ObjectView,
@@ -23,6 +23,8 @@ import {
   filledSlots,
   hasSlot,
   holderOf,
+  irqLineOf,
+  irqNodeOf,
   memoryWord,
   objectAt,
   slotHolderAt,
@@ -103,14 +105,20 @@ export interface FilledSlot {
   readonly original: boolean;
 }
 
-/** Every non-null slot of every CNode and TCB, by holder address then index. */
+/** Every non-null slot of every CNode and TCB, by holder address then index, then the IRQ node's. */
 export function allFilledSlots(s: AbstractState): FilledSlot[] {
   const result: FilledSlot[] = [];
-  for (const o of allObjects(s)) {
-    if (o.type !== 'cnode' && o.type !== 'tcb') continue;
-    for (const { slot, entry } of filledSlots(o)) result.push({ slot, cap: entry.cap, parent: entry.parent, original: entry.original });
-  }
+  const add = (holder: SlotHolder) => {
+    for (const { slot, entry } of filledSlots(holder)) result.push({ slot, cap: entry.cap, parent: entry.parent, original: entry.original });
+  };
+  for (const o of allObjects(s)) if (o.type === 'cnode' || o.type === 'tcb') add(o);
+  add(irqNodeOf(s));
   return result;
+}
+
+/** IRQ line `irq` (0..maxIRQ) as the view shows it. */
+export function irqView(s: AbstractState, irq: number): IrqView {
+  return { irq, ...irqLineOf(s, irq) };
 }
 
 export function observeThread(s: AbstractState, tcb: number): ThreadObservation | null {
@@ -158,6 +166,6 @@ export function viewOf(s: AbstractState): KernelView {
     current: () => s.current,
     userWord: (paddr) => memoryWord(s, paddr),
     scheduler: () => schedulerView(s.sched),
-    irq: irqAtBoot,
+    irq: (irq) => irqView(s, irq),
   };
 }
