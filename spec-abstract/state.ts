@@ -193,8 +193,8 @@ export interface IrqNode {
 /** What holds cap slots: a CNode, a TCB, or the IRQ node. */
 export type SlotHolder = CNodeObject | TCBObject | IrqNode;
 
-/** One IRQ line: interrupt_states and the interrupt controller's bits (the view's IrqView without its number). */
-export type IrqLine = Omit<IrqView, 'irq'>;
+/** One IRQ line: interrupt_states and the interrupt controller's bits, as the view shows it. */
+export type IrqLine = IrqView;
 
 /**
  * Time and the scheduler (l4v's cur_time, consumed_time, cur_sc, ready_queues,
@@ -234,12 +234,7 @@ export const emptyAsidTable: readonly (number | null)[] = Object.freeze(new Arra
 export const blockBytes = 128;
 
 /** The IRQ lines as boot leaves them: the timer's Timer, every other Inactive, none pending or claimed. */
-const bootIrqs: readonly IrqLine[] = Object.freeze(
-  Array.from({ length: maxIRQ + 1 }, (_, irq) => {
-    const { irq: _number, ...line } = irqAtBoot(irq);
-    return Object.freeze(line);
-  }),
-);
+const bootIrqs: readonly IrqLine[] = Object.freeze(Array.from({ length: maxIRQ + 1 }, (_, irq) => Object.freeze(irqAtBoot(irq))));
 
 const emptyIrqNode: IrqNode = Object.freeze({ type: 'irqnode', addr: irqNodeRef, slots: RadixMap.of<SlotEntry>() });
 
@@ -572,7 +567,7 @@ export function irqLineOf(s: Readable, irq: number): IrqLine {
 }
 
 /** Replaces fields of IRQ line `irq`. */
-export function updateIrqLine(k: Kernel, irq: number, fields: Partial<IrqLine>): void {
+export function updateIrqLine(k: Kernel, irq: number, fields: Partial<Omit<IrqLine, 'irq'>>): void {
   const lines = [...(k.irqs ?? k.base.irqs)];
   lines[irq] = { ...irqLineOf(k, irq), ...fields };
   k.irqs = lines;

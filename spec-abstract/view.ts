@@ -6,7 +6,6 @@ import {
   seL4_LargePageBits,
   seL4_PageBits,
   type Cap,
-  type IrqView,
   type PteView,
   type KernelView,
   type ObjectView,
@@ -116,11 +115,6 @@ export function allFilledSlots(s: AbstractState): FilledSlot[] {
   return result;
 }
 
-/** IRQ line `irq` (0..maxIRQ) as the view shows it. */
-export function irqView(s: AbstractState, irq: number): IrqView {
-  return { irq, ...irqLineOf(s, irq) };
-}
-
 export function observeThread(s: AbstractState, tcb: number): ThreadObservation | null {
   const thread = tcbAt(s, tcb);
   if (thread === null) return null;
@@ -166,6 +160,6 @@ export function viewOf(s: AbstractState): KernelView {
     current: () => s.current,
     userWord: (paddr) => memoryWord(s, paddr),
     scheduler: () => schedulerView(s.sched),
-    irq: (irq) => irqView(s, irq),
+    irq: (irq) => irqLineOf(s, irq),
   };
 }
