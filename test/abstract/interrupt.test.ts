@@ -1,6 +1,7 @@
 // Interrupts in the abstract spec: IRQ control and IRQ handler invocations (every check in seL4's
 // order), the IRQ node's slots in the CDT, deletion of IRQ handler caps, and device interrupts
 // (pending, claimed, delivered by signalling, taken at the end of every entry).
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   badgeRegister,
@@ -14,6 +15,7 @@ import {
   type Cap,
   type SlotRef,
 } from '../../libsel4/index.ts';
+import { irqInvariants } from '../../refinement/invariants/interrupt.ts';
 import { allFilledSlots, isOriginalCap, objectAt } from '../../spec-abstract/index.ts';
 import { bootHarness, call, type Harness } from './harness.ts';
 
@@ -210,5 +212,50 @@ describe('device interrupts', () => {
     for (let irq = 1; irq <= 95; irq++) raise(irq);
     expect(line(5)).toMatchObject({ pending: false, claimed: true });
     expect(line(6)).toMatchObject({ pending: true, claimed: false });
+  });
+});
+
+describe('interrupts in any order', () => {
+  /** An IRQ among a few sources, the timer, 0 and numbers past the range. */
+  const irq = fc.constantFrom(0, 3, 5, 6, 95, kernelTimerIRQ, maxIRQ + 1, 0xffffffff);
+  /** Root slots handler caps go to (and come from). */
+  const handler = fc.constantFrom(200, 201, 202);
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('get' as const), irq, slot: handler }),
+    fc.record({ kind: fc.constant('set' as const), slot: handler, ntfnSlot: fc.constantFrom(100, 101, 102, 103) }),
+    fc.record({ kind: fc.constantFrom('ack' as const, 'clear' as const, 'delete' as const), slot: handler }),
+    fc.record({ kind: fc.constant('copy' as const), slot: handler, dest: handler }),
+    fc.record({ kind: fc.constant('revoke' as const), slot: fc.constantFrom(seL4_CapIRQControl, 100, 101) }),
+    fc.record({ kind: fc.constant('wait' as const) }),
+    fc.record({ kind: fc.constant('raise' as const), irq }),
+  );
+
+  it('never throw, and keep the interrupt invariants after every event', () => {
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), (ops) => {
+        h = bootHarness();
+        const big = h.untyped + h.plan.untypeds.findIndex((u) => !u.isDevice && u.sizeBits === 21);
+        h.api.seL4_Untyped_Retype(big, T.seL4_NotificationObject, 0, 2, 0, 0, 100, 1);
+        h.api.seL4_Untyped_Retype(big, T.seL4_EndpointObject, 0, 2, 0, 0, 103, 1);
+        h.api.seL4_CNode_Mint(2, 101, 32, 2, 100, 32, 0x3, 0x50);
+        h.api.seL4_CNode_Mint(2, 102, 32, 2, 100, 32, 0x2, 0x60);
+        for (const o of ops) {
+          if (o.kind === 'raise') raise(o.irq);
+          else if (h.view().current() === null) raise(5); // the root task waits: only a device can wake it
+          else if (o.kind === 'get') get(o.irq, o.slot);
+          else if (o.kind === 'set') setNotification(o.slot, o.ntfnSlot);
+          else if (o.kind === 'ack') ack(o.slot);
+          else if (o.kind === 'clear') clear(o.slot);
+          else if (o.kind === 'delete') h.api.seL4_CNode_Delete(2, o.slot, 32);
+          else if (o.kind === 'copy') h.api.seL4_CNode_Copy(2, o.dest, 32, 2, o.slot, 32, 0xf);
+          else if (o.kind === 'revoke') h.api.seL4_CNode_Revoke(2, o.slot, 32);
+          else h.api.seL4_Wait(100);
+          const lines = Array.from({ length: maxIRQ + 1 }, (_, n) => line(n));
+          const filled = allFilledSlots(h.state()).map(({ slot, cap: c, parent }) => ({ slot, cap: c, parent }));
+          expect(irqInvariants(lines, filled)).toBeNull();
+        }
+      }),
+      { numRuns: 40, seed: 12 },
+    );
   });
 });
