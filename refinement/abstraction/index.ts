@@ -24,7 +24,7 @@ import {
 import * as A from '../../spec-abstract/index.ts';
 import * as E from '../../spec-executable/index.ts';
 import * as I from '../../impl/index.ts';
-import { compareIrqs, compareScheduler, fieldsDifference, fieldsEqualWith, irqNodeSlotName, irqNodeSlots, type Mismatch } from '../lockstep/compare.ts';
+import { compareIrqs, compareScheduler, fieldsDifference, fieldsEqualWith, irqNodeSlotName, irqNodeSlots, slotRefText, type Mismatch } from '../lockstep/compare.ts';
 import { implSched } from './scheduler.ts';
 import { mdbParentOf, objectBytes } from '../listing.ts';
 import { execReader, execSlots, type ExecReader } from './exec-index.ts';
@@ -175,8 +175,6 @@ function where(ref: SlotRef, holder: E.KObject | null | undefined): string {
   return `${holder?.type === 'tcb' ? 'tcb' : 'cnode'} ${hex(ref.cnode)} slot ${ref.index}`;
 }
 
-const linkText = (s: SlotRef | null) => (s === null ? 'none' : `${hex(s.cnode)}[${s.index}]`);
-
 /** Compares two executable-spec slots: cap, then MDB links and flags. */
 export function diffSlots(ref: SlotRef, holder: E.KObject | null | undefined, lower: E.Slot | null, upper: E.Slot | null): Mismatch | null {
   if (lower === upper) return null;
@@ -193,8 +191,8 @@ export function diffSlots(ref: SlotRef, holder: E.KObject | null | undefined, lo
   }
   const a = lower.mdb;
   const b = upper.mdb;
-  if (!E.sameSlot(a.prev, b.prev)) return { path: `${at}: MDB prev`, lower: linkText(a.prev), upper: linkText(b.prev) };
-  if (!E.sameSlot(a.next, b.next)) return { path: `${at}: MDB next`, lower: linkText(a.next), upper: linkText(b.next) };
+  if (!E.sameSlot(a.prev, b.prev)) return { path: `${at}: MDB prev`, lower: slotRefText(a.prev), upper: slotRefText(b.prev) };
+  if (!E.sameSlot(a.next, b.next)) return { path: `${at}: MDB next`, lower: slotRefText(a.next), upper: slotRefText(b.next) };
   if (a.revocable !== b.revocable) return { path: `${at}: MDB revocable`, lower: String(a.revocable), upper: String(b.revocable) };
   if (a.firstBadged !== b.firstBadged) return { path: `${at}: MDB firstBadged`, lower: String(a.firstBadged), upper: String(b.firstBadged) };
   return null;
@@ -328,10 +326,6 @@ function execCdtParentLocal(exec: ExecReader, abs: A.AbstractState, ref: SlotRef
   return null;
 }
 
-function slotText(s: SlotRef | null): string {
-  return s === null ? 'none' : `${hex(s.cnode)}[${s.index}]`;
-}
-
 /** What the abstract state holds in one slot: as A.capInSlot, A.cdtParent and A.isOriginalCap. */
 interface AbstractSlot {
   readonly cap: Cap | null;
@@ -362,7 +356,7 @@ function diffAbstractSlot(exec: ExecReader, upper: AbstractSlot, ref: SlotRef, p
   if (lowerCap.type === 'null') return null;
   const pa = parent(ref);
   const pb = upper.parent;
-  if (!E.sameSlot(pa, pb)) return { path: `${at()}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
+  if (!E.sameSlot(pa, pb)) return { path: `${at()}: CDT parent`, lower: slotRefText(pa), upper: slotRefText(pb) };
   const ra = lowerSlot!.mdb.revocable;
   const rb = upper.original;
   if (ra !== rb) return { path: `${at()}: original (revocable)`, lower: String(ra), upper: String(rb) };

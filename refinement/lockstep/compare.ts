@@ -48,8 +48,10 @@ export function compareIrqs(lower: KernelView, upper: KernelView): Mismatch | nu
   return null;
 }
 
-function parentText(p: SlotRef | null): string {
-  return p === null ? 'none' : `${hex(p.cnode)}[${p.index}]`;
+/** A slot named in a link or CDT parent: `0x80000000[3]`, `irq node[5]`, or `none`. */
+export function slotRefText(p: SlotRef | null): string {
+  if (p === null) return 'none';
+  return p.cnode === irqNodeRef ? `irq node[${p.index}]` : `${hex(p.cnode)}[${p.index}]`;
 }
 
 export function compareSlot(lower: KernelView, upper: KernelView, slot: SlotRef): Mismatch | null {
@@ -68,7 +70,7 @@ export function compareSlot(lower: KernelView, upper: KernelView, slot: SlotRef)
   const pa = lower.cdtParent(slot);
   const pb = upper.cdtParent(slot);
   if (pa?.cnode !== pb?.cnode || pa?.index !== pb?.index) {
-    return { path: `${slotName(lower, slot)}: CDT parent`, lower: parentText(pa), upper: parentText(pb) };
+    return { path: `${slotName(lower, slot)}: CDT parent`, lower: slotRefText(pa), upper: slotRefText(pb) };
   }
   return null;
 }
