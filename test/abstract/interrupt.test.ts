@@ -16,7 +16,8 @@ import {
   type SlotRef,
 } from '../../libsel4/index.ts';
 import { irqInvariants } from '../../refinement/invariants/interrupt.ts';
-import { allFilledSlots, isOriginalCap, objectAt } from '../../spec-abstract/index.ts';
+import { abstractLayer, allFilledSlots, isOriginalCap, objectAt } from '../../spec-abstract/index.ts';
+import { run, TouchLog, updateIrqLine } from '../../spec-abstract/state.ts';
 import { bootHarness, call, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -200,6 +201,27 @@ describe('device interrupts', () => {
     raise(5);
     expect(h.api.seL4_CNode_Delete(2, 200, 32)).toBe(0);
     expect(line(5)).toEqual({ irq: 5, state: 'Inactive', pending: true, claimed: true });
+  });
+
+  it('takes the sources deliverable at the end of an event lowest first, each its own entry', () => {
+    // Badges 1, 2 and 4 for IRQs 3, 7 and 9, all signalling the one notification the root task waits on.
+    for (const [irq, handler, badged, badge] of [[3, 200, 110, 1], [7, 201, 111, 2], [9, 202, 112, 4]] as const) {
+      expect(h.api.seL4_CNode_Mint(2, badged, 32, 2, 100, 32, 0x3, badge)).toBe(0);
+      expect(get(irq, handler).error).toBe(E.seL4_NoError);
+      expect(setNotification(handler, badged).error).toBe(E.seL4_NoError);
+    }
+    h.api.seL4_Wait(100);
+    // A state no event leaves (7 and 3 pending and deliverable), to see the order: 9 is raised last.
+    const pending = run(h.state(), new TouchLog(), (k) => {
+      updateIrqLine(k, 7, { pending: true });
+      updateIrqLine(k, 3, { pending: true });
+    });
+    const [outcome] = abstractLayer.step(pending, { kind: 'interrupt', irq: 9 });
+    const root = objectAt(outcome!.state, h.plan.rootTCB);
+    expect(root?.type === 'tcb' ? root.regs[badgeRegister] : null).toBe(1);
+    const n = objectAt(outcome!.state, ntfn);
+    expect(n?.type === 'notification' ? [n.state, n.word] : null).toEqual(['Active', 2 | 4]);
+    for (const irq of [3, 7, 9]) expect(abstractLayer.view(outcome!.state).irq(irq)).toMatchObject({ pending: false, claimed: true });
   });
 
   it('never throws: numbers that name no source change nothing, in any state', () => {
