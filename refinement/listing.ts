@@ -2,12 +2,13 @@
 // with their CDT parents, and (for the two lower layers) the MDB nodes. Each layer is listed
 // from its own state, cheaply: sparse slot maps for the specs, a raw scan of slot words for
 // the impl, and one pass per MDB list for the parents.
-import { capObjectPtr, type Cap, type ObjectView, type SchedulerView, type SlotRef } from '../libsel4/index.ts';
+import { capObjectPtr, maxIRQ, type Cap, type IrqView, type ObjectView, type SchedulerView, type SlotRef } from '../libsel4/index.ts';
 import * as A from '../spec-abstract/index.ts';
 import * as E from '../spec-executable/index.ts';
 import * as I from '../impl/index.ts';
 import { abstractFilledSlots, abstractObjectViews, holdsNullCap } from './abstraction/index.ts';
 import { execSlots } from './abstraction/exec-index.ts';
+import { irqNodeSlots } from './lockstep/compare.ts';
 import { SlotMap } from './slot-map.ts';
 import type { MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
@@ -26,10 +27,12 @@ export interface Listing {
   readonly scheduler: SchedulerView;
   /** The thread that runs next, null for the idle thread. */
   readonly current: number | null;
+  /** The IRQ lines, 0..maxIRQ. */
+  readonly irqs: readonly IrqView[];
 }
 
 /** The parts of a listing read off the layer's own state. */
-type StateListing = Omit<Listing, 'scheduler' | 'current'>;
+type StateListing = Omit<Listing, 'scheduler' | 'current' | 'irqs'>;
 
 export function objectBytes(o: ObjectView): number {
   switch (o.type) {
@@ -129,7 +132,7 @@ function listExecutable(s: E.ExecState): StateListing {
   return { objects, filled: withParents(mdb, objects), mdb };
 }
 
-/** The impl's non-null slots: a null cap is two zero words, so a raw scan finds the rest. */
+/** The impl's non-null slots (the IRQ node's too): a null cap is two zero words, so a raw scan finds the rest. */
 function listImpl(s: I.ImplState): StateListing {
   const objects = I.decodeObjects(s) as ObjectView[];
   const mdb: MDBEntry[] = [];
@@ -141,6 +144,10 @@ function listImpl(s: I.ImplState): StateListing {
       const data = I.decodeSlot(s, slot)!;
       mdb.push(mdbEntry(slot, data.cap, data.mdb));
     }
+  }
+  for (const slot of irqNodeSlots) {
+    const data = I.decodeSlot(s, slot);
+    if (data !== null && data.cap.type !== 'null') mdb.push(mdbEntry(slot, data.cap, data.mdb));
   }
   return { objects, filled: withParents(mdb, objects), mdb };
 }
@@ -166,5 +173,6 @@ function listState(layer: RunningLayer): StateListing {
 
 export function listLayer(layer: RunningLayer): Listing {
   const view = layer.view();
-  return { ...listState(layer), scheduler: view.scheduler(), current: view.current() };
+  const irqs = Array.from({ length: maxIRQ + 1 }, (_, irq) => view.irq(irq));
+  return { ...listState(layer), scheduler: view.scheduler(), current: view.current(), irqs };
 }

@@ -6,6 +6,7 @@ import { InvocationLabel, nullCap, tcbSlotCount, zombieTypeTCB, type Cap, type C
 import { cteInsert, cteMove, cteSwap, descendantsOf, emptySlot, hasChildren, isDescendant, isFinalCap, setCap } from './cdt.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import { cancelAllIPC, cancelBadgedSends, cancelIPC } from './endpoint.ts';
+import { finaliseIRQHandler } from './interrupt.ts';
 import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
 import { replyAt, replyRemove } from './reply.ts';
 import { deriveCap, hasCancelSendRights, maskCapRights, sameObjectAs, updateCapData } from './objects.ts';
@@ -79,6 +80,9 @@ function finaliseCap(k: Kernel, cap: Cap, final: boolean): Cap {
     case 'reply':
       finaliseReply(k, cap.ptr);
       break;
+    case 'irqhandler':
+      finaliseIRQHandler(k, cap.irq);
+      break;
     default:
       // The rest have nothing to clean up.
       break;
@@ -151,6 +155,15 @@ function recDelete(k: Kernel, slot: SlotRef, exposed: boolean): void {
 /** cap_delete: an exposed deletion of a slot, as a user asks for it. */
 export function deleteSlot(k: Kernel, slot: SlotRef): void {
   recDelete(k, slot, true);
+}
+
+/** cap_delete_one: fast_finalise and empty_slot, for slots that never hold a CNode, TCB or Zombie cap (the IRQ node's). */
+export function cteDeleteOne(k: Kernel, slot: SlotRef): void {
+  const cap = capAt(k, slot);
+  if (cap.type === 'null') return;
+  if (holdsSlots(cap)) throw new Error(`abstract spec invariant: cap_delete_one of a ${cap.type} cap`);
+  finaliseCap(k, cap, isFinalCap(k, slot, cap));
+  emptySlot(k, slot);
 }
 
 // ---- revoke -----------------------------------------------------------------------------

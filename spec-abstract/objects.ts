@@ -17,13 +17,15 @@ import {
   seL4_SlotBits,
   seL4_TCBBits,
   zombieTypeTCB,
+  irqNodeRef,
   seL4_WordBits,
   VMRights,
   type Cap,
+  type SlotRef,
   type SyscallError,
   type Word,
 } from '../libsel4/index.ts';
-import { emptySlotTable, type KObject, type SchedContextObject, type TCBObject } from './state.ts';
+import { emptySlotTable, slotAddr, type KObject, type SchedContextObject, type TCBObject } from './state.ts';
 import { emptyPageTable } from './vspace.ts';
 
 // ---- objects ----------------------------------------------------------------------------
@@ -168,9 +170,18 @@ export function sameObjectAs(a: Cap, b: Cap): boolean {
   return sameRegionAs(a, b);
 }
 
-/** The object a cap names for finality (null for untyped and for caps naming no object). */
+/**
+ * The object a cap names for finality (null for untyped and for caps naming no object); an IRQ
+ * handler cap names its IRQ, keyed by the IRQ node slot's address (no object lives there).
+ */
 export function namedObject(cap: Cap): number | null {
+  if (cap.type === 'irqhandler') return slotAddr(irqSlot(cap.irq));
   return cap.type !== 'untyped' && 'ptr' in cap ? cap.ptr : null;
+}
+
+/** The IRQ node's slot of `irq` (interrupt_irq_node). */
+export function irqSlot(irq: number): SlotRef {
+  return { cnode: irqNodeRef, index: irq };
 }
 
 // ---- the CDT rules of cap_insert ----------------------------------------------------------

@@ -18,12 +18,15 @@
 //   │                          adding or removing one child costs the same among 20,000 as among 2).
 //   │              Untyped memory is not an object: an untyped cap names a region.
 //   ├─ capRefs   address → the slots holding a cap that names the object there (all caps with a
-//   │              `ptr` except untyped caps). A derived index that makes "final" cheap to decide.
+//   │              `ptr` except untyped caps; an IRQ handler cap under its IRQ node slot's
+//   │              address). A derived index that makes "final" cheap to decide.
 //   ├─ memory    address → the 32 words of a 128-byte block of user-visible physical memory (IPC
 //   │              buffers, bootinfo); words of absent blocks read as zero.
 //   ├─ asidTable riscv_asid_table: ASID table index (the ASID's high bits) → ASID pool address, or null.
 //   ├─ current   ksCurThread: TCB address of the thread that runs next, or null (idle).
-//   └─ sched     time and the scheduler's queues (SchedState below).
+//   ├─ sched     time and the scheduler's queues (SchedState below).
+//   ├─ irqs      per IRQ 0..maxIRQ: interrupt_states and the PLIC's pending and claimed bits.
+//   └─ irqNode   interrupt_irq_node: one cap slot per IRQ, named (irqNodeRef, irq); no object.
 //
 // A slot is named by (address of the CNode or TCB holding it, index); `slotAddr` (seL4's cte
 // pointer, holder + 16 · index) identifies it uniquely because objects never overlap.
@@ -35,12 +38,16 @@
 import { castDraft, Immer } from 'immer';
 import { RadixMap } from '../libsel4/radix-map.ts';
 import {
+  irqAtBoot,
+  irqNodeRef,
+  maxIRQ,
   nullCap,
   seL4_NumASIDPoolsBits,
   seL4_SlotBits,
   type BlockingView,
   type FaultView,
   type EndpointState,
+  type IrqView,
   type ObjectView,
   type SchedulerView,
   tcbSlotCount,
@@ -176,8 +183,18 @@ export type KObject =
   | PageTableObject
   | AsidPoolObject;
 
-/** An object that holds cap slots. */
-export type SlotHolder = CNodeObject | TCBObject;
+/** interrupt_irq_node: the IRQ node's cap slots, one per IRQ 0..maxIRQ (not an object). */
+export interface IrqNode {
+  readonly type: 'irqnode';
+  readonly addr: number;
+  readonly slots: SlotTable;
+}
+
+/** What holds cap slots: a CNode, a TCB, or the IRQ node. */
+export type SlotHolder = CNodeObject | TCBObject | IrqNode;
+
+/** One IRQ line: interrupt_states and the interrupt controller's bits, as the view shows it. */
+export type IrqLine = IrqView;
 
 /**
  * Time and the scheduler (l4v's cur_time, consumed_time, cur_sc, ready_queues,
@@ -200,6 +217,9 @@ export interface AbstractState {
   readonly asidTable: readonly (number | null)[];
   readonly current: number | null;
   readonly sched: SchedState;
+  /** By IRQ, 0..maxIRQ. */
+  readonly irqs: readonly IrqLine[];
+  readonly irqNode: IrqNode;
 }
 
 export const initialSched: SchedState = Object.freeze({
@@ -213,8 +233,16 @@ export const emptyAsidTable: readonly (number | null)[] = Object.freeze(new Arra
 /** Bytes per block of `memory`. */
 export const blockBytes = 128;
 
+/** The IRQ lines as boot leaves them: the timer's Timer, every other Inactive, none pending or claimed. */
+const bootIrqs: readonly IrqLine[] = Object.freeze(Array.from({ length: maxIRQ + 1 }, (_, irq) => Object.freeze(irqAtBoot(irq))));
+
+const emptyIrqNode: IrqNode = Object.freeze({ type: 'irqnode', addr: irqNodeRef, slots: RadixMap.of<SlotEntry>() });
+
 export function emptyState(): AbstractState {
-  return { heap: RadixMap.of(), capRefs: RadixMap.of(), memory: RadixMap.of(), asidTable: emptyAsidTable, current: null, sched: initialSched };
+  return {
+    heap: RadixMap.of(), capRefs: RadixMap.of(), memory: RadixMap.of(), asidTable: emptyAsidTable, current: null, sched: initialSched,
+    irqs: bootIrqs, irqNode: emptyIrqNode,
+  };
 }
 
 /** A slot's children when it has none. */
@@ -260,14 +288,22 @@ export function tcbAt(s: Readable, addr: number): TCBObject | null {
   return o?.type === 'tcb' ? o : null;
 }
 
-/** Number of slots of a CNode or TCB. */
+/** Number of slots of a CNode, TCB or the IRQ node. */
 export function slotCount(holder: SlotHolder): number {
   // A CNode's radix is at most 25 (its object is at most 2^29 bytes), so the shift is exact.
+  if (holder.type === 'irqnode') return maxIRQ + 1;
   return holder.type === 'cnode' ? 1 << holder.radix : tcbSlotCount;
 }
 
-/** The CNode or TCB at `addr`, if there is one. */
+/** The IRQ node as written so far. */
+export function irqNodeOf(s: Readable): IrqNode {
+  if (isKernel(s)) return s.irqNode ?? s.base.irqNode;
+  return s.irqNode;
+}
+
+/** The CNode or TCB at `addr` (or the IRQ node, at irqNodeRef), if there is one. */
 export function slotHolderAt(s: Readable, addr: number): SlotHolder | null {
+  if (addr === irqNodeRef) return irqNodeOf(s);
   const o = objectAt(s, addr);
   return o?.type === 'cnode' || o?.type === 'tcb' ? o : null;
 }
@@ -297,7 +333,7 @@ export function capAt(s: Readable, slot: SlotRef): Cap {
   return entryAt(s, slot)?.cap ?? nullCap;
 }
 
-/** Non-null slots of a CNode or TCB, by increasing index. */
+/** Non-null slots of a CNode, TCB or the IRQ node, by increasing index. */
 export function filledSlots(holder: SlotHolder): { slot: SlotRef; entry: SlotEntry }[] {
   return [...holder.slots.entries()].map(([index, entry]) => ({ slot: slotRef(holder.addr, index), entry }));
 }
@@ -386,6 +422,9 @@ export interface Kernel {
   current: number | null | undefined;
   /** The scheduler state written so far (undefined: unchanged). */
   sched: SchedState | undefined;
+  /** The IRQ lines and the IRQ node written so far (undefined: unchanged). */
+  irqs: readonly IrqLine[] | undefined;
+  irqNode: IrqNode | undefined;
   readonly log: TouchLog;
   /** The witness the entry follows where seL4 leaves a choice open; null: every choice is enumerated. */
   readonly oracle: WitnessOracle | null;
@@ -399,7 +438,7 @@ export type SchedulerAction = 'resume' | 'choose' | number;
 export function begin(state: AbstractState, log: TouchLog, oracle: WitnessOracle | null = null): Kernel {
   return {
     base: state, objects: new Map(), capRefs: new Map(), memory: new Map(), asidTable: undefined, current: undefined, sched: undefined,
-    log, oracle, restarted: false,
+    irqs: undefined, irqNode: undefined, log, oracle, restarted: false,
   };
 }
 
@@ -422,7 +461,9 @@ export function commit(k: Kernel): AbstractState {
   const sameCurrent = k.current === undefined || k.current === k.base.current;
   const sameSched = k.sched === undefined || k.sched === k.base.sched;
   const sameAsidTable = k.asidTable === undefined || k.asidTable === k.base.asidTable;
-  if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent && sameSched && sameAsidTable) return k.base;
+  const sameIrqs = k.irqs === undefined || k.irqs === k.base.irqs;
+  const sameIrqNode = k.irqNode === undefined || k.irqNode === k.base.irqNode;
+  if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent && sameSched && sameAsidTable && sameIrqs && sameIrqNode) return k.base;
   const capRefs = new Map([...k.capRefs].map(([ptr, slots]) => [ptr, slots.length === 0 ? null : slots]));
   // The maps and the scheduler state are stored as they are (immer does not look into them).
   const heap = castDraft(applied(k.base.heap, k.objects));
@@ -433,6 +474,8 @@ export function commit(k: Kernel): AbstractState {
     if (!sameAsidTable) d.asidTable = castDraft(Object.freeze([...k.asidTable!]));
     if (!sameCurrent) d.current = k.current!;
     if (!sameSched) d.sched = castDraft(Object.freeze(k.sched!));
+    if (!sameIrqs) d.irqs = castDraft(Object.freeze([...k.irqs!]));
+    if (!sameIrqNode) d.irqNode = castDraft(k.irqNode!);
   });
 }
 
@@ -462,7 +505,8 @@ export function setEntry(k: Kernel, slot: SlotRef, entry: SlotEntry | null): voi
   const holder = holderOf(k, slot);
   if (holder === null || (entry === null && entryIn(holder, slot.index) === null)) return;
   const slots = entry === null ? holder.slots.delete(slot.index) : holder.slots.set(slot.index, entry);
-  putObject(k, { ...holder, slots });
+  if (holder.type === 'irqnode') k.irqNode = { ...holder, slots };
+  else putObject(k, { ...holder, slots });
   k.log.slot(slot);
 }
 
@@ -512,6 +556,21 @@ export function setAsidTableEntry(k: Kernel, index: number, pool: number | null)
   k.asidTable = table;
   if (old !== null) updateObject(k, old, 'asidpool', { tableIndex: null });
   if (pool !== null) updateObject(k, pool, 'asidpool', { tableIndex: index });
+}
+
+/** IRQ line `irq` (0..maxIRQ) as written so far. */
+export function irqLineOf(s: Readable, irq: number): IrqLine {
+  const lines = isKernel(s) ? (s.irqs ?? s.base.irqs) : s.irqs;
+  const line = lines[irq];
+  if (line === undefined) throw new RangeError(`IRQ ${irq} is not in 0..${maxIRQ}`);
+  return line;
+}
+
+/** Replaces fields of IRQ line `irq`. */
+export function updateIrqLine(k: Kernel, irq: number, fields: Partial<Omit<IrqLine, 'irq'>>): void {
+  const lines = [...(k.irqs ?? k.base.irqs)];
+  lines[irq] = { ...irqLineOf(k, irq), ...fields };
+  k.irqs = lines;
 }
 
 export function schedOf(s: Readable): SchedState {

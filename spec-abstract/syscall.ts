@@ -6,6 +6,7 @@ import {
   badgeRegister,
   capRegister,
   isForeignLabel,
+  kernelTimerIRQ,
   messageInfoFromWordKernel,
   msgInfoRegister,
   msgRegisters,
@@ -37,6 +38,7 @@ import {
   type Word,
 } from '../libsel4/index.ts';
 import { decodeCNodeInvocation, performCNodeInvocation } from './cnode.ts';
+import { claimInterrupt, decodeIRQControlInvocation, decodeIRQHandlerInvocation, deliverableInterrupt, handleInterrupt, isPlicSource, performIRQControl, performIRQHandler, raiseInterrupt } from './interrupt.ts';
 import { lookupSlotForThread } from './cspace.ts';
 import { receiveIPC, sendIPC } from './endpoint.ts';
 import { capFault, handleFault, unknownSyscallFault, Unmodelled, userExceptionFault } from './fault.ts';
@@ -153,6 +155,10 @@ function decodeInvocation(k: Kernel, tcb: number, kind: InvocationKind, msg: Inv
       return decoded(k, decodeSchedControlInvocation(msg), performConfigure);
     case 'schedcontext':
       return decoded(k, decodeSchedContextInvocation(k, msg, cap, tcb), (k1, inv) => performSchedContextInvocation(k1, inv, tcb, isCall));
+    case 'irqcontrol':
+      return decoded(k, decodeIRQControlInvocation(k, msg, slot), performIRQControl);
+    case 'irqhandler':
+      return decoded(k, decodeIRQHandlerInvocation(msg, cap), performIRQHandler);
     case 'frame':
     case 'pagetable':
     case 'asidcontrol':
@@ -311,13 +317,15 @@ function activateThread(k: Kernel): void {
 /**
  * The kernel work of one event, from `k` (the user's writes applied): the timer interrupt,
  * or a syscall or exception of the current thread. Each begins as seL4's MCS entries do
- * (update_time_stamp, then the budget check).
+ * (update_time_stamp, then the budget check). A device interrupt's entries are all taken at
+ * the end of the event (`takeInterrupts`).
  */
 function kernelEntry(k: Kernel, event: KernelEvent, caller: number | null): readonly Branch[] {
+  if (event.kind === 'interrupt') return [{ k }];
   updateTimestamp(k);
   if (event.kind === 'time') {
     checkBudget(k);
-    updateSched(k, { reprogram: true });
+    handleInterrupt(k, kernelTimerIRQ);
     return [{ k }];
   }
   if (caller === null) throw new Error(`${event.kind} entry by the idle thread`);
@@ -327,6 +335,22 @@ function kernelEntry(k: Kernel, event: KernelEvent, caller: number | null): read
     return [{ k }];
   }
   return handleSyscall(k, caller);
+}
+
+/**
+ * The interrupt entries at the end of an event: while a source is pending, unmasked and
+ * unclaimed, the lowest is claimed and taken as handle_interrupt_entry (update_time_stamp,
+ * check_budget, handle_interrupt, schedule, activate_thread).
+ */
+function takeInterrupts(k: Kernel): void {
+  for (let irq = deliverableInterrupt(k); irq !== null; irq = deliverableInterrupt(k)) {
+    claimInterrupt(k, irq);
+    updateTimestamp(k);
+    checkBudget(k);
+    handleInterrupt(k, irq);
+    schedule(k);
+    activateThread(k);
+  }
 }
 
 /**
@@ -345,9 +369,10 @@ function advanceClock(state: AbstractState, ticks: bigint): { clockTicks: bigint
 
 /**
  * handle_event for one event: a `time` event moves the clock and, if the timer deadline is
- * reached, enters the kernel by the timer interrupt; a syscall or exception is an entry by
- * the current thread (none while the idle thread runs). Every entry ends with schedule and
- * activate_thread. Returns every allowed outcome.
+ * reached, enters the kernel by the timer interrupt; an `interrupt` sets a source pending; a
+ * syscall or exception is an entry by the current thread (none while the idle thread runs).
+ * Every entry ends with schedule and activate_thread, and every event with the interrupt
+ * entries of the sources then deliverable. Returns every allowed outcome.
  */
 export function handleEvent(state: AbstractState, event: KernelEvent, witness?: Witness): Outcome<AbstractState>[] {
   const caller = state.current;
@@ -360,7 +385,10 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
     start = run(state, new TouchLog(), (k) => updateSched(k, { clockTicks: advanced.clockTicks }));
     if (!advanced.interrupt) return unchanged(start);
   } else if (event.kind === 'interrupt') {
-    return unchanged(state, 'device interrupt');
+    // A number that names no source changes nothing; a source that cannot be taken now stays pending.
+    if (!isPlicSource(event.irq)) return unchanged(state);
+    start = run(state, new TouchLog(), (k) => raiseInterrupt(k, event.irq));
+    if (deliverableInterrupt(start) === null) return unchanged(start);
   } else if (caller === null || tcbAt(state, caller) === null) {
     return unchanged(state);
   }
@@ -375,8 +403,11 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
     const branches = kernelEntry(k, event, caller);
     oracle?.finish();
     return branches.map(({ k: branch, choice }) => {
-      schedule(branch);
-      activateThread(branch);
+      if (event.kind !== 'interrupt') {
+        schedule(branch);
+        activateThread(branch);
+      }
+      takeInterrupts(branch);
       const next = commit(branch);
       const outcome: Outcome<AbstractState> = { state: next, observation: observe(next, caller, null, branch.restarted), touched: branch.log.toTouched() };
       return choice === undefined ? outcome : { ...outcome, choice };

@@ -1,7 +1,6 @@
 // What the outside sees of the abstract state: the read-only KernelView every layer offers,
 // the observation after an entry, and accessors for the refinement checker.
 import {
-  irqAtBoot,
   nullCap,
   seL4_ASIDPoolIndexBits,
   seL4_LargePageBits,
@@ -23,6 +22,8 @@ import {
   filledSlots,
   hasSlot,
   holderOf,
+  irqLineOf,
+  irqNodeOf,
   memoryWord,
   objectAt,
   slotHolderAt,
@@ -103,13 +104,14 @@ export interface FilledSlot {
   readonly original: boolean;
 }
 
-/** Every non-null slot of every CNode and TCB, by holder address then index. */
+/** Every non-null slot of every CNode and TCB, by holder address then index, then the IRQ node's. */
 export function allFilledSlots(s: AbstractState): FilledSlot[] {
   const result: FilledSlot[] = [];
-  for (const o of allObjects(s)) {
-    if (o.type !== 'cnode' && o.type !== 'tcb') continue;
-    for (const { slot, entry } of filledSlots(o)) result.push({ slot, cap: entry.cap, parent: entry.parent, original: entry.original });
-  }
+  const add = (holder: SlotHolder) => {
+    for (const { slot, entry } of filledSlots(holder)) result.push({ slot, cap: entry.cap, parent: entry.parent, original: entry.original });
+  };
+  for (const o of allObjects(s)) if (o.type === 'cnode' || o.type === 'tcb') add(o);
+  add(irqNodeOf(s));
   return result;
 }
 
@@ -158,6 +160,6 @@ export function viewOf(s: AbstractState): KernelView {
     current: () => s.current,
     userWord: (paddr) => memoryWord(s, paddr),
     scheduler: () => schedulerView(s.sched),
-    irq: irqAtBoot,
+    irq: (irq) => irqLineOf(s, irq),
   };
 }

@@ -1,12 +1,12 @@
 // Reading an executable-spec state for a comparison: objects and slots by address, straight
 // from the state's persistent radix map (one reader per immutable state).
-import type { SlotRef } from '../../libsel4/index.ts';
+import { irqNodeRef, type SlotRef } from '../../libsel4/index.ts';
 import * as E from '../../spec-executable/index.ts';
 
 /** Reads of one executable state by address. */
 export interface ExecReader {
   object(addr: number): E.KObject | null;
-  /** As E.getSlot: null if no CNode or TCB at `ref.cnode` has that index, a null slot if it is empty. */
+  /** As E.getSlot: null if no CNode or TCB at `ref.cnode` (or the IRQ node) has that index, a null slot if it is empty. */
   slot(ref: SlotRef): E.Slot | null;
 }
 
@@ -23,7 +23,7 @@ export function execReader(exec: E.ExecState): ExecReader {
   if (reader === undefined) {
     reader = {
       object: (addr) => E.getObject(exec, addr),
-      slot: (ref) => slotOf(exec.objects.get(ref.cnode), ref.index),
+      slot: (ref) => (ref.cnode === irqNodeRef ? E.getSlot(exec, ref) : slotOf(exec.objects.get(ref.cnode), ref.index)),
     };
     readers.set(exec, reader);
   }

@@ -1,7 +1,7 @@
 // The two abstraction functions of the refinement chain, and the comparisons built on them.
 //
 //   impl -> executable: decode simulated memory (cap bitfields, MDB nodes, object records,
-//     the ghost table) into the executable spec's state. Both layers are deterministic, so
+//     the ghost table, the IRQ node and lines) into the executable spec's state. Both layers are deterministic, so
 //     the decoded state must EQUAL the executable state: caps, MDB links and flags, objects,
 //     user memory, the current thread.
 //   executable -> abstract: the MDB list becomes the CDT parent relation (a slot's parent is
@@ -13,7 +13,10 @@ import {
   capDifference,
   capEqual,
   hex,
+  irqNodeRef,
+  maxIRQ,
   type Cap,
+  type IrqView,
   type ObjectView,
   type SlotRef,
   type Touched,
@@ -21,7 +24,7 @@ import {
 import * as A from '../../spec-abstract/index.ts';
 import * as E from '../../spec-executable/index.ts';
 import * as I from '../../impl/index.ts';
-import { compareScheduler, fieldsDifference, fieldsEqualWith, type Mismatch } from '../lockstep/compare.ts';
+import { compareIrqs, compareScheduler, fieldsDifference, fieldsEqualWith, irqNodeSlotName, irqNodeSlots, slotRefText, type Mismatch } from '../lockstep/compare.ts';
 import { implSched } from './scheduler.ts';
 import { mdbParentOf, objectBytes } from '../listing.ts';
 import { execReader, execSlots, type ExecReader } from './exec-index.ts';
@@ -69,10 +72,23 @@ export function implObject(impl: I.ImplState, addr: number): E.KObject | null {
   }
 }
 
-/** The abstraction function impl -> executable: the whole decoded state. */
+/** The impl's IRQ lines and IRQ node (its non-null slots by IRQ), as the executable spec keeps them. */
+function implInterrupts(impl: I.ImplState): { readonly lines: readonly IrqView[]; readonly node: E.SlotTable } {
+  const view = I.implLayer.view(impl);
+  const node = IMap<number, E.Slot>().withMutations((m) => {
+    for (const ref of irqNodeSlots) {
+      const slot = implSlot(impl, ref);
+      if (slot !== null && slot.cap.type !== 'null') m.set(ref.index, slot);
+    }
+  });
+  return { lines: Array.from({ length: maxIRQ + 1 }, (_, irq) => view.irq(irq)), node };
+}
+
+/** The abstraction function impl -> executable: the whole decoded state, the interrupt state included. */
 export function implToExec(impl: I.ImplState, current: number | null): E.ExecState {
   const objects = impl.ghostAddrs.map((addr) => implObject(impl, addr)!);
-  return E.makeExecState({ objects, memory: implUserWords(impl), current, sched: implSched(impl) });
+  const parts = { objects, memory: implUserWords(impl), current, sched: implSched(impl), interrupts: implInterrupts(impl) };
+  return E.makeExecState(parts);
 }
 
 /** The non-zero words of the impl's frames; 4 KiB pages the impl never wrote are skipped. */
@@ -139,6 +155,10 @@ export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec
       }
     }
   }
+  for (const ref of irqNodeSlots) {
+    const m = diffSlots(ref, null, implSlot(impl, ref), reader.slot(ref));
+    if (m) return m;
+  }
   const written = new Map(implUserWords(impl));
   for (const [paddr] of E.allUserWords(exec)) if (!written.has(paddr)) written.set(paddr, 0);
   for (const [paddr, w] of written) {
@@ -151,10 +171,9 @@ export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec
 // ------------------------------------------------------------------ comparing executable states
 
 function where(ref: SlotRef, holder: E.KObject | null | undefined): string {
+  if (ref.cnode === irqNodeRef) return irqNodeSlotName(ref.index);
   return `${holder?.type === 'tcb' ? 'tcb' : 'cnode'} ${hex(ref.cnode)} slot ${ref.index}`;
 }
-
-const linkText = (s: SlotRef | null) => (s === null ? 'none' : `${hex(s.cnode)}[${s.index}]`);
 
 /** Compares two executable-spec slots: cap, then MDB links and flags. */
 export function diffSlots(ref: SlotRef, holder: E.KObject | null | undefined, lower: E.Slot | null, upper: E.Slot | null): Mismatch | null {
@@ -172,8 +191,8 @@ export function diffSlots(ref: SlotRef, holder: E.KObject | null | undefined, lo
   }
   const a = lower.mdb;
   const b = upper.mdb;
-  if (!E.sameSlot(a.prev, b.prev)) return { path: `${at}: MDB prev`, lower: linkText(a.prev), upper: linkText(b.prev) };
-  if (!E.sameSlot(a.next, b.next)) return { path: `${at}: MDB next`, lower: linkText(a.next), upper: linkText(b.next) };
+  if (!E.sameSlot(a.prev, b.prev)) return { path: `${at}: MDB prev`, lower: slotRefText(a.prev), upper: slotRefText(b.prev) };
+  if (!E.sameSlot(a.next, b.next)) return { path: `${at}: MDB next`, lower: slotRefText(a.next), upper: slotRefText(b.next) };
   if (a.revocable !== b.revocable) return { path: `${at}: MDB revocable`, lower: String(a.revocable), upper: String(b.revocable) };
   if (a.firstBadged !== b.firstBadged) return { path: `${at}: MDB firstBadged`, lower: String(a.firstBadged), upper: String(b.firstBadged) };
   return null;
@@ -212,11 +231,15 @@ export function compareImplExecTouched(impl: I.ImplState, exec: E.ExecState, tou
   return null;
 }
 
-/** The decoded impl state equals the executable state. */
+/** The decoded impl state equals the executable state (the IRQ lines and the IRQ node too). */
 export function diffExecStates(lower: E.ExecState, upper: E.ExecState): Mismatch | null {
   if (lower.current !== upper.current) return { path: 'current thread', lower: String(lower.current), upper: String(upper.current) };
-  const sched = compareScheduler(E.view(lower).scheduler(), E.view(upper).scheduler());
+  const sched = compareScheduler(E.view(lower).scheduler(), E.view(upper).scheduler()) ?? compareIrqs(E.view(lower), E.view(upper));
   if (sched) return sched;
+  for (const ref of irqNodeSlots) {
+    const m = diffSlots(ref, null, E.getSlot(lower, ref), E.getSlot(upper, ref));
+    if (m) return m;
+  }
   const addrs = [...new Set([...lower.objects.keys(), ...upper.objects.keys()])].sort((x, y) => x - y);
   for (const addr of addrs) {
     const a = lower.objects.get(addr) ?? null;
@@ -303,10 +326,6 @@ function execCdtParentLocal(exec: ExecReader, abs: A.AbstractState, ref: SlotRef
   return null;
 }
 
-function slotText(s: SlotRef | null): string {
-  return s === null ? 'none' : `${hex(s.cnode)}[${s.index}]`;
-}
-
 /** What the abstract state holds in one slot: as A.capInSlot, A.cdtParent and A.isOriginalCap. */
 interface AbstractSlot {
   readonly cap: Cap | null;
@@ -337,7 +356,7 @@ function diffAbstractSlot(exec: ExecReader, upper: AbstractSlot, ref: SlotRef, p
   if (lowerCap.type === 'null') return null;
   const pa = parent(ref);
   const pb = upper.parent;
-  if (!E.sameSlot(pa, pb)) return { path: `${at()}: CDT parent`, lower: slotText(pa), upper: slotText(pb) };
+  if (!E.sameSlot(pa, pb)) return { path: `${at()}: CDT parent`, lower: slotRefText(pa), upper: slotRefText(pb) };
   const ra = lowerSlot!.mdb.revocable;
   const rb = upper.original;
   if (ra !== rb) return { path: `${at()}: original (revocable)`, lower: String(ra), upper: String(rb) };

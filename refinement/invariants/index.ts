@@ -1,11 +1,12 @@
 // Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H), a
 // module per kernel area: cspace (objects, caps, the CDT), mdb (the MDB lists, only for the two
-// lower layers, which have one), tcb, schedcontext, notification, endpoint, reply, scheduler and
-// vspace (page tables, ASID pools and the caps to them).
+// lower layers, which have one), tcb, schedcontext, notification, endpoint, reply, scheduler,
+// vspace (page tables, ASID pools and the caps to them) and interrupt (IRQ lines, IRQ node, handlers).
 // All are checked over a listing of the layer's state and its view.
 import type { ObjectView } from '../../libsel4/index.ts';
 import { listLayer, objectBytes, type Listing } from '../listing.ts';
 import { cdtInvariants, pspaceDistinctAligned, validCapFields, validCaps, zombiesParked } from './cspace.ts';
+import { irqInvariants } from './interrupt.ts';
 import { checkMDB } from './mdb.ts';
 import { validEpQ, validNtfnQ, validTcbState } from './endpoint.ts';
 import { notificationRefs } from './notification.ts';
@@ -38,6 +39,7 @@ export function checkListing(listing: Listing, counts?: InvariantCounts): string
     counted(counts, 'valid_mdb/untyped_mdb/no_loops (CDT)', () => cdtInvariants(objects, listing.filled)) ??
     counted(counts, 'valid_vspace_objs/valid_asid_table/unique_table_refs/valid_vs_lookup/valid_table_caps', () => vspaceInvariants(objects, listing.filled)) ??
     (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null) ??
+    counted(counts, 'valid_irq_node/valid_irq_handlers/valid_irq_states', () => irqInvariants(listing.irqs, listing.filled)) ??
     checkScheduling({ objects, scheduler: listing.scheduler, current: listing.current }, counts)
   );
 }

@@ -3,6 +3,8 @@
 import {
   capDifference,
   hex,
+  irqNodeRef,
+  maxIRQ,
   type KernelView,
   type ObjectView,
   type Observation,
@@ -21,12 +23,35 @@ export interface Mismatch {
 }
 
 export function slotName(view: KernelView, slot: SlotRef): string {
+  if (slot.cnode === irqNodeRef) return irqNodeSlotName(slot.index);
   const holder = view.object(slot.cnode);
   return `${holder?.type === 'tcb' ? 'tcb' : 'cnode'} ${hex(slot.cnode)} slot ${slot.index}`;
 }
 
-function parentText(p: SlotRef | null): string {
-  return p === null ? 'none' : `${hex(p.cnode)}[${p.index}]`;
+/** An IRQ node slot in seL4 terms: `irq node slot 5`. */
+export function irqNodeSlotName(irq: number): string {
+  return `irq node slot ${irq}`;
+}
+
+/** The IRQ node's slots, 0..maxIRQ. */
+export const irqNodeSlots: readonly SlotRef[] = Object.freeze(Array.from({ length: maxIRQ + 1 }, (_, irq) => Object.freeze({ cnode: irqNodeRef, index: irq })));
+
+/** Compares every IRQ line (state, pending, claimed) through the views: `irq 5: state`. */
+export function compareIrqs(lower: KernelView, upper: KernelView): Mismatch | null {
+  for (let irq = 0; irq <= maxIRQ; irq++) {
+    const a = lower.irq(irq);
+    const b = upper.irq(irq);
+    if (a.state !== b.state) return { path: `irq ${irq}: state`, lower: a.state, upper: b.state };
+    if (a.pending !== b.pending) return { path: `irq ${irq}: pending`, lower: String(a.pending), upper: String(b.pending) };
+    if (a.claimed !== b.claimed) return { path: `irq ${irq}: claimed`, lower: String(a.claimed), upper: String(b.claimed) };
+  }
+  return null;
+}
+
+/** A slot named in a link or CDT parent: `0x80000000[3]`, `irq node[5]`, or `none`. */
+export function slotRefText(p: SlotRef | null): string {
+  if (p === null) return 'none';
+  return p.cnode === irqNodeRef ? `irq node[${p.index}]` : `${hex(p.cnode)}[${p.index}]`;
 }
 
 export function compareSlot(lower: KernelView, upper: KernelView, slot: SlotRef): Mismatch | null {
@@ -45,7 +70,7 @@ export function compareSlot(lower: KernelView, upper: KernelView, slot: SlotRef)
   const pa = lower.cdtParent(slot);
   const pb = upper.cdtParent(slot);
   if (pa?.cnode !== pb?.cnode || pa?.index !== pb?.index) {
-    return { path: `${slotName(lower, slot)}: CDT parent`, lower: parentText(pa), upper: parentText(pb) };
+    return { path: `${slotName(lower, slot)}: CDT parent`, lower: slotRefText(pa), upper: slotRefText(pb) };
   }
   return null;
 }
@@ -226,7 +251,7 @@ export function compareTouchedObjects(lower: KernelView, upper: KernelView, touc
 }
 
 /**
- * Compares every object and the scheduler's state through the views (the closing comparison's
+ * Compares every object, the scheduler's state and the IRQ lines through the views (the closing comparison's
  * part that needs no abstraction), each side's objects listed once; `upperObjects` is the upper
  * view's objects() when the caller has them already.
  */
@@ -240,7 +265,7 @@ export function compareViews(lower: KernelView, upper: KernelView, upperObjects:
   }
   const [extra] = b.values();
   if (extra) return { path: `object ${hex(extra.addr)}`, lower: 'none', upper: extra.type };
-  return compareScheduler(lower.scheduler(), upper.scheduler());
+  return compareScheduler(lower.scheduler(), upper.scheduler()) ?? compareIrqs(lower, upper);
 }
 
 /** Compares what a step touched on either side. */

@@ -1,8 +1,8 @@
 // How each checked pair is compared: through its abstraction function where there is one
 // (impl -> executable, executable -> abstract), and for impl -> abstract per step through the
 // read-only views and at the end through the composed abstraction. Every pair also compares
-// through the views what every layer shows alike: the scheduler's state after every step (it
-// is small), each touched object's fields, and at the end every object.
+// through the views what every layer shows alike: the scheduler's state and the IRQ lines after
+// every step (they are small), each touched object's fields, and at the end every object.
 import type { KernelView, LayerName, SlotRef, Touched } from '../../libsel4/index.ts';
 import type * as A from '../../spec-abstract/index.ts';
 import type * as E from '../../spec-executable/index.ts';
@@ -15,7 +15,7 @@ import {
   diffImplExec,
   implToExec,
 } from '../abstraction/index.ts';
-import { compareScheduler, compareTouched, compareTouchedObjects, compareViews, type Mismatch } from './compare.ts';
+import { compareIrqs, compareScheduler, compareTouched, compareTouchedObjects, compareViews, type Mismatch } from './compare.ts';
 
 /** One side of a pair: its state, with the view of that state. */
 export interface Side {
@@ -80,7 +80,11 @@ function union(touched: readonly Touched[]): Touched[] {
   return [{ slots, objects: [...objects] }];
 }
 
-/** After a step: everything either side touched, then the scheduler's state (small, so compared every step). */
+/** After a step: everything either side touched, then the scheduler's state and the IRQ lines (small, so compared every step). */
 export function compareStep(pair: { readonly lower: LayerName; readonly upper: LayerName }, lower: Side, upper: Side, touched: readonly Touched[]): Mismatch | null {
-  return pairComparison(pair.lower, pair.upper).touched(lower, upper, union(touched)) ?? compareScheduler(lower.view.scheduler(), upper.view.scheduler());
+  return (
+    pairComparison(pair.lower, pair.upper).touched(lower, upper, union(touched)) ??
+    compareScheduler(lower.view.scheduler(), upper.view.scheduler()) ??
+    compareIrqs(lower.view, upper.view)
+  );
 }

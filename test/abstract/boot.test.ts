@@ -111,14 +111,15 @@ describe('abstract kernel entry', () => {
     }
   });
 
-  it('reports invocations of caps it does not model; a label the object does not know is IllegalOperation', () => {
+  it('answers invocations of every cap it models (IRQ control too); a label the object does not know is IllegalOperation', () => {
     const h = bootHarness();
     const label = (l: number) => seL4_MessageInfo_new(l, 0, 0, 0);
     const o = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, label(InvocationLabel.TCBBindNotification)], [Reg.a7, syscallWord(-1)]]);
     expect(o.unmodelled).toBeNull();
     expect(o.caller!.regs[Reg.a1]! >>> 12).toBe(seL4_Error.seL4_TruncatedMessage);
     const irq = h.api.rawSyscall([[Reg.a0, seL4_CapIRQControl], [Reg.a1, label(InvocationLabel.IRQIssueIRQHandler)], [Reg.a7, syscallWord(-1)]]);
-    expect(irq.unmodelled).toBe('irqcontrol invocation');
+    expect(irq.unmodelled).toBeNull();
+    expect(irq.caller!.regs[Reg.a1]! >>> 12).toBe(seL4_Error.seL4_TruncatedMessage);
     const foreign = h.api.rawSyscall([[Reg.a0, seL4_CapInitThreadTCB], [Reg.a1, label(InvocationLabel.CNodeCopy)], [Reg.a7, syscallWord(-1)]]);
     expect(foreign.unmodelled).toBeNull();
     expect(foreign.caller!.regs[Reg.a1]! >>> 12).toBe(seL4_Error.seL4_IllegalOperation);

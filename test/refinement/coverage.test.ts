@@ -169,6 +169,7 @@ describe('invariant counting', () => {
       'valid_mdb/untyped_mdb/no_loops (CDT)': 3,
       'valid_vspace_objs/valid_asid_table/unique_table_refs/valid_vs_lookup/valid_table_caps': 3,
       'valid_dlist/mdb_chain_0/untyped_inc (MDB)': 2,
+      'valid_irq_node/valid_irq_handlers/valid_irq_states': 3,
       'valid_tcb (priority, MCP, domain)': 3,
       'active_scs_valid/valid_refills': 3,
       'sym_refs (scheduling contexts)': 3,
