@@ -105,6 +105,8 @@ function labelObject(label: string): string | null {
   if (label.startsWith('RISCVPage')) return 'frame';
   if (label.startsWith('RISCVASIDControl')) return 'asidcontrol';
   if (label.startsWith('RISCVASIDPool')) return 'asidpool';
+  if (label === 'IRQIssueIRQHandler' || label === 'RISCVIRQIssueIRQHandlerTrigger') return 'irqcontrol';
+  if (label.startsWith('IRQ')) return 'irqhandler';
   return null;
 }
 
