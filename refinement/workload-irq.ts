@@ -19,7 +19,7 @@ import {
   seL4_ObjectType,
 } from '../libsel4/index.ts';
 import type { Knowledge } from './knowledge.ts';
-import { Picker, call, pickEmpty, shaped, type ResolvedCall } from './workload-picks.ts';
+import { Picker, call, pickEmpty, send, sendSyscalls, shaped, type ResolvedCall } from './workload-picks.ts';
 import { copy, freeRootSlot, once, retype, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
 import { deleteCall, holds, madeThread, retypedInto, rootRuns } from './workload-ipc.ts';
 
@@ -39,12 +39,14 @@ function controlCptr(k: Knowledge, p: Picker): number {
   return p.of(k.ofType('irqcontrol', true))?.slot.index ?? seL4_CapIRQControl;
 }
 
-/** An IRQ for Get: a usual line mostly, an issued one, any source, or a word out of range. */
+/** An IRQ for Get: a usual line mostly, an issued one or the timer's (RevokeFirst), any source, or a word out of range. */
 function drawnIRQ(k: Knowledge, p: Picker): number {
   const roll = p.below(100);
-  if (roll < 55) return 1 + p.below(usualIRQs);
-  if (roll < 70) return p.of(handlers(k))?.cap.irq ?? 1 + p.below(plicMaxIRQ);
-  if (roll < 85) return 1 + p.below(plicMaxIRQ);
+  const issued = p.of(handlers(k))?.cap.irq;
+  if (roll < 25 && issued !== undefined) return issued;
+  if (roll < 32) return kernelTimerIRQ;
+  if (roll < 75) return 1 + p.below(usualIRQs);
+  if (roll < 88) return 1 + p.below(plicMaxIRQ);
   return p.chance(80) ? p.of(badIRQs)! : p.word(0);
 }
 
@@ -90,10 +92,10 @@ function resolveGet(k: Knowledge, p: Picker): ResolvedCall {
   const service = controlCptr(k, p);
   const irq = drawnIRQ(k, p);
   const roll = p.below(100);
-  const occupied = roll < 85 ? undefined : p.of(k.inRoot());
+  const occupied = roll < 80 ? undefined : p.of(k.inRoot());
   let index = occupied?.slot.index ?? freeRootSlot(k, p) ?? pickEmpty(k, p, true).index;
   let depth = 32;
-  if (roll >= 93) [index, depth] = p.chance(50) ? [index, p.of([0, 1, 33, 255])!] : [(index + 2 ** k.rootRadix()) >>> 0, 32];
+  if (roll >= 88) [index, depth] = p.chance(50) ? [index, p.of([0, 1, 33, 255])!] : [(index + 2 ** k.rootRadix()) >>> 0, 32];
   if (p.chance(30)) {
     const trigger = p.of([0, 1, p.word(1)])!;
     const normal = call('seL4_IRQControl_GetTrigger', [service, irq, trigger, R, index, depth], (api) => void api.seL4_IRQControl_GetTrigger(service, irq, trigger, R, index, depth));
@@ -132,7 +134,10 @@ function resolveSetNotification(k: Knowledge, p: Picker): ResolvedCall | null {
     if (typeof without !== 'number') return without;
     notification = without;
   } else notification = otherCap(k, p, 'notification');
-  return shaped(p, setNotificationCall(handler, notification), { label: InvocationLabel.IRQSetIRQHandler, service: handler, mrs: [], caps: [notification] });
+  const m = { label: InvocationLabel.IRQSetIRQHandler, service: handler, mrs: [], caps: [notification] };
+  // Now and then the extra cap left out (TruncatedMessage).
+  if (p.chance(8)) return send(sendSyscalls[0], m, 0, []);
+  return shaped(p, setNotificationCall(handler, notification), m);
 }
 
 /** A new object of `type` from an untyped with room into a free root slot. */

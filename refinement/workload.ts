@@ -77,7 +77,7 @@ export interface WorkloadStep {
 const weights: Record<WorkloadName, Record<Operation, number>> = {
   default: {
     retype: 1900, copy: 1200, mint: 1200, move: 700, mutate: 500, rotate: 500, delete: 900, revoke: 700,
-    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8, vspace: 1800, irq: 700,
+    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8, vspace: 1800, irq: 1000,
     threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
     threadRegisters: 500, notificationBinding: 250, yield: 150, passTime: 900, exception: 60,
     ipcObject: 600, ipcSend: 800, ipcReceive: 800, ipcReply: 400, notify: 400, ipcDelete: 250,
