@@ -118,11 +118,12 @@ function readOnlyNotification(k: Knowledge, p: Picker): ResolvedCall | number | 
 /**
  * SetNotification of a handler: a notification cap with Write (badged or not) mostly; one
  * without Write, a cap of another type or an empty slot (InvalidCapability); the extra cap left
- * out now and then (TruncatedMessage). With no notification yet, one is retyped first.
+ * out now and then (TruncatedMessage). With no handler yet, one is issued first; with no
+ * notification, one is retyped first.
  */
 function resolveSetNotification(k: Knowledge, p: Picker): ResolvedCall | null {
   const handler = handlerCptr(k, p);
-  if (handler === undefined) return null;
+  if (handler === undefined) return resolveGet(k, p);
   const writable = notifications(k).filter((n) => (n.cap.rights & seL4_CanWrite) !== 0);
   if (writable.length === 0 && p.chance(70)) return made(k, p, T.seL4_NotificationObject, seL4_NotificationBits);
   const roll = p.below(100);
