@@ -39,9 +39,15 @@ function controlCptr(k: Knowledge, p: Picker): number {
   return p.of(k.ofType('irqcontrol', true))?.slot.index ?? seL4_CapIRQControl;
 }
 
-/** An IRQ for Get: a usual line mostly, an issued one or the timer's (RevokeFirst), any source, or a word out of range. */
+/**
+ * An IRQ for Get: a usual line mostly, one raised while masked (the Get delivers it), an issued
+ * one or the timer's (RevokeFirst), any source, or a word out of range.
+ */
 function drawnIRQ(k: Knowledge, p: Picker): number {
   const roll = p.below(100);
+  const view = k.view();
+  const masked = p.of(Array.from({ length: usualIRQs }, (_, i) => 1 + i).filter((irq) => view.irq(irq).pending));
+  if (roll < 15 && masked !== undefined) return masked;
   const issued = p.of(handlers(k))?.cap.irq;
   if (roll < 25 && issued !== undefined) return issued;
   if (roll < 32) return kernelTimerIRQ;
@@ -99,9 +105,9 @@ function resolveGet(k: Knowledge, p: Picker): ResolvedCall {
   if (p.chance(30)) {
     const trigger = p.of([0, 1, p.word(1)])!;
     const normal = call('seL4_IRQControl_GetTrigger', [service, irq, trigger, R, index, depth], (api) => void api.seL4_IRQControl_GetTrigger(service, irq, trigger, R, index, depth));
-    return shaped(p, normal, { label: InvocationLabel.RISCVIRQIssueIRQHandlerTrigger, service, mrs: [irq, trigger, index, depth & 0xff], caps: [R] }, 12);
+    return shaped(p, normal, { label: InvocationLabel.RISCVIRQIssueIRQHandlerTrigger, service, mrs: [irq, trigger, index, depth & 0xff], caps: [R] }, 20);
   }
-  return shaped(p, getCall(service, irq, index, depth), { label: InvocationLabel.IRQIssueIRQHandler, service, mrs: [irq, index, depth & 0xff], caps: [R] }, 12);
+  return shaped(p, getCall(service, irq, index, depth), { label: InvocationLabel.IRQIssueIRQHandler, service, mrs: [irq, index, depth & 0xff], caps: [R] }, 20);
 }
 
 /** A notification cap without Write, minted from one with it, when the root task holds none yet. */
@@ -128,8 +134,8 @@ function resolveSetNotification(k: Knowledge, p: Picker): ResolvedCall | null {
   if (writable.length === 0 && p.chance(70)) return made(k, p, T.seL4_NotificationObject, seL4_NotificationBits);
   const roll = p.below(100);
   let notification: number;
-  if (roll < 70 && writable.length > 0) notification = p.of(writable)!.slot.index;
-  else if (roll < 85) {
+  if (roll < 55 && writable.length > 0) notification = p.of(writable)!.slot.index;
+  else if (roll < 75) {
     const without = readOnlyNotification(k, p);
     if (without === null) return null;
     if (typeof without !== 'number') return without;
@@ -179,7 +185,7 @@ function revokeControl(k: Knowledge, p: Picker): ResolvedCall {
 const irqSteps = ['get', 'setNotification', 'ack', 'clear', 'raise', 'handlerCap', 'deleteHandler', 'revokeControl'] as const;
 /** Per mille of IRQ steps. */
 const stepWeights: Readonly<Record<(typeof irqSteps)[number], number>> = {
-  get: 220, setNotification: 170, ack: 150, clear: 60, raise: 270, handlerCap: 60, deleteHandler: 50, revokeControl: 20,
+  get: 200, setNotification: 220, ack: 140, clear: 60, raise: 250, handlerCap: 60, deleteHandler: 50, revokeControl: 20,
 };
 
 /** An IRQ step; null when it has nothing to act on (the caller draws another). */

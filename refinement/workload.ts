@@ -77,7 +77,7 @@ export interface WorkloadStep {
 const weights: Record<WorkloadName, Record<Operation, number>> = {
   default: {
     retype: 1900, copy: 1200, mint: 1200, move: 700, mutate: 500, rotate: 500, delete: 900, revoke: 700,
-    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8, vspace: 1800, irq: 1000,
+    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8, vspace: 1800, irq: 1200,
     threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
     threadRegisters: 500, notificationBinding: 250, yield: 150, passTime: 900, exception: 60,
     ipcObject: 600, ipcSend: 800, ipcReceive: 800, ipcReply: 400, notify: 400, ipcDelete: 250,
@@ -569,7 +569,7 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const vspaceStep = op === 'vspace' && k.view().current() === k.rootTCB;
   const space = vspaceStep && p.below(1000) < 80;
   const asids = vspaceStep && !space && p.below(1000) < 15;
-  const driver = op === 'irq' && k.view().current() === k.rootTCB && p.below(1000) < 150;
+  const driver = op === 'irq' && k.view().current() === k.rootTCB && p.below(1000) < 100;
   if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath && !lend && !space && !asids && !driver) return null;
   style.scenario = driver ? driverScenario(p) : space ? addressSpaceScenario(p) : asids ? asidsScenario(p) : twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
     : passive ? passiveScenario(p) : transfer ? transferScenario(p) : queue ? queueScenario(p) : fault ? faultScenario(p) : fastpath ? fastpathScenario(p) : lendScenario(p);
