@@ -218,7 +218,8 @@ export function resolveIrqStep(k: Knowledge, p: Picker): ResolvedCall | null {
 
 /**
  * A driver as a user sets one up: a notification retyped, a handler cap of a free line issued
- * (Get or GetTrigger) and given the notification (a badged copy mostly); now and then a thread
+ * (Get or GetTrigger) and given the notification (a badged copy mostly), now and then after a
+ * first try SetNotification refuses (another cap, none, a copy without Write); now and then a thread
  * made above the root task waits on the notification, or, bound to it, on an endpoint. Then the
  * device interrupts (the waiter woken, or the notification left Active), again now and then
  * before the Ack (the line stays pending: the Ack delivers it again); the Ack comes from the
@@ -261,6 +262,22 @@ export function driverScenario(p: Picker): Scenario {
     return call('seL4_CNode_Mint', [R, at, 32, R, ntfn, 32, seL4_AllRights, badge], (api) => void api.seL4_CNode_Mint(R, at, 32, R, ntfn, 32, seL4_AllRights, badge));
   });
   const install = byRoot((k) => (installed(k) ? setNotificationCall(handler, badged >= 0 && holds(k, badged, 'notification') ? badged : ntfn) : null));
+  // A first try that SetNotification refuses: a cap of another type, an empty slot, no extra cap, a copy without Write.
+  let readOnly = -1;
+  const mintReadOnly = byRoot((k, p) => {
+    const at = freeRootSlot(k, p);
+    if (at === undefined || !holds(k, ntfn, 'notification')) return null;
+    readOnly = at;
+    return call('seL4_CNode_Mint', [R, at, 32, R, ntfn, 32, seL4_CanRead, 0], (api) => void api.seL4_CNode_Mint(R, at, 32, R, ntfn, 32, seL4_CanRead, 0));
+  });
+  const wrongInstall = byRoot((k, p) => {
+    if (!installed(k)) return null;
+    if (readOnly >= 0) return setNotificationCall(handler, readOnly);
+    if (p.chance(50)) return send(sendSyscalls[0], { label: InvocationLabel.IRQSetIRQHandler, service: handler, mrs: [], caps: [] }, 0, []);
+    return setNotificationCall(handler, otherCap(k, p, 'notification'));
+  });
+  const refused = p.below(100);
+  const wrongFirst = refused < 12 ? [mintReadOnly, wrongInstall] : refused < 40 ? [wrongInstall] : [];
   const bindThread: Action = (k) => (threadRuns(k) && holds(k, ep, 'endpoint') ? once(call('seL4_TCB_BindNotification', [made.tcbOffset, ntfn], (api) => void api.seL4_TCB_BindNotification(made.tcbOffset, ntfn))) : null);
   const wait: Action = (k) => {
     if (!threadRuns(k)) return null;
@@ -285,6 +302,7 @@ export function driverScenario(p: Picker): Scenario {
       ...(bound ? [retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot))] : []),
       get,
       ...(p.chance(75) ? [mint] : []),
+      ...wrongFirst,
       install,
       ...(waiter ? threadsMade({ count: 1, budgetUs: 1000n + BigInt(p.below(3000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: false }, made) : []),
       ...(bound ? [bindThread] : []),
