@@ -82,10 +82,10 @@ const weights: Record<WorkloadName, Record<Operation, number>> = {
     threadRegisters: 500, notificationBinding: 250, yield: 150, passTime: 900, exception: 60,
     ipcObject: 600, ipcSend: 800, ipcReceive: 800, ipcReply: 400, notify: 400, ipcDelete: 250,
   },
-  // Ten times finer: deep runs are long, and an `endRun` would cut them short.
+  // Ten times finer: deep runs are long, and an `endRun` would cut them short. No IRQ steps: they grow nothing.
   deep: {
     retype: 30000, copy: 30000, mint: 15000, move: 4000, mutate: 3000, rotate: 3000, delete: 4000, revoke: 1500,
-    cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1, vspace: 1500, irq: 300,
+    cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1, vspace: 1500, irq: 0,
     threadObject: 1000, setupThread: 1500, schedControl: 500, priority: 500, schedContext: 500, resumeSuspend: 500,
     threadRegisters: 500, notificationBinding: 250, yield: 100, passTime: 1000, exception: 20,
     ipcObject: 500, ipcSend: 300, ipcReceive: 300, ipcReply: 100, notify: 200, ipcDelete: 100,
