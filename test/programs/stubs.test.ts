@@ -226,14 +226,15 @@ describe('the IPC stubs (MCS, riscv)', () => {
   });
 });
 
-describe('the RISC-V VSpace stubs (object-api-arch.xml order)', () => {
-  const sent = (event: KernelEvent | undefined) => {
-    const regs = regsOf(event);
-    const info = messageInfoFromWord(regs.get(Reg.a1)!);
-    const caps = Array.from({ length: info.extraCaps }, (_, i) => bufferOf(event).get(IPCBuffer.capsOrBadges + i));
-    return { service: regs.get(Reg.a0), label: info.label, words: [Reg.a2, Reg.a3, Reg.a4, Reg.a5].slice(0, info.length).map((r) => regs.get(r)), caps };
-  };
+/** What an invocation stub sent: the service, the label, the words in a2-a5 and the extra caps. */
+const sent = (event: KernelEvent | undefined) => {
+  const regs = regsOf(event);
+  const info = messageInfoFromWord(regs.get(Reg.a1)!);
+  const caps = Array.from({ length: info.extraCaps }, (_, i) => bufferOf(event).get(IPCBuffer.capsOrBadges + i));
+  return { service: regs.get(Reg.a0), label: info.label, words: [Reg.a2, Reg.a3, Reg.a4, Reg.a5].slice(0, info.length).map((r) => regs.get(r)), caps };
+};
 
+describe('the RISC-V VSpace stubs (object-api-arch.xml order)', () => {
   it('MakePool sends index and depth (a seL4_Uint8) with the untyped and the CNode as extra caps', () => {
     const t = scriptedThread(replyWith(0, []));
     const api = createSel4Api(t.port, t.initial);
@@ -278,13 +279,6 @@ describe('the RISC-V VSpace stubs (object-api-arch.xml order)', () => {
 });
 
 describe('the IRQ stubs (object-api.xml and object-api-arch.xml order)', () => {
-  const sent = (event: KernelEvent | undefined) => {
-    const regs = regsOf(event);
-    const info = messageInfoFromWord(regs.get(Reg.a1)!);
-    const caps = Array.from({ length: info.extraCaps }, (_, i) => bufferOf(event).get(IPCBuffer.capsOrBadges + i));
-    return { service: regs.get(Reg.a0), label: info.label, words: [Reg.a2, Reg.a3, Reg.a4, Reg.a5].slice(0, info.length).map((r) => regs.get(r)), caps };
-  };
-
   it('IRQControl_Get sends irq, index and depth (a seL4_Uint8) with the root CNode as extra cap', () => {
     const t = scriptedThread(replyWith(0, []));
     const api = createSel4Api(t.port, t.initial);

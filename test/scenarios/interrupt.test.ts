@@ -381,22 +381,32 @@ function interruptHelper(ntfn: number, handler: number, state: { count: number }
   };
 }
 
+/**
+ * sel4test's set-up: the timer's notification and handler; helpers at priority 10 counting in
+ * `states`, started in order, each waiting once the root task drops to 9; those in `passive`
+ * then without their own contexts.
+ */
+function* helpersWaiting(s: Scenario, sys: ProgramContext, timer: { ntfn: number; badged: number; handler: number }, states: readonly { count: number }[], passive: readonly number[]) {
+  yield* timerNotification(s, sys, timer.ntfn, timer.badged, timer.handler);
+  yield* s.start(sys, states.map((state) => ({ program: interruptHelper(timer.ntfn, timer.handler, state), priority: 10 })));
+  yield* s.rootPriority(sys, 9);
+  for (const i of passive) yield* s.ownSC(sys, i, false);
+}
+
 describe.each(modes)("sel4test's interrupt.c on %s", (mode) => {
   function setupTimer() {
     const s = new Scenario(mode);
-    return { s, ntfn: s.object(0), badged: s.object(1), handler: s.object(2) };
+    const timer = { ntfn: s.object(0), badged: s.object(1), handler: s.object(2) };
+    return { s, timer, ...timer };
   }
   const run = (s: Scenario, root: Program, ticks: number): RunResult => runSystem(root, { system: s.system, maxSteps: 5000, devices: ticking(ticks) });
 
   it('INTERRUPT0002: a passive thread waiting on the timer notification runs on the context bound to it, each interrupt', () => {
-    const { s, ntfn, badged, handler } = setupTimer();
+    const { s, timer, ntfn } = setupTimer();
     const state = { count: 0 };
     const result = run(s, function* root(sys: ProgramContext) {
-      yield* timerNotification(s, sys, ntfn, badged, handler);
-      yield* s.start(sys, [{ program: interruptHelper(ntfn, handler, state), priority: 10 }]);
-      yield* s.rootPriority(sys, 9);
+      yield* helpersWaiting(s, sys, timer, [state], [0]);
       expect(state.count).toBe(1);
-      yield* s.ownSC(sys, 0, false);
       expect(yield* sys.api.seL4_SchedContext_Bind(s.tcbSlot(0) + 1, ntfn)).toBe(E.seL4_NoError);
     }, runs + 1);
     expect(result.stop).toBe('finished');
@@ -405,16 +415,10 @@ describe.each(modes)("sel4test's interrupt.c on %s", (mode) => {
   });
 
   it('INTERRUPT0003: a thread with its own context and a passive one on the same notification both count to the end', () => {
-    const { s, ntfn, badged, handler } = setupTimer();
+    const { s, timer, ntfn } = setupTimer();
     const [withSC, withoutSC] = [{ count: 0 }, { count: 0 }];
     const result = run(s, function* root(sys: ProgramContext) {
-      yield* timerNotification(s, sys, ntfn, badged, handler);
-      yield* s.start(sys, [
-        { program: interruptHelper(ntfn, handler, withoutSC), priority: 10 },
-        { program: interruptHelper(ntfn, handler, withSC), priority: 10 },
-      ]);
-      yield* s.rootPriority(sys, 9);
-      yield* s.ownSC(sys, 0, false);
+      yield* helpersWaiting(s, sys, timer, [withoutSC, withSC], [0]);
       expect(yield* sys.api.seL4_SchedContext_Bind(s.tcbSlot(0) + 1, ntfn)).toBe(E.seL4_NoError);
     }, 2 * (runs + 1));
     expect(result.stop).toBe('finished');
@@ -422,13 +426,10 @@ describe.each(modes)("sel4test's interrupt.c on %s", (mode) => {
   });
 
   it('INTERRUPT0004: a passive thread and no context on the notification: the interrupts wake it, it never runs', () => {
-    const { s, ntfn, badged, handler } = setupTimer();
+    const { s, timer } = setupTimer();
     const state = { count: 0 };
     const result = run(s, function* root(sys: ProgramContext) {
-      yield* timerNotification(s, sys, ntfn, badged, handler);
-      yield* s.start(sys, [{ program: interruptHelper(ntfn, handler, state), priority: 10 }]);
-      yield* s.rootPriority(sys, 9);
-      yield* s.ownSC(sys, 0, false);
+      yield* helpersWaiting(s, sys, timer, [state], [0]);
     }, runs);
     expect(result.stop).toBe('idle');
     expect(state.count).toBe(1);
@@ -438,17 +439,10 @@ describe.each(modes)("sel4test's interrupt.c on %s", (mode) => {
   });
 
   it('INTERRUPT0005: two passive threads and one context on the notification, lent to whichever is woken, kept by the one that ends on it', () => {
-    const { s, ntfn, badged, handler } = setupTimer();
+    const { s, timer, ntfn } = setupTimer();
     const [first, second] = [{ count: 0 }, { count: 0 }];
     const result = run(s, function* root(sys: ProgramContext) {
-      yield* timerNotification(s, sys, ntfn, badged, handler);
-      yield* s.start(sys, [
-        { program: interruptHelper(ntfn, handler, second), priority: 10 },
-        { program: interruptHelper(ntfn, handler, first), priority: 10 },
-      ]);
-      yield* s.rootPriority(sys, 9);
-      yield* s.ownSC(sys, 1, false);
-      yield* s.ownSC(sys, 0, false);
+      yield* helpersWaiting(s, sys, timer, [second, first], [1, 0]);
       expect(yield* sys.api.seL4_SchedContext_Bind(s.tcbSlot(1) + 1, ntfn)).toBe(E.seL4_NoError);
     }, 2 * (runs + 1));
     expect([first.count, second.count]).toEqual([runs, runs]);
@@ -461,13 +455,10 @@ describe.each(modes)("sel4test's interrupt.c on %s", (mode) => {
   });
 
   it('INTERRUPT0006: the context bound to the notification deleted: the interrupts lend nothing, the thread never runs', () => {
-    const { s, ntfn, badged, handler } = setupTimer();
+    const { s, timer, ntfn } = setupTimer();
     const state = { count: 0 };
     const result = run(s, function* root(sys: ProgramContext) {
-      yield* timerNotification(s, sys, ntfn, badged, handler);
-      yield* s.start(sys, [{ program: interruptHelper(ntfn, handler, state), priority: 10 }]);
-      yield* s.rootPriority(sys, 9);
-      yield* s.ownSC(sys, 0, false);
+      yield* helpersWaiting(s, sys, timer, [state], [0]);
       expect(yield* sys.api.seL4_SchedContext_Bind(s.tcbSlot(0) + 1, ntfn)).toBe(E.seL4_NoError);
       expect(yield* sys.api.seL4_CNode_Delete(R, s.tcbSlot(0) + 1, 32)).toBe(E.seL4_NoError);
     }, runs);
