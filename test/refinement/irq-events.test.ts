@@ -20,9 +20,11 @@ import {
   type Cap,
   type IrqView,
   type KernelEvent,
+  type KernelLayer,
   type KernelView,
   type Touched,
 } from '../../libsel4/index.ts';
+import type { ImplState } from '../../impl/index.ts';
 import { IrqStates, interruptResult, parseCoverageRequirement, type IrqLine } from '../../refinement/coverage.ts';
 import { entriesOf, readCounterexample, writeCounterexample, type Counterexample } from '../../refinement/reports/counterexample.ts';
 import { decodeEntry } from '../../refinement/reports/describe.ts';
@@ -70,6 +72,22 @@ describe('counterexample files and explain', () => {
     const file = writeCounterexample(mkdtempSync(join(tmpdir(), 'sel4-model-irq-')), cx);
     expect(readCounterexample(file)).toEqual(cx);
     expect(entriesOf(cx).slice(-2)).toEqual([interrupt(5), interrupt(0xffffffff)]);
+  });
+
+  it('shows the IRQ lines at the failing step where the layers hold them differently, with the field the pair differs on', () => {
+    const claimedLine = (impl: KernelLayer<ImplState>): KernelLayer<ImplState> => ({
+      ...impl,
+      view(state) {
+        const view = impl.view(state);
+        return { ...view, irq: (irq) => (irq === 5 ? { ...view.irq(irq), claimed: true } : view.irq(irq)) };
+      },
+    });
+    const e = explainCounterexample(plantedCounterexample(), { implDebug: true, wrapImpl: claimedLine });
+    const failing = e.steps.find((s) => s.failing)!;
+    const lines = failing.written!.filter((p) => p.place.startsWith('irq '));
+    expect(lines.map((p) => [p.place, p.differs])).toEqual([['irq 5', 'claimed (true vs false)']]);
+    expect(lines[0]!.marked.get('claimed')).toEqual(['impl', 'executable']);
+    expect(formatExplanation(e, 'cx.json')).toMatch(/impl: +state Inactive, pending false, claimed true\n/);
   });
 
   it('tells interrupt events in the story, run on every layer', () => {
