@@ -39,6 +39,14 @@ describe('bad input is refused with a sentence, never a stack trace of the kerne
   });
 });
 
+it('a program cannot raise an interrupt: one that yields an interrupt event stops the run', () => {
+  function* device(sys: ProgramContext) {
+    yield* sys.compute(10n);
+    yield { kind: 'interrupt', irq: 5 } satisfies KernelEvent;
+  }
+  expect(() => runSystem(device, { system: { layer } })).toThrow(/^program device on thread 0x[0-9a-f]+ at step 1: yielded \{"kind":"interrupt","irq":5\}, which is not a kernel entry/);
+});
+
 describe('the device schedule', () => {
   it('raises an interrupt when the clock reaches it while a program computes, which then computes the rest', () => {
     let tcb = 0;
