@@ -19,8 +19,8 @@ import {
   seL4_ObjectType,
 } from '../libsel4/index.ts';
 import type { Knowledge } from './knowledge.ts';
-import { Picker, call, pickEmpty, send, sendSyscalls, shaped, type ResolvedCall } from './workload-picks.ts';
-import { copy, freeRootSlot, once, retype, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
+import { Picker, call, hexWord, pickEmpty, send, sendSyscalls, shaped, type ResolvedCall } from './workload-picks.ts';
+import { copy, freeRootSlot, mint, once, retype, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
 import { deleteCall, holds, madeThread, retypedInto, rootRuns } from './workload-ipc.ts';
 
 const R = seL4_CapInitThreadCNode;
@@ -72,6 +72,10 @@ export function getCall(service: number, irq: number, index: number, depth: numb
   return call('seL4_IRQControl_Get', [service, irq, R, index, depth], (api) => void api.seL4_IRQControl_Get(service, irq, R, index, depth));
 }
 
+function getTriggerCall(service: number, irq: number, trigger: number, index: number, depth: number): ResolvedCall {
+  return call('seL4_IRQControl_GetTrigger', [service, irq, trigger, R, index, depth], (api) => void api.seL4_IRQControl_GetTrigger(service, irq, trigger, R, index, depth));
+}
+
 export function setNotificationCall(handler: number, notification: number): ResolvedCall {
   return call('seL4_IRQHandler_SetNotification', [handler, notification], (api) => void api.seL4_IRQHandler_SetNotification(handler, notification));
 }
@@ -86,7 +90,7 @@ function clearCall(handler: number): ResolvedCall {
 
 /** A device raises `irq`: an interrupt event, made by the machine, not by the running thread. */
 export function raiseCall(irq: number): ResolvedCall {
-  return { text: `interrupt(${irq > 9 ? `0x${(irq >>> 0).toString(16)}` : irq})`, run: (_api, devices) => void devices.interrupt(irq) };
+  return { text: `interrupt(${hexWord(irq)})`, run: (_api, devices) => void devices.interrupt(irq) };
 }
 
 /**
@@ -104,8 +108,7 @@ function resolveGet(k: Knowledge, p: Picker): ResolvedCall {
   if (roll >= 88) [index, depth] = p.chance(50) ? [index, p.of([0, 1, 33, 255])!] : [(index + 2 ** k.rootRadix()) >>> 0, 32];
   if (p.chance(30)) {
     const trigger = p.of([0, 1, p.word(1)])!;
-    const normal = call('seL4_IRQControl_GetTrigger', [service, irq, trigger, R, index, depth], (api) => void api.seL4_IRQControl_GetTrigger(service, irq, trigger, R, index, depth));
-    return shaped(p, normal, { label: InvocationLabel.RISCVIRQIssueIRQHandlerTrigger, service, mrs: [irq, trigger, index, depth & 0xff], caps: [R] }, 20);
+    return shaped(p, getTriggerCall(service, irq, trigger, index, depth), { label: InvocationLabel.RISCVIRQIssueIRQHandlerTrigger, service, mrs: [irq, trigger, index, depth & 0xff], caps: [R] }, 20);
   }
   return shaped(p, getCall(service, irq, index, depth), { label: InvocationLabel.IRQIssueIRQHandler, service, mrs: [irq, index, depth & 0xff], caps: [R] }, 20);
 }
@@ -117,8 +120,7 @@ function readOnlyNotification(k: Knowledge, p: Picker): ResolvedCall | number | 
   const from = p.of(notifications(k));
   const at = freeRootSlot(k, p);
   if (!from || at === undefined) return null;
-  const a = [R, at, 32, R, from.slot.index, 32, seL4_CanRead, p.below(4)];
-  return call('seL4_CNode_Mint', a, (api) => void api.seL4_CNode_Mint(R, at, 32, R, from.slot.index, 32, seL4_CanRead, a[7]!));
+  return mint(at, from.slot.index, seL4_CanRead, p.below(4));
 }
 
 /**
@@ -251,15 +253,13 @@ export function driverScenario(p: Picker): Scenario {
     [handler, irq] = [at, free.includes(irq) ? irq : p.of(free)!];
     const trigger = p.chance(30) ? p.below(2) : null;
     const control = controlCptr(k, p);
-    if (trigger === null) return getCall(control, irq, at, 32);
-    return call('seL4_IRQControl_GetTrigger', [control, irq, trigger, R, at, 32], (api) => void api.seL4_IRQControl_GetTrigger(control, irq, trigger, R, at, 32));
+    return trigger === null ? getCall(control, irq, at, 32) : getTriggerCall(control, irq, trigger, at, 32);
   });
-  const mint = byRoot((k, p) => {
+  const mintBadged = byRoot((k, p) => {
     const at = freeRootSlot(k, p);
     if (at === undefined || !holds(k, ntfn, 'notification')) return null;
     badged = at;
-    const badge = 1 + p.below(0xff);
-    return call('seL4_CNode_Mint', [R, at, 32, R, ntfn, 32, seL4_AllRights, badge], (api) => void api.seL4_CNode_Mint(R, at, 32, R, ntfn, 32, seL4_AllRights, badge));
+    return mint(at, ntfn, seL4_AllRights, 1 + p.below(0xff));
   });
   const install = byRoot((k) => (installed(k) ? setNotificationCall(handler, badged >= 0 && holds(k, badged, 'notification') ? badged : ntfn) : null));
   // A first try that SetNotification refuses: a cap of another type, an empty slot, no extra cap, a copy without Write.
@@ -268,7 +268,7 @@ export function driverScenario(p: Picker): Scenario {
     const at = freeRootSlot(k, p);
     if (at === undefined || !holds(k, ntfn, 'notification')) return null;
     readOnly = at;
-    return call('seL4_CNode_Mint', [R, at, 32, R, ntfn, 32, seL4_CanRead, 0], (api) => void api.seL4_CNode_Mint(R, at, 32, R, ntfn, 32, seL4_CanRead, 0));
+    return mint(at, ntfn, seL4_CanRead, 0);
   });
   const wrongInstall = byRoot((k, p) => {
     if (!installed(k)) return null;
@@ -290,10 +290,10 @@ export function driverScenario(p: Picker): Scenario {
   const waitAgain: Action = (k) => (threadRuns(k) ? wait(k, p) : 'next');
   const endings: Action[][] = [
     [],
-    [byRoot(() => deleteCall(handler)), raise],
+    [byRoot((k) => (holds(k, handler, 'irqhandler') ? deleteCall(handler) : null)), raise],
     [byRoot(() => clearCall(handler)), raise],
     [byRoot((k, p) => revokeControl(k, p)), raise],
-    [byRoot(() => deleteCall(ntfn)), raise],
+    [byRoot((k) => (holds(k, ntfn, 'notification') ? deleteCall(ntfn) : null)), raise],
   ];
   return {
     name: 'driver',
@@ -301,7 +301,7 @@ export function driverScenario(p: Picker): Scenario {
       retypedInto(T.seL4_NotificationObject, seL4_NotificationBits, (slot) => (ntfn = slot)),
       ...(bound ? [retypedInto(T.seL4_EndpointObject, seL4_EndpointBits, (slot) => (ep = slot))] : []),
       get,
-      ...(p.chance(75) ? [mint] : []),
+      ...(p.chance(75) ? [mintBadged] : []),
       ...wrongFirst,
       install,
       ...(waiter ? threadsMade({ count: 1, budgetUs: 1000n + BigInt(p.below(3000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: false }, made) : []),

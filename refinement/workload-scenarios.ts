@@ -79,7 +79,7 @@ export function retype(untyped: number, type: number, sizeBits: number, offset: 
 
 // ---- badges ----
 
-function mint(dest: number, src: number, rights: number, badge: number): ResolvedCall {
+export function mint(dest: number, src: number, rights: number, badge: number): ResolvedCall {
   return call('seL4_CNode_Mint', [R, dest, 32, R, src, 32, rights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, src, 32, rights, badge));
 }
 
