@@ -29,7 +29,9 @@ import { IrqStates, interruptResult, parseCoverageRequirement, type IrqLine } fr
 import { entriesOf, readCounterexample, writeCounterexample, type Counterexample } from '../../refinement/reports/counterexample.ts';
 import { decodeEntry } from '../../refinement/reports/describe.ts';
 import { explainCounterexample, formatExplanation } from '../../refinement/reports/explain.ts';
-import { plantedCounterexample } from './planted-fault.ts';
+import { bootSystem } from '../../refinement/system.ts';
+import { replayEntries, shrinkEntries } from '../../refinement/shrink.ts';
+import { plantedBadgeFault, plantedCounterexample } from './planted-fault.ts';
 
 const interrupt = (irq: number): KernelEvent => ({ kind: 'interrupt', irq });
 
@@ -88,6 +90,17 @@ describe('counterexample files and explain', () => {
     expect(lines.map((p) => [p.place, p.differs])).toEqual([['irq 5', 'claimed (true vs false)']]);
     expect(lines[0]!.marked.get('claimed')).toEqual(['impl', 'executable']);
     expect(formatExplanation(e, 'cx.json')).toMatch(/impl: +state Inactive, pending false, claimed true\n/);
+  });
+
+  it('replays interrupt entries and shrinks away those the failure does not need', () => {
+    const boot = () => bootSystem({ layer: 'lockstep', pairs: ['impl-executable'], layerOptions: plantedBadgeFault });
+    const mixed = entriesOf(plantedCounterexample()).flatMap((e) => [interrupt(5), e, interrupt(0)]);
+    const replayed = replayEntries(boot, mixed);
+    expect(replayed.failure).not.toBeNull();
+    expect(replayed.trace.map((t) => t.call.startsWith('interrupt'))).toEqual([true, false, true, true, false]);
+    const shrunk = shrinkEntries(boot, mixed, replayed.failure!);
+    expect(shrunk.failure).toMatchObject({ kind: replayed.failure!.kind, pair: replayed.failure!.pair });
+    expect(shrunk.events.map((e) => e.kind)).toEqual(['syscall', 'syscall']);
   });
 
   it('tells interrupt events in the story, run on every layer', () => {
