@@ -13,6 +13,7 @@ export {
   programEntryStride,
   runSystem,
   startThread,
+  type DeviceInterrupt,
   type Program,
   type ProgramContext,
   type RunEntry,

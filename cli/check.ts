@@ -56,8 +56,10 @@ options:
                     round-robin, yield, idle), Time:timer-interrupt or Time:no-interrupt, the
                     IPC events (IPC:donation, reply-return, blocked-on-send, ...), the fault
                     events (Fault:delivered-timeout, reply-restart, timeout-on-reply, ...), IPC
-                    on caps ('Call to endpoint:caller BlockedOnReply') and the impl's IPC fastpath
-                    (Fastpath:taken, Fastpath:budget, 'Fastpath Call:receiver-has-sc', ...)
+                    on caps ('Call to endpoint:caller BlockedOnReply'), the impl's IPC fastpath
+                    (Fastpath:taken, Fastpath:budget, 'Fastpath Call:receiver-has-sc', ...), what
+                    device interrupts did (Interrupt:delivered, pending-masked, pending-claimed,
+                    ...) and the IRQ events (IRQ:issued, ack-completes, ack-redelivers, ...)
   -h, --help        this text
 
 Ctrl-C or SIGTERM prints the summary so far, writes the reports asked for, and exits 130

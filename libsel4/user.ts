@@ -141,6 +141,14 @@ export interface Sel4Calls {
   seL4_RISCV_Page_Unmap(service: seL4_CPtr): Stub<seL4_Error>;
   /** seL4_RISCV_Page_GetAddress_t: the frame's physical address (0 on error). */
   seL4_RISCV_Page_GetAddress(service: seL4_CPtr): Stub<{ error: seL4_Error; paddr: Word }>;
+
+  /** An IRQ handler cap for `irq` into the slot (`index`, `depth`) of CSpace `root`. */
+  seL4_IRQControl_Get(service: seL4_CPtr, irq: Word, root: seL4_CPtr, index: Word, depth: Word): Stub<seL4_Error>;
+  /** Get with a trigger mode (riscv: 1 edge, 0 level). */
+  seL4_IRQControl_GetTrigger(service: seL4_CPtr, irq: Word, trigger: Word, root: seL4_CPtr, index: Word, depth: Word): Stub<seL4_Error>;
+  seL4_IRQHandler_Ack(service: seL4_CPtr): Stub<seL4_Error>;
+  seL4_IRQHandler_SetNotification(service: seL4_CPtr, notification: seL4_CPtr): Stub<seL4_Error>;
+  seL4_IRQHandler_Clear(service: seL4_CPtr): Stub<seL4_Error>;
 }
 
 /** The synchronous form of a set of calls: each Stub runs to its end and returns its result. */
@@ -400,6 +408,13 @@ function threadCalls(initial: Observation): { local: LocalCalls; stubs: StubCall
       const error = yield* invoke(L.RISCVPageGetAddress, service, [], []);
       return { error, paddr: error === seL4_Error.seL4_NoError ? replyWord(0) : 0 };
     },
+
+    seL4_IRQControl_Get: (service, irq, root, index, depth) => invoke(L.IRQIssueIRQHandler, service, [irq, index, uint8(depth)], [root]),
+    seL4_IRQControl_GetTrigger: (service, irq, trigger, root, index, depth) =>
+      invoke(L.RISCVIRQIssueIRQHandlerTrigger, service, [irq, trigger, index, uint8(depth)], [root]),
+    seL4_IRQHandler_Ack: (service) => invoke(L.IRQAckIRQ, service, [], []),
+    seL4_IRQHandler_SetNotification: (service, notification) => invoke(L.IRQSetIRQHandler, service, [], [notification]),
+    seL4_IRQHandler_Clear: (service) => invoke(L.IRQClearIRQHandler, service, [], []),
   };
   return { local, stubs };
 }

@@ -13,10 +13,12 @@ import {
   seL4_ObjectType,
   type BootConfigInput,
   type KernelEvent,
+  type KernelView,
   type LayerName,
+  type Observation,
   type Touched,
 } from '../libsel4/index.ts';
-import { FaultStates, Tally, ThreadStates, canRunAgain, exceptionKey, fastpathCoverage, faultKey, interruptKey, ipcKey, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
+import { FaultStates, IrqStates, Tally, ThreadStates, canRunAgain, exceptionKey, fastpathCoverage, faultKey, interruptKey, interruptResult, ipcKey, irqKey, irqLineOf, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants/index.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './reports/describe.ts';
@@ -103,6 +105,8 @@ function labelObject(label: string): string | null {
   if (label.startsWith('RISCVPage')) return 'frame';
   if (label.startsWith('RISCVASIDControl')) return 'asidcontrol';
   if (label.startsWith('RISCVASIDPool')) return 'asidpool';
+  if (label === 'IRQIssueIRQHandler' || label === 'RISCVIRQIssueIRQHandlerTrigger') return 'irqcontrol';
+  if (label.startsWith('IRQ')) return 'irqhandler';
   return null;
 }
 
@@ -160,6 +164,12 @@ class Driver {
   private readonly threads: ThreadStates;
   /** Threads' states and pending faults, for the fault events. */
   private readonly faults: FaultStates;
+  /** PLIC sources not as boot left them, for the IRQ events. */
+  private readonly irqs: IrqStates;
+  /** What the last device interrupt a step raised answered. */
+  private interrupted: Observation | null = null;
+  /** How steps raise device interrupts: through the system, keeping the observation. */
+  private readonly devices = { interrupt: (irq: number): Observation => (this.interrupted = this.system.interrupt(irq)) };
 
   constructor(
     options: SystemOptions,
@@ -170,6 +180,7 @@ class Driver {
     this.knowledge = new Knowledge(() => this.system.view(), this.system.plan.rootCNode, bootKnowledge);
     this.threads = new ThreadStates(this.system.view());
     this.faults = new FaultStates(this.system.view());
+    this.irqs = new IrqStates(this.system.view());
   }
 
   execute(step: WorkloadStep): void {
@@ -180,15 +191,16 @@ class Driver {
       this.idleEntered = true;
     }
     this.style ??= runStyle(this.workload, step);
+    this.interrupted = null;
     const resolved = resolveStep(step, this.knowledge, this.style);
     const line = { call: resolved.text, result: '(disagreement)' };
     this.trace.push(line);
     const entries = this.system.trace.length;
-    resolved.run(this.system.api);
+    resolved.run(this.system.api, this.devices);
     const event = this.system.trace[entries]!;
     const now = this.system.view();
     const after = momentOf(now);
-    const [key, result] = this.entryCoverage(event, before, after);
+    const [key, result] = this.entryCoverage(event, before, after, now);
     this.trace[this.trace.length - 1] = { call: line.call, result };
     this.coverage.push([key, result], ...fastpathCoverage(this.system.api.lastObservation()));
     const priority = (tcb: number) => {
@@ -197,16 +209,21 @@ class Driver {
     };
     for (const e of schedulerEventsOf(before, after, event, key === 'Yield', priority)) this.coverage.push([schedulerKey, e]);
     const touchedObjects = new Set(this.system.lastTouched().flatMap((t) => t.objects));
-    for (const e of this.threads.step(now, touchedObjects)) this.coverage.push([ipcKey, e]);
+    const ipcEvents = this.threads.step(now, touchedObjects);
+    for (const e of ipcEvents) this.coverage.push([ipcKey, e]);
+    for (const e of this.irqs.step(now, event, key, this.system.lastTouched(), ipcEvents.includes('woken'))) this.coverage.push([irqKey, e]);
     for (const e of this.faults.step(now, touchedObjects, key)) this.coverage.push([faultKey, e]);
     if (!canRunAgain(after)) this.ended ??= endedBy(key, this.system.lastTouched());
     this.knowledge.update(this.system.lastTouched());
   }
 
   /** The coverage key and result of an entry: the invocation or syscall and its answer, `Time`, `UserException`. */
-  private entryCoverage(event: KernelEvent, before: SchedulerMoment, after: SchedulerMoment): [string, string] {
+  private entryCoverage(event: KernelEvent, before: SchedulerMoment, after: SchedulerMoment, now: KernelView): [string, string] {
     if (event.kind === 'time') return [timeKey, timerFired(before, after) ? 'timer-interrupt' : 'no-interrupt'];
-    if (event.kind === 'interrupt') return [interruptKey, this.system.api.lastObservation().unmodelled === null ? 'delivered' : 'unmodelled'];
+    if (event.kind === 'interrupt') {
+      const unmodelled = this.interrupted?.unmodelled ?? null;
+      return [interruptKey, unmodelled !== null ? `unmodelled: ${unmodelled}` : interruptResult(this.irqs.before(event.irq), irqLineOf(now, event.irq)?.line ?? null)];
+    }
     const sent = new Map(event.user.regs);
     const sysno = syscallFromWord(sent.get(Reg.a7) ?? 0);
     const result = answerOf(event.kind === 'exception' ? seL4_Syscall.seL4_SysYield : sysno, this.system.api.lastObservation());

@@ -1,7 +1,7 @@
 // Coverage of a check in seL4 terms: how often each invocation or syscall was reached and what
 // it answered, which of its documented errors were never returned, how often each invariant was
 // checked, which abstract-spec choices were taken; summed over runs, batches and shards.
-import { Reg, errorName, invocationLabels, seL4_Syscall, slotId, syscallFromWord, tcbSlotCount, timerPrecisionTicks, type FaultView, type KernelEvent, type KernelView, type Observation, type SchedulerView, type SlotRef, type ThreadState } from '../libsel4/index.ts';
+import { Reg, errorName, invocationLabels, irqNodeRef, plicMaxIRQ, seL4_CanWrite, seL4_Syscall, slotId, syscallFromWord, tcbSlotCount, timerPrecisionTicks, type Cap, type FaultView, type IrqView, type KernelEvent, type KernelView, type Observation, type SchedulerView, type SlotRef, type ThreadState, type Touched } from '../libsel4/index.ts';
 import { fastpathCallReasons, fastpathOutcomes, fastpathReplyRecvReasons } from '../impl/index.ts';
 import type { Coverage } from './check.ts';
 
@@ -169,6 +169,114 @@ export class ThreadStates {
     const wasBlocked = before !== undefined && blockedEvent[before.state] !== undefined;
     return wasBlocked && o?.type === 'schedcontext' && o.notification !== null ? 'notification-lend' : null;
   }
+}
+
+/**
+ * What an `interrupt` event did with its line (the entry's result under `Interrupt`): `delivered`
+ * (taken, the IRQ node slot's notification signalled), `delivered-no-handler` (taken with no
+ * notification cap with Write installed: nothing signalled), `pending-masked` (the IRQ is
+ * Inactive: the line stays pending), `pending-claimed` (an earlier delivery not yet acknowledged:
+ * the line stays pending), `out-of-range` (no PLIC source 1..plicMaxIRQ: nothing happens).
+ */
+export const interruptResults = ['delivered', 'delivered-no-handler', 'pending-masked', 'pending-claimed', 'out-of-range'] as const;
+export type InterruptResult = (typeof interruptResults)[number];
+
+/** A PLIC source as an entry finds it: the line, and whether its IRQ node slot holds a notification cap with Write. */
+export interface IrqLine {
+  readonly line: IrqView;
+  readonly slot: Cap | null;
+}
+
+const isSource = (irq: number) => irq >= 1 && irq <= plicMaxIRQ;
+
+export function irqLineOf(view: KernelView, irq: number): IrqLine | null {
+  return isSource(irq) ? { line: view.irq(irq), slot: view.cap({ cnode: irqNodeRef, index: irq }) } : null;
+}
+
+const signals = (slot: Cap | null) => slot?.type === 'notification' && (slot.rights & seL4_CanWrite) !== 0;
+
+/** The result of an interrupt event, from its line before and after (null: out of range). */
+export function interruptResult(before: IrqLine | null, after: IrqView | null): InterruptResult {
+  if (before === null || after === null) return 'out-of-range';
+  if (before.line.claimed) return 'pending-claimed';
+  if (before.line.state === 'Inactive') return 'pending-masked';
+  return after.claimed && signals(before.slot) ? 'delivered' : 'delivered-no-handler';
+}
+
+/** The IRQ events a check counts, under the key `IRQ` (see `IrqStates`). */
+export const irqKey = 'IRQ';
+export const irqEvents = [
+  'issued',
+  'handler-deleted',
+  'notification-set',
+  'notification-cleared',
+  'ack-completes',
+  'ack-redelivers',
+  'issue-delivers-pending',
+  'delivery-wakes-thread',
+] as const;
+export type IrqEvent = (typeof irqEvents)[number];
+
+/**
+ * The PLIC sources that are not as boot left them, kept up to date from each entry, to tell the
+ * IRQ events of an entry: `issued` (Inactive to Signal: IRQControl_Get), `handler-deleted`
+ * (Signal to Inactive: the last handler cap deleted), `notification-set` and
+ * `notification-cleared` (the IRQ node slot's cap installed or replaced, or emptied),
+ * `ack-completes` (a claim completed), `ack-redelivers` (a claim completed and the line, pending
+ * meanwhile, delivered again at the entry's end), `issue-delivers-pending` (a Get unmasked a
+ * pending line, delivered at the entry's end), `delivery-wakes-thread` (an interrupt event's
+ * delivery woke a thread). Only lines that changed can: those not as at boot, those whose IRQ
+ * node slot the entry touched, the event's own line, and every line on an IRQControl entry.
+ */
+export class IrqStates {
+  private readonly lines = new Map<number, IrqLine>();
+
+  constructor(view: KernelView) {
+    for (let irq = 1; irq <= plicMaxIRQ; irq++) this.record(irq, irqLineOf(view, irq)!);
+  }
+
+  private record(irq: number, now: IrqLine): void {
+    const { line, slot } = now;
+    const asAtBoot = line.state === 'Inactive' && !line.pending && !line.claimed && (slot === null || slot.type === 'null');
+    if (asAtBoot) this.lines.delete(irq);
+    else this.lines.set(irq, now);
+  }
+
+  /** The line as recorded before this entry. */
+  before(irq: number): IrqLine | null {
+    return isSource(irq) ? (this.lines.get(irq) ?? { line: { irq, state: 'Inactive', pending: false, claimed: false }, slot: null }) : null;
+  }
+
+  /** The IRQ events of one entry (`key` its coverage key, `woke` whether it woke a thread); records the lines' new states. */
+  step(view: KernelView, event: KernelEvent, key: string, touched: readonly Touched[], woke: boolean): IrqEvent[] {
+    const candidates = new Set(this.lines.keys());
+    for (const t of touched) for (const s of t.slots) if (s.cnode === irqNodeRef && isSource(s.index)) candidates.add(s.index);
+    if (event.kind === 'interrupt' && isSource(event.irq)) candidates.add(event.irq);
+    if (/IRQIssueIRQHandler/.test(key)) for (let irq = 1; irq <= plicMaxIRQ; irq++) candidates.add(irq);
+    const events: IrqEvent[] = [];
+    for (const irq of [...candidates].sort((a, b) => a - b)) {
+      const before = this.before(irq)!;
+      const after = irqLineOf(view, irq)!;
+      events.push(...lineEvents(before, after, event.kind === 'interrupt' && event.irq === irq, woke));
+      this.record(irq, after);
+    }
+    return events;
+  }
+}
+
+const slotText = (cap: Cap | null) => (cap === null || cap.type === 'null' ? '' : JSON.stringify(cap));
+
+function lineEvents(before: IrqLine, after: IrqLine, raised: boolean, woke: boolean): IrqEvent[] {
+  const events: IrqEvent[] = [];
+  const [b, a] = [before.line, after.line];
+  if (b.state === 'Inactive' && a.state === 'Signal') events.push('issued');
+  if (b.state === 'Signal' && a.state === 'Inactive') events.push('handler-deleted');
+  if (slotText(before.slot) !== slotText(after.slot)) events.push(after.slot === null || after.slot.type === 'null' ? 'notification-cleared' : 'notification-set');
+  const taken = b.pending && !a.pending && a.claimed;
+  if (b.claimed && (!a.claimed || taken)) events.push(taken ? 'ack-redelivers' : 'ack-completes');
+  else if (taken && b.state === 'Inactive') events.push('issue-delivers-pending');
+  if (raised && woke && !b.claimed && a.claimed) events.push('delivery-wakes-thread');
+  return events;
 }
 
 /** The fault events a check counts, under the key `Fault` (see `FaultStates`). */
@@ -459,6 +567,12 @@ export const documentedErrors: Readonly<Record<string, readonly string[]>> = {
   RISCVPageMap: ['NoError', 'TruncatedMessage', 'InvalidCapability', 'FailedLookup', 'InvalidArgument', 'AlignmentError', 'DeleteFirst'],
   RISCVPageUnmap: ['NoError'],
   RISCVPageGetAddress: ['NoError'],
+  // seL4's interrupt.c and riscv interrupt.c decoders (docs/sel4-facts.md §25.2-25.3).
+  IRQIssueIRQHandler: ['NoError', 'TruncatedMessage', 'RangeError', 'RevokeFirst', 'FailedLookup', 'DeleteFirst'],
+  RISCVIRQIssueIRQHandlerTrigger: ['NoError', 'TruncatedMessage', 'RangeError', 'RevokeFirst', 'FailedLookup', 'DeleteFirst'],
+  IRQAckIRQ: ['NoError'],
+  IRQSetIRQHandler: ['NoError', 'TruncatedMessage', 'InvalidCapability'],
+  IRQClearIRQHandler: ['NoError'],
 };
 
 /** For each documented invocation: the documented results it never gave (all of them if never called). */
@@ -502,6 +616,7 @@ const syscallNames = new Set<string>([...Object.keys(seL4_Syscall), 'Yield', 'Un
 /** The results of the keys that are not invocations: scheduler events, and whether time ended in the timer interrupt. */
 const eventResults: Readonly<Record<string, readonly string[]>> = {
   [schedulerKey]: schedulerEvents, [ipcKey]: ipcEvents, [faultKey]: faultEvents, [timeKey]: ['timer-interrupt', 'no-interrupt'], ...fastpathResults,
+  [interruptKey]: interruptResults, [irqKey]: irqEvents,
 };
 const labels = new Set<string>(invocationLabels);
 const otherResults = /^(returned|no thread ran|caller \w+|unmodelled: .+|label \d+)$/;

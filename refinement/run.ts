@@ -28,7 +28,7 @@ import {
   type Word,
   type seL4_CPtr,
 } from '../libsel4/index.ts';
-import { bootSystem, type System, type SystemOptions } from './system.ts';
+import { bootSystem, checkedIrq, type System, type SystemOptions } from './system.ts';
 
 /** What a program's thread can do besides libsel4 calls. */
 export interface ProgramContext {
@@ -56,9 +56,17 @@ export interface RunLimits {
   readonly maxTimeUs?: bigint;
 }
 
+/** A device interrupt the run raises when the clock reaches `atUs` (µs since boot): an `interrupt` event of PLIC source `irq`. */
+export interface DeviceInterrupt {
+  readonly atUs: bigint;
+  readonly irq: number;
+}
+
 export interface RunOptions extends RunLimits {
   /** A booted system, or the options to boot one (default: lockstep on the default pairs). */
   readonly system?: System | SystemOptions;
+  /** The devices' schedule: each interrupt raised once, in time order (ties in the order given). */
+  readonly devices?: readonly DeviceInterrupt[];
 }
 
 /**
@@ -143,6 +151,25 @@ const stalledTimeEvents = 3;
 type UserEntry = ThreadEvent;
 
 
+/** A scheduled device interrupt, in ticks. */
+interface Device {
+  readonly atTicks: bigint;
+  readonly irq: number;
+}
+
+/** The devices' schedule in time order, each checked: an Error names the first bad entry. */
+function deviceSchedule(devices: unknown): Device[] {
+  if (devices === undefined) return [];
+  if (!Array.isArray(devices)) throw new Error(`devices must be an array of { atUs, irq }, not ${describeValue(devices)}`);
+  const schedule = devices.map((device: unknown, i): Device => {
+    const at = typeof device === 'object' && device !== null && 'atUs' in device ? device.atUs : undefined;
+    if (typeof at !== 'bigint' || at < 0n) throw new Error(`devices[${i}].atUs must be a non-negative bigint of microseconds, not ${describeValue(at)}`);
+    const irq = typeof device === 'object' && device !== null && 'irq' in device ? device.irq : undefined;
+    return { atTicks: usToTicks(at), irq: checkedIrq(irq, `devices[${i}].irq`) };
+  });
+  return schedule.map((d, i) => [d, i] as const).sort(([a, i], [b, j]) => (a.atTicks < b.atTicks ? -1 : a.atTicks > b.atTicks ? 1 : i - j)).map(([d]) => d);
+}
+
 interface ThreadRun {
   readonly tcb: number;
   readonly program: string;
@@ -189,11 +216,15 @@ class Run {
   private stillTimeEvents = 0;
   /** Whether the last entry was left to be made again (Observation.restarted). */
   private restarted = false;
+  /** Device interrupts not raised yet, the next first. */
+  private readonly devices: Device[];
 
   constructor(
     private readonly system: System,
     limits: RunLimits,
+    devices: unknown,
   ) {
+    this.devices = deviceSchedule(devices);
     this.maxSteps = limits.maxSteps ?? 10_000;
     const limitTicks = limits.maxTimeUs === undefined ? maxReleaseTicks : usToTicks(limits.maxTimeUs);
     this.maxTimeTicks = limitTicks < maxReleaseTicks ? limitTicks : maxReleaseTicks;
@@ -224,9 +255,14 @@ class Run {
     return null;
   }
 
-  /** One step: the current thread (or idle) runs until its next kernel entry. */
+  /** One step: a device interrupt that is due, else the current thread (or idle) runs until its next kernel entry. */
   private step(): Stop | null {
     const current = this.system.view().current();
+    const device = this.devices[0];
+    if (device && device.atTicks <= this.clock()) {
+      this.devices.shift();
+      return this.enter(current, { kind: 'interrupt', irq: device.irq });
+    }
     if (current === null) return this.idle();
     const thread = this.threadAt(current);
     if (thread.restart !== null) return this.enterAgain(thread, thread.restart);
@@ -234,14 +270,15 @@ class Run {
     return this.advance(thread);
   }
 
-  /** Only the idle thread can run: time passes to the timer deadline, if a release is pending. */
+  /** Only the idle thread can run: time passes to the timer deadline, if a release is pending, or to the next device interrupt. */
   private idle(): Stop | null {
     if ([...this.threads.values()].every((t) => t.finished)) return { reason: 'finished', detail: 'every program has finished' };
     const scheduler = this.system.view().scheduler();
-    if (scheduler.releaseQueue.length === 0 || scheduler.timerDeadlineTicks === null) {
-      return { reason: 'idle', detail: 'only the idle thread can run and no release is pending' };
+    const releasing = scheduler.releaseQueue.length > 0 && scheduler.timerDeadlineTicks !== null;
+    if (!releasing && this.devices.length === 0) {
+      return { reason: 'idle', detail: 'only the idle thread can run, no release is pending and no device interrupt is scheduled' };
     }
-    const untilDeadline = scheduler.timerDeadlineTicks - scheduler.clockTicks;
+    const untilDeadline = releasing ? scheduler.timerDeadlineTicks! - scheduler.clockTicks : maxReleaseTicks;
     return this.passTime(null, untilDeadline > 0n ? untilDeadline : 1n);
   }
 
@@ -326,7 +363,10 @@ class Run {
   /** `thread` (null: idle) computes for up to `ticks`; a computing thread is charged only what the clock shows it spent. */
   private passTime(thread: ThreadRun | null, ticks: bigint): Stop | null {
     const before = this.clock();
-    const allowed = this.maxTimeTicks - before;
+    const device = this.devices[0];
+    // Time stops at the next device interrupt (due ones are raised before any thread runs).
+    const untilDevice = device ? device.atTicks - before : maxReleaseTicks;
+    const allowed = [this.maxTimeTicks - before, untilDevice].reduce((a, b) => (a < b ? a : b));
     const requested = ticks < allowed ? ticks : allowed;
     const stop = this.enter(thread?.tcb ?? null, { kind: 'time', ticks: requested });
     const spent = this.clock() - before;
@@ -371,7 +411,7 @@ class Run {
 export function runSystem(root: Program, options: RunOptions = {}): RunResult {
   const given = options.system;
   const system = given !== undefined && 'enter' in given ? given : bootSystem(given);
-  return new Run(system, options).run(root);
+  return new Run(system, options, options.devices).run(root);
 }
 
 /** Ticks as microseconds, with a decimal digit when they are not whole. */

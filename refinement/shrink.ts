@@ -5,8 +5,8 @@
 // short trace, usually in a few dozen cheap replays. Shrinking is bounded by a count of replays,
 // not by time, so the same failing run shrinks to the same trace on any machine; only a generous
 // wall-time guard can stop it earlier, and then the report says so.
-import { Reg, syscallFromWord, type KernelEvent } from '../libsel4/index.ts';
-import { momentOf, timerFired } from './coverage.ts';
+import { Reg, isThreadEvent, syscallFromWord, type KernelEvent } from '../libsel4/index.ts';
+import { interruptResult, irqLineOf, momentOf, timerFired } from './coverage.ts';
 import { answerOf, decodeEntry, stateAtEntry } from './reports/describe.ts';
 import { RefinementFailure } from './lockstep/index.ts';
 import type { System } from './system.ts';
@@ -29,14 +29,19 @@ export function replayEntries(boot: () => System, events: readonly KernelEvent[]
   const ran: KernelEvent[] = [];
   try {
     for (const event of events) {
-      // With no thread to run, only the passing of time does anything.
+      // With no thread to run, only the passing of time and interrupts do anything.
       const before = momentOf(lockstep.lowest.view());
-      if (before.current === null && event.kind !== 'time') continue;
+      if (before.current === null && isThreadEvent(event)) continue;
       const entry = stateAtEntry(obs.caller?.regs ?? [], obs.caller?.ipcBuffer ?? null, event);
+      const line = event.kind === 'interrupt' ? irqLineOf(lockstep.lowest.view(), event.irq) : null;
       trace.push({ call: decodeEntry(obs.caller, event), result: '(layers disagree)' });
       ran.push(event);
       obs = lockstep.enter(event);
-      const result = event.kind === 'time' ? (timerFired(before, momentOf(lockstep.lowest.view())) ? 'timer-interrupt' : 'no-interrupt') : answerOf(syscallFromWord(entry.regs[Reg.a7]!), obs);
+      const after = lockstep.lowest.view();
+      const result =
+        event.kind === 'time' ? (timerFired(before, momentOf(after)) ? 'timer-interrupt' : 'no-interrupt')
+        : event.kind === 'interrupt' && obs.unmodelled === null ? interruptResult(line, irqLineOf(after, event.irq)?.line ?? null)
+        : answerOf(syscallFromWord(entry.regs[Reg.a7]!), obs);
       trace[trace.length - 1] = { call: trace[trace.length - 1]!.call, result };
     }
     lockstep.finish();

@@ -35,6 +35,11 @@ export interface System {
   readonly trace: readonly KernelEvent[];
   /** Enters the kernel with any event (recorded in `trace`), as the current thread or the idle thread. */
   enter(event: KernelEvent): Observation;
+  /**
+   * A device raises PLIC source `irq` now (an `interrupt` event, recorded in `trace`): any word is
+   * accepted (outside 1..plicMaxIRQ nothing happens); anything else throws an Error saying why.
+   */
+  interrupt(irq: number): Observation;
   /** What a thread sees of itself now (the lowest running layer's observation). */
   observe(tcb: number): Observation;
   /** A read-only view of a layer's state (default: the lowest running layer). */
@@ -106,6 +111,7 @@ export function bootSystem(options: SystemOptions = {}): System {
     api,
     trace,
     enter: port.enter,
+    interrupt: (irq) => port.enter({ kind: 'interrupt', irq: checkedIrq(irq, 'an interrupt\'s irq') }),
     observe: (tcb) => lowest.observe(tcb),
     lockstep,
     lastTouched: () => (lockstep ? lockstep.lastTouched : singleTouched),
@@ -116,4 +122,11 @@ export function bootSystem(options: SystemOptions = {}): System {
       return running.view();
     },
   };
+}
+
+/** `irq` if it is a word (an integer from 0 to 0xffffffff), the IRQ number of a device interrupt; else an Error naming `what`. */
+export function checkedIrq(irq: unknown, what: string): number {
+  if (typeof irq === 'number' && Number.isInteger(irq) && irq >= 0 && irq <= 0xffffffff) return irq;
+  const shown = typeof irq === 'bigint' ? `${irq}n` : typeof irq === 'string' ? `'${irq}'` : String(irq);
+  throw new Error(`${what} must be an IRQ number (an integer from 0 to 0xffffffff), not ${shown}`);
 }

@@ -339,7 +339,7 @@ export function wakeRoot(k: Knowledge, p: Picker, root: TcbView): ResolvedCall |
 // ---- composite steps ----
 
 /** An action that retypes `count` objects of `type` into free root slots, the first one's index going to `set`. */
-function retypedInto(type: number, bits: number, set: (slot: number) => void, count = 1): Action {
+export function retypedInto(type: number, bits: number, set: (slot: number) => void, count = 1): Action {
   return (k, p) => {
     const at = freeRootSlot(k, p, count);
     const untyped = untypedWithRoom(k, p, count * 2 ** bits);
@@ -349,17 +349,17 @@ function retypedInto(type: number, bits: number, set: (slot: number) => void, co
   };
 }
 
-const holds = (k: Knowledge, slot: number, type: string) => k.capAt(rootSlot(k, slot))?.type === type;
-const rootRuns = (k: Knowledge) => k.view().current() === k.rootTCB;
+export const holds = (k: Knowledge, slot: number, type: string) => k.capAt(rootSlot(k, slot))?.type === type;
+export const rootRuns = (k: Knowledge) => k.view().current() === k.rootTCB;
 
 /** The one thread a scenario made (threadsMade with count 1), as the view shows it now. */
-function madeThread(k: Knowledge, made: ThreadsMade): TcbView | null {
+export function madeThread(k: Knowledge, made: ThreadsMade): TcbView | null {
   const addr = objectsAt(k, made.tcbOffset, 1, 'thread')?.[0];
   const o = addr === undefined ? null : k.view().object(addr);
   return o?.type === 'tcb' ? o : null;
 }
 
-const deleteCall = (index: number) => call('seL4_CNode_Delete', [seL4_CapInitThreadCNode, index, 32], (api) => void api.seL4_CNode_Delete(seL4_CapInitThreadCNode, index, 32));
+export const deleteCall = (index: number) => call('seL4_CNode_Delete', [seL4_CapInitThreadCNode, index, 32], (api) => void api.seL4_CNode_Delete(seL4_CapInitThreadCNode, index, 32));
 
 /**
  * A client and a passive server, as sel4test's IPC0011 and IPC0016 set them up: an endpoint and

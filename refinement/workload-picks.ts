@@ -1,14 +1,19 @@
 // The parts every workload operation is built from: the picker that turns a step's raw
 // choices into arguments, picking caps and slots from what the CSpace holds, perturbing
 // arguments, and sending a call as libsel4 does or in another shape.
-import { InvocationLabel, seL4_CapInitThreadCNode, seL4_MessageInfo_new, slotId, type CapOf, type Sel4Api, type SlotRef } from '../libsel4/index.ts';
+import { InvocationLabel, seL4_CapInitThreadCNode, seL4_MessageInfo_new, slotId, type CapOf, type Observation, type Sel4Api, type SlotRef } from '../libsel4/index.ts';
 import type { Knowledge, Occupied, SlotAddress } from './knowledge.ts';
 import type { RunStyle, WorkloadStep } from './workload.ts';
+
+/** What a step can do besides the running thread's libsel4 calls: a device raises an interrupt (System.interrupt). */
+export interface Devices {
+  interrupt(irq: number): Observation;
+}
 
 /** A concrete call as run, for reports: `seL4_CNode_Copy(2, 30, 32, 2, 18, 32, 0xf)`. */
 export interface ResolvedCall {
   readonly text: string;
-  run(api: Sel4Api): void;
+  run(api: Sel4Api, devices: Devices): void;
 }
 
 export class Picker {
@@ -76,7 +81,8 @@ export function resolvableCptr(k: Knowledge, p: Picker): number {
 /**
  * Replaces one argument (sometimes two) with a boundary word, the argument plus or minus one,
  * or an arbitrary word. Arguments at `cptrs` (caps the root task invokes or passes) only get
- * cptrs that resolve: one that does not is a cap fault, which ends the run (see `endRun`).
+ * cptrs that resolve: one that does not is a cap fault, which ends the run (see `endRun`); nor
+ * one that names an endpoint: invoked, it is a Call that blocks the caller (the argument stays).
  */
 export function perturb(args: number[], k: Knowledge, p: Picker, step: WorkloadStep, cptrs: readonly number[]): number[] {
   if (!step.perturb || args.length === 0) return args;
@@ -85,7 +91,8 @@ export function perturb(args: number[], k: Knowledge, p: Picker, step: WorkloadS
   const times = p.chance(20) ? 2 : 1;
   for (let n = 0; n < times; n++) {
     const at = p.below(args.length);
-    if (cptrs.includes(at)) out[at] = resolvableCptr(k, p);
+    const cptr = cptrs.includes(at) ? resolvableCptr(k, p) : null;
+    if (cptr !== null) out[at] = k.capAt({ cnode: k.rootCNode, index: cptr })?.type === 'endpoint' ? out[at]! : cptr;
     else out[at] = p.chance(40) ? (args[at]! + (p.chance(50) ? 1 : -1)) >>> 0 : p.of(boundary)!;
   }
   return out;

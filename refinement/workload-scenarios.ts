@@ -37,7 +37,7 @@ import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCa
 export type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
 
 export interface Scenario {
-  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices' | 'passive' | 'transfer' | 'queue' | 'fault' | 'fastpath' | 'lend' | 'vspace' | 'asids';
+  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices' | 'passive' | 'transfer' | 'queue' | 'fault' | 'fastpath' | 'lend' | 'vspace' | 'asids' | 'driver';
   readonly actions: Action[];
 }
 
@@ -79,7 +79,7 @@ export function retype(untyped: number, type: number, sizeBits: number, offset: 
 
 // ---- badges ----
 
-function mint(dest: number, src: number, rights: number, badge: number): ResolvedCall {
+export function mint(dest: number, src: number, rights: number, badge: number): ResolvedCall {
   return call('seL4_CNode_Mint', [R, dest, 32, R, src, 32, rights, badge], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, src, 32, rights, badge));
 }
 

@@ -34,6 +34,7 @@ import { mayStop, resolveThreadStep, schedulingFirst, threadOperations, type Thr
 import { fastpathScenario, faultScenario, ipcOperations, lendScenario, passiveScenario, queueScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
 import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { addressSpaceScenario, asidsScenario, resolveVspaceStep } from './workload-vspace.ts';
+import { driverScenario, resolveIrqStep } from './workload-irq.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
@@ -54,6 +55,7 @@ export const operations = [
   'rawSyscall',
   'endRun',
   'vspace',
+  'irq',
   ...threadOperations,
   ...ipcOperations,
 ] as const;
@@ -75,15 +77,15 @@ export interface WorkloadStep {
 const weights: Record<WorkloadName, Record<Operation, number>> = {
   default: {
     retype: 1900, copy: 1200, mint: 1200, move: 700, mutate: 500, rotate: 500, delete: 900, revoke: 700,
-    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8, vspace: 1800,
+    cancelBadgedSends: 300, rawInvocation: 500, rawSyscall: 120, endRun: 8, vspace: 1800, irq: 1200,
     threadObject: 900, setupThread: 2600, schedControl: 500, priority: 600, schedContext: 500, resumeSuspend: 600,
     threadRegisters: 500, notificationBinding: 250, yield: 150, passTime: 900, exception: 60,
     ipcObject: 600, ipcSend: 800, ipcReceive: 800, ipcReply: 400, notify: 400, ipcDelete: 250,
   },
-  // Ten times finer: deep runs are long, and an `endRun` would cut them short.
+  // Ten times finer: deep runs are long, and an `endRun` would cut them short. No IRQ steps: they grow nothing.
   deep: {
     retype: 30000, copy: 30000, mint: 15000, move: 4000, mutate: 3000, rotate: 3000, delete: 4000, revoke: 1500,
-    cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1, vspace: 1500,
+    cancelBadgedSends: 1000, rawInvocation: 3000, rawSyscall: 500, endRun: 1, vspace: 1500, irq: 0,
     threadObject: 1000, setupThread: 1500, schedControl: 500, priority: 500, schedContext: 500, resumeSuspend: 500,
     threadRegisters: 500, notificationBinding: 250, yield: 100, passTime: 1000, exception: 20,
     ipcObject: 500, ipcSend: 300, ipcReceive: 300, ipcReply: 100, notify: 200, ipcDelete: 100,
@@ -545,7 +547,8 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
  * Now and then a Mint starts the badges scenario, a Retype the CNode or the device one and, while
  * the root task runs, a thread step the twins or the slices one, an IPC step the passive-server,
  * the cap-transfer, the queue, the fault, the fastpath or the lending one (workload-ipc.ts), a
- * VSpace step the address-space or the ASID one (workload-vspace.ts) (per mille of those steps;
+ * VSpace step the address-space or the ASID one (workload-vspace.ts), an IRQ step the driver one
+ * (workload-irq.ts) (per mille of those steps;
  * runs about threads more often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
@@ -566,8 +569,9 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const vspaceStep = op === 'vspace' && k.view().current() === k.rootTCB;
   const space = vspaceStep && p.below(1000) < 80;
   const asids = vspaceStep && !space && p.below(1000) < 15;
-  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath && !lend && !space && !asids) return null;
-  style.scenario = space ? addressSpaceScenario(p) : asids ? asidsScenario(p) : twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
+  const driver = op === 'irq' && k.view().current() === k.rootTCB && p.below(1000) < 100;
+  if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath && !lend && !space && !asids && !driver) return null;
+  style.scenario = driver ? driverScenario(p) : space ? addressSpaceScenario(p) : asids ? asidsScenario(p) : twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
     : passive ? passiveScenario(p) : transfer ? transferScenario(p) : queue ? queueScenario(p) : fault ? faultScenario(p) : fastpath ? fastpathScenario(p) : lendScenario(p);
   return scenarioStep(k, p, style.scenario);
 }
@@ -615,6 +619,9 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
       break;
     case 'vspace':
       resolved = resolveVspaceStep(step, k, p);
+      break;
+    case 'irq':
+      resolved = resolveIrqStep(k, p);
       break;
     default:
       resolved = isIpcOperation(op) ? resolveIpcStep(op, step, k, p) : resolveThreadStep(op, step, k, p);

@@ -1,7 +1,8 @@
 // A kernel entry told as the libsel4 call the root task made, from the registers and IPC
 // buffer the thread had when it entered, e.g.
 // `seL4_CNode_Copy(service=2, dest_index=35, dest_depth=32, src_root=2, src_index=9, src_depth=32, rights=0x0)`,
-// or as the other events: `time 500 µs (5000 ticks)`, `user exception: scause 2 (illegal instruction), code 0`.
+// or as the other events: `time 500 µs (5000 ticks)`, `user exception: scause 2 (illegal instruction), code 0`,
+// `interrupt: a device raises IRQ 5`.
 import {
   IPCBuffer,
   Reg,
@@ -10,6 +11,7 @@ import {
   msgRegisters,
   msgWordIndex,
   objectTypeName,
+  plicMaxIRQ,
   registerNames,
   seL4_MsgMaxLength,
   seL4_Syscall,
@@ -69,6 +71,11 @@ const invocations: Readonly<Record<string, { readonly fn: string; readonly args:
       mr('pivot_depth', 4), mr('pivot_badge', 5), cap('src_root', 1), mr('src_index', 6), mr('src_depth', 7),
     ],
   },
+  IRQIssueIRQHandler: { fn: 'seL4_IRQControl_Get', args: [mr('irq', 0), cap('root', 0), mr('index', 1), mr('depth', 2)] },
+  RISCVIRQIssueIRQHandlerTrigger: { fn: 'seL4_IRQControl_GetTrigger', args: [mr('irq', 0), mr('trigger', 1), cap('root', 0), mr('index', 2), mr('depth', 3)] },
+  IRQAckIRQ: { fn: 'seL4_IRQHandler_Ack', args: [] },
+  IRQSetIRQHandler: { fn: 'seL4_IRQHandler_SetNotification', args: [cap('notification', 0)] },
+  IRQClearIRQHandler: { fn: 'seL4_IRQHandler_Clear', args: [] },
 };
 
 /** The thread's registers and IPC buffer as the kernel sees them at the entry. */
@@ -140,10 +147,17 @@ export function exceptionText(number: Word, code: Word): string {
   return `user exception: scause ${shown(number)}${cause ? ` (${cause})` : ''}, code ${shown(code)}`;
 }
 
-/** The entry as the libsel4 call that made it, or the time or exception event; `before` is the calling thread before the entry. */
+/** A device interrupt: `interrupt: a device raises IRQ 5`, or for a number that names no PLIC source, that nothing happens. */
+export function interruptText(irq: number): string {
+  const source = irq >= 1 && irq <= plicMaxIRQ;
+  return `interrupt: a device raises IRQ ${shown(irq)}${source ? '' : ` (no PLIC source 1..${plicMaxIRQ}: nothing happens)`}`;
+}
+
+/** The entry as the libsel4 call that made it, or the time, exception or interrupt event; `before` is the calling thread before the entry. */
 export function decodeEntry(before: ThreadObservation | null, event: KernelEvent): string {
   if (event.kind === 'time') return `time ${ticksText(event.ticks)}`;
   if (event.kind === 'exception') return exceptionText(event.number, event.code);
+  if (event.kind === 'interrupt') return interruptText(event.irq);
   const sent = sentBy(before, event);
   const sysno = syscallFromWord(sent.regs[Reg.a7]!);
   const a0 = shown(sent.regs[Reg.a0]!);
@@ -167,7 +181,7 @@ export function decodeEntry(before: ThreadObservation | null, event: KernelEvent
 
 /**
  * What an event led to: for a syscall what the kernel answered (answerOf); for the passing of
- * time who runs next (`0x80010000 runs`, `idle runs`); for a user exception what became of the thread.
+ * time and an interrupt who runs next (`0x80010000 runs`, `idle runs`); for a user exception what became of the thread.
  */
 export function eventAnswer(event: KernelEvent, sysno: number, obs: Observation): string {
   if (event.kind === 'syscall' || obs.unmodelled) return answerOf(sysno, obs);

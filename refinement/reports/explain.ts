@@ -5,6 +5,7 @@ import {
   Reg,
   hex,
   ipcBufferWords,
+  maxIRQ,
   ChoiceRejected,
   messageInfoFromWord,
   planBoot,
@@ -27,7 +28,7 @@ import { checkInvariants } from '../invariants/index.ts';
 import { bootLayer, type LayerOptions } from '../layers.ts';
 import { pairNames, parsePair, type Pair, type PairName } from '../lockstep/index.ts';
 import { compareStep, pairComparison } from '../lockstep/pairs.ts';
-import { fieldsLine, ipcBufferFields, ipcBufferWordRole, objectFields, registerFields, registerRole, schedulerFields, slotFields, valueField, type Field } from './places.ts';
+import { fieldsLine, ipcBufferFields, ipcBufferWordRole, irqFields, objectFields, registerFields, registerRole, schedulerFields, slotFields, valueField, type Field } from './places.ts';
 import type { Candidate, RunningLayer } from '../running.ts';
 
 export { decodeEntry };
@@ -160,7 +161,21 @@ function schedulerPlace(chosen: ReadonlyMap<LayerName, Candidate>, pair: Pair | 
   return [placeOf('scheduler', values, m ? `${m.path.slice('scheduler: '.length)} (${m.lower} vs ${m.upper})` : null, pair)];
 }
 
-/** Every slot and object a layer wrote at this step, as each layer holds it now, and the scheduler's state where the layers differ on it. */
+/** The IRQ lines the layers hold differently after the step (`irq 5`), with the field the pair differs on. */
+function irqPlaces(chosen: ReadonlyMap<LayerName, Candidate>, pair: Pair | null): Place[] {
+  const places: Place[] = [];
+  for (let irq = 0; irq <= maxIRQ; irq++) {
+    const values = [...chosen.entries()].map(([name, c]) => [name, irqFields(c.view.irq(irq))] as const);
+    if (new Set(values.map(([, fields]) => fieldsLine(fields).line)).size < 2) continue;
+    const inPair = pair ? values.filter(([name]) => name === pair.lower || name === pair.upper).map(([, fields]) => fields) : [];
+    const differing = inPair.length === 2 ? inPair[0]!.findIndex((f, i) => f.value !== inPair[1]![i]!.value) : -1;
+    const differs = differing < 0 ? null : `${inPair[0]![differing]!.name} (${inPair[0]![differing]!.value} vs ${inPair[1]![differing]!.value})`;
+    places.push(placeOf(`irq ${irq}`, values, differs, pair));
+  }
+  return places;
+}
+
+/** Every slot and object a layer wrote at this step, as each layer holds it now, and the scheduler's state and IRQ lines where the layers differ on them. */
 function writtenPlaces(chosen: ReadonlyMap<LayerName, Candidate>, pair: Pair | null): Place[] {
   const slots = new Map<string, SlotRef>();
   const objects = new Set<number>();
@@ -172,7 +187,7 @@ function writtenPlaces(chosen: ReadonlyMap<LayerName, Candidate>, pair: Pair | n
   const lower = pair ? chosen.get(pair.lower) : undefined;
   const upper = pair ? chosen.get(pair.upper) : undefined;
   const differs = (touched: Touched) => (pair && lower && upper ? checkedDifference(pair, lower, upper, touched) : null);
-  const places: Place[] = schedulerPlace(chosen, pair);
+  const places: Place[] = [...schedulerPlace(chosen, pair), ...irqPlaces(chosen, pair)];
   const anyView = layers[0]?.[1].view;
   for (const addr of [...objects].sort((a, b) => a - b)) {
     const type = layers.map(([, c]) => c.view.object(addr)?.type).find((t) => t !== undefined) ?? 'object';

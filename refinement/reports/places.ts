@@ -12,6 +12,7 @@ import {
   msgRegisters,
   slotKey,
   type Cap,
+  type IrqView,
   type LayerName,
   type ObjectView,
   type SchedulerView,
@@ -120,6 +121,11 @@ export function schedulerFields(s: SchedulerView): Field[] {
     part('release queue', threadList(s.releaseQueue)),
     part('timer deadline', s.timerDeadlineTicks === null ? 'none' : s.timerDeadlineTicks.toString()),
   ];
+}
+
+/** An IRQ line: `state Signal, pending false, claimed true`. */
+export function irqFields(line: IrqView): Field[] {
+  return [field('state', line.state), part('pending', String(line.pending), undefined, ', '), part('claimed', String(line.claimed), undefined, ', ')];
 }
 
 /** A place's one value, shown as it is. */

@@ -226,14 +226,15 @@ describe('the IPC stubs (MCS, riscv)', () => {
   });
 });
 
-describe('the RISC-V VSpace stubs (object-api-arch.xml order)', () => {
-  const sent = (event: KernelEvent | undefined) => {
-    const regs = regsOf(event);
-    const info = messageInfoFromWord(regs.get(Reg.a1)!);
-    const caps = Array.from({ length: info.extraCaps }, (_, i) => bufferOf(event).get(IPCBuffer.capsOrBadges + i));
-    return { service: regs.get(Reg.a0), label: info.label, words: [Reg.a2, Reg.a3, Reg.a4, Reg.a5].slice(0, info.length).map((r) => regs.get(r)), caps };
-  };
+/** What an invocation stub sent: the service, the label, the words in a2-a5 and the extra caps. */
+const sent = (event: KernelEvent | undefined) => {
+  const regs = regsOf(event);
+  const info = messageInfoFromWord(regs.get(Reg.a1)!);
+  const caps = Array.from({ length: info.extraCaps }, (_, i) => bufferOf(event).get(IPCBuffer.capsOrBadges + i));
+  return { service: regs.get(Reg.a0), label: info.label, words: [Reg.a2, Reg.a3, Reg.a4, Reg.a5].slice(0, info.length).map((r) => regs.get(r)), caps };
+};
 
+describe('the RISC-V VSpace stubs (object-api-arch.xml order)', () => {
   it('MakePool sends index and depth (a seL4_Uint8) with the untyped and the CNode as extra caps', () => {
     const t = scriptedThread(replyWith(0, []));
     const api = createSel4Api(t.port, t.initial);
@@ -274,5 +275,42 @@ describe('the RISC-V VSpace stubs (object-api-arch.xml order)', () => {
     expect(sent(t.events[0])).toEqual({ service: 44, label: InvocationLabel.RISCVPageGetAddress, words: [], caps: [] });
     label = seL4_Error.seL4_IllegalOperation;
     expect(api.seL4_RISCV_Page_GetAddress(44)).toEqual({ error: seL4_Error.seL4_IllegalOperation, paddr: 0 });
+  });
+});
+
+describe('the IRQ stubs (object-api.xml and object-api-arch.xml order)', () => {
+  it('IRQControl_Get sends irq, index and depth (a seL4_Uint8) with the root CNode as extra cap', () => {
+    const t = scriptedThread(replyWith(0, []));
+    const api = createSel4Api(t.port, t.initial);
+    expect(api.seL4_IRQControl_Get(4, 7, 2, 50, 256 + 32)).toBe(seL4_Error.seL4_NoError);
+    expect(sent(t.events[0])).toEqual({ service: 4, label: InvocationLabel.IRQIssueIRQHandler, words: [7, 50, 32], caps: [2] });
+  });
+
+  it('IRQControl_GetTrigger sends irq, trigger, index and depth with the root CNode as extra cap', () => {
+    const t = scriptedThread(replyWith(0, []));
+    const api = createSel4Api(t.port, t.initial);
+    expect(api.seL4_IRQControl_GetTrigger(4, 0xffffffff, 1, 2, 51, 32)).toBe(seL4_Error.seL4_NoError);
+    expect(sent(t.events[0])).toEqual({ service: 4, label: InvocationLabel.RISCVIRQIssueIRQHandlerTrigger, words: [0xffffffff, 1, 51, 32], caps: [2] });
+  });
+
+  it('Ack and Clear send an empty message; SetNotification the notification as its one extra cap', () => {
+    const t = scriptedThread();
+    const api = createSel4Api(t.port, t.initial);
+    api.seL4_IRQHandler_Ack(50);
+    api.seL4_IRQHandler_SetNotification(50, 60);
+    api.seL4_IRQHandler_Clear(50);
+    expect(t.events.map(sent)).toEqual([
+      { service: 50, label: InvocationLabel.IRQAckIRQ, words: [], caps: [] },
+      { service: 50, label: InvocationLabel.IRQSetIRQHandler, words: [], caps: [60] },
+      { service: 50, label: InvocationLabel.IRQClearIRQHandler, words: [], caps: [] },
+    ]);
+  });
+
+  it('each returns the reply label as its error, and leaves MR0-3 as the error reply put them', () => {
+    const t = scriptedThread(replyWith(seL4_Error.seL4_RangeError, [1, 96]));
+    const api = createSel4Api(t.port, t.initial);
+    expect(api.seL4_IRQControl_Get(4, 97, 2, 50, 32)).toBe(seL4_Error.seL4_RangeError);
+    expect([api.seL4_GetMR(0), api.seL4_GetMR(1)]).toEqual([1, 96]);
+    expect(api.seL4_IRQHandler_Ack(50)).toBe(seL4_Error.seL4_RangeError);
   });
 });

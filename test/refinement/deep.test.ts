@@ -34,7 +34,7 @@ function survives(steps: readonly WorkloadStep[]): boolean {
   const knowledge = new Knowledge(() => system.view(), system.plan.rootCNode);
   const style = runStyle('default', steps[0]!);
   for (const step of steps) {
-    resolveStep(step, knowledge, style).run(system.api);
+    resolveStep(step, knowledge, style).run(system.api, system);
     knowledge.update(system.lastTouched());
     if (!canRunAgain(momentOf(system.view()))) return false;
   }

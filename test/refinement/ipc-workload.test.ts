@@ -164,7 +164,7 @@ function observe(runs: number, steps: number, seed: number): Reached {
     const suspended = c.name === 'seL4_TCB_Suspend' && target?.type === 'thread' ? before.object(target.ptr) : null;
     if (suspended?.type === 'tcb' && headAwaited(before, suspended.blocking?.reply ?? null)) reached.headCallerSuspended++;
     const current = before.current();
-    resolved.run(sys.api);
+    resolved.run(sys.api, sys);
     const after = sys.view();
     if (other !== undefined && endpointCaps(after, k, other) > othersBefore) reached.otherEndpointLanded++;
     if (send?.same && messageInfoFromWord(sys.observe(send.receiver).caller?.regs[Reg.a1] ?? 0).capsUnwrapped !== 0) reached.sameEndpointUnwrapped++;

@@ -186,7 +186,7 @@ function observe(runs: number, steps: number, seed: number): Reached {
     const waiting = [...before.scheduler().releaseQueue];
     const charged = currentRefills(before);
     const entries = sys.trace.length;
-    resolved.run(sys.api);
+    resolved.run(sys.api, sys);
     if (unwrappedCapShort(sys.trace[entries])) reached.unwrappedCapShort++;
     const after = sys.view();
     if (mergedAtTailEnd(charged, after)) reached.usedMergedAtTailEnd++;

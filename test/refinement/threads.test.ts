@@ -89,7 +89,7 @@ function observe(runs: number, steps: number, seed: number): Reached {
     // The view reads the kernel as it is: what the step is compared with is copied out first.
     const head = midBudgetHead(before);
     const current = before.current();
-    resolved.run(sys.api);
+    resolved.run(sys.api, sys);
     const after = sys.view();
     if (after.scheduler().releaseQueue.length >= 2) reached.twoWaiting++;
     if (head && after.current() !== current && partlyCharged(head, after)) reached.switchedMidBudget++;

@@ -8,7 +8,7 @@ import { resolveStep, runStyle, workloadStepArbitrary, type RunStyle } from '../
 
 /**
  * `runs` workloads of `steps` steps drawn at `seed`; `visit` gets each resolved step before it
- * runs and runs it (`resolved.run(sys.api)`). A run ends once no thread can run any more.
+ * runs and runs it (`resolved.run(sys.api, sys)`). A run ends once no thread can run any more.
  */
 export function eachWorkloadStep(runs: number, steps: number, seed: number, visit: (sys: System, k: Knowledge, resolved: ResolvedCall) => void): void {
   const booted = bootSystem({ layer: 'impl' });
