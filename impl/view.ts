@@ -45,7 +45,9 @@ function observeBuffer(state: ImplState, buffer: number, frame: number): readonl
   if (last !== null && last.addr === buffer && last.frame === frame && !state.retyped) {
     let words = last.words;
     let patched: Word[] | null = null;
-    for (const paddr of state.userWrites) {
+    const writes = state.userWrites;
+    for (let i = 0; i < writes.length; i++) {
+      const paddr = writes[i]!;
       const offset = paddr - buffer;
       if (offset < 0 || offset >= ipcBufferWords * 4) continue;
       const value = state.mem.get((paddr - state.ramBase) >>> 2);
