@@ -10,7 +10,7 @@ import { decodeEndpoint } from './endpoint.ts';
 import { decodeNotification } from './notification.ts';
 import { decodeReply } from './reply.ts';
 import { decodeSchedContext } from './schedcontext.ts';
-import { NONE, fail, readUserWord, slotRefOf, type GhostObject, type ImplState } from './state.ts';
+import { NONE, fail, readUserWord, slotRefOf, type AddressLog, type GhostObject, type ImplState } from './state.ts';
 import { decodeCap } from './structures.ts';
 import { decodeTcb } from './tcb.ts';
 import { asidPoolView, pageTableView } from './vspace.ts';
@@ -151,9 +151,16 @@ export function touchedOf(state: ImplState): Touched {
 }
 
 /** The entries without repeats, in first-seen order. */
-function distinct(entries: readonly number[]): number[] {
-  if (entries.length > 32) return [...new Set(entries)];
+function distinct(entries: AddressLog): number[] {
+  if (entries.length > 32) {
+    const seen = new Set<number>();
+    for (let i = 0; i < entries.length; i++) seen.add(entries.at(i));
+    return [...seen];
+  }
   const out: number[] = [];
-  for (const e of entries) if (!out.includes(e)) out.push(e);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries.at(i);
+    if (!out.includes(e)) out.push(e);
+  }
   return out;
 }

@@ -47,7 +47,7 @@ function observeBuffer(state: ImplState, buffer: number, frame: number): readonl
     let patched: Word[] | null = null;
     const writes = state.userWrites;
     for (let i = 0; i < writes.length; i++) {
-      const paddr = writes[i]!;
+      const paddr = writes.at(i);
       const offset = paddr - buffer;
       if (offset < 0 || offset >= ipcBufferWords * 4) continue;
       const value = state.mem.get((paddr - state.ramBase) >>> 2);
