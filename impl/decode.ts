@@ -157,8 +157,10 @@ function distinct(entries: AddressLog): number[] {
     for (let i = 0; i < entries.length; i++) seen.add(entries.at(i));
     return [...seen];
   }
-  const out: number[] = [];
-  for (let i = 0; i < entries.length; i++) {
+  if (entries.length === 0) return [];
+  // Started from its first address: an array of doubles at once (addresses from 2^31 on are not small integers).
+  const out = [entries.at(0)];
+  for (let i = 1; i < entries.length; i++) {
     const e = entries.at(i);
     if (!out.includes(e)) out.push(e);
   }
