@@ -101,7 +101,7 @@ export interface ImplState {
   readonly asidTable: Uint32Array;
   /** kernel_root_pageTable: the kernel's root PTEs, whose entries 512..1023 every VSpace root copies (set at boot). */
   readonly kernelRoot: Uint32Array;
-  /** The IPC buffer words last observed, reused while that frame is not written. */
+  /** The IPC buffer words last observed, kept up to date with every step's user writes (view.ts). */
   observedBuffer: { readonly addr: number; readonly frame: number; readonly words: readonly number[] } | null;
 }
 
