@@ -12,7 +12,7 @@ import { irqSlot } from './interrupt.ts';
 import { decodeNotification } from './notification.ts';
 import { decodeReply } from './reply.ts';
 import { decodeSchedContext } from './schedcontext.ts';
-import { NONE, fail, readUserWord, slotRefOf, type GhostObject, type ImplState } from './state.ts';
+import { NONE, fail, readUserWord, slotRefOf, type AddressLog, type GhostObject, type ImplState } from './state.ts';
 import { decodeCap } from './structures.ts';
 import { decodeTcb } from './tcb.ts';
 import { asidPoolView, pageTableView } from './vspace.ts';
@@ -154,9 +154,18 @@ export function touchedOf(state: ImplState): Touched {
 }
 
 /** The entries without repeats, in first-seen order. */
-function distinct(entries: readonly number[]): number[] {
-  if (entries.length > 32) return [...new Set(entries)];
-  const out: number[] = [];
-  for (const e of entries) if (!out.includes(e)) out.push(e);
+function distinct(entries: AddressLog): number[] {
+  if (entries.length > 32) {
+    const seen = new Set<number>();
+    for (let i = 0; i < entries.length; i++) seen.add(entries.at(i));
+    return [...seen];
+  }
+  if (entries.length === 0) return [];
+  // Started from its first address: an array of doubles at once (addresses from 2^31 on are not small integers).
+  const out = [entries.at(0)];
+  for (let i = 1; i < entries.length; i++) {
+    const e = entries.at(i);
+    if (!out.includes(e)) out.push(e);
+  }
   return out;
 }

@@ -100,10 +100,10 @@ export interface ImplState {
   releaseHead: number;
   releaseTail: number;
   /** Slots (by address) and objects written during the current step; may repeat entries. */
-  readonly dirtySlots: number[];
-  readonly dirtyObjects: number[];
+  readonly dirtySlots: AddressLog;
+  readonly dirtyObjects: AddressLog;
   /** User memory words (by address) written during the current step (recorded even without `recordTouched`: the observation reuses the IPC buffer words it read last through them). */
-  readonly userWrites: number[];
+  readonly userWrites: AddressLog;
   /** The choices this step made where seL4 leaves one open (its revokes' deletions): the step's witness. */
   readonly choices: Choice[];
   /** Whether the current step created or detyped objects (or zeroed memory). */
@@ -126,8 +126,32 @@ export interface ImplState {
   readonly irqClaimed: Uint8Array;
   /** How many sources are deliverable (pending, unmasked, unclaimed): 0 between events. */
   deliverableIRQs: number;
-  /** The IPC buffer words last observed, reused while that frame is not written. */
+  /** The IPC buffer words last observed, kept up to date with every step's user writes (view.ts). */
   observedBuffer: { readonly addr: number; readonly frame: number; readonly words: readonly number[] } | null;
+}
+
+/**
+ * Addresses recorded during one step, in order. Its array is kept from step to step: emptying
+ * an array by setting its length drops its storage, so every step used to grow a new one.
+ */
+export class AddressLog {
+  private readonly entries: number[] = [];
+  /** How many addresses this step recorded. */
+  length = 0;
+  push(addr: number): void {
+    this.entries[this.length++] = addr;
+  }
+  /** The i-th address recorded (0 <= i < length). */
+  at(i: number): number {
+    return this.entries[i]!;
+  }
+  /** The last address recorded, or NONE. */
+  last(): number {
+    return this.length === 0 ? NONE : this.entries[this.length - 1]!;
+  }
+  clear(): void {
+    this.length = 0;
+  }
 }
 
 const ghostPageBits = 10;
@@ -230,9 +254,9 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean, r
     l2Bitmap: new Uint32Array(l2BitmapWords),
     releaseHead: NONE,
     releaseTail: NONE,
-    dirtySlots: [],
-    dirtyObjects: [],
-    userWrites: [],
+    dirtySlots: new AddressLog(),
+    dirtyObjects: new AddressLog(),
+    userWrites: new AddressLog(),
     choices: [],
     retyped: false,
     restarted: false,
@@ -448,22 +472,22 @@ function isAscending(values: readonly number[]): boolean {
 function markSlot(state: ImplState, slot: number): void {
   if (!state.recordTouched) return;
   const dirty = state.dirtySlots;
-  if (dirty[dirty.length - 1] !== slot) dirty.push(slot);
+  if (dirty.last() !== slot) dirty.push(slot);
 }
 
 /** Records that the step wrote the object at `obj` (repeats of the last one are skipped). */
 export function markObject(state: ImplState, obj: number): void {
   if (!state.recordTouched) return;
   const dirty = state.dirtyObjects;
-  if (dirty[dirty.length - 1] !== obj) dirty.push(obj);
+  if (dirty.last() !== obj) dirty.push(obj);
 }
 
 /** Starts a step: forgets what the previous step wrote. */
 export function beginStep(state: ImplState): void {
+  state.dirtySlots.clear();
+  state.dirtyObjects.clear();
+  state.userWrites.clear();
   // Setting an array's length is a runtime call even when it is 0 already.
-  if (state.dirtySlots.length !== 0) state.dirtySlots.length = 0;
-  if (state.dirtyObjects.length !== 0) state.dirtyObjects.length = 0;
-  if (state.userWrites.length !== 0) state.userWrites.length = 0;
   if (state.choices.length !== 0) state.choices.length = 0;
   state.retyped = false;
   state.restarted = false;

@@ -18,6 +18,7 @@ import { NONE, inRam, readUserWord, type ImplState } from './state.ts';
 import { ipcBufferAddr, ipcBufferFrame, readRegisters, threadState } from './tcb.ts';
 
 export function observe(state: ImplState, caller: number | null, unmodelled: string | null): Observation {
+  syncObservedBuffer(state);
   return {
     current: state.current, caller: caller === null ? null : observeThread(state, caller), unmodelled, restarted: state.restarted,
     fastpath: state.fastpathOutcome,
@@ -36,27 +37,38 @@ function observeThread(state: ImplState, tcb: number): ThreadObservation | null 
 }
 
 /**
- * The buffer's words. The last observed array is reused while this step's user memory
- * writes left its words unchanged, and copied and patched otherwise, unless the step created
- * or detyped objects (then it is read afresh). An observed array is never changed later.
+ * Brings the IPC buffer words observed last up to date with this step's user memory writes,
+ * whoever the step observes (a fault message fills a waiting handler's buffer while the
+ * faulting thread, maybe without a buffer, is the caller): changed words are copied and
+ * patched; a step that created or detyped objects (memory zeroed) drops them. Every step that
+ * writes ends in `observe`, and patching again finds nothing new. An observed array is never
+ * changed later.
  */
+function syncObservedBuffer(state: ImplState): void {
+  const last = state.observedBuffer;
+  if (last === null) return;
+  if (state.retyped) {
+    state.observedBuffer = null;
+    return;
+  }
+  let patched: Word[] | null = null;
+  const writes = state.userWrites;
+  for (let i = 0; i < writes.length; i++) {
+    const paddr = writes.at(i);
+    const offset = paddr - last.addr;
+    if (offset < 0 || offset >= ipcBufferWords * 4) continue;
+    const value = state.mem.get((paddr - state.ramBase) >>> 2);
+    if ((patched ?? last.words)[offset >>> 2] === value) continue;
+    patched ??= last.words.slice();
+    patched[offset >>> 2] = value;
+  }
+  if (patched !== null) state.observedBuffer = { addr: last.addr, frame: last.frame, words: patched };
+}
+
+/** The buffer's words: those observed last while they are this buffer's, else read afresh. */
 function observeBuffer(state: ImplState, buffer: number, frame: number): readonly Word[] {
   const last = state.observedBuffer;
-  if (last !== null && last.addr === buffer && last.frame === frame && !state.retyped) {
-    let words = last.words;
-    let patched: Word[] | null = null;
-    for (const paddr of state.userWrites) {
-      const offset = paddr - buffer;
-      if (offset < 0 || offset >= ipcBufferWords * 4) continue;
-      const value = state.mem.get((paddr - state.ramBase) >>> 2);
-      if (words[offset >>> 2] === value) continue;
-      patched ??= words.slice();
-      patched[offset >>> 2] = value;
-      words = patched;
-    }
-    if (patched !== null) state.observedBuffer = { addr: buffer, frame, words: patched };
-    return words;
-  }
+  if (last !== null && last.addr === buffer && last.frame === frame) return last.words;
   const words = readBuffer(state, buffer);
   state.observedBuffer = { addr: buffer, frame, words };
   return words;

@@ -26,8 +26,9 @@ export class SlotMap<T> {
 
   set(ref: SlotRef, value: T): void {
     const slots = this.slotsOf(ref.cnode, true)!;
-    if (!slots.has(ref.index)) this.count++;
+    const before = slots.size;
     slots.set(ref.index, value);
+    this.count += slots.size - before;
   }
 
   private slotsOf(holder: number, create: boolean): Map<number, T> | undefined {
