@@ -116,5 +116,6 @@ export function createView(state: ImplState): KernelView {
     userWord: (paddr) => readUserWord(state, paddr),
     scheduler: () => schedulerView(state),
     irq: (irq) => irqView(state, irq),
+    workUnitsCompleted: () => 0,
   };
 }
