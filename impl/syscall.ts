@@ -69,6 +69,7 @@ import {
   raiseIRQ,
   type IrqInvocation,
 } from './interrupt.ts';
+import { afterPreemption, raiseDuringEntry, statusNone, statusPreempted, type PreemptionStatus } from './preemption.ts';
 import { NONE, beginStep, readUserWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capPtr, capRightsBits, capTag, capTypeName, endpointBadge, endpointPtr, replyRights } from './structures.ts';
 import {
@@ -123,7 +124,10 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   } else {
     if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
     applyUserWrites(state, thread, event.user);
+    if (event.kind === 'syscall' && event.raise !== undefined) state.raise = event.raise;
     unmodelled = event.kind === 'syscall' && state.fastpath && fastpathTaken(state, thread) ? null : kernelEntry(state, thread, event);
+    // A raise no preemption point of the entry reached comes when its work is done.
+    if (state.raise !== null) raiseDuringEntry(state);
   }
   if (state.deliverableIRQs !== 0 && unmodelled === null) takeDeviceInterrupts(state);
   return {
@@ -266,11 +270,11 @@ function handleSyscall(state: ImplState, thread: number): string | null {
   const reg = (r: number) => getRegister(state, thread, r);
   switch (sysno) {
     case seL4_Syscall.seL4_SysCall:
-      return handleInvocation(state, thread, callMode, reg(Reg.a0));
+      return invocationSyscall(state, thread, callMode, reg(Reg.a0));
     case seL4_Syscall.seL4_SysSend:
-      return handleInvocation(state, thread, sendMode, reg(Reg.a0));
+      return invocationSyscall(state, thread, sendMode, reg(Reg.a0));
     case seL4_Syscall.seL4_SysNBSend:
-      return handleInvocation(state, thread, nbSendMode, reg(Reg.a0));
+      return invocationSyscall(state, thread, nbSendMode, reg(Reg.a0));
     case seL4_Syscall.seL4_SysRecv:
       return handleRecv(state, thread, true, true);
     case seL4_Syscall.seL4_SysNBRecv:
@@ -293,13 +297,20 @@ function handleSyscall(state: ImplState, thread: number): string | null {
   }
 }
 
+/** Call, Send, NBSend: handleInvocation, and after a preemption mcsPreemptionPoint and checkInterrupt. */
+function invocationSyscall(state: ImplState, thread: number, mode: InvocationMode, cptr: number): string | null {
+  const unmodelled = handleInvocation(state, thread, mode, cptr);
+  if (state.preempted !== null) afterPreemption(state);
+  return unmodelled;
+}
+
 /**
  * ReplyRecv, NBSendRecv, NBSendWait: a non-blocking first phase on `dest` (which may donate),
- * then a blocking receive on a0.
+ * then a blocking receive on a0; a preempted first phase (a Retype's reset) skips the receive.
  */
 function sendThenRecv(state: ImplState, thread: number, dest: number, canReply: boolean): string | null {
-  const unmodelled = handleInvocation(state, thread, firstPhaseMode, dest);
-  if (unmodelled !== null) return unmodelled;
+  const unmodelled = invocationSyscall(state, thread, firstPhaseMode, dest);
+  if (unmodelled !== null || state.preempted !== null) return unmodelled;
   return handleRecv(state, thread, true, canReply);
 }
 
@@ -355,7 +366,8 @@ function handleRecv(state: ImplState, thread: number, blocking: boolean, canRepl
 /**
  * handleInvocation: looks up the invoked cap and the extra caps, decodes the invocation, and
  * on success performs it with the caller in Restart; a caller still in Restart afterwards
- * gets the empty reply (Call) and runs again. A failed lookup is a cap fault for blocking
+ * gets the empty reply (Call) and runs again, unless the invocation was preempted (then it
+ * stays in Restart, state.preempted says where). A failed lookup is a cap fault for blocking
  * syscalls and nothing at all otherwise; a decode error is replied to a Call and dropped
  * otherwise.
  */
@@ -380,7 +392,11 @@ function handleInvocation(state: ImplState, thread: number, mode: InvocationMode
   if (inv === null) return `${capTypeName(capTag(slotW0(state, slot)))} invocation`;
   if ('error' in inv) return replyError(state, thread, mode.isCall, inv);
   setThreadState(state, thread, ThreadStateNum.Restart);
-  performInvocation(state, thread, inv);
+  if (performInvocation(state, thread, inv) === statusPreempted) {
+    // No reply, not Running: a caller still in Restart makes the syscall again.
+    state.restarted = threadState(state, thread) === ThreadStateNum.Restart;
+    return null;
+  }
   if (threadState(state, thread) === ThreadStateNum.Restart) {
     if (mode.isCall) replySuccess(state, thread);
     setThreadState(state, thread, ThreadStateNum.Running);
@@ -472,14 +488,41 @@ function decodeEndpointInvocation(w0: number, w1: number, mode: InvocationMode):
   };
 }
 
-function performInvocation(state: ImplState, thread: number, inv: Invocation): void {
+/** performInvocation: Retype, CNode and TCB invocations may be preempted (the status); the others never stop. */
+function performInvocation(state: ImplState, thread: number, inv: Invocation): PreemptionStatus {
+  switch (inv.op) {
+    case 'retype':
+      return performRetype(state, inv);
+    case 'revoke':
+    case 'delete':
+    case 'cancelBadgedSends':
+    case 'insert':
+    case 'move':
+    case 'rotate':
+      return performCNodeInvocation(state, inv);
+    case 'readRegisters':
+    case 'writeRegisters':
+    case 'copyRegisters':
+    case 'suspend':
+    case 'resume':
+    case 'threadControlCaps':
+    case 'threadControlSched':
+    case 'setTLSBase':
+    case 'notificationControl':
+    case 'setFlags':
+      return performTcbInvocation(state, inv);
+    default:
+      performUnpreemptible(state, thread, inv);
+      return statusNone;
+  }
+}
+
+function performUnpreemptible(state: ImplState, thread: number, inv: Exclude<Invocation, RetypeInvocation | CNodeInvocation | TcbInvocation>): void {
   switch (inv.op) {
     case 'send':
       return sendIPC(state, thread, inv.ep, inv);
     case 'reply':
       return doReplyTransfer(state, thread, inv.reply, inv.grant);
-    case 'retype':
-      return performRetype(state, inv);
     case 'signal':
       return sendSignal(state, inv);
     case 'configureFlags':
@@ -492,17 +535,6 @@ function performInvocation(state: ImplState, thread: number, inv: Invocation): v
     case 'scUnbind':
     case 'scYieldTo':
       return performSchedContextInvocation(state, inv);
-    case 'readRegisters':
-    case 'writeRegisters':
-    case 'copyRegisters':
-    case 'suspend':
-    case 'resume':
-    case 'threadControlCaps':
-    case 'threadControlSched':
-    case 'setTLSBase':
-    case 'notificationControl':
-    case 'setFlags':
-      return performTcbInvocation(state, inv);
     case 'pageTableMap':
     case 'pageTableUnmap':
     case 'pageMap':
@@ -511,13 +543,8 @@ function performInvocation(state: ImplState, thread: number, inv: Invocation): v
     case 'makePool':
     case 'assign':
       return performVSpaceInvocation(state, thread, inv);
-    case 'irqIssue':
-    case 'irqAck':
-    case 'irqSetNotification':
-    case 'irqClear':
-      return performIrqInvocation(state, inv);
     default:
-      return performCNodeInvocation(state, inv);
+      return performIrqInvocation(state, inv);
   }
 }
 

@@ -18,10 +18,11 @@ import { NONE, inRam, readUserWord, type ImplState } from './state.ts';
 import { ipcBufferAddr, ipcBufferFrame, readRegisters, threadState } from './tcb.ts';
 
 export function observe(state: ImplState, caller: number | null, unmodelled: string | null): Observation {
-  return {
+  const observation: Observation = {
     current: state.current, caller: caller === null ? null : observeThread(state, caller), unmodelled, restarted: state.restarted,
     fastpath: state.fastpathOutcome,
   };
+  return state.preempted === null ? observation : { ...observation, preempted: state.preempted };
 }
 
 function observeThread(state: ImplState, tcb: number): ThreadObservation | null {
@@ -116,6 +117,6 @@ export function createView(state: ImplState): KernelView {
     userWord: (paddr) => readUserWord(state, paddr),
     scheduler: () => schedulerView(state),
     irq: (irq) => irqView(state, irq),
-    workUnitsCompleted: () => 0,
+    workUnitsCompleted: () => state.workUnitsCompleted,
   };
 }
