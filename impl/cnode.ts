@@ -386,7 +386,10 @@ function reduceZombie(state: ImplState, slot: number, immediate: boolean): Preem
     return statusNone;
   }
   const endSlot = ptr + (n - 1) * slotBytes;
-  if (cteDelete(state, endSlot, false) === statusPreempted) return statusPreempted;
+  // unexposed: a nested CNode or TCB met here is parked, not emptied
+  const status: PreemptionStatus =
+    cteDelete(state, endSlot, false);
+  if (status === statusPreempted) return statusPreempted;
   const now0 = slotW0(state, slot);
   const now1 = slotW1(state, slot);
   if (capTag(now0) === CapTag.null) return statusNone;

@@ -165,6 +165,8 @@ function kernelEntry(state: ImplState, thread: number, event: KernelEntryEvent):
   if (checkBudgetRestart(state, thread)) {
     if (event.kind === 'syscall') unmodelled = handleSyscall(state, thread);
     else handleFault(state, thread, userExceptionFault(event.number, event.code));
+    // handleSyscall's way out of a preempted invocation (Call, Send, NBSend, a first phase)
+    if (state.preempted !== null) afterPreemption(state);
   }
   if (unmodelled !== null) {
     state.curTimeTicks = curTimeTicks;
@@ -270,11 +272,11 @@ function handleSyscall(state: ImplState, thread: number): string | null {
   const reg = (r: number) => getRegister(state, thread, r);
   switch (sysno) {
     case seL4_Syscall.seL4_SysCall:
-      return invocationSyscall(state, thread, callMode, reg(Reg.a0));
+      return handleInvocation(state, thread, callMode, reg(Reg.a0));
     case seL4_Syscall.seL4_SysSend:
-      return invocationSyscall(state, thread, sendMode, reg(Reg.a0));
+      return handleInvocation(state, thread, sendMode, reg(Reg.a0));
     case seL4_Syscall.seL4_SysNBSend:
-      return invocationSyscall(state, thread, nbSendMode, reg(Reg.a0));
+      return handleInvocation(state, thread, nbSendMode, reg(Reg.a0));
     case seL4_Syscall.seL4_SysRecv:
       return handleRecv(state, thread, true, true);
     case seL4_Syscall.seL4_SysNBRecv:
@@ -297,19 +299,12 @@ function handleSyscall(state: ImplState, thread: number): string | null {
   }
 }
 
-/** Call, Send, NBSend: handleInvocation, and after a preemption mcsPreemptionPoint and checkInterrupt. */
-function invocationSyscall(state: ImplState, thread: number, mode: InvocationMode, cptr: number): string | null {
-  const unmodelled = handleInvocation(state, thread, mode, cptr);
-  if (state.preempted !== null) afterPreemption(state);
-  return unmodelled;
-}
-
 /**
  * ReplyRecv, NBSendRecv, NBSendWait: a non-blocking first phase on `dest` (which may donate),
  * then a blocking receive on a0; a preempted first phase (a Retype's reset) skips the receive.
  */
 function sendThenRecv(state: ImplState, thread: number, dest: number, canReply: boolean): string | null {
-  const unmodelled = invocationSyscall(state, thread, firstPhaseMode, dest);
+  const unmodelled = handleInvocation(state, thread, firstPhaseMode, dest);
   if (unmodelled !== null || state.preempted !== null) return unmodelled;
   return handleRecv(state, thread, true, canReply);
 }

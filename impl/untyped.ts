@@ -147,7 +147,8 @@ function resetUntypedCap(state: ImplState, slot: number): PreemptionStatus {
   const sizeBits = untypedSizeBits(w1);
   ghostClearRange(state, base, 2 ** sizeBits);
   if (untypedIsDevice(w1) || sizeBits < resetChunkBits) {
-    if (!untypedIsDevice(w1)) zeroRange(state, base, 2 ** sizeBits);
+    // seL4 clears the whole block; above the free index it is zero already
+    if (!untypedIsDevice(w1)) zeroRange(state, base, usedBytes);
     writeCap(state, slot, w0, untypedWithFreeIndex(w1, 0));
     return statusNone;
   }
