@@ -9,6 +9,7 @@ import {
   createSel4Api,
   planBoot,
   seL4_CapInitThreadSC,
+  seL4_CapInitThreadVSpace,
   seL4_CapIRQControl,
   seL4_Error,
   seL4_MessageInfo_new,
@@ -309,6 +310,25 @@ describe('impl preemption points', () => {
     while (obs.preempted !== undefined) obs = r.reissue();
     expect(r.cap(150)).toMatchObject({ type: 'notification' });
     expect(obs.caller!.state).toBe('Inactive');
+  });
+
+  it('a TCB_Configure whose CSpace root deletion would have points is refused before it starts (slotCapLongRunningDelete)', () => {
+    const r = boot(1);
+    withIrqs(r, 1);
+    const ut = r.untyped(17);
+    expect(r.api.seL4_Untyped_Retype(ut, T.seL4_TCBObject, 0, CNODE, 0, 0, 400, 1)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_Untyped_Retype(ut, T.seL4_CapTableObject, 4, CNODE, 0, 0, 401, 1)).toBe(E.seL4_NoError);
+    const tcb = (r.cap(400) as { ptr: number }).ptr;
+    const cnode = (r.cap(401) as { ptr: number }).ptr;
+    expect(r.api.seL4_TCB_Configure(400, 401, 0, seL4_CapInitThreadVSpace, 0, 0, 0)).toBe(E.seL4_NoError);
+    // the thread's slot 0 now holds the CNode's last cap: replacing it would be a long-running delete
+    expect(r.api.seL4_CNode_Delete(CNODE, 401, D)).toBe(E.seL4_NoError);
+    const units = r.units();
+    r.raiseNext({ irq: 1, afterWorkUnits: 1 });
+    expect(r.api.seL4_TCB_Configure(400, CNODE, 0, seL4_CapInitThreadVSpace, 0, 0, 0)).toBe(E.seL4_IllegalOperation);
+    expect(r.obs().preempted).toBeUndefined();
+    expect(r.units()).toBe(units);
+    expect(r.capAt({ cnode: tcb, index: 0 })).toMatchObject({ type: 'cnode', ptr: cnode });
   });
 
   it('an exception is never preempted and counts no work units', () => {
