@@ -225,6 +225,28 @@ describe('impl preemption points', () => {
     expect(r.cap(300)).toMatchObject({ freeIndex: 16 });
   });
 
+  it('a device untyped, and one smaller than a chunk, are reset at once with no point', () => {
+    const r = boot(1);
+    withIrqs(r, 2);
+    // a 2^7 untyped child holding an endpoint, emptied: its reset clears 128 bytes at once
+    expect(r.api.seL4_Untyped_Retype(r.untyped(17), T.seL4_UntypedObject, 7, CNODE, 0, 0, 300, 1)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_Untyped_Retype(300, T.seL4_EndpointObject, 0, CNODE, 0, 0, 301, 1)).toBe(E.seL4_NoError);
+    expect(r.api.seL4_CNode_Revoke(CNODE, 300, D)).toBe(E.seL4_NoError);
+    const units = r.units();
+    r.raiseNext({ irq: 1, afterWorkUnits: 1 });
+    expect(r.api.seL4_Untyped_Retype(300, T.seL4_NotificationObject, 0, CNODE, 0, 0, 301, 1)).toBe(E.seL4_NoError);
+    expect(r.obs().preempted).toBeUndefined();
+    expect(r.units()).toBe(units);
+    // a boot device untyped (full free index): its first Retype resets it without clearing or points
+    const plan = planBoot({ maxWorkUnitsPerPreemption: 1 });
+    const device = plan.untypeds.findIndex((u) => u.isDevice);
+    expect(device).toBeGreaterThanOrEqual(0);
+    r.raiseNext({ irq: 2, afterWorkUnits: 1 });
+    expect(r.api.seL4_Untyped_Retype(plan.bootInfo.untyped.start + device, T.seL4_RISCV_4K_Page, 0, CNODE, 0, 0, 302, 1)).toBe(E.seL4_NoError);
+    expect(r.obs().preempted).toBeUndefined();
+    expect(r.units()).toBe(units);
+  });
+
   it('deleting the caller\'s own SC stops the operation at the next check for the budget, with no interrupt', () => {
     const r = boot(1);
     expect(r.api.seL4_Untyped_Retype(r.untyped(17), T.seL4_CapTableObject, 2, CNODE, 0, 0, 200, 1)).toBe(E.seL4_NoError);
