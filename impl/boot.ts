@@ -37,7 +37,7 @@ function ghostOf(object: BootObject): GhostObject {
  * then schedule (the root runs on its SC and the timer deadline is programmed).
  */
 export function bootState(plan: BootPlan, debug: boolean, recordTouched: boolean): ImplState {
-  const state = createState(plan.config.memory.base, plan.config.memory.sizeBytes, debug, recordTouched, plan.config.fastpath);
+  const state = createState(plan.config.memory.base, plan.config.memory.sizeBytes, debug, recordTouched, plan.config.fastpath, plan.config.maxWorkUnitsPerPreemption);
   initIRQs(state);
   for (const object of plan.objects) ghostAdd(state, object.addr, ghostOf(object));
 

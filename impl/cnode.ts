@@ -14,6 +14,7 @@ import { InvocationLabel, type SlotRef, type SyscallError } from '../libsel4/ind
 import { cancelBadgedSends } from './endpoint.ts';
 import { deletedIRQHandler } from './interrupt.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
+import { preemptionPoint, statusNone, statusPreempted, type PreemptionStatus } from './preemption.ts';
 import {
   deriveCap,
   finaliseCap,
@@ -277,30 +278,35 @@ export function ensureNoChildren(state: ImplState, slot: number): boolean {
   return next === NONE || !isMDBParentOf(state, slot, next);
 }
 
-/** deleteSlot: an exposed cteDelete, the deletion a user asks for. */
-export function deleteSlot(state: ImplState, slot: number): void {
-  cteDelete(state, slot, true);
+/** deleteSlot: an exposed cteDelete, the deletion a user asks for (preemptible: a CNode's or TCB's last cap). */
+export function deleteSlot(state: ImplState, slot: number): PreemptionStatus {
+  return cteDelete(state, slot, true);
 }
 
 /**
  * cteDelete: finalises the slot; it is emptied if the delete is exposed or finalisation
- * completed (an unexposed delete leaves a cyclic Zombie in place).
+ * completed (an unexposed delete leaves a cyclic Zombie in place). Preempted, nothing is
+ * emptied: the Zombie in the slot keeps the progress.
  */
-function cteDelete(state: ImplState, slot: number, exposed: boolean): void {
+function cteDelete(state: ImplState, slot: number, exposed: boolean): PreemptionStatus {
   const cleanupIRQ = finaliseSlot(state, slot, exposed);
+  if (cleanupIRQ === finalisePreempted) return statusPreempted;
   // seL4: if (exposed || success); an exposed delete is never stopped (immediate).
   if (cleanupIRQ !== finaliseStopped) emptySlot(state, slot, cleanupIRQ);
+  return statusNone;
 }
 
-/** finaliseSlot's answer when a cyclic Zombie stopped it (otherwise: its cleanup IRQ, or NONE). */
+/** finaliseSlot's answers when a cyclic Zombie stopped it, and when a preemption point did (otherwise: its cleanup IRQ, or NONE). */
 const finaliseStopped = -2;
+const finalisePreempted = -3;
 
 /**
  * finaliseSlot: finalises the cap in the slot until what remains can be removed (null, or a
  * Zombie with no slots left but maybe its own); each other remainder is a Zombie, reduced by
- * one slot at a time. Unless `immediate`, a Zombie that has become cyclic (it sits in its own
- * slot 0) stops it: finaliseStopped, the slot is not finished. Finished, the IRQ of a final
- * IRQ handler cap finalised (seL4's cleanupInfo), or NONE.
+ * one slot at a time, a preemption point after each. Unless `immediate`, a Zombie that has
+ * become cyclic (it sits in its own slot 0) stops it: finaliseStopped, the slot is not
+ * finished. Finished, the IRQ of a final IRQ handler cap finalised (seL4's cleanupInfo), or
+ * NONE; preempted (here or inside), finalisePreempted.
  */
 function finaliseSlot(state: ImplState, slot: number, immediate: boolean): number {
   while (!isNullSlot(state, slot)) {
@@ -309,9 +315,28 @@ function finaliseSlot(state: ImplState, slot: number, immediate: boolean): numbe
     if (capRemovable(remainder, slot)) return cleanupIRQ;
     writeCap(state, slot, remainder.w0, remainder.w1);
     if (!immediate && isCyclicZombie(remainder, slot)) return finaliseStopped;
-    reduceZombie(state, slot, immediate);
+    if (reduceZombie(state, slot, immediate) === statusPreempted) return finalisePreempted;
+    if (state.debug) checkZombieReduced(state, slot, remainder, immediate);
+    if (preemptionPoint(state, 'finalise') === statusPreempted) return finalisePreempted;
   }
   return NONE;
+}
+
+/**
+ * Debug, at finaliseSlot's point: the reduction made progress. Exposed: the slot is empty, or
+ * its Zombie's count went down, or another (cyclic) Zombie replaced it; unexposed: the Zombie
+ * has moved into its object's slot 0.
+ */
+function checkZombieReduced(state: ImplState, slot: number, zombie: CapWords, immediate: boolean): void {
+  const ptr = zombiePtr(zombie.w0, zombie.w1);
+  if (!immediate) {
+    if (slotW0(state, ptr) !== zombie.w0 || slotW1(state, ptr) !== zombie.w1) fail('finaliseSlot: the Zombie was not swapped into its slot 0');
+    return;
+  }
+  const now0 = slotW0(state, slot);
+  const now1 = slotW1(state, slot);
+  if (capTag(now0) !== CapTag.zombie || zombiePtr(now0, now1) !== ptr) return;
+  if (zombieNumber(now0, now1) >= zombieNumber(zombie.w0, zombie.w1)) fail('finaliseSlot: a preemption point with the Zombie count not lowered');
 }
 
 /**
@@ -346,10 +371,10 @@ function isCyclicZombie(cap: CapWords, slot: number): boolean {
 
 /**
  * reduceZombie: exposed, the Zombie's last slot is deleted (unexposed) and, if the Zombie is
- * still there unchanged, its count drops by one; unexposed, the Zombie is swapped into its
+ * still there unchanged, its count drops by one (not when that deletion was preempted); unexposed, the Zombie is swapped into its
  * object's slot 0 (capSwapForDelete), where it becomes cyclic and stays.
  */
-function reduceZombie(state: ImplState, slot: number, immediate: boolean): void {
+function reduceZombie(state: ImplState, slot: number, immediate: boolean): PreemptionStatus {
   const w0 = slotW0(state, slot);
   const w1 = slotW1(state, slot);
   const ptr = zombiePtr(w0, w1);
@@ -358,19 +383,23 @@ function reduceZombie(state: ImplState, slot: number, immediate: boolean): void 
   if (!immediate) {
     if (state.debug && ptr === slot) fail('a cyclic Zombie passed to an unexposed reduceZombie');
     cteSwap(state, loadCap(state, ptr), ptr, { w0, w1 }, slot);
-    return;
+    return statusNone;
   }
   const endSlot = ptr + (n - 1) * slotBytes;
-  cteDelete(state, endSlot, false);
+  // unexposed: a nested CNode or TCB met here is parked, not emptied
+  const status: PreemptionStatus =
+    cteDelete(state, endSlot, false);
+  if (status === statusPreempted) return statusPreempted;
   const now0 = slotW0(state, slot);
   const now1 = slotW1(state, slot);
-  if (capTag(now0) === CapTag.null) return;
+  if (capTag(now0) === CapTag.null) return statusNone;
   if (now0 === w0 && now1 === w1) {
     if (state.debug && !isNullSlot(state, endSlot)) fail('reduceZombie: the deleted slot is not empty');
     writeCap(state, slot, w0, zombieWithNumber(w0, w1, n - 1));
   } else if (state.debug && !(capTag(now0) === CapTag.zombie && zombiePtr(now0, now1) === slot && ptr !== slot)) {
     fail('reduceZombie: expected the new Zombie to be cyclic');
   }
+  return statusNone;
 }
 
 /** A slot as every layer names it (cnode, index), for the step's witness. */
@@ -379,16 +408,21 @@ function witnessedSlot(state: ImplState, slot: number): SlotRef {
 }
 
 /**
- * cteRevoke: deletes the slot's CDT descendants, always the first one following it. Each
- * deletion is a choice the abstract spec leaves open; it is recorded for the witness.
+ * cteRevoke: deletes the slot's CDT descendants, always the first one following it, a
+ * preemption point after each. Each deletion is a choice the abstract spec leaves open; it
+ * is recorded for the witness (also when the deletion is then preempted).
  */
-export function cteRevoke(state: ImplState, slot: number): void {
+export function cteRevoke(state: ImplState, slot: number): PreemptionStatus {
   let revoked: SlotRef | null = null;
   for (let next = mdbNext(state, slot); next !== NONE && isMDBParentOf(state, slot, next); next = mdbNext(state, slot)) {
     revoked ??= witnessedSlot(state, slot);
     state.choices.push({ point: 'revoke', revoked, deleted: witnessedSlot(state, next) });
-    deleteSlot(state, next);
+    if (deleteSlot(state, next) === statusPreempted) return statusPreempted;
+    // The deleted descendant left the MDB: one fewer to go.
+    if (state.debug && !isNullSlot(state, next)) fail('cteRevoke: a preemption point with the deleted descendant still in its slot');
+    if (preemptionPoint(state, 'revoke') === statusPreempted) return statusPreempted;
   }
+  return statusNone;
 }
 
 // ---- CNode invocations ----
@@ -496,24 +530,23 @@ function decodeRotate(state: ImplState, ctx: InvocationContext, dest: number): C
   return { op: 'rotate', srcCap, pivotCap, src, pivot, dest };
 }
 
-export function performCNodeInvocation(state: ImplState, inv: CNodeInvocation): void {
+/** invokeCNode*: Revoke and Delete are preemptible (the status), the others never stop. */
+export function performCNodeInvocation(state: ImplState, inv: CNodeInvocation): PreemptionStatus {
   switch (inv.op) {
     case 'revoke':
-      cteRevoke(state, inv.slot);
-      return;
+      return cteRevoke(state, inv.slot);
     case 'delete':
-      deleteSlot(state, inv.slot);
-      return;
+      return deleteSlot(state, inv.slot);
     case 'cancelBadgedSends':
       // invokeCNodeCancelBadgedSends: a badge of 0 cancels nothing
       if (inv.badge !== 0) cancelBadgedSends(state, inv.ep, inv.badge);
-      return;
+      return statusNone;
     case 'insert':
       cteInsert(state, inv.cap.w0, inv.cap.w1, inv.src, inv.dest);
-      return;
+      return statusNone;
     case 'move':
       cteMove(state, inv.cap.w0, inv.cap.w1, inv.src, inv.dest);
-      return;
+      return statusNone;
     case 'rotate':
       if (inv.src === inv.dest) {
         cteSwap(state, inv.srcCap, inv.src, inv.pivotCap, inv.pivot);
@@ -521,5 +554,6 @@ export function performCNodeInvocation(state: ImplState, inv: CNodeInvocation): 
         cteMove(state, inv.pivotCap.w0, inv.pivotCap.w1, inv.pivot, inv.dest);
         cteMove(state, inv.srcCap.w0, inv.srcCap.w1, inv.src, inv.pivot);
       }
+      return statusNone;
   }
 }

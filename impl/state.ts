@@ -30,6 +30,8 @@
 // scheduling context is kernel-internal: ksCurSC is NONE while it is the current one.
 import {
   irqNodeRef,
+  type Preemption,
+  type RaiseDuringEntry,
   maxIRQ,
   seL4_NumASIDPoolsBits,
   seL4_PageTableBits,
@@ -126,6 +128,16 @@ export interface ImplState {
   readonly irqClaimed: Uint8Array;
   /** How many sources are deliverable (pending, unmasked, unclaimed): 0 between events. */
   deliverableIRQs: number;
+  /** ksWorkUnitsCompleted: preemption points passed since the last check (kept across entries; preemption.ts). */
+  workUnitsCompleted: number;
+  /** CONFIG_MAX_NUM_WORK_UNITS_PER_PREEMPTION, from the boot configuration. */
+  readonly maxWorkUnitsPerPreemption: number;
+  /** Preemption points passed in this entry (counted for the event's `raise`). */
+  entryWorkUnits: number;
+  /** The device interrupt this entry's event raises before one of its points; null once raised, or none. */
+  raise: RaiseDuringEntry | null;
+  /** Where and why this entry's operation stopped, or null. */
+  preempted: Preemption | null;
   /** The IPC buffer words last observed, kept up to date with every step's user writes (view.ts). */
   observedBuffer: { readonly addr: number; readonly frame: number; readonly words: readonly number[] } | null;
 }
@@ -224,7 +236,17 @@ export function fail(message: string): never {
 /** The IRQ node's size: one slot per IRQ 0..maxIRQ. */
 export const irqNodeBytes = (maxIRQ + 1) * 16;
 
-export function createState(ramBase: number, ramBytes: number, debug: boolean, recordTouched: boolean, fastpath: boolean): ImplState {
+export function createState(
+  ramBase: number,
+  ramBytes: number,
+  debug: boolean,
+  recordTouched: boolean,
+  fastpath: boolean,
+  maxWorkUnitsPerPreemption: number,
+): ImplState {
+  if (!Number.isInteger(maxWorkUnitsPerPreemption) || maxWorkUnitsPerPreemption < 1) {
+    throw new RangeError(`maxWorkUnitsPerPreemption ${maxWorkUnitsPerPreemption}: must be an integer >= 1`);
+  }
   return {
     mem: createRam(ramBytes, irqNodeBytes),
     ramBase,
@@ -270,6 +292,11 @@ export function createState(ramBase: number, ramBytes: number, debug: boolean, r
     irqPending: new Uint8Array(maxIRQ + 1),
     irqClaimed: new Uint8Array(maxIRQ + 1),
     deliverableIRQs: 0,
+    workUnitsCompleted: 0,
+    maxWorkUnitsPerPreemption,
+    entryWorkUnits: 0,
+    raise: null,
+    preempted: null,
   };
 }
 
@@ -492,4 +519,7 @@ export function beginStep(state: ImplState): void {
   state.retyped = false;
   state.restarted = false;
   state.fastpathOutcome = undefined;
+  state.preempted = null;
+  state.entryWorkUnits = 0;
+  state.raise = null;
 }

@@ -69,6 +69,7 @@ import {
   raiseIRQ,
   type IrqInvocation,
 } from './interrupt.ts';
+import { afterPreemption, raiseDuringEntry, statusNone, statusPreempted, type PreemptionStatus } from './preemption.ts';
 import { NONE, beginStep, readUserWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capPtr, capRightsBits, capTag, capTypeName, endpointBadge, endpointPtr, replyRights } from './structures.ts';
 import {
@@ -123,7 +124,10 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
   } else {
     if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
     applyUserWrites(state, thread, event.user);
+    if (event.kind === 'syscall' && event.raise !== undefined) state.raise = event.raise;
     unmodelled = event.kind === 'syscall' && state.fastpath && fastpathTaken(state, thread) ? null : kernelEntry(state, thread, event);
+    // A raise no preemption point of the entry reached comes when its work is done.
+    if (state.raise !== null) raiseDuringEntry(state);
   }
   if (state.deliverableIRQs !== 0 && unmodelled === null) takeDeviceInterrupts(state);
   return {
@@ -161,6 +165,8 @@ function kernelEntry(state: ImplState, thread: number, event: KernelEntryEvent):
   if (checkBudgetRestart(state, thread)) {
     if (event.kind === 'syscall') unmodelled = handleSyscall(state, thread);
     else handleFault(state, thread, userExceptionFault(event.number, event.code));
+    // handleSyscall's way out of a preempted invocation (Call, Send, NBSend, a first phase)
+    if (state.preempted !== null) afterPreemption(state);
   }
   if (unmodelled !== null) {
     state.curTimeTicks = curTimeTicks;
@@ -295,11 +301,11 @@ function handleSyscall(state: ImplState, thread: number): string | null {
 
 /**
  * ReplyRecv, NBSendRecv, NBSendWait: a non-blocking first phase on `dest` (which may donate),
- * then a blocking receive on a0.
+ * then a blocking receive on a0; a preempted first phase (a Retype's reset) skips the receive.
  */
 function sendThenRecv(state: ImplState, thread: number, dest: number, canReply: boolean): string | null {
   const unmodelled = handleInvocation(state, thread, firstPhaseMode, dest);
-  if (unmodelled !== null) return unmodelled;
+  if (unmodelled !== null || state.preempted !== null) return unmodelled;
   return handleRecv(state, thread, true, canReply);
 }
 
@@ -355,7 +361,8 @@ function handleRecv(state: ImplState, thread: number, blocking: boolean, canRepl
 /**
  * handleInvocation: looks up the invoked cap and the extra caps, decodes the invocation, and
  * on success performs it with the caller in Restart; a caller still in Restart afterwards
- * gets the empty reply (Call) and runs again. A failed lookup is a cap fault for blocking
+ * gets the empty reply (Call) and runs again, unless the invocation was preempted (then it
+ * stays in Restart, state.preempted says where). A failed lookup is a cap fault for blocking
  * syscalls and nothing at all otherwise; a decode error is replied to a Call and dropped
  * otherwise.
  */
@@ -380,7 +387,11 @@ function handleInvocation(state: ImplState, thread: number, mode: InvocationMode
   if (inv === null) return `${capTypeName(capTag(slotW0(state, slot)))} invocation`;
   if ('error' in inv) return replyError(state, thread, mode.isCall, inv);
   setThreadState(state, thread, ThreadStateNum.Restart);
-  performInvocation(state, thread, inv);
+  if (performInvocation(state, thread, inv) === statusPreempted) {
+    // No reply, not Running: a caller still in Restart makes the syscall again.
+    state.restarted = threadState(state, thread) === ThreadStateNum.Restart;
+    return null;
+  }
   if (threadState(state, thread) === ThreadStateNum.Restart) {
     if (mode.isCall) replySuccess(state, thread);
     setThreadState(state, thread, ThreadStateNum.Running);
@@ -472,14 +483,41 @@ function decodeEndpointInvocation(w0: number, w1: number, mode: InvocationMode):
   };
 }
 
-function performInvocation(state: ImplState, thread: number, inv: Invocation): void {
+/** performInvocation: Retype, CNode and TCB invocations may be preempted (the status); the others never stop. */
+function performInvocation(state: ImplState, thread: number, inv: Invocation): PreemptionStatus {
+  switch (inv.op) {
+    case 'retype':
+      return performRetype(state, inv);
+    case 'revoke':
+    case 'delete':
+    case 'cancelBadgedSends':
+    case 'insert':
+    case 'move':
+    case 'rotate':
+      return performCNodeInvocation(state, inv);
+    case 'readRegisters':
+    case 'writeRegisters':
+    case 'copyRegisters':
+    case 'suspend':
+    case 'resume':
+    case 'threadControlCaps':
+    case 'threadControlSched':
+    case 'setTLSBase':
+    case 'notificationControl':
+    case 'setFlags':
+      return performTcbInvocation(state, inv);
+    default:
+      performUnpreemptible(state, thread, inv);
+      return statusNone;
+  }
+}
+
+function performUnpreemptible(state: ImplState, thread: number, inv: Exclude<Invocation, RetypeInvocation | CNodeInvocation | TcbInvocation>): void {
   switch (inv.op) {
     case 'send':
       return sendIPC(state, thread, inv.ep, inv);
     case 'reply':
       return doReplyTransfer(state, thread, inv.reply, inv.grant);
-    case 'retype':
-      return performRetype(state, inv);
     case 'signal':
       return sendSignal(state, inv);
     case 'configureFlags':
@@ -492,17 +530,6 @@ function performInvocation(state: ImplState, thread: number, inv: Invocation): v
     case 'scUnbind':
     case 'scYieldTo':
       return performSchedContextInvocation(state, inv);
-    case 'readRegisters':
-    case 'writeRegisters':
-    case 'copyRegisters':
-    case 'suspend':
-    case 'resume':
-    case 'threadControlCaps':
-    case 'threadControlSched':
-    case 'setTLSBase':
-    case 'notificationControl':
-    case 'setFlags':
-      return performTcbInvocation(state, inv);
     case 'pageTableMap':
     case 'pageTableUnmap':
     case 'pageMap':
@@ -511,13 +538,8 @@ function performInvocation(state: ImplState, thread: number, inv: Invocation): v
     case 'makePool':
     case 'assign':
       return performVSpaceInvocation(state, thread, inv);
-    case 'irqIssue':
-    case 'irqAck':
-    case 'irqSetNotification':
-    case 'irqClear':
-      return performIrqInvocation(state, inv);
     default:
-      return performCNodeInvocation(state, inv);
+      return performIrqInvocation(state, inv);
   }
 }
 

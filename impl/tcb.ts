@@ -59,6 +59,7 @@ import {
   schedContextResume,
   schedContextUnbindTcb,
 } from './schedcontext.ts';
+import { statusNone, statusPreempted, type PreemptionStatus } from './preemption.ts';
 import { isSchedulable, possibleSwitchTo, rescheduleRequired, scheduleTcb, tcbReleaseRemove, tcbSchedDequeue, tcbSchedEnqueue } from './scheduler.ts';
 import { NONE, fail, linkTarget, linkWord, markObject, readWord, writeObjectWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capPtr, capRightsBits, capTag, frameIsDevice, frameSizeBits, frameVMRights, mappedFlag, pagePtr, type CapWords } from './structures.ts';
@@ -771,7 +772,15 @@ function decodeSetSchedParams(state: ImplState, ctx: InvocationContext, tcb: num
   };
 }
 
-export function performTcbInvocation(state: ImplState, inv: TcbInvocation): void {
+/** invokeTCB_*: ThreadControlCaps and ThreadControlSched may be preempted (a cap deletion), the others never stop. */
+export function performTcbInvocation(state: ImplState, inv: TcbInvocation): PreemptionStatus {
+  if (inv.op === 'threadControlCaps') return threadControlCaps(state, inv);
+  if (inv.op === 'threadControlSched') return threadControlSched(state, inv);
+  performUnpreemptible(state, inv);
+  return statusNone;
+}
+
+function performUnpreemptible(state: ImplState, inv: Exclude<TcbInvocation, { op: 'threadControlCaps' | 'threadControlSched' }>): void {
   switch (inv.op) {
     case 'readRegisters':
       return readRegistersInto(state, inv.tcb, inv.suspendSource, inv.count, inv.isCall);
@@ -783,10 +792,6 @@ export function performTcbInvocation(state: ImplState, inv: TcbInvocation): void
       return suspend(state, inv.tcb);
     case 'resume':
       return restart(state, inv.tcb);
-    case 'threadControlCaps':
-      return threadControlCaps(state, inv);
-    case 'threadControlSched':
-      return threadControlSched(state, inv);
     case 'setTLSBase':
       // invokeSetTLSBase: riscv's TLS_BASE is tp
       setRegister(state, inv.tcb, Reg.tp, inv.tlsBase);
@@ -807,11 +812,12 @@ function stillNamesThread(state: ImplState, invoked: number, tcb: number): boole
   return capTag(w0) === CapTag.thread && capPtr(w0, slotW1(state, invoked)) === tcb;
 }
 
-/** installTCBCap: the slot is emptied, then given the new cap if its source and the invoked cap survived. */
-function installTcbCap(state: ImplState, tcb: number, invoked: number, index: number, update: SlotUpdate): void {
+/** installTCBCap: the slot is emptied (preemptible: then nothing is inserted), then given the new cap if its source and the invoked cap survived. */
+function installTcbCap(state: ImplState, tcb: number, invoked: number, index: number, update: SlotUpdate): PreemptionStatus {
   const slot = tcbSlot(tcb, index);
-  deleteSlot(state, slot);
+  if (deleteSlot(state, slot) === statusPreempted) return statusPreempted;
   insertIfSourcesSurvived(state, tcb, invoked, update, slot);
+  return statusNone;
 }
 
 /** The new cap goes in only if its source slot still holds a cap to the same object and the invoked cap still names the thread. */
@@ -823,24 +829,29 @@ function insertIfSourcesSurvived(state: ImplState, tcb: number, invoked: number,
   }
 }
 
-/** invokeTCB_ThreadControlCaps. */
-function threadControlCaps(state: ImplState, inv: Extract<TcbInvocation, { op: 'threadControlCaps' }>): void {
-  for (const [index, update] of inv.slots) installTcbCap(state, inv.tcb, inv.invoked, index, update);
-  if (inv.ipcBuffer === null) return;
-  deleteSlot(state, tcbSlot(inv.tcb, 2));
+/** invokeTCB_ThreadControlCaps: slots in the decoder's order; a preempted deletion stops it there (slots before it stay replaced). */
+function threadControlCaps(state: ImplState, inv: Extract<TcbInvocation, { op: 'threadControlCaps' }>): PreemptionStatus {
+  for (const [index, update] of inv.slots) {
+    if (installTcbCap(state, inv.tcb, inv.invoked, index, update) === statusPreempted) return statusPreempted;
+  }
+  if (inv.ipcBuffer === null) return statusNone;
+  if (deleteSlot(state, tcbSlot(inv.tcb, 2)) === statusPreempted) return statusPreempted;
   writeObjectWord(state, inv.tcb, IPC_BUFFER_VADDR, inv.ipcBuffer.vaddr);
   if (inv.ipcBuffer.update !== null) insertIfSourcesSurvived(state, inv.tcb, inv.invoked, inv.ipcBuffer.update, tcbSlot(inv.tcb, 2));
   if (inv.tcb === state.current) rescheduleRequired(state);
+  return statusNone;
 }
 
-/** invokeTCB_ThreadControlSched. */
-function threadControlSched(state: ImplState, inv: Extract<TcbInvocation, { op: 'threadControlSched' }>): void {
-  if (inv.faultHandler !== null) installTcbCap(state, inv.tcb, inv.invoked, 3, inv.faultHandler);
+/** invokeTCB_ThreadControlSched: the fault handler's deletion is the one preemptible step. */
+function threadControlSched(state: ImplState, inv: Extract<TcbInvocation, { op: 'threadControlSched' }>): PreemptionStatus {
+  if (inv.faultHandler !== null && installTcbCap(state, inv.tcb, inv.invoked, 3, inv.faultHandler) === statusPreempted) return statusPreempted;
   if (inv.mcp !== null) writeObjectWord(state, inv.tcb, MCP, inv.mcp);
   if (inv.priority !== null) setPriority(state, inv.tcb, inv.priority);
-  if (inv.sc === null) return;
-  if (inv.sc !== NONE) schedContextBindTcb(state, inv.sc, inv.tcb);
-  else schedContextUnbindTcb(state, tcbSchedContext(state, inv.tcb));
+  if (inv.sc !== null) {
+    if (inv.sc !== NONE) schedContextBindTcb(state, inv.sc, inv.tcb);
+    else schedContextUnbindTcb(state, tcbSchedContext(state, inv.tcb));
+  }
+  return statusNone;
 }
 
 /**

@@ -1,10 +1,13 @@
 // Untyped memory and Retype, as seL4's untyped.c. An untyped cap's free index (16-byte
 // units, in the cap's second word) marks where the next objects go; memory above it is
 // zero. An untyped with no CDT children is reset before a Retype: its objects are detyped,
-// its used memory zeroed, and allocation restarts at its base.
+// its used memory zeroed one 2^resetChunkBits chunk at a time from the top, the free index
+// lowered to each chunk's start and a preemption point after each; a preempted reset is
+// continued by the next attempt from the free index it left.
 import {
   InvocationLabel,
   isFrameType,
+  resetChunkBits,
   objectSizeBits,
   seL4_MaxUntypedBits,
   seL4_MinSchedContextBits,
@@ -17,6 +20,7 @@ import {
 import { ensureNoChildren, insertNewCap, isNullSlot, slotBytes, slotW0, slotW1, writeCap } from './cnode.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import { createObject, ghostObjectOf } from './objects.ts';
+import { preemptionPoint, statusNone, statusPreempted, type PreemptionStatus } from './preemption.ts';
 import { fail, ghostAddRun, ghostClearRange, zeroRange, type ImplState } from './state.ts';
 import {
   CapTag,
@@ -106,11 +110,12 @@ export function decodeUntypedInvocation(state: ImplState, ctx: InvocationContext
 }
 
 /**
- * invokeUntyped_Retype: resets the untyped if asked, moves its free index past the new
- * objects, then creates the objects and puts their caps, newest first, after the untyped.
+ * invokeUntyped_Retype: resets the untyped if asked (preemptible: then nothing else is done),
+ * moves its free index past the new objects, then creates the objects and puts their caps,
+ * newest first, after the untyped.
  */
-export function performRetype(state: ImplState, inv: RetypeInvocation): void {
-  if (inv.reset) resetUntyped(state, inv.untyped);
+export function performRetype(state: ImplState, inv: RetypeInvocation): PreemptionStatus {
+  if (inv.reset && resetUntypedCap(state, inv.untyped) === statusPreempted) return statusPreempted;
   const w0 = slotW0(state, inv.untyped);
   const objectBytes = 2 ** inv.objectSizeBits;
   const freeRef = inv.base + inv.count * objectBytes;
@@ -122,16 +127,42 @@ export function performRetype(state: ImplState, inv: RetypeInvocation): void {
     const cap = createObject(state, inv.type, inv.base + i * objectBytes, inv.userSize, inv.objectSizeBits, inv.isDevice);
     insertNewCap(state, inv.untyped, inv.destCNode + (inv.destOffset + i) * slotBytes, cap.w0, cap.w1);
   }
+  return statusNone;
 }
 
-/** resetUntypedCap: detypes every object in the untyped, zeroes its used RAM, frees it all. */
-function resetUntyped(state: ImplState, slot: number): void {
+const chunkBytes = 2 ** resetChunkBits;
+
+/**
+ * resetUntypedCap: with a free index above 0, every object in the untyped is detyped; a device
+ * untyped (not cleared) or one smaller than a chunk (cleared whole) is freed at once, with no
+ * point; any other is cleared chunk by chunk from the one holding its last used byte down to
+ * its base, the free index set to each chunk's start before the chunk's preemption point.
+ */
+function resetUntypedCap(state: ImplState, slot: number): PreemptionStatus {
   const w0 = slotW0(state, slot);
   const w1 = slotW1(state, slot);
   const usedBytes = untypedFreeIndex(w1) * 16;
-  if (usedBytes === 0) return;
+  if (usedBytes === 0) return statusNone;
   const base = untypedPtr(w0);
-  ghostClearRange(state, base, 2 ** untypedSizeBits(w1));
-  if (!untypedIsDevice(w1)) zeroRange(state, base, usedBytes);
-  writeCap(state, slot, w0, untypedWithFreeIndex(w1, 0));
+  const sizeBits = untypedSizeBits(w1);
+  ghostClearRange(state, base, 2 ** sizeBits);
+  if (untypedIsDevice(w1) || sizeBits < resetChunkBits) {
+    // seL4 clears the whole block; above the free index it is zero already
+    if (!untypedIsDevice(w1)) zeroRange(state, base, usedBytes);
+    writeCap(state, slot, w0, untypedWithFreeIndex(w1, 0));
+    return statusNone;
+  }
+  for (let offset = Math.floor((usedBytes - 1) / chunkBytes) * chunkBytes; offset >= 0; offset -= chunkBytes) {
+    zeroRange(state, base + offset, chunkBytes);
+    if (state.debug) checkResetProgress(state, slot, offset);
+    writeCap(state, slot, w0, untypedWithFreeIndex(w1, offset / 16));
+    if (preemptionPoint(state, 'reset') === statusPreempted) return statusPreempted;
+  }
+  return statusNone;
+}
+
+/** Debug, before a reset's point: the free index goes down, to a chunk's start. */
+function checkResetProgress(state: ImplState, slot: number, offsetBytes: number): void {
+  if (offsetBytes % chunkBytes !== 0) fail(`resetUntypedCap: free offset ${offsetBytes} is not chunk-aligned`);
+  if (offsetBytes >= untypedFreeIndex(slotW1(state, slot)) * 16) fail('resetUntypedCap: a preemption point with the free index not lowered');
 }

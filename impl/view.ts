@@ -19,10 +19,11 @@ import { ipcBufferAddr, ipcBufferFrame, readRegisters, threadState } from './tcb
 
 export function observe(state: ImplState, caller: number | null, unmodelled: string | null): Observation {
   syncObservedBuffer(state);
-  return {
+  const observation: Observation = {
     current: state.current, caller: caller === null ? null : observeThread(state, caller), unmodelled, restarted: state.restarted,
     fastpath: state.fastpathOutcome,
   };
+  return state.preempted === null ? observation : { ...observation, preempted: state.preempted };
 }
 
 function observeThread(state: ImplState, tcb: number): ThreadObservation | null {
@@ -128,5 +129,6 @@ export function createView(state: ImplState): KernelView {
     userWord: (paddr) => readUserWord(state, paddr),
     scheduler: () => schedulerView(state),
     irq: (irq) => irqView(state, irq),
+    workUnitsCompleted: () => state.workUnitsCompleted,
   };
 }

@@ -63,6 +63,8 @@ export const bootConfigSchema = z
     rootCNodeSizeBits: z.number().int().min(minRootCNodeSizeBits).max(maxRootCNodeSizeBits).default(defaultRootCNodeSizeBits),
     /** KernelFastpath: the impl's IPC fastpath for Call and ReplyRecv (the specifications have none). */
     fastpath: z.boolean().default(true),
+    /** CONFIG_MAX_NUM_WORK_UNITS_PER_PREEMPTION: preemption points between checks for a pending interrupt. */
+    maxWorkUnitsPerPreemption: z.number().int().min(1).max(1 << 20).default(100),
   })
   .strict();
 
@@ -535,7 +537,7 @@ export function planRecordedBoot(info: BootInfo): BootPlan {
   ];
   const base = Math.min(...inRam.map((r) => r.start));
   const top = Math.max(...inRam.map((r) => r.end));
-  const config: BootConfig = { memory: { base, sizeBytes: top - base }, deviceRegions: [], rootCNodeSizeBits: radix, fastpath: true };
+  const config: BootConfig = { memory: { base, sizeBytes: top - base }, deviceRegions: [], rootCNodeSizeBits: radix, fastpath: true, maxWorkUnitsPerPreemption: 100 };
   return assemblePlan(config, objects, placed, info);
 }
 

@@ -61,3 +61,6 @@ export const kernelTimerIRQ = plicMaxIRQ + 1;
 /** maxIRQ: the highest IRQ number the kernel knows (IRQControl_Get's range is 1..maxIRQ). */
 export const maxIRQ = kernelTimerIRQ;
 export const irqInvalid = 0;
+
+/** CONFIG_RESET_CHUNK_BITS: resetUntypedCap zeroes a non-device untyped in chunks of this size, a preemption point after each. */
+export const resetChunkBits = 8;

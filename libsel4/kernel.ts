@@ -30,7 +30,7 @@ export interface UserWrites {
  * 0 ticks change nothing. The clock never passes `maxReleaseTicks` (libsel4/time.ts).
  */
 export type KernelEvent =
-  | { readonly kind: 'syscall'; readonly user: UserWrites }
+  | { readonly kind: 'syscall'; readonly user: UserWrites; readonly raise?: RaiseDuringEntry }
   | { readonly kind: 'exception'; readonly user: UserWrites; readonly number: Word; readonly code: Word }
   | { readonly kind: 'time'; readonly ticks: bigint }
   | InterruptEvent;
@@ -48,6 +48,37 @@ export type KernelEvent =
 export interface InterruptEvent {
   readonly kind: 'interrupt';
   readonly irq: number;
+}
+
+/**
+ * A device interrupt raised while the kernel works on a syscall (the check's way to reach every
+ * preemption point): PLIC source `irq` is raised just before the entry's `afterWorkUnits`-th
+ * preemption point (counted from 1 in this entry, whatever ksWorkUnitsCompleted is), so that
+ * point's check sees it pending; an entry with fewer points raises it when its work is done,
+ * before the pending sources are taken at the end of the entry. An `irq` outside 1..plicMaxIRQ
+ * raises nothing. A restarted entry made again carries the same field.
+ */
+export interface RaiseDuringEntry {
+  readonly irq: number;
+  readonly afterWorkUnits: number;
+}
+
+/**
+ * seL4's preemption points (docs/sel4-facts.md section 26.2): `revoke` after each deletion in
+ * cteRevoke, `finalise` after each reduceZombie in finaliseSlot (exposed or not), `reset` after
+ * each chunk of resetUntypedCap.
+ */
+export const preemptionPointKinds = ['revoke', 'finalise', 'reset'] as const;
+export type PreemptionPointKind = (typeof preemptionPointKinds)[number];
+
+/**
+ * Where and why an entry was preempted: at a point whose check found an interrupt pending (`irq`)
+ * or the current scheduling context not active or its budget insufficient (`budget`). The
+ * caller was left in Restart: its syscall is made again when it next runs.
+ */
+export interface Preemption {
+  readonly at: PreemptionPointKind;
+  readonly reason: 'irq' | 'budget';
 }
 
 /** Events a user thread makes (its writes since its last entry come with them). */
@@ -113,6 +144,8 @@ export interface Observation {
    * in Restart with its PC on the `ecall`.
    */
   readonly restarted: boolean;
+  /** Set when a preemption point stopped the entry's operation (the caller then is Restart: `restarted`). */
+  readonly preempted?: Preemption;
   /**
    * The impl only (like seL4's ksKernelEntry.is_fastpath, with a reason): for Call and ReplyRecv,
    * `taken` when the IPC fastpath did the entry, else why it left it to the slow path; undefined
@@ -322,6 +355,12 @@ export interface KernelView {
   scheduler(): SchedulerView;
   /** IRQ line `irq` (0..maxIRQ). Its slot in the IRQ node is read with `cap({ cnode: irqNodeRef, index: irq })`. */
   irq(irq: number): IrqView;
+  /**
+   * ksWorkUnitsCompleted: preemption points passed since the last check for a pending interrupt
+   * (kept across entries, 0..maxWorkUnitsPerPreemption - 1); null in the abstract spec, which
+   * keeps no counter (l4v's preemption point may stop at any point where stopping is allowed).
+   */
+  workUnitsCompleted(): number | null;
 }
 
 /**
@@ -341,12 +380,15 @@ export interface Touched {
  * allows any remaining descendant). `asidPool`: the ASID table slot ASIDControl_MakePool gave
  * the new pool; `asid`: the ASID ASIDPool_Assign gave the root (seL4 takes the lowest free one;
  * l4v's abstract spec any free one). A layer that does not witness these leaves the abstract
- * spec to offer every free one as an outcome.
+ * spec to offer every free one as an outcome. `preemption`: the point where the entry's operation
+ * stopped (pushed only where a layer stopped; continuing is never witnessed: the abstract spec
+ * may stop at any point where an interrupt is pending or the budget does not allow going on).
  */
 export type Choice =
   | { readonly point: 'revoke'; readonly revoked: SlotRef; readonly deleted: SlotRef }
   | { readonly point: 'asidPool'; readonly index: number }
-  | { readonly point: 'asid'; readonly asid: number };
+  | { readonly point: 'asid'; readonly asid: number }
+  | { readonly point: 'preemption'; readonly at: PreemptionPointKind };
 
 /** The choices one kernel entry made, in the order it made them. */
 export type Witness = readonly Choice[];

@@ -161,5 +161,6 @@ export function viewOf(s: AbstractState): KernelView {
     userWord: (paddr) => memoryWord(s, paddr),
     scheduler: () => schedulerView(s.sched),
     irq: (irq) => irqLineOf(s, irq),
+    workUnitsCompleted: () => null,
   };
 }

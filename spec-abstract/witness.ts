@@ -69,6 +69,8 @@ function describeChoice(choice: Choice): string {
       return `MakePool took ASID table slot ${choice.index}`;
     case 'asid':
       return `Assign took ASID ${choice.asid}`;
+    case 'preemption':
+      return `the entry stopped at a ${choice.at} preemption point`;
   }
 }
 

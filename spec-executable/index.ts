@@ -156,6 +156,7 @@ export function view(state: ExecState): KernelView {
     userWord: (paddr) => userWord(state, paddr),
     scheduler: () => schedulerView(state.sched),
     irq: (irq) => irqLine(state, irq),
+    workUnitsCompleted: () => 0,
   };
 }
 

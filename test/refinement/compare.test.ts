@@ -51,6 +51,7 @@ function viewOf(object: ObjectView, sched: SchedulerView): KernelView {
     userWord: () => 0,
     scheduler: () => sched,
     irq: irqAtBoot,
+    workUnitsCompleted: () => null,
   };
 }
 

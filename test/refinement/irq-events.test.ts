@@ -141,6 +141,7 @@ describe('the IRQ events of an entry', () => {
     userWord: () => 0,
     scheduler: () => { throw new Error('not read'); },
     irq: (irq) => lines.find((l) => l.irq === irq) ?? irqAtBoot(irq),
+    workUnitsCompleted: () => null,
   });
   const none: readonly Touched[] = [];
   const ack = invocation(InvocationLabel.IRQAckIRQ, 50, [], []);
