@@ -75,12 +75,20 @@ class Preempt extends IPC {
     return this.cap(slot) ?? { type: 'null' };
   }
 
+  freeIndex(slot: number): number {
+    const cap = this.capAt(slot);
+    if (cap.type !== 'untyped') throw new Error(`slot ${slot} holds a ${cap.type} cap, not an untyped`);
+    return cap.freeIndex;
+  }
+
   /** A child untyped of 2^sizeBits bytes retyped from the big untyped. */
   untyped(sizeBits: number): number {
     return this.retype(T.seL4_UntypedObject, sizeBits);
   }
 }
 
+/** Bounds the re-execution loops: an operation that loses its progress would never complete. */
+const maxAttempts = 40;
 const raiseAt = (afterWorkUnits: number): RaiseDuringEntry => ({ irq: IRQ, afterWorkUnits });
 
 /** A 4 KiB untyped holding a frame the user wrote to, its frame deleted: the next Retype from it resets it. */
@@ -108,6 +116,7 @@ describe('revoke points', () => {
     expect(observation.restarted).toBe(true);
     // No reply, and the caller, current again, was made Running by activateThread.
     expect(observation.caller?.state).toBe('Running');
+    expect(messageInfoFromWord(observation.caller!.regs[Reg.a1]!).label).toBe(IL.CNodeRevoke);
     expect(h.last!.witness?.filter((c) => c.point === 'revoke')).toHaveLength(2);
     expect(h.last!.witness?.at(-1)).toEqual({ point: 'preemption', at: 'revoke' });
     expect(copies.filter((slot) => h.capAt(slot).type === 'endpoint')).toHaveLength(3);
@@ -123,14 +132,18 @@ describe('revoke points', () => {
 
   it('do not stop with nothing pending; the count carries over from entry to entry', () => {
     const h = new Preempt({ maxWorkUnitsPerPreemption: 5 });
-    const ep = h.retype(T.seL4_EndpointObject);
-    for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 3; i++) h.mint(ep, seL4_AllRights, 0);
-      const before = h.workUnits();
+    const eps = Array.from({ length: 3 }, () => h.retype(T.seL4_EndpointObject));
+    for (const ep of eps) for (let i = 0; i < 3; i++) h.mint(ep, seL4_AllRights, 0);
+    const start = h.workUnits();
+    const counts = eps.map((ep) => {
       const observation = h.armedCall(null, () => expect(h.api.seL4_CNode_Revoke(ROOT, ep, 32)).toBe(E.seL4_NoError));
       expect(observation.preempted).toBeUndefined();
-      expect(h.workUnits()).toBe((before + 3) % 5);
-    }
+      return h.workUnits();
+    });
+    expect(counts).toEqual([1, 2, 3].map((round) => (start + 3 * round) % 5));
+    // An entry with no point leaves the count as it is.
+    h.mint(eps[0]!, seL4_AllRights, 0);
+    expect(h.workUnits()).toBe(counts[2]);
   });
 
   it('check only at the limit: the interrupt raised before the first point waits for the point where the count reaches it', () => {
@@ -157,7 +170,7 @@ describe('finalise points', () => {
     expect(h.api.seL4_CNode_Copy(inner, 5, 3, ROOT, ep, 32, seL4_AllRights)).toBe(E.seL4_NoError);
     const innerAddr = h.ptr(inner);
     const counts: number[] = [];
-    for (;;) {
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const observation = h.armedCall(raiseAt(1), () => h.api.seL4_CNode_Delete(ROOT, inner, 32));
       if (observation.preempted === undefined) break;
       expect(observation.preempted).toEqual({ at: 'finalise', reason: 'irq' });
@@ -214,19 +227,38 @@ describe('reset points', () => {
     const { ut, base, words } = usedUntyped(h);
     const dest = h.freeSlot();
     const indices: number[] = [];
-    for (;;) {
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const observation = h.armedCall(raiseAt(1), () => h.api.seL4_Untyped_Retype(ut, T.seL4_EndpointObject, 0, ROOT, 0, 0, dest, 1));
       if (observation.preempted === undefined) break;
       expect(observation.preempted).toEqual({ at: 'reset', reason: 'irq' });
-      const cap = h.capAt(ut);
-      if (cap.type !== 'untyped') throw new Error('the untyped cap is gone');
-      indices.push(cap.freeIndex);
-      for (const offset of words) expect(userWord(h.state, base + offset)).toBe(offset >= cap.freeIndex ? 0 : 0xabc00000 + offset);
+      const freeIndex = h.freeIndex(ut);
+      indices.push(freeIndex);
+      for (const offset of words) expect(userWord(h.state, base + offset)).toBe(offset >= freeIndex ? 0 : 0xabc00000 + offset);
       expect(h.capAt(dest).type).toBe('null');
     }
     expect(indices).toEqual(Array.from({ length: 16 }, (_, i) => 0xf00 - 0x100 * i));
     expect(h.capAt(dest)).toMatchObject({ type: 'endpoint', ptr: base });
     expect(h.capAt(ut)).toMatchObject({ freeIndex: 16 });
+  });
+
+  it('starts at the chunk holding the last used byte, not at the top of the untyped', () => {
+    const h = new Preempt({ maxWorkUnitsPerPreemption: 1 });
+    h.issueHandler();
+    const ut = h.untyped(12);
+    const cnode = h.freeSlot();
+    const ep = h.freeSlot();
+    expect(h.api.seL4_Untyped_Retype(ut, T.seL4_CapTableObject, 4, ROOT, 0, 0, cnode, 1)).toBe(E.seL4_NoError);
+    expect(h.api.seL4_Untyped_Retype(ut, T.seL4_EndpointObject, 0, ROOT, 0, 0, ep, 1)).toBe(E.seL4_NoError);
+    expect(h.capAt(ut)).toMatchObject({ freeIndex: 0x110 });
+    expect(h.api.seL4_CNode_Revoke(ROOT, ut, 32)).toBe(E.seL4_NoError);
+    const indices: number[] = [];
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const observation = h.armedCall(raiseAt(1), () => h.api.seL4_Untyped_Retype(ut, T.seL4_EndpointObject, 0, ROOT, 0, 0, ep, 1));
+      if (observation.preempted === undefined) break;
+      indices.push(h.freeIndex(ut));
+    }
+    expect(indices).toEqual([0x100, 0]);
+    expect(h.capAt(ep)).toMatchObject({ type: 'endpoint', ptr: h.ptr(ut) });
   });
 
   it('stops a 2 MiB reset mid-way at the first check after the raise, with the free index and memory of that point', () => {
