@@ -59,6 +59,27 @@ export function preemptionStops(k: Step, at: PreemptionPointKind): boolean {
   return true;
 }
 
+/**
+ * `count` preemption points in a row with nothing between them that a check reads (resetUntypedCap's
+ * chunks): how many were passed, up to and including the one that stopped, if one did. Points that
+ * neither raise nor check only count, so they are passed in one go.
+ */
+export function preemptionPointsInRow(k: Step, at: PreemptionPointKind, count: number): { readonly passed: number; readonly stopped: boolean } {
+  let passed = 0;
+  while (passed < count) {
+    const toCheck = k.state.maxWorkUnitsPerPreemption - 1 - k.state.workUnitsCompleted;
+    const toRaise = k.raise === null ? Infinity : k.raise.afterWorkUnits - 1 - k.entryWorkUnits;
+    const quiet = Math.max(0, Math.min(toCheck, toRaise, count - passed));
+    k.entryWorkUnits += quiet;
+    k.setWorkUnitsCompleted(k.state.workUnitsCompleted + quiet);
+    passed += quiet;
+    if (passed === count) break;
+    passed += 1;
+    if (preemptionStops(k, at)) return { passed, stopped: true };
+  }
+  return { passed, stopped: false };
+}
+
 /** preemptionPoint: as preemptionStops, throwing Preempted on a stop. */
 export function preemptionPoint(k: Step, at: PreemptionPointKind): void {
   if (preemptionStops(k, at)) throw new Preempted(at);

@@ -620,7 +620,7 @@ export class Step {
   }
 
   setWorkUnitsCompleted(workUnitsCompleted: number): void {
-    this.state = { ...this.state, workUnitsCompleted };
+    if (workUnitsCompleted !== this.state.workUnitsCompleted) this.state = { ...this.state, workUnitsCompleted };
   }
 
   get sched(): SchedState {

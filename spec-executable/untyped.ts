@@ -18,7 +18,7 @@ import {
 import { hasChildren, insertNewCap } from './cnode.ts';
 import { isSyscallError, lookupTargetSlot } from './cspace.ts';
 import { createObject } from './objects.ts';
-import { Preempted, preemptionStops } from './preemption.ts';
+import { Preempted, preemptionPointsInRow } from './preemption.ts';
 import { getCap, type ExecState, type Step } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
 
@@ -125,13 +125,9 @@ function resetUntypedCap(k: Step, slot: SlotRef): void {
   const chunkBytes = 2 ** resetChunkBits;
   const topOffset = Math.floor((cap.freeIndex - 1) / chunkBytes) * chunkBytes;
   // The points read neither memory nor the cap, so the chunks' writes are made once, where the
-  // loop ends: the state there is the one seL4 has at that point (a copy per chunk would be slow).
-  let offset = topOffset;
-  let stopped = preemptionStops(k, 'reset');
-  while (!stopped && offset > 0) {
-    offset -= chunkBytes;
-    stopped = preemptionStops(k, 'reset');
-  }
+  // points end: the state there is the one seL4 has at that point (a copy per chunk would be slow).
+  const { passed, stopped } = preemptionPointsInRow(k, 'reset', topOffset / chunkBytes + 1);
+  const offset = topOffset - (passed - 1) * chunkBytes;
   k.clearMemory(cap.ptr + offset, topOffset + chunkBytes - offset);
   k.setCap(slot, { ...cap, freeIndex: offset });
   if (stopped) throw new Preempted('reset');

@@ -1,6 +1,7 @@
 // The executable spec's preemption points (docs/sel4-facts.md section 26): revoke, finalise and
 // reset points, the work unit count kept across entries, the raise during an entry, the budget
 // clause, and what a preempted syscall leaves for its re-execution.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   InvocationLabel as IL,
@@ -19,6 +20,7 @@ import {
   type RaiseDuringEntry,
 } from '../../libsel4/index.ts';
 import { irqInvariantViolation, preemptionInvariantViolation, Step, userWord } from '../../spec-executable/index.ts';
+import { preemptionPointsInRow, preemptionStops } from '../../spec-executable/preemption.ts';
 import { L, ROOT } from './harness.ts';
 import { IPC } from './ipc-harness.ts';
 
@@ -344,5 +346,44 @@ describe('the raise and the syscall path', () => {
     expect(observation.preempted).toBeUndefined();
     expect(h.workUnits()).toBe(before);
     expect(L.view(h.state).irq(IRQ)).toMatchObject({ pending: false, claimed: false });
+  });
+});
+
+describe('points in a row', () => {
+  it('pass, count, raise and stop exactly as the same points one by one', () => {
+    const h = new Preempt({ maxWorkUnitsPerPreemption: 1 });
+    h.issueHandler();
+    const booted = h.state;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }), fc.nat(11), fc.integer({ min: 0, max: 40 }), fc.nat(5), fc.option(fc.integer({ min: 0, max: 45 })),
+        (limit, countSeed, points, entrySeed, afterWorkUnits) => {
+          const state = { ...booted, maxWorkUnitsPerPreemption: limit, workUnitsCompleted: countSeed % limit };
+          const step = (): Step => {
+            const k = new Step(state);
+            k.entryWorkUnits = entrySeed;
+            k.raise = afterWorkUnits === null ? null : raiseAt(afterWorkUnits);
+            return k;
+          };
+          const inRow = step();
+          const { passed, stopped } = preemptionPointsInRow(inRow, 'reset', points);
+          const oneByOne = step();
+          let expectedPassed = 0;
+          let expectedStop = false;
+          while (expectedPassed < points && !expectedStop) {
+            expectedPassed += 1;
+            expectedStop = preemptionStops(oneByOne, 'reset');
+          }
+          expect({ passed, stopped }).toEqual({ passed: expectedPassed, stopped: expectedStop });
+          expect(inRow.state.workUnitsCompleted).toBe(oneByOne.state.workUnitsCompleted);
+          expect(inRow.entryWorkUnits).toBe(oneByOne.entryWorkUnits);
+          expect(inRow.raise).toEqual(oneByOne.raise);
+          expect(inRow.state.interrupts.lines).toEqual(oneByOne.state.interrupts.lines);
+          expect(inRow.preempted).toEqual(oneByOne.preempted);
+          expect(inRow.choices).toEqual(oneByOne.choices);
+        },
+      ),
+      { numRuns: 200, seed: 12 },
+    );
   });
 });
