@@ -9,6 +9,8 @@ import {
   Reg,
   seL4_AllRights,
   seL4_CapIRQControl,
+  seL4_CapInitThreadVSpace,
+  TCBSlot,
   seL4_Error,
   seL4_MessageInfo_new,
   seL4_ObjectType as T,
@@ -219,6 +221,23 @@ describe('finalise points', () => {
     expect(h.last!.observation.preempted).toBeUndefined();
     expect(h.capAt(inner).type).toBe('null');
     expect(messageInfoFromWord(h.regs(t.tcb)[Reg.a1]!).label).toBe(E.seL4_NoError);
+  });
+});
+
+describe('ThreadControlCaps', () => {
+  it('never reaches a point replacing a CSpace root that is the last cap to its CNode: the decode refuses it (slotCapLongRunningDelete)', () => {
+    const h = new Preempt({ maxWorkUnitsPerPreemption: 1 });
+    h.issueHandler();
+    const t = h.thread(100);
+    const cnode = h.retype(T.seL4_CapTableObject, 2);
+    expect(h.api.seL4_TCB_SetSpace(t.tcbSlot, 0, cnode, 0, seL4_CapInitThreadVSpace, 0)).toBe(E.seL4_NoError);
+    // The thread's slot 0 holds the last cap to the CNode.
+    expect(h.api.seL4_CNode_Delete(ROOT, cnode, 32)).toBe(E.seL4_NoError);
+    const slot0 = h.cap({ cnode: t.tcb, index: TCBSlot.cspace });
+    const observation = h.armedCall(raiseAt(1), () => expect(h.api.seL4_TCB_SetSpace(t.tcbSlot, 0, ROOT, 0, seL4_CapInitThreadVSpace, 0)).toBe(E.seL4_IllegalOperation));
+    expect(observation.preempted).toBeUndefined();
+    expect(h.cap({ cnode: t.tcb, index: TCBSlot.cspace })).toBe(slot0);
+    expect(slot0).toMatchObject({ type: 'cnode' });
   });
 });
 
