@@ -42,6 +42,8 @@ export function boot(plan: BootPlan): ExecState {
     sched: initialSchedState,
     asidTable: new Array<number | null>(asidTableSize).fill(null),
     interrupts: interruptsAtBoot,
+    workUnitsCompleted: 0,
+    maxWorkUnitsPerPreemption: plan.config.maxWorkUnitsPerPreemption,
   });
   for (const [index, cap] of plan.rootCaps) {
     k.setSlot({ cnode: plan.rootCNode, index }, { cap, mdb: { prev: null, next: null, revocable: true, firstBadged: true } });

@@ -8,6 +8,7 @@ import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
 import { replyClear } from './reply.ts';
 import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
 import { deletedIRQHandler, deletingIRQHandler } from './interrupt.ts';
+import { preemptionPoint } from './preemption.ts';
 import { allSlots, getCap, getSlot, nullSlot, sameSlot, slotAddr, type ExecState, type Slot, type Step } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
 import { finaliseThread } from './tcb.ts';
@@ -216,7 +217,8 @@ function isCyclicZombie(cap: Cap, ref: SlotRef): boolean {
 
 /**
  * finaliseSlot: finalises the slot's cap until the remainder can be removed (success, with the
- * last finalisation's cleanup info); other remainders are Zombies, reduced a slot at a time.
+ * last finalisation's cleanup info); other remainders are Zombies, reduced a slot at a time, a
+ * preemption point after each reduction (the Zombie in the slot keeps the progress).
  * Without `immediate`, a Zombie become cyclic stops it unfinished.
  */
 function finaliseSlot(k: Step, ref: SlotRef, immediate: boolean): { readonly success: boolean; readonly cleanupInfo: Cap } {
@@ -226,13 +228,15 @@ function finaliseSlot(k: Step, ref: SlotRef, immediate: boolean): { readonly suc
     k.setCap(ref, remainder);
     if (!immediate && isCyclicZombie(remainder, ref)) return { success: false, cleanupInfo: nullCap };
     reduceZombie(k, ref, immediate);
+    preemptionPoint(k, 'finalise');
   }
   return { success: true, cleanupInfo: nullCap };
 }
 
 /**
  * reduceZombie: exposed, the Zombie's last slot is deleted (unexposed) and the Zombie, if still
- * unchanged, counts one slot less; unexposed, it moves to its object's slot 0 (capSwapForDelete).
+ * unchanged, counts one slot less (a deletion preempted leaves the count as it was); unexposed,
+ * it moves to its object's slot 0 (capSwapForDelete).
  */
 function reduceZombie(k: Step, ref: SlotRef, immediate: boolean): void {
   const zombie = k.cap(ref);
@@ -249,7 +253,10 @@ function reduceZombie(k: Step, ref: SlotRef, immediate: boolean): void {
   }
 }
 
-/** cteDelete: finalisation, then the slot emptied if the delete is exposed or finalisation completed. */
+/**
+ * cteDelete: finalisation, then the slot emptied if the delete is exposed or finalisation
+ * completed (a preempted finalisation empties nothing).
+ */
 function deleteSlot(k: Step, ref: SlotRef, exposed: boolean): void {
   const { success, cleanupInfo } = finaliseSlot(k, ref, exposed);
   if (success || exposed) emptySlot(k, ref, cleanupInfo);
@@ -274,7 +281,8 @@ export function cteDelete(k: Step, ref: SlotRef): void {
 
 /**
  * cteRevoke: deletes the slot's CDT descendants, always the one right after it, until none is
- * left. Each deletion is a choice the abstract spec leaves open, so it joins the witness.
+ * left, a preemption point after each deletion (the MDB keeps the progress). Each deletion is a
+ * choice the abstract spec leaves open, so it joins the witness.
  */
 export function cteRevoke(k: Step, ref: SlotRef): void {
   for (;;) {
@@ -283,6 +291,7 @@ export function cteRevoke(k: Step, ref: SlotRef): void {
     if (next === null || !isMDBParentOf(slot, k.slot(next))) return;
     k.choices.push({ point: 'revoke', revoked: ref, deleted: next });
     cteDelete(k, next);
+    preemptionPoint(k, 'revoke');
   }
 }
 

@@ -5,6 +5,7 @@ import { boot } from './boot.ts';
 import { cdtParent } from './cnode.ts';
 import { objectView } from './objects.ts';
 import { isPLICSource, raiseInterrupt } from './interrupt.ts';
+import { raiseEntryInterrupt } from './preemption.ts';
 import { getObject, getSlot, getTCB, irqLine, Step, UnmodelledBehaviour, userWord, type ExecState, type KObject, type SchedState } from './state.ts';
 import { applyUserWrites, handleExceptionEntry, handleSyscallEntry, handleTimerInterrupt, takePendingInterrupts } from './syscall.ts';
 import { ipcBufferContents } from './tcb.ts';
@@ -17,6 +18,7 @@ export { schedInvariantViolation } from './scheduler.ts';
 export { ipcInvariantViolation } from './endpoint.ts';
 export { vspaceInvariantViolation } from './vspace.ts';
 export { irqInvariantViolation } from './interrupt.ts';
+export { preemptionInvariantViolation } from './preemption.ts';
 
 const nothingTouched: Touched = Object.freeze({ slots: [], objects: [] });
 
@@ -40,18 +42,26 @@ function unchanged(state: ExecState, caller: number | null, unmodelled: string |
 }
 
 /**
- * Runs a kernel entry, then the interrupts that are pending and deliverable when it returns to
- * user mode, each its own entry; one that reaches unmodelled behaviour gives `fallback` instead.
+ * Runs a kernel entry (a syscall's `raise` its points did not reach is raised when its work is
+ * done), then the interrupts that are pending and deliverable when it returns to user mode, each
+ * its own entry; one that reaches unmodelled behaviour gives `fallback` instead.
  */
 function run(k: Step, caller: number | null, fallback: { state: ExecState; touched: Touched }, kernel: () => void): Outcome<ExecState> {
   try {
     kernel();
+    raiseEntryInterrupt(k);
     takePendingInterrupts(k);
   } catch (e) {
     if (!(e instanceof UnmodelledBehaviour)) throw e;
     return unchanged(fallback.state, caller, e.what, fallback.touched);
   }
-  return { state: k.state, observation: { ...observe(k.state, caller), unmodelled: null, restarted: k.restarted }, touched: k.touched(), witness: k.choices };
+  const observation = { ...observe(k.state, caller), unmodelled: null, restarted: k.restarted };
+  return {
+    state: k.state,
+    observation: k.preempted === null ? observation : { ...observation, preempted: k.preempted },
+    touched: k.touched(),
+    witness: k.choices,
+  };
 }
 
 /** When the timer interrupt comes: at the deadline, but after at least one tick of user time. */
@@ -105,6 +115,7 @@ export function step(state: ExecState, event: KernelEvent): readonly Outcome<Exe
   const thread = state.current;
   if (thread === null) return [unchanged(state, null, null)];
   const k = new Step(state);
+  if (event.kind === 'syscall') k.raise = event.raise ?? null;
   applyUserWrites(k, thread, event.user);
   const written = { state: k.state, touched: k.touched() };
   const kernel = event.kind === 'syscall' ? () => handleSyscallEntry(k, thread) : () => handleExceptionEntry(k, thread, event.number, event.code);
@@ -156,7 +167,7 @@ export function view(state: ExecState): KernelView {
     userWord: (paddr) => userWord(state, paddr),
     scheduler: () => schedulerView(state.sched),
     irq: (irq) => irqLine(state, irq),
-    workUnitsCompleted: () => 0,
+    workUnitsCompleted: () => state.workUnitsCompleted,
   };
 }
 

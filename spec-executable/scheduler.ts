@@ -148,6 +148,7 @@ export function scheduleTCB(k: Step, tcbAddr: number): void {
 /** updateTimestamp: the kernel reads the clock; the time since the last entry is consumed. */
 export function updateTimestamp(k: Step): void {
   const { clockTicks, curTimeTicks, consumedTicks } = k.sched;
+  if (clockTicks === curTimeTicks) return;
   k.setSched({ curTimeTicks: clockTicks, consumedTicks: consumedTicks + (clockTicks - curTimeTicks) });
 }
 

@@ -13,6 +13,10 @@
 //     interrupts: InterruptState        intStateIRQTable with the PLIC's pending and claimed bits, one line per
 //                                       IRQ 0..maxIRQ, and intStateIRQNode's non-null slots (interrupt.ts)
 //
+//     workUnitsCompleted : number       ksWorkUnitsCompleted: preemption points passed since the last check
+//                                       (kept across entries; preemption.ts), below the boot config's limit
+//     maxWorkUnitsPerPreemption : number the limit (CONFIG_MAX_NUM_WORK_UNITS_PER_PREEMPTION), from the boot config
+//
 //   KObject = cnode | tcb | endpoint | notification | reply | schedcontext | frame | pagetable | asidpool
 //     cnode and tcb carry `slots : IMap<index, Slot>`, sparse: a missing index is a null cap with a zero
 //     MDB node, and a null cap is never stored. A CNode has 2^radix slots, a TCB 5 (CSpace, VSpace,
@@ -46,6 +50,8 @@ import {
   type IrqView,
   type Choice,
   type ObjectView,
+  type Preemption,
+  type RaiseDuringEntry,
   type SlotRef,
   type ThreadState,
   type Touched,
@@ -208,7 +214,12 @@ export interface ExecState {
   readonly sched: SchedState;
   readonly asidTable: ASIDTable;
   readonly interrupts: InterruptState;
+  readonly workUnitsCompleted: number;
+  readonly maxWorkUnitsPerPreemption: number;
 }
+
+/** seL4's default CONFIG_MAX_NUM_WORK_UNITS_PER_PREEMPTION, for states built without a boot configuration. */
+export const defaultMaxWorkUnitsPerPreemption = 100;
 
 // ---------------------------------------------------------------- reading
 
@@ -295,6 +306,10 @@ export interface ExecStateParts {
   readonly sched: SchedState;
   /** The interrupt state; boot's (interruptsAtBoot) if not given. */
   readonly interrupts?: InterruptState;
+  /** ksWorkUnitsCompleted; 0 if not given. */
+  readonly workUnitsCompleted?: number;
+  /** The preemption limit; seL4's default (100) if not given. */
+  readonly maxWorkUnitsPerPreemption?: number;
 }
 
 /** A slot table from (index, slot) pairs; null caps are dropped. */
@@ -328,7 +343,16 @@ export function makeExecState(parts: ExecStateParts): ExecState {
   if (interrupts.lines.length !== maxIRQ + 1 || interrupts.lines.some((line, irq) => line.irq !== irq)) {
     throw new Error(`an executable state needs IRQ lines 0..${maxIRQ} in order`);
   }
-  return { objects, memory, current: parts.current, sched: parts.sched, asidTable: asidTableOfPools(objectList), interrupts };
+  const maxWorkUnitsPerPreemption = parts.maxWorkUnitsPerPreemption ?? defaultMaxWorkUnitsPerPreemption;
+  const workUnitsCompleted = parts.workUnitsCompleted ?? 0;
+  if (!Number.isInteger(maxWorkUnitsPerPreemption) || maxWorkUnitsPerPreemption < 1) throw new Error(`an executable state needs a preemption limit >= 1, got ${maxWorkUnitsPerPreemption}`);
+  if (!Number.isInteger(workUnitsCompleted) || workUnitsCompleted < 0 || workUnitsCompleted >= maxWorkUnitsPerPreemption) {
+    throw new Error(`an executable state needs 0 <= workUnitsCompleted < ${maxWorkUnitsPerPreemption}, got ${workUnitsCompleted}`);
+  }
+  return {
+    objects, memory, current: parts.current, sched: parts.sched, asidTable: asidTableOfPools(objectList), interrupts,
+    workUnitsCompleted, maxWorkUnitsPerPreemption,
+  };
 }
 
 // ---------------------------------------------------------------- comparing
@@ -488,8 +512,14 @@ export class Step {
   action: SchedulerAction = { kind: 'resume' };
   /** ksReprogram: the timer must be programmed again at the end of this entry. */
   reprogram = false;
-  /** The entry's syscall was not carried out (checkBudgetRestart): the caller makes it again. */
+  /** The caller will make the entry's syscall again (checkBudgetRestart, or a preempted operation with the caller left Restart). */
   restarted = false;
+  /** The device interrupt the syscall event raises during this entry (its `raise`), until raised. */
+  raise: RaiseDuringEntry | null = null;
+  /** Preemption points passed in this entry (counted from 1), for `raise`. */
+  entryWorkUnits = 0;
+  /** Where and why a preemption point stopped this entry's operation. */
+  preempted: Preemption | null = null;
 
   constructor(public state: ExecState) {}
 
@@ -587,6 +617,10 @@ export class Step {
 
   setCurrent(current: number | null): void {
     if (current !== this.state.current) this.state = { ...this.state, current };
+  }
+
+  setWorkUnitsCompleted(workUnitsCompleted: number): void {
+    if (workUnitsCompleted !== this.state.workUnitsCompleted) this.state = { ...this.state, workUnitsCompleted };
   }
 
   get sched(): SchedState {

@@ -50,11 +50,13 @@ import {
   performSchedContextInvocation,
   performSchedControlInvocation,
   refillHead,
+  scActive,
   schedContextAt,
   type ConfigureInvocation,
   type SchedContextInvocation,
 } from './schedcontext.ts';
-import { activateThread, chargeBudget, checkBudget, checkBudgetRestart, schedule, updateTimestamp } from './scheduler.ts';
+import { Preempted } from './preemption.ts';
+import { activateThread, chargeBudget, checkBudget, checkBudgetRestart, isSchedulable, schedule, updateTimestamp } from './scheduler.ts';
 import { getCap, UnmodelledBehaviour, type Step } from './state.ts';
 import { lookupExtraCaps } from './transfer.ts';
 import {
@@ -157,9 +159,45 @@ export function takePendingInterrupts(k: Step): void {
   }
 }
 
-/** The syscall invoking `cptr` in its first phase: ReplyRecv, NBSendRecv and NBSendWait. */
-function firstPhase(k: Step, thread: number, cptrRegister: number): void {
-  handleInvocation(k, thread, { isCall: false, isBlocking: false, canDonate: true, firstPhase: true }, getRegister(k.tcb(thread), cptrRegister));
+/**
+ * The syscall invoking `cptr` in its first phase (ReplyRecv, NBSendRecv and NBSendWait), then its
+ * receive phase unless the first was preempted.
+ */
+function firstPhaseThenRecv(k: Step, thread: number, cptrRegister: number, canReply: boolean): void {
+  const mode = { isCall: false, isBlocking: false, canDonate: true, firstPhase: true };
+  if (invoke(k, thread, mode, getRegister(k.tcb(thread), cptrRegister))) handleRecv(k, thread, true, canReply);
+}
+
+/** handleInvocation, and on a preemption mcsPreemptionPoint and checkInterrupt; whether it completed. */
+function invoke(k: Step, thread: number, mode: InvocationMode, cptr: Word): boolean {
+  if (handleInvocation(k, thread, mode, cptr)) return true;
+  mcsPreemptionPoint(k);
+  checkInterrupt(k);
+  return false;
+}
+
+/**
+ * mcsPreemptionPoint: after a preemption the time consumed is settled: a schedulable current
+ * thread's budget is checked; else an active ksCurSC is charged (no time slice ends); else (the
+ * SC was deleted) the time is dropped.
+ */
+function mcsPreemptionPoint(k: Step): void {
+  if (isSchedulable(k, k.state.current)) {
+    checkBudget(k);
+    return;
+  }
+  const curSC = k.sched.curSC;
+  const sc = curSC === null ? null : k.object(curSC);
+  if (sc !== null && sc.type === 'schedcontext' && scActive(sc)) chargeBudget(k, k.sched.consumedTicks, false);
+  else k.setSched({ consumedTicks: 0n });
+}
+
+/** checkInterrupt: the pending interrupt that preempted is claimed and handled now (none: nothing, a spurious IRQ). */
+function checkInterrupt(k: Step): void {
+  const irq = nextDeliverableIRQ(k.state);
+  if (irq === null) return;
+  claimInterrupt(k, irq);
+  handleInterrupt(k, irq);
 }
 
 /**
@@ -176,11 +214,14 @@ function handleSyscall(k: Step, thread: number): void {
     case S.seL4_SysYield:
       return handleYield(k);
     case S.seL4_SysCall:
-      return handleInvocation(k, thread, { isCall: true, isBlocking: true, canDonate: true, firstPhase: false }, cptr);
+      invoke(k, thread, { isCall: true, isBlocking: true, canDonate: true, firstPhase: false }, cptr);
+      return;
     case S.seL4_SysSend:
-      return handleInvocation(k, thread, { isCall: false, isBlocking: true, canDonate: false, firstPhase: false }, cptr);
+      invoke(k, thread, { isCall: false, isBlocking: true, canDonate: false, firstPhase: false }, cptr);
+      return;
     case S.seL4_SysNBSend:
-      return handleInvocation(k, thread, { isCall: false, isBlocking: false, canDonate: false, firstPhase: false }, cptr);
+      invoke(k, thread, { isCall: false, isBlocking: false, canDonate: false, firstPhase: false }, cptr);
+      return;
     case S.seL4_SysRecv:
       return handleRecv(k, thread, true, true);
     case S.seL4_SysNBRecv:
@@ -190,14 +231,11 @@ function handleSyscall(k: Step, thread: number): void {
     case S.seL4_SysNBWait:
       return handleRecv(k, thread, false, false);
     case S.seL4_SysReplyRecv:
-      firstPhase(k, thread, replyRegister);
-      return handleRecv(k, thread, true, true);
+      return firstPhaseThenRecv(k, thread, replyRegister, true);
     case S.seL4_SysNBSendRecv:
-      firstPhase(k, thread, nbsendRecvDestRegister);
-      return handleRecv(k, thread, true, true);
+      return firstPhaseThenRecv(k, thread, nbsendRecvDestRegister, true);
     case S.seL4_SysNBSendWait:
-      firstPhase(k, thread, replyRegister);
-      return handleRecv(k, thread, true, false);
+      return firstPhaseThenRecv(k, thread, replyRegister, false);
     default:
       throw new Error(`executable spec invariant: syscall ${syscallName(sysno)} not dispatched`);
   }
@@ -275,14 +313,19 @@ interface InvocationMode {
  * handleInvocation: looks up the invoked cap and the extra caps in the caller's CSpace (a failed
  * lookup is a cap fault, except for non-blocking sends which just return), decodes, and performs.
  * The caller is set to Restart while the invocation runs; if it is still Restart afterwards it is
- * Running again and, for Call, gets an empty reply. Errors are replied to Call only.
+ * Running again and, for Call, gets an empty reply. Errors are replied to Call only. A preempted
+ * invocation returns false at once: no reply, and the caller, if still Restart, makes the
+ * syscall again when it next runs.
  */
-function handleInvocation(k: Step, thread: number, mode: InvocationMode, cptr: Word): void {
+function handleInvocation(k: Step, thread: number, mode: InvocationMode, cptr: Word): boolean {
   const state = k.state;
   const tcb = k.tcb(thread);
   const info = messageInfoFromWordKernel(getRegister(tcb, msgInfoRegister));
   const buffer = lookupIPCBuffer(state, tcb, 'sender');
-  const faultIfBlocking = (fault: FaultView) => (mode.isBlocking ? handleFault(k, thread, fault) : undefined);
+  const faultIfBlocking = (fault: FaultView): true => {
+    if (mode.isBlocking) handleFault(k, thread, fault);
+    return true;
+  };
 
   const invoked = lookupSlot(state, tcb, cptr);
   if (!invoked.ok) return faultIfBlocking(capFault(cptr, false, invoked.failure));
@@ -298,13 +341,28 @@ function handleInvocation(k: Step, thread: number, mode: InvocationMode, cptr: W
   const decoded = decodeInvocation(k, args, invoked.slot, getCap(state, invoked.slot), mode.firstPhase);
   if (isSyscallError(decoded)) {
     if (mode.isCall) replyMessage(k, thread, syscallErrorCode(decoded), syscallErrorWords(decoded));
-    return;
+    return true;
   }
   setThreadState(k, thread, 'Restart');
-  performInvocation(k, decoded, thread, mode);
+  if (!performPreemptible(k, decoded, thread, mode)) {
+    if (k.tcb(thread).state === 'Restart') k.restarted = true;
+    return false;
+  }
   if (k.tcb(thread).state === 'Restart') {
     if (mode.isCall) replyMessage(k, thread, 0, []);
     setThreadState(k, thread, 'Running');
+  }
+  return true;
+}
+
+/** performInvocation in the preemption monad (Haskell's KernelP): false when a preemption point stopped it. */
+function performPreemptible(k: Step, inv: Invocation, caller: number, mode: InvocationMode): boolean {
+  try {
+    performInvocation(k, inv, caller, mode);
+    return true;
+  } catch (e) {
+    if (e instanceof Preempted) return false;
+    throw e;
   }
 }
 

@@ -2,6 +2,7 @@
 import {
   InvocationLabel,
   isFrameType,
+  resetChunkBits,
   objectSizeBits,
   seL4_MaxUntypedBits,
   seL4_MinSchedContextBits,
@@ -17,6 +18,7 @@ import {
 import { hasChildren, insertNewCap } from './cnode.ts';
 import { isSyscallError, lookupTargetSlot } from './cspace.ts';
 import { createObject } from './objects.ts';
+import { Preempted, preemptionPointsInRow } from './preemption.ts';
 import { getCap, type ExecState, type Step } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
 
@@ -104,15 +106,31 @@ export function decodeUntypedInvocation(
 
 /**
  * resetUntypedCap: reclaims an untyped whose children are all gone. Every object in its range is
- * detyped, its memory zeroed (device memory is left alone), and allocation restarts at offset 0.
+ * detyped (on every attempt, as l4v's delete_objects). Device memory is left alone and RAM of an
+ * untyped smaller than a chunk zeroed at once, the free index set to 0, with no preemption point.
+ * Otherwise chunk by chunk from the one holding the last used byte down to offset 0: the chunk
+ * zeroed, the free index lowered to its start, a preemption point; a stop leaves the free index
+ * there, and the next attempt continues below it.
  */
 function resetUntypedCap(k: Step, slot: SlotRef): void {
   const cap = k.cap(slot);
   if (cap.type !== 'untyped' || cap.freeIndex === 0) return;
   const sizeBytes = 2 ** cap.sizeBits;
   k.removeObjectsIn(cap.ptr, sizeBytes);
-  if (!cap.isDevice) k.clearMemory(cap.ptr, sizeBytes);
-  k.setCap(slot, { ...cap, freeIndex: 0 });
+  if (cap.isDevice || cap.sizeBits < resetChunkBits) {
+    if (!cap.isDevice) k.clearMemory(cap.ptr, sizeBytes);
+    k.setCap(slot, { ...cap, freeIndex: 0 });
+    return;
+  }
+  const chunkBytes = 2 ** resetChunkBits;
+  const topOffset = Math.floor((cap.freeIndex - 1) / chunkBytes) * chunkBytes;
+  // The points read neither memory nor the cap, so the chunks' writes are made once, where the
+  // points end: the state there is the one seL4 has at that point (a copy per chunk would be slow).
+  const { passed, stopped } = preemptionPointsInRow(k, 'reset', topOffset / chunkBytes + 1);
+  const offset = topOffset - (passed - 1) * chunkBytes;
+  k.clearMemory(cap.ptr + offset, topOffset + chunkBytes - offset);
+  k.setCap(slot, { ...cap, freeIndex: offset });
+  if (stopped) throw new Preempted('reset');
 }
 
 /**
