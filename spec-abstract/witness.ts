@@ -2,7 +2,7 @@
 // which free ASID table slot or ASID MakePool and Assign take), the abstract spec run under the checker does not enumerate the allowed
 // results: the layer below says which choice it made, and the spec checks that the choice is
 // one it allows and follows it. A choice it does not allow is rejected with the choice named.
-import { ChoiceRejected, slotKey, type Choice, type SlotRef, type Witness } from '../libsel4/index.ts';
+import { ChoiceRejected, slotKey, type Choice, type Preemption, type PreemptionPointKind, type SlotRef, type Witness } from '../libsel4/index.ts';
 import { sameSlot } from './state.ts';
 
 export class WitnessOracle {
@@ -46,6 +46,24 @@ export class WitnessOracle {
     if (value === null || !allowed.includes(value)) throw new ChoiceRejected(point, describeChoice(choice), `one of the free ${allowed.join(', ')}`);
     this.next++;
     return value;
+  }
+
+  /**
+   * Whether the entry stops at this preemption point (the `point`-th of the entry, of kind `at`):
+   * exactly where the witness names a preemption next. It must name the same kind, and stopping
+   * must be allowed here (`reason` not null); elsewhere the spec goes on, as it always may.
+   */
+  preemption(at: PreemptionPointKind, point: number, reason: Preemption['reason'] | null): boolean {
+    const choice = this.witness[this.next];
+    if (choice === undefined || choice.point !== 'preemption') return false;
+    if (choice.at !== at) {
+      throw new ChoiceRejected('preemption', `${describeChoice(choice)}, where the abstract spec reached a ${at} point (point ${point} of the entry)`, `go on, or stop at this ${at} point`);
+    }
+    if (reason === null) {
+      throw new ChoiceRejected('preemption', `stopped at ${at} point ${point} of the entry with no interrupt deliverable and the current SC active and sufficient`, 'go on');
+    }
+    this.next++;
+    return true;
   }
 
   /** The entry is over: every witnessed choice must have been one the spec offered. */
