@@ -7,15 +7,35 @@ import type { Preemption, PreemptionPointKind, RaiseDuringEntry } from '../libse
 import { claimInterrupt, deliverableInterrupt, handleInterrupt, isPlicSource, raiseInterrupt } from './interrupt.ts';
 import { refillSufficient, scAt } from './schedcontext.ts';
 import { chargeBudget, checkBudget, isSchedulable } from './scheduler.ts';
-import { schedOf, updateSched, type Kernel, type Readable } from './state.ts';
+import { forkKernel, schedOf, tcbAt, updateSched, type Kernel, type Readable } from './state.ts';
 
 /** Stop runs an entry without a witness may make (one per allowed stop) before it gives up on completeness. */
 export const preemptionSearchLimit = 32;
+
+/**
+ * Stops offered under a witness: the witness names the kind of point, not which one, so every
+ * allowed point of that kind from where the witness reaches its stop is offered, up to this many
+ * (a lower layer stops within maxWorkUnitsPerPreemption points of the first allowed one).
+ */
+export const preemptionWitnessLimit = 128;
 
 /** l4v's `p_monad` exception: a preemption point stopped the operation. */
 export class Preempted extends Error {
   constructor(readonly preemption: Preemption) {
     super(`preempted at a ${preemption.at} point (${preemption.reason})`);
+  }
+}
+
+/** A stop offered under a witness: the kernel as it was at the point. */
+export interface Stop {
+  readonly k: Kernel;
+  readonly preemption: Preemption;
+}
+
+/** The witness's stop is offered at enough points: the run need not go on. */
+export class StopsOffered extends Error {
+  constructor() {
+    super(`${preemptionWitnessLimit} stops offered`);
   }
 }
 
@@ -28,11 +48,13 @@ export interface PreemptionRun {
   allowedPassed: number;
   /** A revoke explored its orders without points: `allowedPassed` does not count every point. */
   uncounted: boolean;
+  /** Under a witness: the stops offered (the witness names a preemption next). */
+  readonly stops: Stop[];
 }
 
 export function preemptionRun(raise: RaiseDuringEntry | null, stopAt: number | null): PreemptionRun {
   if (stopAt !== null && (!Number.isInteger(stopAt) || stopAt < 1)) throw new RangeError(`stopAt ${stopAt}: a point counted from 1`);
-  return { raise, stopAt, pointsPassed: 0, allowedPassed: 0, uncounted: false };
+  return { raise, stopAt, pointsPassed: 0, allowedPassed: 0, uncounted: false, stops: [] };
 }
 
 /** Why a point may stop here, or null if it must go on: an interrupt deliverable, else the budget clause. */
@@ -56,7 +78,11 @@ export function raiseAtEnd(k: Kernel): void {
   if (run?.raise != null && run.pointsPassed < run.raise.afterWorkUnits) raise(k, run.raise.irq);
 }
 
-/** preemption_point: one more point of this entry; stops (throws `Preempted`) where the witness or the search says so. */
+/**
+ * preemption_point: one more point of this entry. Without a witness it stops (throws
+ * `Preempted`) at the search's `stopAt`-th allowed point; under a witness that names a stop of
+ * this kind next, it offers a stop here (a copy of the kernel) if one is allowed, and goes on.
+ */
 export function preemptionPoint(k: Kernel, at: PreemptionPointKind): void {
   const run = k.preemption;
   if (run === null) return;
@@ -64,12 +90,20 @@ export function preemptionPoint(k: Kernel, at: PreemptionPointKind): void {
   if (run.raise !== null && run.pointsPassed === run.raise.afterWorkUnits) raise(k, run.raise.irq);
   const reason = stopReason(k);
   if (k.oracle !== null) {
-    if (k.oracle.preemption(at, run.pointsPassed, reason)) throw new Preempted({ at, reason: reason! });
+    if (reason === null || !k.oracle.stopsHere(at)) return;
+    run.stops.push({ k: forkKernel(k, { ...run, stops: [] }), preemption: { at, reason } });
+    if (run.stops.length >= preemptionWitnessLimit) throw new StopsOffered();
     return;
   }
   if (reason === null) return;
   run.allowedPassed++;
   if (run.allowedPassed === run.stopAt) throw new Preempted({ at, reason });
+}
+
+/** handle_invocation after a preempted perform: no reply; a caller still Restart makes the syscall again. */
+export function markPreempted(k: Kernel, tcb: number, preemption: Preemption): void {
+  k.preempted = preemption;
+  if (tcbAt(k, tcb)?.state === 'Restart') k.restarted = true;
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   syscallName,
   syscallNumberRegister,
   type Cap,
+  ChoiceRejected,
   maxReleaseTicks,
   userWritesOf,
   type FaultView,
@@ -53,7 +54,7 @@ import { decodeUntypedInvocation, performRetype } from './untyped.ts';
 import { observe } from './view.ts';
 import { decodeVSpaceInvocation, performVSpaceInvocation } from './vspace.ts';
 import { WitnessOracle } from './witness.ts';
-import { Preempted, preemptionPath, preemptionRun, preemptionSearchLimit, raiseAtEnd, type PreemptionRun } from './preemption.ts';
+import { markPreempted, Preempted, preemptionPath, preemptionRun, preemptionSearchLimit, raiseAtEnd, StopsOffered, type PreemptionRun } from './preemption.ts';
 
 /** The lookup failure of a receive cap of the wrong kind (l4v: MissingCapability 0). */
 const missingCapability: LookupFailure = { type: 'MissingCapability', bitsLeft: 0 };
@@ -206,9 +207,7 @@ function handleInvocation(k: Kernel, tcb: number, kind: InvocationKind, cptr: Wo
     branches = decision.perform();
   } catch (e) {
     if (!(e instanceof Preempted)) throw e;
-    // No reply, and the caller stays Restart (unless the operation changed it): it makes the syscall again.
-    k.preempted = e.preemption;
-    if (tcbAt(k, tcb)?.state === 'Restart') k.restarted = true;
+    markPreempted(k, tcb, e.preemption);
     return [{ k }];
   }
   for (const { k: branch } of branches) {
@@ -381,6 +380,20 @@ function advanceClock(state: AbstractState, ticks: bigint): { clockTicks: bigint
 }
 
 /**
+ * Under a witness: the entry's outcomes if the witness names no stop (null if it does: then the
+ * stops offered are the outcomes, and the run that went on past them is no outcome).
+ */
+function witnessedStops(following: PreemptionRun, entry: () => Outcome<AbstractState>[]): Outcome<AbstractState>[] | null {
+  try {
+    const outcomes = entry();
+    if (following.stops.length === 0) return outcomes;
+  } catch (e) {
+    if (following.stops.length === 0 || !(e instanceof ChoiceRejected || e instanceof StopsOffered)) throw e;
+  }
+  return null;
+}
+
+/**
  * Without a witness: the entry's outcomes without a stop, and those of a run per allowed stop (the
  * `stopAt`-th point where stopping is allowed, revokes in depth-first order), at most
  * `preemptionSearchLimit` of them.
@@ -434,21 +447,31 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
     }
     const branches = kernelEntry(k, event, caller);
     oracle?.finish();
-    return branches.map(({ k: branch, choice }) => {
-      raiseAtEnd(branch);
-      if (event.kind !== 'interrupt') {
-        schedule(branch);
-        activateThread(branch);
-      }
-      takeInterrupts(branch);
-      const next = commit(branch);
-      const outcome: Outcome<AbstractState> = { state: next, observation: observe(next, caller, null, branch.restarted, branch.preempted), touched: branch.log.toTouched() };
-      return choice === undefined ? outcome : { ...outcome, choice };
-    });
+    return branches.map(({ k: branch, choice }) => outcomeOf(branch, choice));
+  };
+  const outcomeOf = (branch: Kernel, choice: string | undefined): Outcome<AbstractState> => {
+    raiseAtEnd(branch);
+    if (event.kind !== 'interrupt') {
+      schedule(branch);
+      activateThread(branch);
+    }
+    takeInterrupts(branch);
+    const next = commit(branch);
+    const outcome: Outcome<AbstractState> = { state: next, observation: observe(next, caller, null, branch.restarted, branch.preempted), touched: branch.log.toTouched() };
+    return choice === undefined ? outcome : { ...outcome, choice };
   };
   const raise = event.kind === 'syscall' ? (event.raise ?? null) : null;
   try {
-    if (witness !== undefined) return entry(preemptionRun(raise, null), new WitnessOracle(witness));
+    if (witness !== undefined) {
+      const following = preemptionRun(raise, null);
+      const outcomes = witnessedStops(following, () => entry(following, new WitnessOracle(witness)));
+      return outcomes ?? following.stops.map(({ k, preemption }, i) => {
+        // The stopped operation unwinds as a thrown preemption would (caller is the invoker: only invocations have points).
+        markPreempted(k, caller!, preemption);
+        preemptionPath(k, caller!);
+        return outcomeOf(k, following.stops.length > 1 ? `preempted at the witnessed kind of point, offer ${i + 1}` : undefined);
+      });
+    }
     const counting = preemptionRun(raise, null);
     return withStops(entry(counting, null), counting, (stopAt) => entry(preemptionRun(raise, stopAt), null));
   } catch (e) {

@@ -1,8 +1,8 @@
 // Following a witness. Where seL4 leaves a choice open (which descendant a revoke deletes next;
-// which free ASID table slot or ASID MakePool and Assign take), the abstract spec run under the checker does not enumerate the allowed
+// which free ASID table slot or ASID MakePool and Assign take; where an operation is preempted), the abstract spec run under the checker does not enumerate the allowed
 // results: the layer below says which choice it made, and the spec checks that the choice is
 // one it allows and follows it. A choice it does not allow is rejected with the choice named.
-import { ChoiceRejected, slotKey, type Choice, type Preemption, type PreemptionPointKind, type SlotRef, type Witness } from '../libsel4/index.ts';
+import { ChoiceRejected, slotKey, type Choice, type PreemptionPointKind, type SlotRef, type Witness } from '../libsel4/index.ts';
 import { sameSlot } from './state.ts';
 
 export class WitnessOracle {
@@ -49,26 +49,20 @@ export class WitnessOracle {
   }
 
   /**
-   * Whether the entry stops at this preemption point (the `point`-th of the entry, of kind `at`):
-   * exactly where the witness names a preemption next. It must name the same kind, and stopping
-   * must be allowed here (`reason` not null); elsewhere the spec goes on, as it always may.
+   * Whether the witness names, next and last, a stop at a point of kind `at`: the spec then offers
+   * a stop at each such point where stopping is allowed (the witness says which kind, not which one).
    */
-  preemption(at: PreemptionPointKind, point: number, reason: Preemption['reason'] | null): boolean {
+  stopsHere(at: PreemptionPointKind): boolean {
     const choice = this.witness[this.next];
-    if (choice === undefined || choice.point !== 'preemption') return false;
-    if (choice.at !== at) {
-      throw new ChoiceRejected('preemption', `${describeChoice(choice)}, where the abstract spec reached a ${at} point (point ${point} of the entry)`, `go on, or stop at this ${at} point`);
-    }
-    if (reason === null) {
-      throw new ChoiceRejected('preemption', `stopped at ${at} point ${point} of the entry with no interrupt deliverable and the current SC active and sufficient`, 'go on');
-    }
-    this.next++;
-    return true;
+    return choice !== undefined && choice.point === 'preemption' && choice.at === at && this.next === this.witness.length - 1;
   }
 
   /** The entry is over: every witnessed choice must have been one the spec offered. */
   finish(): void {
     const left = this.witness[this.next];
+    if (left?.point === 'preemption') {
+      throw new ChoiceRejected('preemption', `${describeChoice(left)}, where the abstract spec reached no ${left.at} point with stopping allowed (an interrupt deliverable, or the current SC not active or not sufficient)`, 'go on');
+    }
     if (left !== undefined) throw new ChoiceRejected(left.point, `${describeChoice(left)}, where the abstract spec had no such choice to make`, 'no choice here');
   }
 
