@@ -7,7 +7,7 @@ import type { Preemption, PreemptionPointKind, RaiseDuringEntry } from '../libse
 import { claimInterrupt, deliverableInterrupt, handleInterrupt, isPlicSource, raiseInterrupt } from './interrupt.ts';
 import { refillSufficient, scAt } from './schedcontext.ts';
 import { chargeBudget, checkBudget, isSchedulable } from './scheduler.ts';
-import { forkKernel, schedOf, tcbAt, updateSched, type Kernel, type Readable } from './state.ts';
+import { forkKernel, irqLines, schedOf, tcbAt, updateSched, type IrqLine, type Kernel, type Readable } from './state.ts';
 
 /** Stop runs an entry without a witness may make (one per allowed stop) before it gives up on completeness. */
 export const preemptionSearchLimit = 32;
@@ -50,16 +50,27 @@ export interface PreemptionRun {
   uncounted: boolean;
   /** Under a witness: the stops offered (the witness names a preemption next). */
   readonly stops: Stop[];
+  /** IRQ lines already seen with nothing deliverable (the lines are copied on every write). */
+  quietIrqs: readonly IrqLine[] | null;
 }
 
 export function preemptionRun(raise: RaiseDuringEntry | null, stopAt: number | null): PreemptionRun {
   if (stopAt !== null && (!Number.isInteger(stopAt) || stopAt < 1)) throw new RangeError(`stopAt ${stopAt}: a point counted from 1`);
-  return { raise, stopAt, pointsPassed: 0, allowedPassed: 0, uncounted: false, stops: [] };
+  return { raise, stopAt, pointsPassed: 0, allowedPassed: 0, uncounted: false, stops: [], quietIrqs: null };
 }
 
 /** Why a point may stop here, or null if it must go on: an interrupt deliverable, else the budget clause. */
-export function stopReason(s: Readable): Preemption['reason'] | null {
-  if (deliverableInterrupt(s) !== null) return 'irq';
+function stopReason(k: Kernel, run: PreemptionRun): Preemption['reason'] | null {
+  const lines = irqLines(k);
+  if (lines !== run.quietIrqs) {
+    if (deliverableInterrupt(k) !== null) return 'irq';
+    run.quietIrqs = lines;
+  }
+  return budgetReason(k);
+}
+
+/** The budget clause: the current SC not active, or its head refill not sufficient for the time consumed. */
+function budgetReason(s: Readable): 'budget' | null {
   const sc = schedOf(s).currentSchedContext;
   if (sc === null) return null;
   const context = scAt(s, sc);
@@ -82,23 +93,30 @@ export function raiseAtEnd(k: Kernel): void {
  * preemption_point: one more point of this entry. Without a witness it stops (throws
  * `Preempted`) at the search's `stopAt`-th allowed point; under a witness that names a stop of
  * this kind next, it offers a stop here (a copy of the kernel) if one is allowed, and goes on.
+ * `settle` brings deferred work up to this point first (the reset's zeroing and free index), so
+ * a stop sees the state seL4 has there.
  */
-export function preemptionPoint(k: Kernel, at: PreemptionPointKind): void {
+export function preemptionPoint(k: Kernel, at: PreemptionPointKind, settle: () => void = noWork): void {
   const run = k.preemption;
   if (run === null) return;
   run.pointsPassed++;
   if (run.raise !== null && run.pointsPassed === run.raise.afterWorkUnits) raise(k, run.raise.irq);
-  const reason = stopReason(k);
+  if (k.oracle !== null && !k.oracle.stopsHere(at)) return;
+  const reason = stopReason(k, run);
+  if (reason === null) return;
   if (k.oracle !== null) {
-    if (reason === null || !k.oracle.stopsHere(at)) return;
+    settle();
     run.stops.push({ k: forkKernel(k, { ...run, stops: [] }), preemption: { at, reason } });
     if (run.stops.length >= preemptionWitnessLimit) throw new StopsOffered();
     return;
   }
-  if (reason === null) return;
   run.allowedPassed++;
-  if (run.allowedPassed === run.stopAt) throw new Preempted({ at, reason });
+  if (run.allowedPassed !== run.stopAt) return;
+  settle();
+  throw new Preempted({ at, reason });
 }
+
+function noWork(): void {}
 
 /** handle_invocation after a preempted perform: no reply; a caller still Restart makes the syscall again. */
 export function markPreempted(k: Kernel, tcb: number, preemption: Preemption): void {

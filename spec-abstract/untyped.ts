@@ -123,11 +123,18 @@ function resetUntyped(k: Kernel, slot: SlotRef, cap: CapOf<'untyped'>): void {
     return;
   }
   const chunkBytes = 2 ** resetChunkBits;
-  for (let offset = Math.floor((cap.freeIndex - 1) / chunkBytes) * chunkBytes; offset >= 0; offset -= chunkBytes) {
-    zeroMemory(k, cap.ptr + offset, chunkBytes);
+  const top = Math.floor((cap.freeIndex - 1) / chunkBytes) * chunkBytes;
+  // The chunks from `top` down to `done` are zeroed and the free index lowered to `done` only
+  // when a point may stop (or at the end): the same state, without a write per chunk.
+  let done = top + chunkBytes;
+  const settle = (offset: number): void => {
+    if (offset === done) return;
+    zeroMemory(k, cap.ptr + offset, done - offset);
     setCap(k, slot, { ...cap, freeIndex: offset });
-    preemptionPoint(k, 'reset');
-  }
+    done = offset;
+  };
+  for (let offset = top; offset >= 0; offset -= chunkBytes) preemptionPoint(k, 'reset', () => settle(offset));
+  settle(0);
 }
 
 /**
