@@ -7,8 +7,10 @@ import {
   createSel4Api,
   InvocationLabel as L,
   messageInfoFromWord,
+  seL4_MessageInfo_new,
   planBoot,
   Reg,
+  seL4_CapInitThreadSC,
   seL4_CapIRQControl,
   seL4_ObjectType as T,
   type KernelEvent,
@@ -163,6 +165,22 @@ describe('the exposed delete of the last cap to a CNode', () => {
   });
 });
 
+describe('the budget clause', () => {
+  it('lets the delete of a CNode holding the caller\'s own SC stop with no interrupt at all, the caller left Restart without an SC', () => {
+    const r = rig();
+    expect(r.api.seL4_Untyped_Retype(r.bigUntyped, T.seL4_CapTableObject, 1, 2, 0, 0, 100, 1)).toBe(0);
+    // The root task's SC cap moved into slot 1 of the CNode: reducing it finalises the current SC.
+    expect(r.api.seL4_CNode_Move(100, 1, 1, 2, seL4_CapInitThreadSC, 32)).toBe(0);
+    r.during({ irq: 0, afterWorkUnits: 1 }, [{ point: 'preemption', at: 'finalise' }], () => r.api.seL4_CNode_Delete(2, 100, 32));
+    expect(r.outcomes()).toHaveLength(2);
+    const { observation, state } = r.outcomes()[0]!;
+    expect(observation.preempted).toEqual({ at: 'finalise', reason: 'budget' });
+    expect(observation.restarted).toBe(true);
+    expect(observation.caller?.state).toBe('Restart');
+    expect(capAt(state, r.root(100))).toMatchObject({ type: 'zombie', count: 1 });
+  });
+});
+
 describe('the reset of an untyped', () => {
   /** A 4 KiB untyped in slot 100 whose frame (slot 101) was deleted: the next Retype resets it. Memory planted at 0x100 and 0xf00. */
   function usedUntyped(r: Rig): number {
@@ -187,6 +205,23 @@ describe('the reset of an untyped', () => {
     expect(r.api.seL4_Untyped_Retype(100, T.seL4_EndpointObject, 0, 2, 0, 0, 102, 1)).toBe(0);
     expect(memoryWord(r.state(), ptr + 0x100)).toBe(0);
     expect((capAt(r.state(), r.root(102)) as { ptr: number }).ptr).toBe(ptr);
+  });
+
+  it('in the first phase of NBSendWait: a preempted Retype skips the receive, a completed one blocks on the notification', () => {
+    const r = rig();
+    usedUntyped(r);
+    expect(r.api.seL4_Untyped_Retype(r.bigUntyped, T.seL4_NotificationObject, 0, 2, 0, 0, 103, 1)).toBe(0);
+    const nbSendWaitRetype = () => {
+      [T.seL4_EndpointObject, 0, 0, 0, 102, 1].forEach((word, i) => r.api.seL4_SetMR(i, word));
+      r.api.seL4_SetCap(0, 2);
+      return r.api.seL4_NBSendWait(100, seL4_MessageInfo_new(L.UntypedRetype, 0, 1, 6), 103);
+    };
+    r.during({ irq, afterWorkUnits: 1 }, [{ point: 'preemption', at: 'reset' }], nbSendWaitRetype);
+    expect(r.outcomes()[0]!.observation.preempted).toEqual({ at: 'reset', reason: 'irq' });
+    expect(r.outcomes()[0]!.observation.caller?.state).toBe('Running');
+    nbSendWaitRetype();
+    expect(r.outcomes()[0]!.observation.caller?.state).toBe('BlockedOnNotification');
+    expect(capAt(r.state(), r.root(102)).type).toBe('endpoint');
   });
 
   it('without a witness, offers a stop at every chunk after the interrupt is raised', () => {
