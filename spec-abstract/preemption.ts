@@ -1,8 +1,9 @@
 // Preemption points (l4v KHeap_A preemption_point, Syscall_A preemption_path; facts §26). The
 // nondeterministic abstract spec keeps no work-unit counter: at every point it may go on, and it
 // may stop where an interrupt is deliverable or the current SC is not active or not sufficient.
-// Under a witness it stops exactly where the layer below stopped; alone, the entry is run once
-// per allowed stop (see `syscall.ts`). Stopping throws `Preempted`, caught by handle_invocation.
+// Under a witness it offers a stop at each allowed point of the kind the witness names (the
+// lockstep keeps the one the layer below matches); alone, the entry is run once per allowed stop
+// (see `syscall.ts`). Stopping throws `Preempted`, caught by handle_invocation.
 import type { Preemption, PreemptionPointKind, RaiseDuringEntry } from '../libsel4/index.ts';
 import { claimInterrupt, deliverableInterrupt, handleInterrupt, isPlicSource, raiseInterrupt } from './interrupt.ts';
 import { refillSufficient, scAt } from './schedcontext.ts';
