@@ -10,6 +10,7 @@ import { finaliseIRQHandler } from './interrupt.ts';
 import { cancelAllSignals, unbindMaybeNotification } from './notification.ts';
 import { replyAt, replyRemove } from './reply.ts';
 import { deriveCap, hasCancelSendRights, maskCapRights, sameObjectAs, updateCapData } from './objects.ts';
+import { preemptionPoint, type PreemptionRun } from './preemption.ts';
 import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
 import {
   begin,
@@ -115,8 +116,9 @@ function capSwapForDelete(k: Kernel, slot0: SlotRef, slot: SlotRef): void {
 
 /**
  * rec_del's FinaliseSlotCall: finalise the slot's cap until what remains is removable; every
- * other remainder is a Zombie, reduced (ReduceZombieCall). Unexposed, a Zombie that has become
- * cyclic ends it unfinished (false).
+ * other remainder is a Zombie, reduced (ReduceZombieCall), with a preemption point after each
+ * reduction. Unexposed, a Zombie that has become cyclic ends it unfinished (false). A preemption
+ * leaves the Zombie in the slot: the next attempt continues from its count.
  */
 function finaliseSlot(k: Kernel, slot: SlotRef, exposed: boolean): boolean {
   for (let cap = capAt(k, slot); cap.type !== 'null'; cap = capAt(k, slot)) {
@@ -125,6 +127,7 @@ function finaliseSlot(k: Kernel, slot: SlotRef, exposed: boolean): boolean {
     setCap(k, slot, remainder);
     if (!exposed && isCyclicZombie(remainder, slot)) return false;
     reduceZombie(k, slot, exposed);
+    preemptionPoint(k, 'finalise');
   }
   return true;
 }
@@ -228,14 +231,15 @@ function orderCanMatter(s: Readable, slot: SlotRef, descendants: readonly SlotRe
 
 /**
  * cap_revoke as the layer below did it: the CDT descendants of a slot deleted one at a time in
- * the witnessed order, each of which must be a remaining descendant when it goes, until none is
- * left or the slot itself has been emptied. The branch is named as a choice when the order could
+ * the witnessed order, each of which must be a remaining descendant when it goes, with a
+ * preemption point after each, until none is left or the slot itself has been emptied. The branch is named as a choice when the order could
  * change the result.
  */
 function revokeAsWitnessed(k: Kernel, slot: SlotRef, oracle: WitnessOracle): Branch {
   const matters = capAt(k, slot).type !== 'null' && hasChildren(k, slot) && orderCanMatter(k, slot, descendantsOf(k, slot));
   while (capAt(k, slot).type !== 'null' && hasChildren(k, slot)) {
     deleteSlot(k, oracle.revokeNext(slot, (d) => isDescendant(k, d, slot), () => descendantsOf(k, slot)));
+    preemptionPoint(k, 'revoke');
   }
   oracle.revokeDone(slot);
   return matters ? { k, choice: 'revoke order (result depends on it), as witnessed' } : { k };
@@ -246,17 +250,17 @@ function revokeAsWitnessed(k: Kernel, slot: SlotRef, oracle: WitnessOracle): Bra
  * is left or the slot itself has been emptied. Returns every distinct result; when no
  * order can matter, the one result of deleting them in depth-first order.
  */
-export function revokeBranches(state: AbstractState, slot: SlotRef, log: TouchLog): Branch[] {
+export function revokeBranches(state: AbstractState, slot: SlotRef, log: TouchLog, preemption: PreemptionRun | null = null): Branch[] {
   const descendants = descendantsOf(state, slot);
-  if (capAt(state, slot).type === 'null' || descendants.length === 0) return [{ k: begin(state, log) }];
+  if (capAt(state, slot).type === 'null' || descendants.length === 0) return [{ k: begin(state, log, null, preemption) }];
   if (!orderCanMatter(state, slot, descendants)) {
     const one = revokeInOneOrder(state, slot, log);
-    return [{ k: begin(one.state, one.log) }];
+    return [{ k: begin(one.state, one.log, null, preemption) }];
   }
   const explored = exploreRevoke(state, slot, log);
-  if (explored.outcomes.length === 1 && !explored.truncated) return [{ k: begin(explored.outcomes[0]!.state, explored.outcomes[0]!.log) }];
+  if (explored.outcomes.length === 1 && !explored.truncated) return [{ k: begin(explored.outcomes[0]!.state, explored.outcomes[0]!.log, null, preemption) }];
   const note = explored.truncated ? ' (search bound reached: the set may be incomplete)' : '';
-  return explored.outcomes.map((o, i) => ({ k: begin(o.state, o.log), choice: `revoke order #${i + 1}${note}` }));
+  return explored.outcomes.map((o, i) => ({ k: begin(o.state, o.log, null, preemption), choice: `revoke order #${i + 1}${note}` }));
 }
 
 /**
@@ -331,14 +335,17 @@ export interface Explored {
 
 /** One allowed revoke: always delete the first remaining descendant (depth-first order). */
 function revokeInOneOrder(state: AbstractState, slot: SlotRef, log: TouchLog): Explored {
-  const next = run(state, log, (k) => {
-    for (;;) {
-      const remaining = capAt(k, slot).type === 'null' ? [] : descendantsOf(k, slot);
-      if (remaining.length === 0) return;
-      deleteSlot(k, remaining[0]!);
-    }
-  });
-  return { state: next, log };
+  return { state: run(state, log, (k) => revokeDepthFirst(k, slot)), log };
+}
+
+/** cap_revoke deleting the first remaining descendant each time, a preemption point after each deletion. */
+function revokeDepthFirst(k: Kernel, slot: SlotRef): void {
+  for (;;) {
+    const remaining = capAt(k, slot).type === 'null' ? [] : descendantsOf(k, slot);
+    if (remaining.length === 0) return;
+    deleteSlot(k, remaining[0]!);
+    preemptionPoint(k, 'revoke');
+  }
 }
 
 // ---- CNode invocations --------------------------------------------------------------------
@@ -441,7 +448,13 @@ export function performCNodeInvocation(k: Kernel, inv: CNodeInvocation): Branch[
   switch (inv.op) {
     case 'revoke':
       if (k.oracle !== null) return [revokeAsWitnessed(k, inv.slot, k.oracle)];
-      return revokeBranches(commit(k), inv.slot, k.log);
+      if (k.preemption?.stopAt != null) {
+        // A run that is to stop (no witness): stops are offered along the depth-first order only.
+        revokeDepthFirst(k, inv.slot);
+        return [{ k, choice: 'revoke in depth-first order (the order preempted runs follow)' }];
+      }
+      if (k.preemption !== null) k.preemption.uncounted = true;
+      return revokeBranches(commit(k), inv.slot, k.log, k.preemption);
     case 'delete':
       deleteSlot(k, inv.slot);
       break;

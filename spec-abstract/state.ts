@@ -49,6 +49,7 @@ import {
   type EndpointState,
   type IrqView,
   type ObjectView,
+  type Preemption,
   type SchedulerView,
   tcbSlotCount,
   type Cap,
@@ -58,6 +59,7 @@ import {
   type VMRights,
   type Word,
 } from '../libsel4/index.ts';
+import type { PreemptionRun } from './preemption.ts';
 import type { WitnessOracle } from './witness.ts';
 
 /** The layer's immer instance: no auto-freezing (copies stay cheap), no global settings. */
@@ -428,17 +430,28 @@ export interface Kernel {
   readonly log: TouchLog;
   /** The witness the entry follows where seL4 leaves a choice open; null: every choice is enumerated. */
   readonly oracle: WitnessOracle | null;
-  /** The entry's syscall was not carried out (check_budget_restart): the caller makes it again. */
+  /** The entry's syscall was not carried out (check_budget_restart, or preempted with the caller Restart): the caller makes it again. */
   restarted: boolean;
+  /** The entry's preemption points (null: operations run by `run`, and tests, have none that count or stop). */
+  readonly preemption: PreemptionRun | null;
+  /** Where and why a preemption point stopped the entry's operation. */
+  preempted: Preemption | null;
 }
 
 export type SchedulerAction = 'resume' | 'choose' | number;
 
 /** Starts kernel operations from `state`, logging what they write to `log`. */
-export function begin(state: AbstractState, log: TouchLog, oracle: WitnessOracle | null = null): Kernel {
+export function begin(state: AbstractState, log: TouchLog, oracle: WitnessOracle | null = null, preemption: PreemptionRun | null = null): Kernel {
   return {
     base: state, objects: new Map(), capRefs: new Map(), memory: new Map(), asidTable: undefined, current: undefined, sched: undefined,
-    irqs: undefined, irqNode: undefined, log, oracle, restarted: false,
+    irqs: undefined, irqNode: undefined, log, oracle, restarted: false, preemption, preempted: null,
+  };
+}
+
+/** A copy of the kernel's writes so far, to go on from separately (a stop offered under a witness). */
+export function forkKernel(k: Kernel, preemption: PreemptionRun | null): Kernel {
+  return {
+    ...k, objects: new Map(k.objects), capRefs: new Map(k.capRefs), memory: new Map(k.memory), log: k.log.clone(), preemption,
   };
 }
 
@@ -559,9 +572,13 @@ export function setAsidTableEntry(k: Kernel, index: number, pool: number | null)
 }
 
 /** IRQ line `irq` (0..maxIRQ) as written so far. */
+/** The IRQ lines, 0..maxIRQ (a new array after every write: equal arrays, equal lines). */
+export function irqLines(s: Readable): readonly IrqLine[] {
+  return isKernel(s) ? (s.irqs ?? s.base.irqs) : s.irqs;
+}
+
 export function irqLineOf(s: Readable, irq: number): IrqLine {
-  const lines = isKernel(s) ? (s.irqs ?? s.base.irqs) : s.irqs;
-  const line = lines[irq];
+  const line = irqLines(s)[irq];
   if (line === undefined) throw new RangeError(`IRQ ${irq} is not in 0..${maxIRQ}`);
   return line;
 }
@@ -582,10 +599,17 @@ export function updateSched(k: Kernel, fields: Partial<SchedState>): void {
   k.sched = { ...schedOf(k), ...fields };
 }
 
+/** Ranges of at most this many blocks are zeroed by looking each block up. */
+const smallRangeBlocks = 16;
+
 /** Zeroes physical memory in [base, base + sizeBytes). */
 export function zeroMemory(k: Kernel, base: number, sizeBytes: number): void {
   const end = base + sizeBytes;
-  const blocks = new Set([...k.base.memory.keysInRange(base - blockBytes + 1, end), ...k.memory.keys()]);
+  const firstBlock = base - (base % blockBytes);
+  // A small range (a reset chunk) is looked up block by block; a large one from the blocks held.
+  const blocks = sizeBytes <= smallRangeBlocks * blockBytes
+    ? Array.from({ length: Math.ceil((end - firstBlock) / blockBytes) }, (_, i) => firstBlock + i * blockBytes).filter((block) => memoryBlock(k, block) !== null)
+    : new Set([...k.base.memory.keysInRange(base - blockBytes + 1, end), ...k.memory.keys()]);
   for (const block of blocks) {
     if (block + blockBytes <= base || block >= end) continue;
     const words = memoryBlock(k, block)!.map((w, i) => (block + 4 * i >= base && block + 4 * i < end ? 0 : w));

@@ -26,6 +26,7 @@ import {
   syscallName,
   syscallNumberRegister,
   type Cap,
+  ChoiceRejected,
   maxReleaseTicks,
   userWritesOf,
   type FaultView,
@@ -53,6 +54,7 @@ import { decodeUntypedInvocation, performRetype } from './untyped.ts';
 import { observe } from './view.ts';
 import { decodeVSpaceInvocation, performVSpaceInvocation } from './vspace.ts';
 import { WitnessOracle } from './witness.ts';
+import { markPreempted, Preempted, preemptionPath, preemptionRun, preemptionSearchLimit, raiseAtEnd, StopsOffered, type PreemptionRun } from './preemption.ts';
 
 /** The lookup failure of a receive cap of the wrong kind (l4v: MissingCapability 0). */
 const missingCapability: LookupFailure = { type: 'MissingCapability', bitsLeft: 0 };
@@ -176,8 +178,8 @@ function decodeInvocation(k: Kernel, tcb: number, kind: InvocationKind, msg: Inv
  * handle_invocation on the cap at `cptr`: look up the invoked cap and the extra caps, decode by
  * cap type, then either reply with the error (Call only) or perform the invocation with the
  * caller in Restart; a caller still in Restart afterwards gets the empty success reply (Call
- * only) and runs on. A failed lookup is a cap fault for Call and Send; NBSend and the first
- * phases give up silently.
+ * only) and runs on; a preempted perform ends it with no reply, the caller left as it is. A
+ * failed lookup is a cap fault for Call and Send; NBSend and the first phases give up silently.
  */
 function handleInvocation(k: Kernel, tcb: number, kind: InvocationKind, cptr: Word): readonly Branch[] {
   const { isCall } = kind;
@@ -200,7 +202,14 @@ function handleInvocation(k: Kernel, tcb: number, kind: InvocationKind, cptr: Wo
     return [{ k }];
   }
   setThreadState(k, tcb, 'Restart');
-  const branches = decision.perform();
+  let branches: readonly Branch[];
+  try {
+    branches = decision.perform();
+  } catch (e) {
+    if (!(e instanceof Preempted)) throw e;
+    markPreempted(k, tcb, e.preemption);
+    return [{ k }];
+  }
   for (const { k: branch } of branches) {
     if (tcbAt(branch, tcb)?.state !== 'Restart') continue;
     if (isCall) replySuccess(branch, tcb);
@@ -229,11 +238,12 @@ const firstPhaseKind: InvocationKind = { isCall: false, isBlocking: false, canDo
 
 /**
  * ReplyRecv, NBSendRecv, NBSendWait: a non-blocking send (that may donate) on the cap in
- * `sendRegister`, then a blocking receive on the cap in a0 (with the reply cap in a6 if `canReply`).
+ * `sendRegister`, then a blocking receive on the cap in a0 (with the reply cap in a6 if
+ * `canReply`); none after a preempted send (a Retype's reset).
  */
 function sendThenReceive(k: Kernel, tcb: number, sendRegister: number, canReply: boolean): readonly Branch[] {
   const branches = handleInvocation(k, tcb, firstPhaseKind, register(k, tcb, sendRegister));
-  for (const branch of branches) handleRecv(branch.k, tcb, true, canReply);
+  for (const branch of branches) if (branch.k.preempted === null) handleRecv(branch.k, tcb, true, canReply);
   return branches;
 }
 
@@ -334,7 +344,9 @@ function kernelEntry(k: Kernel, event: KernelEvent, caller: number | null): read
     handleFault(k, caller, userExceptionFault(event.number, event.code));
     return [{ k }];
   }
-  return handleSyscall(k, caller);
+  const branches = handleSyscall(k, caller);
+  for (const branch of branches) if (branch.k.preempted !== null) preemptionPath(branch.k, caller);
+  return branches;
 }
 
 /**
@@ -368,11 +380,46 @@ function advanceClock(state: AbstractState, ticks: bigint): { clockTicks: bigint
 }
 
 /**
+ * Under a witness: the entry's outcomes if the witness names no stop (null if it does: then the
+ * stops offered are the outcomes, and the run that went on past them is no outcome).
+ */
+function witnessedStops(following: PreemptionRun, entry: () => Outcome<AbstractState>[]): Outcome<AbstractState>[] | null {
+  try {
+    const outcomes = entry();
+    if (following.stops.length === 0) return outcomes;
+  } catch (e) {
+    if (following.stops.length === 0 || !(e instanceof ChoiceRejected || e instanceof StopsOffered)) throw e;
+  }
+  return null;
+}
+
+/**
+ * Without a witness: the entry's outcomes without a stop, and those of a run per allowed stop (the
+ * `stopAt`-th point where stopping is allowed, revokes in depth-first order), at most
+ * `preemptionSearchLimit` of them.
+ */
+function withStops(unstopped: Outcome<AbstractState>[], counting: PreemptionRun, stoppedAt: (stopAt: number) => Outcome<AbstractState>[]): Outcome<AbstractState>[] {
+  const last = counting.uncounted ? preemptionSearchLimit : Math.min(counting.allowedPassed, preemptionSearchLimit);
+  if (last === 0) return unstopped;
+  const stopped: Outcome<AbstractState>[] = [];
+  for (let stopAt = 1; stopAt <= last; stopAt++) {
+    const outcomes = stoppedAt(stopAt).filter((o) => o.observation.preempted !== undefined);
+    if (outcomes.length === 0) break;
+    const bounded = stopAt === preemptionSearchLimit ? ' (search bound reached: later stops are not offered)' : '';
+    stopped.push(...outcomes.map((o) => ({ ...o, choice: `preempted at the allowed point ${stopAt}${bounded}` })));
+  }
+  if (stopped.length === 0) return unstopped;
+  return [...unstopped.map((o) => ({ ...o, choice: o.choice ?? 'not preempted' })), ...stopped];
+}
+
+/**
  * handle_event for one event: a `time` event moves the clock and, if the timer deadline is
  * reached, enters the kernel by the timer interrupt; an `interrupt` sets a source pending; a
  * syscall or exception is an entry by the current thread (none while the idle thread runs).
  * Every entry ends with schedule and activate_thread, and every event with the interrupt
- * entries of the sources then deliverable. Returns every allowed outcome.
+ * entries of the sources then deliverable. A syscall's `raise` is raised before its point, or
+ * when the entry's work is done. Returns every allowed outcome (without a witness, a stop at
+ * each point where one is allowed too).
  */
 export function handleEvent(state: AbstractState, event: KernelEvent, witness?: Witness): Outcome<AbstractState>[] {
   const caller = state.current;
@@ -392,26 +439,41 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
   } else if (caller === null || tcbAt(state, caller) === null) {
     return unchanged(state);
   }
-  const oracle = witness === undefined ? null : new WitnessOracle(witness);
-  const log = new TouchLog();
-  const k = begin(start, log, oracle);
-  if (caller !== null) {
-    k.log.object(caller);
-    applyUserWrites(k, caller, userWritesOf(event));
-  }
-  try {
+  const entry = (preemption: PreemptionRun, oracle: WitnessOracle | null): Outcome<AbstractState>[] => {
+    const k = begin(start, new TouchLog(), oracle, preemption);
+    if (caller !== null) {
+      k.log.object(caller);
+      applyUserWrites(k, caller, userWritesOf(event));
+    }
     const branches = kernelEntry(k, event, caller);
     oracle?.finish();
-    return branches.map(({ k: branch, choice }) => {
-      if (event.kind !== 'interrupt') {
-        schedule(branch);
-        activateThread(branch);
-      }
-      takeInterrupts(branch);
-      const next = commit(branch);
-      const outcome: Outcome<AbstractState> = { state: next, observation: observe(next, caller, null, branch.restarted), touched: branch.log.toTouched() };
-      return choice === undefined ? outcome : { ...outcome, choice };
-    });
+    return branches.map(({ k: branch, choice }) => outcomeOf(branch, choice));
+  };
+  const outcomeOf = (branch: Kernel, choice: string | undefined): Outcome<AbstractState> => {
+    raiseAtEnd(branch);
+    if (event.kind !== 'interrupt') {
+      schedule(branch);
+      activateThread(branch);
+    }
+    takeInterrupts(branch);
+    const next = commit(branch);
+    const outcome: Outcome<AbstractState> = { state: next, observation: observe(next, caller, null, branch.restarted, branch.preempted), touched: branch.log.toTouched() };
+    return choice === undefined ? outcome : { ...outcome, choice };
+  };
+  const raise = event.kind === 'syscall' ? (event.raise ?? null) : null;
+  try {
+    if (witness !== undefined) {
+      const following = preemptionRun(raise, null);
+      const outcomes = witnessedStops(following, () => entry(following, new WitnessOracle(witness)));
+      return outcomes ?? following.stops.map(({ k, preemption }, i) => {
+        // The stopped operation unwinds as a thrown preemption would (caller is the invoker: only invocations have points).
+        markPreempted(k, caller!, preemption);
+        preemptionPath(k, caller!);
+        return outcomeOf(k, following.stops.length > 1 ? `preempted at the witnessed kind of point, offer ${i + 1}` : undefined);
+      });
+    }
+    const counting = preemptionRun(raise, null);
+    return withStops(entry(counting, null), counting, (stopAt) => entry(preemptionRun(raise, stopAt), null));
   } catch (e) {
     if (!(e instanceof Unmodelled)) throw e;
     // The entry stops where the model ends: only the user's writes are kept (a time event is undone, clock included).

@@ -4,6 +4,7 @@ import {
   InvocationLabel,
   isFrameType,
   objectSizeBits,
+  resetChunkBits,
   seL4_MaxUntypedBits,
   seL4_MinSchedContextBits,
   seL4_MinUntypedBits,
@@ -18,6 +19,7 @@ import {
 import { createCap, hasChildren, setCap } from './cdt.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import { createObject } from './objects.ts';
+import { preemptionPoint } from './preemption.ts';
 import {
   capAt,
   objectsInRange,
@@ -106,18 +108,34 @@ export function decodeUntypedInvocation(s: Readable, msg: InvocationMessage, unt
 }
 
 /**
- * Resetting an untyped with no children: every object in its region is detyped (its
- * memory becomes untyped again) and, for RAM, the region reads as zero.
+ * reset_untyped_cap: every object in the region is detyped (its memory becomes untyped again);
+ * then RAM is zeroed a 2^resetChunkBits chunk at a time from the chunk holding the last used
+ * byte down, the free index lowered to the chunk's start and a preemption point after each. A
+ * device untyped, or one smaller than a chunk, is done at once (RAM zeroed), with no point.
+ * A preemption leaves the free index where it got to: the next attempt starts below it.
  */
 function resetUntyped(k: Kernel, slot: SlotRef, cap: CapOf<'untyped'>): void {
-  if (cap.freeIndex !== 0) {
-    for (const addr of objectsInRange(k, cap.ptr, cap.ptr + 2 ** cap.sizeBits)) removeObject(k, addr);
+  if (cap.freeIndex === 0) return;
+  for (const addr of objectsInRange(k, cap.ptr, cap.ptr + 2 ** cap.sizeBits)) removeObject(k, addr);
+  if (cap.isDevice || cap.sizeBits < resetChunkBits) {
     if (!cap.isDevice) zeroMemory(k, cap.ptr, 2 ** cap.sizeBits);
+    setCap(k, slot, { ...cap, freeIndex: 0 });
+    return;
   }
-  setCap(k, slot, { ...cap, freeIndex: 0 });
+  const chunkBytes = 2 ** resetChunkBits;
+  const top = Math.floor((cap.freeIndex - 1) / chunkBytes) * chunkBytes;
+  // The chunks from `top` down to `done` are zeroed and the free index lowered to `done` only
+  // when a point may stop (or at the end): the same state, without a write per chunk.
+  let done = top + chunkBytes;
+  const settle = (offset: number): void => {
+    if (offset === done) return;
+    zeroMemory(k, cap.ptr + offset, done - offset);
+    setCap(k, slot, { ...cap, freeIndex: offset });
+    done = offset;
+  };
+  for (let offset = top; offset >= 0; offset -= chunkBytes) preemptionPoint(k, 'reset', () => settle(offset));
+  settle(0);
 }
-
-
 
 /**
  * invoke_untyped Retype: reset if the decode found no children, then place `count` objects

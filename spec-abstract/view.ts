@@ -10,6 +10,7 @@ import {
   type KernelView,
   type ObjectView,
   type Observation,
+  type Preemption,
   type SchedulerView,
   type SlotRef,
   type ThreadObservation,
@@ -122,8 +123,9 @@ export function observeThread(s: AbstractState, tcb: number): ThreadObservation 
   return { tcb, state: thread.state, regs: [...thread.regs], ipcBuffer: buffer === null ? null : ipcBufferContents(s, buffer) };
 }
 
-export function observe(s: AbstractState, caller: number | null, unmodelled: string | null = null, restarted = false): Observation {
-  return { current: s.current, caller: caller === null ? null : observeThread(s, caller), unmodelled, restarted };
+export function observe(s: AbstractState, caller: number | null, unmodelled: string | null = null, restarted = false, preempted: Preemption | null = null): Observation {
+  const observation = { current: s.current, caller: caller === null ? null : observeThread(s, caller), unmodelled, restarted };
+  return preempted === null ? observation : { ...observation, preempted };
 }
 
 export function schedulerView(sched: SchedState): SchedulerView {

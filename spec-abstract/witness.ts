@@ -1,8 +1,8 @@
 // Following a witness. Where seL4 leaves a choice open (which descendant a revoke deletes next;
-// which free ASID table slot or ASID MakePool and Assign take), the abstract spec run under the checker does not enumerate the allowed
+// which free ASID table slot or ASID MakePool and Assign take; where an operation is preempted), the abstract spec run under the checker does not enumerate the allowed
 // results: the layer below says which choice it made, and the spec checks that the choice is
 // one it allows and follows it. A choice it does not allow is rejected with the choice named.
-import { ChoiceRejected, slotKey, type Choice, type SlotRef, type Witness } from '../libsel4/index.ts';
+import { ChoiceRejected, slotKey, type Choice, type PreemptionPointKind, type SlotRef, type Witness } from '../libsel4/index.ts';
 import { sameSlot } from './state.ts';
 
 export class WitnessOracle {
@@ -48,9 +48,21 @@ export class WitnessOracle {
     return value;
   }
 
+  /**
+   * Whether the witness names, next and last, a stop at a point of kind `at`: the spec then offers
+   * a stop at each such point where stopping is allowed (the witness says which kind, not which one).
+   */
+  stopsHere(at: PreemptionPointKind): boolean {
+    const choice = this.witness[this.next];
+    return choice !== undefined && choice.point === 'preemption' && choice.at === at && this.next === this.witness.length - 1;
+  }
+
   /** The entry is over: every witnessed choice must have been one the spec offered. */
   finish(): void {
     const left = this.witness[this.next];
+    if (left?.point === 'preemption') {
+      throw new ChoiceRejected('preemption', `${describeChoice(left)}, where the abstract spec reached no ${left.at} point with stopping allowed (an interrupt deliverable, or the current SC not active or not sufficient)`, 'go on');
+    }
     if (left !== undefined) throw new ChoiceRejected(left.point, `${describeChoice(left)}, where the abstract spec had no such choice to make`, 'no choice here');
   }
 

@@ -1,7 +1,7 @@
 // Invariants of capabilities and memory, named after l4v's (Invariants_AI): objects disjoint
 // and aligned, caps naming existing objects of their type with valid fields, and the CDT
 // acyclic and consistent with untyped containment.
-import { capObjectPtr, hex, slotKey, tcbSlotCount, zombieTypeTCB, type Cap, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
+import { capObjectPtr, hex, slotKey, tcbSlotCount, zombieTypeTCB, type Cap, type CapOf, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
 import { SlotMap } from '../slot-map.ts';
 import { objectBytes, type Filled } from '../listing.ts';
 
@@ -72,24 +72,37 @@ export function validCapFields(filled: readonly Filled[]): string | null {
   return null;
 }
 
+/** How many slots the object a Zombie names has. */
+function zombieObjectSlots(cap: CapOf<'zombie'>): number {
+  return cap.zombieType === zombieTypeTCB ? tcbSlotCount : 2 ** cap.zombieType;
+}
+
 /**
- * Zombies between kernel entries: with no preemption, a Zombie outlives an entry only when
- * parked by an unexposed delete, so it sits in its own object's slot 0 (cyclic) counting all
- * the object's slots; and it is the only cap to its object (zombies_final).
+ * Zombies between kernel entries (l4v zombies_final and valid_cap of a Zombie). A Zombie is
+ * parked by an unexposed delete (cyclic: in its own object's slot 0, count at least 1), or left
+ * by a preempted exposed delete (anywhere, any count from 0: facts §26.3.2). Either way its
+ * count is at most its object's slots, the object's slots at index >= count are empty (the
+ * count is the progress), and it is the only cap to its object.
  */
-export function zombiesParked(filled: readonly Filled[]): string | null {
-  const zombies = new Map<number, SlotRef>();
+export function zombiesFinal(filled: readonly Filled[]): string | null {
+  const zombies = new Map<number, { slot: SlotRef; cap: CapOf<'zombie'> }>();
   for (const { slot, cap } of filled) {
     if (cap.type !== 'zombie') continue;
-    if (slot.cnode !== cap.ptr || slot.index !== 0) return `zombie: ${slotKey(slot)} holds a Zombie of ${hex(cap.ptr)}, not in its slot 0`;
-    const slots = cap.zombieType === zombieTypeTCB ? tcbSlotCount : 2 ** cap.zombieType;
-    if (cap.count !== slots) return `zombie: ${slotKey(slot)} holds a parked Zombie counting ${cap.count} of ${slots} slots`;
-    zombies.set(cap.ptr, slot);
+    const slots = zombieObjectSlots(cap);
+    if (!Number.isInteger(cap.count) || cap.count < 0 || cap.count > slots) return `zombie: ${slotKey(slot)} holds a Zombie of ${hex(cap.ptr)} counting ${cap.count} of ${slots} slots`;
+    if (slot.cnode === cap.ptr && slot.index === 0 && cap.count === 0) return `zombie: ${slotKey(slot)} holds a cyclic Zombie counting 0 slots`;
+    const other = zombies.get(cap.ptr);
+    if (other !== undefined) return `zombies_final: ${slotKey(slot)} and ${slotKey(other.slot)} both hold a Zombie of ${hex(cap.ptr)}`;
+    zombies.set(cap.ptr, { slot, cap });
   }
   if (zombies.size === 0) return null;
   for (const { slot, cap } of filled) {
+    const zombie = zombies.get(slot.cnode);
+    if (zombie !== undefined && slot.index >= zombie.cap.count) {
+      return `zombie: ${slotKey(slot)} holds a ${cap.type} cap at or above the count ${zombie.cap.count} of the Zombie in ${slotKey(zombie.slot)}`;
+    }
     const ptr = cap.type === 'zombie' || cap.type === 'untyped' ? null : capObjectPtr(cap);
-    if (ptr !== null && zombies.has(ptr)) return `zombies_final: ${slotKey(slot)} holds a ${cap.type} cap to ${hex(ptr)}, whose Zombie is in ${slotKey(zombies.get(ptr)!)}`;
+    if (ptr !== null && zombies.has(ptr)) return `zombies_final: ${slotKey(slot)} holds a ${cap.type} cap to ${hex(ptr)}, whose Zombie is in ${slotKey(zombies.get(ptr)!.slot)}`;
   }
   return null;
 }

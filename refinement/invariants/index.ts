@@ -1,11 +1,11 @@
 // Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H), a
 // module per kernel area: cspace (objects, caps, the CDT), mdb (the MDB lists, only for the two
 // lower layers, which have one), tcb, schedcontext, notification, endpoint, reply, scheduler,
-// vspace (page tables, ASID pools and the caps to them) and interrupt (IRQ lines, IRQ node, handlers).
-// All are checked over a listing of the layer's state and its view.
-import type { ObjectView } from '../../libsel4/index.ts';
+// vspace (page tables, ASID pools and the caps to them), interrupt (IRQ lines, IRQ node, handlers)
+// and untyped (nothing above a free index). All are checked over a listing of the layer's state and its view.
+import type { ObjectView, Touched } from '../../libsel4/index.ts';
 import { listLayer, objectBytes, type Listing } from '../listing.ts';
-import { cdtInvariants, pspaceDistinctAligned, validCapFields, validCaps, zombiesParked } from './cspace.ts';
+import { cdtInvariants, pspaceDistinctAligned, validCapFields, validCaps, zombiesFinal } from './cspace.ts';
 import { irqInvariants } from './interrupt.ts';
 import { checkMDB } from './mdb.ts';
 import { validEpQ, validNtfnQ, validTcbState } from './endpoint.ts';
@@ -14,6 +14,7 @@ import { replyTcbRefs, validReplies } from './reply.ts';
 import { activeScsValid, schedContextRefs } from './schedcontext.ts';
 import { currentThread, readyOrRelease, timeBounded, timerDeadline, validBlocked, validReadyQs, validReleaseQ, type SchedulingState } from './scheduler.ts';
 import { validTcbSched } from './tcb.ts';
+import { untypedFree } from './untyped.ts';
 import { vspaceInvariants } from './vspace.ts';
 import type { RunningLayer } from '../running.ts';
 
@@ -35,7 +36,7 @@ export function checkListing(listing: Listing, counts?: InvariantCounts): string
     counted(counts, 'pspace_distinct/pspace_aligned', () => pspaceDistinctAligned(listing.objects)) ??
     counted(counts, 'valid_caps', () => validCaps(objects, listing.filled)) ??
     counted(counts, 'valid_badges/valid_cap/valid_untyped', () => validCapFields(listing.filled)) ??
-    counted(counts, 'zombies_final (parked Zombies)', () => zombiesParked(listing.filled)) ??
+    counted(counts, 'zombies_final/valid_cap (Zombies)', () => zombiesFinal(listing.filled)) ??
     counted(counts, 'valid_mdb/untyped_mdb/no_loops (CDT)', () => cdtInvariants(objects, listing.filled)) ??
     counted(counts, 'valid_vspace_objs/valid_asid_table/unique_table_refs/valid_vs_lookup/valid_table_caps', () => vspaceInvariants(objects, listing.filled)) ??
     (mdb ? counted(counts, 'valid_dlist/mdb_chain_0/untyped_inc (MDB)', () => checkMDB(mdb, (ptr) => (objects.has(ptr) ? objectBytes(objects.get(ptr)!) : null))) : null) ??
@@ -66,6 +67,16 @@ export function checkScheduling(s: SchedulingState, counts?: InvariantCounts): s
   );
 }
 
-export function checkInvariants(layer: RunningLayer, counts?: InvariantCounts): string | null {
-  return checkListing(listLayer(layer), counts);
+/**
+ * Every invariant of a running layer. The untyped invariant reads memory: given `touched` (what
+ * the last entry wrote), it looks only at the untypeds it names (their slot, or an object in
+ * their region); otherwise at all of them.
+ */
+export function checkInvariants(layer: RunningLayer, counts?: InvariantCounts, touched?: readonly Touched[]): string | null {
+  const listing = listLayer(layer);
+  const view = layer.view();
+  return (
+    checkListing(listing, counts) ??
+    counted(counts, 'untyped_free (nothing above a free index, RAM zero)', () => untypedFree(listing.objects, listing.filled, (paddr) => view.userWord(paddr), touched ?? null))
+  );
 }

@@ -8,6 +8,7 @@ import {
   type KernelView,
   type ObjectView,
   type Observation,
+  type Preemption,
   type ReadyQueueView,
   type SchedulerView,
   type SlotRef,
@@ -294,13 +295,29 @@ function wordsDifference(tcb: number, what: string, a: readonly number[] | null,
   return null;
 }
 
+/** A preemption as `revoke point (irq)`, or `none`. */
+function preemptionText(p: Preemption | undefined): string {
+  return p === undefined ? 'none' : `${p.at} point (${p.reason})`;
+}
+
+/** ksWorkUnitsCompleted of two layers that keep it (null: the abstract spec keeps none). */
+export function compareWorkUnits(lower: KernelView, upper: KernelView): Mismatch | null {
+  const a = lower.workUnitsCompleted();
+  const b = upper.workUnitsCompleted();
+  if (a === null || b === null || a === b) return null;
+  return { path: 'ksWorkUnitsCompleted (preemption points passed since the last check for a pending interrupt)', lower: String(a), upper: String(b) };
+}
+
 /** Compares what the user sees after an entry. */
 export function compareObservations(lower: Observation, upper: Observation, registerNames: readonly string[]): Mismatch | null {
   if (lower.unmodelled !== upper.unmodelled) {
     return { path: 'unmodelled behaviour', lower: String(lower.unmodelled), upper: String(upper.unmodelled) };
   }
+  if (preemptionText(lower.preempted) !== preemptionText(upper.preempted)) {
+    return { path: 'preemptionPoint that stopped the syscall (kind, reason)', lower: preemptionText(lower.preempted), upper: preemptionText(upper.preempted) };
+  }
   if (lower.restarted !== upper.restarted) {
-    return { path: 'syscall restarted (budget could not cover the entry)', lower: String(lower.restarted), upper: String(upper.restarted) };
+    return { path: 'syscall restarted (budget could not cover the entry, or its operation was preempted)', lower: String(lower.restarted), upper: String(upper.restarted) };
   }
   if (lower.current !== upper.current) {
     return { path: 'thread that runs next', lower: lower.current === null ? 'idle' : hex(lower.current), upper: upper.current === null ? 'idle' : hex(upper.current) };

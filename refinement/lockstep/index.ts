@@ -27,8 +27,12 @@ export function pairName(pair: Pair): string {
   return `${pair.lower}-${pair.upper}`;
 }
 
-/** Checks a layer's own invariants; returns the first violation. */
-export type InvariantCheck = (layer: RunningLayer) => string | null;
+/**
+ * Checks a layer's own invariants; returns the first violation. `touched`: what the last entry
+ * wrote (checks that read memory may look only there); absent at boot and at the end of a run.
+ * The second parameter is left undefined: it keeps `checkInvariants(layer, counts?, touched?)` a check.
+ */
+export type InvariantCheck = (layer: RunningLayer, unused?: undefined, touched?: readonly Touched[]) => string | null;
 
 /** `choice`: the abstract spec does not allow a choice the lower layer made (named in the mismatch). */
 export type FailureKind = 'observation' | 'state' | 'invariant' | 'crash' | 'final-state' | 'choice';
@@ -142,14 +146,17 @@ export class Lockstep {
       if (first) throw first;
     }
     const touched: Touched[] = [];
+    let preempted = false;
     for (const [name, list] of candidates) {
       const pick = chosen.get(name) ?? list[0]!;
       pick.adopt();
       touched.push(pick.touched);
+      preempted ||= pick.observation.preempted !== undefined;
       if (pick.choice) this.choices.set(pick.choice, (this.choices.get(pick.choice) ?? 0) + 1);
     }
     this.lastTouched = touched;
-    if (this.invariantsEveryStep) this.checkInvariants(step);
+    // A preempted entry ends at its preemption point: the invariants must hold there too (incremental consistency).
+    if (this.invariantsEveryStep || preempted) this.checkInvariants(step, touched);
     return chosen.get(this.lowest.name)?.observation ?? candidates.get(this.lowest.name)![0]!.observation;
   }
 
@@ -163,11 +170,11 @@ export class Lockstep {
     return null;
   }
 
-  private checkInvariants(step: number): void {
+  private checkInvariants(step: number, touched?: readonly Touched[]): void {
     const check = this.invariants;
     if (!check) return;
     for (const layer of this.byName.values()) {
-      const violation = readingState(step, layer.name, () => check(layer));
+      const violation = readingState(step, layer.name, () => check(layer, undefined, touched));
       if (violation) throw new RefinementFailure('invariant', step, layer.name, { path: `${layer.name} invariant`, lower: violation, upper: 'holds' });
     }
   }

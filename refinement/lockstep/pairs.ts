@@ -15,7 +15,7 @@ import {
   diffImplExec,
   implToExec,
 } from '../abstraction/index.ts';
-import { compareIrqs, compareScheduler, compareTouched, compareTouchedObjects, compareViews, type Mismatch } from './compare.ts';
+import { compareIrqs, compareScheduler, compareTouched, compareTouchedObjects, compareViews, compareWorkUnits, type Mismatch } from './compare.ts';
 
 /** One side of a pair: its state, with the view of that state. */
 export interface Side {
@@ -80,11 +80,15 @@ function union(touched: readonly Touched[]): Touched[] {
   return [{ slots, objects: [...objects] }];
 }
 
-/** After a step: everything either side touched, then the scheduler's state and the IRQ lines (small, so compared every step). */
+/**
+ * After a step: everything either side touched, then the scheduler's state, the IRQ lines and
+ * ksWorkUnitsCompleted (small, so compared every step).
+ */
 export function compareStep(pair: { readonly lower: LayerName; readonly upper: LayerName }, lower: Side, upper: Side, touched: readonly Touched[]): Mismatch | null {
   return (
     pairComparison(pair.lower, pair.upper).touched(lower, upper, union(touched)) ??
     compareScheduler(lower.view.scheduler(), upper.view.scheduler()) ??
-    compareIrqs(lower.view, upper.view)
+    compareIrqs(lower.view, upper.view) ??
+    compareWorkUnits(lower.view, upper.view)
   );
 }

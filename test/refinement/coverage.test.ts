@@ -165,7 +165,7 @@ describe('invariant counting', () => {
       'pspace_distinct/pspace_aligned': 3,
       valid_caps: 3,
       'valid_badges/valid_cap/valid_untyped': 3,
-      'zombies_final (parked Zombies)': 3,
+      'zombies_final/valid_cap (Zombies)': 3,
       'valid_mdb/untyped_mdb/no_loops (CDT)': 3,
       'valid_vspace_objs/valid_asid_table/unique_table_refs/valid_vs_lookup/valid_table_caps': 3,
       'valid_dlist/mdb_chain_0/untyped_inc (MDB)': 2,
@@ -186,6 +186,7 @@ describe('invariant counting', () => {
       valid_ntfn_q: 3,
       'sym_refs (reply objects)': 3,
       'valid_replies/reply_sc': 3,
+      'untyped_free (nothing above a free index, RAM zero)': 3,
     });
   });
 

@@ -1,0 +1,142 @@
+// Preemption points (l4v KHeap_A preemption_point, Syscall_A preemption_path; facts §26). The
+// nondeterministic abstract spec keeps no work-unit counter: at every point it may go on, and it
+// may stop where an interrupt is deliverable or the current SC is not active or not sufficient.
+// Under a witness it offers a stop at each allowed point of the kind the witness names (the
+// lockstep keeps the one the layer below matches); alone, the entry is run once per allowed stop
+// (see `syscall.ts`). Stopping throws `Preempted`, caught by handle_invocation.
+import type { Preemption, PreemptionPointKind, RaiseDuringEntry } from '../libsel4/index.ts';
+import { claimInterrupt, deliverableInterrupt, handleInterrupt, isPlicSource, raiseInterrupt } from './interrupt.ts';
+import { refillSufficient, scAt } from './schedcontext.ts';
+import { chargeBudget, checkBudget, isSchedulable } from './scheduler.ts';
+import { forkKernel, irqLines, schedOf, tcbAt, updateSched, type IrqLine, type Kernel, type Readable } from './state.ts';
+
+/** Stop runs an entry without a witness may make (one per allowed stop) before it gives up on completeness. */
+export const preemptionSearchLimit = 32;
+
+/**
+ * Stops offered under a witness: the witness names the kind of point, not which one, so every
+ * allowed point of that kind from where the witness reaches its stop is offered, up to this many
+ * (a lower layer stops within maxWorkUnitsPerPreemption points of the first allowed one).
+ */
+export const preemptionWitnessLimit = 128;
+
+/** l4v's `p_monad` exception: a preemption point stopped the operation. */
+export class Preempted extends Error {
+  constructor(readonly preemption: Preemption) {
+    super(`preempted at a ${preemption.at} point (${preemption.reason})`);
+  }
+}
+
+/** A stop offered under a witness: the kernel as it was at the point. */
+export interface Stop {
+  readonly k: Kernel;
+  readonly preemption: Preemption;
+}
+
+/** The witness's stop is offered at enough points: the run need not go on. */
+export class StopsOffered extends Error {
+  constructor() {
+    super(`${preemptionWitnessLimit} stops offered`);
+  }
+}
+
+/** What one entry's preemption points share: the syscall's `raise`, and, without a witness, where to stop. */
+export interface PreemptionRun {
+  readonly raise: RaiseDuringEntry | null;
+  /** Without a witness: stop at the `stopAt`-th point where stopping is allowed (from 1); null: never stop. */
+  readonly stopAt: number | null;
+  pointsPassed: number;
+  allowedPassed: number;
+  /** A revoke explored its orders without points: `allowedPassed` does not count every point. */
+  uncounted: boolean;
+  /** Under a witness: the stops offered (the witness names a preemption next). */
+  readonly stops: Stop[];
+  /** IRQ lines already seen with nothing deliverable (the lines are copied on every write). */
+  quietIrqs: readonly IrqLine[] | null;
+}
+
+export function preemptionRun(raise: RaiseDuringEntry | null, stopAt: number | null): PreemptionRun {
+  if (stopAt !== null && (!Number.isInteger(stopAt) || stopAt < 1)) throw new RangeError(`stopAt ${stopAt}: a point counted from 1`);
+  return { raise, stopAt, pointsPassed: 0, allowedPassed: 0, uncounted: false, stops: [], quietIrqs: null };
+}
+
+/** Why a point may stop here, or null if it must go on: an interrupt deliverable, else the budget clause. */
+function stopReason(k: Kernel, run: PreemptionRun): Preemption['reason'] | null {
+  const lines = irqLines(k);
+  if (lines !== run.quietIrqs) {
+    if (deliverableInterrupt(k) !== null) return 'irq';
+    run.quietIrqs = lines;
+  }
+  return budgetReason(k);
+}
+
+/** The budget clause: the current SC not active, or its head refill not sufficient for the time consumed. */
+function budgetReason(s: Readable): 'budget' | null {
+  const sc = schedOf(s).currentSchedContext;
+  if (sc === null) return null;
+  const context = scAt(s, sc);
+  if (context === null || context.refillMax === 0) return 'budget';
+  return refillSufficient(context, schedOf(s).consumedTicks) ? null : 'budget';
+}
+
+/** The syscall's device interrupt (out of range: nothing). */
+function raise(k: Kernel, irq: number): void {
+  if (isPlicSource(irq)) raiseInterrupt(k, irq);
+}
+
+/** The entry's work is done: a `raise` whose point was not reached happens now. */
+export function raiseAtEnd(k: Kernel): void {
+  const run = k.preemption;
+  if (run?.raise != null && run.pointsPassed < run.raise.afterWorkUnits) raise(k, run.raise.irq);
+}
+
+/**
+ * preemption_point: one more point of this entry. Without a witness it stops (throws
+ * `Preempted`) at the search's `stopAt`-th allowed point; under a witness that names a stop of
+ * this kind next, it offers a stop here (a copy of the kernel) if one is allowed, and goes on.
+ * `settle` brings deferred work up to this point first (the reset's zeroing and free index), so
+ * a stop sees the state seL4 has there.
+ */
+export function preemptionPoint(k: Kernel, at: PreemptionPointKind, settle: () => void = noWork): void {
+  const run = k.preemption;
+  if (run === null) return;
+  run.pointsPassed++;
+  if (run.raise !== null && run.pointsPassed === run.raise.afterWorkUnits) raise(k, run.raise.irq);
+  if (k.oracle !== null && !k.oracle.stopsHere(at)) return;
+  const reason = stopReason(k, run);
+  if (reason === null) return;
+  if (k.oracle !== null) {
+    settle();
+    run.stops.push({ k: forkKernel(k, { ...run, stops: [] }), preemption: { at, reason } });
+    if (run.stops.length >= preemptionWitnessLimit) throw new StopsOffered();
+    return;
+  }
+  run.allowedPassed++;
+  if (run.allowedPassed !== run.stopAt) return;
+  settle();
+  throw new Preempted({ at, reason });
+}
+
+function noWork(): void {}
+
+/** handle_invocation after a preempted perform: no reply; a caller still Restart makes the syscall again. */
+export function markPreempted(k: Kernel, tcb: number, preemption: Preemption): void {
+  k.preempted = preemption;
+  if (tcbAt(k, tcb)?.state === 'Restart') k.restarted = true;
+}
+
+/**
+ * preemption_path after a preempted invocation (MCS): a schedulable caller's budget is checked;
+ * else an active current SC is charged without ending a timeslice; else the time is dropped.
+ * Then the interrupt that stopped it, if any, is claimed and handled.
+ */
+export function preemptionPath(k: Kernel, caller: number): void {
+  const sc = schedOf(k).currentSchedContext;
+  if (isSchedulable(k, caller)) checkBudget(k);
+  else if (sc !== null && (scAt(k, sc)?.refillMax ?? 0) > 0) chargeBudget(k, schedOf(k).consumedTicks, false);
+  else updateSched(k, { consumedTicks: 0n });
+  const irq = deliverableInterrupt(k);
+  if (irq === null) return;
+  claimInterrupt(k, irq);
+  handleInterrupt(k, irq);
+}
