@@ -31,7 +31,7 @@ describe('the mutant catalogue', () => {
   it('has at least 40 mutants, in the impl and the executable spec of every area', () => {
     expect(catalogue.length).toBeGreaterThanOrEqual(40);
     const areas = new Set(catalogue.map((m) => m.area));
-    expect([...areas].sort()).toEqual(['boot', 'cnode', 'cspace', 'faults', 'interrupts', 'ipc', 'mdb', 'scheduling', 'syscall', 'untyped', 'vspace', 'zombies']);
+    expect([...areas].sort()).toEqual(['boot', 'cnode', 'cspace', 'faults', 'interrupts', 'ipc', 'mdb', 'preemption', 'scheduling', 'syscall', 'untyped', 'vspace', 'zombies']);
     for (const area of areas) {
       const files = catalogue.filter((m) => m.area === area).map((m) => m.file);
       expect(files.some((f) => f.startsWith('impl/')), `${area}: an impl mutant`).toBe(true);
