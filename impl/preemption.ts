@@ -33,7 +33,7 @@ export function preemptionPoint(state: ImplState, at: PreemptionPointKind): Pree
   if (state.debug) checkWorkUnits(state);
   state.entryWorkUnits += 1;
   const raise = state.raise;
-  if (raise !== null && state.entryWorkUnits === raise.afterWorkUnits) raiseDuringEntry(state);
+  if (raise !== null && state.entryWorkUnits >= raise.afterWorkUnits) raiseDuringEntry(state);
   state.workUnitsCompleted += 1;
   if (state.workUnitsCompleted < state.maxWorkUnitsPerPreemption) return statusNone;
   state.workUnitsCompleted = 0;
@@ -45,7 +45,7 @@ export function preemptionPoint(state: ImplState, at: PreemptionPointKind): Pree
   if (reason === null) return statusNone;
   if (state.debug && state.preempted !== null) fail('a second preemption in one entry');
   state.preempted = { at, reason };
-  state.choices.push({ point: 'preemption', at });
+  state.choices.push({ point: 'preemption', at, entryPoint: state.entryWorkUnits });
   return statusPreempted;
 }
 

@@ -54,7 +54,7 @@ export interface InterruptEvent {
  * A device interrupt raised while the kernel works on a syscall (the check's way to reach every
  * preemption point): PLIC source `irq` is raised just before the entry's `afterWorkUnits`-th
  * preemption point (counted from 1 in this entry, whatever ksWorkUnitsCompleted is), so that
- * point's check sees it pending; an entry with fewer points raises it when its work is done,
+ * point's check sees it pending (a value below 1 counts as 1); an entry with fewer points raises it when its work is done,
  * before the pending sources are taken at the end of the entry. An `irq` outside 1..plicMaxIRQ
  * raises nothing. A restarted entry made again carries the same field.
  */
@@ -381,14 +381,16 @@ export interface Touched {
  * the new pool; `asid`: the ASID ASIDPool_Assign gave the root (seL4 takes the lowest free one;
  * l4v's abstract spec any free one). A layer that does not witness these leaves the abstract
  * spec to offer every free one as an outcome. `preemption`: the point where the entry's operation
- * stopped (pushed only where a layer stopped; continuing is never witnessed: the abstract spec
- * may stop at any point where an interrupt is pending or the budget does not allow going on).
+ * stopped, its kind and `entryPoint`, how many preemption points the entry passed (this one
+ * included, every kind counted, from 1). Pushed only where a layer stopped; continuing is never
+ * witnessed: the abstract spec may stop at any point where an interrupt is deliverable or the
+ * budget does not allow going on, and follows the witness to the one where the layer stopped.
  */
 export type Choice =
   | { readonly point: 'revoke'; readonly revoked: SlotRef; readonly deleted: SlotRef }
   | { readonly point: 'asidPool'; readonly index: number }
   | { readonly point: 'asid'; readonly asid: number }
-  | { readonly point: 'preemption'; readonly at: PreemptionPointKind };
+  | { readonly point: 'preemption'; readonly at: PreemptionPointKind; readonly entryPoint: number };
 
 /** The choices one kernel entry made, in the order it made them. */
 export type Witness = readonly Choice[];

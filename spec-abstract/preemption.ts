@@ -1,9 +1,8 @@
 // Preemption points (l4v KHeap_A preemption_point, Syscall_A preemption_path; facts §26). The
 // nondeterministic abstract spec keeps no work-unit counter: at every point it may go on, and it
 // may stop where an interrupt is deliverable or the current SC is not active or not sufficient.
-// Under a witness it offers a stop at each allowed point of the kind the witness names (the
-// lockstep keeps the one the layer below matches); alone, the entry is run once per allowed stop
-// (see `syscall.ts`). Stopping throws `Preempted`, caught by handle_invocation.
+// Under a witness it stops at the point the witness names, if stopping is allowed there; alone,
+// the entry is run once per allowed stop (see `syscall.ts`). Stopping throws `Preempted`, caught by handle_invocation.
 import type { Preemption, PreemptionPointKind, RaiseDuringEntry } from '../libsel4/index.ts';
 import { claimInterrupt, deliverableInterrupt, handleInterrupt, isPlicSource, raiseInterrupt } from './interrupt.ts';
 import { refillSufficient, scAt } from './schedcontext.ts';
@@ -12,13 +11,6 @@ import { forkKernel, irqLines, schedOf, tcbAt, updateSched, type IrqLine, type K
 
 /** Stop runs an entry without a witness may make (one per allowed stop) before it gives up on completeness. */
 export const preemptionSearchLimit = 32;
-
-/**
- * Stops offered under a witness: the witness names the kind of point, not which one, so every
- * allowed point of that kind from where the witness reaches its stop is offered, up to this many
- * (a lower layer stops within maxWorkUnitsPerPreemption points of the first allowed one).
- */
-export const preemptionWitnessLimit = 128;
 
 /** l4v's `p_monad` exception: a preemption point stopped the operation. */
 export class Preempted extends Error {
@@ -33,10 +25,10 @@ export interface Stop {
   readonly preemption: Preemption;
 }
 
-/** The witness's stop is offered at enough points: the run need not go on. */
+/** The witness's stop is offered: the run need not go on. */
 export class StopsOffered extends Error {
   constructor() {
-    super(`${preemptionWitnessLimit} stops offered`);
+    super('the witnessed stop is offered');
   }
 }
 
@@ -87,7 +79,12 @@ function raise(k: Kernel, irq: number): void {
 /** The entry's work is done: a `raise` whose point was not reached happens now. */
 export function raiseAtEnd(k: Kernel): void {
   const run = k.preemption;
-  if (run?.raise != null && run.pointsPassed < run.raise.afterWorkUnits) raise(k, run.raise.irq);
+  if (run?.raise != null && run.pointsPassed < raisePoint(run.raise)) raise(k, run.raise.irq);
+}
+
+/** The point before which a syscall's `raise` happens (a value below 1 counts as 1). */
+function raisePoint(raise: RaiseDuringEntry): number {
+  return Math.max(1, raise.afterWorkUnits);
 }
 
 /**
@@ -101,15 +98,14 @@ export function preemptionPoint(k: Kernel, at: PreemptionPointKind, settle: () =
   const run = k.preemption;
   if (run === null) return;
   run.pointsPassed++;
-  if (run.raise !== null && run.pointsPassed === run.raise.afterWorkUnits) raise(k, run.raise.irq);
-  if (k.oracle !== null && !k.oracle.stopsHere(at)) return;
+  if (run.raise !== null && run.pointsPassed === raisePoint(run.raise)) raise(k, run.raise.irq);
+  if (k.oracle !== null && !k.oracle.stopsHere(at, run.pointsPassed)) return;
   const reason = stopReason(k, run);
   if (reason === null) return;
   if (k.oracle !== null) {
     settle();
     run.stops.push({ k: forkKernel(k, { ...run, stops: [] }), preemption: { at, reason } });
-    if (run.stops.length >= preemptionWitnessLimit) throw new StopsOffered();
-    return;
+    throw new StopsOffered();
   }
   run.allowedPassed++;
   if (run.allowedPassed !== run.stopAt) return;

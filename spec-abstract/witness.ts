@@ -48,20 +48,17 @@ export class WitnessOracle {
     return value;
   }
 
-  /**
-   * Whether the witness names, next and last, a stop at a point of kind `at`: the spec then offers
-   * a stop at each such point where stopping is allowed (the witness says which kind, not which one).
-   */
-  stopsHere(at: PreemptionPointKind): boolean {
+  /** Whether the witness names, next and last, a stop at this point: the entry's `entryPoint`-th, of kind `at`. */
+  stopsHere(at: PreemptionPointKind, entryPoint: number): boolean {
     const choice = this.witness[this.next];
-    return choice !== undefined && choice.point === 'preemption' && choice.at === at && this.next === this.witness.length - 1;
+    return choice !== undefined && choice.point === 'preemption' && choice.at === at && choice.entryPoint === entryPoint && this.next === this.witness.length - 1;
   }
 
   /** The entry is over: every witnessed choice must have been one the spec offered. */
   finish(): void {
     const left = this.witness[this.next];
     if (left?.point === 'preemption') {
-      throw new ChoiceRejected('preemption', `${describeChoice(left)}, where the abstract spec reached no ${left.at} point with stopping allowed (an interrupt deliverable, or the current SC not active or not sufficient)`, 'go on');
+      throw new ChoiceRejected('preemption', `${describeChoice(left)}, where the abstract spec did not reach that point or may not stop there (no interrupt deliverable, the current SC active and sufficient)`, 'go on');
     }
     if (left !== undefined) throw new ChoiceRejected(left.point, `${describeChoice(left)}, where the abstract spec had no such choice to make`, 'no choice here');
   }
@@ -82,7 +79,7 @@ function describeChoice(choice: Choice): string {
     case 'asid':
       return `Assign took ASID ${choice.asid}`;
     case 'preemption':
-      return `the entry stopped at a ${choice.at} preemption point`;
+      return `the entry stopped at its preemption point ${choice.entryPoint} (a ${choice.at} point)`;
   }
 }
 

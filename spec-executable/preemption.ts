@@ -55,7 +55,7 @@ export function preemptionStops(k: Step, at: PreemptionPointKind): boolean {
   const reason = nextDeliverableIRQ(k.state) !== null ? 'irq' : currentSCMayContinue(k) ? null : 'budget';
   if (reason === null) return false;
   k.preempted = { at, reason };
-  k.choices.push({ point: 'preemption', at });
+  k.choices.push({ point: 'preemption', at, entryPoint: k.entryWorkUnits });
   return true;
 }
 

@@ -87,7 +87,7 @@ describe('revoke, following a witness', () => {
   it('stops at the witnessed point after the deletions before it: no reply, the caller restarted, the interrupt taken', () => {
     const r = rig();
     endpointWithCopies(r, 5);
-    const witness: Witness = [revokeChoice(r, 101), revokeChoice(r, 102), revokeChoice(r, 103), { point: 'preemption', at: 'revoke' }];
+    const witness: Witness = [revokeChoice(r, 101), revokeChoice(r, 102), revokeChoice(r, 103), { point: 'preemption', at: 'revoke', entryPoint: 3 }];
     r.during({ irq, afterWorkUnits: 2 }, witness, () => r.api.seL4_CNode_Revoke(2, 100, 32));
     expect(r.outcomes()).toHaveLength(1);
     const { observation } = r.outcomes()[0]!;
@@ -117,12 +117,12 @@ describe('revoke, following a witness', () => {
     const r = rig();
     endpointWithCopies(r, 2);
     // Raised only at the second point: the first may not stop, so the revoke would have had to go on.
-    const early: Witness = [revokeChoice(r, 101), { point: 'preemption', at: 'revoke' }];
+    const early: Witness = [revokeChoice(r, 101), { point: 'preemption', at: 'revoke', entryPoint: 1 }];
     expect(() => r.during({ irq, afterWorkUnits: 2 }, early, () => r.api.seL4_CNode_Revoke(2, 100, 32))).toThrow(ChoiceRejected);
-    const wrongKind: Witness = [revokeChoice(r, 101), revokeChoice(r, 102), { point: 'preemption', at: 'reset' }];
-    expect(() => r.during({ irq, afterWorkUnits: 1 }, wrongKind, () => r.api.seL4_CNode_Revoke(2, 100, 32))).toThrow(/reached no reset point with stopping allowed/);
-    const nothingPending: Witness = [revokeChoice(r, 101), revokeChoice(r, 102), { point: 'preemption', at: 'revoke' }];
-    expect(() => r.during({ irq: 0, afterWorkUnits: 1 }, nothingPending, () => r.api.seL4_CNode_Revoke(2, 100, 32))).toThrow(/reached no revoke point with stopping allowed/);
+    const wrongKind: Witness = [revokeChoice(r, 101), revokeChoice(r, 102), { point: 'preemption', at: 'reset', entryPoint: 2 }];
+    expect(() => r.during({ irq, afterWorkUnits: 1 }, wrongKind, () => r.api.seL4_CNode_Revoke(2, 100, 32))).toThrow(/its preemption point 2 \(a reset point\), where the abstract spec did not reach that point/);
+    const nothingPending: Witness = [revokeChoice(r, 101), revokeChoice(r, 102), { point: 'preemption', at: 'revoke', entryPoint: 2 }];
+    expect(() => r.during({ irq: 0, afterWorkUnits: 1 }, nothingPending, () => r.api.seL4_CNode_Revoke(2, 100, 32))).toThrow(/its preemption point 2 \(a revoke point\), where the abstract spec did not reach that point or may not stop there/);
     // Nothing was adopted: the copies are all there.
     expect(capAt(r.state(), r.root(101)).type).toBe('endpoint');
   });
@@ -154,9 +154,9 @@ describe('the exposed delete of the last cap to a CNode', () => {
     const r = rig();
     expect(r.api.seL4_Untyped_Retype(r.bigUntyped, T.seL4_CapTableObject, 2, 2, 0, 0, 100, 1)).toBe(0);
     const x = (capAt(r.state(), r.root(100)) as { ptr: number }).ptr;
-    r.during({ irq, afterWorkUnits: 2 }, [{ point: 'preemption', at: 'finalise' }], () => r.api.seL4_CNode_Delete(2, 100, 32));
-    // A stop is offered at each point from the raise on (the witness names the kind, not the point): the second, third, fourth reduction.
-    expect(r.outcomes().map((o) => (capAt(o.state, r.root(100)) as { count: number }).count)).toEqual([2, 1, 0]);
+    r.during({ irq, afterWorkUnits: 2 }, [{ point: 'preemption', at: 'finalise', entryPoint: 2 }], () => r.api.seL4_CNode_Delete(2, 100, 32));
+    // Stopped at the point after the second reduction, the one the witness names: two of the four slots are left.
+    expect(r.outcomes().map((o) => (capAt(o.state, r.root(100)) as { count: number }).count)).toEqual([2]);
     expect(r.outcomes()[0]!.observation.preempted).toEqual({ at: 'finalise', reason: 'irq' });
     expect(capAt(r.state(), r.root(100))).toEqual({ type: 'zombie', ptr: x, zombieType: 2, count: 2 });
     expect(zombiesFinal(allFilledSlots(r.state()))).toBeNull();
@@ -171,8 +171,8 @@ describe('the budget clause', () => {
     expect(r.api.seL4_Untyped_Retype(r.bigUntyped, T.seL4_CapTableObject, 1, 2, 0, 0, 100, 1)).toBe(0);
     // The root task's SC cap moved into slot 1 of the CNode: reducing it finalises the current SC.
     expect(r.api.seL4_CNode_Move(100, 1, 1, 2, seL4_CapInitThreadSC, 32)).toBe(0);
-    r.during({ irq: 0, afterWorkUnits: 1 }, [{ point: 'preemption', at: 'finalise' }], () => r.api.seL4_CNode_Delete(2, 100, 32));
-    expect(r.outcomes()).toHaveLength(2);
+    r.during({ irq: 0, afterWorkUnits: 1 }, [{ point: 'preemption', at: 'finalise', entryPoint: 1 }], () => r.api.seL4_CNode_Delete(2, 100, 32));
+    expect(r.outcomes()).toHaveLength(1);
     const { observation, state } = r.outcomes()[0]!;
     expect(observation.preempted).toEqual({ at: 'finalise', reason: 'budget' });
     expect(observation.restarted).toBe(true);
@@ -196,7 +196,7 @@ describe('the reset of an untyped', () => {
   it('zeroes a chunk and lowers the free index before each point; a stop leaves the rest for the next attempt', () => {
     const r = rig();
     const ptr = usedUntyped(r);
-    r.during({ irq, afterWorkUnits: 3 }, [{ point: 'preemption', at: 'reset' }], () => r.api.seL4_Untyped_Retype(100, T.seL4_EndpointObject, 0, 2, 0, 0, 102, 1));
+    r.during({ irq, afterWorkUnits: 3 }, [{ point: 'preemption', at: 'reset', entryPoint: 3 }], () => r.api.seL4_Untyped_Retype(100, T.seL4_EndpointObject, 0, 2, 0, 0, 102, 1));
     expect(r.outcomes()[0]!.observation.preempted).toEqual({ at: 'reset', reason: 'irq' });
     expect(freeIndex(r)).toBe(0x1000 - 3 * 0x100);
     expect(memoryWord(r.state(), ptr + 0xf00)).toBe(0);
@@ -216,7 +216,7 @@ describe('the reset of an untyped', () => {
       r.api.seL4_SetCap(0, 2);
       return r.api.seL4_NBSendWait(100, seL4_MessageInfo_new(L.UntypedRetype, 0, 1, 6), 103);
     };
-    r.during({ irq, afterWorkUnits: 1 }, [{ point: 'preemption', at: 'reset' }], nbSendWaitRetype);
+    r.during({ irq, afterWorkUnits: 1 }, [{ point: 'preemption', at: 'reset', entryPoint: 1 }], nbSendWaitRetype);
     expect(r.outcomes()[0]!.observation.preempted).toEqual({ at: 'reset', reason: 'irq' });
     expect(r.outcomes()[0]!.observation.caller?.state).toBe('Running');
     nbSendWaitRetype();

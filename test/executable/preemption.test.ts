@@ -122,7 +122,7 @@ describe('revoke points', () => {
     expect(observation.caller?.state).toBe('Running');
     expect(messageInfoFromWord(observation.caller!.regs[Reg.a1]!).label).toBe(IL.CNodeRevoke);
     expect(h.last!.witness?.filter((c) => c.point === 'revoke')).toHaveLength(2);
-    expect(h.last!.witness?.at(-1)).toEqual({ point: 'preemption', at: 'revoke' });
+    expect(h.last!.witness?.at(-1)).toEqual({ point: 'preemption', at: 'revoke', entryPoint: 2 });
     expect(copies.filter((slot) => h.capAt(slot).type === 'endpoint')).toHaveLength(3);
     // checkInterrupt took the interrupt that preempted.
     expect(L.view(h.state).irq(IRQ)).toMatchObject({ pending: false, claimed: true });

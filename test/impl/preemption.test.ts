@@ -140,7 +140,8 @@ describe('impl preemption points', () => {
     const done = stopPoint(units, limit, 3);
     expect(r.obs().preempted).toEqual({ at: 'revoke', reason: 'irq' });
     expect(r.obs().restarted).toBe(true);
-    expect(r.witness().at(-1)).toEqual({ point: 'preemption', at: 'revoke' });
+    // The revoke's point after its done-th deletion: the entry's done-th point.
+    expect(r.witness().at(-1)).toEqual({ point: 'preemption', at: 'revoke', entryPoint: done });
     expect(r.witness().filter((c) => c.point === 'revoke')).toHaveLength(done);
     expect(countCaps(r, EP + 1, 30)).toBe(30 - done);
     expect(r.units()).toBe(0);
