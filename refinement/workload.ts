@@ -35,6 +35,7 @@ import { fastpathScenario, faultScenario, ipcOperations, lendScenario, passiveSc
 import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { addressSpaceScenario, asidsScenario, resolveVspaceStep } from './workload-vspace.ts';
 import { driverScenario, resolveIrqStep } from './workload-irq.ts';
+import { preemptionScenario } from './workload-preemption.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
@@ -548,7 +549,7 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
  * the root task runs, a thread step the twins or the slices one, an IPC step the passive-server,
  * the cap-transfer, the queue, the fault, the fastpath or the lending one (workload-ipc.ts), a
  * VSpace step the address-space or the ASID one (workload-vspace.ts), an IRQ step the driver one
- * (workload-irq.ts) (per mille of those steps;
+ * (workload-irq.ts), a Revoke or Retype of the root task a preemption one (workload-preemption.ts) (per mille of those steps;
  * runs about threads more often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
@@ -570,6 +571,11 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const space = vspaceStep && p.below(1000) < 80;
   const asids = vspaceStep && !space && p.below(1000) < 15;
   const driver = op === 'irq' && k.view().current() === k.rootTCB && p.below(1000) < 100;
+  const preemption = (op === 'revoke' || op === 'retype') && k.view().current() === k.rootTCB && p.below(1000) < 40;
+  if (preemption) {
+    style.scenario = preemptionScenario(p);
+    return scenarioStep(k, p, style.scenario);
+  }
   if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath && !lend && !space && !asids && !driver) return null;
   style.scenario = driver ? driverScenario(p) : space ? addressSpaceScenario(p) : asids ? asidsScenario(p) : twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
     : passive ? passiveScenario(p) : transfer ? transferScenario(p) : queue ? queueScenario(p) : fault ? faultScenario(p) : fastpath ? fastpathScenario(p) : lendScenario(p);
