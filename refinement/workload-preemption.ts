@@ -49,7 +49,7 @@ const drawnUnits = (p: Picker, expectedUnits: number) => 1 + p.below(Math.max(1,
 const kinds = ['revoke', 'copies', 'reset', 'firstPhase', 'cnode', 'budget'] as const;
 type Kind = (typeof kinds)[number];
 /** Per mille of preemption scenarios: the budget one ends the run (the root task loses its SC), so it is rare. */
-const kindWeights: Readonly<Record<Kind, number>> = { revoke: 220, copies: 130, reset: 250, firstPhase: 110, cnode: 250, budget: 40 };
+const kindWeights: Readonly<Record<Kind, number>> = { revoke: 200, copies: 100, reset: 230, firstPhase: 200, cnode: 230, budget: 40 };
 
 /** An action of the root task only (a scenario's calls are the root task's). */
 const byRoot = (f: (k: Knowledge, p: Picker) => ResolvedCall | null): Action => (k, p) => {
@@ -150,17 +150,24 @@ function copiesScenario(p: Picker, line: Line): Action[] {
 }
 
 /**
- * A used untyped of 4 to 64 KiB (objects retyped from it, then revoked: its free index stays
- * where they ended), retyped again: the reset zeroes it in 256-byte chunks, one point each.
+ * A used untyped of 4 to 64 KiB (always 64 KiB for a first phase; an untyped retyped from it,
+ * then revoked: its free index stays where that ended), retyped again: the reset zeroes it in 256-byte chunks, one point each.
  * As a first phase: the Retype sent by a ReplyRecv whose reply register names the untyped, with a
  * signalled notification to receive from (the receive does not block).
  */
 function resetScenario(p: Picker, line: Line, firstPhase: boolean): Action[] {
-  const sizeBits = 12 + p.below(5);
-  const chunks = 2 ** (sizeBits - resetChunkBits);
+  // A first phase always resets 64 KiB (256 chunks): the count passes the limit during it; others mostly all they have.
+  const sizeBits = firstPhase ? 16 : 12 + p.below(5);
+  const whole = firstPhase || p.chance(60);
+  // Used up to 2^usedBits bytes (an untyped retyped from it): the reset zeroes that much.
+  const usedBits = whole ? sizeBits : resetChunkBits + p.below(sizeBits - resetChunkBits + 1);
+  const chunks = 2 ** (usedBits - resetChunkBits);
   let untyped = -1;
   let ntfn = -1;
-  const used = 1 + p.below(Math.min(seL4_RetypeFanOutLimit, 2 ** (sizeBits - seL4_EndpointBits)));
+  const used = byRoot((k, p) => {
+    const at = freeRootSlot(k, p);
+    return at === undefined || !holds(k, untyped, 'untyped') ? null : retype(untyped, T.seL4_UntypedObject, usedBits, at, 1);
+  });
   const revoke = byRoot((k) => (holds(k, untyped, 'untyped') ? slotCall('Revoke', untyped) : null));
   const retypeAgain = byRoot((k, p) => {
     const at = freeRootSlot(k, p);
@@ -185,13 +192,8 @@ function resetScenario(p: Picker, line: Line, firstPhase: boolean): Action[] {
     return retype(from, T.seL4_NotificationObject, 0, at, 1);
   });
   const signal = byRoot((k) => (holds(k, ntfn, 'notification') ? call('seL4_Signal', [ntfn], (api) => void api.seL4_Signal(ntfn)) : null));
-  return [
-    childUntyped(sizeBits, (s) => (untyped = s)),
-    endpointsFrom(() => untyped, used),
-    revoke,
-    ...(firstPhase ? [notification, signal] : []),
-    retypeAgain,
-  ];
+  // The notification first: retyped later, it could come from the untyped (a child: no reset).
+  return [...(firstPhase ? [notification, signal] : []), childUntyped(sizeBits, (s) => (untyped = s)), used, revoke, retypeAgain];
 }
 
 /**

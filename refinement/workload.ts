@@ -571,7 +571,7 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const space = vspaceStep && p.below(1000) < 80;
   const asids = vspaceStep && !space && p.below(1000) < 15;
   const driver = op === 'irq' && k.view().current() === k.rootTCB && p.below(1000) < 100;
-  const preemption = (op === 'revoke' || op === 'retype') && k.view().current() === k.rootTCB && p.below(1000) < 40;
+  const preemption = (op === 'revoke' || op === 'retype') && k.view().current() === k.rootTCB && p.below(1000) < 60;
   if (preemption) {
     style.scenario = preemptionScenario(p);
     return scenarioStep(k, p, style.scenario);
