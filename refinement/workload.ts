@@ -549,7 +549,7 @@ const capabilityOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 
  * the root task runs, a thread step the twins or the slices one, an IPC step the passive-server,
  * the cap-transfer, the queue, the fault, the fastpath or the lending one (workload-ipc.ts), a
  * VSpace step the address-space or the ASID one (workload-vspace.ts), an IRQ step the driver one
- * (workload-irq.ts), a Revoke or Retype of the root task a preemption one (workload-preemption.ts) (per mille of those steps;
+ * (workload-irq.ts) (per mille of those steps;
  * runs about threads more often).
  */
 function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
@@ -571,14 +571,20 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   const space = vspaceStep && p.below(1000) < 80;
   const asids = vspaceStep && !space && p.below(1000) < 15;
   const driver = op === 'irq' && k.view().current() === k.rootTCB && p.below(1000) < 100;
-  const preemption = (op === 'revoke' || op === 'retype') && k.view().current() === k.rootTCB && p.below(1000) < 60;
-  if (preemption) {
-    style.scenario = preemptionScenario(p);
-    return scenarioStep(k, p, style.scenario);
-  }
   if (!twins && !slices && !badges && !cnode && !device && !passive && !transfer && !queue && !fault && !fastpath && !lend && !space && !asids && !driver) return null;
   style.scenario = driver ? driverScenario(p) : space ? addressSpaceScenario(p) : asids ? asidsScenario(p) : twins ? twinsScenario(p) : slices ? slicesScenario(p) : badges ? badgesScenario(p) : cnode ? cnodeScenario(p) : device ? deviceScenario(p)
     : passive ? passiveScenario(p) : transfer ? transferScenario(p) : queue ? queueScenario(p) : fault ? faultScenario(p) : fastpath ? fastpathScenario(p) : lendScenario(p);
+  return scenarioStep(k, p, style.scenario);
+}
+
+/**
+ * A Revoke or Retype step of the root task starts a preemption scenario (workload-preemption.ts)
+ * now and then (60 per mille), decided by a pick of its own, so that the other steps draw as before.
+ */
+function preemptionStart(step: WorkloadStep, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
+  if (style.deep || style.scenario?.actions.length || (step.op !== 'revoke' && step.op !== 'retype')) return null;
+  if (k.view().current() !== k.rootTCB || step.picks[pickCount - 3]! % 1000 >= 60) return null;
+  style.scenario = preemptionScenario(p);
   return scenarioStep(k, p, style.scenario);
 }
 
@@ -592,7 +598,7 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
   if (planned) return planned;
   const first = schedulingFirst(k, p, style);
   if (first) return first;
-  const started = startScenario(step.op, k, p, style);
+  const started = preemptionStart(step, k, p, style) ?? startScenario(step.op, k, p, style);
   if (started) return started;
   const op = style.threads && capabilityOperations.has(step.op) && p.chance(60) ? 'setupThread' : step.op;
   let resolved: ResolvedCall | null;
