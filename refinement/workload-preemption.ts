@@ -76,13 +76,7 @@ function lineActions(p: Picker, line: Line): Action[] {
     return control === undefined ? null : getCall(control, line.irq, at, 32);
   });
   if (p.chance(30)) return [get];
-  const notification = byRoot((k, p) => {
-    const at = freeRootSlot(k, p);
-    const untyped = untypedWithRoom(k, p, 2 ** seL4_NotificationBits);
-    if (at === undefined || untyped === undefined) return null;
-    line.notification = at;
-    return retype(untyped, T.seL4_NotificationObject, 0, at, 1);
-  });
+  const notification = madeInRoot(T.seL4_NotificationObject, 0, 2 ** seL4_NotificationBits, (slot) => (line.notification = slot));
   const install = byRoot((k) => (holds(k, line.handler, 'irqhandler') && holds(k, line.notification, 'notification') ? setNotificationCall(line.handler, line.notification) : null));
   return [get, notification, install];
 }
@@ -97,14 +91,22 @@ function armedOn(line: Line, p: Picker, c: ResolvedCall, units: number): Resolve
   return armed(c, { irq: line.irq, afterWorkUnits: drawnUnits(p, units) });
 }
 
-/** A child untyped of 2^sizeBits bytes retyped into a free root slot. */
-function childUntyped(sizeBits: number, set: (slot: number) => void): Action {
+/** One object of `type` (`sizeBits`, `bytes` big) retyped into a free root slot by the root task; `set` learns the slot. */
+function madeInRoot(type: number, sizeBits: number, bytes: number, set: (slot: number) => void): Action {
   return byRoot((k, p) => {
     const at = freeRootSlot(k, p);
-    const from = untypedWithRoom(k, p, 2 ** sizeBits);
+    const from = untypedWithRoom(k, p, bytes);
     if (at === undefined || from === undefined) return null;
     set(at);
-    return retype(from, T.seL4_UntypedObject, sizeBits, at, 1);
+    return retype(from, type, sizeBits, at, 1);
+  });
+}
+
+/** The CNode at root slot `cnode()` filled with endpoints but its top slot. */
+function filledCNode(radix: number, cnode: () => number): Action {
+  return byRoot((k, p) => {
+    const from = untypedWithRoom(k, p, (2 ** radix - 1) * 2 ** seL4_EndpointBits);
+    return holds(k, cnode(), 'cnode') && from !== undefined ? retype(from, T.seL4_EndpointObject, 0, 0, 2 ** radix - 1, cnode()) : null;
   });
 }
 
@@ -123,7 +125,7 @@ function revokeScenario(p: Picker, line: Line): Action[] {
   let untyped = -1;
   const sizeBits = Math.max(12, Math.ceil(Math.log2(count * 2 ** seL4_EndpointBits)));
   const revoke = byRoot((k, p) => (holds(k, untyped, 'untyped') ? armedOn(line, p, slotCall('Revoke', untyped), count) : null));
-  return [childUntyped(sizeBits, (s) => (untyped = s)), endpointsFrom(() => untyped, count), revoke];
+  return [madeInRoot(T.seL4_UntypedObject, sizeBits, 2 ** sizeBits, (s) => (untyped = s)), endpointsFrom(() => untyped, count), revoke];
 }
 
 /** An endpoint copied a few times, each copy from the last, then the first revoked: a chain of descendants. */
@@ -131,13 +133,7 @@ function copiesScenario(p: Picker, line: Line): Action[] {
   const copies = 2 + p.below(10);
   let first = -1;
   let last = -1;
-  const endpoint = byRoot((k, p) => {
-    const at = freeRootSlot(k, p);
-    const untyped = untypedWithRoom(k, p, 2 ** seL4_EndpointBits);
-    if (at === undefined || untyped === undefined) return null;
-    [first, last] = [at, at];
-    return retype(untyped, T.seL4_EndpointObject, 0, at, 1);
-  });
+  const endpoint = madeInRoot(T.seL4_EndpointObject, 0, 2 ** seL4_EndpointBits, (slot) => ([first, last] = [slot, slot]));
   const copied = byRoot((k, p) => {
     const at = freeRootSlot(k, p);
     if (at === undefined || !holds(k, last, 'endpoint')) return null;
@@ -184,16 +180,10 @@ function resetScenario(p: Picker, line: Line, firstPhase: boolean): Action[] {
     });
     return armedOn(line, p, replyRecv, chunks);
   });
-  const notification = byRoot((k, p) => {
-    const at = freeRootSlot(k, p);
-    const from = untypedWithRoom(k, p, 2 ** seL4_NotificationBits);
-    if (at === undefined || from === undefined) return null;
-    ntfn = at;
-    return retype(from, T.seL4_NotificationObject, 0, at, 1);
-  });
+  const notification = madeInRoot(T.seL4_NotificationObject, 0, 2 ** seL4_NotificationBits, (slot) => (ntfn = slot));
   const signal = byRoot((k) => (holds(k, ntfn, 'notification') ? call('seL4_Signal', [ntfn], (api) => void api.seL4_Signal(ntfn)) : null));
   // The notification first: retyped later, it could come from the untyped (a child: no reset).
-  return [...(firstPhase ? [notification, signal] : []), childUntyped(sizeBits, (s) => (untyped = s)), used, revoke, retypeAgain];
+  return [...(firstPhase ? [notification, signal] : []), madeInRoot(T.seL4_UntypedObject, sizeBits, 2 ** sizeBits, (s) => (untyped = s)), used, revoke, retypeAgain];
 }
 
 /**
@@ -208,17 +198,8 @@ function cnodeScenario(p: Picker, line: Line): Action[] {
   const [nestedType, nestedSize, nestedBits] = p.chance(50) ? [T.seL4_CapTableObject, 1 + p.below(3), 0] : [T.seL4_TCBObject, 0, seL4_TCBBits];
   let cnode = -1;
   let nestedFrom = -1;
-  const made = byRoot((k, p) => {
-    const at = freeRootSlot(k, p);
-    const from = untypedWithRoom(k, p, 2 ** (radix + seL4_SlotBits));
-    if (at === undefined || from === undefined) return null;
-    cnode = at;
-    return retype(from, T.seL4_CapTableObject, radix, at, 1);
-  });
-  const filled = byRoot((k, p) => {
-    const from = untypedWithRoom(k, p, (slots - 1) * 2 ** seL4_EndpointBits);
-    return holds(k, cnode, 'cnode') && from !== undefined ? retype(from, T.seL4_EndpointObject, 0, 0, slots - 1, cnode) : null;
-  });
+  const made = madeInRoot(T.seL4_CapTableObject, radix, 2 ** (radix + seL4_SlotBits), (slot) => (cnode = slot));
+  const filled = filledCNode(radix, () => cnode);
   const nested = byRoot((k, p) => {
     const bytes = 2 ** (nestedType === T.seL4_CapTableObject ? nestedSize + seL4_SlotBits : nestedBits);
     const from = untypedWithRoom(k, p, bytes);
@@ -239,17 +220,8 @@ function cnodeScenario(p: Picker, line: Line): Action[] {
 function budgetScenario(p: Picker): Action[] {
   const radix = 7;
   let cnode = -1;
-  const made = byRoot((k, p) => {
-    const at = freeRootSlot(k, p);
-    const from = untypedWithRoom(k, p, 2 ** (radix + seL4_SlotBits));
-    if (at === undefined || from === undefined) return null;
-    cnode = at;
-    return retype(from, T.seL4_CapTableObject, radix, at, 1);
-  });
-  const filled = byRoot((k, p) => {
-    const from = untypedWithRoom(k, p, (2 ** radix - 1) * 2 ** seL4_EndpointBits);
-    return holds(k, cnode, 'cnode') && from !== undefined ? retype(from, T.seL4_EndpointObject, 0, 0, 2 ** radix - 1, cnode) : null;
-  });
+  const made = madeInRoot(T.seL4_CapTableObject, radix, 2 ** (radix + seL4_SlotBits), (slot) => (cnode = slot));
+  const filled = filledCNode(radix, () => cnode);
   const moved = byRoot((k, p) => {
     const cap = k.capAt(rootSlot(k, cnode));
     if (cap?.type !== 'cnode' || !holds(k, seL4_CapInitThreadSC, 'schedcontext')) return null;
