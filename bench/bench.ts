@@ -2,10 +2,12 @@
 // the three-layer lockstep check, in one run, as medians of several rounds and as ratios; the
 // cost of a context switch and of IPC round trips on each layer (to a server with its own
 // context, and to a passive one: the impl's fastpath, also timed with it switched off); and the
-// lockstep check's cost per step on large states.
+// lockstep check's cost per step on large states; and a Revoke of a derivation tree (1,000 and
+// 10,000 copies of an endpoint) on each layer, without and with an interrupt every 100 work units.
 import fc from 'fast-check';
 import {
   planBoot,
+  seL4_CapIRQControl,
   seL4_CapInitThreadCNode,
   seL4_CapInitThreadTCB,
   seL4_CapInitThreadVSpace,
@@ -36,6 +38,10 @@ const largeObjects = Number(process.env.BENCH_LARGE_OBJECTS ?? 20000);
 const largeTraces = Number(process.env.BENCH_LARGE_TRACES ?? 4);
 const largeRepeats = Number(process.env.BENCH_LARGE_REPEATS ?? 1);
 const switches = Number(process.env.BENCH_SWITCHES ?? 200);
+const revokeSizes = (process.env.BENCH_REVOKE_COPIES ?? '1000,10000').split(',').map(Number);
+const revokeRounds = Number(process.env.BENCH_REVOKE_ROUNDS ?? 3);
+/** The abstract spec alone is timed up to this many copies (alone, a raised revoke also tries every allowed stop). */
+const revokeAbstractCopies = Number(process.env.BENCH_REVOKE_ABSTRACT_COPIES ?? 1000);
 
 /** The large states need a root CNode with a slot for each object: 2^15 slots. */
 const largeConfig: BootConfigInput = { rootCNodeSizeBits: 15 };
@@ -384,3 +390,70 @@ for (const [objects, w, parts] of [[preloadObjects, largeBase, smallState], [lar
   );
 }
 
+
+/**
+ * A Revoke of `copies` copies of an endpoint, recorded on the executable spec: boot with a root
+ * CNode of 2^15 slots, IRQ 1 issued with a notification, a driver thread at priority 101 waiting
+ * on it, the root task at 100 copying the endpoint (untimed). Timed: the Revoke (armed with IRQ 1
+ * every 100 units when `raised`), each attempt made again after a preemption, and the driver's Ack
+ * and Wait between attempts.
+ */
+function revokeTrace(copies: number, raised: boolean): TimedTrace {
+  const system = bootSystem({ layer: 'executable', config: largeConfig });
+  const { api } = system;
+  const check = ok('revoke');
+  const info = system.plan.bootInfo;
+  const untyped = info.untyped.start + system.plan.untypeds.findIndex((u) => !u.isDevice && u.sizeBits >= 16);
+  const [driver] = makeThreads(system, [101], check) as [number];
+  const [handler, ntfn, ep] = [info.empty.start + 2, info.empty.start + 3, info.empty.start + 4];
+  const R = seL4_CapInitThreadCNode;
+  check(api.seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_NotificationObject, 0, R, 0, 0, ntfn, 1));
+  check(api.seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_EndpointObject, 0, R, 0, 0, ep, 1));
+  check(api.seL4_IRQControl_Get(seL4_CapIRQControl, 1, R, handler, 32));
+  check(api.seL4_IRQHandler_SetNotification(handler, ntfn));
+  check(api.seL4_TCB_Resume(driver));
+  check(api.seL4_TCB_SetPriority(seL4_CapInitThreadTCB, seL4_CapInitThreadTCB, 100)); // the driver runs
+  api.seL4_Wait(ntfn); // the driver waits: the root task runs
+  if (system.view().current() !== system.plan.rootTCB) throw new Error('revoke: the driver did not wait');
+  for (let i = 0; i < copies; i++) check(api.seL4_CNode_Copy(R, ep + 1 + i, 32, R, ep, 32, 0xf));
+  const from = system.trace.length;
+  const arm = () => raised && system.raiseDuringNext({ irq: 1, afterWorkUnits: 100 });
+  arm();
+  api.seL4_CNode_Revoke(R, ep, 32);
+  while (api.lastObservation().restarted) {
+    if (system.view().current() !== system.plan.rootTCB) {
+      check(api.seL4_IRQHandler_Ack(handler)); // the driver, woken
+      api.seL4_Wait(ntfn);
+    }
+    arm();
+    api.rawSyscall([]); // the root task's Revoke, made again
+  }
+  const left = (i: number) => system.view().cap({ cnode: system.plan.rootCNode, index: i })?.type;
+  if (left(ep) !== 'endpoint' || Array.from({ length: copies }, (_, i) => left(ep + 1 + i)).some((t) => t !== 'null')) throw new Error('revoke: not every copy is gone');
+  const timed = [Array.from({ length: system.trace.length - from }, (_, i) => from + i)];
+  return { plan: system.plan, events: [...system.trace], timed };
+}
+
+
+const revokeRows: [string, (plan: BootPlan) => (event: KernelEvent) => void][] = [
+  ['abstract', layerReplay(abstractLayer)],
+  ['executable', layerReplay(executableLayer)],
+  ['impl (no checks, no instrumentation)', layerReplay(kernel)],
+  ['impl, recording what each step touched', layerReplay(instrumented)],
+  ['lockstep impl-executable-abstract', lockstepReplay],
+];
+const revokeTraces = revokeSizes.flatMap((copies) => [false, true].map((raised) => ({ copies, raised, trace: revokeTrace(copies, raised) })));
+// One timed group per trace: timeBlocks' µs per group is the whole block; NaN where a row is not timed.
+const revokeUs = revokeTraces.map(({ copies, trace }) => {
+  const rows = revokeRows.filter(([name]) => name !== 'abstract' || copies <= revokeAbstractCopies);
+  timeBlocks(trace, rows.map(([, start]) => start), 1); // warm up
+  const us = timeBlocks(trace, rows.map(([, start]) => start), revokeRounds).map(median);
+  return revokeRows.map((row) => (rows.includes(row) ? us[rows.indexOf(row)]! : Number.NaN));
+});
+const entriesOf = (t: TimedTrace) => t.timed[0]!.length;
+console.log(`\nRevoke of a derivation tree (an endpoint copied N times into a root CNode of 2^15 slots, revoked; µs per deleted cap, median of ${revokeRounds} rounds; with a raise: IRQ 1 every 100 work units, a driver at priority 101 acknowledging it; the abstract spec alone up to ${revokeAbstractCopies} copies; entries timed per row: ${revokeTraces.map((r) => `${r.copies}${r.raised ? ' raised' : ''}: ${entriesOf(r.trace)}`).join(', ')}):`);
+console.log(`${''.padEnd(40)} ${revokeTraces.map((r) => `${r.copies}${r.raised ? ' raised' : ''}`.padStart(14)).join('')}`);
+revokeRows.forEach(([name], k) => {
+  const cell = (t: number, copies: number) => (Number.isNaN(revokeUs[t]![k]!) ? '-' : (revokeUs[t]![k]! / copies).toFixed(3));
+  console.log(`${name.padEnd(40)} ${revokeTraces.map((r, t) => cell(t, r.copies).padStart(14)).join('')}`);
+});

@@ -29,7 +29,8 @@ options:
                     (with its seed): checks only that run
   --layers PAIRS    comma-separated pairs to check, lower-upper:
                     ${pairNames.join(', ')} (default impl-executable,executable-abstract)
-  --config FILE     boot configuration (JSON)
+  --config FILE     boot configuration (JSON: memory, deviceRegions, rootCNodeSizeBits, fastpath,
+                    maxWorkUnitsPerPreemption, default 100)
   --workload NAME   default, or deep: grow large states on purpose (thousands of objects, long
                     derivation chains, nested CNodes, exhausted untypeds); pair it with a high --steps
   --invariants-every-step
@@ -59,7 +60,10 @@ options:
                     on caps ('Call to endpoint:caller BlockedOnReply'), the impl's IPC fastpath
                     (Fastpath:taken, Fastpath:budget, 'Fastpath Call:receiver-has-sc', ...), what
                     device interrupts did (Interrupt:delivered, pending-masked, pending-claimed,
-                    ...) and the IRQ events (IRQ:issued, ack-completes, ack-redelivers, ...)
+                    ...), the IRQ events (IRQ:issued, ack-completes, ack-redelivers, ...) and
+                    preemption (Preemption:revoke, finalise, reset: where an operation stopped;
+                    irq, budget: why; first-phase, thread-control, restart-completed,
+                    restart-abandoned)
   -h, --help        this text
 
 Ctrl-C or SIGTERM prints the summary so far, writes the reports asked for, and exits 130

@@ -15,10 +15,12 @@ import {
   type KernelEvent,
   type KernelView,
   type LayerName,
+  type RaiseDuringEntry,
   type Observation,
+  type ThreadEvent,
   type Touched,
 } from '../libsel4/index.ts';
-import { FaultStates, IrqStates, Tally, ThreadStates, canRunAgain, exceptionKey, fastpathCoverage, faultKey, interruptKey, interruptResult, ipcKey, irqKey, irqLineOf, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
+import { FaultStates, IrqStates, Tally, preemptionCoverage, preemptionKey, restartOutcome, ThreadStates, canRunAgain, exceptionKey, fastpathCoverage, faultKey, interruptKey, interruptResult, ipcKey, irqKey, irqLineOf, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants/index.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './reports/describe.ts';
@@ -26,6 +28,7 @@ import { shrinkEntries, type ShrinkLimits, type ShrinkOutcome } from './shrink.t
 import type { LayerOptions } from './layers.ts';
 import { RefinementFailure, type PairName } from './lockstep/index.ts';
 import { bootSystem, type System, type SystemOptions } from './system.ts';
+import type { ResolvedCall } from './workload-picks.ts';
 import { resolveStep, runStyle, workloadStepArbitrary, type RunStyle, type WorkloadName, type WorkloadStep } from './workload.ts';
 
 export interface CheckOptions {
@@ -148,6 +151,29 @@ function endedBy(key: string, touched: readonly Touched[]): string {
   return /^(Send |NBSend )?(TCB|SchedContext|SchedControl)\w+$/.test(key) ? `stopped at ${key}` : 'faulted';
 }
 
+/** An entry a thread was left to make again: the call and entry that first made it, and whether a preemption point stopped it. */
+interface Restart {
+  readonly text: string;
+  readonly event: ThreadEvent;
+  readonly preempted: boolean;
+}
+
+/** The step that makes a kept entry again, with the registers as they are now (its raise kept). */
+function again(restart: Restart): ResolvedCall {
+  const { event } = restart;
+  return {
+    text: `again: ${restart.text}`,
+    run(api, devices) {
+      if (event.kind === 'exception') {
+        api.raiseException(event.number, event.code);
+        return;
+      }
+      if (event.raise) devices.raiseDuringNext(event.raise);
+      api.rawSyscall([]);
+    },
+  };
+}
+
 /** Runs one workload on a fresh system. */
 class Driver {
   readonly system: System;
@@ -169,7 +195,12 @@ class Driver {
   /** What the last device interrupt a step raised answered. */
   private interrupted: Observation | null = null;
   /** How steps raise device interrupts: through the system, keeping the observation. */
-  private readonly devices = { interrupt: (irq: number): Observation => (this.interrupted = this.system.interrupt(irq)) };
+  private readonly devices = {
+    interrupt: (irq: number): Observation => (this.interrupted = this.system.interrupt(irq)),
+    raiseDuringNext: (raise: RaiseDuringEntry): void => this.system.raiseDuringNext(raise),
+  };
+  /** Entries the kernel left to be made again (Restart), by thread: made again, before any new step, when that thread runs. */
+  private readonly restarts = new Map<number, Restart>();
 
   constructor(
     options: SystemOptions,
@@ -192,17 +223,22 @@ class Driver {
     }
     this.style ??= runStyle(this.workload, step);
     this.interrupted = null;
-    const resolved = resolveStep(step, this.knowledge, this.style);
+    const restart = before.current === null ? undefined : this.restarts.get(before.current);
+    const resolved = restart ? again(restart) : resolveStep(step, this.knowledge, this.style);
     const line = { call: resolved.text, result: '(disagreement)' };
     this.trace.push(line);
     const entries = this.system.trace.length;
     resolved.run(this.system.api, this.devices);
-    const event = this.system.trace[entries]!;
+    const entered = this.system.trace[entries]!;
+    // An entry made again is told by the call that first made it (its registers are as written then).
+    const event = restart?.event ?? entered;
     const now = this.system.view();
     const after = momentOf(now);
     const [key, result] = this.entryCoverage(event, before, after, now);
     this.trace[this.trace.length - 1] = { call: line.call, result };
-    this.coverage.push([key, result], ...fastpathCoverage(this.system.api.lastObservation()));
+    const observation = this.system.api.lastObservation();
+    this.coverage.push([key, result], ...fastpathCoverage(observation), ...preemptionCoverage(observation, event, key));
+    this.keepRestarts(before.current, resolved.text, event, observation, restart);
     const priority = (tcb: number) => {
       const o = now.object(tcb);
       return o?.type === 'tcb' ? o.priority : -1;
@@ -215,6 +251,31 @@ class Driver {
     for (const e of this.faults.step(now, touchedObjects, key)) this.coverage.push([faultKey, e]);
     if (!canRunAgain(after)) this.ended ??= endedBy(key, this.system.lastTouched());
     this.knowledge.update(this.system.lastTouched());
+  }
+
+  /**
+   * Keeps the entry of a thread that was left Restart, to be made again (with its raise) when the
+   * thread runs; forgets the kept entries of threads that can no longer run them (no longer
+   * Running or Restart, or without a scheduling context). A preempted entry made again that
+   * completes, or forgotten, is coverage (`restart-completed`, `restart-abandoned`).
+   */
+  private keepRestarts(caller: number | null, text: string, event: KernelEvent, observation: Observation, made: Restart | undefined): void {
+    if (caller !== null && (event.kind === 'syscall' || event.kind === 'exception')) {
+      if (observation.restarted) {
+        const preempted = (made?.preempted ?? false) || observation.preempted !== undefined;
+        this.restarts.set(caller, { text: made?.text ?? text, event, preempted });
+      } else if (made) {
+        this.restarts.delete(caller);
+        if (made.preempted) this.coverage.push([preemptionKey, 'restart-completed']);
+      }
+    }
+    const view = this.system.view();
+    for (const [tcb, kept] of this.restarts) {
+      const outcome = restartOutcome(view, tcb);
+      if (outcome === 'waiting') continue;
+      this.restarts.delete(tcb);
+      if (kept.preempted) this.coverage.push([preemptionKey, 'restart-abandoned']);
+    }
   }
 
   /** The coverage key and result of an entry: the invocation or syscall and its answer, `Time`, `UserException`. */

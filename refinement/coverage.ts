@@ -1,7 +1,7 @@
 // Coverage of a check in seL4 terms: how often each invocation or syscall was reached and what
 // it answered, which of its documented errors were never returned, how often each invariant was
 // checked, which abstract-spec choices were taken; summed over runs, batches and shards.
-import { Reg, errorName, invocationLabels, irqNodeRef, plicMaxIRQ, seL4_CanWrite, seL4_Syscall, slotId, syscallFromWord, tcbSlotCount, timerPrecisionTicks, type Cap, type FaultView, type IrqView, type KernelEvent, type KernelView, type Observation, type SchedulerView, type SlotRef, type ThreadState, type Touched } from '../libsel4/index.ts';
+import { Reg, errorName, preemptionPointKinds, invocationLabels, irqNodeRef, plicMaxIRQ, seL4_CanWrite, seL4_Syscall, slotId, syscallFromWord, tcbSlotCount, timerPrecisionTicks, type Cap, type FaultView, type IrqView, type KernelEvent, type KernelView, type Observation, type SchedulerView, type SlotRef, type ThreadState, type Touched } from '../libsel4/index.ts';
 import { fastpathCallReasons, fastpathOutcomes, fastpathReplyRecvReasons } from '../impl/index.ts';
 import type { Coverage } from './check.ts';
 
@@ -371,6 +371,39 @@ const fastpathResults: Readonly<Record<string, readonly string[]>> = {
   [`${fastpathKey} ReplyRecv`]: ['taken', ...fastpathReplyRecvReasons],
 };
 
+/**
+ * Preemption, counted under `Preemption`: where a layer stopped (`revoke`, `finalise`, `reset`),
+ * why (`irq`, `budget`), a first phase stopped (the send of ReplyRecv, NBSendRecv, NBSendWait),
+ * a thread-control invocation stopped (TCB_Configure, SetSpace, SetSchedParams, SetIPCBuffer,
+ * SetTimeoutEndpoint: their slot replacements delete), `restart-completed` (an entry made again
+ * after a preemption completed) and `restart-abandoned` (a preempted caller that could no longer
+ * run it: no longer Running or Restart, or without a scheduling context).
+ */
+export const preemptionKey = 'Preemption';
+export const preemptionEvents = [...preemptionPointKinds, 'irq', 'budget', 'first-phase', 'thread-control', 'restart-completed', 'restart-abandoned'] as const;
+export type PreemptionEvent = (typeof preemptionEvents)[number];
+
+const firstPhaseSyscalls: ReadonlySet<number> = new Set([seL4_Syscall.seL4_SysReplyRecv, seL4_Syscall.seL4_SysNBSendRecv, seL4_Syscall.seL4_SysNBSendWait]);
+const threadControl = /^(Send |NBSend )?TCB(Configure|SetSpace|SetSchedParams|SetIPCBuffer|SetTimeoutEndpoint)$/;
+
+/** The preemption coverage entries of one entry (`key` its coverage key): none unless a preemption point stopped it. */
+export function preemptionCoverage(observation: Observation, event: KernelEvent, key: string): [string, PreemptionEvent][] {
+  const stopped = observation.preempted;
+  if (stopped === undefined) return [];
+  const entries: [string, PreemptionEvent][] = [[preemptionKey, stopped.at], [preemptionKey, stopped.reason]];
+  const sysno = event.kind === 'syscall' ? syscallFromWord(new Map(event.user.regs).get(Reg.a7) ?? observation.caller?.regs[Reg.a7] ?? 0) : null;
+  if (sysno !== null && firstPhaseSyscalls.has(sysno)) entries.push([preemptionKey, 'first-phase']);
+  if (threadControl.test(key)) entries.push([preemptionKey, 'thread-control']);
+  return entries;
+}
+
+/** Whether a thread left Restart can still make its entry again (`waiting`), or never will (`gone`). */
+export function restartOutcome(view: KernelView, tcb: number): 'waiting' | 'gone' {
+  const thread = view.object(tcb);
+  if (thread?.type !== 'tcb' || thread.schedContext === null) return 'gone';
+  return thread.state === 'Running' || thread.state === 'Restart' ? 'waiting' : 'gone';
+}
+
 /** The fastpath's coverage entries of one entry (none unless the impl tried its fastpath; a7 still names the syscall). */
 export function fastpathCoverage(observation: Observation): [string, string][] {
   const outcome = observation.fastpath;
@@ -616,7 +649,7 @@ const syscallNames = new Set<string>([...Object.keys(seL4_Syscall), 'Yield', 'Un
 /** The results of the keys that are not invocations: scheduler events, and whether time ended in the timer interrupt. */
 const eventResults: Readonly<Record<string, readonly string[]>> = {
   [schedulerKey]: schedulerEvents, [ipcKey]: ipcEvents, [faultKey]: faultEvents, [timeKey]: ['timer-interrupt', 'no-interrupt'], ...fastpathResults,
-  [interruptKey]: interruptResults, [irqKey]: irqEvents,
+  [interruptKey]: interruptResults, [irqKey]: irqEvents, [preemptionKey]: preemptionEvents,
 };
 const labels = new Set<string>(invocationLabels);
 const otherResults = /^(returned|no thread ran|caller \w+|unmodelled: .+|label \d+)$/;

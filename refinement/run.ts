@@ -23,12 +23,13 @@ import {
   type KernelEvent,
   type ThreadEvent,
   type Observation,
+  type RaiseDuringEntry,
   type Sel4Calls,
   type Stub,
   type Word,
   type seL4_CPtr,
 } from '../libsel4/index.ts';
-import { bootSystem, checkedIrq, type System, type SystemOptions } from './system.ts';
+import { bootSystem, checkedIrq, checkedRaise, type System, type SystemOptions } from './system.ts';
 
 /** What a program's thread can do besides libsel4 calls. */
 export interface ProgramContext {
@@ -36,6 +37,12 @@ export interface ProgramContext {
   readonly api: Sel4Calls;
   /** Computes for `us` microseconds of the thread's own time: time while it is preempted does not count. */
   compute(us: bigint): Stub<Observation>;
+  /**
+   * Arms the thread's next syscall: a device raises PLIC source `irq` inside it, before its
+   * `workUnits`-th preemption point (or when its work is done). If the syscall is preempted, each
+   * attempt made again carries the same raise, until one completes.
+   */
+  raiseAfter(irq: number, workUnits: number): void;
   /** The entry address of `program` (registered on first use): a thread started at it runs it. */
   entry(program: Program): Word;
   /** The thread's TCB address. */
@@ -179,6 +186,8 @@ interface ThreadRun {
   computeTicks: bigint;
   /** A syscall or exception the kernel left to be made again (seL4's Restart): made when the thread next runs. */
   restart: UserEntry | null;
+  /** The raise the program armed its next syscall with (raiseAfter). */
+  armed: RaiseDuringEntry | null;
   finished: boolean;
 }
 
@@ -308,12 +317,16 @@ class Run {
       plan: this.system.plan,
       args: (observation.caller?.regs ?? []).slice(Reg.a0, Reg.a7 + 1),
       entry: (p) => this.entry(p),
+      raiseAfter(irq, workUnits) {
+        thread.armed = checkedRaise({ irq, afterWorkUnits: workUnits });
+      },
       compute(us) {
         if (typeof us !== 'bigint' || us < 0n) throw new Error(`compute takes a non-negative bigint of microseconds, not ${describeValue(us)}`);
         return api.passTime(usToTicks(us));
       },
     };
-    return { tcb, program: program.name || 'anonymous', generator: program(context), started: false, computeTicks: 0n, restart: null, finished: false };
+    const thread: ThreadRun = { tcb, program: program.name || 'anonymous', generator: program(context), started: false, computeTicks: 0n, restart: null, armed: null, finished: false };
+    return thread;
   }
 
   private entry(program: Program): Word {
@@ -343,6 +356,11 @@ class Run {
     if (!isKernelEvent(event) || event.kind === 'interrupt') {
       throw new ProgramError(thread.tcb, thread.program, step, `yielded ${describeValue(event)}, which is not a kernel entry (yield* sys.api calls and sys.compute)`);
     }
+    if (event.kind === 'syscall' && thread.armed !== null) {
+      const raise = thread.armed;
+      thread.armed = null;
+      return this.enterAgain(thread, { ...event, raise });
+    }
     if (event.kind !== 'time') return this.enterAgain(thread, event);
     thread.computeTicks = event.ticks;
     return null;
@@ -350,8 +368,9 @@ class Run {
 
   /**
    * A syscall or exception of `thread`. One the kernel did not carry out (its budget could not
-   * cover the entry) is made again, with the registers as they are, when the thread next runs,
-   * as seL4 restarts it; the program sees only the entry that was carried out.
+   * cover the entry, or a preemption point stopped its operation) is made again, with the
+   * registers as they are and the same `raise`, when the thread next runs, as seL4 restarts it;
+   * the program sees only the entry that was carried out.
    */
   private enterAgain(thread: ThreadRun, event: UserEntry): Stop | null {
     thread.restart = null;

@@ -141,5 +141,23 @@ export function shrinkEntries(boot: () => System, events: readonly KernelEvent[]
     }
     if (!removed) chunk = Math.floor(chunk / 2);
   }
+  // Then each syscall's raise: dropped if the failure does not need it, else raised as early as it still fails.
+  for (let i = 0; i < best.events.length && end === null; i++) {
+    for (const simpler of simplerRaises(best.events[i]!)) {
+      const r = mayReplay() ? attempt(best.events.map((e, j) => (j === i ? simpler : e))) : null;
+      if (r) {
+        best = cut(r);
+        break;
+      }
+    }
+  }
   return { ...best, shrink: { replays, end: end ?? 'complete' } };
+}
+
+/** Simpler forms of a syscall armed with a raise: without it, then raised after fewer work units (1, then half). */
+function simplerRaises(event: KernelEvent): KernelEvent[] {
+  if (event.kind !== 'syscall' || event.raise === undefined) return [];
+  const { raise, ...unarmed } = event;
+  const earlier = [...new Set([1, Math.floor(raise.afterWorkUnits / 2)])].filter((units) => units >= 1 && units < raise.afterWorkUnits);
+  return [unarmed, ...earlier.map((afterWorkUnits) => ({ ...event, raise: { irq: raise.irq, afterWorkUnits } }))];
 }

@@ -9,6 +9,7 @@ import {
   type KernelView,
   type LayerName,
   type Observation,
+  type RaiseDuringEntry,
   type Sel4Api,
   type Touched,
 } from '../libsel4/index.ts';
@@ -40,6 +41,11 @@ export interface System {
    * accepted (outside 1..plicMaxIRQ nothing happens); anything else throws an Error saying why.
    */
   interrupt(irq: number): Observation;
+  /**
+   * Arms the next syscall entered (through `api` or `enter`) with `raise`: a device raises PLIC
+   * source `raise.irq` inside that entry, before its `raise.afterWorkUnits`-th preemption point.
+   */
+  raiseDuringNext(raise: RaiseDuringEntry): void;
   /** What a thread sees of itself now (the lowest running layer's observation). */
   observe(tcb: number): Observation;
   /** A read-only view of a layer's state (default: the lowest running layer). */
@@ -99,8 +105,11 @@ export function bootSystem(options: SystemOptions = {}): System {
     };
   }
   const lowest = lockstep ? lockstep.lowest : single!;
+  let armed: RaiseDuringEntry | null = null;
   const port = {
-    enter(event: KernelEvent): Observation {
+    enter(given: KernelEvent): Observation {
+      const event = armed !== null && given.kind === 'syscall' ? { ...given, raise: armed } : given;
+      if (event.kind === 'syscall') armed = null;
       trace.push(event);
       return enter(event);
     },
@@ -112,6 +121,9 @@ export function bootSystem(options: SystemOptions = {}): System {
     trace,
     enter: port.enter,
     interrupt: (irq) => port.enter({ kind: 'interrupt', irq: checkedIrq(irq, 'an interrupt\'s irq') }),
+    raiseDuringNext(raise) {
+      armed = checkedRaise(raise);
+    },
     observe: (tcb) => lowest.observe(tcb),
     lockstep,
     lastTouched: () => (lockstep ? lockstep.lastTouched : singleTouched),
@@ -129,4 +141,15 @@ export function checkedIrq(irq: unknown, what: string): number {
   if (typeof irq === 'number' && Number.isInteger(irq) && irq >= 0 && irq <= 0xffffffff) return irq;
   const shown = typeof irq === 'bigint' ? `${irq}n` : typeof irq === 'string' ? `'${irq}'` : String(irq);
   throw new Error(`${what} must be an IRQ number (an integer from 0 to 0xffffffff), not ${shown}`);
+}
+
+/** `raise` if its irq is a word and afterWorkUnits a positive integer; else an Error saying which is wrong. */
+export function checkedRaise(raise: unknown): RaiseDuringEntry {
+  if (typeof raise !== 'object' || raise === null) throw new Error(`a raise must be { irq, afterWorkUnits }, not ${String(raise)}`);
+  const irq = checkedIrq('irq' in raise ? raise.irq : undefined, 'a raise\'s irq');
+  const units = 'afterWorkUnits' in raise ? raise.afterWorkUnits : undefined;
+  if (typeof units !== 'number' || !Number.isInteger(units) || units < 1 || units > 0xffffffff) {
+    throw new Error(`a raise's afterWorkUnits must be an integer from 1 to 0xffffffff, not ${String(units)}`);
+  }
+  return { irq, afterWorkUnits: units };
 }

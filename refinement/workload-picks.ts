@@ -1,13 +1,17 @@
 // The parts every workload operation is built from: the picker that turns a step's raw
 // choices into arguments, picking caps and slots from what the CSpace holds, perturbing
 // arguments, and sending a call as libsel4 does or in another shape.
-import { InvocationLabel, seL4_CapInitThreadCNode, seL4_MessageInfo_new, slotId, type CapOf, type Observation, type Sel4Api, type SlotRef } from '../libsel4/index.ts';
+import { InvocationLabel, seL4_CapInitThreadCNode, seL4_MessageInfo_new, slotId, type CapOf, type Observation, type RaiseDuringEntry, type Sel4Api, type SlotRef } from '../libsel4/index.ts';
 import type { Knowledge, Occupied, SlotAddress } from './knowledge.ts';
 import type { RunStyle, WorkloadStep } from './workload.ts';
 
-/** What a step can do besides the running thread's libsel4 calls: a device raises an interrupt (System.interrupt). */
+/**
+ * What a step can do besides the running thread's libsel4 calls: a device raises an interrupt
+ * (System.interrupt), or will raise one inside the next syscall (System.raiseDuringNext).
+ */
 export interface Devices {
   interrupt(irq: number): Observation;
+  raiseDuringNext(raise: RaiseDuringEntry): void;
 }
 
 /** A concrete call as run, for reports: `seL4_CNode_Copy(2, 30, 32, 2, 18, 32, 0xf)`. */

@@ -37,7 +37,7 @@ import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCa
 export type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
 
 export interface Scenario {
-  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices' | 'passive' | 'transfer' | 'queue' | 'fault' | 'fastpath' | 'lend' | 'vspace' | 'asids' | 'driver';
+  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices' | 'passive' | 'transfer' | 'queue' | 'fault' | 'fastpath' | 'lend' | 'vspace' | 'asids' | 'driver' | 'preemption';
   readonly actions: Action[];
 }
 

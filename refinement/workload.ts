@@ -35,6 +35,7 @@ import { fastpathScenario, faultScenario, ipcOperations, lendScenario, passiveSc
 import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { addressSpaceScenario, asidsScenario, resolveVspaceStep } from './workload-vspace.ts';
 import { driverScenario, resolveIrqStep } from './workload-irq.ts';
+import { preemptionScenario } from './workload-preemption.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
 
 /** The workloads a check can draw: `default`, and `deep`, which grows large states on purpose. */
@@ -576,6 +577,17 @@ function startScenario(op: Operation, k: Knowledge, p: Picker, style: RunStyle):
   return scenarioStep(k, p, style.scenario);
 }
 
+/**
+ * A Revoke or Retype step of the root task starts a preemption scenario (workload-preemption.ts)
+ * now and then (60 per mille), decided by a pick of its own, so that the other steps draw as before.
+ */
+function preemptionStart(step: WorkloadStep, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
+  if (style.deep || style.scenario?.actions.length || (step.op !== 'revoke' && step.op !== 'retype')) return null;
+  if (k.view().current() !== k.rootTCB || step.picks[pickCount - 3]! % 1000 >= 60) return null;
+  style.scenario = preemptionScenario(p);
+  return scenarioStep(k, p, style.scenario);
+}
+
 const ipcOperationSet: ReadonlySet<Operation> = new Set(ipcOperations);
 const isIpcOperation = (op: IpcOperation | ThreadOperation): op is IpcOperation => ipcOperationSet.has(op);
 
@@ -586,7 +598,7 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
   if (planned) return planned;
   const first = schedulingFirst(k, p, style);
   if (first) return first;
-  const started = startScenario(step.op, k, p, style);
+  const started = preemptionStart(step, k, p, style) ?? startScenario(step.op, k, p, style);
   if (started) return started;
   const op = style.threads && capabilityOperations.has(step.op) && p.chance(60) ? 'setupThread' : step.op;
   let resolved: ResolvedCall | null;

@@ -40,7 +40,7 @@ const userWritesSchema = z
 
 /** A kernel entry as the file keeps it: time amounts are decimal strings (64-bit values). */
 const entrySchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('syscall'), user: userWritesSchema }).strict(),
+  z.object({ kind: z.literal('syscall'), user: userWritesSchema, raise: z.object({ irq: word, afterWorkUnits: word.min(1) }).strict().optional() }).strict(),
   z.object({ kind: z.literal('exception'), user: userWritesSchema, number: word, code: word }).strict(),
   z.object({ kind: z.literal('time'), ticks: z.string().regex(/^(0|[1-9][0-9]{0,19})$/).refine((t) => BigInt(t) <= maxTicks, 'at most 2^64 - 1') }).strict(),
   z.object({ kind: z.literal('interrupt'), irq: word }).strict(),
@@ -103,7 +103,11 @@ function plainEntry(event: KernelEvent): PlainEntry {
   const copy = (writes: ReadonlyArray<readonly [number, number]>): Writes => writes.map(([at, value]) => [at, value]);
   switch (event.kind) {
     case 'syscall':
-      return { kind: 'syscall', user: { regs: copy(event.user.regs), ipcBuffer: copy(event.user.ipcBuffer) } };
+      return {
+        kind: 'syscall',
+        user: { regs: copy(event.user.regs), ipcBuffer: copy(event.user.ipcBuffer) },
+        ...(event.raise ? { raise: { irq: event.raise.irq, afterWorkUnits: event.raise.afterWorkUnits } } : {}),
+      };
     case 'exception':
       return { kind: 'exception', user: { regs: copy(event.user.regs), ipcBuffer: copy(event.user.ipcBuffer) }, number: event.number, code: event.code };
     case 'time':

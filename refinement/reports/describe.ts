@@ -23,6 +23,7 @@ import {
   type KernelEvent,
   userWritesOf,
   type Observation,
+  type RaiseDuringEntry,
   type ThreadObservation,
   type Word,
 } from '../../libsel4/index.ts';
@@ -158,7 +159,16 @@ export function decodeEntry(before: ThreadObservation | null, event: KernelEvent
   if (event.kind === 'time') return `time ${ticksText(event.ticks)}`;
   if (event.kind === 'exception') return exceptionText(event.number, event.code);
   if (event.kind === 'interrupt') return interruptText(event.irq);
-  const sent = sentBy(before, event);
+  const call = decodeSyscall(sentBy(before, event));
+  return event.raise ? `${call}, ${raiseText(event.raise)}` : call;
+}
+
+/** A syscall's raise: `IRQ 5 raised before work unit 3`. */
+export function raiseText(raise: RaiseDuringEntry): string {
+  return `IRQ ${shown(raise.irq)} raised before work unit ${raise.afterWorkUnits}`;
+}
+
+function decodeSyscall(sent: Sent): string {
   const sysno = syscallFromWord(sent.regs[Reg.a7]!);
   const a0 = shown(sent.regs[Reg.a0]!);
   switch (sysno) {
@@ -192,6 +202,7 @@ export function eventAnswer(event: KernelEvent, sysno: number, obs: Observation)
 /** What the kernel answered a syscall, as the check reports it: an seL4 error name, `returned`, `caller Inactive`, ... */
 export function answerOf(sysno: number, obs: Observation): string {
   if (obs.unmodelled) return `unmodelled: ${obs.unmodelled}`;
+  if (obs.preempted) return `preempted at a ${obs.preempted.at} point (${obs.preempted.reason === 'irq' ? 'interrupt pending' : 'budget'}): restarted`;
   if (obs.restarted) return 'restarted (budget used up)';
   const caller = obs.caller;
   if (!caller) return 'no thread ran';

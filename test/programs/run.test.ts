@@ -36,6 +36,28 @@ describe('misbehaving programs', () => {
 
 });
 
+describe('a syscall armed with a raise', () => {
+  it('raiseAfter arms the next syscall only, and rejects a bad raise', () => {
+    function* armed(sys: ProgramContext) {
+      yield* sys.compute(0n);
+      sys.raiseAfter(5, 3);
+      yield* sys.api.seL4_Yield();
+      yield* sys.api.seL4_Yield();
+      sys.raiseAfter(5, 0);
+    }
+    expect(() => runSystem(armed, { system: { layer } })).toThrow(/at step \d+: threw a raise's afterWorkUnits must be an integer from 1 to 0xffffffff, not 0$/);
+    function* once(sys: ProgramContext) {
+      sys.raiseAfter(5, 3);
+      yield* sys.compute(1n);
+      yield* sys.api.seL4_Yield();
+      yield* sys.api.seL4_Yield();
+    }
+    const result = runSystem(once, { system: { layer } });
+    const syscalls = result.entries.flatMap((e) => (e.event.kind === 'syscall' ? [e.event] : []));
+    expect(syscalls.map((e) => e.raise)).toEqual([{ irq: 5, afterWorkUnits: 3 }, undefined]);
+  });
+});
+
 describe('programs and threads', () => {
   it('gives each program one entry address, from programEntryBase on', () => {
     const seen: number[] = [];

@@ -89,6 +89,7 @@ describe('required coverage', () => {
     ['CNodeCopy:seL4_Revoke', /unknown result 'seL4_Revoke'/],
     ['Scheduler:seL4_NoError', /unknown result 'seL4_NoError' .*Scheduler has preemption, budget-expiry/],
     ['Time:preemption', /unknown result 'preemption' .*Time has timer-interrupt, no-interrupt/],
+    ['Preemption:finalise-unexposed', /unknown result 'finalise-unexposed' .*Preemption has revoke, finalise, reset, irq, budget/],
   ])('rejects %j', (text, message) => {
     expect(() => parseCoverageRequirement(text)).toThrow(CoverageSpecError);
     expect(() => parseCoverageRequirement(text)).toThrow(message);
@@ -100,6 +101,14 @@ describe('required coverage', () => {
       { invocation: 'Scheduler', result: 'budget-expiry' },
       { invocation: 'Time', result: 'timer-interrupt' },
       { invocation: 'UserException', result: 'caller Inactive' },
+    ]);
+  });
+
+  it('parses the preemption events', () => {
+    expect(parseCoverageRequirement('Preemption:reset,Preemption:budget,Preemption:restart-completed')).toEqual([
+      { invocation: 'Preemption', result: 'reset' },
+      { invocation: 'Preemption', result: 'budget' },
+      { invocation: 'Preemption', result: 'restart-completed' },
     ]);
   });
 
