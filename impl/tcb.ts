@@ -677,11 +677,11 @@ function slotUpdate(state: ImplState, slot: number): SlotUpdate {
   return { cap: capTag(w0) === CapTag.null ? null : { w0, w1: slotW1(state, slot) }, src: slot };
 }
 
-/** slotCapLongRunningDelete: the slot holds the last cap to a thread or CNode. */
+/** slotCapLongRunningDelete: the slot holds the last cap to a thread or CNode, or a Zombie. */
 function longRunningDelete(state: ImplState, slot: number): boolean {
   if (isNullSlot(state, slot) || !isFinalCapability(state, slot)) return false;
   const tag = capTag(slotW0(state, slot));
-  return tag === CapTag.thread || tag === CapTag.cnode;
+  return tag === CapTag.thread || tag === CapTag.cnode || tag === CapTag.zombie;
 }
 
 /** The IPC buffer argument: address 0 clears it; otherwise a derived non-device frame cap at a 512-byte aligned address. */

@@ -26,7 +26,7 @@ import {
   ipcBufferRightsAllow,
   type IPCBufferAccess,
 } from '../libsel4/index.ts';
-import { cteInsert, hasChildren } from './cdt.ts';
+import { cteInsert, hasChildren, isFinalCap } from './cdt.ts';
 import { deleteSlot } from './cnode.ts';
 import { cancelIPC, reorderEP } from './endpoint.ts';
 import { bindNotification, canReceiveRight, notificationAt, reorderNtfn, unbindNotification } from './notification.ts';
@@ -268,11 +268,25 @@ function decodeIPCBuffer(s: Readable, vaddr: Word, extra: { readonly cap: Cap; r
   return { vaddr, install: { cap: buffer.cap, src: extra.slot } };
 }
 
-/** The CSpace and VSpace roots of Configure and SetSpace, with their cap data applied. */
+/**
+ * slot_cap_long_running_delete: the slot holds the final cap to a CNode or thread, or a Zombie,
+ * whose deletion could take many preemption points.
+ */
+function slotCapLongRunningDelete(s: Readable, slot: SlotRef): boolean {
+  const cap = capAt(s, slot);
+  if (cap.type === 'null' || !isFinalCap(s, slot, cap)) return false;
+  return cap.type === 'cnode' || cap.type === 'thread' || cap.type === 'zombie';
+}
+
+/**
+ * decode_cv_space: the thread's current roots may be replaced only if neither deletion is long
+ * running; then the CSpace and VSpace roots of Configure and SetSpace, their cap data applied.
+ */
 function decodeSpace(
-  s: Readable, cRootData: Word, vRootData: Word,
+  s: Readable, tcb: number, cRootData: Word, vRootData: Word,
   cRoot: { readonly cap: Cap; readonly slot: SlotRef }, vRoot: { readonly cap: Cap; readonly slot: SlotRef },
 ): { cRoot: CapInstall; vRoot: CapInstall } | { error: SyscallError } {
+  if (slotCapLongRunningDelete(s, slotRef(tcb, TCBSlot.cspace)) || slotCapLongRunningDelete(s, slotRef(tcb, TCBSlot.vspace))) return illegal;
   const cDerived = derived(s, cRoot, cRootData !== 0 ? updateCapData(false, cRootData, cRoot.cap) : cRoot.cap);
   if ('error' in cDerived) return cDerived;
   if (cDerived.cap.type !== 'cnode') return illegal;
@@ -337,7 +351,7 @@ export function decodeTCBInvocation(s: Readable, msg: InvocationMessage, cap: Ca
       if (length < 3 || extraCaps.length < 3) return truncated;
       const ipcBuffer = decodeIPCBuffer(s, mr(2), extraCaps[2]!);
       if ('error' in ipcBuffer) return ipcBuffer;
-      const space = decodeSpace(s, mr(0), mr(1), extraCaps[0]!, extraCaps[1]!);
+      const space = decodeSpace(s, tcb, mr(0), mr(1), extraCaps[0]!, extraCaps[1]!);
       if ('error' in space) return space;
       return { invocation: { op: 'caps', tcb, tcbSlot: slot, ...space, ipcBuffer } };
     }
@@ -366,7 +380,7 @@ export function decodeTCBInvocation(s: Readable, msg: InvocationMessage, cap: Ca
     }
     case L.TCBSetSpace: {
       if (length < 2 || extraCaps.length < 3) return truncated;
-      const space = decodeSpace(s, mr(0), mr(1), extraCaps[1]!, extraCaps[2]!);
+      const space = decodeSpace(s, tcb, mr(0), mr(1), extraCaps[1]!, extraCaps[2]!);
       if ('error' in space) return space;
       const fault = extraCaps[0]!;
       if (!validFaultHandler(fault.cap)) return invalidCap(1);

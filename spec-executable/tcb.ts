@@ -278,11 +278,11 @@ function validFaultHandler(cap: Cap): boolean {
   return cap.type === 'endpoint' && (cap.rights & seL4_CanWrite) !== 0 && (cap.rights & (seL4_CanGrant | seL4_CanGrantReply)) !== 0;
 }
 
-/** slotCapLongRunningDelete: the slot holds the last cap to a CNode or thread (a long deletion). */
+/** slotCapLongRunningDelete: the slot holds the last cap to a CNode or thread, or a Zombie (a long deletion). */
 function slotCapLongRunningDelete(k: Step, ref: SlotRef): boolean {
   const cap = k.cap(ref);
   if (cap.type === 'null' || !isFinalCapability(k.state, ref)) return false;
-  return cap.type === 'cnode' || cap.type === 'thread';
+  return cap.type === 'cnode' || cap.type === 'thread' || cap.type === 'zombie';
 }
 
 /** checkValidIPCBuffer (riscv): a non-device frame cap, and a 512-byte aligned address. */

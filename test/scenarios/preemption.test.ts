@@ -268,10 +268,9 @@ it('the abstract spec alone runs an armed operation to its end: stopping is a ch
 /**
  * seL4 refuses a TCB_SetSpace (and Configure) whose old CSpace root's deletion would be long
  * (slotCapLongRunningDelete: the last cap to a CNode), so a ThreadControlCaps invocation is never
- * preempted in practice. The abstract spec on this branch answers NoError here (not IllegalOperation):
- * left out of this list until it is fixed.
+ * preempted in practice.
  */
-it.each(['executable', 'impl'] as const)('TCB_SetSpace replacing the last cap to a CNode is refused on %s: IllegalOperation, nothing deleted', (mode) => {
+it.each(modes)('TCB_SetSpace replacing the last cap to a CNode is refused on %s: IllegalOperation, nothing deleted', (mode) => {
   const b = boot(mode, { maxWorkUnitsPerPreemption: 1 });
   const [tcb, cnode] = [b.free, b.free + 1];
   expect(b.sys.api.seL4_Untyped_Retype(b.big, T.seL4_TCBObject, 0, R, 0, 0, tcb, 1)).toBe(E.seL4_NoError);
