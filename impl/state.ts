@@ -326,6 +326,18 @@ export function readU64(state: ImplState, paddr: number): bigint {
 }
 
 /** A word of user memory: zero outside RAM (device memory is not modelled). */
+/** The lowest word address in [from, to) of RAM whose word is not zero, or null; pages never written are skipped. */
+export function firstNonZeroUserWord(state: ImplState, from: number, to: number): number | null {
+  const start = Math.max(from, state.ramBase);
+  const end = Math.min(to, state.ramEnd);
+  if (start >= end) return null;
+  const first = Math.ceil((start - state.ramBase) / 4);
+  const last = Math.ceil((end - state.ramBase) / 4);
+  if (state.mem.isZero(first, last)) return null;
+  for (let i = first; i < last; i++) if (state.mem.get(i) !== 0) return state.ramBase + i * 4;
+  return null;
+}
+
 export function readUserWord(state: ImplState, paddr: number): number {
   if (!Number.isInteger(paddr) || !inRam(state, paddr - (paddr % 4), 4)) return 0;
   return state.mem.get((paddr - state.ramBase) >>> 2);

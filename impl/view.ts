@@ -14,7 +14,7 @@ import {
 import { cdtParentOf, decodeObject, decodeObjects, decodeSlotCap, type ImplObject } from './decode.ts';
 import { irqView } from './interrupt.ts';
 import { queuesOf } from './scheduler.ts';
-import { NONE, inRam, readUserWord, type ImplState } from './state.ts';
+import { NONE, inRam, firstNonZeroUserWord, readUserWord, type ImplState } from './state.ts';
 import { ipcBufferAddr, ipcBufferFrame, readRegisters, threadState } from './tcb.ts';
 
 export function observe(state: ImplState, caller: number | null, unmodelled: string | null): Observation {
@@ -127,6 +127,7 @@ export function createView(state: ImplState): KernelView {
     objects: () => decodeObjects(state).map(objectView),
     current: () => state.current,
     userWord: (paddr) => readUserWord(state, paddr),
+    nonZeroWord: (from, to) => firstNonZeroUserWord(state, from, to),
     scheduler: () => schedulerView(state),
     irq: (irq) => irqView(state, irq),
     workUnitsCompleted: () => state.workUnitsCompleted,

@@ -351,6 +351,8 @@ export interface KernelView {
   current(): number | null;
   /** A word of physical memory outside kernel objects (frames such as IPC buffers and bootinfo). */
   userWord(paddr: number): Word;
+  /** The lowest word address in [from, to) whose word is not zero, or null (what a scan of userWord finds, without the scan). */
+  nonZeroWord(from: number, to: number): number | null;
   /** Time, the current scheduling context and the scheduler's queues. */
   scheduler(): SchedulerView;
   /** IRQ line `irq` (0..maxIRQ). Its slot in the IRQ node is read with `cap({ cnode: irqNodeRef, index: irq })`. */

@@ -369,6 +369,18 @@ export function memoryBlock(s: Readable, base: number): readonly Word[] | null {
   return s.memory.get(base) ?? null;
 }
 
+/** The lowest word address in [from, to) whose word is not zero, or null (a committed state's blocks). */
+export function firstNonZeroWord(s: AbstractState, from: number, to: number): number | null {
+  const start = Math.ceil(from / 4) * 4;
+  for (const [base, words] of s.memory.entriesInRange(start - (start % blockBytes), to)) {
+    for (let i = 0; i < words.length; i++) {
+      const paddr = base + i * 4;
+      if (paddr >= start && paddr < to && words[i] !== 0) return paddr;
+    }
+  }
+  return null;
+}
+
 export function memoryWord(s: Readable, paddr: number): Word {
   const offset = paddr % blockBytes;
   return memoryBlock(s, paddr - offset)?.[offset >>> 2] ?? 0;

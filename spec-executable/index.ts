@@ -6,7 +6,7 @@ import { cdtParent } from './cnode.ts';
 import { objectView } from './objects.ts';
 import { isPLICSource, raiseInterrupt } from './interrupt.ts';
 import { raiseEntryInterrupt } from './preemption.ts';
-import { getObject, getSlot, getTCB, irqLine, Step, UnmodelledBehaviour, userWord, type ExecState, type KObject, type SchedState } from './state.ts';
+import { firstNonZeroUserWord, getObject, getSlot, getTCB, irqLine, Step, UnmodelledBehaviour, userWord, type ExecState, type KObject, type SchedState } from './state.ts';
 import { applyUserWrites, handleExceptionEntry, handleSyscallEntry, handleTimerInterrupt, takePendingInterrupts } from './syscall.ts';
 import { ipcBufferContents } from './tcb.ts';
 
@@ -165,6 +165,7 @@ export function view(state: ExecState): KernelView {
     objects: () => allObjectViews(state),
     current: () => state.current,
     userWord: (paddr) => userWord(state, paddr),
+    nonZeroWord: (from, to) => firstNonZeroUserWord(state, from, to),
     scheduler: () => schedulerView(state.sched),
     irq: (irq) => irqLine(state, irq),
     workUnitsCompleted: () => state.workUnitsCompleted,

@@ -292,6 +292,12 @@ export function userWord(state: ExecState, paddr: number): Word {
   return state.memory.get(paddr) ?? 0;
 }
 
+/** The lowest word address in [from, to) whose word is not zero, or null. */
+export function firstNonZeroUserWord(state: ExecState, from: number, to: number): number | null {
+  for (const [paddr, word] of state.memory.entriesInRange(Math.ceil(from / 4) * 4, to)) if (word !== 0) return paddr;
+  return null;
+}
+
 /** Every non-zero user memory word, as (byte address, word). */
 export function allUserWords(state: ExecState): Iterable<[number, Word]> {
   return state.memory.entries();

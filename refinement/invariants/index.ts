@@ -77,6 +77,6 @@ export function checkInvariants(layer: RunningLayer, counts?: InvariantCounts, t
   const view = layer.view();
   return (
     checkListing(listing, counts) ??
-    counted(counts, 'untyped_free (nothing above a free index, RAM zero)', () => untypedFree(listing.objects, listing.filled, (paddr) => view.userWord(paddr), touched ?? null))
+    counted(counts, 'untyped_free (nothing above a free index, RAM zero)', () => untypedFree(listing.objects, listing.filled, (from, to) => view.nonZeroWord(from, to), (paddr) => view.userWord(paddr), touched ?? null))
   );
 }

@@ -33,16 +33,14 @@ function objectOverlapping(objects: readonly ObjectView[], start: number, end: n
  * untyped_free: no object lies in a RAM untyped's region at or above its free index, and that
  * memory reads zero. `objects` by increasing address; `touched` null checks every untyped.
  */
-export function untypedFree(objects: readonly ObjectView[], filled: readonly Filled[], userWord: (paddr: number) => Word, touched: readonly Touched[] | null): string | null {
+export function untypedFree(objects: readonly ObjectView[], filled: readonly Filled[], nonZeroWord: (from: number, to: number) => number | null, userWord: (paddr: number) => Word, touched: readonly Touched[] | null): string | null {
   for (const { slot, cap } of untypedsToCheck(filled, touched)) {
     const free = cap.ptr + cap.freeIndex;
     const end = cap.ptr + 2 ** cap.sizeBits;
     const object = objectOverlapping(objects, free, end);
     if (object !== null) return `untyped_free: ${slotKey(slot)} untyped ${hex(cap.ptr)} has ${object.type} ${hex(object.addr)} at or above its free index ${hex(cap.freeIndex)}`;
-    for (let paddr = free; paddr < end; paddr += 4) {
-      const word = userWord(paddr);
-      if (word !== 0) return `untyped_free: ${slotKey(slot)} untyped ${hex(cap.ptr)} has memory ${hex(paddr)} = ${hex(word)} at or above its free index ${hex(cap.freeIndex)}`;
-    }
+    const paddr = nonZeroWord(free, end);
+    if (paddr !== null) return `untyped_free: ${slotKey(slot)} untyped ${hex(cap.ptr)} has memory ${hex(paddr)} = ${hex(userWord(paddr))} at or above its free index ${hex(cap.freeIndex)}`;
   }
   return null;
 }

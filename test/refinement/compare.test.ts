@@ -49,6 +49,7 @@ function viewOf(object: ObjectView, sched: SchedulerView): KernelView {
     objects: () => [object],
     current: () => null,
     userWord: () => 0,
+    nonZeroWord: () => null,
     scheduler: () => sched,
     irq: irqAtBoot,
     workUnitsCompleted: () => null,

@@ -139,6 +139,7 @@ describe('the IRQ events of an entry', () => {
     objects: () => [],
     current: () => null,
     userWord: () => 0,
+    nonZeroWord: () => null,
     scheduler: () => { throw new Error('not read'); },
     irq: (irq) => lines.find((l) => l.irq === irq) ?? irqAtBoot(irq),
     workUnitsCompleted: () => null,

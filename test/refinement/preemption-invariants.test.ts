@@ -39,24 +39,30 @@ describe('untyped_free', () => {
   const untyped = (freeIndex: number, isDevice = false): Filled => filled(at(0x9000_0000, 1), { type: 'untyped', ptr: base, sizeBits: 12, freeIndex, isDevice });
   const endpointAt = (addr: number): ObjectView => ({ type: 'endpoint', addr, state: 'Idle', queue: [] });
   const zero = () => 0;
+  /** What a layer's view answers for nonZeroWord, found by scanning `word`. */
+  const scan = (word: (paddr: number) => number) => (from: number, to: number) => {
+    for (let paddr = from; paddr < to; paddr += 4) if (word(paddr) !== 0) return paddr;
+    return null;
+  };
+  const memory = (word: (paddr: number) => number) => [scan(word), word] as const;
 
   it('holds with objects below the free index and zero memory above it', () => {
-    expect(untypedFree([endpointAt(base), endpointAt(base + 0x7f0)], [untyped(0x800)], zero, null)).toBeNull();
+    expect(untypedFree([endpointAt(base), endpointAt(base + 0x7f0)], [untyped(0x800)], scan(zero), zero, null)).toBeNull();
   });
 
   it('finds an object at or above the free index, and non-zero memory there', () => {
-    expect(untypedFree([endpointAt(base + 0x800)], [untyped(0x800)], zero, null)).toMatch(/has endpoint 0x80100800 at or above its free index/);
-    expect(untypedFree([], [untyped(0x800)], (paddr) => (paddr === base + 0xffc ? 7 : 0), null)).toMatch(/memory 0x80100ffc = 0x0*7 at or above/);
+    expect(untypedFree([endpointAt(base + 0x800)], [untyped(0x800)], scan(zero), zero, null)).toMatch(/has endpoint 0x80100800 at or above its free index/);
+    expect(untypedFree([], [untyped(0x800)], ...memory((paddr) => (paddr === base + 0xffc ? 7 : 0)), null)).toMatch(/memory 0x80100ffc = 0x0*7 at or above/);
     // Below the free index memory may hold anything (a reset zeroes it chunk by chunk from the top).
-    expect(untypedFree([], [untyped(0x800)], (paddr) => (paddr < base + 0x800 ? 7 : 0), null)).toBeNull();
+    expect(untypedFree([], [untyped(0x800)], ...memory((paddr) => (paddr < base + 0x800 ? 7 : 0)), null)).toBeNull();
   });
 
   it('skips device untypeds, and untypeds an entry did not touch when told what it touched', () => {
     const dirty = (paddr: number) => (paddr === base + 0xf00 ? 1 : 0);
-    expect(untypedFree([], [untyped(0, true)], dirty, null)).toBeNull();
-    expect(untypedFree([], [untyped(0)], dirty, [{ slots: [], objects: [] }])).toBeNull();
-    expect(untypedFree([], [untyped(0)], dirty, [{ slots: [at(0x9000_0000, 1)], objects: [] }])).toMatch(/untyped_free/);
-    expect(untypedFree([], [untyped(0)], dirty, [{ slots: [], objects: [base + 0x40] }])).toMatch(/untyped_free/);
+    expect(untypedFree([], [untyped(0, true)], scan(dirty), dirty, null)).toBeNull();
+    expect(untypedFree([], [untyped(0)], scan(dirty), dirty, [{ slots: [], objects: [] }])).toBeNull();
+    expect(untypedFree([], [untyped(0)], scan(dirty), dirty, [{ slots: [at(0x9000_0000, 1)], objects: [] }])).toMatch(/untyped_free/);
+    expect(untypedFree([], [untyped(0)], scan(dirty), dirty, [{ slots: [], objects: [base + 0x40] }])).toMatch(/untyped_free/);
   });
 });
 
