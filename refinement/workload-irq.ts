@@ -288,8 +288,18 @@ export function driverScenario(p: Picker): Scenario {
   // The Ack comes from whoever runs: the woken waiter, or the root task.
   const ack: Action = (k) => (holds(k, handler, 'irqhandler') && (rootRuns(k) || threadRuns(k)) ? once(ackCall(handler)) : null);
   const waitAgain: Action = (k) => (threadRuns(k) ? wait(k, p) : 'next');
+  // A copy of the handler cap handed out (to another driver) and deleted: not the last one, so the line stays live.
+  let handlerCopy = -1;
+  const copyHandler = byRoot((k, p) => {
+    const at = freeRootSlot(k, p);
+    if (at === undefined || !holds(k, handler, 'irqhandler')) return null;
+    handlerCopy = at;
+    return copy(at, handler);
+  });
+  const deleteCopy = byRoot((k) => (holds(k, handlerCopy, 'irqhandler') ? deleteCall(handlerCopy) : null));
   const endings: Action[][] = [
     [],
+    [copyHandler, deleteCopy, raise],
     [byRoot((k) => (holds(k, handler, 'irqhandler') ? deleteCall(handler) : null)), raise],
     [byRoot(() => clearCall(handler)), raise],
     [byRoot((k, p) => revokeControl(k, p)), raise],
