@@ -7,7 +7,7 @@ import type { Preemption, PreemptionPointKind, RaiseDuringEntry } from '../libse
 import { claimInterrupt, deliverableInterrupt, handleInterrupt, isPlicSource, raiseInterrupt } from './interrupt.ts';
 import { refillSufficient, scAt } from './schedcontext.ts';
 import { chargeBudget, checkBudget, isSchedulable } from './scheduler.ts';
-import { forkKernel, irqLines, schedOf, tcbAt, updateSched, type IrqLine, type Kernel, type Readable } from './state.ts';
+import { irqLines, schedOf, tcbAt, updateSched, type IrqLine, type Kernel, type Readable } from './state.ts';
 
 /** Stop runs an entry without a witness may make (one per allowed stop) before it gives up on completeness. */
 export const preemptionSearchLimit = 32;
@@ -16,19 +16,6 @@ export const preemptionSearchLimit = 32;
 export class Preempted extends Error {
   constructor(readonly preemption: Preemption) {
     super(`preempted at a ${preemption.at} point (${preemption.reason})`);
-  }
-}
-
-/** A stop offered under a witness: the kernel as it was at the point. */
-export interface Stop {
-  readonly k: Kernel;
-  readonly preemption: Preemption;
-}
-
-/** The witness's stop is offered: the run need not go on. */
-export class StopsOffered extends Error {
-  constructor() {
-    super('the witnessed stop is offered');
   }
 }
 
@@ -41,15 +28,13 @@ export interface PreemptionRun {
   allowedPassed: number;
   /** A revoke explored its orders without points: `allowedPassed` does not count every point. */
   uncounted: boolean;
-  /** Under a witness: the stops offered (the witness names a preemption next). */
-  readonly stops: Stop[];
   /** IRQ lines already seen with nothing deliverable (the lines are copied on every write). */
   quietIrqs: readonly IrqLine[] | null;
 }
 
 export function preemptionRun(raise: RaiseDuringEntry | null, stopAt: number | null): PreemptionRun {
   if (stopAt !== null && (!Number.isInteger(stopAt) || stopAt < 1)) throw new RangeError(`stopAt ${stopAt}: a point counted from 1`);
-  return { raise, stopAt, pointsPassed: 0, allowedPassed: 0, uncounted: false, stops: [], quietIrqs: null };
+  return { raise, stopAt, pointsPassed: 0, allowedPassed: 0, uncounted: false, quietIrqs: null };
 }
 
 /** Why a point may stop here, or null if it must go on: an interrupt deliverable, else the budget clause. */
@@ -103,9 +88,9 @@ export function preemptionPoint(k: Kernel, at: PreemptionPointKind, settle: () =
   const reason = stopReason(k, run);
   if (reason === null) return;
   if (k.oracle !== null) {
+    k.oracle.stop();
     settle();
-    run.stops.push({ k: forkKernel(k, { ...run, stops: [] }), preemption: { at, reason } });
-    throw new StopsOffered();
+    throw new Preempted({ at, reason });
   }
   run.allowedPassed++;
   if (run.allowedPassed !== run.stopAt) return;

@@ -460,13 +460,6 @@ export function begin(state: AbstractState, log: TouchLog, oracle: WitnessOracle
   };
 }
 
-/** A copy of the kernel's writes so far, to go on from separately (a stop offered under a witness). */
-export function forkKernel(k: Kernel, preemption: PreemptionRun | null): Kernel {
-  return {
-    ...k, objects: new Map(k.objects), capRefs: new Map(k.capRefs), memory: new Map(k.memory), log: k.log.clone(), preemption,
-  };
-}
-
 /** Runs kernel operations from `state`; returns the state they leave. */
 export function run(state: AbstractState, log: TouchLog, body: (k: Kernel) => void): AbstractState {
   const k = begin(state, log);

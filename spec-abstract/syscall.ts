@@ -26,7 +26,6 @@ import {
   syscallName,
   syscallNumberRegister,
   type Cap,
-  ChoiceRejected,
   maxReleaseTicks,
   userWritesOf,
   type FaultView,
@@ -54,7 +53,7 @@ import { decodeUntypedInvocation, performRetype } from './untyped.ts';
 import { observe } from './view.ts';
 import { decodeVSpaceInvocation, performVSpaceInvocation } from './vspace.ts';
 import { WitnessOracle } from './witness.ts';
-import { markPreempted, Preempted, preemptionPath, preemptionRun, preemptionSearchLimit, raiseAtEnd, StopsOffered, type PreemptionRun } from './preemption.ts';
+import { markPreempted, Preempted, preemptionPath, preemptionRun, preemptionSearchLimit, raiseAtEnd, type PreemptionRun } from './preemption.ts';
 
 /** The lookup failure of a receive cap of the wrong kind (l4v: MissingCapability 0). */
 const missingCapability: LookupFailure = { type: 'MissingCapability', bitsLeft: 0 };
@@ -380,20 +379,6 @@ function advanceClock(state: AbstractState, ticks: bigint): { clockTicks: bigint
 }
 
 /**
- * Under a witness: the entry's outcomes if the witness names no stop (null if it does: then the
- * stops offered are the outcomes, and the run that went on past them is no outcome).
- */
-function witnessedStops(following: PreemptionRun, entry: () => Outcome<AbstractState>[]): Outcome<AbstractState>[] | null {
-  try {
-    const outcomes = entry();
-    if (following.stops.length === 0) return outcomes;
-  } catch (e) {
-    if (following.stops.length === 0 || !(e instanceof ChoiceRejected || e instanceof StopsOffered)) throw e;
-  }
-  return null;
-}
-
-/**
  * Without a witness: the entry's outcomes without a stop, and those of a run per allowed stop (the
  * `stopAt`-th point where stopping is allowed, revokes in depth-first order), at most
  * `preemptionSearchLimit` of them.
@@ -463,14 +448,7 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
   const raise = event.kind === 'syscall' ? (event.raise ?? null) : null;
   try {
     if (witness !== undefined) {
-      const following = preemptionRun(raise, null);
-      const outcomes = witnessedStops(following, () => entry(following, new WitnessOracle(witness)));
-      return outcomes ?? following.stops.map(({ k, preemption }, i) => {
-        // The stopped operation unwinds as a thrown preemption would (caller is the invoker: only invocations have points).
-        markPreempted(k, caller!, preemption);
-        preemptionPath(k, caller!);
-        return outcomeOf(k, following.stops.length > 1 ? `preempted at the witnessed kind of point, offer ${i + 1}` : undefined);
-      });
+      return entry(preemptionRun(raise, null), new WitnessOracle(witness));
     }
     const counting = preemptionRun(raise, null);
     return withStops(entry(counting, null), counting, (stopAt) => entry(preemptionRun(raise, stopAt), null));

@@ -54,6 +54,11 @@ export class WitnessOracle {
     return choice !== undefined && choice.point === 'preemption' && choice.at === at && choice.entryPoint === entryPoint && this.next === this.witness.length - 1;
   }
 
+  /** The spec stops where the witness said (stopsHere): that choice is followed. */
+  stop(): void {
+    this.next++;
+  }
+
   /** The entry is over: every witnessed choice must have been one the spec offered. */
   finish(): void {
     const left = this.witness[this.next];
