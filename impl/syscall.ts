@@ -164,6 +164,7 @@ function kernelEntry(state: ImplState, thread: number, event: KernelEntryEvent):
   let unmodelled: string | null = null;
   if (checkBudgetRestart(state, thread)) {
     if (event.kind === 'syscall') unmodelled = handleSyscall(state, thread);
+    else if (event.kind === 'access') unmodelled = 'user memory access (VSpace V2: placeholder)';
     else handleFault(state, thread, userExceptionFault(event.number, event.code));
     // handleSyscall's way out of a preempted invocation (Call, Send, NBSend, a first phase)
     if (state.preempted !== null) afterPreemption(state);

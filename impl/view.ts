@@ -118,6 +118,7 @@ function schedulerView(state: ImplState): SchedulerView {
 
 export function createView(state: ImplState): KernelView {
   return {
+    translate: () => null, // placeholder (VSpace V2)
     cap: (slot) => decodeSlotCap(state, slot),
     cdtParent: (slot) => cdtParentOf(state, slot),
     object: (addr) => {

@@ -32,8 +32,71 @@ export interface UserWrites {
 export type KernelEvent =
   | { readonly kind: 'syscall'; readonly user: UserWrites; readonly raise?: RaiseDuringEntry }
   | { readonly kind: 'exception'; readonly user: UserWrites; readonly number: Word; readonly code: Word }
+  | AccessEvent
   | { readonly kind: 'time'; readonly ticks: bigint }
   | InterruptEvent;
+
+/** What a user memory access does: a load, a store, or an instruction fetch (riscv's three VM fault causes). */
+export const accessKinds = ['load', 'store', 'execute'] as const;
+export type AccessKind = (typeof accessKinds)[number];
+
+/**
+ * `access`: the current thread (its user writes applied first) loads, stores or fetches the 32-bit
+ * word at virtual address `vaddr`: the aligned word that holds it (`vaddr & ~3`; the model has no
+ * misaligned or byte accesses). `value` is the word a store writes (0 if absent; ignored by loads
+ * and fetches). The access is translated as l4v's ADT defines it (`get_vspace_of_thread`, then the
+ * Sv32 walk): TCB slot 1 must hold a page-table cap mapped with an ASID whose VSpace root is that
+ * same table (else the kernel's own table is used and every user access faults), and the walk must
+ * end in a valid leaf PTE with U set that allows the access (R for a load, W for a store, X for a
+ * fetch). Then the word is read or written in the frame's memory (a device frame: a load reads 0,
+ * a store is dropped) and the kernel is not entered: no time passes, nothing else changes, no
+ * interrupt is taken. Otherwise the access faults and the kernel is entered as seL4's
+ * handleVMFaultEvent: updateTimestamp and checkBudgetRestart, then handleVMFault's fault (see
+ * `vmFault`) delivered as handleFault delivers every fault, then schedule and activateThread, and
+ * the device interrupts then deliverable, as after every entry. The fault's address is `vaddr`
+ * as given (stval).
+ */
+export interface AccessEvent {
+  readonly kind: 'access';
+  readonly user: UserWrites;
+  readonly access: AccessKind;
+  readonly vaddr: Word;
+  readonly value?: Word;
+}
+
+/**
+ * seL4's normalised fault status (FSR) of a VM fault: handleVMFault reports riscv's access-fault
+ * cause for both page and access faults (RISCVLoadAccessFault 5, RISCVStoreAccessFault 7,
+ * RISCVInstructionAccessFault 1).
+ */
+export const vmFaultStatus: Readonly<Record<AccessKind, number>> = { load: 5, store: 7, execute: 1 };
+
+/** The fault handleVMFault raises for a failed access: VMFault [address, FSR, instruction (1 for a fetch)]. */
+export function vmFault(access: AccessKind, vaddr: Word): FaultView {
+  return { type: 'VMFault', words: [vaddr >>> 0, vmFaultStatus[access], access === 'execute' ? 1 : 0] };
+}
+
+/** The fault message's label for each fault type (seL4_FaultType on riscv, MCS). */
+export const faultLabel: Readonly<Record<FaultView['type'], number>> = { CapFault: 1, UnknownSyscall: 2, UserException: 3, Timeout: 5, VMFault: 6 };
+
+/** A VMFault message's words (seL4_VMFault_Msg): IP (FaultIP), Addr, PrefetchFault, FSR; 4 words. */
+export const seL4_VMFault = { IP: 0, Addr: 1, PrefetchFault: 2, FSR: 3, Length: 4 } as const;
+
+/**
+ * How the current state translates a thread's user access at a virtual address (l4v's
+ * `ptable_lift` and `ptable_rights` of the thread): the leaf that maps it. Its rights decide which
+ * accesses succeed (a load needs rights 3 or 2, a store 3, a fetch `executable`).
+ */
+export interface Translation {
+  /** The physical address of the aligned word holding the virtual address. */
+  readonly paddr: number;
+  /** The mapped frame: its base address and size (12 or 22). */
+  readonly frame: number;
+  readonly sizeBits: number;
+  /** vm_rights of the leaf, as PteView's: 3 ReadWrite, 2 ReadOnly, 1 KernelOnly. */
+  readonly rights: number;
+  readonly executable: boolean;
+}
 
 /**
  * `interrupt`: a device raises PLIC source `irq` (1..plicMaxIRQ) now, while the current thread (or
@@ -85,7 +148,7 @@ export interface Preemption {
 export type ThreadEvent = Extract<KernelEvent, { readonly user: UserWrites }>;
 
 export function isThreadEvent(event: KernelEvent): event is ThreadEvent {
-  return event.kind === 'syscall' || event.kind === 'exception';
+  return event.kind === 'syscall' || event.kind === 'exception' || event.kind === 'access';
 }
 
 /** A refill of a scheduling context: `amount` ticks of budget usable from `releaseTicks` on. */
@@ -146,6 +209,14 @@ export interface Observation {
   readonly restarted: boolean;
   /** Set when a preemption point stopped the entry's operation (the caller then is Restart: `restarted`). */
   readonly preempted?: Preemption;
+  /**
+   * After an `access` event that translated: the word loaded or fetched, or the word stored. Absent
+   * after every other event, and after an access that faulted (the kernel was entered: the caller
+   * now waits on its fault handler, or is Inactive; or `restarted`, when its budget could not cover
+   * the entry). A faulted access is made again when the thread next runs, as the restarted
+   * instruction of seL4.
+   */
+  readonly accessed?: Word;
   /**
    * The impl only (like seL4's ksKernelEntry.is_fastpath, with a reason): for Call and ReplyRecv,
    * `taken` when the IPC fastpath did the entry, else why it left it to the slow path; undefined
@@ -363,6 +434,12 @@ export interface KernelView {
    * keeps no counter (l4v's preemption point may stop at any point where stopping is allowed).
    */
   workUnitsCompleted(): number | null;
+  /**
+   * How `thread`'s user accesses at `vaddr` translate now (see AccessEvent): the user leaf PTE
+   * that maps the word, or null when none does (every access there faults). Null for an address
+   * that is no thread.
+   */
+  translate(thread: number, vaddr: Word): Translation | null;
 }
 
 /**
@@ -374,6 +451,8 @@ export interface KernelView {
 export interface Touched {
   readonly slots: readonly SlotRef[];
   readonly objects: readonly number[];
+  /** Physical addresses of the user-memory words a store of the step wrote (absent: none). */
+  readonly userWords?: readonly number[];
 }
 
 /**

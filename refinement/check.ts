@@ -168,6 +168,7 @@ function again(restart: Restart): ResolvedCall {
         api.raiseException(event.number, event.code);
         return;
       }
+      if (event.kind === 'access') throw new Error('placeholder (VSpace V2): an access made again');
       if (event.raise) devices.raiseDuringNext(event.raise);
       api.rawSyscall([]);
     },

@@ -339,6 +339,7 @@ function kernelEntry(k: Kernel, event: KernelEvent, caller: number | null): read
   }
   if (caller === null) throw new Error(`${event.kind} entry by the idle thread`);
   if (!checkBudgetRestart(k)) return [{ k }];
+  if (event.kind === 'access') throw new Unmodelled('user memory access (VSpace V2: placeholder)');
   if (event.kind === 'exception') {
     handleFault(k, caller, userExceptionFault(event.number, event.code));
     return [{ k }];

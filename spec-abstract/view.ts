@@ -150,6 +150,7 @@ export function viewOf(s: AbstractState): KernelView {
     return h === null || !hasSlot(h, slot.index) ? undefined : entryIn(h, slot.index);
   };
   return {
+    translate: () => null, // placeholder (VSpace V2)
     cap: (slot) => {
       const e = entry(slot);
       return e === undefined ? null : (e?.cap ?? nullCap);

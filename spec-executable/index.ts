@@ -118,6 +118,7 @@ export function step(state: ExecState, event: KernelEvent): readonly Outcome<Exe
   if (event.kind === 'syscall') k.raise = event.raise ?? null;
   applyUserWrites(k, thread, event.user);
   const written = { state: k.state, touched: k.touched() };
+  if (event.kind === 'access') return [unchanged(state, thread, 'user memory access (VSpace V2: placeholder)')];
   const kernel = event.kind === 'syscall' ? () => handleSyscallEntry(k, thread) : () => handleExceptionEntry(k, thread, event.number, event.code);
   return [run(k, thread, written, kernel)];
 }
@@ -156,6 +157,7 @@ function allObjectViews(state: ExecState): ObjectView[] {
 
 export function view(state: ExecState): KernelView {
   return {
+    translate: () => null, // placeholder (VSpace V2)
     cap: (slot) => getSlot(state, slot)?.cap ?? null,
     cdtParent: (slot) => cdtParent(state, slot),
     object: (addr) => {

@@ -159,6 +159,7 @@ export function decodeEntry(before: ThreadObservation | null, event: KernelEvent
   if (event.kind === 'time') return `time ${ticksText(event.ticks)}`;
   if (event.kind === 'exception') return exceptionText(event.number, event.code);
   if (event.kind === 'interrupt') return interruptText(event.irq);
+  if (event.kind === 'access') return `access ${event.access} 0x${event.vaddr.toString(16)} (placeholder, VSpace V2)`;
   const call = decodeSyscall(sentBy(before, event));
   return event.raise ? `${call}, ${raiseText(event.raise)}` : call;
 }

@@ -52,7 +52,7 @@ function viewOf(object: ObjectView, sched: SchedulerView): KernelView {
     nonZeroWord: () => null,
     scheduler: () => sched,
     irq: irqAtBoot,
-    workUnitsCompleted: () => null,
+    workUnitsCompleted: () => null, translate: () => null,
   };
 }
 

@@ -14,7 +14,7 @@ const tcb = (addr: number, state: Tcb['state'], fault: FaultView | null = null):
 
 const viewOf = (objects: readonly ObjectView[]): KernelView => {
   const map = new Map(objects.map((o) => [o.addr, o]));
-  return { cap: () => null, cdtParent: () => null, object: (a) => map.get(a) ?? null, objects: () => [...map.values()], current: () => null, userWord: () => 0, nonZeroWord: () => null, scheduler: () => { throw new Error('not read'); }, irq: irqAtBoot, workUnitsCompleted: () => null };
+  return { cap: () => null, cdtParent: () => null, object: (a) => map.get(a) ?? null, objects: () => [...map.values()], current: () => null, userWord: () => 0, nonZeroWord: () => null, scheduler: () => { throw new Error('not read'); }, irq: irqAtBoot, workUnitsCompleted: () => null, translate: () => null, };
 };
 
 const [F, H] = [0xf000, 0xa000];

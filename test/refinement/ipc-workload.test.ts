@@ -71,7 +71,7 @@ describe('the IPC events of an entry', () => {
   /** A view of `objects` alone. */
   const viewOf = (objects: readonly ObjectView[]): KernelView => {
     const map = new Map(objects.map((o) => [o.addr, o]));
-    return { cap: () => null, cdtParent: () => null, object: (a) => map.get(a) ?? null, objects: () => [...map.values()], current: () => null, userWord: () => 0, nonZeroWord: () => null, scheduler: () => { throw new Error('not read'); }, irq: irqAtBoot, workUnitsCompleted: () => null };
+    return { cap: () => null, cdtParent: () => null, object: (a) => map.get(a) ?? null, objects: () => [...map.values()], current: () => null, userWord: () => 0, nonZeroWord: () => null, scheduler: () => { throw new Error('not read'); }, irq: irqAtBoot, workUnitsCompleted: () => null, translate: () => null, };
   };
   const [A, B, D, X, Y, N] = [0xa000, 0xb000, 0xd000, 0x1000, 0x2000, 0x3000];
 

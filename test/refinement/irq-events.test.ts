@@ -142,7 +142,7 @@ describe('the IRQ events of an entry', () => {
     nonZeroWord: () => null,
     scheduler: () => { throw new Error('not read'); },
     irq: (irq) => lines.find((l) => l.irq === irq) ?? irqAtBoot(irq),
-    workUnitsCompleted: () => null,
+    workUnitsCompleted: () => null, translate: () => null,
   });
   const none: readonly Touched[] = [];
   const ack = invocation(InvocationLabel.IRQAckIRQ, 50, [], []);
