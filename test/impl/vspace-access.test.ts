@@ -303,6 +303,23 @@ describe('impl VM faults', () => {
     expect(after.curTimeTicks).toBe(before.clockTicks);
   });
 
+  it('a miss whose budget cannot cover the entry raises no fault (its round-robin SC refilled, the thread runs again); the access made again faults', () => {
+    const w = faulterWorld(true);
+    const { r, faulter } = w;
+    const before = layer.view(r.state).scheduler();
+    expect(before.timerDeadlineTicks).not.toBeNull();
+    // up to one tick before the end of the faulter's budget: no timer interrupt yet
+    r.enter({ kind: 'time', ticks: before.timerDeadlineTicks! - before.clockTicks - 1n });
+    expect(layer.view(r.state).current()).toBe(faulter);
+    expect(access(r, 'store', VA, 6).accessed).toBe(6);
+    const obs = access(r, 'load', VA + 0x5000);
+    expect(obs).toMatchObject({ restarted: true, unmodelled: null, current: faulter });
+    expect(obs.accessed).toBeUndefined();
+    expect(faultOf(r, faulter)).toMatchObject({ state: 'Running', fault: null });
+    expect(access(r, 'load', VA + 0x5000).caller!.state).toBe('BlockedOnReply');
+    expect(faultOf(r, faulter).fault).toEqual({ type: 'VMFault', words: [VA + 0x5000, 5, 0] });
+  });
+
   it('the handler maps the page and replies (a non-zero label too): the thread restarts with its registers as they were, and the access hits', () => {
     const w = faulterWorld(true);
     const { r, faulter } = w;
