@@ -145,14 +145,19 @@ function setPoolRoot(state: ImplState, pool: number, low: number, root: number):
 
 // ---- lookups ----
 
+/** The root the ASID names, or NONE: findVSpaceForASID without its checks (the walk of every user access uses it). */
+function asidRoot(state: ImplState, asid: number): number {
+  const pool = asidTablePool(state, asid >>> seL4_ASIDPoolIndexBits);
+  return pool === NONE ? NONE : poolRoot(state, pool, asid & (asidPoolEntries - 1));
+}
+
 /** findVSpaceForASID: the root the ASID names, or NONE (the lookup failure is InvalidRoot). */
 export function findVSpaceForASID(state: ImplState, asid: number): number {
-  const pool = asidTablePool(state, asid >>> seL4_ASIDPoolIndexBits);
-  if (pool === NONE) return NONE;
-  // (Checked here, not only inside: a call with an address above 2^31 boxes it, on every user access.)
-  if (state.debug) assertObject(state, pool, 'asidpool');
-  const root = poolRoot(state, pool, asid & (asidPoolEntries - 1));
-  if (state.debug && root !== NONE) assertObject(state, root, 'pagetable');
+  const root = asidRoot(state, asid);
+  if (state.debug && root !== NONE) {
+    assertObject(state, asidTablePool(state, asid >>> seL4_ASIDPoolIndexBits), 'asidpool');
+    assertObject(state, root, 'pagetable');
+  }
   return root;
 }
 
@@ -184,7 +189,7 @@ const wordIndex = (state: ImplState, paddr: number) => (paddr - state.ramBase) >
 /**
  * get_vspace_of_thread, as the root's RAM word index, or NONE for the kernel's table (whose
  * entries have no U: every user access faults). TCB slot 1 must hold a mapped page-table cap
- * whose ASID resolves (findVSpaceForASID) to that same table.
+ * whose ASID resolves (as findVSpaceForASID) to that same table.
  */
 function vspaceRootIndex(state: ImplState, thread: number): number {
   const slot = tcbSlot(thread, 1);
@@ -192,7 +197,7 @@ function vspaceRootIndex(state: ImplState, thread: number): number {
   if (capTag(w0) !== CapTag.pagetable || !mappedFlag(w0)) return NONE;
   const w1 = slotW1(state, slot);
   const table = pagePtr(w1);
-  return findVSpaceForASID(state, mappedAsid(w1)) === table ? wordIndex(state, table) : NONE;
+  return asidRoot(state, mappedAsid(w1)) === table ? wordIndex(state, table) : NONE;
 }
 
 /** A leaf a user access may use: V and U, not W without R (reserved), and one of R, W, X. */
@@ -244,6 +249,7 @@ export function accessUserMemory(state: ImplState, thread: number, access: Acces
   if (state.debug && large && frame % 2 ** seL4_LargePageBits !== 0) fail(`a 4 MiB leaf at ${frame.toString(16)} not aligned`);
   const paddr = frame + (vaddr & (large ? largePageWordMask : pageWordMask));
   if (access === 'store') {
+    if (state.debug && value >>> 0 !== value) fail(`a store of ${value}: not a 32-bit word`);
     writeUserWord(state, frame, paddr, value);
     return value;
   }
