@@ -4,7 +4,6 @@
 // A pending fault is kept in the TCB as the view shows it (tcbFault, FaultView).
 import {
   badgeRegister,
-  faultLabel,
   lookupFailureWords,
   numRegisters,
   Reg,
@@ -21,6 +20,9 @@ import { sendIPC } from './endpoint.ts';
 import { takeConsumedWords } from './schedcontext.ts';
 import type { Step } from './state.ts';
 import { getRegister, replyMessage, setRegisters, setThreadState } from './tcb.ts';
+
+/** Message labels of the fault types (shared_types.bf). */
+const faultLabel: Readonly<Record<FaultView['type'], number>> = { CapFault: 1, UnknownSyscall: 2, UserException: 3, Timeout: 5, VMFault: 6 };
 
 /** syscallMessage: the registers an unknown-syscall message carries and its reply may set (FaultIP, sp, ra, a0-a6). */
 const syscallMessage = [Reg.pc, Reg.sp, Reg.ra, Reg.a0, Reg.a1, Reg.a2, Reg.a3, Reg.a4, Reg.a5, Reg.a6] as const;

@@ -586,7 +586,8 @@ export function accessUserMemory(state: ExecState, thread: number, access: Acces
   if (!accessKinds.includes(access)) throw new Error(`a user access is a load, store or execute, got ${String(access)}`);
   if (!Number.isInteger(vaddr) || !Number.isInteger(value)) throw new Error(`a user access needs integer words, got vaddr ${vaddr}, value ${value}`);
   if (getTCB(state, thread) === null) throw new Error(`executable spec invariant: a user access by ${hex(thread)}, no TCB`);
-  const leaf = translate(state, thread, vaddr);
+  const root = vspaceOfThread(state, thread);
+  const leaf = root === null ? null : userLeaf(state, root, vaddr);
   if (leaf === null || !leafAllows(leaf, access)) return null;
   const frame = getObject(state, leaf.frame);
   if (frame === null || frame.type !== 'frame') throw new Error(`executable spec invariant: a user leaf maps no frame at ${hex(leaf.frame)}`);
