@@ -303,6 +303,22 @@ describe('misses', () => {
   });
 });
 
+describe('a miss whose budget cannot cover the entry', () => {
+  it('raises no fault: restarted, the access to be made again', () => {
+    const { h, handler, faulter } = withHandler();
+    const { clockTicks, timerDeadlineTicks } = h.state.sched;
+    expect(timerDeadlineTicks).not.toBeNull();
+    // Just before the timer interrupt, the budget left is below MIN_BUDGET (checkBudgetRestart).
+    h.enter({ kind: 'time', ticks: timerDeadlineTicks! - clockTicks - 1n });
+    expect(h.state.current).toBe(faulter);
+    const observation = h.access('load', badVaddr);
+    expect(observation).toMatchObject({ restarted: true, caller: { tcb: faulter, state: 'Running' } });
+    expect(observation.accessed).toBeUndefined();
+    expect(L.view(h.state).object(faulter)).toMatchObject({ fault: null });
+    expect(L.view(h.state).object(handler)).toMatchObject({ state: 'BlockedOnReceive' });
+  });
+});
+
 describe('the thread\'s VSpace (get_vspace_of_thread)', () => {
   it('a stale VSpace cap: its pool deleted, then its ASID given to another root mapping the same address: every access faults', () => {
     const h = rootWithTables();
@@ -348,3 +364,4 @@ describe('the thread\'s VSpace (get_vspace_of_thread)', () => {
     expect(() => accessUserMemory(h.state, h.rootTCB, 'load', 1.5)).toThrow(/integer/);
   });
 });
+
