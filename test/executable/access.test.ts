@@ -108,7 +108,7 @@ function rootWithTables(): Access {
 }
 
 /** A handler (200) waiting on an endpoint and a faulter (100) whose slot 3 holds a badged cap to it; the faulter runs. */
-function withHandler(handlerWaits = true) {
+function withHandler() {
   const h = rootWithTables();
   const { ep, reply } = h.ipcObjects();
   const faultCap = h.mint(ep, seL4_CanWrite | seL4_CanGrant, badge);
@@ -116,7 +116,7 @@ function withHandler(handlerWaits = true) {
   const faulter = h.thread(100);
   expect(h.api.seL4_TCB_SetSpace(faulter.tcbSlot, faultCap, ROOT, 0, seL4_CapInitThreadVSpace, 0)).toBe(E.seL4_NoError);
   h.yieldToThreads();
-  if (handlerWaits) h.sys(handler.tcb, S.seL4_SysRecv, [[Reg.a0, ep], [Reg.a6, reply]]);
+  h.sys(handler.tcb, S.seL4_SysRecv, [[Reg.a0, ep], [Reg.a6, reply]]);
   return { h, ep, reply, handler: handler.tcb, faulter: faulter.tcb };
 }
 
