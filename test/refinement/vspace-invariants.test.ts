@@ -14,7 +14,7 @@ import {
   type ObjectView,
 } from '../../libsel4/index.ts';
 import type { Filled } from '../../refinement/listing.ts';
-import { vspaceInvariants } from '../../refinement/invariants/vspace.ts';
+import { translationsAgree, vspaceInvariants } from '../../refinement/invariants/vspace.ts';
 import { abstractLayer, allFilledSlots } from '../../spec-abstract/index.ts';
 import { bootHarness, call, type Harness } from '../abstract/harness.ts';
 
@@ -166,6 +166,7 @@ describe('VSpace invariants', () => {
             const objects = new Map(view.objects().map((o) => [o.addr, o]));
             const filled = allFilledSlots(outcome.state).map(({ slot, cap, parent }) => ({ slot, cap, parent }));
             expect(vspaceInvariants(objects, filled), `${JSON.stringify(s)} (${outcome.choice ?? 'the one outcome'})`).toBeNull();
+            expect(translationsAgree(objects, view), `${JSON.stringify(s)} (${outcome.choice ?? 'the one outcome'})`).toBeNull();
           }
         }
       }),
