@@ -9,7 +9,7 @@ import type * as E from '../../spec-executable/index.ts';
 import type * as I from '../../impl/index.ts';
 import { diffExecAbstract } from '../../refinement/abstraction/index.ts';
 import { compareObservations, compareTouched } from '../../refinement/lockstep/compare.ts';
-import { pairComparison } from '../../refinement/lockstep/pairs.ts';
+import { compareStep, pairComparison } from '../../refinement/lockstep/pairs.ts';
 import { bootLayer } from '../../refinement/layers.ts';
 import type { RunningLayer } from '../../refinement/running.ts';
 
@@ -57,6 +57,15 @@ describe('the words a store wrote', () => {
     const { layer, touched } = storedAbstract();
     const exec = bootLayer('executable', plan);
     expect(pairComparison('executable', 'abstract').touched(side(exec), side(layer), [touched])).toMatchObject({ path: `user memory ${hex(paddr)}` });
+  });
+
+  it('are compared after the step when only the upper layer names them (the union of both sides\' touched)', () => {
+    const { layer, touched } = storedAbstract();
+    const exec = bootLayer('executable', plan);
+    const pair = { lower: 'executable', upper: 'abstract' } as const;
+    const silent: Touched = { slots: [], objects: [] };
+    expect(compareStep(pair, side(exec), side(layer), [silent, touched])).toMatchObject({ path: `user memory ${hex(paddr)}` });
+    expect(compareStep(pair, side(exec), side(layer), [silent, silent])).toBeNull();
   });
 
   it('are compared for the impl-executable pair after the step', () => {
