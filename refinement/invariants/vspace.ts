@@ -15,6 +15,7 @@ import {
   seL4_PageBits,
   seL4_UserTop,
   TCBSlot,
+  VMRights,
   type Cap,
   type KernelView,
   type ObjectView,
@@ -24,6 +25,7 @@ import {
 import type { Filled } from '../listing.ts';
 
 type PageTableView = Extract<ObjectView, { type: 'pagetable' }>;
+type Leaf = Extract<PteView, { kind: 'page' }>;
 
 /** Entries of a page table; the first kernel-window index of a root. */
 const ptEntries = 1024;
@@ -93,7 +95,7 @@ export function validVSpaceObjs(objects: ReadonlyMap<number, ObjectView>): { vio
       const at = `root ${hex(root)} (ASID ${asid}) entry ${pte.index}`;
       if (pte.index >= kernelWindowIndex) return fail(`valid_vspace_objs: ${at} is a user entry in the kernel window`);
       if (pte.kind === 'page') {
-        const problem = frameProblem(objects, pte.frame, pte.sizeBits, seL4_LargePageBits);
+        const problem = leafProblem(objects, pte, seL4_LargePageBits);
         if (problem !== null) return fail(`valid_vspace_objs: ${at} ${problem}`);
         reached.push({ asid, vaddr, target: pte.frame, kind: 'page' });
         continue;
@@ -109,7 +111,7 @@ export function validVSpaceObjs(objects: ReadonlyMap<number, ObjectView>): { vio
         const leafAt = `table ${hex(pte.table)} entry ${leaf.index}`;
         if (leaf.index >= ptEntries) return fail(`valid_vspace_objs: ${leafAt} is past the table`);
         if (leaf.kind === 'table') return fail(`valid_vspace_objs: ${leafAt} names a table below level 1`);
-        const problem = frameProblem(objects, leaf.frame, leaf.sizeBits, seL4_PageBits);
+        const problem = leafProblem(objects, leaf, seL4_PageBits);
         if (problem !== null) return fail(`valid_vspace_objs: ${leafAt} ${problem}`);
         reached.push({ asid, vaddr: vaddr + leaf.index * 2 ** seL4_PageBits, target: leaf.frame, kind: 'page' });
       }
@@ -118,10 +120,16 @@ export function validVSpaceObjs(objects: ReadonlyMap<number, ObjectView>): { vio
   return { reached };
 }
 
-function frameProblem(objects: ReadonlyMap<number, ObjectView>, frame: number, shownBits: number, levelBits: number): string | null {
-  const o = objects.get(frame);
-  if (o?.type !== 'frame') return `names ${hex(frame)}, not a frame`;
-  if (o.sizeBits !== levelBits || shownBits !== levelBits) return `maps the ${o.sizeBits}-bit frame ${hex(frame)} as ${shownBits} bits at a ${levelBits}-bit level`;
+/**
+ * A user leaf names a frame of its level's size, with rights make_user_pte gives: ReadWrite,
+ * ReadOnly, or KernelOnly only if executable (a leaf allowing nothing would be an Sv32 table pointer).
+ */
+function leafProblem(objects: ReadonlyMap<number, ObjectView>, leaf: Leaf, levelBits: number): string | null {
+  const o = objects.get(leaf.frame);
+  if (o?.type !== 'frame') return `names ${hex(leaf.frame)}, not a frame`;
+  if (o.sizeBits !== levelBits || leaf.sizeBits !== levelBits) return `maps the ${o.sizeBits}-bit frame ${hex(leaf.frame)} as ${leaf.sizeBits} bits at a ${levelBits}-bit level`;
+  if (![VMRights.VMKernelOnly, VMRights.VMReadOnly, VMRights.VMReadWrite].some((r) => r === leaf.rights)) return `has rights ${leaf.rights}`;
+  if (leaf.rights === VMRights.VMKernelOnly && !leaf.executable) return 'allows no access (make_user_pte makes such a PTE invalid)';
   return null;
 }
 
@@ -180,8 +188,6 @@ export function vspaceInvariants(objects: ReadonlyMap<number, ObjectView>, fille
 }
 
 // ---- translation ----------------------------------------------------------------------------
-
-type Leaf = Extract<PteView, { kind: 'page' }>;
 
 /** The first or last of some entries of a table, by index. */
 function extremeEntry<T extends PteView>(entries: readonly T[], last: boolean): T | null {

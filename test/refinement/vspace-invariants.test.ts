@@ -105,6 +105,12 @@ describe('VSpace invariants', () => {
     expect(
       check(replaceObject(w, tableAddr, (o) => ({ ...asTable(o), entries: [{ index: 3, kind: 'page', frame: frameAddr, sizeBits: 22, rights: 3, executable: true }] }))),
     ).toMatch(/^valid_vspace_objs: table .* entry 3 maps the 12-bit frame/);
+    expect(check(replaceObject(w, tableAddr, (o) => ({ ...asTable(o), entries: [{ index: 3, kind: 'page', frame: frameAddr, sizeBits: 12, rights: 1, executable: false }] })))).toMatch(
+      /^valid_vspace_objs: table .* entry 3 allows no access/,
+    );
+    expect(check(replaceObject(w, tableAddr, (o) => ({ ...asTable(o), entries: [{ index: 3, kind: 'page', frame: frameAddr, sizeBits: 12, rights: 0, executable: true }] })))).toMatch(
+      /^valid_vspace_objs: table .* entry 3 has rights 0/,
+    );
     expect(check(replaceObject(w, tableAddr, (o) => ({ ...asTable(o), entries: [{ index: 4, kind: 'page', frame: frameAddr, sizeBits: 12, rights: 3, executable: true }] })))).toMatch(
       /^valid_vs_lookup: no cap records the page/,
     );
