@@ -381,6 +381,13 @@ export function firstNonZeroWord(s: AbstractState, from: number, to: number): nu
   return null;
 }
 
+/** Every non-zero word of user memory as [physical address, word], ascending (a committed state's blocks). */
+export function* nonZeroWords(s: AbstractState): Generator<[number, Word]> {
+  for (const [base, words] of s.memory.entries()) {
+    for (let i = 0; i < words.length; i++) if (words[i] !== 0) yield [base + 4 * i, words[i]!];
+  }
+}
+
 export function memoryWord(s: Readable, paddr: number): Word {
   const offset = paddr % blockBytes;
   return memoryBlock(s, paddr - offset)?.[offset >>> 2] ?? 0;
@@ -388,10 +395,11 @@ export function memoryWord(s: Readable, paddr: number): Word {
 
 // ---- what a step wrote ------------------------------------------------------------------
 
-/** Slots and objects written during a step (for `Outcome.touched`). */
+/** Slots, objects and user-memory words written during a step (for `Outcome.touched`). */
 export class TouchLog {
   private readonly slots = new Map<number, SlotRef>();
   private readonly objects = new Set<number>();
+  private readonly userWords = new Set<number>();
 
   slot(slot: SlotRef): void {
     this.slots.set(slotAddr(slot), slot);
@@ -401,15 +409,22 @@ export class TouchLog {
     this.objects.add(addr);
   }
 
+  /** A word of user memory a user store wrote (by its physical address). */
+  userWord(paddr: number): void {
+    this.userWords.add(paddr);
+  }
+
   clone(): TouchLog {
     const copy = new TouchLog();
     for (const [key, slot] of this.slots) copy.slots.set(key, slot);
     for (const addr of this.objects) copy.objects.add(addr);
+    for (const paddr of this.userWords) copy.userWords.add(paddr);
     return copy;
   }
 
   toTouched(): Touched {
-    return { slots: [...this.slots.values()], objects: [...this.objects] };
+    const touched = { slots: [...this.slots.values()], objects: [...this.objects] };
+    return this.userWords.size === 0 ? touched : { ...touched, userWords: [...this.userWords] };
   }
 }
 
