@@ -274,7 +274,7 @@ export function cspaceScenario(p: Picker): Scenario {
   const guardSize = p.chance(50) ? 1 + p.below(4) : p.chance(50) ? 32 - radix : 1 + p.below(32 - radix);
   const guard = (p.below(2 ** Math.min(guardSize, 18)) | (p.chance(80) ? 1 : 0)) >>> 0;
   // Bits above the guard size, as a program passing a wider value would: the kernel drops them.
-  const wide = guardSize < 18 && p.chance(40) ? (1 + p.below(2 ** (18 - guardSize) - 1)) * 2 ** guardSize : 0;
+  const wide = guardSize < 18 && p.chance(60) ? (1 + p.below(2 ** (18 - guardSize) - 1)) * 2 ** guardSize : 0;
   const innerRadix = 1 + p.below(2);
   const slots = { c: -1, g: -1, g2: -1, inner: -1 };
   let ptr = -1;
@@ -340,7 +340,7 @@ export function cspaceScenario(p: Picker): Scenario {
     const innerIndex = innerPtr(k) !== null && p.chance(50) ? slots.inner : -1;
     const size = 2 ** (innerIndex < 0 ? radix : innerRadix);
     const n = 1 + p.below(Math.min(2, size));
-    const count = p.chance(60) ? n + 1 : n;
+    const count = p.chance(70) ? n + 1 : n;
     const untyped = untypedWithRoom(k, p, (count + 1) * 2 ** seL4_EndpointBits);
     const at = innerIndex < 0 ? { service: R, index: slots.g, depth: 32 } : p.of(k.addresses({ cnode: ptr, index: innerIndex }).filter((a) => a.service === slots.g));
     if (untyped === undefined || at === undefined) return 'next';
