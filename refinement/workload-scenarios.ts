@@ -382,7 +382,7 @@ export function cspaceScenario(p: Picker): Scenario {
       ...(p.chance(50) ? [inner] : []),
       copied(() => slots.g),
       ...(p.chance(60) ? [window] : []),
-      ...(p.chance(40) ? [short] : []),
+      ...(p.chance(60) ? [short] : []),
       ...(swap ? [twin, swapped, copied(() => slots.g2)] : []),
       ...(p.chance(50) ? [revoked] : []),
     ],
