@@ -762,6 +762,9 @@ export function faultScenario(p: Picker): Scenario {
   };
 }
 
+const fastpathTwists = ['none', 'none', 'keeps-context', 'no-reply', 'no-grant', 'budget'] as const;
+export type FastpathTwist = (typeof fastpathTwists)[number];
+
 /**
  * The impl's IPC fastpath (impl/fastpath.ts) with all its conditions holding, or one of the
  * common ones broken: an endpoint and a reply object retyped, a server made above the root
@@ -771,14 +774,14 @@ export function faultScenario(p: Picker): Scenario {
  * keeps its context, or waits with Wait (no reply object: the Call leaves the root task
  * Inactive, so only while another thread can run), the badged cap has neither Grant nor
  * GrantReply (the root task left Inactive, the server keeps its context), or the root task first
- * spends its budget up to a tick before the timer's deadline.
+ * spends its budget up to a tick before the timer's deadline (`given`: this twist).
  */
-export function fastpathScenario(p: Picker): Scenario {
+export function fastpathScenario(p: Picker, given?: FastpathTwist): Scenario {
   const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
   let ep = -1;
   let reply = -1;
   let client = -1;
-  const twist = p.of(['none', 'none', 'keeps-context', 'no-reply', 'no-grant', 'budget'] as const)!;
+  const twist = given ?? p.of(fastpathTwists)!;
   const server = (k: Knowledge) => madeThread(k, made);
   const serverRuns = (k: Knowledge) => server(k) !== null && k.view().current() === server(k)!.addr;
   const ready = (k: Knowledge) => holds(k, ep, 'endpoint') && holds(k, reply, 'reply');

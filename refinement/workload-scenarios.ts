@@ -6,6 +6,7 @@
 // state when it runs; one that finds the state not as it left it abandons the scenario and the
 // step does what it drew.
 import {
+  InvocationLabel,
   minBudgetMicroseconds,
   minBudgetTicks,
   seL4_CNode_CapData_new,
@@ -24,10 +25,11 @@ import {
   seL4_TCBBits,
   timerPrecisionTicks,
   type Cap,
+  type CapOf,
   type SlotRef,
 } from '../libsel4/index.ts';
-import type { Knowledge } from './knowledge.ts';
-import { Picker, call, freeBytes, type ResolvedCall } from './workload-picks.ts';
+import type { Knowledge, SlotAddress } from './knowledge.ts';
+import { Picker, call, freeBytes, send, sendSyscalls, type ResolvedCall } from './workload-picks.ts';
 import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCall } from './workload-threads.ts';
 
 /**
@@ -37,7 +39,7 @@ import { passTicks, releaseTimeOf, rootPriority, schedControlCptr, setPriorityCa
 export type Action = (k: Knowledge, p: Picker) => { readonly call: ResolvedCall; readonly done: boolean } | 'next' | null;
 
 export interface Scenario {
-  readonly name: 'badges' | 'twins' | 'cnode' | 'device' | 'slices' | 'passive' | 'transfer' | 'queue' | 'fault' | 'fastpath' | 'lend' | 'vspace' | 'asids' | 'driver' | 'preemption';
+  readonly name: 'badges' | 'twins' | 'cnode' | 'cspace' | 'device' | 'slices' | 'passive' | 'transfer' | 'queue' | 'fault' | 'fastpath' | 'lend' | 'vspace' | 'asids' | 'driver' | 'preemption';
   readonly actions: Action[];
 }
 
@@ -241,6 +243,148 @@ export function cnodeScenario(p: Picker): Scenario {
       ...(p.chance(50) ? [copied] : []),
       deleted,
       ...(nesting && p.chance(50) ? [revoked] : []),
+    ],
+  };
+}
+
+// ---- a CSpace behind a guard ----
+
+/** Cap data that keeps a CNode cap's guard as it is. */
+const guardData = (cap: CapOf<'cnode'>) => seL4_CNode_CapData_new(cap.guard, cap.guardSize);
+
+/** A Retype whose destination CNode is named by `root`, `index`, `depth` (any lookup path). */
+function retypeThrough(untyped: number, type: number, sizeBits: number, at: SlotAddress | null, offset: number, count: number): ResolvedCall {
+  const [root, index, depth] = at === null ? [R, 0, 0] : [at.service, at.index, at.depth];
+  const a = [untyped, type, sizeBits, root, index, depth, offset, count];
+  return call('seL4_Untyped_Retype', a, (api) => void api.seL4_Untyped_Retype(untyped, type, sizeBits, root, index, depth, offset, count));
+}
+
+/**
+ * A program's CSpace behind a guard, looked up through at every depth: a CNode C (radix 1-3)
+ * minted or mutated into G with a guard of 1 to 32 - radix bits (mostly odd; now and then
+ * given wider than its size, which the kernel cuts), now and then a CNode D (radix 1-2, no
+ * guard) retyped into a slot of C; then a cap copied into C or D through G (at depth guard +
+ * radix, or one level more), and now and then: endpoints retyped into the last slots of C or D
+ * (sometimes one too many: RangeError), a Copy sent without its rights word (TruncatedMessage),
+ * G copied into G2 (its MDB neighbour) and the two swapped by a Rotate, then G2 used; last C
+ * revoked (G and G2 are its children) or G deleted.
+ */
+export function cspaceScenario(p: Picker): Scenario {
+  const radix = 1 + p.below(3);
+  const guardSize = p.chance(50) ? 1 + p.below(4) : p.chance(50) ? 32 - radix : 1 + p.below(32 - radix);
+  const guard = (p.below(2 ** Math.min(guardSize, 18)) | (p.chance(80) ? 1 : 0)) >>> 0;
+  // Bits above the guard size, as a program passing a wider value would: the kernel drops them.
+  const wide = guardSize < 18 && p.chance(60) ? (1 + p.below(2 ** (18 - guardSize) - 1)) * 2 ** guardSize : 0;
+  const innerRadix = 1 + p.below(2);
+  const slots = { c: -1, g: -1, g2: -1, inner: -1 };
+  let ptr = -1;
+  const rootRuns = (k: Knowledge) => k.view().current() === k.rootTCB;
+  /** The CNode cap to C in root slot `index`, if it is there. */
+  const cnodeIn = (k: Knowledge, index: number): CapOf<'cnode'> | null => {
+    const cap = index < 0 ? null : k.capAt(rootSlot(k, index));
+    return cap?.type === 'cnode' && cap.ptr === ptr ? cap : null;
+  };
+  const innerPtr = (k: Knowledge): number | null => {
+    const cap = slots.inner < 0 ? null : k.capAt({ cnode: ptr, index: slots.inner });
+    return cap?.type === 'cnode' && cap.radix === innerRadix ? cap.ptr : null;
+  };
+  /** A free slot of C or (when there) D, and its address through the root slot `via`. */
+  const throughGuard = (k: Knowledge, p: Picker, via: number): SlotAddress | null => {
+    const inner = innerPtr(k);
+    const cnode = inner !== null && p.chance(60) ? inner : ptr;
+    const index = k.freeRun(cnode, 1, p.below(2 ** (k.cnodes.get(cnode) ?? 0)));
+    return index === undefined ? null : (p.of(k.addresses({ cnode, index }).filter((a) => a.service === via)) ?? null);
+  };
+  const source = (k: Knowledge, p: Picker) => p.of(k.inRoot().filter((o) => !k.isVital(o) && (o.cap.type === 'endpoint' || o.cap.type === 'notification' || o.cap.type === 'frame')));
+  const copyTo = (to: SlotAddress, src: number) => {
+    const a = [to.service, to.index, to.depth, R, src, 32, seL4_AllRights];
+    return call('seL4_CNode_Copy', a, (api) => void api.seL4_CNode_Copy(to.service, to.index, to.depth, R, src, 32, seL4_AllRights));
+  };
+
+  const made: Action = (k, p) => {
+    const slot = freeRootSlot(k, p);
+    const untyped = untypedWithRoom(k, p, 2 ** (radix + seL4_SlotBits));
+    if (!rootRuns(k) || slot === undefined || untyped === undefined) return null;
+    slots.c = slot;
+    return once(retype(untyped, T.seL4_CapTableObject, radix, slot, 1));
+  };
+  const guarded: Action = (k, p) => {
+    const cap = k.capAt(rootSlot(k, slots.c));
+    const dest = freeRootSlot(k, p);
+    if (!rootRuns(k) || cap?.type !== 'cnode' || cap.radix !== radix || dest === undefined) return null;
+    ptr = cap.ptr;
+    const data = seL4_CNode_CapData_new(guard | wide, guardSize);
+    const from = slots.c;
+    slots.g = dest;
+    if (p.chance(70)) return once(call('seL4_CNode_Mint', [R, dest, 32, R, from, 32, seL4_AllRights, data], (api) => void api.seL4_CNode_Mint(R, dest, 32, R, from, 32, seL4_AllRights, data)));
+    slots.c = -1;
+    return once(call('seL4_CNode_Mutate', [R, dest, 32, R, from, 32, data], (api) => void api.seL4_CNode_Mutate(R, dest, 32, R, from, 32, data)));
+  };
+  const inner: Action = (k, p) => {
+    const untyped = untypedWithRoom(k, p, 2 ** (innerRadix + seL4_SlotBits));
+    if (!rootRuns(k) || !cnodeIn(k, slots.g) || untyped === undefined) return null;
+    const index = k.freeRun(ptr, 1, p.below(2 ** radix));
+    if (index === undefined) return 'next';
+    slots.inner = index;
+    return once(retype(untyped, T.seL4_CapTableObject, innerRadix, index, 1, slots.g));
+  };
+  const copied = (via: () => number): Action => (k, p) => {
+    if (!rootRuns(k) || !cnodeIn(k, via())) return null;
+    const to = throughGuard(k, p, via());
+    const src = source(k, p);
+    return to && src ? once(copyTo(to, src.slot.index)) : 'next';
+  };
+  // The last n slots of C or D, and now and then one more than there are.
+  const window: Action = (k, p) => {
+    if (!rootRuns(k) || !cnodeIn(k, slots.g)) return null;
+    const innerIndex = innerPtr(k) !== null && p.chance(50) ? slots.inner : -1;
+    const size = 2 ** (innerIndex < 0 ? radix : innerRadix);
+    const n = 1 + p.below(Math.min(2, size));
+    const count = p.chance(70) ? n + 1 : n;
+    const untyped = untypedWithRoom(k, p, (count + 1) * 2 ** seL4_EndpointBits);
+    const at = innerIndex < 0 ? { service: R, index: slots.g, depth: 32 } : p.of(k.addresses({ cnode: ptr, index: innerIndex }).filter((a) => a.service === slots.g));
+    if (untyped === undefined || at === undefined) return 'next';
+    return once(retypeThrough(untyped, p.of([T.seL4_EndpointObject, T.seL4_NotificationObject])!, 0, at, size - n, count));
+  };
+  // A Copy whose message stops before the rights word.
+  const short: Action = (k, p) => {
+    if (!rootRuns(k) || !cnodeIn(k, slots.g)) return null;
+    const to = throughGuard(k, p, slots.g);
+    const src = source(k, p);
+    if (!to || !src) return 'next';
+    return once(send(sendSyscalls[0], { label: InvocationLabel.CNodeCopy, service: to.service, mrs: [to.index, to.depth, src.slot.index, 32], caps: [R] }, 4, [R]));
+  };
+  const twin: Action = (k, p) => {
+    const dest = freeRootSlot(k, p);
+    if (!rootRuns(k) || !cnodeIn(k, slots.g) || dest === undefined) return null;
+    slots.g2 = dest;
+    return once(copy(dest, slots.g));
+  };
+  // Rotate with the source as destination: a swap of G and G2, each keeping its guard.
+  const swapped: Action = (k) => {
+    const [g, g2] = [cnodeIn(k, slots.g), cnodeIn(k, slots.g2)];
+    if (!rootRuns(k) || !g || !g2) return null;
+    const [at, pivot, toDest, toPivot] = [slots.g, slots.g2, guardData(g2), guardData(g)];
+    const a = [R, at, 32, toDest, R, pivot, 32, toPivot, R, at, 32];
+    return once(call('seL4_CNode_Rotate', a, (api) => void api.seL4_CNode_Rotate(R, at, 32, toDest, R, pivot, 32, toPivot, R, at, 32)));
+  };
+  const revoked: Action = (k) => {
+    if (!rootRuns(k)) return null;
+    if (cnodeIn(k, slots.c)) return once(slotCall('Revoke', slots.c));
+    return cnodeIn(k, slots.g) ? once(slotCall('Delete', slots.g)) : null;
+  };
+  const swap = p.chance(50);
+  return {
+    name: 'cspace',
+    actions: [
+      made,
+      guarded,
+      ...(p.chance(50) ? [inner] : []),
+      copied(() => slots.g),
+      ...(p.chance(60) ? [window] : []),
+      ...(p.chance(60) ? [short] : []),
+      ...(swap ? [twin, swapped, copied(() => slots.g2)] : []),
+      ...(p.chance(50) ? [revoked] : []),
     ],
   };
 }

@@ -32,7 +32,7 @@ import {
 import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
 import { mayStop, resolveThreadStep, schedulingFirst, threadOperations, type ThreadOperation } from './workload-threads.ts';
 import { fastpathScenario, faultScenario, ipcOperations, lendScenario, passiveScenario, queueScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
-import { badgesScenario, cnodeScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
+import { badgesScenario, cnodeScenario, cspaceScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
 import { addressSpaceScenario, asidsScenario, resolveVspaceStep } from './workload-vspace.ts';
 import { driverScenario, resolveIrqStep } from './workload-irq.ts';
 import { preemptionScenario } from './workload-preemption.ts';
@@ -588,6 +588,22 @@ function preemptionStart(step: WorkloadStep, k: Knowledge, p: Picker, style: Run
   return scenarioStep(k, p, style.scenario);
 }
 
+/** The steps on capabilities that can start the guarded-CSpace scenario. */
+const cspaceOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 'mint', 'move', 'mutate', 'rotate', 'delete', 'revoke']);
+
+/**
+ * A step on capabilities of the root task starts, now and then (25 per mille, by a pick of its
+ * own, so that the other steps draw as before), the guarded-CSpace scenario
+ * (workload-scenarios.ts) or, one time in four, the fastpath scenario's Call near the end of the
+ * budget: rare situations a kernel bug may need, each made on purpose.
+ */
+function targetedStart(step: WorkloadStep, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
+  if (style.deep || style.scenario?.actions.length || !cspaceOperations.has(step.op)) return null;
+  if (k.view().current() !== k.rootTCB || step.picks[pickCount - 4]! % 1000 >= 25) return null;
+  style.scenario = p.chance(25) ? fastpathScenario(p, 'budget') : cspaceScenario(p);
+  return scenarioStep(k, p, style.scenario);
+}
+
 const ipcOperationSet: ReadonlySet<Operation> = new Set(ipcOperations);
 const isIpcOperation = (op: IpcOperation | ThreadOperation): op is IpcOperation => ipcOperationSet.has(op);
 
@@ -598,7 +614,7 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
   if (planned) return planned;
   const first = schedulingFirst(k, p, style);
   if (first) return first;
-  const started = preemptionStart(step, k, p, style) ?? startScenario(step.op, k, p, style);
+  const started = preemptionStart(step, k, p, style) ?? targetedStart(step, k, p, style) ?? startScenario(step.op, k, p, style);
   if (started) return started;
   const op = style.threads && capabilityOperations.has(step.op) && p.chance(60) ? 'setupThread' : step.op;
   let resolved: ResolvedCall | null;

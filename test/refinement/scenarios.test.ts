@@ -7,10 +7,13 @@
 // timer interrupt, a thread suspended while it waits for its release; a CNode with a cap in
 // slot 0 finalised; a thread without an IPC buffer naming a slot past the root CNode's guard; a
 // CNode cap mutated to guard size + radix = 32; CancelBadgedSends on a badged cap with only some
-// rights; a kernel object asked of a used-up device untyped; and invocations sent with
-// capsUnwrapped set, an extra cap short.
+// rights; a kernel object asked of a used-up device untyped; invocations sent with
+// capsUnwrapped set, an extra cap short; and the guarded CSpace's: lookups through a guard whose
+// lowest bit is 1 and through a guardless CNode in an odd slot, a guard given wider than its
+// size, a Retype one slot past a CNode's end, a swap of two copies of a CNode cap, a Copy
+// without its rights word.
 import { describe, expect, it } from 'vitest';
-import { InvocationLabel, Reg, isFrameType, messageInfoFromWord, objectSizeBits, seL4_AllRights, seL4_ObjectType, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
+import { InvocationLabel, Reg, isFrameType, messageInfoFromWord, objectSizeBits, seL4_AllRights, seL4_ObjectType, type CapOf, type KernelEvent, type KernelView } from '../../libsel4/index.ts';
 import type { Knowledge } from '../../refinement/knowledge.ts';
 import { eachWorkloadStep } from './workload-runs.ts';
 
@@ -41,6 +44,18 @@ interface Reached {
   deviceUsedUp: number;
   /** CNode Copy, Mint, Move or Mutate sent without the extra cap it needs, with capsUnwrapped set. */
   unwrappedCapShort: number;
+  /** Copies or Retypes whose lookup resolves through a CNode cap with a guard whose lowest bit is 1. */
+  throughOddGuard: number;
+  /** Copies or Retypes whose lookup resolves through a CNode cap without guard held in an odd slot. */
+  guardlessInOddSlot: number;
+  /** Mints or Mutates of a CNode cap with guard bits above the guard size given. */
+  wideGuard: number;
+  /** Retypes into a CNode whose window runs exactly one slot past its end. */
+  onePastEnd: number;
+  /** Rotates that swap two CNode caps to the same CNode. */
+  swappedCopies: number;
+  /** CNode Copies sent with four words (no rights word) and their extra cap. */
+  copyWithoutRights: number;
 }
 
 const copyLike: ReadonlySet<number> = new Set([InvocationLabel.CNodeCopy, InvocationLabel.CNodeMint, InvocationLabel.CNodeMove, InvocationLabel.CNodeMutate]);
@@ -148,6 +163,70 @@ function mutatesToWidestGuard(view: KernelView, k: Knowledge, text: string): boo
   return cap?.type === 'cnode' && ((a[6]! >>> 3) & 0x1f) + cap.radix === 32;
 }
 
+interface Level {
+  readonly cap: CapOf<'cnode'>;
+  readonly index: number;
+}
+
+/** The CNode caps a lookup of `index` at `depth` from root slot `service` passes, with the slot it takes in each; null if it fails. */
+function lookupLevels(view: KernelView, k: Knowledge, service: number, index: number, depth: number): Level[] | null {
+  let cap = view.cap({ cnode: k.rootCNode, index: service });
+  const levels: Level[] = [];
+  let bits = depth;
+  while (cap?.type === 'cnode' && bits > 0) {
+    const levelBits = cap.guardSize + cap.radix;
+    if (levelBits > bits || Math.floor(index / 2 ** (bits - cap.guardSize)) % 2 ** cap.guardSize !== cap.guard) return null;
+    const slot = Math.floor(index / 2 ** (bits - levelBits)) % 2 ** cap.radix;
+    levels.push({ cap, index: slot });
+    bits -= levelBits;
+    if (bits > 0) cap = view.cap({ cnode: cap.ptr, index: slot });
+  }
+  return bits === 0 ? levels : null;
+}
+
+/** The lookups of a Copy (both) or a Retype (its destination). */
+function lookupsOf(view: KernelView, k: Knowledge, text: string): Level[][] {
+  const copy = argsOf(text, 'seL4_CNode_Copy');
+  const retype = argsOf(text, 'seL4_Untyped_Retype');
+  const paths = copy ? [copy.slice(0, 3), copy.slice(3, 6)] : retype ? [retype.slice(3, 6)] : [];
+  return paths.map(([service, index, depth]) => lookupLevels(view, k, service!, index!, depth!)).filter((levels): levels is Level[] => levels !== null);
+}
+
+/** Whether a Retype's window into its destination CNode ends exactly one slot past the CNode's end. */
+function retypesOnePastEnd(view: KernelView, k: Knowledge, text: string): boolean {
+  const a = argsOf(text, 'seL4_Untyped_Retype');
+  if (!a || a[5] === 0) return false;
+  const last = lookupLevels(view, k, a[3]!, a[4]!, a[5]!)?.at(-1);
+  const dest = last ? view.cap({ cnode: last.cap.ptr, index: last.index }) : null;
+  return dest?.type === 'cnode' && a[6]! < 2 ** dest.radix && a[6]! + a[7]! === 2 ** dest.radix + 1;
+}
+
+/** Whether a Mint or Mutate of a root CNode cap gives guard bits above the guard size. */
+function mintsWideGuard(view: KernelView, k: Knowledge, text: string): boolean {
+  const mint = argsOf(text, 'seL4_CNode_Mint');
+  const a = mint ?? argsOf(text, 'seL4_CNode_Mutate');
+  if (!a) return false;
+  const data = mint ? a[7]! : a[6]!;
+  const guardSize = (data >>> 3) & 0x1f;
+  return view.cap({ cnode: k.rootCNode, index: a[4]! })?.type === 'cnode' && guardSize < 18 && ((data >>> 8) & 0x3ffff) >>> guardSize !== 0;
+}
+
+/** Whether a Rotate swaps (its destination is its source) two root CNode caps to one CNode. */
+function swapsCopies(view: KernelView, k: Knowledge, text: string): boolean {
+  const a = argsOf(text, 'seL4_CNode_Rotate');
+  if (!a || a[1] !== a[9] || a[0] !== a[8]) return false;
+  const [src, pivot] = [view.cap({ cnode: k.rootCNode, index: a[9]! }), view.cap({ cnode: k.rootCNode, index: a[5]! })];
+  return src?.type === 'cnode' && pivot?.type === 'cnode' && src.ptr === pivot.ptr;
+}
+
+/** Whether an entry sends a CNode Copy of four words with its extra cap. */
+function copyWithoutRights(event: KernelEvent | undefined): boolean {
+  if (event?.kind !== 'syscall') return false;
+  const word = new Map(event.user.regs).get(Reg.a1);
+  const info = word === undefined ? null : messageInfoFromWord(word);
+  return info?.label === InvocationLabel.CNodeCopy && info.length === 4 && info.extraCaps === 1;
+}
+
 /** Whether a Suspend names a thread waiting in the release queue. */
 function suspendsWaiting(view: KernelView, k: Knowledge, text: string): boolean {
   const a = argsOf(text, 'seL4_TCB_Suspend');
@@ -167,7 +246,7 @@ function priorityOf(view: KernelView, tcb: number): number {
 }
 
 function observe(runs: number, steps: number, seed: number): Reached {
-  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, revokedUnbadgedWithBadgedChild: 0, usedMergedAtTailEnd: 0, pastGuardWithoutBuffer: 0, widestGuard: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0 };
+  const reached: Reached = { revokedBesideSameBadge: 0, revokedBesideOtherBadge: 0, revokedUnbadgedWithBadgedChild: 0, usedMergedAtTailEnd: 0, pastGuardWithoutBuffer: 0, widestGuard: 0, releaseTies: 0, releasedTogether: 0, finalisedWithSlot0: 0, cancelWithSomeRights: 0, suspendedWaiting: 0, deviceUsedUp: 0, unwrappedCapShort: 0, throughOddGuard: 0, guardlessInOddSlot: 0, wideGuard: 0, onePastEnd: 0, swappedCopies: 0, copyWithoutRights: 0 };
   eachWorkloadStep(runs, steps, seed, (sys, k, resolved) => {
     const before = sys.view();
     const slotOp = slotArgs.exec(resolved.text);
@@ -182,12 +261,19 @@ function observe(runs: number, steps: number, seed: number): Reached {
     if (mutatesToWidestGuard(before, k, resolved.text)) reached.widestGuard++;
     if (slotOp && index >= 2 ** k.rootRadix() && withoutBuffer(before)) reached.pastGuardWithoutBuffer++;
     if (suspendsWaiting(before, k, resolved.text)) reached.suspendedWaiting++;
+    const lookups = lookupsOf(before, k, resolved.text);
+    if (lookups.some((levels) => levels.some((l) => l.cap.guardSize > 0 && l.cap.guard % 2 === 1))) reached.throughOddGuard++;
+    if (lookups.some((levels) => levels.some((l, i) => i > 0 && l.cap.guardSize === 0 && levels[i - 1]!.index % 2 === 1))) reached.guardlessInOddSlot++;
+    if (mintsWideGuard(before, k, resolved.text)) reached.wideGuard++;
+    if (retypesOnePastEnd(before, k, resolved.text)) reached.onePastEnd++;
+    if (swapsCopies(before, k, resolved.text)) reached.swappedCopies++;
     // The view reads the kernel as it is: what the step is compared with is copied out first.
     const waiting = [...before.scheduler().releaseQueue];
     const charged = currentRefills(before);
     const entries = sys.trace.length;
     resolved.run(sys.api, sys);
     if (unwrappedCapShort(sys.trace[entries])) reached.unwrappedCapShort++;
+    if (copyWithoutRights(sys.trace[entries])) reached.copyWithoutRights++;
     const after = sys.view();
     if (mergedAtTailEnd(charged, after)) reached.usedMergedAtTailEnd++;
     const queue = after.scheduler().releaseQueue;
@@ -215,10 +301,27 @@ const situations: readonly [string, keyof Reached][] = [
   ['sends a CNode invocation an extra cap short with capsUnwrapped set', 'unwrappedCapShort'],
 ];
 
+/**
+ * What the guarded-CSpace scenario makes on purpose: the other steps reach each now and then
+ * (0 to 3 times in these runs without it), the scenario at least ten times.
+ */
+const often: readonly [string, keyof Reached][] = [
+  ['looks a slot up through a guard whose lowest bit is 1', 'throughOddGuard'],
+  ['looks a slot up through a CNode without guard held in an odd slot', 'guardlessInOddSlot'],
+  ['mints or mutates a CNode cap with guard bits above its guard size', 'wideGuard'],
+  ['retypes into a CNode one slot past its end', 'onePastEnd'],
+  ['swaps two caps to one CNode with a Rotate', 'swappedCopies'],
+  ['sends a CNode Copy without its rights word', 'copyWithoutRights'],
+];
+
 describe("the workload's composite steps on the impl alone", () => {
   const reached = observe(100, 100, 1);
 
   it.each(situations)('%s', (_, situation) => {
     expect(reached[situation]).toBeGreaterThan(0);
+  });
+
+  it.each(often)('often %s', (_, situation) => {
+    expect(reached[situation]).toBeGreaterThanOrEqual(10);
   });
 });
