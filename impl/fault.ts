@@ -5,7 +5,8 @@
 // A fault is a seL4_Fault_t of two words (structures_32.bf): word 0 holds the type in bits
 // [3:0] (CapFault also inReceivePhase in bit 31, UserException also code in bits [31:4]);
 // word 1 the address (CapFault), syscall number (UnknownSyscall) or exception number
-// (UserException). A lookup_fault_t likewise: word 0 lufType [1:0], bitsLeft / bitsFound at
+// (UserException). VMFault (riscv32 structures.bf): word 0 FSR in bits [31:27] and
+// instructionFault in bit 19, word 1 the address. A lookup_fault_t likewise: word 0 lufType [1:0], bitsLeft / bitsFound at
 // [7:2] and [13:8] (depth_mismatch: bitsLeft [7:2], bitsFound [13:8]; guard_mismatch:
 // bitsFound [7:2], bitsLeft [13:8]), word 1 guardFound.
 import {
@@ -19,6 +20,8 @@ import {
   seL4_CanGrantReply,
   seL4_CanWrite,
   seL4_MsgMaxLength,
+  vmFaultStatus,
+  type AccessKind,
   type FaultView,
   type LookupFailure,
 } from '../libsel4/index.ts';
@@ -71,6 +74,19 @@ export function timeoutFault(badge: number): Fault {
 export function userExceptionFault(number: number, code: number): Fault {
   return { w0: (((code & userExceptionCodeMask) << 4) | FaultType.UserException) >>> 0, w1: number >>> 0 };
 }
+
+const vmFaultFSRShift = 27;
+const vmFaultInstructionBit = 0x8_0000;
+
+/** handleVMFault's fault for a failed access at vaddr: the normalised FSR, the instruction flag for a fetch. */
+export function vmFaultOf(access: AccessKind, vaddr: number): Fault {
+  const instruction = access === 'execute' ? vmFaultInstructionBit : 0;
+  return { w0: ((vmFaultStatus[access] << vmFaultFSRShift) | instruction | FaultType.VMFault) >>> 0, w1: vaddr >>> 0 };
+}
+
+/** A VMFault's words: FSR, instructionFault. */
+const vmFaultFSR = (w0: number) => w0 >>> vmFaultFSRShift;
+const vmFaultInstruction = (w0: number) => ((w0 & vmFaultInstructionBit) === 0 ? 0 : 1);
 
 export function faultType(w0: number): number {
   return w0 & 0xf;
@@ -127,7 +143,7 @@ export function faultView(state: ImplState, tcb: number): FaultView | null {
     case FaultType.Timeout:
       return { type: 'Timeout', words: [w1] };
     case FaultType.VMFault:
-      return fail(`TCB ${tcb.toString(16)}: fault type ${faultType(w0)} is never raised here`);
+      return { type: 'VMFault', words: [w1, vmFaultFSR(w0), vmFaultInstruction(w0)] };
     default:
       return fail(`TCB ${tcb.toString(16)} has an invalid fault type ${faultType(w0)}`);
   }
@@ -182,6 +198,12 @@ function setMRsFault(state: ImplState, sender: number, receiver: number, buffer:
       setMR(state, receiver, buffer, length, Number(BigInt.asUintN(32, consumedUs)));
       return setMR(state, receiver, buffer, length + 1, Number(BigInt.asUintN(32, consumedUs >> 32n)));
     }
+    case FaultType.VMFault:
+      // Arch_setMRs_fault: FaultIP (getRestartPC), Addr, PrefetchFault, FSR
+      setMR(state, receiver, buffer, 0, getRegister(state, sender, Reg.pc));
+      setMR(state, receiver, buffer, 1, w1);
+      setMR(state, receiver, buffer, 2, vmFaultInstruction(w0));
+      return setMR(state, receiver, buffer, 3, vmFaultFSR(w0));
     default:
       return fail(`setMRs_fault: fault type ${faultType(w0)} is never raised here`);
   }
@@ -237,21 +259,23 @@ function sendFaultIPC(state: ImplState, tcb: number, handler: number, fault: Fau
   });
 }
 
-/** Whether a reply from `sender` restarts the faulted `receiver` (handleFaultReply's result). */
+/** Whether a reply from `sender` restarts the faulted `receiver` (handleFaultReply's result): a CapFault's and a VMFault's always do. */
 function faultReplyRestarts(state: ImplState, receiver: number, sender: number): boolean {
   const type = faultType(tcbFaultWords(state, receiver)[0]);
-  return type === FaultType.CapFault || getRegister(state, sender, msgInfoRegister) >>> 12 === 0;
+  return type === FaultType.CapFault || type === FaultType.VMFault || getRegister(state, sender, msgInfoRegister) >>> 12 === 0;
 }
 
 /**
  * handleFaultReply: the replier's MR0.. (registers, then its buffer, read-only allowed) are
- * written to the faulted thread's registers of the fault's message; whether it restarts.
+ * written to the faulted thread's registers of the fault's message (none for a CapFault or a
+ * VMFault); whether it restarts.
  */
 export function handleFaultReply(state: ImplState, receiver: number, sender: number): boolean {
   const length = Math.min(getRegister(state, sender, msgInfoRegister) & 0x7f, seL4_MsgMaxLength);
   const type = faultType(tcbFaultWords(state, receiver)[0]);
   switch (type) {
     case FaultType.CapFault:
+    case FaultType.VMFault:
       break;
     case FaultType.UnknownSyscall:
       copyMRsFaultReply(state, sender, receiver, syscallMessage, Math.min(length, syscallMessage.length));

@@ -10,6 +10,8 @@
 // deadline enters the kernel by the timer interrupt. An `interrupt` event raises a device
 // interrupt at the PLIC. At the end of every entry the deliverable device interrupts are
 // taken, lowest IRQ first, each its own interrupt entry (seL4 takes them on its way out).
+// An `access` event is a user load, store or fetch: one that translates is no kernel entry
+// (accessUserMemory, vspace.ts); one that faults enters the kernel as handleVMFaultEvent.
 import {
   IPCBuffer,
   Reg,
@@ -31,8 +33,11 @@ import {
   syscallErrorCode,
   syscallErrorWords,
   syscallName,
+  accessKinds,
+  type AccessEvent,
   type KernelEvent,
   type ThreadEvent,
+  type Observation,
   type Outcome,
   type SyscallError,
   type UserWrites,
@@ -43,7 +48,7 @@ import { decodeCNodeInvocation, performCNodeInvocation, slotW0, slotW1, type CNo
 import { lookupSlot } from './cspace.ts';
 import { touchedOf } from './decode.ts';
 import { fastpathCall, fastpathReplyRecv } from './fastpath.ts';
-import { capFault, handleFault, unknownSyscallFault, userExceptionFault, type Fault } from './fault.ts';
+import { capFault, handleFault, unknownSyscallFault, userExceptionFault, vmFaultOf, type Fault } from './fault.ts';
 import { receiveIPC, sendIPC, type SendArgs } from './endpoint.ts';
 import { doReplyTransfer } from './reply.ts';
 import { lookupExtraCaps, messageLength } from './transfer.ts';
@@ -88,7 +93,7 @@ import {
 } from './tcb.ts';
 import { decodeUntypedInvocation, performRetype, type RetypeInvocation } from './untyped.ts';
 import { observe } from './view.ts';
-import { decodeRISCVMMUInvocation, performVSpaceInvocation, type VSpaceInvocation } from './vspace.ts';
+import { accessUserMemory, decodeRISCVMMUInvocation, performVSpaceInvocation, type VSpaceInvocation } from './vspace.ts';
 
 /** What a decoder sees of the message: the caller, label, length, IPC buffer and extra cap slots. */
 export interface InvocationContext {
@@ -123,7 +128,13 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
     unmodelled = null;
   } else {
     if (thread === null) return { state, observation: idleObservation, touched: nothingTouched };
+    if (event.kind === 'access') checkAccessEvent(event);
     applyUserWrites(state, thread, event.user);
+    if (event.kind === 'access') {
+      const userWordsBefore = state.userWrites.length;
+      const word = accessUserMemory(state, thread, event.access, event.vaddr, (event.value ?? 0) >>> 0);
+      if (word !== NONE) return accessOutcome(state, thread, word, userWordsBefore);
+    }
     if (event.kind === 'syscall' && event.raise !== undefined) state.raise = event.raise;
     unmodelled = event.kind === 'syscall' && state.fastpath && fastpathTaken(state, thread) ? null : kernelEntry(state, thread, event);
     // A raise no preemption point of the entry reached comes when its work is done.
@@ -136,6 +147,26 @@ export function handleEvent(state: ImplState, event: KernelEvent): Outcome<ImplS
     touched: state.recordTouched ? touchedOf(state) : nothingTouched,
     witness: state.choices.length === 0 ? noChoices : [...state.choices],
   };
+}
+
+/** Clear errors for an access the model cannot make. */
+function checkAccessEvent(event: AccessEvent): void {
+  if (!accessKinds.includes(event.access)) throw new RangeError(`an access of kind ${String(event.access)}: not one of ${accessKinds.join(', ')}`);
+  if (!Number.isInteger(event.vaddr) || event.vaddr < 0 || event.vaddr > 0xffff_ffff) throw new RangeError(`an access at ${event.vaddr}: not a 32-bit address`);
+}
+
+/**
+ * A user access that translated: no kernel entry. The observation carries the word; touched,
+ * what the user writes and the store wrote, with the stored word's address (the user memory
+ * writes from `userWordsBefore` on).
+ */
+function accessOutcome(state: ImplState, thread: number, word: number, userWordsBefore: number): Outcome<ImplState> {
+  const observation: Observation = { ...observe(state, thread, null), accessed: word };
+  if (!state.recordTouched) return { state, observation, touched: nothingTouched, witness: noChoices };
+  const userWords: number[] = [];
+  for (let i = userWordsBefore; i < state.userWrites.length; i++) userWords.push(state.userWrites.at(i));
+  const touched = touchedOf(state);
+  return { state, observation, touched: userWords.length === 0 ? touched : { ...touched, userWords }, witness: noChoices };
 }
 
 /**
@@ -154,7 +185,8 @@ function fastpathTaken(state: ImplState, thread: number): boolean {
 type KernelEntryEvent = ThreadEvent;
 
 /**
- * A syscall (or else a user-exception) entry (MCS_DO_IF_BUDGET, then schedule and activateThread).
+ * A syscall, a user exception or a VM fault (handleVMFaultEvent) entry (MCS_DO_IF_BUDGET, then
+ * schedule and activateThread).
  * An entry that reaches unmodelled behaviour leaves ksCurTime and ksConsumed as they were.
  */
 function kernelEntry(state: ImplState, thread: number, event: KernelEntryEvent): string | null {
@@ -164,7 +196,7 @@ function kernelEntry(state: ImplState, thread: number, event: KernelEntryEvent):
   let unmodelled: string | null = null;
   if (checkBudgetRestart(state, thread)) {
     if (event.kind === 'syscall') unmodelled = handleSyscall(state, thread);
-    else if (event.kind === 'access') unmodelled = 'user memory access (VSpace V2: placeholder)';
+    else if (event.kind === 'access') handleFault(state, thread, vmFaultOf(event.access, event.vaddr));
     else handleFault(state, thread, userExceptionFault(event.number, event.code));
     // handleSyscall's way out of a preempted invocation (Call, Send, NBSend, a first phase)
     if (state.preempted !== null) afterPreemption(state);

@@ -16,6 +16,7 @@ import { irqView } from './interrupt.ts';
 import { queuesOf } from './scheduler.ts';
 import { NONE, inRam, firstNonZeroUserWord, readUserWord, type ImplState } from './state.ts';
 import { ipcBufferAddr, ipcBufferFrame, readRegisters, threadState } from './tcb.ts';
+import { translateUser } from './vspace.ts';
 
 export function observe(state: ImplState, caller: number | null, unmodelled: string | null): Observation {
   syncObservedBuffer(state);
@@ -118,7 +119,7 @@ function schedulerView(state: ImplState): SchedulerView {
 
 export function createView(state: ImplState): KernelView {
   return {
-    translate: () => null, // placeholder (VSpace V2)
+    translate: (thread, vaddr) => translateUser(state, thread, vaddr),
     cap: (slot) => decodeSlotCap(state, slot),
     cdtParent: (slot) => cdtParentOf(state, slot),
     object: (addr) => {

@@ -4,7 +4,8 @@
 // (32 pool pointers) and the kernel's root page table are kernel globals of the state.
 // Pointers in pools and the ASID table are link words (addr | 1, 0 for none; see state.ts).
 // Decoders check the arguments in seL4's order and return the error or an invocation whose
-// perform cannot fail. No TLB or satp is modelled (V2): sfence and setVMRoot have no effect here.
+// perform cannot fail. No TLB or satp is modelled (V2): sfence and setVMRoot have no effect here,
+// and every user access (accessUserMemory) walks the current page tables.
 import {
   InvocationLabel,
   VMRights,
@@ -17,12 +18,14 @@ import {
   seL4_PageTableBits,
   seL4_UserTop,
   msgRegisters,
+  type AccessKind,
   type PteView,
   type SyscallError,
+  type Translation,
 } from '../libsel4/index.ts';
 import { cteInsert, ensureNoChildren, isFinalCapability, isNullSlot, slotW0, slotW1, writeCap } from './cnode.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
-import { NONE, fail, ghostAdd, ghostClearRange, linkTarget, linkWord, markObject, readWord, writeObjectWord, zeroRange, type ImplState } from './state.ts';
+import { NONE, fail, ghostAdd, ghostClearRange, inRam, linkTarget, linkWord, markObject, readWord, writeObjectWord, writeUserWord, zeroRange, type ImplState } from './state.ts';
 import {
   CapTag,
   asidPoolPtr,
@@ -41,7 +44,7 @@ import {
   untypedWithFreeIndex,
 } from './structures.ts';
 import { syscallArg, type InvocationContext } from './syscall.ts';
-import { ThreadStateNum, replyWords, setRegister, setThreadState } from './tcb.ts';
+import { ThreadStateNum, replyWords, setRegister, setThreadState, tcbSlot } from './tcb.ts';
 
 // ---- Sv32 geometry and PTE bits (structures.bf: V R W X U G A D from bit 0, PPN from bit 10) ----
 
@@ -159,6 +162,87 @@ export function lookupPTSlot(state: ImplState, root: number, vaddr: number): PTS
   const table = ptePaddr(pte);
   assertObject(state, table, 'pagetable');
   return { table, index: (vaddr >>> seL4_PageBits) & (ptEntryCount - 1), bitsLeft: seL4_PageBits };
+}
+
+// ---- user memory (l4v's get_vspace_of_thread and the Sv32 walk of ptable_lift / ptable_rights) ----
+
+/**
+ * get_vspace_of_thread: the root of the thread's user accesses, or NONE for the kernel's table
+ * (whose entries have no U: every user access faults). TCB slot 1 must hold a mapped page-table
+ * cap whose ASID resolves (findVSpaceForASID) to that same table.
+ */
+export function threadVSpaceRoot(state: ImplState, thread: number): number {
+  const slot = tcbSlot(thread, 1);
+  const w0 = slotW0(state, slot);
+  if (capTag(w0) !== CapTag.pagetable || !mappedFlag(w0)) return NONE;
+  const w1 = slotW1(state, slot);
+  const table = pagePtr(w1);
+  return findVSpaceForASID(state, mappedAsid(w1)) === table ? table : NONE;
+}
+
+/** A leaf a user access may use: V and U, not W without R (reserved), and one of R, W, X. */
+const isUserLeaf = (pte: number) =>
+  (pte & (PteBit.V | PteBit.U)) === (PteBit.V | PteBit.U) && (pte & (PteBit.R | PteBit.W)) !== PteBit.W && (pte & (PteBit.R | PteBit.W | PteBit.X)) !== 0;
+
+/**
+ * The Sv32 walk from `root`: the address of the user leaf PTE that maps vaddr, plus 1 when it is
+ * a root entry (a 4 MiB leaf; PTE addresses are word aligned), or NONE when the walk ends
+ * elsewhere (an invalid or reserved entry, a table pointer at level 1, a leaf without U).
+ */
+function userLeafSlot(state: ImplState, root: number, vaddr: number): number {
+  const rootSlot = root + (vaddr >>> seL4_LargePageBits) * 4;
+  const rootPte = readWord(state, rootSlot);
+  if (!isPTEPageTable(rootPte)) return isUserLeaf(rootPte) ? rootSlot + 1 : NONE;
+  const table = ptePaddr(rootPte);
+  if (state.debug) assertObject(state, table, 'pagetable');
+  const slot = table + ((vaddr >>> seL4_PageBits) & (ptEntryCount - 1)) * 4;
+  return isUserLeaf(readWord(state, slot)) ? slot : NONE;
+}
+
+/** A frame's offset bits of a word address (the low two cleared). */
+const pageWordMask = 2 ** seL4_PageBits - 4;
+const largePageWordMask = 2 ** seL4_LargePageBits - 4;
+
+/** The PTE bit an access needs: R for a load, W for a store, X for a fetch. */
+const accessBit = (access: AccessKind) => (access === 'load' ? PteBit.R : access === 'store' ? PteBit.W : PteBit.X);
+
+/**
+ * A user access by `thread` (seL4's hardware): translate vaddr from the current page tables and
+ * load, store (`value`, a word) or fetch the aligned word holding it. Returns that word (for a
+ * store, `value`), or NONE when the access faults (the caller raises the VMFault). A frame outside
+ * RAM (a device frame) loads 0 and drops stores. The word is at the leaf's frame plus vaddr's
+ * offset in it (12 or 22 bits), rounded down to 4.
+ */
+export function accessUserMemory(state: ImplState, thread: number, access: AccessKind, vaddr: number, value: number): number {
+  const root = threadVSpaceRoot(state, thread);
+  if (root === NONE) return NONE;
+  const leaf = userLeafSlot(state, root, vaddr);
+  if (leaf === NONE) return NONE;
+  const large = leaf & 1;
+  const pte = readWord(state, leaf - large);
+  if ((pte & accessBit(access)) === 0) return NONE;
+  const frame = ptePaddr(pte);
+  if (state.debug && large !== 0 && frame % 2 ** seL4_LargePageBits !== 0) fail(`a 4 MiB leaf at ${frame.toString(16)} not aligned`);
+  const paddr = frame + (vaddr & (large !== 0 ? largePageWordMask : pageWordMask));
+  if (access === 'store') {
+    writeUserWord(state, frame, paddr, value);
+    return value;
+  }
+  return inRam(state, paddr, 4) ? readWord(state, paddr) : 0;
+}
+
+/** The view's translate: the user leaf that maps vaddr for the thread, or null (also for no TCB). */
+export function translateUser(state: ImplState, thread: number, vaddr: number): Translation | null {
+  if (state.ghost.get(thread)?.type !== 'tcb') return null;
+  const root = threadVSpaceRoot(state, thread);
+  if (root === NONE) return null;
+  const leaf = userLeafSlot(state, root, vaddr >>> 0);
+  if (leaf === NONE) return null;
+  const sizeBits = (leaf & 1) !== 0 ? seL4_LargePageBits : seL4_PageBits;
+  const page = pteView(0, readWord(state, leaf - (leaf & 1)), sizeBits);
+  if (page.kind !== 'page') return fail('a user leaf read as a table');
+  const offset = (vaddr >>> 0) % 2 ** sizeBits;
+  return { paddr: page.frame + offset - (offset % 4), frame: page.frame, sizeBits, rights: page.rights, executable: page.executable };
 }
 
 // ---- invocations ----

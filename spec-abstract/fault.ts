@@ -3,7 +3,7 @@
 // fault is stored in the thread's TCB (tcb_fault) as the view shows it, and sent through the
 // handler cap in TCB slot 3 like a blocking send; a null cap leaves the thread Inactive. A
 // timeout fault (handle_timeout) goes through slot 4 instead, never donating.
-import { lookupFailureWords, numRegisters, Reg, seL4_CanGrant, seL4_CanGrantReply, TCBSlot, type FaultView, type LookupFailure, type Word } from '../libsel4/index.ts';
+import { faultLabel, lookupFailureWords, numRegisters, Reg, seL4_CanGrant, seL4_CanGrantReply, seL4_VMFault, TCBSlot, type FaultView, type LookupFailure, type Word } from '../libsel4/index.ts';
 import { sendIPC } from './endpoint.ts';
 import { takeConsumedUs } from './schedcontext.ts';
 import { hasTimeoutHandler, setThreadState } from './scheduler.ts';
@@ -50,22 +50,35 @@ export function timeoutFault(badge: Word): FaultView {
  */
 export function makeFaultMsg(k: Kernel, tcb: number, fault: FaultView): { label: number; words: Word[] } {
   const regs = (list: readonly number[]): Word[] => list.map((r) => register(k, tcb, r));
+  const label = faultLabel[fault.type];
   switch (fault.type) {
     case 'CapFault':
-      return { label: 1, words: [register(k, tcb, Reg.pc), ...fault.words] };
+      return { label, words: [register(k, tcb, Reg.pc), ...fault.words] };
     case 'UnknownSyscall':
-      return { label: 2, words: [...regs(syscallMessage), ...fault.words] };
+      return { label, words: [...regs(syscallMessage), ...fault.words] };
     case 'UserException':
-      return { label: 3, words: [...regs(exceptionMessage), ...fault.words] };
+      return { label, words: [...regs(exceptionMessage), ...fault.words] };
     case 'Timeout': {
       const sc = tcbAt(k, tcb)!.schedContext;
-      if (sc === null) return { label: 5, words: [...fault.words] };
+      if (sc === null) return { label, words: [...fault.words] };
       const consumedUs = takeConsumedUs(k, sc);
-      return { label: 5, words: [...fault.words, Number(consumedUs & 0xffffffffn), Number((consumedUs >> 32n) & 0xffffffffn)] };
+      return { label, words: [...fault.words, Number(consumedUs & 0xffffffffn), Number((consumedUs >> 32n) & 0xffffffffn)] };
     }
-    default:
-      throw new Error(`abstract spec invariant: a ${fault.type} fault is never raised`);
+    case 'VMFault':
+      return { label, words: vmFaultMessage(register(k, tcb, Reg.pc), fault.words) };
   }
+}
+
+/** A VMFault's message words (seL4's Arch_setMRs_fault, l4v's make_arch_fault_msg): IP, Addr, PrefetchFault, FSR. */
+function vmFaultMessage(pc: Word, faultWords: readonly Word[]): Word[] {
+  const [address, fsr, instruction] = faultWords;
+  if (address === undefined || fsr === undefined || instruction === undefined) throw new Error('abstract spec invariant: a VMFault without its three words');
+  const words = new Array<Word>(seL4_VMFault.Length).fill(0);
+  words[seL4_VMFault.IP] = pc;
+  words[seL4_VMFault.Addr] = address;
+  words[seL4_VMFault.PrefetchFault] = instruction;
+  words[seL4_VMFault.FSR] = fsr;
+  return words;
 }
 
 /**
@@ -96,23 +109,23 @@ export function handleTimeout(k: Kernel, tcb: number, fault: FaultView): void {
   sendFaultIPC(k, tcb, TCBSlot.timeoutHandler, fault, false);
 }
 
-/** The registers the reply to each fault type sets (null: the type is never raised). */
-const replyRegisters: Record<FaultView['type'], readonly number[] | null> = {
+/** The registers the reply to each fault type sets. */
+const replyRegisters: Record<FaultView['type'], readonly number[]> = {
   CapFault: [],
   UnknownSyscall: syscallMessage,
   UserException: exceptionMessage,
   Timeout: timeoutMessage,
-  VMFault: null,
+  VMFault: [],
 };
 
 /**
  * handle_fault_reply: the reply's words set the registers the fault type lists (none for a cap
- * fault, which always restarts); returns whether the thread restarts (label 0).
+ * fault or a VM fault, which always restart: arch_handle_fault_reply); returns whether the thread
+ * restarts (label 0).
  */
 export function handleFaultReply(k: Kernel, tcb: number, fault: FaultView, label: number, words: readonly Word[]): boolean {
-  if (fault.type === 'CapFault') return true;
+  if (fault.type === 'CapFault' || fault.type === 'VMFault') return true;
   const written = replyRegisters[fault.type];
-  if (written === null) throw new Error(`abstract spec invariant: a ${fault.type} fault is never raised`);
   for (let i = 0; i < Math.min(written.length, words.length); i++) setRegister(k, tcb, written[i]!, words[i]!);
   return label === 0;
 }

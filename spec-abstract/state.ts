@@ -388,10 +388,11 @@ export function memoryWord(s: Readable, paddr: number): Word {
 
 // ---- what a step wrote ------------------------------------------------------------------
 
-/** Slots and objects written during a step (for `Outcome.touched`). */
+/** Slots, objects and user-memory words written during a step (for `Outcome.touched`). */
 export class TouchLog {
   private readonly slots = new Map<number, SlotRef>();
   private readonly objects = new Set<number>();
+  private readonly userWords = new Set<number>();
 
   slot(slot: SlotRef): void {
     this.slots.set(slotAddr(slot), slot);
@@ -401,15 +402,22 @@ export class TouchLog {
     this.objects.add(addr);
   }
 
+  /** A word of user memory a user store wrote (by its physical address). */
+  userWord(paddr: number): void {
+    this.userWords.add(paddr);
+  }
+
   clone(): TouchLog {
     const copy = new TouchLog();
     for (const [key, slot] of this.slots) copy.slots.set(key, slot);
     for (const addr of this.objects) copy.objects.add(addr);
+    for (const paddr of this.userWords) copy.userWords.add(paddr);
     return copy;
   }
 
   toTouched(): Touched {
-    return { slots: [...this.slots.values()], objects: [...this.objects] };
+    const touched = { slots: [...this.slots.values()], objects: [...this.objects] };
+    return this.userWords.size === 0 ? touched : { ...touched, userWords: [...this.userWords] };
   }
 }
 

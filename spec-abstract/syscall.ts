@@ -28,6 +28,8 @@ import {
   type Cap,
   maxReleaseTicks,
   userWritesOf,
+  vmFault,
+  type AccessEvent,
   type FaultView,
   type KernelEvent,
   type LookupFailure,
@@ -51,7 +53,7 @@ import { lookupExtraCaps } from './transfer.ts';
 import { applyUserWrites, decodeTCBInvocation, getMR, ipcBufferAddress, performTCBInvocation, register, setMR, setRegister } from './tcb.ts';
 import { decodeUntypedInvocation, performRetype } from './untyped.ts';
 import { observe } from './view.ts';
-import { decodeVSpaceInvocation, performVSpaceInvocation } from './vspace.ts';
+import { accessUserMemory, decodeVSpaceInvocation, performVSpaceInvocation } from './vspace.ts';
 import { WitnessOracle } from './witness.ts';
 import { markPreempted, Preempted, preemptionPath, preemptionRun, preemptionSearchLimit, raiseAtEnd, type PreemptionRun } from './preemption.ts';
 
@@ -325,9 +327,9 @@ function activateThread(k: Kernel): void {
 
 /**
  * The kernel work of one event, from `k` (the user's writes applied): the timer interrupt,
- * or a syscall or exception of the current thread. Each begins as seL4's MCS entries do
- * (update_time_stamp, then the budget check). A device interrupt's entries are all taken at
- * the end of the event (`takeInterrupts`).
+ * or a syscall, exception or faulting user access of the current thread. Each begins as seL4's
+ * MCS entries do (update_time_stamp, then the budget check). A device interrupt's entries are
+ * all taken at the end of the event (`takeInterrupts`).
  */
 function kernelEntry(k: Kernel, event: KernelEvent, caller: number | null): readonly Branch[] {
   if (event.kind === 'interrupt') return [{ k }];
@@ -339,7 +341,11 @@ function kernelEntry(k: Kernel, event: KernelEvent, caller: number | null): read
   }
   if (caller === null) throw new Error(`${event.kind} entry by the idle thread`);
   if (!checkBudgetRestart(k)) return [{ k }];
-  if (event.kind === 'access') throw new Unmodelled('user memory access (VSpace V2: placeholder)');
+  if (event.kind === 'access') {
+    // handle_vm_fault, then handle_fault (seL4's handleVMFaultEvent).
+    handleFault(k, caller, vmFault(event.access, event.vaddr));
+    return [{ k }];
+  }
   if (event.kind === 'exception') {
     handleFault(k, caller, userExceptionFault(event.number, event.code));
     return [{ k }];
@@ -380,6 +386,21 @@ function advanceClock(state: AbstractState, ticks: bigint): { clockTicks: bigint
 }
 
 /**
+ * A user access that translates (the user's writes applied first): the word is loaded, fetched
+ * or stored and the kernel is not entered, so no time passes and no interrupt is taken. Null
+ * when the access faults.
+ */
+function userAccess(state: AbstractState, caller: number, event: AccessEvent): Outcome<AbstractState> | null {
+  const k = begin(state, new TouchLog());
+  k.log.object(caller);
+  applyUserWrites(k, caller, event.user);
+  const accessed = accessUserMemory(k, caller, event.access, event.vaddr, event.value);
+  if (accessed === null) return null;
+  const next = commit(k);
+  return { state: next, observation: { ...observe(next, caller), accessed }, touched: k.log.toTouched() };
+}
+
+/**
  * Without a witness: the entry's outcomes without a stop, and those of a run per allowed stop (the
  * `stopAt`-th point where stopping is allowed, revokes in depth-first order), at most
  * `preemptionSearchLimit` of them.
@@ -401,8 +422,8 @@ function withStops(unstopped: Outcome<AbstractState>[], counting: PreemptionRun,
 /**
  * handle_event for one event: a `time` event moves the clock and, if the timer deadline is
  * reached, enters the kernel by the timer interrupt; an `interrupt` sets a source pending; a
- * syscall or exception is an entry by the current thread (none while the idle thread runs).
- * Every entry ends with schedule and activate_thread, and every event with the interrupt
+ * syscall or exception is an entry by the current thread (none while the idle thread runs); a
+ * user access is no entry when it translates, and a VM fault's entry otherwise. Every entry ends with schedule and activate_thread, and every event with the interrupt
  * entries of the sources then deliverable. A syscall's `raise` is raised before its point, or
  * when the entry's work is done. Returns every allowed outcome (without a witness, a stop at
  * each point where one is allowed too).
@@ -424,6 +445,9 @@ export function handleEvent(state: AbstractState, event: KernelEvent, witness?: 
     if (deliverableInterrupt(start) === null) return unchanged(start);
   } else if (caller === null || tcbAt(state, caller) === null) {
     return unchanged(state);
+  } else if (event.kind === 'access') {
+    const hit = userAccess(state, caller, event);
+    if (hit !== null) return [hit];
   }
   const entry = (preemption: PreemptionRun, oracle: WitnessOracle | null): Outcome<AbstractState>[] => {
     const k = begin(start, new TouchLog(), oracle, preemption);

@@ -16,6 +16,7 @@ import {
   type ThreadObservation,
 } from '../libsel4/index.ts';
 import { ipcBufferAddress, ipcBufferContents } from './tcb.ts';
+import { translateUser } from './vspace.ts';
 import {
   allObjects,
   entryAt,
@@ -150,7 +151,7 @@ export function viewOf(s: AbstractState): KernelView {
     return h === null || !hasSlot(h, slot.index) ? undefined : entryIn(h, slot.index);
   };
   return {
-    translate: () => null, // placeholder (VSpace V2)
+    translate: (thread, vaddr) => translateUser(s, thread, vaddr),
     cap: (slot) => {
       const e = entry(slot);
       return e === undefined ? null : (e?.cap ?? nullCap);

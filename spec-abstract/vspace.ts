@@ -15,13 +15,16 @@ import {
   seL4_PageBits,
   seL4_PageTableBits,
   seL4_UserTop,
+  TCBSlot,
   VMRights,
+  type AccessKind,
   type BootPlan,
   type Cap,
   type CapOf,
   type Mapping,
   type SlotRef,
   type SyscallError,
+  type Translation,
   type Word,
 } from '../libsel4/index.ts';
 import { RadixMap } from '../libsel4/radix-map.ts';
@@ -32,14 +35,19 @@ import {
   begin,
   capAt,
   commit,
+  memoryWord,
   objectAt,
   objectsInRange,
   putObject,
   removeObject,
   setAsidTableEntry,
+  slotRef,
+  tcbAt,
+  writeMemoryWord,
   zeroMemory,
   type AsidPoolObject,
   type Branch,
+  type FrameObject,
   type Kernel,
   type PageTableObject,
   type Pte,
@@ -152,6 +160,73 @@ export function vspaceMappings(s: Readable, root: number): Map<number, { frame: 
     }
   }
   return result;
+}
+
+// ---- user accesses ------------------------------------------------------------------------
+
+/**
+ * get_vspace_of_thread: the root in the thread's TCB slot 1 if that cap is a page table cap
+ * mapped with an ASID whose VSpace root is that same table; null means the kernel's own table
+ * (riscv_global_pt), which maps nothing a user may touch.
+ */
+export function vspaceOfThread(s: Readable, tcb: number): number | null {
+  if (tcbAt(s, tcb) === null) return null;
+  const cap = capAt(s, slotRef(tcb, TCBSlot.vspace));
+  if (cap.type !== 'pagetable' || cap.mapped === null) return null;
+  return vspaceForAsid(s, cap.mapped.asid) === cap.ptr ? cap.ptr : null;
+}
+
+/**
+ * ptable_lift and ptable_rights of a thread (get_page_info from its VSpace): the leaf that maps
+ * `vaddr`, with the physical address of the aligned word holding it; null when the walk ends in
+ * no leaf. Above seL4_UserTop a root holds only the kernel window, whose leaves lack U.
+ */
+export function translateUser(s: Readable, tcb: number, vaddr: Word): Translation | null {
+  const root = vspaceOfThread(s, tcb);
+  const address = vaddr >>> 0;
+  if (root === null || address >= seL4_UserTop) return null;
+  const slot = ptLookupSlot(s, root, address);
+  const pte = pteAt(s, slot.table, slot.index);
+  if (pte?.kind !== 'page') return null;
+  const offsetBytes = address % 2 ** slot.bitsLeft;
+  return { paddr: pte.frame + offsetBytes - (offsetBytes % 4), frame: pte.frame, sizeBits: slot.bitsLeft, rights: pte.rights, executable: pte.executable };
+}
+
+/** Whether a leaf allows the access: R for a load (ReadOnly or ReadWrite), W for a store, X for a fetch. */
+function allowsAccess(t: Translation, access: AccessKind): boolean {
+  switch (access) {
+    case 'load':
+      return t.rights === VMRights.VMReadOnly || t.rights === VMRights.VMReadWrite;
+    case 'store':
+      return t.rights === VMRights.VMReadWrite;
+    case 'execute':
+      return t.executable;
+  }
+}
+
+/** The frame a reachable leaf maps; a leaf naming anything else breaks valid_vspace_objs. */
+function mappedFrame(s: Readable, t: Translation): FrameObject {
+  const o = objectAt(s, t.frame);
+  if (o?.type !== 'frame' || o.sizeBits !== t.sizeBits) throw new Error(`abstract spec invariant: a leaf maps 0x${t.frame.toString(16)}, no ${t.sizeBits}-bit frame`);
+  return o;
+}
+
+/**
+ * A user load, store or fetch by `tcb` of the word holding `vaddr`, as the hardware does it
+ * through the thread's VSpace: the word loaded or fetched (0 from a device frame), or the word
+ * stored (written, and logged, unless the frame is a device's); null when the access faults.
+ */
+export function accessUserMemory(k: Kernel, tcb: number, access: AccessKind, vaddr: Word, value: Word = 0): Word | null {
+  const t = translateUser(k, tcb, vaddr);
+  if (t === null || !allowsAccess(t, access)) return null;
+  const device = mappedFrame(k, t).isDevice;
+  if (access !== 'store') return device ? 0 : memoryWord(k, t.paddr);
+  const word = value >>> 0;
+  if (!device) {
+    writeMemoryWord(k, t.paddr, word);
+    k.log.userWord(t.paddr);
+  }
+  return word;
 }
 
 // ---- writing ----------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 // Faults raised by a thread (l4v's FaultHandler.lhs and Faults.lhs): handleFault, sendFaultIPC,
-// the fault message (makeFaultMessage, doFaultTransfer) and the handler's reply (handleFaultReply).
+// the fault message (makeFaultMessage, doFaultTransfer, the VMFault's Arch_setMRs_fault) and the
+// handler's reply (handleFaultReply, the VMFault's Arch_handleFaultReply).
 // A pending fault is kept in the TCB as the view shows it (tcbFault, FaultView).
 import {
   badgeRegister,
+  faultLabel,
   lookupFailureWords,
   numRegisters,
   Reg,
   seL4_CanGrant,
   seL4_CanGrantReply,
+  seL4_VMFault,
   TCBSlot,
   type CapOf,
   type FaultView,
@@ -18,9 +21,6 @@ import { sendIPC } from './endpoint.ts';
 import { takeConsumedWords } from './schedcontext.ts';
 import type { Step } from './state.ts';
 import { getRegister, replyMessage, setRegisters, setThreadState } from './tcb.ts';
-
-/** Message labels of the fault types (shared_types.bf). */
-const faultLabel: Readonly<Record<FaultView['type'], number>> = { CapFault: 1, UnknownSyscall: 2, UserException: 3, Timeout: 5, VMFault: 6 };
 
 /** syscallMessage: the registers an unknown-syscall message carries and its reply may set (FaultIP, sp, ra, a0-a6). */
 const syscallMessage = [Reg.pc, Reg.sp, Reg.ra, Reg.a0, Reg.a1, Reg.a2, Reg.a3, Reg.a4, Reg.a5, Reg.a6] as const;
@@ -87,9 +87,21 @@ function makeFaultMessage(k: Step, sender: number, fault: FaultView): readonly W
       return [...regs(exceptionMessage), ...fault.words];
     case 'Timeout':
       return tcb.schedContext === null ? fault.words : [...fault.words, ...takeConsumedWords(k, tcb.schedContext)];
-    default:
-      throw new Error(`executable spec invariant: ${fault.type} fault pending (not raised in this model)`);
+    case 'VMFault':
+      return vmFaultMessage(getRegister(tcb, Reg.pc), fault);
   }
+}
+
+/** Arch_setMRs_fault: a VMFault's message, FaultIP (the restart PC), Addr, PrefetchFault, FSR. */
+function vmFaultMessage(faultIP: Word, fault: FaultView): Word[] {
+  const [addr, fsr, instruction] = fault.words;
+  if (addr === undefined || fsr === undefined || instruction === undefined) throw new Error('executable spec invariant: a VMFault without its three words');
+  const message = new Array<Word>(seL4_VMFault.Length);
+  message[seL4_VMFault.IP] = faultIP;
+  message[seL4_VMFault.Addr] = addr;
+  message[seL4_VMFault.PrefetchFault] = instruction;
+  message[seL4_VMFault.FSR] = fsr;
+  return message;
 }
 
 /** doFaultTransfer: the receiver gets the sender's fault message with the handler cap's badge, no caps. */
@@ -102,7 +114,7 @@ export function doFaultTransfer(k: Step, badge: Word, sender: number, receiver: 
 
 /**
  * handleFaultReply: the registers the fault's reply may set are written from the replier's message
- * words; whether the thread restarts (a cap fault always, the others when the label is 0).
+ * words; whether the thread restarts (a cap or VM fault always, the others when the label is 0).
  */
 export function handleFaultReply(k: Step, fault: FaultView, thread: number, label: number, message: readonly Word[]): boolean {
   const writeFrom = (list: readonly number[]) => setRegisters(k, thread, list.slice(0, message.length).map((r, i) => [r, message[i]!] as const));
@@ -118,7 +130,8 @@ export function handleFaultReply(k: Step, fault: FaultView, thread: number, labe
     case 'Timeout':
       writeFrom(timeoutMessage);
       return label === 0;
-    default:
-      throw new Error(`executable spec invariant: reply to a ${fault.type} fault (not raised in this model)`);
+    case 'VMFault':
+      // Arch_handleFaultReply: the access is made again, whatever the reply says.
+      return true;
   }
 }

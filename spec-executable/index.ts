@@ -1,13 +1,14 @@
 // The executable specification as a kernel layer: boot, one step per kernel entry, the
 // user-visible observation, and the read-only view.
-import { maxReleaseTicks, type KernelEvent, type KernelLayer, type KernelView, type ObjectView, type Observation, type Outcome, type SchedulerView, type Touched } from '../libsel4/index.ts';
+import { maxReleaseTicks, type AccessEvent, type KernelEvent, type KernelLayer, type KernelView, type ObjectView, type Observation, type Outcome, type SchedulerView, type Touched } from '../libsel4/index.ts';
 import { boot } from './boot.ts';
 import { cdtParent } from './cnode.ts';
 import { objectView } from './objects.ts';
 import { isPLICSource, raiseInterrupt } from './interrupt.ts';
 import { raiseEntryInterrupt } from './preemption.ts';
 import { firstNonZeroUserWord, getObject, getSlot, getTCB, irqLine, Step, UnmodelledBehaviour, userWord, type ExecState, type KObject, type SchedState } from './state.ts';
-import { applyUserWrites, handleExceptionEntry, handleSyscallEntry, handleTimerInterrupt, takePendingInterrupts } from './syscall.ts';
+import { applyUserWrites, handleExceptionEntry, handleSyscallEntry, handleTimerInterrupt, handleVMFaultEntry, takePendingInterrupts } from './syscall.ts';
+import { accessUserMemory, translate } from './vspace.ts';
 import { ipcBufferContents } from './tcb.ts';
 
 export * from './state.ts';
@@ -16,7 +17,7 @@ export { objectView } from './objects.ts';
 export { boot } from './boot.ts';
 export { schedInvariantViolation } from './scheduler.ts';
 export { ipcInvariantViolation } from './endpoint.ts';
-export { vspaceInvariantViolation } from './vspace.ts';
+export { accessUserMemory, translate, vspaceInvariantViolation, vspaceOfThread, type UserAccessHit } from './vspace.ts';
 export { irqInvariantViolation } from './interrupt.ts';
 export { preemptionInvariantViolation } from './preemption.ts';
 
@@ -103,9 +104,20 @@ function deviceInterrupt(state: ExecState, irq: number): Outcome<ExecState> {
 }
 
 /**
- * One kernel entry: the current thread's syscall or exception (its user writes applied first),
- * time passing, or a device interrupt; each ends with the interrupts that are then deliverable.
- * Syscalls and exceptions while the idle thread runs change nothing. An entry that
+ * `access` (the user writes already in `k`): a hit changes only the word a store writes and enters
+ * no kernel (no time, no interrupt); a miss enters it as handleVMFaultEvent.
+ */
+function userAccess(k: Step, thread: number, event: AccessEvent, written: { state: ExecState; touched: Touched }): Outcome<ExecState> {
+  const hit = accessUserMemory(k.state, thread, event.access, event.vaddr, event.value ?? 0);
+  if (hit === null) return run(k, thread, written, () => handleVMFaultEntry(k, thread, event.access, event.vaddr));
+  const touched = hit.storedAt === null ? written.touched : { ...written.touched, userWords: [hit.storedAt] };
+  return { state: hit.state, observation: { ...observe(hit.state, thread), accessed: hit.word }, touched };
+}
+
+/**
+ * One event: the current thread's syscall, exception or user memory access (its user writes
+ * applied first), time passing, or a device interrupt; each kernel entry ends with the interrupts
+ * that are then deliverable. Thread events while the idle thread runs change nothing. An entry that
  * reaches behaviour the model does not cover changes nothing beyond the user writes, and the
  * observation names what was not modelled.
  */
@@ -118,7 +130,7 @@ export function step(state: ExecState, event: KernelEvent): readonly Outcome<Exe
   if (event.kind === 'syscall') k.raise = event.raise ?? null;
   applyUserWrites(k, thread, event.user);
   const written = { state: k.state, touched: k.touched() };
-  if (event.kind === 'access') return [unchanged(state, thread, 'user memory access (VSpace V2: placeholder)')];
+  if (event.kind === 'access') return [userAccess(k, thread, event, written)];
   const kernel = event.kind === 'syscall' ? () => handleSyscallEntry(k, thread) : () => handleExceptionEntry(k, thread, event.number, event.code);
   return [run(k, thread, written, kernel)];
 }
@@ -157,7 +169,7 @@ function allObjectViews(state: ExecState): ObjectView[] {
 
 export function view(state: ExecState): KernelView {
   return {
-    translate: () => null, // placeholder (VSpace V2)
+    translate: (thread, vaddr) => translate(state, thread, vaddr),
     cap: (slot) => getSlot(state, slot)?.cap ?? null,
     cdtParent: (slot) => cdtParent(state, slot),
     object: (addr) => {

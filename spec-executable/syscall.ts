@@ -19,6 +19,8 @@ import {
   syscallFromWord,
   syscallName,
   syscallNumberRegister,
+  vmFault,
+  type AccessKind,
   type Cap,
   type FaultView,
   type LookupFailure,
@@ -127,6 +129,11 @@ export function handleSyscallEntry(k: Step, thread: number): void {
 /** handleUserLevelFault: a user exception (scause `number`, `code`) is a fault of the current thread. */
 export function handleExceptionEntry(k: Step, thread: number, number: Word, code: Word): void {
   entry(k, thread, () => handleFault(k, thread, userExceptionFault(number, code)));
+}
+
+/** handleVMFaultEvent: a user access that did not translate is a VMFault of the current thread (handleVMFault's normalised FSR). */
+export function handleVMFaultEntry(k: Step, thread: number, access: AccessKind, vaddr: Word): void {
+  entry(k, thread, () => handleFault(k, thread, vmFault(access, vaddr)));
 }
 
 /**

@@ -5,6 +5,7 @@
 // each and `storePTE` accepts only words seL4 writes, so the walks below read and write PTE words
 // as seL4 does. Entries 512..1023 of a root are the kernel window, a flag (copyGlobalMappings).
 import {
+  accessKinds,
   hex,
   InvocationLabel,
   maskVMRights,
@@ -13,17 +14,20 @@ import {
   seL4_PageBits,
   seL4_PageTableBits,
   seL4_UserTop,
+  TCBSlot,
   VMRights,
+  type AccessKind,
   type Cap,
   type CapOf,
   type PteView,
   type SlotRef,
   type SyscallError,
+  type Translation,
   type Word,
 } from '../libsel4/index.ts';
 import { cteInsert, hasChildren, isFinalCapability } from './cnode.ts';
 import { isSyscallError, lookupTargetSlot } from './cspace.ts';
-import { asidTableSize, getCap, getObject, type ExecState, type PageTableObject, type Step } from './state.ts';
+import { asidTableSize, getCap, getObject, getTCB, Step, userWord, type ExecState, type PageTableObject } from './state.ts';
 import type { InvocationArgs } from './syscall.ts';
 
 // ---------------------------------------------------------------- geometry and PTE bits
@@ -516,6 +520,81 @@ export function performRISCVMMUInvocation(k: Step, inv: VSpaceInvocation): Word[
       performASIDPoolInvocation(k, inv);
       return [];
   }
+}
+
+// ---------------------------------------------------------------- user accesses
+
+/**
+ * get_vspace_of_thread: the root the thread's user accesses translate through: the page table of
+ * its TCB slot 1 cap if that cap is mapped with an ASID that still names that very table; else
+ * null, the kernel's own table, which maps nothing for the user.
+ */
+export function vspaceOfThread(state: ExecState, thread: number): number | null {
+  const cap = getCap(state, { cnode: thread, index: TCBSlot.vspace });
+  if (cap.type !== 'pagetable' || cap.mapped === null) return null;
+  return findVSpaceForASID(state, cap.mapped.asid) === cap.ptr ? cap.ptr : null;
+}
+
+/**
+ * The Sv32 walk (ptable_lift, ptable_rights) from `root`: the leaf PTE that maps vaddr with U
+ * set, or null (an invalid entry, or the kernel window, whose 4 MiB leaves lack U). No TLB: the
+ * walk reads the current PTEs, as seL4 with its flushes shows them (sel4-facts 24.10).
+ */
+function userLeaf(state: ExecState, root: number, vaddr: Word): Translation | null {
+  if (ptIndex(maxPTLevel, vaddr) >= kernelWindowFirstIndex) return null;
+  const { slot, bitsLeft } = lookupPTSlot(state, root, vaddr);
+  const pte = pteAt(state, slot);
+  if ((pte & pteValid) === 0 || isPageTablePTE(pte) || (pte & pteUser) === 0) return null;
+  const leaf = pteView(slot.index, pte, bitsLeft);
+  if (leaf.kind !== 'page') throw new Error('executable spec invariant: a leaf PTE read as a table');
+  const offset = (vaddr >>> 0) % 2 ** bitsLeft;
+  return { paddr: leaf.frame + offset - (offset % 4), frame: leaf.frame, sizeBits: bitsLeft, rights: leaf.rights, executable: leaf.executable };
+}
+
+/** How the thread's accesses at vaddr translate now (KernelView.translate); null when nothing maps it or `thread` is no TCB. */
+export function translate(state: ExecState, thread: number, vaddr: Word): Translation | null {
+  if (getTCB(state, thread) === null) return null;
+  const root = vspaceOfThread(state, thread);
+  return root === null ? null : userLeaf(state, root, vaddr);
+}
+
+/** Whether a leaf's rights allow the access: R for a load, W for a store, X for a fetch. */
+function leafAllows(leaf: Translation, access: AccessKind): boolean {
+  switch (access) {
+    case 'load':
+      return leaf.rights === VMRights.VMReadWrite || leaf.rights === VMRights.VMReadOnly;
+    case 'store':
+      return leaf.rights === VMRights.VMReadWrite;
+    case 'execute':
+      return leaf.executable;
+  }
+}
+
+/** A user access that translated: the new state, the word loaded, fetched or stored, and the word's address if a store wrote it. */
+export interface UserAccessHit {
+  readonly state: ExecState;
+  readonly word: Word;
+  readonly storedAt: number | null;
+}
+
+/**
+ * A user load, store or fetch of the aligned word holding vaddr by `thread` (AccessEvent): through
+ * its VSpace, with the leaf's rights; a device frame reads 0 and drops stores. Null when the
+ * access faults (the kernel is then entered: handleVMFaultEvent). No kernel state changes.
+ */
+export function accessUserMemory(state: ExecState, thread: number, access: AccessKind, vaddr: Word, value: Word = 0): UserAccessHit | null {
+  if (!accessKinds.includes(access)) throw new Error(`a user access is a load, store or execute, got ${String(access)}`);
+  if (!Number.isInteger(vaddr) || !Number.isInteger(value)) throw new Error(`a user access needs integer words, got vaddr ${vaddr}, value ${value}`);
+  if (getTCB(state, thread) === null) throw new Error(`executable spec invariant: a user access by ${hex(thread)}, no TCB`);
+  const leaf = translate(state, thread, vaddr);
+  if (leaf === null || !leafAllows(leaf, access)) return null;
+  const frame = getObject(state, leaf.frame);
+  if (frame === null || frame.type !== 'frame') throw new Error(`executable spec invariant: a user leaf maps no frame at ${hex(leaf.frame)}`);
+  if (access !== 'store') return { state, word: frame.isDevice ? 0 : userWord(state, leaf.paddr), storedAt: null };
+  if (frame.isDevice) return { state, word: value >>> 0, storedAt: null };
+  const k = new Step(state);
+  k.setWord(leaf.paddr, value);
+  return { state: k.state, word: value >>> 0, storedAt: leaf.paddr };
 }
 
 // ---------------------------------------------------------------- invariants
