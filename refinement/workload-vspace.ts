@@ -441,7 +441,7 @@ export function resolveAccess(k: Knowledge, p: Picker): ResolvedCall | null {
   const access = drawAccess(p);
   const value = p.word(4);
   const isRoot = thread === k.rootTCB;
-  const faulting = isRoot ? p.chance(2) : p.chance(35);
+  const faulting = isRoot ? p.chance(2) : p.chance(60);
   if (!faulting) {
     if (!frame) return null;
     const vaddr = inFrame(p, frame.mapped!.vaddr, frame.sizeBits);
@@ -546,7 +546,8 @@ export function pagerScenario(p: Picker): Scenario {
     }),
     byRoot(() => accessCall('store', sharedAt, value)),
   ];
-  const setup = { count: 1, budgetUs: 2000n + BigInt(p.below(3000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: false };
+  // An IPC buffer: SetSpace's three caps travel in it.
+  const setup = { count: 1, budgetUs: 2000n + BigInt(p.below(3000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: true };
   const setSpace = byThread((k) => {
     const [ep, space] = [at(k, 'ep', 'endpoint'), threadSpace(k)];
     const t = made.tcbOffset;
@@ -600,7 +601,7 @@ export function pagerScenario(p: Picker): Scenario {
       ...(shared ? sharedParts : []),
       ...threadsMade(setup, made),
       setSpace,
-      ...(shared ? [byThread(() => accessCall('load', threadShared)), byThread(() => accessCall('store', threadShared, value ^ 1))] : []),
+      ...(shared ? [byThread(() => accessCall('load', threadShared)), byThread(() => accessCall('store', threadShared, (value ^ 1) >>> 0))] : []),
       fault,
       receive,
       mapFaulting,
