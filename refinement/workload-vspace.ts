@@ -618,10 +618,11 @@ export function pagerScenario(p: Picker): Scenario {
 }
 
 /**
- * Accesses join the workload by a pick of their own (the step's fourth last), so that the other
- * steps draw as before: a VSpace step of the root task starts the pager scenario now and then (60
- * per mille), and any step is a single access (`resolveAccess`) in 50 per mille. Its choices come
- * from a picker of its own: a step that makes no access draws the rest as before.
+ * Accesses join the workload in VSpace steps, by a pick of their own (the step's fourth last) so
+ * that the other steps draw as before: a VSpace step of the root task starts the pager scenario
+ * now and then (60 per mille), and a VSpace step of any thread is a single access
+ * (`resolveAccess`) in 100 per mille. Its choices come from a picker of its own: a step that
+ * makes no access draws the rest as before.
  */
 export function accessStart(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall | null {
   if (style.deep || style.scenario?.actions.length) return null;
@@ -631,5 +632,5 @@ export function accessStart(step: WorkloadStep, k: Knowledge, style: RunStyle): 
     style.scenario = pagerScenario(p);
     return scenarioStep(k, p, style.scenario);
   }
-  return roll >= 60 && roll < 110 ? resolveAccess(k, p) : null;
+  return roll >= 60 && roll < 160 && step.op === 'vspace' ? resolveAccess(k, p) : null;
 }
