@@ -471,13 +471,17 @@ function freePage(k: Knowledge, p: Picker, root: CapOf<'pagetable'> | null, wind
  * the shared word (it sees the root task's store), then accesses a page nothing maps: the VMFault
  * reaches the root task (Recv), which retypes a frame, maps it at the faulting page and replies
  * (label 0): the access is made again and hits. The thread then waits on the endpoint while the
- * root task deletes or revokes the frame, the table, the new root or its copy in a drawn order,
- * and signals it: its access faults now (a stale VSpace or an unmapped page).
+ * root task deletes or revokes the frame, the table, the new root, the copy or (half the time the
+ * new root's ASID comes from a pool of its own, made from a fresh 4 KiB untyped) the pool or its
+ * untyped in a drawn order, and signals it: its access faults now (a stale VSpace or an unmapped
+ * page).
  */
 export function pagerScenario(p: Picker): Scenario {
   const shared = p.chance(50);
   const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
-  const slots = new Map<'ep' | 'reply' | 'root' | 'table' | 'frame' | 'copy' | 'paged', number>();
+  const slots = new Map<'ep' | 'reply' | 'root' | 'table' | 'frame' | 'copy' | 'paged' | 'untyped' | 'pool', number>();
+  // Half the time the thread's root gets its ASID from a pool of its own, which the teardown may delete.
+  const ownPool = p.chance(50);
   const window = shared ? (1 + p.below(userWindows - 1)) * windowBytes : 0;
   const access = drawAccess(p);
   const value = p.word(2);
@@ -495,12 +499,12 @@ export function pagerScenario(p: Picker): Scenario {
     const cap = k.capAt(rootSlot(k, seL4_CapInitThreadVSpace));
     return cap?.type === 'pagetable' ? cap : null;
   };
-  const object = (part: 'ep' | 'reply' | 'root' | 'table' | 'frame' | 'paged', type: number, objectBits: number): Action => (k, p) => {
+  const object = (part: 'ep' | 'reply' | 'root' | 'table' | 'frame' | 'paged' | 'untyped', type: number, objectBits: number, sizeBits = 0): Action => (k, p) => {
     const untyped = untypedWithRoom(k, p, 2 ** objectBits);
     const slot = freeRootSlot(k, p);
     if (untyped === undefined || slot === undefined) return null;
     slots.set(part, slot);
-    return once(retype(untyped, type, 0, slot, 1));
+    return once(retype(untyped, type, sizeBits, slot, 1));
   };
   const byRoot = (f: (k: Knowledge, p: Picker) => ResolvedCall | null): Action => (k, p) => {
     if (!rootRuns(k)) return null;
@@ -513,11 +517,22 @@ export function pagerScenario(p: Picker): Scenario {
     return c && once(c);
   };
   const threadSpace = (k: Knowledge): number | null => (shared ? at(k, 'root', 'pagetable') : seL4_CapInitThreadVSpace);
+  const poolParts: Action[] = [
+    object('untyped', T.seL4_UntypedObject, seL4_PageTableBits, seL4_PageTableBits),
+    byRoot((k, p) => {
+      const [untyped, slot] = [at(k, 'untyped', 'untyped'), freeRootSlot(k, p)];
+      if (untyped === null || slot === undefined) return null;
+      slots.set('pool', slot);
+      return makePoolCall(k.ofType('asidcontrol', true)[0]?.slot.index ?? seL4_CapASIDControl, untyped, slot, 32);
+    }),
+  ];
   const sharedParts: Action[] = [
+    ...(ownPool ? poolParts : []),
     object('root', T.seL4_RISCV_PageTableObject, seL4_PageTableBits),
     byRoot((k) => {
       const root = at(k, 'root', 'pagetable');
-      return root === null ? null : assignCall(seL4_CapInitThreadASIDPool, root);
+      const pool = ownPool ? at(k, 'pool', 'asidpool') : seL4_CapInitThreadASIDPool;
+      return root === null || pool === null ? null : assignCall(pool, root);
     }),
     object('table', T.seL4_RISCV_PageTableObject, seL4_PageTableBits),
     byRoot((k) => {
@@ -580,12 +595,12 @@ export function pagerScenario(p: Picker): Scenario {
     const ep = at(k, 'ep', 'endpoint');
     return ep === null ? null : call('seL4_Wait', [ep], (api) => void api.seL4_Wait(ep));
   });
-  const parts = shuffled(p, ['paged', 'frame', 'copy', 'table', 'root'] as const).filter((part) => shared || part === 'paged');
+  const parts = shuffled(p, ['paged', 'frame', 'copy', 'table', 'root', 'pool', 'untyped'] as const).filter((part) => shared || part === 'paged');
   const teardown: Action[] = parts.slice(0, 1 + p.below(parts.length)).map((part) => (k, p) => {
     const slot = slots.get(part);
     if (!rootRuns(k)) return null;
     if (slot === undefined || k.isEmpty(rootSlot(k, slot))) return 'next';
-    return once(slotCall(p.chance(25) ? 'Revoke' : 'Delete', slot));
+    return once(slotCall(part === 'untyped' || p.chance(25) ? 'Revoke' : 'Delete', slot));
   });
   const signal = byRoot((k) => {
     const ep = at(k, 'ep', 'endpoint');
