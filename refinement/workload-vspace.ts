@@ -11,6 +11,7 @@
 import {
   InvocationLabel,
   TCBSlot,
+  seL4_CanRead,
   seL4_EndpointBits,
   seL4_MessageInfo_new,
   seL4_ReplyBits,
@@ -482,6 +483,8 @@ export function pagerScenario(p: Picker): Scenario {
   const slots = new Map<'ep' | 'reply' | 'root' | 'table' | 'frame' | 'copy' | 'paged' | 'untyped' | 'pool', number>();
   // Half the time the thread's root gets its ASID from a pool of its own, which the teardown may delete.
   const ownPool = p.chance(50);
+  // Now and then the thread's mapping of the shared frame is read-only: its store there faults, and is made again, faulting, after each reply.
+  const readOnly = p.chance(20);
   const window = shared ? (1 + p.below(userWindows - 1)) * windowBytes : 0;
   const access = drawAccess(p);
   const value = p.word(2);
@@ -557,7 +560,7 @@ export function pagerScenario(p: Picker): Scenario {
       const index = p.below(1023);
       threadShared = (window + index * 2 ** seL4_PageBits) >>> 0;
       faultAt = (threadShared + 2 ** seL4_PageBits) >>> 0;
-      return copied === null || root === null ? null : pageMapCall(copied, root, threadShared, seL4_AllRights, 0);
+      return copied === null || root === null ? null : pageMapCall(copied, root, threadShared, readOnly ? seL4_CanRead : seL4_AllRights, 0);
     }),
     byRoot(() => accessCall('store', sharedAt, value)),
   ];
@@ -606,7 +609,11 @@ export function pagerScenario(p: Picker): Scenario {
     const ep = at(k, 'ep', 'endpoint');
     return ep === null ? null : call('seL4_Signal', [ep], (api) => void api.seL4_Signal(ep));
   });
-  const again = byThread((_k, p) => accessCall(drawAccess(p), p.chance(50) && threadShared >= 0 ? threadShared : faultAt, value));
+  const again = byThread((_k, p) => {
+    const roll = p.below(100);
+    const vaddr = roll < 40 && threadShared >= 0 ? threadShared : roll < 85 ? faultAt : (seL4_UserTop + p.below(seL4_UserTop)) >>> 0;
+    return accessCall(drawAccess(p), vaddr, value);
+  });
   return {
     name: 'vspace',
     actions: [
