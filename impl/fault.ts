@@ -262,7 +262,9 @@ function sendFaultIPC(state: ImplState, tcb: number, handler: number, fault: Fau
 /** Whether a reply from `sender` restarts the faulted `receiver` (handleFaultReply's result): a CapFault's and a VMFault's always do. */
 function faultReplyRestarts(state: ImplState, receiver: number, sender: number): boolean {
   const type = faultType(tcbFaultWords(state, receiver)[0]);
-  return type === FaultType.CapFault || type === FaultType.VMFault || getRegister(state, sender, msgInfoRegister) >>> 12 === 0;
+  // Arch_handleFaultReply: a VMFault's reply always restarts the access.
+  if (type === FaultType.VMFault) return true;
+  return type === FaultType.CapFault || getRegister(state, sender, msgInfoRegister) >>> 12 === 0;
 }
 
 /**

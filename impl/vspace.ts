@@ -59,10 +59,18 @@ export const PteBit = { V: 0x1, R: 0x2, W: 0x4, X: 0x8, U: 0x10, G: 0x20, A: 0x4
 const ppnShift = 10;
 
 const pteValid = (pte: number) => (pte & PteBit.V) !== 0;
+// Masks as plain constants: the walk of every user access tests them, and a small function is inlined.
+const pteVRWX = PteBit.V | PteBit.R | PteBit.W | PteBit.X;
+const pteVU = PteBit.V | PteBit.U;
+const pteRW = PteBit.R | PteBit.W;
+const pteRWX = PteBit.R | PteBit.W | PteBit.X;
+const [pteR, pteW, pteX, pteV] = [PteBit.R, PteBit.W, PteBit.X, PteBit.V];
 /** isPTEPageTable: valid, and none of R, W, X. */
-const isPTEPageTable = (pte: number) => (pte & (PteBit.V | PteBit.R | PteBit.W | PteBit.X)) === PteBit.V;
+const isPTEPageTable = (pte: number) => (pte & pteVRWX) === pteV;
 /** The physical address a PTE's PPN names. */
-const ptePaddr = (pte: number) => (pte >>> ppnShift) * 2 ** seL4_PageBits;
+const pageBytes = 2 ** seL4_PageBits;
+/** (A constant factor: `2 ** seL4_PageBits` here was a Math.pow call per walk.) */
+const ptePaddr = (pte: number) => (pte >>> ppnShift) * pageBytes;
 const pteOf = (paddr: number, flags: number) => (Math.floor(paddr / 2 ** seL4_PageBits) * 2 ** ppnShift + flags) >>> 0;
 
 /** A next-level table entry: V only. */
@@ -137,13 +145,19 @@ function setPoolRoot(state: ImplState, pool: number, low: number, root: number):
 
 // ---- lookups ----
 
+/** The root the ASID names, or NONE: findVSpaceForASID without its checks (the walk of every user access uses it). */
+function asidRoot(state: ImplState, asid: number): number {
+  const pool = asidTablePool(state, asid >>> seL4_ASIDPoolIndexBits);
+  return pool === NONE ? NONE : poolRoot(state, pool, asid & (asidPoolEntries - 1));
+}
+
 /** findVSpaceForASID: the root the ASID names, or NONE (the lookup failure is InvalidRoot). */
 export function findVSpaceForASID(state: ImplState, asid: number): number {
-  const pool = asidTablePool(state, asid >>> seL4_ASIDPoolIndexBits);
-  if (pool === NONE) return NONE;
-  assertObject(state, pool, 'asidpool');
-  const root = poolRoot(state, pool, asid & (asidPoolEntries - 1));
-  if (root !== NONE) assertObject(state, root, 'pagetable');
+  const root = asidRoot(state, asid);
+  if (state.debug && root !== NONE) {
+    assertObject(state, asidTablePool(state, asid >>> seL4_ASIDPoolIndexBits), 'asidpool');
+    assertObject(state, root, 'pagetable');
+  }
   return root;
 }
 
@@ -166,45 +180,55 @@ export function lookupPTSlot(state: ImplState, root: number, vaddr: number): PTS
 
 // ---- user memory (l4v's get_vspace_of_thread and the Sv32 walk of ptable_lift / ptable_rights) ----
 
+// Addresses above 2^31 (RAM at 0x80000000) are heap numbers: a call that is not inlined boxes
+// them. The walk of every user access hands RAM word indices (small integers) around instead.
+
+/** The RAM word index of a physical address in RAM. */
+const wordIndex = (state: ImplState, paddr: number) => (paddr - state.ramBase) >>> 2;
+
 /**
- * get_vspace_of_thread: the root of the thread's user accesses, or NONE for the kernel's table
- * (whose entries have no U: every user access faults). TCB slot 1 must hold a mapped page-table
- * cap whose ASID resolves (findVSpaceForASID) to that same table.
+ * get_vspace_of_thread, as the root's RAM word index, or NONE for the kernel's table (whose
+ * entries have no U: every user access faults). TCB slot 1 must hold a mapped page-table cap
+ * whose ASID resolves (as findVSpaceForASID) to that same table.
  */
-export function threadVSpaceRoot(state: ImplState, thread: number): number {
+function vspaceRootIndex(state: ImplState, thread: number): number {
   const slot = tcbSlot(thread, 1);
   const w0 = slotW0(state, slot);
   if (capTag(w0) !== CapTag.pagetable || !mappedFlag(w0)) return NONE;
   const w1 = slotW1(state, slot);
   const table = pagePtr(w1);
-  return findVSpaceForASID(state, mappedAsid(w1)) === table ? table : NONE;
+  return asidRoot(state, mappedAsid(w1)) === table ? wordIndex(state, table) : NONE;
 }
 
 /** A leaf a user access may use: V and U, not W without R (reserved), and one of R, W, X. */
-const isUserLeaf = (pte: number) =>
-  (pte & (PteBit.V | PteBit.U)) === (PteBit.V | PteBit.U) && (pte & (PteBit.R | PteBit.W)) !== PteBit.W && (pte & (PteBit.R | PteBit.W | PteBit.X)) !== 0;
+const isUserLeaf = (pte: number) => (pte & pteVU) === pteVU && (pte & pteRW) !== pteW && (pte & pteRWX) !== 0;
 
 /**
- * The Sv32 walk from `root`: the address of the user leaf PTE that maps vaddr, plus 1 when it is
- * a root entry (a 4 MiB leaf; PTE addresses are word aligned), or NONE when the walk ends
- * elsewhere (an invalid or reserved entry, a table pointer at level 1, a leaf without U).
+ * The Sv32 walk from the root at word index `root`: the word index of the user leaf PTE that maps
+ * vaddr (one of the root's 1,024 for a 4 MiB leaf), or NONE when the walk ends elsewhere (an
+ * invalid or reserved entry, a table pointer at level 1, a leaf without U).
  */
-function userLeafSlot(state: ImplState, root: number, vaddr: number): number {
-  const rootSlot = root + (vaddr >>> seL4_LargePageBits) * 4;
-  const rootPte = readWord(state, rootSlot);
-  if (!isPTEPageTable(rootPte)) return isUserLeaf(rootPte) ? rootSlot + 1 : NONE;
-  const table = ptePaddr(rootPte);
-  if (state.debug) assertObject(state, table, 'pagetable');
-  const slot = table + ((vaddr >>> seL4_PageBits) & (ptEntryCount - 1)) * 4;
-  return isUserLeaf(readWord(state, slot)) ? slot : NONE;
+function userLeafIndex(state: ImplState, root: number, vaddr: number): number {
+  let entry = root + (vaddr >>> seL4_LargePageBits);
+  let pte = state.mem.get(entry);
+  if (isPTEPageTable(pte)) {
+    const table = ptePaddr(pte);
+    if (state.debug) assertObject(state, table, 'pagetable');
+    entry = wordIndex(state, table) + ((vaddr >>> seL4_PageBits) & (ptEntryCount - 1));
+    pte = state.mem.get(entry);
+  }
+  return isUserLeaf(pte) ? entry : NONE;
 }
+
+/** Whether the leaf PTE at word index `leaf` is one of the root's (a 4 MiB leaf): a root is never a level-1 table. */
+const isRootEntry = (root: number, leaf: number) => leaf - root >= 0 && leaf - root < ptEntryCount;
 
 /** A frame's offset bits of a word address (the low two cleared). */
 const pageWordMask = 2 ** seL4_PageBits - 4;
 const largePageWordMask = 2 ** seL4_LargePageBits - 4;
 
 /** The PTE bit an access needs: R for a load, W for a store, X for a fetch. */
-const accessBit = (access: AccessKind) => (access === 'load' ? PteBit.R : access === 'store' ? PteBit.W : PteBit.X);
+const accessBit = (access: AccessKind) => (access === 'load' ? pteR : access === 'store' ? pteW : pteX);
 
 /**
  * A user access by `thread` (seL4's hardware): translate vaddr from the current page tables and
@@ -214,17 +238,18 @@ const accessBit = (access: AccessKind) => (access === 'load' ? PteBit.R : access
  * offset in it (12 or 22 bits), rounded down to 4.
  */
 export function accessUserMemory(state: ImplState, thread: number, access: AccessKind, vaddr: number, value: number): number {
-  const root = threadVSpaceRoot(state, thread);
+  const root = vspaceRootIndex(state, thread);
   if (root === NONE) return NONE;
-  const leaf = userLeafSlot(state, root, vaddr);
+  const leaf = userLeafIndex(state, root, vaddr);
   if (leaf === NONE) return NONE;
-  const large = leaf & 1;
-  const pte = readWord(state, leaf - large);
+  const pte = state.mem.get(leaf);
   if ((pte & accessBit(access)) === 0) return NONE;
   const frame = ptePaddr(pte);
-  if (state.debug && large !== 0 && frame % 2 ** seL4_LargePageBits !== 0) fail(`a 4 MiB leaf at ${frame.toString(16)} not aligned`);
-  const paddr = frame + (vaddr & (large !== 0 ? largePageWordMask : pageWordMask));
+  const large = isRootEntry(root, leaf);
+  if (state.debug && large && frame % 2 ** seL4_LargePageBits !== 0) fail(`a 4 MiB leaf at ${frame.toString(16)} not aligned`);
+  const paddr = frame + (vaddr & (large ? largePageWordMask : pageWordMask));
   if (access === 'store') {
+    if (state.debug && value >>> 0 !== value) fail(`a store of ${value}: not a 32-bit word`);
     writeUserWord(state, frame, paddr, value);
     return value;
   }
@@ -234,12 +259,12 @@ export function accessUserMemory(state: ImplState, thread: number, access: Acces
 /** The view's translate: the user leaf that maps vaddr for the thread, or null (also for no TCB). */
 export function translateUser(state: ImplState, thread: number, vaddr: number): Translation | null {
   if (state.ghost.get(thread)?.type !== 'tcb') return null;
-  const root = threadVSpaceRoot(state, thread);
+  const root = vspaceRootIndex(state, thread);
   if (root === NONE) return null;
-  const leaf = userLeafSlot(state, root, vaddr >>> 0);
+  const leaf = userLeafIndex(state, root, vaddr >>> 0);
   if (leaf === NONE) return null;
-  const sizeBits = (leaf & 1) !== 0 ? seL4_LargePageBits : seL4_PageBits;
-  const page = pteView(0, readWord(state, leaf - (leaf & 1)), sizeBits);
+  const sizeBits = isRootEntry(root, leaf) ? seL4_LargePageBits : seL4_PageBits;
+  const page = pteView(0, state.mem.get(leaf), sizeBits);
   if (page.kind !== 'page') return fail('a user leaf read as a table');
   const offset = (vaddr >>> 0) % 2 ** sizeBits;
   return { paddr: page.frame + offset - (offset % 4), frame: page.frame, sizeBits, rights: page.rights, executable: page.executable };

@@ -89,6 +89,13 @@ function rootUses(w: World, vspace: number): void {
   ok(w.r.api.seL4_TCB_SetSpace(ROOT_TCB, 0, CNODE, 0, vspace, 0));
 }
 
+/** The world, the root task's accesses going through R. */
+function worldInR(): World {
+  const w = world();
+  rootUses(w, w.R);
+  return w;
+}
+
 function access(r: Root, kind: AccessKind, vaddr: number, value?: number, regs: ReadonlyArray<readonly [number, Word]> = []): Observation {
   return r.enter({ kind: 'access', user: { regs, ipcBuffer: [] }, access: kind, vaddr, ...(value === undefined ? {} : { value }) });
 }
@@ -98,9 +105,8 @@ const userWord = (r: Root, paddr: number) => layer.view(r.state).userWord(paddr)
 
 describe('impl user accesses that translate', () => {
   it('a store then a load through a 4 KiB leaf: the aligned word of the frame, its address touched; no kernel entry', () => {
-    const w = world();
+    const w = worldInR();
     const { r } = w;
-    rootUses(w, w.R);
     const frame = ptrOf(r, w.F);
     const scheduler = layer.view(r.state).scheduler();
     const stored = access(r, 'store', VA + 0x7b6, 0xdead_beef);
@@ -118,9 +124,8 @@ describe('impl user accesses that translate', () => {
   });
 
   it('a 4 MiB leaf maps the 22 low bits of the address', () => {
-    const w = world();
+    const w = worldInR();
     const { r } = w;
-    rootUses(w, w.R);
     const frame = ptrOf(r, w.M);
     expect(access(r, 'store', MVA + 0x23_4567, 77).accessed).toBe(77);
     expect(userWord(r, frame + 0x23_4564)).toBe(77);
@@ -131,9 +136,8 @@ describe('impl user accesses that translate', () => {
   });
 
   it('the function alone: the word, or NONE (-1) for a fault', () => {
-    const w = world();
+    const w = worldInR();
     const { r } = w;
-    rootUses(w, w.R);
     const tcb = r.plan.rootTCB;
     expect(accessUserMemory(r.state, tcb, 'store', VA + 8, 0x8000_0001)).toBe(0x8000_0001);
     expect(accessUserMemory(r.state, tcb, 'load', VA + 8, 0)).toBe(0x8000_0001);
@@ -141,9 +145,8 @@ describe('impl user accesses that translate', () => {
   });
 
   it('rights: a read-only leaf loads but neither stores nor fetches; a kernel-only executable leaf only fetches', () => {
-    const w = world();
+    const w = worldInR();
     const { r } = w;
-    rootUses(w, w.R);
     const ro = ptrOf(r, w.RO);
     const ko = ptrOf(r, w.KO);
     expect(translate(r, VA + 0x1010)).toEqual({ paddr: ro + 0x10, frame: ro, sizeBits: 12, rights: 2, executable: false });
@@ -158,10 +161,19 @@ describe('impl user accesses that translate', () => {
     expect(userWord(r, ro + 0x10)).toBe(0);
   });
 
+  it('a store to the IPC buffer\'s frame shows in the observed buffer; translate of no thread is null', () => {
+    const { r } = world();
+    const buffer = r.plan.ipcBufferVaddr;
+    expect(r.obs().caller!.ipcBuffer![5]).not.toBe(0x5555);
+    const obs = access(r, 'store', buffer + 5 * 4, 0x5555);
+    expect(obs.caller!.ipcBuffer![5]).toBe(0x5555);
+    expect(r.lastTouched.userWords).toEqual([r.plan.ipcBufferFrame + (buffer % 4096) + 5 * 4]);
+    expect(layer.view(r.state).translate(r.plan.rootCNode, buffer)).toBeNull();
+  });
+
   it('a device frame: a load reads 0, a store is dropped (no word touched)', () => {
-    const w = world();
+    const w = worldInR();
     const { r } = w;
-    rootUses(w, w.R);
     const dev = ptrOf(r, w.DEV);
     expect(translate(r, VA + 0x3008)).toEqual({ paddr: dev + 8, frame: dev, sizeBits: 12, rights: 3, executable: true });
     expect(access(r, 'store', VA + 0x3008, 9).accessed).toBe(9);
@@ -190,9 +202,8 @@ describe('impl user accesses that translate', () => {
 
 describe('impl user accesses that fault', () => {
   it('the kernel window, unmapped addresses, a level-1 table\'s non-leaf: no translation, each access faults', () => {
-    const w = world();
+    const w = worldInR();
     const { r } = w;
-    rootUses(w, w.R);
     const tcb = r.plan.rootTCB;
     for (const vaddr of [0x8000_0000, 0xffc0_0000, 0x8040_1000, VA + 0x5000, 0x1000, 0xc00_0000]) {
       expect(translate(r, vaddr)).toBeNull();
@@ -201,9 +212,8 @@ describe('impl user accesses that fault', () => {
   });
 
   it('a stale VSpace cap: its pool deleted, then its ASID reassigned to another root', () => {
-    const w = world();
+    const w = worldInR();
     const { r } = w;
-    rootUses(w, w.R);
     const tcb = r.plan.rootTCB;
     expect(accessUserMemory(r.state, tcb, 'load', VA, 0)).toBe(0);
     ok(r.api.seL4_CNode_Delete(CNODE, w.P, D));
@@ -291,6 +301,23 @@ describe('impl VM faults', () => {
     access(r, 'load', VA + 0x5000);
     const after = layer.view(r.state).scheduler();
     expect(after.curTimeTicks).toBe(before.clockTicks);
+  });
+
+  it('a miss whose budget cannot cover the entry raises no fault (its round-robin SC refilled, the thread runs again); the access made again faults', () => {
+    const w = faulterWorld(true);
+    const { r, faulter } = w;
+    const before = layer.view(r.state).scheduler();
+    expect(before.timerDeadlineTicks).not.toBeNull();
+    // up to one tick before the end of the faulter's budget: no timer interrupt yet
+    r.enter({ kind: 'time', ticks: before.timerDeadlineTicks! - before.clockTicks - 1n });
+    expect(layer.view(r.state).current()).toBe(faulter);
+    expect(access(r, 'store', VA, 6).accessed).toBe(6);
+    const obs = access(r, 'load', VA + 0x5000);
+    expect(obs).toMatchObject({ restarted: true, unmodelled: null, current: faulter });
+    expect(obs.accessed).toBeUndefined();
+    expect(faultOf(r, faulter)).toMatchObject({ state: 'Running', fault: null });
+    expect(access(r, 'load', VA + 0x5000).caller!.state).toBe('BlockedOnReply');
+    expect(faultOf(r, faulter).fault).toEqual({ type: 'VMFault', words: [VA + 0x5000, 5, 0] });
   });
 
   it('the handler maps the page and replies (a non-zero label too): the thread restarts with its registers as they were, and the access hits', () => {
