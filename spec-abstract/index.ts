@@ -29,7 +29,7 @@ export type {
   SlotEntry,
   TCBObject,
 } from './state.ts';
-export { allObjects, memoryWord as userWord, objectAt } from './state.ts';
+export { allObjects, memoryWord as userWord, nonZeroWords as allUserWords, objectAt } from './state.ts';
 export { allFilledSlots, capInSlot, cdtParent, isOriginalCap, objectView, type FilledSlot } from './view.ts';
 export { descendantsOf, isFinalCap } from './cdt.ts';
-export { vspaceForAsid, vspaceMappings } from './vspace.ts';
+export { accessUserState, vspaceForAsid, vspaceMappings } from './vspace.ts';

@@ -381,6 +381,13 @@ export function firstNonZeroWord(s: AbstractState, from: number, to: number): nu
   return null;
 }
 
+/** Every non-zero word of user memory as [physical address, word], ascending (a committed state's blocks). */
+export function* nonZeroWords(s: AbstractState): Generator<[number, Word]> {
+  for (const [base, words] of s.memory.entries()) {
+    for (let i = 0; i < words.length; i++) if (words[i] !== 0) yield [base + 4 * i, words[i]!];
+  }
+}
+
 export function memoryWord(s: Readable, paddr: number): Word {
   const offset = paddr % blockBytes;
   return memoryBlock(s, paddr - offset)?.[offset >>> 2] ?? 0;

@@ -342,7 +342,7 @@ function kernelEntry(k: Kernel, event: KernelEvent, caller: number | null): read
   if (caller === null) throw new Error(`${event.kind} entry by the idle thread`);
   if (!checkBudgetRestart(k)) return [{ k }];
   if (event.kind === 'access') {
-    // handle_vm_fault, then handle_fault (seL4's handleVMFaultEvent).
+    // Reached only when the access did not translate (userAccess): handle_vm_fault, then handle_fault.
     handleFault(k, caller, vmFault(event.access, event.vaddr));
     return [{ k }];
   }

@@ -43,8 +43,10 @@ import {
   setAsidTableEntry,
   slotRef,
   tcbAt,
+  TouchLog,
   writeMemoryWord,
   zeroMemory,
+  type AbstractState,
   type AsidPoolObject,
   type Branch,
   type FrameObject,
@@ -227,6 +229,16 @@ export function accessUserMemory(k: Kernel, tcb: number, access: AccessKind, vad
     k.log.userWord(t.paddr);
   }
   return word;
+}
+
+/**
+ * accessUserMemory alone on a committed state (what the bench times): the word and the state
+ * after the access, or null when it faults.
+ */
+export function accessUserState(state: AbstractState, tcb: number, access: AccessKind, vaddr: Word, value: Word = 0): { readonly accessed: Word; readonly state: AbstractState } | null {
+  const k = begin(state, new TouchLog());
+  const accessed = accessUserMemory(k, tcb, access, vaddr, value);
+  return accessed === null ? null : { accessed, state: commit(k) };
 }
 
 // ---- writing ----------------------------------------------------------------------------

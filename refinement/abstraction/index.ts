@@ -213,8 +213,9 @@ export function diffObjects(addr: number, lower: { readonly type: string } | nul
 
 /**
  * After a step: the decoded impl and the executable spec agree on every object and slot either
- * touched. (User memory written in a step is the caller's IPC buffer, which the observation
- * compares; the closing full comparison covers all of it.)
+ * touched. (User memory the kernel wrote in a step is the caller's IPC buffer, which the
+ * observation compares; the words a user store wrote are compared through the views, see
+ * lockstep/pairs.ts; the closing full comparison covers all of it.)
  */
 export function compareImplExecTouched(impl: I.ImplState, exec: E.ExecState, touched: readonly Touched[]): Mismatch | null {
   const reader = execReader(exec);
@@ -502,6 +503,9 @@ export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Misma
   }
   for (const [paddr, word] of E.allUserWords(exec)) {
     if (A.userWord(abs, paddr) !== word) return { path: `user memory ${hex(paddr)}`, lower: hex(word), upper: hex(A.userWord(abs, paddr)) };
+  }
+  for (const [paddr, word] of A.allUserWords(abs)) {
+    if (E.userWord(exec, paddr) !== word) return { path: `user memory ${hex(paddr)}`, lower: hex(E.userWord(exec, paddr)), upper: hex(word) };
   }
   return null;
 }

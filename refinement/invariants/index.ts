@@ -1,7 +1,7 @@
 // Invariants every layer must keep, named after seL4's (l4v's Invariants_A / Invariants_H), a
 // module per kernel area: cspace (objects, caps, the CDT), mdb (the MDB lists, only for the two
 // lower layers, which have one), tcb, schedcontext, notification, endpoint, reply, scheduler,
-// vspace (page tables, ASID pools and the caps to them), interrupt (IRQ lines, IRQ node, handlers)
+// vspace (page tables, ASID pools and the caps to them, and translate), interrupt (IRQ lines, IRQ node, handlers)
 // and untyped (nothing above a free index). All are checked over a listing of the layer's state and its view.
 import type { ObjectView, Touched } from '../../libsel4/index.ts';
 import { listLayer, objectBytes, type Listing } from '../listing.ts';
@@ -15,7 +15,7 @@ import { activeScsValid, schedContextRefs } from './schedcontext.ts';
 import { currentThread, readyOrRelease, timeBounded, timerDeadline, validBlocked, validReadyQs, validReleaseQ, type SchedulingState } from './scheduler.ts';
 import { validTcbSched } from './tcb.ts';
 import { untypedFree } from './untyped.ts';
-import { vspaceInvariants } from './vspace.ts';
+import { translationsAgree, vspaceInvariants } from './vspace.ts';
 import type { RunningLayer } from '../running.ts';
 
 /** How often each named invariant was checked, by its l4v names. */
@@ -27,10 +27,22 @@ function counted(counts: InvariantCounts | undefined, name: string, check: () =>
   return check();
 }
 
+/** A listing's objects by address, made once per listing. */
+const objectMaps = new WeakMap<Listing, Map<number, ObjectView>>();
+
+function objectMap(listing: Listing): Map<number, ObjectView> {
+  let objects = objectMaps.get(listing);
+  if (objects === undefined) {
+    objects = new Map<number, ObjectView>();
+    for (const o of listing.objects) objects.set(o.addr, o);
+    objectMaps.set(listing, objects);
+  }
+  return objects;
+}
+
 /** Every invariant of one layer's state; the first violation, or null. */
 export function checkListing(listing: Listing, counts?: InvariantCounts): string | null {
-  const objects = new Map<number, ObjectView>();
-  for (const o of listing.objects) objects.set(o.addr, o);
+  const objects = objectMap(listing);
   const mdb = listing.mdb;
   return (
     counted(counts, 'pspace_distinct/pspace_aligned', () => pspaceDistinctAligned(listing.objects)) ??
@@ -77,6 +89,7 @@ export function checkInvariants(layer: RunningLayer, counts?: InvariantCounts, t
   const view = layer.view();
   return (
     checkListing(listing, counts) ??
+    counted(counts, 'get_vspace_of_thread/ptable_lift (translate agrees with the page tables)', () => translationsAgree(objectMap(listing), view)) ??
     counted(counts, 'untyped_free (nothing above a free index, RAM zero)', () => untypedFree(listing.objects, listing.filled, (from, to) => view.nonZeroWord(from, to), (paddr) => view.userWord(paddr), touched ?? null))
   );
 }

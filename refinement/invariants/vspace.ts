@@ -7,10 +7,25 @@
 // object), valid_table_caps (an unmapped page table cap names an empty table) and wellformed
 // mapping data. Only tables reachable through the ASID table are constrained (vs_lookup): a
 // root whose pool is deleted, or a table whose root is gone, may hold stale entries (sel4-facts §24.8).
-import { hex, seL4_ASIDPoolIndexBits, seL4_LargePageBits, seL4_PageBits, seL4_UserTop, type Cap, type ObjectView } from '../../libsel4/index.ts';
+// And the view's translation agrees with these tables (get_vspace_of_thread, ptable_lift).
+import {
+  hex,
+  seL4_ASIDPoolIndexBits,
+  seL4_LargePageBits,
+  seL4_PageBits,
+  seL4_UserTop,
+  TCBSlot,
+  VMRights,
+  type Cap,
+  type KernelView,
+  type ObjectView,
+  type PteView,
+  type Translation,
+} from '../../libsel4/index.ts';
 import type { Filled } from '../listing.ts';
 
 type PageTableView = Extract<ObjectView, { type: 'pagetable' }>;
+type Leaf = Extract<PteView, { kind: 'page' }>;
 
 /** Entries of a page table; the first kernel-window index of a root. */
 const ptEntries = 1024;
@@ -80,7 +95,7 @@ export function validVSpaceObjs(objects: ReadonlyMap<number, ObjectView>): { vio
       const at = `root ${hex(root)} (ASID ${asid}) entry ${pte.index}`;
       if (pte.index >= kernelWindowIndex) return fail(`valid_vspace_objs: ${at} is a user entry in the kernel window`);
       if (pte.kind === 'page') {
-        const problem = frameProblem(objects, pte.frame, pte.sizeBits, seL4_LargePageBits);
+        const problem = leafProblem(objects, pte, seL4_LargePageBits);
         if (problem !== null) return fail(`valid_vspace_objs: ${at} ${problem}`);
         reached.push({ asid, vaddr, target: pte.frame, kind: 'page' });
         continue;
@@ -96,7 +111,7 @@ export function validVSpaceObjs(objects: ReadonlyMap<number, ObjectView>): { vio
         const leafAt = `table ${hex(pte.table)} entry ${leaf.index}`;
         if (leaf.index >= ptEntries) return fail(`valid_vspace_objs: ${leafAt} is past the table`);
         if (leaf.kind === 'table') return fail(`valid_vspace_objs: ${leafAt} names a table below level 1`);
-        const problem = frameProblem(objects, leaf.frame, leaf.sizeBits, seL4_PageBits);
+        const problem = leafProblem(objects, leaf, seL4_PageBits);
         if (problem !== null) return fail(`valid_vspace_objs: ${leafAt} ${problem}`);
         reached.push({ asid, vaddr: vaddr + leaf.index * 2 ** seL4_PageBits, target: leaf.frame, kind: 'page' });
       }
@@ -105,10 +120,16 @@ export function validVSpaceObjs(objects: ReadonlyMap<number, ObjectView>): { vio
   return { reached };
 }
 
-function frameProblem(objects: ReadonlyMap<number, ObjectView>, frame: number, shownBits: number, levelBits: number): string | null {
-  const o = objects.get(frame);
-  if (o?.type !== 'frame') return `names ${hex(frame)}, not a frame`;
-  if (o.sizeBits !== levelBits || shownBits !== levelBits) return `maps the ${o.sizeBits}-bit frame ${hex(frame)} as ${shownBits} bits at a ${levelBits}-bit level`;
+/**
+ * A user leaf names a frame of its level's size, with rights make_user_pte gives: ReadWrite,
+ * ReadOnly, or KernelOnly only if executable (a leaf allowing nothing would be an Sv32 table pointer).
+ */
+function leafProblem(objects: ReadonlyMap<number, ObjectView>, leaf: Leaf, levelBits: number): string | null {
+  const o = objects.get(leaf.frame);
+  if (o?.type !== 'frame') return `names ${hex(leaf.frame)}, not a frame`;
+  if (o.sizeBits !== levelBits || leaf.sizeBits !== levelBits) return `maps the ${o.sizeBits}-bit frame ${hex(leaf.frame)} as ${leaf.sizeBits} bits at a ${levelBits}-bit level`;
+  if (![VMRights.VMKernelOnly, VMRights.VMReadOnly, VMRights.VMReadWrite].some((r) => r === leaf.rights)) return `has rights ${leaf.rights}`;
+  if (leaf.rights === VMRights.VMKernelOnly && !leaf.executable) return 'allows no access (make_user_pte makes such a PTE invalid)';
   return null;
 }
 
@@ -164,4 +185,75 @@ export function vspaceInvariants(objects: ReadonlyMap<number, ObjectView>, fille
   const walked = validVSpaceObjs(objects);
   if ('violation' in walked) return walked.violation;
   return validAsidTable(objects, filled) ?? validVsLookup(walked.reached, filled) ?? validTableCaps(objects, filled);
+}
+
+// ---- translation ----------------------------------------------------------------------------
+
+/** The first or last of some entries of a table, by index. */
+function extremeEntry<T extends PteView>(entries: readonly T[], last: boolean): T | null {
+  let found: T | null = null;
+  for (const e of entries) if (found === null || (last ? e.index > found.index : e.index < found.index)) found = e;
+  return found;
+}
+
+const isLeaf = (e: PteView): e is Leaf => e.kind === 'page';
+
+/**
+ * The first or last user leaf reached from `root` through its first or last entry: its virtual
+ * page, the leaf, and the leaf's level size (22 in the root, 12 in a level-1 table).
+ */
+function extremeLeaf(objects: ReadonlyMap<number, ObjectView>, root: PageTableView, last: boolean): { vaddr: number; leaf: Leaf; sizeBits: number } | null {
+  const top = extremeEntry(root.entries, last);
+  if (top === null) return null;
+  const vaddr = top.index * 2 ** seL4_LargePageBits;
+  if (top.kind === 'page') return { vaddr, leaf: top, sizeBits: seL4_LargePageBits };
+  const table = pageTableAt(objects, top.table);
+  const leaf = table === null ? null : extremeEntry(table.entries.filter(isLeaf), last);
+  return leaf === null ? null : { vaddr: vaddr + leaf.index * 2 ** seL4_PageBits, leaf, sizeBits: seL4_PageBits };
+}
+
+function translationText(t: Translation | null): string {
+  return t === null ? 'no translation' : `paddr ${hex(t.paddr)} (frame ${hex(t.frame)}, ${t.sizeBits} bits, rights ${t.rights}, ${t.executable ? 'executable' : 'execute-never'})`;
+}
+
+function sameTranslation(a: Translation | null, b: Translation | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.paddr === b.paddr && a.frame === b.frame && a.sizeBits === b.sizeBits && a.rights === b.rights && a.executable === b.executable;
+}
+
+/**
+ * get_vspace_of_thread and ptable_lift/ptable_rights: for every thread, the view's translate
+ * agrees with a walk of the listed tables from its TCB slot 1 cap at a few addresses (the first
+ * and the last leaf of the table the cap names, each at an unaligned address in its page's last
+ * word, and the kernel window). The cap's table is the thread's VSpace only while the cap is
+ * mapped with an ASID whose root it is; otherwise nothing translates.
+ */
+export function translationsAgree(objects: ReadonlyMap<number, ObjectView>, view: Pick<KernelView, 'cap' | 'translate'>): string | null {
+  const rootOfAsid = new Map<number, number>();
+  for (const o of objects.values()) {
+    if (o.type !== 'asidpool' || o.asidBase === null) continue;
+    for (const [low, root] of o.entries) rootOfAsid.set(o.asidBase + low, root);
+  }
+  for (const o of objects.values()) {
+    if (o.type !== 'tcb') continue;
+    const cap = view.cap({ cnode: o.addr, index: TCBSlot.vspace });
+    const table = cap?.type === 'pagetable' ? pageTableAt(objects, cap.ptr) : null;
+    const valid = cap?.type === 'pagetable' && cap.mapped !== null && rootOfAsid.get(cap.mapped.asid) === cap.ptr;
+    const probes: { vaddr: number; expected: Translation | null }[] = [{ vaddr: seL4_UserTop + 2 ** seL4_PageBits, expected: null }];
+    for (const last of [false, true]) {
+      const reached = table === null ? null : extremeLeaf(objects, table, last);
+      if (reached === null) continue;
+      const offsetBytes = 2 ** reached.sizeBits - 3;
+      const { frame, rights, executable } = reached.leaf;
+      const expected = valid ? { paddr: frame + offsetBytes - (offsetBytes % 4), frame, sizeBits: reached.sizeBits, rights, executable } : null;
+      probes.push({ vaddr: reached.vaddr + offsetBytes, expected });
+    }
+    for (const { vaddr, expected } of probes) {
+      const got = view.translate(o.addr, vaddr);
+      if (!sameTranslation(got, expected)) {
+        return `ptable_lift: thread ${hex(o.addr)} at ${hex(vaddr)}: translate gives ${translationText(got)}, the walk from its VSpace cap ${translationText(expected)}`;
+      }
+    }
+  }
+  return null;
 }

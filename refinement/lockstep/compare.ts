@@ -269,7 +269,19 @@ export function compareViews(lower: KernelView, upper: KernelView, upperObjects:
   return compareScheduler(lower.scheduler(), upper.scheduler()) ?? compareIrqs(lower, upper);
 }
 
-/** Compares what a step touched on either side. */
+/** Compares, through the views, the user-memory words a store of the step wrote on either side: `user memory 0x80012010`. */
+export function compareTouchedUserWords(lower: KernelView, upper: KernelView, touched: readonly Touched[]): Mismatch | null {
+  for (const t of touched) {
+    for (const paddr of t.userWords ?? []) {
+      const a = lower.userWord(paddr);
+      const b = upper.userWord(paddr);
+      if (a !== b) return { path: `user memory ${hex(paddr)}`, lower: hex(a), upper: hex(b) };
+    }
+  }
+  return null;
+}
+
+/** Compares what a step touched on either side: objects, slots, user-memory words. */
 export function compareTouched(lower: KernelView, upper: KernelView, touched: readonly Touched[]): Mismatch | null {
   const objects = compareTouchedObjects(lower, upper, touched);
   if (objects) return objects;
@@ -279,7 +291,7 @@ export function compareTouched(lower: KernelView, upper: KernelView, touched: re
       if (m) return m;
     }
   }
-  return null;
+  return compareTouchedUserWords(lower, upper, touched);
 }
 
 /** The first differing word of thread `tcb`'s `what` (its registers or IPC buffer). */
@@ -300,6 +312,11 @@ function preemptionText(p: Preemption | undefined): string {
   return p === undefined ? 'none' : `${p.at} point (${p.reason})`;
 }
 
+/** An observation's accessed word, or `none`. */
+function accessedText(word: number | undefined): string {
+  return word === undefined ? 'none' : hex(word);
+}
+
 /** ksWorkUnitsCompleted of two layers that keep it (null: the abstract spec keeps none). */
 export function compareWorkUnits(lower: KernelView, upper: KernelView): Mismatch | null {
   const a = lower.workUnitsCompleted();
@@ -315,6 +332,9 @@ export function compareObservations(lower: Observation, upper: Observation, regi
   }
   if (preemptionText(lower.preempted) !== preemptionText(upper.preempted)) {
     return { path: 'preemptionPoint that stopped the syscall (kind, reason)', lower: preemptionText(lower.preempted), upper: preemptionText(upper.preempted) };
+  }
+  if (lower.accessed !== upper.accessed) {
+    return { path: 'word the user access loaded, fetched or stored (none: it faulted)', lower: accessedText(lower.accessed), upper: accessedText(upper.accessed) };
   }
   if (lower.restarted !== upper.restarted) {
     return { path: 'syscall restarted (budget could not cover the entry, or its operation was preempted)', lower: String(lower.restarted), upper: String(upper.restarted) };

@@ -2,7 +2,8 @@
 // (impl -> executable, executable -> abstract), and for impl -> abstract per step through the
 // read-only views and at the end through the composed abstraction. Every pair also compares
 // through the views what every layer shows alike: the scheduler's state and the IRQ lines after
-// every step (they are small), each touched object's fields, and at the end every object.
+// every step (they are small), each touched object's fields and user word, and at the end every
+// object.
 import type { KernelView, LayerName, SlotRef, Touched } from '../../libsel4/index.ts';
 import type * as A from '../../spec-abstract/index.ts';
 import type * as E from '../../spec-executable/index.ts';
@@ -15,7 +16,7 @@ import {
   diffImplExec,
   implToExec,
 } from '../abstraction/index.ts';
-import { compareIrqs, compareScheduler, compareTouched, compareTouchedObjects, compareViews, compareWorkUnits, type Mismatch } from './compare.ts';
+import { compareIrqs, compareScheduler, compareTouched, compareTouchedObjects, compareTouchedUserWords, compareViews, compareWorkUnits, type Mismatch } from './compare.ts';
 
 /** One side of a pair: its state, with the view of that state. */
 export interface Side {
@@ -33,12 +34,14 @@ export interface PairComparison {
 const implExecutable: PairComparison = {
   touched: (lower, upper, touched) =>
     compareTouchedObjects(lower.view, upper.view, touched) ??
-    compareImplExecTouched(lower.state as I.ImplState, upper.state as E.ExecState, touched),
+    compareImplExecTouched(lower.state as I.ImplState, upper.state as E.ExecState, touched) ??
+    compareTouchedUserWords(lower.view, upper.view, touched),
   all: (lower, upper) => compareViews(lower.view, upper.view) ?? diffImplExec(lower.state as I.ImplState, lower.view.current(), upper.state as E.ExecState),
 };
 
 const executableAbstract: PairComparison = {
-  touched: (lower, upper, touched) => compareExecAbstractTouched(lower.state as E.ExecState, upper.state as A.AbstractState, touched),
+  touched: (lower, upper, touched) =>
+    compareExecAbstractTouched(lower.state as E.ExecState, upper.state as A.AbstractState, touched) ?? compareTouchedUserWords(lower.view, upper.view, touched),
   all: (lower, upper) => {
     const abs = upper.state as A.AbstractState;
     return compareViews(lower.view, upper.view, abstractObjectViews(abs)) ?? diffExecAbstract(lower.state as E.ExecState, abs);
@@ -59,14 +62,15 @@ export function pairComparison(lower: LayerName, upper: LayerName): PairComparis
 }
 
 /**
- * What any of `touched` names, each slot and object once, in their first order (comparing one
- * twice finds nothing new).
+ * What any of `touched` names, each slot, object and user word once, in their first order
+ * (comparing one twice finds nothing new).
  */
 function union(touched: readonly Touched[]): Touched[] {
   if (touched.length < 2) return [...touched];
   const slots: SlotRef[] = [];
   const seenSlots = new Map<number, Set<number>>();
   const objects = new Set<number>();
+  const userWords = new Set<number>();
   for (const t of touched) {
     for (const slot of t.slots) {
       let indices = seenSlots.get(slot.cnode);
@@ -76,8 +80,9 @@ function union(touched: readonly Touched[]): Touched[] {
       slots.push(slot);
     }
     for (const addr of t.objects) objects.add(addr);
+    for (const paddr of t.userWords ?? []) userWords.add(paddr);
   }
-  return [{ slots, objects: [...objects] }];
+  return [userWords.size === 0 ? { slots, objects: [...objects] } : { slots, objects: [...objects], userWords: [...userWords] }];
 }
 
 /**

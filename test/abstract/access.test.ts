@@ -18,6 +18,7 @@ import {
   type Observation,
   type Word,
 } from '../../libsel4/index.ts';
+import { accessUserState } from '../../spec-abstract/index.ts';
 import { bootHarness, call } from './harness.ts';
 import { info, ipcWorld, message, received, seen, sys, type IpcWorld } from './ipc-world.ts';
 import { bigUntyped } from './spaces.ts';
@@ -132,6 +133,16 @@ describe('an access that translates', () => {
     expect(h.lastOutcomes()[0]!.touched.userWords).toBeUndefined();
     expect(h.view().userWord(frame + 8)).toBe(0);
     expect(a.access('load', 0x20000008).accessed).toBe(0);
+  });
+
+  it('accessUserState makes the access alone on a state, leaving the given state as it was', () => {
+    const h = bootHarness();
+    const before = h.state();
+    const stored = accessUserState(before, h.plan.rootTCB, 'store', rootBufferVaddr + 4, 0x99);
+    expect(stored?.accessed).toBe(0x99);
+    expect(accessUserState(stored!.state, h.plan.rootTCB, 'load', rootBufferVaddr + 4)?.accessed).toBe(0x99);
+    expect(accessUserState(before, h.plan.rootTCB, 'load', rootBufferVaddr + 4)?.accessed).toBe(0);
+    expect(accessUserState(before, h.plan.rootTCB, 'load', badVaddr)).toBeNull();
   });
 
   it('two mappings of one frame share its words', () => {

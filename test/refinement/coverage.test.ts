@@ -177,6 +177,7 @@ describe('invariant counting', () => {
       'zombies_final/valid_cap (Zombies)': 3,
       'valid_mdb/untyped_mdb/no_loops (CDT)': 3,
       'valid_vspace_objs/valid_asid_table/unique_table_refs/valid_vs_lookup/valid_table_caps': 3,
+      'get_vspace_of_thread/ptable_lift (translate agrees with the page tables)': 3,
       'valid_dlist/mdb_chain_0/untyped_inc (MDB)': 2,
       'valid_irq_node/valid_irq_handlers/valid_irq_states': 3,
       'valid_tcb (priority, MCP, domain)': 3,

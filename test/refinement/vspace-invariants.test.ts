@@ -14,7 +14,7 @@ import {
   type ObjectView,
 } from '../../libsel4/index.ts';
 import type { Filled } from '../../refinement/listing.ts';
-import { vspaceInvariants } from '../../refinement/invariants/vspace.ts';
+import { translationsAgree, vspaceInvariants } from '../../refinement/invariants/vspace.ts';
 import { abstractLayer, allFilledSlots } from '../../spec-abstract/index.ts';
 import { bootHarness, call, type Harness } from '../abstract/harness.ts';
 
@@ -105,6 +105,12 @@ describe('VSpace invariants', () => {
     expect(
       check(replaceObject(w, tableAddr, (o) => ({ ...asTable(o), entries: [{ index: 3, kind: 'page', frame: frameAddr, sizeBits: 22, rights: 3, executable: true }] }))),
     ).toMatch(/^valid_vspace_objs: table .* entry 3 maps the 12-bit frame/);
+    expect(check(replaceObject(w, tableAddr, (o) => ({ ...asTable(o), entries: [{ index: 3, kind: 'page', frame: frameAddr, sizeBits: 12, rights: 1, executable: false }] })))).toMatch(
+      /^valid_vspace_objs: table .* entry 3 allows no access/,
+    );
+    expect(check(replaceObject(w, tableAddr, (o) => ({ ...asTable(o), entries: [{ index: 3, kind: 'page', frame: frameAddr, sizeBits: 12, rights: 0, executable: true }] })))).toMatch(
+      /^valid_vspace_objs: table .* entry 3 has rights 0/,
+    );
     expect(check(replaceObject(w, tableAddr, (o) => ({ ...asTable(o), entries: [{ index: 4, kind: 'page', frame: frameAddr, sizeBits: 12, rights: 3, executable: true }] })))).toMatch(
       /^valid_vs_lookup: no cap records the page/,
     );
@@ -166,6 +172,7 @@ describe('VSpace invariants', () => {
             const objects = new Map(view.objects().map((o) => [o.addr, o]));
             const filled = allFilledSlots(outcome.state).map(({ slot, cap, parent }) => ({ slot, cap, parent }));
             expect(vspaceInvariants(objects, filled), `${JSON.stringify(s)} (${outcome.choice ?? 'the one outcome'})`).toBeNull();
+            expect(translationsAgree(objects, view), `${JSON.stringify(s)} (${outcome.choice ?? 'the one outcome'})`).toBeNull();
           }
         }
       }),
