@@ -431,8 +431,8 @@ const inFrame = (p: Picker, base: number, sizeBits: number): number => (base + p
 /**
  * A load, store or fetch by the running thread: mostly at a page its VSpace's frame caps record
  * mapped (hits, or faults on rights); else at an address that faults: unmapped, in the kernel's
- * range, any word. The root task has no fault handler, so it faults rarely (its fault ends the
- * run) and only makes accesses the state says hit otherwise.
+ * range, any word. The root task has no fault handler (a fault would end the run): it makes only
+ * accesses the state says hit.
  */
 export function resolveAccess(k: Knowledge, p: Picker): ResolvedCall | null {
   const thread = k.view().current();
@@ -442,7 +442,7 @@ export function resolveAccess(k: Knowledge, p: Picker): ResolvedCall | null {
   const access = drawAccess(p);
   const value = p.word(4);
   const isRoot = thread === k.rootTCB;
-  const faulting = isRoot ? p.chance(2) : p.chance(60);
+  const faulting = !isRoot && p.chance(60);
   if (!faulting) {
     if (!frame) return null;
     const vaddr = inFrame(p, frame.mapped!.vaddr, frame.sizeBits);
@@ -562,7 +562,7 @@ export function pagerScenario(p: Picker): Scenario {
       faultAt = (threadShared + 2 ** seL4_PageBits) >>> 0;
       return copied === null || root === null ? null : pageMapCall(copied, root, threadShared, readOnly ? seL4_CanRead : seL4_AllRights, 0);
     }),
-    byRoot(() => accessCall('store', sharedAt, value)),
+    byRoot((k) => (hits(k, k.rootTCB, 'store', sharedAt) ? accessCall('store', sharedAt, value) : null)),
   ];
   // An IPC buffer: SetSpace's three caps travel in it.
   const setup = { count: 1, budgetUs: 2000n + BigInt(p.below(3000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: true };
@@ -631,7 +631,7 @@ export function pagerScenario(p: Picker): Scenario {
       // The thread's access made again (the check's restart) hits; then it loads the page and waits.
       byThread(() => accessCall('load', faultAt)),
       wait,
-      ...(shared ? [byRoot(() => accessCall('load', sharedAt))] : []),
+      ...(shared ? [byRoot((k) => (hits(k, k.rootTCB, 'load', sharedAt) ? accessCall('load', sharedAt) : null))] : []),
       ...teardown,
       signal,
       again,
@@ -641,8 +641,8 @@ export function pagerScenario(p: Picker): Scenario {
 
 /**
  * Accesses join the workload in VSpace steps, by a pick of their own (the step's fourth last) so
- * that the other steps draw as before: a VSpace step of the root task starts the pager scenario
- * now and then (60 per mille), and a VSpace step of any thread is a single access
+ * that the other steps draw as before: a VSpace step of the root task, in a run not about threads
+ * (whose own scenarios need their steps), starts the pager scenario now and then (60 per mille), and a VSpace step of any thread is a single access
  * (`resolveAccess`) in 100 per mille. Its choices come from a picker of its own: a step that
  * makes no access draws the rest as before.
  */
@@ -650,7 +650,7 @@ export function accessStart(step: WorkloadStep, k: Knowledge, style: RunStyle): 
   if (style.deep || style.scenario?.actions.length) return null;
   const p = new Picker(step);
   const roll = step.picks[step.picks.length - 4]! % 1000;
-  if (step.op === 'vspace' && k.view().current() === k.rootTCB && roll < 60) {
+  if (step.op === 'vspace' && k.view().current() === k.rootTCB && !style.threads && roll < 60) {
     style.scenario = pagerScenario(p);
     return scenarioStep(k, p, style.scenario);
   }
