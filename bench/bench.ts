@@ -3,7 +3,9 @@
 // cost of a context switch and of IPC round trips on each layer (to a server with its own
 // context, and to a passive one: the impl's fastpath, also timed with it switched off); and the
 // lockstep check's cost per step on large states; and a Revoke of a derivation tree (1,000 and
-// 10,000 copies of an endpoint) on each layer, without and with an interrupt every 100 work units.
+// 10,000 copies of an endpoint) on each layer, without and with an interrupt every 100 work units;
+// and the VSpace: Page_Map, and a translated user load or store, through each layer's step and
+// through the impl's and the executable spec's access functions on their own.
 import fc from 'fast-check';
 import {
   planBoot,
@@ -15,12 +17,17 @@ import {
   seL4_MessageInfo_new,
   seL4_MinSchedContextBits,
   seL4_ObjectType,
+  seL4_AllRights,
+  type AccessKind,
   type BootConfigInput,
   type BootPlan,
   type KernelEvent,
   type KernelLayer,
 } from '../libsel4/index.ts';
 import { createImplLayer } from '../impl/index.ts';
+import { accessUserMemory as implAccess } from '../impl/vspace.ts';
+import { accessUserMemory as execAccess } from '../spec-executable/vspace.ts';
+import { accessUserState as abstractAccess } from '../spec-abstract/vspace.ts';
 import { abstractLayer } from '../spec-abstract/index.ts';
 import { executableLayer } from '../spec-executable/index.ts';
 import { recordWorkload, workloadArbitrary } from '../refinement/check.ts';
@@ -457,3 +464,91 @@ revokeRows.forEach(([name], k) => {
   const cell = (t: number, copies: number) => (Number.isNaN(revokeUs[t]![k]!) ? '-' : (revokeUs[t]![k]! / copies).toFixed(3));
   console.log(`${name.padEnd(40)} ${revokeTraces.map((r, t) => cell(t, r.copies).padStart(14)).join('')}`);
 });
+
+
+/** Where the VSpace rows map their frames: a 4 MiB window of the root task's VSpace, a page per frame. */
+const vspaceWindow = 0x10000000;
+const mappedFrames = Number(process.env.BENCH_FRAMES ?? 200);
+const accesses = Number(process.env.BENCH_ACCESSES ?? 2000);
+const accessCalls = Number(process.env.BENCH_ACCESS_CALLS ?? 200_000);
+
+/** The access the bench makes i-th: a load or a store, at a word of the i-th mapped page (round robin). */
+const benchAccess = (i: number): { access: AccessKind; vaddr: number; value: number } => ({
+  access: i % 2 === 0 ? 'store' : 'load',
+  vaddr: vspaceWindow + (i % mappedFrames) * 0x1000 + 4 * (i % 1024),
+  value: i,
+});
+
+/**
+ * The root task maps a page table at `vspaceWindow`, retypes `mappedFrames` 4 KiB frames and maps
+ * each at its page (each Page_Map timed), then loads and stores (`accesses` access events, timed
+ * as one block). Recorded on the executable spec.
+ */
+function vspaceTraces(): { pageMaps: TimedTrace; accessEvents: TimedTrace } {
+  const system = bootSystem({ layer: 'executable' });
+  const { api } = system;
+  const check = ok('vspace');
+  const info = system.plan.bootInfo;
+  const untyped = info.untyped.start + system.plan.untypeds.findIndex((u) => !u.isDevice && u.sizeBits >= 20);
+  const R = seL4_CapInitThreadCNode;
+  const [table, first] = [info.empty.start, info.empty.start + 1];
+  check(api.seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_RISCV_PageTableObject, 0, R, 0, 0, table, 1));
+  check(api.seL4_RISCV_PageTable_Map(table, seL4_CapInitThreadVSpace, vspaceWindow, 0));
+  for (let done = 0; done < mappedFrames; done += 256) check(api.seL4_Untyped_Retype(untyped, seL4_ObjectType.seL4_RISCV_4K_Page, 0, R, 0, 0, first + done, Math.min(256, mappedFrames - done)));
+  const maps: number[][] = [];
+  for (let i = 0; i < mappedFrames; i++) {
+    maps.push([system.trace.length]);
+    check(api.seL4_RISCV_Page_Map(first + i, seL4_CapInitThreadVSpace, vspaceWindow + i * 0x1000, seL4_AllRights, 0));
+  }
+  const made: number[][] = [];
+  for (let i = 0; i < accesses; i++) {
+    made.push([system.trace.length]);
+    const { access, vaddr, value } = benchAccess(i);
+    if (api.userAccess(access, vaddr, value) === null) throw new Error(`vspace: the ${access} at 0x${vaddr.toString(16)} faulted`);
+  }
+  const events = [...system.trace];
+  return { pageMaps: { plan: system.plan, events, timed: maps }, accessEvents: { plan: system.plan, events, timed: made } };
+}
+
+/** Nanoseconds per call of a layer's access function, `accessCalls` calls as one block, on the state after the trace's Page_Maps. */
+function accessFunctionNs<S>(layer: KernelLayer<S>, trace: TimedTrace, access: (state: S, thread: number, a: ReturnType<typeof benchAccess>) => void): number {
+  let state = layer.boot(trace.plan);
+  const upTo = trace.timed[0]![0]!;
+  for (let i = 0; i < upTo; i++) state = layer.step(state, trace.events[i]!)[0]!.state;
+  const thread = trace.plan.rootTCB;
+  const made = Array.from({ length: 4096 }, (_, i) => benchAccess(i));
+  const t0 = performance.now();
+  for (let i = 0; i < accessCalls; i++) access(state, thread, made[i & 4095]!);
+  return ((performance.now() - t0) * 1e6) / accessCalls;
+}
+
+const vspace = vspaceTraces();
+const vspaceRows: [string, (plan: BootPlan) => (event: KernelEvent) => void][] = [
+  ['impl (no checks, no instrumentation)', layerReplay(kernel)],
+  ['impl, recording what each step touched', layerReplay(instrumented)],
+  ['executable', layerReplay(executableLayer)],
+  ['abstract', layerReplay(abstractLayer)],
+];
+const vspaceExec = 2;
+console.log(`
+VSpace (the root task's VSpace; medians of ${repeats} rounds, each round replaying every row in turn):`);
+timeTrace(vspace.pageMaps, vspaceRows.map(([, start]) => start)); // warm up
+const mapUs = timeTrace(vspace.pageMaps, vspaceRows.map(([, start]) => start));
+console.log(`Page_Map of a 4 KiB frame (${mappedFrames} maps into one page table, each timed):`);
+vspaceRows.forEach(([name], k) => console.log(`${name.padEnd(50)} ${mapUs[k]!.toFixed(2).padStart(9)} µs ${(mapUs[vspaceExec]! / mapUs[k]!).toFixed(2).padStart(8)}x executable`));
+timeBlocks(vspace.accessEvents, vspaceRows.map(([, start]) => start), 1); // warm up
+const accessUs = timeBlocks(vspace.accessEvents, vspaceRows.map(([, start]) => start), repeats);
+console.log(`a translated load or store through the layer's step (an access event that hits; ${accesses} timed as one block):`);
+vspaceRows.forEach(([name], k) => {
+  const ratio = median(accessUs[k]!.map((t, r) => accessUs[vspaceExec]![r]! / t));
+  console.log(`${name.padEnd(50)} ${(median(accessUs[k]!) * 1000).toFixed(0).padStart(9)} ns ${ratio.toFixed(2).padStart(8)}x executable`);
+});
+const functionRows: [string, () => number][] = [
+  ['impl accessUserMemory (no checks)', () => accessFunctionNs(kernel, vspace.accessEvents, (s, t, a) => void implAccess(s, t, a.access, a.vaddr, a.value))],
+  ['executable accessUserMemory', () => accessFunctionNs(executableLayer, vspace.accessEvents, (s, t, a) => void execAccess(s, t, a.access, a.vaddr, a.value))],
+  ['abstract accessUserState', () => accessFunctionNs(abstractLayer, vspace.accessEvents, (s, t, a) => void abstractAccess(s, t, a.access, a.vaddr, a.value))],
+];
+functionRows.forEach(([, time]) => time()); // warm up
+const functionNs = functionRows.map(([, time]) => median(Array.from({ length: repeats }, time)));
+console.log(`a translated load or store by the layer's access function alone (${accessCalls} calls as one block):`);
+functionRows.forEach(([name], k) => console.log(`${name.padEnd(50)} ${functionNs[k]!.toFixed(0).padStart(9)} ns ${(functionNs[1]! / functionNs[k]!).toFixed(2).padStart(8)}x executable`));

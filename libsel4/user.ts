@@ -7,7 +7,7 @@ import type { Word } from './constants.ts';
 import { seL4_Error } from './errors.ts';
 import { IPCBuffer, ipcBufferWords, msgWordIndex } from './ipcbuffer.ts';
 import { InvocationLabel } from './invocation.ts';
-import type { KernelEvent, Observation, UserWrites } from './kernel.ts';
+import type { AccessKind, KernelEvent, Observation, UserWrites } from './kernel.ts';
 import { messageInfoFromWord, seL4_MessageInfo_new } from './messageinfo.ts';
 import { Reg, msgRegisters, nbsendRecvDestRegister, numRegisters } from './registers.ts';
 import { seL4_Syscall, syscallWord } from './syscalls.ts';
@@ -86,6 +86,13 @@ export interface Sel4Calls {
   passTime(ticks: bigint): Stub<Observation>;
   /** The current thread takes a user exception (riscv scause `number`, and `code`). */
   raiseException(number: Word, code: Word): Stub<Observation>;
+  /**
+   * Not libsel4: the thread's own load, store (of `value`) or instruction fetch of the aligned
+   * word holding `vaddr`, through its page tables (one `access` event). Returns the word loaded,
+   * fetched or stored, or null when the access faulted (the kernel was entered; seL4 makes the
+   * access again when the thread next runs: the run loop and the check do).
+   */
+  userAccess(access: AccessKind, vaddr: Word, value?: Word): Stub<Word | null>;
 
   seL4_Untyped_Retype(service: seL4_CPtr, type: Word, size_bits: Word, root: seL4_CPtr, node_index: Word, node_depth: Word, node_offset: Word, num_objects: Word): Stub<seL4_Error>;
   seL4_CNode_Revoke(service: seL4_CPtr, index: Word, depth: Word): Stub<seL4_Error>;
@@ -332,6 +339,11 @@ function threadCalls(initial: Observation): { local: LocalCalls; stubs: StubCall
     },
     passTime: (ticks) => enter({ kind: 'time', ticks }),
     raiseException: (number, code) => enter({ kind: 'exception', user: takeUserWrites(), number: number >>> 0, code: code >>> 0 }),
+    *userAccess(access, vaddr, value) {
+      const event = { kind: 'access', user: takeUserWrites(), access, vaddr: vaddr >>> 0, ...(access === 'store' ? { value: (value ?? 0) >>> 0 } : {}) } as const;
+      const observation = yield* enter(event);
+      return observation.accessed ?? null;
+    },
 
     seL4_Untyped_Retype: (service, type, size_bits, root, node_index, node_depth, node_offset, num_objects) =>
       invoke(L.UntypedRetype, service, [type, size_bits, node_index, node_depth, node_offset, num_objects], [root]),

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import {
   Reg,
   invocationLabelName,
+  isThreadEvent,
   messageInfoFromWord,
   seL4_Syscall,
   syscallFromWord,
@@ -20,7 +21,7 @@ import {
   type ThreadEvent,
   type Touched,
 } from '../libsel4/index.ts';
-import { FaultStates, IrqStates, Tally, preemptionCoverage, preemptionKey, restartOutcome, ThreadStates, canRunAgain, exceptionKey, fastpathCoverage, faultKey, interruptKey, interruptResult, ipcKey, irqKey, irqLineOf, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
+import { FaultStates, accessKeys, accessResult, IrqStates, Tally, preemptionCoverage, preemptionKey, restartOutcome, ThreadStates, canRunAgain, exceptionKey, fastpathCoverage, faultKey, interruptKey, interruptResult, ipcKey, irqKey, irqLineOf, momentOf, schedulerEventsOf, schedulerKey, stateSize, timeKey, timerFired, type RunRecord, type SchedulerMoment, type StateSize } from './coverage.ts';
 import { checkInvariants, type InvariantCounts } from './invariants/index.ts';
 import { Knowledge } from './knowledge.ts';
 import { answerOf } from './reports/describe.ts';
@@ -168,7 +169,10 @@ function again(restart: Restart): ResolvedCall {
         api.raiseException(event.number, event.code);
         return;
       }
-      if (event.kind === 'access') throw new Error('placeholder (VSpace V2): an access made again');
+      if (event.kind === 'access') {
+        api.userAccess(event.access, event.vaddr, event.value);
+        return;
+      }
       if (event.raise) devices.raiseDuringNext(event.raise);
       api.rawSyscall([]);
     },
@@ -235,7 +239,7 @@ class Driver {
     const event = restart?.event ?? entered;
     const now = this.system.view();
     const after = momentOf(now);
-    const [key, result] = this.entryCoverage(event, before, after, now);
+    const [key, result] = this.entryCoverage(event, before, after, now, restart !== undefined);
     this.trace[this.trace.length - 1] = { call: line.call, result };
     const observation = this.system.api.lastObservation();
     this.coverage.push([key, result], ...fastpathCoverage(observation), ...preemptionCoverage(observation, event, key));
@@ -255,14 +259,16 @@ class Driver {
   }
 
   /**
-   * Keeps the entry of a thread that was left Restart, to be made again (with its raise) when the
-   * thread runs; forgets the kept entries of threads that can no longer run them (no longer
-   * Running or Restart, or without a scheduling context). A preempted entry made again that
-   * completes, or forgotten, is coverage (`restart-completed`, `restart-abandoned`).
+   * Keeps the entry of a thread that was left Restart, and the access of a thread that faulted, to
+   * be made again (with its raise) when the thread runs; forgets the kept entries of threads that
+   * can no longer run them (no longer Running or Restart, or without a scheduling context; a
+   * faulted access waits while its fault does). A preempted entry made again that completes, or
+   * forgotten, is coverage (`restart-completed`, `restart-abandoned`).
    */
   private keepRestarts(caller: number | null, text: string, event: KernelEvent, observation: Observation, made: Restart | undefined): void {
-    if (caller !== null && (event.kind === 'syscall' || event.kind === 'exception')) {
-      if (observation.restarted) {
+    if (caller !== null && isThreadEvent(event)) {
+      const faulted = event.kind === 'access' && observation.accessed === undefined && observation.unmodelled === null;
+      if (observation.restarted || faulted) {
         const preempted = (made?.preempted ?? false) || observation.preempted !== undefined;
         this.restarts.set(caller, { text: made?.text ?? text, event, preempted });
       } else if (made) {
@@ -272,7 +278,7 @@ class Driver {
     }
     const view = this.system.view();
     for (const [tcb, kept] of this.restarts) {
-      const outcome = restartOutcome(view, tcb);
+      const outcome = restartOutcome(view, tcb, kept.event.kind === 'access');
       if (outcome === 'waiting') continue;
       this.restarts.delete(tcb);
       if (kept.preempted) this.coverage.push([preemptionKey, 'restart-abandoned']);
@@ -280,8 +286,13 @@ class Driver {
   }
 
   /** The coverage key and result of an entry: the invocation or syscall and its answer, `Time`, `UserException`. */
-  private entryCoverage(event: KernelEvent, before: SchedulerMoment, after: SchedulerMoment, now: KernelView): [string, string] {
+  private entryCoverage(event: KernelEvent, before: SchedulerMoment, after: SchedulerMoment, now: KernelView, again: boolean): [string, string] {
     if (event.kind === 'time') return [timeKey, timerFired(before, after) ? 'timer-interrupt' : 'no-interrupt'];
+    if (event.kind === 'access') {
+      const observation = this.system.api.lastObservation();
+      const result = observation.unmodelled !== null ? `unmodelled: ${observation.unmodelled}` : accessResult(now, before.current!, event, observation, again);
+      return [accessKeys[event.access], result];
+    }
     if (event.kind === 'interrupt') {
       const unmodelled = this.interrupted?.unmodelled ?? null;
       return [interruptKey, unmodelled !== null ? `unmodelled: ${unmodelled}` : interruptResult(this.irqs.before(event.irq), irqLineOf(now, event.irq)?.line ?? null)];

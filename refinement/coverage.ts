@@ -1,7 +1,7 @@
 // Coverage of a check in seL4 terms: how often each invocation or syscall was reached and what
 // it answered, which of its documented errors were never returned, how often each invariant was
 // checked, which abstract-spec choices were taken; summed over runs, batches and shards.
-import { Reg, errorName, preemptionPointKinds, invocationLabels, irqNodeRef, plicMaxIRQ, seL4_CanWrite, seL4_Syscall, slotId, syscallFromWord, tcbSlotCount, timerPrecisionTicks, type Cap, type FaultView, type IrqView, type KernelEvent, type KernelView, type Observation, type SchedulerView, type SlotRef, type ThreadState, type Touched } from '../libsel4/index.ts';
+import { Reg, TCBSlot, accessKinds, errorName, preemptionPointKinds, invocationLabels, irqNodeRef, plicMaxIRQ, seL4_CanWrite, seL4_Syscall, seL4_UserTop, slotId, syscallFromWord, tcbSlotCount, timerPrecisionTicks, type AccessEvent, type AccessKind, type Cap, type FaultView, type IrqView, type KernelEvent, type KernelView, type Observation, type SchedulerView, type SlotRef, type ThreadState, type Touched } from '../libsel4/index.ts';
 import { fastpathCallReasons, fastpathOutcomes, fastpathReplyRecvReasons } from '../impl/index.ts';
 import type { Coverage } from './check.ts';
 
@@ -287,6 +287,7 @@ export const faultEvents = [
   'delivered-unknown-syscall',
   'delivered-user-exception',
   'delivered-timeout',
+  'delivered-vm-fault',
   'reply-restart',
   'reply-no-restart',
   'cancelled',
@@ -299,7 +300,7 @@ const deliveredEvent: Record<FaultView['type'], FaultEvent | null> = {
   UnknownSyscall: 'delivered-unknown-syscall',
   UserException: 'delivered-user-exception',
   Timeout: 'delivered-timeout',
-  VMFault: null,
+  VMFault: 'delivered-vm-fault',
 };
 
 interface FaultMoment {
@@ -397,11 +398,41 @@ export function preemptionCoverage(observation: Observation, event: KernelEvent,
   return entries;
 }
 
-/** Whether a thread left Restart can still make its entry again (`waiting`), or never will (`gone`). */
-export function restartOutcome(view: KernelView, tcb: number): 'waiting' | 'gone' {
+/**
+ * User memory accesses, counted under `Access load`, `Access store` and `Access execute`: `hit`;
+ * `hit-again`, a faulted access made again that hit (its handler mapped the page); or why it
+ * faulted: `kernel-address` (at or above seL4_UserTop), `no-vspace` (TCB slot 1 holds no mapped
+ * page-table cap), `unmapped` (no leaf maps it, a stale VSpace included), `kernel-only`,
+ * `read-only` (a store), `no-execute` (a fetch); `restarted` when the budget could not cover the
+ * fault's entry.
+ */
+export const accessKeys: Readonly<Record<AccessKind, string>> = { load: 'Access load', store: 'Access store', execute: 'Access execute' };
+export const accessResults = ['hit', 'hit-again', 'kernel-address', 'no-vspace', 'unmapped', 'kernel-only', 'read-only', 'no-execute', 'restarted'] as const;
+export type AccessResult = (typeof accessResults)[number];
+
+/**
+ * What an access by `thread` did, read after it: a fault changes no mapping, so the translation
+ * now is the one the access met. `again` when it was a faulted access made again.
+ */
+export function accessResult(view: KernelView, thread: number, event: AccessEvent, observation: Observation, again: boolean): AccessResult {
+  if (observation.accessed !== undefined) return again ? 'hit-again' : 'hit';
+  if (observation.restarted) return 'restarted';
+  if (event.vaddr >= seL4_UserTop) return 'kernel-address';
+  const translation = view.translate(thread, event.vaddr);
+  if (translation === null) {
+    const root = view.cap({ cnode: thread, index: TCBSlot.vspace });
+    return root?.type === 'pagetable' && root.mapped !== null ? 'unmapped' : 'no-vspace';
+  }
+  if (event.access === 'execute') return 'no-execute';
+  return translation.rights === 1 ? 'kernel-only' : 'read-only';
+}
+
+/** Whether a thread left Restart (or, `faultedAccess`, waiting on its VMFault) can still make its entry again (`waiting`), or never will (`gone`). */
+export function restartOutcome(view: KernelView, tcb: number, faultedAccess = false): 'waiting' | 'gone' {
   const thread = view.object(tcb);
   if (thread?.type !== 'tcb' || thread.schedContext === null) return 'gone';
-  return thread.state === 'Running' || thread.state === 'Restart' ? 'waiting' : 'gone';
+  const onFault = faultedAccess && thread.fault?.type === 'VMFault' && (thread.state === 'BlockedOnSend' || thread.state === 'BlockedOnReply');
+  return thread.state === 'Running' || thread.state === 'Restart' || onFault ? 'waiting' : 'gone';
 }
 
 /** The fastpath's coverage entries of one entry (none unless the impl tried its fastpath; a7 still names the syscall). */
@@ -650,6 +681,7 @@ const syscallNames = new Set<string>([...Object.keys(seL4_Syscall), 'Yield', 'Un
 const eventResults: Readonly<Record<string, readonly string[]>> = {
   [schedulerKey]: schedulerEvents, [ipcKey]: ipcEvents, [faultKey]: faultEvents, [timeKey]: ['timer-interrupt', 'no-interrupt'], ...fastpathResults,
   [interruptKey]: interruptResults, [irqKey]: irqEvents, [preemptionKey]: preemptionEvents,
+  ...Object.fromEntries(accessKinds.map((a) => [accessKeys[a], accessResults])),
 };
 const labels = new Set<string>(invocationLabels);
 const otherResults = /^(returned|no thread ran|caller \w+|unmodelled: .+|label \d+)$/;

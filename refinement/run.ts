@@ -6,6 +6,7 @@
 // next timer deadline.
 import {
   Reg,
+  accessKinds,
   createSel4Calls,
   maxReleaseTicks,
   noUserWrites,
@@ -19,6 +20,7 @@ import {
   seL4_ObjectType,
   ticksPerMicrosecond,
   usToTicks,
+  type AccessKind,
   type BootPlan,
   type KernelEvent,
   type ThreadEvent,
@@ -43,6 +45,16 @@ export interface ProgramContext {
    * attempt made again carries the same raise, until one completes.
    */
   raiseAfter(irq: number, workUnits: number): void;
+  /**
+   * Loads the aligned word holding `vaddr` (any 32-bit address) through the thread's page tables.
+   * An access that faults enters the kernel (a VMFault to the thread's fault handler) and is made
+   * again when the thread next runs: the program sees only the access that succeeded.
+   */
+  load(vaddr: Word): Stub<Word>;
+  /** Stores `value` to the aligned word holding `vaddr`, as `load` does its access. */
+  store(vaddr: Word, value: Word): Stub<void>;
+  /** Fetches the instruction word at `vaddr` (the pc stays as it is), as `load` does its access. */
+  execute(vaddr: Word): Stub<Word>;
   /** The entry address of `program` (registered on first use): a thread started at it runs it. */
   entry(program: Program): Word;
   /** The thread's TCB address. */
@@ -184,8 +196,10 @@ interface ThreadRun {
   started: boolean;
   /** Ticks left of the computation in progress. */
   computeTicks: bigint;
-  /** A syscall or exception the kernel left to be made again (seL4's Restart): made when the thread next runs. */
+  /** A syscall, exception or faulted access the kernel left to be made again (seL4's Restart): made when the thread next runs. */
   restart: UserEntry | null;
+  /** The word the thread's last access loaded, fetched or stored, until the program is resumed with it. */
+  accessed: Word | undefined;
   /** The raise the program armed its next syscall with (raiseAfter). */
   armed: RaiseDuringEntry | null;
   finished: boolean;
@@ -193,14 +207,27 @@ interface ThreadRun {
 
 const hex = (value: number): string => `0x${value.toString(16)}`;
 
+const isWord = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+
 function isKernelEvent(value: unknown): value is KernelEvent {
   if (typeof value !== 'object' || value === null || !('kind' in value)) return false;
   if (value.kind === 'time') return 'ticks' in value && typeof value.ticks === 'bigint' && value.ticks >= 0n;
-  if (value.kind !== 'syscall' && value.kind !== 'exception') return false;
+  if (value.kind !== 'syscall' && value.kind !== 'exception' && value.kind !== 'access') return false;
   const user = 'user' in value ? value.user : null;
   const writes = typeof user === 'object' && user !== null && 'regs' in user && 'ipcBuffer' in user && Array.isArray(user.regs) && Array.isArray(user.ipcBuffer);
   if (value.kind === 'syscall') return writes;
+  if (value.kind === 'access') {
+    const kind = 'access' in value ? value.access : undefined;
+    const stored = 'value' in value ? value.value : undefined;
+    return writes && accessKinds.some((k) => k === kind) && 'vaddr' in value && isWord(value.vaddr) && (stored === undefined || isWord(stored));
+  }
   return writes && 'number' in value && typeof value.number === 'number' && 'code' in value && typeof value.code === 'number';
+}
+
+/** `value` as an unsigned word: an integer from -0x80000000 to 0xffffffff; else an Error naming `what`. */
+function checkedWord(value: unknown, what: string): Word {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= -0x8000_0000 && value <= 0xffffffff) return value >>> 0;
+  throw new Error(`${what} must be a 32-bit word (an integer from -0x80000000 to 0xffffffff), not ${describeValue(value)}`);
 }
 
 function describeValue(value: unknown): string {
@@ -225,6 +252,8 @@ class Run {
   private stillTimeEvents = 0;
   /** Whether the last entry was left to be made again (Observation.restarted). */
   private restarted = false;
+  /** What the last entry's access loaded, fetched or stored (Observation.accessed). */
+  private accessed: Word | undefined = undefined;
   /** Device interrupts not raised yet, the next first. */
   private readonly devices: Device[];
 
@@ -311,6 +340,13 @@ class Run {
 
   private start(tcb: number, program: Program, observation: Observation): ThreadRun {
     const api = createSel4Calls(observation);
+    function* access(kind: AccessKind, vaddr: unknown, value?: unknown): Stub<Word> {
+      const address = checkedWord(vaddr, `the address of a ${kind}`);
+      const word = yield* api.userAccess(kind, address, value === undefined ? undefined : checkedWord(value, 'the value of a store'));
+      // The run loop resumes a program only after its access translated.
+      if (word === null) throw new Error(`the ${kind} at ${hex(address)} was resumed without its word`);
+      return word;
+    }
     const context: ProgramContext = {
       api,
       tcb,
@@ -320,12 +356,18 @@ class Run {
       raiseAfter(irq, workUnits) {
         thread.armed = checkedRaise({ irq, afterWorkUnits: workUnits });
       },
+      load: (vaddr) => access('load', vaddr),
+      *store(vaddr, value) {
+        if (value === undefined) throw new Error(`a store takes an address and a value, not only ${describeValue(vaddr)}`);
+        yield* access('store', vaddr, value);
+      },
+      execute: (vaddr) => access('execute', vaddr),
       compute(us) {
         if (typeof us !== 'bigint' || us < 0n) throw new Error(`compute takes a non-negative bigint of microseconds, not ${describeValue(us)}`);
         return api.passTime(usToTicks(us));
       },
     };
-    const thread: ThreadRun = { tcb, program: program.name || 'anonymous', generator: program(context), started: false, computeTicks: 0n, restart: null, armed: null, finished: false };
+    const thread: ThreadRun = { tcb, program: program.name || 'anonymous', generator: program(context), started: false, computeTicks: 0n, restart: null, accessed: undefined, armed: null, finished: false };
     return thread;
   }
 
@@ -343,7 +385,7 @@ class Run {
     const step = this.entries.length;
     let next: IteratorResult<KernelEvent, unknown>;
     try {
-      next = thread.started ? thread.generator.next(this.system.observe(thread.tcb)) : thread.generator.next();
+      next = thread.started ? thread.generator.next(this.resumed(thread)) : thread.generator.next();
     } catch (error) {
       throw new ProgramError(thread.tcb, thread.program, step, `threw ${error instanceof Error ? error.message : describeValue(error)}`);
     }
@@ -366,16 +408,26 @@ class Run {
     return null;
   }
 
+  /** What the program of `thread` sees when it is resumed: its thread now, and the word of its access. */
+  private resumed(thread: ThreadRun): Observation {
+    const observation = this.system.observe(thread.tcb);
+    const accessed = thread.accessed;
+    thread.accessed = undefined;
+    return accessed === undefined ? observation : { ...observation, accessed };
+  }
+
   /**
-   * A syscall or exception of `thread`. One the kernel did not carry out (its budget could not
-   * cover the entry, or a preemption point stopped its operation) is made again, with the
-   * registers as they are and the same `raise`, when the thread next runs, as seL4 restarts it;
-   * the program sees only the entry that was carried out.
+   * A syscall, exception or access of `thread`. One the kernel did not carry out (its budget could
+   * not cover the entry, or a preemption point stopped its operation), and an access that faulted,
+   * is made again, with the registers as they are and the same `raise`, when the thread next runs,
+   * as seL4 restarts it; the program sees only the entry that was carried out.
    */
   private enterAgain(thread: ThreadRun, event: UserEntry): Stop | null {
     thread.restart = null;
     const stop = this.enter(thread.tcb, event);
-    if (this.restarted) thread.restart = { ...event, user: noUserWrites };
+    const faulted = event.kind === 'access' && this.accessed === undefined;
+    if (this.restarted || faulted) thread.restart = { ...event, user: noUserWrites };
+    else if (event.kind === 'access') thread.accessed = this.accessed;
     return stop;
   }
 
@@ -416,6 +468,7 @@ class Run {
     const step = this.entries.length;
     const observation = this.system.enter(event);
     this.restarted = observation.restarted;
+    this.accessed = observation.accessed;
     this.entries.push({ step, thread, event, clockTicks: this.clock(), current: observation.current });
     if (observation.unmodelled === null) return null;
     return { reason: 'unmodelled', detail: `step ${step} (${event.kind}${thread === null ? '' : ` of ${hex(thread)}`}): ${observation.unmodelled}` };

@@ -7,7 +7,7 @@
 // wall-time guard can stop it earlier, and then the report says so.
 import { Reg, isThreadEvent, syscallFromWord, type KernelEvent } from '../libsel4/index.ts';
 import { interruptResult, irqLineOf, momentOf, timerFired } from './coverage.ts';
-import { answerOf, decodeEntry, stateAtEntry } from './reports/describe.ts';
+import { accessAnswer, answerOf, decodeEntry, stateAtEntry } from './reports/describe.ts';
 import { RefinementFailure } from './lockstep/index.ts';
 import type { System } from './system.ts';
 
@@ -41,6 +41,7 @@ export function replayEntries(boot: () => System, events: readonly KernelEvent[]
       const result =
         event.kind === 'time' ? (timerFired(before, momentOf(after)) ? 'timer-interrupt' : 'no-interrupt')
         : event.kind === 'interrupt' && obs.unmodelled === null ? interruptResult(line, irqLineOf(after, event.irq)?.line ?? null)
+        : event.kind === 'access' && obs.unmodelled === null ? accessAnswer(obs)
         : answerOf(syscallFromWord(entry.regs[Reg.a7]!), obs);
       trace[trace.length - 1] = { call: trace[trace.length - 1]!.call, result };
     }
@@ -141,9 +142,10 @@ export function shrinkEntries(boot: () => System, events: readonly KernelEvent[]
     }
     if (!removed) chunk = Math.floor(chunk / 2);
   }
-  // Then each syscall's raise: dropped if the failure does not need it, else raised as early as it still fails.
+  // Then each syscall's raise: dropped if the failure does not need it, else raised as early as it
+  // still fails; and each access: its address aligned, a store's value 0.
   for (let i = 0; i < best.events.length && end === null; i++) {
-    for (const simpler of simplerRaises(best.events[i]!)) {
+    for (const simpler of [...simplerRaises(best.events[i]!), ...simplerAccesses(best.events[i]!)]) {
       const r = mayReplay() ? attempt(best.events.map((e, j) => (j === i ? simpler : e))) : null;
       if (r) {
         best = cut(r);
@@ -160,4 +162,14 @@ function simplerRaises(event: KernelEvent): KernelEvent[] {
   const { raise, ...unarmed } = event;
   const earlier = [...new Set([1, Math.floor(raise.afterWorkUnits / 2)])].filter((units) => units >= 1 && units < raise.afterWorkUnits);
   return [unarmed, ...earlier.map((afterWorkUnits) => ({ ...event, raise: { irq: raise.irq, afterWorkUnits } }))];
+}
+
+/** Simpler forms of an access: at the aligned word's address, and a store of 0. */
+function simplerAccesses(event: KernelEvent): KernelEvent[] {
+  if (event.kind !== 'access') return [];
+  const aligned = (event.vaddr & ~3) >>> 0;
+  return [
+    ...(aligned !== event.vaddr ? [{ ...event, vaddr: aligned }] : []),
+    ...(event.access === 'store' && (event.value ?? 0) !== 0 ? [{ ...event, value: 0 }] : []),
+  ];
 }

@@ -3,9 +3,19 @@
 // every rights word and attribute, remapped, unmapped and asked their address, caps of frames and
 // tables copied, and frames, tables, roots and pools deleted or revoked while mapped; and a
 // composite step that builds a small address space and tears it down in a drawn order, and one
-// that uses up a pool's ASIDs or the ASID table.
+// that uses up a pool's ASIDs or the ASID table. User memory: loads, stores and fetches by the
+// running thread that hit (at pages its frame caps record mapped) and that fault (unmapped, kernel
+// addresses, read-only stores, no-X fetches, no or a stale VSpace), and a composite step with a
+// thread whose faults the root task serves as a pager, in the root's VSpace or in one of its own
+// sharing a frame with the root's, torn down while the thread uses it.
 import {
   InvocationLabel,
+  TCBSlot,
+  seL4_CanRead,
+  seL4_EndpointBits,
+  seL4_MessageInfo_new,
+  seL4_ReplyBits,
+  type AccessKind,
   seL4_AllRights,
   seL4_CapASIDControl,
   seL4_CapInitThreadASIDPool,
@@ -21,8 +31,8 @@ import {
 } from '../libsel4/index.ts';
 import type { Knowledge, Occupied } from './knowledge.ts';
 import { Picker, call, freeBytes, perturb, pickEmpty, shaped, type ResolvedCall } from './workload-picks.ts';
-import { copy, freeRootSlot, once, retype, rootSlot, slotCall, untypedWithRoom, type Action, type Scenario } from './workload-scenarios.ts';
-import type { WorkloadStep } from './workload.ts';
+import { copy, freeRootSlot, objectsAt, once, retype, rootSlot, scenarioStep, slotCall, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
+import type { RunStyle, WorkloadStep } from './workload.ts';
 
 const R = seL4_CapInitThreadCNode;
 const T = seL4_ObjectType;
@@ -392,4 +402,257 @@ function shuffled<T>(p: Picker, items: readonly T[]): T[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
+}
+
+// ---- user memory accesses ----
+
+/** The running thread's access: `load(0x100000)`, `store(0x100000, 0x2a)`, `execute(0x100000)`. */
+export function accessCall(access: AccessKind, vaddr: number, value = 0): ResolvedCall {
+  return call(access, access === 'store' ? [vaddr, value] : [vaddr], (api) => void api.userAccess(access, vaddr, value));
+}
+
+/** The VSpace a thread's TCB slot 1 names, if it holds a mapped page-table cap. */
+function vspaceOf(k: Knowledge, thread: number): CapOf<'pagetable'> | null {
+  const cap = k.view().cap({ cnode: thread, index: TCBSlot.vspace });
+  return cap?.type === 'pagetable' && cap.mapped !== null ? cap : null;
+}
+
+/** Whether `access` by `thread` at `vaddr` hits, as the state translates it now. */
+function hits(k: Knowledge, thread: number, access: AccessKind, vaddr: number): boolean {
+  const t = k.view().translate(thread, vaddr);
+  if (t === null) return false;
+  return access === 'execute' ? t.executable : access === 'store' ? t.rights === 3 : t.rights !== 1;
+}
+
+const drawAccess = (p: Picker): AccessKind => p.of(['load', 'load', 'load', 'store', 'store', 'store', 'execute'] as const)!;
+/** An address in a frame mapped at `base`: the aligned words mostly, now and then a byte of one. */
+const inFrame = (p: Picker, base: number, sizeBits: number): number => (base + p.below(2 ** (sizeBits - 2)) * 4 + (p.chance(10) ? p.below(4) : 0)) >>> 0;
+
+/**
+ * A load, store or fetch by the running thread: mostly at a page its VSpace's frame caps record
+ * mapped (hits, or faults on rights); else at an address that faults: unmapped, in the kernel's
+ * range, any word. The root task has no fault handler (a fault would end the run): it makes only
+ * accesses the state says hit.
+ */
+export function resolveAccess(k: Knowledge, p: Picker): ResolvedCall | null {
+  const thread = k.view().current();
+  if (thread === null) return null;
+  const root = vspaceOf(k, thread);
+  const frame = root ? p.of(framesIn(k, root)) : undefined;
+  const access = drawAccess(p);
+  const value = p.word(4);
+  const isRoot = thread === k.rootTCB;
+  const faulting = !isRoot && p.chance(60);
+  if (!faulting) {
+    if (!frame) return null;
+    const vaddr = inFrame(p, frame.mapped!.vaddr, frame.sizeBits);
+    const kind = !isRoot || hits(k, thread, access, vaddr) ? access : hits(k, thread, 'load', vaddr) ? 'load' : null;
+    return kind && accessCall(kind, vaddr, value);
+  }
+  const roll = p.below(100);
+  const vaddr = roll < 45 ? (p.word(5) % seL4_UserTop) >>> 0 : roll < 70 ? (seL4_UserTop + (p.word(5) % seL4_UserTop)) >>> 0 : roll < 90 && frame ? inFrame(p, frame.mapped!.vaddr, frame.sizeBits) : p.word(6);
+  return accessCall(access, vaddr, value);
+}
+
+/** A 4 KiB page of window 0 above the boot frames (the boot page table maps that window) that no frame cap records mapped in `root`. */
+function freePage(k: Knowledge, p: Picker, root: CapOf<'pagetable'> | null, window: number): number {
+  const used = new Set(root ? framesIn(k, root).map((f) => f.mapped!.vaddr) : []);
+  for (let tries = 0; ; tries++) {
+    const page = (window + (512 + p.below(512)) * 2 ** seL4_PageBits) >>> 0;
+    if (!used.has(page) || tries > 8) return page;
+  }
+}
+
+/**
+ * A pager, as sel4test's PAGEFAULT tests and examples/pager.ts: an endpoint and a reply retyped;
+ * in the `shared` form a VSpace of the thread's own (a root assigned from the boot pool, a page
+ * table mapped in it) and a frame mapped in the root task's VSpace and, through a copy of its
+ * cap, in the new one, the root task storing to it first. A thread made above the root task sets
+ * its fault handler (the endpoint) and VSpace (the root's or the new one) with SetSpace, loads
+ * the shared word (it sees the root task's store), then accesses a page nothing maps: the VMFault
+ * reaches the root task (Recv), which retypes a frame, maps it at the faulting page and replies
+ * (label 0): the access is made again and hits. The thread then waits on the endpoint while the
+ * root task deletes or revokes the frame, the table, the new root, the copy or (half the time the
+ * new root's ASID comes from a pool of its own, made from a fresh 4 KiB untyped) the pool or its
+ * untyped in a drawn order, and signals it: its access faults now (a stale VSpace or an unmapped
+ * page).
+ */
+export function pagerScenario(p: Picker): Scenario {
+  const shared = p.chance(50);
+  const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
+  const slots = new Map<'ep' | 'reply' | 'root' | 'table' | 'frame' | 'copy' | 'paged' | 'untyped' | 'pool', number>();
+  // Half the time the thread's root gets its ASID from a pool of its own, which the teardown may delete.
+  const ownPool = p.chance(50);
+  // Now and then the thread's mapping of the shared frame is read-only: its store there faults, and is made again, faulting, after each reply.
+  const readOnly = p.chance(20);
+  const window = shared ? (1 + p.below(userWindows - 1)) * windowBytes : 0;
+  const access = drawAccess(p);
+  const value = p.word(2);
+  let sharedAt = -1;
+  let threadShared = -1;
+  let faultAt = -1;
+  const at = (k: Knowledge, part: Parameters<typeof slots.get>[0], type: string): number | null => {
+    const slot = slots.get(part);
+    return slot !== undefined && k.capAt(rootSlot(k, slot))?.type === type ? slot : null;
+  };
+  const rootRuns = (k: Knowledge) => k.view().current() === k.rootTCB;
+  const thread = (k: Knowledge) => objectsAt(k, made.tcbOffset, 1, 'thread')?.[0];
+  const threadRuns = (k: Knowledge) => thread(k) !== undefined && k.view().current() === thread(k);
+  const bootRoot = (k: Knowledge): CapOf<'pagetable'> | null => {
+    const cap = k.capAt(rootSlot(k, seL4_CapInitThreadVSpace));
+    return cap?.type === 'pagetable' ? cap : null;
+  };
+  const object = (part: 'ep' | 'reply' | 'root' | 'table' | 'frame' | 'paged' | 'untyped', type: number, objectBits: number, sizeBits = 0): Action => (k, p) => {
+    const untyped = untypedWithRoom(k, p, 2 ** objectBits);
+    const slot = freeRootSlot(k, p);
+    if (untyped === undefined || slot === undefined) return null;
+    slots.set(part, slot);
+    return once(retype(untyped, type, sizeBits, slot, 1));
+  };
+  const byRoot = (f: (k: Knowledge, p: Picker) => ResolvedCall | null): Action => (k, p) => {
+    if (!rootRuns(k)) return null;
+    const c = f(k, p);
+    return c && once(c);
+  };
+  const byThread = (f: (k: Knowledge, p: Picker) => ResolvedCall | null): Action => (k, p) => {
+    if (!threadRuns(k)) return null;
+    const c = f(k, p);
+    return c && once(c);
+  };
+  const threadSpace = (k: Knowledge): number | null => (shared ? at(k, 'root', 'pagetable') : seL4_CapInitThreadVSpace);
+  const poolParts: Action[] = [
+    object('untyped', T.seL4_UntypedObject, seL4_PageTableBits, seL4_PageTableBits),
+    byRoot((k, p) => {
+      const [untyped, slot] = [at(k, 'untyped', 'untyped'), freeRootSlot(k, p)];
+      if (untyped === null || slot === undefined) return null;
+      slots.set('pool', slot);
+      return makePoolCall(k.ofType('asidcontrol', true)[0]?.slot.index ?? seL4_CapASIDControl, untyped, slot, 32);
+    }),
+  ];
+  const sharedParts: Action[] = [
+    ...(ownPool ? poolParts : []),
+    object('root', T.seL4_RISCV_PageTableObject, seL4_PageTableBits),
+    byRoot((k) => {
+      const root = at(k, 'root', 'pagetable');
+      const pool = ownPool ? at(k, 'pool', 'asidpool') : seL4_CapInitThreadASIDPool;
+      return root === null || pool === null ? null : assignCall(pool, root);
+    }),
+    object('table', T.seL4_RISCV_PageTableObject, seL4_PageTableBits),
+    byRoot((k) => {
+      const [table, root] = [at(k, 'table', 'pagetable'), at(k, 'root', 'pagetable')];
+      return table === null || root === null ? null : tableMapCall(table, root, window, 0);
+    }),
+    object('frame', T.seL4_RISCV_4K_Page, seL4_PageBits),
+    byRoot((k, p) => {
+      const frame = at(k, 'frame', 'frame');
+      sharedAt = freePage(k, p, bootRoot(k), 0);
+      return frame === null ? null : pageMapCall(frame, seL4_CapInitThreadVSpace, sharedAt, seL4_AllRights, 0);
+    }),
+    byRoot((k, p) => {
+      const [frame, slot] = [at(k, 'frame', 'frame'), freeRootSlot(k, p)];
+      if (frame === null || slot === undefined) return null;
+      slots.set('copy', slot);
+      return copy(slot, frame);
+    }),
+    byRoot((k, p) => {
+      const [copied, root] = [at(k, 'copy', 'frame'), at(k, 'root', 'pagetable')];
+      // The shared page in the thread's VSpace, and the page after it (in the same window), which faults.
+      const index = p.below(1023);
+      threadShared = (window + index * 2 ** seL4_PageBits) >>> 0;
+      faultAt = (threadShared + 2 ** seL4_PageBits) >>> 0;
+      return copied === null || root === null ? null : pageMapCall(copied, root, threadShared, readOnly ? seL4_CanRead : seL4_AllRights, 0);
+    }),
+    byRoot((k) => (hits(k, k.rootTCB, 'store', sharedAt) ? accessCall('store', sharedAt, value) : null)),
+  ];
+  // An IPC buffer: SetSpace's three caps travel in it.
+  const setup = { count: 1, budgetUs: 2000n + BigInt(p.below(3000)), periodUs: 10_000n, extraRefills: 0, flags: 0, buffered: true };
+  const setSpace = byThread((k) => {
+    const [ep, space] = [at(k, 'ep', 'endpoint'), threadSpace(k)];
+    const t = made.tcbOffset;
+    return ep === null || space === null ? null : call('seL4_TCB_SetSpace', [t, ep, R, 0, space, 0], (api) => void api.seL4_TCB_SetSpace(t, ep, R, 0, space, 0));
+  });
+  const fault = byThread((k, p) => {
+    if (!shared) faultAt = freePage(k, p, bootRoot(k), 0);
+    return accessCall(access, (faultAt + p.below(1024) * 4) >>> 0, value);
+  });
+  const faulted = (k: Knowledge) => {
+    const t = thread(k);
+    const o = t === undefined ? null : k.view().object(t);
+    return o?.type === 'tcb' && o.fault?.type === 'VMFault';
+  };
+  const receive = byRoot((k) => {
+    const [ep, reply] = [at(k, 'ep', 'endpoint'), at(k, 'reply', 'reply')];
+    return ep === null || reply === null || !faulted(k) ? null : call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply));
+  });
+  const mapFaulting = byRoot((k) => {
+    const [frame, space] = [at(k, 'paged', 'frame'), threadSpace(k)];
+    const page = (faultAt & ~(2 ** seL4_PageBits - 1)) >>> 0;
+    return frame === null || space === null ? null : pageMapCall(frame, space, page, seL4_AllRights, 0);
+  });
+  const answer = byRoot((k) => {
+    const reply = at(k, 'reply', 'reply');
+    const info = seL4_MessageInfo_new(0, 0, 0, 0);
+    return reply === null ? null : call('seL4_Send', [reply, info], (api) => void api.seL4_Send(reply, info));
+  });
+  const wait = byThread((k) => {
+    const ep = at(k, 'ep', 'endpoint');
+    return ep === null ? null : call('seL4_Wait', [ep], (api) => void api.seL4_Wait(ep));
+  });
+  const parts = shuffled(p, ['paged', 'frame', 'copy', 'table', 'root', 'pool', 'untyped'] as const).filter((part) => shared || part === 'paged');
+  const teardown: Action[] = parts.slice(0, 1 + p.below(parts.length)).map((part) => (k, p) => {
+    const slot = slots.get(part);
+    if (!rootRuns(k)) return null;
+    if (slot === undefined || k.isEmpty(rootSlot(k, slot))) return 'next';
+    return once(slotCall(part === 'untyped' || p.chance(25) ? 'Revoke' : 'Delete', slot));
+  });
+  const signal = byRoot((k) => {
+    const ep = at(k, 'ep', 'endpoint');
+    return ep === null ? null : call('seL4_Signal', [ep], (api) => void api.seL4_Signal(ep));
+  });
+  const again = byThread((_k, p) => {
+    const roll = p.below(100);
+    const vaddr = roll < 40 && threadShared >= 0 ? threadShared : roll < 85 ? faultAt : (seL4_UserTop + p.below(seL4_UserTop)) >>> 0;
+    return accessCall(drawAccess(p), vaddr, value);
+  });
+  return {
+    name: 'vspace',
+    actions: [
+      object('ep', T.seL4_EndpointObject, seL4_EndpointBits),
+      object('reply', T.seL4_ReplyObject, seL4_ReplyBits),
+      object('paged', T.seL4_RISCV_4K_Page, seL4_PageBits),
+      ...(shared ? sharedParts : []),
+      ...threadsMade(setup, made),
+      setSpace,
+      ...(shared ? [byThread(() => accessCall('load', threadShared)), byThread(() => accessCall('store', threadShared, (value ^ 1) >>> 0))] : []),
+      fault,
+      receive,
+      mapFaulting,
+      answer,
+      // The thread's access made again (the check's restart) hits; then it loads the page and waits.
+      byThread(() => accessCall('load', faultAt)),
+      wait,
+      ...(shared ? [byRoot((k) => (hits(k, k.rootTCB, 'load', sharedAt) ? accessCall('load', sharedAt) : null))] : []),
+      ...teardown,
+      signal,
+      again,
+    ],
+  };
+}
+
+/**
+ * Accesses join the workload in VSpace steps, by a pick of their own (the step's fourth last) so
+ * that the other steps draw as before: a VSpace step of the root task, in a run not about threads
+ * (whose own scenarios need their steps), starts the pager scenario now and then (60 per mille), and a VSpace step of any thread is a single access
+ * (`resolveAccess`) in 100 per mille. Its choices come from a picker of its own: a step that
+ * makes no access draws the rest as before.
+ */
+export function accessStart(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall | null {
+  if (style.deep || style.scenario?.actions.length) return null;
+  const p = new Picker(step);
+  const roll = step.picks[step.picks.length - 4]! % 1000;
+  if (step.op === 'vspace' && k.view().current() === k.rootTCB && !style.threads && roll < 60) {
+    style.scenario = pagerScenario(p);
+    return scenarioStep(k, p, style.scenario);
+  }
+  return roll >= 60 && roll < 160 && step.op === 'vspace' ? resolveAccess(k, p) : null;
 }

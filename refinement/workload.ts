@@ -33,7 +33,7 @@ import { vitalSlots, type Knowledge, type Occupied } from './knowledge.ts';
 import { mayStop, resolveThreadStep, schedulingFirst, threadOperations, type ThreadOperation } from './workload-threads.ts';
 import { fastpathScenario, faultScenario, ipcOperations, lendScenario, passiveScenario, queueScenario, resolveIpcStep, transferScenario, type IpcOperation } from './workload-ipc.ts';
 import { badgesScenario, cnodeScenario, cspaceScenario, deviceScenario, scenarioStep, slicesScenario, twinsScenario, type Scenario } from './workload-scenarios.ts';
-import { addressSpaceScenario, asidsScenario, resolveVspaceStep } from './workload-vspace.ts';
+import { accessStart, addressSpaceScenario, asidsScenario, resolveVspaceStep } from './workload-vspace.ts';
 import { driverScenario, resolveIrqStep } from './workload-irq.ts';
 import { preemptionScenario } from './workload-preemption.ts';
 import { Picker, address, freeBytes, retypeCall, call, perturb, pickEmpty, pickOccupied, resolvableCptr, send, sendSyscalls, shaped, type Message, type ResolvedCall } from './workload-picks.ts';
@@ -614,7 +614,7 @@ export function resolveStep(step: WorkloadStep, k: Knowledge, style: RunStyle): 
   if (planned) return planned;
   const first = schedulingFirst(k, p, style);
   if (first) return first;
-  const started = preemptionStart(step, k, p, style) ?? targetedStart(step, k, p, style) ?? startScenario(step.op, k, p, style);
+  const started = accessStart(step, k, style) ?? preemptionStart(step, k, p, style) ?? targetedStart(step, k, p, style) ?? startScenario(step.op, k, p, style);
   if (started) return started;
   const op = style.threads && capabilityOperations.has(step.op) && p.chance(60) ? 'setupThread' : step.op;
   let resolved: ResolvedCall | null;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import {
   BootConfigError,
+  accessKinds,
   bootConfigSchema,
   ipcBufferWords,
   numRegisters,
@@ -44,6 +45,7 @@ const entrySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('exception'), user: userWritesSchema, number: word, code: word }).strict(),
   z.object({ kind: z.literal('time'), ticks: z.string().regex(/^(0|[1-9][0-9]{0,19})$/).refine((t) => BigInt(t) <= maxTicks, 'at most 2^64 - 1') }).strict(),
   z.object({ kind: z.literal('interrupt'), irq: word }).strict(),
+  z.object({ kind: z.literal('access'), user: userWritesSchema, access: z.enum(accessKinds), vaddr: word, value: word.optional() }).strict(),
 ]);
 
 type PlainEntry = z.infer<typeof entrySchema>;
@@ -115,7 +117,13 @@ function plainEntry(event: KernelEvent): PlainEntry {
     case 'interrupt':
       return { kind: 'interrupt', irq: event.irq };
     case 'access':
-      throw new CounterexampleError('placeholder (VSpace V2): access events are not saved yet');
+      return {
+        kind: 'access',
+        user: { regs: copy(event.user.regs), ipcBuffer: copy(event.user.ipcBuffer) },
+        access: event.access,
+        vaddr: event.vaddr,
+        ...(event.value === undefined ? {} : { value: event.value }),
+      };
   }
 }
 

@@ -20,6 +20,7 @@ import {
   errorName,
   hex,
   ticksPerMicrosecond,
+  type AccessEvent,
   type KernelEvent,
   userWritesOf,
   type Observation,
@@ -159,9 +160,21 @@ export function decodeEntry(before: ThreadObservation | null, event: KernelEvent
   if (event.kind === 'time') return `time ${ticksText(event.ticks)}`;
   if (event.kind === 'exception') return exceptionText(event.number, event.code);
   if (event.kind === 'interrupt') return interruptText(event.irq);
-  if (event.kind === 'access') return `access ${event.access} 0x${event.vaddr.toString(16)} (placeholder, VSpace V2)`;
+  if (event.kind === 'access') return accessText(event);
   const call = decodeSyscall(sentBy(before, event));
   return event.raise ? `${call}, ${raiseText(event.raise)}` : call;
+}
+
+/** A user access as the program made it: `load 0x10000`, `store 0x10000 0x2a`, `execute 0x10000`. */
+export function accessText(event: AccessEvent): string {
+  return `${event.access} ${hex(event.vaddr)}${event.access === 'store' ? ` ${shown(event.value ?? 0)}` : ''}`;
+}
+
+/** What an access led to: `-> 0x2a` (the word loaded, fetched or stored), or `faulted: VMFault` and what became of the thread. */
+export function accessAnswer(obs: Observation): string {
+  if (obs.accessed !== undefined) return `-> ${shown(obs.accessed)}`;
+  if (obs.restarted) return 'faulted: restarted (budget used up)';
+  return `faulted: VMFault${obs.caller ? `, caller ${obs.caller.state}` : ''}`;
 }
 
 /** A syscall's raise: `IRQ 5 raised before work unit 3`. */
@@ -196,6 +209,7 @@ function decodeSyscall(sent: Sent): string {
  */
 export function eventAnswer(event: KernelEvent, sysno: number, obs: Observation): string {
   if (event.kind === 'syscall' || obs.unmodelled) return answerOf(sysno, obs);
+  if (event.kind === 'access') return accessAnswer(obs);
   if (event.kind === 'exception') return obs.caller ? `caller ${obs.caller.state}` : 'no thread ran';
   return `${obs.current === null ? 'idle' : hex(obs.current)} runs`;
 }
