@@ -63,7 +63,8 @@ const framesIn = (k: Knowledge, root: CapOf<'pagetable'>): CapOf<'frame'>[] =>
 
 /** Any root cap but one of `type` (a wrong-type argument), or slot 0 (a null cap). */
 function otherThan(k: Knowledge, p: Picker, type: string): number {
-  return p.of(k.inRoot().filter((o) => o.cap.type !== type && !k.isVital(o)))?.slot.index ?? 0;
+  // Never an endpoint: invoked, it is a Call that blocks the caller (as perturb's rule).
+  return p.of(k.inRoot().filter((o) => o.cap.type !== type && o.cap.type !== 'endpoint' && !k.isVital(o)))?.slot.index ?? 0;
 }
 
 /** A VSpace argument: an assigned root mostly, else a mapped non-root table, an unmapped table or another cap. */
@@ -534,7 +535,8 @@ export function pagerScenario(p: Picker): Scenario {
     object('root', T.seL4_RISCV_PageTableObject, seL4_PageTableBits),
     byRoot((k) => {
       const root = at(k, 'root', 'pagetable');
-      const pool = ownPool ? at(k, 'pool', 'asidpool') : seL4_CapInitThreadASIDPool;
+      // The boot pool where it was left (a Move may have put another cap, even an endpoint, in slot 6).
+      const pool = ownPool ? at(k, 'pool', 'asidpool') : k.capAt(rootSlot(k, seL4_CapInitThreadASIDPool))?.type === 'asidpool' ? seL4_CapInitThreadASIDPool : null;
       return root === null || pool === null ? null : assignCall(pool, root);
     }),
     object('table', T.seL4_RISCV_PageTableObject, seL4_PageTableBits),
