@@ -1,0 +1,295 @@
+// sel4test's address-space IPC and fault tests, in our own words (docs/sel4-facts.md §19, §21,
+// §24.12, §24.14), on the run loop, on every layer alone and in lockstep:
+// - IPC1001-IPC1004 (ipc.c, `inter_as`): the patterns of IPC0001-0004 (Send/Recv, Call/ReplyRecv,
+//   Call/Send-on-reply/Recv, NBSend/Recv) between two helpers each in a VSpace of its own (a root
+//   assigned from the boot pool, its IPC buffer and a data frame mapped at the same addresses in
+//   both). Words run on from a seed as sel4test's do; the receiver loads them from its IPC buffer
+//   through its own page tables, and each side's own memory is left as it was.
+// - IPC0021 (MCS): a passive fault handler runs on the context a faulting store donates, maps a
+//   page where the store missed and replies: the context goes back and the store made again hits.
+// - PAGEFAULT1004 (faults.c): an unknown syscall by a helper in its own VSpace reaches a handler in
+//   another (badged or not): label 2, length 11, the registers; the handler's reply restarts it
+//   past the ecall with a0 changed (label 0) or leaves it Inactive (label 1).
+import { describe, expect, it } from 'vitest';
+import {
+  messageInfoFromWord,
+  msgWordIndex,
+  seL4_AllRights,
+  seL4_CapInitThreadASIDPool,
+  seL4_CapInitThreadCNode,
+  seL4_CapNull,
+  seL4_Error,
+  seL4_MessageInfo_new,
+  seL4_ObjectType,
+  type Stub,
+} from '../../libsel4/index.ts';
+import { startThread, type Program, type ProgramContext } from '../../refinement/run.ts';
+import { Scenario, biggestUntypedSlot, modes } from './sched-common.ts';
+
+const E = seL4_Error;
+const T = seL4_ObjectType;
+const R = seL4_CapInitThreadCNode;
+const pageBytes = 0x1000;
+const windowBytes = 0x400000;
+/** Where every helper's IPC buffer is mapped in its own VSpace. */
+const bufferVaddr = 0x10000000;
+/** A frame of each helper's own, at the same address in every helper VSpace. */
+const dataVaddr = bufferVaddr + pageBytes;
+const maxLength = 120;
+/** sel4test's lengths run 0..120; these cover the register words, the first buffer word and the end. */
+const lengths = [0, 1, 4, 5, 119, maxLength];
+const firstSeed = 0xabbacafe;
+const seedStep = 0x71717171;
+
+function* ok(call: Stub<seL4_Error>): Stub<void> {
+  expect(yield* call).toBe(E.seL4_NoError);
+}
+
+/** The root task's scenario: helper slots, and free root slots handed out in order. */
+class InterAs extends Scenario {
+  private used = 0;
+
+  slot(): number {
+    return this.free(this.used++);
+  }
+
+  *make(sys: ProgramContext, type: number): Stub<number> {
+    const slot = this.slot();
+    yield* this.retype(sys, type, slot);
+    return slot;
+  }
+
+  /** Maps a new page table for `vaddr`'s window, unless one is there, then a new 4 KiB frame at `vaddr`; returns the frame's slot. */
+  *mapPage(sys: ProgramContext, vspace: number, vaddr: number): Stub<number> {
+    const table = yield* this.make(sys, T.seL4_RISCV_PageTableObject);
+    const mapped = yield* sys.api.seL4_RISCV_PageTable_Map(table, vspace, vaddr - (vaddr % windowBytes), 0);
+    expect([E.seL4_NoError, E.seL4_DeleteFirst]).toContain(mapped);
+    const frame = yield* this.make(sys, T.seL4_RISCV_4K_Page);
+    yield* ok(sys.api.seL4_RISCV_Page_Map(frame, vspace, vaddr, seL4_AllRights, 0));
+    return frame;
+  }
+
+  /**
+   * Starts `program` as helper `i` at `priority` in a VSpace of its own (assigned from the boot
+   * pool) with its IPC buffer and a data frame mapped, and `faultEp` as its fault handler.
+   */
+  *launch(sys: ProgramContext, i: number, program: Program, priority: number, args: readonly number[], faultEp = seL4_CapNull): Stub<void> {
+    const vspace = yield* this.make(sys, T.seL4_RISCV_PageTableObject);
+    yield* ok(sys.api.seL4_RISCV_ASIDPool_Assign(seL4_CapInitThreadASIDPool, vspace));
+    const buffer = yield* this.mapPage(sys, vspace, bufferVaddr);
+    yield* this.mapPage(sys, vspace, dataVaddr);
+    const tcb = this.tcbSlot(i);
+    yield* ok(startThread(sys, { program, untyped: biggestUntypedSlot(sys.plan.bootInfo), slot: tcb, priority, budgetUs: 10_000n, periodUs: 10_000n, args, resume: false }));
+    yield* ok(sys.api.seL4_TCB_SetSpace(tcb, faultEp, R, 0, vspace, 0));
+    yield* ok(sys.api.seL4_TCB_SetIPCBuffer(tcb, bufferVaddr, buffer));
+    yield* ok(sys.api.seL4_TCB_Resume(tcb));
+  }
+
+  /** The frame helper `i`'s accesses at `vaddr` reach now (its base), as the view translates them. */
+  frameAt(i: number, vaddr: number): number | null {
+    return this.system.view().translate(this.tcbPtr(i), vaddr)?.frame ?? null;
+  }
+}
+
+/** `count` words running on from `seed`, as sel4test's helpers number them. */
+const seeded = (seed: number, count: number): number[] => Array.from({ length: count }, (_, i) => (seed + i) >>> 0);
+
+/** Sets MR0..length-1 to the words from `seed`; returns the seed after them. */
+function setSeeded(sys: ProgramContext, seed: number, length: number): number {
+  seeded(seed, length).forEach((w, i) => sys.api.seL4_SetMR(i, w));
+  return (seed + length) >>> 0;
+}
+
+/** A message as its receiver saw it: the tag's label and length, and the words loaded from its IPC buffer through its own VSpace. */
+interface Seen {
+  readonly label: number;
+  readonly length: number;
+  readonly words: readonly number[];
+}
+
+function* loadMessage(sys: ProgramContext, info: number): Stub<Seen> {
+  const { label, length } = messageInfoFromWord(info);
+  const words: number[] = [];
+  for (let i = 0; i < length; i++) words.push(yield* sys.load(bufferVaddr + 4 * msgWordIndex(i)));
+  return { label, length, words };
+}
+
+/** What one run of a pair recorded. */
+interface PairLog {
+  /** What each helper received, in order (helper 0 sends first: sender or client; helper 1 waits: receiver or server). */
+  readonly got: [Seen[], Seen[]];
+  /** Each helper's data word after the run (it stored its own number there first). */
+  readonly data: number[];
+  /** The sender's own MR0..119 loaded after its last message. */
+  ownBuffer: number[];
+}
+
+type PairProgram = (log: PairLog, me: 0 | 1) => Program;
+
+/** A helper's first and last act: its own data word, stored and loaded back around `body`. */
+function withData(log: PairLog, me: 0 | 1, body: (sys: ProgramContext) => Stub<void>): Program {
+  return function* helper(sys) {
+    yield* sys.store(dataVaddr, 0xd0 + me);
+    yield* body(sys);
+    log.data[me] = yield* sys.load(dataVaddr);
+  };
+}
+
+/** IPC1001 / IPC1004's sender: every length once, through Send or NBSend; then its own buffer loaded. */
+const sender = (nonBlocking: boolean): PairProgram => (log, me) =>
+  withData(log, me, function* (sys) {
+    const [ep, seed0] = sys.args as [number, number];
+    let seed = seed0;
+    for (const length of lengths) {
+      seed = setSeeded(sys, seed, length);
+      const info = seL4_MessageInfo_new(0, 0, 0, length);
+      yield* nonBlocking ? sys.api.seL4_NBSend(ep, info) : sys.api.seL4_Send(ep, info);
+    }
+    for (let i = 0; i < maxLength; i++) log.ownBuffer.push(yield* sys.load(bufferVaddr + 4 * msgWordIndex(i)));
+  });
+
+/** IPC1001 / IPC1004's receiver: a Recv per length (none if args[3] is 0, as sel4test's nbwait_func when the sender is not below). */
+const receiver: PairProgram = (log, me) =>
+  withData(log, me, function* (sys) {
+    const [ep, , reply, wait] = sys.args as [number, number, number, number];
+    if (!wait) return;
+    for (const _ of lengths) log.got[me].push(yield* loadMessage(sys, (yield* sys.api.seL4_Recv(ep, reply)).info));
+  });
+
+/** IPC1002 / IPC1003's client: a Call per length; each reply continues the seed. */
+const client: PairProgram = (log, me) =>
+  withData(log, me, function* (sys) {
+    const [ep, seed0] = sys.args as [number, number];
+    let seed = seed0;
+    for (const length of lengths) {
+      seed = setSeeded(sys, seed, length);
+      log.got[me].push(yield* loadMessage(sys, yield* sys.api.seL4_Call(ep, seL4_MessageInfo_new(0, 0, 0, length))));
+      seed = (seed + length) >>> 0;
+    }
+  });
+
+/**
+ * IPC1002 / IPC1003's server: receives each request and answers with as many words from the seed
+ * (the first receive an NBSendRecv with an empty message, as sel4test's MCS replywait_func), by
+ * ReplyRecv or, with `bySend`, by Send on the reply cap then Recv; the last answer by Send.
+ */
+const server = (bySend: boolean): PairProgram => (log, me) =>
+  withData(log, me, function* (sys) {
+    const [ep, seed0, reply] = sys.args as [number, number, number];
+    let seed = seed0;
+    let answer = seL4_MessageInfo_new(0, 0, 0, 0);
+    for (const [n, length] of lengths.entries()) {
+      let info: number;
+      if (n === 0) info = (yield* sys.api.seL4_NBSendRecv(ep, answer, ep, reply)).info;
+      else if (bySend) {
+        yield* sys.api.seL4_Send(reply, answer);
+        info = (yield* sys.api.seL4_Recv(ep, reply)).info;
+      } else info = (yield* sys.api.seL4_ReplyRecv(ep, answer, reply)).info;
+      log.got[me].push(yield* loadMessage(sys, info));
+      seed = setSeeded(sys, (seed + length) >>> 0, length);
+      answer = seL4_MessageInfo_new(0, 0, 0, length);
+    }
+    yield* sys.api.seL4_Send(reply, answer);
+  });
+
+interface Pair {
+  /** Helper 0: the sender or client, at the priority under test. */
+  readonly first: PairProgram;
+  /** Helper 1: the receiver or server, at 100. */
+  readonly second: PairProgram;
+  /** IPC1004: the receiver waits only when the sender is below it. */
+  readonly waitsOnlyAbove?: boolean;
+}
+
+/**
+ * One run of sel4test's test_ipc_pair with `inter_as`: both helpers in VSpaces of their own, the
+ * endpoint and a reply object each, started in the order asked. Returns the scenario, the run's
+ * seed and what the helpers recorded.
+ */
+function runPair(mode: (typeof modes)[number], pair: Pair, { priority: senderPriority, senderFirst }: Run, seed: number) {
+  const s = new InterAs(mode);
+  const [ep, senderReply, receiverReply] = [s.object(0), s.object(1), s.object(2)];
+  // sel4test's nbwait_should_wait: a receiver of NBSends waits only if the sender is below it.
+  const wait = pair.waitsOnlyAbove && senderPriority >= 100 ? 0 : 1;
+  const log: PairLog = { got: [[], []], data: [], ownBuffer: [] };
+  const result = s.run(function* root(sys) {
+    yield* s.retype(sys, T.seL4_EndpointObject, ep);
+    yield* s.retype(sys, T.seL4_ReplyObject, senderReply);
+    yield* s.retype(sys, T.seL4_ReplyObject, receiverReply);
+    const starts = [
+      () => s.launch(sys, 0, pair.first(log, 0), senderPriority, [ep, seed, senderReply, wait]),
+      () => s.launch(sys, 1, pair.second(log, 1), 100, [ep, seed, receiverReply, wait]),
+    ];
+    for (const start of senderFirst ? starts : starts.reverse()) yield* start();
+  });
+  expect(result.stop, result.detail).toBe('finished');
+  // Both helpers ran in VSpaces of their own: the same addresses reach different frames, and each kept its own data word.
+  for (const vaddr of [bufferVaddr, dataVaddr]) {
+    const frames = [s.frameAt(0, vaddr), s.frameAt(1, vaddr)];
+    expect(frames).not.toContain(null);
+    expect(frames[0]).not.toBe(frames[1]);
+  }
+  expect(log.data).toEqual([0xd0, 0xd1]);
+  expect(s.view(ep)).toMatchObject({ state: 'Idle', queue: [] });
+  return { s, log };
+}
+
+/** The message of `length` words that starts at word `offset` of the run's numbering, as its receiver should see it. */
+const expected = (seed: number, offset: number, length: number): Seen => ({ label: 0, length, words: seeded((seed + offset) >>> 0, length) });
+/** Words sent before message n: its offset when each message is followed by a reply of its length (`perMessage` 2) or not (1). */
+const offsetOf = (n: number, perMessage: number) => perMessage * lengths.slice(0, n).reduce((a, b) => a + b, 0);
+
+interface Run {
+  readonly priority: number;
+  readonly senderFirst: boolean;
+}
+
+/**
+ * sel4test's sweep, a sender below, at and above the receiver's 100 (its 98..102), each run with the
+ * next seed. Both start orders only at equal priorities: the root task starts both before either
+ * runs, so the order decides nothing else.
+ */
+const runs: Run[] = [
+  { priority: 99, senderFirst: true },
+  { priority: 100, senderFirst: true },
+  { priority: 100, senderFirst: false },
+  { priority: 101, senderFirst: false },
+];
+
+describe.each(modes)('IPC between address spaces on %s', (mode) => {
+  it('IPC1001: Send then Recv of every length between VSpaces: the receiver loads each word from its own IPC buffer; the sender\'s buffer keeps its last message', () => {
+    for (const [n, run] of runs.entries()) {
+      const seed = (firstSeed + n * seedStep) >>> 0;
+      const { log } = runPair(mode, { first: sender(false), second: receiver }, run, seed);
+      expect(log.got[1]).toEqual(lengths.map((length, i) => expected(seed, offsetOf(i, 1), length)));
+      expect(log.got[0]).toEqual([]);
+      expect(log.ownBuffer).toEqual(seeded((seed + offsetOf(lengths.length, 1) - maxLength) >>> 0, maxLength));
+    }
+  });
+
+  it.each([
+    ['IPC1002: Call answered by ReplyRecv', false],
+    ['IPC1003: Call answered by Send on the reply cap, then Recv', true],
+  ])('%s between VSpaces: each side loads the other\'s words from its own IPC buffer, numbered on from the request', (_name, bySend) => {
+    for (const [n, run] of runs.entries()) {
+      const seed = (firstSeed + n * seedStep) >>> 0;
+      const { log } = runPair(mode, { first: client, second: server(bySend) }, run, seed);
+      expect(log.got[1]).toEqual(lengths.map((length, i) => expected(seed, offsetOf(i, 2), length)));
+      expect(log.got[0]).toEqual(lengths.map((length, i) => expected(seed, offsetOf(i, 2) + length, length)));
+    }
+  });
+
+  it('IPC1004: NBSend of every length between VSpaces arrives only at a receiver already waiting (a sender below it); otherwise nothing reaches the receiver\'s buffer', () => {
+    for (const [n, run] of runs.entries()) {
+      const seed = (firstSeed + n * seedStep) >>> 0;
+      const { s, log } = runPair(mode, { first: sender(true), second: receiver, waitsOnlyAbove: true }, run, seed);
+      if (run.priority < 100) {
+        expect(log.got[1]).toEqual(lengths.map((length, i) => expected(seed, offsetOf(i, 1), length)));
+      } else {
+        expect(log.got[1]).toEqual([]);
+        const frame = s.frameAt(1, bufferVaddr)!;
+        expect(s.system.view().nonZeroWord(frame, frame + pageBytes)).toBeNull();
+      }
+    }
+  });
+});
