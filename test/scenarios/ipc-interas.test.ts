@@ -12,15 +12,19 @@
 //   past the ecall with a0 changed (label 0) or leaves it Inactive (label 1).
 import { describe, expect, it } from 'vitest';
 import {
+  Reg,
   messageInfoFromWord,
   msgWordIndex,
   seL4_AllRights,
   seL4_CapInitThreadASIDPool,
   seL4_CapInitThreadCNode,
+  seL4_CapInitThreadVSpace,
   seL4_CapNull,
   seL4_Error,
   seL4_MessageInfo_new,
   seL4_ObjectType,
+  seL4_VMFault,
+  vmFaultStatus,
   type Stub,
 } from '../../libsel4/index.ts';
 import { startThread, type Program, type ProgramContext } from '../../refinement/run.ts';
@@ -291,5 +295,81 @@ describe.each(modes)('IPC between address spaces on %s', (mode) => {
         expect(s.system.view().nonZeroWord(frame, frame + pageBytes)).toBeNull();
       }
     }
+  });
+});
+
+/** A page nothing maps in the root task's VSpace (sel4test's reserved range): the faulter's stores there miss. */
+const unmappedVaddr = 0x30000000;
+
+describe.each(modes)('fault handlers and address spaces on %s', (mode) => {
+  it('IPC0021: a passive fault handler runs on the context a faulting store donates, maps the page and replies: the context goes back and the store made again hits', () => {
+    const s = new InterAs(mode);
+    const [ep, reply, done] = [s.object(0), s.object(1), s.object(2)];
+    const [handlerAt, faulterAt] = [0, 1];
+    let after: { handler: object; faulterSC: number | null } | null = null;
+    let faulterEntry = -1;
+    const handled: { seen: { label: number; length: number; words: number[] }; faulterPc: number; faulterState: string; handlerSC: number | null; faulterSC: number | null }[] = [];
+    const faulterSaw: { word: number; faulterSC: number | null; handlerSC: number | null }[] = [];
+    function* handler(sys: ProgramContext): Stub<void> {
+      // Tells the root task it is ready, then waits for faults.
+      let { info } = yield* sys.api.seL4_NBSendRecv(ep, seL4_MessageInfo_new(0, 0, 0, 0), ep, reply);
+      for (;;) {
+        // Its IPC buffer is not mapped: the words as libsel4 reads them.
+        const { label, length } = messageInfoFromWord(info);
+        const seen = { label, length, words: [0, 1, 2, 3].map((i) => sys.api.seL4_GetMR(i)) };
+        const faulter = s.system.observe(s.tcbPtr(faulterAt)).caller!;
+        handled.push({ seen, faulterPc: faulter.regs[Reg.pc]!, faulterState: faulter.state, handlerSC: s.tcb(handlerAt).schedContext, faulterSC: s.tcb(faulterAt).schedContext });
+        const addr = sys.api.seL4_GetMR(seL4_VMFault.Addr);
+        yield* s.mapPage(sys, seL4_CapInitThreadVSpace, addr - (addr % pageBytes));
+        // Replies with the fault's own tag, as sel4test does: a VMFault reply always restarts.
+        ({ info } = yield* sys.api.seL4_ReplyRecv(ep, info, reply));
+      }
+    }
+    function* faulter(sys: ProgramContext): Stub<void> {
+      for (const vaddr of [unmappedVaddr + 0x10, unmappedVaddr + pageBytes + 0x20]) {
+        yield* sys.store(vaddr, 0xdeadbeef);
+        faulterSaw.push({ word: yield* sys.load(vaddr), faulterSC: s.tcb(faulterAt).schedContext, handlerSC: s.tcb(handlerAt).schedContext });
+      }
+      // sel4test's wait_for_helper: the root task learns it is done.
+      yield* sys.api.seL4_Signal(done);
+    }
+    const result = s.run(function* root(sys) {
+      yield* s.retype(sys, T.seL4_EndpointObject, ep);
+      yield* s.retype(sys, T.seL4_ReplyObject, reply);
+      yield* s.retype(sys, T.seL4_NotificationObject, done);
+      const untyped = biggestUntypedSlot(sys.plan.bootInfo);
+      const spec = { untyped, priority: 100, budgetUs: 10_000n, periodUs: 10_000n };
+      yield* ok(startThread(sys, { ...spec, program: handler, slot: s.tcbSlot(handlerAt), resume: false }));
+      // Its invocations are longer than four words: an IPC buffer (unmapped: only the kernel uses it).
+      yield* ok(sys.api.seL4_TCB_SetIPCBuffer(s.tcbSlot(handlerAt), bufferVaddr, yield* s.make(sys, T.seL4_RISCV_4K_Page)));
+      yield* ok(sys.api.seL4_TCB_Resume(s.tcbSlot(handlerAt)));
+      yield* sys.api.seL4_Wait(ep);
+      // The handler waits on the endpoint; without its context it is passive.
+      yield* s.ownSC(sys, handlerAt, false);
+      expect(s.tcb(handlerAt)).toMatchObject({ state: 'BlockedOnReceive', schedContext: null });
+      const tcb = s.tcbSlot(faulterAt);
+      faulterEntry = sys.entry(faulter);
+      yield* ok(startThread(sys, { ...spec, program: faulter, slot: tcb, resume: false }));
+      yield* ok(sys.api.seL4_TCB_SetSpace(tcb, ep, R, 0, seL4_CapInitThreadVSpace, 0));
+      yield* ok(sys.api.seL4_TCB_Resume(tcb));
+      yield* sys.api.seL4_Wait(done);
+      const { state, schedContext } = s.tcb(handlerAt);
+      after = { handler: { state, schedContext }, faulterSC: s.tcb(faulterAt).schedContext };
+      // sel4test's cleanup: the faulter goes before its program ends.
+      yield* ok(sys.api.seL4_TCB_Suspend(tcb));
+    });
+    expect(result.stop, result.detail).toBe('idle');
+    const faulterSC = s.scOf(faulterAt);
+    expect(handled).toEqual([unmappedVaddr + 0x10, unmappedVaddr + pageBytes + 0x20].map((addr) => ({
+      seen: { label: 6, length: seL4_VMFault.Length, words: [faulterEntry, addr, 0, vmFaultStatus.store] },
+      faulterPc: faulterEntry,
+      faulterState: 'BlockedOnReply',
+      handlerSC: faulterSC,
+      faulterSC: null,
+    })));
+    expect(faulterSaw).toEqual([0, 1].map(() => ({ word: 0xdeadbeef, faulterSC, handlerSC: null })));
+    // The handler waits for the next fault, with no context to run on.
+    expect(after).toEqual({ handler: { state: 'BlockedOnReceive', schedContext: null }, faulterSC });
+    expect(s.view(s.tcbSlot(faulterAt) + 1)).toMatchObject({ tcb: s.tcbPtr(faulterAt), replies: [] });
   });
 });
