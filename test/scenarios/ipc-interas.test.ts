@@ -298,6 +298,20 @@ describe.each(modes)('IPC between address spaces on %s', (mode) => {
   });
 });
 
+/** seL4_UnknownSyscall message words (riscv): FaultIP, sp, ra, a0-a6, the syscall number. */
+const UnknownSyscall = { FaultIP: 0, A0: 3, Length: 11 } as const;
+/** The registers an UnknownSyscall message carries from MR0 to MR9, in order (a reply with label 0 writes them back). */
+const unknownSyscallRegs = [Reg.pc, Reg.sp, Reg.ra, Reg.a0, Reg.a1, Reg.a2, Reg.a3, Reg.a4, Reg.a5, Reg.a6];
+/** sel4test's do_bad_syscall: syscall 0xc1 with BAD_MAGIC in a0 at `bad_syscall_address`; the handler moves it past the ecall with GOOD_MAGIC. */
+const badSyscall = (() => {
+  const at = 0x00010100;
+  const goodMagic = 0x15831851;
+  const number = 0xc1;
+  const others = [Reg.a1, Reg.a2, Reg.a3, Reg.a4, Reg.a5, Reg.a6].map((r, i): [number, number] => [r, 0xa1 + i]);
+  const regs: [number, number][] = [[Reg.pc, at], [Reg.sp, 0x7fff0], [Reg.ra, 0x10234], [Reg.a0, ~goodMagic >>> 0], ...others, [Reg.a7, number]];
+  return { regs, number, goodMagic, restartAt: at + 4, badge: 0xabababa };
+})();
+
 /** A page nothing maps in the root task's VSpace (sel4test's reserved range): the faulter's stores there miss. */
 const unmappedVaddr = 0x30000000;
 
@@ -371,5 +385,48 @@ describe.each(modes)('fault handlers and address spaces on %s', (mode) => {
     // The handler waits for the next fault, with no context to run on.
     expect(after).toEqual({ handler: { state: 'BlockedOnReceive', schedContext: null }, faulterSC });
     expect(s.view(s.tcbSlot(faulterAt) + 1)).toMatchObject({ tcb: s.tcbPtr(faulterAt), replies: [] });
+  });
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('PAGEFAULT1004 (badged %s, restart %s): an unknown syscall in one VSpace reaches a handler in another: label 2, length 11, FaultIP, sp, ra, a0-a6, the number; the reply restarts it past the ecall with a0 changed, or leaves it Inactive', (badged, restart) => {
+    for (const priority of [100, 101, 102]) {
+      const s = new InterAs(mode);
+      const [ep, reply, minted] = [s.object(0), s.object(1), s.object(2)];
+      const [faulterAt, handlerAt] = [0, 1];
+      let delivered: { badge: number; seen: Seen; faulterState: string } | null = null;
+      let resumed: number[] | null = null;
+      function* handler(sys: ProgramContext): Stub<void> {
+        const { info, sender } = yield* sys.api.seL4_Recv(ep, reply);
+        delivered = { badge: sender, seen: yield* loadMessage(sys, info), faulterState: s.tcb(faulterAt).state };
+        sys.api.seL4_SetMR(UnknownSyscall.FaultIP, badSyscall.restartAt);
+        sys.api.seL4_SetMR(UnknownSyscall.A0, badSyscall.goodMagic);
+        yield* sys.api.seL4_Send(reply, seL4_MessageInfo_new(restart ? 0 : 1, 0, 0, messageInfoFromWord(info).length));
+      }
+      function* faulter(sys: ProgramContext): Stub<void> {
+        const after = yield* sys.api.rawSyscall(badSyscall.regs);
+        resumed = unknownSyscallRegs.map((r) => after.caller!.regs[r]!);
+      }
+      const result = s.run(function* root(sys) {
+        yield* s.retype(sys, T.seL4_EndpointObject, ep);
+        yield* s.retype(sys, T.seL4_ReplyObject, reply);
+        yield* ok(sys.api.seL4_CNode_Mint(R, minted, 32, R, ep, 32, seL4_AllRights, badged ? badSyscall.badge : 0));
+        yield* s.launch(sys, handlerAt, handler, 101, []);
+        yield* s.launch(sys, faulterAt, faulter, priority, [], minted);
+      });
+      const message = unknownSyscallRegs.map((r) => badSyscall.regs.find(([reg]) => reg === r)![1]);
+      expect(delivered).toEqual({ badge: badged ? badSyscall.badge : 0, seen: { label: 2, length: UnknownSyscall.Length, words: [...message, badSyscall.number] }, faulterState: 'BlockedOnReply' });
+      if (restart) {
+        expect(result.stop, result.detail).toBe('finished');
+        expect(resumed).toEqual([badSyscall.restartAt, ...message.slice(1, UnknownSyscall.A0), badSyscall.goodMagic, ...message.slice(UnknownSyscall.A0 + 1)]);
+      } else {
+        expect(result.stop, result.detail).toBe('idle');
+        expect(resumed).toBeNull();
+        expect(s.tcb(faulterAt)).toMatchObject({ state: 'Inactive', fault: null });
+      }
+      expect(s.frameAt(faulterAt, bufferVaddr)).not.toBe(s.frameAt(handlerAt, bufferVaddr));
+    }
   });
 });
