@@ -19,6 +19,7 @@ import {
   seL4_CapInitThreadASIDPool,
   seL4_CapInitThreadCNode,
   seL4_CapInitThreadVSpace,
+  seL4_CNode_CapData_new,
   seL4_CapNull,
   seL4_Error,
   seL4_MessageInfo_new,
@@ -49,9 +50,16 @@ function* ok(call: Stub<seL4_Error>): Stub<void> {
   expect(yield* call).toBe(E.seL4_NoError);
 }
 
+/** A helper's own CSpace: one CNode of 16 slots. */
+const cspaceRadix = 4;
+/** The CPtr, in a helper's own CSpace, of the j-th cap `launch` copied in (slot 0 stays empty). */
+const capAt = (j: number): number => 1 + j;
+
 /** The root task's scenario: helper slots, and free root slots handed out in order. */
 class InterAs extends Scenario {
   private used = 0;
+  /** The windows (`vspace:window`) this scenario mapped a page table for. */
+  private readonly windows = new Set<string>();
 
   slot(): number {
     return this.free(this.used++);
@@ -63,28 +71,36 @@ class InterAs extends Scenario {
     return slot;
   }
 
-  /** Maps a new page table for `vaddr`'s window, unless one is there, then a new 4 KiB frame at `vaddr`; returns the frame's slot. */
+  /** Maps a new page table for `vaddr`'s window, unless this scenario mapped one, then a new 4 KiB frame at `vaddr`; returns the frame's slot. */
   *mapPage(sys: ProgramContext, vspace: number, vaddr: number): Stub<number> {
-    const table = yield* this.make(sys, T.seL4_RISCV_PageTableObject);
-    const mapped = yield* sys.api.seL4_RISCV_PageTable_Map(table, vspace, vaddr - (vaddr % windowBytes), 0);
-    expect([E.seL4_NoError, E.seL4_DeleteFirst]).toContain(mapped);
+    const window = vaddr - (vaddr % windowBytes);
+    if (!this.windows.has(`${vspace}:${window}`)) {
+      this.windows.add(`${vspace}:${window}`);
+      yield* ok(sys.api.seL4_RISCV_PageTable_Map(yield* this.make(sys, T.seL4_RISCV_PageTableObject), vspace, window, 0));
+    }
     const frame = yield* this.make(sys, T.seL4_RISCV_4K_Page);
     yield* ok(sys.api.seL4_RISCV_Page_Map(frame, vspace, vaddr, seL4_AllRights, 0));
     return frame;
   }
 
   /**
-   * Starts `program` as helper `i` at `priority` in a VSpace of its own (assigned from the boot
-   * pool) with its IPC buffer and a data frame mapped, and `faultEp` as its fault handler.
+   * Starts `program` as helper `i` at `priority` as sel4test's helper processes: in a VSpace of
+   * its own (assigned from the boot pool) with its IPC buffer and a data frame mapped, and a CSpace
+   * of its own holding copies of the root slots `caps` at `capAt(0)`, `capAt(1)`, ...; `faultEp`
+   * (a root slot: TCB_SetSpace copies the cap) is its fault handler.
    */
-  *launch(sys: ProgramContext, i: number, program: Program, priority: number, args: readonly number[], faultEp = seL4_CapNull): Stub<void> {
+  *launch(sys: ProgramContext, i: number, program: Program, priority: number, args: readonly number[], caps: readonly number[], faultEp = seL4_CapNull): Stub<void> {
     const vspace = yield* this.make(sys, T.seL4_RISCV_PageTableObject);
     yield* ok(sys.api.seL4_RISCV_ASIDPool_Assign(seL4_CapInitThreadASIDPool, vspace));
     const buffer = yield* this.mapPage(sys, vspace, bufferVaddr);
     yield* this.mapPage(sys, vspace, dataVaddr);
+    const cspace = this.slot();
+    yield* ok(sys.api.seL4_Untyped_Retype(biggestUntypedSlot(sys.plan.bootInfo), T.seL4_CapTableObject, cspaceRadix, R, 0, 0, cspace, 1));
+    for (const [j, cap] of caps.entries()) yield* ok(sys.api.seL4_CNode_Copy(cspace, capAt(j), cspaceRadix, R, cap, 32, seL4_AllRights));
     const tcb = this.tcbSlot(i);
     yield* ok(startThread(sys, { program, untyped: biggestUntypedSlot(sys.plan.bootInfo), slot: tcb, priority, budgetUs: 10_000n, periodUs: 10_000n, args, resume: false }));
-    yield* ok(sys.api.seL4_TCB_SetSpace(tcb, faultEp, R, 0, vspace, 0));
+    // The guard skips the 28 bits above the radix: CPtrs 0..15 name the new CNode's slots.
+    yield* ok(sys.api.seL4_TCB_SetSpace(tcb, faultEp, cspace, seL4_CNode_CapData_new(0, 32 - cspaceRadix), vspace, 0));
     yield* ok(sys.api.seL4_TCB_SetIPCBuffer(tcb, bufferVaddr, buffer));
     yield* ok(sys.api.seL4_TCB_Resume(tcb));
   }
@@ -231,8 +247,8 @@ function runPair(mode: (typeof modes)[number], pair: Pair, { priority: senderPri
     yield* s.retype(sys, T.seL4_ReplyObject, senderReply);
     yield* s.retype(sys, T.seL4_ReplyObject, receiverReply);
     const starts = [
-      () => s.launch(sys, 0, pair.first(log, 0), senderPriority, [ep, seed, senderReply, wait]),
-      () => s.launch(sys, 1, pair.second(log, 1), 100, [ep, seed, receiverReply, wait]),
+      () => s.launch(sys, 0, pair.first(log, 0), senderPriority, [capAt(0), seed, capAt(1), wait], [ep, senderReply]),
+      () => s.launch(sys, 1, pair.second(log, 1), 100, [capAt(0), seed, capAt(1), wait], [ep, receiverReply]),
     ];
     for (const start of senderFirst ? starts : starts.reverse()) yield* start();
   });
@@ -410,11 +426,12 @@ describe.each(modes)('fault handlers and address spaces on %s', (mode) => {
       let delivered: { badge: number; seen: Seen; faulterState: string } | null = null;
       let resumed: number[] | null = null;
       function* handler(sys: ProgramContext): Stub<void> {
-        const { info, sender } = yield* sys.api.seL4_Recv(ep, reply);
+        const [faultEp, faultReply] = sys.args as [number, number];
+        const { info, sender } = yield* sys.api.seL4_Recv(faultEp, faultReply);
         delivered = { badge: sender, seen: yield* readMessage(sys, info), faulterState: s.tcb(faulterAt).state };
         sys.api.seL4_SetMR(UnknownSyscall.FaultIP, badSyscall.restartAt);
         sys.api.seL4_SetMR(UnknownSyscall.A0, badSyscall.goodMagic);
-        yield* sys.api.seL4_Send(reply, seL4_MessageInfo_new(restart ? 0 : 1, 0, 0, messageInfoFromWord(info).length));
+        yield* sys.api.seL4_Send(faultReply, seL4_MessageInfo_new(restart ? 0 : 1, 0, 0, messageInfoFromWord(info).length));
       }
       function* faulter(sys: ProgramContext): Stub<void> {
         const after = yield* sys.api.rawSyscall(badSyscall.regs);
@@ -424,8 +441,8 @@ describe.each(modes)('fault handlers and address spaces on %s', (mode) => {
         yield* s.retype(sys, T.seL4_EndpointObject, ep);
         yield* s.retype(sys, T.seL4_ReplyObject, reply);
         yield* ok(sys.api.seL4_CNode_Mint(R, minted, 32, R, ep, 32, seL4_AllRights, badged ? badSyscall.badge : 0));
-        yield* s.launch(sys, handlerAt, handler, 101, []);
-        yield* s.launch(sys, faulterAt, faulter, priority, [], minted);
+        yield* s.launch(sys, handlerAt, handler, 101, [capAt(0), capAt(1)], [ep, reply]);
+        yield* s.launch(sys, faulterAt, faulter, priority, [], [], minted);
       });
       const message = unknownSyscallRegs.map((r) => badSyscall.regs.find(([reg]) => reg === r)![1]);
       expect(delivered).toEqual({ badge: badged ? badSyscall.badge : 0, seen: seenOf(2, [...message, badSyscall.number]), faulterState: 'BlockedOnReply' });
