@@ -1,14 +1,15 @@
 // sel4test's address-space IPC and fault tests, in our own words (docs/sel4-facts.md §19, §21,
 // §24.12, §24.14), on the run loop, on every layer alone and in lockstep:
 // - IPC1001-IPC1004 (ipc.c, `inter_as`): the patterns of IPC0001-0004 (Send/Recv, Call/ReplyRecv,
-//   Call/Send-on-reply/Recv, NBSend/Recv) between two helpers each in a VSpace of its own (a root
-//   assigned from the boot pool, its IPC buffer and a data frame mapped at the same addresses in
-//   both). Words run on from a seed as sel4test's do; the receiver loads them from its IPC buffer
-//   through its own page tables, and each side's own memory is left as it was.
+//   Call/Send-on-reply/Recv, NBSend/Recv) between two helper processes: each has a VSpace of its
+//   own (a root assigned from the boot pool, its IPC buffer and a data frame mapped at the same
+//   addresses in both) and a CSpace of its own. Words run on from a seed as sel4test's do; the
+//   receiver reads them from its IPC buffer, some loaded through its own page tables, and each
+//   side's own memory is left as it was.
 // - IPC0021 (MCS): a passive fault handler runs on the context a faulting store donates, maps a
 //   page where the store missed and replies: the context goes back and the store made again hits.
-// - PAGEFAULT1004 (faults.c): an unknown syscall by a helper in its own VSpace reaches a handler in
-//   another (badged or not): label 2, length 11, the registers; the handler's reply restarts it
+// - PAGEFAULT1004 (faults.c): an unknown syscall by a helper process reaches a handler in another
+//   (badged or not): label 2, length 11, the registers; the handler's reply restarts it
 //   past the ecall with a0 changed (label 0) or leaves it Inactive (label 1).
 import { describe, expect, it } from 'vitest';
 import {
@@ -228,19 +229,19 @@ interface Pair {
   /** Helper 1: the receiver or server, at 100. */
   readonly second: PairProgram;
   /** IPC1004: the receiver waits only when the sender is below it. */
-  readonly waitsOnlyAbove?: boolean;
+  readonly waitsOnlyAboveSender?: boolean;
 }
 
 /**
- * One run of sel4test's test_ipc_pair with `inter_as`: both helpers in VSpaces of their own, the
- * endpoint and a reply object each, started in the order asked. Returns the scenario, the run's
- * seed and what the helpers recorded.
+ * One run of sel4test's test_ipc_pair with `inter_as`: two helper processes with the endpoint and
+ * a reply object each, started in the order asked, words numbered from `seed`. Checks what any run
+ * must show; returns the scenario and what the helpers recorded.
  */
 function runPair(mode: (typeof modes)[number], pair: Pair, { priority: senderPriority, senderFirst }: Run, seed: number) {
   const s = new InterAs(mode);
   const [ep, senderReply, receiverReply] = [s.object(0), s.object(1), s.object(2)];
   // sel4test's nbwait_should_wait: a receiver of NBSends waits only if the sender is below it.
-  const wait = pair.waitsOnlyAbove && senderPriority >= 100 ? 0 : 1;
+  const wait = pair.waitsOnlyAboveSender && senderPriority >= 100 ? 0 : 1;
   const log: PairLog = { got: [[], []], data: [], ownBuffer: null };
   const result = s.run(function* root(sys) {
     yield* s.retype(sys, T.seL4_EndpointObject, ep);
@@ -287,7 +288,7 @@ const runs: Run[] = [
 ];
 
 describe.each(modes)('IPC between address spaces on %s', (mode) => {
-  it('IPC1001: Send then Recv of every length between VSpaces: the receiver loads each word from its own IPC buffer; the sender\'s buffer keeps its last message', () => {
+  it('IPC1001: Send then Recv of every length between helper processes: the receiver reads each word from its own IPC buffer (some loaded through its VSpace); the sender\'s buffer keeps its last message', () => {
     for (const [n, run] of runs.entries()) {
       const seed = (firstSeed + n * seedStep) >>> 0;
       const { log } = runPair(mode, { first: sender(false), second: receiver }, run, seed);
@@ -300,7 +301,7 @@ describe.each(modes)('IPC between address spaces on %s', (mode) => {
   it.each([
     ['IPC1002: Call answered by ReplyRecv', false],
     ['IPC1003: Call answered by Send on the reply cap, then Recv', true],
-  ])('%s between VSpaces: each side loads the other\'s words from its own IPC buffer, numbered on from the request', (_name, bySend) => {
+  ])('%s between helper processes: each side reads the other\'s words from its own IPC buffer, numbered on from the request', (_name, bySend) => {
     for (const [n, run] of runs.entries()) {
       const seed = (firstSeed + n * seedStep) >>> 0;
       const { log } = runPair(mode, { first: client, second: server(bySend) }, run, seed);
@@ -309,10 +310,10 @@ describe.each(modes)('IPC between address spaces on %s', (mode) => {
     }
   });
 
-  it('IPC1004: NBSend of every length between VSpaces arrives only at a receiver already waiting (a sender below it); otherwise nothing reaches the receiver\'s buffer', () => {
+  it('IPC1004: NBSend of every length between helper processes arrives only at a receiver already waiting (a sender below it); otherwise nothing reaches the receiver\'s buffer', () => {
     for (const [n, run] of runs.entries()) {
       const seed = (firstSeed + n * seedStep) >>> 0;
-      const { s, log } = runPair(mode, { first: sender(true), second: receiver, waitsOnlyAbove: true }, run, seed);
+      const { s, log } = runPair(mode, { first: sender(true), second: receiver, waitsOnlyAboveSender: true }, run, seed);
       if (run.priority < 100) {
         expect(log.got[1]).toEqual(lengths.map((length, i) => expected(seed, offsetOf(i, 1), length)));
       } else {
