@@ -347,7 +347,7 @@ describe.each(modes)('fault handlers and address spaces on %s', (mode) => {
     const s = new InterAs(mode);
     const [ep, reply, done] = [s.object(0), s.object(1), s.object(2)];
     const [handlerAt, faulterAt] = [0, 1];
-    let after: { handler: object; faulterSC: number | null } | null = null;
+    let after: { handler: { state: string; schedContext: number | null }; faulterSC: number | null } | null = null;
     let faulterEntry = -1;
     const handled: { seen: { label: number; length: number; words: number[] }; faulterPc: number; faulterState: string; handlerSC: number | null; faulterSC: number | null }[] = [];
     const faulterSaw: { word: number; faulterSC: number | null; handlerSC: number | null }[] = [];
@@ -413,12 +413,13 @@ describe.each(modes)('fault handlers and address spaces on %s', (mode) => {
     expect(after).toEqual({ handler: { state: 'BlockedOnReceive', schedContext: null }, faulterSC });
     expect(s.view(s.tcbSlot(faulterAt) + 1)).toMatchObject({ tcb: s.tcbPtr(faulterAt), replies: [] });
   });
+
   it.each([
     [false, false],
     [true, false],
     [false, true],
     [true, true],
-  ])('PAGEFAULT1004 (badged %s, restart %s): an unknown syscall in one VSpace reaches a handler in another: label 2, length 11, FaultIP, sp, ra, a0-a6, the number; the reply restarts it past the ecall with a0 changed, or leaves it Inactive', (badged, restart) => {
+  ])('PAGEFAULT1004 (badged %s, restart %s): an unknown syscall by a helper process reaches a handler in another: label 2, length 11, FaultIP, sp, ra, a0-a6, the number; the reply restarts it past the ecall with a0 changed, or leaves it Inactive', (badged, restart) => {
     // Below and above the handler's 101 (sel4test: 100..102).
     for (const priority of [100, 102]) {
       const s = new InterAs(mode);
