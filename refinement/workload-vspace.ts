@@ -12,6 +12,7 @@ import {
   InvocationLabel,
   TCBSlot,
   seL4_CanRead,
+  seL4_CanWrite,
   seL4_EndpointBits,
   seL4_MessageInfo_new,
   seL4_ReplyBits,
@@ -29,9 +30,11 @@ import {
   type CapOf,
   type SlotRef,
 } from '../libsel4/index.ts';
+import { momentOf } from './coverage.ts';
 import type { Knowledge, Occupied } from './knowledge.ts';
 import { Picker, call, freeBytes, perturb, pickEmpty, shaped, type ResolvedCall } from './workload-picks.ts';
 import { copy, freeRootSlot, objectsAt, once, retype, rootSlot, scenarioStep, slotCall, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
+import { midBudgetTicks, passTicks } from './workload-threads.ts';
 import type { RunStyle, WorkloadStep } from './workload.ts';
 
 const R = seL4_CapInitThreadCNode;
@@ -455,6 +458,17 @@ export function resolveAccess(k: Knowledge, p: Picker): ResolvedCall | null {
   return accessCall(access, vaddr, value);
 }
 
+/** The rights and attributes of a mapping that refuses `access`: execute-never for a fetch, read-only for a store, kernel-only (executable) for either data access. */
+function refusing(p: Picker, access: AccessKind): { rights: number; attributes: number } {
+  if (access === 'execute') return { rights: seL4_AllRights, attributes: 1 };
+  const kernelOnly = access === 'load' || p.chance(40);
+  return { rights: kernelOnly ? p.of([0, seL4_CanWrite])! : seL4_CanRead, attributes: 0 };
+}
+
+/** A device untyped of the root CNode with `bytes` free. */
+const deviceUntypedWithRoom = (k: Knowledge, p: Picker, bytes: number): number | undefined =>
+  p.of(k.ofType('untyped', true).filter((u) => u.cap.isDevice && freeBytes(u.cap) >= bytes))?.slot.index;
+
 /** A 4 KiB page of window 0 above the boot frames (the boot page table maps that window) that no frame cap records mapped in `root`. */
 function freePage(k: Knowledge, p: Picker, root: CapOf<'pagetable'> | null, window: number): number {
   const used = new Set(root ? framesIn(k, root).map((f) => f.mapped!.vaddr) : []);
@@ -471,12 +485,16 @@ function freePage(k: Knowledge, p: Picker, root: CapOf<'pagetable'> | null, wind
  * cap, in the new one, the root task storing to it first. A thread made above the root task sets
  * its fault handler (the endpoint) and VSpace (the root's or the new one) with SetSpace, loads
  * the shared word (it sees the root task's store), then accesses a page nothing maps: the VMFault
- * reaches the root task (Recv), which retypes a frame, maps it at the faulting page and replies
- * (label 0): the access is made again and hits. The thread then waits on the endpoint while the
- * root task deletes or revokes the frame, the table, the new root, the copy or (half the time the
- * new root's ASID comes from a pool of its own, made from a fresh 4 KiB untyped) the pool or its
- * untyped in a drawn order, and signals it: its access faults now (a stale VSpace or an unmapped
- * page).
+ * reaches the root task (Recv), which retypes a frame (now and then from device memory: the access
+ * is then a store, dropped), maps it at the faulting page and replies (label 0 mostly, another now
+ * and then): the access is made again and hits. Half the time the first mapping refuses the
+ * access (execute-never for a fetch, read-only or kernel-only for a store, kernel-only for a
+ * load): it faults again and the pager maps the page again with all rights. The thread then waits
+ * on the endpoint while the root task deletes or revokes the frame, the table, the new root, the
+ * copy or (half the time the new root's ASID comes from a pool of its own, made from a fresh 4 KiB
+ * untyped) the pool or its untyped in a drawn order, and signals it: its access faults now (a
+ * stale VSpace, an unmapped page, a kernel address), now and then made one tick short of its
+ * budget's end (its entry cannot be covered: restarted).
  */
 export function pagerScenario(p: Picker): Scenario {
   const shared = p.chance(50);
@@ -487,7 +505,11 @@ export function pagerScenario(p: Picker): Scenario {
   // Now and then the thread's mapping of the shared frame is read-only: its store there faults, and is made again, faulting, after each reply.
   const readOnly = p.chance(20);
   const window = shared ? (1 + p.below(userWindows - 1)) * windowBytes : 0;
-  const access = drawAccess(p);
+  // Now and then the paged frame is device memory, when a device untyped has room: the access is a store (dropped; the load after it reads 0).
+  const device = p.chance(30);
+  const access = device ? 'store' : p.of(['load', 'store', 'execute', 'execute'] as const)!;
+  // Now and then the pager first maps the page with rights or attributes that refuse the access: it faults again (no-execute, kernel-only, read-only), and is served again.
+  const refused = p.chance(50) ? refusing(p, access) : null;
   const value = p.word(2);
   let sharedAt = -1;
   let threadShared = -1;
@@ -504,7 +526,7 @@ export function pagerScenario(p: Picker): Scenario {
     return cap?.type === 'pagetable' ? cap : null;
   };
   const object = (part: 'ep' | 'reply' | 'root' | 'table' | 'frame' | 'paged' | 'untyped', type: number, objectBits: number, sizeBits = 0): Action => (k, p) => {
-    const untyped = untypedWithRoom(k, p, 2 ** objectBits);
+    const untyped = (part === 'paged' && device ? deviceUntypedWithRoom(k, p, 2 ** objectBits) : undefined) ?? untypedWithRoom(k, p, 2 ** objectBits);
     const slot = freeRootSlot(k, p);
     if (untyped === undefined || slot === undefined) return null;
     slots.set(part, slot);
@@ -586,16 +608,22 @@ export function pagerScenario(p: Picker): Scenario {
     const [ep, reply] = [at(k, 'ep', 'endpoint'), at(k, 'reply', 'reply')];
     return ep === null || reply === null || !faulted(k) ? null : call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply));
   });
-  const mapFaulting = byRoot((k) => {
+  const mapFaulting = (rights: number, attributes: number) => byRoot((k) => {
     const [frame, space] = [at(k, 'paged', 'frame'), threadSpace(k)];
     const page = (faultAt & ~(2 ** seL4_PageBits - 1)) >>> 0;
-    return frame === null || space === null ? null : pageMapCall(frame, space, page, seL4_AllRights, 0);
+    return frame === null || space === null ? null : pageMapCall(frame, space, page, rights, attributes);
   });
-  const answer = byRoot((k) => {
+  // The reply's label: 0 mostly, now and then another (a VMFault's reply restarts the thread whatever it says).
+  const answer = byRoot((k, p) => {
     const reply = at(k, 'reply', 'reply');
-    const info = seL4_MessageInfo_new(0, 0, 0, 0);
+    const info = seL4_MessageInfo_new(p.chance(40) ? 1 + p.below(0xfffff) : 0, 0, 0, 0);
     return reply === null ? null : call('seL4_Send', [reply, info], (api) => void api.seL4_Send(reply, info));
   });
+  // The second round, when the first mapping refused the access: skipped once the thread runs (its access hit).
+  const unlessThreadRuns = (action: Action): Action => (k, p) => (threadRuns(k) ? 'next' : action(k, p));
+  const served = refused === null
+    ? [mapFaulting(seL4_AllRights, 0), answer]
+    : [mapFaulting(refused.rights, refused.attributes), answer, ...[receive, mapFaulting(seL4_AllRights, 0), answer].map(unlessThreadRuns)];
   const wait = byThread((k) => {
     const ep = at(k, 'ep', 'endpoint');
     return ep === null ? null : call('seL4_Wait', [ep], (api) => void api.seL4_Wait(ep));
@@ -613,9 +641,16 @@ export function pagerScenario(p: Picker): Scenario {
   });
   const again = byThread((_k, p) => {
     const roll = p.below(100);
-    const vaddr = roll < 40 && threadShared >= 0 ? threadShared : roll < 85 ? faultAt : (seL4_UserTop + p.below(seL4_UserTop)) >>> 0;
-    return accessCall(drawAccess(p), vaddr, value);
+    // A kernel address: a store mostly (a write through a kernel pointer).
+    if (roll >= 70) return accessCall(p.of(['store', 'store', 'load', 'execute'] as const)!, (seL4_UserTop + p.below(seL4_UserTop)) >>> 0, value);
+    return accessCall(drawAccess(p), roll < 35 && threadShared >= 0 ? threadShared : faultAt, value);
   });
+  // Now and then the thread first computes up to one tick short of its budget's end: the access's entry cannot be covered (restarted).
+  const spend: Action = (k) => {
+    if (!threadRuns(k)) return null;
+    const left = midBudgetTicks(k, momentOf(k.view()).scheduler);
+    return left === null ? 'next' : once(passTicks(left));
+  };
   return {
     name: 'vspace',
     actions: [
@@ -628,14 +663,14 @@ export function pagerScenario(p: Picker): Scenario {
       ...(shared ? [byThread(() => accessCall('load', threadShared)), byThread(() => accessCall('store', threadShared, (value ^ 1) >>> 0))] : []),
       fault,
       receive,
-      mapFaulting,
-      answer,
+      ...served,
       // The thread's access made again (the check's restart) hits; then it loads the page and waits.
       byThread(() => accessCall('load', faultAt)),
       wait,
       ...(shared ? [byRoot((k) => (hits(k, k.rootTCB, 'load', sharedAt) ? accessCall('load', sharedAt) : null))] : []),
       ...teardown,
       signal,
+      ...(p.chance(40) ? [spend] : []),
       again,
     ],
   };
