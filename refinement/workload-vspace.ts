@@ -465,9 +465,15 @@ function refusing(p: Picker, access: AccessKind): { rights: number; attributes: 
   return { rights: kernelOnly ? p.of([0, seL4_CanWrite])! : seL4_CanRead, attributes: 0 };
 }
 
-/** A device untyped of the root CNode with `bytes` free. */
-const deviceUntypedWithRoom = (k: Knowledge, p: Picker, bytes: number): number | undefined =>
-  p.of(k.ofType('untyped', true).filter((u) => u.cap.isDevice && freeBytes(u.cap) >= bytes))?.slot.index;
+/** A device untyped of the root CNode with `bytes` free, or with no children (a Retype starts it afresh: boot leaves it marked full). */
+function deviceUntypedWithRoom(k: Knowledge, p: Picker, bytes: number): number | undefined {
+  const view = k.view();
+  const childless = (slot: SlotRef) => !k.all().some((o) => {
+    const parent = view.cdtParent(o.slot);
+    return parent !== null && parent.cnode === slot.cnode && parent.index === slot.index;
+  });
+  return p.of(k.ofType('untyped', true).filter((u) => u.cap.isDevice && (freeBytes(u.cap) >= bytes || childless(u.slot))))?.slot.index;
+}
 
 /** A 4 KiB page of window 0 above the boot frames (the boot page table maps that window) that no frame cap records mapped in `root`. */
 function freePage(k: Knowledge, p: Picker, root: CapOf<'pagetable'> | null, window: number): number {
