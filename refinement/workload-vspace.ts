@@ -465,14 +465,14 @@ function refusing(p: Picker, access: AccessKind): { rights: number; attributes: 
   return { rights: kernelOnly ? p.of([0, seL4_CanWrite])! : seL4_CanRead, attributes: 0 };
 }
 
-/** A device untyped of the root CNode with `bytes` free, or with no children (a Retype starts it afresh: boot leaves it marked full). */
-function deviceUntypedWithRoom(k: Knowledge, p: Picker, bytes: number): number | undefined {
+/** A device (or RAM) untyped of the root CNode with `bytes` free, or with no children (a Retype starts it afresh: boot leaves it marked full). */
+function untypedFor(k: Knowledge, p: Picker, bytes: number, device: boolean): number | undefined {
   const view = k.view();
   const childless = (slot: SlotRef) => !k.all().some((o) => {
     const parent = view.cdtParent(o.slot);
     return parent !== null && parent.cnode === slot.cnode && parent.index === slot.index;
   });
-  return p.of(k.ofType('untyped', true).filter((u) => u.cap.isDevice && (freeBytes(u.cap) >= bytes || childless(u.slot))))?.slot.index;
+  return p.of(k.ofType('untyped', true).filter((u) => u.cap.isDevice === device && 2 ** u.cap.sizeBits >= bytes && (freeBytes(u.cap) >= bytes || childless(u.slot))))?.slot.index;
 }
 
 /** A 4 KiB page of window 0 above the boot frames (the boot page table maps that window) that no frame cap records mapped in `root`. */
@@ -532,7 +532,7 @@ export function pagerScenario(p: Picker): Scenario {
     return cap?.type === 'pagetable' ? cap : null;
   };
   const object = (part: 'ep' | 'reply' | 'root' | 'table' | 'frame' | 'paged' | 'untyped', type: number, objectBits: number, sizeBits = 0): Action => (k, p) => {
-    const untyped = (part === 'paged' && device ? deviceUntypedWithRoom(k, p, 2 ** objectBits) : undefined) ?? untypedWithRoom(k, p, 2 ** objectBits);
+    const untyped = (part === 'paged' && device ? untypedFor(k, p, 2 ** objectBits, true) : undefined) ?? untypedWithRoom(k, p, 2 ** objectBits);
     const slot = freeRootSlot(k, p);
     if (untyped === undefined || slot === undefined) return null;
     slots.set(part, slot);
@@ -683,10 +683,41 @@ export function pagerScenario(p: Picker): Scenario {
 }
 
 /**
+ * A 4 MiB frame the root task uses (a large run: check.ts boots it with room for one): retyped,
+ * mapped in the root task's VSpace at a 4 MiB window nothing maps, with all rights; then words
+ * past its first 4 KiB stored to, loaded and fetched.
+ */
+export function megaScenario(p: Picker): Scenario {
+  let slot = -1;
+  let base = -1;
+  const value = p.word(3);
+  const offsets = [0, 1].map(() => (2 ** seL4_PageBits + p.below(windowBytes - 2 ** seL4_PageBits)) & ~3);
+  const make: Action = (k, p) => {
+    const [untyped, at] = [untypedFor(k, p, windowBytes, false), freeRootSlot(k, p)];
+    if (untyped === undefined || at === undefined) return null;
+    slot = at;
+    return once(retype(untyped, T.seL4_RISCV_Mega_Page, 0, at, 1));
+  };
+  const map: Action = (k, p) => {
+    const root = k.capAt(rootSlot(k, seL4_CapInitThreadVSpace));
+    if (k.capAt(rootSlot(k, slot))?.type !== 'frame' || root?.type !== 'pagetable' || k.view().current() !== k.rootTCB) return null;
+    const used = new Set([...windowsOf(k, root), ...framesIn(k, root).map((f) => f.mapped!.vaddr - (f.mapped!.vaddr % windowBytes))]);
+    base = p.of(Array.from({ length: userWindows }, (_, i) => i * windowBytes).filter((w) => !used.has(w))) ?? -1;
+    return base < 0 ? null : once(pageMapCall(slot, seL4_CapInitThreadVSpace, base, seL4_AllRights, 0));
+  };
+  const use = (access: AccessKind, offset: number): Action => (k) => {
+    const vaddr = (base + offset) >>> 0;
+    return k.view().current() === k.rootTCB && hits(k, k.rootTCB, access, vaddr) ? once(accessCall(access, vaddr, value)) : null;
+  };
+  return { name: 'vspace', actions: [make, map, use('store', offsets[0]!), use('load', offsets[0]!), use('store', offsets[1]!), use('execute', offsets[1]!)] };
+}
+
+/**
  * Accesses join the workload in VSpace steps, by a pick of their own (the step's fourth last) so
  * that the other steps draw as before: a VSpace step of the root task, in a run not about threads
  * (whose own scenarios need their steps), starts the pager scenario now and then (60 per mille), and a VSpace step of any thread is a single access
- * (`resolveAccess`) in 100 per mille. Its choices come from a picker of its own: a step that
+ * (`resolveAccess`) in 100 per mille; in a large run a VSpace step of the root task starts the
+ * 4 MiB frame's scenario in 300 per mille (it fails at once when the frame is made already). Its choices come from a picker of its own: a step that
  * makes no access draws the rest as before.
  */
 export function accessStart(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall | null {
@@ -695,6 +726,10 @@ export function accessStart(step: WorkloadStep, k: Knowledge, style: RunStyle): 
   const roll = step.picks[step.picks.length - 4]! % 1000;
   if (step.op === 'vspace' && k.view().current() === k.rootTCB && !style.threads && roll < 60) {
     style.scenario = pagerScenario(p);
+    return scenarioStep(k, p, style.scenario);
+  }
+  if (step.op === 'vspace' && k.view().current() === k.rootTCB && style.large && roll >= 160 && roll < 460) {
+    style.scenario = megaScenario(p);
     return scenarioStep(k, p, style.scenario);
   }
   return roll >= 60 && roll < 160 && step.op === 'vspace' ? resolveAccess(k, p) : null;
