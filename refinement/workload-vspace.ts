@@ -435,8 +435,9 @@ const inFrame = (p: Picker, base: number, sizeBits: number): number => (base + p
 /**
  * A load, store or fetch by the running thread: mostly at a page its VSpace's frame caps record
  * mapped (hits, or faults on rights); else at an address that faults: unmapped, in the kernel's
- * range, any word. The root task has no fault handler (a fault would end the run): it makes only
- * accesses the state says hit.
+ * range, any word; now and then a fetch from a page mapped kernel-only but executable (a hit). The
+ * root task has no fault handler (a fault would end the run): it makes only accesses the state
+ * says hit.
  */
 export function resolveAccess(k: Knowledge, p: Picker): ResolvedCall | null {
   const thread = k.view().current();
@@ -448,6 +449,9 @@ export function resolveAccess(k: Knowledge, p: Picker): ResolvedCall | null {
   const isRoot = thread === k.rootTCB;
   const faulting = !isRoot && p.chance(60);
   if (!faulting) {
+    // Now and then a page whose rights are not plain read-write: a fetch where it is kernel-only but executable.
+    const unusual = root && p.chance(30) ? p.of(framesIn(k, root).filter((f) => k.view().translate(thread, f.mapped!.vaddr)?.rights === 1)) : undefined;
+    if (unusual) return accessCall('execute', inFrame(p, unusual.mapped!.vaddr, unusual.sizeBits));
     if (!frame) return null;
     const vaddr = inFrame(p, frame.mapped!.vaddr, frame.sizeBits);
     const kind = !isRoot || hits(k, thread, access, vaddr) ? access : hits(k, thread, 'load', vaddr) ? 'load' : null;
@@ -489,8 +493,9 @@ function freePage(k: Knowledge, p: Picker, root: CapOf<'pagetable'> | null, wind
  * in the `shared` form a VSpace of the thread's own (a root assigned from the boot pool, a page
  * table mapped in it) and a frame mapped in the root task's VSpace and, through a copy of its
  * cap, in the new one, the root task storing to it first. A thread made above the root task sets
- * its fault handler (the endpoint) and VSpace (the root's or the new one) with SetSpace, loads
- * the shared word (it sees the root task's store), then accesses a page nothing maps: the VMFault
+ * its fault handler (the endpoint) and VSpace (the root's or the new one; now and then the mapped
+ * table instead, not a root, where every access faults) with SetSpace, loads the shared word (it
+ * sees the root task's store), then accesses a page nothing maps: the VMFault
  * reaches the root task (Recv), which retypes a frame (now and then from device memory: the access
  * is then a store, dropped), maps it at the faulting page and replies (label 0 mostly, another now
  * and then): the access is made again and hits. Half the time the first mapping refuses the
@@ -548,7 +553,11 @@ export function pagerScenario(p: Picker): Scenario {
     const c = f(k, p);
     return c && once(c);
   };
-  const threadSpace = (k: Knowledge): number | null => (shared ? at(k, 'root', 'pagetable') : seL4_CapInitThreadVSpace);
+  // Now and then (shared) the thread's VSpace is the mapped table, not a root: every access of it faults.
+  const tableAsSpace = shared && p.chance(15);
+  const threadSpace = (k: Knowledge): number | null => (shared ? at(k, tableAsSpace ? 'table' : 'root', 'pagetable') : seL4_CapInitThreadVSpace);
+  // Where the table's entry of the shared page would map were the table walked as a root (a 4 MiB window).
+  const asRoot = () => ((((threadShared - window) / 2 ** seL4_PageBits) * windowBytes + (threadShared % 2 ** seL4_PageBits)) >>> 0);
   const poolParts: Action[] = [
     object('untyped', T.seL4_UntypedObject, seL4_PageTableBits, seL4_PageTableBits),
     byRoot((k, p) => {
@@ -666,7 +675,7 @@ export function pagerScenario(p: Picker): Scenario {
       ...(shared ? sharedParts : []),
       ...threadsMade(setup, made),
       setSpace,
-      ...(shared ? [byThread(() => accessCall('load', threadShared)), byThread(() => accessCall('store', threadShared, (value ^ 1) >>> 0))] : []),
+      ...(shared ? [byThread(() => accessCall('load', tableAsSpace ? asRoot() : threadShared)), byThread(() => accessCall('store', threadShared, (value ^ 1) >>> 0))] : []),
       fault,
       receive,
       ...served,
