@@ -47,6 +47,7 @@ async function runBatch(port: NonNullable<typeof parentPort>, setup: WorkerSetup
       trace: f.trace,
       events: f.events,
       shrink: f.shrink,
+      ...(f.config ? { config: f.config } : {}),
     },
   });
 }

@@ -10,7 +10,9 @@ import {
   seL4_Syscall,
   syscallFromWord,
   syscallName,
+  parseBootConfig,
   seL4_CapInitThreadCNode,
+  seL4_LargePageBits,
   seL4_ObjectType,
   type BootConfigInput,
   type KernelEvent,
@@ -79,6 +81,8 @@ export interface FailureReport {
   readonly events: readonly KernelEvent[];
   /** How shrinking ended, and after how many replays. */
   readonly shrink: ShrinkOutcome;
+  /** The failing run's boot configuration when it is not the check's (a `large` run). */
+  readonly config?: BootConfigInput;
 }
 
 export interface CheckSummary {
@@ -179,10 +183,15 @@ function again(restart: Restart): ResolvedCall {
   };
 }
 
+const defaultMemory = parseBootConfig(undefined).memory;
+/**
+ * How a `large` run boots when the check boots the default configuration: 4 MiB more RAM, so a
+ * boot untyped holds a 4 MiB frame (the default RAM holds none).
+ */
+export const largeRunConfig: BootConfigInput = { memory: { base: defaultMemory.base, sizeBytes: defaultMemory.sizeBytes + 2 ** seL4_LargePageBits } };
+
 /** Runs one workload on a fresh system. */
 class Driver {
-  readonly system: System;
-  readonly knowledge: Knowledge;
   readonly trace: TraceLine[] = [];
   readonly coverage: [string, string][] = [];
   /** The coverage key of the entry after which the root task could no longer run. */
@@ -191,12 +200,8 @@ class Driver {
   private idleEntered = false;
   /** How this run grows: decided by its first step. */
   private style: RunStyle | null = null;
-  /** Threads' states and contexts, for the IPC events. */
-  private readonly threads: ThreadStates;
-  /** Threads' states and pending faults, for the fault events. */
-  private readonly faults: FaultStates;
-  /** PLIC sources not as boot left them, for the IRQ events. */
-  private readonly irqs: IrqStates;
+  /** The run's system, booted when first needed (after the first step's style: a large run boots with more RAM). */
+  private run: Booted | null = null;
   /** What the last device interrupt a step raised answered. */
   private interrupted: Observation | null = null;
   /** How steps raise device interrupts: through the system, keeping the observation. */
@@ -208,25 +213,37 @@ class Driver {
   private readonly restarts = new Map<number, Restart>();
 
   constructor(
-    options: SystemOptions,
-    bootKnowledge?: Knowledge,
+    /** How the run boots (a large run of the default configuration: with `largeRunConfig`). */
+    public bootOptions: SystemOptions,
+    private bootKnowledge?: Knowledge,
     private readonly workload: WorkloadName = 'default',
-  ) {
-    this.system = bootSystem(options);
-    this.knowledge = new Knowledge(() => this.system.view(), this.system.plan.rootCNode, bootKnowledge);
-    this.threads = new ThreadStates(this.system.view());
-    this.faults = new FaultStates(this.system.view());
-    this.irqs = new IrqStates(this.system.view());
+  ) {}
+
+  private get booted(): Booted {
+    return (this.run ??= boot(this.bootOptions, this.bootKnowledge));
+  }
+  get system(): System {
+    return this.booted.system;
+  }
+  get knowledge(): Knowledge {
+    return this.booted.knowledge;
   }
 
   execute(step: WorkloadStep): void {
+    if (this.style === null) {
+      this.style = runStyle(this.workload, step);
+      // A large run of the default boot, not booted yet (a bench preloads objects first): more RAM, its knowledge read afresh.
+      if (this.style.large && this.run === null && this.bootOptions.config === undefined) {
+        this.bootOptions = { ...this.bootOptions, config: largeRunConfig };
+        this.bootKnowledge = undefined;
+      }
+    }
     // Once no thread can run any more, one more entry checks the kernel with none to run.
     const before = momentOf(this.system.view());
     if (!canRunAgain(before)) {
       if (this.idleEntered) return;
       this.idleEntered = true;
     }
-    this.style ??= runStyle(this.workload, step);
     this.interrupted = null;
     const restart = before.current === null ? undefined : this.restarts.get(before.current);
     const resolved = restart ? again(restart) : resolveStep(step, this.knowledge, this.style);
@@ -250,10 +267,10 @@ class Driver {
     };
     for (const e of schedulerEventsOf(before, after, event, key === 'Yield', priority)) this.coverage.push([schedulerKey, e]);
     const touchedObjects = new Set(this.system.lastTouched().flatMap((t) => t.objects));
-    const ipcEvents = this.threads.step(now, touchedObjects);
+    const ipcEvents = this.booted.threads.step(now, touchedObjects);
     for (const e of ipcEvents) this.coverage.push([ipcKey, e]);
-    for (const e of this.irqs.step(now, event, key, this.system.lastTouched(), ipcEvents.includes('woken'))) this.coverage.push([irqKey, e]);
-    for (const e of this.faults.step(now, touchedObjects, key)) this.coverage.push([faultKey, e]);
+    for (const e of this.booted.irqs.step(now, event, key, this.system.lastTouched(), ipcEvents.includes('woken'))) this.coverage.push([irqKey, e]);
+    for (const e of this.booted.faults.step(now, touchedObjects, key)) this.coverage.push([faultKey, e]);
     if (!canRunAgain(after)) this.ended ??= endedBy(key, this.system.lastTouched());
     this.knowledge.update(this.system.lastTouched());
   }
@@ -295,7 +312,7 @@ class Driver {
     }
     if (event.kind === 'interrupt') {
       const unmodelled = this.interrupted?.unmodelled ?? null;
-      return [interruptKey, unmodelled !== null ? `unmodelled: ${unmodelled}` : interruptResult(this.irqs.before(event.irq), irqLineOf(now, event.irq)?.line ?? null)];
+      return [interruptKey, unmodelled !== null ? `unmodelled: ${unmodelled}` : interruptResult(this.booted.irqs.before(event.irq), irqLineOf(now, event.irq)?.line ?? null)];
     }
     const sent = new Map(event.user.regs);
     const sysno = syscallFromWord(sent.get(Reg.a7) ?? 0);
@@ -316,6 +333,24 @@ class Driver {
   finish(): void {
     this.system.lockstep?.finish();
   }
+}
+
+/** A run's system and what the driver tracks of it. */
+interface Booted {
+  readonly system: System;
+  readonly knowledge: Knowledge;
+  /** Threads' states and contexts, for the IPC events. */
+  readonly threads: ThreadStates;
+  /** Threads' states and pending faults, for the fault events. */
+  readonly faults: FaultStates;
+  /** PLIC sources not as boot left them, for the IRQ events. */
+  readonly irqs: IrqStates;
+}
+
+function boot(options: SystemOptions, bootKnowledge?: Knowledge): Booted {
+  const system = bootSystem(options);
+  const view = system.view();
+  return { system, knowledge: new Knowledge(() => system.view(), system.plan.rootCNode, bootKnowledge), threads: new ThreadStates(view), faults: new FaultStates(view), irqs: new IrqStates(view) };
 }
 
 function systemOptions(options: CheckOptions, invariantCounts?: InvariantCounts): SystemOptions {
@@ -452,7 +487,8 @@ export function runCheck(options: CheckOptions): CheckSummary {
       error instanceof RefinementFailure
         ? error
         : new RefinementFailure('crash', driver.trace.length - 1, 'checker', { path: 'the check threw', lower: String(error), upper: 'no error' });
-    const boot = () => bootSystem(systemOptions(options));
+    const runOptions = driver.bootOptions;
+    const boot = () => bootSystem(runOptions);
     const shrunk = shrinkEntries(boot, driver.system.trace, refinement, options.shrinkLimits);
     failure = {
       seed: details.seed,
@@ -461,6 +497,7 @@ export function runCheck(options: CheckOptions): CheckSummary {
       trace: shrunk.trace,
       events: [...shrunk.events],
       shrink: shrunk.shrink,
+      ...(runOptions.config !== options.config && runOptions.config ? { config: runOptions.config } : {}),
     };
   }
   const ended = performance.now();

@@ -5,7 +5,7 @@
 // exactly the check. A failure is reported from the first failing batch (all earlier ones are
 // finished first), with the batch's seed and run count, which replay it on one worker.
 import { Worker } from 'node:worker_threads';
-import type { KernelEvent } from '../libsel4/index.ts';
+import type { BootConfigInput, KernelEvent } from '../libsel4/index.ts';
 import type { CheckOptions, CheckSummary, FailureReport, TraceLine } from './check.ts';
 import type { Mismatch } from './lockstep/compare.ts';
 import { Tally, type RunRecord } from './coverage.ts';
@@ -85,6 +85,7 @@ export interface SerialFailure {
   readonly trace: readonly TraceLine[];
   readonly events: readonly KernelEvent[];
   readonly shrink: ShrinkOutcome;
+  readonly config?: BootConfigInput;
 }
 
 export type FromWorker =
@@ -364,6 +365,7 @@ class ParallelRun {
       trace: f.trace,
       events: f.events,
       shrink: f.shrink,
+      ...(f.config ? { config: f.config } : {}),
     };
     return {
       runs: tally.runs,

@@ -594,7 +594,7 @@ export function passTicks(amount: bigint): ResolvedCall {
  * The ticks the current sporadic or constant-bandwidth context can still compute short of the
  * programmed deadline, less one (null: none, or round robin): a use that ends mid-budget.
  */
-function midBudgetTicks(k: Knowledge, s: SchedulerView): bigint | null {
+export function midBudgetTicks(k: Knowledge, s: SchedulerView): bigint | null {
   const sc = s.currentSchedContext === null ? null : k.view().object(s.currentSchedContext);
   if (sc?.type !== 'schedcontext' || sc.periodTicks === 0n || sc.refills.length === 0 || s.timerDeadlineTicks === null) return null;
   const budgetLeft = sc.refills[0]!.amountTicks - s.consumedTicks;

@@ -12,6 +12,7 @@ import {
   InvocationLabel,
   TCBSlot,
   seL4_CanRead,
+  seL4_CanWrite,
   seL4_EndpointBits,
   seL4_MessageInfo_new,
   seL4_ReplyBits,
@@ -29,9 +30,11 @@ import {
   type CapOf,
   type SlotRef,
 } from '../libsel4/index.ts';
+import { momentOf } from './coverage.ts';
 import type { Knowledge, Occupied } from './knowledge.ts';
 import { Picker, call, freeBytes, perturb, pickEmpty, shaped, type ResolvedCall } from './workload-picks.ts';
 import { copy, freeRootSlot, objectsAt, once, retype, rootSlot, scenarioStep, slotCall, threadsMade, untypedWithRoom, type Action, type Scenario, type ThreadsMade } from './workload-scenarios.ts';
+import { midBudgetTicks, passTicks } from './workload-threads.ts';
 import type { RunStyle, WorkloadStep } from './workload.ts';
 
 const R = seL4_CapInitThreadCNode;
@@ -432,8 +435,9 @@ const inFrame = (p: Picker, base: number, sizeBits: number): number => (base + p
 /**
  * A load, store or fetch by the running thread: mostly at a page its VSpace's frame caps record
  * mapped (hits, or faults on rights); else at an address that faults: unmapped, in the kernel's
- * range, any word. The root task has no fault handler (a fault would end the run): it makes only
- * accesses the state says hit.
+ * range, any word; now and then a fetch from a page mapped kernel-only but executable (a hit). The
+ * root task has no fault handler (a fault would end the run): it makes only accesses the state
+ * says hit.
  */
 export function resolveAccess(k: Knowledge, p: Picker): ResolvedCall | null {
   const thread = k.view().current();
@@ -445,6 +449,9 @@ export function resolveAccess(k: Knowledge, p: Picker): ResolvedCall | null {
   const isRoot = thread === k.rootTCB;
   const faulting = !isRoot && p.chance(60);
   if (!faulting) {
+    // Now and then a page whose rights are not plain read-write: a fetch where it is kernel-only but executable.
+    const unusual = root && p.chance(30) ? p.of(framesIn(k, root).filter((f) => k.view().translate(thread, f.mapped!.vaddr)?.rights === 1)) : undefined;
+    if (unusual) return accessCall('execute', inFrame(p, unusual.mapped!.vaddr, unusual.sizeBits));
     if (!frame) return null;
     const vaddr = inFrame(p, frame.mapped!.vaddr, frame.sizeBits);
     const kind = !isRoot || hits(k, thread, access, vaddr) ? access : hits(k, thread, 'load', vaddr) ? 'load' : null;
@@ -453,6 +460,23 @@ export function resolveAccess(k: Knowledge, p: Picker): ResolvedCall | null {
   const roll = p.below(100);
   const vaddr = roll < 45 ? (p.word(5) % seL4_UserTop) >>> 0 : roll < 70 ? (seL4_UserTop + (p.word(5) % seL4_UserTop)) >>> 0 : roll < 90 && frame ? inFrame(p, frame.mapped!.vaddr, frame.sizeBits) : p.word(6);
   return accessCall(access, vaddr, value);
+}
+
+/** The rights and attributes of a mapping that refuses `access`: execute-never for a fetch, read-only for a store, kernel-only (executable) for either data access. */
+function refusing(p: Picker, access: AccessKind): { rights: number; attributes: number } {
+  if (access === 'execute') return { rights: seL4_AllRights, attributes: 1 };
+  const kernelOnly = access === 'load' || p.chance(40);
+  return { rights: kernelOnly ? p.of([0, seL4_CanWrite])! : seL4_CanRead, attributes: 0 };
+}
+
+/** A device (or RAM) untyped of the root CNode with `bytes` free, or with no children (a Retype starts it afresh: boot leaves it marked full). */
+function untypedFor(k: Knowledge, p: Picker, bytes: number, device: boolean): number | undefined {
+  const view = k.view();
+  const childless = (slot: SlotRef) => !k.all().some((o) => {
+    const parent = view.cdtParent(o.slot);
+    return parent !== null && parent.cnode === slot.cnode && parent.index === slot.index;
+  });
+  return p.of(k.ofType('untyped', true).filter((u) => u.cap.isDevice === device && 2 ** u.cap.sizeBits >= bytes && (freeBytes(u.cap) >= bytes || childless(u.slot))))?.slot.index;
 }
 
 /** A 4 KiB page of window 0 above the boot frames (the boot page table maps that window) that no frame cap records mapped in `root`. */
@@ -469,14 +493,19 @@ function freePage(k: Knowledge, p: Picker, root: CapOf<'pagetable'> | null, wind
  * in the `shared` form a VSpace of the thread's own (a root assigned from the boot pool, a page
  * table mapped in it) and a frame mapped in the root task's VSpace and, through a copy of its
  * cap, in the new one, the root task storing to it first. A thread made above the root task sets
- * its fault handler (the endpoint) and VSpace (the root's or the new one) with SetSpace, loads
- * the shared word (it sees the root task's store), then accesses a page nothing maps: the VMFault
- * reaches the root task (Recv), which retypes a frame, maps it at the faulting page and replies
- * (label 0): the access is made again and hits. The thread then waits on the endpoint while the
- * root task deletes or revokes the frame, the table, the new root, the copy or (half the time the
- * new root's ASID comes from a pool of its own, made from a fresh 4 KiB untyped) the pool or its
- * untyped in a drawn order, and signals it: its access faults now (a stale VSpace or an unmapped
- * page).
+ * its fault handler (the endpoint) and VSpace (the root's or the new one; now and then the mapped
+ * table instead, not a root, where every access faults) with SetSpace, loads the shared word (it
+ * sees the root task's store), then accesses a page nothing maps: the VMFault
+ * reaches the root task (Recv), which retypes a frame (now and then from device memory: the access
+ * is then a store, dropped), maps it at the faulting page and replies (label 0 mostly, another now
+ * and then): the access is made again and hits. Half the time the first mapping refuses the
+ * access (execute-never for a fetch, read-only or kernel-only for a store, kernel-only for a
+ * load): it faults again and the pager maps the page again with all rights. The thread then waits
+ * on the endpoint while the root task deletes or revokes the frame, the table, the new root, the
+ * copy or (half the time the new root's ASID comes from a pool of its own, made from a fresh 4 KiB
+ * untyped) the pool or its untyped in a drawn order, and signals it: its access faults now (a
+ * stale VSpace, an unmapped page, a kernel address), now and then made one tick short of its
+ * budget's end (its entry cannot be covered: restarted).
  */
 export function pagerScenario(p: Picker): Scenario {
   const shared = p.chance(50);
@@ -487,7 +516,11 @@ export function pagerScenario(p: Picker): Scenario {
   // Now and then the thread's mapping of the shared frame is read-only: its store there faults, and is made again, faulting, after each reply.
   const readOnly = p.chance(20);
   const window = shared ? (1 + p.below(userWindows - 1)) * windowBytes : 0;
-  const access = drawAccess(p);
+  // Now and then the paged frame is device memory, when a device untyped has room: the access is a store (dropped; the load after it reads 0).
+  const device = p.chance(30);
+  const access = device ? 'store' : p.of(['load', 'store', 'execute', 'execute'] as const)!;
+  // Now and then the pager first maps the page with rights or attributes that refuse the access: it faults again (no-execute, kernel-only, read-only), and is served again.
+  const refused = p.chance(50) ? refusing(p, access) : null;
   const value = p.word(2);
   let sharedAt = -1;
   let threadShared = -1;
@@ -504,7 +537,7 @@ export function pagerScenario(p: Picker): Scenario {
     return cap?.type === 'pagetable' ? cap : null;
   };
   const object = (part: 'ep' | 'reply' | 'root' | 'table' | 'frame' | 'paged' | 'untyped', type: number, objectBits: number, sizeBits = 0): Action => (k, p) => {
-    const untyped = untypedWithRoom(k, p, 2 ** objectBits);
+    const untyped = (part === 'paged' && device ? untypedFor(k, p, 2 ** objectBits, true) : undefined) ?? untypedWithRoom(k, p, 2 ** objectBits);
     const slot = freeRootSlot(k, p);
     if (untyped === undefined || slot === undefined) return null;
     slots.set(part, slot);
@@ -520,7 +553,11 @@ export function pagerScenario(p: Picker): Scenario {
     const c = f(k, p);
     return c && once(c);
   };
-  const threadSpace = (k: Knowledge): number | null => (shared ? at(k, 'root', 'pagetable') : seL4_CapInitThreadVSpace);
+  // Now and then (shared) the thread's VSpace is the mapped table, not a root: every access of it faults.
+  const tableAsSpace = shared && p.chance(15);
+  const threadSpace = (k: Knowledge): number | null => (shared ? at(k, tableAsSpace ? 'table' : 'root', 'pagetable') : seL4_CapInitThreadVSpace);
+  // Where the table's entry of the shared page would map were the table walked as a root (a 4 MiB window).
+  const asRoot = () => ((((threadShared - window) / 2 ** seL4_PageBits) * windowBytes + (threadShared % 2 ** seL4_PageBits)) >>> 0);
   const poolParts: Action[] = [
     object('untyped', T.seL4_UntypedObject, seL4_PageTableBits, seL4_PageTableBits),
     byRoot((k, p) => {
@@ -586,16 +623,22 @@ export function pagerScenario(p: Picker): Scenario {
     const [ep, reply] = [at(k, 'ep', 'endpoint'), at(k, 'reply', 'reply')];
     return ep === null || reply === null || !faulted(k) ? null : call('seL4_Recv', [ep, reply], (api) => void api.seL4_Recv(ep, reply));
   });
-  const mapFaulting = byRoot((k) => {
+  const mapFaulting = (rights: number, attributes: number) => byRoot((k) => {
     const [frame, space] = [at(k, 'paged', 'frame'), threadSpace(k)];
     const page = (faultAt & ~(2 ** seL4_PageBits - 1)) >>> 0;
-    return frame === null || space === null ? null : pageMapCall(frame, space, page, seL4_AllRights, 0);
+    return frame === null || space === null ? null : pageMapCall(frame, space, page, rights, attributes);
   });
-  const answer = byRoot((k) => {
+  // The reply's label: 0 mostly, now and then another (a VMFault's reply restarts the thread whatever it says).
+  const answer = byRoot((k, p) => {
     const reply = at(k, 'reply', 'reply');
-    const info = seL4_MessageInfo_new(0, 0, 0, 0);
+    const info = seL4_MessageInfo_new(p.chance(40) ? 1 + p.below(0xfffff) : 0, 0, 0, 0);
     return reply === null ? null : call('seL4_Send', [reply, info], (api) => void api.seL4_Send(reply, info));
   });
+  // The second round, when the first mapping refused the access: skipped once the thread runs (its access hit).
+  const unlessThreadRuns = (action: Action): Action => (k, p) => (threadRuns(k) ? 'next' : action(k, p));
+  const served = refused === null
+    ? [mapFaulting(seL4_AllRights, 0), answer]
+    : [mapFaulting(refused.rights, refused.attributes), answer, ...[receive, mapFaulting(seL4_AllRights, 0), answer].map(unlessThreadRuns)];
   const wait = byThread((k) => {
     const ep = at(k, 'ep', 'endpoint');
     return ep === null ? null : call('seL4_Wait', [ep], (api) => void api.seL4_Wait(ep));
@@ -613,9 +656,16 @@ export function pagerScenario(p: Picker): Scenario {
   });
   const again = byThread((_k, p) => {
     const roll = p.below(100);
-    const vaddr = roll < 40 && threadShared >= 0 ? threadShared : roll < 85 ? faultAt : (seL4_UserTop + p.below(seL4_UserTop)) >>> 0;
-    return accessCall(drawAccess(p), vaddr, value);
+    // A kernel address: a store mostly (a write through a kernel pointer).
+    if (roll >= 70) return accessCall(p.of(['store', 'store', 'load', 'execute'] as const)!, (seL4_UserTop + p.below(seL4_UserTop)) >>> 0, value);
+    return accessCall(drawAccess(p), roll < 35 && threadShared >= 0 ? threadShared : faultAt, value);
   });
+  // Now and then the thread first computes up to one tick short of its budget's end: the access's entry cannot be covered (restarted).
+  const spend: Action = (k) => {
+    if (!threadRuns(k)) return null;
+    const left = midBudgetTicks(k, momentOf(k.view()).scheduler);
+    return left === null ? 'next' : once(passTicks(left));
+  };
   return {
     name: 'vspace',
     actions: [
@@ -625,27 +675,58 @@ export function pagerScenario(p: Picker): Scenario {
       ...(shared ? sharedParts : []),
       ...threadsMade(setup, made),
       setSpace,
-      ...(shared ? [byThread(() => accessCall('load', threadShared)), byThread(() => accessCall('store', threadShared, (value ^ 1) >>> 0))] : []),
+      ...(shared ? [byThread(() => accessCall('load', tableAsSpace ? asRoot() : threadShared)), byThread(() => accessCall('store', threadShared, (value ^ 1) >>> 0))] : []),
       fault,
       receive,
-      mapFaulting,
-      answer,
+      ...served,
       // The thread's access made again (the check's restart) hits; then it loads the page and waits.
       byThread(() => accessCall('load', faultAt)),
       wait,
       ...(shared ? [byRoot((k) => (hits(k, k.rootTCB, 'load', sharedAt) ? accessCall('load', sharedAt) : null))] : []),
       ...teardown,
       signal,
+      ...(p.chance(40) ? [spend] : []),
       again,
     ],
   };
 }
 
 /**
+ * A 4 MiB frame the root task uses (a large run: check.ts boots it with room for one): retyped,
+ * mapped in the root task's VSpace at a 4 MiB window nothing maps, with all rights; then words
+ * past its first 4 KiB stored to, loaded and fetched.
+ */
+export function megaScenario(p: Picker): Scenario {
+  let slot = -1;
+  let base = -1;
+  const value = p.word(3);
+  const offsets = [0, 1].map(() => (2 ** seL4_PageBits + p.below(windowBytes - 2 ** seL4_PageBits)) & ~3);
+  const make: Action = (k, p) => {
+    const [untyped, at] = [untypedFor(k, p, windowBytes, false), freeRootSlot(k, p)];
+    if (untyped === undefined || at === undefined) return null;
+    slot = at;
+    return once(retype(untyped, T.seL4_RISCV_Mega_Page, 0, at, 1));
+  };
+  const map: Action = (k, p) => {
+    const root = k.capAt(rootSlot(k, seL4_CapInitThreadVSpace));
+    if (k.capAt(rootSlot(k, slot))?.type !== 'frame' || root?.type !== 'pagetable' || k.view().current() !== k.rootTCB) return null;
+    const used = new Set([...windowsOf(k, root), ...framesIn(k, root).map((f) => f.mapped!.vaddr - (f.mapped!.vaddr % windowBytes))]);
+    base = p.of(Array.from({ length: userWindows }, (_, i) => i * windowBytes).filter((w) => !used.has(w))) ?? -1;
+    return base < 0 ? null : once(pageMapCall(slot, seL4_CapInitThreadVSpace, base, seL4_AllRights, 0));
+  };
+  const use = (access: AccessKind, offset: number): Action => (k) => {
+    const vaddr = (base + offset) >>> 0;
+    return k.view().current() === k.rootTCB && hits(k, k.rootTCB, access, vaddr) ? once(accessCall(access, vaddr, value)) : null;
+  };
+  return { name: 'vspace', actions: [make, map, use('store', offsets[0]!), use('load', offsets[0]!), use('store', offsets[1]!), use('execute', offsets[1]!)] };
+}
+
+/**
  * Accesses join the workload in VSpace steps, by a pick of their own (the step's fourth last) so
  * that the other steps draw as before: a VSpace step of the root task, in a run not about threads
  * (whose own scenarios need their steps), starts the pager scenario now and then (60 per mille), and a VSpace step of any thread is a single access
- * (`resolveAccess`) in 100 per mille. Its choices come from a picker of its own: a step that
+ * (`resolveAccess`) in 100 per mille; in a large run a VSpace step of the root task starts the
+ * 4 MiB frame's scenario in 300 per mille (it fails at once when the frame is made already). Its choices come from a picker of its own: a step that
  * makes no access draws the rest as before.
  */
 export function accessStart(step: WorkloadStep, k: Knowledge, style: RunStyle): ResolvedCall | null {
@@ -654,6 +735,10 @@ export function accessStart(step: WorkloadStep, k: Knowledge, style: RunStyle): 
   const roll = step.picks[step.picks.length - 4]! % 1000;
   if (step.op === 'vspace' && k.view().current() === k.rootTCB && !style.threads && roll < 60) {
     style.scenario = pagerScenario(p);
+    return scenarioStep(k, p, style.scenario);
+  }
+  if (step.op === 'vspace' && k.view().current() === k.rootTCB && style.large && roll >= 160 && roll < 460) {
+    style.scenario = megaScenario(p);
     return scenarioStep(k, p, style.scenario);
   }
   return roll >= 60 && roll < 160 && step.op === 'vspace' ? resolveAccess(k, p) : null;

@@ -133,12 +133,17 @@ export interface RunStyle {
   readonly threads: boolean;
   /** The composite step under way (workload-scenarios.ts), if any. */
   scenario: Scenario | null;
+  /**
+   * Whether the run boots with 4 MiB more RAM (one in sixteen default runs, when the check boots
+   * the default configuration: check.ts), so that it can map and use a 4 MiB frame.
+   */
+  readonly large: boolean;
 }
 
 const sameSlot = (a: SlotRef, b: SlotRef) => a.cnode === b.cnode && a.index === b.index;
 
 export function runStyle(workload: WorkloadName, first: WorkloadStep): RunStyle {
-  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0, stepsAway: 0, threads: first.picks[pickCount - 2]! % 4 === 0, scenario: null };
+  return { bulk: workload === 'deep' || first.picks[pickCount - 1]! % 8 === 0, deep: workload === 'deep', chain: [], chainKeys: new Set(), bulkSource: null, chainDest: null, chainMisses: 0, stepsAway: 0, threads: first.picks[pickCount - 2]! % 4 === 0, scenario: null, large: workload === 'default' && first.picks[pickCount - 5]! % 16 === 0 };
 }
 
 

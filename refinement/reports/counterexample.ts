@@ -152,7 +152,7 @@ export function counterexampleOf(report: FailureReport, settings: CheckSettings)
       steps: settings.steps,
       pairs: [...settings.pairs],
       invariantsEveryStep: settings.invariantsEveryStep,
-      config: parseBootConfig(settings.config),
+      config: parseBootConfig(report.config ?? settings.config),
     },
     failure: { kind: f.kind, step: f.step, pair: f.pair, where: { ...f.mismatch } },
     ...shrinkField(report.shrink),
