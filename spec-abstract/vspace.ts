@@ -171,7 +171,7 @@ export function vspaceMappings(s: Readable, root: number): Map<number, { frame: 
  * mapped with an ASID whose VSpace root is that same table; null means the kernel's own table
  * (riscv_global_pt), which maps nothing a user may touch.
  */
-export function vspaceOfThread(s: Readable, tcb: number): number | null {
+function vspaceOfThread(s: Readable, tcb: number): number | null {
   if (tcbAt(s, tcb) === null) return null;
   const cap = capAt(s, slotRef(tcb, TCBSlot.vspace));
   if (cap.type !== 'pagetable' || cap.mapped === null) return null;

@@ -17,7 +17,7 @@ export { objectView } from './objects.ts';
 export { boot } from './boot.ts';
 export { schedInvariantViolation } from './scheduler.ts';
 export { ipcInvariantViolation } from './endpoint.ts';
-export { accessUserMemory, translate, vspaceInvariantViolation, vspaceOfThread, type UserAccessHit } from './vspace.ts';
+export { accessUserMemory, vspaceInvariantViolation } from './vspace.ts';
 export { irqInvariantViolation } from './interrupt.ts';
 export { preemptionInvariantViolation } from './preemption.ts';
 

@@ -529,7 +529,7 @@ export function performRISCVMMUInvocation(k: Step, inv: VSpaceInvocation): Word[
  * its TCB slot 1 cap if that cap is mapped with an ASID that still names that very table; else
  * null, the kernel's own table, which maps nothing for the user.
  */
-export function vspaceOfThread(state: ExecState, thread: number): number | null {
+function vspaceOfThread(state: ExecState, thread: number): number | null {
   const cap = getCap(state, { cnode: thread, index: TCBSlot.vspace });
   if (cap.type !== 'pagetable' || cap.mapped === null) return null;
   return findVSpaceForASID(state, cap.mapped.asid) === cap.ptr ? cap.ptr : null;
