@@ -3,7 +3,7 @@
 // invoke_cnode). The last cap to a CNode or TCB becomes a Zombie: exposed, it empties the
 // object's slots from the highest down; unexposed, it is parked in the object's slot 0.
 import { InvocationLabel, nullCap, tcbSlotCount, zombieTypeTCB, type Cap, type CapOf, type SlotRef, type SyscallError } from '../libsel4/index.ts';
-import { cteInsert, cteMove, cteSwap, descendantsOf, emptySlot, hasChildren, isDescendant, isFinalCap, setCap } from './cdt.ts';
+import { cteInsert, cteMove, cteSwap, descendantsOf, firstChild, emptySlot, hasChildren, isDescendant, isFinalCap, setCap } from './cdt.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import { cancelAllIPC, cancelBadgedSends, cancelIPC } from './endpoint.ts';
 import { finaliseIRQHandler } from './interrupt.ts';
@@ -27,8 +27,8 @@ import {
   type AbstractState,
   type Branch,
   type Kernel,
+  TouchLog,
   type Readable,
-  type TouchLog,
 } from './state.ts';
 import type { InvocationMessage } from './syscall.ts';
 import type { WitnessOracle } from './witness.ts';
@@ -276,42 +276,117 @@ export function exploreRevoke(state: AbstractState, slot: SlotRef, log: TouchLog
   const reach = revokeReach(state, initial);
   const finalisable = [...reach.finalised];
   const vspaceObjects = vspaceObjectsWritten(state, [...reach.deleted.values()].map((d) => capAt(state, d)));
-  const key = (s: AbstractState): string => {
-    const alive = capAt(s, slot).type !== 'null';
-    const survivors = initial.filter((d) => capAt(s, d).type !== 'null').map(slotAddr).join(',');
-    const vspace = vspaceObjects.map((addr) => vspaceObjectKey(s, addr)).join(';');
-    return `${alive ? 'live' : 'gone'}:${survivors}:${finalisable.map((addr) => holderKey(s, addr)).join(';')}:${s.asidTable.join(',')}:${vspace}`;
-  };
+  const survivors = new SurvivorSet(state, initial);
+  // What every CNode and TCB it may finalise holds, and every page table and pool it may write.
+  const watched = [...finalisable.map((addr) => ({ addr, of: holderKey })), ...vspaceObjects.map((addr) => ({ addr, of: vspaceObjectKey }))];
+  const key = (s: AbstractState, alive: Uint16Array, contents: readonly string[]): string =>
+    // Fixed lengths, a ':' after the table (digits and commas) and NULs (in neither content key) keep the fields apart.
+    `${capAt(s, slot).type !== 'null' ? 'live' : 'gone'}${survivors.key(alive)}${s.asidTable.join(',')}:${contents.join('\0')}`;
   const outcomes: Explored[] = [];
-  const seen = new Set<string>([key(state)]);
-  const stack: Explored[] = [{ state, log }];
+  const root: Searched = { state, log, alive: survivors.initial(), contents: watched.map(({ addr, of }) => of(state, addr)) };
+  const seen = new Set<string>([key(state, root.alive, root.contents)]);
+  const stack: Searched[] = [root];
   let searched = 0;
   let truncated = false;
   while (stack.length > 0) {
     const node = stack.pop()!;
-    const remaining = capAt(node.state, slot).type === 'null' ? [] : descendantsOf(node.state, slot);
-    if (remaining.length === 0) {
-      outcomes.push(node);
+    if (capAt(node.state, slot).type === 'null' || !hasChildren(node.state, slot)) {
+      outcomes.push({ state: node.state, log: node.log });
       continue;
     }
-    const children: Explored[] = [];
-    for (const next of remaining) {
+    if (searched >= revokeSearchLimit) {
+      truncated = true;
+      continue;
+    }
+    const children: Searched[] = [];
+    for (const next of descendantsOf(node.state, slot)) {
       if (searched >= revokeSearchLimit) {
         truncated = true;
         break;
       }
       searched++;
-      const childLog = node.log.clone();
-      const child = run(node.state, childLog, (k) => deleteSlot(k, next));
-      const childKey = key(child);
+      const stepLog = new TouchLog();
+      const k = begin(node.state, stepLog);
+      deleteSlot(k, next);
+      const child = commit(k);
+      const alive = survivors.after(node.alive, k, stepLog);
+      // An object the deletion did not write reads the same.
+      const contents = watched.map(({ addr, of }, i) => (k.objects.has(addr) ? of(child, addr) : node.contents[i]!));
+      const childKey = key(child, alive, contents);
       if (seen.has(childKey)) continue;
       seen.add(childKey);
-      children.push({ state: child, log: childLog });
+      const childLog = node.log.clone();
+      childLog.absorb(stepLog);
+      children.push({ state: child, log: childLog, alive, contents });
     }
     stack.push(...children.reverse());
   }
   if (outcomes.length === 0) outcomes.push(revokeInOneOrder(state, slot, log));
   return { outcomes, truncated };
+}
+
+/** Characters made by one String.fromCharCode call (its arguments go on the stack). */
+const keyChunkChars = 4096;
+
+/** A state of the revoke search, with which of the initial descendants still hold a cap. */
+interface Searched extends Explored {
+  readonly alive: Uint16Array;
+  /** The watched objects' contents (holderKey, vspaceObjectKey). */
+  readonly contents: readonly string[];
+}
+
+/**
+ * Which of a revoke's initial descendants hold a cap, as a bit set (bit i: `initial[i]`),
+ * brought up to date after a deletion from the slots it wrote rather than by reading them all.
+ */
+class SurvivorSet {
+  private readonly byAddr = new Map<number, number>();
+  private readonly byHolder = new Map<number, number[]>();
+
+  constructor(
+    private readonly state: AbstractState,
+    private readonly slots: readonly SlotRef[],
+  ) {
+    slots.forEach((d, i) => {
+      this.byAddr.set(slotAddr(d), i);
+      const inHolder = this.byHolder.get(d.cnode);
+      if (inHolder === undefined) this.byHolder.set(d.cnode, [i]);
+      else inHolder.push(i);
+    });
+  }
+
+  initial(): Uint16Array {
+    const alive = new Uint16Array(Math.ceil(this.slots.length / 16));
+    this.slots.forEach((d, i) => this.update(alive, this.state, i));
+    return alive;
+  }
+
+  /** `before` after the writes of `k` (logged to `stepLog`): the slots written, and every slot of a holder that went away. */
+  after(before: Uint16Array, k: Kernel, stepLog: TouchLog): Uint16Array {
+    const alive = before.slice();
+    for (const written of stepLog.slotsWritten()) {
+      const i = this.byAddr.get(slotAddr(written));
+      if (i !== undefined) this.update(alive, k, i);
+    }
+    for (const [addr, object] of k.objects) {
+      if (object?.type === 'cnode' || object?.type === 'tcb') continue;
+      for (const i of this.byHolder.get(addr) ?? []) this.update(alive, k, i);
+    }
+    return alive;
+  }
+
+  /** The set as a string of fixed length. */
+  key(alive: Uint16Array): string {
+    let text = '';
+    for (let i = 0; i < alive.length; i += keyChunkChars) text += String.fromCharCode(...alive.subarray(i, i + keyChunkChars));
+    return text;
+  }
+
+  private update(alive: Uint16Array, s: Readable, i: number): void {
+    const bit = 1 << (i & 15);
+    if (capAt(s, this.slots[i]!).type !== 'null') alive[i >>> 4]! |= bit;
+    else alive[i >>> 4]! &= ~bit;
+  }
 }
 
 /** Which slots of a CNode or TCB are filled and with what: emptied and parked objects differ. */
@@ -338,12 +413,16 @@ function revokeInOneOrder(state: AbstractState, slot: SlotRef, log: TouchLog): E
   return { state: run(state, log, (k) => revokeDepthFirst(k, slot)), log };
 }
 
-/** cap_revoke deleting the first remaining descendant each time, a preemption point after each deletion. */
+/**
+ * cap_revoke deleting the first remaining descendant each time, a preemption point after each
+ * deletion. The first descendant in depth-first order is the slot's first child.
+ */
 function revokeDepthFirst(k: Kernel, slot: SlotRef): void {
-  for (;;) {
-    const remaining = capAt(k, slot).type === 'null' ? [] : descendantsOf(k, slot);
-    if (remaining.length === 0) return;
-    deleteSlot(k, remaining[0]!);
+  for (let hint = 0; ; ) {
+    const first = capAt(k, slot).type === 'null' ? null : firstChild(k, slot, hint);
+    if (first === null) return;
+    hint = slotAddr(first);
+    deleteSlot(k, first);
     preemptionPoint(k, 'revoke');
   }
 }

@@ -422,6 +422,18 @@ export class TouchLog {
     return copy;
   }
 
+  /** Adds what `other` logged, as if it had been logged here after what this log holds. */
+  absorb(other: TouchLog): void {
+    for (const [key, slot] of other.slots) this.slots.set(key, slot);
+    for (const addr of other.objects) this.objects.add(addr);
+    for (const paddr of other.userWords) this.userWords.add(paddr);
+  }
+
+  /** The slots written, in the order first written. */
+  slotsWritten(): IterableIterator<SlotRef> {
+    return this.slots.values();
+  }
+
   toTouched(): Touched {
     const touched = { slots: [...this.slots.values()], objects: [...this.objects] };
     return this.userWords.size === 0 ? touched : { ...touched, userWords: [...this.userWords] };
