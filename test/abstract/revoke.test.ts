@@ -1,10 +1,14 @@
 // Revoke in the abstract spec: descendants may go in any order, and the spec returns every
 // distinct result. (The laws over random spaces are in laws.test.ts.)
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChoiceRejected, seL4_ObjectType as T, type Witness } from '../../libsel4/index.ts';
-import { capAt, entryAt } from '../../spec-abstract/state.ts';
+import { ChoiceRejected, seL4_ObjectType as T, type Outcome, type SlotRef, type Witness } from '../../libsel4/index.ts';
+import type { AbstractState } from '../../spec-abstract/index.ts';
+import { descendantsOf, hasChildren } from '../../spec-abstract/cdt.ts';
+import { deleteSlot } from '../../spec-abstract/cnode.ts';
+import { capAt, entryAt, run, TouchLog } from '../../spec-abstract/state.ts';
 import { bootHarness, type Harness } from './harness.ts';
-import { bigUntyped, fingerprint } from './spaces.ts';
+import { bigUntyped, fingerprint, jsonText } from './spaces.ts';
 
 /**
  * Untyped U moved into slot 0 of a CNode X that was retyped from it, next to `endpoints`
@@ -97,5 +101,44 @@ describe('revoke following a witness (as under the checker)', () => {
     expect(() => h.following(deleting(x, h, 101), () => h.api.seL4_CNode_Delete(2, 101, 32))).toThrow(
       /the abstract spec does not allow this revoke choice: the revoke of 0x[0-9a-f]+\[0\] deleted 0x[0-9a-f]+\[101\], where the abstract spec had no such choice to make/,
     );
+  });
+});
+
+describe('revoke with and without a witness', () => {
+  /** The deletions of a revoke of X[0] in the order `picks` chooses among the remaining descendants. */
+  const orderOf = (s: AbstractState, revoked: SlotRef, picks: readonly number[]): Witness => {
+    const witness: Witness[number][] = [];
+    run(s, new TouchLog(), (k) => {
+      for (let i = 0; capAt(k, revoked).type !== 'null' && hasChildren(k, revoked); i++) {
+        const remaining = descendantsOf(k, revoked);
+        const deleted = remaining[picks[i % picks.length]! % remaining.length]!;
+        witness.push({ point: 'revoke', revoked, deleted });
+        deleteSlot(k, deleted);
+      }
+    });
+    return witness;
+  };
+  const result = (o: Outcome<AbstractState>): string => `${fingerprint(o.state)} ${jsonText(o.observation)}`;
+
+  it('offers, without a witness, the result of every witnessed order, and pinned numbers of results', () => {
+    const counts: number[] = [];
+    for (const endpoints of [1, 2, 3]) {
+      const alone = selfContainingRevoke(endpoints);
+      expect(alone.h.api.seL4_CNode_Revoke(100, 0, 2)).toBe(0);
+      const offered = new Set(alone.h.lastOutcomes().map(result));
+      counts.push(offered.size);
+      fc.assert(
+        fc.property(fc.array(fc.nat(), { minLength: 1, maxLength: 8 }), (picks) => {
+          const { h, x } = selfContainingRevoke(endpoints);
+          const witness = orderOf(h.state(), { cnode: x, index: 0 }, picks);
+          h.following(witness, () => expect(h.api.seL4_CNode_Revoke(100, 0, 2)).toBe(0));
+          expect(h.lastOutcomes()).toHaveLength(1);
+          expect(offered.has(result(h.lastOutcomes()[0]!))).toBe(true);
+        }),
+        { numRuns: 25, seed: endpoints },
+      );
+    }
+    // X's cap goes at any point, with X[0]: any subset of the endpoints may be left.
+    expect(counts).toEqual([2, 4, 8]);
   });
 });
