@@ -13,6 +13,7 @@ import { deriveCap, hasCancelSendRights, maskCapRights, sameObjectAs, updateCapD
 import { preemptionPoint, type PreemptionRun } from './preemption.ts';
 import { finaliseSchedContext, schedContextMaybeUnbindNtfn } from './schedcontext.ts';
 import {
+  asidTableOf,
   begin,
   capAt,
   commit,
@@ -279,45 +280,44 @@ export function exploreRevoke(state: AbstractState, slot: SlotRef, log: TouchLog
   const survivors = new SurvivorSet(state, initial);
   // What every CNode and TCB it may finalise holds, and every page table and pool it may write.
   const watched = [...finalisable.map((addr) => ({ addr, of: holderKey })), ...vspaceObjects.map((addr) => ({ addr, of: vspaceObjectKey }))];
-  const key = (s: AbstractState, alive: Uint16Array, contents: readonly string[]): string =>
+  const key = (s: Readable, alive: Uint16Array, contents: readonly string[]): string =>
     // Fixed lengths, a ':' after the table (digits and commas) and NULs (in neither content key) keep the fields apart.
-    `${capAt(s, slot).type !== 'null' ? 'live' : 'gone'}${survivors.key(alive)}${s.asidTable.join(',')}:${contents.join('\0')}`;
+    `${capAt(s, slot).type !== 'null' ? 'live' : 'gone'}${survivors.key(alive)}${asidTableOf(s).join(',')}:${contents.join('\0')}`;
   const outcomes: Explored[] = [];
-  const root: Searched = { state, log, alive: survivors.initial(), contents: watched.map(({ addr, of }) => of(state, addr)) };
+  const root: Searched = { at: state, log: () => log, alive: survivors.initial(), contents: watched.map(({ addr, of }) => of(state, addr)) };
   const seen = new Set<string>([key(state, root.alive, root.contents)]);
   const stack: Searched[] = [root];
   let searched = 0;
   let truncated = false;
   while (stack.length > 0) {
     const node = stack.pop()!;
-    if (capAt(node.state, slot).type === 'null' || !hasChildren(node.state, slot)) {
-      outcomes.push({ state: node.state, log: node.log });
+    if (capAt(node.at, slot).type === 'null' || !hasChildren(node.at, slot)) {
+      outcomes.push({ state: settled(node.at), log: node.log() });
       continue;
     }
     if (searched >= revokeSearchLimit) {
       truncated = true;
       continue;
     }
+    const base = settled(node.at);
+    const baseLog = node.log();
     const children: Searched[] = [];
-    for (const next of descendantsOf(node.state, slot)) {
+    for (const next of descendantsOf(base, slot)) {
       if (searched >= revokeSearchLimit) {
         truncated = true;
         break;
       }
       searched++;
       const stepLog = new TouchLog();
-      const k = begin(node.state, stepLog);
+      const k = begin(base, stepLog);
       deleteSlot(k, next);
-      const child = commit(k);
       const alive = survivors.after(node.alive, k, stepLog);
       // An object the deletion did not write reads the same.
-      const contents = watched.map(({ addr, of }, i) => (k.objects.has(addr) ? of(child, addr) : node.contents[i]!));
-      const childKey = key(child, alive, contents);
+      const contents = watched.map(({ addr, of }, i) => (k.objects.has(addr) ? of(k, addr) : node.contents[i]!));
+      const childKey = key(k, alive, contents);
       if (seen.has(childKey)) continue;
       seen.add(childKey);
-      const childLog = node.log.clone();
-      childLog.absorb(stepLog);
-      children.push({ state: child, log: childLog, alive, contents });
+      children.push({ at: k, log: () => baseLog.clone().absorb(stepLog), alive, contents });
     }
     stack.push(...children.reverse());
   }
@@ -325,11 +325,21 @@ export function exploreRevoke(state: AbstractState, slot: SlotRef, log: TouchLog
   return { outcomes, truncated };
 }
 
+function settled(at: AbstractState | Kernel): AbstractState {
+  return 'base' in at ? commit(at) : at;
+}
+
 /** Characters made by one String.fromCharCode call (its arguments go on the stack). */
 const keyChunkChars = 4096;
 
-/** A state of the revoke search, with which of the initial descendants still hold a cap. */
-interface Searched extends Explored {
+/**
+ * A state of the revoke search, with which of the initial descendants still hold a cap. Most
+ * states are only looked at (the search bound cuts it short): a deletion's writes are committed,
+ * and its log made, when its state is expanded or is a result.
+ */
+interface Searched {
+  readonly at: AbstractState | Kernel;
+  readonly log: () => TouchLog;
   readonly alive: Uint16Array;
   /** The watched objects' contents (holderKey, vspaceObjectKey). */
   readonly contents: readonly string[];

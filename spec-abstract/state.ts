@@ -423,10 +423,11 @@ export class TouchLog {
   }
 
   /** Adds what `other` logged, as if it had been logged here after what this log holds. */
-  absorb(other: TouchLog): void {
+  absorb(other: TouchLog): this {
     for (const [key, slot] of other.slots) this.slots.set(key, slot);
     for (const addr of other.objects) this.objects.add(addr);
     for (const paddr of other.userWords) this.userWords.add(paddr);
+    return this;
   }
 
   /** The slots written, in the order first written. */
