@@ -106,7 +106,7 @@ export interface ImplState {
   readonly dirtyObjects: AddressLog;
   /** User memory words (by address) written during the current step (recorded even without `recordTouched`: the observation reuses the IPC buffer words it read last through them). */
   readonly userWrites: AddressLog;
-  /** The choices this step made where seL4 leaves one open (its revokes' deletions): the step's witness. */
+  /** The choices this step made where seL4 leaves one open (its revokes' deletions, MakePool's table slot, Assign's ASID): the step's witness. */
   readonly choices: Choice[];
   /** Whether the current step created or detyped objects (or zeroed memory). */
   retyped: boolean;

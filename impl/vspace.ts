@@ -481,7 +481,7 @@ function performPageUnmap(state: ImplState, slot: number): void {
   writeCap(state, slot, (w0 & 0xfff) >>> 0, pagePtr(w1));
 }
 
-/** performASIDControlInvocation: the untyped becomes full, its 4 KiB a zeroed pool, named by the ASID table. */
+/** performASIDControlInvocation: the untyped becomes full, its 4 KiB a zeroed pool, named by the ASID table (the slot witnessed). */
 function performMakePool(state: ImplState, untyped: number, dest: number, asidBase: number): void {
   const u0 = slotW0(state, untyped);
   const u1 = slotW1(state, untyped);
@@ -493,14 +493,16 @@ function performMakePool(state: ImplState, untyped: number, dest: number, asidBa
   cteInsert(state, (pool | CapTag.asidpool) >>> 0, asidBase, untyped, dest);
   if (state.debug && asidBase % asidPoolEntries !== 0) fail('ASID pool base not aligned');
   setAsidTable(state, asidBase >>> seL4_ASIDPoolIndexBits, pool);
+  state.choices.push({ point: 'asidPool', index: asidBase >>> seL4_ASIDPoolIndexBits });
 }
 
-/** performASIDPoolInvocation: the root's cap is mapped (asid, 0), the kernel window copied in, the pool entry set. */
+/** performASIDPoolInvocation: the root's cap is mapped (asid, 0), the kernel window copied in, the pool entry set (the ASID witnessed). */
 function performAssign(state: ImplState, asid: number, pool: number, vspaceSlot: number): void {
   const root = pagePtr(slotW1(state, vspaceSlot));
   writeCap(state, vspaceSlot, (ptMappedBit | CapTag.pagetable) >>> 0, (root | asid) >>> 0);
   copyGlobalMappings(state, root);
   setPoolRoot(state, pool, asid & (asidPoolEntries - 1), root);
+  state.choices.push({ point: 'asid', asid });
 }
 
 /** copyGlobalMappings: the kernel's root entries 512..1023 into `root`. */

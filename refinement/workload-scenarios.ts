@@ -566,16 +566,16 @@ export function twinsScenario(p: Picker): Scenario {
  * it computes part of its budget and suspends itself (the switch charges a partial use, due
  * one period later), and the root task resumes it in the same instant (its head refill stays
  * where it was); the next slice's use is due exactly where the last one ends, so
- * schedule_used merges it into the tail. Now and then the thread has no IPC buffer and, in its
- * first slice, names a slot past the root CNode's guard: the FailedLookup reply's five words
- * are cut to the four message registers.
+ * schedule_used merges it into the tail. Now and then (always when started `without-buffer`)
+ * the thread has no IPC buffer and, in its first slice, names a slot past the root CNode's
+ * guard: the FailedLookup reply's five words are cut to the four message registers.
  */
-export function slicesScenario(p: Picker): Scenario {
+export function slicesScenario(p: Picker, buffer: 'either' | 'without-buffer' = 'either'): Scenario {
   const budgetUs = minBudgetMicroseconds + BigInt(p.of([30, 80, 480])!);
   const periodUs = budgetUs * BigInt(2 + p.below(3));
   const flags = sporadicMostly(p);
   const rounds = 2 + p.below(2);
-  const buffered = p.chance(60);
+  const buffered = p.chance(60) && buffer === 'either';
   const made: ThreadsMade = { tcbOffset: -1, scOffset: -1, priority: -1 };
   const thread = (k: Knowledge) => objectsAt(k, made.tcbOffset, 1, 'thread')?.[0] ?? null;
   const compute: Action = (k, p) => {

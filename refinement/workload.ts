@@ -600,12 +600,15 @@ const cspaceOperations: ReadonlySet<Operation> = new Set(['retype', 'copy', 'min
  * A step on capabilities of the root task starts, now and then (25 per mille, by a pick of its
  * own, so that the other steps draw as before), the guarded-CSpace scenario
  * (workload-scenarios.ts) or, one time in four, the fastpath scenario's Call near the end of the
- * budget: rare situations a kernel bug may need, each made on purpose.
+ * budget; and (10 per mille more) the slices scenario with a thread that has no IPC buffer, so
+ * that an error reply longer than the message registers is cut: rare situations a kernel bug
+ * may need, each made on purpose.
  */
 function targetedStart(step: WorkloadStep, k: Knowledge, p: Picker, style: RunStyle): ResolvedCall | null {
   if (style.deep || style.scenario?.actions.length || !cspaceOperations.has(step.op)) return null;
-  if (k.view().current() !== k.rootTCB || step.picks[pickCount - 4]! % 1000 >= 25) return null;
-  style.scenario = p.chance(25) ? fastpathScenario(p, 'budget') : cspaceScenario(p);
+  const pick = step.picks[pickCount - 4]! % 1000;
+  if (k.view().current() !== k.rootTCB || pick >= 35) return null;
+  style.scenario = pick >= 25 ? slicesScenario(p, 'without-buffer') : p.chance(25) ? fastpathScenario(p, 'budget') : cspaceScenario(p);
   return scenarioStep(k, p, style.scenario);
 }
 

@@ -470,7 +470,8 @@ function performPageInvocation(k: Step, inv: Extract<VSpaceInvocation, { kind: '
 
 /**
  * performASIDControlInvocation: the untyped's 4 KiB is detyped and zeroed and marked used up, the
- * new pool's cap inserted as its child, and the ASID table slot set to the pool.
+ * new pool's cap inserted as its child, and the ASID table slot set to the pool (the slot is the
+ * entry's witnessed choice: l4v's abstract spec allows any free one).
  */
 function performASIDControlInvocation(k: Step, inv: Extract<VSpaceInvocation, { kind: 'makePool' }>): void {
   const poolBytes = 2 ** seL4_ASIDPoolBits;
@@ -482,11 +483,13 @@ function performASIDControlInvocation(k: Step, inv: Extract<VSpaceInvocation, { 
   k.setObject({ type: 'asidpool', addr: inv.frame, asidBase: inv.base, entries: [] });
   cteInsert(k, { type: 'asidpool', ptr: inv.frame, asidBase: inv.base }, inv.parent, inv.slot);
   k.setASIDTableEntry(inv.base >>> seL4_ASIDPoolIndexBits, inv.frame);
+  k.choices.push({ point: 'asidPool', index: inv.base >>> seL4_ASIDPoolIndexBits });
 }
 
 /**
  * performASIDPoolInvocation: the root's cap records (ASID, 0), the root gets the kernel window
- * (copyGlobalMappings), and the pool's entry names the root.
+ * (copyGlobalMappings), and the pool's entry names the root (the ASID is the entry's witnessed
+ * choice).
  */
 function performASIDPoolInvocation(k: Step, inv: Extract<VSpaceInvocation, { kind: 'assign' }>): void {
   const cap = k.cap(inv.rootSlot);
@@ -500,6 +503,7 @@ function performASIDPoolInvocation(k: Step, inv: Extract<VSpaceInvocation, { kin
   const low = inv.asid % asidPoolSize;
   const entries = [...pool.entries, [low, cap.ptr] as const].sort(([a], [b]) => a - b);
   k.setObject({ ...pool, entries });
+  k.choices.push({ point: 'asid', asid: inv.asid });
 }
 
 /** performRISCVMMUInvocation: carries out a decoded VSpace invocation; gives the reply words. */

@@ -149,6 +149,8 @@ describe('ASIDControl_MakePool, checks in seL4 order', () => {
   it('makes a pool at the lowest free ASID table slot, as the untyped\'s child, until all 32 are taken', () => {
     const h = new VSpaceHarness();
     const pool = h.makePool();
+    // The table slot is the entry's witnessed choice (l4v's abstract spec allows any free one).
+    expect(h.last!.witness).toEqual([{ point: 'asidPool', index: 1 }]);
     const ut = pool - 1;
     expect(h.cap(pool)).toEqual({ type: 'asidpool', ptr: h.ptr(ut), asidBase: 16 });
     expect(h.cap(ut)).toMatchObject({ freeIndex: 4096 });
@@ -177,6 +179,7 @@ describe('ASIDPool_Assign', () => {
     expect(h.mr(0)).toBe(1);
     expect(h.call(seL4_CapInitThreadASIDPool, IL.RISCVASIDPoolAssign, [], [ROOT])).toBe(E.seL4_InvalidCapability);
     expect(h.call(seL4_CapInitThreadASIDPool, IL.RISCVASIDPoolAssign, [], [pt])).toBe(E.seL4_NoError);
+    expect(h.last!.witness).toEqual([{ point: 'asid', asid: 2 }]);
     expect(h.cap(pt)).toEqual({ type: 'pagetable', ptr: h.ptr(pt), mapped: { asid: 2, vaddr: 0 } });
     expect(h.object(h.ptr(pt))).toEqual({ type: 'pagetable', addr: h.ptr(pt), entries: [], kernelWindow: true });
     // Pool 0 has 15 usable ASIDs: 1 (the root task's), 2, then 13 more.

@@ -14,6 +14,7 @@ import {
   type Sel4Api,
   type SlotRef,
   type Touched,
+  type Witness,
   type Word,
 } from '../../libsel4/index.ts';
 import { createImplLayer, implLayer, type ImplLayerOptions, type ImplState } from '../../impl/index.ts';
@@ -24,6 +25,8 @@ export interface Root {
   readonly api: Sel4Api;
   readonly state: ImplState;
   readonly lastTouched: Touched;
+  /** The choices the last entry witnessed. */
+  readonly lastWitness: Witness;
   /** Slot `index` of the root CNode. */
   slot(index: number): SlotRef;
   cap(index: number): Cap | null;
@@ -46,10 +49,12 @@ export function bootRoot(config: BootConfigInput = {}, options?: ImplLayerOption
   const plan = planBoot(config);
   let state = layer.boot(plan);
   let lastTouched: Touched = { slots: [], objects: [] };
+  let lastWitness: Witness = [];
   const enter = (event: KernelEvent): Observation => {
     const [outcome] = layer.step(state, event);
     state = outcome!.state;
     lastTouched = outcome!.touched;
+    lastWitness = outcome!.witness ?? [];
     return outcome!.observation;
   };
   const api = createSel4Api({ enter }, layer.observe(state, plan.rootTCB));
@@ -62,6 +67,9 @@ export function bootRoot(config: BootConfigInput = {}, options?: ImplLayerOption
     },
     get lastTouched() {
       return lastTouched;
+    },
+    get lastWitness() {
+      return lastWitness;
     },
     slot: (index) => ({ cnode: plan.rootCNode, index }),
     cap: (index) => view().cap({ cnode: plan.rootCNode, index }),

@@ -102,6 +102,7 @@ describe('impl ASIDControl_MakePool', () => {
     expect(call(r, L.RISCVASIDControlMakePool, seL4_CapASIDControl, [v.P, 33], [v.U, CNODE])).toBe(E.seL4_RangeError);
     expect(call(r, L.RISCVASIDControlMakePool, seL4_CapASIDControl, [v.F, D], [v.U, CNODE])).toBe(E.seL4_DeleteFirst);
     expect(call(r, L.RISCVASIDControlMakePool, seL4_CapASIDControl, [v.P, D], [v.U, CNODE])).toBe(E.seL4_NoError);
+    expect(r.lastWitness).toEqual([{ point: 'asidPool', index: 1 }]);
     const pool = ptrOf(r, v.P);
     expect(r.cap(v.P)).toEqual({ type: 'asidpool', ptr: pool, asidBase: 16 });
     expect(r.cap(v.U)).toMatchObject({ freeIndex: 4096 });
@@ -132,6 +133,7 @@ describe('impl ASIDPool_Assign', () => {
     const root = ptrOf(r, v.R);
     expect(object(r, root, 'pagetable').kernelWindow).toBe(false);
     expect(call(r, L.RISCVASIDPoolAssign, v.P, [], [v.R])).toBe(E.seL4_NoError);
+    expect(r.lastWitness).toEqual([{ point: 'asid', asid: 16 }]);
     expect(r.cap(v.R)).toEqual({ type: 'pagetable', ptr: root, mapped: { asid: 16, vaddr: 0 } });
     expect(object(r, root, 'pagetable')).toMatchObject({ kernelWindow: true, entries: [] });
     expect(object(r, ptrOf(r, v.P), 'asidpool').entries).toEqual([[0, root]]);
