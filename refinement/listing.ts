@@ -10,7 +10,7 @@ import { abstractFilledSlots, abstractObjectViews, holdsNullCap } from './abstra
 import { execSlots } from './abstraction/exec-index.ts';
 import { irqNodeSlots } from './lockstep/compare.ts';
 import { SlotMap } from './slot-map.ts';
-import type { MDBEntry } from './invariants/mdb.ts';
+import { passedCheckMDB, type MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
 
 export interface Filled {
@@ -114,22 +114,37 @@ function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => num
   return parents;
 }
 
-function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): Filled[] {
+function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): { filled: Filled[]; parents: SlotMap<SlotRef | null> } {
   const sizes = new Map<number, number>();
   for (const o of objects) sizes.set(o.addr, objectBytes(o));
   const parents = parentsFromMDB(entries, (ptr) => sizes.get(ptr) ?? null);
-  return entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(e.slot) ?? null }));
+  return { filled: entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(e.slot) ?? null })), parents };
 }
 
 function mdbEntry(slot: SlotRef, cap: Cap, mdb: E.MDBNode): MDBEntry {
   return { slot, cap, prev: mdb.prev, next: mdb.next, revocable: mdb.revocable, firstBadged: mdb.firstBadged };
 }
 
+/** The MDB entries of each listed executable state, with the CDT parents derived from them. */
+const listedParents = new WeakMap<E.ExecState, { readonly mdb: readonly MDBEntry[]; readonly parents: SlotMap<SlotRef | null> }>();
+
+/**
+ * The CDT parent of every non-null slot of `s`, as its listing derived them, once checkMDB has
+ * found that listing's MDB well formed (then one walk from each list's head reaches every
+ * slot, as execCdtParent's walk does); otherwise undefined.
+ */
+export function checkedListParents(s: E.ExecState): SlotMap<SlotRef | null> | undefined {
+  const listed = listedParents.get(s);
+  return listed !== undefined && passedCheckMDB(listed.mdb) ? listed.parents : undefined;
+}
+
 function listExecutable(s: E.ExecState): StateListing {
   const objects = E.view(s).objects();
   const mdb: MDBEntry[] = [];
   for (const [slot, data] of execSlots(s)) if (data.cap.type !== 'null') mdb.push(mdbEntry(slot, data.cap, data.mdb));
-  return { objects, filled: withParents(mdb, objects), mdb };
+  const { filled, parents } = withParents(mdb, objects);
+  listedParents.set(s, { mdb, parents });
+  return { objects, filled, mdb };
 }
 
 /** The impl's non-null slots (the IRQ node's too): a null cap is two zero words, so a raw scan finds the rest. */
@@ -149,7 +164,7 @@ function listImpl(s: I.ImplState): StateListing {
     const data = I.decodeSlot(s, slot);
     if (data !== null && data.cap.type !== 'null') mdb.push(mdbEntry(slot, data.cap, data.mdb));
   }
-  return { objects, filled: withParents(mdb, objects), mdb };
+  return { objects, filled: withParents(mdb, objects).filled, mdb };
 }
 
 function listAbstract(s: A.AbstractState): StateListing {

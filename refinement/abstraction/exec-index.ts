@@ -38,3 +38,12 @@ export function execSlots(exec: E.ExecState): readonly (readonly [SlotRef, E.Slo
   if (slots === undefined) slotLists.set(exec, (slots = [...E.allSlots(exec)]));
   return slots;
 }
+
+const addrLists = new WeakMap<E.ExecState, readonly number[]>();
+
+/** The state's object addresses, ascending, listed once per (immutable) state: both closing comparisons walk them. */
+export function execObjectAddrs(exec: E.ExecState): readonly number[] {
+  let addrs = addrLists.get(exec);
+  if (addrs === undefined) addrLists.set(exec, (addrs = exec.objects.keys()));
+  return addrs;
+}

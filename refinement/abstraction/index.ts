@@ -26,8 +26,8 @@ import * as E from '../../spec-executable/index.ts';
 import * as I from '../../impl/index.ts';
 import { compareIrqs, compareScheduler, fieldsDifference, fieldsEqualWith, irqNodeSlotName, irqNodeSlots, slotRefText, type Mismatch } from '../lockstep/compare.ts';
 import { implSched } from './scheduler.ts';
-import { mdbParentOf, objectBytes } from '../listing.ts';
-import { execReader, execSlots, type ExecReader } from './exec-index.ts';
+import { checkedListParents, mdbParentOf, objectBytes } from '../listing.ts';
+import { execObjectAddrs, execReader, execSlots, type ExecReader } from './exec-index.ts';
 import { SlotMap } from '../slot-map.ts';
 
 // ------------------------------------------------------------------ impl -> executable
@@ -138,7 +138,7 @@ function sortedUnion(a: readonly number[], b: readonly number[]): number[] {
 export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec: E.ExecState): Mismatch | null {
   if (implCurrent !== exec.current) return { path: 'current thread', lower: String(implCurrent), upper: String(exec.current) };
   const reader = execReader(exec);
-  for (const addr of sortedUnion(impl.ghostAddrs, exec.objects.keys())) {
+  for (const addr of sortedUnion(impl.ghostAddrs, execObjectAddrs(exec))) {
     const lower = I.decodeObject(impl, addr);
     const upper = reader.object(addr);
     const m = diffObjects(addr, lower, upper);
@@ -297,14 +297,15 @@ const parentCache = new WeakMap<E.ExecState, SlotMap<SlotRef | null>>();
 /**
  * The CDT parent of a slot, read off the MDB list: the nearest earlier slot in its list whose
  * run of MDB children reaches this one. Parents are worked out a whole list at a time and
- * remembered for this (immutable) state.
+ * remembered for this (immutable) state; those of a listing whose MDB checkMDB passed are
+ * taken as they are (the same walk).
  */
 export function execCdtParent(exec: E.ExecState, ref: SlotRef): SlotRef | null {
   const reader = execReader(exec);
   const self = reader.slot(ref);
   if (!self || self.cap.type === 'null') return null;
   let parents = parentCache.get(exec);
-  if (!parents) parentCache.set(exec, (parents = new SlotMap()));
+  if (!parents) parentCache.set(exec, (parents = checkedListParents(exec) ?? new SlotMap()));
   if (!parents.has(ref)) listParents(reader, ref, parents);
   return parents.get(ref) ?? null;
 }
@@ -482,7 +483,7 @@ export function abstractObjectViews(abs: A.AbstractState): readonly ObjectView[]
 export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Mismatch | null {
   if (exec.current !== abs.current) return { path: 'current thread', lower: String(exec.current), upper: String(abs.current) };
   const reader = execReader(exec);
-  for (const addr of sortedUnion(exec.objects.keys(), abstractObjects(abs).map((o) => o.addr))) {
+  for (const addr of sortedUnion(execObjectAddrs(exec), abstractObjects(abs).map((o) => o.addr))) {
     const m = diffAbstractObject(reader, abs, addr);
     if (m) return m;
   }

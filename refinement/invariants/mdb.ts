@@ -40,12 +40,26 @@ function nestedOrDisjoint(ranges: readonly [number, number][]): boolean {
   return true;
 }
 
+/** Entry lists checkMDB found to hold every invariant. */
+const checkedLists = new WeakSet<readonly MDBEntry[]>();
+
+/** Whether checkMDB found no violation in exactly this list (so it is a set of well-formed doubly linked lists, each from a head). */
+export function passedCheckMDB(entries: readonly MDBEntry[]): boolean {
+  return checkedLists.has(entries);
+}
+
 /**
  * Checks valid_dlist, no_0 / valid_nullcaps (only non-null slots are listed, and no link
  * names an unlisted slot), mdb_chain_0 (no list has a cycle), valid_badges and untyped_inc.
  * Returns the first violation.
  */
 export function checkMDB(entries: readonly MDBEntry[], objectSize: (ptr: number) => number | null): string | null {
+  const violation = mdbViolation(entries, objectSize);
+  if (violation === null) checkedLists.add(entries);
+  return violation;
+}
+
+function mdbViolation(entries: readonly MDBEntry[], objectSize: (ptr: number) => number | null): string | null {
   const byKey = new SlotMap<MDBEntry>();
   for (const e of entries) byKey.set(e.slot, e);
   for (const e of entries) {

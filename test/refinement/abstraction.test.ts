@@ -7,7 +7,10 @@ import { planBoot } from '../../libsel4/index.ts';
 import type * as A from '../../spec-abstract/index.ts';
 import type * as E from '../../spec-executable/index.ts';
 import type * as I from '../../impl/index.ts';
-import { diffExecAbstract, diffExecStates, diffImplExec, implToExec } from '../../refinement/abstraction/index.ts';
+import { diffExecAbstract, diffExecStates, diffImplExec, execCdtParent, implToExec } from '../../refinement/abstraction/index.ts';
+import { execSlots } from '../../refinement/abstraction/exec-index.ts';
+import { checkInvariants } from '../../refinement/invariants/index.ts';
+import { checkedListParents, listLayer } from '../../refinement/listing.ts';
 import { recordWorkload, workloadArbitrary } from '../../refinement/check.ts';
 import { bootLayer } from '../../refinement/layers.ts';
 import type { RunningLayer } from '../../refinement/running.ts';
@@ -42,6 +45,21 @@ describe('abstraction functions', () => {
       }),
       { numRuns: 25, seed: 8 },
     );
+  });
+
+  it("the closing takes a listing's CDT parents only once checkMDB passed it, and they are the list walk's", () => {
+    for (const commands of fc.sample(workloadArbitrary(60), { seed: 9, numRuns: 10 })) {
+      const { exec } = runAlone(recordWorkload({ preloadObjects: 0 }, commands).events);
+      const state = exec.state() as E.ExecState;
+      // Walked from the lists first (nothing listed yet), then listed and checked.
+      const walked = execSlots(state).filter(([, slot]) => slot.cap.type !== 'null').map(([ref]) => [ref, execCdtParent(state, ref)] as const);
+      expect(walked.some(([, parent]) => parent !== null)).toBe(true);
+      listLayer(exec);
+      expect(checkedListParents(state)).toBeUndefined();
+      expect(checkInvariants(exec)).toBeNull();
+      const listed = checkedListParents(state)!;
+      for (const [ref, parent] of walked) expect(listed.get(ref) ?? null).toEqual(parent);
+    }
   });
 
   it('names the place when a word of impl memory differs', () => {

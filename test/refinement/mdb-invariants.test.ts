@@ -2,7 +2,7 @@
 // mdb_chain_0, each kept by a good list and reported for a planted violation.
 import { describe, expect, it } from 'vitest';
 import type { Cap, SlotRef } from '../../libsel4/index.ts';
-import { checkMDB, type MDBEntry } from '../../refinement/invariants/mdb.ts';
+import { checkMDB, passedCheckMDB, type MDBEntry } from '../../refinement/invariants/mdb.ts';
 
 const ROOT = 0x80001000;
 const slot = (index: number): SlotRef => ({ cnode: ROOT, index });
@@ -38,5 +38,16 @@ describe('mdb_chain_0: every list is acyclic', () => {
     const entries = list([untyped(0x80000000, 12), untyped(0x80001000, 12)]);
     const cyclic = entries.map((e, i) => (i === 0 ? { ...e, prev: slot(1) } : { ...e, next: slot(0) }));
     expect(checkMDB(cyclic, noSize)).toMatch(/^mdb_chain_0: /);
+  });
+});
+
+describe('passedCheckMDB: the lists checkMDB found well formed', () => {
+  it('names exactly the lists that passed, not a failing one nor an unchecked one', () => {
+    const good = list([untyped(0x80000000, 12), untyped(0x80001000, 12)]);
+    const cyclic = good.map((e, i) => (i === 0 ? { ...e, prev: slot(1) } : { ...e, next: slot(0) }));
+    expect(passedCheckMDB(good)).toBe(false);
+    expect(checkMDB(good, noSize)).toBeNull();
+    expect(checkMDB(cyclic, noSize)).not.toBeNull();
+    expect([passedCheckMDB(good), passedCheckMDB(cyclic), passedCheckMDB([...good])]).toEqual([true, false, false]);
   });
 });
