@@ -289,12 +289,19 @@ export function setRegister(state: ImplState, tcb: number, reg: number, value: W
   writeObjectWord(state, tcb, REGISTERS + reg * 4, value);
 }
 
+/** The page of RAM that holds the thread's registers (a TCB is 1 KiB aligned: they lie in one page), from registersOffset on; writes to it mark no object. */
+export function registersPage(state: ImplState, tcb: number): Uint32Array {
+  return state.mem.pageOf((tcb + REGISTERS - state.ramBase) >>> 2);
+}
+
+export function registersOffset(state: ImplState, tcb: number): number {
+  return ((tcb + REGISTERS - state.ramBase) >>> 2) & ramPageWordMask;
+}
+
 /** The user's register writes, in order; writes to registers that do not exist are ignored. */
 export function setRegisters(state: ImplState, tcb: number, regs: ReadonlyArray<readonly [number, Word]>): void {
-  const index = (tcb + REGISTERS - state.ramBase) >>> 2;
-  // A TCB is 1 KiB aligned: its registers lie in one page of RAM.
-  const page = state.mem.pageOf(index);
-  const base = index & ramPageWordMask;
+  const page = registersPage(state, tcb);
+  const base = registersOffset(state, tcb);
   let written = false;
   for (let i = 0; i < regs.length; i++) {
     const reg = regs[i]![0];
