@@ -26,7 +26,7 @@ import {
   updateCapData,
 } from './objects.ts';
 import { syscallArg, type InvocationContext } from './syscall.ts';
-import { NONE, fail, linkTarget, linkWord, slotRefOf, writeSlotWord, type ImplState } from './state.ts';
+import { NONE, fail, linkTarget, linkWord, slotRefOf, writeSlotWord, writeSlotWords, type ImplState } from './state.ts';
 import {
   CapTag,
   capTag,
@@ -176,10 +176,12 @@ export function cteInsert(state: ImplState, w0: number, w1: number, src: number,
 
 /** insertNewCap: a cap to a new object goes after its untyped, revocable and first badged. */
 export function insertNewCap(state: ImplState, parent: number, slot: number, w0: number, w1: number): void {
-  if (state.debug) checkEmptyDestination(state, slot);
+  if (state.debug) {
+    checkEmptyDestination(state, slot);
+    checkCapWords(w0, w1);
+  }
   const next = mdbNext(state, parent);
-  writeCap(state, slot, w0, w1);
-  setMdb(state, slot, parent, next, true, true);
+  writeSlotWords(state, slot, w0, w1, linkWord(parent), (linkWord(next) | REVOCABLE | FIRST_BADGED) >>> 0);
   if (next !== NONE) setPrev(state, next, slot);
   setNext(state, parent, slot);
   if (state.debug) checkLinks(state, slot);

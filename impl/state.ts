@@ -44,7 +44,7 @@ import {
   type SlotRef,
 } from '../libsel4/index.ts';
 import type { FastpathOutcome } from './fastpath.ts';
-import { createRam, type Ram } from './ram.ts';
+import { createRam, ramPageWordMask, type Ram } from './ram.ts';
 
 /** What the ghost table records about one object: its type and size. */
 export interface GhostObject {
@@ -352,6 +352,18 @@ function store(state: ImplState, paddr: number, value: number): void {
 /** Stores word `word` (0..3) of the slot at `slot`. */
 export function writeSlotWord(state: ImplState, slot: number, word: number, value: number): void {
   store(state, slot + 4 * word, value);
+  markSlot(state, slot);
+}
+
+/** Stores the four words of the slot at `slot` (16-byte aligned: in one page of memory). */
+export function writeSlotWords(state: ImplState, slot: number, w0: number, w1: number, w2: number, w3: number): void {
+  const index = (slot - state.ramBase) >>> 2;
+  const page = state.mem.pageOf(index);
+  const at = index & ramPageWordMask;
+  page[at] = w0;
+  page[at + 1] = w1;
+  page[at + 2] = w2;
+  page[at + 3] = w3;
   markSlot(state, slot);
 }
 
