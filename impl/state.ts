@@ -423,8 +423,12 @@ export function ghostAdd(state: ImplState, addr: number, object: GhostObject): v
  */
 export function ghostAddRun(state: ImplState, addr: number, count: number, strideBytes: number, object: GhostObject): void {
   if (count === 0) return;
-  const addrs: number[] = new Array<number>(count);
-  const seqs: number[] = new Array<number>(count);
+  const index = ghostIndex(state, addr);
+  // Mostly after every object: appended in place, else spliced in at once.
+  const append = index === state.ghostAddrs.length;
+  const addrs = append ? state.ghostAddrs : new Array<number>(count);
+  const seqs = append ? state.ghostSeqs : new Array<number>(count);
+  const first = append ? index : 0;
   for (let i = 0; i < count; i++) {
     const at = addr + i * strideBytes;
     if (state.debug) {
@@ -432,17 +436,11 @@ export function ghostAddRun(state: ImplState, addr: number, count: number, strid
       if (state.ghost.has(at)) fail(`object created over an existing one at ${at.toString(16)}`);
     }
     state.ghost.set(at, object);
-    addrs[i] = at;
-    seqs[i] = state.ghostNextSeq++;
+    addrs[first + i] = at;
+    seqs[first + i] = state.ghostNextSeq++;
     markObject(state, at);
   }
-  const index = ghostIndex(state, addr);
-  if (index === state.ghostAddrs.length) {
-    for (let i = 0; i < count; i++) {
-      state.ghostAddrs.push(addrs[i]!);
-      state.ghostSeqs.push(seqs[i]!);
-    }
-  } else {
+  if (!append) {
     state.ghostAddrs.splice(index, 0, ...addrs);
     state.ghostSeqs.splice(index, 0, ...seqs);
   }
