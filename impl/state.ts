@@ -355,15 +355,13 @@ export function writeSlotWord(state: ImplState, slot: number, word: number, valu
   markSlot(state, slot);
 }
 
-/** Stores the four words of the slot at `slot` (16-byte aligned: in one page of memory). */
-export function writeSlotWords(state: ImplState, slot: number, w0: number, w1: number, w2: number, w3: number): void {
-  const index = (slot - state.ramBase) >>> 2;
+/** Stores words `word` and `word` + 1 (0 or 2) of the slot at `slot` (16-byte aligned: in one page of memory). */
+export function writeSlotPair(state: ImplState, slot: number, word: number, first: number, second: number): void {
+  const index = (slot - state.ramBase + 4 * word) >>> 2;
   const page = state.mem.pageOf(index);
   const at = index & ramPageWordMask;
-  page[at] = w0;
-  page[at + 1] = w1;
-  page[at + 2] = w2;
-  page[at + 3] = w3;
+  page[at] = first;
+  page[at + 1] = second;
   markSlot(state, slot);
 }
 

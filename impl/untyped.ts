@@ -154,7 +154,7 @@ export function resetUntypedCap(state: ImplState, slot: number): PreemptionStatu
     writeCap(state, slot, w0, untypedWithFreeIndex(w1, 0));
     return statusNone;
   }
-  for (let offset = Math.floor((usedBytes - 1) / chunkBytes) * chunkBytes; offset >= 0; ) {
+  for (let offset = Math.floor((usedBytes - 1) / chunkBytes) * chunkBytes; offset >= 0; offset -= chunkBytes) {
     const quiet = Math.min(quietPoints(state), offset / chunkBytes);
     const lowest = offset - quiet * chunkBytes;
     zeroRange(state, base + lowest, offset + chunkBytes - lowest);
@@ -162,7 +162,7 @@ export function resetUntypedCap(state: ImplState, slot: number): PreemptionStatu
     writeCap(state, slot, w0, untypedWithFreeIndex(w1, lowest / 16));
     passQuietPoints(state, quiet);
     if (preemptionPoint(state, 'reset') === statusPreempted) return statusPreempted;
-    offset = lowest - chunkBytes;
+    offset = lowest; // the chunks down to `lowest` are done
   }
   return statusNone;
 }
