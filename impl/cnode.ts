@@ -26,7 +26,7 @@ import {
   updateCapData,
 } from './objects.ts';
 import { syscallArg, type InvocationContext } from './syscall.ts';
-import { NONE, fail, linkTarget, linkWord, slotRefOf, writeSlotWord, type ImplState } from './state.ts';
+import { NONE, fail, linkTarget, linkWord, slotRefOf, writeSlotPair, writeSlotWord, type ImplState } from './state.ts';
 import {
   CapTag,
   capTag,
@@ -89,8 +89,7 @@ export function loadCap(state: ImplState, slot: number): CapWords {
 
 export function writeCap(state: ImplState, slot: number, w0: number, w1: number): void {
   if (state.debug) checkCapWords(w0, w1);
-  writeSlotWord(state, slot, 0, w0);
-  writeSlotWord(state, slot, 1, w1);
+  writeSlotPair(state, slot, 0, w0, w1);
 }
 
 function setPrev(state: ImplState, slot: number, prev: number): void {
@@ -102,8 +101,7 @@ function setNext(state: ImplState, slot: number, next: number): void {
 }
 
 function setMdb(state: ImplState, slot: number, prev: number, next: number, revocable: boolean, firstBadged: boolean): void {
-  writeSlotWord(state, slot, 2, linkWord(prev));
-  writeSlotWord(state, slot, 3, (linkWord(next) | (revocable ? REVOCABLE : 0) | (firstBadged ? FIRST_BADGED : 0)) >>> 0);
+  writeSlotPair(state, slot, 2, linkWord(prev), (linkWord(next) | (revocable ? REVOCABLE : 0) | (firstBadged ? FIRST_BADGED : 0)) >>> 0);
 }
 
 /** The raw prev word (for moving a node with its flags; see nextWord). */
@@ -112,8 +110,7 @@ function prevWord(state: ImplState, slot: number): number {
 }
 
 function setMdbWords(state: ImplState, slot: number, prev: number, next: number): void {
-  writeSlotWord(state, slot, 2, prev);
-  writeSlotWord(state, slot, 3, next);
+  writeSlotPair(state, slot, 2, prev, next);
 }
 
 // ---- debug invariants ----

@@ -14,14 +14,15 @@ import { ntfnIsActive } from './notification.ts';
 import { replyPrev, replySchedContext, replyTcbOf, setReplyNext, setReplyPrev, setReplyTcbOf } from './reply.ts';
 import { refillHeadTime, refillSufficient, scReply, scTcb, setScReply, setScTcb } from './schedcontext.ts';
 import { checkSchedulerInvariants, isHighestPrio, updateTimestamp } from './scheduler.ts';
-import { NONE, SchedulerAction, fail, type ImplState } from './state.ts';
+import { NONE, SchedulerAction, fail, markObject, type ImplState } from './state.ts';
 import { CapTag, capRightsBits, capTag, cnodeGuard, cnodeGuardSize, cnodePtr, cnodeRadix, endpointBadge, endpointPtr, mappedFlag } from './structures.ts';
 import {
   ThreadStateNum,
   getRegister,
+  registersOffset,
+  registersPage,
   setBlockedOnReceive,
   setBlockedOnReply,
-  setRegister,
   setTcbSchedContext,
   setThreadState,
   tcbBlockingObject,
@@ -146,9 +147,14 @@ function checkEntry(state: ImplState, caller: number): void {
 /** fastpath_copy_mrs, and the tag and badge registers (capsUnwrapped cleared; extraCaps is 0). */
 function transfer(state: ImplState, sender: number, receiver: number, info: number, badge: number): void {
   const length = info & 0x7f;
-  for (let i = 0; i < length; i++) setRegister(state, receiver, msgRegisters[i]!, getRegister(state, sender, msgRegisters[i]!));
-  setRegister(state, receiver, Reg.a1, (info & ~0xe00) >>> 0);
-  setRegister(state, receiver, Reg.a0, badge);
+  const from = registersPage(state, sender);
+  const fromOffset = registersOffset(state, sender);
+  const to = registersPage(state, receiver);
+  const toOffset = registersOffset(state, receiver);
+  for (let i = 0; i < length; i++) to[toOffset + msgRegisters[i]!] = from[fromOffset + msgRegisters[i]!]!;
+  to[toOffset + Reg.a1] = info & ~0xe00;
+  to[toOffset + Reg.a0] = badge;
+  markObject(state, receiver);
 }
 
 /** switchToThread_fp: the thread runs next, with no ready-queue operation (schedule would choose it). */

@@ -49,6 +49,28 @@ export function preemptionPoint(state: ImplState, at: PreemptionPointKind): Pree
   return statusPreempted;
 }
 
+/**
+ * How many points from now on would only count (the one after them may raise the event's
+ * interrupt or reach the limit): a preemptible loop may do their work at once and pass them
+ * with passQuietPoints, leaving the state as point by point.
+ */
+export function quietPoints(state: ImplState): number {
+  let count = state.maxWorkUnitsPerPreemption - 1 - state.workUnitsCompleted;
+  const raise = state.raise;
+  if (raise !== null) count = Math.min(count, raise.afterWorkUnits - 1 - state.entryWorkUnits);
+  return Math.max(count, 0);
+}
+
+/** `count` points, all quiet (quietPoints), passed at once. */
+export function passQuietPoints(state: ImplState, count: number): void {
+  if (state.debug) {
+    checkWorkUnits(state);
+    if (count > quietPoints(state)) fail(`${count} points passed at once, only ${quietPoints(state)} quiet`);
+  }
+  state.entryWorkUnits += count;
+  state.workUnitsCompleted += count;
+}
+
 /** The event's device interrupt is raised (at its point, or when the entry's work is done); once per entry. */
 export function raiseDuringEntry(state: ImplState): void {
   const raise = state.raise;

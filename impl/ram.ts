@@ -13,6 +13,8 @@ export interface Ram {
   readonly bytes: number;
   get(index: number): number;
   set(index: number, value: number): void;
+  /** The page's words that hold word `index`, at index & ramPageWordMask (allocated if never written): for runs of stores inside one page. */
+  pageOf(index: number): Uint32Array;
   /** Words [from, from + count) as a new array. */
   words(from: number, count: number): number[];
   /** Whether the 4 KiB page `page` (counted from the start of RAM) may hold a non-zero word. */
@@ -28,6 +30,8 @@ export interface Ram {
 const pageWordBits = 10;
 const pageWords = 1 << pageWordBits;
 const pageWordMask = pageWords - 1;
+/** A word index's offset in the array Ram.pageOf returns. */
+export const ramPageWordMask = pageWordMask;
 
 export function createRam(bytes: number, kernelBytes = 0): Ram {
   return new PagedRam(bytes, kernelBytes);
@@ -67,6 +71,9 @@ class PagedRam implements Ram {
   set(index: number, value: number): void {
     const page = (this.pages[index >>> pageWordBits] ??= new Uint32Array(pageWords));
     page[index & pageWordMask] = value;
+  }
+  pageOf(index: number): Uint32Array {
+    return (this.pages[index >>> pageWordBits] ??= new Uint32Array(pageWords));
   }
   words(from: number, count: number): number[] {
     const offset = from & pageWordMask;

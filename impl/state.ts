@@ -44,7 +44,7 @@ import {
   type SlotRef,
 } from '../libsel4/index.ts';
 import type { FastpathOutcome } from './fastpath.ts';
-import { createRam, type Ram } from './ram.ts';
+import { createRam, ramPageWordMask, type Ram } from './ram.ts';
 
 /** What the ghost table records about one object: its type and size. */
 export interface GhostObject {
@@ -355,6 +355,16 @@ export function writeSlotWord(state: ImplState, slot: number, word: number, valu
   markSlot(state, slot);
 }
 
+/** Stores words `word` and `word` + 1 (0 or 2) of the slot at `slot` (16-byte aligned: in one page of memory). */
+export function writeSlotPair(state: ImplState, slot: number, word: number, first: number, second: number): void {
+  const index = (slot - state.ramBase + 4 * word) >>> 2;
+  const page = state.mem.pageOf(index);
+  const at = index & ramPageWordMask;
+  page[at] = first;
+  page[at + 1] = second;
+  markSlot(state, slot);
+}
+
 /** Stores the word at byte `offset` of the object record at `obj`. */
 export function writeObjectWord(state: ImplState, obj: number, offset: number, value: number): void {
   store(state, obj + offset, value);
@@ -411,8 +421,12 @@ export function ghostAdd(state: ImplState, addr: number, object: GhostObject): v
  */
 export function ghostAddRun(state: ImplState, addr: number, count: number, strideBytes: number, object: GhostObject): void {
   if (count === 0) return;
-  const addrs: number[] = new Array<number>(count);
-  const seqs: number[] = new Array<number>(count);
+  const index = ghostIndex(state, addr);
+  // Mostly after every object: appended in place, else spliced in at once.
+  const append = index === state.ghostAddrs.length;
+  const addrs = append ? state.ghostAddrs : new Array<number>(count);
+  const seqs = append ? state.ghostSeqs : new Array<number>(count);
+  const first = append ? index : 0;
   for (let i = 0; i < count; i++) {
     const at = addr + i * strideBytes;
     if (state.debug) {
@@ -420,17 +434,11 @@ export function ghostAddRun(state: ImplState, addr: number, count: number, strid
       if (state.ghost.has(at)) fail(`object created over an existing one at ${at.toString(16)}`);
     }
     state.ghost.set(at, object);
-    addrs[i] = at;
-    seqs[i] = state.ghostNextSeq++;
+    addrs[first + i] = at;
+    seqs[first + i] = state.ghostNextSeq++;
     markObject(state, at);
   }
-  const index = ghostIndex(state, addr);
-  if (index === state.ghostAddrs.length) {
-    for (let i = 0; i < count; i++) {
-      state.ghostAddrs.push(addrs[i]!);
-      state.ghostSeqs.push(seqs[i]!);
-    }
-  } else {
+  if (!append) {
     state.ghostAddrs.splice(index, 0, ...addrs);
     state.ghostSeqs.splice(index, 0, ...seqs);
   }

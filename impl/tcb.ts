@@ -62,6 +62,7 @@ import {
 import { statusNone, statusPreempted, type PreemptionStatus } from './preemption.ts';
 import { isSchedulable, possibleSwitchTo, rescheduleRequired, scheduleTcb, tcbReleaseRemove, tcbSchedDequeue, tcbSchedEnqueue } from './scheduler.ts';
 import { NONE, fail, linkTarget, linkWord, markObject, readWord, writeObjectWord, writeUserWord, type ImplState } from './state.ts';
+import { ramPageWordMask } from './ram.ts';
 import { CapTag, capPtr, capRightsBits, capTag, frameIsDevice, frameSizeBits, frameVMRights, mappedFlag, pagePtr, type CapWords } from './structures.ts';
 import { syscallArg, type InvocationContext } from './syscall.ts';
 import { faultView } from './fault.ts';
@@ -288,14 +289,24 @@ export function setRegister(state: ImplState, tcb: number, reg: number, value: W
   writeObjectWord(state, tcb, REGISTERS + reg * 4, value);
 }
 
+/** The page of RAM that holds the thread's registers (a TCB is 1 KiB aligned: they lie in one page), from registersOffset on; writes to it mark no object. */
+export function registersPage(state: ImplState, tcb: number): Uint32Array {
+  return state.mem.pageOf((tcb + REGISTERS - state.ramBase) >>> 2);
+}
+
+export function registersOffset(state: ImplState, tcb: number): number {
+  return ((tcb + REGISTERS - state.ramBase) >>> 2) & ramPageWordMask;
+}
+
 /** The user's register writes, in order; writes to registers that do not exist are ignored. */
 export function setRegisters(state: ImplState, tcb: number, regs: ReadonlyArray<readonly [number, Word]>): void {
-  const base = (tcb + REGISTERS - state.ramBase) >>> 2;
+  const page = registersPage(state, tcb);
+  const base = registersOffset(state, tcb);
   let written = false;
   for (let i = 0; i < regs.length; i++) {
     const reg = regs[i]![0];
     if (reg >>> 0 !== reg || reg >= numRegisters) continue;
-    state.mem.set(base + reg, regs[i]![1] >>> 0);
+    page[base + reg] = regs[i]![1];
     written = true;
   }
   if (written) markObject(state, tcb);

@@ -20,7 +20,7 @@ import {
 import { ensureNoChildren, insertNewCap, isNullSlot, slotBytes, slotW0, slotW1, writeCap } from './cnode.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import { createObject, ghostObjectOf } from './objects.ts';
-import { preemptionPoint, statusNone, statusPreempted, type PreemptionStatus } from './preemption.ts';
+import { passQuietPoints, preemptionPoint, quietPoints, statusNone, statusPreempted, type PreemptionStatus } from './preemption.ts';
 import { fail, ghostAddRun, ghostClearRange, zeroRange, type ImplState } from './state.ts';
 import {
   CapTag,
@@ -137,8 +137,10 @@ const chunkBytes = 2 ** resetChunkBits;
  * untyped (not cleared) or one smaller than a chunk (cleared whole) is freed at once, with no
  * point; any other is cleared chunk by chunk from the one holding its last used byte down to
  * its base, the free index set to each chunk's start before the chunk's preemption point.
+ * Chunks whose points would only count (quietPoints) are cleared together, their points
+ * passed at once: the state is as chunk by chunk.
  */
-function resetUntypedCap(state: ImplState, slot: number): PreemptionStatus {
+export function resetUntypedCap(state: ImplState, slot: number): PreemptionStatus {
   const w0 = slotW0(state, slot);
   const w1 = slotW1(state, slot);
   const usedBytes = untypedFreeIndex(w1) * 16;
@@ -153,10 +155,14 @@ function resetUntypedCap(state: ImplState, slot: number): PreemptionStatus {
     return statusNone;
   }
   for (let offset = Math.floor((usedBytes - 1) / chunkBytes) * chunkBytes; offset >= 0; offset -= chunkBytes) {
-    zeroRange(state, base + offset, chunkBytes);
-    if (state.debug) checkResetProgress(state, slot, offset);
-    writeCap(state, slot, w0, untypedWithFreeIndex(w1, offset / 16));
+    const quiet = Math.min(quietPoints(state), offset / chunkBytes);
+    const lowest = offset - quiet * chunkBytes;
+    zeroRange(state, base + lowest, offset + chunkBytes - lowest);
+    if (state.debug) checkResetProgress(state, slot, lowest);
+    writeCap(state, slot, w0, untypedWithFreeIndex(w1, lowest / 16));
+    passQuietPoints(state, quiet);
     if (preemptionPoint(state, 'reset') === statusPreempted) return statusPreempted;
+    offset = lowest; // the chunks down to `lowest` are done
   }
   return statusNone;
 }

@@ -16,6 +16,7 @@ import {
 import { decodeObject, decodeSlot, implLayer } from '../../impl/index.ts';
 import { writeCap } from '../../impl/cnode.ts';
 import { decodeCap, zombieWords } from '../../impl/structures.ts';
+import { createState, readWord, writeSlotPair } from '../../impl/state.ts';
 import { CNODE, D, T, bootRoot, type Root } from './harness.ts';
 
 const E = seL4_Error;
@@ -354,5 +355,21 @@ describe('impl Zombie caps', () => {
     expect(r.api.seL4_CNode_Move(CNODE, 61, D, CNODE, 60, D)).toBe(E.seL4_NoError);
     expect(r.cap(61)).toEqual({ type: 'zombie', ptr: cnode, zombieType: 2, count: 4 });
     expect(r.cap(60)).toEqual({ type: 'null' });
+  });
+});
+
+describe('writeSlotPair', () => {
+  it('stores two words of a slot (RAM and the IRQ node after it) and marks the slot once', () => {
+    const ramBase = 0x80000000;
+    const state = createState(ramBase, 1 << 20, false, true, true, 100);
+    for (const slot of [ramBase, ramBase + 0x1ff0, state.irqNode + 16 * 3]) {
+      state.dirtySlots.clear();
+      writeSlotPair(state, slot, 0, 0xffffffff, 1);
+      writeSlotPair(state, slot, 2, 0x80000011, 0x80000027);
+      expect([0, 4, 8, 12].map((at) => readWord(state, slot + at))).toEqual([0xffffffff, 1, 0x80000011, 0x80000027]);
+      expect(readWord(state, slot + 16)).toBe(0);
+      expect(state.dirtySlots.length).toBe(1);
+      expect(state.dirtySlots.at(0)).toBe(slot);
+    }
   });
 });

@@ -1,7 +1,7 @@
 // The impl's simulated RAM, in pages allocated on first write: the check's 4 MiB and a recorded
 // machine's 1 GiB read and write alike.
 import { describe, expect, it } from 'vitest';
-import { createRam } from '../../impl/ram.ts';
+import { createRam, ramPageWordMask } from '../../impl/ram.ts';
 
 const MiB = 1 << 20;
 const pageWords = 1024;
@@ -32,6 +32,19 @@ describe.each([
     expect(ram.words(pageWords - 2, 3)).toEqual([0, 0xf0000002, 0xf0000003]);
     expect(ram.words(2 * pageWords, 4)).toEqual([0, 0, 0, 0]);
     expect(ram.words(last - 1, 2)).toEqual([0, 0xf0000000 + words.length - 1]);
+  });
+
+  it('gives the page of a word to store a run in: the words get and set see, allocated at first use', () => {
+    const ram = createRam(bytes);
+    const i = 5 * pageWords + 7;
+    expect(ram.backed(5)).toBe(false);
+    const page = ram.pageOf(i);
+    expect(ram.backed(5)).toBe(true);
+    page[(i & ramPageWordMask) + 1] = 0xfffffffe;
+    expect(ram.get(i + 1)).toBe(0xfffffffe);
+    ram.set(i, 9);
+    expect(page[i & ramPageWordMask]).toBe(9);
+    expect(ram.pageOf(i + 1)).toBe(page);
   });
 
   it('zeroes a range: words in it read zero, words beside it keep their value, whole pages are released', () => {
