@@ -230,7 +230,7 @@ export function refillHeadAmount(state: ImplState, sc: number): bigint {
   return sc === NONE ? maxPeriodTicks : refillAmount(state, sc, refillHeadIndex(state, sc));
 }
 
-export function setRefillHead(state: ImplState, sc: number, releaseTicks: bigint, amountTicks: bigint): void {
+function setRefillHead(state: ImplState, sc: number, releaseTicks: bigint, amountTicks: bigint): void {
   setRefill(state, sc, refillHeadIndex(state, sc), releaseTicks, amountTicks);
 }
 
@@ -241,16 +241,8 @@ function refillCapacity(state: ImplState, sc: number, usage: bigint): bigint {
   return usage > amount ? 0n : amount - usage;
 }
 
-/** MIN_BUDGET as a number (it fits a word). */
-const minBudgetTicksWord = minBudgetTicks < 1n << 32n ? Number(minBudgetTicks) : fail('MIN_BUDGET beyond a word');
-
 /** refill_sufficient: at least MIN_BUDGET left in the head refill after `usage`. */
 export function refillSufficient(state: ImplState, sc: number, usage: bigint): boolean {
-  if (usage === 0n && sc !== NONE) {
-    // The usual entry (no time passed): the head amount's words against MIN_BUDGET, no bigint.
-    const amount = sc + refillOffset(refillHeadIndex(state, sc)) + 8;
-    return readWord(state, amount + 4) !== 0 || readWord(state, amount) >= minBudgetTicksWord;
-  }
   return refillCapacity(state, sc, usage) >= minBudgetTicks;
 }
 

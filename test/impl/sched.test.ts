@@ -8,7 +8,6 @@ import {
   maxPeriodMicroseconds,
   maxPeriodTicks,
   maxReleaseTicks,
-  minBudgetTicks,
   seL4_CapInitThreadSC,
   seL4_CapInitThreadTCB,
   seL4_Error,
@@ -20,7 +19,6 @@ import {
   type ObjectView,
 } from '../../libsel4/index.ts';
 import { createImplLayer } from '../../impl/index.ts';
-import { refillHeadAmount, refillSufficient, setRefillHead } from '../../impl/schedcontext.ts';
 import { CNODE, D, T, bootRoot, type Root } from './harness.ts';
 
 const E = seL4_Error;
@@ -390,19 +388,5 @@ describe('impl instrumentation', () => {
     expect(touched[1]).toBeGreaterThan(0);
     const words = (r: Root) => Buffer.from(r.state.mem.snapshot().buffer);
     expect(words(on).equals(words(off))).toBe(true);
-  });
-});
-
-describe('refillSufficient without time used', () => {
-  it('compares the head refill amount with MIN_BUDGET from its words as the bigint comparison does', () => {
-    const r = bootRoot();
-    const { sc } = makeThread(r, FREE, 50, 1000n, 1000n);
-    const amounts = [0n, 1n, minBudgetTicks - 1n, minBudgetTicks, minBudgetTicks + 1n, (1n << 32n) - 1n, 1n << 32n, (1n << 32n) + 1n, 1n << 40n, (1n << 64n) - 1n];
-    for (const amount of amounts) {
-      setRefillHead(r.state, sc, 0n, amount);
-      expect(refillHeadAmount(r.state, sc)).toBe(amount);
-      expect(refillSufficient(r.state, sc, 0n)).toBe(amount >= minBudgetTicks);
-      expect(refillSufficient(r.state, sc, 1n)).toBe(amount > 1n && amount - 1n >= minBudgetTicks);
-    }
   });
 });
