@@ -343,10 +343,20 @@ export function readUserWord(state: ImplState, paddr: number): number {
   return state.mem.get((paddr - state.ramBase) >>> 2);
 }
 
-// ---- the one write path ----
+// ---- the write paths: a word, or a run of words inside one page of RAM ----
 
 function store(state: ImplState, paddr: number, value: number): void {
   state.mem.set((paddr - state.ramBase) >>> 2, value);
+}
+
+/** The page of RAM holding the word at `paddr` (allocated if never written), for a run of stores inside it; index it from ramPageIndex. Marks nothing. */
+export function ramPageAt(state: ImplState, paddr: number): Uint32Array {
+  return state.mem.pageOf((paddr - state.ramBase) >>> 2);
+}
+
+/** Where the word at `paddr` is in the array ramPageAt gives. */
+export function ramPageIndex(state: ImplState, paddr: number): number {
+  return ((paddr - state.ramBase) >>> 2) & ramPageWordMask;
 }
 
 /** Stores word `word` (0..3) of the slot at `slot`. */
@@ -357,9 +367,8 @@ export function writeSlotWord(state: ImplState, slot: number, word: number, valu
 
 /** Stores words `word` and `word` + 1 (0 or 2) of the slot at `slot` (16-byte aligned: in one page of memory). */
 export function writeSlotPair(state: ImplState, slot: number, word: number, first: number, second: number): void {
-  const index = (slot - state.ramBase + 4 * word) >>> 2;
-  const page = state.mem.pageOf(index);
-  const at = index & ramPageWordMask;
+  const page = ramPageAt(state, slot + 4 * word);
+  const at = ramPageIndex(state, slot + 4 * word);
   page[at] = first;
   page[at + 1] = second;
   markSlot(state, slot);

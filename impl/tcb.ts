@@ -61,8 +61,7 @@ import {
 } from './schedcontext.ts';
 import { statusNone, statusPreempted, type PreemptionStatus } from './preemption.ts';
 import { isSchedulable, possibleSwitchTo, rescheduleRequired, scheduleTcb, tcbReleaseRemove, tcbSchedDequeue, tcbSchedEnqueue } from './scheduler.ts';
-import { NONE, fail, linkTarget, linkWord, markObject, readWord, writeObjectWord, writeUserWord, type ImplState } from './state.ts';
-import { ramPageWordMask } from './ram.ts';
+import { NONE, fail, linkTarget, linkWord, markObject, ramPageAt, ramPageIndex, readWord, writeObjectWord, writeUserWord, type ImplState } from './state.ts';
 import { CapTag, capPtr, capRightsBits, capTag, frameIsDevice, frameSizeBits, frameVMRights, mappedFlag, pagePtr, type CapWords } from './structures.ts';
 import { syscallArg, type InvocationContext } from './syscall.ts';
 import { faultView } from './fault.ts';
@@ -291,11 +290,11 @@ export function setRegister(state: ImplState, tcb: number, reg: number, value: W
 
 /** The page of RAM that holds the thread's registers (a TCB is 1 KiB aligned: they lie in one page), from registersOffset on; writes to it mark no object. */
 export function registersPage(state: ImplState, tcb: number): Uint32Array {
-  return state.mem.pageOf((tcb + REGISTERS - state.ramBase) >>> 2);
+  return ramPageAt(state, tcb + REGISTERS);
 }
 
 export function registersOffset(state: ImplState, tcb: number): number {
-  return ((tcb + REGISTERS - state.ramBase) >>> 2) & ramPageWordMask;
+  return ramPageIndex(state, tcb + REGISTERS);
 }
 
 /** The user's register writes, in order; writes to registers that do not exist are ignored. */

@@ -158,6 +158,23 @@ export class RadixMap<V> {
     return result;
   }
 
+  /** The entry with the lowest key, or undefined when the map is empty (an empty subtree is never kept). */
+  first(): [number, V] | undefined {
+    let node = this.root;
+    let key = 0;
+    for (let shift = (this.height - 1) * bitsPerLevel; node !== undefined; shift -= bitsPerLevel) {
+      if (node.kind === 'leaf') {
+        const d = node.values.findIndex((v) => v !== undefined);
+        return d < 0 ? undefined : [key + d, node.values[d]!];
+      }
+      const d = node.children.findIndex((c) => c !== undefined);
+      if (d < 0) return undefined;
+      key += d * 2 ** shift;
+      node = node.children[d];
+    }
+    return undefined;
+  }
+
   /** Keys in [start, end), in order. */
   keysInRange(start: number, end: number): number[] {
     return this.entriesInRange(start, end).map(([key]) => key);

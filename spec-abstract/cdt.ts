@@ -164,26 +164,10 @@ export function childrenOf(s: Readable, slot: SlotRef): SlotRef[] {
   return [...(entryAt(s, slot)?.children ?? noChildren).values()];
 }
 
-/**
- * The child of `slot` with the lowest slot address, or null. Ranges of the children map are
- * read upward from 0, the first one ending just after `hint` (a guess at that address, e.g. the
- * previous first child's), the next ones doubling: the first entry found is the lowest, and a
- * good guess reads only a few entries.
- */
-export function firstChild(s: Readable, slot: SlotRef, hint: number): SlotRef | null {
-  const children = entryAt(s, slot)?.children ?? noChildren;
-  if (children.size === 0) return null;
-  let start = 0;
-  for (let end = Math.max(0, hint) + 1, width = firstChildProbe; start < 2 ** 32; end = start + width, width *= 2) {
-    const found = children.entriesInRange(start, end)[0];
-    if (found !== undefined) return found[1];
-    start = end;
-  }
-  return null;
+/** The child of `slot` with the lowest slot address (the first of childrenOf), or null. */
+export function firstChild(s: Readable, slot: SlotRef): SlotRef | null {
+  return (entryAt(s, slot)?.children ?? noChildren).first()?.[1] ?? null;
 }
-
-/** The width of the first range `firstChild` reads past its guess: 16 slots. */
-const firstChildProbe = 16 * 16;
 
 /** descendants_of: every slot below `slot` in the CDT, in depth-first order. */
 export function descendantsOf(s: Readable, slot: SlotRef): SlotRef[] {

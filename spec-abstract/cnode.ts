@@ -428,10 +428,9 @@ function revokeInOneOrder(state: AbstractState, slot: SlotRef, log: TouchLog): E
  * deletion. The first descendant in depth-first order is the slot's first child.
  */
 function revokeDepthFirst(k: Kernel, slot: SlotRef): void {
-  for (let hint = 0; ; ) {
-    const first = capAt(k, slot).type === 'null' ? null : firstChild(k, slot, hint);
+  for (;;) {
+    const first = capAt(k, slot).type === 'null' ? null : firstChild(k, slot);
     if (first === null) return;
-    hint = slotAddr(first);
     deleteSlot(k, first);
     preemptionPoint(k, 'revoke');
   }

@@ -8,7 +8,7 @@ import type { SlotRef } from '../../libsel4/index.ts';
 import { allFilledSlots, type AbstractState } from '../../spec-abstract/index.ts';
 import { childrenOf, descendantsOf, firstChild } from '../../spec-abstract/cdt.ts';
 import { deleteSlot, exploreRevoke } from '../../spec-abstract/cnode.ts';
-import { capAt, run, slotAddr, TouchLog } from '../../spec-abstract/state.ts';
+import { capAt, run, TouchLog } from '../../spec-abstract/state.ts';
 import { buildSpace, fingerprint, op } from './spaces.ts';
 
 /** The distinct results of every deletion order, by a search over whole states (no merge key). */
@@ -56,16 +56,11 @@ describe('the revoke search', () => {
 });
 
 describe('firstChild', () => {
-  it('is the first of the children in address order, whatever the guess', () => {
+  it('is the first of the children in address order', () => {
     fc.assert(
-      fc.property(fc.array(op, { minLength: 5, maxLength: 25 }), fc.nat(), (ops, guess) => {
+      fc.property(fc.array(op, { minLength: 5, maxLength: 25 }), (ops) => {
         const s = buildSpace(ops).state();
-        for (const { slot } of allFilledSlots(s)) {
-          const first = childrenOf(s, slot)[0] ?? null;
-          for (const hint of [0, guess, first === null ? 1 : slotAddr(first), first === null ? 0 : slotAddr(first) - 16, 2 ** 32 - 1]) {
-            expect(firstChild(s, slot, hint)).toEqual(first);
-          }
-        }
+        for (const { slot } of allFilledSlots(s)) expect(firstChild(s, slot)).toEqual(childrenOf(s, slot)[0] ?? null);
       }),
       { numRuns: 40, seed: 3 },
     );

@@ -34,6 +34,7 @@ describe('RadixMap', () => {
         for (const [version, expected] of versions) {
           expect([...version.entries()]).toEqual(expected);
           expect(version.size).toBe(expected.length);
+          expect(version.first()).toEqual(expected[0]);
           for (const [key, value] of expected) expect(version.get(key)).toBe(value);
         }
         const [start, end] = a <= b ? [a, b] : [b, a];
