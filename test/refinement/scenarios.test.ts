@@ -302,10 +302,12 @@ const situations: readonly [string, keyof Reached][] = [
 ];
 
 /**
- * What the guarded-CSpace scenario makes on purpose: the other steps reach each now and then
- * (0 to 3 times in these runs without it), the scenario at least ten times.
+ * What the guarded-CSpace scenario, and the targeted start's slices without an IPC buffer, make
+ * on purpose: the other steps reach each now and then (0 to 3 times in these runs without
+ * them), the targeted steps at least ten times (33 past the guard without a buffer).
  */
 const often: readonly [string, keyof Reached][] = [
+  ['has a thread without an IPC buffer name a slot past the root CNode\'s guard', 'pastGuardWithoutBuffer'],
   ['looks a slot up through a guard whose lowest bit is 1', 'throughOddGuard'],
   ['looks a slot up through a CNode without guard held in an odd slot', 'guardlessInOddSlot'],
   ['mints or mutates a CNode cap with guard bits above its guard size', 'wideGuard'],
