@@ -1,9 +1,12 @@
 // The lockstep comparison of interrupts: the IRQ lines after every step and the IRQ node's slots,
 // each difference named in seL4 terms (`irq 5: state`, `irq node slot 5: badge`).
 import { describe, expect, it } from 'vitest';
-import { InvocationLabel as L, irqNodeRef, seL4_CapIRQControl, seL4_Error as E, seL4_ObjectType as T, type KernelView } from '../../libsel4/index.ts';
+import { InvocationLabel as L, irqNodeRef, planBoot, seL4_CapIRQControl, seL4_Error as E, seL4_ObjectType as T, type IrqView, type KernelView } from '../../libsel4/index.ts';
+import { abstractLayer, type AbstractState } from '../../spec-abstract/index.ts';
+import { executableLayer, type ExecState } from '../../spec-executable/index.ts';
 import { compareIrqs, compareSlot, compareViews, slotName } from '../../refinement/lockstep/compare.ts';
 import { compareStep } from '../../refinement/lockstep/pairs.ts';
+import { bootLayer } from '../../refinement/layers.ts';
 import { bootHarness, call, type Harness } from '../abstract/harness.ts';
 
 /** A booted abstract layer with a notification (root slot 100) and a badged copy (101). */
@@ -48,5 +51,24 @@ describe('comparing interrupts', () => {
     expect(compareSlot(a.view(), b.view(), slot)).toEqual({ path: 'irq node slot 5: badge', lower: '0', upper: '80' });
     expect(compareStep({ lower: 'impl', upper: 'abstract' }, side(a.view()), side(b.view()), [{ slots: [slot], objects: [] }])?.path).toBe('irq node slot 5: badge');
     expect(compareSlot(a.view(), a.view(), { cnode: irqNodeRef, index: 97 })).toBeNull();
+  });
+
+  it('compares the executable and abstract lines after a step, remembering only pairs of lists found equal', () => {
+    const plan = planBoot({});
+    const exec = bootLayer('executable', plan).state() as ExecState;
+    const abs = bootLayer('abstract', plan).state() as AbstractState;
+    const claimed = (lines: readonly IrqView[]) => lines.map((line) => (line.irq === 5 ? { ...line, claimed: true } : line));
+    const execClaimed: ExecState = { ...exec, interrupts: { ...exec.interrupts, lines: claimed(exec.interrupts.lines) } };
+    const absClaimed: AbstractState = { ...abs, irqs: claimed(abs.irqs) };
+    const pair = { lower: 'executable', upper: 'abstract' } as const;
+    const compare = (e: ExecState, a: AbstractState) =>
+      compareStep(pair, { state: e, view: executableLayer.view(e) }, { state: a, view: abstractLayer.view(a) }, []);
+    const mismatch = (lower: boolean) => ({ path: 'irq 5: claimed', lower: String(lower), upper: String(!lower) });
+    for (let round = 0; round < 2; round++) {
+      expect(compare(exec, abs)).toBeNull();
+      expect(compare(exec, absClaimed)).toEqual(mismatch(false));
+      expect(compare(execClaimed, abs)).toEqual(mismatch(true));
+      expect(compare(execClaimed, absClaimed)).toBeNull();
+    }
   });
 });
