@@ -19,7 +19,7 @@ import { cteDeleteOne } from './cnode.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import { sendSignal } from './notification.ts';
 import { irqSlot } from './objects.ts';
-import { capAt, irqLineOf, updateIrqLine, updateSched, type IrqLine, type Kernel, type Readable } from './state.ts';
+import { capAt, irqLineOf, irqLines, updateIrqLine, updateSched, type IrqLine, type Kernel, type Readable } from './state.ts';
 import type { InvocationMessage } from './syscall.ts';
 
 export type IrqState = IrqLine['state'];
@@ -154,8 +154,18 @@ export function raiseInterrupt(k: Kernel, irq: number): void {
 
 /** The lowest source the PLIC would interrupt the hart with: pending, unmasked (not Inactive), unclaimed. */
 export function deliverableInterrupt(s: Readable): number | null {
+  const lines = irqLines(s);
+  let irq = deliverable.get(lines);
+  if (irq === undefined) deliverable.set(lines, (irq = lowestDeliverable(lines)));
+  return irq;
+}
+
+/** deliverableInterrupt by list of lines, found once per list: a list is never changed once written (a write makes a new one). */
+const deliverable = new WeakMap<readonly IrqLine[], number | null>();
+
+function lowestDeliverable(lines: readonly IrqLine[]): number | null {
   for (let irq = 1; irq <= plicMaxIRQ; irq++) {
-    const line = irqLineOf(s, irq);
+    const line = lines[irq]!;
     if (line.pending && !line.claimed && line.state !== 'Inactive') return irq;
   }
   return null;

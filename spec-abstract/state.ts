@@ -602,12 +602,12 @@ export function setAsidTableEntry(k: Kernel, index: number, pool: number | null)
   if (pool !== null) updateObject(k, pool, 'asidpool', { tableIndex: index });
 }
 
-/** IRQ line `irq` (0..maxIRQ) as written so far. */
 /** The IRQ lines, 0..maxIRQ (a new array after every write: equal arrays, equal lines). */
 export function irqLines(s: Readable): readonly IrqLine[] {
   return isKernel(s) ? (s.irqs ?? s.base.irqs) : s.irqs;
 }
 
+/** IRQ line `irq` (0..maxIRQ) as written so far. */
 export function irqLineOf(s: Readable, irq: number): IrqLine {
   const line = irqLines(s)[irq];
   if (line === undefined) throw new RangeError(`IRQ ${irq} is not in 0..${maxIRQ}`);

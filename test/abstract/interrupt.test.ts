@@ -17,7 +17,8 @@ import {
 } from '../../libsel4/index.ts';
 import { irqInvariants } from '../../refinement/invariants/interrupt.ts';
 import { abstractLayer, allFilledSlots, isOriginalCap, objectAt } from '../../spec-abstract/index.ts';
-import { run, TouchLog, updateIrqLine } from '../../spec-abstract/state.ts';
+import { claimInterrupt, deliverableInterrupt } from '../../spec-abstract/interrupt.ts';
+import { begin, run, TouchLog, updateIrqLine } from '../../spec-abstract/state.ts';
 import { bootHarness, call, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -222,6 +223,25 @@ describe('device interrupts', () => {
     const n = objectAt(outcome!.state, ntfn);
     expect(n?.type === 'notification' ? [n.state, n.word] : null).toEqual(['Active', 2 | 4]);
     for (const irq of [3, 7, 9]) expect(abstractLayer.view(outcome!.state).irq(irq)).toMatchObject({ pending: false, claimed: true });
+  });
+
+  it('finds the lowest deliverable source of the lines as written so far, after every write', () => {
+    expect(get(3, 200).error).toBe(E.seL4_NoError);
+    expect(get(7, 201).error).toBe(E.seL4_NoError);
+    const base = h.state();
+    const k = begin(base, new TouchLog());
+    expect(deliverableInterrupt(k)).toBeNull();
+    updateIrqLine(k, 7, { pending: true });
+    expect(deliverableInterrupt(k)).toBe(7);
+    updateIrqLine(k, 3, { pending: true });
+    expect(deliverableInterrupt(k)).toBe(3);
+    claimInterrupt(k, 3);
+    expect(deliverableInterrupt(k)).toBe(7);
+    updateIrqLine(k, 20, { pending: true });
+    expect(deliverableInterrupt(k)).toBe(7);
+    claimInterrupt(k, 7);
+    expect(deliverableInterrupt(k)).toBeNull();
+    expect(deliverableInterrupt(base)).toBeNull();
   });
 
   it('never throws: numbers that name no source change nothing, in any state', () => {
