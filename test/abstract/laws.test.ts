@@ -4,11 +4,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SlotRef } from '../../libsel4/index.ts';
-import { allFilledSlots, allObjects, objectView, type AbstractState } from '../../spec-abstract/index.ts';
+import { allFilledSlots, allObjects, objectView, type AbstractState, type TCBObject } from '../../spec-abstract/index.ts';
 import { descendantsOf, isFinalCap } from '../../spec-abstract/cdt.ts';
 import { deleteSlot, exploreRevoke, revokeBranches } from '../../spec-abstract/cnode.ts';
 import { namedObject } from '../../spec-abstract/objects.ts';
-import { capAt, commit, entryAt, run, slotAddr, slotsNaming, TouchLog } from '../../spec-abstract/state.ts';
+import { begin, capAt, commit, entryAt, putObject, run, slotAddr, slotsNaming, TouchLog } from '../../spec-abstract/state.ts';
+import { bootHarness } from './harness.ts';
 import { buildSpace, fingerprint, jsonText, op } from './spaces.ts';
 
 /** Revokes `slot` by deleting a descendant picked by `pick` each time. */
@@ -93,5 +94,21 @@ describe('abstract spec laws', () => {
       }),
       { numRuns: 40, seed: 11 },
     );
+  });
+
+  it('commit: the starting state itself when the writes change nothing, else a new state sharing what they left alone', () => {
+    const base = bootHarness().state();
+    const same = begin(base, new TouchLog());
+    const tcb = allObjects(base).find((o): o is TCBObject => o.type === 'tcb')!;
+    putObject(same, tcb);
+    expect(commit(same)).toBe(base);
+    const k = begin(base, new TouchLog());
+    putObject(k, { ...tcb, priority: tcb.priority + 1 });
+    const next = commit(k);
+    expect(next).not.toBe(base);
+    expect(Object.keys(next)).toEqual(Object.keys(base));
+    expect(next.heap.get(tcb.addr)).toMatchObject({ priority: tcb.priority + 1 });
+    expect(base.heap.get(tcb.addr)).toBe(tcb);
+    for (const key of ['capRefs', 'memory', 'asidTable', 'current', 'sched', 'irqs', 'irqNode'] as const) expect(next[key]).toBe(base[key]);
   });
 });
