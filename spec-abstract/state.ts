@@ -32,8 +32,10 @@
 // pointer, holder + 16 · index) identifies it uniquely because objects never overlap.
 //
 // Kernel operations work on a `Kernel`: the state they started from plus their writes so
-// far, committed at the end as one new state record holding the changed maps.
-// Reading functions take a `Readable` (a state, or a Kernel whose writes they read through).
+// far, committed at the end with one `immer.produce` that stores the changed maps.
+// Reading functions take a `Readable` (a state, or a Kernel whose writes they read through),
+// so reads never go through immer drafts.
+import { castDraft, Immer } from 'immer';
 import { RadixMap } from '../libsel4/radix-map.ts';
 import {
   irqAtBoot,
@@ -59,6 +61,9 @@ import {
 } from '../libsel4/index.ts';
 import type { PreemptionRun } from './preemption.ts';
 import type { WitnessOracle } from './witness.ts';
+
+/** The layer's immer instance: no auto-freezing (copies stay cheap), no global settings. */
+export const immer = new Immer({ autoFreeze: false });
 
 export interface SlotEntry {
   readonly cap: Cap;
@@ -445,7 +450,7 @@ export interface Branch {
 /**
  * What kernel operations work on: the state they started from, the writes made so far
  * (read through by every reading function), a log of what they wrote, and the CNodes and
- * TCBs whose finalisation is in progress. `run` commits the writes in one new state record.
+ * TCBs whose finalisation is in progress. `run` commits the writes in one immer update.
  */
 export interface Kernel {
   readonly base: AbstractState;
@@ -506,21 +511,18 @@ export function commit(k: Kernel): AbstractState {
   const sameIrqNode = k.irqNode === undefined || k.irqNode === k.base.irqNode;
   if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent && sameSched && sameAsidTable && sameIrqs && sameIrqNode) return k.base;
   const capRefs = new Map([...k.capRefs].map(([ptr, slots]) => [ptr, slots.length === 0 ? null : slots]));
-  // The maps and the scheduler state are stored as they are; a new top-level record (a copy of five fields) holds them.
-  const heap = applied(k.base.heap, k.objects);
-  const capRefMap = applied(k.base.capRefs, capRefs);
-  const memory = applied(k.base.memory, k.memory);
-  if (heap === k.base.heap && capRefMap === k.base.capRefs && memory === k.base.memory && sameCurrent && sameSched && sameAsidTable && sameIrqs && sameIrqNode) return k.base;
-  return {
-    heap,
-    capRefs: capRefMap,
-    memory,
-    asidTable: sameAsidTable ? k.base.asidTable : Object.freeze([...k.asidTable!]),
-    current: sameCurrent ? k.base.current : k.current!,
-    sched: sameSched ? k.base.sched : Object.freeze(k.sched!),
-    irqs: sameIrqs ? k.base.irqs : Object.freeze([...k.irqs!]),
-    irqNode: sameIrqNode ? k.base.irqNode : k.irqNode!,
-  };
+  // The maps and the scheduler state are stored as they are (immer does not look into them).
+  const heap = castDraft(applied(k.base.heap, k.objects));
+  return immer.produce(k.base, (d) => {
+    d.heap = heap;
+    d.capRefs = castDraft(applied(k.base.capRefs, capRefs));
+    d.memory = castDraft(applied(k.base.memory, k.memory));
+    if (!sameAsidTable) d.asidTable = castDraft(Object.freeze([...k.asidTable!]));
+    if (!sameCurrent) d.current = k.current!;
+    if (!sameSched) d.sched = castDraft(Object.freeze(k.sched!));
+    if (!sameIrqs) d.irqs = castDraft(Object.freeze([...k.irqs!]));
+    if (!sameIrqNode) d.irqNode = castDraft(k.irqNode!);
+  });
 }
 
 // ---- writing ----------------------------------------------------------------------------
