@@ -359,6 +359,12 @@ export function ramPageIndex(state: ImplState, paddr: number): number {
   return ((paddr - state.ramBase) >>> 2) & ramPageWordMask;
 }
 
+/** Stores `value` at `index` of `page` (ramPageAt's array holding the object at `obj`) and marks the object. */
+export function writePageWord(state: ImplState, obj: number, page: Uint32Array, index: number, value: number): void {
+  page[index] = value;
+  markObject(state, obj);
+}
+
 /** Stores word `word` (0..3) of the slot at `slot`. */
 export function writeSlotWord(state: ImplState, slot: number, word: number, value: number): void {
   store(state, slot + 4 * word, value);
