@@ -180,10 +180,10 @@ export class GhostTable {
   constructor(private readonly ramBase: number, ramBytes: number) {
     this.pages = new Array<Array<GhostObject | undefined> | undefined>(Math.ceil(ramBytes / (16 << ghostPageBits))).fill(undefined);
   }
-  /** The record index of a 16-byte aligned RAM address, or -1. */
+  /** The record index of a 16-byte aligned RAM address, or -1 (a whole quotient: no remainder, which costs a call on doubles). */
   private index(addr: number): number {
-    const offset = addr - this.ramBase;
-    return offset >= 0 && offset % 16 === 0 && offset / 16 < this.pages.length << ghostPageBits ? offset / 16 : -1;
+    const i = (addr - this.ramBase) / 16;
+    return i >= 0 && i < this.pages.length << ghostPageBits && Math.floor(i) === i ? i : -1;
   }
   get(addr: number): GhostObject | undefined {
     const i = this.index(addr);
