@@ -11,27 +11,21 @@ import { Reg, msgRegisters, replyRegister, seL4_CanGrant, seL4_CanGrantReply, se
 import { slotBytes, slotW0, slotW1 } from './cnode.ts';
 import { EPState, epQueueHead, epState, tcbEPAppend, tcbEPDequeue } from './endpoint.ts';
 import { ntfnIsActive } from './notification.ts';
-import { replyPrev, replySchedContext, replyTcbOf, setReplyNext, setReplyPrev, setReplyTcbOf } from './reply.ts';
-import { refillHeadTime, refillSufficient, scReply, scTcb, setScReply, setScTcb } from './schedcontext.ts';
+import { ReplyWord, replySchedContext, replyTcbOf } from './reply.ts';
+import { ScWord, refillHeadTime, refillSufficient, scTcb } from './schedcontext.ts';
 import { checkSchedulerInvariants, isHighestPrio, updateTimestamp } from './scheduler.ts';
-import { NONE, SchedulerAction, fail, markObject, type ImplState } from './state.ts';
+import { NONE, SchedulerAction, fail, linkTarget, linkWord, markObject, ramPageAt, ramPageIndex, writeObjectWord, writePageWord, type ImplState } from './state.ts';
 import { CapTag, capRightsBits, capTag, cnodeGuard, cnodeGuardSize, cnodePtr, cnodeRadix, endpointBadge, endpointPtr, mappedFlag } from './structures.ts';
 import {
+  TcbWord,
   ThreadStateNum,
-  getRegister,
   registersOffset,
   registersPage,
-  setBlockedOnReceive,
-  setBlockedOnReply,
-  setTcbSchedContext,
-  setThreadState,
   tcbBlockingObject,
-  tcbBoundNotification,
   tcbHasFault,
   tcbPriority,
   tcbReplyObject,
   tcbSchedContext,
-  tcbSlot,
   tcbYieldTo,
   threadState,
 } from './tcb.ts';
@@ -76,14 +70,14 @@ export type FastpathOutcome = 'taken' | FastpathCallReason | FastpathReplyRecvRe
 const miCheckMask = 0x1ff;
 
 /**
- * lookup_fp: the slot `cptr` names in the thread's CSpace, or NONE: guards checked on the way,
- * the walk continues through CNode caps until 32 bits are used, and overshooting 32 bits fails
- * (the slow path's lookup reaches the same slot whenever this one succeeds).
+ * lookup_fp: the slot `cptr` names in the CSpace of the thread whose words (ramPageAt's) are
+ * `words` from `at`, or NONE: guards checked on the way, the walk continues through CNode caps
+ * until 32 bits are used, and overshooting 32 bits fails (the slow path's lookup reaches the
+ * same slot whenever this one succeeds).
  */
-function lookupFp(state: ImplState, thread: number, cptr: number): number {
-  const root = tcbSlot(thread, 0);
-  let w0 = slotW0(state, root);
-  let w1 = slotW1(state, root);
+function lookupFp(state: ImplState, words: Uint32Array, at: number, cptr: number): number {
+  let w0 = words[at + TcbWord.cspaceRootCap]!;
+  let w1 = words[at + TcbWord.cspaceRootCap + 1]!;
   if (capTag(w0) !== CapTag.cnode) return NONE;
   let bits = 0;
   let slot = NONE;
@@ -108,16 +102,14 @@ function entryReason(state: ImplState, caller: number, info: number): 'caps-or-l
   return tcbHasFault(state, caller) ? 'caller-fault' : null;
 }
 
-/** The slot of the endpoint cap with `right` (Write for Call, Read for ReplyRecv) that a0 names, by lookup_fp; NONE for any other. */
-function endpointCapSlot(state: ImplState, thread: number, right: number): number {
-  const slot = lookupFp(state, thread, getRegister(state, thread, Reg.a0));
-  if (slot === NONE || capTag(slotW0(state, slot)) !== CapTag.endpoint || (capRightsBits(slotW1(state, slot)) & right) === 0) return NONE;
-  return slot;
+/** Whether the cap's words (zero for no slot: a null cap) are an endpoint cap with `right` (Write for Call, Read for ReplyRecv). */
+function endpointCapWith(w0: number, w1: number, right: number): boolean {
+  return capTag(w0) === CapTag.endpoint && (capRightsBits(w1) & right) !== 0;
 }
 
-/** isValidVTableRoot_fp: TCB slot 1 holds a mapped page-table cap. */
-function validVTableRoot(state: ImplState, tcb: number): boolean {
-  const w0 = slotW0(state, tcbSlot(tcb, 1));
+/** isValidVTableRoot_fp: the thread's VSpace root slot (its words: ramPageAt's, from `at`) holds a mapped page-table cap. */
+function validVTableRoot(words: Uint32Array, at: number): boolean {
+  const w0 = words[at + TcbWord.vspaceRootCap]!;
   return capTag(w0) === CapTag.pagetable && mappedFlag(w0);
 }
 
@@ -167,22 +159,27 @@ function switchTo(state: ImplState, thread: number): void {
 
 /** fastpath_call: a Call to a passive server waiting with a reply object. */
 export function fastpathCall(state: ImplState, caller: number): FastpathOutcome {
-  const info = getRegister(state, caller, Reg.a1);
+  // Each thread's words are fetched once (a TCB lies in one page of RAM; a running or waiting one was written).
+  const callerWords = ramPageAt(state, caller);
+  const callerAt = ramPageIndex(state, caller);
+  const info = callerWords[callerAt + TcbWord.registers + Reg.a1]!;
   const entry = entryReason(state, caller, info);
   if (entry !== null) return entry;
-  const capSlot = endpointCapSlot(state, caller, seL4_CanWrite);
-  if (capSlot === NONE) return 'no-send-cap';
-  const capW0 = slotW0(state, capSlot);
-  const rights = capRightsBits(slotW1(state, capSlot));
-  const ep = endpointPtr(slotW1(state, capSlot));
+  const capSlot = lookupFp(state, callerWords, callerAt, callerWords[callerAt + TcbWord.registers + Reg.a0]!);
+  const capW0 = capSlot === NONE ? 0 : slotW0(state, capSlot);
+  const capW1 = capSlot === NONE ? 0 : slotW1(state, capSlot);
+  if (!endpointCapWith(capW0, capW1, seL4_CanWrite)) return 'no-send-cap';
+  const ep = endpointPtr(capW1);
   if (epState(state, ep) !== EPState.Recv) return 'no-receiver';
   const dest = epQueueHead(state, ep);
-  if (!validVTableRoot(state, dest)) return 'receiver-no-vspace';
-  const destPrio = tcbPriority(state, dest);
-  if (destPrio < tcbPriority(state, caller) && !isHighestPrio(state, destPrio)) return 'receiver-priority';
-  if ((rights & (seL4_CanGrant | seL4_CanGrantReply)) === 0) return 'no-grant';
+  const destWords = ramPageAt(state, dest);
+  const destAt = ramPageIndex(state, dest);
+  if (!validVTableRoot(destWords, destAt)) return 'receiver-no-vspace';
+  const destPrio = destWords[destAt + TcbWord.priority]!;
+  if (destPrio < callerWords[callerAt + TcbWord.priority]! && !isHighestPrio(state, destPrio)) return 'receiver-priority';
+  if ((capRightsBits(capW1) & (seL4_CanGrant | seL4_CanGrantReply)) === 0) return 'no-grant';
   if (tcbSchedContext(state, dest) !== NONE) return 'receiver-has-sc';
-  const reply = tcbReplyObject(state, dest);
+  const reply = linkTarget(destWords[destAt + TcbWord.replyObject]!);
   if (reply === NONE) return 'receiver-no-reply';
   if (!budgetCovers(state)) return 'budget';
 
@@ -194,46 +191,58 @@ export function fastpathCall(state: ImplState, caller: number): FastpathOutcome 
   }
   updateTimestamp(state);
   tcbEPDequeue(state, dest, ep);
-  // The receiver lets go of the reply (its word keeps the stale link, as the slow path's reply_unlink leaves it).
-  setReplyTcbOf(state, reply, caller);
-  setBlockedOnReply(state, caller, reply);
-  // reply_push with donation: the reply goes on top of the caller's SC's call stack, the SC to the receiver.
+  // The reply's and the SC's words, fetched once likewise.
+  const replyWords = ramPageAt(state, reply);
+  const replyAt = ramPageIndex(state, reply);
   const sc = state.curSC;
-  const oldCaller = scReply(state, sc);
-  if (oldCaller !== NONE) setReplyNext(state, oldCaller, reply, false);
-  setReplyPrev(state, reply, oldCaller);
-  setScReply(state, sc, reply);
-  setReplyNext(state, reply, sc, true);
-  setTcbSchedContext(state, caller, NONE);
-  setScTcb(state, sc, dest);
-  setTcbSchedContext(state, dest, sc);
+  const scWords = ramPageAt(state, sc);
+  const scAt = ramPageIndex(state, sc);
+  // The receiver lets go of the reply (its word keeps the stale link, as the slow path's reply_unlink leaves it).
+  writePageWord(state, reply, replyWords, replyAt + ReplyWord.tcb, linkWord(caller));
+  // Thread states are set as seL4's fastpath sets them, without scheduleTCB: switchTo settles the scheduler action.
+  writePageWord(state, caller, callerWords, callerAt + TcbWord.replyObject, linkWord(reply));
+  writePageWord(state, caller, callerWords, callerAt + TcbWord.state, ThreadStateNum.BlockedOnReply);
+  // reply_push with donation: the reply goes on top of the caller's SC's call stack, the SC to the receiver.
+  const oldCaller = linkTarget(scWords[scAt + ScWord.reply]!);
+  if (oldCaller !== NONE) writeObjectWord(state, oldCaller, ReplyWord.next * 4, linkWord(reply));
+  writePageWord(state, reply, replyWords, replyAt + ReplyWord.prev, linkWord(oldCaller));
+  writePageWord(state, sc, scWords, scAt + ScWord.reply, linkWord(reply));
+  writePageWord(state, reply, replyWords, replyAt + ReplyWord.next, linkWord(sc) | ReplyWord.isHead);
+  writePageWord(state, caller, callerWords, callerAt + TcbWord.schedContext, 0);
+  writePageWord(state, sc, scWords, scAt + ScWord.tcb, linkWord(dest));
+  writePageWord(state, dest, destWords, destAt + TcbWord.schedContext, linkWord(sc));
   transfer(state, caller, dest, info, endpointBadge(capW0));
-  setThreadState(state, dest, ThreadStateNum.Running);
+  writePageWord(state, dest, destWords, destAt + TcbWord.state, ThreadStateNum.Running);
   switchTo(state, dest);
   return 'taken';
 }
 
 /** fastpath_reply_recv: a passive server answers the head of its call stack and waits again. */
 export function fastpathReplyRecv(state: ImplState, server: number): FastpathOutcome {
-  const info = getRegister(state, server, Reg.a1);
+  // Each thread's words are fetched once (a TCB lies in one page of RAM; a running or waiting one was written).
+  const serverWords = ramPageAt(state, server);
+  const serverAt = ramPageIndex(state, server);
+  const info = serverWords[serverAt + TcbWord.registers + Reg.a1]!;
   const entry = entryReason(state, server, info);
   if (entry !== null) return entry;
-  const capSlot = endpointCapSlot(state, server, seL4_CanRead);
-  if (capSlot === NONE) return 'no-receive-cap';
-  const capW1 = slotW1(state, capSlot);
-  const replySlot = lookupFp(state, server, getRegister(state, server, replyRegister));
+  const capSlot = lookupFp(state, serverWords, serverAt, serverWords[serverAt + TcbWord.registers + Reg.a0]!);
+  const capW1 = capSlot === NONE ? 0 : slotW1(state, capSlot);
+  if (!endpointCapWith(capSlot === NONE ? 0 : slotW0(state, capSlot), capW1, seL4_CanRead)) return 'no-receive-cap';
+  const replySlot = lookupFp(state, serverWords, serverAt, serverWords[serverAt + TcbWord.registers + replyRegister]!);
   if (replySlot === NONE || capTag(slotW0(state, replySlot)) !== CapTag.reply) return 'no-reply-cap';
-  const ntfn = tcbBoundNotification(state, server);
+  const ntfn = linkTarget(serverWords[serverAt + TcbWord.boundNotification]!);
   if (ntfn !== NONE && ntfnIsActive(state, ntfn)) return 'notification-active';
   const ep = endpointPtr(capW1);
   if (epState(state, ep) === EPState.Send) return 'sender-waiting';
   const reply = slotW1(state, replySlot);
   const client = replyTcbOf(state, reply);
-  const sc = tcbSchedContext(state, server);
+  const sc = linkTarget(serverWords[serverAt + TcbWord.schedContext]!);
   if (client === NONE || replySchedContext(state, reply) !== sc) return 'reply-not-head';
+  const clientWords = ramPageAt(state, client);
+  const clientAt = ramPageIndex(state, client);
   if (tcbHasFault(state, client)) return 'client-fault';
-  if (!validVTableRoot(state, client)) return 'client-no-vspace';
-  if (!isHighestPrio(state, tcbPriority(state, client))) return 'client-priority';
+  if (!validVTableRoot(clientWords, clientAt)) return 'client-no-vspace';
+  if (!isHighestPrio(state, clientWords[clientAt + TcbWord.priority]!)) return 'client-priority';
   if (tcbSchedContext(state, client) !== NONE) return 'client-has-sc';
   if (!budgetCovers(state)) return 'budget';
 
@@ -244,20 +253,27 @@ export function fastpathReplyRecv(state: ImplState, server: number): FastpathOut
     if (scTcb(state, sc) !== server) fail(`SC ${sc.toString(16)} is not bound back to its server`);
   }
   updateTimestamp(state);
+  // The reply's and the SC's words, fetched once likewise.
+  const replyWords = ramPageAt(state, reply);
+  const replyAt = ramPageIndex(state, reply);
+  const scWords = ramPageAt(state, sc);
+  const scAt = ramPageIndex(state, sc);
   // reply_pop: the SC goes back to the client, the call stack loses its head.
-  const prev = replyPrev(state, reply);
-  setScReply(state, sc, prev);
-  if (prev !== NONE) setReplyNext(state, prev, sc, true);
-  setReplyNext(state, reply, NONE, false);
-  setTcbSchedContext(state, server, NONE);
-  setScTcb(state, sc, client);
-  setTcbSchedContext(state, client, sc);
-  setReplyPrev(state, reply, NONE);
+  const prev = linkTarget(replyWords[replyAt + ReplyWord.prev]!);
+  writePageWord(state, sc, scWords, scAt + ScWord.reply, linkWord(prev));
+  if (prev !== NONE) writeObjectWord(state, prev, ReplyWord.next * 4, linkWord(sc) | ReplyWord.isHead);
+  writePageWord(state, reply, replyWords, replyAt + ReplyWord.next, 0);
+  writePageWord(state, server, serverWords, serverAt + TcbWord.schedContext, 0);
+  writePageWord(state, sc, scWords, scAt + ScWord.tcb, linkWord(client));
+  writePageWord(state, client, clientWords, clientAt + TcbWord.schedContext, linkWord(sc));
+  writePageWord(state, reply, replyWords, replyAt + ReplyWord.prev, 0);
   transfer(state, server, client, info, 0);
-  setThreadState(state, client, ThreadStateNum.Running);
+  writePageWord(state, client, clientWords, clientAt + TcbWord.state, ThreadStateNum.Running);
   // The server waits on the endpoint with the reply object, queued by priority.
-  setBlockedOnReceive(state, server, ep, reply);
-  setReplyTcbOf(state, reply, server);
+  writePageWord(state, server, serverWords, serverAt + TcbWord.blockingObject, linkWord(ep));
+  writePageWord(state, server, serverWords, serverAt + TcbWord.replyObject, linkWord(reply));
+  writePageWord(state, server, serverWords, serverAt + TcbWord.state, ThreadStateNum.BlockedOnReceive);
+  writePageWord(state, reply, replyWords, replyAt + ReplyWord.tcb, linkWord(server));
   tcbEPAppend(state, server, ep, EPState.Recv);
   switchTo(state, client);
   return 'taken';

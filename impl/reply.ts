@@ -29,6 +29,9 @@ const PREV = 0x04;
 const NEXT = 0x08;
 const IS_HEAD = 2;
 
+/** Word indices of the fields the fastpath writes through a reply object's page of RAM, and replyNext's isHead bit. */
+export const ReplyWord = { tcb: TCB >>> 2, prev: PREV >>> 2, next: NEXT >>> 2, isHead: IS_HEAD } as const;
+
 export interface ReplyRecord {
   readonly tcb: number | null;
   readonly schedContext: number | null;

@@ -53,6 +53,9 @@ const SPORADIC = 0x34;
 const REFILLS = 0x38;
 const refillBytes = 16;
 
+/** Word indices of the fields the fastpath reads and writes through an SC's page of RAM (its first page: the fields start an SC). */
+export const ScWord = { tcb: TCB >>> 2, reply: REPLY >>> 2 } as const;
+
 /** MIN_REFILLS: a round-robin SC's two refills (head being used, tail used). */
 export const minRefills = 2;
 

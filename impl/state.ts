@@ -180,10 +180,10 @@ export class GhostTable {
   constructor(private readonly ramBase: number, ramBytes: number) {
     this.pages = new Array<Array<GhostObject | undefined> | undefined>(Math.ceil(ramBytes / (16 << ghostPageBits))).fill(undefined);
   }
-  /** The record index of a 16-byte aligned RAM address, or -1. */
+  /** The record index of a 16-byte aligned RAM address, or -1 (a whole quotient: no remainder, which costs a call on doubles). */
   private index(addr: number): number {
-    const offset = addr - this.ramBase;
-    return offset >= 0 && offset % 16 === 0 && offset / 16 < this.pages.length << ghostPageBits ? offset / 16 : -1;
+    const i = (addr - this.ramBase) / 16;
+    return i >= 0 && i < this.pages.length << ghostPageBits && Math.floor(i) === i ? i : -1;
   }
   get(addr: number): GhostObject | undefined {
     const i = this.index(addr);
@@ -359,6 +359,12 @@ export function ramPageIndex(state: ImplState, paddr: number): number {
   return ((paddr - state.ramBase) >>> 2) & ramPageWordMask;
 }
 
+/** Stores `value` at `index` of `page` (ramPageAt's array holding the object at `obj`) and marks the object. */
+export function writePageWord(state: ImplState, obj: number, page: Uint32Array, index: number, value: number): void {
+  page[index] = value;
+  markObject(state, obj);
+}
+
 /** Stores word `word` (0..3) of the slot at `slot`. */
 export function writeSlotWord(state: ImplState, slot: number, word: number, value: number): void {
   store(state, slot + 4 * word, value);
@@ -524,18 +530,20 @@ function isAscending(values: readonly number[]): boolean {
 }
 
 // Consecutive writes mostly hit the same slot or object, so only a repeat of the last entry
-// is skipped here; touchedOf removes the remaining repeats.
+// is skipped here; touchedOf removes the remaining repeats. The marks test `recordTouched` and
+// log in a function of their own: every store calls them, and V8 always inlines a function of
+// at most 27 bytes of bytecode, where a bigger one competes for a caller's inlining budget.
 function markSlot(state: ImplState, slot: number): void {
-  if (!state.recordTouched) return;
-  const dirty = state.dirtySlots;
-  if (dirty.last() !== slot) dirty.push(slot);
+  if (state.recordTouched) logAddress(state.dirtySlots, slot);
 }
 
 /** Records that the step wrote the object at `obj` (repeats of the last one are skipped). */
 export function markObject(state: ImplState, obj: number): void {
-  if (!state.recordTouched) return;
-  const dirty = state.dirtyObjects;
-  if (dirty.last() !== obj) dirty.push(obj);
+  if (state.recordTouched) logAddress(state.dirtyObjects, obj);
+}
+
+function logAddress(log: AddressLog, addr: number): void {
+  if (log.last() !== addr) log.push(addr);
 }
 
 /** Starts a step: forgets what the previous step wrote. */

@@ -85,6 +85,19 @@ const REGISTERS = 0x240;
 const FAULT = 0x2c0;
 const LOOKUP_FAILURE = 0x2c8;
 
+/** Word indices (byte offset / 4) of the fields the fastpath reads and writes through a TCB's page of RAM (ramPageAt). */
+export const TcbWord = {
+  cspaceRootCap: 0,
+  vspaceRootCap: 4, // slot 1 (slots are 16 bytes)
+  state: STATE >>> 2,
+  priority: PRIORITY >>> 2,
+  schedContext: SCHED_CONTEXT >>> 2,
+  boundNotification: BOUND_NOTIFICATION >>> 2,
+  blockingObject: BLOCKING_OBJECT >>> 2,
+  replyObject: REPLY_OBJECT >>> 2,
+  registers: REGISTERS >>> 2,
+} as const;
+
 const QUEUED = 1;
 const IN_RELEASE_QUEUE = 2;
 /** seL4_TCBFlag_MASK with an FPU: only fpuDisabled. */

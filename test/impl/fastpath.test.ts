@@ -16,6 +16,7 @@ import {
   seL4_Syscall,
   syscallWord,
   type Observation,
+  type Touched,
   type Word,
 } from '../../libsel4/index.ts';
 import { createImplLayer, type ImplState } from '../../impl/index.ts';
@@ -285,6 +286,11 @@ function firstDifference(a: Uint32Array, b: Uint32Array, base: number): string |
 const smallRam = { memory: { base: 0x80000000, sizeBytes: 1 << 20 } };
 const view = createImplLayer({ debug: true }).view;
 
+/** A step's touched slots and objects, each sorted (the checker compares them as sets). */
+function touchedSet(touched: Touched): { slots: string[]; objects: number[] } {
+  return { slots: touched.slots.map((s) => `${s.cnode}:${s.index}`).sort(), objects: [...touched.objects].sort((a, b) => a - b) };
+}
+
 /** Runs the script with the fastpath on and off: the last entry's outcome, and the same state either way. */
 function checkCase(c: Case): void {
   const on = bootRoot({ ...smallRam, fastpath: true }, { debug: true });
@@ -294,6 +300,8 @@ function checkCase(c: Case): void {
   expect(seen.fastpath).toBe(c.outcome);
   expect(slow.fastpath).toBeUndefined();
   expect({ ...seen, fastpath: undefined }).toEqual(slow);
+  // what the entry wrote, as the checker compares it: the fastpath marks every object it writes through its pages of RAM
+  expect(touchedSet(on.lastTouched)).toEqual(touchedSet(off.lastTouched));
   const a = snapshot(on.state);
   const b = snapshot(off.state);
   expect(firstDifference(a.ram, b.ram, on.state.ramBase)).toBeNull();

@@ -23,5 +23,5 @@ it('records, finds and forgets objects in RAM and outside it', () => {
 it('finds nothing at addresses no object can have: unaligned, past RAM, not integers', () => {
   const ghost = new GhostTable(ramBase, ramBytes);
   ghost.set(ramBase, endpoint);
-  for (const addr of [ramBase + 8, ramBase + ramBytes, ramBase - 16, ramBase + 0.5, Number.NaN]) expect(ghost.get(addr)).toBeUndefined();
+  for (const addr of [ramBase + 8, ramBase + ramBytes, ramBase - 16, ramBase + 0.5, ramBase + 16.5, ramBase - 0.5, Number.NaN, Infinity]) expect(ghost.get(addr)).toBeUndefined();
 });
