@@ -131,6 +131,37 @@ function sortedUnion(a: readonly number[], b: readonly number[]): number[] {
   return out;
 }
 
+/** The first slot of an executable CNode or TCB that differs from the impl's (each index in order). */
+function holderSlotsDifference(impl: I.ImplState, addr: number, upper: E.CNodeObject | E.TCBObject, count: number): Mismatch | null {
+  const execSlots = new Map(upper.slots);
+  for (let index = 0; index < count; index++) {
+    const execSlot = execSlots.get(index) ?? null;
+    if (execSlot === null && holdsNullCap(impl, addr + 16 * index)) continue;
+    const ref = { cnode: addr, index };
+    const m = diffSlots(ref, upper, implSlot(impl, ref), execSlot ?? E.nullSlot);
+    if (m) return m;
+  }
+  return null;
+}
+
+/**
+ * Whether holderSlotsDifference finds nothing, reading only the impl's non-null slots: each
+ * agrees with the executable slot at its index, and the executable holder has no other slot.
+ * False: not known.
+ */
+function holderSlotsAgree(impl: I.ImplState, addr: number, upper: E.CNodeObject | E.TCBObject, count: number): boolean {
+  let matched = 0;
+  for (let index = 0; index < count; index++) {
+    if (holdsNullCap(impl, addr + 16 * index)) continue;
+    const execSlot = upper.slots.get(index);
+    if (execSlot === undefined) return false;
+    const ref = { cnode: addr, index };
+    if (diffSlots(ref, upper, implSlot(impl, ref), execSlot) !== null) return false;
+    matched++;
+  }
+  return matched === upper.slots.size;
+}
+
 /**
  * The closing comparison of impl and executable spec: the same as comparing implToExec with
  * the executable state, object by object, without building the decoded state.
@@ -145,14 +176,8 @@ export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec
     if (m) return m;
     if (upper && (upper.type === 'cnode' || upper.type === 'tcb')) {
       const count = upper.type === 'cnode' ? 2 ** upper.radix : 5;
-      const execSlots = new Map(upper.slots);
-      for (let index = 0; index < count; index++) {
-        const execSlot = execSlots.get(index) ?? null;
-        if (execSlot === null && holdsNullCap(impl, addr + 16 * index)) continue;
-        const ref = { cnode: addr, index };
-        const m2 = diffSlots(ref, upper, implSlot(impl, ref), execSlot ?? E.nullSlot);
-        if (m2) return m2;
-      }
+      const m2 = holderSlotsAgree(impl, addr, upper, count) ? null : holderSlotsDifference(impl, addr, upper, count);
+      if (m2) return m2;
     }
   }
   for (const ref of irqNodeSlots) {
@@ -304,10 +329,16 @@ export function execCdtParent(exec: E.ExecState, ref: SlotRef): SlotRef | null {
   const reader = execReader(exec);
   const self = reader.slot(ref);
   if (!self || self.cap.type === 'null') return null;
-  let parents = parentCache.get(exec);
-  if (!parents) parentCache.set(exec, (parents = checkedListParents(exec) ?? new SlotMap()));
+  const parents = execParents(exec);
   if (!parents.has(ref)) listParents(reader, ref, parents);
   return parents.get(ref) ?? null;
+}
+
+/** The CDT parents of `exec`'s non-null slots worked out so far (all of them if its listing's MDB passed checkMDB). */
+function execParents(exec: E.ExecState): SlotMap<SlotRef | null> {
+  let parents = parentCache.get(exec);
+  if (!parents) parentCache.set(exec, (parents = checkedListParents(exec) ?? new SlotMap()));
+  return parents;
 }
 
 /**
@@ -479,6 +510,39 @@ export function abstractObjectViews(abs: A.AbstractState): readonly ObjectView[]
   return list;
 }
 
+/**
+ * Reads slots as ExecReader.slot does, remembering the last holder (the closing comparison
+ * reads the slots of one holder after another); undefined for the IRQ node's (not known).
+ */
+class HolderReader {
+  private holderAddr = NaN;
+  private holder: E.CNodeObject | E.TCBObject | null = null;
+
+  constructor(private readonly reader: ExecReader) {}
+
+  slot(ref: SlotRef): E.Slot | null | undefined {
+    if (ref.cnode === irqNodeRef) return undefined;
+    if (ref.cnode !== this.holderAddr) {
+      const holder = this.reader.object(ref.cnode);
+      this.holderAddr = ref.cnode;
+      this.holder = E.isSlotHolder(holder) ? holder : null;
+    }
+    const holder = this.holder;
+    if (holder === null || !Number.isInteger(ref.index) || ref.index < 0 || ref.index >= E.slotCount(holder)) return null;
+    return holder.slots.get(ref.index) ?? E.nullSlot;
+  }
+}
+
+/**
+ * Whether diffAbstractSlot finds nothing, given the executable slot (undefined: not known) and
+ * its CDT parent as worked out already (undefined: not yet); false: not known.
+ */
+function abstractSlotAgrees(lower: E.Slot | null | undefined, upper: AbstractSlot, parent: SlotRef | null | undefined): boolean {
+  if (lower === undefined || lower === null || upper.cap === null || !capEqual(lower.cap, upper.cap)) return false;
+  if (lower.cap.type === 'null') return true;
+  return parent !== undefined && E.sameSlot(parent, upper.parent) && lower.mdb.revocable === upper.original;
+}
+
 /** The whole executable state abstracts to the abstract state. */
 export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Mismatch | null {
   if (exec.current !== abs.current) return { path: 'current thread', lower: String(exec.current), upper: String(abs.current) };
@@ -487,20 +551,29 @@ export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Misma
     const m = diffAbstractObject(reader, abs, addr);
     if (m) return m;
   }
-  const slots: SlotRef[] = [];
-  const filled = new SlotMap<AbstractSlot | null>();
-  for (const [ref] of execSlots(exec)) {
-    slots.push(ref);
-    filled.set(ref, null);
-  }
-  for (const f of abstractFilledSlots(abs)) {
-    if (!filled.has(f.slot)) slots.push(f.slot);
-    filled.set(f.slot, f);
-  }
+  const upperFilled = abstractFilledSlots(abs);
+  const upperBySlot = new SlotMap<A.FilledSlot>();
+  for (const f of upperFilled) upperBySlot.set(f.slot, f);
   const parent = (ref: SlotRef) => execCdtParent(exec, ref);
-  for (const ref of slots) {
-    const m = diffAbstractSlot(reader, filled.get(ref) ?? abstractSlot(abs, ref), ref, parent);
+  const parents = execParents(exec);
+  const holders = new HolderReader(reader);
+  let matched = 0;
+  for (const [ref] of execSlots(exec)) {
+    const f = upperBySlot.get(ref);
+    if (f !== undefined) matched++;
+    const upper = f ?? abstractSlot(abs, ref);
+    if (abstractSlotAgrees(holders.slot(ref), upper, parents.get(ref))) continue;
+    const m = diffAbstractSlot(reader, upper, ref, parent);
     if (m) return m;
+  }
+  if (matched < upperFilled.length) {
+    const lowerSlots = new SlotMap<true>();
+    for (const [ref] of execSlots(exec)) lowerSlots.set(ref, true);
+    for (const f of upperFilled) {
+      if (lowerSlots.has(f.slot)) continue;
+      const m = diffAbstractSlot(reader, f, f.slot, parent);
+      if (m) return m;
+    }
   }
   for (const [paddr, word] of E.allUserWords(exec)) {
     if (A.userWord(abs, paddr) !== word) return { path: `user memory ${hex(paddr)}`, lower: hex(word), upper: hex(A.userWord(abs, paddr)) };
