@@ -118,10 +118,25 @@ function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => num
 }
 
 /** The listing's slots with their CDT parents (sharing `entries`' positions), and the parents by position. */
+/** A listing's objects by address, made once per list (the listing's parents, its invariants and the closing comparison share it). */
+const objectMaps = new WeakMap<readonly ObjectView[], Map<number, ObjectView>>();
+
+export function objectsByAddr(objects: readonly ObjectView[]): Map<number, ObjectView> {
+  let byAddr = objectMaps.get(objects);
+  if (byAddr === undefined) {
+    byAddr = new Map<number, ObjectView>();
+    for (const o of objects) byAddr.set(o.addr, o);
+    objectMaps.set(objects, byAddr);
+  }
+  return byAddr;
+}
+
 function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): { filled: Filled[]; parents: (SlotRef | null | undefined)[] } {
-  const sizes = new Map<number, number>();
-  for (const o of objects) sizes.set(o.addr, objectBytes(o));
-  const parents = parentsFromMDB(entries, (ptr) => sizes.get(ptr) ?? null);
+  const byAddr = objectsByAddr(objects);
+  const parents = parentsFromMDB(entries, (ptr) => {
+    const o = byAddr.get(ptr);
+    return o === undefined ? null : objectBytes(o);
+  });
   const positions = slotPositions(entries);
   const filled = entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents[positions.get(e.slot)!] ?? null }));
   sharePositions(entries, filled);
@@ -198,8 +213,32 @@ function listState(layer: RunningLayer): StateListing {
   }
 }
 
+/** The listings made during the current closing (no layer steps meanwhile), by layer state; null outside one. */
+let closingListings: Map<unknown, Listing> | null = null;
+
+/**
+ * Runs a run's closing (its invariants, then its full comparisons: no layer steps meanwhile),
+ * the comparisons reading each layer's listing that the invariants made.
+ */
+export function sharingListings<T>(closing: () => T): T {
+  const outer = closingListings;
+  closingListings = new Map();
+  try {
+    return closing();
+  } finally {
+    closingListings = outer;
+  }
+}
+
+/** The listing of a layer state made during the current closing, if any. */
+export function closingListing(state: unknown): Listing | undefined {
+  return closingListings?.get(state);
+}
+
 export function listLayer(layer: RunningLayer): Listing {
   const view = layer.view();
   const irqs = Array.from({ length: maxIRQ + 1 }, (_, irq) => view.irq(irq));
-  return { ...listState(layer), scheduler: view.scheduler(), current: view.current(), irqs };
+  const listing = { ...listState(layer), scheduler: view.scheduler(), current: view.current(), irqs };
+  closingListings?.set(layer.state(), listing);
+  return listing;
 }

@@ -26,7 +26,8 @@ import * as E from '../../spec-executable/index.ts';
 import * as I from '../../impl/index.ts';
 import { compareIrqs, compareScheduler, fieldsDifference, fieldsEqualWith, irqNodeSlotName, irqNodeSlots, slotRefText, type Mismatch } from '../lockstep/compare.ts';
 import { implSched } from './scheduler.ts';
-import { checkedListParents, mdbParentOf, objectBytes } from '../listing.ts';
+import { checkedListParents, closingListing, mdbParentOf, objectBytes, objectsByAddr } from '../listing.ts';
+import type { MDBEntry } from '../invariants/mdb.ts';
 import { execObjectAddrs, execReader, execSlots, type ExecReader } from './exec-index.ts';
 import { SlotMap } from '../slot-map.ts';
 
@@ -162,6 +163,49 @@ function holderSlotsAgree(impl: I.ImplState, addr: number, upper: E.CNodeObject 
   return matched === upper.slots.size;
 }
 
+/** What the closing's listing of the impl state decoded: its objects by address, and its non-null slots' runs by holder. */
+interface ListedImpl {
+  readonly objects: ReadonlyMap<number, { readonly type: string }>;
+  readonly slots: readonly MDBEntry[];
+  /** Each holder's run of slots in `slots`: [start, end); null if its slots are not one run. */
+  readonly runs: ReadonlyMap<number, readonly [number, number] | null>;
+}
+
+/** The impl state as this closing's invariants listed it (the same state: no step since), or null outside a closing. */
+function listedImpl(impl: I.ImplState): ListedImpl | null {
+  const listing = closingListing(impl);
+  if (listing === undefined || listing.mdb === null) return null;
+  const slots = listing.mdb;
+  const runs = new Map<number, [number, number] | null>();
+  for (let i = 0; i < slots.length; i++) {
+    const holder = slots[i]!.slot.cnode;
+    if (holder === irqNodeRef) continue;
+    const run = runs.get(holder);
+    if (run === undefined) runs.set(holder, [i, i + 1]);
+    else if (run !== null && run[1] === i) run[1] = i + 1;
+    else runs.set(holder, null);
+  }
+  return { objects: objectsByAddr(listing.objects), slots, runs };
+}
+
+/**
+ * Whether holderSlotsDifference finds nothing, from the listing of a holder it decoded (and
+ * so scanned, as many slots as the executable holder has once their objects agree): the impl's
+ * non-null slots each agree with the executable slot at their index, and the executable holder
+ * has no other slot. False: not known.
+ */
+function listedSlotsAgree(listed: ListedImpl, addr: number, upper: E.CNodeObject | E.TCBObject): boolean {
+  const run = listed.runs.get(addr);
+  if (run === null) return false;
+  const [start, end] = run ?? [0, 0];
+  for (let i = start; i < end; i++) {
+    const e = listed.slots[i]!;
+    const execSlot = upper.slots.get(e.slot.index);
+    if (execSlot === undefined || !capEqual(e.cap, execSlot.cap) || !mdbEqual(e, execSlot.mdb)) return false;
+  }
+  return end - start === upper.slots.size;
+}
+
 /**
  * The closing comparison of impl and executable spec: the same as comparing implToExec with
  * the executable state, object by object, without building the decoded state.
@@ -169,14 +213,16 @@ function holderSlotsAgree(impl: I.ImplState, addr: number, upper: E.CNodeObject 
 export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec: E.ExecState): Mismatch | null {
   if (implCurrent !== exec.current) return { path: 'current thread', lower: String(implCurrent), upper: String(exec.current) };
   const reader = execReader(exec);
+  const listed = listedImpl(impl);
   for (const addr of sortedUnion(impl.ghostAddrs, execObjectAddrs(exec))) {
-    const lower = I.decodeObject(impl, addr);
+    const lower = listed?.objects.get(addr) ?? I.decodeObject(impl, addr);
     const upper = reader.object(addr);
     const m = diffObjects(addr, lower, upper);
     if (m) return m;
     if (upper && (upper.type === 'cnode' || upper.type === 'tcb')) {
       const count = upper.type === 'cnode' ? 2 ** upper.radix : 5;
-      const m2 = holderSlotsAgree(impl, addr, upper, count) ? null : holderSlotsDifference(impl, addr, upper, count);
+      const agree = listed?.objects.has(addr) ? listedSlotsAgree(listed, addr, upper) : holderSlotsAgree(impl, addr, upper, count);
+      const m2 = agree ? null : holderSlotsDifference(impl, addr, upper, count);
       if (m2) return m2;
     }
   }

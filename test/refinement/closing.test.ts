@@ -12,6 +12,7 @@ import { execSlots } from '../../refinement/abstraction/exec-index.ts';
 import { checkInvariants } from '../../refinement/invariants/index.ts';
 import { recordWorkload, workloadArbitrary } from '../../refinement/check.ts';
 import { bootLayer } from '../../refinement/layers.ts';
+import { closingListing, sharingListings } from '../../refinement/listing.ts';
 
 const plan = planBoot({});
 
@@ -37,17 +38,31 @@ describe('closing comparisons', () => {
     expect(execSlots(state)).toEqual([...E.allSlots(state)]);
   });
 
-  it('finds an executable slot the impl lacks, and one the impl has and the executable spec lacks', () => {
+  it('finds an executable slot the impl lacks, and one the impl has and the executable spec lacks, with or without the closing\'s listing', () => {
     const { impl, exec } = run(4);
     const implState = impl.state() as I.ImplState;
     const state = exec.state() as E.ExecState;
     const current = impl.view().current();
-    expect(diffImplExec(implState, current, state)).toBeNull();
     const [ref, slot] = execSlots(state).find(([r, s]) => s.cap.type !== 'null' && state.objects.get(r.cnode)?.type === 'cnode')!;
     const holder = state.objects.get(ref.cnode) as E.CNodeObject;
     const free = Array.from({ length: 2 ** holder.radix }, (_, i) => i).find((i) => !holder.slots.has(i))!;
-    expect(diffImplExec(implState, current, withSlot(state, { cnode: ref.cnode, index: free }, slot))).toEqual({ path: `cnode ${hex(ref.cnode)} slot ${free}: type`, lower: 'null', upper: slot.cap.type });
-    expect(diffImplExec(implState, current, withSlot(state, ref, undefined))).toEqual({ path: `cnode ${hex(ref.cnode)} slot ${ref.index}: type`, lower: slot.cap.type, upper: 'null' });
+    const differences = () => [
+      diffImplExec(implState, current, state),
+      diffImplExec(implState, current, withSlot(state, { cnode: ref.cnode, index: free }, slot)),
+      diffImplExec(implState, current, withSlot(state, ref, undefined)),
+    ];
+    const expected = [
+      null,
+      { path: `cnode ${hex(ref.cnode)} slot ${free}: type`, lower: 'null', upper: slot.cap.type },
+      { path: `cnode ${hex(ref.cnode)} slot ${ref.index}: type`, lower: slot.cap.type, upper: 'null' },
+    ];
+    expect(differences()).toEqual(expected);
+    sharingListings(() => {
+      expect(checkInvariants(impl)).toBeNull();
+      expect(closingListing(implState)).toBeDefined();
+      expect(differences()).toEqual(expected);
+    });
+    expect(closingListing(implState)).toBeUndefined();
   });
 
   it('finds a flipped revocable flag and a slot only the abstract spec holds', () => {
