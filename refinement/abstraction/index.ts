@@ -525,9 +525,6 @@ function abstractObjects(abs: A.AbstractState): ReturnType<typeof A.allObjects> 
   return objects;
 }
 
-/** Each abstract object record's view, made once: records are immutable. */
-const abstractViews = new WeakMap<object, ObjectView>();
-
 const abstractFilled = new WeakMap<A.AbstractState, readonly A.FilledSlot[]>();
 
 /** A.allFilledSlots, listed once per (immutable) abstract state. */
@@ -541,18 +538,12 @@ const abstractViewLists = new WeakMap<A.AbstractState, readonly ObjectView[]>();
 
 /**
  * The abstract view's objects() (every object's view by increasing address), listed once per
- * (immutable) state, each view made once per record.
+ * (immutable) state: the listing and the closing comparison share it. (A view per record
+ * remembered across states cost more than making it: most records a closing lists are new.)
  */
 export function abstractObjectViews(abs: A.AbstractState): readonly ObjectView[] {
   let list = abstractViewLists.get(abs);
-  if (list === undefined) {
-    list = abstractObjects(abs).map((o) => {
-      let seen = abstractViews.get(o);
-      if (seen === undefined) abstractViews.set(o, (seen = A.objectView(o)));
-      return seen;
-    });
-    abstractViewLists.set(abs, list);
-  }
+  if (list === undefined) abstractViewLists.set(abs, (list = abstractObjects(abs).map((o) => A.objectView(o))));
   return list;
 }
 
