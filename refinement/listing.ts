@@ -117,7 +117,6 @@ function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => num
   return parents;
 }
 
-/** The listing's slots with their CDT parents (sharing `entries`' positions), and the parents by position. */
 /** A listing's objects by address, made once per list (the listing's parents, its invariants and the closing comparison share it). */
 const objectMaps = new WeakMap<readonly ObjectView[], Map<number, ObjectView>>();
 
@@ -131,6 +130,7 @@ export function objectsByAddr(objects: readonly ObjectView[]): Map<number, Objec
   return byAddr;
 }
 
+/** The listing's slots with their CDT parents (sharing `entries`' positions), and the parents by position. */
 function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): { filled: Filled[]; parents: (SlotRef | null | undefined)[] } {
   const byAddr = objectsByAddr(objects);
   const parents = parentsFromMDB(entries, (ptr) => {
