@@ -61,6 +61,10 @@ function written<V>(node: Node<V> | undefined, shift: number, key: number, value
 /** Appends the entries of `node` (whose keys start at `base`) with keys in [start, end) to `into`, in key order. */
 function collect<V>(node: Node<V>, shift: number, base: number, start: number, end: number, into: [number, V][]): void {
   const span = 2 ** shift;
+  if (start <= base && base + fanout * span <= end) {
+    collectAll(node, shift, base, into, null);
+    return;
+  }
   const first = Math.max(0, Math.floor((start - base) / span));
   const last = Math.min(fanout - 1, Math.floor((end - 1 - base) / span));
   for (let d = first; d <= last; d++) {
@@ -72,6 +76,32 @@ function collect<V>(node: Node<V>, shift: number, base: number, start: number, e
       const child = node.children[d];
       if (child !== undefined) collect(child, shift - bitsPerLevel, key, start, end, into);
     }
+  }
+}
+
+/**
+ * Appends every entry of `node` (whose keys start at `base`) in key order, without range
+ * arithmetic: as [key, value] pairs to `entries`, or (`entries` null) keys to `keys` and values to `values`.
+ */
+function collectAll<V>(node: Node<V>, shift: number, base: number, entries: [number, V][] | null, keys: number[] | null, values?: V[]): void {
+  if (node.kind === 'leaf') {
+    const leafValues = node.values;
+    for (let d = 0; d < fanout; d++) {
+      const value = leafValues[d];
+      if (value === undefined) continue;
+      if (entries !== null) entries.push([base + d, value]);
+      else {
+        keys?.push(base + d);
+        values?.push(value);
+      }
+    }
+    return;
+  }
+  const span = 2 ** shift;
+  const children = node.children;
+  for (let d = 0; d < fanout; d++) {
+    const child = children[d];
+    if (child !== undefined) collectAll(child, shift - bitsPerLevel, base + d * span, entries, keys, values);
   }
 }
 
@@ -182,14 +212,22 @@ export class RadixMap<V> {
 
   /** Every entry, in key order. */
   entries(): [number, V][] {
-    return this.entriesInRange(0, capacity(maxHeight));
+    const result: [number, V][] = [];
+    if (this.root !== undefined) collectAll(this.root, (this.height - 1) * bitsPerLevel, 0, result, null);
+    return result;
   }
 
+  /** Every key, in order. */
   keys(): number[] {
-    return this.entries().map(([key]) => key);
+    const result: number[] = [];
+    if (this.root !== undefined) collectAll(this.root, (this.height - 1) * bitsPerLevel, 0, null, result);
+    return result;
   }
 
+  /** Every value, in key order. */
   values(): V[] {
-    return this.entries().map(([, value]) => value);
+    const result: V[] = [];
+    if (this.root !== undefined) collectAll(this.root, (this.height - 1) * bitsPerLevel, 0, null, null, result);
+    return result;
   }
 }

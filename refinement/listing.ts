@@ -9,7 +9,7 @@ import * as I from '../impl/index.ts';
 import { abstractFilledSlots, abstractObjectViews, holdsNullCap } from './abstraction/index.ts';
 import { execSlots } from './abstraction/exec-index.ts';
 import { irqNodeSlots } from './lockstep/compare.ts';
-import { SlotMap } from './slot-map.ts';
+import { SlotMap, sharePositions, slotPositions } from './slot-map.ts';
 import { passedCheckMDB, type MDBEntry } from './invariants/mdb.ts';
 import type { RunningLayer } from './running.ts';
 
@@ -95,30 +95,52 @@ export function mdbParentOf(
   return true;
 }
 
-/** CDT parents from MDB lists: one walk per list with a stack of open ancestors. */
-function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => number | null): SlotMap<SlotRef | null> {
-  const byKey = new SlotMap<MDBEntry>();
-  for (const e of entries) byKey.set(e.slot, e);
-  const parents = new SlotMap<SlotRef | null>();
+/**
+ * CDT parents from MDB lists: one walk per list with a stack of open ancestors. By position in
+ * `entries` (of each slot's last listing); undefined where no walk from a head reached.
+ */
+function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => number | null): (SlotRef | null | undefined)[] {
+  const positions = slotPositions(entries);
+  const parents = new Array<SlotRef | null | undefined>(entries.length).fill(undefined);
   for (const head of entries) {
     if (head.prev !== null) continue;
     const stack: MDBEntry[] = [];
     let steps = 0;
     for (let at: MDBEntry | undefined = head; at && steps <= entries.length; steps++) {
       while (stack.length > 0 && !mdbParentOf(size, stack[stack.length - 1]!, at)) stack.pop();
-      parents.set(at.slot, stack.length > 0 ? stack[stack.length - 1]!.slot : null);
+      parents[positions.get(at.slot)!] = stack.length > 0 ? stack[stack.length - 1]!.slot : null;
       stack.push(at);
-      at = at.next ? byKey.get(at.next) : undefined;
+      const next: number | undefined = at.next === null ? undefined : positions.get(at.next);
+      at = next === undefined ? undefined : entries[next];
     }
   }
   return parents;
 }
 
-function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): { filled: Filled[]; parents: SlotMap<SlotRef | null> } {
-  const sizes = new Map<number, number>();
-  for (const o of objects) sizes.set(o.addr, objectBytes(o));
-  const parents = parentsFromMDB(entries, (ptr) => sizes.get(ptr) ?? null);
-  return { filled: entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents.get(e.slot) ?? null })), parents };
+/** A listing's objects by address, made once per list (the listing's parents, its invariants and the closing comparison share it). */
+const objectMaps = new WeakMap<readonly ObjectView[], Map<number, ObjectView>>();
+
+export function objectsByAddr(objects: readonly ObjectView[]): Map<number, ObjectView> {
+  let byAddr = objectMaps.get(objects);
+  if (byAddr === undefined) {
+    byAddr = new Map<number, ObjectView>();
+    for (const o of objects) byAddr.set(o.addr, o);
+    objectMaps.set(objects, byAddr);
+  }
+  return byAddr;
+}
+
+/** The listing's slots with their CDT parents (sharing `entries`' positions), and the parents by position. */
+function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): { filled: Filled[]; parents: (SlotRef | null | undefined)[] } {
+  const byAddr = objectsByAddr(objects);
+  const parents = parentsFromMDB(entries, (ptr) => {
+    const o = byAddr.get(ptr);
+    return o === undefined ? null : objectBytes(o);
+  });
+  const positions = slotPositions(entries);
+  const filled = entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents[positions.get(e.slot)!] ?? null }));
+  sharePositions(entries, filled);
+  return { filled, parents };
 }
 
 function mdbEntry(slot: SlotRef, cap: Cap, mdb: E.MDBNode): MDBEntry {
@@ -143,7 +165,12 @@ function listExecutable(s: E.ExecState): StateListing {
   const mdb: MDBEntry[] = [];
   for (const [slot, data] of execSlots(s)) if (data.cap.type !== 'null') mdb.push(mdbEntry(slot, data.cap, data.mdb));
   const { filled, parents } = withParents(mdb, objects);
-  listedParents.set(s, { mdb, parents });
+  const walked = new SlotMap<SlotRef | null>();
+  for (let i = 0; i < mdb.length; i++) {
+    const parent = parents[i];
+    if (parent !== undefined) walked.set(mdb[i]!.slot, parent);
+  }
+  listedParents.set(s, { mdb, parents: walked });
   return { objects, filled, mdb };
 }
 
@@ -186,8 +213,32 @@ function listState(layer: RunningLayer): StateListing {
   }
 }
 
+/** The listings made during the current closing (no layer steps meanwhile), by layer state; null outside one. */
+let closingListings: Map<unknown, Listing> | null = null;
+
+/**
+ * Runs a run's closing (its invariants, then its full comparisons: no layer steps meanwhile),
+ * the comparisons reading each layer's listing that the invariants made.
+ */
+export function sharingListings<T>(closing: () => T): T {
+  const outer = closingListings;
+  closingListings = new Map();
+  try {
+    return closing();
+  } finally {
+    closingListings = outer;
+  }
+}
+
+/** The listing of a layer state made during the current closing, if any. */
+export function closingListing(state: unknown): Listing | undefined {
+  return closingListings?.get(state);
+}
+
 export function listLayer(layer: RunningLayer): Listing {
   const view = layer.view();
   const irqs = Array.from({ length: maxIRQ + 1 }, (_, irq) => view.irq(irq));
-  return { ...listState(layer), scheduler: view.scheduler(), current: view.current(), irqs };
+  const listing = { ...listState(layer), scheduler: view.scheduler(), current: view.current(), irqs };
+  closingListings?.set(layer.state(), listing);
+  return listing;
 }

@@ -43,3 +43,25 @@ export class SlotMap<T> {
     return slots;
   }
 }
+
+/** Each list's slot positions, made once per list (or shared with a list of the same slots in the same order). */
+const positionMaps = new WeakMap<readonly { readonly slot: SlotRef }[], SlotMap<number>>();
+
+/**
+ * Each slot of `list` by its position (the last one, should a slot be listed twice), made once
+ * per list: the invariants and the parent derivation of one listing share it.
+ */
+export function slotPositions(list: readonly { readonly slot: SlotRef }[]): SlotMap<number> {
+  let positions = positionMaps.get(list);
+  if (positions === undefined) {
+    positions = new SlotMap<number>();
+    for (let i = 0; i < list.length; i++) positions.set(list[i]!.slot, i);
+    positionMaps.set(list, positions);
+  }
+  return positions;
+}
+
+/** Gives `list` the positions of `same`, which lists the same slots in the same order. */
+export function sharePositions(same: readonly { readonly slot: SlotRef }[], list: readonly { readonly slot: SlotRef }[]): void {
+  positionMaps.set(list, slotPositions(same));
+}

@@ -26,7 +26,8 @@ import * as E from '../../spec-executable/index.ts';
 import * as I from '../../impl/index.ts';
 import { compareIrqs, compareScheduler, fieldsDifference, fieldsEqualWith, irqNodeSlotName, irqNodeSlots, slotRefText, type Mismatch } from '../lockstep/compare.ts';
 import { implSched } from './scheduler.ts';
-import { checkedListParents, mdbParentOf, objectBytes } from '../listing.ts';
+import { checkedListParents, closingListing, mdbParentOf, objectBytes, objectsByAddr } from '../listing.ts';
+import type { MDBEntry } from '../invariants/mdb.ts';
 import { execObjectAddrs, execReader, execSlots, type ExecReader } from './exec-index.ts';
 import { SlotMap } from '../slot-map.ts';
 
@@ -131,6 +132,80 @@ function sortedUnion(a: readonly number[], b: readonly number[]): number[] {
   return out;
 }
 
+/** The first slot of an executable CNode or TCB that differs from the impl's (each index in order). */
+function holderSlotsDifference(impl: I.ImplState, addr: number, upper: E.CNodeObject | E.TCBObject, count: number): Mismatch | null {
+  const execSlots = new Map(upper.slots);
+  for (let index = 0; index < count; index++) {
+    const execSlot = execSlots.get(index) ?? null;
+    if (execSlot === null && holdsNullCap(impl, addr + 16 * index)) continue;
+    const ref = { cnode: addr, index };
+    const m = diffSlots(ref, upper, implSlot(impl, ref), execSlot ?? E.nullSlot);
+    if (m) return m;
+  }
+  return null;
+}
+
+/**
+ * Whether holderSlotsDifference finds nothing, reading only the impl's non-null slots: each
+ * agrees with the executable slot at its index, and the executable holder has no other slot.
+ * False: not known.
+ */
+function holderSlotsAgree(impl: I.ImplState, addr: number, upper: E.CNodeObject | E.TCBObject, count: number): boolean {
+  let matched = 0;
+  for (let index = 0; index < count; index++) {
+    if (holdsNullCap(impl, addr + 16 * index)) continue;
+    const execSlot = upper.slots.get(index);
+    if (execSlot === undefined) return false;
+    const ref = { cnode: addr, index };
+    if (diffSlots(ref, upper, implSlot(impl, ref), execSlot) !== null) return false;
+    matched++;
+  }
+  return matched === upper.slots.size;
+}
+
+/** What the closing's listing of the impl state decoded: its objects by address, and its non-null slots' runs by holder. */
+interface ListedImpl {
+  readonly objects: ReadonlyMap<number, { readonly type: string }>;
+  readonly slots: readonly MDBEntry[];
+  /** Each holder's run of slots in `slots`: [start, end); null if its slots are not one run. */
+  readonly runs: ReadonlyMap<number, readonly [number, number] | null>;
+}
+
+/** The impl state as this closing's invariants listed it (the same state: no step since), or null outside a closing. */
+function listedImpl(impl: I.ImplState): ListedImpl | null {
+  const listing = closingListing(impl);
+  if (listing === undefined || listing.mdb === null) return null;
+  const slots = listing.mdb;
+  const runs = new Map<number, [number, number] | null>();
+  for (let i = 0; i < slots.length; i++) {
+    const holder = slots[i]!.slot.cnode;
+    if (holder === irqNodeRef) continue;
+    const run = runs.get(holder);
+    if (run === undefined) runs.set(holder, [i, i + 1]);
+    else if (run !== null && run[1] === i) run[1] = i + 1;
+    else runs.set(holder, null);
+  }
+  return { objects: objectsByAddr(listing.objects), slots, runs };
+}
+
+/**
+ * Whether holderSlotsDifference finds nothing, from the listing of a holder it decoded (and
+ * so scanned, as many slots as the executable holder has once their objects agree): the impl's
+ * non-null slots each agree with the executable slot at their index, and the executable holder
+ * has no other slot. False: not known.
+ */
+function listedSlotsAgree(listed: ListedImpl, addr: number, upper: E.CNodeObject | E.TCBObject): boolean {
+  const run = listed.runs.get(addr);
+  if (run === null) return false;
+  const [start, end] = run ?? [0, 0];
+  for (let i = start; i < end; i++) {
+    const e = listed.slots[i]!;
+    const execSlot = upper.slots.get(e.slot.index);
+    if (execSlot === undefined || !capEqual(e.cap, execSlot.cap) || !mdbEqual(e, execSlot.mdb)) return false;
+  }
+  return end - start === upper.slots.size;
+}
+
 /**
  * The closing comparison of impl and executable spec: the same as comparing implToExec with
  * the executable state, object by object, without building the decoded state.
@@ -138,21 +213,17 @@ function sortedUnion(a: readonly number[], b: readonly number[]): number[] {
 export function diffImplExec(impl: I.ImplState, implCurrent: number | null, exec: E.ExecState): Mismatch | null {
   if (implCurrent !== exec.current) return { path: 'current thread', lower: String(implCurrent), upper: String(exec.current) };
   const reader = execReader(exec);
+  const listed = listedImpl(impl);
   for (const addr of sortedUnion(impl.ghostAddrs, execObjectAddrs(exec))) {
-    const lower = I.decodeObject(impl, addr);
+    const lower = listed?.objects.get(addr) ?? I.decodeObject(impl, addr);
     const upper = reader.object(addr);
     const m = diffObjects(addr, lower, upper);
     if (m) return m;
     if (upper && (upper.type === 'cnode' || upper.type === 'tcb')) {
       const count = upper.type === 'cnode' ? 2 ** upper.radix : 5;
-      const execSlots = new Map(upper.slots);
-      for (let index = 0; index < count; index++) {
-        const execSlot = execSlots.get(index) ?? null;
-        if (execSlot === null && holdsNullCap(impl, addr + 16 * index)) continue;
-        const ref = { cnode: addr, index };
-        const m2 = diffSlots(ref, upper, implSlot(impl, ref), execSlot ?? E.nullSlot);
-        if (m2) return m2;
-      }
+      const agree = listed?.objects.has(addr) ? listedSlotsAgree(listed, addr, upper) : holderSlotsAgree(impl, addr, upper, count);
+      const m2 = agree ? null : holderSlotsDifference(impl, addr, upper, count);
+      if (m2) return m2;
     }
   }
   for (const ref of irqNodeSlots) {
@@ -304,10 +375,16 @@ export function execCdtParent(exec: E.ExecState, ref: SlotRef): SlotRef | null {
   const reader = execReader(exec);
   const self = reader.slot(ref);
   if (!self || self.cap.type === 'null') return null;
-  let parents = parentCache.get(exec);
-  if (!parents) parentCache.set(exec, (parents = checkedListParents(exec) ?? new SlotMap()));
+  const parents = execParents(exec);
   if (!parents.has(ref)) listParents(reader, ref, parents);
   return parents.get(ref) ?? null;
+}
+
+/** The CDT parents of `exec`'s non-null slots worked out so far (all of them if its listing's MDB passed checkMDB). */
+function execParents(exec: E.ExecState): SlotMap<SlotRef | null> {
+  let parents = parentCache.get(exec);
+  if (!parents) parentCache.set(exec, (parents = checkedListParents(exec) ?? new SlotMap()));
+  return parents;
 }
 
 /**
@@ -448,9 +525,6 @@ function abstractObjects(abs: A.AbstractState): ReturnType<typeof A.allObjects> 
   return objects;
 }
 
-/** Each abstract object record's view, made once: records are immutable. */
-const abstractViews = new WeakMap<object, ObjectView>();
-
 const abstractFilled = new WeakMap<A.AbstractState, readonly A.FilledSlot[]>();
 
 /** A.allFilledSlots, listed once per (immutable) abstract state. */
@@ -464,19 +538,46 @@ const abstractViewLists = new WeakMap<A.AbstractState, readonly ObjectView[]>();
 
 /**
  * The abstract view's objects() (every object's view by increasing address), listed once per
- * (immutable) state, each view made once per record.
+ * (immutable) state: the listing and the closing comparison share it. (A view per record
+ * remembered across states cost more than making it: most records a closing lists are new.)
  */
 export function abstractObjectViews(abs: A.AbstractState): readonly ObjectView[] {
   let list = abstractViewLists.get(abs);
-  if (list === undefined) {
-    list = abstractObjects(abs).map((o) => {
-      let seen = abstractViews.get(o);
-      if (seen === undefined) abstractViews.set(o, (seen = A.objectView(o)));
-      return seen;
-    });
-    abstractViewLists.set(abs, list);
-  }
+  if (list === undefined) abstractViewLists.set(abs, (list = abstractObjects(abs).map((o) => A.objectView(o))));
   return list;
+}
+
+/**
+ * Reads slots as ExecReader.slot does, remembering the last holder (the closing comparison
+ * reads the slots of one holder after another); undefined for the IRQ node's (not known).
+ */
+class HolderReader {
+  private holderAddr = NaN;
+  private holder: E.CNodeObject | E.TCBObject | null = null;
+
+  constructor(private readonly reader: ExecReader) {}
+
+  slot(ref: SlotRef): E.Slot | null | undefined {
+    if (ref.cnode === irqNodeRef) return undefined;
+    if (ref.cnode !== this.holderAddr) {
+      const holder = this.reader.object(ref.cnode);
+      this.holderAddr = ref.cnode;
+      this.holder = E.isSlotHolder(holder) ? holder : null;
+    }
+    const holder = this.holder;
+    if (holder === null || !Number.isInteger(ref.index) || ref.index < 0 || ref.index >= E.slotCount(holder)) return null;
+    return holder.slots.get(ref.index) ?? E.nullSlot;
+  }
+}
+
+/**
+ * Whether diffAbstractSlot finds nothing, given the executable slot (undefined: not known) and
+ * its CDT parent as worked out already (undefined: not yet); false: not known.
+ */
+function abstractSlotAgrees(lower: E.Slot | null | undefined, upper: AbstractSlot, parent: SlotRef | null | undefined): boolean {
+  if (lower === undefined || lower === null || upper.cap === null || !capEqual(lower.cap, upper.cap)) return false;
+  if (lower.cap.type === 'null') return true;
+  return parent !== undefined && E.sameSlot(parent, upper.parent) && lower.mdb.revocable === upper.original;
 }
 
 /** The whole executable state abstracts to the abstract state. */
@@ -487,20 +588,29 @@ export function diffExecAbstract(exec: E.ExecState, abs: A.AbstractState): Misma
     const m = diffAbstractObject(reader, abs, addr);
     if (m) return m;
   }
-  const slots: SlotRef[] = [];
-  const filled = new SlotMap<AbstractSlot | null>();
-  for (const [ref] of execSlots(exec)) {
-    slots.push(ref);
-    filled.set(ref, null);
-  }
-  for (const f of abstractFilledSlots(abs)) {
-    if (!filled.has(f.slot)) slots.push(f.slot);
-    filled.set(f.slot, f);
-  }
+  const upperFilled = abstractFilledSlots(abs);
+  const upperBySlot = new SlotMap<A.FilledSlot>();
+  for (const f of upperFilled) upperBySlot.set(f.slot, f);
   const parent = (ref: SlotRef) => execCdtParent(exec, ref);
-  for (const ref of slots) {
-    const m = diffAbstractSlot(reader, filled.get(ref) ?? abstractSlot(abs, ref), ref, parent);
+  const parents = execParents(exec);
+  const holders = new HolderReader(reader);
+  let matched = 0;
+  for (const [ref] of execSlots(exec)) {
+    const f = upperBySlot.get(ref);
+    if (f !== undefined) matched++;
+    const upper = f ?? abstractSlot(abs, ref);
+    if (abstractSlotAgrees(holders.slot(ref), upper, parents.get(ref))) continue;
+    const m = diffAbstractSlot(reader, upper, ref, parent);
     if (m) return m;
+  }
+  if (matched < upperFilled.length) {
+    const lowerSlots = new SlotMap<true>();
+    for (const [ref] of execSlots(exec)) lowerSlots.set(ref, true);
+    for (const f of upperFilled) {
+      if (lowerSlots.has(f.slot)) continue;
+      const m = diffAbstractSlot(reader, f, f.slot, parent);
+      if (m) return m;
+    }
   }
   for (const [paddr, word] of E.allUserWords(exec)) {
     if (A.userWord(abs, paddr) !== word) return { path: `user memory ${hex(paddr)}`, lower: hex(word), upper: hex(A.userWord(abs, paddr)) };

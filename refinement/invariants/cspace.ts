@@ -2,7 +2,7 @@
 // and aligned, caps naming existing objects of their type with valid fields, and the CDT
 // acyclic and consistent with untyped containment.
 import { capObjectPtr, hex, slotKey, tcbSlotCount, zombieTypeTCB, type Cap, type CapOf, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
-import { SlotMap } from '../slot-map.ts';
+import { slotPositions } from '../slot-map.ts';
 import { objectBytes, type Filled } from '../listing.ts';
 
 const objectTypeOfCap: Partial<Record<Cap['type'], ObjectView['type']>> = {
@@ -122,14 +122,18 @@ function regionOf(cap: Cap, objects: ReadonlyMap<number, ObjectView>): [number, 
  * known to reach a root.
  */
 export function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
-  const byKey = new SlotMap<Filled>();
-  for (const f of filled) byKey.set(f.slot, f);
-  const walkOf = new SlotMap<number>();
+  const positions = slotPositions(filled);
+  const listed = (ref: SlotRef): Filled | undefined => {
+    const at = positions.get(ref);
+    return at === undefined ? undefined : filled[at];
+  };
+  // The walk that went through each listed slot (by position), -1 for none.
+  const walkOf = new Int32Array(filled.length).fill(-1);
   for (let i = 0; i < filled.length; i++) {
     const f = filled[i]!;
     const parent = f.parent;
     if (!parent) continue;
-    const p = byKey.get(parent);
+    const p = listed(parent);
     if (!p) return `valid_mdb: ${slotKey(f.slot)} has parent ${slotKey(parent)}, an empty slot`;
     if (p.cap.type === 'untyped') {
       const inner = regionOf(f.cap, objects);
@@ -140,13 +144,18 @@ export function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: 
         return `untyped_mdb: ${slotKey(f.slot)} lies above the free index of its parent untyped ${hex(p.cap.ptr)}`;
       }
     }
-    if (walkOf.has(f.slot)) continue;
-    walkOf.set(f.slot, i);
-    for (let at: SlotRef | null = parent; at; at = byKey.get(at)?.parent ?? null) {
-      const walk = walkOf.get(at);
+    const self = positions.get(f.slot)!;
+    if (walkOf[self] !== -1) continue;
+    walkOf[self] = i;
+    // An unlisted ancestor has no parent: the walk ends there.
+    for (let at: SlotRef | null = parent; at; ) {
+      const position = positions.get(at);
+      if (position === undefined) break;
+      const walk = walkOf[position]!;
       if (walk === i) return `no_loops: the CDT has a cycle through ${slotKey(at)}`;
-      if (walk !== undefined) break;
-      walkOf.set(at, i);
+      if (walk !== -1) break;
+      walkOf[position] = i;
+      at = filled[position]!.parent;
     }
   }
   return null;

@@ -16,19 +16,19 @@ const blockedOn: Partial<Record<ThreadState, ObjectView['type']>> = { BlockedOnS
 export function validTcbState(objects: ReadonlyMap<number, ObjectView>): string | null {
   for (const t of objects.values()) {
     if (t.type !== 'tcb') continue;
-    const at = `valid_tcb_state: tcb ${hex(t.addr)} is ${t.state}`;
+    const at = () => `valid_tcb_state: tcb ${hex(t.addr)} is ${t.state}`;
     if (!blockedStates.has(t.state)) {
-      if (t.blocking !== null) return `${at} but shows what it is blocked on`;
+      if (t.blocking !== null) return `${at()} but shows what it is blocked on`;
       continue;
     }
-    if (t.blocking === null) return `${at} but shows nothing it is blocked on`;
+    if (t.blocking === null) return `${at()} but shows nothing it is blocked on`;
     const type = blockedOn[t.state];
     if (type !== undefined && (t.blocking.object === null || objects.get(t.blocking.object)?.type !== type)) {
-      return `${at} on ${t.blocking.object === null ? 'nothing' : hex(t.blocking.object)}, which is no ${type}`;
+      return `${at()} on ${t.blocking.object === null ? 'nothing' : hex(t.blocking.object)}, which is no ${type}`;
     }
     const reply = t.blocking.reply;
-    if (reply !== null && objects.get(reply)?.type !== 'reply') return `${at} with reply ${hex(reply)}, which is not a reply object`;
-    if (t.state === 'BlockedOnReply' && reply === null) return `${at} with no reply object`;
+    if (reply !== null && objects.get(reply)?.type !== 'reply') return `${at()} with reply ${hex(reply)}, which is not a reply object`;
+    if (t.state === 'BlockedOnReply' && reply === null) return `${at()} with no reply object`;
   }
   return null;
 }
@@ -44,13 +44,13 @@ function queueMembers(objects: ReadonlyMap<number, ObjectView>, o: Extract<Objec
   const seen = new Set<number>();
   const wanted = queuedState(o);
   for (const addr of o.queue) {
-    const at = `${name}: thread ${hex(addr)} in the queue of ${o.type} ${hex(o.addr)}`;
-    if (seen.has(addr)) return `${at} is queued twice`;
+    const at = () => `${name}: thread ${hex(addr)} in the queue of ${o.type} ${hex(o.addr)}`;
+    if (seen.has(addr)) return `${at()} is queued twice`;
     seen.add(addr);
     const t = tcbAt(objects, addr);
-    if (t === null) return `${at} is not a TCB`;
-    if (t.state !== wanted) return `${at} is ${t.state}, not ${wanted}`;
-    if (t.blocking?.object !== o.addr) return `${at} is blocked on ${t.blocking?.object == null ? 'nothing' : hex(t.blocking.object)}`;
+    if (t === null) return `${at()} is not a TCB`;
+    if (t.state !== wanted) return `${at()} is ${t.state}, not ${wanted}`;
+    if (t.blocking?.object !== o.addr) return `${at()} is blocked on ${t.blocking?.object == null ? 'nothing' : hex(t.blocking.object)}`;
   }
   return null;
 }

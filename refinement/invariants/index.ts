@@ -4,7 +4,7 @@
 // vspace (page tables, ASID pools and the caps to them, and translate), interrupt (IRQ lines, IRQ node, handlers)
 // and untyped (nothing above a free index). All are checked over a listing of the layer's state and its view.
 import type { ObjectView, Touched } from '../../libsel4/index.ts';
-import { listLayer, objectBytes, type Listing } from '../listing.ts';
+import { listLayer, objectBytes, objectsByAddr, type Listing } from '../listing.ts';
 import { cdtInvariants, pspaceDistinctAligned, validCapFields, validCaps, zombiesFinal } from './cspace.ts';
 import { irqInvariants } from './interrupt.ts';
 import { checkMDB } from './mdb.ts';
@@ -27,17 +27,8 @@ function counted(counts: InvariantCounts | undefined, name: string, check: () =>
   return check();
 }
 
-/** A listing's objects by address, made once per listing. */
-const objectMaps = new WeakMap<Listing, Map<number, ObjectView>>();
-
 function objectMap(listing: Listing): Map<number, ObjectView> {
-  let objects = objectMaps.get(listing);
-  if (objects === undefined) {
-    objects = new Map<number, ObjectView>();
-    for (const o of listing.objects) objects.set(o.addr, o);
-    objectMaps.set(listing, objects);
-  }
-  return objects;
+  return objectsByAddr(listing.objects);
 }
 
 /** Every invariant of one layer's state; the first violation, or null. */

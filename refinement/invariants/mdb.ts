@@ -2,7 +2,7 @@
 // well-formed doubly linked lists in depth-first CDT order. Written once over a plain listing
 // of slots, which the executable spec gives directly and the impl gives by decoding memory.
 import { capObjectPtr, slotKey, type Cap, type SlotRef } from '../../libsel4/index.ts';
-import { SlotMap } from '../slot-map.ts';
+import { slotPositions } from '../slot-map.ts';
 
 export interface MDBEntry {
   readonly slot: SlotRef;
@@ -60,38 +60,44 @@ export function checkMDB(entries: readonly MDBEntry[], objectSize: (ptr: number)
 }
 
 function mdbViolation(entries: readonly MDBEntry[], objectSize: (ptr: number) => number | null): string | null {
-  const byKey = new SlotMap<MDBEntry>();
-  for (const e of entries) byKey.set(e.slot, e);
+  const positions = slotPositions(entries);
+  const entryAt = (ref: SlotRef): MDBEntry | undefined => {
+    const at = positions.get(ref);
+    return at === undefined ? undefined : entries[at];
+  };
   for (const e of entries) {
     if (e.next) {
-      const n = byKey.get(e.next);
+      const n = entryAt(e.next);
       if (!n) return `valid_nullcaps: ${key(e.slot)} links to ${key(e.next)}, an empty slot`;
       if (!same(n.prev, e.slot)) return `valid_dlist: ${key(e.slot)}.next = ${key(e.next)} but its prev is ${key(n.prev)}`;
     }
     if (e.prev) {
-      const p = byKey.get(e.prev);
+      const p = entryAt(e.prev);
       if (!p) return `valid_nullcaps: ${key(e.slot)} links back to ${key(e.prev)}, an empty slot`;
       if (!same(p.next, e.slot)) return `valid_dlist: ${key(e.slot)}.prev = ${key(e.prev)} but its next is ${key(p.next)}`;
     }
   }
-  // mdb_chain_0: walking forward from every list head visits each entry once.
-  const seen = new SlotMap<true>();
+  // mdb_chain_0: walking forward from every list head visits each entry once (slots marked by position).
+  const seen = new Uint8Array(entries.length);
+  let seenCount = 0;
   for (const head of entries) {
     if (head.prev) continue;
-    for (let at: MDBEntry | undefined = head; at; at = at.next ? byKey.get(at.next) : undefined) {
-      if (seen.has(at.slot)) return `mdb_chain_0: the list through ${slotKey(at.slot)} has a cycle`;
-      seen.set(at.slot, true);
+    for (let at: MDBEntry | undefined = head; at; at = at.next ? entryAt(at.next) : undefined) {
+      const position = positions.get(at.slot)!;
+      if (seen[position] === 1) return `mdb_chain_0: the list through ${slotKey(at.slot)} has a cycle`;
+      seen[position] = 1;
+      seenCount++;
     }
   }
-  if (seen.size !== entries.length) {
-    const stray = entries.find((e) => !seen.has(e.slot))!;
+  if (seenCount !== entries.length) {
+    const stray = entries.find((e) => seen[positions.get(e.slot)!] !== 1)!;
     return `mdb_chain_0: ${slotKey(stray.slot)} is on a list with no head (a cycle)`;
   }
   // valid_badges: a badged endpoint/notification cap that follows a cap to the same object with
   // a different badge starts a new badge generation, so it must be firstBadged.
   for (const e of entries) {
     if (!e.next) continue;
-    const n = byKey.get(e.next)!;
+    const n = entryAt(e.next)!;
     if ((e.cap.type === 'endpoint' || e.cap.type === 'notification') && n.cap.type === e.cap.type && n.cap.ptr === e.cap.ptr) {
       if (n.cap.badge !== e.cap.badge && n.cap.badge !== 0 && !n.firstBadged) {
         return `valid_badges: ${slotKey(n.slot)} (badge ${n.cap.badge}) follows badge ${e.cap.badge} but is not firstBadged`;

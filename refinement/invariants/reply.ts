@@ -42,14 +42,14 @@ export function validReplies(objects: ReadonlyMap<number, ObjectView>): string |
     if (sc.type !== 'schedcontext') continue;
     if (sc.replies.length > 0) headed.set(sc.replies[0]!, sc.addr);
     for (const addr of sc.replies) {
-      const at = `valid_replies: reply ${hex(addr)} in the call stack of ${hex(sc.addr)}`;
+      const at = () => `valid_replies: reply ${hex(addr)} in the call stack of ${hex(sc.addr)}`;
       const other = stackOf.get(addr);
-      if (other !== undefined) return `${at} is also in ${other === sc.addr ? 'it once more' : `that of ${hex(other)}`}`;
+      if (other !== undefined) return `${at()} is also in ${other === sc.addr ? 'it once more' : `that of ${hex(other)}`}`;
       stackOf.set(addr, sc.addr);
       const r = replyAt(objects, addr);
-      if (r === null) return `${at} is not a reply object`;
+      if (r === null) return `${at()} is not a reply object`;
       const caller = r.tcb === null ? null : tcbAt(objects, r.tcb);
-      if (caller?.state !== 'BlockedOnReply') return `${at} has no caller blocked on it`;
+      if (caller?.state !== 'BlockedOnReply') return `${at()} has no caller blocked on it`;
     }
   }
   for (const o of objects.values()) {

@@ -55,16 +55,16 @@ export function validReadyQs(s: SchedulingState): string | null {
   const queued = new Set<number>();
   for (const q of s.scheduler.readyQueues) {
     for (const addr of q.threads) {
-      const at = `thread ${hex(addr)} in ready queue ${q.priority}`;
-      if (queued.has(addr)) return `valid_ready_qs: ${at} is queued twice`;
+      const at = () => `thread ${hex(addr)} in ready queue ${q.priority}`;
+      if (queued.has(addr)) return `valid_ready_qs: ${at()} is queued twice`;
       queued.add(addr);
       const t = tcbAt(s.objects, addr);
-      if (t === null) return `valid_ready_qs: ${at} is not a TCB`;
-      if (t.priority !== q.priority) return `valid_ready_qs: ${at} has priority ${t.priority}`;
-      if (!runnable(t)) return `valid_ready_qs: ${at} is ${t.state}, not runnable`;
+      if (t === null) return `valid_ready_qs: ${at()} is not a TCB`;
+      if (t.priority !== q.priority) return `valid_ready_qs: ${at()} has priority ${t.priority}`;
+      if (!runnable(t)) return `valid_ready_qs: ${at()} is ${t.state}, not runnable`;
       const sc = activeSchedContextOf(s, t);
-      if (sc === null) return `valid_ready_qs: ${at} has no active scheduling context`;
-      if (!headReleased(s, sc)) return `valid_ready_qs: ${at}: the head refill of ${hex(sc.addr)} is released at ${sc.refills[0]!.releaseTicks}, after ksCurTime ${s.scheduler.curTimeTicks}`;
+      if (sc === null) return `valid_ready_qs: ${at()} has no active scheduling context`;
+      if (!headReleased(s, sc)) return `valid_ready_qs: ${at()}: the head refill of ${hex(sc.addr)} is released at ${sc.refills[0]!.releaseTicks}, after ksCurTime ${s.scheduler.curTimeTicks}`;
     }
   }
   return null;
@@ -78,16 +78,16 @@ export function validReleaseQ(s: SchedulingState): string | null {
   const queued = new Set<number>();
   let previous: bigint | null = null;
   for (const addr of s.scheduler.releaseQueue) {
-    const at = `thread ${hex(addr)} in the release queue`;
-    if (queued.has(addr)) return `valid_release_q: ${at} is queued twice`;
+    const at = () => `thread ${hex(addr)} in the release queue`;
+    if (queued.has(addr)) return `valid_release_q: ${at()} is queued twice`;
     queued.add(addr);
     const t = tcbAt(s.objects, addr);
-    if (t === null) return `valid_release_q: ${at} is not a TCB`;
-    if (!runnable(t)) return `valid_release_q: ${at} is ${t.state}, not runnable`;
+    if (t === null) return `valid_release_q: ${at()} is not a TCB`;
+    if (!runnable(t)) return `valid_release_q: ${at()} is ${t.state}, not runnable`;
     const sc = activeSchedContextOf(s, t);
-    if (sc === null) return `valid_release_q: ${at} has no active scheduling context`;
+    if (sc === null) return `valid_release_q: ${at()} has no active scheduling context`;
     const release = sc.refills[0]!.releaseTicks;
-    if (previous !== null && release < previous) return `valid_release_q: ${at} is released at ${release}, before the thread ahead of it (${previous})`;
+    if (previous !== null && release < previous) return `valid_release_q: ${at()} is released at ${release}, before the thread ahead of it (${previous})`;
     previous = release;
   }
   return null;

@@ -7,7 +7,8 @@ import { objectBytes, type Filled } from '../listing.ts';
 
 /** The untyped caps to check: all of them, or those `touched` names or whose region holds a touched object. */
 function untypedsToCheck(filled: readonly Filled[], touched: readonly Touched[] | null): { slot: Filled['slot']; cap: CapOf<'untyped'> }[] {
-  const untypeds = filled.flatMap(({ slot, cap }) => (cap.type === 'untyped' && !cap.isDevice ? [{ slot, cap }] : []));
+  const untypeds: { slot: Filled['slot']; cap: CapOf<'untyped'> }[] = [];
+  for (const { slot, cap } of filled) if (cap.type === 'untyped' && !cap.isDevice) untypeds.push({ slot, cap });
   if (touched === null) return untypeds;
   const slots = new Set(touched.flatMap((t) => t.slots.map(slotKey)));
   const objects = touched.flatMap((t) => t.objects);

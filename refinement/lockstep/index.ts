@@ -7,6 +7,7 @@ import { ChoiceRejected, registerNames, type KernelEvent, type LayerName, type O
 import { compareObservations, type Mismatch } from './compare.ts';
 import { compareStep, pairComparison } from './pairs.ts';
 import type { Candidate, RunningLayer } from '../running.ts';
+import { sharingListings } from '../listing.ts';
 
 /** A checked pair: the lower layer must refine the upper one. */
 export interface Pair {
@@ -179,13 +180,15 @@ export class Lockstep {
     }
   }
 
-  /** The closing full comparison of every checked pair, and the invariants. */
+  /** The invariants, then the closing full comparison of every checked pair (reading the listings the invariants made). */
   finish(): void {
-    this.checkInvariants(this.stepIndex - 1);
-    for (const pair of this.pairs) {
-      const side = (name: LayerName) => ({ state: this.byName.get(name)!.state(), view: this.byName.get(name)!.view() });
-      const m = readingState(this.stepIndex - 1, pairName(pair), () => pairComparison(pair.lower, pair.upper).all(side(pair.lower), side(pair.upper)));
-      if (m) throw new RefinementFailure('final-state', this.stepIndex - 1, pairName(pair), m);
-    }
+    sharingListings(() => {
+      this.checkInvariants(this.stepIndex - 1);
+      for (const pair of this.pairs) {
+        const side = (name: LayerName) => ({ state: this.byName.get(name)!.state(), view: this.byName.get(name)!.view() });
+        const m = readingState(this.stepIndex - 1, pairName(pair), () => pairComparison(pair.lower, pair.upper).all(side(pair.lower), side(pair.upper)));
+        if (m) throw new RefinementFailure('final-state', this.stepIndex - 1, pairName(pair), m);
+      }
+    });
   }
 }

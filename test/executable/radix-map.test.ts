@@ -33,6 +33,8 @@ describe('RadixMap', () => {
         }
         for (const [version, expected] of versions) {
           expect([...version.entries()]).toEqual(expected);
+          expect(version.keys()).toEqual(expected.map(([key]) => key));
+          expect(version.values()).toEqual(expected.map(([, value]) => value));
           expect(version.size).toBe(expected.length);
           expect(version.first()).toEqual(expected[0]);
           for (const [key, value] of expected) expect(version.get(key)).toBe(value);
@@ -40,6 +42,10 @@ describe('RadixMap', () => {
         const [start, end] = a <= b ? [a, b] : [b, a];
         const inRange = [...model.keys()].filter((k) => k >= start && k < end).sort((x, y) => x - y);
         expect([...map.keysInRange(start, end)]).toEqual(inRange);
+        // Ranges that cover whole subtrees (walked without range arithmetic) and cut others.
+        for (const [from, to] of [[0, 2 ** 32], [start - (start % 1024), end + 1024], [start - (start % 32), start - (start % 32) + 32]] as const) {
+          expect(map.entriesInRange(from, to)).toEqual([...model].filter(([k]) => k >= from && k < to).sort(([x], [y]) => x - y));
+        }
         expect([...RadixMap.of(model).entries()]).toEqual([...model].sort(([x], [y]) => x - y));
       }),
       { numRuns: 300, seed: 7 },
