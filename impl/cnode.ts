@@ -26,7 +26,7 @@ import {
   updateCapData,
 } from './objects.ts';
 import { syscallArg, type InvocationContext } from './syscall.ts';
-import { NONE, fail, linkTarget, linkWord, slotRefOf, writeSlotPair, writeSlotWord, type ImplState } from './state.ts';
+import { NONE, fail, linkTarget, linkWord, slotRefOf, writeSlotPair, writeSlotWord, writeSlotWords, type ImplState } from './state.ts';
 import {
   CapTag,
   capTag,
@@ -101,7 +101,18 @@ function setNext(state: ImplState, slot: number, next: number): void {
 }
 
 function setMdb(state: ImplState, slot: number, prev: number, next: number, revocable: boolean, firstBadged: boolean): void {
-  writeSlotPair(state, slot, 2, linkWord(prev), (linkWord(next) | (revocable ? REVOCABLE : 0) | (firstBadged ? FIRST_BADGED : 0)) >>> 0);
+  writeSlotPair(state, slot, 2, linkWord(prev), mdbNextWord(next, revocable, firstBadged));
+}
+
+/** The MDB node's word 3: the link to `next` with the flags. */
+function mdbNextWord(next: number, revocable: boolean, firstBadged: boolean): number {
+  return (linkWord(next) | (revocable ? REVOCABLE : 0) | (firstBadged ? FIRST_BADGED : 0)) >>> 0;
+}
+
+/** writeCap then setMdb, with one page lookup. */
+function writeCapAndMdb(state: ImplState, slot: number, w0: number, w1: number, prev: number, next: number, revocable: boolean, firstBadged: boolean): void {
+  if (state.debug) checkCapWords(w0, w1);
+  writeSlotWords(state, slot, w0, w1, linkWord(prev), mdbNextWord(next, revocable, firstBadged));
 }
 
 /** The raw prev word (for moving a node with its flags; see nextWord). */
@@ -175,8 +186,7 @@ export function cteInsert(state: ImplState, w0: number, w1: number, src: number,
 export function insertNewCap(state: ImplState, parent: number, slot: number, w0: number, w1: number): void {
   if (state.debug) checkEmptyDestination(state, slot);
   const next = mdbNext(state, parent);
-  writeCap(state, slot, w0, w1);
-  setMdb(state, slot, parent, next, true, true);
+  writeCapAndMdb(state, slot, w0, w1, parent, next, true, true);
   if (next !== NONE) setPrev(state, next, slot);
   setNext(state, parent, slot);
   if (state.debug) checkLinks(state, slot);

@@ -373,10 +373,23 @@ export function writeSlotWord(state: ImplState, slot: number, word: number, valu
 
 /** Stores words `word` and `word` + 1 (0 or 2) of the slot at `slot` (16-byte aligned: in one page of memory). */
 export function writeSlotPair(state: ImplState, slot: number, word: number, first: number, second: number): void {
-  const page = ramPageAt(state, slot + 4 * word);
-  const at = ramPageIndex(state, slot + 4 * word);
+  const index = (slot - state.ramBase) >>> 2;
+  const page = state.mem.pageOf(index);
+  const at = (index & ramPageWordMask) + word;
   page[at] = first;
   page[at + 1] = second;
+  markSlot(state, slot);
+}
+
+/** Stores all four words of the slot at `slot` (a cap and its MDB node) with one page lookup. */
+export function writeSlotWords(state: ImplState, slot: number, w0: number, w1: number, prev: number, next: number): void {
+  const index = (slot - state.ramBase) >>> 2;
+  const page = state.mem.pageOf(index);
+  const at = index & ramPageWordMask;
+  page[at] = w0;
+  page[at + 1] = w1;
+  page[at + 2] = prev;
+  page[at + 3] = next;
   markSlot(state, slot);
 }
 
@@ -442,23 +455,30 @@ export function ghostAddRun(state: ImplState, addr: number, count: number, strid
   const addrs = append ? state.ghostAddrs : new Array<number>(count);
   const seqs = append ? state.ghostSeqs : new Array<number>(count);
   const first = append ? index : 0;
+  const ghost = state.ghost;
+  const debug = state.debug;
+  let seq = state.ghostNextSeq;
   for (let i = 0; i < count; i++) {
     const at = addr + i * strideBytes;
-    if (state.debug) {
-      if (at % 2 ** object.sizeBits !== 0) fail(`object at ${at.toString(16)} not aligned to 2^${object.sizeBits}`);
-      if (state.ghost.has(at)) fail(`object created over an existing one at ${at.toString(16)}`);
-    }
-    state.ghost.set(at, object);
+    if (debug) checkNewGhost(state, at, object);
+    ghost.set(at, object);
     addrs[first + i] = at;
-    seqs[first + i] = state.ghostNextSeq++;
+    seqs[first + i] = seq++;
     markObject(state, at);
   }
+  state.ghostNextSeq = seq;
   if (!append) {
     state.ghostAddrs.splice(index, 0, ...addrs);
     state.ghostSeqs.splice(index, 0, ...seqs);
   }
   if (object.type === 'cnode') state.cnodeSizeCounts[object.sizeBits]! += count;
   state.retyped = true;
+}
+
+/** Debug: a new object is aligned to its size and over no other. */
+function checkNewGhost(state: ImplState, at: number, object: GhostObject): void {
+  if (at % 2 ** object.sizeBits !== 0) fail(`object at ${at.toString(16)} not aligned to 2^${object.sizeBits}`);
+  if (state.ghost.has(at)) fail(`object created over an existing one at ${at.toString(16)}`);
 }
 
 const tcbSlotBytes = tcbSlotCount * 16;

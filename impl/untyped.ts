@@ -123,11 +123,20 @@ export function performRetype(state: ImplState, inv: RetypeInvocation): Preempti
   writeCap(state, inv.untyped, w0, untypedWithFreeIndex(slotW1(state, inv.untyped), (freeRef - untypedPtr(w0)) / 16));
   const ghost = ghostObjectOf(inv.type, inv.objectSizeBits, inv.isDevice);
   if (ghost !== null) ghostAddRun(state, inv.base, inv.count, objectBytes, ghost);
+  createObjects(state, inv, objectBytes);
+  return statusNone;
+}
+
+/**
+ * The objects and their caps, each after the untyped. A loop of its own: V8 inlines
+ * createObject and insertNewCap here (not within performRetype's budget), so no cap record
+ * or address is allocated per object.
+ */
+function createObjects(state: ImplState, inv: RetypeInvocation, objectBytes: number): void {
   for (let i = 0; i < inv.count; i++) {
     const cap = createObject(state, inv.type, inv.base + i * objectBytes, inv.userSize, inv.objectSizeBits, inv.isDevice);
     insertNewCap(state, inv.untyped, inv.destCNode + (inv.destOffset + i) * slotBytes, cap.w0, cap.w1);
   }
-  return statusNone;
 }
 
 const chunkBytes = 2 ** resetChunkBits;

@@ -16,7 +16,7 @@ import {
 import { decodeObject, decodeSlot, implLayer } from '../../impl/index.ts';
 import { writeCap } from '../../impl/cnode.ts';
 import { decodeCap, zombieWords } from '../../impl/structures.ts';
-import { createState, readWord, writeSlotPair } from '../../impl/state.ts';
+import { createState, readWord, writeSlotPair, writeSlotWords } from '../../impl/state.ts';
 import { CNODE, D, T, bootRoot, type Root } from './harness.ts';
 
 const E = seL4_Error;
@@ -368,6 +368,20 @@ describe('writeSlotPair', () => {
       writeSlotPair(state, slot, 2, 0x80000011, 0x80000027);
       expect([0, 4, 8, 12].map((at) => readWord(state, slot + at))).toEqual([0xffffffff, 1, 0x80000011, 0x80000027]);
       expect(readWord(state, slot + 16)).toBe(0);
+      expect(state.dirtySlots.length).toBe(1);
+      expect(state.dirtySlots.at(0)).toBe(slot);
+    }
+  });
+});
+
+describe('writeSlotWords', () => {
+  it('stores all four words of a slot (RAM and the IRQ node after it), no word beside them, and marks the slot once', () => {
+    const ramBase = 0x80000000;
+    const state = createState(ramBase, 1 << 20, false, true, true, 100);
+    for (const slot of [ramBase + 16, ramBase + 0x1ff0, state.irqNode + 16 * 3]) {
+      state.dirtySlots.clear();
+      writeSlotWords(state, slot, 0xffffffff, 1, 0x80000011, 0x80000027);
+      expect([-4, 0, 4, 8, 12, 16].map((at) => readWord(state, slot + at))).toEqual([0, 0xffffffff, 1, 0x80000011, 0x80000027, 0]);
       expect(state.dirtySlots.length).toBe(1);
       expect(state.dirtySlots.at(0)).toBe(slot);
     }
