@@ -8,14 +8,18 @@ const bitsPerLevel = 5;
 const fanout = 2 ** bitsPerLevel;
 const maxHeight = 7;
 
-/** Inner nodes hold nodes of the level below; nodes of the last level (shift 0) hold the values. */
-type Node<V> = { readonly kind: 'inner'; readonly children: readonly (Node<V> | undefined)[] } | { readonly kind: 'leaf'; readonly values: readonly (V | undefined)[] };
+/**
+ * Inner nodes hold nodes of the level below; nodes of the last level (shift 0) hold the values,
+ * with a bit per digit that holds one (`held`, bit d for digit d: a walk skips the empty digits
+ * of sparse leaves, such as those of objects 16 bytes apart or more).
+ */
+type Node<V> = { readonly kind: 'inner'; readonly children: readonly (Node<V> | undefined)[] } | { readonly kind: 'leaf'; readonly values: readonly (V | undefined)[]; readonly held: number };
 
 /** A node still being built (by `RadixMap.of`), not yet shared with any map. */
-type MutableNode<V> = { readonly kind: 'inner'; readonly children: (MutableNode<V> | undefined)[] } | { readonly kind: 'leaf'; readonly values: (V | undefined)[] };
+type MutableNode<V> = { readonly kind: 'inner'; readonly children: (MutableNode<V> | undefined)[] } | { readonly kind: 'leaf'; readonly values: (V | undefined)[]; held: number };
 
 function mutableNode<V>(shift: number): MutableNode<V> {
-  return shift === 0 ? { kind: 'leaf', values: new Array<V | undefined>(fanout).fill(undefined) } : { kind: 'inner', children: new Array<MutableNode<V> | undefined>(fanout).fill(undefined) };
+  return shift === 0 ? { kind: 'leaf', values: new Array<V | undefined>(fanout).fill(undefined), held: 0 } : { kind: 'inner', children: new Array<MutableNode<V> | undefined>(fanout).fill(undefined) };
 }
 
 function isKey(key: number): boolean {
@@ -49,7 +53,8 @@ function written<V>(node: Node<V> | undefined, shift: number, key: number, value
     if (current.values[d] === value) return node;
     const values = current.values.slice();
     values[d] = value;
-    return value === undefined && values.every((v) => v === undefined) ? undefined : { kind: 'leaf', values };
+    const held = value === undefined ? current.held & ~(1 << d) : current.held | (1 << d);
+    return held === 0 ? undefined : { kind: 'leaf', values, held };
   }
   const child = written(current.children[d], shift - bitsPerLevel, key, value);
   if (child === current.children[d]) return node;
@@ -86,9 +91,10 @@ function collect<V>(node: Node<V>, shift: number, base: number, start: number, e
 function collectAll<V>(node: Node<V>, shift: number, base: number, entries: [number, V][] | null, keys: number[] | null, values?: V[]): void {
   if (node.kind === 'leaf') {
     const leafValues = node.values;
-    for (let d = 0; d < fanout; d++) {
-      const value = leafValues[d];
-      if (value === undefined) continue;
+    // The held digits, lowest first.
+    for (let rest = node.held; rest !== 0; rest &= rest - 1) {
+      const d = 31 - Math.clz32(rest & -rest);
+      const value = leafValues[d]!;
       if (entries !== null) entries.push([base + d, value]);
       else {
         keys?.push(base + d);
@@ -135,6 +141,7 @@ export class RadixMap<V> {
       const d = key & (fanout - 1);
       if (node.values[d] === undefined) size++;
       node.values[d] = value;
+      node.held |= 1 << d;
     }
     return new RadixMap<V>(root, height, size);
   }

@@ -97,24 +97,33 @@ export function mdbParentOf(
 
 /**
  * CDT parents from MDB lists: one walk per list with a stack of open ancestors. By position in
- * `entries` (of each slot's last listing); undefined where no walk from a head reached.
+ * `entries` (of each slot's last listing): the parent, undefined where no walk from a head
+ * reached; and the parent's position, -1 for none.
  */
-function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => number | null): (SlotRef | null | undefined)[] {
+function parentsFromMDB(entries: readonly MDBEntry[], size: (ptr: number) => number | null): { parents: (SlotRef | null | undefined)[]; parentPositions: Int32Array } {
   const positions = slotPositions(entries);
   const parents = new Array<SlotRef | null | undefined>(entries.length).fill(undefined);
+  const parentPositions = new Int32Array(entries.length).fill(-1);
   for (const head of entries) {
     if (head.prev !== null) continue;
     const stack: MDBEntry[] = [];
+    const stackPositions: number[] = [];
     let steps = 0;
     for (let at: MDBEntry | undefined = head; at && steps <= entries.length; steps++) {
-      while (stack.length > 0 && !mdbParentOf(size, stack[stack.length - 1]!, at)) stack.pop();
-      parents[positions.get(at.slot)!] = stack.length > 0 ? stack[stack.length - 1]!.slot : null;
+      while (stack.length > 0 && !mdbParentOf(size, stack[stack.length - 1]!, at)) {
+        stack.pop();
+        stackPositions.pop();
+      }
+      const position = positions.get(at.slot)!;
+      parents[position] = stack.length > 0 ? stack[stack.length - 1]!.slot : null;
+      parentPositions[position] = stack.length > 0 ? stackPositions[stackPositions.length - 1]! : -1;
       stack.push(at);
+      stackPositions.push(position);
       const next: number | undefined = at.next === null ? undefined : positions.get(at.next);
       at = next === undefined ? undefined : entries[next];
     }
   }
-  return parents;
+  return { parents, parentPositions };
 }
 
 /** A listing's objects by address, made once per list (the listing's parents, its invariants and the closing comparison share it). */
@@ -130,16 +139,50 @@ export function objectsByAddr(objects: readonly ObjectView[]): Map<number, Objec
   return byAddr;
 }
 
-/** The listing's slots with their CDT parents (sharing `entries`' positions), and the parents by position. */
+/**
+ * Per position in a list of slots: the position of its slot's last listing (`self`), and that of
+ * its CDT parent's (`parent`; -1 for no parent, -2 for a parent not listed).
+ */
+export interface ParentLinks {
+  readonly self: Int32Array;
+  readonly parent: Int32Array;
+}
+
+/** Each list's parent links, made once per list (or given by the parent derivation that made the list). */
+const linkMaps = new WeakMap<readonly Filled[], ParentLinks>();
+
+export function parentLinks(filled: readonly Filled[]): ParentLinks {
+  let links = linkMaps.get(filled);
+  if (links === undefined) {
+    const positions = slotPositions(filled);
+    links = { self: new Int32Array(filled.length), parent: new Int32Array(filled.length) };
+    for (let i = 0; i < filled.length; i++) {
+      const f = filled[i]!;
+      links.self[i] = positions.get(f.slot)!;
+      links.parent[i] = f.parent === null ? -1 : (positions.get(f.parent) ?? -2);
+    }
+    linkMaps.set(filled, links);
+  }
+  return links;
+}
+
+/** The listing's slots with their CDT parents (sharing `entries`' positions and the parents' positions), and the parents by position. */
 function withParents(entries: readonly MDBEntry[], objects: readonly ObjectView[]): { filled: Filled[]; parents: (SlotRef | null | undefined)[] } {
   const byAddr = objectsByAddr(objects);
-  const parents = parentsFromMDB(entries, (ptr) => {
+  const { parents, parentPositions } = parentsFromMDB(entries, (ptr) => {
     const o = byAddr.get(ptr);
     return o === undefined ? null : objectBytes(o);
   });
   const positions = slotPositions(entries);
-  const filled = entries.map((e) => ({ slot: e.slot, cap: e.cap, parent: parents[positions.get(e.slot)!] ?? null }));
+  const links = { self: new Int32Array(entries.length), parent: new Int32Array(entries.length) };
+  const filled = entries.map((e, i) => {
+    const self = positions.get(e.slot)!;
+    links.self[i] = self;
+    links.parent[i] = parentPositions[self]!;
+    return { slot: e.slot, cap: e.cap, parent: parents[self] ?? null };
+  });
   sharePositions(entries, filled);
+  linkMaps.set(filled, links);
   return { filled, parents };
 }
 

@@ -2,8 +2,7 @@
 // and aligned, caps naming existing objects of their type with valid fields, and the CDT
 // acyclic and consistent with untyped containment.
 import { capObjectPtr, hex, slotKey, tcbSlotCount, zombieTypeTCB, type Cap, type CapOf, type ObjectView, type SlotRef } from '../../libsel4/index.ts';
-import { slotPositions } from '../slot-map.ts';
-import { objectBytes, type Filled } from '../listing.ts';
+import { objectBytes, parentLinks, type Filled } from '../listing.ts';
 
 const objectTypeOfCap: Partial<Record<Cap['type'], ObjectView['type']>> = {
   endpoint: 'endpoint',
@@ -122,18 +121,15 @@ function regionOf(cap: Cap, objects: ReadonlyMap<number, ObjectView>): [number, 
  * known to reach a root.
  */
 export function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: readonly Filled[]): string | null {
-  const positions = slotPositions(filled);
-  const listed = (ref: SlotRef): Filled | undefined => {
-    const at = positions.get(ref);
-    return at === undefined ? undefined : filled[at];
-  };
+  const links = parentLinks(filled);
   // The walk that went through each listed slot (by position), -1 for none.
   const walkOf = new Int32Array(filled.length).fill(-1);
   for (let i = 0; i < filled.length; i++) {
     const f = filled[i]!;
     const parent = f.parent;
     if (!parent) continue;
-    const p = listed(parent);
+    const parentAt = links.parent[i]!;
+    const p = parentAt < 0 ? undefined : filled[parentAt];
     if (!p) return `valid_mdb: ${slotKey(f.slot)} has parent ${slotKey(parent)}, an empty slot`;
     if (p.cap.type === 'untyped') {
       const inner = regionOf(f.cap, objects);
@@ -144,18 +140,15 @@ export function cdtInvariants(objects: ReadonlyMap<number, ObjectView>, filled: 
         return `untyped_mdb: ${slotKey(f.slot)} lies above the free index of its parent untyped ${hex(p.cap.ptr)}`;
       }
     }
-    const self = positions.get(f.slot)!;
+    const self = links.self[i]!;
     if (walkOf[self] !== -1) continue;
     walkOf[self] = i;
-    // An unlisted ancestor has no parent: the walk ends there.
-    for (let at: SlotRef | null = parent; at; ) {
-      const position = positions.get(at);
-      if (position === undefined) break;
+    // An unlisted ancestor has no parent: the walk ends there (as at a root).
+    for (let position = parentAt; position >= 0; position = links.parent[position]!) {
       const walk = walkOf[position]!;
-      if (walk === i) return `no_loops: the CDT has a cycle through ${slotKey(at)}`;
+      if (walk === i) return `no_loops: the CDT has a cycle through ${slotKey(filled[position]!.slot)}`;
       if (walk !== -1) break;
       walkOf[position] = i;
-      at = filled[position]!.parent;
     }
   }
   return null;

@@ -6,6 +6,7 @@
 // that object in the state its queue means, once, and a thread so blocked is in that queue.
 import { hex, type ObjectView, type ThreadState } from '../../libsel4/index.ts';
 import { tcbAt } from './schedcontext.ts';
+import { ObjectsByType } from './by-type.ts';
 
 const blockedStates: ReadonlySet<ThreadState> = new Set(['BlockedOnReceive', 'BlockedOnSend', 'BlockedOnReply', 'BlockedOnNotification']);
 
@@ -13,9 +14,8 @@ const blockedStates: ReadonlySet<ThreadState> = new Set(['BlockedOnReceive', 'Bl
 const blockedOn: Partial<Record<ThreadState, ObjectView['type']>> = { BlockedOnSend: 'endpoint', BlockedOnReceive: 'endpoint', BlockedOnNotification: 'notification' };
 
 /** valid_tcb_state: `blocking` is set exactly when blocked, and names an object of the type the state needs. */
-export function validTcbState(objects: ReadonlyMap<number, ObjectView>): string | null {
-  for (const t of objects.values()) {
-    if (t.type !== 'tcb') continue;
+export function validTcbState(objects: ReadonlyMap<number, ObjectView>, byType = new ObjectsByType(objects)): string | null {
+  for (const t of byType.of('tcb')) {
     const at = () => `valid_tcb_state: tcb ${hex(t.addr)} is ${t.state}`;
     if (!blockedStates.has(t.state)) {
       if (t.blocking !== null) return `${at()} but shows what it is blocked on`;
@@ -56,9 +56,9 @@ function queueMembers(objects: ReadonlyMap<number, ObjectView>, o: Extract<Objec
 }
 
 /** Each thread blocked on an object of `type` in a state queued there is in that object's queue. */
-function blockedAreQueued(objects: ReadonlyMap<number, ObjectView>, type: 'endpoint' | 'notification', name: string): string | null {
-  for (const t of objects.values()) {
-    if (t.type !== 'tcb' || blockedOn[t.state] !== type || t.blocking?.object == null) continue;
+function blockedAreQueued(objects: ReadonlyMap<number, ObjectView>, byType: ObjectsByType, type: 'endpoint' | 'notification', name: string): string | null {
+  for (const t of byType.of('tcb')) {
+    if (blockedOn[t.state] !== type || t.blocking?.object == null) continue;
     const o = objects.get(t.blocking.object);
     if (o?.type !== type) continue; // valid_tcb_state reports it
     if (!o.queue.includes(t.addr) || queuedState(o) !== t.state) return `${name}: thread ${hex(t.addr)} is ${t.state} on ${hex(o.addr)} but not in its queue as such`;
@@ -67,27 +67,25 @@ function blockedAreQueued(objects: ReadonlyMap<number, ObjectView>, type: 'endpo
 }
 
 /** valid_ep and valid_ep_q: Idle iff the queue is empty; senders or receivers queued as the state says, both ways. */
-export function validEpQ(objects: ReadonlyMap<number, ObjectView>): string | null {
-  for (const o of objects.values()) {
-    if (o.type !== 'endpoint') continue;
+export function validEpQ(objects: ReadonlyMap<number, ObjectView>, byType = new ObjectsByType(objects)): string | null {
+  for (const o of byType.of('endpoint')) {
     if ((o.state === 'Idle') !== (o.queue.length === 0)) return `valid_ep: endpoint ${hex(o.addr)} is ${o.state} with ${o.queue.length} queued threads`;
     const wrong = queueMembers(objects, o, 'valid_ep_q');
     if (wrong) return wrong;
   }
-  return blockedAreQueued(objects, 'endpoint', 'valid_ep_q');
+  return blockedAreQueued(objects, byType, 'endpoint', 'valid_ep_q');
 }
 
 /**
  * valid_ntfn and valid_ntfn_q: Waiting iff threads wait, the word 0 unless Active; the waiters of a
  * notification are its BlockedOnNotification threads, each once, both ways.
  */
-export function validNtfnQ(objects: ReadonlyMap<number, ObjectView>): string | null {
-  for (const o of objects.values()) {
-    if (o.type !== 'notification') continue;
+export function validNtfnQ(objects: ReadonlyMap<number, ObjectView>, byType = new ObjectsByType(objects)): string | null {
+  for (const o of byType.of('notification')) {
     if ((o.state === 'Waiting') !== (o.queue.length > 0)) return `valid_ntfn: notification ${hex(o.addr)} is ${o.state} with ${o.queue.length} waiting threads`;
     if (o.state !== 'Active' && o.word !== 0) return `valid_ntfn: notification ${hex(o.addr)} is ${o.state} with word ${hex(o.word)}`;
     const wrong = queueMembers(objects, o, 'valid_ntfn_q');
     if (wrong) return wrong;
   }
-  return blockedAreQueued(objects, 'notification', 'valid_ntfn_q');
+  return blockedAreQueued(objects, byType, 'notification', 'valid_ntfn_q');
 }

@@ -14,6 +14,7 @@ import { replyTcbRefs, validReplies } from './reply.ts';
 import { activeScsValid, schedContextRefs } from './schedcontext.ts';
 import { currentThread, readyOrRelease, timeBounded, timerDeadline, validBlocked, validReadyQs, validReleaseQ, type SchedulingState } from './scheduler.ts';
 import { validTcbSched } from './tcb.ts';
+import { ObjectsByType } from './by-type.ts';
 import { untypedFree } from './untyped.ts';
 import { translationsAgree, vspaceInvariants } from './vspace.ts';
 import type { RunningLayer } from '../running.ts';
@@ -50,23 +51,24 @@ export function checkListing(listing: Listing, counts?: InvariantCounts): string
 
 /** The invariants of threads, scheduling contexts, the scheduler, endpoints, notifications and replies; the first violation, or null. */
 export function checkScheduling(s: SchedulingState, counts?: InvariantCounts): string | null {
+  const byType = new ObjectsByType(s.objects);
   return (
-    counted(counts, 'valid_tcb (priority, MCP, domain)', () => validTcbSched(s.objects.values())) ??
-    counted(counts, 'active_scs_valid/valid_refills', () => activeScsValid(s.objects.values())) ??
-    counted(counts, 'sym_refs (scheduling contexts)', () => schedContextRefs(s.objects)) ??
-    counted(counts, 'sym_refs (notification bindings)', () => notificationRefs(s.objects)) ??
+    counted(counts, 'valid_tcb (priority, MCP, domain)', () => validTcbSched(byType.of('tcb'))) ??
+    counted(counts, 'active_scs_valid/valid_refills', () => activeScsValid(byType.of('schedcontext'))) ??
+    counted(counts, 'sym_refs (scheduling contexts)', () => schedContextRefs(s.objects, byType)) ??
+    counted(counts, 'sym_refs (notification bindings)', () => notificationRefs(s.objects, byType)) ??
     counted(counts, 'valid_ready_qs', () => validReadyQs(s)) ??
     counted(counts, 'valid_release_q', () => validReleaseQ(s)) ??
     counted(counts, 'ready_or_release', () => readyOrRelease(s)) ??
     counted(counts, 'cur_sc_tcb/ct_in_state/ct_not_in_q/ct_released', () => currentThread(s)) ??
-    counted(counts, 'valid_blocked', () => validBlocked(s)) ??
+    counted(counts, 'valid_blocked', () => validBlocked(s, byType)) ??
     counted(counts, 'consumed_time_bounded/current_time_bounded', () => timeBounded(s)) ??
     counted(counts, 'setNextInterrupt (timer deadline)', () => timerDeadline(s)) ??
-    counted(counts, 'valid_tcb_state', () => validTcbState(s.objects)) ??
-    counted(counts, 'valid_ep/valid_ep_q', () => validEpQ(s.objects)) ??
-    counted(counts, 'valid_ntfn_q', () => validNtfnQ(s.objects)) ??
-    counted(counts, 'sym_refs (reply objects)', () => replyTcbRefs(s.objects)) ??
-    counted(counts, 'valid_replies/reply_sc', () => validReplies(s.objects))
+    counted(counts, 'valid_tcb_state', () => validTcbState(s.objects, byType)) ??
+    counted(counts, 'valid_ep/valid_ep_q', () => validEpQ(s.objects, byType)) ??
+    counted(counts, 'valid_ntfn_q', () => validNtfnQ(s.objects, byType)) ??
+    counted(counts, 'sym_refs (reply objects)', () => replyTcbRefs(s.objects, byType)) ??
+    counted(counts, 'valid_replies/reply_sc', () => validReplies(s.objects, byType))
   );
 }
 

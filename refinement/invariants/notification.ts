@@ -3,6 +3,7 @@
 // ntfn_bound_tcb) and between a scheduling context and its notification (sc_ntfn /
 // ntfn_sc) are symmetric (sym_refs).
 import { hex, type ObjectView } from '../../libsel4/index.ts';
+import { ObjectsByType } from './by-type.ts';
 
 /** What the object at `addr` names back through the link mirroring one of kind `from`. */
 function backLink(objects: ReadonlyMap<number, ObjectView>, addr: number, from: 'tcb' | 'schedcontext' | 'ntfnTcb' | 'ntfnSc'): number | null {
@@ -29,8 +30,8 @@ function linksOf(o: ObjectView): readonly Link[] {
 }
 
 /** sym_refs for notification bindings: each link has its mirror on the other side. */
-export function notificationRefs(objects: ReadonlyMap<number, ObjectView>): string | null {
-  for (const o of objects.values()) {
+export function notificationRefs(objects: ReadonlyMap<number, ObjectView>, byType = new ObjectsByType(objects)): string | null {
+  for (const o of byType.ofTypes(['tcb', 'schedcontext', 'notification'])) {
     for (const [what, target, kind] of linksOf(o)) {
       if (backLink(objects, target, kind) !== o.addr) return `sym_refs: ${o.type} ${hex(o.addr)} has ${what} ${hex(target)}, which does not name it back`;
     }

@@ -6,6 +6,7 @@
 // heads that context's call stack (reply_sc / sc_replies).
 import { hex, type ObjectView } from '../../libsel4/index.ts';
 import { tcbAt } from './schedcontext.ts';
+import { ObjectsByType } from './by-type.ts';
 
 type ReplyView = Extract<ObjectView, { type: 'reply' }>;
 
@@ -15,8 +16,8 @@ function replyAt(objects: ReadonlyMap<number, ObjectView>, addr: number): ReplyV
 }
 
 /** sym_refs for replies: reply.tcb is a thread BlockedOnReply or BlockedOnReceive with that reply, and conversely. */
-export function replyTcbRefs(objects: ReadonlyMap<number, ObjectView>): string | null {
-  for (const o of objects.values()) {
+export function replyTcbRefs(objects: ReadonlyMap<number, ObjectView>, byType = new ObjectsByType(objects)): string | null {
+  for (const o of byType.ofTypes(['reply', 'tcb'])) {
     if (o.type === 'reply' && o.tcb !== null) {
       const t = tcbAt(objects, o.tcb);
       const holds = t !== null && (t.state === 'BlockedOnReply' || t.state === 'BlockedOnReceive') && t.blocking?.reply === o.addr;
@@ -35,11 +36,10 @@ export function replyTcbRefs(objects: ReadonlyMap<number, ObjectView>): string |
  * BlockedOnReply on, in one stack only and once; a reply names a scheduling context exactly when
  * it heads that context's stack.
  */
-export function validReplies(objects: ReadonlyMap<number, ObjectView>): string | null {
+export function validReplies(objects: ReadonlyMap<number, ObjectView>, byType = new ObjectsByType(objects)): string | null {
   const stackOf = new Map<number, number>();
   const headed = new Map<number, number>();
-  for (const sc of objects.values()) {
-    if (sc.type !== 'schedcontext') continue;
+  for (const sc of byType.of('schedcontext')) {
     if (sc.replies.length > 0) headed.set(sc.replies[0]!, sc.addr);
     for (const addr of sc.replies) {
       const at = () => `valid_replies: reply ${hex(addr)} in the call stack of ${hex(sc.addr)}`;
@@ -52,8 +52,7 @@ export function validReplies(objects: ReadonlyMap<number, ObjectView>): string |
       if (caller?.state !== 'BlockedOnReply') return `${at()} has no caller blocked on it`;
     }
   }
-  for (const o of objects.values()) {
-    if (o.type !== 'reply') continue;
+  for (const o of byType.of('reply')) {
     const headOf = headed.get(o.addr) ?? null;
     if (o.schedContext !== headOf) {
       return `reply_sc: reply ${hex(o.addr)} names ${o.schedContext === null ? 'no scheduling context' : hex(o.schedContext)} but heads the call stack of ${headOf === null ? 'none' : hex(headOf)}`;

@@ -5,6 +5,7 @@
 // scBudget is not in the view: where l4v says "the refills sum to the budget", the sum is
 // checked against the budget's own bounds instead.
 import { hex, maxPeriodTicks, maxTicks, minBudgetTicks, type ObjectView, type Refill } from '../../libsel4/index.ts';
+import { ObjectsByType } from './by-type.ts';
 
 export type SchedContextView = Extract<ObjectView, { type: 'schedcontext' }>;
 export type TCBView = Extract<ObjectView, { type: 'tcb' }>;
@@ -103,8 +104,8 @@ export function activeScsValid(objects: Iterable<ObjectView>): string | null {
  * sym_refs for scheduling contexts: a TCB's schedContext names a scheduling context whose tcb
  * is that TCB and conversely; likewise a TCB's yieldTo and the context's yieldFrom.
  */
-export function schedContextRefs(objects: ReadonlyMap<number, ObjectView>): string | null {
-  for (const o of objects.values()) {
+export function schedContextRefs(objects: ReadonlyMap<number, ObjectView>, byType = new ObjectsByType(objects)): string | null {
+  for (const o of byType.ofTypes(['tcb', 'schedcontext'])) {
     if (o.type === 'tcb') {
       if (o.schedContext !== null && schedContextAt(objects, o.schedContext)?.tcb !== o.addr) {
         return `sym_refs: tcb ${hex(o.addr)} is bound to ${hex(o.schedContext)}, which is not a scheduling context bound to it`;

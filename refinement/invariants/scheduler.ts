@@ -13,6 +13,7 @@ import {
   type SchedulerView,
 } from '../../libsel4/index.ts';
 import { isActive, schedContextAt, tcbAt, type SchedContextView, type TCBView } from './schedcontext.ts';
+import { ObjectsByType } from './by-type.ts';
 
 /** What the scheduler's invariants read of a layer: its objects, its scheduler state and ksCurThread. */
 export interface SchedulingState {
@@ -137,10 +138,10 @@ export function currentThread(s: SchedulingState): string | null {
 }
 
 /** valid_blocked: a runnable thread with an active scheduling context runs, or is in a ready queue or the release queue. */
-export function validBlocked(s: SchedulingState): string | null {
+export function validBlocked(s: SchedulingState, byType = new ObjectsByType(s.objects)): string | null {
   const queued = new Set([...s.scheduler.releaseQueue, ...s.scheduler.readyQueues.flatMap((q) => q.threads)]);
-  for (const o of s.objects.values()) {
-    if (o.type !== 'tcb' || !runnable(o) || activeSchedContextOf(s, o) === null) continue;
+  for (const o of byType.of('tcb')) {
+    if (!runnable(o) || activeSchedContextOf(s, o) === null) continue;
     if (o.addr !== s.current && !queued.has(o.addr)) return `valid_blocked: thread ${hex(o.addr)} is ${o.state} with an active scheduling context but neither runs nor is queued`;
   }
   return null;

@@ -10,7 +10,7 @@ import type * as I from '../../impl/index.ts';
 import { diffExecAbstract, diffExecStates, diffImplExec, execCdtParent, implToExec } from '../../refinement/abstraction/index.ts';
 import { execSlots } from '../../refinement/abstraction/exec-index.ts';
 import { checkInvariants } from '../../refinement/invariants/index.ts';
-import { checkedListParents, listLayer } from '../../refinement/listing.ts';
+import { checkedListParents, listLayer, parentLinks } from '../../refinement/listing.ts';
 import { recordWorkload, workloadArbitrary } from '../../refinement/check.ts';
 import { bootLayer } from '../../refinement/layers.ts';
 import type { RunningLayer } from '../../refinement/running.ts';
@@ -59,6 +59,21 @@ describe('abstraction functions', () => {
       expect(checkInvariants(exec)).toBeNull();
       const listed = checkedListParents(state)!;
       for (const [ref, parent] of walked) expect(listed.get(ref) ?? null).toEqual(parent);
+    }
+  });
+
+  it("the parent positions the lower layers' listings derive from their MDB lists are those of their slots' parents", () => {
+    for (const commands of fc.sample(workloadArbitrary(60), { seed: 10, numRuns: 10 })) {
+      const { impl, exec } = runAlone(recordWorkload({ preloadObjects: 0 }, commands).events);
+      for (const layer of [impl, exec]) {
+        const { filled } = listLayer(layer);
+        expect(filled.some((f) => f.parent !== null)).toBe(true);
+        // A copy of the list has no derived links: they are computed from its slots.
+        const derived = parentLinks(filled);
+        const computed = parentLinks([...filled]);
+        expect(derived).not.toBe(computed);
+        expect(derived).toEqual(computed);
+      }
     }
   });
 
