@@ -11,10 +11,10 @@ import { Reg, msgRegisters, replyRegister, seL4_CanGrant, seL4_CanGrantReply, se
 import { slotBytes, slotW0, slotW1 } from './cnode.ts';
 import { EPState, epQueueHead, epState, tcbEPAppend, tcbEPDequeue } from './endpoint.ts';
 import { ntfnIsActive } from './notification.ts';
-import { ReplyWord, replySchedContext, replyTcbOf } from './reply.ts';
+import { ReplyWord, replyNextWord, replySchedContext, replyTcbOf, setReplyNext } from './reply.ts';
 import { ScWord, refillHeadTime, refillSufficient, scTcb } from './schedcontext.ts';
 import { checkSchedulerInvariants, isHighestPrio, updateTimestamp } from './scheduler.ts';
-import { NONE, SchedulerAction, fail, linkTarget, linkWord, markObject, ramPageAt, ramPageIndex, writeObjectWord, writePageWord, type ImplState } from './state.ts';
+import { NONE, SchedulerAction, fail, linkTarget, linkWord, markObject, ramPageAt, ramPageIndex, writePageWord, type ImplState } from './state.ts';
 import { CapTag, capRightsBits, capTag, cnodeGuard, cnodeGuardSize, cnodePtr, cnodeRadix, endpointBadge, endpointPtr, mappedFlag } from './structures.ts';
 import {
   TcbWord,
@@ -204,10 +204,10 @@ export function fastpathCall(state: ImplState, caller: number): FastpathOutcome 
   writePageWord(state, caller, callerWords, callerAt + TcbWord.state, ThreadStateNum.BlockedOnReply);
   // reply_push with donation: the reply goes on top of the caller's SC's call stack, the SC to the receiver.
   const oldCaller = linkTarget(scWords[scAt + ScWord.reply]!);
-  if (oldCaller !== NONE) writeObjectWord(state, oldCaller, ReplyWord.next * 4, linkWord(reply));
+  if (oldCaller !== NONE) setReplyNext(state, oldCaller, reply, false);
   writePageWord(state, reply, replyWords, replyAt + ReplyWord.prev, linkWord(oldCaller));
   writePageWord(state, sc, scWords, scAt + ScWord.reply, linkWord(reply));
-  writePageWord(state, reply, replyWords, replyAt + ReplyWord.next, linkWord(sc) | ReplyWord.isHead);
+  writePageWord(state, reply, replyWords, replyAt + ReplyWord.next, replyNextWord(sc, true));
   writePageWord(state, caller, callerWords, callerAt + TcbWord.schedContext, 0);
   writePageWord(state, sc, scWords, scAt + ScWord.tcb, linkWord(dest));
   writePageWord(state, dest, destWords, destAt + TcbWord.schedContext, linkWord(sc));
@@ -261,7 +261,7 @@ export function fastpathReplyRecv(state: ImplState, server: number): FastpathOut
   // reply_pop: the SC goes back to the client, the call stack loses its head.
   const prev = linkTarget(replyWords[replyAt + ReplyWord.prev]!);
   writePageWord(state, sc, scWords, scAt + ScWord.reply, linkWord(prev));
-  if (prev !== NONE) writeObjectWord(state, prev, ReplyWord.next * 4, linkWord(sc) | ReplyWord.isHead);
+  if (prev !== NONE) setReplyNext(state, prev, sc, true);
   writePageWord(state, reply, replyWords, replyAt + ReplyWord.next, 0);
   writePageWord(state, server, serverWords, serverAt + TcbWord.schedContext, 0);
   writePageWord(state, sc, scWords, scAt + ScWord.tcb, linkWord(client));

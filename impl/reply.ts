@@ -29,8 +29,8 @@ const PREV = 0x04;
 const NEXT = 0x08;
 const IS_HEAD = 2;
 
-/** Word indices of the fields the fastpath writes through a reply object's page of RAM, and replyNext's isHead bit. */
-export const ReplyWord = { tcb: TCB >>> 2, prev: PREV >>> 2, next: NEXT >>> 2, isHead: IS_HEAD } as const;
+/** Word indices of the fields the fastpath writes through a reply object's page of RAM. */
+export const ReplyWord = { tcb: TCB >>> 2, prev: PREV >>> 2, next: NEXT >>> 2 } as const;
 
 export interface ReplyRecord {
   readonly tcb: number | null;
@@ -62,7 +62,12 @@ export function setReplyPrev(state: ImplState, reply: number, prev: number): voi
 }
 
 export function setReplyNext(state: ImplState, reply: number, next: number, isHead: boolean): void {
-  writeObjectWord(state, reply, NEXT, next === NONE ? 0 : linkWord(next) | (isHead ? IS_HEAD : 0));
+  writeObjectWord(state, reply, NEXT, replyNextWord(next, isHead));
+}
+
+/** The replyNext word: a link to the reply above, or to the SC (`isHead`); 0 for none. */
+export function replyNextWord(next: number, isHead: boolean): number {
+  return next === NONE ? 0 : linkWord(next) | (isHead ? IS_HEAD : 0);
 }
 
 /** The SC whose call stack this reply heads (l4v's reply_sc), or NONE. */

@@ -273,12 +273,13 @@ export function allObjects(state: ExecState): Iterable<KObject> {
 }
 
 /** Every non-null slot of every CNode and TCB, then of the IRQ node. */
-export function* allSlots(state: ExecState): Generator<[SlotRef, Slot]> {
+export function allSlots(state: ExecState): [SlotRef, Slot][] {
+  const slots: [SlotRef, Slot][] = [];
   for (const obj of state.objects.values()) {
-    if (!isSlotHolder(obj)) continue;
-    for (const [index, slot] of obj.slots) yield [{ cnode: obj.addr, index }, slot];
+    if (isSlotHolder(obj)) obj.slots.forEach((slot, index) => void slots.push([{ cnode: obj.addr, index }, slot]));
   }
-  for (const [index, slot] of state.interrupts.node) yield [{ cnode: irqNodeRef, index }, slot];
+  state.interrupts.node.forEach((slot, index) => void slots.push([{ cnode: irqNodeRef, index }, slot]));
+  return slots;
 }
 
 /** IRQ line `irq` (0..maxIRQ). */

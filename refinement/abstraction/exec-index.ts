@@ -32,20 +32,10 @@ export function execReader(exec: E.ExecState): ExecReader {
 
 const slotLists = new WeakMap<E.ExecState, readonly (readonly [SlotRef, E.Slot])[]>();
 
-/**
- * E.allSlots (the same slots in the same order), listed once per (immutable) state without
- * its generator: the invariants' listing and the closing comparison both walk it.
- */
+/** E.allSlots, listed once per (immutable) state: the invariants' listing and the closing comparison both walk it. */
 export function execSlots(exec: E.ExecState): readonly (readonly [SlotRef, E.Slot])[] {
   let slots = slotLists.get(exec);
-  if (slots === undefined) {
-    const list: (readonly [SlotRef, E.Slot])[] = [];
-    for (const obj of exec.objects.values()) {
-      if (E.isSlotHolder(obj)) obj.slots.forEach((slot, index) => void list.push([{ cnode: obj.addr, index }, slot]));
-    }
-    exec.interrupts.node.forEach((slot, index) => void list.push([{ cnode: irqNodeRef, index }, slot]));
-    slotLists.set(exec, (slots = list));
-  }
+  if (slots === undefined) slotLists.set(exec, (slots = E.allSlots(exec)));
   return slots;
 }
 
