@@ -91,9 +91,21 @@ export function cteInsert(k: Kernel, newCap: Cap, src: SlotRef, dest: SlotRef): 
   placeCap(k, newCap, dest, parent, destOriginal);
 }
 
-/** create_cap (Retype): a new original cap in the empty slot `dest`, child of the untyped's slot. */
-export function createCap(k: Kernel, cap: Cap, untypedSlot: SlotRef, dest: SlotRef): void {
-  placeCap(k, cap, dest, untypedSlot, true);
+/**
+ * create_cap (Retype) of each new object in turn: `create(i)` makes the object and its cap, which
+ * goes as an original cap into the empty slot `dests[i]`, a child of the untyped's slot. The
+ * untyped's entry gains its new children in one write (as if one at a time: children are by address).
+ */
+export function createCaps(k: Kernel, untypedSlot: SlotRef, dests: readonly SlotRef[], create: (i: number) => Cap): void {
+  const untyped = entryAt(k, untypedSlot);
+  let children = untyped?.children ?? noChildren;
+  dests.forEach((dest, i) => {
+    const cap = create(i);
+    if (entryAt(k, dest) !== null) return;
+    placeEntry(k, dest, { cap, parent: copyRef(untypedSlot), original: true, children: noChildren });
+    children = children.set(slotAddr(dest), slotRef(dest.cnode, dest.index));
+  });
+  if (untyped !== null && children !== untyped.children) updateEntry(k, untypedSlot, { children });
 }
 
 /**

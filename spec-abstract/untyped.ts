@@ -16,7 +16,7 @@ import {
   type SlotRef,
   type SyscallError,
 } from '../libsel4/index.ts';
-import { createCap, hasChildren, setCap } from './cdt.ts';
+import { createCaps, hasChildren, setCap } from './cdt.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
 import { createObject } from './objects.ts';
 import { preemptionPoint } from './preemption.ts';
@@ -146,10 +146,10 @@ export function performRetype(k: Kernel, inv: RetypeInvocation): void {
   if (inv.reset) resetUntyped(k, inv.untypedSlot, inv.untyped);
   const objectBytes = 2 ** inv.objectSizeBits;
   setCap(k, inv.untypedSlot, { ...inv.untyped, freeIndex: inv.firstOffset + inv.count * objectBytes });
-  for (let i = 0; i < inv.count; i++) {
-    const addr = inv.untyped.ptr + inv.firstOffset + i * objectBytes;
-    const created = createObject(inv.type, addr, inv.userSizeBits, inv.untyped.isDevice);
+  const dests = Array.from({ length: inv.count }, (_, i) => slotRef(inv.destCNode, inv.destOffset + i));
+  createCaps(k, inv.untypedSlot, dests, (i) => {
+    const created = createObject(inv.type, inv.untyped.ptr + inv.firstOffset + i * objectBytes, inv.userSizeBits, inv.untyped.isDevice);
     if (created.object !== null) putObject(k, created.object);
-    createCap(k, created.cap, inv.untypedSlot, slotRef(inv.destCNode, inv.destOffset + i));
-  }
+    return created.cap;
+  });
 }

@@ -3,6 +3,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InvocationLabel as L, seL4_Error as E, seL4_ObjectType as T, type Cap } from '../../libsel4/index.ts';
 import { isOriginalCap } from '../../spec-abstract/index.ts';
+import { childrenOf } from '../../spec-abstract/cdt.ts';
 import { bootHarness, call, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -108,9 +109,12 @@ describe('Untyped_Retype effects', () => {
     const touched = h.lastOutcomes()[0]!.touched;
     expect(touched.slots).toEqual(expect.arrayContaining([h.root(big), h.root(100), h.root(101), h.root(102)]));
     expect(touched.objects).toEqual(expect.arrayContaining([u.ptr, u.ptr + 16, u.ptr + 32]));
+    // The untyped's slot has them all as children (written at once), by slot address.
+    expect(childrenOf(h.state(), h.root(big))).toEqual([h.root(100), h.root(101), h.root(102)]);
     // With children, allocation goes on from the free index, aligned to the object size.
     expect(retype(T.seL4_TCBObject, 0, 103, 1)).toBe(E.seL4_NoError);
     expect(h.view().cap(h.root(103))).toEqual({ type: 'thread', ptr: u.ptr + 1024 });
+    expect(childrenOf(h.state(), h.root(big))).toEqual([h.root(100), h.root(101), h.root(102), h.root(103)]);
     expect(untypedCap(big).freeIndex).toBe(2048);
   });
 
