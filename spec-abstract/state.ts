@@ -278,11 +278,9 @@ function isKernel(s: Readable): s is Kernel {
 }
 
 export function objectAt(s: Readable, addr: number): KObject | null {
-  if (isKernel(s)) {
-    const pending = s.objects.get(addr);
-    return pending !== undefined ? pending : objectAt(s.base, addr);
-  }
-  return s.heap.get(addr) ?? null;
+  if (!isKernel(s)) return s.heap.get(addr) ?? null;
+  const pending = s.objects.get(addr);
+  return pending !== undefined ? pending : (s.base.heap.get(addr) ?? null);
 }
 
 export function tcbAt(s: Readable, addr: number): TCBObject | null {
