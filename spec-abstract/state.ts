@@ -509,16 +509,16 @@ export function commit(k: Kernel): AbstractState {
   const sameIrqNode = k.irqNode === undefined || k.irqNode === k.base.irqNode;
   if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent && sameSched && sameAsidTable && sameIrqs && sameIrqNode) return k.base;
   const capRefs = new Map([...k.capRefs].map(([ptr, slots]) => [ptr, slots.length === 0 ? null : slots]));
-  // The maps and the scheduler state are stored as they are (immer does not look into them).
+  // The maps, the scheduler state and the arrays written (each a new one) are stored as they are (immer does not look into them).
   const heap = castDraft(applied(k.base.heap, k.objects));
   return immer.produce(k.base, (d) => {
     d.heap = heap;
     d.capRefs = castDraft(applied(k.base.capRefs, capRefs));
     d.memory = castDraft(applied(k.base.memory, k.memory));
-    if (!sameAsidTable) d.asidTable = castDraft(Object.freeze([...k.asidTable!]));
+    if (!sameAsidTable) d.asidTable = castDraft(Object.freeze(k.asidTable!));
     if (!sameCurrent) d.current = k.current!;
     if (!sameSched) d.sched = castDraft(Object.freeze(k.sched!));
-    if (!sameIrqs) d.irqs = castDraft(Object.freeze([...k.irqs!]));
+    if (!sameIrqs) d.irqs = castDraft(Object.freeze(k.irqs!));
     if (!sameIrqNode) d.irqNode = castDraft(k.irqNode!);
   });
 }

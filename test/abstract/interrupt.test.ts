@@ -18,7 +18,7 @@ import {
 import { irqInvariants } from '../../refinement/invariants/interrupt.ts';
 import { abstractLayer, allFilledSlots, isOriginalCap, objectAt } from '../../spec-abstract/index.ts';
 import { claimInterrupt, deliverableInterrupt } from '../../spec-abstract/interrupt.ts';
-import { begin, run, TouchLog, updateIrqLine } from '../../spec-abstract/state.ts';
+import { begin, commit, irqLines, run, TouchLog, updateIrqLine } from '../../spec-abstract/state.ts';
 import { bootHarness, call, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -242,6 +242,15 @@ describe('device interrupts', () => {
     claimInterrupt(k, 7);
     expect(deliverableInterrupt(k)).toBeNull();
     expect(deliverableInterrupt(base)).toBeNull();
+    // The committed state keeps the list written (frozen, not copied); a later write makes a new one.
+    const next = commit(k);
+    expect(next.irqs).toBe(irqLines(k));
+    expect(Object.isFrozen(next.irqs)).toBe(true);
+    const later = begin(next, new TouchLog());
+    updateIrqLine(later, 3, { pending: true, claimed: false });
+    expect(deliverableInterrupt(later)).toBe(3);
+    expect(deliverableInterrupt(next)).toBeNull();
+    expect(next.irqs[3]).toMatchObject({ pending: false, claimed: true });
   });
 
   it('never throws: numbers that name no source change nothing, in any state', () => {
