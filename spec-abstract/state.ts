@@ -493,10 +493,10 @@ export function run(state: AbstractState, log: TouchLog, body: (k: Kernel) => vo
   return commit(k);
 }
 
-/** `map` with the `pending` writes applied (key → value, or null to remove). */
-function applied<T>(map: RadixMap<T>, pending: ReadonlyMap<number, T | null>): RadixMap<T> {
+/** `map` with the `pending` writes applied (key → value, or null, or a value `isNone` says is none, to remove). */
+function applied<T>(map: RadixMap<T>, pending: ReadonlyMap<number, T | null>, isNone: (value: T) => boolean = () => false): RadixMap<T> {
   let result = map;
-  for (const [key, value] of pending) result = value === null ? result.delete(key) : result.set(key, value);
+  for (const [key, value] of pending) result = value === null || isNone(value) ? result.delete(key) : result.set(key, value);
   return result;
 }
 
@@ -508,12 +508,11 @@ export function commit(k: Kernel): AbstractState {
   const sameIrqs = k.irqs === undefined || k.irqs === k.base.irqs;
   const sameIrqNode = k.irqNode === undefined || k.irqNode === k.base.irqNode;
   if (k.objects.size === 0 && k.capRefs.size === 0 && k.memory.size === 0 && sameCurrent && sameSched && sameAsidTable && sameIrqs && sameIrqNode) return k.base;
-  const capRefs = new Map([...k.capRefs].map(([ptr, slots]) => [ptr, slots.length === 0 ? null : slots]));
   // The maps, the scheduler state and the arrays written (each a new one) are stored as they are (immer does not look into them).
   const heap = castDraft(applied(k.base.heap, k.objects));
   return immer.produce(k.base, (d) => {
     d.heap = heap;
-    d.capRefs = castDraft(applied(k.base.capRefs, capRefs));
+    d.capRefs = castDraft(applied(k.base.capRefs, k.capRefs, (slots) => slots.length === 0));
     d.memory = castDraft(applied(k.base.memory, k.memory));
     if (!sameAsidTable) d.asidTable = castDraft(Object.freeze(k.asidTable!));
     if (!sameCurrent) d.current = k.current!;

@@ -80,12 +80,12 @@ export function register(s: Readable, tcb: number, index: number): Word {
 /** The 128 words of an IPC buffer (512-byte aligned, so made of whole memory blocks). */
 export function ipcBufferContents(s: Readable, buffer: number): Word[] {
   const words: Word[] = [];
-  for (let base = buffer; base < buffer + 4 * ipcBufferWords; base += blockBytes) {
-    const block = memoryBlock(s, base);
-    for (let i = 0; i < blockBytes / 4; i++) words.push(block?.[i] ?? 0);
-  }
+  for (let base = buffer; base < buffer + 4 * ipcBufferWords; base += blockBytes) words.push(...(memoryBlock(s, base) ?? zeroBlock));
   return words;
 }
+
+/** The words of a memory block that reads as zero. */
+const zeroBlock: readonly Word[] = Object.freeze(new Array<Word>(blockBytes / 4).fill(0));
 
 /** Message register `i` as the kernel reads it: a2..a5, then the IPC buffer. */
 export function getMR(s: Readable, tcb: number, buffer: number | null, i: number): Word {

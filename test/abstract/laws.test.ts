@@ -8,7 +8,7 @@ import { allFilledSlots, allObjects, objectView, type AbstractState, type TCBObj
 import { descendantsOf, isFinalCap } from '../../spec-abstract/cdt.ts';
 import { deleteSlot, exploreRevoke, revokeBranches } from '../../spec-abstract/cnode.ts';
 import { namedObject } from '../../spec-abstract/objects.ts';
-import { begin, capAt, commit, entryAt, putObject, run, slotAddr, slotsNaming, TouchLog } from '../../spec-abstract/state.ts';
+import { addCapRef, begin, capAt, commit, entryAt, putObject, removeCapRef, run, slotAddr, slotsNaming, TouchLog } from '../../spec-abstract/state.ts';
 import { bootHarness } from './harness.ts';
 import { buildSpace, fingerprint, jsonText, op } from './spaces.ts';
 
@@ -110,5 +110,18 @@ describe('abstract spec laws', () => {
     expect(next.heap.get(tcb.addr)).toMatchObject({ priority: tcb.priority + 1 });
     expect(base.heap.get(tcb.addr)).toBe(tcb);
     for (const key of ['capRefs', 'memory', 'asidTable', 'current', 'sched', 'irqs', 'irqNode'] as const) expect(next[key]).toBe(base[key]);
+  });
+
+  it('commit: an object no cap names any more leaves the capRefs index; one named again is back', () => {
+    const base = bootHarness().state();
+    const [ptr, slots] = base.capRefs.entries()[0]!;
+    const k = begin(base, new TouchLog());
+    for (const slot of slots) removeCapRef(k, ptr, slot);
+    const next = commit(k);
+    expect(next.capRefs.has(ptr)).toBe(false);
+    expect(slotsNaming(next, ptr)).toEqual([]);
+    const again = begin(next, new TouchLog());
+    addCapRef(again, ptr, slots[0]!);
+    expect(commit(again).capRefs.get(ptr)).toEqual([slots[0]]);
   });
 });
