@@ -388,7 +388,7 @@ class SurvivorSet {
   /** The set as a string of fixed length. */
   key(alive: Uint16Array): string {
     let text = '';
-    for (let i = 0; i < alive.length; i += keyChunkChars) text += String.fromCharCode(...alive.subarray(i, i + keyChunkChars));
+    for (let i = 0; i < alive.length; i += keyChunkChars) text += Reflect.apply(String.fromCharCode, null, alive.subarray(i, i + keyChunkChars));
     return text;
   }
 
