@@ -62,6 +62,24 @@ describe.each([
   });
 });
 
+it('pages carved from one buffer do not overlap, and a page a zero released comes back zeroed at the next first write', () => {
+  const ram = createRam(4 * MiB);
+  const pages = 40;
+  for (let p = 0; p < pages; p++) {
+    ram.set(p * pageWords, p + 1);
+    ram.set(p * pageWords + pageWords - 1, 0x80000000 + p);
+  }
+  for (let p = 0; p < pages; p++) expect([ram.get(p * pageWords), ram.get(p * pageWords + pageWords - 1)]).toEqual([p + 1, 0x80000000 + p]);
+  const released = ram.pageOf(5 * pageWords);
+  ram.zero(5 * pageWords, 6 * pageWords);
+  expect(ram.backed(5)).toBe(false);
+  ram.set(900 * pageWords + 3, 7);
+  expect(ram.pageOf(900 * pageWords)).toBe(released);
+  expect(ram.isZero(900 * pageWords, 900 * pageWords + 3)).toBe(true);
+  expect(ram.get(900 * pageWords + pageWords - 1)).toBe(0);
+  expect(ram.get(4 * pageWords + pageWords - 1)).toBe(0x80000004);
+});
+
 it('a small RAM gives every word as one array', () => {
   const ram = createRam(64 * 1024);
   ram.set(3, 7);
