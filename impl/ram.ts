@@ -19,6 +19,8 @@ export interface Ram {
   set(index: number, value: number): void;
   /** The page's words that hold word `index`, at index & ramPageWordMask (allocated if never written): for runs of stores inside one page. */
   pageOf(index: number): Uint32Array;
+  /** Stores `words` at [from, from + words.length), one page lookup per page. */
+  setWords(from: number, words: Uint32Array): void;
   /** Words [from, from + count) as a new array. */
   words(from: number, count: number): number[];
   /** Whether the 4 KiB page `page` (counted from the start of RAM) may hold a non-zero word. */
@@ -89,6 +91,14 @@ class PagedRam implements Ram {
   }
   pageOf(index: number): Uint32Array {
     return this.pages[index >>> pageWordBits] ?? this.allocate(index >>> pageWordBits);
+  }
+  setWords(from: number, words: Uint32Array): void {
+    for (let done = 0; done < words.length; ) {
+      const at = (from + done) & pageWordMask;
+      const count = Math.min(words.length - done, pageWords - at);
+      this.pageOf(from + done).set(words.subarray(done, done + count), at);
+      done += count;
+    }
   }
   words(from: number, count: number): number[] {
     const offset = from & pageWordMask;

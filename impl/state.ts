@@ -399,6 +399,12 @@ export function writeObjectWord(state: ImplState, obj: number, offset: number, v
   markObject(state, obj);
 }
 
+/** Stores `words` from byte `offset` of the object at `obj` on. */
+export function writeObjectWords(state: ImplState, obj: number, offset: number, words: Uint32Array): void {
+  state.mem.setWords((obj + offset - state.ramBase) >>> 2, words);
+  markObject(state, obj);
+}
+
 /** Stores the 64-bit `value` at byte `offset` of the object at `obj` (low word first). */
 export function writeObjectU64(state: ImplState, obj: number, offset: number, value: bigint): void {
   if (state.debug && (value < 0n || value >= 1n << 64n)) fail(`64-bit store of ${value} out of range`);

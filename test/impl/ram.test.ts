@@ -47,6 +47,13 @@ describe.each([
     expect(ram.pageOf(i + 1)).toBe(page);
   });
 
+  it('stores a run of words across pages', () => {
+    const ram = createRam(bytes);
+    const run = Uint32Array.from({ length: pageWords + 10 }, (_, k) => 0xf0000000 + k);
+    ram.setWords(pageWords - 5, run);
+    expect(ram.words(pageWords - 6, run.length + 2)).toEqual([0, ...run, 0]);
+  });
+
   it('zeroes a range: words in it read zero, words beside it keep their value, whole pages are released', () => {
     const ram = createRam(bytes);
     words.forEach((i, k) => ram.set(i, k + 1));
