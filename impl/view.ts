@@ -27,6 +27,15 @@ export function observe(state: ImplState, caller: number | null, unmodelled: str
   return state.preempted === null ? observation : { ...observation, preempted: state.preempted };
 }
 
+/** The observation after an access that translated (no kernel entry): with the word loaded, fetched or stored. */
+export function observeAccess(state: ImplState, caller: number, word: number): Observation {
+  syncObservedBuffer(state);
+  return {
+    current: state.current, caller: observeThread(state, caller), unmodelled: null, restarted: state.restarted,
+    fastpath: state.fastpathOutcome, accessed: word,
+  };
+}
+
 function observeThread(state: ImplState, tcb: number): ThreadObservation | null {
   if (state.ghost.get(tcb)?.type !== 'tcb') return null;
   const buffer = ipcBufferAddr(state, tcb, 'user');
