@@ -5,6 +5,10 @@
 // 1 GiB is no dearer than the check's 4 MiB. Simulation only: the kernel's own decisions never
 // depend on it.
 //
+// Pages are views carved from shared 64 KiB buffers, and a page a zero releases is kept (zeroed)
+// for the next first write: a 4 KiB typed array of its own costs about 1 µs to allocate, more
+// in garbage collection, and a run writes some twenty pages.
+//
 // Kernel memory that no object of RAM can take (the IRQ node's slots) follows RAM's words:
 // `kernelBytes` more, from word index bytes / 4 on, read and written like RAM.
 
@@ -15,6 +19,8 @@ export interface Ram {
   set(index: number, value: number): void;
   /** The page's words that hold word `index`, at index & ramPageWordMask (allocated if never written): for runs of stores inside one page. */
   pageOf(index: number): Uint32Array;
+  /** Stores `words` at [from, from + words.length), one page lookup per page. */
+  setWords(from: number, words: Uint32Array): void;
   /** Words [from, from + count) as a new array. */
   words(from: number, count: number): number[];
   /** Whether the 4 KiB page `page` (counted from the start of RAM) may hold a non-zero word. */
@@ -30,6 +36,7 @@ export interface Ram {
 const pageWordBits = 10;
 const pageWords = 1 << pageWordBits;
 const pageWordMask = pageWords - 1;
+const chunkPages = 16;
 /** A word index's offset in the array Ram.pageOf returns. */
 export const ramPageWordMask = pageWordMask;
 
@@ -61,19 +68,37 @@ function words32(p: Uint32Array, o: number): number[] {
 
 class PagedRam implements Ram {
   private readonly pages: (Uint32Array | undefined)[];
+  /** Zeroed pages not in use: released ones, then the rest of the last buffer carved. */
+  private readonly spare: Uint32Array[] = [];
   constructor(readonly bytes: number, kernelBytes: number) {
     this.pages = new Array<Uint32Array | undefined>(Math.ceil((bytes + kernelBytes) / (pageWords * 4))).fill(undefined);
+  }
+  /** A zeroed page for `page`'s first write. */
+  private allocate(page: number): Uint32Array {
+    if (this.spare.length === 0) {
+      const buffer = new ArrayBuffer(chunkPages * pageWords * 4);
+      for (let i = chunkPages - 1; i >= 0; i--) this.spare.push(new Uint32Array(buffer, i * pageWords * 4, pageWords));
+    }
+    return (this.pages[page] = this.spare.pop()!);
   }
   get(index: number): number {
     const page = this.pages[index >>> pageWordBits];
     return page === undefined ? 0 : page[index & pageWordMask]!;
   }
   set(index: number, value: number): void {
-    const page = (this.pages[index >>> pageWordBits] ??= new Uint32Array(pageWords));
+    const page = this.pages[index >>> pageWordBits] ?? this.allocate(index >>> pageWordBits);
     page[index & pageWordMask] = value;
   }
   pageOf(index: number): Uint32Array {
-    return (this.pages[index >>> pageWordBits] ??= new Uint32Array(pageWords));
+    return this.pages[index >>> pageWordBits] ?? this.allocate(index >>> pageWordBits);
+  }
+  setWords(from: number, words: Uint32Array): void {
+    for (let done = 0; done < words.length; ) {
+      const at = (from + done) & pageWordMask;
+      const count = Math.min(words.length - done, pageWords - at);
+      this.pageOf(from + done).set(words.subarray(done, done + count), at);
+      done += count;
+    }
   }
   words(from: number, count: number): number[] {
     const offset = from & pageWordMask;
@@ -96,8 +121,10 @@ class PagedRam implements Ram {
     forEachPage(from, to, (page, start, end) => {
       const words = this.pages[page];
       if (words === undefined) return;
-      if (end - start === pageWords) this.pages[page] = undefined;
-      else words.fill(0, start, end);
+      words.fill(0, start, end);
+      if (end - start !== pageWords) return;
+      this.pages[page] = undefined;
+      this.spare.push(words);
     });
   }
   isZero(from: number, to: number): boolean {

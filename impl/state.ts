@@ -108,8 +108,8 @@ export interface ImplState {
   readonly userWrites: AddressLog;
   /** The choices this step made where seL4 leaves one open (its revokes' deletions, MakePool's table slot, Assign's ASID): the step's witness. */
   readonly choices: Choice[];
-  /** Whether the current step created or detyped objects (or zeroed memory). */
-  retyped: boolean;
+  /** Whether the current step zeroed memory (the only change to user memory not in userWrites). */
+  zeroed: boolean;
   /** This entry's syscall was not carried out: the caller makes it again when it next runs. */
   restarted: boolean;
   /** The last lookup's failure and remaining bits, like seL4's current_lookup_fault. */
@@ -200,7 +200,8 @@ export class GhostTable {
       this.others.set(addr, object);
       return;
     }
-    const page = (this.pages[i >>> ghostPageBits] ??= new Array<GhostObject | undefined>(1 << ghostPageBits).fill(undefined));
+    // Left holey (a hole reads undefined): filling it cost more than twice the allocation.
+    const page = (this.pages[i >>> ghostPageBits] ??= new Array<GhostObject | undefined>(1 << ghostPageBits));
     page[i & ghostPageMask] = object;
   }
   delete(addr: number): void {
@@ -280,7 +281,7 @@ export function createState(
     dirtyObjects: new AddressLog(),
     userWrites: new AddressLog(),
     choices: [],
-    retyped: false,
+    zeroed: false,
     restarted: false,
     lookupFault: { type: 'InvalidRoot' },
     bitsRemaining: 0,
@@ -399,6 +400,12 @@ export function writeObjectWord(state: ImplState, obj: number, offset: number, v
   markObject(state, obj);
 }
 
+/** Stores `words` from byte `offset` of the object at `obj` on. */
+export function writeObjectWords(state: ImplState, obj: number, offset: number, words: Uint32Array): void {
+  state.mem.setWords((obj + offset - state.ramBase) >>> 2, words);
+  markObject(state, obj);
+}
+
 /** Stores the 64-bit `value` at byte `offset` of the object at `obj` (low word first). */
 export function writeObjectU64(state: ImplState, obj: number, offset: number, value: bigint): void {
   if (state.debug && (value < 0n || value >= 1n << 64n)) fail(`64-bit store of ${value} out of range`);
@@ -421,7 +428,7 @@ export function zeroRange(state: ImplState, paddr: number, bytes: number): void 
   const start = Math.max(paddr, state.ramBase) - state.ramBase;
   const end = Math.min(paddr + bytes, state.ramEnd) - state.ramBase;
   if (start < end) state.mem.zero(start >>> 2, end >>> 2);
-  state.retyped = true;
+  state.zeroed = true;
 }
 
 // ---- the ghost table ----
@@ -472,7 +479,6 @@ export function ghostAddRun(state: ImplState, addr: number, count: number, strid
     state.ghostSeqs.splice(index, 0, ...seqs);
   }
   if (object.type === 'cnode') state.cnodeSizeCounts[object.sizeBits]! += count;
-  state.retyped = true;
 }
 
 /** Debug: a new object is aligned to its size and over no other. */
@@ -519,7 +525,6 @@ export function slotRefOf(state: ImplState, slot: number): SlotRef | null {
 
 /** Removes every object inside [base, base + bytes) from the ghost table (detype), oldest first. */
 export function ghostClearRange(state: ImplState, base: number, bytes: number): void {
-  state.retyped = true;
   const from = ghostIndex(state, base);
   const to = ghostIndex(state, base + bytes);
   if (from === to) return;
@@ -573,7 +578,7 @@ export function beginStep(state: ImplState): void {
   state.userWrites.clear();
   // Setting an array's length is a runtime call even when it is 0 already.
   if (state.choices.length !== 0) state.choices.length = 0;
-  state.retyped = false;
+  state.zeroed = false;
   state.restarted = false;
   state.fastpathOutcome = undefined;
   state.preempted = null;

@@ -37,7 +37,6 @@ import {
   type AccessEvent,
   type KernelEvent,
   type ThreadEvent,
-  type Observation,
   type Outcome,
   type SyscallError,
   type UserWrites,
@@ -92,7 +91,7 @@ import {
   threadState,
 } from './tcb.ts';
 import { decodeUntypedInvocation, performRetype, type RetypeInvocation } from './untyped.ts';
-import { observe } from './view.ts';
+import { observe, observeAccess } from './view.ts';
 import { accessUserMemory, decodeRISCVMMUInvocation, performVSpaceInvocation, type VSpaceInvocation } from './vspace.ts';
 
 /** What a decoder sees of the message: the caller, label, length, IPC buffer and extra cap slots. */
@@ -161,7 +160,7 @@ function checkAccessEvent(event: AccessEvent): void {
  * writes from `userWordsBefore` on).
  */
 function accessOutcome(state: ImplState, thread: number, word: number, userWordsBefore: number): Outcome<ImplState> {
-  const observation: Observation = { ...observe(state, thread, null), accessed: word };
+  const observation = observeAccess(state, thread, word);
   if (!state.recordTouched) return { state, observation, touched: nothingTouched, witness: noChoices };
   const userWords: number[] = [];
   for (let i = userWordsBefore; i < state.userWrites.length; i++) userWords.push(state.userWrites.at(i));

@@ -27,6 +27,15 @@ export function observe(state: ImplState, caller: number | null, unmodelled: str
   return state.preempted === null ? observation : { ...observation, preempted: state.preempted };
 }
 
+/** The observation after an access that translated (no kernel entry): with the word loaded, fetched or stored. */
+export function observeAccess(state: ImplState, caller: number, word: number): Observation {
+  syncObservedBuffer(state);
+  return {
+    current: state.current, caller: observeThread(state, caller), unmodelled: null, restarted: state.restarted,
+    fastpath: state.fastpathOutcome, accessed: word,
+  };
+}
+
 function observeThread(state: ImplState, tcb: number): ThreadObservation | null {
   if (state.ghost.get(tcb)?.type !== 'tcb') return null;
   const buffer = ipcBufferAddr(state, tcb, 'user');
@@ -42,14 +51,15 @@ function observeThread(state: ImplState, tcb: number): ThreadObservation | null 
  * Brings the IPC buffer words observed last up to date with this step's user memory writes,
  * whoever the step observes (a fault message fills a waiting handler's buffer while the
  * faulting thread, maybe without a buffer, is the caller): changed words are copied and
- * patched; a step that created or detyped objects (memory zeroed) drops them. Every step that
- * writes ends in `observe`, and patching again finds nothing new. An observed array is never
- * changed later.
+ * patched; a step that zeroed memory (a reset, a new ASID pool) drops them (creating and
+ * deleting objects writes no user memory; a frame's memory is zeroed before it is reused).
+ * Every step that writes ends in `observe`, and patching again finds nothing new. An observed
+ * array is never changed later.
  */
 function syncObservedBuffer(state: ImplState): void {
   const last = state.observedBuffer;
   if (last === null) return;
-  if (state.retyped) {
+  if (state.zeroed) {
     state.observedBuffer = null;
     return;
   }

@@ -25,7 +25,7 @@ import {
 } from '../libsel4/index.ts';
 import { cteInsert, ensureNoChildren, isFinalCapability, isNullSlot, slotW0, slotW1, writeCap } from './cnode.ts';
 import { lookupSlotForCNodeOp } from './cspace.ts';
-import { NONE, fail, ghostAdd, ghostClearRange, inRam, linkTarget, linkWord, markObject, readWord, writeObjectWord, writeUserWord, zeroRange, type ImplState } from './state.ts';
+import { NONE, fail, ghostAdd, ghostClearRange, inRam, linkTarget, linkWord, markObject, readWord, writeObjectWord, writeObjectWords, writeUserWord, zeroRange, type ImplState } from './state.ts';
 import {
   CapTag,
   asidPoolPtr,
@@ -505,9 +505,10 @@ function performAssign(state: ImplState, asid: number, pool: number, vspaceSlot:
   state.choices.push({ point: 'asid', asid });
 }
 
-/** copyGlobalMappings: the kernel's root entries 512..1023 into `root`. */
+/** copyGlobalMappings: the kernel's root entries 512..1023 into `root`, copied at once. */
 export function copyGlobalMappings(state: ImplState, root: number): void {
-  for (let index = kernelWindowFirstIndex; index < ptEntryCount; index++) writePTE(state, root, index, state.kernelRoot[index]!);
+  assertObject(state, root, 'pagetable');
+  writeObjectWords(state, root, kernelWindowFirstIndex * 4, state.kernelRoot.subarray(kernelWindowFirstIndex));
 }
 
 // ---- unmapping and deletion ----

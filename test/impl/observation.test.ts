@@ -15,6 +15,10 @@ import {
   type KernelEvent,
 } from '../../libsel4/index.ts';
 import { bootSystem } from '../../refinement/system.ts';
+import { ipcBufferAddr } from '../../impl/tcb.ts';
+import { zeroRange } from '../../impl/state.ts';
+import { implLayer } from '../../impl/index.ts';
+import { CNODE, D, T, bootRoot } from './harness.ts';
 
 const unknownSyscall = 100;
 
@@ -50,5 +54,22 @@ describe('the observed IPC buffer', () => {
     const base = frame.ptr + (info.ipcBuffer & 0xfff);
     expect(observed).toEqual(Array.from({ length: ipcBufferWords }, (_, i) => system.view().userWord(base + 4 * i)));
     expect(observed).toContain(0x6666);
+  });
+
+  it('is kept through a step that creates objects (no memory written), and read afresh after memory is zeroed', () => {
+    const r = bootRoot();
+    const slot = r.plan.bootInfo.empty.start;
+    const retype = (at: number) => r.api.seL4_Untyped_Retype(r.untyped(16), T.seL4_EndpointObject, 0, CNODE, 0, 0, at, 1);
+    expect(retype(slot + 1)).toBe(0); // a child: the untyped is not reset by the next retypes
+    expect(retype(slot)).toBe(0);
+    expect(r.api.seL4_CNode_Delete(CNODE, slot, D)).toBe(0);
+    const before = r.obs().caller!.ipcBuffer!;
+    expect(retype(slot)).toBe(0); // writes the same words again: nothing to patch
+    expect(r.obs().caller!.ipcBuffer).toBe(before);
+    const buffer = ipcBufferAddr(r.state, r.plan.rootTCB, 'user');
+    zeroRange(r.state, buffer, 4 * ipcBufferWords);
+    const after = implLayer.observe(r.state, r.plan.rootTCB).caller!.ipcBuffer!; // as the zeroing step's own observation
+    expect(after).not.toBe(before);
+    expect(after).toEqual(new Array(ipcBufferWords).fill(0));
   });
 });

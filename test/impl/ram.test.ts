@@ -47,6 +47,13 @@ describe.each([
     expect(ram.pageOf(i + 1)).toBe(page);
   });
 
+  it('stores a run of words across pages', () => {
+    const ram = createRam(bytes);
+    const run = Uint32Array.from({ length: pageWords + 10 }, (_, k) => 0xf0000000 + k);
+    ram.setWords(pageWords - 5, run);
+    expect(ram.words(pageWords - 6, run.length + 2)).toEqual([0, ...run, 0]);
+  });
+
   it('zeroes a range: words in it read zero, words beside it keep their value, whole pages are released', () => {
     const ram = createRam(bytes);
     words.forEach((i, k) => ram.set(i, k + 1));
@@ -60,6 +67,24 @@ describe.each([
     expect(ram.isZero(0, last + 1)).toBe(true);
     expect(ram.get(last)).toBe(0);
   });
+});
+
+it('pages carved from one buffer do not overlap, and a page a zero released comes back zeroed at the next first write', () => {
+  const ram = createRam(4 * MiB);
+  const pages = 40;
+  for (let p = 0; p < pages; p++) {
+    ram.set(p * pageWords, p + 1);
+    ram.set(p * pageWords + pageWords - 1, 0x80000000 + p);
+  }
+  for (let p = 0; p < pages; p++) expect([ram.get(p * pageWords), ram.get(p * pageWords + pageWords - 1)]).toEqual([p + 1, 0x80000000 + p]);
+  const released = ram.pageOf(5 * pageWords);
+  ram.zero(5 * pageWords, 6 * pageWords);
+  expect(ram.backed(5)).toBe(false);
+  ram.set(900 * pageWords + 3, 7);
+  expect(ram.pageOf(900 * pageWords)).toBe(released);
+  expect(ram.isZero(900 * pageWords, 900 * pageWords + 3)).toBe(true);
+  expect(ram.get(900 * pageWords + pageWords - 1)).toBe(0);
+  expect(ram.get(4 * pageWords + pageWords - 1)).toBe(0x80000004);
 });
 
 it('a small RAM gives every word as one array', () => {
