@@ -18,6 +18,10 @@ import {
   seL4_MinSchedContextBits,
   seL4_ObjectType,
   seL4_AllRights,
+  Reg,
+  invocationLabelName,
+  messageInfoFromWord,
+  syscallName,
   type AccessKind,
   type BootConfigInput,
   type BootPlan,
@@ -47,6 +51,7 @@ const largeRepeats = Number(process.env.BENCH_LARGE_REPEATS ?? 1);
 const switches = Number(process.env.BENCH_SWITCHES ?? 200);
 const revokeSizes = (process.env.BENCH_REVOKE_COPIES ?? '1000,10000').split(',').map(Number);
 const revokeRounds = Number(process.env.BENCH_REVOKE_ROUNDS ?? 3);
+const kindRounds = Number(process.env.BENCH_KIND_ROUNDS ?? 3);
 /** The abstract spec alone is timed up to this many copies (alone, a raised revoke also tries every allowed stop). */
 const revokeAbstractCopies = Number(process.env.BENCH_REVOKE_ABSTRACT_COPIES ?? 1000);
 
@@ -121,13 +126,16 @@ function checkedLockstep(plan: BootPlan): Lockstep {
   return new Lockstep(names.map((n) => bootLayer(n, plan)), pairs, (layer) => checkInvariants(layer));
 }
 
-function lockstep(w: Workload): (i: number) => () => void {
+/** The check's timer; the closing's share of its time is added up in `closing.ms`. */
+function lockstep(w: Workload, closing: { ms: number }): (i: number) => () => void {
   return (i) => {
     const ls = checkedLockstep(w.plan);
     for (const event of w.preloads[i]!) ls.enter(event);
     return () => {
       for (const event of w.events[i]!) ls.enter(event);
+      const t0 = performance.now();
       ls.finish();
+      closing.ms += performance.now() - t0;
     };
   };
 }
@@ -346,10 +354,12 @@ const layers: [string, KernelLayer<unknown>][] = [
   ['abstract', abstractLayer as KernelLayer<unknown>],
 ];
 
-const timers = [...layers.map(([, layer]) => alone(small, layer)), lockstep(small)];
+const closing = { ms: 0 };
+const timers = [...layers.map(([, layer]) => alone(small, layer)), lockstep(small, closing)];
 const names = [...layers.map(([name]) => name), 'lockstep impl-executable-abstract (the check)'];
 const execIndex = names.indexOf('executable');
 measureRounds(small, timers); // warm up every path before measuring
+closing.ms = 0;
 const rates = measureRounds(small, timers);
 console.log(`workload: the check's, ${traces} traces, ${small.steps} timed steps after a preload of ${preloadObjects} endpoints, up to ${small.maxObjects} objects per state (seed ${seed}); median of ${repeats} rounds, each round timing every row in turn`);
 console.log('the lockstep figure includes the full comparison and the invariants that close each trace; the ratio is the median of the rounds\' ratios');
@@ -357,6 +367,72 @@ names.forEach((name, k) => {
   const ratio = median(rates[k]!.map((rate, r) => rate / rates[execIndex]![r]!));
   console.log(`${name.padEnd(50)} ${Math.round(median(rates[k]!)).toString().padStart(9)} steps/s ${ratio.toFixed(2).padStart(8)}x executable`);
 });
+printCheckedStepParts(rates, closing.ms);
+printEntryKinds(small, kernel as KernelLayer<unknown>, executableLayer as KernelLayer<unknown>);
+
+/** A kernel entry's kind: its syscall and, for a call or send, the message label (named as an invocation); else the event's kind. */
+function entryKind(event: KernelEvent): string {
+  if (event.kind !== 'syscall') return event.kind;
+  const regs = new Map(event.user.regs);
+  const sysno = regs.get(Reg.a7);
+  const info = regs.get(Reg.a1);
+  const name = sysno === undefined ? 'syscall' : syscallName(sysno | 0).replace(/^seL4_Sys/, '');
+  return info === undefined || !['Call', 'Send', 'NBSend'].includes(name) ? name : `${name} ${invocationLabelName(messageInfoFromWord(info).label)}`;
+}
+
+/**
+ * The impl (no checks, no instrumentation) against the executable spec, kind of entry by kind
+ * (each entry timed alone, summed over `kindRounds` rounds): where the impl's time goes and
+ * which kinds keep the ratio down. The ten kinds with the largest share of the impl's time.
+ */
+function printEntryKinds(w: Workload, impl: KernelLayer<unknown>, exec: KernelLayer<unknown>): void {
+  const kinds = w.events.map((events) => events.map(entryKind));
+  const totals = new Map<string, { count: number; implUs: number; execUs: number }>();
+  for (let r = 0; r < kindRounds; r++) {
+    for (const [layer, field] of [[impl, 'implUs'], [exec, 'execUs']] as const) {
+      w.events.forEach((events, i) => {
+        let state = layer.boot(w.plan);
+        for (const event of w.preloads[i]!) state = layer.step(state, event)[0]!.state;
+        events.forEach((event, j) => {
+          const t0 = performance.now();
+          state = layer.step(state, event)[0]!.state;
+          const us = (performance.now() - t0) * 1000;
+          const kind = kinds[i]![j]!;
+          const total = totals.get(kind) ?? { count: 0, implUs: 0, execUs: 0 };
+          totals.set(kind, total);
+          if (field === 'implUs') total.count++;
+          total[field] += us;
+        });
+      });
+    }
+  }
+  const implUs = [...totals.values()].reduce((sum, t) => sum + t.implUs, 0);
+  console.log(`\nthe impl (no checks, no instrumentation) against the executable spec by kind of entry (each entry timed alone, ${kindRounds} rounds; the ten kinds with most of the impl's time):`);
+  for (const [kind, t] of [...totals].sort((a, b) => b[1].implUs - a[1].implUs).slice(0, 10)) {
+    console.log(
+      `${kind.padEnd(36)} ${String(t.count / kindRounds).padStart(5)} entries ${((100 * t.implUs) / implUs).toFixed(1).padStart(5)}% of the impl's time  ` +
+        `impl ${(t.implUs / t.count).toFixed(2).padStart(6)} µs  executable ${(t.execUs / t.count).toFixed(1).padStart(6)} µs  ${(t.execUs / t.implUs).toFixed(1).padStart(5)}x`,
+    );
+  }
+}
+
+/**
+ * Where a checked step's time goes, from the rows above (medians of the rounds): the three
+ * layers' own steps (the impl as the check runs it), the closing, and the rest of the checker.
+ * The first is a floor no checker can go below: its inverse bounds the check's steps/s.
+ */
+function printCheckedStepParts(rates: readonly (readonly number[])[], closingMs: number): void {
+  const usPerStep = (k: number): number => 1e6 / median(rates[k]!);
+  const parts = ['abstract', 'executable', 'impl, as the check runs it (also debug checks)'].map((name) => usPerStep(names.indexOf(name)));
+  const layersUs = parts.reduce((a, b) => a + b, 0);
+  const checkedUs = usPerStep(names.length - 1);
+  const closingUs = (closingMs * 1000) / (repeats * small.steps);
+  console.log(
+    `a checked step, ${checkedUs.toFixed(0)} µs: the layers' own steps ${layersUs.toFixed(0)} µs (abstract ${parts[0]!.toFixed(0)}, executable ${parts[1]!.toFixed(0)}, impl ${parts[2]!.toFixed(1)}: ` +
+      `at most ${Math.round(1e6 / layersUs)} steps/s with a checker that cost nothing), the closing ${closingUs.toFixed(0)} µs (once per trace, ${((closingMs / (repeats * small.events.length))).toFixed(1)} ms), ` +
+      `the per-step comparisons and the rest ${(checkedUs - layersUs - closingUs).toFixed(0)} µs`,
+  );
+}
 
 const replays = [...layers.map(([, layer]) => layerReplay(layer)), lockstepReplay];
 for (const [title, trace] of [

@@ -98,6 +98,10 @@ export function parseBootConfig(input: unknown): BootConfig {
       }
     }
   }
+  // seL4's build rounds RAM regions to whole pages (the hardware configuration's page bits).
+  const page = 2 ** seL4_PageBits;
+  if (config.memory.base % page !== 0) throw new BootConfigError('invalid boot configuration at memory.base: must be 4 KiB aligned (RAM is whole pages)');
+  if (config.memory.sizeBytes % page !== 0) throw new BootConfigError('invalid boot configuration at memory.sizeBytes: must be a multiple of 4 KiB (RAM is whole pages)');
   if (config.memory.sizeBytes > maxConfiguredRamBytes) throw new BootConfigError('invalid boot configuration at memory.sizeBytes: at most 256 MiB is simulated');
   planFromConfig(config);
   return config;

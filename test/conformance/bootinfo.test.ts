@@ -78,6 +78,14 @@ describe('device untypeds', () => {
   });
 });
 
+describe('the RAM region', () => {
+  it('is whole 4 KiB pages, as seL4 builds round memory regions', () => {
+    expect(() => parseBootConfig({ memory: { base: 0x80000010, sizeBytes: 4 << 20 } })).toThrow(/at memory\.base: must be 4 KiB aligned/);
+    expect(() => parseBootConfig({ memory: { base: 0x80000000, sizeBytes: (4 << 20) + 16 } })).toThrow(/at memory\.sizeBytes: must be a multiple of 4 KiB/);
+    expect(parseBootConfig({ memory: { base: 0x80001000, sizeBytes: 4 << 20 } }).memory.base).toBe(0x80001000);
+  });
+});
+
 describe('the root CNode size', () => {
   it('is 8..27 bits on 32-bit, as CONFIG_ROOT_CNODE_SIZE_BITS', () => {
     expect(() => parseBootConfig({ rootCNodeSizeBits: 7 })).toThrow(/at rootCNodeSizeBits: Too small/);
