@@ -371,7 +371,7 @@ names.forEach((name, k) => {
   const ratio = median(rates[k]!.map((rate, r) => rate / rates[execIndex]![r]!));
   console.log(`${name.padEnd(50)} ${Math.round(median(rates[k]!)).toString().padStart(9)} steps/s ${ratio.toFixed(2).padStart(8)}x executable`);
 });
-printCheckedStepParts(rates, closing.ms);
+printCheckedStepParts(small, rates, closing.ms);
 printEntryKinds(small, kernel as KernelLayer<unknown>, executableLayer as KernelLayer<unknown>);
 
 /** A kernel entry's kind: its syscall and, for a call or send, the message label (named as an invocation); else the event's kind. */
@@ -395,11 +395,11 @@ function printEntryKinds(w: Workload, impl: KernelLayer<unknown>, exec: KernelLa
     const us = w.events.map((events) => new Float64Array(events.length).fill(Infinity));
     for (let r = 0; r < kindRounds; r++) {
       w.events.forEach((events, i) => {
-        let state = layer.boot(w.plan);
-        for (const event of w.preloads[i]!) state = layer.step(state, event)[0]!.state;
+        const step = layerReplay(layer)(w.plan);
+        for (const event of w.preloads[i]!) step(event);
         events.forEach((event, j) => {
           const t0 = performance.now();
-          state = layer.step(state, event)[0]!.state;
+          step(event);
           us[i]![j] = Math.min(us[i]![j]!, (performance.now() - t0) * 1000);
         });
       });
@@ -435,16 +435,20 @@ function printEntryKinds(w: Workload, impl: KernelLayer<unknown>, exec: KernelLa
  * layers' own steps (the impl as the check runs it), the closing, and the rest of the checker.
  * The first is a floor no checker can go below: its inverse bounds the check's steps/s.
  */
-function printCheckedStepParts(rates: readonly (readonly number[])[], closingMs: number): void {
-  const usPerStep = (k: number): number => 1e6 / median(rates[k]!);
-  const parts = ['abstract', 'executable', 'impl, as the check runs it (also debug checks)'].map((name) => usPerStep(names.indexOf(name)));
+function printCheckedStepParts(w: Workload, rates: readonly (readonly number[])[], closingMs: number): void {
+  const usPerStep = (name: string): number => {
+    const k = names.indexOf(name);
+    if (k < 0) throw new Error(`bench: no row named ${name}`);
+    return 1e6 / median(rates[k]!);
+  };
+  const parts = ['abstract', 'executable', 'impl, as the check runs it (also debug checks)'].map(usPerStep);
   const layersUs = parts.reduce((a, b) => a + b, 0);
-  const checkedUs = usPerStep(names.length - 1);
-  const closingUs = (closingMs * 1000) / (repeats * small.steps);
+  const checkedUs = usPerStep('lockstep impl-executable-abstract (the check)');
+  const closingUs = (closingMs * 1000) / (repeats * w.steps);
   console.log(
     `a checked step, ${checkedUs.toFixed(0)} µs: the layers' own steps ${layersUs.toFixed(0)} µs (abstract ${parts[0]!.toFixed(0)}, executable ${parts[1]!.toFixed(0)}, impl ${parts[2]!.toFixed(1)}: ` +
-      `at most ${Math.round(1e6 / layersUs)} steps/s with a checker that cost nothing), the closing ${closingUs.toFixed(0)} µs (once per trace, ${((closingMs / (repeats * small.events.length))).toFixed(1)} ms), ` +
-      `the per-step comparisons and the rest ${(checkedUs - layersUs - closingUs).toFixed(0)} µs`,
+      `at most ${Math.round(1e6 / layersUs)} steps/s with a checker that cost nothing), the closing ${closingUs.toFixed(0)} µs (once per trace, ${(closingMs / (repeats * w.events.length)).toFixed(1)} ms), ` +
+      `the rest (the per-step comparisons, the layers slower side by side) ${(checkedUs - layersUs - closingUs).toFixed(0)} µs`,
   );
 }
 
